@@ -1,0 +1,262 @@
+//! The domain values every other module speaks in.
+//!
+//! Newtypes keep apart the things rosterd must never confuse: an employee's
+//! id and an Auth0 user id are both "ids", an email typed by HR and the one
+//! Auth0 stores differ in case. A value of these types is valid by
+//! construction; parsing is where bad input gets its error.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The Productivity System's primary key for an employee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EmployeeId(pub i64);
+
+impl fmt::Display for EmployeeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// An Auth0 user id such as `auth0|5f7c8ec7c33c6c004bbafe82`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Auth0UserId(pub String);
+
+impl fmt::Display for Auth0UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An email address, trimmed and lowercased (Auth0 stores database-connection
+/// emails lowercased, so comparisons are made on this form).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid email {value:?}: {why}")]
+pub struct InvalidEmail {
+    pub value: String,
+    pub why: &'static str,
+}
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
+        let value = raw.trim().to_lowercase();
+        let bad = |why| {
+            Err(InvalidEmail {
+                value: raw.to_string(),
+                why,
+            })
+        };
+        if value.is_empty() {
+            return bad("empty");
+        }
+        if value.len() > 254 {
+            return bad("longer than 254 characters");
+        }
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return bad("contains whitespace");
+        }
+        let Some((local, domain)) = value.rsplit_once('@') else {
+            return bad("no @");
+        };
+        if local.is_empty() || local.contains('@') {
+            return bad("bad local part");
+        }
+        if domain.len() < 3
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains("..")
+        {
+            return bad("bad domain");
+        }
+        Ok(Email(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn local_part(&self) -> &str {
+        self.0.rsplit_once('@').map(|(l, _)| l).unwrap_or(&self.0)
+    }
+
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = InvalidEmail;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Email::parse(&value)
+    }
+}
+
+impl From<Email> for String {
+    fn from(e: Email) -> String {
+        e.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which of the two sites an employee works at.
+pub type Workspace = String;
+
+/// A row of the Productivity System's `employees` table, as loaded.
+///
+/// Rows that cannot be used (no name, an invalid email) are kept as
+/// [`RawEmployee`] by the loader and reported as findings, never dropped
+/// silently and never read as "this employee left".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Employee {
+    pub id: EmployeeId,
+    pub full_name: String,
+    pub email: Email,
+    pub department: String,
+    pub workspace: String,
+    pub role_code: String,
+    pub is_active: bool,
+    /// The Auth0 account rosterd recorded for this employee, if any.
+    pub auth0_user_id: Option<Auth0UserId>,
+}
+
+/// An `employees` row exactly as the database returned it, before validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawEmployee {
+    pub id: i64,
+    pub full_name: Option<String>,
+    pub email: Option<String>,
+    pub department: Option<String>,
+    pub workspace: Option<String>,
+    pub role_code: Option<String>,
+    pub is_active: bool,
+    pub auth0_user_id: Option<String>,
+}
+
+impl RawEmployee {
+    /// Validate a row; the error names the employee and what is wrong.
+    pub fn validate(self) -> Result<Employee, String> {
+        let full_name = self
+            .full_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| format!("employee {}: name is empty or NULL", self.id))?
+            .to_string();
+        let email = match self.email.as_deref() {
+            None => return Err(format!("employee {}: email is NULL", self.id)),
+            Some(e) => Email::parse(e).map_err(|e| format!("employee {}: {e}", self.id))?,
+        };
+        let text = |v: Option<String>| v.map(|s| s.trim().to_string()).unwrap_or_default();
+        Ok(Employee {
+            id: EmployeeId(self.id),
+            full_name,
+            email,
+            department: text(self.department),
+            workspace: text(self.workspace),
+            role_code: text(self.role_code),
+            is_active: self.is_active,
+            auth0_user_id: self
+                .auth0_user_id
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .map(Auth0UserId),
+        })
+    }
+}
+
+/// The keys rosterd owns inside an account's `app_metadata`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManagedAppMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_names: Vec<String>,
+}
+
+/// An Auth0 account as rosterd sees it (the fields it exports and plans on).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Auth0User {
+    pub user_id: Auth0UserId,
+    /// None for accounts without an email or with one rosterd cannot parse.
+    pub email: Option<Email>,
+    pub name: Option<String>,
+    pub blocked: bool,
+    pub app_metadata: ManagedAppMetadata,
+    /// The user_metadata keys rosterd manages; others are left alone.
+    pub user_metadata: ManagedUserMetadata,
+}
+
+/// The keys rosterd owns inside an account's `user_metadata`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManagedUserMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_lowercased_and_trimmed() {
+        let e = Email::parse("  John.Doe@Example.COM ").unwrap();
+        assert_eq!(e.as_str(), "john.doe@example.com");
+        assert_eq!(e.local_part(), "john.doe");
+        assert_eq!(e.domain(), "example.com");
+    }
+
+    #[test]
+    fn bad_emails_are_rejected_with_a_reason() {
+        for (raw, why) in [
+            ("", "empty"),
+            ("john", "no @"),
+            ("@example.com", "bad local part"),
+            ("john@localhost", "bad domain"),
+            ("john@exa..mple.com", "bad domain"),
+            ("jo hn@example.com", "contains whitespace"),
+        ] {
+            let err = Email::parse(raw).unwrap_err();
+            assert_eq!(err.why, why, "{raw}");
+        }
+    }
+
+    #[test]
+    fn raw_employee_validation_names_the_row() {
+        let raw = RawEmployee {
+            id: 7,
+            full_name: None,
+            email: Some("a@b.co".into()),
+            department: None,
+            workspace: None,
+            role_code: None,
+            is_active: true,
+            auth0_user_id: None,
+        };
+        let err = raw.validate().unwrap_err();
+        assert!(err.contains("employee 7") && err.contains("name"), "{err}");
+    }
+}

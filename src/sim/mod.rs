@@ -1,0 +1,1 @@
+//! Auth0 Management API simulator (being written).
