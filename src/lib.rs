@@ -1,5 +1,14 @@
 //! rosterd: keeps Auth0 and the PodFactory mappings in step with the
 //! Productivity System's employees table. See ARCHITECTURE.md.
 
+pub mod auth0;
+pub mod config;
+pub mod demo;
 pub mod model;
+pub mod password;
+pub mod plan;
+pub mod report;
+pub mod run;
+pub mod store;
+pub mod telemetry;
 pub mod sim;

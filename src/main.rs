@@ -1,1 +1,106 @@
-fn main(){}
+//! The `rosterd` command line: parse arguments, load settings, call the
+//! library. No logic lives here.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use rosterd::config::Settings;
+use rosterd::run::{run_once, Context, RunOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "rosterd", version, about = "Keeps Auth0 in step with the Productivity System's employees")]
+struct Cli {
+    /// Settings file (TOML); every key can be overridden by ROSTERD_SECTION__KEY.
+    #[arg(long, short, global = true, env = "ROSTERD_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one reconcile now. Exit status: 0 succeeded, 1 failed, 3 held.
+    Run {
+        /// Plan and record, apply nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Create or upgrade rosterd's tables (and the employees auth0 columns).
+    Migrate,
+    /// Check the configuration and list every problem with its key.
+    CheckConfig,
+    /// A self-contained demo: SQLite, a sample workforce, the built-in Auth0 simulator.
+    Demo(rosterd::demo::DemoArgs),
+    /// Serve the Auth0 Management API simulator.
+    Auth0Sim(rosterd::sim::cli::SimArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Text,
+    Json,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Auth0Sim(args) => {
+            rosterd::telemetry::init(&Default::default());
+            rosterd::sim::cli::run_cli(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            rosterd::telemetry::init(&Default::default());
+            rosterd::demo::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig => match Settings::load(cli.config.as_deref()) {
+            Ok(s) => {
+                println!(
+                    "configuration OK: mode {:?}, database {}, Auth0 {} (client {}), secret set",
+                    s.mode,
+                    rosterd::store::redact_url(&s.database.url),
+                    s.auth0.base_url(),
+                    s.auth0.client_id
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::from(1))
+            }
+        },
+        Command::Migrate => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            rosterd::telemetry::init(&settings.log);
+            let store = rosterd::store::Store::connect(&settings.database).await?;
+            store.migrate().await?;
+            println!("migrations applied ({:?})", store.backend());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { dry_run, output } => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            rosterd::telemetry::init(&settings.log);
+            let ctx = Context::new(settings).await?;
+            let report = run_once(&ctx, RunOptions { dry_run, trigger: "cli" }).await?;
+            match output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Output::Text => print!("{}", rosterd::report::human(&report)),
+            }
+            Ok(ExitCode::from(report.status.exit_code() as u8))
+        }
+    }
+}

@@ -1,0 +1,582 @@
+//! Auth0 Management API v2 client: the calls rosterd makes, and nothing else.
+//!
+//! Every request goes through one path ([`Auth0Client::call`]): wait for the
+//! rate limiter, attach the cached token (fetched once, shared, refreshed a
+//! minute before expiry), send, read the `x-ratelimit-*` headers, and retry
+//! 429, 5xx, 408 and transport failures with capped exponential backoff and
+//! full jitter. Errors name the endpoint and the status; request bodies
+//! (which carry passwords and the client secret) never reach an error.
+
+pub mod ratelimit;
+mod wire;
+
+use crate::config::{Auth0Settings, Secret};
+use crate::model::{Auth0User, Auth0UserId, Email};
+use rand::Rng;
+use ratelimit::{until_unix, RateLimiter};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+pub use wire::user_from_json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Auth0Error {
+    /// Auth0 answered with an error status.
+    #[error("{endpoint}: HTTP {status}{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Api {
+        endpoint: &'static str,
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    /// No answer: connection refused or dropped, timeout.
+    #[error("{endpoint}: {detail}")]
+    Transport { endpoint: &'static str, detail: String },
+    /// An answer rosterd cannot read.
+    #[error("{endpoint}: unexpected response: {detail}")]
+    Protocol { endpoint: &'static str, detail: String },
+}
+
+impl Auth0Error {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Auth0Error::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+    /// A short label for metrics and the actions table.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Auth0Error::Api { status: 409, .. } => "conflict",
+            Auth0Error::Api { status: 429, .. } => "rate_limited",
+            Auth0Error::Api { status: 400..=499, .. } => "rejected",
+            Auth0Error::Api { .. } => "server_error",
+            Auth0Error::Transport { .. } => "transport",
+            Auth0Error::Protocol { .. } => "protocol",
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, Auth0Error>;
+
+/// A role in the tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+}
+
+/// What a new account is made of (see SPEC, "create").
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub email: &'a Email,
+    pub password: &'a Secret,
+    pub name: &'a str,
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+    pub app_metadata: Value,
+    pub user_metadata: Value,
+}
+
+#[derive(Debug, Clone)]
+struct CachedToken {
+    value: Secret,
+    refresh_at: Instant,
+}
+
+#[derive(Clone)]
+pub struct Auth0Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: String,
+    audience: String,
+    client_id: String,
+    client_secret: Secret,
+    connection: String,
+    token: tokio::sync::Mutex<Option<CachedToken>>,
+    limiter: RateLimiter,
+    max_attempts: u32,
+    backoff_base: Duration,
+    backoff_cap: Duration,
+    export_poll: Duration,
+    export_timeout: Duration,
+}
+
+impl std::fmt::Debug for Auth0Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth0Client")
+            .field("base", &self.inner.base)
+            .field("client_id", &self.inner.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth0Client {
+    pub fn new(s: &Auth0Settings) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(s.timeout_secs))
+            .connect_timeout(Duration::from_secs(s.timeout_secs.min(10)))
+            .user_agent(concat!("rosterd/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Auth0Client {
+            inner: Arc::new(Inner {
+                http,
+                base: s.base_url(),
+                audience: s.audience(),
+                client_id: s.client_id.clone(),
+                client_secret: s.client_secret.clone(),
+                connection: s.connection.clone(),
+                token: tokio::sync::Mutex::new(None),
+                limiter: RateLimiter::new(s.rate_per_sec, s.burst),
+                max_attempts: s.max_attempts,
+                backoff_base: Duration::from_millis(s.backoff_base_ms),
+                backoff_cap: Duration::from_millis(s.backoff_cap_ms),
+                export_poll: Duration::from_millis(s.export_poll_ms),
+                export_timeout: Duration::from_secs(s.export_timeout_secs),
+            }),
+        })
+    }
+
+    pub fn connection(&self) -> &str {
+        &self.inner.connection
+    }
+
+    /// A valid access token; one fetch at a time, shared by all callers.
+    async fn token(&self) -> Result<Secret> {
+        let mut slot = self.inner.token.lock().await;
+        if let Some(t) = slot.as_ref() {
+            if Instant::now() < t.refresh_at {
+                return Ok(t.value.clone());
+            }
+        }
+        const EP: &str = "POST /oauth/token";
+        let body = json!({
+            "grant_type": "client_credentials",
+            "client_id": self.inner.client_id,
+            "client_secret": self.inner.client_secret.expose(),
+            "audience": self.inner.audience,
+        });
+        let url = format!("{}/oauth/token", self.inner.base);
+        let resp = self
+            .send_with_retry(EP, || self.inner.http.post(&url).json(&body))
+            .await?;
+        #[derive(Deserialize)]
+        struct TokenResponse {
+            access_token: String,
+            expires_in: u64,
+        }
+        let t: TokenResponse = read_json(EP, resp).await?;
+        // Refresh a minute early (or halfway, for very short tokens) so a
+        // token never expires between the check and the call.
+        let margin = Duration::from_secs(60).min(Duration::from_secs(t.expires_in) / 2);
+        let value = Secret::new(t.access_token);
+        *slot = Some(CachedToken {
+            value: value.clone(),
+            refresh_at: Instant::now() + Duration::from_secs(t.expires_in) - margin,
+        });
+        Ok(value)
+    }
+
+    async fn forget_token(&self) {
+        *self.inner.token.lock().await = None;
+    }
+
+    /// One authenticated Management API call, rate limited and retried.
+    /// Returns the response of any status that is not retryable; callers
+    /// turn non-2xx into errors with [`expect_ok`].
+    async fn call(
+        &self,
+        endpoint: &'static str,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<reqwest::Response> {
+        let url = format!("{}{}", self.inner.base, path);
+        let mut refreshed = false;
+        loop {
+            let token = self.token().await?;
+            let resp = self
+                .send_with_retry(endpoint, || {
+                    let mut rb = self
+                        .inner
+                        .http
+                        .request(method.clone(), &url)
+                        .bearer_auth(token.expose())
+                        .query(query);
+                    if let Some(b) = body {
+                        rb = rb.json(b);
+                    }
+                    rb
+                })
+                .await?;
+            // An expired or revoked token: fetch a new one once.
+            if resp.status() == StatusCode::UNAUTHORIZED && !refreshed {
+                refreshed = true;
+                self.forget_token().await;
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    async fn send_with_retry(
+        &self,
+        endpoint: &'static str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response> {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            self.inner.limiter.acquire().await;
+            let outcome = build().send().await;
+            let last = attempt >= self.inner.max_attempts;
+            let wait = match outcome {
+                Ok(resp) => {
+                    let remaining = header_u64(&resp, "x-ratelimit-remaining");
+                    let reset = header_u64(&resp, "x-ratelimit-reset");
+                    self.inner.limiter.observe(remaining, reset);
+                    let status = resp.status();
+                    let retryable = status == StatusCode::TOO_MANY_REQUESTS
+                        || status == StatusCode::REQUEST_TIMEOUT
+                        || status.is_server_error();
+                    if !retryable || last {
+                        return Ok(resp);
+                    }
+                    let backoff = self.backoff(attempt);
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        // The tenant knows when the bucket refills.
+                        let until_reset = header_u64(&resp, "retry-after")
+                            .map(Duration::from_secs)
+                            .or_else(|| reset.map(until_unix))
+                            .unwrap_or(backoff)
+                            .min(self.inner.backoff_cap);
+                        self.inner.limiter.pause_for(until_reset);
+                        until_reset.max(backoff / 4)
+                    } else {
+                        backoff
+                    }
+                }
+                Err(e) => {
+                    if last {
+                        return Err(Auth0Error::Transport {
+                            endpoint,
+                            detail: format!("{} (after {attempt} attempts)", describe(&e)),
+                        });
+                    }
+                    self.backoff(attempt)
+                }
+            };
+            tracing::debug!(endpoint, attempt, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Full jitter: uniform in [0, min(cap, base·2^attempt)].
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .inner
+            .backoff_base
+            .saturating_mul(1u32 << attempt.min(20))
+            .min(self.inner.backoff_cap);
+        let ms = exp.as_millis() as u64;
+        Duration::from_millis(rand::thread_rng().gen_range(0..=ms.max(1)))
+    }
+
+    /// Every user in the tenant, through a users export job (page-based
+    /// listing stops at 1,000 results).
+    pub async fn export_users(&self) -> Result<Vec<Auth0User>> {
+        const EP: &str = "POST /api/v2/jobs/users-exports";
+        let fields: Vec<Value> = ["user_id", "email", "name", "blocked", "app_metadata", "user_metadata"]
+            .iter()
+            .map(|f| json!({ "name": f }))
+            .collect();
+        let body = json!({ "format": "json", "fields": fields });
+        let resp = self
+            .call(EP, Method::POST, "/api/v2/jobs/users-exports", &[], Some(&body))
+            .await?;
+        let job: Value = read_json(EP, expect_ok(EP, resp).await?).await?;
+        let job_id = job["id"]
+            .as_str()
+            .ok_or_else(|| protocol(EP, "job has no id"))?
+            .to_string();
+
+        const POLL: &str = "GET /api/v2/jobs/{id}";
+        let deadline = Instant::now() + self.inner.export_timeout;
+        let location = loop {
+            let path = format!("/api/v2/jobs/{}", encode_segment(&job_id));
+            let resp = self.call(POLL, Method::GET, &path, &[], None).await?;
+            let job: Value = read_json(POLL, expect_ok(POLL, resp).await?).await?;
+            match job["status"].as_str() {
+                Some("completed") => match job["location"].as_str() {
+                    Some(l) => break l.to_string(),
+                    None => return Err(protocol(POLL, "completed job has no location")),
+                },
+                Some("failed") => {
+                    return Err(Auth0Error::Api {
+                        endpoint: POLL,
+                        status: 200,
+                        code: Some("job_failed".into()),
+                        message: format!("users export job {job_id} failed"),
+                    })
+                }
+                _ if Instant::now() > deadline => {
+                    return Err(Auth0Error::Transport {
+                        endpoint: POLL,
+                        detail: format!(
+                            "users export job {job_id} not completed after {}s",
+                            self.inner.export_timeout.as_secs()
+                        ),
+                    })
+                }
+                _ => tokio::time::sleep(self.inner.export_poll).await,
+            }
+        };
+
+        // The location is a signed URL on another host: no bearer token.
+        const DL: &str = "GET export file";
+        let resp = self
+            .send_with_retry(DL, || self.inner.http.get(&location))
+            .await?;
+        let bytes = expect_ok(DL, resp)
+            .await?
+            .bytes()
+            .await
+            .map_err(|e| transport(DL, &e))?;
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .map_err(|e| protocol(DL, format!("not gzipped UTF-8 text: {e}")))?;
+        let mut users = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let v: Value = serde_json::from_str(line)
+                .map_err(|e| protocol(DL, format!("line {}: {e}", n + 1)))?;
+            users.push(user_from_json(&v).map_err(|e| protocol(DL, format!("line {}: {e}", n + 1)))?);
+        }
+        Ok(users)
+    }
+
+    /// Create an account in the configured connection; returns its id.
+    /// A 409 comes back as `Auth0Error::Api { status: 409, .. }`.
+    pub async fn create_user(&self, u: &NewUser<'_>) -> Result<Auth0UserId> {
+        const EP: &str = "POST /api/v2/users";
+        let mut body = json!({
+            "connection": self.inner.connection,
+            "email": u.email.as_str(),
+            "password": u.password.expose(),
+            "email_verified": true,
+            "verify_email": false,
+            "name": u.name,
+            "app_metadata": u.app_metadata,
+            "user_metadata": u.user_metadata,
+        });
+        // Auth0 wants 1–150 characters or no field at all.
+        for (key, value) in [("given_name", u.given_name), ("family_name", u.family_name)] {
+            if !value.is_empty() {
+                body[key] = json!(value.chars().take(150).collect::<String>());
+            }
+        }
+        let resp = self
+            .call(EP, Method::POST, "/api/v2/users", &[], Some(&body))
+            .await?;
+        let v: Value = read_json(EP, expect_ok(EP, resp).await?).await?;
+        v["user_id"]
+            .as_str()
+            .map(|s| Auth0UserId(s.to_string()))
+            .ok_or_else(|| protocol(EP, "created user has no user_id"))
+    }
+
+    /// Accounts with this email (immediately consistent, unlike search).
+    pub async fn users_by_email(&self, email: &Email) -> Result<Vec<Auth0User>> {
+        const EP: &str = "GET /api/v2/users-by-email";
+        let resp = self
+            .call(
+                EP,
+                Method::GET,
+                "/api/v2/users-by-email",
+                &[("email", email.as_str().to_string())],
+                None,
+            )
+            .await?;
+        let v: Vec<Value> = read_json(EP, expect_ok(EP, resp).await?).await?;
+        v.iter()
+            .map(|u| user_from_json(u).map_err(|e| protocol(EP, e)))
+            .collect()
+    }
+
+    pub async fn get_user(&self, id: &Auth0UserId) -> Result<Auth0User> {
+        const EP: &str = "GET /api/v2/users/{id}";
+        let path = format!("/api/v2/users/{}", encode_segment(&id.0));
+        let resp = self.call(EP, Method::GET, &path, &[], None).await?;
+        let v: Value = read_json(EP, expect_ok(EP, resp).await?).await?;
+        user_from_json(&v).map_err(|e| protocol(EP, e))
+    }
+
+    pub async fn patch_user(&self, id: &Auth0UserId, body: &Value) -> Result<()> {
+        const EP: &str = "PATCH /api/v2/users/{id}";
+        let path = format!("/api/v2/users/{}", encode_segment(&id.0));
+        let resp = self.call(EP, Method::PATCH, &path, &[], Some(body)).await?;
+        expect_ok(EP, resp).await.map(drop)
+    }
+
+    /// All roles in the tenant (paged, 100 at a time).
+    pub async fn list_roles(&self) -> Result<Vec<Role>> {
+        const EP: &str = "GET /api/v2/roles";
+        let mut roles = Vec::new();
+        for page in 0.. {
+            let resp = self
+                .call(
+                    EP,
+                    Method::GET,
+                    "/api/v2/roles",
+                    &[("per_page", "100".into()), ("page", page.to_string())],
+                    None,
+                )
+                .await?;
+            let batch: Vec<Role> = read_json(EP, expect_ok(EP, resp).await?).await?;
+            let done = batch.len() < 100;
+            roles.extend(batch);
+            if done {
+                break;
+            }
+        }
+        Ok(roles)
+    }
+
+    pub async fn assign_roles(&self, user: &Auth0UserId, role_ids: &[String]) -> Result<()> {
+        self.user_roles(user, role_ids, Method::POST, "POST /api/v2/users/{id}/roles")
+            .await
+    }
+
+    pub async fn remove_roles(&self, user: &Auth0UserId, role_ids: &[String]) -> Result<()> {
+        self.user_roles(user, role_ids, Method::DELETE, "DELETE /api/v2/users/{id}/roles")
+            .await
+    }
+
+    async fn user_roles(
+        &self,
+        user: &Auth0UserId,
+        role_ids: &[String],
+        method: Method,
+        endpoint: &'static str,
+    ) -> Result<()> {
+        if role_ids.is_empty() {
+            return Ok(());
+        }
+        let path = format!("/api/v2/users/{}/roles", encode_segment(&user.0));
+        let body = json!({ "roles": role_ids });
+        let resp = self.call(endpoint, method, &path, &[], Some(&body)).await?;
+        expect_ok(endpoint, resp).await.map(drop)
+    }
+}
+
+fn header_u64(resp: &reqwest::Response, name: &str) -> Option<u64> {
+    resp.headers()
+        .get(name)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Turn a non-2xx answer into an [`Auth0Error::Api`] carrying Auth0's own
+/// message (its error bodies never echo request secrets).
+async fn expect_ok(endpoint: &'static str, resp: reqwest::Response) -> Result<reqwest::Response> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let text = resp.text().await.unwrap_or_default();
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let message = body["message"]
+        .as_str()
+        .or_else(|| body["error_description"].as_str())
+        .or_else(|| body["error"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| text.chars().take(200).collect());
+    let code = body["errorCode"]
+        .as_str()
+        .or_else(|| body["error"].as_str())
+        .map(str::to_string);
+    Err(Auth0Error::Api {
+        endpoint,
+        status: status.as_u16(),
+        code,
+        message,
+    })
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(endpoint: &'static str, resp: reqwest::Response) -> Result<T> {
+    let resp = expect_ok(endpoint, resp).await?;
+    let bytes = resp.bytes().await.map_err(|e| transport(endpoint, &e))?;
+    serde_json::from_slice(&bytes).map_err(|e| protocol(endpoint, e))
+}
+
+fn protocol(endpoint: &'static str, detail: impl std::fmt::Display) -> Auth0Error {
+    Auth0Error::Protocol {
+        endpoint,
+        detail: detail.to_string(),
+    }
+}
+
+fn transport(endpoint: &'static str, e: &reqwest::Error) -> Auth0Error {
+    Auth0Error::Transport {
+        endpoint,
+        detail: describe(e),
+    }
+}
+
+/// reqwest's message plus its cause chain, without the URL's query string.
+fn describe(e: &reqwest::Error) -> String {
+    let mut msg = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "could not connect".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+/// Percent-encode one path segment (`auth0|abc` → `auth0%7Cabc`).
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids_are_encoded_in_paths() {
+        assert_eq!(encode_segment("auth0|5f7c8ec7"), "auth0%7C5f7c8ec7");
+        assert_eq!(encode_segment("a b/c"), "a%20b%2Fc");
+    }
+}

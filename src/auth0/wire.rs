@@ -1,0 +1,68 @@
+//! Auth0's user JSON → [`Auth0User`]. Lenient where tenants are messy
+//! (an `employee_id` stored as a string, missing fields), strict where a
+//! wrong reading would be dangerous (no `user_id`).
+
+use crate::model::{Auth0User, Auth0UserId, Email, ManagedAppMetadata, ManagedUserMetadata};
+use serde_json::Value;
+
+pub fn user_from_json(v: &Value) -> Result<Auth0User, String> {
+    let user_id = v["user_id"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or("user without a user_id")?;
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    let int = |v: &Value| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    };
+    let am = &v["app_metadata"];
+    let um = &v["user_metadata"];
+    Ok(Auth0User {
+        user_id: Auth0UserId(user_id.to_string()),
+        email: v["email"].as_str().and_then(|e| Email::parse(e).ok()),
+        name: text(&v["name"]),
+        blocked: v["blocked"].as_bool().unwrap_or(false),
+        app_metadata: ManagedAppMetadata {
+            employee_id: int(&am["employee_id"]),
+            department: text(&am["department"]),
+            role_code: text(&am["role_code"]),
+            workspace: text(&am["workspace"]),
+            created_by: text(&am["created_by"]),
+            previous_names: am["previous_names"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|n| text(n)).collect())
+                .unwrap_or_default(),
+        },
+        user_metadata: ManagedUserMetadata {
+            employee_id: int(&um["employee_id"]),
+            full_name: text(&um["full_name"]),
+            department: text(&um["department"]),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_a_managed_account() {
+        let u = user_from_json(&json!({
+            "user_id": "auth0|abc", "email": "A@B.co", "name": "Ann",
+            "app_metadata": {"employee_id": "12", "created_by": "productivity_system", "other": 1,
+                             "previous_names": ["Ann X"]},
+            "user_metadata": {"employee_id": 12}
+        }))
+        .unwrap();
+        assert_eq!(u.email.unwrap().as_str(), "a@b.co");
+        assert_eq!(u.app_metadata.employee_id, Some(12));
+        assert_eq!(u.app_metadata.previous_names, vec!["Ann X".to_string()]);
+        assert!(!u.blocked);
+    }
+
+    #[test]
+    fn an_account_without_id_is_an_error_not_a_guess() {
+        assert!(user_from_json(&json!({"email": "a@b.co"})).is_err());
+    }
+}

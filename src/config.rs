@@ -1,0 +1,531 @@
+//! Typed settings: a TOML file, then `ROSTERD_SECTION__KEY` environment
+//! overrides, then secrets from the environment only.
+//!
+//! Loading never stops at the first problem: [`Settings::load`] collects every
+//! unknown key, wrong type and bad value with the key's dotted name, so
+//! `rosterd check-config` can list them all at once. Secrets live in
+//! [`Secret`], whose `Debug` and `Display` print `[redacted]`, so a settings
+//! dump in a log line cannot leak them.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+/// A value that must never be printed: client secrets, tokens, passwords.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The only way to read the value; grep for it to audit every use.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Whether a run may write to Auth0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Plan, guard, apply and record.
+    #[default]
+    Enforce,
+    /// Plan and record, never write to Auth0 or to the employees table.
+    Observe,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub mode: Mode,
+    pub database: DatabaseSettings,
+    pub auth0: Auth0Settings,
+    pub reconcile: ReconcileSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `postgres://user@host/db`, `mysql://…` or `sqlite://path.db`. Put no
+    /// password here: it comes from `ROSTERD_DATABASE_PASSWORD`.
+    pub url: String,
+    pub max_connections: u32,
+    /// Seconds to wait for a connection before the run fails.
+    pub connect_timeout_secs: u64,
+    /// Replaces the default employees query for a table whose columns are
+    /// named otherwise: alias them to `id, full_name, email, department,
+    /// workspace, role_code, is_active, auth0_user_id`.
+    pub employees_query: Option<String>,
+    #[serde(skip)]
+    pub password: Option<Secret>,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: "sqlite://rosterd.db".into(),
+            max_connections: 5,
+            connect_timeout_secs: 10,
+            employees_query: None,
+            password: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Auth0Settings {
+    /// The tenant's domain, e.g. `acme.eu.auth0.com`.
+    pub domain: String,
+    /// Overrides `https://{domain}`: the simulator or a staging proxy.
+    pub base_url: Option<String>,
+    pub client_id: String,
+    /// Defaults to `https://{domain}/api/v2/`.
+    pub audience: Option<String>,
+    /// The database connection new accounts are created in.
+    pub connection: String,
+    /// Requests per second rosterd allows itself; keep it below the
+    /// tenant's limit so that other Management API users keep headroom.
+    pub rate_per_sec: f64,
+    pub burst: u32,
+    /// Attempts per request before giving up (429, 5xx, timeouts).
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_cap_ms: u64,
+    pub timeout_secs: u64,
+    /// Actions applied at once; the rate limiter still bounds throughput.
+    pub concurrency: usize,
+    pub export_poll_ms: u64,
+    pub export_timeout_secs: u64,
+    /// Employee `role_code` → Auth0 role name. A code with no entry is
+    /// looked up as a role name itself (case-insensitively).
+    pub roles: BTreeMap<String, String>,
+    #[serde(skip)]
+    pub client_secret: Secret,
+}
+
+impl Default for Auth0Settings {
+    fn default() -> Self {
+        Auth0Settings {
+            domain: String::new(),
+            base_url: None,
+            client_id: String::new(),
+            audience: None,
+            connection: "Username-Password-Authentication".into(),
+            // Auth0's self-service production limit is 16 rps sustained.
+            rate_per_sec: 12.0,
+            burst: 10,
+            max_attempts: 6,
+            backoff_base_ms: 250,
+            backoff_cap_ms: 30_000,
+            timeout_secs: 30,
+            concurrency: 8,
+            export_poll_ms: 1000,
+            export_timeout_secs: 900,
+            roles: BTreeMap::new(),
+            client_secret: Secret::default(),
+        }
+    }
+}
+
+impl Auth0Settings {
+    pub fn base_url(&self) -> String {
+        match &self.base_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("https://{}", self.domain),
+        }
+    }
+    pub fn audience(&self) -> String {
+        self.audience
+            .clone()
+            .unwrap_or_else(|| format!("https://{}/api/v2/", self.domain))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconcileSettings {
+    /// The `app_metadata.created_by` value marking accounts rosterd made.
+    pub created_by: String,
+    /// A plan blocking more than this many accounts is held.
+    pub max_block_count: usize,
+    /// … or more than this share of the managed accounts.
+    pub max_block_share: f64,
+    /// Refuse a run whose employees source returned fewer rows than this
+    /// share of the last successful run's (a truncated table or a bad
+    /// view is not "everyone left").
+    pub min_employee_share: f64,
+}
+
+impl Default for ReconcileSettings {
+    fn default() -> Self {
+        ReconcileSettings {
+            created_by: "productivity_system".into(),
+            max_block_count: 25,
+            max_block_share: 0.10,
+            min_employee_share: 0.5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `rosterd=debug,info`.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// Every problem found while loading, each naming its key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+const ENV_PREFIX: &str = "ROSTERD_";
+const SECTIONS: [&str; 4] = ["database", "auth0", "reconcile", "log"];
+
+/// Environment variables that carry secrets, and where they go.
+pub const SECRET_VARS: [&str; 2] = ["ROSTERD_AUTH0_CLIENT_SECRET", "ROSTERD_DATABASE_PASSWORD"];
+
+impl Settings {
+    /// Load from an optional TOML file plus the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|e| ConfigError {
+                problems: vec![format!("cannot read {}: {e}", p.display())],
+            })?,
+            None => String::new(),
+        };
+        Self::from_sources(&text, std::env::vars())
+    }
+
+    /// Load from TOML text and an environment (injectable for tests).
+    pub fn from_sources(
+        toml_text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut problems = Vec::new();
+        let mut root: toml::Table = match toml_text.parse() {
+            Ok(t) => t,
+            Err(e) => {
+                return Err(ConfigError {
+                    problems: vec![format!("TOML syntax: {e}")],
+                })
+            }
+        };
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        for (key, value) in &env {
+            apply_env_override(&mut root, key, value, &mut problems);
+        }
+        for (section, key) in [("auth0", "client_secret"), ("database", "password")] {
+            if root
+                .get(section)
+                .and_then(|s| s.as_table())
+                .is_some_and(|t| t.contains_key(key))
+            {
+                problems.push(format!(
+                    "{section}.{key}: secrets are read only from the environment ({}), never from the file",
+                    if section == "auth0" { SECRET_VARS[0] } else { SECRET_VARS[1] }
+                ));
+                if let Some(t) = root.get_mut(section).and_then(|s| s.as_table_mut()) {
+                    t.remove(key);
+                }
+            }
+        }
+
+        // Deserialize section by section so one bad section does not hide
+        // the problems of the others.
+        let mut settings = Settings::default();
+        for (key, value) in root {
+            match key.as_str() {
+                "mode" => match Mode::deserialize(value) {
+                    Ok(m) => settings.mode = m,
+                    Err(e) => problems.push(format!("mode: {e} (expected \"enforce\" or \"observe\")")),
+                },
+                "database" => section(&key, value, &mut settings.database, &mut problems),
+                "auth0" => section(&key, value, &mut settings.auth0, &mut problems),
+                "reconcile" => section(&key, value, &mut settings.reconcile, &mut problems),
+                "log" => section(&key, value, &mut settings.log, &mut problems),
+                other => problems.push(format!(
+                    "{other}: unknown key (known: mode, {})",
+                    SECTIONS.join(", ")
+                )),
+            }
+        }
+
+        let mut secret = |name: &str| {
+            env.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| secret_from_file(&env, name, &mut problems))
+        };
+        settings.auth0.client_secret = Secret::new(secret(SECRET_VARS[0]).unwrap_or_default());
+        settings.database.password = secret(SECRET_VARS[1]).map(Secret::new);
+
+        settings.validate(&mut problems);
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    fn validate(&self, problems: &mut Vec<String>) {
+        let db = &self.database;
+        let scheme = db.url.split("://").next().unwrap_or("");
+        if !matches!(scheme, "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite") {
+            problems.push(format!(
+                "database.url: unsupported scheme {scheme:?} (use postgres://, mysql:// or sqlite://)"
+            ));
+        }
+        if url_has_password(&db.url) {
+            problems.push(format!(
+                "database.url: contains a password; set {} instead",
+                SECRET_VARS[1]
+            ));
+        }
+        if db.max_connections == 0 {
+            problems.push("database.max_connections: must be at least 1".into());
+        }
+        let a = &self.auth0;
+        if a.domain.is_empty() && a.base_url.is_none() {
+            problems.push("auth0.domain: required (or auth0.base_url for a simulator)".into());
+        }
+        if let Some(url) = &a.base_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                problems.push(format!("auth0.base_url: {url:?} is not an http(s) URL"));
+            }
+        }
+        if a.client_id.is_empty() {
+            problems.push("auth0.client_id: required".into());
+        }
+        if a.client_secret.is_empty() {
+            problems.push(format!(
+                "auth0.client_secret: set {} (or {}_FILE)",
+                SECRET_VARS[0], SECRET_VARS[0]
+            ));
+        }
+        if !(a.rate_per_sec > 0.0 && a.rate_per_sec.is_finite()) {
+            problems.push("auth0.rate_per_sec: must be a positive number".into());
+        }
+        if a.burst == 0 {
+            problems.push("auth0.burst: must be at least 1".into());
+        }
+        if a.max_attempts == 0 {
+            problems.push("auth0.max_attempts: must be at least 1".into());
+        }
+        if a.concurrency == 0 {
+            problems.push("auth0.concurrency: must be at least 1".into());
+        }
+        if a.connection.is_empty() {
+            problems.push("auth0.connection: required".into());
+        }
+        let r = &self.reconcile;
+        if r.created_by.is_empty() {
+            problems.push("reconcile.created_by: must not be empty".into());
+        }
+        if !(0.0..=1.0).contains(&r.max_block_share) {
+            problems.push("reconcile.max_block_share: must be between 0 and 1".into());
+        }
+        if !(0.0..=1.0).contains(&r.min_employee_share) {
+            problems.push("reconcile.min_employee_share: must be between 0 and 1".into());
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            problems.push(format!(
+                "log.format: {:?} (expected \"text\" or \"json\")",
+                self.log.format
+            ));
+        }
+    }
+}
+
+fn section<T: for<'de> Deserialize<'de>>(
+    name: &str,
+    value: toml::Value,
+    slot: &mut T,
+    problems: &mut Vec<String>,
+) {
+    match T::deserialize(value) {
+        Ok(v) => *slot = v,
+        Err(e) => problems.push(format!("{name}.{}", e.message().trim())),
+    }
+}
+
+/// `ROSTERD_AUTH0__RATE_PER_SEC=8` sets `auth0.rate_per_sec`. Values are read
+/// as TOML (numbers, booleans) and fall back to a plain string.
+fn apply_env_override(root: &mut toml::Table, key: &str, value: &str, problems: &mut Vec<String>) {
+    let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
+        return;
+    };
+    let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+    if path.len() == 1 && path[0] != "mode" {
+        return; // secrets and other single-word variables are not settings
+    }
+    if path.iter().any(|p| p.is_empty()) || path.len() > 3 {
+        problems.push(format!("{key}: malformed override name"));
+        return;
+    }
+    let parsed = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    let mut table = root;
+    for part in &path[..path.len() - 1] {
+        let entry = table
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        match entry.as_table_mut() {
+            Some(t) => table = t,
+            None => {
+                problems.push(format!("{key}: {part} is not a section"));
+                return;
+            }
+        }
+    }
+    table.insert(path[path.len() - 1].clone(), parsed);
+}
+
+/// `NAME_FILE=/run/secrets/x` reads the secret from a file (Docker/K8s style).
+fn secret_from_file(env: &[(String, String)], name: &str, problems: &mut Vec<String>) -> Option<String> {
+    let file_var = format!("{name}_FILE");
+    let path = env.iter().find(|(k, _)| *k == file_var).map(|(_, v)| v)?;
+    match std::fs::read_to_string(path) {
+        Ok(s) => Some(s.trim_end_matches(['\r', '\n']).to_string()),
+        Err(e) => {
+            problems.push(format!("{file_var}: cannot read {path}: {e}"));
+            None
+        }
+    }
+}
+
+fn url_has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const OK: &str = r#"
+[auth0]
+domain = "acme.eu.auth0.com"
+client_id = "abc"
+"#;
+
+    #[test]
+    fn file_then_env_override_then_secret() {
+        let s = Settings::from_sources(
+            OK,
+            env(&[
+                ("ROSTERD_AUTH0__RATE_PER_SEC", "3.5"),
+                ("ROSTERD_MODE", "observe"),
+                ("ROSTERD_AUTH0_CLIENT_SECRET", "s3cr3t"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.auth0.rate_per_sec, 3.5);
+        assert_eq!(s.mode, Mode::Observe);
+        assert_eq!(s.auth0.client_secret.expose(), "s3cr3t");
+        assert_eq!(s.auth0.audience(), "https://acme.eu.auth0.com/api/v2/");
+        assert!(!format!("{s:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key() {
+        let text = r#"
+mode = "yolo"
+colour = "blue"
+[database]
+url = "postgres://app:hunter2@db/prod"
+[auth0]
+client_secret = "in-the-file"
+rate_per_sec = 0
+[reconcile]
+max_block_share = 2.0
+[log]
+format = "xml"
+"#;
+        let err = Settings::from_sources(text, env(&[])).unwrap_err();
+        let all = err.problems.join("\n");
+        for needle in [
+            "mode:",
+            "colour: unknown key",
+            "database.url: contains a password",
+            "auth0.client_secret: secrets are read only from the environment",
+            "auth0.domain: required",
+            "auth0.client_id: required",
+            "auth0.rate_per_sec",
+            "reconcile.max_block_share",
+            "log.format",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        assert!(!all.contains("hunter2"), "password leaked into errors");
+    }
+
+    #[test]
+    fn unknown_key_inside_a_section_names_it() {
+        let text = format!("{OK}\nclient_secrte = \"x\"\n");
+        let err = Settings::from_sources(&text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")])).unwrap_err();
+        assert!(err.problems[0].starts_with("auth0."), "{:?}", err.problems);
+        assert!(err.problems[0].contains("client_secrte"), "{:?}", err.problems);
+    }
+
+    #[test]
+    fn secret_from_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("secret");
+        std::fs::write(&p, "from-file\n").unwrap();
+        let s = Settings::from_sources(
+            OK,
+            env(&[("ROSTERD_AUTH0_CLIENT_SECRET_FILE", p.to_str().unwrap())]),
+        )
+        .unwrap();
+        assert_eq!(s.auth0.client_secret.expose(), "from-file");
+    }
+}

@@ -1,0 +1,680 @@
+//! The planner: employees + Auth0 accounts → a plan. Pure: no I/O, no clock,
+//! no randomness, so the same inputs always give the same plan and every
+//! decision can be unit-tested and benchmarked.
+//!
+//! Why it looks like this:
+//! - A run accepts no hints about what changed. It reads everything and
+//!   decides afresh, so the path that heals a crash or a missed event is the
+//!   path every run takes, and a second run after a successful one plans
+//!   nothing (convergence).
+//! - Each employee is linked to at most one account by evidence, strongest
+//!   first: the id rosterd recorded (`employees.auth0_user_id`), then
+//!   `app_metadata.employee_id`, then the email. When sources disagree the
+//!   plan records a finding and does nothing for that employee: a wrong link
+//!   would hand one person's login to another, a missing one only delays.
+//! - Accounts that no employee claims and rosterd did not create are
+//!   *unmanaged* (tenant admins, contractors, test users): counted, never
+//!   touched.
+//! - Actions are independent: each names its own target, so applying them in
+//!   any order, or losing some to failures, leaves a state the next plan
+//!   can finish from.
+
+pub mod guard;
+
+use crate::model::{
+    Auth0User, Auth0UserId, Email, Employee, EmployeeId, ManagedAppMetadata, ManagedUserMetadata,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Settings the planner needs, taken from the configuration by the shell.
+#[derive(Debug, Clone)]
+pub struct PlanPolicy {
+    /// `app_metadata.created_by` of accounts rosterd creates.
+    pub created_by: String,
+}
+
+/// What the planner decided.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub actions: Vec<PlannedAction>,
+    pub findings: Vec<Finding>,
+    pub stats: PlanStats,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanStats {
+    pub employees: usize,
+    pub active_employees: usize,
+    pub auth0_users: usize,
+    /// Accounts linked to an employee, or created by rosterd.
+    pub managed_accounts: usize,
+    pub unmanaged_accounts: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedAction {
+    #[serde(flatten)]
+    pub action: Action,
+    pub reason: String,
+}
+
+/// How an employee was tied to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    StoredId,
+    EmployeeIdMetadata,
+    Email,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// A new account for an active employee that has none.
+    Create {
+        employee_id: EmployeeId,
+        email: Email,
+        name: String,
+        given_name: String,
+        family_name: String,
+        role_code: String,
+        app_metadata: ManagedAppMetadata,
+        user_metadata: ManagedUserMetadata,
+    },
+    /// Record an existing account as the employee's (and make sure its role
+    /// is assigned: a crash may have come between creating and assigning).
+    Link {
+        employee_id: EmployeeId,
+        auth0_user_id: Auth0UserId,
+        evidence: Evidence,
+        role_code: String,
+    },
+    Block {
+        employee_id: EmployeeId,
+        auth0_user_id: Auth0UserId,
+    },
+    Unblock {
+        employee_id: EmployeeId,
+        auth0_user_id: Auth0UserId,
+    },
+    /// Bring a drifted account back in line with its employee.
+    Update {
+        employee_id: EmployeeId,
+        auth0_user_id: Auth0UserId,
+        patch: UserPatch,
+        /// Set when the role changed: the old role is removed, the new one assigned.
+        role_change: Option<RoleChange>,
+        /// Field names that drifted, for people reading the plan.
+        fields: Vec<String>,
+    },
+}
+
+impl Action {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Create { .. } => "create",
+            Action::Link { .. } => "link",
+            Action::Block { .. } => "block",
+            Action::Unblock { .. } => "unblock",
+            Action::Update { .. } => "update",
+        }
+    }
+    pub fn employee_id(&self) -> EmployeeId {
+        match self {
+            Action::Create { employee_id, .. }
+            | Action::Link { employee_id, .. }
+            | Action::Block { employee_id, .. }
+            | Action::Unblock { employee_id, .. }
+            | Action::Update { employee_id, .. } => *employee_id,
+        }
+    }
+    pub fn auth0_user_id(&self) -> Option<&Auth0UserId> {
+        match self {
+            Action::Create { .. } => None,
+            Action::Link { auth0_user_id, .. }
+            | Action::Block { auth0_user_id, .. }
+            | Action::Unblock { auth0_user_id, .. }
+            | Action::Update { auth0_user_id, .. } => Some(auth0_user_id),
+        }
+    }
+}
+
+/// The body of a `PATCH /api/v2/users/{id}`: only what changes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    /// Set with `email`: the HR record is the verification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    /// Merged one level deep by Auth0; keys rosterd does not own survive.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty", default)]
+    pub app_metadata: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty", default)]
+    pub user_metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleChange {
+    pub from: Option<String>,
+    pub to: String,
+}
+
+/// Something a person should look at; never acted on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employee_id: Option<EmployeeId>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub auth0_user_ids: Vec<Auth0UserId>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// An account rosterd created (or one carrying an employee id) that no
+    /// employee claims.
+    Orphaned,
+    /// More than one account for one employee.
+    DuplicateAccount,
+    /// The evidence for an employee's account points different ways.
+    ConflictingEvidence,
+    /// Two employees share one email address.
+    DuplicateEmployeeEmail,
+    /// An employees row that cannot be used (NULL name, invalid email, …).
+    InvalidEmployee,
+}
+
+impl FindingKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FindingKind::Orphaned => "orphaned",
+            FindingKind::DuplicateAccount => "duplicate_account",
+            FindingKind::ConflictingEvidence => "conflicting_evidence",
+            FindingKind::DuplicateEmployeeEmail => "duplicate_employee_email",
+            FindingKind::InvalidEmployee => "invalid_employee",
+        }
+    }
+}
+
+/// Where an employee's resolution landed.
+enum Resolution<'a> {
+    Account(&'a Auth0User, Evidence),
+    NoAccount,
+    /// A finding was recorded; do nothing for this employee.
+    Undecided,
+}
+
+/// Split "Mary Ann Smith" into ("Mary Ann", "Smith"); a single word is a given name.
+pub fn split_name(full: &str) -> (String, String) {
+    let full = full.split_whitespace().collect::<Vec<_>>().join(" ");
+    match full.rsplit_once(' ') {
+        Some((given, family)) => (given.to_string(), family.to_string()),
+        None => (full, String::new()),
+    }
+}
+
+/// The managed `app_metadata` an employee's account should carry.
+/// `created_by` and `previous_names` are history, not drift, and are handled
+/// apart.
+fn desired_app_metadata(e: &Employee) -> ManagedAppMetadata {
+    ManagedAppMetadata {
+        employee_id: Some(e.id.0),
+        department: Some(e.department.clone()),
+        role_code: Some(e.role_code.clone()),
+        workspace: Some(e.workspace.clone()),
+        created_by: None,
+        previous_names: Vec::new(),
+    }
+}
+
+fn desired_user_metadata(e: &Employee) -> ManagedUserMetadata {
+    ManagedUserMetadata {
+        employee_id: Some(e.id.0),
+        full_name: Some(e.full_name.clone()),
+        department: Some(e.department.clone()),
+    }
+}
+
+struct Index<'a> {
+    by_id: HashMap<&'a str, &'a Auth0User>,
+    by_employee_id: HashMap<i64, Vec<&'a Auth0User>>,
+    by_email: HashMap<&'a str, Vec<&'a Auth0User>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(users: &'a [Auth0User]) -> Self {
+        let mut idx = Index {
+            by_id: HashMap::with_capacity(users.len()),
+            by_employee_id: HashMap::new(),
+            by_email: HashMap::new(),
+        };
+        for u in users {
+            idx.by_id.insert(u.user_id.0.as_str(), u);
+            if let Some(id) = u.app_metadata.employee_id {
+                idx.by_employee_id.entry(id).or_default().push(u);
+            }
+            if let Some(email) = &u.email {
+                idx.by_email.entry(email.as_str()).or_default().push(u);
+            }
+        }
+        idx
+    }
+}
+
+/// Compute the plan. `invalid_rows` are the rows the loader could not use,
+/// already described; they become findings so nothing is dropped silently.
+pub fn plan(
+    employees: &[Employee],
+    auth0_users: &[Auth0User],
+    invalid_rows: &[String],
+    policy: &PlanPolicy,
+) -> Plan {
+    let idx = Index::new(auth0_users);
+    let mut findings: Vec<Finding> = invalid_rows
+        .iter()
+        .map(|detail| Finding {
+            kind: FindingKind::InvalidEmployee,
+            employee_id: None,
+            auth0_user_ids: vec![],
+            detail: detail.clone(),
+        })
+        .collect();
+
+    let mut sorted: Vec<&Employee> = employees.iter().collect();
+    sorted.sort_by_key(|e| e.id);
+
+    // An email shared by two employees cannot be evidence for either.
+    let mut email_owners: HashMap<&str, Vec<EmployeeId>> = HashMap::new();
+    for e in &sorted {
+        email_owners.entry(e.email.as_str()).or_default().push(e.id);
+    }
+    let shared_email = |e: &Employee| email_owners[e.email.as_str()].len() > 1;
+    for (email, owners) in &email_owners {
+        if owners.len() > 1 {
+            for id in owners {
+                findings.push(Finding {
+                    kind: FindingKind::DuplicateEmployeeEmail,
+                    employee_id: Some(*id),
+                    auth0_user_ids: vec![],
+                    detail: format!(
+                        "email {email} belongs to employees {}",
+                        owners.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        }
+    }
+
+    // Phase 1: resolve each employee to an account (or none, or undecided).
+    let mut resolved: Vec<(&Employee, Resolution)> = Vec::with_capacity(sorted.len());
+    for e in &sorted {
+        let r = resolve(e, &idx, shared_email(e), &mut findings);
+        resolved.push((e, r));
+    }
+
+    // Phase 2: an account claimed by two employees is a conflict for both.
+    let mut claims: HashMap<&str, Vec<EmployeeId>> = HashMap::new();
+    for (e, r) in &resolved {
+        if let Resolution::Account(u, _) = r {
+            claims.entry(u.user_id.0.as_str()).or_default().push(e.id);
+        }
+    }
+    for (e, r) in resolved.iter_mut() {
+        if let Resolution::Account(u, _) = r {
+            let owners = &claims[u.user_id.0.as_str()];
+            if owners.len() > 1 {
+                findings.push(Finding {
+                    kind: FindingKind::ConflictingEvidence,
+                    employee_id: Some(e.id),
+                    auth0_user_ids: vec![u.user_id.clone()],
+                    detail: format!(
+                        "account {} is claimed by employees {}",
+                        u.user_id,
+                        owners.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+                    ),
+                });
+                *r = Resolution::Undecided;
+            }
+        }
+    }
+
+    // Phase 3: actions.
+    let mut actions = Vec::new();
+    for (e, r) in &resolved {
+        match r {
+            Resolution::Account(u, evidence) => account_actions(e, u, *evidence, &mut actions),
+            Resolution::NoAccount if e.is_active => actions.push(create_action(e, policy)),
+            Resolution::NoAccount | Resolution::Undecided => {}
+        }
+    }
+
+    // Accounts nobody claims: orphans if rosterd made them or they carry an
+    // employee id, unmanaged otherwise. (Accounts in `claims` are managed,
+    // and so are those an undecided employee's finding already names.)
+    let mut managed = claims.len();
+    let mut unmanaged = 0;
+    let named_in_findings: HashSet<&str> = findings
+        .iter()
+        .flat_map(|f| f.auth0_user_ids.iter().map(|id| id.0.as_str()))
+        .collect();
+    let mut orphans = Vec::new();
+    for u in auth0_users {
+        let id = u.user_id.0.as_str();
+        if claims.contains_key(id) {
+            continue;
+        }
+        if named_in_findings.contains(id) {
+            managed += 1;
+            continue;
+        }
+        let ours = u.app_metadata.created_by.as_deref() == Some(policy.created_by.as_str());
+        let detail = match u.app_metadata.employee_id {
+            // Every account carrying an existing employee's id is claimed or
+            // already named in that employee's finding, so this id is unknown.
+            Some(i) => format!(
+                "account {} carries employee_id {i}, which is not in the employees table",
+                u.user_id
+            ),
+            None if ours => format!(
+                "account {} was created by {} but no employee claims it",
+                u.user_id, policy.created_by
+            ),
+            None => {
+                unmanaged += 1;
+                continue;
+            }
+        };
+        managed += 1;
+        orphans.push(Finding {
+            kind: FindingKind::Orphaned,
+            employee_id: None,
+            auth0_user_ids: vec![u.user_id.clone()],
+            detail,
+        });
+    }
+    findings.extend(orphans);
+    findings.sort_by(|a, b| {
+        (a.kind, a.employee_id, &a.auth0_user_ids).cmp(&(b.kind, b.employee_id, &b.auth0_user_ids))
+    });
+
+    Plan {
+        actions,
+        findings,
+        stats: PlanStats {
+            employees: employees.len(),
+            active_employees: employees.iter().filter(|e| e.is_active).count(),
+            auth0_users: auth0_users.len(),
+            managed_accounts: managed,
+            unmanaged_accounts: unmanaged,
+        },
+    }
+}
+
+fn resolve<'a>(
+    e: &Employee,
+    idx: &Index<'a>,
+    shared_email: bool,
+    findings: &mut Vec<Finding>,
+) -> Resolution<'a> {
+    let mut conflict = |detail: String, ids: Vec<&Auth0User>, kind: FindingKind| {
+        findings.push(Finding {
+            kind,
+            employee_id: Some(e.id),
+            auth0_user_ids: ids.iter().map(|u| u.user_id.clone()).collect(),
+            detail,
+        });
+        Resolution::Undecided
+    };
+
+    let stored = e
+        .auth0_user_id
+        .as_ref()
+        .and_then(|id| idx.by_id.get(id.0.as_str()).copied());
+    let by_meta: &[&Auth0User] = idx
+        .by_employee_id
+        .get(&e.id.0)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let by_email: Vec<&Auth0User> = if shared_email {
+        Vec::new()
+    } else {
+        idx.by_email
+            .get(e.email.as_str())
+            .map(|v| v.to_vec())
+            .unwrap_or_default()
+    };
+
+    if by_meta.len() > 1 && stored.is_none() {
+        return conflict(
+            format!("{} accounts carry employee_id {}", by_meta.len(), e.id),
+            by_meta.to_vec(),
+            FindingKind::DuplicateAccount,
+        );
+    }
+    let (chosen, evidence) = match (stored, by_meta.first()) {
+        (Some(s), _) => (s, Evidence::StoredId),
+        (None, Some(m)) => (*m, Evidence::EmployeeIdMetadata),
+        (None, None) => match by_email.as_slice() {
+            [] => return Resolution::NoAccount,
+            [one] => (*one, Evidence::Email),
+            many => {
+                return conflict(
+                    format!("{} accounts use email {}", many.len(), e.email),
+                    many.to_vec(),
+                    FindingKind::DuplicateAccount,
+                )
+            }
+        },
+    };
+
+    // The chosen account must not belong to someone else by its metadata…
+    if let Some(other) = chosen.app_metadata.employee_id {
+        if other != e.id.0 {
+            return conflict(
+                format!(
+                    "account {} (found by {}) carries employee_id {other}",
+                    chosen.user_id,
+                    evidence_name(evidence)
+                ),
+                vec![chosen],
+                FindingKind::ConflictingEvidence,
+            );
+        }
+    }
+    // …and weaker evidence must not point at a different account.
+    let others: Vec<&Auth0User> = by_meta
+        .iter()
+        .chain(by_email.iter())
+        .copied()
+        .filter(|u| u.user_id != chosen.user_id)
+        .collect();
+    if !others.is_empty() {
+        let mut ids = vec![chosen];
+        ids.extend(others.iter().copied());
+        ids.dedup_by(|a, b| a.user_id == b.user_id);
+        let kind = if others.iter().any(|u| u.app_metadata.employee_id == Some(e.id.0)) {
+            FindingKind::DuplicateAccount
+        } else {
+            FindingKind::ConflictingEvidence
+        };
+        return conflict(
+            format!(
+                "employee {} resolves to account {} by {} but also to {}",
+                e.id,
+                chosen.user_id,
+                evidence_name(evidence),
+                others.iter().map(|u| u.user_id.0.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            ids,
+            kind,
+        );
+    }
+    Resolution::Account(chosen, evidence)
+}
+
+fn evidence_name(e: Evidence) -> &'static str {
+    match e {
+        Evidence::StoredId => "the stored auth0_user_id",
+        Evidence::EmployeeIdMetadata => "app_metadata.employee_id",
+        Evidence::Email => "email",
+    }
+}
+
+fn create_action(e: &Employee, policy: &PlanPolicy) -> PlannedAction {
+    let (given_name, family_name) = split_name(&e.full_name);
+    let mut app_metadata = desired_app_metadata(e);
+    app_metadata.created_by = Some(policy.created_by.clone());
+    PlannedAction {
+        action: Action::Create {
+            employee_id: e.id,
+            email: e.email.clone(),
+            name: e.full_name.clone(),
+            given_name,
+            family_name,
+            role_code: e.role_code.clone(),
+            app_metadata,
+            user_metadata: desired_user_metadata(e),
+        },
+        reason: format!("active employee {} has no Auth0 account", e.id),
+    }
+}
+
+fn account_actions(e: &Employee, u: &Auth0User, evidence: Evidence, out: &mut Vec<PlannedAction>) {
+    if evidence != Evidence::StoredId {
+        out.push(PlannedAction {
+            action: Action::Link {
+                employee_id: e.id,
+                auth0_user_id: u.user_id.clone(),
+                evidence,
+                role_code: e.role_code.clone(),
+            },
+            reason: match &e.auth0_user_id {
+                Some(old) => format!(
+                    "stored account {old} no longer exists; account {} found by {}",
+                    u.user_id,
+                    evidence_name(evidence)
+                ),
+                None => format!("existing account {} found by {}", u.user_id, evidence_name(evidence)),
+            },
+        });
+    }
+    if !e.is_active {
+        if !u.blocked {
+            out.push(PlannedAction {
+                action: Action::Block {
+                    employee_id: e.id,
+                    auth0_user_id: u.user_id.clone(),
+                },
+                reason: format!("employee {} is inactive", e.id),
+            });
+        }
+        return;
+    }
+    if u.blocked {
+        out.push(PlannedAction {
+            action: Action::Unblock {
+                employee_id: e.id,
+                auth0_user_id: u.user_id.clone(),
+            },
+            reason: format!("employee {} is active again", e.id),
+        });
+    }
+    if let Some(update) = drift(e, u) {
+        out.push(update);
+    }
+}
+
+/// The update that brings `u` in line with `e`, if anything drifted.
+fn drift(e: &Employee, u: &Auth0User) -> Option<PlannedAction> {
+    let mut patch = UserPatch::default();
+    let mut fields = Vec::new();
+
+    if u.name.as_deref() != Some(e.full_name.as_str()) {
+        let (given, family) = split_name(&e.full_name);
+        patch.name = Some(e.full_name.clone());
+        patch.given_name = Some(given);
+        patch.family_name = Some(family);
+        fields.push("name".to_string());
+        if let Some(old) = u.name.as_deref().filter(|n| !n.is_empty() && !n.contains('@')) {
+            // Keep the old name: it is how PodFactory may still know them.
+            let mut previous = u.app_metadata.previous_names.clone();
+            if !previous.iter().any(|p| p == old) {
+                previous.push(old.to_string());
+            }
+            patch
+                .app_metadata
+                .insert("previous_names".into(), serde_json::json!(previous));
+        }
+    }
+    if u.email.as_ref() != Some(&e.email) {
+        patch.email = Some(e.email.clone());
+        patch.email_verified = Some(true);
+        fields.push("email".to_string());
+    }
+
+    let want = desired_app_metadata(e);
+    let have = &u.app_metadata;
+    let mut meta = |key: &str, want: serde_json::Value, differs: bool| {
+        if differs {
+            patch.app_metadata.insert(key.to_string(), want);
+            fields.push(format!("app_metadata.{key}"));
+        }
+    };
+    meta("employee_id", e.id.0.into(), have.employee_id != want.employee_id);
+    meta("department", e.department.clone().into(), have.department != want.department);
+    meta("workspace", e.workspace.clone().into(), have.workspace != want.workspace);
+    let role_differs = have.role_code != want.role_code;
+    meta("role_code", e.role_code.clone().into(), role_differs);
+
+    let want_um = desired_user_metadata(e);
+    let have_um = &u.user_metadata;
+    let mut umeta = |key: &str, want: serde_json::Value, differs: bool| {
+        if differs {
+            patch.user_metadata.insert(key.to_string(), want);
+            fields.push(format!("user_metadata.{key}"));
+        }
+    };
+    umeta("employee_id", e.id.0.into(), have_um.employee_id != want_um.employee_id);
+    umeta("full_name", e.full_name.clone().into(), have_um.full_name != want_um.full_name);
+    umeta("department", e.department.clone().into(), have_um.department != want_um.department);
+
+    if fields.is_empty() {
+        return None;
+    }
+    let role_change = role_differs.then(|| RoleChange {
+        from: have.role_code.clone().filter(|r| !r.is_empty()),
+        to: e.role_code.clone(),
+    });
+    Some(PlannedAction {
+        reason: format!("account drifted from employee {}: {}", e.id, fields.join(", ")),
+        action: Action::Update {
+            employee_id: e.id,
+            auth0_user_id: u.user_id.clone(),
+            patch,
+            role_change,
+            fields,
+        },
+    })
+}
+
+/// Counts of actions by kind, in a stable order, for summaries.
+pub fn action_counts(plan: &Plan) -> BTreeMap<&'static str, usize> {
+    let mut m = BTreeMap::new();
+    for a in &plan.actions {
+        *m.entry(a.action.kind()).or_insert(0) += 1;
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests;

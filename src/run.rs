@@ -1,0 +1,598 @@
+//! One reconcile run: the activation every trigger calls.
+//!
+//! A run takes no input about what changed (the scheduler, an admin's
+//! `POST /runs` and a change notification all call [`run_once`] the same
+//! way): it takes the leader lock, reads everything, plans with the pure
+//! planner, guards, applies, and records. Because the plan is recomputed
+//! from the systems themselves, a crash anywhere is healed by the next run:
+//! an account created but not recorded is found by its
+//! `app_metadata.employee_id` and linked, not created twice.
+
+use crate::auth0::{Auth0Client, Auth0Error, NewUser, Role};
+use crate::config::{Mode, Settings};
+use crate::model::{Auth0UserId, Employee, EmployeeId};
+use crate::plan::guard::{self, GuardPolicy};
+use crate::plan::{self, Action, Plan, PlanPolicy, PlanStats, PlannedAction};
+use crate::store::{ActionRecord, AuditRow, RunEnd, Store, StoreError};
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+use futures::StreamExt;
+
+/// Everything a run needs, built once per process.
+pub struct Context {
+    pub settings: Settings,
+    pub store: Store,
+    pub auth0: Auth0Client,
+    /// Runs never overlap within one process (the leader lock covers others).
+    running: tokio::sync::Mutex<()>,
+    holder: String,
+}
+
+impl Context {
+    pub async fn new(settings: Settings) -> anyhow::Result<Arc<Context>> {
+        let store = Store::connect(&settings.database).await?;
+        let auth0 = Auth0Client::new(&settings.auth0)?;
+        Ok(Arc::new(Context {
+            holder: format!("{}:{}", hostname(), std::process::id()),
+            settings,
+            store,
+            auth0,
+            running: tokio::sync::Mutex::new(()),
+        }))
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "rosterd".into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Succeeded,
+    Failed,
+    /// The guard stopped the plan; nothing was applied.
+    Held,
+}
+
+impl RunStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Held => "held",
+        }
+    }
+    /// The CLI's exit status: 0 succeeded, 1 failed, 3 held.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunStatus::Succeeded => 0,
+            RunStatus::Failed => 1,
+            RunStatus::Held => 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    pub dry_run: bool,
+    /// Who asked: `cli`, `schedule`, `http`, `change`, `demo`.
+    pub trigger: &'static str,
+}
+
+/// What a run did, for people (the CLI summary) and machines (`--output json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub status: RunStatus,
+    pub dry_run: bool,
+    pub mode: Mode,
+    pub applied: bool,
+    pub stats: PlanStats,
+    pub planned: BTreeMap<&'static str, usize>,
+    pub succeeded: BTreeMap<&'static str, usize>,
+    pub failed: BTreeMap<&'static str, usize>,
+    pub findings: BTreeMap<&'static str, usize>,
+    /// Up to 20 failures, each naming its action and employee.
+    pub failures: Vec<String>,
+    pub held_reason: Option<String>,
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("another run is in progress")]
+    AlreadyRunning,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Run once: lock, load, plan, guard, apply, record.
+pub async fn run_once(ctx: &Context, opts: RunOptions) -> Result<RunReport, RunError> {
+    let _local = ctx.running.try_lock().map_err(|_| RunError::AlreadyRunning)?;
+    let lock = ctx
+        .store
+        .try_lock(&ctx.holder)
+        .await?
+        .ok_or(RunError::AlreadyRunning)?;
+    let result = locked_run(ctx, opts).await;
+    if let Err(e) = lock.release().await {
+        tracing::warn!(error = %e, "could not release the leader lock; it will lapse");
+    }
+    result
+}
+
+async fn locked_run(ctx: &Context, opts: RunOptions) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let store = &ctx.store;
+    let abandoned = store.fail_abandoned_runs(Utc::now()).await?;
+    if abandoned > 0 {
+        tracing::warn!(abandoned, "closed runs left unfinished by a stopped process");
+    }
+    let mode = ctx.settings.mode;
+    let mode_name = match mode {
+        Mode::Enforce => "enforce",
+        Mode::Observe => "observe",
+    };
+    let run_id = store.start_run(opts.trigger, mode_name, opts.dry_run, Utc::now()).await?;
+    let span = tracing::info_span!("run", run_id, trigger = opts.trigger, dry_run = opts.dry_run);
+    let _enter = span.enter();
+    tracing::info!(mode = mode_name, "run started");
+
+    let mut report = RunReport {
+        run_id,
+        status: RunStatus::Failed,
+        dry_run: opts.dry_run,
+        mode,
+        applied: false,
+        stats: PlanStats::default(),
+        planned: BTreeMap::new(),
+        succeeded: BTreeMap::new(),
+        failed: BTreeMap::new(),
+        findings: BTreeMap::new(),
+        failures: Vec::new(),
+        held_reason: None,
+        error: None,
+        duration_ms: 0,
+    };
+    let mut end = RunEnd::default();
+    if let Err(e) = execute(ctx, run_id, opts, &mut report, &mut end).await {
+        report.status = RunStatus::Failed;
+        report.error = Some(e.to_string());
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    end.status = report.status.as_str().to_string();
+    end.error = report.error.clone();
+    end.held_reason = report.held_reason.clone();
+    end.actions_succeeded = report.succeeded.values().sum::<usize>() as i64;
+    end.actions_failed = report.failed.values().sum::<usize>() as i64;
+    end.summary = serde_json::to_string(&report).ok();
+    store.finish_run(run_id, &end, Utc::now()).await?;
+    match report.status {
+        RunStatus::Succeeded => tracing::info!(
+            duration_ms = report.duration_ms,
+            planned = ?report.planned,
+            findings = ?report.findings,
+            "run succeeded"
+        ),
+        RunStatus::Held => tracing::warn!(reason = report.held_reason.as_deref(), "run held"),
+        RunStatus::Failed => tracing::error!(
+            error = report.error.as_deref(),
+            failed = ?report.failed,
+            "run failed"
+        ),
+    }
+    Ok(report)
+}
+
+/// The body of a run. An `Err` is a failure of the whole run (a source could
+/// not be read); failures of single actions are counted in the report.
+async fn execute(
+    ctx: &Context,
+    run_id: i64,
+    opts: RunOptions,
+    report: &mut RunReport,
+    end: &mut RunEnd,
+) -> anyhow::Result<()> {
+    let s = &ctx.settings;
+    let store = &ctx.store;
+    let guard_policy = GuardPolicy {
+        max_block_count: s.reconcile.max_block_count,
+        max_block_share: s.reconcile.max_block_share,
+        min_employee_share: s.reconcile.min_employee_share,
+    };
+
+    // Load.
+    let raw = store.load_employees(s.database.employees_query.as_deref()).await?;
+    end.employees_seen = Some(raw.len() as i64);
+    let previous = store.last_successful_employee_count().await?;
+    if let Err(why) = guard::check_source(raw.len(), previous.map(|p| p as usize), &guard_policy) {
+        anyhow::bail!("refused: {why}");
+    }
+    let (employees, invalid) = validate(raw);
+    let users = ctx.auth0.export_users().await?;
+    end.auth0_users_seen = Some(users.len() as i64);
+
+    // Plan.
+    let policy = PlanPolicy {
+        created_by: s.reconcile.created_by.clone(),
+    };
+    let plan = plan::plan(&employees, &users, &invalid, &policy);
+    report.stats = plan.stats.clone();
+    report.planned = plan::action_counts(&plan);
+    for f in &plan.findings {
+        *report.findings.entry(f.kind.as_str()).or_insert(0) += 1;
+    }
+    end.actions_planned = plan.actions.len() as i64;
+    end.findings_count = plan.findings.len() as i64;
+    end.plan = Some(serde_json::to_string(&plan)?);
+
+    // Guard.
+    let held = guard::check_plan(&plan, &guard_policy);
+    let apply = !opts.dry_run && s.mode == Mode::Enforce && held.is_none();
+    let initial = if apply { "planned" } else { "skipped" };
+    let records: Vec<ActionRecord> = plan
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(seq, a)| action_record(seq as i64, a, initial))
+        .collect();
+    store.insert_actions(run_id, &records).await?;
+    if let Some(reason) = held {
+        report.status = RunStatus::Held;
+        report.held_reason = Some(reason);
+        return Ok(());
+    }
+    if !apply {
+        report.status = RunStatus::Succeeded;
+        return Ok(());
+    }
+
+    // Apply.
+    report.applied = true;
+    let by_id: BTreeMap<EmployeeId, &Employee> = employees.iter().map(|e| (e.id, e)).collect();
+    let outcomes = apply_all(ctx, run_id, &plan, &by_id).await?;
+    for (action, outcome) in plan.actions.iter().zip(outcomes) {
+        let kind = action.action.kind();
+        match outcome {
+            Ok(()) => *report.succeeded.entry(kind).or_insert(0) += 1,
+            Err(e) => {
+                *report.failed.entry(kind).or_insert(0) += 1;
+                if report.failures.len() < 20 {
+                    report.failures.push(format!(
+                        "{kind} for employee {}: {e}",
+                        action.action.employee_id()
+                    ));
+                }
+            }
+        }
+    }
+    store.touch_verified_audit(Utc::now()).await?;
+    report.status = if report.failed.is_empty() {
+        RunStatus::Succeeded
+    } else {
+        RunStatus::Failed
+    };
+    Ok(())
+}
+
+/// Split loaded rows into usable employees and descriptions of bad rows
+/// (duplicate ids included: neither row of a duplicated id is trusted).
+fn validate(raw: Vec<crate::model::RawEmployee>) -> (Vec<Employee>, Vec<String>) {
+    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+    for r in &raw {
+        *counts.entry(r.id).or_insert(0) += 1;
+    }
+    let mut employees = Vec::with_capacity(raw.len());
+    let mut invalid = Vec::new();
+    for r in raw {
+        if counts[&r.id] > 1 {
+            invalid.push(format!("employee {}: id appears {} times", r.id, counts[&r.id]));
+            continue;
+        }
+        match r.validate() {
+            Ok(e) => employees.push(e),
+            Err(why) => invalid.push(why),
+        }
+    }
+    invalid.dedup();
+    (employees, invalid)
+}
+
+fn action_record(seq: i64, a: &PlannedAction, status: &str) -> ActionRecord {
+    ActionRecord {
+        seq,
+        kind: a.action.kind().to_string(),
+        employee_id: Some(a.action.employee_id().0),
+        auth0_user_id: a.action.auth0_user_id().map(|u| u.0.clone()),
+        reason: a.reason.clone(),
+        detail: serde_json::to_string(&a.action).unwrap_or_default(),
+        status: status.to_string(),
+        error: None,
+        finished_at: None,
+    }
+}
+
+/// Apply every action, `auth0.concurrency` at a time (the rate limiter still
+/// bounds throughput); one failure does not stop the others. Outcomes come
+/// back in plan order.
+async fn apply_all(
+    ctx: &Context,
+    run_id: i64,
+    plan: &Plan,
+    employees: &BTreeMap<EmployeeId, &Employee>,
+) -> anyhow::Result<Vec<Result<(), String>>> {
+    let needs_roles = plan
+        .actions
+        .iter()
+        .any(|a| matches!(a.action, Action::Create { .. } | Action::Link { .. } | Action::Update { role_change: Some(_), .. }));
+    let roles = if needs_roles {
+        ctx.auth0.list_roles().await?
+    } else {
+        Vec::new()
+    };
+    let roles = RoleMap::new(&ctx.settings.auth0.roles, roles);
+    let roles = &roles;
+    let outcomes = futures::stream::iter(plan.actions.iter().enumerate())
+        .map(|(seq, a)| async move {
+            let employee = employees.get(&a.action.employee_id()).copied();
+            let outcome = apply_one(ctx, &a.action, employee, roles).await;
+            let (status, user, error) = match &outcome {
+                Ok(user) => ("succeeded", user.as_ref(), None),
+                Err(e) => ("failed", None, Some(e.as_str())),
+            };
+            if let Err(e) = ctx
+                .store
+                .finish_action(run_id, seq as i64, status, user, error, Utc::now())
+                .await
+            {
+                tracing::error!(seq, error = %e, "could not record an action's outcome");
+            }
+            outcome.map(drop)
+        })
+        .buffered(ctx.settings.auth0.concurrency)
+        .collect()
+        .await;
+    Ok(outcomes)
+}
+
+/// Resolve employee role codes to tenant role ids.
+struct RoleMap {
+    names: BTreeMap<String, String>,
+    roles: Vec<Role>,
+}
+
+impl RoleMap {
+    fn new(names: &BTreeMap<String, String>, roles: Vec<Role>) -> Self {
+        RoleMap {
+            names: names.clone(),
+            roles,
+        }
+    }
+    fn id(&self, role_code: &str) -> Result<Option<String>, String> {
+        if role_code.is_empty() {
+            return Ok(None);
+        }
+        let name = self.names.get(role_code).map(String::as_str).unwrap_or(role_code);
+        self.roles
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(name))
+            .map(|r| Some(r.id.clone()))
+            .ok_or_else(|| {
+                format!("no Auth0 role named {name:?} for role_code {role_code:?} (map it in auth0.roles)")
+            })
+    }
+}
+
+/// Apply one action. `Ok` carries the account it ended with, if any.
+async fn apply_one(
+    ctx: &Context,
+    action: &Action,
+    employee: Option<&Employee>,
+    roles: &RoleMap,
+) -> Result<Option<Auth0UserId>, String> {
+    let api = &ctx.auth0;
+    let err = |e: Auth0Error| e.to_string();
+    match action {
+        Action::Create {
+            employee_id,
+            email,
+            name,
+            given_name,
+            family_name,
+            role_code,
+            app_metadata,
+            user_metadata,
+        } => {
+            let password = crate::password::generate();
+            let new = NewUser {
+                email,
+                password: &password,
+                name,
+                given_name,
+                family_name,
+                app_metadata: json!(app_metadata),
+                user_metadata: json!(user_metadata),
+            };
+            let user = match api.create_user(&new).await {
+                Ok(id) => {
+                    failpoint("after_auth0_create");
+                    id
+                }
+                Err(e) if e.status() == Some(409) => {
+                    // Created by an earlier attempt whose answer was lost, or
+                    // not yet visible in the export: link it.
+                    let existing = link_existing(ctx, *employee_id, email).await?;
+                    let fix = json!({ "app_metadata": app_metadata, "user_metadata": user_metadata, "name": name });
+                    api.patch_user(&existing, &without_created_by(fix)).await.map_err(err)?;
+                    existing
+                }
+                Err(e) => return Err(err(e)),
+            };
+            let role = ensure_role(ctx, &user, role_code, roles).await;
+            record_link(ctx, *employee_id, &user, employee).await?;
+            role.map(|()| Some(user))
+        }
+        Action::Link {
+            employee_id,
+            auth0_user_id,
+            role_code,
+            ..
+        } => {
+            let role = ensure_role(ctx, auth0_user_id, role_code, roles).await;
+            record_link(ctx, *employee_id, auth0_user_id, employee).await?;
+            role.map(|()| Some(auth0_user_id.clone()))
+        }
+        Action::Block { auth0_user_id, .. } => api
+            .patch_user(auth0_user_id, &json!({ "blocked": true }))
+            .await
+            .map(|()| Some(auth0_user_id.clone()))
+            .map_err(err),
+        Action::Unblock { auth0_user_id, .. } => api
+            .patch_user(auth0_user_id, &json!({ "blocked": false }))
+            .await
+            .map(|()| Some(auth0_user_id.clone()))
+            .map_err(err),
+        Action::Update {
+            auth0_user_id,
+            patch,
+            role_change,
+            ..
+        } => {
+            let mut patch = patch.clone();
+            let mut role_error = None;
+            if let Some(change) = role_change {
+                if let Err(e) = change_role(ctx, auth0_user_id, change, roles).await {
+                    // Leave role_code as it was, so the next run sees the
+                    // drift and tries again.
+                    patch.app_metadata.remove("role_code");
+                    role_error = Some(e);
+                }
+            }
+            let body = serde_json::to_value(&patch).map_err(|e| e.to_string())?;
+            if body.as_object().is_some_and(|o| !o.is_empty()) {
+                api.patch_user(auth0_user_id, &body).await.map_err(err)?;
+            }
+            match role_error {
+                Some(e) => Err(e),
+                None => Ok(Some(auth0_user_id.clone())),
+            }
+        }
+    }
+}
+
+/// After a 409: the account that holds this email, if it is free to link.
+async fn link_existing(
+    ctx: &Context,
+    employee_id: EmployeeId,
+    email: &crate::model::Email,
+) -> Result<Auth0UserId, String> {
+    let found = ctx
+        .auth0
+        .users_by_email(email)
+        .await
+        .map_err(|e| e.to_string())?;
+    match found.as_slice() {
+        [one] => match one.app_metadata.employee_id {
+            Some(other) if other != employee_id.0 => Err(format!(
+                "409: the account {} holding {email} belongs to employee {other}",
+                one.user_id
+            )),
+            _ => Ok(one.user_id.clone()),
+        },
+        [] => Err(format!("409 for {email}, but no account has that email")),
+        many => Err(format!("409 for {email}, and {} accounts have that email", many.len())),
+    }
+}
+
+/// An account linked after a 409 may not be ours: do not stamp it as created
+/// by rosterd.
+fn without_created_by(mut v: Value) -> Value {
+    if let Some(m) = v["app_metadata"].as_object_mut() {
+        m.remove("created_by");
+    }
+    v
+}
+
+/// Assign the employee's role. On failure, clear `app_metadata.role_code` so
+/// the next plan sees the drift and assigns it again.
+async fn ensure_role(ctx: &Context, user: &Auth0UserId, role_code: &str, roles: &RoleMap) -> Result<(), String> {
+    let result = match roles.id(role_code) {
+        Ok(None) => return Ok(()),
+        Ok(Some(id)) => ctx.auth0.assign_roles(user, &[id]).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &result {
+        let clear = json!({ "app_metadata": { "role_code": null } });
+        if let Err(e2) = ctx.auth0.patch_user(user, &clear).await {
+            tracing::warn!(user = %user, error = %e2, "could not clear role_code after a failed role assignment");
+        }
+        return Err(format!("role {role_code:?} not assigned: {e}"));
+    }
+    Ok(())
+}
+
+async fn change_role(
+    ctx: &Context,
+    user: &Auth0UserId,
+    change: &plan::RoleChange,
+    roles: &RoleMap,
+) -> Result<(), String> {
+    let err = |e: Auth0Error| e.to_string();
+    if let Some(from) = &change.from {
+        // A role we cannot resolve any more cannot be removed; not an error.
+        if let Ok(Some(old)) = roles.id(from) {
+            ctx.auth0.remove_roles(user, &[old]).await.map_err(err)?;
+        }
+    }
+    if let Some(new) = roles.id(&change.to)? {
+        ctx.auth0.assign_roles(user, &[new]).await.map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Write the link on the employee row and in the mapping audit.
+async fn record_link(
+    ctx: &Context,
+    employee_id: EmployeeId,
+    user: &Auth0UserId,
+    employee: Option<&Employee>,
+) -> Result<(), String> {
+    let now = Utc::now();
+    let store = &ctx.store;
+    store
+        .set_employee_auth0_id(employee_id, user, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(e) = employee {
+        let row = AuditRow {
+            employee_id,
+            auth0_user_id: user.clone(),
+            productivity_email: e.email.to_string(),
+            podfactory_email: None,
+            matched_by: "email",
+        };
+        store.upsert_audit(&row, now).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Crash-test hook: `ROSTERD_FAILPOINT=after_auth0_create` aborts the process
+/// right after Auth0 created an account and before rosterd recorded it, the
+/// window the next run must heal.
+fn failpoint(name: &str) {
+    if std::env::var("ROSTERD_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("failpoint {name}: aborting");
+        std::process::abort();
+    }
+}

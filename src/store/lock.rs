@@ -1,0 +1,106 @@
+//! One leader at a time, across processes and replicas.
+//!
+//! PostgreSQL: a session advisory lock on a connection held for the whole
+//! run; if the process dies the connection closes and the lock goes with it.
+//! SQLite: a lease row with an expiry, since SQLite has no session locks; a
+//! dead holder's lease lapses after [`LEASE`].
+
+use super::{sql, Result, Store};
+use chrono::Utc;
+use sqlx::pool::PoolConnection;
+use sqlx::Postgres;
+
+/// Advisory lock key: "rosterd" in ASCII, so it is recognisable in pg_locks.
+const PG_LOCK_KEY: i64 = 0x726f_7374_6572_64;
+const LEASE_NAME: &str = "reconcile";
+/// Longer than any run should take; a run that outlives it risks overlap.
+const LEASE: i64 = 30 * 60;
+
+pub struct LeaderLock {
+    inner: Inner,
+}
+
+enum Inner {
+    Postgres(Option<PoolConnection<Postgres>>),
+    Sqlite { store: Store, holder: String },
+}
+
+impl Store {
+    /// Become the leader, or `None` if another run holds the lock.
+    pub async fn try_lock(&self, holder: &str) -> Result<Option<LeaderLock>> {
+        match self {
+            Store::Postgres(pool) => {
+                let mut conn = pool.acquire().await.map_err(sql("acquire lock"))?;
+                let (got,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+                    .bind(PG_LOCK_KEY)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(sql("acquire lock"))?;
+                Ok(got.then(|| LeaderLock {
+                    inner: Inner::Postgres(Some(conn)),
+                }))
+            }
+            Store::Sqlite(pool) => {
+                let now = Utc::now().timestamp();
+                let done = sqlx::query(
+                    "INSERT INTO rosterd_lock (name, holder, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                     expires_at = excluded.expires_at WHERE rosterd_lock.expires_at < $4",
+                )
+                .bind(LEASE_NAME)
+                .bind(holder)
+                .bind(now + LEASE)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map_err(sql("acquire lock"))?;
+                Ok((done.rows_affected() == 1).then(|| LeaderLock {
+                    inner: Inner::Sqlite {
+                        store: self.clone(),
+                        holder: holder.to_string(),
+                    },
+                }))
+            }
+        }
+    }
+}
+
+impl LeaderLock {
+    pub async fn release(mut self) -> Result<()> {
+        match &mut self.inner {
+            Inner::Postgres(conn) => {
+                if let Some(mut c) = conn.take() {
+                    sqlx::query("SELECT pg_advisory_unlock($1)")
+                        .bind(PG_LOCK_KEY)
+                        .execute(&mut *c)
+                        .await
+                        .map_err(sql("release lock"))?;
+                }
+            }
+            Inner::Sqlite { store, holder } => {
+                if let Store::Sqlite(pool) = store {
+                    sqlx::query("DELETE FROM rosterd_lock WHERE name = $1 AND holder = $2")
+                        .bind(LEASE_NAME)
+                        .bind(holder.as_str())
+                        .execute(&*pool)
+                        .await
+                        .map_err(sql("release lock"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for LeaderLock {
+    fn drop(&mut self) {
+        // Not released (a panic or an early return): close the PostgreSQL
+        // connection rather than return it to the pool still holding the
+        // lock. A SQLite lease lapses by itself.
+        if let Inner::Postgres(conn) = &mut self.inner {
+            if let Some(c) = conn.take() {
+                drop(c.detach());
+            }
+        }
+    }
+}

@@ -1,0 +1,511 @@
+//! Storage: the employees table (read, and `auth0_user_id` written back) and
+//! rosterd's own tables (runs, actions, mapping audit, PodFactory mapping,
+//! leader lock).
+//!
+//! One narrow type, [`Store`], over one pool per backend. The SQL is written
+//! once with `$N` placeholders, which PostgreSQL and SQLite both accept, and
+//! [`with_pool!`] expands the same code for each pool, so the backends cannot
+//! drift apart. Migrations are per backend under `migrations/`, because DDL
+//! is where the dialects really differ.
+
+mod lock;
+
+pub use lock::LeaderLock;
+
+use crate::config::DatabaseSettings;
+use crate::model::{Auth0UserId, EmployeeId, RawEmployee};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{PgPool, Row, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which SQL dialect a store speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Debug, Clone)]
+pub enum Store {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Expand `$body` once per backend with `$pool` bound to that backend's pool.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Postgres($pool) => $body,
+            Store::Sqlite($pool) => $body,
+        }
+    };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {what}: {source}")]
+    Sql {
+        what: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database url: {0}")]
+    Url(String),
+}
+
+fn sql(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Sql { what, source }
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// The default employees query; `database.employees_query` replaces it for
+/// a table whose columns are named otherwise (alias them to these names).
+pub const EMPLOYEES_QUERY: &str = "SELECT id, full_name, email, department, workspace, role_code, \
+     is_active, auth0_user_id FROM employees";
+
+/// A run as stored in `reconcile_runs`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RunRecord {
+    pub id: i64,
+    pub trigger: String,
+    pub mode: String,
+    pub dry_run: bool,
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub employees_seen: Option<i64>,
+    pub auth0_users_seen: Option<i64>,
+    pub actions_planned: i64,
+    pub actions_succeeded: i64,
+    pub actions_failed: i64,
+    pub findings_count: i64,
+    pub plan: Option<String>,
+    pub summary: Option<String>,
+    pub error: Option<String>,
+    pub held_reason: Option<String>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub approved_by: Option<String>,
+}
+
+/// How a run ended, written once at its end.
+#[derive(Debug, Clone, Default)]
+pub struct RunEnd {
+    pub status: String,
+    pub employees_seen: Option<i64>,
+    pub auth0_users_seen: Option<i64>,
+    pub actions_planned: i64,
+    pub actions_succeeded: i64,
+    pub actions_failed: i64,
+    pub findings_count: i64,
+    pub plan: Option<String>,
+    pub summary: Option<String>,
+    pub error: Option<String>,
+    pub held_reason: Option<String>,
+}
+
+/// One planned action, as stored in `reconcile_actions`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ActionRecord {
+    pub seq: i64,
+    pub kind: String,
+    pub employee_id: Option<i64>,
+    pub auth0_user_id: Option<String>,
+    pub reason: String,
+    /// The action as JSON (no password: the plan never holds one).
+    pub detail: String,
+    /// `planned`, `succeeded`, `failed` or `skipped`.
+    pub status: String,
+    pub error: Option<String>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A row for `auth0_employee_mapping_audit`.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub employee_id: EmployeeId,
+    pub auth0_user_id: Auth0UserId,
+    pub productivity_email: String,
+    pub podfactory_email: Option<String>,
+    /// `name`, `email` or `manual` (the table's check constraint).
+    pub matched_by: &'static str,
+}
+
+impl Store {
+    pub async fn connect(s: &DatabaseSettings) -> Result<Store> {
+        let timeout = Duration::from_secs(s.connect_timeout_secs);
+        let scheme = s.url.split("://").next().unwrap_or("");
+        match scheme {
+            "postgres" | "postgresql" => {
+                let mut opts = PgConnectOptions::from_str(&s.url)
+                    .map_err(|e| StoreError::Url(e.to_string()))?;
+                if let Some(p) = &s.password {
+                    opts = opts.password(p.expose());
+                }
+                let pool = PgPoolOptions::new()
+                    .max_connections(s.max_connections)
+                    .acquire_timeout(timeout)
+                    .connect_with(opts)
+                    .await
+                    .map_err(sql("connect"))?;
+                Ok(Store::Postgres(pool))
+            }
+            "sqlite" => {
+                let opts = SqliteConnectOptions::from_str(&s.url)
+                    .map_err(|e| StoreError::Url(e.to_string()))?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(timeout)
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(s.max_connections)
+                    .acquire_timeout(timeout)
+                    .connect_with(opts)
+                    .await
+                    .map_err(sql("connect"))?;
+                Ok(Store::Sqlite(pool))
+            }
+            other => Err(StoreError::Url(format!(
+                "unsupported scheme {other:?}; MySQL/MariaDB support is not built yet"
+            ))),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Postgres(_) => Backend::Postgres,
+            Store::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Apply the migrations for this backend (idempotent).
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Store::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Store::Sqlite(pool) => {
+                add_missing_sqlite_employee_columns(pool).await?;
+                sqlx::migrate!("./migrations/sqlite").run(pool).await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Every employees row, unvalidated: the caller reports bad rows.
+    pub async fn load_employees(&self, query: Option<&str>) -> Result<Vec<RawEmployee>> {
+        let q = query.unwrap_or(EMPLOYEES_QUERY);
+        with_pool!(self, pool => {
+            let rows = sqlx::query(q).fetch_all(pool).await.map_err(sql("load employees"))?;
+            rows.iter()
+                .map(|r| {
+                    Ok(RawEmployee {
+                        id: r.try_get("id")?,
+                        full_name: r.try_get("full_name")?,
+                        email: r.try_get("email")?,
+                        department: r.try_get("department")?,
+                        workspace: r.try_get("workspace")?,
+                        role_code: r.try_get("role_code")?,
+                        is_active: r.try_get("is_active")?,
+                        auth0_user_id: r.try_get("auth0_user_id")?,
+                    })
+                })
+                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
+                .map_err(sql("read employees row"))
+        })
+    }
+
+    /// Insert employees rows. Production never writes employees (beyond the
+    /// auth0 columns); the demo, benchmarks and tests fill tables with it.
+    pub async fn insert_employees(&self, rows: &[RawEmployee]) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(sql("insert employees"))?;
+            for e in rows {
+                sqlx::query(
+                    "INSERT INTO employees (id, full_name, email, department, workspace, role_code, \
+                     is_active, auth0_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(e.id)
+                .bind(&e.full_name)
+                .bind(&e.email)
+                .bind(&e.department)
+                .bind(&e.workspace)
+                .bind(&e.role_code)
+                .bind(e.is_active)
+                .bind(&e.auth0_user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(sql("insert employees"))?;
+            }
+            tx.commit().await.map_err(sql("insert employees"))?;
+        });
+        Ok(())
+    }
+
+    /// Write the employee's Auth0 account back on its row.
+    pub async fn set_employee_auth0_id(&self, id: EmployeeId, user: &Auth0UserId, now: DateTime<Utc>) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE employees SET auth0_user_id = $1, auth0_linked_at = $2 WHERE id = $3")
+                .bind(&user.0)
+                .bind(now)
+                .bind(id.0)
+                .execute(pool)
+                .await
+                .map_err(sql("record auth0_user_id"))?;
+        });
+        Ok(())
+    }
+
+    /// How many employees rows the last successful run read.
+    pub async fn last_successful_employee_count(&self) -> Result<Option<i64>> {
+        with_pool!(self, pool => {
+            let row: Option<(Option<i64>,)> = sqlx::query_as(
+                "SELECT employees_seen FROM reconcile_runs WHERE status = 'succeeded' ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await
+            .map_err(sql("read last run"))?;
+            Ok(row.and_then(|r| r.0))
+        })
+    }
+
+    pub async fn start_run(&self, trigger: &str, mode: &str, dry_run: bool, now: DateTime<Utc>) -> Result<i64> {
+        with_pool!(self, pool => {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO reconcile_runs (trigger, mode, dry_run, status, started_at) \
+                 VALUES ($1, $2, $3, 'running', $4) RETURNING id",
+            )
+            .bind(trigger)
+            .bind(mode)
+            .bind(dry_run)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+            .map_err(sql("start run"))?;
+            Ok(id)
+        })
+    }
+
+    pub async fn finish_run(&self, id: i64, end: &RunEnd, now: DateTime<Utc>) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE reconcile_runs SET status = $1, finished_at = $2, employees_seen = $3, \
+                 auth0_users_seen = $4, actions_planned = $5, actions_succeeded = $6, \
+                 actions_failed = $7, findings_count = $8, plan = $9, summary = $10, error = $11, \
+                 held_reason = $12 WHERE id = $13",
+            )
+            .bind(&end.status)
+            .bind(now)
+            .bind(end.employees_seen)
+            .bind(end.auth0_users_seen)
+            .bind(end.actions_planned)
+            .bind(end.actions_succeeded)
+            .bind(end.actions_failed)
+            .bind(end.findings_count)
+            .bind(&end.plan)
+            .bind(&end.summary)
+            .bind(&end.error)
+            .bind(&end.held_reason)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map_err(sql("finish run"))?;
+        });
+        Ok(())
+    }
+
+    /// Store a run's planned actions in one transaction.
+    pub async fn insert_actions(&self, run_id: i64, actions: &[ActionRecord]) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(sql("record actions"))?;
+            for a in actions {
+                sqlx::query(
+                    "INSERT INTO reconcile_actions (run_id, seq, kind, employee_id, auth0_user_id, \
+                     reason, detail, status, error, finished_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(run_id)
+                .bind(a.seq)
+                .bind(&a.kind)
+                .bind(a.employee_id)
+                .bind(&a.auth0_user_id)
+                .bind(&a.reason)
+                .bind(&a.detail)
+                .bind(&a.status)
+                .bind(&a.error)
+                .bind(a.finished_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(sql("record actions"))?;
+            }
+            tx.commit().await.map_err(sql("record actions"))?;
+        });
+        Ok(())
+    }
+
+    /// Record one action's outcome (and the account it ended up with).
+    pub async fn finish_action(
+        &self,
+        run_id: i64,
+        seq: i64,
+        status: &str,
+        auth0_user_id: Option<&Auth0UserId>,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE reconcile_actions SET status = $1, error = $2, finished_at = $3, \
+                 auth0_user_id = COALESCE($4, auth0_user_id) WHERE run_id = $5 AND seq = $6",
+            )
+            .bind(status)
+            .bind(error)
+            .bind(now)
+            .bind(auth0_user_id.map(|u| u.0.as_str()))
+            .bind(run_id)
+            .bind(seq)
+            .execute(pool)
+            .await
+            .map_err(sql("record action outcome"))?;
+        });
+        Ok(())
+    }
+
+    /// Insert or refresh a mapping audit row: `matched_at` keeps its first
+    /// value, `last_verified` moves.
+    pub async fn upsert_audit(&self, row: &AuditRow, now: DateTime<Utc>) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, \
+                 productivity_email, podfactory_email, matched_by, matched_at, last_verified, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $6) \
+                 ON CONFLICT (employee_id, auth0_user_id) DO UPDATE SET \
+                 productivity_email = excluded.productivity_email, \
+                 podfactory_email = COALESCE(excluded.podfactory_email, auth0_employee_mapping_audit.podfactory_email), \
+                 last_verified = excluded.last_verified",
+            )
+            .bind(row.employee_id.0)
+            .bind(&row.auth0_user_id.0)
+            .bind(&row.productivity_email)
+            .bind(&row.podfactory_email)
+            .bind(row.matched_by)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map_err(sql("record mapping audit"))?;
+        });
+        Ok(())
+    }
+
+    /// Mark every audit row whose link still holds on the employees table as
+    /// verified now: one statement, however many employees.
+    pub async fn touch_verified_audit(&self, now: DateTime<Utc>) -> Result<u64> {
+        with_pool!(self, pool => {
+            let done = sqlx::query(
+                "UPDATE auth0_employee_mapping_audit SET last_verified = $1 WHERE EXISTS \
+                 (SELECT 1 FROM employees e WHERE e.id = auth0_employee_mapping_audit.employee_id \
+                  AND e.auth0_user_id = auth0_employee_mapping_audit.auth0_user_id)",
+            )
+            .bind(now)
+            .execute(pool)
+            .await
+            .map_err(sql("verify mapping audit"))?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    pub async fn get_run(&self, id: i64) -> Result<Option<RunRecord>> {
+        with_pool!(self, pool => {
+            sqlx::query_as("SELECT * FROM reconcile_runs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .map_err(sql("read run"))
+        })
+    }
+
+    /// The newest runs first.
+    pub async fn list_runs(&self, limit: i64) -> Result<Vec<RunRecord>> {
+        with_pool!(self, pool => {
+            sqlx::query_as("SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+                .map_err(sql("list runs"))
+        })
+    }
+
+    pub async fn run_actions(&self, run_id: i64) -> Result<Vec<ActionRecord>> {
+        with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT seq, kind, employee_id, auth0_user_id, reason, detail, status, error, finished_at \
+                 FROM reconcile_actions WHERE run_id = $1 ORDER BY seq",
+            )
+            .bind(run_id)
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read actions"))
+        })
+    }
+
+    /// Runs left `running` by a process that died: mark them failed so the
+    /// history tells the truth. Call only while holding the leader lock.
+    pub async fn fail_abandoned_runs(&self, now: DateTime<Utc>) -> Result<u64> {
+        with_pool!(self, pool => {
+            let done = sqlx::query(
+                "UPDATE reconcile_runs SET status = 'failed', finished_at = $1, \
+                 error = 'abandoned: the process running it stopped before it finished' \
+                 WHERE status = 'running'",
+            )
+            .bind(now)
+            .execute(pool)
+            .await
+            .map_err(sql("close abandoned runs"))?;
+            Ok(done.rows_affected())
+        })
+    }
+}
+
+/// An `employees` table made before rosterd lacks its columns; SQLite cannot
+/// `ADD COLUMN IF NOT EXISTS`, so look first.
+async fn add_missing_sqlite_employee_columns(pool: &SqlitePool) -> Result<()> {
+    let cols: Vec<(String,)> = sqlx::query_as("SELECT name FROM pragma_table_info('employees')")
+        .fetch_all(pool)
+        .await
+        .map_err(sql("inspect employees"))?;
+    if cols.is_empty() {
+        return Ok(()); // no table yet: the migration creates it whole
+    }
+    for col in ["auth0_user_id", "auth0_linked_at"] {
+        if !cols.iter().any(|(c,)| c == col) {
+            sqlx::query(&format!("ALTER TABLE employees ADD COLUMN {col} TEXT"))
+                .execute(pool)
+                .await
+                .map_err(sql("add auth0 columns to employees"))?;
+        }
+    }
+    Ok(())
+}
+
+/// A database URL fit for logs: any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_string() };
+            format!("{scheme}://{masked}@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+}
