@@ -1,0 +1,212 @@
+//! How many requests per second the simulator sustains on this machine:
+//! the rate limit lifted, N users seeded, C concurrent clients on loopback
+//! for a fixed time doing rosterd's mix (GET user, users-by-email, PATCH).
+
+use anyhow::{ensure, Context};
+use rand::Rng;
+use serde_json::{json, Value};
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{spawn, SimConfig};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Users seeded before the run.
+    #[arg(long, default_value_t = 10_000)]
+    pub users: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Length of the run in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+}
+
+impl Default for BenchArgs {
+    fn default() -> Self {
+        BenchArgs {
+            users: 10_000,
+            concurrency: 32,
+            seconds: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    pub users: usize,
+    pub concurrency: usize,
+    pub elapsed: Duration,
+    pub requests: u64,
+    pub errors: u64,
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "auth0-sim: {} users, {} concurrent clients, {:.1} s on loopback",
+            self.users,
+            self.concurrency,
+            self.elapsed.as_secs_f64()
+        )?;
+        writeln!(
+            f,
+            "  mix: 60% GET /users/{{id}}, 30% GET /users-by-email, 10% PATCH /users/{{id}}"
+        )?;
+        writeln!(
+            f,
+            "  {} requests, {} errors, {:.0} requests/s",
+            self.requests, self.errors, self.rps
+        )?;
+        write!(
+            f,
+            "  latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            self.p50_ms, self.p99_ms, self.max_ms
+        )
+    }
+}
+
+fn percentile(sorted_micros: &[u64], p: f64) -> f64 {
+    if sorted_micros.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted_micros.len() - 1) as f64 * p).round() as usize;
+    sorted_micros[rank.min(sorted_micros.len() - 1)] as f64 / 1000.0
+}
+
+pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
+    ensure!(
+        args.users > 0 && args.concurrency > 0 && args.seconds > 0,
+        "users, concurrency and seconds must be positive"
+    );
+    let config = SimConfig {
+        rate_per_sec: 1e9,
+        burst: u32::MAX,
+        ..SimConfig::default()
+    };
+    let (client_id, secret) = (config.client_id.clone(), config.client_secret.clone());
+    let sim = spawn(config, "127.0.0.1:0").await?;
+    let base = sim.base_url();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+
+    let seed: Vec<Value> = (0..args.users)
+        .map(|i| {
+            json!({
+                "email": format!("bench.user{i}@example.com"),
+                "name": format!("Bench User {i}"),
+                "app_metadata": {"employee_id": i, "created_by": "productivity_system"},
+            })
+        })
+        .collect();
+    let seeded: Value = http
+        .post(format!("{base}/__sim/users"))
+        .json(&seed)
+        .send()
+        .await?
+        .error_for_status()
+        .context("seeding users")?
+        .json()
+        .await?;
+    let ids: Vec<String> = seeded["user_ids"]
+        .as_array()
+        .context("seed answer without user_ids")?
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    let token: Value = http
+        .post(format!("{base}/oauth/token"))
+        .json(&json!({
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": secret,
+            "audience": format!("{base}/api/v2/"),
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let bearer = format!(
+        "Bearer {}",
+        token["access_token"].as_str().context("no access_token")?
+    );
+
+    let ids = Arc::new(ids);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.seconds);
+    let mut workers = Vec::with_capacity(args.concurrency);
+    for _ in 0..args.concurrency {
+        let (http, base, bearer, ids) = (http.clone(), base.clone(), bearer.clone(), ids.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            while Instant::now() < deadline {
+                let (op, n) = {
+                    let mut rng = rand::thread_rng();
+                    (rng.gen_range(0..10u8), rng.gen_range(0..ids.len()))
+                };
+                let id = urlencode(&ids[n]);
+                let request = match op {
+                    0..=5 => http.get(format!("{base}/api/v2/users/{id}")),
+                    6..=8 => http
+                        .get(format!("{base}/api/v2/users-by-email"))
+                        .query(&[("email", format!("bench.user{n}@example.com"))]),
+                    _ => http
+                        .patch(format!("{base}/api/v2/users/{id}"))
+                        .json(&json!({"app_metadata": {"bench_touch": n}})),
+                };
+                let sent = Instant::now();
+                let ok = match request.header("authorization", &bearer).send().await {
+                    Ok(resp) => {
+                        let ok = resp.status().is_success();
+                        let _ = resp.bytes().await;
+                        ok
+                    }
+                    Err(_) => false,
+                };
+                latencies.push(sent.elapsed().as_micros() as u64);
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for worker in workers {
+        let (l, e) = worker.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    sim.shutdown().await;
+
+    latencies.sort_unstable();
+    let requests = latencies.len() as u64;
+    Ok(BenchReport {
+        users: args.users,
+        concurrency: args.concurrency,
+        elapsed,
+        requests,
+        errors,
+        rps: requests as f64 / elapsed.as_secs_f64(),
+        p50_ms: percentile(&latencies, 0.50),
+        p99_ms: percentile(&latencies, 0.99),
+        max_ms: latencies.last().map_or(0.0, |&m| m as f64 / 1000.0),
+    })
+}
+
+/// User ids hold `|`, which goes on the wire as `%7C` (as the SDKs send it).
+fn urlencode(id: &str) -> String {
+    id.replace('|', "%7C")
+}
