@@ -168,6 +168,7 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
                 .delete(users::delete),
         )
         .route("/api/v2/users-by-email", get(users::by_email))
+        .route("/api/v2/connections", get(users::connections))
         .route("/api/v2/roles", get(roles::list))
         .route(
             "/api/v2/users/{id}/roles",

@@ -170,14 +170,22 @@ impl State {
         self.roles.iter().find(|r| r.id == id)
     }
 
-    /// Connections in use: the default one plus any a user was created in.
-    pub(crate) fn connection_by_id(&self, connection_id: &str) -> Option<String> {
-        if connection_id == connection_id_of(DEFAULT_CONNECTION) {
-            return Some(DEFAULT_CONNECTION.to_string());
-        }
-        self.users
+    /// Connections in use: the default one plus any a user was created in
+    /// (any name is accepted on create, since a staging tenant's database
+    /// connection name is not known in advance).
+    pub(crate) fn connections(&self) -> BTreeSet<&str> {
+        let mut names: BTreeSet<&str> = self
+            .users
             .values()
             .filter_map(|doc| connection(doc))
+            .collect();
+        names.insert(DEFAULT_CONNECTION);
+        names
+    }
+
+    pub(crate) fn connection_by_id(&self, connection_id: &str) -> Option<String> {
+        self.connections()
+            .into_iter()
             .find(|name| connection_id_of(name) == connection_id)
             .map(str::to_string)
     }

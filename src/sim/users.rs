@@ -595,6 +595,28 @@ fn text_of(v: &Value) -> String {
     }
 }
 
+/// `GET /api/v2/connections` (`name`, `strategy`): how a client finds the
+/// `connection_id` an import job needs.
+pub(crate) async fn connections(State(sim): State<Arc<Sim>>, query: Q) -> ApiResult<Json<Value>> {
+    let params = Params::from_query(query)?;
+    let tenant = sim.tenant();
+    let list = tenant
+        .connections()
+        .into_iter()
+        .filter(|name| params.str("name").map_or(true, |n| n == *name))
+        .filter(|_| params.str("strategy").map_or(true, |s| s == "auth0"))
+        .map(|name| {
+            json!({
+                "id": state::connection_id_of(name),
+                "name": name,
+                "strategy": "auth0",
+                "enabled_clients": [sim.cfg.client_id],
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(list)))
+}
+
 const TICKET_FIELDS: &[&str] = &[
     "result_url",
     "user_id",
