@@ -271,7 +271,9 @@ impl Settings {
             match key.as_str() {
                 "mode" => match Mode::deserialize(value) {
                     Ok(m) => settings.mode = m,
-                    Err(e) => problems.push(format!("mode: {e} (expected \"enforce\" or \"observe\")")),
+                    Err(e) => {
+                        problems.push(format!("mode: {e} (expected \"enforce\" or \"observe\")"))
+                    }
                 },
                 "database" => section(&key, value, &mut settings.database, &mut problems),
                 "auth0" => section(&key, value, &mut settings.auth0, &mut problems),
@@ -304,7 +306,10 @@ impl Settings {
     fn validate(&self, problems: &mut Vec<String>) {
         let db = &self.database;
         let scheme = db.url.split("://").next().unwrap_or("");
-        if !matches!(scheme, "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite") {
+        if !matches!(
+            scheme,
+            "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite"
+        ) {
             problems.push(format!(
                 "database.url: unsupported scheme {scheme:?} (use postgres://, mysql:// or sqlite://)"
             ));
@@ -376,9 +381,27 @@ fn section<T: for<'de> Deserialize<'de>>(
     slot: &mut T,
     problems: &mut Vec<String>,
 ) {
+    let Some(table) = value.as_table().cloned() else {
+        problems.push(format!("{name}: must be a table ([{name}])"));
+        return;
+    };
     match T::deserialize(value) {
         Ok(v) => *slot = v,
-        Err(e) => problems.push(format!("{name}.{}", e.message().trim())),
+        // serde stops at the first error; try each key alone (every field
+        // has a default) to name all the bad ones.
+        Err(_) => {
+            for (key, v) in table {
+                let one = toml::Value::Table(toml::Table::from_iter([(key.clone(), v)]));
+                if let Err(e) = T::deserialize(one) {
+                    let msg = e.message().trim().to_string();
+                    if msg.starts_with("unknown field") {
+                        problems.push(format!("{name}.{key}: unknown key"));
+                    } else {
+                        problems.push(format!("{name}.{key}: {msg}"));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -418,7 +441,11 @@ fn apply_env_override(root: &mut toml::Table, key: &str, value: &str, problems: 
 }
 
 /// `NAME_FILE=/run/secrets/x` reads the secret from a file (Docker/K8s style).
-fn secret_from_file(env: &[(String, String)], name: &str, problems: &mut Vec<String>) -> Option<String> {
+fn secret_from_file(
+    env: &[(String, String)],
+    name: &str,
+    problems: &mut Vec<String>,
+) -> Option<String> {
     let file_var = format!("{name}_FILE");
     let path = env.iter().find(|(k, _)| *k == file_var).map(|(_, v)| v)?;
     match std::fs::read_to_string(path) {
@@ -511,9 +538,14 @@ format = "xml"
     #[test]
     fn unknown_key_inside_a_section_names_it() {
         let text = format!("{OK}\nclient_secrte = \"x\"\n");
-        let err = Settings::from_sources(&text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")])).unwrap_err();
+        let err = Settings::from_sources(&text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")]))
+            .unwrap_err();
         assert!(err.problems[0].starts_with("auth0."), "{:?}", err.problems);
-        assert!(err.problems[0].contains("client_secrte"), "{:?}", err.problems);
+        assert!(
+            err.problems[0].contains("client_secrte"),
+            "{:?}",
+            err.problems
+        );
     }
 
     #[test]

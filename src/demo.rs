@@ -55,29 +55,89 @@ pub const DEPARTMENTS: [(&str, &str, &str); 13] = [
 /// (display, ASCII for the email). Tricky on purpose: diacritics, ł/ø/ß,
 /// apostrophes, hyphens, particles.
 const FIRST: [(&str, &str); 40] = [
-    ("James", "james"), ("María", "maria"), ("José", "jose"), ("Zoë", "zoe"),
-    ("Łukasz", "lukasz"), ("Søren", "soren"), ("Nguyễn", "nguyen"), ("Aoife", "aoife"),
-    ("Jean-Luc", "jean-luc"), ("Mary-Jane", "mary-jane"), ("Chloé", "chloe"), ("Björn", "bjorn"),
-    ("Renée", "renee"), ("Dmitrii", "dmitrii"), ("Ayşe", "ayse"), ("Siobhán", "siobhan"),
-    ("Luis", "luis"), ("Keisha", "keisha"), ("DeShawn", "deshawn"), ("Tomás", "tomas"),
-    ("Ana", "ana"), ("Michael", "michael"), ("Jennifer", "jennifer"), ("Robert", "robert"),
-    ("Linda", "linda"), ("William", "william"), ("Elizabeth", "elizabeth"), ("David", "david"),
-    ("Patricia", "patricia"), ("Carlos", "carlos"), ("Guadalupe", "guadalupe"), ("Huong", "huong"),
-    ("Olumide", "olumide"), ("Priya", "priya"), ("Mohammed", "mohammed"), ("Fatima", "fatima"),
-    ("Katarzyna", "katarzyna"), ("Jürgen", "juergen"), ("Ingrid", "ingrid"), ("Kwame", "kwame"),
+    ("James", "james"),
+    ("María", "maria"),
+    ("José", "jose"),
+    ("Zoë", "zoe"),
+    ("Łukasz", "lukasz"),
+    ("Søren", "soren"),
+    ("Nguyễn", "nguyen"),
+    ("Aoife", "aoife"),
+    ("Jean-Luc", "jean-luc"),
+    ("Mary-Jane", "mary-jane"),
+    ("Chloé", "chloe"),
+    ("Björn", "bjorn"),
+    ("Renée", "renee"),
+    ("Dmitrii", "dmitrii"),
+    ("Ayşe", "ayse"),
+    ("Siobhán", "siobhan"),
+    ("Luis", "luis"),
+    ("Keisha", "keisha"),
+    ("DeShawn", "deshawn"),
+    ("Tomás", "tomas"),
+    ("Ana", "ana"),
+    ("Michael", "michael"),
+    ("Jennifer", "jennifer"),
+    ("Robert", "robert"),
+    ("Linda", "linda"),
+    ("William", "william"),
+    ("Elizabeth", "elizabeth"),
+    ("David", "david"),
+    ("Patricia", "patricia"),
+    ("Carlos", "carlos"),
+    ("Guadalupe", "guadalupe"),
+    ("Huong", "huong"),
+    ("Olumide", "olumide"),
+    ("Priya", "priya"),
+    ("Mohammed", "mohammed"),
+    ("Fatima", "fatima"),
+    ("Katarzyna", "katarzyna"),
+    ("Jürgen", "juergen"),
+    ("Ingrid", "ingrid"),
+    ("Kwame", "kwame"),
 ];
 
 const LAST: [(&str, &str); 40] = [
-    ("Smith", "smith"), ("Núñez", "nunez"), ("O'Brien", "obrien"), ("Wróbel", "wrobel"),
-    ("Müller", "mueller"), ("Brontë", "bronte"), ("Ærøe", "aeroe"), ("Straße", "strasse"),
-    ("García-López", "garcia-lopez"), ("d'Arcy", "darcy"), ("van der Berg", "vanderberg"), ("Nguyen", "nguyen"),
-    ("Johnson", "johnson"), ("Williams", "williams"), ("Brown", "brown"), ("Jones", "jones"),
-    ("Hernández", "hernandez"), ("Martínez", "martinez"), ("Davis", "davis"), ("Rodríguez", "rodriguez"),
-    ("Wilson", "wilson"), ("Anderson", "anderson"), ("Thomas", "thomas"), ("Taylor", "taylor"),
-    ("Moore", "moore"), ("Jackson", "jackson"), ("Lee", "lee"), ("Pérez", "perez"),
-    ("Thompson", "thompson"), ("White", "white"), ("Harris", "harris"), ("Sánchez", "sanchez"),
-    ("Clark", "clark"), ("Ramírez", "ramirez"), ("Lewis", "lewis"), ("Robinson", "robinson"),
-    ("Walker", "walker"), ("Yılmaz", "yilmaz"), ("Kowalczyk", "kowalczyk"), ("Okafor", "okafor"),
+    ("Smith", "smith"),
+    ("Núñez", "nunez"),
+    ("O'Brien", "obrien"),
+    ("Wróbel", "wrobel"),
+    ("Müller", "mueller"),
+    ("Brontë", "bronte"),
+    ("Ærøe", "aeroe"),
+    ("Straße", "strasse"),
+    ("García-López", "garcia-lopez"),
+    ("d'Arcy", "darcy"),
+    ("van der Berg", "vanderberg"),
+    ("Nguyen", "nguyen"),
+    ("Johnson", "johnson"),
+    ("Williams", "williams"),
+    ("Brown", "brown"),
+    ("Jones", "jones"),
+    ("Hernández", "hernandez"),
+    ("Martínez", "martinez"),
+    ("Davis", "davis"),
+    ("Rodríguez", "rodriguez"),
+    ("Wilson", "wilson"),
+    ("Anderson", "anderson"),
+    ("Thomas", "thomas"),
+    ("Taylor", "taylor"),
+    ("Moore", "moore"),
+    ("Jackson", "jackson"),
+    ("Lee", "lee"),
+    ("Pérez", "perez"),
+    ("Thompson", "thompson"),
+    ("White", "white"),
+    ("Harris", "harris"),
+    ("Sánchez", "sanchez"),
+    ("Clark", "clark"),
+    ("Ramírez", "ramirez"),
+    ("Lewis", "lewis"),
+    ("Robinson", "robinson"),
+    ("Walker", "walker"),
+    ("Yılmaz", "yilmaz"),
+    ("Kowalczyk", "kowalczyk"),
+    ("Okafor", "okafor"),
 ];
 
 pub const EMAIL_DOMAIN: &str = "podfactory-demo.com";
@@ -164,11 +224,22 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     ctx.store.insert_employees(&workforce).await?;
 
     println!("rosterd demo");
-    println!("  database:        {} ({} employees)", db.display(), workforce.len());
+    println!(
+        "  database:        {} ({} employees)",
+        db.display(),
+        workforce.len()
+    );
     println!("  Auth0 simulator: {base} (state: {base}/__sim/state)");
     println!();
 
-    let first = run_once(&ctx, RunOptions { dry_run: false, trigger: "demo" }).await?;
+    let first = run_once(
+        &ctx,
+        RunOptions {
+            dry_run: false,
+            trigger: "demo",
+        },
+    )
+    .await?;
     print!("{}", crate::report::human(&first));
     if let Some(plan) = ctx
         .store
@@ -180,20 +251,39 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         print_plan_examples(&plan);
     }
     println!();
-    let second = run_once(&ctx, RunOptions { dry_run: false, trigger: "demo" }).await?;
+    let second = run_once(
+        &ctx,
+        RunOptions {
+            dry_run: false,
+            trigger: "demo",
+        },
+    )
+    .await?;
     println!("second run, right after (convergence):");
     print!("{}", crate::report::human(&second));
     println!();
     println!("where to look next:");
-    println!("  sqlite3 {} 'SELECT id, status, actions_planned, actions_succeeded FROM reconcile_runs'", db.display());
-    println!("  sqlite3 {} 'SELECT kind, employee_id, status, reason FROM reconcile_actions LIMIT 20'", db.display());
-    println!("  sqlite3 {} 'SELECT * FROM auth0_employee_mapping_audit LIMIT 5'", db.display());
-    println!("  config/rosterd.example.toml to point rosterd at a real tenant; README.md for the rest");
+    println!(
+        "  sqlite3 {} 'SELECT id, status, actions_planned, actions_succeeded FROM reconcile_runs'",
+        db.display()
+    );
+    println!(
+        "  sqlite3 {} 'SELECT kind, employee_id, status, reason FROM reconcile_actions LIMIT 20'",
+        db.display()
+    );
+    println!(
+        "  sqlite3 {} 'SELECT * FROM auth0_employee_mapping_audit LIMIT 5'",
+        db.display()
+    );
+    println!(
+        "  config/rosterd.example.toml to point rosterd at a real tenant; README.md for the rest"
+    );
 
     if !args.once {
         println!();
         println!("running every {}s (Ctrl-C to stop)…", args.interval_secs);
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(args.interval_secs.max(1)));
+        let mut tick =
+            tokio::time::interval(std::time::Duration::from_secs(args.interval_secs.max(1)));
         tick.tick().await;
         loop {
             tokio::select! {
@@ -220,10 +310,10 @@ async fn seed_demo_accounts(base: &str, workforce: &mut [RawEmployee]) -> anyhow
             "workspace": e.workspace, "created_by": "productivity_system"
         })
     };
-    let user_meta = |e: &RawEmployee| {
-        json!({ "employee_id": e.id, "full_name": e.full_name, "department": e.department })
-    };
-    let active: Vec<usize> = (0..workforce.len()).filter(|&i| workforce[i].is_active).collect();
+    let user_meta = |e: &RawEmployee| json!({ "employee_id": e.id, "full_name": e.full_name, "department": e.department });
+    let active: Vec<usize> = (0..workforce.len())
+        .filter(|&i| workforce[i].is_active)
+        .collect();
     let inactive = (0..workforce.len()).find(|&i| !workforce[i].is_active);
     let (link_by_email, drifted, duplicated) = (active[0], active[1], active[2]);
 
@@ -252,9 +342,11 @@ async fn seed_demo_accounts(base: &str, workforce: &mut [RawEmployee]) -> anyhow
     workforce[drifted].auth0_user_id = Some("auth0|000000000000000000000a05".into());
     if let Some(i) = inactive {
         // Left the company; their account is still open.
-        users.push(json!({"email": email(&workforce[i]), "name": workforce[i].full_name,
+        users.push(
+            json!({"email": email(&workforce[i]), "name": workforce[i].full_name,
             "user_id": "auth0|000000000000000000000a08", "app_metadata": meta(&workforce[i]),
-            "user_metadata": user_meta(&workforce[i])}));
+            "user_metadata": user_meta(&workforce[i])}),
+        );
         workforce[i].auth0_user_id = Some("auth0|000000000000000000000a08".into());
     }
     let resp = reqwest::Client::new()
@@ -262,7 +354,11 @@ async fn seed_demo_accounts(base: &str, workforce: &mut [RawEmployee]) -> anyhow
         .json(&users)
         .send()
         .await?;
-    anyhow::ensure!(resp.status().is_success(), "seeding the simulator failed: {}", resp.status());
+    anyhow::ensure!(
+        resp.status().is_success(),
+        "seeding the simulator failed: {}",
+        resp.status()
+    );
     Ok(())
 }
 

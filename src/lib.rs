@@ -9,6 +9,6 @@ pub mod password;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod sim;
 pub mod store;
 pub mod telemetry;
-pub mod sim;

@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "rosterd", version, about = "Keeps Auth0 in step with the Productivity System's employees")]
+#[command(
+    name = "rosterd",
+    version,
+    about = "Keeps Auth0 in step with the Productivity System's employees"
+)]
 struct Cli {
     /// Settings file (TOML); every key can be overridden by ROSTERD_SECTION__KEY.
     #[arg(long, short, global = true, env = "ROSTERD_CONFIG")]
@@ -95,7 +99,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::load(cli.config.as_deref())?;
             rosterd::telemetry::init(&settings.log);
             let ctx = Context::new(settings).await?;
-            let report = run_once(&ctx, RunOptions { dry_run, trigger: "cli" }).await?;
+            let report = run_once(
+                &ctx,
+                RunOptions {
+                    dry_run,
+                    trigger: "cli",
+                },
+            )
+            .await?;
             match output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Output::Text => print!("{}", rosterd::report::human(&report)),

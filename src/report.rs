@@ -23,7 +23,12 @@ pub fn human(r: &RunReport) -> String {
         (RunStatus::Succeeded, false, false) => "succeeded (observe mode: nothing applied)",
         (RunStatus::Succeeded, false, true) => "succeeded",
     };
-    let _ = writeln!(out, "run {} {how} in {:.1}s", r.run_id, r.duration_ms as f64 / 1000.0);
+    let _ = writeln!(
+        out,
+        "run {} {how} in {:.1}s",
+        r.run_id,
+        r.duration_ms as f64 / 1000.0
+    );
     let s = &r.stats;
     let _ = writeln!(
         out,

@@ -15,12 +15,12 @@ use crate::plan::guard::{self, GuardPolicy};
 use crate::plan::{self, Action, Plan, PlanPolicy, PlanStats, PlannedAction};
 use crate::store::{ActionRecord, AuditRow, RunEnd, Store, StoreError};
 use chrono::Utc;
+use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
-use futures::StreamExt;
 
 /// Everything a run needs, built once per process.
 pub struct Context {
@@ -119,7 +119,10 @@ pub enum RunError {
 
 /// Run once: lock, load, plan, guard, apply, record.
 pub async fn run_once(ctx: &Context, opts: RunOptions) -> Result<RunReport, RunError> {
-    let _local = ctx.running.try_lock().map_err(|_| RunError::AlreadyRunning)?;
+    let _local = ctx
+        .running
+        .try_lock()
+        .map_err(|_| RunError::AlreadyRunning)?;
     let lock = ctx
         .store
         .try_lock(&ctx.holder)
@@ -137,15 +140,25 @@ async fn locked_run(ctx: &Context, opts: RunOptions) -> Result<RunReport, RunErr
     let store = &ctx.store;
     let abandoned = store.fail_abandoned_runs(Utc::now()).await?;
     if abandoned > 0 {
-        tracing::warn!(abandoned, "closed runs left unfinished by a stopped process");
+        tracing::warn!(
+            abandoned,
+            "closed runs left unfinished by a stopped process"
+        );
     }
     let mode = ctx.settings.mode;
     let mode_name = match mode {
         Mode::Enforce => "enforce",
         Mode::Observe => "observe",
     };
-    let run_id = store.start_run(opts.trigger, mode_name, opts.dry_run, Utc::now()).await?;
-    let span = tracing::info_span!("run", run_id, trigger = opts.trigger, dry_run = opts.dry_run);
+    let run_id = store
+        .start_run(opts.trigger, mode_name, opts.dry_run, Utc::now())
+        .await?;
+    let span = tracing::info_span!(
+        "run",
+        run_id,
+        trigger = opts.trigger,
+        dry_run = opts.dry_run
+    );
     let _enter = span.enter();
     tracing::info!(mode = mode_name, "run started");
 
@@ -213,7 +226,9 @@ async fn execute(
     };
 
     // Load.
-    let raw = store.load_employees(s.database.employees_query.as_deref()).await?;
+    let raw = store
+        .load_employees(s.database.employees_query.as_deref())
+        .await?;
     end.employees_seen = Some(raw.len() as i64);
     let previous = store.last_successful_employee_count().await?;
     if let Err(why) = guard::check_source(raw.len(), previous.map(|p| p as usize), &guard_policy) {
@@ -297,7 +312,10 @@ fn validate(raw: Vec<crate::model::RawEmployee>) -> (Vec<Employee>, Vec<String>)
     let mut invalid = Vec::new();
     for r in raw {
         if counts[&r.id] > 1 {
-            invalid.push(format!("employee {}: id appears {} times", r.id, counts[&r.id]));
+            invalid.push(format!(
+                "employee {}: id appears {} times",
+                r.id, counts[&r.id]
+            ));
             continue;
         }
         match r.validate() {
@@ -332,10 +350,17 @@ async fn apply_all(
     plan: &Plan,
     employees: &BTreeMap<EmployeeId, &Employee>,
 ) -> anyhow::Result<Vec<Result<(), String>>> {
-    let needs_roles = plan
-        .actions
-        .iter()
-        .any(|a| matches!(a.action, Action::Create { .. } | Action::Link { .. } | Action::Update { role_change: Some(_), .. }));
+    let needs_roles = plan.actions.iter().any(|a| {
+        matches!(
+            a.action,
+            Action::Create { .. }
+                | Action::Link { .. }
+                | Action::Update {
+                    role_change: Some(_),
+                    ..
+                }
+        )
+    });
     let roles = if needs_roles {
         ctx.auth0.list_roles().await?
     } else {
@@ -383,7 +408,11 @@ impl RoleMap {
         if role_code.is_empty() {
             return Ok(None);
         }
-        let name = self.names.get(role_code).map(String::as_str).unwrap_or(role_code);
+        let name = self
+            .names
+            .get(role_code)
+            .map(String::as_str)
+            .unwrap_or(role_code);
         self.roles
             .iter()
             .find(|r| r.name.eq_ignore_ascii_case(name))
@@ -434,7 +463,9 @@ async fn apply_one(
                     // not yet visible in the export: link it.
                     let existing = link_existing(ctx, *employee_id, email).await?;
                     let fix = json!({ "app_metadata": app_metadata, "user_metadata": user_metadata, "name": name });
-                    api.patch_user(&existing, &without_created_by(fix)).await.map_err(err)?;
+                    api.patch_user(&existing, &without_created_by(fix))
+                        .await
+                        .map_err(err)?;
                     existing
                 }
                 Err(e) => return Err(err(e)),
@@ -511,7 +542,10 @@ async fn link_existing(
             _ => Ok(one.user_id.clone()),
         },
         [] => Err(format!("409 for {email}, but no account has that email")),
-        many => Err(format!("409 for {email}, and {} accounts have that email", many.len())),
+        many => Err(format!(
+            "409 for {email}, and {} accounts have that email",
+            many.len()
+        )),
     }
 }
 
@@ -526,10 +560,19 @@ fn without_created_by(mut v: Value) -> Value {
 
 /// Assign the employee's role. On failure, clear `app_metadata.role_code` so
 /// the next plan sees the drift and assigns it again.
-async fn ensure_role(ctx: &Context, user: &Auth0UserId, role_code: &str, roles: &RoleMap) -> Result<(), String> {
+async fn ensure_role(
+    ctx: &Context,
+    user: &Auth0UserId,
+    role_code: &str,
+    roles: &RoleMap,
+) -> Result<(), String> {
     let result = match roles.id(role_code) {
         Ok(None) => return Ok(()),
-        Ok(Some(id)) => ctx.auth0.assign_roles(user, &[id]).await.map_err(|e| e.to_string()),
+        Ok(Some(id)) => ctx
+            .auth0
+            .assign_roles(user, &[id])
+            .await
+            .map_err(|e| e.to_string()),
         Err(e) => Err(e),
     };
     if let Err(e) = &result {
@@ -582,7 +625,10 @@ async fn record_link(
             podfactory_email: None,
             matched_by: "email",
         };
-        store.upsert_audit(&row, now).await.map_err(|e| e.to_string())?;
+        store
+            .upsert_audit(&row, now)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }

@@ -36,10 +36,16 @@ pub enum Auth0Error {
     },
     /// No answer: connection refused or dropped, timeout.
     #[error("{endpoint}: {detail}")]
-    Transport { endpoint: &'static str, detail: String },
+    Transport {
+        endpoint: &'static str,
+        detail: String,
+    },
     /// An answer rosterd cannot read.
     #[error("{endpoint}: unexpected response: {detail}")]
-    Protocol { endpoint: &'static str, detail: String },
+    Protocol {
+        endpoint: &'static str,
+        detail: String,
+    },
 }
 
 impl Auth0Error {
@@ -54,7 +60,9 @@ impl Auth0Error {
         match self {
             Auth0Error::Api { status: 409, .. } => "conflict",
             Auth0Error::Api { status: 429, .. } => "rate_limited",
-            Auth0Error::Api { status: 400..=499, .. } => "rejected",
+            Auth0Error::Api {
+                status: 400..=499, ..
+            } => "rejected",
             Auth0Error::Api { .. } => "server_error",
             Auth0Error::Transport { .. } => "transport",
             Auth0Error::Protocol { .. } => "protocol",
@@ -275,7 +283,12 @@ impl Auth0Client {
                     self.backoff(attempt)
                 }
             };
-            tracing::debug!(endpoint, attempt, wait_ms = wait.as_millis() as u64, "retrying");
+            tracing::debug!(
+                endpoint,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                "retrying"
+            );
             tokio::time::sleep(wait).await;
         }
     }
@@ -295,13 +308,26 @@ impl Auth0Client {
     /// listing stops at 1,000 results).
     pub async fn export_users(&self) -> Result<Vec<Auth0User>> {
         const EP: &str = "POST /api/v2/jobs/users-exports";
-        let fields: Vec<Value> = ["user_id", "email", "name", "blocked", "app_metadata", "user_metadata"]
-            .iter()
-            .map(|f| json!({ "name": f }))
-            .collect();
+        let fields: Vec<Value> = [
+            "user_id",
+            "email",
+            "name",
+            "blocked",
+            "app_metadata",
+            "user_metadata",
+        ]
+        .iter()
+        .map(|f| json!({ "name": f }))
+        .collect();
         let body = json!({ "format": "json", "fields": fields });
         let resp = self
-            .call(EP, Method::POST, "/api/v2/jobs/users-exports", &[], Some(&body))
+            .call(
+                EP,
+                Method::POST,
+                "/api/v2/jobs/users-exports",
+                &[],
+                Some(&body),
+            )
             .await?;
         let job: Value = read_json(EP, expect_ok(EP, resp).await?).await?;
         let job_id = job["id"]
@@ -363,7 +389,9 @@ impl Auth0Client {
             }
             let v: Value = serde_json::from_str(line)
                 .map_err(|e| protocol(DL, format!("line {}: {e}", n + 1)))?;
-            users.push(user_from_json(&v).map_err(|e| protocol(DL, format!("line {}: {e}", n + 1)))?);
+            users.push(
+                user_from_json(&v).map_err(|e| protocol(DL, format!("line {}: {e}", n + 1)))?,
+            );
         }
         Ok(users)
     }
@@ -456,13 +484,23 @@ impl Auth0Client {
     }
 
     pub async fn assign_roles(&self, user: &Auth0UserId, role_ids: &[String]) -> Result<()> {
-        self.user_roles(user, role_ids, Method::POST, "POST /api/v2/users/{id}/roles")
-            .await
+        self.user_roles(
+            user,
+            role_ids,
+            Method::POST,
+            "POST /api/v2/users/{id}/roles",
+        )
+        .await
     }
 
     pub async fn remove_roles(&self, user: &Auth0UserId, role_ids: &[String]) -> Result<()> {
-        self.user_roles(user, role_ids, Method::DELETE, "DELETE /api/v2/users/{id}/roles")
-            .await
+        self.user_roles(
+            user,
+            role_ids,
+            Method::DELETE,
+            "DELETE /api/v2/users/{id}/roles",
+        )
+        .await
     }
 
     async fn user_roles(
@@ -483,13 +521,7 @@ impl Auth0Client {
 }
 
 fn header_u64(resp: &reqwest::Response, name: &str) -> Option<u64> {
-    resp.headers()
-        .get(name)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    resp.headers().get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
 /// Turn a non-2xx answer into an [`Auth0Error::Api`] carrying Auth0's own
@@ -519,7 +551,10 @@ async fn expect_ok(endpoint: &'static str, resp: reqwest::Response) -> Result<re
     })
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(endpoint: &'static str, resp: reqwest::Response) -> Result<T> {
+async fn read_json<T: serde::de::DeserializeOwned>(
+    endpoint: &'static str,
+    resp: reqwest::Response,
+) -> Result<T> {
     let resp = expect_ok(endpoint, resp).await?;
     let bytes = resp.bytes().await.map_err(|e| transport(endpoint, &e))?;
     serde_json::from_slice(&bytes).map_err(|e| protocol(endpoint, e))

@@ -101,25 +101,42 @@ mod tests {
         for _ in 0..5 {
             rl.acquire().await;
         }
-        assert!(start.elapsed() < Duration::from_millis(5), "burst is immediate");
+        assert!(
+            start.elapsed() < Duration::from_millis(5),
+            "burst is immediate"
+        );
         for _ in 0..10 {
             rl.acquire().await;
         }
         let took = start.elapsed();
-        assert!(took >= Duration::from_millis(950), "10 more at 10/s took {took:?}");
+        assert!(
+            took >= Duration::from_millis(950),
+            "10 more at 10/s took {took:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn remaining_zero_pauses_until_reset() {
         let rl = RateLimiter::new(1000.0, 100);
-        let reset = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 2;
+        let reset = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 2;
         rl.observe(Some(0), Some(reset));
         let start = tokio::time::Instant::now();
         rl.acquire().await;
-        assert!(start.elapsed() >= Duration::from_millis(900), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            start.elapsed()
+        );
         rl.observe(Some(5), Some(reset + 100));
         let start = tokio::time::Instant::now();
         rl.acquire().await;
-        assert!(start.elapsed() < Duration::from_millis(10), "remaining > 0 does not pause");
+        assert!(
+            start.elapsed() < Duration::from_millis(10),
+            "remaining > 0 does not pause"
+        );
     }
 }

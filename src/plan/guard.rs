@@ -18,12 +18,19 @@ pub struct GuardPolicy {
 }
 
 /// `Err` names why the source is not trusted this run.
-pub fn check_source(rows: usize, previous_rows: Option<usize>, policy: &GuardPolicy) -> Result<(), String> {
+pub fn check_source(
+    rows: usize,
+    previous_rows: Option<usize>,
+    policy: &GuardPolicy,
+) -> Result<(), String> {
     if rows == 0 {
-        return Err("the employees source returned no rows; refusing to read that as \"everyone left\"".into());
+        return Err(
+            "the employees source returned no rows; refusing to read that as \"everyone left\""
+                .into(),
+        );
     }
     if let Some(prev) = previous_rows {
-        let floor = (prev as f64 * policy.min_employee_share).ceil() as usize;
+        let floor = (prev as f64 * policy.min_employee_share - 1e-9).ceil() as usize;
         if rows < floor {
             return Err(format!(
                 "the employees source returned {rows} rows, fewer than {:.0}% of the {prev} the last successful run saw; refusing",
@@ -36,7 +43,11 @@ pub fn check_source(rows: usize, previous_rows: Option<usize>, policy: &GuardPol
 
 /// `Some(reason)` when the plan must be held for approval.
 pub fn check_plan(plan: &Plan, policy: &GuardPolicy) -> Option<String> {
-    let blocks = plan.actions.iter().filter(|a| a.action.kind() == "block").count();
+    let blocks = plan
+        .actions
+        .iter()
+        .filter(|a| a.action.kind() == "block")
+        .count();
     if blocks == 0 {
         return None;
     }

@@ -308,7 +308,11 @@ pub fn plan(
                     auth0_user_ids: vec![],
                     detail: format!(
                         "email {email} belongs to employees {}",
-                        owners.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+                        owners
+                            .iter()
+                            .map(|i| i.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 });
             }
@@ -340,7 +344,11 @@ pub fn plan(
                     detail: format!(
                         "account {} is claimed by employees {}",
                         u.user_id,
-                        owners.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+                        owners
+                            .iter()
+                            .map(|i| i.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 });
                 *r = Resolution::Undecided;
@@ -353,7 +361,9 @@ pub fn plan(
     for (e, r) in &resolved {
         match r {
             Resolution::Account(u, evidence) => account_actions(e, u, *evidence, &mut actions),
-            Resolution::NoAccount if e.is_active => actions.push(create_action(e, policy)),
+            Resolution::NoAccount if e.is_active && !shared_email(e) => {
+                actions.push(create_action(e, policy))
+            }
             Resolution::NoAccount | Resolution::Undecided => {}
         }
     }
@@ -502,7 +512,10 @@ fn resolve<'a>(
         let mut ids = vec![chosen];
         ids.extend(others.iter().copied());
         ids.dedup_by(|a, b| a.user_id == b.user_id);
-        let kind = if others.iter().any(|u| u.app_metadata.employee_id == Some(e.id.0)) {
+        let kind = if others
+            .iter()
+            .any(|u| u.app_metadata.employee_id == Some(e.id.0))
+        {
             FindingKind::DuplicateAccount
         } else {
             FindingKind::ConflictingEvidence
@@ -513,7 +526,11 @@ fn resolve<'a>(
                 e.id,
                 chosen.user_id,
                 evidence_name(evidence),
-                others.iter().map(|u| u.user_id.0.as_str()).collect::<Vec<_>>().join(", ")
+                others
+                    .iter()
+                    .map(|u| u.user_id.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             ids,
             kind,
@@ -564,7 +581,11 @@ fn account_actions(e: &Employee, u: &Auth0User, evidence: Evidence, out: &mut Ve
                     u.user_id,
                     evidence_name(evidence)
                 ),
-                None => format!("existing account {} found by {}", u.user_id, evidence_name(evidence)),
+                None => format!(
+                    "existing account {} found by {}",
+                    u.user_id,
+                    evidence_name(evidence)
+                ),
             },
         });
     }
@@ -605,7 +626,11 @@ fn drift(e: &Employee, u: &Auth0User) -> Option<PlannedAction> {
         patch.given_name = Some(given);
         patch.family_name = Some(family);
         fields.push("name".to_string());
-        if let Some(old) = u.name.as_deref().filter(|n| !n.is_empty() && !n.contains('@')) {
+        if let Some(old) = u
+            .name
+            .as_deref()
+            .filter(|n| !n.is_empty() && !n.contains('@'))
+        {
             // Keep the old name: it is how PodFactory may still know them.
             let mut previous = u.app_metadata.previous_names.clone();
             if !previous.iter().any(|p| p == old) {
@@ -630,9 +655,21 @@ fn drift(e: &Employee, u: &Auth0User) -> Option<PlannedAction> {
             fields.push(format!("app_metadata.{key}"));
         }
     };
-    meta("employee_id", e.id.0.into(), have.employee_id != want.employee_id);
-    meta("department", e.department.clone().into(), have.department != want.department);
-    meta("workspace", e.workspace.clone().into(), have.workspace != want.workspace);
+    meta(
+        "employee_id",
+        e.id.0.into(),
+        have.employee_id != want.employee_id,
+    );
+    meta(
+        "department",
+        e.department.clone().into(),
+        have.department != want.department,
+    );
+    meta(
+        "workspace",
+        e.workspace.clone().into(),
+        have.workspace != want.workspace,
+    );
     let role_differs = have.role_code != want.role_code;
     meta("role_code", e.role_code.clone().into(), role_differs);
 
@@ -644,9 +681,21 @@ fn drift(e: &Employee, u: &Auth0User) -> Option<PlannedAction> {
             fields.push(format!("user_metadata.{key}"));
         }
     };
-    umeta("employee_id", e.id.0.into(), have_um.employee_id != want_um.employee_id);
-    umeta("full_name", e.full_name.clone().into(), have_um.full_name != want_um.full_name);
-    umeta("department", e.department.clone().into(), have_um.department != want_um.department);
+    umeta(
+        "employee_id",
+        e.id.0.into(),
+        have_um.employee_id != want_um.employee_id,
+    );
+    umeta(
+        "full_name",
+        e.full_name.clone().into(),
+        have_um.full_name != want_um.full_name,
+    );
+    umeta(
+        "department",
+        e.department.clone().into(),
+        have_um.department != want_um.department,
+    );
 
     if fields.is_empty() {
         return None;
@@ -656,7 +705,11 @@ fn drift(e: &Employee, u: &Auth0User) -> Option<PlannedAction> {
         to: e.role_code.clone(),
     });
     Some(PlannedAction {
-        reason: format!("account drifted from employee {}: {}", e.id, fields.join(", ")),
+        reason: format!(
+            "account drifted from employee {}: {}",
+            e.id,
+            fields.join(", ")
+        ),
         action: Action::Update {
             employee_id: e.id,
             auth0_user_id: u.user_id.clone(),

@@ -54,7 +54,34 @@ impl Store {
                 .execute(pool)
                 .await
                 .map_err(sql("acquire lock"))?;
-                Ok((done.rows_affected() == 1).then(|| LeaderLock {
+                let mut got = done.rows_affected() == 1;
+                if !got {
+                    // A holder on this host whose process is gone (it crashed)
+                    // need not be waited out.
+                    let current: Option<(String,)> =
+                        sqlx::query_as("SELECT holder FROM rosterd_lock WHERE name = $1")
+                            .bind(LEASE_NAME)
+                            .fetch_optional(pool)
+                            .await
+                            .map_err(sql("acquire lock"))?;
+                    if let Some((old,)) = current.filter(|(old,)| holder_is_dead(old, holder)) {
+                        let taken = sqlx::query(
+                            "UPDATE rosterd_lock SET holder = $1, expires_at = $2 WHERE name = $3 AND holder = $4",
+                        )
+                        .bind(holder)
+                        .bind(now + LEASE)
+                        .bind(LEASE_NAME)
+                        .bind(&old)
+                        .execute(pool)
+                        .await
+                        .map_err(sql("acquire lock"))?;
+                        got = taken.rows_affected() == 1;
+                        if got {
+                            tracing::warn!(previous = %old, "took over the lease of a process that died");
+                        }
+                    }
+                }
+                Ok(got.then(|| LeaderLock {
                     inner: Inner::Sqlite {
                         store: self.clone(),
                         holder: holder.to_string(),
@@ -63,6 +90,18 @@ impl Store {
             }
         }
     }
+}
+
+/// Holders are `host:pid`. On Linux, a holder on our own host whose pid has
+/// no `/proc` entry is dead; elsewhere we cannot tell and wait for the lease.
+fn holder_is_dead(old: &str, me: &str) -> bool {
+    let host = |h: &str| h.rsplit_once(':').map(|(host, _)| host.to_string());
+    let Some((_, pid)) = old.rsplit_once(':') else {
+        return false;
+    };
+    host(old) == host(me)
+        && std::path::Path::new("/proc/self").exists()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 impl LeaderLock {

@@ -247,7 +247,12 @@ impl Store {
     }
 
     /// Write the employee's Auth0 account back on its row.
-    pub async fn set_employee_auth0_id(&self, id: EmployeeId, user: &Auth0UserId, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_employee_auth0_id(
+        &self,
+        id: EmployeeId,
+        user: &Auth0UserId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         with_pool!(self, pool => {
             sqlx::query("UPDATE employees SET auth0_user_id = $1, auth0_linked_at = $2 WHERE id = $3")
                 .bind(&user.0)
@@ -273,7 +278,13 @@ impl Store {
         })
     }
 
-    pub async fn start_run(&self, trigger: &str, mode: &str, dry_run: bool, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn start_run(
+        &self,
+        trigger: &str,
+        mode: &str,
+        dry_run: bool,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         with_pool!(self, pool => {
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO reconcile_runs (trigger, mode, dry_run, status, started_at) \
@@ -503,7 +514,11 @@ pub fn redact_url(url: &str) -> String {
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or("");
-            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_string() };
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_string()
+            };
             format!("{scheme}://{masked}@{host}{tail}")
         }
         None => url.to_string(),

@@ -1,0 +1,265 @@
+//! The `rosterd` binary as operators use it: a config file, secrets in the
+//! environment, exit statuses, a process killed mid-run.
+
+mod common;
+
+use common::*;
+use rosterd::sim::SimConfig;
+use serde_json::json;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const SECRET_ENV: &str = "ROSTERD_AUTH0_CLIENT_SECRET";
+
+fn write_config(dir: &Path, db: &TestDb, sim_base: &str, extra: &str) -> std::path::PathBuf {
+    let cfg = SimConfig::default();
+    let path = dir.join("rosterd.toml");
+    let text = format!(
+        r#"
+[database]
+url = "{}"
+
+[auth0]
+base_url = "{sim_base}"
+domain = "test.rosterd.local"
+client_id = "{}"
+rate_per_sec = 500.0
+burst = 50
+backoff_base_ms = 5
+backoff_cap_ms = 100
+export_poll_ms = 20
+
+[auth0.roles]
+PICKER = "Picker"
+{extra}
+"#,
+        db.url, cfg.client_id
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn rosterd(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rosterd"));
+    cmd.arg("--config").arg(config).args(args);
+    cmd.env(SECRET_ENV, SimConfig::default().client_secret);
+    cmd.env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("rosterd runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+on_both_backends!(
+    crash_between_create_and_record_is_healed,
+    exit_statuses_and_json_output
+);
+
+/// Abort the process right after Auth0 created an account and before rosterd
+/// recorded it; the next run links that account instead of making another.
+async fn crash_between_create_and_record_is_healed(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+    ctx.store.insert_employees(&staff(1)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &db, &sim.base_url(), "");
+
+    let crashed = rosterd(
+        &config,
+        &["run"],
+        &[("ROSTERD_FAILPOINT", "after_auth0_create")],
+    );
+    assert!(
+        !crashed.status.success(),
+        "the failpoint aborts: {}",
+        text(&crashed)
+    );
+    assert_eq!(api.users().await.len(), 1, "Auth0 has the account");
+    assert!(
+        ctx.store.load_employees(None).await.unwrap()[0]
+            .auth0_user_id
+            .is_none(),
+        "not recorded"
+    );
+    let runs = ctx.store.list_runs(10).await.unwrap();
+    assert_eq!(runs[0].status, "running", "the crashed run never finished");
+
+    let healed = rosterd(&config, &["run"], &[]);
+    assert!(healed.status.success(), "{}", text(&healed));
+    let users = api.users().await;
+    assert_eq!(users.len(), 1, "exactly one account after healing");
+    assert_eq!(
+        ctx.store.load_employees(None).await.unwrap()[0]
+            .auth0_user_id
+            .as_deref(),
+        users[0]["user_id"].as_str()
+    );
+    assert_eq!(api.count("POST /api/v2/users", "201").await, 1);
+    let runs = ctx.store.list_runs(10).await.unwrap();
+    assert_eq!(runs[0].status, "succeeded");
+    assert_eq!(runs[1].status, "failed");
+    assert!(runs[1].error.as_deref().unwrap().contains("abandoned"));
+    let actions = ctx.store.run_actions(runs[0].id).await.unwrap();
+    assert_eq!(actions.len(), 1);
+    assert_eq!(actions[0].kind, "link");
+}
+
+async fn exit_statuses_and_json_output(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+    let mut rows = staff(10);
+    let mut accounts = Vec::new();
+    for (i, e) in rows.iter_mut().enumerate() {
+        let id = format!("auth0|{:024x}", i + 1);
+        accounts.push(managed_account(&id, e));
+        e.auth0_user_id = Some(id);
+    }
+    api.seed(accounts).await;
+    ctx.store.insert_employees(&rows).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &db, &sim.base_url(), "");
+
+    let ok = rosterd(&config, &["run", "--output", "json"], &[]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    let report: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("stdout is JSON");
+    assert_eq!(report["status"], json!("succeeded"));
+    assert_eq!(report["stats"]["employees"], json!(10));
+
+    // Half the staff deactivated at once: held, exit 3.
+    match &ctx.store {
+        rosterd::store::Store::Postgres(p) => {
+            sqlx::query("UPDATE employees SET is_active = false WHERE id <= 5")
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        rosterd::store::Store::Sqlite(p) => {
+            sqlx::query("UPDATE employees SET is_active = false WHERE id <= 5")
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+    let held = rosterd(&config, &["run"], &[]);
+    assert_eq!(held.status.code(), Some(3), "{}", text(&held));
+    assert!(text(&held).contains("HELD"), "{}", text(&held));
+    assert!(api
+        .users()
+        .await
+        .iter()
+        .all(|u| u["blocked"] != json!(true)));
+
+    // Auth0 unreachable: failed, exit 1, the endpoint named.
+    let dead = write_config(dir.path(), &db, "http://127.0.0.1:9", "");
+    let failed = rosterd(&dead, &["run"], &[]);
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+    assert!(text(&failed).contains("/oauth/token"), "{}", text(&failed));
+}
+
+/// Neither the client secret, the access token nor a generated password
+/// appears in logs (at debug level), command output or the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_reach_logs_output_or_database() {
+    let db = TestDb::new(Db::Sqlite).await;
+    let sim = spawn_sim().await;
+    let ctx = context(settings(&db, &sim)).await;
+    ctx.store.insert_employees(&staff(5)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &db,
+        &sim.base_url(),
+        "[log]\nlevel = \"trace\"\nformat = \"json\"\n",
+    );
+    let out = rosterd(&config, &["run", "--output", "json"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut everything = text(&out);
+    assert!(
+        everything.contains("run succeeded"),
+        "logs were captured: {everything}"
+    );
+
+    // Every row rosterd wrote.
+    let rosterd::store::Store::Sqlite(pool) = &ctx.store else {
+        unreachable!()
+    };
+    let audit: Vec<(i64, String, Option<String>, Option<String>, String)> = sqlx::query_as(
+        "SELECT employee_id, auth0_user_id, productivity_email, podfactory_email, matched_by FROM auth0_employee_mapping_audit",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(audit.len(), 5);
+    everything.push_str(&format!(
+        "{audit:?}{:?}",
+        ctx.store.load_employees(None).await.unwrap()
+    ));
+    let runs = ctx.store.list_runs(10).await.unwrap();
+    for r in &runs {
+        everything.push_str(&format!("{:?}", r));
+        for a in ctx.store.run_actions(r.id).await.unwrap() {
+            everything.push_str(&format!("{:?}", a));
+        }
+    }
+
+    let secret = SimConfig::default().client_secret;
+    assert!(!everything.contains(&secret), "client secret leaked");
+    assert!(!everything.contains("eyJ"), "an access token (JWT) leaked");
+    // A generated password is 32 characters drawn from all four classes.
+    for word in everything.split(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == '\\') {
+        let classes = [
+            word.chars().any(|c| c.is_ascii_lowercase()),
+            word.chars().any(|c| c.is_ascii_uppercase()),
+            word.chars().any(|c| c.is_ascii_digit()),
+            word.chars().any(|c| "!#$%&*+-=?@^_~".contains(c)),
+        ];
+        assert!(
+            !(word.len() == 32 && classes.iter().all(|&c| c)),
+            "something shaped like a generated password leaked: {word}"
+        );
+    }
+    assert!(
+        !everything.to_lowercase().contains("\"password\":"),
+        "a password field leaked"
+    );
+}
+
+#[test]
+fn check_config_lists_every_problem_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "mode = \"sometimes\"\n[database]\nurl = \"oracle://x\"\n[auth0]\nclient_secret = \"oops\"\nrate_per_sec = -1\nbogus = 1\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rosterd"))
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .env_remove(SECRET_ENV)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "mode:",
+        "database.url",
+        "auth0.client_secret",
+        "auth0.bogus",
+    ] {
+        assert!(err.contains(needle), "{needle} missing from:\n{err}");
+    }
+    assert!(!err.contains("oops"), "the misplaced secret is not echoed");
+}

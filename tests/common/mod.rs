@@ -1,0 +1,288 @@
+//! Shared fixtures: a fresh database per test (a new PostgreSQL database on
+//! the local server, or a SQLite file in a temp dir), the Auth0 simulator on
+//! a random port, and settings that point rosterd at both.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use rosterd::config::{Secret, Settings};
+use rosterd::model::RawEmployee;
+use rosterd::run::{run_once, Context, RunOptions, RunReport};
+use rosterd::sim::{self, RunningSim, SimConfig};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Postgres,
+    Sqlite,
+}
+
+/// A database that lives as long as the value.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(kind: Db) -> TestDb {
+        match kind {
+            Db::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("rosterd.db").display());
+                TestDb {
+                    url,
+                    _dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            Db::Postgres => {
+                let name = format!("rosterd_test_{}", rand_suffix());
+                let admin = sqlx::PgPool::connect(PG_ADMIN_URL)
+                    .await
+                    .expect("PostgreSQL on 127.0.0.1:5432 (see README: the tests need it)");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+                TestDb {
+                    url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                    _dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            // Best effort, on a thread of its own: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    if let Ok(admin) = sqlx::PgPool::connect(PG_ADMIN_URL).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&admin)
+                                .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub fn rand_suffix() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..12)
+        .map(|_| (b'a' + rng.gen_range(0..26)) as char)
+        .collect()
+}
+
+pub async fn spawn_sim() -> RunningSim {
+    spawn_sim_with(SimConfig {
+        rate_per_sec: 5000.0,
+        burst: 5000,
+        export_delay_ms: 20,
+        ..SimConfig::default()
+    })
+    .await
+}
+
+pub async fn spawn_sim_with(cfg: SimConfig) -> RunningSim {
+    sim::spawn(cfg, "127.0.0.1:0")
+        .await
+        .expect("simulator starts")
+}
+
+/// Settings for a test: fast retries, fast export polling, the demo's roles.
+pub fn settings(db: &TestDb, sim: &RunningSim) -> Settings {
+    let cfg = SimConfig::default();
+    let mut s = Settings::default();
+    s.database.url = db.url.clone();
+    s.auth0.base_url = Some(sim.base_url());
+    s.auth0.domain = "test.rosterd.local".into();
+    s.auth0.client_id = cfg.client_id.clone();
+    s.auth0.client_secret = Secret::new(cfg.client_secret.clone());
+    s.auth0.rate_per_sec = 2000.0;
+    s.auth0.burst = 200;
+    s.auth0.backoff_base_ms = 5;
+    s.auth0.backoff_cap_ms = 200;
+    s.auth0.export_poll_ms = 20;
+    s.auth0.max_attempts = 8;
+    s.auth0.roles = rosterd::demo::role_map();
+    s
+}
+
+pub async fn context(s: Settings) -> Arc<Context> {
+    let ctx = Context::new(s).await.expect("context");
+    ctx.store.migrate().await.expect("migrate");
+    ctx
+}
+
+pub async fn run(ctx: &Context) -> RunReport {
+    run_once(
+        ctx,
+        RunOptions {
+            dry_run: false,
+            trigger: "test",
+        },
+    )
+    .await
+    .expect("run starts")
+}
+
+pub async fn dry_run(ctx: &Context) -> RunReport {
+    run_once(
+        ctx,
+        RunOptions {
+            dry_run: true,
+            trigger: "test",
+        },
+    )
+    .await
+    .expect("run starts")
+}
+
+pub fn employee(id: i64, name: &str, email: &str, active: bool) -> RawEmployee {
+    RawEmployee {
+        id,
+        full_name: Some(name.to_string()),
+        email: Some(email.to_string()),
+        department: Some("Picking".into()),
+        workspace: Some("TX".into()),
+        role_code: Some("PICKER".into()),
+        is_active: active,
+        auth0_user_id: None,
+    }
+}
+
+/// `n` active employees with ids from 1.
+pub fn staff(n: i64) -> Vec<RawEmployee> {
+    (1..=n)
+        .map(|i| {
+            employee(
+                i,
+                &format!("Worker Number{i}"),
+                &format!("worker{i}@example.com"),
+                true,
+            )
+        })
+        .collect()
+}
+
+/// In-sync metadata for an account that belongs to `e`.
+pub fn managed_account(user_id: &str, e: &RawEmployee) -> Value {
+    json!({
+        "user_id": user_id,
+        "email": e.email,
+        "name": e.full_name,
+        "app_metadata": {
+            "employee_id": e.id, "department": e.department, "role_code": e.role_code,
+            "workspace": e.workspace, "created_by": "productivity_system"
+        },
+        "user_metadata": {"employee_id": e.id, "full_name": e.full_name, "department": e.department}
+    })
+}
+
+pub struct SimClient {
+    pub base: String,
+    http: reqwest::Client,
+}
+
+impl SimClient {
+    pub fn new(sim: &RunningSim) -> Self {
+        SimClient {
+            base: sim.base_url(),
+            http: reqwest::Client::new(),
+        }
+    }
+    pub async fn seed(&self, users: Vec<Value>) {
+        let r = self
+            .http
+            .post(format!("{}/__sim/users", self.base))
+            .json(&users)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "seed: {}", r.status());
+    }
+    pub async fn state(&self) -> Value {
+        self.http
+            .get(format!("{}/__sim/state", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+    pub async fn users(&self) -> Vec<Value> {
+        self.state().await["users"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+    pub async fn user_by_email(&self, email: &str) -> Vec<Value> {
+        self.users()
+            .await
+            .into_iter()
+            .filter(|u| u["email"].as_str() == Some(email))
+            .collect()
+    }
+    pub async fn faults(&self, faults: Value) {
+        let r = self
+            .http
+            .put(format!("{}/__sim/faults", self.base))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "faults: {}", r.status());
+    }
+    pub async fn clear_faults(&self) {
+        self.http
+            .delete(format!("{}/__sim/faults", self.base))
+            .send()
+            .await
+            .unwrap();
+    }
+    /// Requests by route pattern and status, e.g. `["POST /api/v2/users"]["201"]`.
+    pub async fn requests(&self) -> Value {
+        self.state().await["requests"].clone()
+    }
+    pub async fn count(&self, endpoint: &str, status: &str) -> u64 {
+        self.requests().await["by_endpoint"][endpoint][status]
+            .as_u64()
+            .unwrap_or(0)
+    }
+}
+
+/// Generate one `#[tokio::test]` per backend for an async scenario
+/// `async fn name(db: Db)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name(super::common::Db::Postgres).await }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name(super::common::Db::Sqlite).await }
+            )*
+        }
+    };
+}

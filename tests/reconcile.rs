@@ -1,0 +1,559 @@
+//! End-to-end runs: real PostgreSQL and SQLite, the Auth0 simulator spoken
+//! to over HTTP. Each scenario runs once per backend.
+
+mod common;
+
+use common::*;
+use rosterd::run::RunStatus;
+use serde_json::json;
+
+on_both_backends!(
+    creates_accounts_with_metadata_role_and_records_them,
+    links_blocks_unblocks_and_updates,
+    findings_are_reported_and_not_acted_on,
+    dry_run_applies_nothing,
+    observe_mode_never_writes,
+    mass_deactivation_is_held,
+    emptied_employees_table_is_refused,
+    collapsed_employees_table_is_refused,
+    unmanaged_accounts_are_untouched,
+    second_run_plans_nothing,
+    lost_create_response_is_linked_after_409,
+    storms_of_429_and_5xx_still_converge,
+    invalid_rows_are_findings_not_departures,
+);
+
+async fn creates_accounts_with_metadata_role_and_records_them(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+    let mut e = employee(7, "Łukasz Wróbel-Nowak", "Lukasz.Wrobel@Example.com", true);
+    e.department = Some("Heat Press".into());
+    e.role_code = Some("HEAT_PRESS".into());
+    e.workspace = Some("MS".into());
+    ctx.store
+        .insert_employees(&[e, employee(8, "Gone Person", "gone@example.com", false)])
+        .await
+        .unwrap();
+
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
+    assert_eq!(
+        r.planned.get("create"),
+        Some(&1),
+        "inactive employees get no account"
+    );
+
+    let users = api.user_by_email("lukasz.wrobel@example.com").await;
+    assert_eq!(users.len(), 1);
+    let u = &users[0];
+    assert_eq!(u["email_verified"], json!(true));
+    assert_eq!(u["name"], json!("Łukasz Wróbel-Nowak"));
+    assert_eq!(u["given_name"], json!("Łukasz"));
+    assert_eq!(u["family_name"], json!("Wróbel-Nowak"));
+    assert_eq!(
+        u["app_metadata"],
+        json!({"employee_id": 7, "department": "Heat Press", "role_code": "HEAT_PRESS",
+               "workspace": "MS", "created_by": "productivity_system"})
+    );
+    assert_eq!(
+        u["user_metadata"],
+        json!({"employee_id": 7, "full_name": "Łukasz Wróbel-Nowak", "department": "Heat Press"})
+    );
+    // The role is assigned by id.
+    let state = api.state().await;
+    let uid = u["user_id"].as_str().unwrap();
+    let role_ids = state["user_roles"][uid]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let heat = state["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Heat Press Operator")
+        .unwrap();
+    assert_eq!(role_ids, vec![heat["id"].clone()]);
+
+    // Recorded: the employee row, the audit, the run and its action.
+    let emps = ctx.store.load_employees(None).await.unwrap();
+    assert_eq!(
+        emps.iter()
+            .find(|e| e.id == 7)
+            .unwrap()
+            .auth0_user_id
+            .as_deref(),
+        Some(uid)
+    );
+    let run = ctx.store.get_run(r.run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, "succeeded");
+    assert_eq!(
+        (
+            run.actions_planned,
+            run.actions_succeeded,
+            run.actions_failed
+        ),
+        (1, 1, 0)
+    );
+    let actions = ctx.store.run_actions(r.run_id).await.unwrap();
+    assert_eq!(actions[0].status, "succeeded");
+    assert_eq!(actions[0].auth0_user_id.as_deref(), Some(uid));
+    assert_audit_row(&db, 7, uid).await;
+}
+
+async fn assert_audit_row(db: &TestDb, employee_id: i64, user: &str) {
+    let store = rosterd::store::Store::connect(&rosterd::config::DatabaseSettings {
+        url: db.url.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (n, matched_by): (i64, String) = match &store {
+        rosterd::store::Store::Postgres(p) => sqlx::query_as(
+            "SELECT COUNT(*), MAX(matched_by) FROM auth0_employee_mapping_audit WHERE employee_id = $1 AND auth0_user_id = $2",
+        )
+        .bind(employee_id)
+        .bind(user)
+        .fetch_one(p)
+        .await
+        .unwrap(),
+        rosterd::store::Store::Sqlite(p) => sqlx::query_as(
+            "SELECT COUNT(*), MAX(matched_by) FROM auth0_employee_mapping_audit WHERE employee_id = $1 AND auth0_user_id = $2",
+        )
+        .bind(employee_id)
+        .bind(user)
+        .fetch_one(p)
+        .await
+        .unwrap(),
+    };
+    assert_eq!((n, matched_by.as_str()), (1, "email"));
+}
+
+async fn links_blocks_unblocks_and_updates(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+
+    let by_email = employee(1, "Ana Pérez", "ana.perez@example.com", true);
+    let by_meta = employee(2, "Bo Li", "bo.li@example.com", true);
+    let mut leaver = employee(3, "Cy Twain", "cy@example.com", false);
+    let mut returner = employee(4, "Di Moon", "di@example.com", true);
+    let mut renamed = employee(5, "Eve Newname", "eve.new@example.com", true);
+    renamed.department = Some("Shipping".into());
+    renamed.role_code = Some("SHIPPER".into());
+    leaver.auth0_user_id = Some("auth0|000000000000000000000003".into());
+    returner.auth0_user_id = Some("auth0|000000000000000000000004".into());
+    renamed.auth0_user_id = Some("auth0|000000000000000000000005".into());
+
+    let mut blocked = managed_account("auth0|000000000000000000000004", &returner);
+    blocked["blocked"] = json!(true);
+    let mut drifted = managed_account(
+        "auth0|000000000000000000000005",
+        &employee(5, "Eve Oldname", "eve.old@example.com", true),
+    );
+    drifted["app_metadata"]["role_code"] = json!("PICKER");
+    api.seed(vec![
+        json!({"user_id": "auth0|000000000000000000000001", "email": "ana.perez@example.com", "name": "Ana"}),
+        managed_account("auth0|000000000000000000000002", &by_meta),
+        managed_account("auth0|000000000000000000000003", &leaver),
+        blocked,
+        drifted,
+    ])
+    .await;
+    ctx.store
+        .insert_employees(&[by_email, by_meta, leaver, returner, renamed])
+        .await
+        .unwrap();
+    // 1 block of 5 managed accounts is over the default 10% share.
+    let mut s = settings(&db, &sim);
+    s.reconcile.max_block_share = 0.5;
+    let ctx = context(s).await;
+
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
+    assert_eq!(r.planned.get("link"), Some(&2));
+    assert_eq!(r.planned.get("block"), Some(&1));
+    assert_eq!(r.planned.get("unblock"), Some(&1));
+    assert!(
+        r.planned.get("update").copied().unwrap_or(0) >= 2,
+        "{:?}",
+        r.planned
+    );
+    assert_eq!(
+        r.planned.get("create"),
+        None,
+        "linking, never a second account"
+    );
+
+    let state = api.state().await;
+    let user = |id: &str| {
+        state["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["user_id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    // Linked by email: now carries the employee's metadata.
+    assert_eq!(
+        user("auth0|000000000000000000000001")["app_metadata"]["employee_id"],
+        json!(1)
+    );
+    assert_eq!(
+        user("auth0|000000000000000000000003")["blocked"],
+        json!(true)
+    );
+    assert_eq!(
+        user("auth0|000000000000000000000004")["blocked"],
+        json!(false)
+    );
+    let eve = user("auth0|000000000000000000000005");
+    assert_eq!(eve["name"], json!("Eve Newname"));
+    assert_eq!(eve["email"], json!("eve.new@example.com"));
+    assert_eq!(
+        eve["app_metadata"]["previous_names"],
+        json!(["Eve Oldname"])
+    );
+    assert_eq!(eve["app_metadata"]["department"], json!("Shipping"));
+    assert_eq!(eve["app_metadata"]["role_code"], json!("SHIPPER"));
+    let shipper = state["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Shipper")
+        .unwrap();
+    assert_eq!(
+        state["user_roles"]["auth0|000000000000000000000005"],
+        json!([shipper["id"]])
+    );
+
+    let emps = ctx.store.load_employees(None).await.unwrap();
+    let stored = |id: i64| {
+        emps.iter()
+            .find(|e| e.id == id)
+            .unwrap()
+            .auth0_user_id
+            .clone()
+    };
+    assert_eq!(stored(1).as_deref(), Some("auth0|000000000000000000000001"));
+    assert_eq!(stored(2).as_deref(), Some("auth0|000000000000000000000002"));
+
+    let again = run(&ctx).await;
+    assert!(again.planned.is_empty(), "converged: {:?}", again.planned);
+}
+
+async fn findings_are_reported_and_not_acted_on(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+    let dup = employee(1, "Dup Licate", "dup@example.com", true);
+    let conflicted = employee(2, "Con Flict", "con@example.com", true);
+    api.seed(vec![
+        json!({"user_id": "auth0|0000000000000000000000a1", "email": "gone@example.com",
+               "app_metadata": {"created_by": "productivity_system", "employee_id": 404}}),
+        managed_account("auth0|0000000000000000000000a2", &dup),
+        json!({"user_id": "auth0|0000000000000000000000a3", "email": "dup.other@example.com",
+               "app_metadata": {"employee_id": 1}}),
+        // Found by email, but it carries someone else's id.
+        json!({"user_id": "auth0|0000000000000000000000a4", "email": "con@example.com",
+               "app_metadata": {"employee_id": 77}}),
+    ])
+    .await;
+    ctx.store
+        .insert_employees(&[dup, conflicted])
+        .await
+        .unwrap();
+    let before = api.users().await;
+
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded);
+    assert_eq!(r.findings.get("orphaned"), Some(&1), "{:?}", r.findings);
+    assert_eq!(
+        r.findings.get("duplicate_account"),
+        Some(&1),
+        "{:?}",
+        r.findings
+    );
+    assert_eq!(
+        r.findings.get("conflicting_evidence"),
+        Some(&1),
+        "{:?}",
+        r.findings
+    );
+    assert!(r.planned.is_empty(), "no guesses: {:?}", r.planned);
+    assert_eq!(api.users().await, before);
+}
+
+async fn dry_run_applies_nothing(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+    ctx.store.insert_employees(&staff(5)).await.unwrap();
+    let r = dry_run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded);
+    assert!(!r.applied);
+    assert_eq!(r.planned.get("create"), Some(&5));
+    assert!(api.users().await.is_empty());
+    assert_eq!(api.count("POST /api/v2/users", "201").await, 0);
+    let actions = ctx.store.run_actions(r.run_id).await.unwrap();
+    assert_eq!(actions.len(), 5);
+    assert!(actions.iter().all(|a| a.status == "skipped"));
+    let stored = ctx.store.get_run(r.run_id).await.unwrap().unwrap();
+    assert!(stored.dry_run && stored.plan.is_some());
+    assert!(ctx
+        .store
+        .load_employees(None)
+        .await
+        .unwrap()
+        .iter()
+        .all(|e| e.auth0_user_id.is_none()));
+}
+
+async fn observe_mode_never_writes(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let mut s = settings(&db, &sim);
+    s.mode = rosterd::config::Mode::Observe;
+    s.reconcile.max_block_share = 1.0;
+    let ctx = context(s).await;
+    let leaver = {
+        let mut e = employee(2, "Lee Ver", "lee@example.com", false);
+        e.auth0_user_id = Some("auth0|000000000000000000000002".into());
+        e
+    };
+    api.seed(vec![managed_account(
+        "auth0|000000000000000000000002",
+        &leaver,
+    )])
+    .await;
+    ctx.store
+        .insert_employees(&[employee(1, "New Hire", "new@example.com", true), leaver])
+        .await
+        .unwrap();
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded);
+    assert!(!r.applied);
+    assert_eq!(r.planned.get("create"), Some(&1));
+    assert_eq!(api.count("POST /api/v2/users", "201").await, 0);
+    assert_eq!(api.count("PATCH /api/v2/users/{id}", "200").await, 0);
+    assert_eq!(api.users().await.len(), 1);
+}
+
+async fn mass_deactivation_is_held(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+    // 40 linked employees, then HR's import marks 30 inactive by mistake.
+    let mut rows = staff(40);
+    let mut accounts = Vec::new();
+    for (i, e) in rows.iter_mut().enumerate() {
+        let id = format!("auth0|{:024x}", i + 1);
+        accounts.push(managed_account(&id, e));
+        e.auth0_user_id = Some(id);
+        e.is_active = i >= 30;
+    }
+    api.seed(accounts).await;
+    ctx.store.insert_employees(&rows).await.unwrap();
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Held, "{r:?}");
+    assert_eq!(r.status.exit_code(), 3);
+    assert!(
+        r.held_reason.as_deref().unwrap().contains("blocks 30"),
+        "{:?}",
+        r.held_reason
+    );
+    assert!(!r.applied);
+    assert!(
+        api.users()
+            .await
+            .iter()
+            .all(|u| u["blocked"] != json!(true)),
+        "nothing blocked"
+    );
+    let stored = ctx.store.get_run(r.run_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, "held");
+    assert!(stored.plan.unwrap().contains("\"block\""));
+}
+
+async fn emptied_employees_table_is_refused(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+    let e = {
+        let mut e = employee(1, "Still Here", "here@example.com", true);
+        e.auth0_user_id = Some("auth0|000000000000000000000001".into());
+        e
+    };
+    api.seed(vec![managed_account("auth0|000000000000000000000001", &e)])
+        .await;
+    // No employees rows at all (a truncated table, a wrong database).
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    assert!(
+        r.error.as_deref().unwrap().contains("no rows"),
+        "{:?}",
+        r.error
+    );
+    assert_eq!(api.count("PATCH /api/v2/users/{id}", "200").await, 0);
+    assert_eq!(api.users().await[0]["blocked"], json!(null));
+}
+
+async fn collapsed_employees_table_is_refused(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let ctx = context(settings(&db, &sim)).await;
+    ctx.store.insert_employees(&staff(10)).await.unwrap();
+    assert_eq!(run(&ctx).await.status, RunStatus::Succeeded);
+    // A broken view now returns 2 of the 10 rows.
+    let mut s = settings(&db, &sim);
+    s.database.employees_query = Some(format!("{} WHERE id <= 2", rosterd::store::EMPLOYEES_QUERY));
+    let ctx2 = context(s).await;
+    let r = run(&ctx2).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    let err = r.error.unwrap();
+    assert!(err.contains("refused") && err.contains("2 rows"), "{err}");
+}
+
+async fn unmanaged_accounts_are_untouched(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+    api.seed(vec![
+        json!({"user_id": "auth0|00000000000000000000ad01", "email": "admin@example.com", "name": "Tenant Admin",
+               "app_metadata": {"team": "it"}}),
+        json!({"user_id": "auth0|00000000000000000000ad02", "email": "contractor@agency.example", "name": "C",
+               "blocked": true}),
+    ])
+    .await;
+    let before = api.users().await;
+    ctx.store.insert_employees(&staff(3)).await.unwrap();
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded);
+    assert_eq!(r.stats.unmanaged_accounts, 2);
+    let after = api.users().await;
+    for b in &before {
+        let a = after.iter().find(|u| u["user_id"] == b["user_id"]).unwrap();
+        assert_eq!(a, b, "unmanaged account changed");
+    }
+}
+
+async fn second_run_plans_nothing(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let ctx = context(settings(&db, &sim)).await;
+    let mut rows = rosterd::demo::sample_workforce(120, 7);
+    rows[0].is_active = false;
+    ctx.store.insert_employees(&rows).await.unwrap();
+    let first = run(&ctx).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{first:#?}");
+    assert!(first.planned.get("create").copied().unwrap_or(0) > 100);
+    let second = run(&ctx).await;
+    assert_eq!(second.status, RunStatus::Succeeded);
+    assert!(second.planned.is_empty(), "{:?}", second.planned);
+    assert!(second.findings.is_empty(), "{:?}", second.findings);
+}
+
+async fn lost_create_response_is_linked_after_409(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+    ctx.store.insert_employees(&staff(1)).await.unwrap();
+    // Auth0 creates the account, then the connection drops before the answer.
+    api.faults(json!({"rate_drop_after": 1.0, "endpoint": "POST /api/v2/users"}))
+        .await;
+    let r = run(&ctx).await;
+    api.clear_faults().await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
+    assert!(
+        api.count("POST /api/v2/users", "409").await >= 1,
+        "the retry met a 409"
+    );
+    let users = api.user_by_email("worker1@example.com").await;
+    assert_eq!(users.len(), 1, "exactly one account");
+    let id = users[0]["user_id"].as_str().unwrap();
+    let emps = ctx.store.load_employees(None).await.unwrap();
+    assert_eq!(emps[0].auth0_user_id.as_deref(), Some(id));
+    assert!(run(&ctx).await.planned.is_empty());
+}
+
+async fn storms_of_429_and_5xx_still_converge(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+    ctx.store.insert_employees(&staff(30)).await.unwrap();
+    api.faults(json!({"rate_429": 0.3, "rate_5xx": 0.2, "rate_drop": 0.05}))
+        .await;
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let r = run(&ctx).await;
+        if r.status == RunStatus::Succeeded && r.planned.is_empty() {
+            break;
+        }
+        assert!(runs < 8, "no convergence after {runs} runs: {r:#?}");
+    }
+    api.clear_faults().await;
+    assert!(
+        api.count("POST /api/v2/users", "429").await
+            + api.count("POST /api/v2/users", "500").await
+            + api.count("POST /api/v2/users", "503").await
+            > 0,
+        "the storm happened"
+    );
+    let users = api.users().await;
+    assert_eq!(users.len(), 30, "one account each, no duplicates");
+    let emps = ctx.store.load_employees(None).await.unwrap();
+    assert!(emps.iter().all(|e| e.auth0_user_id.is_some()));
+}
+
+async fn invalid_rows_are_findings_not_departures(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+    let mut bad = employee(2, "Broken Email", "not-an-email", true);
+    bad.auth0_user_id = Some("auth0|000000000000000000000002".into());
+    let mut nameless = employee(3, "x", "nameless@example.com", true);
+    nameless.full_name = None;
+    api.seed(vec![managed_account(
+        "auth0|000000000000000000000002",
+        &employee(2, "Broken Email", "b@example.com", true),
+    )])
+    .await;
+    ctx.store
+        .insert_employees(&[
+            employee(1, "Fine Person", "fine@example.com", true),
+            bad,
+            nameless,
+        ])
+        .await
+        .unwrap();
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded);
+    assert_eq!(
+        r.findings.get("invalid_employee"),
+        Some(&2),
+        "{:?}",
+        r.findings
+    );
+    assert_eq!(r.planned.get("create"), Some(&1));
+    assert_eq!(r.planned.get("block"), None, "a bad row is not a departure");
+    let acct = api
+        .users()
+        .await
+        .into_iter()
+        .find(|u| u["user_id"] == "auth0|000000000000000000000002")
+        .unwrap();
+    assert_ne!(acct["blocked"], json!(true));
+}
