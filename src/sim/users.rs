@@ -627,6 +627,7 @@ const TICKET_FIELDS: &[&str] = &[
     "ttl_sec",
     "mark_email_as_verified",
     "includeEmailInRedirect",
+    "identity",
 ];
 
 pub(crate) async fn password_ticket(
@@ -649,6 +650,7 @@ pub(crate) async fn password_ticket(
     check_type(&body, "ttl_sec", "integer", false)?;
     check_type(&body, "mark_email_as_verified", "boolean", false)?;
     check_type(&body, "includeEmailInRedirect", "boolean", false)?;
+    check_type(&body, "identity", "object", false)?;
     let text = |k: &str| body.get(k).and_then(Value::as_str);
     {
         let tenant = sim.tenant();
