@@ -120,7 +120,8 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 /// The request's parameters, from JSON or a form, plus HTTP Basic client
 /// authentication (`client_secret_basic`) when present.
-fn token_params(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, Response> {
+/// A refusal is the `invalid_request` description.
+fn token_params(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, &'static str> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -128,11 +129,7 @@ fn token_params(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, Stri
         .to_ascii_lowercase();
     let mut params: HashMap<String, String> = if content_type.starts_with("application/json") {
         let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
-            return Err(oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "Invalid JSON body",
-            ));
+            return Err("Invalid JSON body");
         };
         map.into_iter()
             .filter_map(|(k, v)| match v {
@@ -144,11 +141,7 @@ fn token_params(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, Stri
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
         form_urlencoded::parse(body).into_owned().collect()
     } else {
-        return Err(oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Content-Type must be application/json or application/x-www-form-urlencoded",
-        ));
+        return Err("Content-Type must be application/json or application/x-www-form-urlencoded");
     };
     if let Some((id, secret)) = basic_credentials(headers) {
         params.entry("client_id".into()).or_insert(id);
@@ -172,7 +165,7 @@ pub(crate) async fn issue(State(sim): State<Arc<Sim>>, headers: HeaderMap, body:
     };
     let params = match token_params(&headers, &bytes) {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(why) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", why),
     };
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
     match get("grant_type") {
