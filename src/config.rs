@@ -168,7 +168,8 @@ pub struct ReconcileSettings {
     pub created_by: String,
     /// A plan blocking more than this many accounts is held.
     pub max_block_count: usize,
-    /// … or more than this share of the managed accounts.
+    /// … or more than this share of the managed accounts or employees,
+    /// whichever is larger.
     pub max_block_share: f64,
     /// Refuse a run whose employees source returned fewer rows than this
     /// share of the last successful run's (a truncated table or a bad
@@ -546,6 +547,14 @@ format = "xml"
             "{:?}",
             err.problems
         );
+    }
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let text = include_str!("../config/rosterd.example.toml");
+        let s = Settings::from_sources(text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")])).unwrap();
+        assert_eq!(s.mode, Mode::Observe);
+        assert_eq!(s.auth0.roles.get("PICKER").map(String::as_str), Some("Picker"));
     }
 
     #[test]

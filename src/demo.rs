@@ -8,7 +8,7 @@
 //! through the same code path as production, and a second run to show that
 //! nothing is left to do.
 
-use crate::config::{Mode, Secret, Settings};
+use crate::config::{Secret, Settings};
 use crate::model::RawEmployee;
 use crate::plan::Plan;
 use crate::run::{run_once, Context, RunOptions};
@@ -205,8 +205,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let simulator = sim::spawn(sim_cfg.clone(), "127.0.0.1:0").await?;
     let base = simulator.base_url();
 
+    // Enforce is the default mode: the demo applies its plan.
     let mut settings = Settings::default();
-    settings.mode = Mode::Enforce;
     settings.database.url = format!("sqlite://{}", db.display());
     settings.auth0.base_url = Some(base.clone());
     settings.auth0.domain = "demo.rosterd.local".into();

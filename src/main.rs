@@ -67,7 +67,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
-            rosterd::telemetry::init(&Default::default());
+            // The demo prints its own summary; logs only for trouble.
+            rosterd::telemetry::init(&rosterd::config::LogSettings {
+                level: "warn".into(),
+                ..Default::default()
+            });
             rosterd::demo::run(args).await?;
             Ok(ExitCode::SUCCESS)
         }

@@ -30,7 +30,7 @@ pub fn user_from_json(v: &Value) -> Result<Auth0User, String> {
             created_by: text(&am["created_by"]),
             previous_names: am["previous_names"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|n| text(n)).collect())
+                .map(|a| a.iter().filter_map(text).collect())
                 .unwrap_or_default(),
         },
         user_metadata: ManagedUserMetadata {

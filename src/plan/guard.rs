@@ -57,11 +57,14 @@ pub fn check_plan(plan: &Plan, policy: &GuardPolicy) -> Option<String> {
             policy.max_block_count
         ));
     }
-    let managed = plan.stats.managed_accounts.max(1);
-    let share = blocks as f64 / managed as f64;
+    // The share is of the larger of managed accounts and employees: on a
+    // first install few accounts are linked yet, and one leaver must not
+    // look like a mass departure.
+    let base = plan.stats.managed_accounts.max(plan.stats.employees).max(1);
+    let share = blocks as f64 / base as f64;
     if share > policy.max_block_share {
         return Some(format!(
-            "plan blocks {blocks} of {managed} managed accounts ({:.1}%), more than reconcile.max_block_share = {:.1}%",
+            "plan blocks {blocks} of {base} accounts ({:.1}%), more than reconcile.max_block_share = {:.1}%",
             share * 100.0,
             policy.max_block_share * 100.0
         ));

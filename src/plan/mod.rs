@@ -258,7 +258,11 @@ impl<'a> Index<'a> {
             by_employee_id: HashMap::new(),
             by_email: HashMap::new(),
         };
-        for u in users {
+        // Input order is whatever the export returned: sort, so that every
+        // list built from the index (and every finding naming it) is stable.
+        let mut sorted: Vec<&'a Auth0User> = users.iter().collect();
+        sorted.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+        for u in sorted {
             idx.by_id.insert(u.user_id.0.as_str(), u);
             if let Some(id) = u.app_metadata.employee_id {
                 idx.by_employee_id.entry(id).or_default().push(u);
@@ -331,6 +335,16 @@ pub fn plan(
     for (e, r) in &resolved {
         if let Resolution::Account(u, _) = r {
             claims.entry(u.user_id.0.as_str()).or_default().push(e.id);
+        }
+    }
+    // A stored id is a claim even when its employee ended undecided: the
+    // account must not go to someone else on weaker evidence.
+    for (e, r) in &resolved {
+        if let (Resolution::Undecided, Some(id)) = (r, &e.auth0_user_id) {
+            if let Some(owners) = claims.get_mut(id.0.as_str()) {
+                owners.push(e.id);
+                owners.sort();
+            }
         }
     }
     for (e, r) in resolved.iter_mut() {
@@ -502,16 +516,17 @@ fn resolve<'a>(
         }
     }
     // …and weaker evidence must not point at a different account.
-    let others: Vec<&Auth0User> = by_meta
+    let mut others: Vec<&Auth0User> = by_meta
         .iter()
         .chain(by_email.iter())
         .copied()
         .filter(|u| u.user_id != chosen.user_id)
         .collect();
+    others.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    others.dedup_by(|a, b| a.user_id == b.user_id);
     if !others.is_empty() {
         let mut ids = vec![chosen];
         ids.extend(others.iter().copied());
-        ids.dedup_by(|a, b| a.user_id == b.user_id);
         let kind = if others
             .iter()
             .any(|u| u.app_metadata.employee_id == Some(e.id.0))

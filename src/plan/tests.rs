@@ -127,12 +127,19 @@ fn findings(p: &Plan) -> Vec<(FindingKind, Option<i64>, Vec<String>)> {
         .collect()
 }
 
-fn fnd(kind: FindingKind, emp: Option<i64>, ids: &[&str]) -> (FindingKind, Option<i64>, Vec<String>) {
+fn fnd(
+    kind: FindingKind,
+    emp: Option<i64>,
+    ids: &[&str],
+) -> (FindingKind, Option<i64>, Vec<String>) {
     (kind, emp, ids.iter().map(|s| s.to_string()).collect())
 }
 
 fn actions_for(p: &Plan, emp: i64) -> Vec<&PlannedAction> {
-    p.actions.iter().filter(|a| a.action.employee_id().0 == emp).collect()
+    p.actions
+        .iter()
+        .filter(|a| a.action.employee_id().0 == emp)
+        .collect()
 }
 
 /// The plan's only update: (patch, role change, drifted fields, reason).
@@ -155,7 +162,12 @@ fn only_update(p: &Plan) -> (&UserPatch, Option<&RoleChange>, Vec<&str>, &str) {
             _ => None,
         })
         .collect();
-    assert_eq!(updates.len(), 1, "expected exactly one update in {:#?}", p.actions);
+    assert_eq!(
+        updates.len(),
+        1,
+        "expected exactly one update in {:#?}",
+        p.actions
+    );
     updates.into_iter().next().unwrap()
 }
 
@@ -165,13 +177,12 @@ fn obj(m: &serde_json::Map<String, Value>) -> Value {
 
 /// Does the plan mention this account anywhere (targets, finding ids, text)?
 fn mentions(p: &Plan, id: &str) -> bool {
-    p.actions
+    p.actions.iter().any(|a| {
+        a.action.auth0_user_id().map(|u| u.0.as_str()) == Some(id) || a.reason.contains(id)
+    }) || p
+        .findings
         .iter()
-        .any(|a| a.action.auth0_user_id().map(|u| u.0.as_str()) == Some(id) || a.reason.contains(id))
-        || p
-            .findings
-            .iter()
-            .any(|f| f.auth0_user_ids.iter().any(|u| u.0 == id) || f.detail.contains(id))
+        .any(|f| f.auth0_user_ids.iter().any(|u| u.0 == id) || f.detail.contains(id))
 }
 
 // ------------------------------------------------------------------ create
@@ -189,7 +200,11 @@ fn create_for_active_employee_without_account_carries_full_metadata() {
 
     assert_eq!(p.actions.len(), 1, "{:#?}", p.actions);
     let pa = &p.actions[0];
-    assert!(pa.reason.contains("active employee 1") && pa.reason.contains("no Auth0 account"), "{}", pa.reason);
+    assert!(
+        pa.reason.contains("active employee 1") && pa.reason.contains("no Auth0 account"),
+        "{}",
+        pa.reason
+    );
     assert_eq!(
         pa.action,
         Action::Create {
@@ -232,15 +247,19 @@ fn create_gives_a_single_word_name_as_given_name_only() {
     let p = run(&[emp(2, "Cher", "cher@example.com", true)], &[]);
     match &p.actions[..] {
         [PlannedAction {
-            action: Action::Create {
-                name,
-                given_name,
-                family_name,
-                ..
-            },
+            action:
+                Action::Create {
+                    name,
+                    given_name,
+                    family_name,
+                    ..
+                },
             ..
         }] => {
-            assert_eq!((name.as_str(), given_name.as_str(), family_name.as_str()), ("Cher", "Cher", ""));
+            assert_eq!(
+                (name.as_str(), given_name.as_str(), family_name.as_str()),
+                ("Cher", "Cher", "")
+            );
         }
         other => panic!("expected one create, got {other:#?}"),
     }
@@ -248,8 +267,14 @@ fn create_gives_a_single_word_name_as_given_name_only() {
 
 #[test]
 fn split_name_takes_last_word_as_family_name_and_collapses_spaces() {
-    assert_eq!(split_name("Mary Ann Smith"), ("Mary Ann".into(), "Smith".into()));
-    assert_eq!(split_name("  Mary   Ann  Smith "), ("Mary Ann".into(), "Smith".into()));
+    assert_eq!(
+        split_name("Mary Ann Smith"),
+        ("Mary Ann".into(), "Smith".into())
+    );
+    assert_eq!(
+        split_name("  Mary   Ann  Smith "),
+        ("Mary Ann".into(), "Smith".into())
+    );
     assert_eq!(split_name("John Doe"), ("John".into(), "Doe".into()));
     assert_eq!(split_name("Cher"), ("Cher".into(), String::new()));
 }
@@ -290,9 +315,15 @@ fn account_left_by_a_crash_is_linked_by_employee_id_metadata_not_recreated() {
         }
     );
     let reason = &p.actions[0].reason;
-    assert!(reason.contains("auth0|a5") && reason.contains("app_metadata.employee_id"), "{reason}");
+    assert!(
+        reason.contains("auth0|a5") && reason.contains("app_metadata.employee_id"),
+        "{reason}"
+    );
     assert!(p.findings.is_empty(), "{:#?}", p.findings);
-    assert_eq!((p.stats.managed_accounts, p.stats.unmanaged_accounts), (1, 0));
+    assert_eq!(
+        (p.stats.managed_accounts, p.stats.unmanaged_accounts),
+        (1, 0)
+    );
 }
 
 #[test]
@@ -315,7 +346,10 @@ fn account_is_linked_by_email_case_insensitively() {
 
     assert_eq!(
         actions(&p),
-        vec![act("link", 6, Some("auth0|a6")), act("update", 6, Some("auth0|a6"))]
+        vec![
+            act("link", 6, Some("auth0|a6")),
+            act("update", 6, Some("auth0|a6"))
+        ]
     );
     assert_eq!(
         p.actions[0].action,
@@ -327,7 +361,10 @@ fn account_is_linked_by_email_case_insensitively() {
         }
     );
     let reason = &p.actions[0].reason;
-    assert!(reason.contains("auth0|a6") && reason.contains("email"), "{reason}");
+    assert!(
+        reason.contains("auth0|a6") && reason.contains("email"),
+        "{reason}"
+    );
 
     // The same plan stamps rosterd's metadata on the linked account.
     let (patch, role, fields, _) = only_update(&p);
@@ -351,7 +388,10 @@ fn account_is_linked_by_email_case_insensitively() {
         obj(&patch.user_metadata),
         json!({"employee_id": 6, "full_name": "John Doe", "department": "Printing"})
     );
-    assert_eq!((&patch.name, &patch.email, patch.email_verified), (&None, &None, None));
+    assert_eq!(
+        (&patch.name, &patch.email, patch.email_verified),
+        (&None, &None, None)
+    );
     assert_eq!(
         role,
         Some(&RoleChange {
@@ -360,7 +400,10 @@ fn account_is_linked_by_email_case_insensitively() {
         })
     );
     assert!(p.findings.is_empty(), "{:#?}", p.findings);
-    assert_eq!((p.stats.managed_accounts, p.stats.unmanaged_accounts), (1, 0));
+    assert_eq!(
+        (p.stats.managed_accounts, p.stats.unmanaged_accounts),
+        (1, 0)
+    );
 }
 
 #[test]
@@ -376,7 +419,9 @@ fn stale_stored_id_falls_back_to_metadata_and_reason_names_the_stale_id() {
     }
     let reason = &p.actions[0].reason;
     assert!(
-        reason.contains("auth0|deleted7") && reason.contains("no longer exists") && reason.contains("auth0|a7"),
+        reason.contains("auth0|deleted7")
+            && reason.contains("no longer exists")
+            && reason.contains("auth0|a7"),
         "{reason}"
     );
     assert!(p.findings.is_empty(), "{:#?}", p.findings);
@@ -384,20 +429,29 @@ fn stale_stored_id_falls_back_to_metadata_and_reason_names_the_stale_id() {
 
 #[test]
 fn stale_stored_id_falls_back_to_email() {
-    let e = stored(emp(8, "Omar Ali", "Omar@Example.com", true), "auth0|deleted8");
+    let e = stored(
+        emp(8, "Omar Ali", "Omar@Example.com", true),
+        "auth0|deleted8",
+    );
     let a = account("auth0|a8", "omar@example.com", "Omar Ali");
     let p = run(&[e], &[a]);
 
     assert_eq!(
         actions(&p),
-        vec![act("link", 8, Some("auth0|a8")), act("update", 8, Some("auth0|a8"))]
+        vec![
+            act("link", 8, Some("auth0|a8")),
+            act("update", 8, Some("auth0|a8"))
+        ]
     );
     match &p.actions[0].action {
         Action::Link { evidence, .. } => assert_eq!(*evidence, Evidence::Email),
         other => panic!("expected link, got {other:?}"),
     }
     let reason = &p.actions[0].reason;
-    assert!(reason.contains("auth0|deleted8") && reason.contains("no longer exists"), "{reason}");
+    assert!(
+        reason.contains("auth0|deleted8") && reason.contains("no longer exists"),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -406,7 +460,10 @@ fn stored_id_present_plans_no_link() {
     let p = run(&[e], &[a]);
     assert!(p.actions.is_empty(), "{:#?}", p.actions);
     assert!(p.findings.is_empty(), "{:#?}", p.findings);
-    assert_eq!((p.stats.managed_accounts, p.stats.unmanaged_accounts), (1, 0));
+    assert_eq!(
+        (p.stats.managed_accounts, p.stats.unmanaged_accounts),
+        (1, 0)
+    );
 }
 
 #[test]
@@ -428,7 +485,11 @@ fn inactive_employees_unblocked_account_is_blocked() {
     a.blocked = false;
     let p = run(&[e], &[a]);
     assert_eq!(actions(&p), vec![act("block", 11, Some("auth0|a11"))]);
-    assert!(p.actions[0].reason.contains("inactive"), "{}", p.actions[0].reason);
+    assert!(
+        p.actions[0].reason.contains("inactive"),
+        "{}",
+        p.actions[0].reason
+    );
 }
 
 #[test]
@@ -455,7 +516,11 @@ fn reactivated_employees_blocked_account_is_unblocked() {
     a.blocked = true;
     let p = run(&[e], &[a]);
     assert_eq!(actions(&p), vec![act("unblock", 14, Some("auth0|a14"))]);
-    assert!(p.actions[0].reason.contains("active again"), "{}", p.actions[0].reason);
+    assert!(
+        p.actions[0].reason.contains("active again"),
+        "{}",
+        p.actions[0].reason
+    );
 }
 
 #[test]
@@ -466,7 +531,10 @@ fn reactivated_and_drifted_account_is_unblocked_and_updated() {
     let p = run(&[e], &[a]);
     assert_eq!(
         actions(&p),
-        vec![act("unblock", 15, Some("auth0|a15")), act("update", 15, Some("auth0|a15"))]
+        vec![
+            act("unblock", 15, Some("auth0|a15")),
+            act("update", 15, Some("auth0|a15"))
+        ]
     );
     assert_eq!(only_update(&p).2, vec!["app_metadata.workspace"]);
 }
@@ -479,7 +547,10 @@ fn inactive_employee_found_by_metadata_is_linked_then_blocked() {
     let p = run(&[e], &[a]);
     assert_eq!(
         actions(&p),
-        vec![act("link", 16, Some("auth0|a16")), act("block", 16, Some("auth0|a16"))]
+        vec![
+            act("link", 16, Some("auth0|a16")),
+            act("block", 16, Some("auth0|a16"))
+        ]
     );
 }
 
@@ -494,12 +565,21 @@ fn name_change_patches_names_and_keeps_old_name_in_previous_names() {
     assert_eq!(actions(&p), vec![act("update", 17, Some("auth0|a17"))]);
     let (patch, role, fields, reason) = only_update(&p);
     assert_eq!(fields, vec!["name", "user_metadata.full_name"]);
-    assert!(reason.contains("drifted") && reason.contains("name"), "{reason}");
+    assert!(
+        reason.contains("drifted") && reason.contains("name"),
+        "{reason}"
+    );
     assert_eq!(patch.name.as_deref(), Some("Mary Ann Jones"));
     assert_eq!(patch.given_name.as_deref(), Some("Mary Ann"));
     assert_eq!(patch.family_name.as_deref(), Some("Jones"));
-    assert_eq!(obj(&patch.app_metadata), json!({"previous_names": ["Mary Smith"]}));
-    assert_eq!(obj(&patch.user_metadata), json!({"full_name": "Mary Ann Jones"}));
+    assert_eq!(
+        obj(&patch.app_metadata),
+        json!({"previous_names": ["Mary Smith"]})
+    );
+    assert_eq!(
+        obj(&patch.user_metadata),
+        json!({"full_name": "Mary Ann Jones"})
+    );
     assert_eq!((&patch.email, patch.email_verified), (&None, None));
     assert_eq!(role, None);
 }
@@ -536,7 +616,7 @@ fn name_that_was_an_email_or_missing_is_not_kept_as_previous_name() {
     // Auth0 defaults `name` to the email address.
     let (e, mut a) = linked("auth0|a20", emp(20, "Tom Hale", "tom@example.com", true));
     a.name = Some("tom@example.com".into());
-    let p = run(&[e.clone()], &[a.clone()]);
+    let p = run(std::slice::from_ref(&e), std::slice::from_ref(&a));
     let (patch, _, fields, _) = only_update(&p);
     assert_eq!(fields, vec!["name"]);
     assert_eq!(patch.name.as_deref(), Some("Tom Hale"));
@@ -591,10 +671,20 @@ fn department_and_workspace_drift_patch_both_metadata() {
     let (patch, role, fields, reason) = only_update(&p);
     assert_eq!(
         fields,
-        vec!["app_metadata.department", "app_metadata.workspace", "user_metadata.department"]
+        vec![
+            "app_metadata.department",
+            "app_metadata.workspace",
+            "user_metadata.department"
+        ]
     );
-    assert!(reason.contains("department") && reason.contains("workspace"), "{reason}");
-    assert_eq!(obj(&patch.app_metadata), json!({"department": "Shipping", "workspace": "MS"}));
+    assert!(
+        reason.contains("department") && reason.contains("workspace"),
+        "{reason}"
+    );
+    assert_eq!(
+        obj(&patch.app_metadata),
+        json!({"department": "Shipping", "workspace": "MS"})
+    );
     assert_eq!(obj(&patch.user_metadata), json!({"department": "Shipping"}));
     assert_eq!((&patch.name, &patch.email), (&None, &None));
     assert_eq!(role, None);
@@ -647,7 +737,10 @@ fn user_metadata_drift_is_patched() {
     let p = run(&[e], &[a]);
 
     let (patch, role, fields, _) = only_update(&p);
-    assert_eq!(fields, vec!["user_metadata.employee_id", "user_metadata.full_name"]);
+    assert_eq!(
+        fields,
+        vec!["user_metadata.employee_id", "user_metadata.full_name"]
+    );
     assert_eq!(
         obj(&patch.user_metadata),
         json!({"employee_id": 26, "full_name": "Uma Rao"})
@@ -690,9 +783,19 @@ fn rosterd_account_with_no_employee_is_orphaned() {
     let p = run(&[], &[a]);
 
     assert!(p.actions.is_empty(), "{:#?}", p.actions);
-    assert_eq!(findings(&p), vec![fnd(FindingKind::Orphaned, None, &["auth0|o1"])]);
-    assert!(p.findings[0].detail.contains("no employee claims it"), "{}", p.findings[0].detail);
-    assert_eq!((p.stats.managed_accounts, p.stats.unmanaged_accounts), (1, 0));
+    assert_eq!(
+        findings(&p),
+        vec![fnd(FindingKind::Orphaned, None, &["auth0|o1"])]
+    );
+    assert!(
+        p.findings[0].detail.contains("no employee claims it"),
+        "{}",
+        p.findings[0].detail
+    );
+    assert_eq!(
+        (p.stats.managed_accounts, p.stats.unmanaged_accounts),
+        (1, 0)
+    );
 }
 
 #[test]
@@ -703,10 +806,19 @@ fn account_carrying_an_unknown_employee_id_is_orphaned() {
     let p = run(&[e], &[a]);
 
     assert_eq!(actions(&p), vec![act("create", 1, None)]);
-    assert_eq!(findings(&p), vec![fnd(FindingKind::Orphaned, None, &["auth0|o2"])]);
+    assert_eq!(
+        findings(&p),
+        vec![fnd(FindingKind::Orphaned, None, &["auth0|o2"])]
+    );
     let d = &p.findings[0].detail;
-    assert!(d.contains("4242") && d.contains("not in the employees table"), "{d}");
-    assert_eq!((p.stats.managed_accounts, p.stats.unmanaged_accounts), (1, 0));
+    assert!(
+        d.contains("4242") && d.contains("not in the employees table"),
+        "{d}"
+    );
+    assert_eq!(
+        (p.stats.managed_accounts, p.stats.unmanaged_accounts),
+        (1, 0)
+    );
 }
 
 #[test]
@@ -717,13 +829,30 @@ fn two_accounts_with_the_same_employee_id_are_a_duplicate_and_nothing_is_done() 
     a2.email = Some(email("dup2@example.com"));
     let p = run(&[e], &[a1, a2]);
 
-    assert!(p.actions.is_empty(), "no link and no create: {:#?}", p.actions);
+    assert!(
+        p.actions.is_empty(),
+        "no link and no create: {:#?}",
+        p.actions
+    );
     assert_eq!(
         findings(&p),
-        vec![fnd(FindingKind::DuplicateAccount, Some(30), &["auth0|d1", "auth0|d2"])]
+        vec![fnd(
+            FindingKind::DuplicateAccount,
+            Some(30),
+            &["auth0|d1", "auth0|d2"]
+        )]
     );
-    assert!(p.findings[0].detail.contains("2 accounts carry employee_id 30"), "{}", p.findings[0].detail);
-    assert_eq!((p.stats.managed_accounts, p.stats.unmanaged_accounts), (2, 0));
+    assert!(
+        p.findings[0]
+            .detail
+            .contains("2 accounts carry employee_id 30"),
+        "{}",
+        p.findings[0].detail
+    );
+    assert_eq!(
+        (p.stats.managed_accounts, p.stats.unmanaged_accounts),
+        (2, 0)
+    );
 }
 
 #[test]
@@ -736,7 +865,11 @@ fn second_account_carrying_the_id_of_a_linked_employee_is_a_duplicate() {
     assert!(p.actions.is_empty(), "{:#?}", p.actions);
     assert_eq!(
         findings(&p),
-        vec![fnd(FindingKind::DuplicateAccount, Some(31), &["auth0|d3", "auth0|d4"])]
+        vec![fnd(
+            FindingKind::DuplicateAccount,
+            Some(31),
+            &["auth0|d3", "auth0|d4"]
+        )]
     );
 }
 
@@ -751,9 +884,16 @@ fn two_accounts_with_the_employees_email_are_a_duplicate() {
     assert!(p.actions.is_empty(), "{:#?}", p.actions);
     assert_eq!(
         findings(&p),
-        vec![fnd(FindingKind::DuplicateAccount, Some(32), &["auth0|e1", "email|e2"])]
+        vec![fnd(
+            FindingKind::DuplicateAccount,
+            Some(32),
+            &["auth0|e1", "email|e2"]
+        )]
     );
-    assert_eq!((p.stats.managed_accounts, p.stats.unmanaged_accounts), (2, 0));
+    assert_eq!(
+        (p.stats.managed_accounts, p.stats.unmanaged_accounts),
+        (2, 0)
+    );
 }
 
 #[test]
@@ -763,17 +903,33 @@ fn account_found_by_email_carrying_another_employees_id_is_conflicting() {
     a.app_metadata.employee_id = Some(41); // employee 41 is not in the table
     let p = run(&[e], &[a]);
 
-    assert!(actions_for(&p, 40).is_empty(), "no link, no create: {:#?}", p.actions);
+    assert!(
+        actions_for(&p, 40).is_empty(),
+        "no link, no create: {:#?}",
+        p.actions
+    );
     assert_eq!(
         findings(&p),
-        vec![fnd(FindingKind::ConflictingEvidence, Some(40), &["auth0|c1"])]
+        vec![fnd(
+            FindingKind::ConflictingEvidence,
+            Some(40),
+            &["auth0|c1"]
+        )]
     );
     let d = &p.findings[0].detail;
-    assert!(d.contains("auth0|c1") && d.contains("email") && d.contains("41"), "{d}");
+    assert!(
+        d.contains("auth0|c1") && d.contains("email") && d.contains("41"),
+        "{d}"
+    );
     // Named in a finding, so managed, and not reported a second time as an orphan.
-    assert_eq!((p.stats.managed_accounts, p.stats.unmanaged_accounts), (1, 0));
+    assert_eq!(
+        (p.stats.managed_accounts, p.stats.unmanaged_accounts),
+        (1, 0)
+    );
 }
 
+// Employee 41's stored id and metadata agree on c2, so 41 keeps it; only the
+// email side (40) is undecided. What 41's plan does is not asserted here.
 #[test]
 fn account_found_by_email_carrying_a_present_employees_id_is_conflicting_for_the_email_side() {
     let jo = emp(40, "Jo March", "jo@example.com", true);
@@ -784,7 +940,11 @@ fn account_found_by_email_carrying_a_present_employees_id_is_conflicting_for_the
     assert!(actions_for(&p, 40).is_empty(), "{:#?}", p.actions);
     assert_eq!(
         findings(&p),
-        vec![fnd(FindingKind::ConflictingEvidence, Some(40), &["auth0|c2"])]
+        vec![fnd(
+            FindingKind::ConflictingEvidence,
+            Some(40),
+            &["auth0|c2"]
+        )]
     );
 }
 
@@ -798,11 +958,21 @@ fn stored_id_and_email_pointing_to_different_accounts_is_conflicting() {
     assert!(p.actions.is_empty(), "{:#?}", p.actions);
     assert_eq!(
         findings(&p),
-        vec![fnd(FindingKind::ConflictingEvidence, Some(42), &["auth0|c3", "auth0|c4"])]
+        vec![fnd(
+            FindingKind::ConflictingEvidence,
+            Some(42),
+            &["auth0|c3", "auth0|c4"]
+        )]
     );
     let d = &p.findings[0].detail;
-    assert!(d.contains("auth0|c3") && d.contains("auth0|c4") && d.contains("stored"), "{d}");
-    assert_eq!((p.stats.managed_accounts, p.stats.unmanaged_accounts), (2, 0));
+    assert!(
+        d.contains("auth0|c3") && d.contains("auth0|c4") && d.contains("stored"),
+        "{d}"
+    );
+    assert_eq!(
+        (p.stats.managed_accounts, p.stats.unmanaged_accounts),
+        (2, 0)
+    );
 }
 
 #[test]
@@ -821,9 +991,16 @@ fn one_account_claimed_by_two_employees_stored_ids_leaves_both_undecided() {
         ]
     );
     for f in &p.findings {
-        assert!(f.detail.contains("claimed by employees 43, 44"), "{}", f.detail);
+        assert!(
+            f.detail.contains("claimed by employees 43, 44"),
+            "{}",
+            f.detail
+        );
     }
-    assert_eq!((p.stats.managed_accounts, p.stats.unmanaged_accounts), (1, 0));
+    assert_eq!(
+        (p.stats.managed_accounts, p.stats.unmanaged_accounts),
+        (1, 0)
+    );
 }
 
 #[test]
@@ -843,13 +1020,8 @@ fn account_claimed_by_stored_id_and_by_email_of_another_employee_leaves_both_und
     );
 }
 
-// BUG (reported, not fixed here): the weaker evidence wins. Employee 60's
-// stored id says auth0|k1 is theirs, but k1 carries employee 61's id. 60 gets
-// a conflicting_evidence finding, yet 61 (metadata only) is linked to k1 and
-// k1's email and name are rewritten to 61's: one person's login handed to
-// another on contested evidence. Phase 2 only sees accounts of employees that
-// resolved; an account named in another employee's conflict is not counted as
-// contested. Expected: both undecided, no actions.
+// A stored id is a claim even when its employee ends undecided: the account
+// must not go to another employee on weaker (metadata) evidence.
 #[test]
 fn account_named_by_one_employees_stored_id_and_anothers_metadata_leaves_both_undecided() {
     let ann = stored(emp(60, "Ann Stored", "ann@example.com", true), "auth0|k1");
@@ -868,6 +1040,7 @@ fn account_named_by_one_employees_stored_id_and_anothers_metadata_leaves_both_un
     );
 }
 
+// An account found both by employee_id and by email is named once.
 #[test]
 fn conflict_finding_names_each_account_once() {
     // The stored account, plus a second account found both by employee_id
@@ -897,7 +1070,11 @@ fn shared_employee_email_is_a_finding_for_both_and_never_evidence() {
     let bare = account("auth0|x1", "team@example.com", "Team Inbox");
     let p = run(&[e1, e2], &[bare]);
 
-    assert!(p.actions.is_empty(), "no link-by-email and no create: {:#?}", p.actions);
+    assert!(
+        p.actions.is_empty(),
+        "no link-by-email and no create: {:#?}",
+        p.actions
+    );
     assert_eq!(
         findings(&p),
         vec![
@@ -913,7 +1090,10 @@ fn shared_employee_email_is_a_finding_for_both_and_never_evidence() {
         );
     }
     // The account with that address is nobody's: unmanaged.
-    assert_eq!((p.stats.managed_accounts, p.stats.unmanaged_accounts), (0, 1));
+    assert_eq!(
+        (p.stats.managed_accounts, p.stats.unmanaged_accounts),
+        (0, 1)
+    );
 }
 
 #[test]
@@ -976,8 +1156,14 @@ fn invalid_rows_become_invalid_employee_findings() {
 fn finding_kinds_have_stable_names() {
     assert_eq!(FindingKind::Orphaned.as_str(), "orphaned");
     assert_eq!(FindingKind::DuplicateAccount.as_str(), "duplicate_account");
-    assert_eq!(FindingKind::ConflictingEvidence.as_str(), "conflicting_evidence");
-    assert_eq!(FindingKind::DuplicateEmployeeEmail.as_str(), "duplicate_employee_email");
+    assert_eq!(
+        FindingKind::ConflictingEvidence.as_str(),
+        "conflicting_evidence"
+    );
+    assert_eq!(
+        FindingKind::DuplicateEmployeeEmail.as_str(),
+        "duplicate_employee_email"
+    );
     assert_eq!(FindingKind::InvalidEmployee.as_str(), "invalid_employee");
 }
 
@@ -994,9 +1180,17 @@ fn unmanaged_accounts_are_counted_and_never_touched() {
     no_email.email = None;
     let (e, a) = linked("auth0|m1", emp(1, "Real Person", "real@example.com", false));
     let inactive_no_account = emp(2, "Left Long Ago", "left@example.com", false);
-    let unmanaged = ["auth0|admin", "google-oauth2|contractor", "auth0|othertool", "auth0|noemail"];
+    let unmanaged = [
+        "auth0|admin",
+        "google-oauth2|contractor",
+        "auth0|othertool",
+        "auth0|noemail",
+    ];
 
-    let p = run(&[e, inactive_no_account], &[admin, contractor, other_tool, no_email, a]);
+    let p = run(
+        &[e, inactive_no_account],
+        &[admin, contractor, other_tool, no_email, a],
+    );
 
     assert!(p.actions.is_empty(), "{:#?}", p.actions);
     assert!(p.findings.is_empty(), "{:#?}", p.findings);
@@ -1018,7 +1212,10 @@ fn unmanaged_accounts_are_counted_and_never_touched() {
 // ------------------------------------------------------------- convergence
 
 fn employee_mut(employees: &mut [Employee], id: EmployeeId) -> &mut Employee {
-    employees.iter_mut().find(|e| e.id == id).expect("action names a known employee")
+    employees
+        .iter_mut()
+        .find(|e| e.id == id)
+        .expect("action names a known employee")
 }
 
 fn account_mut<'a>(accounts: &'a mut [Auth0User], id: &Auth0UserId) -> &'a mut Auth0User {
@@ -1075,10 +1272,16 @@ fn apply(p: &Plan, employees: &mut [Employee], accounts: &mut Vec<Auth0User>) {
                 account_mut(accounts, auth0_user_id);
                 employee_mut(employees, *employee_id).auth0_user_id = Some(auth0_user_id.clone());
             }
-            Action::Block { auth0_user_id, .. } => account_mut(accounts, auth0_user_id).blocked = true,
-            Action::Unblock { auth0_user_id, .. } => account_mut(accounts, auth0_user_id).blocked = false,
+            Action::Block { auth0_user_id, .. } => {
+                account_mut(accounts, auth0_user_id).blocked = true
+            }
+            Action::Unblock { auth0_user_id, .. } => {
+                account_mut(accounts, auth0_user_id).blocked = false
+            }
             Action::Update {
-                auth0_user_id, patch, ..
+                auth0_user_id,
+                patch,
+                ..
             } => {
                 let a = account_mut(accounts, auth0_user_id);
                 if let Some(name) = &patch.name {
@@ -1105,8 +1308,16 @@ fn mixed_scenario() -> (Vec<Employee>, Vec<Auth0User>) {
     }
 
     // 1, 2: in sync (active; inactive and blocked).
-    pair(linked("auth0|u01", emp(1, "Al One", "al@example.com", true)), &mut es, &mut us);
-    pair(linked("auth0|u02", emp(2, "Bea Two", "bea@example.com", false)), &mut es, &mut us);
+    pair(
+        linked("auth0|u01", emp(1, "Al One", "al@example.com", true)),
+        &mut es,
+        &mut us,
+    );
+    pair(
+        linked("auth0|u02", emp(2, "Bea Two", "bea@example.com", false)),
+        &mut es,
+        &mut us,
+    );
     // 3: new; 4: new but inactive.
     es.push(emp(3, "Cy Three", "Cy.Three@Example.com", true));
     es.push(emp(4, "Di Four", "di@example.com", false));
@@ -1121,7 +1332,10 @@ fn mixed_scenario() -> (Vec<Employee>, Vec<Auth0User>) {
     let e7 = emp(7, "Flo Seven", "flo@example.com", true);
     us.push(synced("auth0|u07", &e7));
     es.push(stored(e7, "auth0|gone7"));
-    es.push(stored(emp(8, "Gus Eight", "gus@example.com", true), "auth0|gone8"));
+    es.push(stored(
+        emp(8, "Gus Eight", "gus@example.com", true),
+        "auth0|gone8",
+    ));
     us.push(account("auth0|u08", "gus@example.com", "Gus Eight"));
     // 9: deactivated; 10: reactivated.
     let (e, mut a) = linked("auth0|u09", emp(9, "Hal Nine", "hal@example.com", false));
@@ -1140,17 +1354,26 @@ fn mixed_scenario() -> (Vec<Employee>, Vec<Auth0User>) {
     let (mut e, a) = linked("auth0|u13", emp(13, "Oz Thirteen", "oz@example.com", true));
     e.department = "Shipping".into();
     pair((e, a), &mut es, &mut us);
-    let (mut e, a) = linked("auth0|u14", emp(14, "Pia Fourteen", "pia@example.com", true));
+    let (mut e, a) = linked(
+        "auth0|u14",
+        emp(14, "Pia Fourteen", "pia@example.com", true),
+    );
     e.workspace = "MS".into();
     pair((e, a), &mut es, &mut us);
-    let (mut e, a) = linked("auth0|u15", emp(15, "Quin Fifteen", "quin@example.com", true));
+    let (mut e, a) = linked(
+        "auth0|u15",
+        emp(15, "Quin Fifteen", "quin@example.com", true),
+    );
     e.role_code = "lead".into();
     pair((e, a), &mut es, &mut us);
     let (e, mut a) = linked("auth0|u16", emp(16, "Rae Sixteen", "rae@example.com", true));
     a.user_metadata = ManagedUserMetadata::default();
     pair((e, a), &mut es, &mut us);
     // 17: reactivated and drifted.
-    let (mut e, mut a) = linked("auth0|u17", emp(17, "Sol Seventeen", "sol@example.com", true));
+    let (mut e, mut a) = linked(
+        "auth0|u17",
+        emp(17, "Sol Seventeen", "sol@example.com", true),
+    );
     a.blocked = true;
     e.department = "Packing".into();
     pair((e, a), &mut es, &mut us);
@@ -1173,14 +1396,23 @@ fn mixed_scenario() -> (Vec<Employee>, Vec<Auth0User>) {
     a20.app_metadata.employee_id = Some(9020);
     us.push(a20);
     // 21: stored id and email disagree.
-    let (e, mut a) = linked("auth0|u21", emp(21, "Wes TwentyOne", "wes@example.com", true));
+    let (e, mut a) = linked(
+        "auth0|u21",
+        emp(21, "Wes TwentyOne", "wes@example.com", true),
+    );
     a.email = Some(email("wes.old@example.com"));
     pair((e, a), &mut es, &mut us);
     us.push(account("auth0|u21x", "wes@example.com", "Wes"));
     // 22, 23: one account, two stored ids.
     us.push(account("auth0|u22", "kiosk@example.com", "Kiosk"));
-    es.push(stored(emp(22, "Xia TwentyTwo", "xia@example.com", true), "auth0|u22"));
-    es.push(stored(emp(23, "Yul TwentyThree", "yul@example.com", true), "auth0|u22"));
+    es.push(stored(
+        emp(22, "Xia TwentyTwo", "xia@example.com", true),
+        "auth0|u22",
+    ));
+    es.push(stored(
+        emp(23, "Yul TwentyThree", "yul@example.com", true),
+        "auth0|u22",
+    ));
     // 24, 25: a shared address.
     es.push(emp(24, "Zed TwentyFour", "front.desk@example.com", true));
     es.push(emp(25, "Zoe TwentyFive", "Front.Desk@example.com", true));
@@ -1198,19 +1430,43 @@ fn mixed_scenario() -> (Vec<Employee>, Vec<Auth0User>) {
     e.role_code = "supervisor".into();
     pair((e, a), &mut es, &mut us);
     // 28: name missing; 29: email missing.
-    let (e, mut a) = linked("auth0|u28", emp(28, "Cat TwentyEight", "cat@example.com", true));
+    let (e, mut a) = linked(
+        "auth0|u28",
+        emp(28, "Cat TwentyEight", "cat@example.com", true),
+    );
     a.name = None;
     pair((e, a), &mut es, &mut us);
-    let (e, mut a) = linked("auth0|u29", emp(29, "Dov TwentyNine", "dov@example.com", true));
+    let (e, mut a) = linked(
+        "auth0|u29",
+        emp(29, "Dov TwentyNine", "dov@example.com", true),
+    );
     a.email = None;
     pair((e, a), &mut es, &mut us);
     // 30: stale stored id and nothing else: created anew.
-    es.push(stored(emp(30, "Eli Thirty", "eli@example.com", true), "auth0|gone30"));
+    es.push(stored(
+        emp(30, "Eli Thirty", "eli@example.com", true),
+        "auth0|gone30",
+    ));
     // 31: account by email, blocked, no metadata: link, unblock, update.
     es.push(emp(31, "Fay ThirtyOne", "fay@example.com", true));
     let mut a31 = account("auth0|u31", "fay@example.com", "Fay");
     a31.blocked = true;
     us.push(a31);
+
+    // 32: its stored account, plus two more carrying its id.
+    let (e, a) = linked(
+        "auth0|u32",
+        emp(32, "Gil ThirtyTwo", "gil@example.com", true),
+    );
+    pair((e.clone(), a), &mut es, &mut us);
+    for (id, mail) in [
+        ("auth0|u32c", "gil.c@example.com"),
+        ("auth0|u32b", "gil.b@example.com"),
+    ] {
+        let mut extra = synced(id, &e);
+        extra.email = Some(email(mail));
+        us.push(extra);
+    }
 
     // Orphans and unmanaged accounts.
     let mut orphan = account("auth0|orphan", "left@example.com", "Left Behind");
@@ -1224,7 +1480,11 @@ fn mixed_scenario() -> (Vec<Employee>, Vec<Auth0User>) {
     contractor.blocked = true;
     us.push(contractor);
     // An address no employee has any more; no metadata: unmanaged.
-    us.push(account("auth0|test", "front.desk@example.com", "Front Desk"));
+    us.push(account(
+        "auth0|test",
+        "front.desk@example.com",
+        "Front Desk",
+    ));
 
     (es, us)
 }
@@ -1237,7 +1497,10 @@ fn second_plan_after_applying_the_first_plans_nothing() {
     // The first plan exercises every action and finding kind.
     let counts = action_counts(&first);
     for kind in ["create", "link", "block", "unblock", "update"] {
-        assert!(counts.get(kind).copied().unwrap_or(0) > 0, "no {kind} in {counts:?}");
+        assert!(
+            counts.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} in {counts:?}"
+        );
     }
     assert_eq!(counts["create"], 2, "{:#?}", actions(&first)); // employees 3 and 30
     assert_eq!(counts["block"], 2); // 9 and 18
@@ -1247,17 +1510,33 @@ fn second_plan_after_applying_the_first_plans_nothing() {
         vec![
             fnd(FindingKind::Orphaned, None, &["auth0|orphan"]),
             fnd(FindingKind::Orphaned, None, &["auth0|unknown"]),
-            fnd(FindingKind::DuplicateAccount, Some(19), &["auth0|u19a", "auth0|u19b"]),
+            fnd(
+                FindingKind::DuplicateAccount,
+                Some(19),
+                &["auth0|u19a", "auth0|u19b"]
+            ),
+            fnd(
+                FindingKind::DuplicateAccount,
+                Some(32),
+                &["auth0|u32", "auth0|u32b", "auth0|u32c"]
+            ),
             fnd(FindingKind::ConflictingEvidence, Some(20), &["auth0|u20"]),
-            fnd(FindingKind::ConflictingEvidence, Some(21), &["auth0|u21", "auth0|u21x"]),
+            fnd(
+                FindingKind::ConflictingEvidence,
+                Some(21),
+                &["auth0|u21", "auth0|u21x"]
+            ),
             fnd(FindingKind::ConflictingEvidence, Some(22), &["auth0|u22"]),
             fnd(FindingKind::ConflictingEvidence, Some(23), &["auth0|u22"]),
             fnd(FindingKind::DuplicateEmployeeEmail, Some(24), &[]),
             fnd(FindingKind::DuplicateEmployeeEmail, Some(25), &[]),
         ]
     );
-    for undecided in [19, 20, 21, 22, 23, 24, 25] {
-        assert!(actions_for(&first, undecided).is_empty(), "employee {undecided}");
+    for undecided in [19, 20, 21, 22, 23, 24, 25, 32] {
+        assert!(
+            actions_for(&first, undecided).is_empty(),
+            "employee {undecided}"
+        );
     }
     for id in ["auth0|admin", "google-oauth2|con", "auth0|test"] {
         assert!(!mentions(&first, id), "{id}");
@@ -1266,16 +1545,32 @@ fn second_plan_after_applying_the_first_plans_nothing() {
 
     apply(&first, &mut employees, &mut accounts);
     let second = run(&employees, &accounts);
-    assert!(second.actions.is_empty(), "not converged: {:#?}", second.actions);
+    assert!(
+        second.actions.is_empty(),
+        "not converged: {:#?}",
+        second.actions
+    );
     assert_eq!(second.findings, first.findings);
     assert_eq!(second.stats.auth0_users, first.stats.auth0_users + 2);
-    assert_eq!(second.stats.managed_accounts, first.stats.managed_accounts + 2);
+    assert_eq!(
+        second.stats.managed_accounts,
+        first.stats.managed_accounts + 2
+    );
     assert_eq!(second.stats.unmanaged_accounts, 3);
 
     // Previous names were kept, once.
-    let u11 = accounts.iter().find(|a| a.user_id.0 == "auth0|u11").unwrap();
-    assert_eq!(u11.app_metadata.previous_names, vec!["Mary Smith".to_string()]);
-    let u26 = accounts.iter().find(|a| a.user_id.0 == "auth0|u26").unwrap();
+    let u11 = accounts
+        .iter()
+        .find(|a| a.user_id.0 == "auth0|u11")
+        .unwrap();
+    assert_eq!(
+        u11.app_metadata.previous_names,
+        vec!["Mary Smith".to_string()]
+    );
+    let u26 = accounts
+        .iter()
+        .find(|a| a.user_id.0 == "auth0|u26")
+        .unwrap();
     assert_eq!(
         u26.app_metadata.previous_names,
         vec!["Ana Garcia".to_string(), "Ana Moreno".to_string()]
@@ -1298,11 +1593,17 @@ fn partially_applied_plan_is_finished_by_the_next_one() {
     assert!(!second.actions.is_empty());
     apply(&second, &mut employees, &mut accounts);
     let third = run(&employees, &accounts);
-    assert!(third.actions.is_empty(), "not converged: {:#?}", third.actions);
+    assert!(
+        third.actions.is_empty(),
+        "not converged: {:#?}",
+        third.actions
+    );
 }
 
 // ------------------------------------------------------------- determinism
 
+// The plan does not depend on the order Auth0 returns users in: findings
+// are stored and compared across runs.
 #[test]
 fn plan_is_the_same_for_shuffled_inputs() {
     let (employees, accounts) = mixed_scenario();
@@ -1315,6 +1616,15 @@ fn plan_is_the_same_for_shuffled_inputs() {
         es.shuffle(&mut rng);
         us.shuffle(&mut rng);
         let again = plan(&es, &us, &invalid, &policy());
+        assert_eq!(
+            again.actions, expected.actions,
+            "actions differ, seed {seed}"
+        );
+        assert_eq!(
+            again.findings, expected.findings,
+            "findings differ, seed {seed}"
+        );
+        assert_eq!(again.stats, expected.stats, "stats differ, seed {seed}");
         assert_eq!(again, expected, "seed {seed}");
     }
 }
@@ -1329,21 +1639,31 @@ fn guard(max_block_count: usize, max_block_share: f64, min_employee_share: f64) 
     }
 }
 
-/// A plan over `managed` linked accounts of which the first `blocks` belong
-/// to employees who just left, plus one new employee to create.
-fn plan_with_blocks(managed: i64, blocks: i64) -> Plan {
+/// A plan over `managed` employees with linked accounts, of whom the first
+/// `blocks` just left, plus `new_hires` active employees with no account yet.
+fn plan_with_blocks(managed: i64, blocks: i64, new_hires: i64) -> Plan {
     let mut es = Vec::new();
     let mut us = Vec::new();
     for i in 1..=managed {
         let active = i > blocks;
-        let (e, mut a) = linked(&format!("auth0|g{i}"), emp(i, "Gee Person", &format!("g{i}@example.com"), active));
+        let (e, mut a) = linked(
+            &format!("auth0|g{i}"),
+            emp(i, "Gee Person", &format!("g{i}@example.com"), active),
+        );
         a.blocked = false;
         es.push(e);
         us.push(a);
     }
-    es.push(emp(managed + 1, "New Person", "new@example.com", true));
+    for i in managed + 1..=managed + new_hires {
+        es.push(emp(i, "New Person", &format!("new{i}@example.com"), true));
+    }
     let p = run(&es, &us);
-    assert_eq!(action_counts(&p).get("block").copied().unwrap_or(0), blocks as usize);
+    let counts = action_counts(&p);
+    assert_eq!(counts.get("block").copied().unwrap_or(0), blocks as usize);
+    assert_eq!(
+        counts.get("create").copied().unwrap_or(0),
+        new_hires as usize
+    );
     assert_eq!(p.stats.managed_accounts, managed as usize);
     p
 }
@@ -1361,7 +1681,10 @@ fn check_source_refuses_zero_rows() {
 fn check_source_refuses_a_collapse_below_min_share_of_the_previous_run() {
     let g = guard(10, 0.1, 0.5);
     let err = check_source(499, Some(1000), &g).unwrap_err();
-    assert!(err.contains("499") && err.contains("1000") && err.contains("50%"), "{err}");
+    assert!(
+        err.contains("499") && err.contains("1000") && err.contains("50%"),
+        "{err}"
+    );
     let err = check_source(1, Some(1000), &g).unwrap_err();
     assert!(err.contains("refusing"), "{err}");
 }
@@ -1382,39 +1705,69 @@ fn check_source_accepts_at_or_above_the_floor_and_without_a_previous_run() {
 fn check_source_accepts_exactly_the_min_share() {
     // 0.55 * 100 is 55.000000000000007 in binary floating point; exactly 55%
     // of the previous count is not "fewer than 55%".
-    for (share, prev, rows) in [(0.55, 100, 55), (0.07, 100, 7), (0.14, 5000, 700), (0.5, 1000, 500)] {
+    for (share, prev, rows) in [
+        (0.55, 100, 55),
+        (0.07, 100, 7),
+        (0.14, 5000, 700),
+        (0.5, 1000, 500),
+    ] {
         let g = guard(10, 0.1, share);
-        assert_eq!(check_source(rows, Some(prev), &g), Ok(()), "{rows} of {prev} at {share}");
-        assert!(check_source(rows - 1, Some(prev), &g).is_err(), "{} of {prev} at {share}", rows - 1);
+        assert_eq!(
+            check_source(rows, Some(prev), &g),
+            Ok(()),
+            "{rows} of {prev} at {share}"
+        );
+        assert!(
+            check_source(rows - 1, Some(prev), &g).is_err(),
+            "{} of {prev} at {share}",
+            rows - 1
+        );
     }
 }
 
 #[test]
 fn check_plan_holds_when_blocks_exceed_max_block_count() {
-    let p = plan_with_blocks(100, 3);
+    let p = plan_with_blocks(100, 3, 0);
     let reason = check_plan(&p, &guard(2, 1.0, 0.5)).expect("held");
-    assert!(reason.contains("blocks 3 accounts") && reason.contains("max_block_count = 2"), "{reason}");
+    assert!(
+        reason.contains("blocks 3 accounts") && reason.contains("max_block_count = 2"),
+        "{reason}"
+    );
 }
 
 #[test]
 fn check_plan_holds_when_share_of_managed_accounts_exceeds_max_block_share() {
-    let p = plan_with_blocks(10, 3);
+    let p = plan_with_blocks(10, 3, 0);
     let reason = check_plan(&p, &guard(100, 0.2, 0.5)).expect("held");
-    assert!(reason.contains("3 of 10") && reason.contains("max_block_share"), "{reason}");
+    assert!(
+        reason.contains("3 of 10") && reason.contains("max_block_share"),
+        "{reason}"
+    );
 }
 
 #[test]
 fn check_plan_passes_within_limits_and_with_zero_blocks() {
     // Exactly at both limits is not over them.
-    let p = plan_with_blocks(10, 2);
+    let p = plan_with_blocks(10, 2, 0);
     assert_eq!(check_plan(&p, &guard(2, 0.2, 0.5)), None);
-    let p = plan_with_blocks(100, 3);
+    let p = plan_with_blocks(100, 3, 0);
     assert_eq!(check_plan(&p, &guard(5, 0.05, 0.5)), None);
     // Creates, updates and the like are never held, whatever the limits.
-    let p = plan_with_blocks(10, 0);
-    assert_eq!(action_counts(&p)["create"], 1);
+    let p = plan_with_blocks(10, 0, 3);
     assert_eq!(check_plan(&p, &guard(0, 0.0, 0.5)), None);
     assert_eq!(check_plan(&Plan::default(), &guard(0, 0.0, 0.5)), None);
+}
+
+#[test]
+fn check_plan_share_is_of_employees_when_few_accounts_are_linked_yet() {
+    // First install: 2 accounts linked, 98 employees still to create. One
+    // leaver is 1 of 100, not half of everything.
+    let p = plan_with_blocks(2, 1, 98);
+    assert_eq!(check_plan(&p, &guard(10, 0.05, 0.5)), None);
+    // With nothing else to compare against, the managed count still rules.
+    let p = plan_with_blocks(2, 1, 0);
+    let reason = check_plan(&p, &guard(10, 0.05, 0.5)).expect("held");
+    assert!(reason.contains("1 of 2"), "{reason}");
 }
 
 // ------------------------------------------------------------------- scale
@@ -1425,14 +1778,24 @@ fn twenty_thousand_employees_in_sync_plan_nothing() {
     let mut es = Vec::with_capacity(N as usize);
     let mut us = Vec::with_capacity(N as usize);
     for i in 1..=N {
-        let mut e = emp(i, &format!("Person Number{i}"), &format!("p{i}@example.com"), i % 10 != 0);
+        let mut e = emp(
+            i,
+            &format!("Person Number{i}"),
+            &format!("p{i}@example.com"),
+            i % 10 != 0,
+        );
         e.workspace = if i % 2 == 0 { "TX" } else { "MS" }.into();
         let (e, a) = linked(&format!("auth0|{i:024x}"), e);
         es.push(e);
         us.push(a);
     }
     let p = run(&es, &us);
-    assert!(p.actions.is_empty(), "{} actions, first {:?}", p.actions.len(), p.actions.first());
+    assert!(
+        p.actions.is_empty(),
+        "{} actions, first {:?}",
+        p.actions.len(),
+        p.actions.first()
+    );
     assert!(p.findings.is_empty(), "{} findings", p.findings.len());
     assert_eq!(
         p.stats,

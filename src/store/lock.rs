@@ -11,7 +11,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::Postgres;
 
 /// Advisory lock key: "rosterd" in ASCII, so it is recognisable in pg_locks.
-const PG_LOCK_KEY: i64 = 0x726f_7374_6572_64;
+const PG_LOCK_KEY: i64 = 0x0072_6f73_7465_7264;
 const LEASE_NAME: &str = "reconcile";
 /// Longer than any run should take; a run that outlives it risks overlap.
 const LEASE: i64 = 30 * 60;
