@@ -50,8 +50,9 @@ pub(crate) struct State {
     /// Creation order is the listing order, as on a tenant without `sort`.
     users: BTreeMap<u64, Doc>,
     by_id: HashMap<String, u64>,
-    /// `(connection, lowercased email)`: emails are unique per connection.
-    by_email: HashMap<(String, String), u64>,
+    /// Lowercased email → `(connection, seq)`: emails are unique per
+    /// connection, and one address may have an account in several.
+    by_email: HashMap<String, Vec<(String, u64)>>,
     pub roles: Vec<Role>,
     pub user_roles: HashMap<String, BTreeSet<String>>,
     pub jobs: HashMap<String, Job>,
@@ -112,18 +113,41 @@ impl State {
 
     pub(crate) fn find_email(&self, connection: &str, email: &str) -> Option<&Doc> {
         self.by_email
-            .get(&(connection.to_string(), email.to_lowercase()))
-            .and_then(|seq| self.users.get(seq))
+            .get(&email.to_lowercase())?
+            .iter()
+            .find(|(c, _)| c == connection)
+            .and_then(|(_, seq)| self.users.get(seq))
     }
 
     /// Every connection's account with this email (Auth0 answers an array).
     pub(crate) fn with_email(&self, email: &str) -> Vec<&Doc> {
-        let email = email.to_lowercase();
         self.by_email
-            .iter()
-            .filter(|((_, e), _)| *e == email)
+            .get(&email.to_lowercase())
+            .into_iter()
+            .flatten()
             .filter_map(|(_, seq)| self.users.get(seq))
             .collect()
+    }
+
+    fn index_email(&mut self, doc: &Doc, seq: u64) {
+        if let (Some(connection), Some(email)) = (connection(doc), email(doc)) {
+            self.by_email
+                .entry(email.to_lowercase())
+                .or_default()
+                .push((connection.to_string(), seq));
+        }
+    }
+
+    fn unindex_email(&mut self, seq: u64) {
+        let Some(email) = self.users.get(&seq).and_then(email).map(str::to_lowercase) else {
+            return;
+        };
+        if let Some(entries) = self.by_email.get_mut(&email) {
+            entries.retain(|(_, s)| *s != seq);
+            if entries.is_empty() {
+                self.by_email.remove(&email);
+            }
+        }
     }
 
     /// Adds a validated document; the caller has checked id and email are free.
@@ -133,9 +157,7 @@ impl State {
         };
         let seq = self.next_seq;
         self.next_seq += 1;
-        if let Some(key) = email_key(&doc) {
-            self.by_email.insert(key, seq);
-        }
+        self.index_email(&doc, seq);
         self.by_id.insert(id, seq);
         self.users.insert(seq, doc);
     }
@@ -145,23 +167,15 @@ impl State {
         let Some(&seq) = user_id(&doc).and_then(|id| self.by_id.get(id)) else {
             return;
         };
-        if let Some(old) = self.users.get(&seq) {
-            if let Some(key) = email_key(old) {
-                self.by_email.remove(&key);
-            }
-        }
-        if let Some(key) = email_key(&doc) {
-            self.by_email.insert(key, seq);
-        }
+        self.unindex_email(seq);
+        self.index_email(&doc, seq);
         self.users.insert(seq, doc);
     }
 
     pub(crate) fn remove(&mut self, id: &str) -> Option<Doc> {
         let seq = self.by_id.remove(id)?;
+        self.unindex_email(seq);
         let doc = self.users.remove(&seq)?;
-        if let Some(key) = email_key(&doc) {
-            self.by_email.remove(&key);
-        }
         self.user_roles.remove(id);
         Some(doc)
     }
@@ -203,10 +217,6 @@ pub(crate) fn connection(doc: &Doc) -> Option<&str> {
     doc.get("identities")?.get(0)?.get("connection")?.as_str()
 }
 
-fn email_key(doc: &Doc) -> Option<(String, String)> {
-    Some((connection(doc)?.to_string(), email(doc)?.to_lowercase()))
-}
-
 /// A connection's id, stable across restarts: `con_` + 16 alphanumerics.
 pub(crate) fn connection_id_of(name: &str) -> String {
     format!("con_{}", derived_alnum(&format!("connection:{name}"), 16))
@@ -242,4 +252,38 @@ pub(crate) fn now_iso() -> String {
     chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user(id: &str, connection: &str, email: &str) -> Doc {
+        json!({"user_id": id, "email": email, "identities": [{"connection": connection}]})
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn email_index_follows_insert_replace_and_remove() {
+        let mut s = State::new(Vec::new());
+        s.insert(user("auth0|1", "db", "a@x.com"));
+        s.insert(user("auth0|2", "other", "a@x.com"));
+        assert_eq!(s.with_email("A@X.com").len(), 2);
+        assert!(s.find_email("db", "a@x.com").is_some());
+
+        s.replace(user("auth0|1", "db", "b@x.com"));
+        assert!(s.find_email("db", "a@x.com").is_none());
+        assert!(s.find_email("db", "b@x.com").is_some());
+        assert_eq!(s.with_email("a@x.com").len(), 1);
+
+        s.remove("auth0|2");
+        assert!(s.with_email("a@x.com").is_empty());
+        assert!(s.get("auth0|2").is_none());
+        assert_eq!(s.users().count(), 1);
+        assert!(s.connection_by_id(&connection_id_of("db")).is_some());
+        assert!(s.connection_by_id(&connection_id_of("other")).is_none());
+    }
 }
