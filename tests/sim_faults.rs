@@ -177,6 +177,43 @@ async fn dropped_connection_is_a_transport_error_not_a_response() {
 }
 
 #[tokio::test]
+async fn drop_after_handles_the_request_but_loses_the_answer() {
+    let s = start().await;
+    put_faults(
+        &s,
+        json!({"rate_drop_after": 1.0, "endpoint": "POST /api/v2/users"}),
+    )
+    .await;
+    let body = json!({"connection": "Username-Password-Authentication", "email": "lost@example.com", "password": "Str0ng-Passw0rd"});
+    let err = s
+        .http
+        .post(s.url("/api/v2/users"))
+        .bearer_auth(&s.token)
+        .json(&body)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .expect_err("no HTTP response");
+    assert!(!err.is_timeout(), "{err:?}");
+    s.control(Method::DELETE, "/__sim/faults", None).await;
+    // The account was created; the retry meets the duplicate.
+    assert_eq!(
+        s.get("/api/v2/users-by-email?email=lost@example.com")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(s.post("/api/v2/users", body).await.status, 409);
+    assert_eq!(
+        s.requests().await["by_endpoint"]["POST /api/v2/users"],
+        json!({"dropped": 1, "409": 1})
+    );
+}
+
+#[tokio::test]
 async fn faults_can_target_one_endpoint() {
     let s = start().await;
     put_faults(

@@ -1,8 +1,8 @@
 //! Misbehaviour on demand: what `PUT /__sim/faults` sets.
 //!
 //! Shares are drawn from one uniform number per request, cumulatively
-//! (drop, then 429, then 5xx), so `rate_429: 0.5` means half the requests,
-//! not "half of those that were not dropped".
+//! (drop, drop-after, then 429, then 5xx), so `rate_429: 0.5` means half
+//! the requests, not "half of those that were not dropped".
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -16,8 +16,13 @@ pub(crate) struct Faults {
     pub latency_ms: u64,
     pub rate_429: f64,
     pub rate_5xx: f64,
-    /// Close the TCP connection without answering.
+    /// Close the TCP connection without handling the request or answering.
     pub rate_drop: f64,
+    /// Handle the request and, if it succeeded, close the connection instead
+    /// of answering: the change happened but the client never learns it (a
+    /// lost response). Failures are answered, since nothing changed; so a
+    /// client's retry of a lost create meets Auth0's 409.
+    pub rate_drop_after: f64,
     /// The status of injected server errors (default 503).
     pub status_5xx: Option<u16>,
     /// Restrict the faults to one route pattern, e.g. `POST /api/v2/users`.
@@ -28,6 +33,7 @@ pub(crate) struct Faults {
 pub(crate) enum Fault {
     None,
     Drop,
+    DropAfter,
     TooManyRequests,
     ServerError(u16),
 }
@@ -38,14 +44,15 @@ impl Faults {
             ("rate_429", self.rate_429),
             ("rate_5xx", self.rate_5xx),
             ("rate_drop", self.rate_drop),
+            ("rate_drop_after", self.rate_drop_after),
         ] {
             if !(0.0..=1.0).contains(&share) {
                 return Err(ApiError::payload_on("Must be between 0 and 1", name));
             }
         }
-        if self.rate_429 + self.rate_5xx + self.rate_drop > 1.0 + 1e-9 {
+        if self.total() > 1.0 + 1e-9 {
             return Err(ApiError::payload(
-                "rate_429 + rate_5xx + rate_drop must not exceed 1",
+                "rate_429 + rate_5xx + rate_drop + rate_drop_after must not exceed 1",
             ));
         }
         if let Some(status) = self.status_5xx {
@@ -60,21 +67,32 @@ impl Faults {
         self.endpoint.as_deref().map_or(true, |e| e == endpoint)
     }
 
+    fn total(&self) -> f64 {
+        self.rate_drop + self.rate_drop_after + self.rate_429 + self.rate_5xx
+    }
+
     pub(crate) fn is_active(&self) -> bool {
-        self.latency_ms > 0 || self.rate_429 > 0.0 || self.rate_5xx > 0.0 || self.rate_drop > 0.0
+        self.latency_ms > 0 || self.total() > 0.0
     }
 
     pub(crate) fn roll(&self) -> Fault {
         let draw: f64 = rand::thread_rng().gen();
-        if draw < self.rate_drop {
-            Fault::Drop
-        } else if draw < self.rate_drop + self.rate_429 {
-            Fault::TooManyRequests
-        } else if draw < self.rate_drop + self.rate_429 + self.rate_5xx {
-            Fault::ServerError(self.status_5xx.unwrap_or(503))
-        } else {
-            Fault::None
+        let mut edge = 0.0;
+        for (share, fault) in [
+            (self.rate_drop, Fault::Drop),
+            (self.rate_drop_after, Fault::DropAfter),
+            (self.rate_429, Fault::TooManyRequests),
+            (
+                self.rate_5xx,
+                Fault::ServerError(self.status_5xx.unwrap_or(503)),
+            ),
+        ] {
+            edge += share;
+            if draw < edge {
+                return fault;
+            }
         }
+        Fault::None
     }
 }
 

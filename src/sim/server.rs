@@ -246,17 +246,11 @@ async fn tenant_layer(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> 
         Fault::None
     };
 
+    let drop_handle = req.extensions().get::<DropConnection>().cloned();
     let mut response = match fault {
         Fault::Drop => {
             sim.record(&endpoint, "dropped");
-            if let Some(handle) = req.extensions().get::<DropConnection>() {
-                handle.0.notify_one();
-                // The connection task drops this future with the socket.
-                std::future::pending::<()>().await;
-            }
-            // Not served by our loop (cannot happen): fail loudly instead.
-            return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Connection dropped")
-                .into_response();
+            return drop_connection(drop_handle).await;
         }
         Fault::TooManyRequests => {
             let quota = lock(&sim.bucket).refused();
@@ -271,13 +265,18 @@ async fn tenant_layer(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> 
             quota.write(resp.headers_mut());
             resp
         }
-        Fault::None => {
+        Fault::None | Fault::DropAfter => {
             let quota = lock(&sim.bucket).take();
             let mut resp = if quota.allowed {
                 next.run(req).await
             } else {
                 too_many_requests()
             };
+            if fault == Fault::DropAfter && resp.status().is_success() {
+                // Handled (the tenant changed), but the answer is lost.
+                sim.record(&endpoint, "dropped");
+                return drop_connection(drop_handle).await;
+            }
             quota.write(resp.headers_mut());
             resp
         }
@@ -288,6 +287,17 @@ async fn tenant_layer(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> 
         .entry(header::CACHE_CONTROL)
         .or_insert(header::HeaderValue::from_static("no-cache"));
     response
+}
+
+/// Closes the connection without an answer; never returns when served by
+/// our loop (the connection task drops this future along with the socket).
+async fn drop_connection(handle: Option<DropConnection>) -> Response {
+    if let Some(handle) = handle {
+        handle.0.notify_one();
+        std::future::pending::<()>().await;
+    }
+    // Not served by our loop (cannot happen): fail loudly instead.
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Connection dropped").into_response()
 }
 
 fn too_many_requests() -> Response {
