@@ -2,8 +2,10 @@
 //! Productivity System's employees table. See ARCHITECTURE.md.
 
 pub mod auth0;
+pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod metrics;
 pub mod model;
 pub mod password;
 pub mod plan;

@@ -39,6 +39,9 @@ enum Command {
     Demo(rosterd::demo::DemoArgs),
     /// Serve the Auth0 Management API simulator.
     Auth0Sim(rosterd::sim::cli::SimArgs),
+    /// Measure: the planner, whole runs, the simulator.
+    #[command(subcommand)]
+    Bench(rosterd::bench::BenchCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -73,6 +76,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 ..Default::default()
             });
             rosterd::demo::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(cmd) => {
+            rosterd::telemetry::init(&rosterd::config::LogSettings {
+                level: "warn".into(),
+                ..Default::default()
+            });
+            rosterd::bench::run(cmd).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => match Settings::load(cli.config.as_deref()) {

@@ -10,6 +10,7 @@
 
 use crate::auth0::{Auth0Client, Auth0Error, NewUser, Role};
 use crate::config::{Mode, Settings};
+use crate::metrics::Metrics;
 use crate::model::{Auth0UserId, Employee, EmployeeId};
 use crate::plan::guard::{self, GuardPolicy};
 use crate::plan::{self, Action, Plan, PlanPolicy, PlanStats, PlannedAction};
@@ -27,6 +28,7 @@ pub struct Context {
     pub settings: Settings,
     pub store: Store,
     pub auth0: Auth0Client,
+    pub metrics: Arc<Metrics>,
     /// Runs never overlap within one process (the leader lock covers others).
     running: tokio::sync::Mutex<()>,
     holder: String,
@@ -35,8 +37,10 @@ pub struct Context {
 impl Context {
     pub async fn new(settings: Settings) -> anyhow::Result<Arc<Context>> {
         let store = Store::connect(&settings.database).await?;
-        let auth0 = Auth0Client::new(&settings.auth0)?;
+        let metrics = Arc::new(Metrics::new());
+        let auth0 = Auth0Client::new(&settings.auth0, metrics.clone())?;
         Ok(Arc::new(Context {
+            metrics,
             holder: format!("{}:{}", hostname(), std::process::id()),
             settings,
             store,
@@ -106,6 +110,8 @@ pub struct RunReport {
     pub failures: Vec<String>,
     pub held_reason: Option<String>,
     pub error: Option<String>,
+    /// Where a failed run stopped: `load`, `auth0`, `store` or `apply`.
+    pub failed_stage: Option<&'static str>,
     pub duration_ms: u64,
 }
 
@@ -128,7 +134,12 @@ pub async fn run_once(ctx: &Context, opts: RunOptions) -> Result<RunReport, RunE
         .try_lock(&ctx.holder)
         .await?
         .ok_or(RunError::AlreadyRunning)?;
+    ctx.metrics.run_in_progress.set(1);
     let result = locked_run(ctx, opts).await;
+    ctx.metrics.run_in_progress.set(0);
+    if let Ok(report) = &result {
+        record_metrics(&ctx.metrics, report, opts.trigger);
+    }
     if let Err(e) = lock.release().await {
         tracing::warn!(error = %e, "could not release the leader lock; it will lapse");
     }
@@ -176,12 +187,17 @@ async fn locked_run(ctx: &Context, opts: RunOptions) -> Result<RunReport, RunErr
         failures: Vec::new(),
         held_reason: None,
         error: None,
+        failed_stage: None,
         duration_ms: 0,
     };
     let mut end = RunEnd::default();
     if let Err(e) = execute(ctx, run_id, opts, &mut report, &mut end).await {
         report.status = RunStatus::Failed;
-        report.error = Some(e.to_string());
+        report.failed_stage = Some(stage_of(&e));
+        report.error = Some(format!("{e:#}"));
+    }
+    if report.status == RunStatus::Failed && report.failed_stage.is_none() {
+        report.failed_stage = Some("apply");
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     end.status = report.status.as_str().to_string();
@@ -206,6 +222,73 @@ async fn locked_run(ctx: &Context, opts: RunOptions) -> Result<RunReport, RunErr
         ),
     }
     Ok(report)
+}
+
+/// Which stage a whole-run failure came from, for the errors metric.
+fn stage_of(e: &anyhow::Error) -> &'static str {
+    if e.downcast_ref::<Auth0Error>().is_some() {
+        "auth0"
+    } else if e.downcast_ref::<StoreError>().is_some() {
+        "store"
+    } else {
+        "load"
+    }
+}
+
+/// What a finished run tells the metrics.
+fn record_metrics(m: &Metrics, r: &RunReport, trigger: &str) {
+    let now = Utc::now().timestamp() as f64;
+    m.runs
+        .with_label_values(&[r.status.as_str(), trigger])
+        .inc();
+    m.run_duration.observe(r.duration_ms as f64 / 1000.0);
+    m.last_run.set(now);
+    if r.status == RunStatus::Succeeded {
+        m.last_success.set(now);
+    }
+    m.held_runs.set(i64::from(r.status == RunStatus::Held));
+    if let Some(stage) = &r.failed_stage {
+        m.sync_errors.with_label_values(&[stage]).inc();
+    }
+    for (kind, n) in &r.succeeded {
+        m.actions
+            .with_label_values(&[kind, "succeeded"])
+            .inc_by(*n as u64);
+    }
+    for (kind, n) in &r.failed {
+        m.actions
+            .with_label_values(&[kind, "failed"])
+            .inc_by(*n as u64);
+    }
+    m.user_creation_failures
+        .inc_by(r.failed.get("create").copied().unwrap_or(0) as u64);
+    if r.stats.employees == 0 {
+        return; // the run stopped before reading: keep the last known state
+    }
+    m.findings.reset();
+    for (kind, n) in &r.findings {
+        m.findings.with_label_values(&[kind]).set(*n as i64);
+    }
+    let s = &r.stats;
+    m.employees
+        .with_label_values(&["active"])
+        .set(s.active_employees as i64);
+    m.employees
+        .with_label_values(&["inactive"])
+        .set((s.employees - s.active_employees) as i64);
+    m.accounts
+        .with_label_values(&["true"])
+        .set(s.managed_accounts as i64);
+    m.accounts
+        .with_label_values(&["false"])
+        .set(s.unmanaged_accounts as i64);
+    let planned = r.planned.get("create").copied().unwrap_or(0);
+    let created = if r.applied {
+        r.succeeded.get("create").copied().unwrap_or(0)
+    } else {
+        0
+    };
+    m.employees_without_account.set((planned - created) as i64);
 }
 
 /// The body of a run. An `Err` is a failure of the whole run (a source could

@@ -11,6 +11,7 @@ pub mod ratelimit;
 mod wire;
 
 use crate::config::{Auth0Settings, Secret};
+use crate::metrics::Metrics;
 use crate::model::{Auth0User, Auth0UserId, Email};
 use rand::Rng;
 use ratelimit::{until_unix, RateLimiter};
@@ -116,6 +117,7 @@ struct Inner {
     backoff_cap: Duration,
     export_poll: Duration,
     export_timeout: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Auth0Client {
@@ -128,7 +130,7 @@ impl std::fmt::Debug for Auth0Client {
 }
 
 impl Auth0Client {
-    pub fn new(s: &Auth0Settings) -> anyhow::Result<Self> {
+    pub fn new(s: &Auth0Settings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(s.timeout_secs))
             .connect_timeout(Duration::from_secs(s.timeout_secs.min(10)))
@@ -149,6 +151,7 @@ impl Auth0Client {
                 backoff_cap: Duration::from_millis(s.backoff_cap_ms),
                 export_poll: Duration::from_millis(s.export_poll_ms),
                 export_timeout: Duration::from_secs(s.export_timeout_secs),
+                metrics,
             }),
         })
     }
@@ -245,14 +248,25 @@ impl Auth0Client {
         loop {
             attempt += 1;
             self.inner.limiter.acquire().await;
+            let m = &self.inner.metrics;
+            let started = Instant::now();
             let outcome = build().send().await;
+            m.auth0_request_duration
+                .with_label_values(&[endpoint])
+                .observe(started.elapsed().as_secs_f64());
             let last = attempt >= self.inner.max_attempts;
             let wait = match outcome {
                 Ok(resp) => {
                     let remaining = header_u64(&resp, "x-ratelimit-remaining");
                     let reset = header_u64(&resp, "x-ratelimit-reset");
                     self.inner.limiter.observe(remaining, reset);
+                    if let Some(r) = remaining {
+                        m.auth0_ratelimit_remaining.set(r as i64);
+                    }
                     let status = resp.status();
+                    m.auth0_requests
+                        .with_label_values(&[endpoint, status.as_str()])
+                        .inc();
                     let retryable = status == StatusCode::TOO_MANY_REQUESTS
                         || status == StatusCode::REQUEST_TIMEOUT
                         || status.is_server_error();
@@ -260,6 +274,12 @@ impl Auth0Client {
                         return Ok(resp);
                     }
                     let backoff = self.backoff(attempt);
+                    let reason = if status == StatusCode::TOO_MANY_REQUESTS {
+                        "rate_limited"
+                    } else {
+                        "server_error"
+                    };
+                    m.auth0_retries.with_label_values(&[endpoint, reason]).inc();
                     if status == StatusCode::TOO_MANY_REQUESTS {
                         // The tenant knows when the bucket refills.
                         let until_reset = header_u64(&resp, "retry-after")
@@ -274,12 +294,18 @@ impl Auth0Client {
                     }
                 }
                 Err(e) => {
+                    m.auth0_requests
+                        .with_label_values(&[endpoint, "error"])
+                        .inc();
                     if last {
                         return Err(Auth0Error::Transport {
                             endpoint,
                             detail: format!("{} (after {attempt} attempts)", describe(&e)),
                         });
                     }
+                    m.auth0_retries
+                        .with_label_values(&[endpoint, "transport"])
+                        .inc();
                     self.backoff(attempt)
                 }
             };

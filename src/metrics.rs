@@ -1,0 +1,211 @@
+//! Every metric rosterd exports, defined in one place on a registry of its
+//! own (never the global one), rendered in the Prometheus text format.
+//!
+//! Names follow Prometheus conventions (base units, `_total` only on
+//! counters, `_timestamp_seconds` for times). The `podfactory_*` and
+//! `auth0_*` names are the ones the old sync's dashboards used, kept so
+//! existing panels keep working. Labels are bounded sets (kinds, outcomes,
+//! endpoint patterns, statuses), never ids or emails.
+
+use prometheus::{
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// Runs last from seconds to tens of minutes.
+const RUN_BUCKETS: &[f64] = &[
+    0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 3600.0,
+];
+/// Auth0 calls take tens of milliseconds to seconds (export downloads).
+const REQUEST_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+pub struct Metrics {
+    registry: Registry,
+    pub build_info: IntGaugeVec,
+    pub runs: IntCounterVec,
+    pub run_duration: Histogram,
+    pub run_in_progress: IntGauge,
+    pub last_run: Gauge,
+    pub last_success: Gauge,
+    pub held_runs: IntGauge,
+    pub sync_errors: IntCounterVec,
+    pub actions: IntCounterVec,
+    pub user_creation_failures: IntCounter,
+    pub findings: IntGaugeVec,
+    pub employees: IntGaugeVec,
+    pub employees_without_account: IntGauge,
+    pub accounts: IntGaugeVec,
+    pub podfactory_matched: IntCounter,
+    pub podfactory_linked: IntGauge,
+    pub podfactory_unmatched: IntGauge,
+    pub podfactory_ambiguous: IntGauge,
+    pub compatibility: Gauge,
+    pub auth0_requests: IntCounterVec,
+    pub auth0_request_duration: HistogramVec,
+    pub auth0_retries: IntCounterVec,
+    pub auth0_ratelimit_remaining: IntGauge,
+    pub scheduler_skipped: IntCounter,
+    pub notifications: IntCounterVec,
+}
+
+fn opts(name: &str, help: &str) -> Opts {
+    Opts::new(name, help)
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        macro_rules! reg {
+            ($m:expr) => {{
+                let m = $m.expect("metric definition");
+                registry
+                    .register(Box::new(m.clone()))
+                    .expect("metric registered once");
+                m
+            }};
+        }
+        let m = Metrics {
+            build_info: reg!(IntGaugeVec::new(
+                opts("rosterd_build_info", "Always 1; the version label says which build runs."),
+                &["version"]
+            )),
+            runs: reg!(IntCounterVec::new(
+                opts("rosterd_runs_total", "Reconcile runs finished, by outcome (succeeded, failed, held) and trigger."),
+                &["status", "trigger"]
+            )),
+            run_duration: reg!(Histogram::with_opts(
+                HistogramOpts::new("podfactory_sync_duration_seconds", "Wall time of a reconcile run.")
+                    .buckets(RUN_BUCKETS.to_vec())
+            )),
+            run_in_progress: reg!(IntGauge::new("rosterd_run_in_progress", "1 while a run is in progress.")),
+            last_run: reg!(Gauge::new(
+                "rosterd_last_run_timestamp_seconds",
+                "When the last run finished (any outcome), UNIX seconds."
+            )),
+            last_success: reg!(Gauge::new(
+                "rosterd_last_success_timestamp_seconds",
+                "When the last successful run finished, UNIX seconds."
+            )),
+            held_runs: reg!(IntGauge::new(
+                "rosterd_held_runs",
+                "Runs held by the deprovisioning guard and not yet approved."
+            )),
+            sync_errors: reg!(IntCounterVec::new(
+                opts("podfactory_sync_errors_total", "Runs that failed as a whole, by stage (load, auth0, store, apply)."),
+                &["stage"]
+            )),
+            actions: reg!(IntCounterVec::new(
+                opts("rosterd_actions_total", "Actions applied, by kind (create, link, block, unblock, update) and outcome."),
+                &["kind", "outcome"]
+            )),
+            user_creation_failures: reg!(IntCounter::new(
+                "auth0_user_creation_failures_total",
+                "Auth0 account creations that failed."
+            )),
+            findings: reg!(IntGaugeVec::new(
+                opts("rosterd_findings", "Findings of the last run, by kind."),
+                &["kind"]
+            )),
+            employees: reg!(IntGaugeVec::new(
+                opts("rosterd_employees", "Employees read by the last run, by state (active, inactive)."),
+                &["state"]
+            )),
+            employees_without_account: reg!(IntGauge::new(
+                "rosterd_employees_without_auth0_account",
+                "Active employees without an Auth0 account after the last run."
+            )),
+            accounts: reg!(IntGaugeVec::new(
+                opts("rosterd_auth0_accounts", "Auth0 accounts read by the last run, by whether rosterd manages them."),
+                &["managed"]
+            )),
+            podfactory_matched: reg!(IntCounter::new(
+                "podfactory_users_matched_total",
+                "PodFactory users newly linked to an employee."
+            )),
+            podfactory_linked: reg!(IntGauge::new(
+                "podfactory_users_linked",
+                "PodFactory users linked to an employee after the last run."
+            )),
+            podfactory_unmatched: reg!(IntGauge::new(
+                "podfactory_users_unmatched",
+                "PodFactory users the last run could not match."
+            )),
+            podfactory_ambiguous: reg!(IntGauge::new(
+                "podfactory_users_ambiguous",
+                "PodFactory users with more than one plausible employee in the last run."
+            )),
+            compatibility: reg!(Gauge::new(
+                "auth0_podfactory_compatibility",
+                "Share (0-1) of PodFactory users linked to an employee who has an Auth0 account."
+            )),
+            auth0_requests: reg!(IntCounterVec::new(
+                opts("rosterd_auth0_requests_total", "Auth0 Management API requests, by endpoint pattern and HTTP status (or 'error')."),
+                &["endpoint", "status"]
+            )),
+            auth0_request_duration: reg!(HistogramVec::new(
+                HistogramOpts::new("rosterd_auth0_request_duration_seconds", "Auth0 request latency, by endpoint pattern.")
+                    .buckets(REQUEST_BUCKETS.to_vec()),
+                &["endpoint"]
+            )),
+            auth0_retries: reg!(IntCounterVec::new(
+                opts("rosterd_auth0_retries_total", "Auth0 requests retried, by endpoint pattern and reason (rate_limited, server_error, transport)."),
+                &["endpoint", "reason"]
+            )),
+            auth0_ratelimit_remaining: reg!(IntGauge::new(
+                "rosterd_auth0_ratelimit_remaining",
+                "x-ratelimit-remaining of the last Auth0 response."
+            )),
+            scheduler_skipped: reg!(IntCounter::new(
+                "rosterd_scheduler_skipped_ticks_total",
+                "Schedule ticks skipped because a run was still in progress."
+            )),
+            notifications: reg!(IntCounterVec::new(
+                opts("rosterd_notifications_total", "Notifications sent, by channel (email, webhook) and outcome."),
+                &["channel", "outcome"]
+            )),
+            registry,
+        };
+        m.build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        m
+    }
+
+    /// The text exposition format (`text/plain; version=0.0.4`).
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .expect("text encoding never fails");
+        String::from_utf8(buf).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_family_with_help_and_type() {
+        let m = Metrics::new();
+        m.runs.with_label_values(&["succeeded", "cli"]).inc();
+        m.auth0_requests
+            .with_label_values(&["POST /api/v2/users", "201"])
+            .inc();
+        let text = m.render();
+        assert!(text.contains("# TYPE rosterd_runs_total counter"));
+        assert!(text.contains("# TYPE podfactory_sync_duration_seconds histogram"));
+        assert!(text.contains("rosterd_build_info{version=\""));
+        assert!(text.contains(
+            "rosterd_auth0_requests_total{endpoint=\"POST /api/v2/users\",status=\"201\"} 1"
+        ));
+    }
+}
