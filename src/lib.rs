@@ -5,6 +5,7 @@ pub mod auth0;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod matching;
 pub mod metrics;
 pub mod model;
 pub mod password;

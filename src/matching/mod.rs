@@ -1,0 +1,1 @@
+//! PodFactory ↔ employee matching (being written).
