@@ -34,6 +34,14 @@
 //! have, bypasses token, rate limit, faults and request log, and is how
 //! tests seed, inspect, reset and break the tenant.
 //!
+//! Routes: `POST /oauth/token`; under `/api/v2`: `users` (list, search,
+//! create), `users/{id}` (get, patch, delete), `users-by-email`,
+//! `users/{id}/roles`, `roles`, `roles/{id}/users`, `connections`,
+//! `jobs/users-exports`, `jobs/users-imports`, `jobs/{id}`,
+//! `jobs/{id}/errors`, `tickets/password-change`. Control: `/__sim/state`,
+//! `/__sim/reset`, `/__sim/faults`, `/__sim/users`, `/__sim/requests`,
+//! `/__sim/exports/{file}` (the export jobs' download links).
+//!
 //! **State is memory unless asked** (`--state FILE`, `persist.rs`): written
 //! atomically after changes (debounced) and on shutdown, so a restarted
 //! demo keeps its accounts.

@@ -50,7 +50,17 @@ const CASE_INSENSITIVE: &[&str] = &[
 
 pub(crate) fn parse(input: &str) -> Result<Query, String> {
     let tokens = tokenize(input)?;
-    let mut parser = Parser { tokens, pos: 0 };
+    // And/Or nest one level per term, and matching recurses through them.
+    if tokens.len() > MAX_TOKENS {
+        return Err(format!(
+            "query has more than {MAX_TOKENS} terms and operators"
+        ));
+    }
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let query = parser.or()?;
     if parser.pos != parser.tokens.len() {
         return Err("unexpected ')'".into());
@@ -167,7 +177,12 @@ fn read_value(chars: &[char], i: &mut usize) -> Result<(String, bool), String> {
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Nesting of `(` and `NOT`, bounded so no query can exhaust the stack.
+    depth: usize,
 }
+
+const MAX_DEPTH: usize = 32;
+const MAX_TOKENS: usize = 1024;
 
 impl Parser {
     fn peek(&self) -> Option<&Token> {
@@ -200,6 +215,16 @@ impl Parser {
     fn unary(&mut self) -> Result<Query, String> {
         let token = self.peek().cloned();
         self.pos += 1;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err("query nested too deeply".into());
+        }
+        let parsed = self.unary_inner(token);
+        self.depth -= 1;
+        parsed
+    }
+
+    fn unary_inner(&mut self, token: Option<Token>) -> Result<Query, String> {
         match token {
             Some(Token::Not) => Ok(Query::Not(Box::new(self.unary()?))),
             Some(Token::Open) => {
@@ -354,5 +379,11 @@ mod tests {
         ] {
             assert!(parse(q).is_err(), "{q} should be refused");
         }
+        // No input can exhaust the stack, in parsing or in matching.
+        let deep = format!("{}blocked:true{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse(&deep).is_err());
+        assert!(parse(&"NOT ".repeat(100_000)).is_err());
+        assert!(parse(&"blocked:true ".repeat(100_000)).is_err());
+        assert!(parse(&"blocked:true ".repeat(200)).is_ok());
     }
 }

@@ -510,7 +510,7 @@ pub(crate) async fn list(State(sim): State<Arc<Sim>>, query: Q) -> ApiResult<Jso
             ))
         }
     }
-    if page.start() + page.per_page > PAGING_CAP {
+    if page.start().saturating_add(page.per_page) > PAGING_CAP {
         return Err(ApiError::bad_request(
             "You can only page through the first 1000 records. See https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation",
             "invalid_paging",
