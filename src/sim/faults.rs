@@ -64,7 +64,7 @@ impl Faults {
     }
 
     pub(crate) fn applies_to(&self, endpoint: &str) -> bool {
-        self.endpoint.as_deref().map_or(true, |e| e == endpoint)
+        self.endpoint.as_deref().is_none_or(|e| e == endpoint)
     }
 
     fn total(&self) -> f64 {

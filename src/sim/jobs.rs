@@ -269,7 +269,7 @@ pub(crate) async fn create_export(
                 .filter(|d| {
                     connection
                         .as_deref()
-                        .map_or(true, |c| state::connection(d) == Some(c))
+                        .is_none_or(|c| state::connection(d) == Some(c))
                 })
                 .take(limit.unwrap_or(usize::MAX))
                 .map(|d| export_row(d, &fields))

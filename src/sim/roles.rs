@@ -46,7 +46,7 @@ pub(crate) async fn list(State(sim): State<Arc<Sim>>, query: Q) -> ApiResult<Jso
         .filter(|r| {
             filter
                 .as_ref()
-                .map_or(true, |f| r.name.to_lowercase().contains(f))
+                .is_none_or(|f| r.name.to_lowercase().contains(f))
         })
         .collect();
     Ok(Json(roles_page(&page, &roles)))

@@ -533,7 +533,7 @@ pub(crate) async fn list(State(sim): State<Arc<Sim>>, query: Q) -> ApiResult<Jso
     let tenant = sim.tenant();
     let mut hits: Vec<&Doc> = tenant
         .users()
-        .filter(|doc| filter.as_ref().map_or(true, |f| f.matches(doc)))
+        .filter(|doc| filter.as_ref().is_none_or(|f| f.matches(doc)))
         .collect();
     if let Some((field, descending)) = &sort {
         hits.sort_by(|a, b| {
@@ -603,8 +603,8 @@ pub(crate) async fn connections(State(sim): State<Arc<Sim>>, query: Q) -> ApiRes
     let list = tenant
         .connections()
         .into_iter()
-        .filter(|name| params.str("name").map_or(true, |n| n == *name))
-        .filter(|_| params.str("strategy").map_or(true, |s| s == "auth0"))
+        .filter(|name| params.str("name").is_none_or(|n| n == *name))
+        .filter(|_| params.str("strategy").is_none_or(|s| s == "auth0"))
         .map(|name| {
             json!({
                 "id": state::connection_id_of(name),
