@@ -59,6 +59,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth0: Auth0Settings,
     pub reconcile: ReconcileSettings,
+    pub serve: ServeSettings,
     pub log: LogSettings,
 }
 
@@ -190,6 +191,76 @@ impl Default for ReconcileSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct ServeSettings {
+    /// Address of the HTTP API, `/metrics` and health endpoints.
+    pub listen: String,
+    /// Six-field cron (`sec min hour day-of-month month day-of-week`); a
+    /// five-field expression gets `0` seconds prepended.
+    pub schedule: String,
+    /// IANA zone the schedule is read in (default UTC, which has no DST).
+    pub timezone: String,
+    /// Run once as soon as the daemon is up.
+    pub run_at_start: bool,
+    /// Random delay before a scheduled run, so replicas and tenants spread.
+    pub jitter_secs: u64,
+    /// A burst of employee changes becomes one run after this quiet time.
+    pub change_debounce_ms: u64,
+    /// How often SQLite (no NOTIFY) is polled for employee changes.
+    pub change_poll_ms: u64,
+    pub body_limit_bytes: usize,
+    pub request_timeout_secs: u64,
+    /// On SIGTERM, how long a running reconcile may take to stop.
+    pub shutdown_grace_secs: u64,
+    /// `password` (a generated password returned once) or `ticket` (an
+    /// Auth0 password-change ticket URL).
+    pub credentials: String,
+    pub ticket_ttl_secs: u64,
+    /// `name=token` pairs from `ROSTERD_ADMIN_TOKENS` (comma-separated).
+    #[serde(skip)]
+    pub admin_tokens: Vec<(String, Secret)>,
+    /// Shared secret of the inbound webhook, from `ROSTERD_WEBHOOK_SECRET`.
+    #[serde(skip)]
+    pub webhook_secret: Option<Secret>,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings {
+            listen: "127.0.0.1:8080".into(),
+            schedule: "0 */15 * * * *".into(),
+            timezone: "UTC".into(),
+            run_at_start: true,
+            jitter_secs: 0,
+            change_debounce_ms: 2000,
+            change_poll_ms: 2000,
+            body_limit_bytes: 64 * 1024,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 30,
+            credentials: "password".into(),
+            ticket_ttl_secs: 7 * 24 * 3600,
+            admin_tokens: Vec::new(),
+            webhook_secret: None,
+        }
+    }
+}
+
+impl ServeSettings {
+    /// The schedule as the six-field form the scheduler wants.
+    pub fn six_field_schedule(&self) -> Result<String, String> {
+        let fields = self.schedule.split_whitespace().count();
+        match fields {
+            6 | 7 => Ok(self.schedule.trim().to_string()),
+            5 => Ok(format!("0 {}", self.schedule.trim())),
+            n => Err(format!(
+                "serve.schedule: {n} fields in {:?}; use six-field cron \"sec min hour day-of-month month day-of-week\", e.g. \"0 */15 * * * *\"",
+                self.schedule
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
     /// `text` or `json`.
     pub format: String,
@@ -214,10 +285,15 @@ pub struct ConfigError {
 }
 
 const ENV_PREFIX: &str = "ROSTERD_";
-const SECTIONS: [&str; 4] = ["database", "auth0", "reconcile", "log"];
+const SECTIONS: [&str; 5] = ["database", "auth0", "reconcile", "serve", "log"];
 
 /// Environment variables that carry secrets, and where they go.
-pub const SECRET_VARS: [&str; 2] = ["ROSTERD_AUTH0_CLIENT_SECRET", "ROSTERD_DATABASE_PASSWORD"];
+pub const SECRET_VARS: [&str; 4] = [
+    "ROSTERD_AUTH0_CLIENT_SECRET",
+    "ROSTERD_DATABASE_PASSWORD",
+    "ROSTERD_ADMIN_TOKENS",
+    "ROSTERD_WEBHOOK_SECRET",
+];
 
 impl Settings {
     /// Load from an optional TOML file plus the process environment.
@@ -279,6 +355,7 @@ impl Settings {
                 "database" => section(&key, value, &mut settings.database, &mut problems),
                 "auth0" => section(&key, value, &mut settings.auth0, &mut problems),
                 "reconcile" => section(&key, value, &mut settings.reconcile, &mut problems),
+                "serve" => section(&key, value, &mut settings.serve, &mut problems),
                 "log" => section(&key, value, &mut settings.log, &mut problems),
                 other => problems.push(format!(
                     "{other}: unknown key (known: mode, {})",
@@ -295,6 +372,30 @@ impl Settings {
         };
         settings.auth0.client_secret = Secret::new(secret(SECRET_VARS[0]).unwrap_or_default());
         settings.database.password = secret(SECRET_VARS[1]).map(Secret::new);
+        let admin_tokens = secret(SECRET_VARS[2]);
+        settings.serve.webhook_secret = secret(SECRET_VARS[3]).map(Secret::new);
+        if let Some(tokens) = admin_tokens {
+            for (i, pair) in tokens
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .enumerate()
+            {
+                match pair.split_once('=') {
+                    Some((name, token)) if !name.trim().is_empty() && token.trim().len() >= 16 => {
+                        settings
+                            .serve
+                            .admin_tokens
+                            .push((name.trim().to_string(), Secret::new(token.trim())))
+                    }
+                    _ => problems.push(format!(
+                        "{}: entry {} is not name=token with a token of 16+ characters",
+                        SECRET_VARS[2],
+                        i + 1
+                    )),
+                }
+            }
+        }
 
         settings.validate(&mut problems);
         if problems.is_empty() {
@@ -366,6 +467,25 @@ impl Settings {
         }
         if !(0.0..=1.0).contains(&r.min_employee_share) {
             problems.push("reconcile.min_employee_share: must be between 0 and 1".into());
+        }
+        let sv = &self.serve;
+        if let Err(e) = sv.six_field_schedule() {
+            problems.push(e);
+        }
+        if sv.timezone.parse::<chrono_tz::Tz>().is_err() {
+            problems.push(format!(
+                "serve.timezone: {:?} is not an IANA time zone",
+                sv.timezone
+            ));
+        }
+        if sv.listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(format!("serve.listen: {:?} is not host:port", sv.listen));
+        }
+        if !matches!(sv.credentials.as_str(), "password" | "ticket") {
+            problems.push(format!(
+                "serve.credentials: {:?} (expected \"password\" or \"ticket\")",
+                sv.credentials
+            ));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             problems.push(format!(
@@ -554,7 +674,10 @@ format = "xml"
         let text = include_str!("../config/rosterd.example.toml");
         let s = Settings::from_sources(text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")])).unwrap();
         assert_eq!(s.mode, Mode::Observe);
-        assert_eq!(s.auth0.roles.get("PICKER").map(String::as_str), Some("Picker"));
+        assert_eq!(
+            s.auth0.roles.get("PICKER").map(String::as_str),
+            Some("Picker")
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@
 pub mod auth0;
 pub mod bench;
 pub mod config;
+pub mod daemon;
 pub mod demo;
+pub mod http;
 pub mod matching;
 pub mod metrics;
 pub mod model;

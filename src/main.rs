@@ -23,6 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The daemon: scheduled and change-triggered runs, the admin HTTP API, /metrics.
+    Serve,
     /// Run one reconcile now. Exit status: 0 succeeded, 1 failed, 3 held.
     Run {
         /// Plan and record, apply nothing.
@@ -102,6 +104,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(1))
             }
         },
+        Command::Serve => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            rosterd::telemetry::init(&settings.log);
+            rosterd::daemon::serve(settings).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate => {
             let settings = Settings::load(cli.config.as_deref())?;
             rosterd::telemetry::init(&settings.log);
@@ -114,14 +122,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::load(cli.config.as_deref())?;
             rosterd::telemetry::init(&settings.log);
             let ctx = Context::new(settings).await?;
-            let report = run_once(
-                &ctx,
-                RunOptions {
-                    dry_run,
-                    trigger: "cli",
-                },
-            )
-            .await?;
+            let report = run_once(&ctx, RunOptions::new("cli", dry_run)).await?;
             match output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Output::Text => print!("{}", rosterd::report::human(&report)),

@@ -19,6 +19,7 @@ pub fn human(r: &RunReport) -> String {
     let how = match (r.status, r.dry_run, r.applied) {
         (RunStatus::Held, ..) => "HELD (nothing applied)",
         (RunStatus::Failed, ..) => "FAILED",
+        (RunStatus::Interrupted, ..) => "INTERRUPTED (the next run finishes it)",
         (RunStatus::Succeeded, true, _) => "succeeded (dry run: nothing applied)",
         (RunStatus::Succeeded, false, false) => "succeeded (observe mode: nothing applied)",
         (RunStatus::Succeeded, false, true) => "succeeded",

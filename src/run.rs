@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// Everything a run needs, built once per process.
 pub struct Context {
@@ -30,7 +31,11 @@ pub struct Context {
     pub auth0: Auth0Client,
     pub metrics: Arc<Metrics>,
     /// Runs never overlap within one process (the leader lock covers others).
-    running: tokio::sync::Mutex<()>,
+    running: Arc<tokio::sync::Mutex<()>>,
+    /// The id of the run in progress, for "409: run N is running".
+    current: std::sync::Mutex<Option<i64>>,
+    /// Set on shutdown: the run in progress starts no further actions.
+    stopping: std::sync::atomic::AtomicBool,
     holder: String,
 }
 
@@ -45,8 +50,25 @@ impl Context {
             settings,
             store,
             auth0,
-            running: tokio::sync::Mutex::new(()),
+            running: Arc::new(tokio::sync::Mutex::new(())),
+            current: std::sync::Mutex::new(None),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         }))
+    }
+
+    /// Ask the run in progress to stop after the actions already under way.
+    pub fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The run in progress in this process, if any.
+    pub fn current_run(&self) -> Option<i64> {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -66,6 +88,8 @@ pub enum RunStatus {
     Failed,
     /// The guard stopped the plan; nothing was applied.
     Held,
+    /// Shutdown came mid-apply: the actions not started were skipped.
+    Interrupted,
 }
 
 impl RunStatus {
@@ -74,23 +98,44 @@ impl RunStatus {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
             RunStatus::Held => "held",
+            RunStatus::Interrupted => "interrupted",
         }
     }
-    /// The CLI's exit status: 0 succeeded, 1 failed, 3 held.
+    /// The CLI's exit status: 0 succeeded, 1 failed (or interrupted), 3 held.
     pub fn exit_code(&self) -> i32 {
         match self {
             RunStatus::Succeeded => 0,
-            RunStatus::Failed => 1,
+            RunStatus::Failed | RunStatus::Interrupted => 1,
             RunStatus::Held => 3,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     pub dry_run: bool,
-    /// Who asked: `cli`, `schedule`, `http`, `change`, `demo`.
+    /// Who asked: `cli`, `schedule`, `http`, `change`, `demo`, `approval`.
     pub trigger: &'static str,
+    /// An admin approved a held run: its plan may pass the guard, if the
+    /// fresh plan is still the same.
+    pub approval: Option<Approval>,
+}
+
+impl RunOptions {
+    pub fn new(trigger: &'static str, dry_run: bool) -> Self {
+        RunOptions {
+            dry_run,
+            trigger,
+            approval: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Approval {
+    pub held_run_id: i64,
+    pub actions: Vec<PlannedAction>,
+    pub approved_by: String,
 }
 
 /// What a run did, for people (the CLI summary) and machines (`--output json`).
@@ -110,6 +155,8 @@ pub struct RunReport {
     pub failures: Vec<String>,
     pub held_reason: Option<String>,
     pub error: Option<String>,
+    /// Set when an approval could not be used as given.
+    pub approval_note: Option<String>,
     /// Where a failed run stopped: `load`, `auth0`, `store` or `apply`.
     pub failed_stage: Option<&'static str>,
     pub duration_ms: u64,
@@ -117,111 +164,157 @@ pub struct RunReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("another run is in progress")]
-    AlreadyRunning,
+    #[error("another run is in progress{}", .0.map(|id| format!(" (run {id})")).unwrap_or_default())]
+    AlreadyRunning(Option<i64>),
+    #[error("rosterd is shutting down")]
+    ShuttingDown,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// Run once: lock, load, plan, guard, apply, record.
-pub async fn run_once(ctx: &Context, opts: RunOptions) -> Result<RunReport, RunError> {
-    let _local = ctx
+pub async fn run_once(ctx: &Arc<Context>, opts: RunOptions) -> Result<RunReport, RunError> {
+    begin(ctx, opts).await?.finish().await
+}
+
+/// A run that holds the locks and has its `reconcile_runs` row; [`finish`]
+/// does the work. Split so that an HTTP trigger can answer with the run id
+/// at once.
+///
+/// [`finish`]: StartedRun::finish
+pub struct StartedRun {
+    pub run_id: i64,
+    ctx: Arc<Context>,
+    opts: RunOptions,
+    _local: tokio::sync::OwnedMutexGuard<()>,
+    lock: crate::store::LeaderLock,
+}
+
+/// Take the locks and open the run's record.
+pub async fn begin(ctx: &Arc<Context>, opts: RunOptions) -> Result<StartedRun, RunError> {
+    let local = ctx
         .running
-        .try_lock()
-        .map_err(|_| RunError::AlreadyRunning)?;
+        .clone()
+        .try_lock_owned()
+        .map_err(|_| RunError::AlreadyRunning(ctx.current_run()))?;
     let lock = ctx
         .store
         .try_lock(&ctx.holder)
         .await?
-        .ok_or(RunError::AlreadyRunning)?;
-    ctx.metrics.run_in_progress.set(1);
-    let result = locked_run(ctx, opts).await;
-    ctx.metrics.run_in_progress.set(0);
-    if let Ok(report) = &result {
-        record_metrics(&ctx.metrics, report, opts.trigger);
-    }
-    if let Err(e) = lock.release().await {
-        tracing::warn!(error = %e, "could not release the leader lock; it will lapse");
-    }
-    result
-}
-
-async fn locked_run(ctx: &Context, opts: RunOptions) -> Result<RunReport, RunError> {
-    let started = Instant::now();
-    let store = &ctx.store;
-    let abandoned = store.fail_abandoned_runs(Utc::now()).await?;
+        .ok_or(RunError::AlreadyRunning(None))?;
+    let abandoned = ctx.store.fail_abandoned_runs(Utc::now()).await?;
     if abandoned > 0 {
         tracing::warn!(
             abandoned,
             "closed runs left unfinished by a stopped process"
         );
     }
-    let mode = ctx.settings.mode;
-    let mode_name = match mode {
+    let mode = mode_name(ctx.settings.mode);
+    let run_id = ctx
+        .store
+        .start_run(opts.trigger, mode, opts.dry_run, Utc::now())
+        .await?;
+    *ctx.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(run_id);
+    ctx.metrics.run_in_progress.set(1);
+    Ok(StartedRun {
+        run_id,
+        ctx: ctx.clone(),
+        opts,
+        _local: local,
+        lock,
+    })
+}
+
+impl StartedRun {
+    pub async fn finish(self) -> Result<RunReport, RunError> {
+        let ctx = &self.ctx;
+        let result = locked_run(ctx, self.run_id, &self.opts).await;
+        ctx.metrics.run_in_progress.set(0);
+        *ctx.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        if let Ok(report) = &result {
+            record_metrics(&ctx.metrics, report, self.opts.trigger);
+        }
+        if let Err(e) = self.lock.release().await {
+            tracing::warn!(error = %e, "could not release the leader lock; it will lapse");
+        }
+        result
+    }
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
         Mode::Enforce => "enforce",
         Mode::Observe => "observe",
-    };
-    let run_id = store
-        .start_run(opts.trigger, mode_name, opts.dry_run, Utc::now())
-        .await?;
+    }
+}
+
+async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let store = &ctx.store;
+    let mode = ctx.settings.mode;
     let span = tracing::info_span!(
         "run",
         run_id,
         trigger = opts.trigger,
         dry_run = opts.dry_run
     );
-    let _enter = span.enter();
-    tracing::info!(mode = mode_name, "run started");
+    async move {
+        tracing::info!(mode = mode_name(mode), "run started");
 
-    let mut report = RunReport {
-        run_id,
-        status: RunStatus::Failed,
-        dry_run: opts.dry_run,
-        mode,
-        applied: false,
-        stats: PlanStats::default(),
-        planned: BTreeMap::new(),
-        succeeded: BTreeMap::new(),
-        failed: BTreeMap::new(),
-        findings: BTreeMap::new(),
-        failures: Vec::new(),
-        held_reason: None,
-        error: None,
-        failed_stage: None,
-        duration_ms: 0,
-    };
-    let mut end = RunEnd::default();
-    if let Err(e) = execute(ctx, run_id, opts, &mut report, &mut end).await {
-        report.status = RunStatus::Failed;
-        report.failed_stage = Some(stage_of(&e));
-        report.error = Some(format!("{e:#}"));
+        let mut report = RunReport {
+            run_id,
+            status: RunStatus::Failed,
+            dry_run: opts.dry_run,
+            mode,
+            applied: false,
+            stats: PlanStats::default(),
+            planned: BTreeMap::new(),
+            succeeded: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            findings: BTreeMap::new(),
+            failures: Vec::new(),
+            held_reason: None,
+            error: None,
+            approval_note: None,
+            failed_stage: None,
+            duration_ms: 0,
+        };
+        let mut end = RunEnd::default();
+        if let Err(e) = execute(ctx, run_id, opts, &mut report, &mut end).await {
+            report.status = RunStatus::Failed;
+            report.failed_stage = Some(stage_of(&e));
+            report.error = Some(format!("{e:#}"));
+        }
+        if report.status == RunStatus::Failed && report.failed_stage.is_none() {
+            report.failed_stage = Some("apply");
+        }
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        end.status = report.status.as_str().to_string();
+        end.error = report.error.clone();
+        end.held_reason = report.held_reason.clone();
+        end.actions_succeeded = report.succeeded.values().sum::<usize>() as i64;
+        end.actions_failed = report.failed.values().sum::<usize>() as i64;
+        end.summary = serde_json::to_string(&report).ok();
+        store.finish_run(run_id, &end, Utc::now()).await?;
+        match report.status {
+            RunStatus::Succeeded => tracing::info!(
+                duration_ms = report.duration_ms,
+                planned = ?report.planned,
+                findings = ?report.findings,
+                "run succeeded"
+            ),
+            RunStatus::Held => tracing::warn!(reason = report.held_reason.as_deref(), "run held"),
+            RunStatus::Failed | RunStatus::Interrupted => tracing::error!(
+                status = report.status.as_str(),
+                error = report.error.as_deref(),
+                failed = ?report.failed,
+                "run failed"
+            ),
+        }
+        Ok(report)
     }
-    if report.status == RunStatus::Failed && report.failed_stage.is_none() {
-        report.failed_stage = Some("apply");
-    }
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    end.status = report.status.as_str().to_string();
-    end.error = report.error.clone();
-    end.held_reason = report.held_reason.clone();
-    end.actions_succeeded = report.succeeded.values().sum::<usize>() as i64;
-    end.actions_failed = report.failed.values().sum::<usize>() as i64;
-    end.summary = serde_json::to_string(&report).ok();
-    store.finish_run(run_id, &end, Utc::now()).await?;
-    match report.status {
-        RunStatus::Succeeded => tracing::info!(
-            duration_ms = report.duration_ms,
-            planned = ?report.planned,
-            findings = ?report.findings,
-            "run succeeded"
-        ),
-        RunStatus::Held => tracing::warn!(reason = report.held_reason.as_deref(), "run held"),
-        RunStatus::Failed => tracing::error!(
-            error = report.error.as_deref(),
-            failed = ?report.failed,
-            "run failed"
-        ),
-    }
-    Ok(report)
+    .instrument(span)
+    .await
 }
 
 /// Which stage a whole-run failure came from, for the errors metric.
@@ -296,7 +389,7 @@ fn record_metrics(m: &Metrics, r: &RunReport, trigger: &str) {
 async fn execute(
     ctx: &Context,
     run_id: i64,
-    opts: RunOptions,
+    opts: &RunOptions,
     report: &mut RunReport,
     end: &mut RunEnd,
 ) -> anyhow::Result<()> {
@@ -335,8 +428,23 @@ async fn execute(
     end.findings_count = plan.findings.len() as i64;
     end.plan = Some(serde_json::to_string(&plan)?);
 
-    // Guard.
-    let held = guard::check_plan(&plan, &guard_policy);
+    // Guard. An approved plan passes if nothing changed since it was held;
+    // otherwise the fresh plan faces the guard like any other.
+    let mut held = guard::check_plan(&plan, &guard_policy);
+    if let (Some(_), Some(approval)) = (&held, &opts.approval) {
+        if approval.actions == plan.actions {
+            store
+                .approve_run(approval.held_run_id, &approval.approved_by, Utc::now())
+                .await?;
+            tracing::warn!(held_run = approval.held_run_id, by = %approval.approved_by, "applying an approved held plan");
+            held = None;
+        } else {
+            report.approval_note = Some(format!(
+                "the plan changed since run {} was held; re-planned",
+                approval.held_run_id
+            ));
+        }
+    }
     let apply = !opts.dry_run && s.mode == Mode::Enforce && held.is_none();
     let initial = if apply { "planned" } else { "skipped" };
     let records: Vec<ActionRecord> = plan
@@ -360,11 +468,13 @@ async fn execute(
     report.applied = true;
     let by_id: BTreeMap<EmployeeId, &Employee> = employees.iter().map(|e| (e.id, e)).collect();
     let outcomes = apply_all(ctx, run_id, &plan, &by_id).await?;
+    let mut interrupted = false;
     for (action, outcome) in plan.actions.iter().zip(outcomes) {
         let kind = action.action.kind();
         match outcome {
             Ok(()) => *report.succeeded.entry(kind).or_insert(0) += 1,
-            Err(e) => {
+            Err(None) => interrupted = true,
+            Err(Some(e)) => {
                 *report.failed.entry(kind).or_insert(0) += 1;
                 if report.failures.len() < 20 {
                     report.failures.push(format!(
@@ -376,7 +486,11 @@ async fn execute(
         }
     }
     store.touch_verified_audit(Utc::now()).await?;
-    report.status = if report.failed.is_empty() {
+    report.status = if interrupted {
+        report.error =
+            Some("interrupted: rosterd was shutting down; the next run finishes the plan".into());
+        RunStatus::Interrupted
+    } else if report.failed.is_empty() {
         RunStatus::Succeeded
     } else {
         RunStatus::Failed
@@ -426,13 +540,14 @@ fn action_record(seq: i64, a: &PlannedAction, status: &str) -> ActionRecord {
 
 /// Apply every action, `auth0.concurrency` at a time (the rate limiter still
 /// bounds throughput); one failure does not stop the others. Outcomes come
-/// back in plan order.
+/// back in plan order; `Err(None)` marks an action not started because of a
+/// shutdown.
 async fn apply_all(
     ctx: &Context,
     run_id: i64,
     plan: &Plan,
     employees: &BTreeMap<EmployeeId, &Employee>,
-) -> anyhow::Result<Vec<Result<(), String>>> {
+) -> anyhow::Result<Vec<Result<(), Option<String>>>> {
     let needs_roles = plan.actions.iter().any(|a| {
         matches!(
             a.action,
@@ -451,8 +566,24 @@ async fn apply_all(
     };
     let roles = RoleMap::new(&ctx.settings.auth0.roles, roles);
     let roles = &roles;
-    let outcomes = futures::stream::iter(plan.actions.iter().enumerate())
+    // Futures built up front (not polled): a lazily mapped stream over
+    // borrowed actions trips the compiler's Send inference in spawned tasks.
+    let pending: Vec<_> = plan
+        .actions
+        .iter()
+        .enumerate()
         .map(|(seq, a)| async move {
+            if ctx.is_stopping() {
+                let note = "not started: rosterd was shutting down";
+                if let Err(e) = ctx
+                    .store
+                    .finish_action(run_id, seq as i64, "skipped", None, Some(note), Utc::now())
+                    .await
+                {
+                    tracing::error!(seq, error = %e, "could not record an action's outcome");
+                }
+                return Err(None);
+            }
             let employee = employees.get(&a.action.employee_id()).copied();
             let outcome = apply_one(ctx, &a.action, employee, roles).await;
             let (status, user, error) = match &outcome {
@@ -466,8 +597,10 @@ async fn apply_all(
             {
                 tracing::error!(seq, error = %e, "could not record an action's outcome");
             }
-            outcome.map(drop)
+            outcome.map(drop).map_err(Some)
         })
+        .collect();
+    let outcomes = futures::stream::iter(pending)
         .buffered(ctx.settings.auth0.concurrency)
         .collect()
         .await;

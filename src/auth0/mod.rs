@@ -485,6 +485,32 @@ impl Auth0Client {
         expect_ok(EP, resp).await.map(drop)
     }
 
+    /// Set a new password on a database-connection account.
+    pub async fn set_password(&self, id: &Auth0UserId, password: &Secret) -> Result<()> {
+        let body = json!({ "password": password.expose(), "connection": self.inner.connection });
+        self.patch_user(id, &body).await
+    }
+
+    /// A password-change ticket URL the employee opens to set a password.
+    pub async fn password_change_ticket(&self, id: &Auth0UserId, ttl_secs: u64) -> Result<String> {
+        const EP: &str = "POST /api/v2/tickets/password-change";
+        let body = json!({ "user_id": id.0, "ttl_sec": ttl_secs, "mark_email_as_verified": true });
+        let resp = self
+            .call(
+                EP,
+                Method::POST,
+                "/api/v2/tickets/password-change",
+                &[],
+                Some(&body),
+            )
+            .await?;
+        let v: Value = read_json(EP, expect_ok(EP, resp).await?).await?;
+        v["ticket"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| protocol(EP, "no ticket in the answer"))
+    }
+
     /// All roles in the tenant (paged, 100 at a time).
     pub async fn list_roles(&self) -> Result<Vec<Role>> {
         const EP: &str = "GET /api/v2/roles";

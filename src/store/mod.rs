@@ -429,6 +429,20 @@ impl Store {
         })
     }
 
+    /// Mark a held run as approved (its plan was applied by a later run).
+    pub async fn approve_run(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE reconcile_runs SET approved_at = $1, approved_by = $2 WHERE id = $3")
+                .bind(now)
+                .bind(by)
+                .bind(id)
+                .execute(pool)
+                .await
+                .map_err(sql("approve run"))?;
+        });
+        Ok(())
+    }
+
     pub async fn get_run(&self, id: i64) -> Result<Option<RunRecord>> {
         with_pool!(self, pool => {
             sqlx::query_as("SELECT * FROM reconcile_runs WHERE id = $1")
@@ -478,6 +492,214 @@ impl Store {
             .map_err(sql("close abandoned runs"))?;
             Ok(done.rows_affected())
         })
+    }
+}
+
+/// An admin's manual PodFactory mapping.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ManualMapping {
+    pub id: i64,
+    pub podfactory_user_id: String,
+    pub employee_id: i64,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A PodFactory link as the last run recorded it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PodFactoryLink {
+    pub podfactory_user_id: String,
+    pub podfactory_email: Option<String>,
+    pub podfactory_name: Option<String>,
+    pub matched_by: String,
+    pub confidence: f64,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Is the database answering?
+    pub async fn ping(&self) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await.map_err(sql("ping"))?;
+        });
+        Ok(())
+    }
+
+    /// Runs, newest first, optionally only those with `status`, only those
+    /// with an id below `before` (for paging).
+    pub async fn list_runs_page(
+        &self,
+        status: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<RunRecord>> {
+        with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT * FROM reconcile_runs WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR id < $2) \
+                 ORDER BY id DESC LIMIT $3",
+            )
+            .bind(status)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(sql("list runs"))
+        })
+    }
+
+    /// The newest run that got as far as planning.
+    pub async fn latest_planned_run(&self) -> Result<Option<RunRecord>> {
+        with_pool!(self, pool => {
+            sqlx::query_as("SELECT * FROM reconcile_runs WHERE plan IS NOT NULL ORDER BY id DESC LIMIT 1")
+                .fetch_optional(pool)
+                .await
+                .map_err(sql("read latest run"))
+        })
+    }
+
+    /// When the last run (any outcome) and the last successful run finished.
+    pub async fn last_run_times(&self) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+        with_pool!(self, pool => {
+            let last: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as(
+                "SELECT finished_at FROM reconcile_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await
+            .map_err(sql("read run times"))?;
+            let ok: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as(
+                "SELECT finished_at FROM reconcile_runs WHERE status = 'succeeded' ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await
+            .map_err(sql("read run times"))?;
+            Ok((last.and_then(|r| r.0), ok.and_then(|r| r.0)))
+        })
+    }
+
+    pub async fn employee(&self, id: i64) -> Result<Option<RawEmployee>> {
+        Ok(self
+            .load_employees(None)
+            .await?
+            .into_iter()
+            .find(|e| e.id == id))
+    }
+
+    /// The newest actions concerning one employee, across runs.
+    pub async fn employee_actions(
+        &self,
+        employee_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, ActionRecord)>> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT run_id, seq, kind, employee_id, auth0_user_id, reason, detail, status, error, finished_at \
+                 FROM reconcile_actions WHERE employee_id = $1 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(employee_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read employee actions"))?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("run_id")?, <ActionRecord as sqlx::FromRow<_>>::from_row(r)?)))
+                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
+                .map_err(sql("read employee actions"))
+        })
+    }
+
+    pub async fn podfactory_links(&self, employee_id: i64) -> Result<Vec<PodFactoryLink>> {
+        with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT podfactory_user_id, podfactory_email, podfactory_name, matched_by, confidence, updated_at \
+                 FROM employee_podfactory_mapping WHERE employee_id = $1 ORDER BY podfactory_user_id",
+            )
+            .bind(employee_id)
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read podfactory links"))
+        })
+    }
+
+    pub async fn manual_mappings(&self) -> Result<Vec<ManualMapping>> {
+        with_pool!(self, pool => {
+            sqlx::query_as("SELECT * FROM podfactory_manual_mappings ORDER BY id")
+                .fetch_all(pool)
+                .await
+                .map_err(sql("read manual mappings"))
+        })
+    }
+
+    /// Add (or re-point) the manual mapping of a PodFactory user.
+    pub async fn upsert_manual_mapping(
+        &self,
+        podfactory_user_id: &str,
+        employee_id: i64,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ManualMapping> {
+        with_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO podfactory_manual_mappings (podfactory_user_id, employee_id, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (podfactory_user_id) DO UPDATE SET \
+                 employee_id = excluded.employee_id, created_by = excluded.created_by, created_at = excluded.created_at \
+                 RETURNING *",
+            )
+            .bind(podfactory_user_id)
+            .bind(employee_id)
+            .bind(by)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+            .map_err(sql("write manual mapping"))
+        })
+    }
+
+    /// Remove a manual mapping; false if there was none with that id.
+    pub async fn delete_manual_mapping(&self, id: i64) -> Result<bool> {
+        with_pool!(self, pool => {
+            let done = sqlx::query("DELETE FROM podfactory_manual_mappings WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .map_err(sql("delete manual mapping"))?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Who did what, for admin actions (never with secrets in `target`).
+    pub async fn audit_admin(
+        &self,
+        actor: &str,
+        action: &str,
+        target: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("INSERT INTO admin_audit (at, actor, action, target) VALUES ($1, $2, $3, $4)")
+                .bind(now)
+                .bind(actor)
+                .bind(action)
+                .bind(target)
+                .execute(pool)
+                .await
+                .map_err(sql("audit admin action"))?;
+        });
+        Ok(())
+    }
+
+    /// SQLite's change marker (see the daemon migration); `None` elsewhere.
+    pub async fn change_marker(&self) -> Result<Option<i64>> {
+        match self {
+            Store::Sqlite(pool) => {
+                let (v,): (i64,) =
+                    sqlx::query_as("SELECT version FROM rosterd_change_marker WHERE id = 1")
+                        .fetch_one(pool)
+                        .await
+                        .map_err(sql("read change marker"))?;
+                Ok(Some(v))
+            }
+            Store::Postgres(_) => Ok(None),
+        }
     }
 }
 

@@ -1,0 +1,324 @@
+//! `rosterd serve`: the scheduler, change triggers and the HTTP API around
+//! one [`Runner`].
+//!
+//! Every trigger (a cron tick, an admin's `POST /runs`, an employee change,
+//! an Auth0 event hook) ends in [`Runner::start`], which starts the same
+//! full, input-less run. The runner never overlaps runs: a cron tick during
+//! a run is skipped and counted; a change during a run is remembered and
+//! becomes one follow-up run when the current one ends (changes coalesce).
+//!
+//! tokio-cron-scheduler does not prevent overlaps, fixes a time zone's UTC
+//! offset when a job is created (so DST shifts it), and does not wait for
+//! running jobs on shutdown; the runner, the offset watchdog in
+//! [`schedule`] and [`RunningDaemon::shutdown`] cover those.
+
+use crate::config::Settings;
+use crate::run::{self, Context, RunError, RunOptions};
+use chrono::{Offset, TimeZone, Utc};
+use rand::Rng;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+/// Starts runs; at most one at a time.
+pub struct Runner {
+    pub ctx: Arc<Context>,
+    task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
+    changes: Notify,
+    accepting: AtomicBool,
+}
+
+impl Runner {
+    pub fn new(ctx: Arc<Context>) -> Arc<Runner> {
+        Arc::new(Runner {
+            ctx,
+            task: tokio::sync::Mutex::new(None),
+            changes: Notify::new(),
+            accepting: AtomicBool::new(true),
+        })
+    }
+
+    /// Start a run in the background and return its id, or say why not.
+    pub async fn start(&self, opts: RunOptions) -> Result<i64, RunError> {
+        if !self.accepting.load(Ordering::SeqCst) {
+            return Err(RunError::ShuttingDown);
+        }
+        let started = run::begin(&self.ctx, opts).await?;
+        let id = started.run_id;
+        let handle = tokio::spawn(async move {
+            if let Err(e) = started.finish().await {
+                tracing::error!(run_id = id, error = %e, "run could not be recorded");
+            }
+        });
+        *self.task.lock().await = Some(handle);
+        Ok(id)
+    }
+
+    /// Something changed in the employees table (or Auth0 said so).
+    pub fn changed(&self) {
+        self.changes.notify_one();
+    }
+
+    /// Wait until no run is in progress (or `limit` passes).
+    async fn wait_idle(&self, limit: Duration) -> bool {
+        let handle = self.task.lock().await.take();
+        match handle {
+            Some(h) => tokio::time::timeout(limit, h).await.is_ok(),
+            None => true,
+        }
+    }
+
+    /// Debounce change notifications into runs: a burst of changes becomes
+    /// one run after `quiet`; a change during a run becomes one run after it.
+    async fn change_loop(self: Arc<Self>, quiet: Duration) {
+        loop {
+            self.changes.notified().await;
+            tokio::time::sleep(quiet).await;
+            loop {
+                match self.start(RunOptions::new("change", false)).await {
+                    Ok(id) => {
+                        tracing::info!(run_id = id, "run started by an employee change");
+                        break;
+                    }
+                    Err(RunError::AlreadyRunning(_)) => {
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
+                    Err(RunError::ShuttingDown) => return,
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not start a run for a change");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A daemon serving in the background (tests, the demo); `serve` wraps it.
+pub struct RunningDaemon {
+    pub addr: SocketAddr,
+    pub runner: Arc<Runner>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    http: JoinHandle<std::io::Result<()>>,
+    scheduler: Option<JobScheduler>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl RunningDaemon {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop triggers, let the running reconcile finish its current actions
+    /// (it records itself as interrupted if actions remain), then stop HTTP.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let grace = Duration::from_secs(self.runner.ctx.settings.serve.shutdown_grace_secs);
+        self.runner.accepting.store(false, Ordering::SeqCst);
+        if let Some(mut s) = self.scheduler.take() {
+            if let Err(e) = s.shutdown().await {
+                tracing::warn!(error = %e, "scheduler did not shut down cleanly");
+            }
+        }
+        for b in &self.background {
+            b.abort();
+        }
+        self.runner.ctx.stop();
+        if !self.runner.wait_idle(grace).await {
+            tracing::error!("the running reconcile did not stop within the grace period");
+        }
+        let _ = self.shutdown.send(true);
+        self.http.await??;
+        Ok(())
+    }
+}
+
+/// Build everything from settings and start serving on `serve.listen`.
+pub async fn spawn(settings: Settings) -> anyhow::Result<RunningDaemon> {
+    let ctx = Context::new(settings).await?;
+    ctx.store.migrate().await?;
+    restore_metrics(&ctx).await?;
+    let runner = Runner::new(ctx.clone());
+    let s = &ctx.settings.serve;
+
+    let listener = tokio::net::TcpListener::bind(&s.listen).await?;
+    let addr = listener.local_addr()?;
+    let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let app = crate::http::router(runner.clone());
+    let http = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+
+    let mut background = vec![tokio::spawn(
+        runner
+            .clone()
+            .change_loop(Duration::from_millis(s.change_debounce_ms)),
+    )];
+    background.push(tokio::spawn(watch_changes(runner.clone())));
+    let scheduler = schedule(runner.clone()).await?;
+    if let Some(watchdog) = scheduler.1 {
+        background.push(watchdog);
+    }
+    if s.run_at_start {
+        match runner.start(RunOptions::new("schedule", false)).await {
+            Ok(id) => tracing::info!(run_id = id, "start-up run started"),
+            Err(e) => tracing::warn!(error = %e, "no start-up run"),
+        }
+    }
+    tracing::info!(%addr, schedule = %s.schedule, timezone = %s.timezone, "rosterd serving");
+    Ok(RunningDaemon {
+        addr,
+        runner,
+        shutdown: tx,
+        http,
+        scheduler: Some(scheduler.0),
+        background,
+    })
+}
+
+/// `rosterd serve`: run until SIGTERM or Ctrl-C, then shut down gracefully.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let daemon = spawn(settings).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    daemon.shutdown().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// So that a restart does not look like "no run for hours" to alerting.
+async fn restore_metrics(ctx: &Context) -> anyhow::Result<()> {
+    let (last, ok) = ctx.store.last_run_times().await?;
+    if let Some(t) = last {
+        ctx.metrics.last_run.set(t.timestamp() as f64);
+    }
+    if let Some(t) = ok {
+        ctx.metrics.last_success.set(t.timestamp() as f64);
+    }
+    Ok(())
+}
+
+/// The cron job, plus (outside UTC) a watchdog that rebuilds it when the
+/// zone's UTC offset changes, because tokio-cron-scheduler fixes the offset
+/// at creation and would otherwise run an hour off after a DST change.
+async fn schedule(runner: Arc<Runner>) -> anyhow::Result<(JobScheduler, Option<JoinHandle<()>>)> {
+    let s = &runner.ctx.settings.serve;
+    let cron = s.six_field_schedule().map_err(anyhow::Error::msg)?;
+    let tz: chrono_tz::Tz = s.timezone.parse().map_err(|_| {
+        anyhow::anyhow!("serve.timezone: {:?} is not an IANA time zone", s.timezone)
+    })?;
+    let scheduler = JobScheduler::new().await?;
+    let id = scheduler.add(cron_job(&cron, tz, runner.clone())?).await?;
+    scheduler.start().await?;
+    let watchdog = (tz != chrono_tz::UTC).then(|| {
+        let scheduler = scheduler.clone();
+        tokio::spawn(async move {
+            let offset =
+                |tz: chrono_tz::Tz| tz.offset_from_utc_datetime(&Utc::now().naive_utc()).fix();
+            let mut current = (id, offset(tz));
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                if offset(tz) == current.1 {
+                    continue;
+                }
+                let _ = scheduler.remove(&current.0).await;
+                match cron_job(&cron, tz, runner.clone()) {
+                    Ok(job) => match scheduler.add(job).await {
+                        Ok(new_id) => {
+                            tracing::info!(timezone = %tz, "UTC offset changed; schedule rebuilt");
+                            current = (new_id, offset(tz));
+                        }
+                        Err(e) => tracing::error!(error = %e, "could not rebuild the schedule"),
+                    },
+                    Err(e) => tracing::error!(error = %e, "could not rebuild the schedule"),
+                }
+            }
+        })
+    });
+    Ok((scheduler, watchdog))
+}
+
+fn cron_job(cron: &str, tz: chrono_tz::Tz, runner: Arc<Runner>) -> anyhow::Result<Job> {
+    let job = Job::new_async_tz(cron, tz, move |_, _| {
+        let runner = runner.clone();
+        Box::pin(async move {
+            let jitter = runner.ctx.settings.serve.jitter_secs;
+            if jitter > 0 {
+                let wait = rand::thread_rng().gen_range(0..=jitter * 1000);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            match runner.start(RunOptions::new("schedule", false)).await {
+                Ok(id) => tracing::info!(run_id = id, "scheduled run started"),
+                Err(RunError::AlreadyRunning(current)) => {
+                    runner.ctx.metrics.scheduler_skipped.inc();
+                    tracing::warn!(running = ?current, "schedule tick skipped: a run is in progress");
+                }
+                Err(e) => tracing::error!(error = %e, "scheduled run did not start"),
+            }
+        })
+    })
+    .map_err(|e| anyhow::anyhow!("serve.schedule {cron:?}: {e}"))?;
+    Ok(job)
+}
+
+/// Turn employee changes into `Runner::changed`: LISTEN/NOTIFY on
+/// PostgreSQL (a trigger installed by the migrations), a poll of the change
+/// marker on SQLite.
+async fn watch_changes(runner: Arc<Runner>) {
+    let store = runner.ctx.store.clone();
+    let poll = Duration::from_millis(runner.ctx.settings.serve.change_poll_ms.max(100));
+    match &store {
+        crate::store::Store::Postgres(pool) => loop {
+            match sqlx::postgres::PgListener::connect_with(pool).await {
+                Ok(mut listener) => {
+                    if let Err(e) = listener.listen("rosterd_employees").await {
+                        tracing::warn!(error = %e, "LISTEN failed; retrying");
+                    } else {
+                        while let Ok(_n) = listener.recv().await {
+                            runner.changed();
+                        }
+                        tracing::warn!("change listener lost its connection; reconnecting");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "change listener cannot connect; retrying"),
+            }
+            tokio::time::sleep(poll).await;
+        },
+        crate::store::Store::Sqlite(_) => {
+            let mut last = store.change_marker().await.ok().flatten();
+            loop {
+                tokio::time::sleep(poll).await;
+                match store.change_marker().await {
+                    Ok(now) if now != last => {
+                        last = now;
+                        runner.changed();
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "change poll failed"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,585 @@
+//! The admin HTTP API (`/api/v1`), `/metrics` and health endpoints.
+//!
+//! Handlers are thin: they check input, call the [`Runner`] or the store,
+//! and shape JSON. Every error is `{"error": code, "message": text}` with
+//! the status HTTP means (400 bad input, 401 who are you, 403 not allowed,
+//! 404 no such thing, 409 conflicts with the current state, 413 too big).
+
+mod auth;
+mod openapi;
+
+use crate::daemon::Runner;
+use crate::plan::Plan;
+use crate::run::{Approval, RunError, RunOptions};
+use crate::store::RunRecord;
+use auth::Actor;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Extension, Json, Router};
+use chrono::Utc;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+type AppState = Arc<Runner>;
+
+/// An error as the API reports it.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    extra: Option<Value>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            extra: None,
+        }
+    }
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+    fn with(mut self, extra: Value) -> Self {
+        self.extra = Some(extra);
+        self
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.code, "message": self.message });
+        if let (Some(Value::Object(extra)), Some(obj)) = (self.extra, body.as_object_mut()) {
+            obj.extend(extra);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// Internal failures: logged in full, reported without detail that could
+/// leak internals.
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "request failed");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error; see the rosterd log",
+    )
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Parse a JSON body (possibly empty, meaning `{}`) with a message that
+/// names what is wrong.
+fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| ct.starts_with("application/json"));
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+fn parse_id(raw: &str, what: &str) -> ApiResult<i64> {
+    raw.parse()
+        .map_err(|_| ApiError::bad_request(format!("{what} must be an integer, not {raw:?}")))
+}
+
+pub fn router(runner: Arc<Runner>) -> Router {
+    let s = &runner.ctx.settings.serve;
+    let admin = Router::new()
+        .route("/runs", post(trigger_run).get(list_runs))
+        .route("/runs/{id}", get(get_run))
+        .route("/runs/{id}/approve", post(approve_run))
+        .route("/findings", get(findings))
+        .route("/mappings", post(create_mapping).get(list_mappings))
+        .route("/mappings/{id}", delete(delete_mapping))
+        .route("/employees/{id}", get(get_employee))
+        .route("/employees/{id}/credentials", post(credentials))
+        .route_layer(axum::middleware::from_fn_with_state(
+            runner.clone(),
+            auth::require_admin,
+        ));
+    let api = Router::new()
+        .merge(admin)
+        .route("/hooks/auth0", post(auth::auth0_hook))
+        .route("/openapi.json", get(openapi::document));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/metrics", get(metrics))
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "ok" })) }),
+        )
+        .route("/readyz", get(readyz))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(s.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(s.request_timeout_secs),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(runner)
+}
+
+async fn metrics(State(runner): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        runner.ctx.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn readyz(State(runner): State<AppState>) -> Response {
+    let store = &runner.ctx.store;
+    if let Err(e) = store.ping().await {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "database": e.to_string() })),
+        )
+            .into_response();
+    }
+    let last = store
+        .list_runs(1)
+        .await
+        .ok()
+        .and_then(|r| r.into_iter().next());
+    Json(json!({
+        "status": "ready",
+        "database": "ok",
+        "running": runner.ctx.current_run(),
+        "last_run": last.map(|r| json!({ "id": r.id, "status": r.status, "finished_at": r.finished_at })),
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TriggerBody {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+fn started(run_id: i64, dry_run: bool) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/api/v1/runs/{run_id}"))],
+        Json(json!({ "run_id": run_id, "status": "running", "dry_run": dry_run })),
+    )
+        .into_response()
+}
+
+fn start_error(e: RunError) -> ApiError {
+    match e {
+        RunError::AlreadyRunning(current) => ApiError::conflict(
+            "run_in_progress",
+            "a run is in progress; try again when it has finished",
+        )
+        .with(json!({ "run_id": current })),
+        RunError::ShuttingDown => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "rosterd is shutting down",
+        ),
+        other => internal(other),
+    }
+}
+
+async fn trigger_run(
+    State(runner): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body: TriggerBody = parse_body(&headers, &body)?;
+    let id = runner
+        .start(RunOptions::new("http", body.dry_run))
+        .await
+        .map_err(start_error)?;
+    tracing::info!(actor = %actor.0, run_id = id, dry_run = body.dry_run, "run triggered over HTTP");
+    audit(&runner, &actor, "trigger_run", Some(&id.to_string())).await;
+    Ok(started(id, body.dry_run))
+}
+
+async fn audit(runner: &Runner, actor: &Actor, action: &str, target: Option<&str>) {
+    if let Err(e) = runner
+        .ctx
+        .store
+        .audit_admin(&actor.0, action, target, Utc::now())
+        .await
+    {
+        tracing::error!(error = %e, action, "could not write the admin audit");
+    }
+}
+
+/// A run without its (large) plan, with its summary as JSON.
+fn run_json(r: &RunRecord) -> Value {
+    json!({
+        "id": r.id, "trigger": r.trigger, "mode": r.mode, "dry_run": r.dry_run, "status": r.status,
+        "started_at": r.started_at, "finished_at": r.finished_at,
+        "employees_seen": r.employees_seen, "auth0_users_seen": r.auth0_users_seen,
+        "actions_planned": r.actions_planned, "actions_succeeded": r.actions_succeeded,
+        "actions_failed": r.actions_failed, "findings_count": r.findings_count,
+        "error": r.error, "held_reason": r.held_reason,
+        "approved_at": r.approved_at, "approved_by": r.approved_by,
+        "summary": r.summary.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok()),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunsQuery {
+    status: Option<String>,
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+const RUN_STATUSES: [&str; 5] = ["running", "succeeded", "failed", "held", "interrupted"];
+
+async fn list_runs(
+    State(runner): State<AppState>,
+    q: Result<Query<RunsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if let Some(s) = q.status.as_deref() {
+        if !RUN_STATUSES.contains(&s) {
+            return Err(ApiError::bad_request(format!(
+                "status must be one of {}",
+                RUN_STATUSES.join(", ")
+            )));
+        }
+    }
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 200"));
+    }
+    let runs = runner
+        .ctx
+        .store
+        .list_runs_page(q.status.as_deref(), q.before, limit)
+        .await
+        .map_err(internal)?;
+    let next = (runs.len() as i64 == limit)
+        .then(|| runs.last().map(|r| r.id))
+        .flatten();
+    Ok(Json(json!({
+        "runs": runs.iter().map(run_json).collect::<Vec<_>>(),
+        "next_before": next,
+    })))
+}
+
+async fn load_run(runner: &Runner, raw: &str) -> ApiResult<RunRecord> {
+    let id = parse_id(raw, "run id")?;
+    runner
+        .ctx
+        .store
+        .get_run(id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| ApiError::not_found(format!("no run {id}")))
+}
+
+async fn get_run(
+    State(runner): State<AppState>,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let run = load_run(&runner, &raw).await?;
+    let actions = runner
+        .ctx
+        .store
+        .run_actions(run.id)
+        .await
+        .map_err(internal)?;
+    let mut body = run_json(&run);
+    body["plan"] = run
+        .plan
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or(Value::Null);
+    body["actions"] = json!(actions
+        .iter()
+        .map(|a| json!({
+            "seq": a.seq, "kind": a.kind, "employee_id": a.employee_id, "auth0_user_id": a.auth0_user_id,
+            "reason": a.reason, "status": a.status, "error": a.error, "finished_at": a.finished_at,
+            "detail": serde_json::from_str::<Value>(&a.detail).unwrap_or(Value::Null),
+        }))
+        .collect::<Vec<_>>());
+    Ok(Json(body))
+}
+
+async fn approve_run(
+    State(runner): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let run = load_run(&runner, &raw).await?;
+    if run.status != "held" || run.approved_at.is_some() {
+        return Err(ApiError::conflict(
+            "not_held",
+            format!(
+                "run {} is {}, not a held run awaiting approval",
+                run.id, run.status
+            ),
+        ));
+    }
+    let plan: Plan = run
+        .plan
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .ok_or_else(|| internal(format!("held run {} has no readable plan", run.id)))?;
+    let opts = RunOptions {
+        dry_run: false,
+        trigger: "approval",
+        approval: Some(Approval {
+            held_run_id: run.id,
+            actions: plan.actions,
+            approved_by: actor.0.clone(),
+        }),
+    };
+    let id = runner.start(opts).await.map_err(start_error)?;
+    tracing::warn!(actor = %actor.0, held_run = run.id, run_id = id, "held run approved");
+    audit(&runner, &actor, "approve_run", Some(&run.id.to_string())).await;
+    Ok(started(id, false))
+}
+
+/// Finding kinds the API knows (the planner's and the matcher's).
+const FINDING_KINDS: [&str; 8] = [
+    "orphaned",
+    "duplicate_account",
+    "conflicting_evidence",
+    "duplicate_employee_email",
+    "invalid_employee",
+    "unmatched_podfactory_user",
+    "ambiguous_podfactory_user",
+    "employee_without_podfactory_user",
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FindingsQuery {
+    kind: Option<String>,
+}
+
+async fn findings(
+    State(runner): State<AppState>,
+    q: Result<Query<FindingsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if let Some(k) = q.kind.as_deref() {
+        if !FINDING_KINDS.contains(&k) {
+            return Err(ApiError::bad_request(format!(
+                "kind must be one of {}",
+                FINDING_KINDS.join(", ")
+            )));
+        }
+    }
+    let Some(run) = runner
+        .ctx
+        .store
+        .latest_planned_run()
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(Json(json!({ "run_id": null, "findings": [] })));
+    };
+    let plan: Value = run
+        .plan
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or(Value::Null);
+    let all = plan["findings"].as_array().cloned().unwrap_or_default();
+    let findings: Vec<Value> = all
+        .into_iter()
+        .filter(|f| q.kind.as_deref().is_none_or(|k| f["kind"] == k))
+        .collect();
+    Ok(Json(json!({ "run_id": run.id, "findings": findings })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MappingBody {
+    podfactory_user_id: String,
+    employee_id: i64,
+}
+
+async fn create_mapping(
+    State(runner): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body: MappingBody = parse_body(&headers, &body)?;
+    let pf = body.podfactory_user_id.trim();
+    if pf.is_empty() || pf.len() > 200 {
+        return Err(ApiError::bad_request(
+            "podfactory_user_id must be 1 to 200 characters",
+        ));
+    }
+    let store = &runner.ctx.store;
+    if store
+        .employee(body.employee_id)
+        .await
+        .map_err(internal)?
+        .is_none()
+    {
+        return Err(ApiError::bad_request(format!(
+            "no employee {}",
+            body.employee_id
+        )));
+    }
+    let m = store
+        .upsert_manual_mapping(pf, body.employee_id, &actor.0, Utc::now())
+        .await
+        .map_err(internal)?;
+    audit(
+        &runner,
+        &actor,
+        "create_mapping",
+        Some(&format!("{pf} -> {}", body.employee_id)),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(json!(m))).into_response())
+}
+
+async fn list_mappings(State(runner): State<AppState>) -> ApiResult<Json<Value>> {
+    let m = runner.ctx.store.manual_mappings().await.map_err(internal)?;
+    Ok(Json(json!({ "mappings": m })))
+}
+
+async fn delete_mapping(
+    State(runner): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(raw): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&raw, "mapping id")?;
+    if !runner
+        .ctx
+        .store
+        .delete_manual_mapping(id)
+        .await
+        .map_err(internal)?
+    {
+        return Err(ApiError::not_found(format!("no mapping {id}")));
+    }
+    audit(&runner, &actor, "delete_mapping", Some(&id.to_string())).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_employee(
+    State(runner): State<AppState>,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id(&raw, "employee id")?;
+    let store = &runner.ctx.store;
+    let e = store
+        .employee(id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| ApiError::not_found(format!("no employee {id}")))?;
+    let auth0 = match e.auth0_user_id.as_deref() {
+        Some(uid) => match runner
+            .ctx
+            .auth0
+            .get_user(&crate::model::Auth0UserId(uid.to_string()))
+            .await
+        {
+            Ok(u) => json!(u),
+            Err(err) => json!({ "user_id": uid, "error": err.to_string() }),
+        },
+        None => Value::Null,
+    };
+    let links = store.podfactory_links(id).await.map_err(internal)?;
+    let actions = store.employee_actions(id, 20).await.map_err(internal)?;
+    Ok(Json(json!({
+        "employee": e,
+        "auth0": auth0,
+        "podfactory": links,
+        "recent_actions": actions.iter().map(|(run_id, a)| json!({
+            "run_id": run_id, "kind": a.kind, "status": a.status, "reason": a.reason,
+            "error": a.error, "finished_at": a.finished_at,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+/// Onboarding credentials: a fresh password shown once, or a ticket URL.
+/// Never stored or logged; the audit records who asked, not what was given.
+async fn credentials(
+    State(runner): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&raw, "employee id")?;
+    let ctx = &runner.ctx;
+    let e = ctx
+        .store
+        .employee(id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| ApiError::not_found(format!("no employee {id}")))?;
+    if !e.is_active {
+        return Err(ApiError::conflict(
+            "inactive",
+            format!("employee {id} is inactive"),
+        ));
+    }
+    let Some(uid) = e.auth0_user_id.clone().map(crate::model::Auth0UserId) else {
+        return Err(ApiError::conflict(
+            "no_account",
+            format!("employee {id} has no Auth0 account yet; the next run creates it"),
+        ));
+    };
+    let s = &ctx.settings.serve;
+    let body = if s.credentials == "ticket" {
+        let ticket = ctx
+            .auth0
+            .password_change_ticket(&uid, s.ticket_ttl_secs)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "auth0", e.to_string()))?;
+        json!({ "employee_id": id, "auth0_user_id": uid.0, "ticket": ticket })
+    } else {
+        let password = crate::password::generate();
+        ctx.auth0
+            .set_password(&uid, &password)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "auth0", e.to_string()))?;
+        json!({ "employee_id": id, "auth0_user_id": uid.0, "password": password.expose(),
+                "note": "shown once; rosterd keeps no copy" })
+    };
+    tracing::warn!(actor = %actor.0, employee_id = id, mode = %s.credentials, "onboarding credentials issued");
+    audit(&runner, &actor, "credentials", Some(&id.to_string())).await;
+    Ok((
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(body),
+    )
+        .into_response())
+}

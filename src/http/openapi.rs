@@ -1,0 +1,99 @@
+//! The OpenAPI 3.1 description of `/api/v1`, served at
+//! `/api/v1/openapi.json`. Written out here rather than generated, so the
+//! build needs no tool that downloads assets; a test checks it names every
+//! route the router serves.
+
+use axum::Json;
+use serde_json::{json, Value};
+
+fn error_response(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+fn id_param(name: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "schema": { "type": "integer", "format": "int64" } })
+}
+
+pub fn spec() -> Value {
+    let obj = json!({ "type": "object" });
+    let auth_errors = |extra: &[(&str, &str)]| {
+        let mut m = serde_json::Map::new();
+        m.insert(
+            "400".into(),
+            error_response("bad input (the message says what)"),
+        );
+        m.insert(
+            "401".into(),
+            error_response("missing or invalid bearer token"),
+        );
+        m.insert(
+            "403".into(),
+            error_response("the token may not do this (read-only)"),
+        );
+        for (code, d) in extra {
+            m.insert((*code).into(), error_response(d));
+        }
+        Value::Object(m)
+    };
+    let with = |mut responses: Value, code: &str, body: Value| {
+        responses[code] = body;
+        responses
+    };
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "rosterd admin API", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "Trigger and inspect reconcile runs, approve held runs, manage PodFactory mappings, issue onboarding credentials." },
+        "security": [{ "bearer": [] }],
+        "paths": {
+            "/api/v1/runs": {
+                "post": { "summary": "Start a run now", "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TriggerRun" } } } },
+                          "responses": with(auth_errors(&[("409", "a run is in progress (run_id names it)"), ("503", "shutting down")]), "202", ok("started; Location names the run", obj.clone())) },
+                "get": { "summary": "Runs, newest first",
+                         "parameters": [
+                            { "name": "status", "in": "query", "schema": { "type": "string", "enum": ["running", "succeeded", "failed", "held", "interrupted"] } },
+                            { "name": "before", "in": "query", "schema": { "type": "integer" }, "description": "page: runs with a smaller id (next_before of the previous page)" },
+                            { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 20 } }],
+                         "responses": with(auth_errors(&[]), "200", ok("a page of runs", obj.clone())) }
+            },
+            "/api/v1/runs/{id}": { "get": { "summary": "One run: status, timings, counts, plan, actions with outcomes", "parameters": [id_param("id")],
+                                            "responses": with(auth_errors(&[("404", "no such run")]), "200", ok("the run", obj.clone())) } },
+            "/api/v1/runs/{id}/approve": { "post": { "summary": "Approve a held run: its plan is applied if nothing changed since, else re-planned", "parameters": [id_param("id")],
+                                                     "responses": with(auth_errors(&[("404", "no such run"), ("409", "not a held run, or a run is in progress")]), "202", ok("the approval run started", obj.clone())) } },
+            "/api/v1/findings": { "get": { "summary": "Findings of the latest planned run",
+                                           "parameters": [{ "name": "kind", "in": "query", "schema": { "type": "string" } }],
+                                           "responses": with(auth_errors(&[]), "200", ok("findings", obj.clone())) } },
+            "/api/v1/mappings": {
+                "post": { "summary": "Link a PodFactory user to an employee (matched_by manual)", "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Mapping" } } } },
+                          "responses": with(auth_errors(&[]), "201", ok("the mapping", obj.clone())) },
+                "get": { "summary": "Manual mappings", "responses": with(auth_errors(&[]), "200", ok("mappings", obj.clone())) }
+            },
+            "/api/v1/mappings/{id}": { "delete": { "summary": "Remove a manual mapping", "parameters": [id_param("id")],
+                                                   "responses": with(auth_errors(&[("404", "no such mapping")]), "204", json!({ "description": "removed" })) } },
+            "/api/v1/employees/{id}": { "get": { "summary": "An employee, its Auth0 account, PodFactory links and last actions", "parameters": [id_param("id")],
+                                                 "responses": with(auth_errors(&[("404", "no such employee")]), "200", ok("the employee", obj.clone())) } },
+            "/api/v1/employees/{id}/credentials": { "post": { "summary": "Onboarding credentials: a generated password shown once, or a password-change ticket",
+                                                              "parameters": [id_param("id")],
+                                                              "responses": with(auth_errors(&[("404", "no such employee"), ("409", "inactive, or no account yet"), ("502", "Auth0 refused")]), "200", ok("credentials, never shown again", obj.clone())) } },
+            "/api/v1/hooks/auth0": { "post": { "summary": "Inbound change webhook (Auth0 event/log streams); bearer secret or X-Rosterd-Signature HMAC", "security": [],
+                                               "responses": { "202": ok("a run follows", obj.clone()), "401": error_response("bad signature"), "404": error_response("webhook not enabled") } } },
+            "/api/v1/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": ok("OpenAPI 3.1", obj.clone()) } } }
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": {
+                "Error": { "type": "object", "required": ["error", "message"], "properties": { "error": { "type": "string" }, "message": { "type": "string" } } },
+                "TriggerRun": { "type": "object", "properties": { "dry_run": { "type": "boolean", "default": false } }, "additionalProperties": false },
+                "Mapping": { "type": "object", "required": ["podfactory_user_id", "employee_id"], "additionalProperties": false,
+                             "properties": { "podfactory_user_id": { "type": "string" }, "employee_id": { "type": "integer" } } }
+            }
+        }
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}
