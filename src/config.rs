@@ -60,6 +60,7 @@ pub struct Settings {
     pub auth0: Auth0Settings,
     pub reconcile: ReconcileSettings,
     pub serve: ServeSettings,
+    pub notify: NotifySettings,
     pub log: LogSettings,
 }
 
@@ -259,6 +260,56 @@ impl ServeSettings {
     }
 }
 
+/// On-call notification after runs: an email digest of what is new, and
+/// optional JSON webhooks with the same content.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifySettings {
+    pub email: bool,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `plain`, `starttls` or `tls`.
+    pub smtp_security: String,
+    /// Empty for no authentication; the password is `ROSTERD_SMTP_PASSWORD`.
+    pub smtp_username: String,
+    pub from: String,
+    /// Recipients of every digest.
+    pub to: Vec<String>,
+    /// Extra recipients per finding kind (e.g. `unmatched_podfactory_user`).
+    pub recipients: BTreeMap<String, Vec<String>>,
+    /// The same finding is not sent again within this many hours.
+    pub cooldown_hours: u64,
+    /// SMTP attempts per digest before giving up (the run is never failed).
+    pub smtp_attempts: u32,
+    pub smtp_timeout_secs: u64,
+    /// A generic JSON webhook and a Slack-compatible one (empty: off).
+    pub webhook_url: String,
+    pub slack_webhook_url: String,
+    #[serde(skip)]
+    pub smtp_password: Option<Secret>,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            email: false,
+            smtp_host: "localhost".into(),
+            smtp_port: 25,
+            smtp_security: "starttls".into(),
+            smtp_username: String::new(),
+            from: "rosterd@localhost".into(),
+            to: Vec::new(),
+            recipients: BTreeMap::new(),
+            cooldown_hours: 24,
+            smtp_attempts: 3,
+            smtp_timeout_secs: 20,
+            webhook_url: String::new(),
+            slack_webhook_url: String::new(),
+            smtp_password: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
@@ -285,14 +336,15 @@ pub struct ConfigError {
 }
 
 const ENV_PREFIX: &str = "ROSTERD_";
-const SECTIONS: [&str; 5] = ["database", "auth0", "reconcile", "serve", "log"];
+const SECTIONS: [&str; 6] = ["database", "auth0", "reconcile", "serve", "notify", "log"];
 
 /// Environment variables that carry secrets, and where they go.
-pub const SECRET_VARS: [&str; 4] = [
+pub const SECRET_VARS: [&str; 5] = [
     "ROSTERD_AUTH0_CLIENT_SECRET",
     "ROSTERD_DATABASE_PASSWORD",
     "ROSTERD_ADMIN_TOKENS",
     "ROSTERD_WEBHOOK_SECRET",
+    "ROSTERD_SMTP_PASSWORD",
 ];
 
 impl Settings {
@@ -356,6 +408,7 @@ impl Settings {
                 "auth0" => section(&key, value, &mut settings.auth0, &mut problems),
                 "reconcile" => section(&key, value, &mut settings.reconcile, &mut problems),
                 "serve" => section(&key, value, &mut settings.serve, &mut problems),
+                "notify" => section(&key, value, &mut settings.notify, &mut problems),
                 "log" => section(&key, value, &mut settings.log, &mut problems),
                 other => problems.push(format!(
                     "{other}: unknown key (known: mode, {})",
@@ -373,6 +426,7 @@ impl Settings {
         settings.auth0.client_secret = Secret::new(secret(SECRET_VARS[0]).unwrap_or_default());
         settings.database.password = secret(SECRET_VARS[1]).map(Secret::new);
         let admin_tokens = secret(SECRET_VARS[2]);
+        settings.notify.smtp_password = secret(SECRET_VARS[4]).map(Secret::new);
         settings.serve.webhook_secret = secret(SECRET_VARS[3]).map(Secret::new);
         if let Some(tokens) = admin_tokens {
             for (i, pair) in tokens
@@ -486,6 +540,21 @@ impl Settings {
                 "serve.credentials: {:?} (expected \"password\" or \"ticket\")",
                 sv.credentials
             ));
+        }
+        let n = &self.notify;
+        if !matches!(n.smtp_security.as_str(), "plain" | "starttls" | "tls") {
+            problems.push(format!(
+                "notify.smtp_security: {:?} (expected \"plain\", \"starttls\" or \"tls\")",
+                n.smtp_security
+            ));
+        }
+        if n.email && n.to.is_empty() && n.recipients.is_empty() {
+            problems.push("notify.to: email is on but nobody would receive it".into());
+        }
+        for addr in n.to.iter().chain(n.recipients.values().flatten()).chain([&n.from]) {
+            if crate::model::Email::parse(addr).is_err() && n.email {
+                problems.push(format!("notify: {addr:?} is not an email address"));
+            }
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             problems.push(format!(

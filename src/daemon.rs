@@ -140,6 +140,11 @@ impl RunningDaemon {
 pub async fn spawn(settings: Settings) -> anyhow::Result<RunningDaemon> {
     let ctx = Context::new(settings).await?;
     ctx.store.migrate().await?;
+    spawn_with(ctx).await
+}
+
+/// Start serving with an existing context (the demo keeps its own).
+pub async fn spawn_with(ctx: Arc<Context>) -> anyhow::Result<RunningDaemon> {
     restore_metrics(&ctx).await?;
     let runner = Runner::new(ctx.clone());
     let s = &ctx.settings.serve;
@@ -186,6 +191,14 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<RunningDaemon> {
 /// `rosterd serve`: run until SIGTERM or Ctrl-C, then shut down gracefully.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let daemon = spawn(settings).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    daemon.shutdown().await
+}
+
+/// Serve `ctx` until SIGTERM or Ctrl-C.
+pub async fn serve_with(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let daemon = spawn_with(ctx).await?;
     shutdown_signal().await;
     tracing::info!("shutting down");
     daemon.shutdown().await

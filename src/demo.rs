@@ -33,6 +33,9 @@ pub struct DemoArgs {
     /// Seconds between runs when not --once.
     #[arg(long, default_value_t = 60)]
     pub interval_secs: u64,
+    /// Where the demo serves the admin API, /metrics and health when not --once.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
 }
 
 /// Department, role code, Auth0 role name.
@@ -216,6 +219,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     settings.auth0.burst = 20;
     settings.auth0.export_poll_ms = 100;
     settings.auth0.roles = role_map();
+    settings.serve.listen = args.listen.clone();
+    settings.serve.schedule = every(args.interval_secs);
+    settings.serve.run_at_start = false;
+    // A token for trying the admin API, made fresh and shown once.
+    let token = crate::password::generate_token();
+    settings.serve.admin_tokens = vec![("demo".into(), token.clone())];
     let ctx = Context::new(settings).await?;
     ctx.store.migrate().await?;
 
@@ -234,10 +243,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let first = run_once(
         &ctx,
-        RunOptions {
-            dry_run: false,
-            trigger: "demo",
-        },
+        RunOptions::new("demo", false),
     )
     .await?;
     print!("{}", crate::report::human(&first));
@@ -253,10 +259,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!();
     let second = run_once(
         &ctx,
-        RunOptions {
-            dry_run: false,
-            trigger: "demo",
-        },
+        RunOptions::new("demo", false),
     )
     .await?;
     println!("second run, right after (convergence):");
@@ -281,24 +284,26 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     if !args.once {
         println!();
-        println!("running every {}s (Ctrl-C to stop)…", args.interval_secs);
-        let mut tick =
-            tokio::time::interval(std::time::Duration::from_secs(args.interval_secs.max(1)));
-        tick.tick().await;
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {
-                    match run_once(&ctx, RunOptions { dry_run: false, trigger: "schedule" }).await {
-                        Ok(r) => print!("{}", crate::report::human(&r)),
-                        Err(e) => eprintln!("run not started: {e}"),
-                    }
-                }
-                _ = tokio::signal::ctrl_c() => break,
-            }
-        }
+        println!("serving as `rosterd serve` does, a run every {}s (Ctrl-C to stop):", args.interval_secs);
+        println!("  http://{}/metrics   http://{}/readyz", args.listen, args.listen);
+        println!(
+            "  curl -H 'Authorization: Bearer {}' http://{}/api/v1/runs",
+            token.expose(),
+            args.listen
+        );
+        crate::daemon::serve_with(ctx).await?;
     }
     simulator.shutdown().await;
     Ok(())
+}
+
+/// A six-field cron expression firing every `secs` seconds (rounded to
+/// what cron can say: seconds under a minute, else whole minutes).
+fn every(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("*/{} * * * * *", secs.max(1)),
+        _ => format!("0 */{} * * * *", (secs / 60).clamp(1, 59)),
+    }
 }
 
 /// Pre-existing accounts that make the first run show every decision.

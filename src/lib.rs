@@ -10,6 +10,7 @@ pub mod http;
 pub mod matching;
 pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod password;
 pub mod plan;
 pub mod report;

@@ -35,6 +35,17 @@ pub fn generate() -> Secret {
     }
 }
 
+/// A random URL-safe token (for the demo's admin API).
+pub fn generate_token() -> Secret {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = OsRng;
+    Secret::new(
+        (0..32)
+            .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+            .collect::<String>(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,3 +32,11 @@ CREATE TRIGGER rosterd_employees_changed
     AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF full_name, email, department, workspace, role_code, is_active
     ON employees
     FOR EACH STATEMENT EXECUTE FUNCTION rosterd_employees_changed();
+
+-- What on-call was told, so the same finding is not re-sent every run.
+CREATE TABLE IF NOT EXISTS notification_log (
+    finding_key    TEXT PRIMARY KEY,
+    kind           TEXT NOT NULL,
+    first_sent_at  TIMESTAMPTZ NOT NULL,
+    last_sent_at   TIMESTAMPTZ NOT NULL
+);

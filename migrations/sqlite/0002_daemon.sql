@@ -31,3 +31,11 @@ BEGIN UPDATE rosterd_change_marker SET version = version + 1 WHERE id = 1; END;
 CREATE TRIGGER IF NOT EXISTS rosterd_employees_updated
 AFTER UPDATE OF full_name, email, department, workspace, role_code, is_active ON employees
 BEGIN UPDATE rosterd_change_marker SET version = version + 1 WHERE id = 1; END;
+
+-- What on-call was told, so the same finding is not re-sent every run.
+CREATE TABLE IF NOT EXISTS notification_log (
+    finding_key    TEXT PRIMARY KEY,
+    kind           TEXT NOT NULL,
+    first_sent_at  TEXT NOT NULL,
+    last_sent_at   TEXT NOT NULL
+);

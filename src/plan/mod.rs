@@ -176,6 +176,54 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub auth0_user_ids: Vec<Auth0UserId>,
     pub detail: String,
+    /// The PodFactory user a matching finding is about.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub podfactory_user_id: Option<String>,
+    /// The best employees for an unmatched or ambiguous PodFactory user, so
+    /// on-call can fix it with a manual mapping.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub candidates: Vec<FindingCandidate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingCandidate {
+    pub employee_id: EmployeeId,
+    pub score: f64,
+    pub reason: String,
+}
+
+impl Eq for FindingCandidate {}
+
+impl Finding {
+    /// A finding about employees and accounts (not PodFactory users).
+    pub fn new(
+        kind: FindingKind,
+        employee_id: Option<EmployeeId>,
+        auth0_user_ids: Vec<Auth0UserId>,
+        detail: String,
+    ) -> Self {
+        Finding {
+            kind,
+            employee_id,
+            auth0_user_ids,
+            detail,
+            podfactory_user_id: None,
+            candidates: Vec::new(),
+        }
+    }
+
+    /// A stable identity for "the same finding" across runs (notification
+    /// dedup): its kind and what it names, never its wording.
+    pub fn key(&self) -> String {
+        let ids: Vec<&str> = self.auth0_user_ids.iter().map(|u| u.0.as_str()).collect();
+        format!(
+            "{}|{}|{}|{}",
+            self.kind.as_str(),
+            self.employee_id.map(|e| e.to_string()).unwrap_or_default(),
+            self.podfactory_user_id.as_deref().unwrap_or(""),
+            ids.join(",")
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -192,6 +240,12 @@ pub enum FindingKind {
     DuplicateEmployeeEmail,
     /// An employees row that cannot be used (NULL name, invalid email, …).
     InvalidEmployee,
+    /// A PodFactory user no employee matches.
+    UnmatchedPodfactoryUser,
+    /// A PodFactory user with several plausible employees; never linked.
+    AmbiguousPodfactoryUser,
+    /// An active employee with no PodFactory user.
+    EmployeeWithoutPodfactoryUser,
 }
 
 impl FindingKind {
@@ -202,6 +256,9 @@ impl FindingKind {
             FindingKind::ConflictingEvidence => "conflicting_evidence",
             FindingKind::DuplicateEmployeeEmail => "duplicate_employee_email",
             FindingKind::InvalidEmployee => "invalid_employee",
+            FindingKind::UnmatchedPodfactoryUser => "unmatched_podfactory_user",
+            FindingKind::AmbiguousPodfactoryUser => "ambiguous_podfactory_user",
+            FindingKind::EmployeeWithoutPodfactoryUser => "employee_without_podfactory_user",
         }
     }
 }
@@ -286,12 +343,7 @@ pub fn plan(
     let idx = Index::new(auth0_users);
     let mut findings: Vec<Finding> = invalid_rows
         .iter()
-        .map(|detail| Finding {
-            kind: FindingKind::InvalidEmployee,
-            employee_id: None,
-            auth0_user_ids: vec![],
-            detail: detail.clone(),
-        })
+        .map(|detail| Finding::new(FindingKind::InvalidEmployee, None, vec![], detail.clone()))
         .collect();
 
     let mut sorted: Vec<&Employee> = employees.iter().collect();
@@ -306,11 +358,11 @@ pub fn plan(
     for (email, owners) in &email_owners {
         if owners.len() > 1 {
             for id in owners {
-                findings.push(Finding {
-                    kind: FindingKind::DuplicateEmployeeEmail,
-                    employee_id: Some(*id),
-                    auth0_user_ids: vec![],
-                    detail: format!(
+                findings.push(Finding::new(
+                    FindingKind::DuplicateEmployeeEmail,
+                    Some(*id),
+                    vec![],
+                    format!(
                         "email {email} belongs to employees {}",
                         owners
                             .iter()
@@ -318,7 +370,7 @@ pub fn plan(
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
-                });
+                ));
             }
         }
     }
@@ -351,11 +403,11 @@ pub fn plan(
         if let Resolution::Account(u, _) = r {
             let owners = &claims[u.user_id.0.as_str()];
             if owners.len() > 1 {
-                findings.push(Finding {
-                    kind: FindingKind::ConflictingEvidence,
-                    employee_id: Some(e.id),
-                    auth0_user_ids: vec![u.user_id.clone()],
-                    detail: format!(
+                findings.push(Finding::new(
+                    FindingKind::ConflictingEvidence,
+                    Some(e.id),
+                    vec![u.user_id.clone()],
+                    format!(
                         "account {} is claimed by employees {}",
                         u.user_id,
                         owners
@@ -364,7 +416,7 @@ pub fn plan(
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
-                });
+                ));
                 *r = Resolution::Undecided;
             }
         }
@@ -419,12 +471,12 @@ pub fn plan(
             }
         };
         managed += 1;
-        orphans.push(Finding {
-            kind: FindingKind::Orphaned,
-            employee_id: None,
-            auth0_user_ids: vec![u.user_id.clone()],
+        orphans.push(Finding::new(
+            FindingKind::Orphaned,
+            None,
+            vec![u.user_id.clone()],
             detail,
-        });
+        ));
     }
     findings.extend(orphans);
     findings.sort_by(|a, b| {
@@ -451,12 +503,12 @@ fn resolve<'a>(
     findings: &mut Vec<Finding>,
 ) -> Resolution<'a> {
     let mut conflict = |detail: String, ids: Vec<&Auth0User>, kind: FindingKind| {
-        findings.push(Finding {
+        findings.push(Finding::new(
             kind,
-            employee_id: Some(e.id),
-            auth0_user_ids: ids.iter().map(|u| u.user_id.clone()).collect(),
+            Some(e.id),
+            ids.iter().map(|u| u.user_id.clone()).collect(),
             detail,
-        });
+        ));
         Resolution::Undecided
     };
 
