@@ -1,0 +1,477 @@
+//! Turning evidence into decisions: the acceptance threshold, the margin
+//! over the runner-up, the department/role hint, and the one-to-one step.
+//!
+//! One-to-one is decided per employee, not by a global optimum (Hungarian
+//! or greedy over all pairs): an optimum would resolve two equal claims by
+//! whichever choice scores best elsewhere, which is a guess. Here an
+//! employee claimed by several users goes to the claim of the strongest
+//! evidence level (manual > email > station-free email > name) when it is
+//! the only one at that level, or to a name claim that leads the next by
+//! the margin; every other claimant is ambiguous, with the employee among
+//! its candidates.
+
+use super::normalize::{self, NameForm};
+use super::{
+    Candidate, Engine, MatchEmployee, MatchResult, MatchStatus, MatchedBy, NameCase,
+    PodFactoryUser, Scored,
+};
+use crate::model::Email;
+use rustc_hash::FxHashMap;
+
+/// Floating-point slack for threshold and margin comparisons (the scores
+/// are products of fixed weights).
+const EPS: f64 = 1e-9;
+
+/// One user's evidence before the one-to-one step; `Matched` is a claim.
+#[derive(Debug)]
+pub struct Outcome {
+    status: MatchStatus,
+    emp: Option<u32>,
+    by: Option<MatchedBy>,
+    confidence: f64,
+    candidates: Vec<(u32, f64, String)>,
+    explanation: String,
+}
+
+impl Outcome {
+    pub fn manual(emp: u32) -> Self {
+        Outcome {
+            status: MatchStatus::Matched,
+            emp: Some(emp),
+            by: Some(MatchedBy::Manual),
+            confidence: 1.0,
+            candidates: vec![(emp, 1.0, "manual mapping".into())],
+            explanation: "stored manual mapping".into(),
+        }
+    }
+
+    fn claim(
+        emp: u32,
+        by: MatchedBy,
+        confidence: f64,
+        candidates: Vec<(u32, f64, String)>,
+        explanation: String,
+    ) -> Self {
+        Outcome {
+            status: MatchStatus::Matched,
+            emp: Some(emp),
+            by: Some(by),
+            confidence,
+            candidates,
+            explanation,
+        }
+    }
+
+    fn not_linked(
+        status: MatchStatus,
+        confidence: f64,
+        candidates: Vec<(u32, f64, String)>,
+        explanation: String,
+    ) -> Self {
+        Outcome {
+            status,
+            emp: None,
+            by: None,
+            confidence,
+            candidates,
+            explanation,
+        }
+    }
+
+    /// Rank of the evidence: lower is stronger.
+    fn level(&self) -> u8 {
+        match self.by {
+            Some(MatchedBy::Manual) => 0,
+            Some(MatchedBy::Email) => 1,
+            Some(MatchedBy::EmailSuffix) => 2,
+            _ => 3,
+        }
+    }
+}
+
+fn with_notes(mut text: String, notes: &[String]) -> String {
+    if !notes.is_empty() {
+        text.push_str(" (");
+        text.push_str(&notes.join("; "));
+        text.push(')');
+    }
+    text
+}
+
+fn describe(engine: &Engine, i: u32) -> String {
+    let e = &engine.employees[i as usize];
+    format!("employee {} \"{}\"", e.id, e.full_name)
+}
+
+fn name_reason(engine: &Engine, s: &Scored) -> String {
+    if s.form == 0 {
+        s.detail.to_string()
+    } else {
+        format!("previous name \"{}\": {}", engine.name_of(s), s.detail)
+    }
+}
+
+fn matched_by(s: &Scored) -> MatchedBy {
+    match (s.detail.is_exact(), s.form) {
+        (false, _) => MatchedBy::FuzzyName,
+        (true, 0) => MatchedBy::Name,
+        (true, _) => MatchedBy::PreviousName,
+    }
+}
+
+/// The email names `hits` (usually one employee).
+pub fn by_email(
+    engine: &Engine,
+    forms: &[NameForm],
+    hits: &[u32],
+    by: MatchedBy,
+    how: String,
+    notes: &mut Vec<String>,
+) -> Outcome {
+    let confidence = if by == MatchedBy::Email { 1.0 } else { 0.99 };
+    if let [i] = hits {
+        let i = *i;
+        let candidates = vec![(i, confidence, how.clone())];
+        let named = forms.iter().any(|f| f.tokens.len() >= 2);
+        if named && !engine.names_share_anything(forms, i) {
+            return Outcome::not_linked(
+                MatchStatus::Ambiguous,
+                confidence,
+                candidates,
+                with_notes(
+                    format!(
+                        "{how}, but the name shares nothing with {}: not linked",
+                        describe(engine, i)
+                    ),
+                    notes,
+                ),
+            );
+        }
+        let text = format!("{how}: {}", describe(engine, i));
+        return Outcome::claim(i, by, confidence, candidates, with_notes(text, notes));
+    }
+    // Several employees share the email: only the name can tell them apart.
+    let settings = engine.settings;
+    let mut scored: Vec<(u32, f64)> = hits
+        .iter()
+        .map(|&i| (i, engine.score(forms, i).map_or(0.0, |s| s.score)))
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let candidates = scored
+        .iter()
+        .map(|&(i, s)| {
+            (
+                i,
+                s,
+                format!(
+                    "{how}, shared by {} employees; name score {s:.3}",
+                    hits.len()
+                ),
+            )
+        })
+        .collect();
+    let (best, best_score) = scored[0];
+    if best_score + EPS >= settings.accept_threshold
+        && best_score - scored[1].1 + EPS >= settings.margin
+    {
+        let text = format!(
+            "{how}, shared by {} employees; the name singles out {}",
+            hits.len(),
+            describe(engine, best)
+        );
+        return Outcome::claim(best, by, confidence, candidates, with_notes(text, notes));
+    }
+    let text = format!(
+        "{how}, but {} employees share it and the name does not single one out",
+        hits.len()
+    );
+    Outcome::not_linked(
+        MatchStatus::Ambiguous,
+        confidence,
+        candidates,
+        with_notes(text, notes),
+    )
+}
+
+/// Decide on names alone: `scored` holds the candidates at or above the
+/// floor, best first.
+pub fn by_name(
+    engine: &Engine,
+    n: &NameCase,
+    scored: &[Scored],
+    user_hints: &[&'static str],
+) -> Outcome {
+    let settings = engine.settings;
+    let (u, forms, notes, complete) = (&n.user, &n.forms, &n.notes, n.complete);
+    let shown = u.name.as_deref().unwrap_or("").trim();
+    if forms.is_empty() {
+        return Outcome::not_linked(
+            MatchStatus::Unmatched,
+            0.0,
+            Vec::new(),
+            with_notes("no usable name".into(), notes),
+        );
+    }
+    let candidates: Vec<(u32, f64, String)> = scored
+        .iter()
+        .take(settings.max_candidates.max(1))
+        .map(|s| (s.emp, s.score, name_reason(engine, s)))
+        .collect();
+    if !complete {
+        let text = format!(
+            "name \"{shown}\" is shared by more than {} employees; not decided by name",
+            settings.max_block
+        );
+        return Outcome::not_linked(
+            MatchStatus::Ambiguous,
+            0.0,
+            candidates,
+            with_notes(text, notes),
+        );
+    }
+    let Some(best) = scored.first() else {
+        let text = format!("no employee's name is close to \"{shown}\"");
+        return Outcome::not_linked(
+            MatchStatus::Unmatched,
+            0.0,
+            Vec::new(),
+            with_notes(text, notes),
+        );
+    };
+    if best.score + EPS < settings.accept_threshold {
+        let text = format!(
+            "best name candidate {} scores {:.3} ({}), below the threshold {:.2}",
+            describe(engine, best.emp),
+            best.score,
+            name_reason(engine, best),
+            settings.accept_threshold
+        );
+        return Outcome::not_linked(
+            MatchStatus::Ambiguous,
+            best.score,
+            candidates,
+            with_notes(text, notes),
+        );
+    }
+    let contenders: Vec<&Scored> = scored
+        .iter()
+        .take_while(|s| best.score - s.score + EPS < settings.margin)
+        .collect();
+    let runner_up = scored.get(contenders.len());
+    let mut chosen = (contenders.len() == 1).then_some(best);
+    let mut via_hint = false;
+    if chosen.is_none() {
+        let agree = |s: &Scored| hint_agrees(user_hints, &engine.prepared[s.emp as usize].hints);
+        let agreeing: Vec<&&Scored> = contenders
+            .iter()
+            .filter(|s| agree(s) == Some(true))
+            .collect();
+        let others_disagree = contenders
+            .iter()
+            .filter(|s| agree(s) == Some(false))
+            .count()
+            == contenders.len() - 1;
+        if let [one] = agreeing[..] {
+            if others_disagree && one.score + EPS >= settings.accept_threshold {
+                chosen = Some(one);
+                via_hint = true;
+            }
+        }
+    }
+    let Some(s) = chosen else {
+        let text = format!(
+            "{} candidates within the margin {:.2} of the best ({:.3}) for \"{shown}\"{}",
+            contenders.len(),
+            settings.margin,
+            best.score,
+            if user_hints.is_empty() {
+                ""
+            } else {
+                "; the role hint does not single one out"
+            }
+        );
+        return Outcome::not_linked(
+            MatchStatus::Ambiguous,
+            best.score,
+            candidates,
+            with_notes(text, notes),
+        );
+    };
+    if let Some(mailbox) = &n.company_mailbox {
+        let e = &engine.employees[s.emp as usize];
+        if e.email.domain() == mailbox.domain()
+            && e.previous_names.is_empty()
+            && !mailbox_typo(engine, mailbox, e.email)
+        {
+            let text = format!(
+                "name \"{shown}\" matches {} ({}), but the user's mailbox {mailbox} is not the employee's {}",
+                describe(engine, s.emp),
+                name_reason(engine, s),
+                e.email
+            );
+            return Outcome::not_linked(
+                MatchStatus::Ambiguous,
+                s.score,
+                candidates,
+                with_notes(text, notes),
+            );
+        }
+    }
+    let mut text = format!(
+        "name \"{shown}\" matches {} ({}; score {:.3})",
+        describe(engine, s.emp),
+        name_reason(engine, s),
+        s.score
+    );
+    if via_hint {
+        text.push_str(&format!(
+            "; {} namesakes within the margin, only this one's department/role agrees with \"{}\"",
+            contenders.len() - 1,
+            u.user_role.as_deref().unwrap_or("")
+        ));
+    } else if let Some(r) = runner_up {
+        text.push_str(&format!(
+            "; runner-up {} at {:.3}",
+            describe(engine, r.emp),
+            r.score
+        ));
+    }
+    Outcome::claim(
+        s.emp,
+        matched_by(s),
+        s.score,
+        candidates,
+        with_notes(text, notes),
+    )
+}
+
+/// A company mailbox one slip away from the employee's (no digits involved:
+/// `john.smith2` is how a second John Smith's mailbox is told apart).
+fn mailbox_typo(engine: &Engine, mailbox: &Email, employee: &Email) -> bool {
+    let stripped = normalize::strip_station(mailbox, &engine.settings.station_suffixes);
+    let local = match &stripped {
+        Some((email, _)) => email.rsplit_once('@').map_or(email.as_str(), |(l, _)| l),
+        None => mailbox.local_part(),
+    };
+    let other = employee.local_part();
+    let digits = |s: &str| s.bytes().any(|b| b.is_ascii_digit());
+    !digits(local) && !digits(other) && strsim::osa_distance(local, other) <= 1
+}
+
+/// Some(true) when the user's role and the employee's department or role
+/// code name the same station; None when either says nothing usable.
+fn hint_agrees(user: &[&str], employee: &[&str]) -> Option<bool> {
+    if user.is_empty() || employee.is_empty() {
+        return None;
+    }
+    Some(user.iter().any(|h| employee.contains(h)))
+}
+
+/// Make the claims one-to-one and produce the results, in input order.
+pub fn one_to_one(
+    mut outcomes: Vec<Outcome>,
+    employees: &[MatchEmployee],
+    users: &[PodFactoryUser],
+    margin: f64,
+) -> Vec<MatchResult> {
+    let mut claims: FxHashMap<u32, Vec<usize>> = FxHashMap::default();
+    for (u, o) in outcomes.iter().enumerate() {
+        if let (MatchStatus::Matched, Some(e)) = (o.status, o.emp) {
+            claims.entry(e).or_default().push(u);
+        }
+    }
+    // Each employee's claimants are settled independently, so the map's
+    // order does not matter.
+    let mut losers: Vec<(usize, u32, String)> = Vec::new();
+    for (emp, mut claimants) in claims {
+        if claimants.len() == 1 {
+            continue;
+        }
+        let strongest = claimants
+            .iter()
+            .map(|&u| outcomes[u].level())
+            .min()
+            .unwrap_or(3);
+        let (top, weaker): (Vec<usize>, Vec<usize>) = claimants
+            .drain(..)
+            .partition(|&u| outcomes[u].level() == strongest);
+        let keep: Vec<usize> = match strongest {
+            _ if top.len() == 1 => top.clone(),
+            // Several manual mappings to one employee are an admin's decision.
+            0 => top.clone(),
+            3 => {
+                let mut by_score = top.clone();
+                by_score.sort_by(|&a, &b| {
+                    outcomes[b]
+                        .confidence
+                        .total_cmp(&outcomes[a].confidence)
+                        .then(a.cmp(&b))
+                });
+                let lead = outcomes[by_score[0]].confidence - outcomes[by_score[1]].confidence;
+                if lead + EPS >= margin {
+                    vec![by_score[0]]
+                } else {
+                    Vec::new()
+                }
+            }
+            _ => Vec::new(),
+        };
+        let holder = keep.first().copied();
+        for u in top.into_iter().chain(weaker) {
+            if keep.contains(&u) {
+                continue;
+            }
+            let why = match holder {
+                Some(h) => format!(
+                    "{} is linked to PodFactory user \"{}\" by {}",
+                    employees[emp as usize].id,
+                    users[h].id,
+                    outcomes[h].by.map_or("", |b| b.as_str())
+                ),
+                None => {
+                    format!(
+                        "{} is claimed as strongly by another PodFactory user",
+                        employees[emp as usize].id
+                    )
+                }
+            };
+            losers.push((u, emp, why));
+        }
+    }
+    for (u, emp, why) in losers {
+        let o = &mut outcomes[u];
+        o.status = MatchStatus::Ambiguous;
+        o.emp = None;
+        o.by = None;
+        o.explanation = format!("{}; but employee {why}: not linked", o.explanation);
+        if !o.candidates.iter().any(|c| c.0 == emp) {
+            o.candidates
+                .insert(0, (emp, o.confidence, "claimed by another user".into()));
+        }
+    }
+    outcomes
+        .into_iter()
+        .zip(users)
+        .map(|(o, u)| MatchResult {
+            podfactory_id: u.id.clone(),
+            status: o.status,
+            employee_id: o.emp.map(|i| employees[i as usize].id),
+            matched_by: o.by,
+            confidence: if o.status == MatchStatus::Unmatched {
+                0.0
+            } else {
+                o.confidence
+            },
+            candidates: o
+                .candidates
+                .into_iter()
+                .map(|(i, score, reason)| Candidate {
+                    employee_id: employees[i as usize].id,
+                    score,
+                    reason,
+                })
+                .collect(),
+            explanation: o.explanation,
+        })
+        .collect()
+}

@@ -1,0 +1,254 @@
+//! Candidate blocking: which employees a PodFactory name is scored against.
+//!
+//! Scoring every pair is employees × users (10¹⁰ at 100,000 each). Instead
+//! every name is indexed under several keys, each a (given-name part,
+//! surname part) pair that survives one kind of error, and a user is
+//! scored only against employees sharing at least one key. One key alone
+//! loses true pairs (a typo in the first letters, a nickname, an initial),
+//! so the union of keys is taken:
+//!
+//! | key | given part | surname part | survives |
+//! |-----|------------|--------------|----------|
+//! | A | name or its formal names | phonetic code | surname typos, nicknames |
+//! | B | name or its formal names | first 3 letters | surname typos at the end |
+//! | E | name or its formal names | last 3 letters | surname typos at the start |
+//! | C | phonetic code | exact | given-name typos |
+//! | D | first letter | exact | initials, short forms, unknown nicknames |
+//! | X | whole name run together | | `johndoe`, mononyms |
+//!
+//! Each key pairs two name parts, so no block is "everyone called John";
+//! a block is at most the people sharing a surname and an initial. A block
+//! larger than `max_block` (a workforce of identical names) is not scored;
+//! the users who hit one are reported ambiguous, never linked on the rest.
+
+use super::fuzzy::given_groups;
+use super::normalize::NameForm;
+use rustc_hash::{FxHashMap, FxHasher};
+use std::hash::Hasher;
+
+#[derive(Debug, Default)]
+pub struct BlockIndex {
+    blocks: FxHashMap<u64, Vec<u32>>,
+}
+
+impl BlockIndex {
+    /// Index employee `idx` under every key of one of its names.
+    pub fn add(&mut self, idx: u32, form: &NameForm, scratch: &mut Vec<u64>) {
+        scratch.clear();
+        employee_keys(form, scratch);
+        scratch.sort_unstable();
+        scratch.dedup();
+        for &k in scratch.iter() {
+            let block = self.blocks.entry(k).or_default();
+            // Several names of one employee may share a key.
+            if block.last() != Some(&idx) {
+                block.push(idx);
+            }
+        }
+    }
+
+    /// The employees sharing a key with any of `forms`, sorted, into `out`;
+    /// false when a block over `max_block` had to be skipped.
+    pub fn candidates(
+        &self,
+        forms: &[NameForm],
+        max_block: usize,
+        out: &mut Vec<u32>,
+        scratch: &mut Vec<u64>,
+    ) -> bool {
+        out.clear();
+        scratch.clear();
+        forms.iter().for_each(|f| user_keys(f, scratch));
+        scratch.sort_unstable();
+        scratch.dedup();
+        let mut complete = true;
+        for k in scratch.iter() {
+            if let Some(block) = self.blocks.get(k) {
+                if block.len() > max_block {
+                    complete = false;
+                } else {
+                    out.extend_from_slice(block);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        complete
+    }
+}
+
+/// Employees: every (given, surname) reading the scorer considers — the
+/// given name or a middle name, the surname or the first of two.
+fn employee_keys(form: &NameForm, out: &mut Vec<u64>) {
+    let t = &form.tokens;
+    out.push(key(b'X', &[&form.compact()]));
+    let n = t.len();
+    if n < 2 {
+        return;
+    }
+    if n > 2 {
+        out.push(key(b'X', &[form.first(), form.last()]));
+    }
+    for g in 0..n - 1 {
+        if g > 0 && t[g].len() < 2 {
+            continue;
+        }
+        pair_keys(&t[g], &t[n - 1], out);
+        if n >= 3 && g < n - 2 && t[n - 2].len() >= 2 {
+            pair_keys(&t[g], &t[n - 2], out);
+        }
+    }
+}
+
+/// PodFactory users: first and last token, and the reverse of a two-token
+/// name (`Doe John` without the comma).
+fn user_keys(form: &NameForm, out: &mut Vec<u64>) {
+    out.push(key(b'X', &[&form.compact()]));
+    let t = &form.tokens;
+    if t.len() < 2 {
+        return;
+    }
+    pair_keys(form.first(), form.last(), out);
+    if t.len() == 2 {
+        pair_keys(&t[1], &t[0], out);
+    }
+}
+
+fn pair_keys(given: &str, family: &str, out: &mut Vec<u64>) {
+    let fp = phonetic(family).to_le_bytes();
+    let (head, tail) = (prefix(family, 3), suffix(family, 3));
+    for g in given_groups(given) {
+        out.push(key(b'A', &[g.as_bytes(), &fp[..]]));
+        out.push(key(b'B', &[g, head]));
+        out.push(key(b'E', &[g, tail]));
+    }
+    out.push(key(
+        b'C',
+        &[&phonetic(given).to_le_bytes()[..], family.as_bytes()],
+    ));
+    out.push(key(b'D', &[prefix(given, 1), family]));
+}
+
+fn prefix(s: &str, n: usize) -> &str {
+    &s[..n.min(s.len())]
+}
+
+fn suffix(s: &str, n: usize) -> &str {
+    &s[s.len() - n.min(s.len())..]
+}
+
+fn key<T: AsRef<[u8]>>(tag: u8, parts: &[T]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write_u8(tag);
+    for p in parts {
+        h.write(p.as_ref());
+        h.write_u8(0xff);
+    }
+    h.finish()
+}
+
+/// A Soundex-like code of a lowercase ASCII token in which the first letter
+/// is coded like the others (so `Catherine`/`Katherine` and
+/// `Philips`/`Filips` agree), vowels only separate repeats, and up to six
+/// consonant classes are kept. Packed in a u32, computed without allocating.
+pub fn phonetic(s: &str) -> u32 {
+    let mut code: u32 = 0;
+    let mut len = 0;
+    let mut last = u32::MAX;
+    for (i, b) in s.bytes().enumerate() {
+        let class: u32 = match b {
+            b'b' | b'f' | b'p' | b'v' => 1,
+            b'c' | b'g' | b'j' | b'k' | b'q' | b's' | b'x' | b'z' => 2,
+            b'd' | b't' => 3,
+            b'l' => 4,
+            b'm' | b'n' => 5,
+            b'r' => 6,
+            b'h' | b'w' => continue,
+            _ => 0,
+        };
+        if class == 0 {
+            if i == 0 {
+                code = 7;
+                len = 1;
+            }
+            last = 0;
+            continue;
+        }
+        if class != last {
+            code = code << 3 | class;
+            len += 1;
+            if len == 7 {
+                break;
+            }
+        }
+        last = class;
+    }
+    code | len << 24
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::normalize::name_forms;
+    use super::*;
+
+    fn index(names: &[&str]) -> BlockIndex {
+        let mut ix = BlockIndex::default();
+        let mut scratch = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            for f in name_forms(n) {
+                ix.add(i as u32, &f, &mut scratch);
+            }
+        }
+        ix
+    }
+
+    fn cands(ix: &BlockIndex, name: &str) -> Vec<u32> {
+        let mut out = Vec::new();
+        ix.candidates(&name_forms(name), 1000, &mut out, &mut Vec::new());
+        out
+    }
+
+    #[test]
+    fn phonetic_codes() {
+        assert_eq!(phonetic("catherine"), phonetic("katherine"));
+        assert_eq!(phonetic("smith"), phonetic("smyth"));
+        assert_eq!(phonetic("philips"), phonetic("filips"));
+        assert_ne!(phonetic("smith"), phonetic("jones"));
+        assert_ne!(phonetic("anne"), phonetic("nne"));
+    }
+
+    #[test]
+    fn each_error_kind_still_meets_its_employee() {
+        let ix = index(&[
+            "John Smith",
+            "William Brown",
+            "Mary Ann Garcia Lopez",
+            "Jürgen Müller",
+        ]);
+        for (pf, want) in [
+            ("Jhon Smith", 0),
+            ("John Smiht", 0),
+            ("John Xmith", 0),
+            ("J. Smith", 0),
+            ("Smith John", 0),
+            ("johnsmith", 0),
+            ("Bill Brown", 1),
+            ("Ann Garcia", 2),
+            ("Mary Garcia", 2),
+            ("Juergen Mueller", 3),
+        ] {
+            assert!(cands(&ix, pf).contains(&want), "{pf}");
+        }
+        assert!(cands(&ix, "Peter Parker").is_empty());
+    }
+
+    #[test]
+    fn oversized_blocks_are_reported() {
+        let names = vec!["John Smith"; 5];
+        let ix = index(&names);
+        let mut out = Vec::new();
+        assert!(!ix.candidates(&name_forms("John Smith"), 4, &mut out, &mut Vec::new()));
+        assert!(ix.candidates(&name_forms("John Smith"), 5, &mut out, &mut Vec::new()));
+        assert_eq!(out.len(), 5);
+    }
+}

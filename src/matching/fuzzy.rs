@@ -1,0 +1,510 @@
+//! Scoring one PodFactory name against one employee name.
+//!
+//! Names are compared part by part (given name, family name, middles), not
+//! as whole strings: a whole-string similarity rates `Joan Smith` against
+//! `John Smith` as high as a typo, and that is exactly the wrong link to
+//! avoid. Each part agrees in a named way (exact, nickname, initial, typo…)
+//! with a fixed weight, and the score is their product, so a score can
+//! always be explained.
+//!
+//! A one-edit difference is only a *typo* when the PodFactory spelling is
+//! not itself a name some employee has: `Jon` against `John` is a typo
+//! only in a workforce with no Jon. This is what keeps people who exist in
+//! PodFactory only from being linked to their near-namesakes.
+
+use super::normalize::NameForm;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::fmt;
+use std::sync::LazyLock;
+
+/// How one name part agrees with the other side's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agree {
+    Exact,
+    Nickname,
+    Prefix,
+    Initial,
+    Typo,
+}
+
+impl Agree {
+    fn given_weight(self) -> f64 {
+        match self {
+            Agree::Exact => 1.0,
+            Agree::Nickname => 0.94,
+            Agree::Typo => 0.92,
+            // `Chris` for Christopher or Christina; `J.` for anyone: evidence
+            // for a review, below any sensible acceptance threshold.
+            Agree::Prefix => 0.88,
+            Agree::Initial => 0.80,
+        }
+    }
+}
+
+/// Penalties for the less direct ways two names line up.
+const SWAPPED: f64 = 0.97;
+const BY_MIDDLE_NAME: f64 = 0.93;
+const PARTIAL_SURNAME: f64 = 0.88;
+const MIDDLE_ONE_SIDED: f64 = 0.98;
+const MIDDLE_CONFLICT: f64 = 0.85;
+const COMPACT: f64 = 0.95;
+const TYPO_FAMILY: f64 = 0.93;
+
+/// What made a score, for the explanation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Detail {
+    pub given: Agree,
+    pub family: Agree,
+    pub swapped: bool,
+    pub by_middle_name: bool,
+    pub partial_surname: bool,
+    pub middle: Middle,
+    pub compact: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Middle {
+    Same,
+    OneSided,
+    Conflict,
+}
+
+impl Detail {
+    /// Every part agrees exactly, in order.
+    pub fn is_exact(&self) -> bool {
+        self.given == Agree::Exact
+            && self.family == Agree::Exact
+            && !self.swapped
+            && !self.by_middle_name
+            && !self.partial_surname
+            && !self.compact
+            && self.middle != Middle::Conflict
+    }
+}
+
+impl fmt::Display for Detail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.compact {
+            return f.write_str("same letters without separators");
+        }
+        let part = |a: Agree| match a {
+            Agree::Exact => "same",
+            Agree::Nickname => "nickname",
+            Agree::Prefix => "shortened",
+            Agree::Initial => "initial",
+            Agree::Typo => "one typo",
+        };
+        write!(
+            f,
+            "given name {}, surname {}",
+            part(self.given),
+            part(self.family)
+        )?;
+        match self.middle {
+            Middle::Same => {}
+            Middle::OneSided => f.write_str(", middle name on one side only")?,
+            Middle::Conflict => f.write_str(", middle names differ")?,
+        }
+        if self.swapped {
+            f.write_str(", order swapped")?;
+        }
+        if self.by_middle_name {
+            f.write_str(", goes by middle name")?;
+        }
+        if self.partial_surname {
+            f.write_str(", one of two surnames")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every given and family name spelled by some employee: a PodFactory
+/// spelling found here is a real name, not a typo of another.
+#[derive(Debug, Default)]
+pub struct Vocab {
+    given: FxHashSet<String>,
+    family: FxHashSet<String>,
+}
+
+impl Vocab {
+    pub fn add(&mut self, form: &NameForm) {
+        let t = &form.tokens;
+        if t.len() < 2 {
+            return;
+        }
+        for (i, tok) in t.iter().enumerate() {
+            if i + 1 < t.len() && !self.given.contains(tok.as_str()) {
+                self.given.insert(tok.clone());
+            }
+            if i > 0 && !self.family.contains(tok.as_str()) {
+                self.family.insert(tok.clone());
+            }
+        }
+    }
+}
+
+/// The best way `p` (PodFactory) and `e` (employee) line up, if any.
+pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)> {
+    let (pt, et) = (&p.tokens, &e.tokens);
+    if pt.len() == 1 || et.len() == 1 {
+        let same = p.compact() == e.compact()
+            || (pt.len() == 1 && pt[0].len() == e.first().len() + e.last().len() && {
+                let (a, b) = pt[0].split_at(e.first().len());
+                a == e.first() && b == e.last()
+            });
+        let detail = Detail {
+            given: Agree::Exact,
+            family: Agree::Exact,
+            swapped: false,
+            by_middle_name: false,
+            partial_surname: false,
+            middle: Middle::Same,
+            compact: true,
+        };
+        return same.then_some((COMPACT, detail));
+    }
+    let n = et.len();
+    let mut best: Option<(f64, Detail)> = None;
+    let orientations: &[(usize, usize, bool)] = if pt.len() == 2 {
+        &[(0, 1, false), (1, 0, true)]
+    } else {
+        &[(0, usize::MAX, false)]
+    };
+    for &(pg, pf, swapped) in orientations {
+        let pf = if pf == usize::MAX { pt.len() - 1 } else { pf };
+        for eg in 0..n - 1 {
+            // The given name, or a middle name someone goes by.
+            if eg > 0 && et[eg].len() < 2 {
+                continue;
+            }
+            let Some(given) = agree_given(&pt[pg], &et[eg], vocab) else {
+                continue;
+            };
+            for ef in [n - 1, n.wrapping_sub(2)] {
+                // The surname, or the first of two surnames.
+                if ef <= eg || ef >= n || (ef != n - 1 && (n < 3 || et[ef].len() < 2)) {
+                    continue;
+                }
+                let Some((family, family_w)) = agree_family(&pt[pf], &et[ef], vocab) else {
+                    continue;
+                };
+                let middle = middles(pt, &[pg, pf], et, &[eg, ef]);
+                let detail = Detail {
+                    given,
+                    family,
+                    swapped,
+                    by_middle_name: eg > 0,
+                    partial_surname: ef != n - 1,
+                    middle,
+                    compact: false,
+                };
+                let mut s = given.given_weight() * family_w;
+                s *= match middle {
+                    Middle::Same => 1.0,
+                    Middle::OneSided => MIDDLE_ONE_SIDED,
+                    Middle::Conflict => MIDDLE_CONFLICT,
+                };
+                if swapped {
+                    s *= SWAPPED;
+                }
+                if eg > 0 {
+                    s *= BY_MIDDLE_NAME;
+                }
+                if ef != n - 1 {
+                    s *= PARTIAL_SURNAME;
+                }
+                if best.is_none_or(|(b, _)| s > b) {
+                    best = Some((s, detail));
+                }
+            }
+        }
+    }
+    best
+}
+
+fn agree_given(p: &str, e: &str, vocab: &Vocab) -> Option<Agree> {
+    if p == e {
+        return Some(Agree::Exact);
+    }
+    if p.len() == 1 || e.len() == 1 {
+        return (p.as_bytes()[0] == e.as_bytes()[0]).then_some(Agree::Initial);
+    }
+    if nickname(p, e) {
+        return Some(Agree::Nickname);
+    }
+    let (short, long) = if p.len() < e.len() { (p, e) } else { (e, p) };
+    if short.len() >= 3 && long.starts_with(short) {
+        return Some(Agree::Prefix);
+    }
+    (typo(p, e) && !vocab.given.contains(p)).then_some(Agree::Typo)
+}
+
+fn agree_family(p: &str, e: &str, vocab: &Vocab) -> Option<(Agree, f64)> {
+    if p == e {
+        return Some((Agree::Exact, 1.0));
+    }
+    (typo(p, e) && !vocab.family.contains(p)).then_some((Agree::Typo, TYPO_FAMILY))
+}
+
+/// Compare what is left after the given and family names: the first
+/// remaining token of each side (initials agree with full names).
+fn middles(pt: &[String], pused: &[usize], et: &[String], eused: &[usize]) -> Middle {
+    let rest = |t: &'_ [String], used: &[usize]| {
+        t.iter()
+            .enumerate()
+            .find(|(i, _)| !used.contains(i))
+            .map(|(_, s)| s.clone())
+    };
+    match (rest(pt, pused), rest(et, eused)) {
+        (None, None) => Middle::Same,
+        (Some(a), Some(b)) => {
+            let compatible = a == b
+                || ((a.len() == 1 || b.len() == 1) && a.as_bytes()[0] == b.as_bytes()[0])
+                || typo(&a, &b);
+            if compatible {
+                Middle::Same
+            } else {
+                Middle::Conflict
+            }
+        }
+        _ => Middle::OneSided,
+    }
+}
+
+/// One edit (or two in long names) apart, by optimal string alignment
+/// (a transposition is one edit). Short names are never typos of each
+/// other: `Ann`/`Ian` or `Lee`/`Lea` are different people.
+pub fn typo(a: &str, b: &str) -> bool {
+    let min = a.len().min(b.len());
+    if min < 4 || a.len().abs_diff(b.len()) > 2 {
+        return false;
+    }
+    let d = strsim::osa_distance(a, b);
+    d <= 1 || (d == 2 && min >= 8)
+}
+
+/// Whether any name token of one side agrees in any way with one of the
+/// other's: used to overrule an email link when the names share nothing.
+pub fn share_anything(p: &NameForm, e: &NameForm) -> bool {
+    p.tokens.iter().any(|a| {
+        e.tokens.iter().any(|b| {
+            a == b
+                || ((a.len() == 1 || b.len() == 1) && a.as_bytes()[0] == b.as_bytes()[0])
+                || nickname(a, b)
+                || typo(a, b)
+                || (a.len() >= 3
+                    && b.len() >= 3
+                    && (a.starts_with(b.as_str()) || b.starts_with(a.as_str())))
+        })
+    })
+}
+
+/// The nickname table: formal name, then the short forms in use. Our own
+/// small table; a nickname stands for several names (`Chris`), so it is
+/// evidence, and the margin rule decides.
+const NICKNAMES: &[(&str, &[&str])] = &[
+    ("abigail", &["abby", "abbie"]),
+    ("albert", &["al", "bert"]),
+    ("alberto", &["beto"]),
+    ("alejandro", &["alex", "ale"]),
+    ("alexander", &["alex", "al", "sasha", "xander"]),
+    ("alexandra", &["alex", "sasha", "lexi"]),
+    ("alfredo", &["fredo"]),
+    ("allison", &["ally", "allie"]),
+    ("amanda", &["mandy"]),
+    ("andrew", &["andy", "drew"]),
+    ("angela", &["angie"]),
+    ("anthony", &["tony"]),
+    ("antonio", &["tony", "toni"]),
+    ("barbara", &["barb", "babs"]),
+    ("benjamin", &["ben", "benny"]),
+    ("beverly", &["bev"]),
+    ("cameron", &["cam"]),
+    ("catherine", &["cathy", "cat", "kate", "katie"]),
+    ("charles", &["charlie", "chuck", "chas"]),
+    ("christina", &["chris", "tina", "christy"]),
+    ("christine", &["chris", "tina"]),
+    ("christopher", &["chris", "kit"]),
+    ("cynthia", &["cindy"]),
+    ("daniel", &["dan", "danny"]),
+    ("david", &["dave", "davey"]),
+    ("deborah", &["deb", "debbie"]),
+    ("dominic", &["dom"]),
+    ("donald", &["don", "donnie"]),
+    ("dorothy", &["dot", "dottie"]),
+    ("douglas", &["doug"]),
+    ("eduardo", &["lalo", "eddie"]),
+    ("edward", &["ed", "eddie", "ted", "ned"]),
+    (
+        "elizabeth",
+        &["liz", "lizzie", "beth", "betty", "eliza", "libby"],
+    ),
+    ("enrique", &["kike", "quique"]),
+    ("eugene", &["gene"]),
+    ("frances", &["fran", "frankie"]),
+    ("francis", &["frank", "fran"]),
+    ("francisco", &["paco", "pancho", "frank"]),
+    ("frederick", &["fred", "freddy"]),
+    ("gabriel", &["gabe"]),
+    ("gabriela", &["gaby", "gabby"]),
+    ("gerald", &["gerry", "jerry"]),
+    ("gregory", &["greg"]),
+    ("guadalupe", &["lupe"]),
+    ("harold", &["harry", "hal"]),
+    ("henry", &["hank", "harry"]),
+    ("ignacio", &["nacho"]),
+    ("jacob", &["jake"]),
+    ("jacqueline", &["jackie"]),
+    ("james", &["jim", "jimmy", "jamie"]),
+    ("jeffrey", &["jeff"]),
+    ("jennifer", &["jen", "jenny"]),
+    ("jerome", &["jerry"]),
+    ("jessica", &["jess", "jessie"]),
+    ("john", &["jack", "johnny"]),
+    ("jonathan", &["jon", "jonny"]),
+    ("jose", &["pepe"]),
+    ("joseph", &["joe", "joey"]),
+    ("josephine", &["jo", "josie"]),
+    ("joshua", &["josh"]),
+    ("katherine", &["kate", "katie", "kathy", "kat"]),
+    ("kenneth", &["ken", "kenny"]),
+    ("kimberly", &["kim"]),
+    ("lawrence", &["larry"]),
+    ("leonard", &["leo", "len", "lenny"]),
+    ("madison", &["maddie"]),
+    ("manuel", &["manny", "manolo"]),
+    ("margaret", &["maggie", "meg", "peggy", "margie"]),
+    ("matthew", &["matt"]),
+    ("melissa", &["missy", "mel"]),
+    ("michael", &["mike", "mikey", "mick"]),
+    ("mitchell", &["mitch"]),
+    ("natalie", &["nat"]),
+    ("nathan", &["nate"]),
+    ("nathaniel", &["nate", "nat"]),
+    ("nicholas", &["nick", "nicky"]),
+    ("olivia", &["liv"]),
+    ("pamela", &["pam"]),
+    ("patricia", &["pat", "patty", "trish"]),
+    ("patrick", &["pat", "paddy"]),
+    ("peter", &["pete"]),
+    ("philip", &["phil"]),
+    ("phillip", &["phil"]),
+    ("raymond", &["ray"]),
+    ("rebecca", &["becky", "becca"]),
+    ("richard", &["rick", "ricky", "rich", "dick"]),
+    ("robert", &["bob", "bobby", "rob", "robbie", "bert"]),
+    ("roberto", &["beto"]),
+    ("ronald", &["ron", "ronnie"]),
+    ("samantha", &["sam", "sammy"]),
+    ("samuel", &["sam", "sammy"]),
+    ("sophia", &["sophie"]),
+    ("stephen", &["steve"]),
+    ("steven", &["steve"]),
+    ("susan", &["sue", "susie"]),
+    ("teresa", &["terry", "tess"]),
+    ("theodore", &["ted", "teddy", "theo"]),
+    ("theresa", &["terry", "tess"]),
+    ("timothy", &["tim", "timmy"]),
+    ("valerie", &["val"]),
+    ("victoria", &["vicky", "tori"]),
+    ("vincent", &["vince", "vinny"]),
+    ("walter", &["walt", "wally"]),
+    ("william", &["bill", "billy", "will", "willie", "liam"]),
+    ("zachary", &["zach", "zack"]),
+];
+
+/// nickname → the formal names it may stand for.
+static FORMALS: LazyLock<FxHashMap<&'static str, Vec<&'static str>>> = LazyLock::new(|| {
+    let mut m: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
+    for (formal, nicks) in NICKNAMES {
+        for nick in *nicks {
+            m.entry(nick).or_default().push(formal);
+        }
+    }
+    m
+});
+
+/// The name itself and the formal names it may be short for: blocking
+/// indexes a given name under each, so `Bill` meets `William`.
+pub fn given_groups(name: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(name).chain(FORMALS.get(name).into_iter().flatten().copied())
+}
+
+/// Two different given names one of which may be the other's nickname, or
+/// two nicknames of one formal name (`Bill`, `Billy`).
+pub fn nickname(a: &str, b: &str) -> bool {
+    a != b && given_groups(a).any(|x| given_groups(b).any(|y| x == y))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::normalize::name_forms;
+    use super::*;
+
+    fn s(p: &str, e: &str) -> Option<f64> {
+        s_with(p, e, &[])
+    }
+    fn s_with(p: &str, e: &str, workforce: &[&str]) -> Option<f64> {
+        let mut vocab = Vocab::default();
+        for n in workforce.iter().chain([&e]) {
+            name_forms(n).iter().for_each(|f| vocab.add(f));
+        }
+        let (p, e) = (&name_forms(p)[0], &name_forms(e)[0]);
+        score(p, e, &vocab).map(|(s, _)| (s * 1000.0).round() / 1000.0)
+    }
+
+    #[test]
+    fn exact_and_reformatted_names_score_one() {
+        assert_eq!(s("john.doe", "John Doe"), Some(1.0));
+        assert_eq!(s("Doe, John", "John Doe"), Some(1.0));
+        assert_eq!(s("John M. Doe", "John Michael Doe"), Some(1.0));
+    }
+
+    #[test]
+    fn weaker_agreements_score_lower_in_order() {
+        let exact_missing_middle = s("John Doe", "John Michael Doe").unwrap();
+        let swapped = s("Doe John", "John Doe").unwrap();
+        let nick = s("Bill Smith", "William Smith").unwrap();
+        let typo_family = s("John Smiht", "John Smith").unwrap();
+        let typo_given = s("Jhon Smith", "John Smith").unwrap();
+        let initial = s("J Smith", "John Smith").unwrap();
+        assert!(exact_missing_middle > swapped && swapped > nick && nick > typo_family);
+        assert!(typo_family > typo_given && typo_given > initial);
+        assert_eq!(s("johndoe", "John Doe"), Some(COMPACT));
+    }
+
+    #[test]
+    fn different_people_do_not_score() {
+        assert_eq!(s("Jane Doe", "John Doe"), None);
+        assert_eq!(s("John Smith", "John Doe"), None);
+        assert_eq!(s("Ann Lee", "Ian Lee"), None);
+        // One letter apart, but both are real names in this workforce.
+        assert_eq!(s_with("Joan Smith", "John Smith", &["Joan Baker"]), None);
+        assert!(s("Joan Smith", "John Smith").is_some());
+    }
+
+    #[test]
+    fn middle_names_that_disagree_cost() {
+        let conflict = s("John A Doe", "John B Doe").unwrap();
+        assert!(conflict < 0.9, "{conflict}");
+        assert_eq!(s("John A Doe", "John Adam Doe"), Some(1.0));
+    }
+
+    #[test]
+    fn nicknames_are_many_to_many() {
+        assert!(nickname("bill", "william"));
+        assert!(nickname("billy", "bill"));
+        assert!(nickname("chris", "christina") && nickname("chris", "christopher"));
+        assert!(!nickname("john", "john"));
+        assert!(!nickname("bill", "robert"));
+    }
+
+    #[test]
+    fn typos_need_length() {
+        assert!(typo("smith", "smiht"));
+        assert!(typo("johnson", "jonson"));
+        assert!(typo("christopher", "christohpr"));
+        assert!(!typo("lee", "lea"));
+        assert!(!typo("martin", "mark"));
+    }
+}

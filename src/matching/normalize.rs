@@ -1,0 +1,347 @@
+//! Names to comparable tokens, emails to their station-free form.
+//!
+//! A name goes through: `Last, First` reordered; NFKD with combining marks
+//! dropped (é → e); whatever is still not ASCII transliterated by
+//! `deunicode` (ł, ø, æ, ß, đ, ı are not decomposable, so NFKD alone leaves
+//! them); ASCII lowercase, which after transliteration *is* full case
+//! folding (no Turkish rule is applied: `İ` decomposes to `I` + dot, `ı`
+//! transliterates to `i`). Dots, underscores, hyphens, commas, digits and
+//! spaces all separate tokens; apostrophes of every kind join (`O'Brien`,
+//! `O’Brien`, `OBrien` are one token). Generational suffixes and leading
+//! titles are dropped. A name with a/o/u umlauts gets a second form with the
+//! German transliteration (`Müller` → `muller` and `mueller`) so either
+//! spelling on the other side matches exactly.
+
+use crate::model::Email;
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+/// One spelling of a name: lowercase ASCII tokens in given-name-first order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameForm {
+    pub tokens: Vec<String>,
+}
+
+impl NameForm {
+    pub fn first(&self) -> &str {
+        &self.tokens[0]
+    }
+    pub fn last(&self) -> &str {
+        &self.tokens[self.tokens.len() - 1]
+    }
+    /// All tokens run together (`johndoe`), for names typed without separators.
+    pub fn compact(&self) -> String {
+        self.tokens.concat()
+    }
+}
+
+const SUFFIXES: [&str; 6] = ["jr", "sr", "ii", "iii", "iv", "v"];
+const TITLES: [&str; 5] = ["mr", "mrs", "ms", "miss", "dr"];
+const COMBINING_DIAERESIS: char = '\u{308}';
+
+/// The spellings of `raw` (one, or two when it has umlauts); empty when
+/// nothing name-like is left.
+pub fn name_forms(raw: &str) -> Vec<NameForm> {
+    let (plain, german) = fold_reordered(raw);
+    let mut forms = Vec::with_capacity(2);
+    for text in std::iter::once(plain).chain(german) {
+        let tokens = tokenize(&text);
+        if !tokens.is_empty() {
+            let form = NameForm { tokens };
+            if !forms.contains(&form) {
+                forms.push(form);
+            }
+        }
+    }
+    forms
+}
+
+/// Fold `raw`, moving the part after the first comma in front (`Doe, John`),
+/// unless it is only a suffix (`Doe, Jr.`). Returns the plain folding and,
+/// when it differs, the German one.
+fn fold_reordered(raw: &str) -> (String, Option<String>) {
+    let (mut plain, mut german) = (String::new(), String::new());
+    let umlaut = match raw.split_once(',') {
+        Some((before, after)) if !only_suffixes(after) => {
+            let a = fold_into(after, &mut plain, &mut german);
+            plain.push(' ');
+            german.push(' ');
+            a | fold_into(before, &mut plain, &mut german)
+        }
+        _ => fold_into(raw, &mut plain, &mut german),
+    };
+    (plain, umlaut.then_some(german))
+}
+
+fn only_suffixes(text: &str) -> bool {
+    let (folded, _) = fold(text);
+    let all = tokenize_raw(&folded).all(|t| SUFFIXES.contains(&t));
+    all
+}
+
+/// The plain folding of `text` and whether it had a/o/u umlauts.
+pub fn fold(text: &str) -> (String, bool) {
+    let (mut plain, mut german) = (String::new(), String::new());
+    let umlaut = fold_into(text, &mut plain, &mut german);
+    (plain, umlaut)
+}
+
+/// Append the folding of `text` to `plain` and its German variant to
+/// `german`; true when an umlaut made them differ.
+fn fold_into(text: &str, plain: &mut String, german: &mut String) -> bool {
+    let mut umlaut = false;
+    for c in text.nfkd() {
+        if is_combining_mark(c) {
+            if c == COMBINING_DIAERESIS && matches!(plain.chars().last(), Some('a' | 'o' | 'u')) {
+                german.push('e');
+                umlaut = true;
+            }
+            continue;
+        }
+        if c.is_ascii() {
+            push_ascii(c, plain, german);
+        } else if is_apostrophe(c) {
+            // Joined, like the ASCII one.
+        } else if let Some(s) = deunicode::deunicode_char(c) {
+            s.chars().for_each(|a| push_ascii(a, plain, german));
+        } else {
+            plain.push(' ');
+            german.push(' ');
+        }
+    }
+    umlaut
+}
+
+fn push_ascii(c: char, plain: &mut String, german: &mut String) {
+    let out = match c {
+        'a'..='z' => c,
+        'A'..='Z' => c.to_ascii_lowercase(),
+        '\'' | '`' => return,
+        _ => ' ',
+    };
+    plain.push(out);
+    german.push(out);
+}
+
+fn is_apostrophe(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2019}' | '\u{2018}' | '\u{02BC}' | '\u{00B4}' | '\u{02B9}' | '\u{FF07}'
+    )
+}
+
+fn tokenize_raw(folded: &str) -> impl Iterator<Item = &str> {
+    folded.split(' ').filter(|t| !t.is_empty())
+}
+
+fn tokenize(folded: &str) -> Vec<String> {
+    let mut tokens: Vec<&str> = tokenize_raw(folded).collect();
+    while tokens.len() > 2 && TITLES.contains(&tokens[0]) {
+        tokens.remove(0);
+    }
+    if tokens.len() > 1 {
+        let first = tokens[0];
+        tokens.retain(|t| !SUFFIXES.contains(t));
+        if tokens.is_empty() {
+            tokens.push(first);
+        }
+    }
+    tokens.into_iter().map(str::to_string).collect()
+}
+
+/// The email with a `+tag` and one known station suffix (`.shp`, `_pack`,
+/// `-hp`) removed from its local part, with what was removed; None when
+/// there was nothing to remove.
+pub fn strip_station(email: &Email, suffixes: &[String]) -> Option<(String, String)> {
+    let (local, domain) = (email.local_part(), email.domain());
+    let mut base = local;
+    let mut removed = String::new();
+    if let Some((before, tag)) = base.split_once('+') {
+        if !before.is_empty() {
+            removed.push('+');
+            removed.push_str(tag);
+            base = before;
+        }
+    }
+    for suffix in suffixes {
+        let suffix = suffix.trim().trim_start_matches(['.', '_', '-']);
+        if suffix.is_empty()
+            || base.len() <= suffix.len() + 1
+            || !base.is_char_boundary(base.len() - suffix.len())
+        {
+            continue;
+        }
+        let (head, tail) = base.split_at(base.len() - suffix.len());
+        if tail.eq_ignore_ascii_case(suffix) && head.ends_with(['.', '_', '-']) {
+            let head = &head[..head.len() - 1];
+            if !head.is_empty() {
+                removed.insert_str(0, &base[head.len()..]);
+                base = head;
+                break;
+            }
+        }
+    }
+    (!removed.is_empty()).then(|| (format!("{base}@{domain}"), removed))
+}
+
+/// Lowercase tokens of a department, role code or PodFactory role reduced
+/// to station stems, so `Picking`, `PICKER` and `Picker` agree.
+pub fn hint_stems(texts: &[&str]) -> Vec<&'static str> {
+    let mut stems = Vec::new();
+    for text in texts {
+        let (folded, _) = fold(text);
+        let tokens: Vec<&str> = tokenize_raw(&folded).collect();
+        for (i, t) in tokens.iter().enumerate() {
+            let next = tokens.get(i + 1).copied().unwrap_or("");
+            if let Some(stem) = station_stem(t, next) {
+                if !stems.contains(&stem) {
+                    stems.push(stem);
+                }
+            }
+        }
+    }
+    stems
+}
+
+fn station_stem(token: &str, next: &str) -> Option<&'static str> {
+    const STEMS: [(&str, &str); 18] = [
+        ("pick", "pick"),
+        ("pack", "pack"),
+        ("ship", "ship"),
+        ("shp", "ship"),
+        ("hp", "press"),
+        ("press", "press"),
+        ("print", "print"),
+        ("qc", "quality"),
+        ("quality", "quality"),
+        ("inspect", "quality"),
+        ("maint", "maint"),
+        ("inv", "inventory"),
+        ("recv", "receive"),
+        ("receiv", "receive"),
+        ("cs", "service"),
+        ("customer", "service"),
+        ("hr", "hr"),
+        ("human", "hr"),
+    ];
+    if token == "heat" && next.starts_with("press") {
+        return Some("press");
+    }
+    STEMS
+        .iter()
+        .find(|(prefix, _)| token.starts_with(prefix) && (prefix.len() > 2 || token == *prefix))
+        .map(|(_, stem)| *stem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(raw: &str) -> Vec<Vec<String>> {
+        name_forms(raw).into_iter().map(|f| f.tokens).collect()
+    }
+    fn one(raw: &str) -> String {
+        name_forms(raw)[0].tokens.join(" ")
+    }
+
+    #[test]
+    fn diacritics_fold_and_undecomposable_letters_transliterate() {
+        assert_eq!(one("José Núñez"), "jose nunez");
+        assert_eq!(one("Łukasz Wójcik"), "lukasz wojcik");
+        assert_eq!(one("Søren Ærø"), "soren aero");
+        assert_eq!(one("Đorđe Straße"), "dorde strasse");
+        assert_eq!(one("Işıl Yılmaz"), "isil yilmaz");
+    }
+
+    #[test]
+    fn case_folding_is_not_turkish_and_not_just_lowercase() {
+        // İ must not become "i̇" (i + combining dot) and must not be special-cased.
+        assert_eq!(one("İBRAHİM KAYA"), "ibrahim kaya");
+        assert_eq!(one("GROSSE"), one("Große"));
+        // Full-width compatibility forms fold by NFKD.
+        assert_eq!(one("ＪＯＨＮ Doe"), "john doe");
+    }
+
+    #[test]
+    fn umlauts_give_both_transliterations() {
+        assert_eq!(
+            toks("Jürgen Müller"),
+            vec![vec!["jurgen", "muller"], vec!["juergen", "mueller"]]
+        );
+        // Decomposed input (u + U+0308) behaves the same.
+        assert_eq!(toks("Mu\u{308}ller").len(), 2);
+        assert_eq!(toks("Mueller"), vec![vec!["mueller"]]);
+    }
+
+    #[test]
+    fn separators_and_order() {
+        for raw in [
+            "John Doe",
+            "john.doe",
+            "john_doe",
+            "JOHN-DOE",
+            "Doe, John",
+            " DOE ,  john ",
+        ] {
+            assert_eq!(one(raw), "john doe", "{raw}");
+        }
+        assert_eq!(one("Doe Jr., John"), "john doe");
+        assert_eq!(one("John Doe, Jr."), "john doe");
+        assert_eq!(one("Dr. John Q. Doe III"), "john q doe");
+        assert_eq!(one("Mary-Jane Smith-Jones"), "mary jane smith jones");
+    }
+
+    #[test]
+    fn apostrophes_of_every_kind_join() {
+        assert_eq!(one("Sean O'Brien"), "sean obrien");
+        assert_eq!(one("Sean O’Brien"), "sean obrien");
+        assert_eq!(one("Sean OBrien"), "sean obrien");
+        assert_eq!(one("D`Angelo Ray"), "dangelo ray");
+    }
+
+    #[test]
+    fn nothing_left_is_no_form() {
+        assert!(name_forms("").is_empty());
+        assert!(name_forms(" 123 - . ").is_empty());
+        assert_eq!(one("Jr"), "jr");
+    }
+
+    fn strip(e: &str) -> Option<(String, String)> {
+        let suffixes: Vec<String> = ["shp", "ship", "pack", "pick", "hp"]
+            .map(String::from)
+            .to_vec();
+        strip_station(&Email::parse(e).unwrap(), &suffixes)
+    }
+
+    #[test]
+    fn station_suffixes_and_tags_are_stripped() {
+        assert_eq!(
+            strip("john.doe.shp@x.com"),
+            Some(("john.doe@x.com".into(), ".shp".into()))
+        );
+        assert_eq!(strip("John.Doe.SHIP@x.com").unwrap().0, "john.doe@x.com");
+        assert_eq!(strip("john.doe_pack@x.com").unwrap().0, "john.doe@x.com");
+        assert_eq!(strip("john.doe-hp@x.com").unwrap().0, "john.doe@x.com");
+        assert_eq!(
+            strip("john.doe+floor2@x.com"),
+            Some(("john.doe@x.com".into(), "+floor2".into()))
+        );
+        assert_eq!(strip("john.doe.pick+a@x.com").unwrap().0, "john.doe@x.com");
+        // Not a suffix: part of the name, or the whole local part.
+        assert_eq!(strip("philip@x.com"), None);
+        assert_eq!(strip("jhp@x.com"), None);
+        assert_eq!(strip("shp@x.com"), None);
+        assert_eq!(strip(".shp@x.com"), None);
+        assert_eq!(strip("john.doe@x.com"), None);
+    }
+
+    #[test]
+    fn hints_reduce_to_stations() {
+        assert_eq!(hint_stems(&["Picking", "PICKER"]), vec!["pick"]);
+        assert_eq!(hint_stems(&["Heat Press"]), vec!["press"]);
+        assert_eq!(hint_stems(&["HEAT_PRESS"]), vec!["press"]);
+        assert_eq!(hint_stems(&["HP"]), vec!["press"]);
+        assert_eq!(hint_stems(&["Shipping"]), hint_stems(&["shipper"]));
+        assert!(hint_stems(&["Office", "OFFICE_ADMIN"]).is_empty());
+    }
+}
