@@ -363,6 +363,46 @@ def check_rules(alerts_dir, types, promtool):
             if why:
                 problem("%s: %s in %s" % (where, why, " ".join(e.split())))
     print("ok: %d rule expressions checked against the exported metrics" % len(all_exprs))
+    check_alert_metadata(files)
+
+
+def github_anchor(heading):
+    a = heading.strip().lower()
+    a = re.sub(r"[^\w\- ]", "", a)
+    return a.replace(" ", "-")
+
+
+def check_alert_metadata(files):
+    """severity page|ticket, summary, description, and a runbook annotation
+    pointing at the alert's section of the README (checked against the README
+    once it has an "Alerts and runbooks" section)."""
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read() \
+        if os.path.exists(os.path.join(ROOT, "README.md")) else ""
+    has_section = re.search(r"^#+\s+Alerts and runbooks\s*$", readme, re.M) is not None
+    anchors = {github_anchor(h) for h in re.findall(r"^#+\s+(.+?)\s*$", readme, re.M)}
+    n = 0
+    for path in files:
+        text = open(path, encoding="utf-8").read()
+        blocks = re.split(r"^\s*- (?=alert:|record:)", text, flags=re.M)[1:]
+        for b in blocks:
+            m = re.match(r"alert:\s*(\S+)", b)
+            if not m:
+                continue
+            name, n = m.group(1), n + 1
+            where = "%s: alert %s" % (os.path.relpath(path, ROOT), name)
+            if not re.search(r"^\s+severity:\s*(page|ticket)\s*$", b, re.M):
+                problem("%s: needs label severity: page or ticket" % where)
+            for key in ("summary", "description"):
+                if not re.search(r"^\s+%s:\s*\S" % key, b, re.M):
+                    problem("%s: needs a %s annotation" % (where, key))
+            rb = re.search(r'^\s+runbook:\s*"?README\.md#([\w-]+)"?\s*$', b, re.M)
+            if not rb or rb.group(1) != name.lower():
+                problem('%s: needs runbook: "README.md#%s"' % (where, name.lower()))
+            elif has_section and rb.group(1) not in anchors:
+                problem("%s: README.md has no heading for #%s" % (where, rb.group(1)))
+    print("ok: %d alerts have severity, summary, description and a runbook link" % n)
+    if not has_section:
+        print("note: README.md has no \"Alerts and runbooks\" section yet: runbook anchors not checked")
 
 
 def main():
