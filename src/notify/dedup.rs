@@ -1,0 +1,81 @@
+//! What on-call was already told (`notification_log`), so the same finding
+//! is not re-sent every run.
+//!
+//! The SQL is written once with `$N` placeholders, which PostgreSQL and
+//! SQLite both accept. Times are compared in Rust, not in SQL, because
+//! SQLite stores them as text whose format the driver chooses.
+
+use crate::store::Store;
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+
+/// Expand `$body` once per backend with `$pool` bound to its pool (as in
+/// `store`), so both backends run the same SQL.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Postgres($pool) => $body,
+            Store::Sqlite($pool) => $body,
+        }
+    };
+}
+
+/// Keys per `IN (…)` list: well under SQLite's and PostgreSQL's bind limits.
+const CHUNK: usize = 500;
+
+/// The keys among `keys` last sent after `since`.
+pub async fn recently_sent(
+    store: &Store,
+    keys: &[String],
+    since: DateTime<Utc>,
+) -> anyhow::Result<HashSet<String>> {
+    let mut sent = HashSet::new();
+    for chunk in keys.chunks(CHUNK) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT finding_key, last_sent_at FROM notification_log WHERE finding_key IN ({})",
+            list.join(", ")
+        );
+        let rows: Vec<(String, DateTime<Utc>)> = with_pool!(store, pool => {
+            let mut q = sqlx::query_as(&sql);
+            for k in chunk {
+                q = q.bind(k);
+            }
+            q.fetch_all(pool).await
+        })
+        .context("read notification_log")?;
+        sent.extend(
+            rows.into_iter()
+                .filter(|(_, at)| *at > since)
+                .map(|(k, _)| k),
+        );
+    }
+    Ok(sent)
+}
+
+/// Record `(key, kind)` pairs as sent at `now` (first_sent_at kept).
+pub async fn record_sent(
+    store: &Store,
+    sent: &[(String, &str)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    const UPSERT: &str = "INSERT INTO notification_log (finding_key, kind, first_sent_at, last_sent_at) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (finding_key) DO UPDATE SET kind = excluded.kind, last_sent_at = excluded.last_sent_at";
+    with_pool!(store, pool => {
+        let mut tx = pool.begin().await.context("record notifications")?;
+        for (key, kind) in sent {
+            sqlx::query(UPSERT)
+                .bind(key)
+                .bind(kind)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .context("record notifications")?;
+        }
+        tx.commit().await.context("record notifications")?;
+    });
+    Ok(())
+}
