@@ -43,7 +43,9 @@ impl Agree {
 
 /// Penalties for the less direct ways two names line up.
 const SWAPPED: f64 = 0.97;
-const BY_MIDDLE_NAME: f64 = 0.93;
+/// Below any sensible threshold on its own: `Douglas MacLeod` may go by his
+/// middle name, or be another Douglas MacLeod.
+const BY_MIDDLE_NAME: f64 = 0.89;
 const PARTIAL_SURNAME: f64 = 0.88;
 const MIDDLE_ONE_SIDED: f64 = 0.98;
 const MIDDLE_CONFLICT: f64 = 0.85;
@@ -172,23 +174,24 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
     };
     for &(pg, pf, swapped) in orientations {
         let pf = if pf == usize::MAX { pt.len() - 1 } else { pf };
-        for eg in 0..n - 1 {
-            // The given name, or a middle name someone goes by.
-            if eg > 0 && et[eg].len() < 2 {
+        // The surname, or the first of two; checked first, as it rules
+        // out most blocked pairs before any nickname lookup.
+        for ef in [n - 1, n.wrapping_sub(2)] {
+            if ef >= n || (ef != n - 1 && (n < 3 || et[ef].len() < 2)) {
                 continue;
             }
-            let Some(given) = agree_given(&pt[pg], &et[eg], vocab) else {
+            let Some((family, family_w)) = agree_family(&pt[pf], &et[ef], vocab) else {
                 continue;
             };
-            for ef in [n - 1, n.wrapping_sub(2)] {
-                // The surname, or the first of two surnames.
-                if ef <= eg || ef >= n || (ef != n - 1 && (n < 3 || et[ef].len() < 2)) {
+            // The given name, or a middle name someone goes by.
+            for eg in 0..ef {
+                if eg > 0 && et[eg].len() < 2 {
                     continue;
                 }
-                let Some((family, family_w)) = agree_family(&pt[pf], &et[ef], vocab) else {
+                let Some(given) = agree_given(&pt[pg], &et[eg], vocab) else {
                     continue;
                 };
-                let middle = middles(pt, &[pg, pf], et, &[eg, ef]);
+                let middle = middles(pt, [pg, pf], et, [eg, ef]);
                 let detail = Detail {
                     given,
                     family,
@@ -246,28 +249,31 @@ fn agree_family(p: &str, e: &str, vocab: &Vocab) -> Option<(Agree, f64)> {
     (typo(p, e) && !vocab.family.contains(p)).then_some((Agree::Typo, TYPO_FAMILY))
 }
 
-/// Compare what is left after the given and family names: the first
-/// remaining token of each side (initials agree with full names).
-fn middles(pt: &[String], pused: &[usize], et: &[String], eused: &[usize]) -> Middle {
-    let rest = |t: &'_ [String], used: &[usize]| {
+/// Compare what is left after the given and family names: they agree when
+/// some remaining token of one side is compatible with one of the other's
+/// (initials agree with full names).
+fn middles<'a>(pt: &'a [String], pused: [usize; 2], et: &'a [String], eused: [usize; 2]) -> Middle {
+    let rest = |t: &'a [String], used: [usize; 2]| {
         t.iter()
             .enumerate()
-            .find(|(i, _)| !used.contains(i))
-            .map(|(_, s)| s.clone())
+            .filter(move |(i, _)| !used.contains(i))
+            .map(|(_, s)| s.as_str())
     };
-    match (rest(pt, pused), rest(et, eused)) {
-        (None, None) => Middle::Same,
-        (Some(a), Some(b)) => {
-            let compatible = a == b
-                || ((a.len() == 1 || b.len() == 1) && a.as_bytes()[0] == b.as_bytes()[0])
-                || typo(&a, &b);
-            if compatible {
-                Middle::Same
-            } else {
-                Middle::Conflict
-            }
-        }
-        _ => Middle::OneSided,
+    let (mut pm, mut em) = (rest(pt, pused).peekable(), rest(et, eused).peekable());
+    match (pm.peek().is_some(), em.peek().is_some()) {
+        (false, false) => return Middle::Same,
+        (true, true) => {}
+        _ => return Middle::OneSided,
+    }
+    let compatible = |a: &str, b: &str| {
+        a == b
+            || ((a.len() == 1 || b.len() == 1) && a.as_bytes()[0] == b.as_bytes()[0])
+            || typo(a, b)
+    };
+    if pm.any(|a| rest(et, eused).any(|b| compatible(a, b))) {
+        Middle::Same
+    } else {
+        Middle::Conflict
     }
 }
 
@@ -279,8 +285,27 @@ pub fn typo(a: &str, b: &str) -> bool {
     if min < 4 || a.len().abs_diff(b.len()) > 2 {
         return false;
     }
-    let d = strsim::osa_distance(a, b);
-    d <= 1 || (d == 2 && min >= 8)
+    // The common case without allocating; strsim for two edits.
+    one_edit(a.as_bytes(), b.as_bytes()) || (min >= 8 && strsim::osa_distance(a, b) <= 2)
+}
+
+/// At most one substitution, insertion, deletion or adjacent transposition
+/// (inputs are normalized ASCII, so bytes are letters).
+fn one_edit(a: &[u8], b: &[u8]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let i = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    match long.len() - short.len() {
+        0 => {
+            i == short.len()
+                || short[i + 1..] == long[i + 1..]
+                || (i + 1 < short.len()
+                    && short[i] == long[i + 1]
+                    && short[i + 1] == long[i]
+                    && short[i + 2..] == long[i + 2..])
+        }
+        1 => short[i..] == long[i + 1..],
+        _ => false,
+    }
 }
 
 /// Whether any name token of one side agrees in any way with one of the
@@ -488,6 +513,7 @@ mod tests {
         let conflict = s("John A Doe", "John B Doe").unwrap();
         assert!(conflict < 0.9, "{conflict}");
         assert_eq!(s("John A Doe", "John Adam Doe"), Some(1.0));
+        assert_eq!(s("Theresa N. St. John", "Theresa St. John"), Some(1.0));
     }
 
     #[test]
@@ -506,5 +532,23 @@ mod tests {
         assert!(typo("christopher", "christohpr"));
         assert!(!typo("lee", "lea"));
         assert!(!typo("martin", "mark"));
+        for (a, b, want) in [
+            ("abcd", "abcd", true),
+            ("abcd", "abxd", true),
+            ("abcd", "bacd", true),
+            ("abcd", "abdc", true),
+            ("abcd", "abcde", true),
+            ("abcd", "xabcd", true),
+            ("abcd", "acbx", false),
+            ("abcd", "dcba", false),
+            ("abcd", "abcdef", false),
+        ] {
+            assert_eq!(one_edit(a.as_bytes(), b.as_bytes()), want, "{a} {b}");
+            assert_eq!(
+                one_edit(a.as_bytes(), b.as_bytes()),
+                strsim::osa_distance(a, b) <= 1,
+                "{a} {b}"
+            );
+        }
     }
 }

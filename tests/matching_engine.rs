@@ -1,0 +1,309 @@
+//! The matcher's evidence levels and decisions, through the public API.
+
+use rosterd::matching::{
+    employees_without_user, match_users, EmployeeRecord, ManualMapping, MatchResult, MatchSettings,
+    MatchStatus, MatchedBy, PodFactoryUser,
+};
+use rosterd::model::{Email, EmployeeId};
+
+fn emp(id: i64, name: &str, email: &str, dept: &str) -> EmployeeRecord {
+    EmployeeRecord {
+        id: EmployeeId(id),
+        full_name: name.into(),
+        email: Email::parse(email).unwrap(),
+        department: dept.into(),
+        role_code: String::new(),
+        is_active: true,
+        previous_names: Vec::new(),
+    }
+}
+
+fn user(id: &str, name: &str, email: &str, role: &str) -> PodFactoryUser {
+    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    PodFactoryUser {
+        id: id.into(),
+        name: opt(name),
+        email: opt(email),
+        user_role: opt(role),
+    }
+}
+
+fn run(
+    emps: &[EmployeeRecord],
+    users: &[PodFactoryUser],
+    manual: &[ManualMapping],
+) -> Vec<MatchResult> {
+    let view: Vec<_> = emps.iter().map(EmployeeRecord::as_match).collect();
+    match_users(&view, users, manual, &MatchSettings::default())
+}
+
+fn one(emps: &[EmployeeRecord], u: PodFactoryUser) -> MatchResult {
+    run(emps, &[u], &[]).remove(0)
+}
+
+fn staff() -> Vec<EmployeeRecord> {
+    vec![
+        emp(1, "John Doe", "john.doe@pw.com", "Shipping"),
+        emp(2, "José Núñez", "jose.nunez@pw.com", "Picking"),
+        emp(3, "William Smith", "wsmith@pw.com", "Packing"),
+        emp(4, "Maria Lopez", "maria.lopez@pw.com", "Heat Press"),
+        emp(5, "Maria Lopez", "maria.lopez2@pw.com", "Picking"),
+        EmployeeRecord {
+            previous_names: vec!["Jane Brown".into()],
+            ..emp(6, "Jane Green", "jane.green@pw.com", "Quality")
+        },
+        emp(7, "Katarzyna Wiśniewska", "kwisniewska@pw.com", "Shipping"),
+    ]
+}
+
+fn linked(r: &MatchResult) -> Option<(i64, MatchedBy)> {
+    Some((r.employee_id?.0, r.matched_by?))
+}
+
+#[test]
+fn each_evidence_level() {
+    let s = staff();
+    let cases = [
+        (
+            user("a", "J. Doe", "JOHN.DOE@PW.COM", ""),
+            (1, MatchedBy::Email),
+        ),
+        (
+            user("b", "john_doe", "john.doe.shp@pw.com", ""),
+            (1, MatchedBy::EmailSuffix),
+        ),
+        (
+            user("c", "", "john.doe+floor@pw.com", ""),
+            (1, MatchedBy::EmailSuffix),
+        ),
+        (
+            user("d", "Jane Brown", "", ""),
+            (6, MatchedBy::PreviousName),
+        ),
+        (user("e", "Nunez, Jose", "", ""), (2, MatchedBy::Name)),
+        (
+            user("f", "JOSE NUNEZ", "jn1990@gmail.com", ""),
+            (2, MatchedBy::Name),
+        ),
+        (user("g", "Bill Smith", "", ""), (3, MatchedBy::FuzzyName)),
+        (
+            user("h", "Katarzyna Wisniewksa", "", ""),
+            (7, MatchedBy::FuzzyName),
+        ),
+    ];
+    for (u, want) in cases {
+        let id = u.id.clone();
+        let r = one(&s, u);
+        assert_eq!(linked(&r), Some(want), "{id}: {r:#?}");
+        assert_eq!(r.status, MatchStatus::Matched);
+        assert!(
+            !r.explanation.is_empty() && !r.candidates.is_empty(),
+            "{r:#?}"
+        );
+    }
+}
+
+#[test]
+fn an_email_link_is_overruled_when_the_names_share_nothing() {
+    let r = one(
+        &staff(),
+        user("a", "Packing Station", "john.doe.pack@pw.com", ""),
+    );
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:#?}");
+    assert_eq!(r.candidates[0].employee_id, EmployeeId(1));
+}
+
+#[test]
+fn manual_mapping_wins_even_over_email() {
+    let manual = [ManualMapping {
+        podfactory_user_id: "a".into(),
+        employee_id: EmployeeId(3),
+    }];
+    let r = run(
+        &staff(),
+        &[user("a", "John Doe", "john.doe@pw.com", "")],
+        &manual,
+    )
+    .remove(0);
+    assert_eq!(linked(&r), Some((3, MatchedBy::Manual)));
+    assert_eq!(MatchedBy::Manual.audit_kind(), "manual");
+    // A mapping to an employee that is not loaded is ignored, and said so.
+    let manual = [ManualMapping {
+        podfactory_user_id: "a".into(),
+        employee_id: EmployeeId(99),
+    }];
+    let r = run(&staff(), &[user("a", "John Doe", "", "")], &manual).remove(0);
+    assert_eq!(linked(&r), Some((1, MatchedBy::Name)));
+    assert!(r.explanation.contains("99"), "{}", r.explanation);
+}
+
+#[test]
+fn audit_kinds() {
+    assert_eq!(MatchedBy::Email.audit_kind(), "email");
+    assert_eq!(MatchedBy::EmailSuffix.audit_kind(), "email");
+    for b in [
+        MatchedBy::PreviousName,
+        MatchedBy::Name,
+        MatchedBy::FuzzyName,
+    ] {
+        assert_eq!(b.audit_kind(), "name");
+    }
+}
+
+#[test]
+fn namesakes_need_the_role_hint() {
+    let s = staff();
+    let r = one(&s, user("a", "Maria Lopez", "", ""));
+    assert_eq!(r.status, MatchStatus::Ambiguous);
+    let mut ids: Vec<i64> = r.candidates.iter().map(|c| c.employee_id.0).collect();
+    ids.sort();
+    assert_eq!(ids, vec![4, 5]);
+    assert!(r.employee_id.is_none() && r.matched_by.is_none());
+
+    let r = one(&s, user("a", "Maria Lopez", "", "Heat Press"));
+    assert_eq!(linked(&r), Some((4, MatchedBy::Name)), "{r:#?}");
+    let r = one(&s, user("a", "maria.lopez", "", "Picker"));
+    assert_eq!(linked(&r), Some((5, MatchedBy::Name)));
+    // A role neither has decides nothing.
+    assert_eq!(
+        one(&s, user("a", "Maria Lopez", "", "Shipping")).status,
+        MatchStatus::Ambiguous
+    );
+}
+
+#[test]
+fn weak_evidence_never_links() {
+    let s = staff();
+    // An initial and a surname: a candidate for review, not a link.
+    let r = one(&s, user("a", "J. Doe", "", ""));
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:#?}");
+    assert_eq!(r.candidates[0].employee_id, EmployeeId(1));
+    // A different given name that is a name in this workforce.
+    let r = one(&s, user("a", "Jane Doe", "", ""));
+    assert_eq!(r.status, MatchStatus::Unmatched, "{r:#?}");
+    // A first name alone, a last name alone, nothing at all.
+    for name in ["John", "Doe", "", "Peter Parker"] {
+        let r = one(&s, user("a", name, "", ""));
+        assert_eq!(r.status, MatchStatus::Unmatched, "{name}: {r:#?}");
+        assert_eq!(r.confidence, 0.0);
+    }
+}
+
+#[test]
+fn a_different_company_mailbox_blocks_a_name_link() {
+    let s = staff();
+    let r = one(&s, user("a", "John Doe", "john.doe2@pw.com", ""));
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:#?}");
+    // A slip in the mailbox is not another person's.
+    let r = one(&s, user("a", "John Doe", "jonh.doe@pw.com", ""));
+    assert_eq!(linked(&r), Some((1, MatchedBy::Name)), "{r:#?}");
+    // A personal mailbox says nothing.
+    let r = one(&s, user("a", "John Doe", "jd@gmail.com", ""));
+    assert_eq!(linked(&r), Some((1, MatchedBy::Name)));
+}
+
+#[test]
+fn links_are_one_to_one() {
+    let s = staff();
+    // Two users, one employee, equal evidence: neither is linked.
+    let rs = run(
+        &s,
+        &[
+            user("a", "John Doe", "", ""),
+            user("b", "Doe, John", "", ""),
+        ],
+        &[],
+    );
+    assert!(
+        rs.iter().all(|r| r.status == MatchStatus::Ambiguous),
+        "{rs:#?}"
+    );
+    assert!(rs
+        .iter()
+        .all(|r| r.candidates.iter().any(|c| c.employee_id == EmployeeId(1))));
+    // Email beats name; the name claimant becomes ambiguous.
+    let rs = run(
+        &s,
+        &[
+            user("a", "John Doe", "", ""),
+            user("b", "J Doe", "john.doe@pw.com", ""),
+        ],
+        &[],
+    );
+    assert_eq!(rs[0].status, MatchStatus::Ambiguous);
+    assert_eq!(linked(&rs[1]), Some((1, MatchedBy::Email)));
+    // Exact email beats a station-suffixed one.
+    let rs = run(
+        &s,
+        &[
+            user("a", "John Doe", "john.doe.shp@pw.com", ""),
+            user("b", "John Doe", "john.doe@pw.com", ""),
+        ],
+        &[],
+    );
+    assert_eq!(rs[0].status, MatchStatus::Ambiguous);
+    assert_eq!(linked(&rs[1]), Some((1, MatchedBy::Email)));
+    // A clearly better name claim wins over a typo'd one.
+    let rs = run(
+        &s,
+        &[
+            user("a", "Jose Nunez", "", ""),
+            user("b", "Jose Nunes", "", ""),
+        ],
+        &[],
+    );
+    assert_eq!(linked(&rs[0]), Some((2, MatchedBy::Name)));
+    assert_eq!(rs[1].status, MatchStatus::Ambiguous);
+}
+
+#[test]
+fn inactive_employees_match_and_do_not_count_as_missing() {
+    let mut s = staff();
+    s[0].is_active = false;
+    let r = one(&s, user("a", "John Doe", "", ""));
+    assert_eq!(linked(&r), Some((1, MatchedBy::Name)));
+    let view: Vec<_> = s.iter().map(EmployeeRecord::as_match).collect();
+    let results = match_users(
+        &view,
+        &[user("a", "José Núñez", "", "")],
+        &[],
+        &MatchSettings::default(),
+    );
+    let missing = employees_without_user(&view, &results);
+    assert_eq!(missing, [3, 4, 5, 6, 7].map(EmployeeId).to_vec());
+}
+
+#[test]
+fn results_are_deterministic_and_in_input_order() {
+    let c = rosterd::matching::corpus::generate(800, 3, true);
+    let a = run(&c.employees, &c.users, &[]);
+    let mut reversed = c.employees.clone();
+    reversed.reverse();
+    let b = run(&reversed, &c.users, &[]);
+    assert_eq!(a, b);
+    assert_eq!(a, run(&c.employees, &c.users, &[]));
+    assert!(a.iter().zip(&c.users).all(|(r, u)| r.podfactory_id == u.id));
+}
+
+#[test]
+fn settings_are_honoured() {
+    let s = staff();
+    let view: Vec<_> = s.iter().map(EmployeeRecord::as_match).collect();
+    let u = [user("a", "Bill Smith", "wsmith.tx@pw.com", "")];
+    let strict = MatchSettings {
+        accept_threshold: 0.99,
+        ..MatchSettings::default()
+    };
+    assert_eq!(
+        match_users(&view, &u, &[], &strict)[0].status,
+        MatchStatus::Ambiguous
+    );
+    let tx = MatchSettings {
+        station_suffixes: vec!["tx".into()],
+        ..MatchSettings::default()
+    };
+    assert_eq!(
+        match_users(&view, &u, &[], &tx)[0].matched_by,
+        Some(MatchedBy::EmailSuffix)
+    );
+}
