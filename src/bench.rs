@@ -38,6 +38,8 @@ pub enum BenchCommand {
     },
     /// Requests per second the simulator sustains.
     Sim(crate::sim::bench::BenchArgs),
+    /// Time the PodFactory matcher (6,000 × 5,000 and 100,000 × 100,000).
+    Match(crate::matching::MatchBenchArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -49,6 +51,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             rate,
             sim_rate,
         } => bench_run(employees, &scenario, rate, sim_rate).await,
+        BenchCommand::Match(args) => crate::matching::bench_cli(args),
         BenchCommand::Sim(args) => {
             println!("{}", crate::sim::bench::bench(args).await?);
             Ok(())
@@ -195,14 +198,7 @@ async fn bench_run(
     reset_peak_rss();
     let before = peak_rss_kib();
     let start = Instant::now();
-    let report = run_once(
-        &ctx,
-        RunOptions {
-            dry_run: false,
-            trigger: "bench",
-        },
-    )
-    .await?;
+    let report = run_once(&ctx, RunOptions::new("bench", false)).await?;
     let took = start.elapsed();
     println!(
         "run ({scenario}, {n} employees, rosterd at {rate_used} rps): {:?} in {:.2} s; planned {:?}; failed {:?}; peak RSS {} MiB (from {} MiB before the run)",

@@ -59,6 +59,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth0: Auth0Settings,
     pub reconcile: ReconcileSettings,
+    pub podfactory: PodFactorySettings,
     pub serve: ServeSettings,
     pub notify: NotifySettings,
     pub log: LogSettings,
@@ -260,6 +261,56 @@ impl ServeSettings {
     }
 }
 
+/// Where PodFactory's users come from, and how they are matched.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PodFactorySettings {
+    /// `none` (no matching), `database` or `csv`.
+    pub source: String,
+    /// A read-only connection: `mysql://…`, `postgres://…` or `sqlite://…`;
+    /// the password is `ROSTERD_PODFACTORY_PASSWORD`.
+    pub url: String,
+    /// Must return `id, name, email, user_role` (alias your columns).
+    pub query: String,
+    /// With `source = "csv"`: a file with the header `id,name,email,user_role`.
+    pub csv_path: String,
+    /// Local-part suffixes of station logins (`john.doe.shp@…`).
+    pub station_suffixes: Vec<String>,
+    /// A name match needs at least this score (0–1)…
+    pub accept_threshold: f64,
+    /// …and this lead over the runner-up.
+    pub margin: f64,
+    #[serde(skip)]
+    pub password: Option<Secret>,
+}
+
+impl Default for PodFactorySettings {
+    fn default() -> Self {
+        let m = crate::matching::MatchSettings::default();
+        PodFactorySettings {
+            source: "none".into(),
+            url: String::new(),
+            query: "SELECT id, name, email, user_role FROM users".into(),
+            csv_path: String::new(),
+            station_suffixes: m.station_suffixes,
+            accept_threshold: m.accept_threshold,
+            margin: m.margin,
+            password: None,
+        }
+    }
+}
+
+impl PodFactorySettings {
+    pub fn match_settings(&self) -> crate::matching::MatchSettings {
+        crate::matching::MatchSettings {
+            station_suffixes: self.station_suffixes.clone(),
+            accept_threshold: self.accept_threshold,
+            margin: self.margin,
+            ..Default::default()
+        }
+    }
+}
+
 /// On-call notification after runs: an email digest of what is new, and
 /// optional JSON webhooks with the same content.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -336,15 +387,24 @@ pub struct ConfigError {
 }
 
 const ENV_PREFIX: &str = "ROSTERD_";
-const SECTIONS: [&str; 6] = ["database", "auth0", "reconcile", "serve", "notify", "log"];
+const SECTIONS: [&str; 7] = [
+    "database",
+    "auth0",
+    "reconcile",
+    "podfactory",
+    "serve",
+    "notify",
+    "log",
+];
 
 /// Environment variables that carry secrets, and where they go.
-pub const SECRET_VARS: [&str; 5] = [
+pub const SECRET_VARS: [&str; 6] = [
     "ROSTERD_AUTH0_CLIENT_SECRET",
     "ROSTERD_DATABASE_PASSWORD",
     "ROSTERD_ADMIN_TOKENS",
     "ROSTERD_WEBHOOK_SECRET",
     "ROSTERD_SMTP_PASSWORD",
+    "ROSTERD_PODFACTORY_PASSWORD",
 ];
 
 impl Settings {
@@ -407,6 +467,7 @@ impl Settings {
                 "database" => section(&key, value, &mut settings.database, &mut problems),
                 "auth0" => section(&key, value, &mut settings.auth0, &mut problems),
                 "reconcile" => section(&key, value, &mut settings.reconcile, &mut problems),
+                "podfactory" => section(&key, value, &mut settings.podfactory, &mut problems),
                 "serve" => section(&key, value, &mut settings.serve, &mut problems),
                 "notify" => section(&key, value, &mut settings.notify, &mut problems),
                 "log" => section(&key, value, &mut settings.log, &mut problems),
@@ -427,6 +488,7 @@ impl Settings {
         settings.database.password = secret(SECRET_VARS[1]).map(Secret::new);
         let admin_tokens = secret(SECRET_VARS[2]);
         settings.notify.smtp_password = secret(SECRET_VARS[4]).map(Secret::new);
+        settings.podfactory.password = secret(SECRET_VARS[5]).map(Secret::new);
         settings.serve.webhook_secret = secret(SECRET_VARS[3]).map(Secret::new);
         if let Some(tokens) = admin_tokens {
             for (i, pair) in tokens
@@ -541,6 +603,37 @@ impl Settings {
                 sv.credentials
             ));
         }
+        let pf = &self.podfactory;
+        match pf.source.as_str() {
+            "none" => {}
+            "database" => {
+                let scheme = pf.url.split("://").next().unwrap_or("");
+                if !matches!(
+                    scheme,
+                    "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite"
+                ) {
+                    problems.push(format!(
+                        "podfactory.url: {scheme:?} is not postgres://, mysql:// or sqlite://"
+                    ));
+                }
+                if url_has_password(&pf.url) {
+                    problems.push(format!(
+                        "podfactory.url: contains a password; set {} instead",
+                        SECRET_VARS[5]
+                    ));
+                }
+            }
+            "csv" if pf.csv_path.is_empty() => {
+                problems.push("podfactory.csv_path: required with source = \"csv\"".into())
+            }
+            "csv" => {}
+            other => problems.push(format!(
+                "podfactory.source: {other:?} (expected \"none\", \"database\" or \"csv\")"
+            )),
+        }
+        if !(0.0..=1.0).contains(&pf.accept_threshold) || !(0.0..=1.0).contains(&pf.margin) {
+            problems.push("podfactory.accept_threshold and margin: must be between 0 and 1".into());
+        }
         let n = &self.notify;
         if !matches!(n.smtp_security.as_str(), "plain" | "starttls" | "tls") {
             problems.push(format!(
@@ -551,7 +644,11 @@ impl Settings {
         if n.email && n.to.is_empty() && n.recipients.is_empty() {
             problems.push("notify.to: email is on but nobody would receive it".into());
         }
-        for addr in n.to.iter().chain(n.recipients.values().flatten()).chain([&n.from]) {
+        for addr in
+            n.to.iter()
+                .chain(n.recipients.values().flatten())
+                .chain([&n.from])
+        {
             if crate::model::Email::parse(addr).is_err() && n.email {
                 problems.push(format!("notify: {addr:?} is not an email address"));
             }

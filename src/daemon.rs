@@ -15,6 +15,7 @@
 use crate::config::Settings;
 use crate::run::{self, Context, RunError, RunOptions};
 use chrono::{Offset, TimeZone, Utc};
+use futures::FutureExt;
 use rand::Rng;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,16 +31,23 @@ pub struct Runner {
     task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
     changes: Notify,
     accepting: AtomicBool,
+    notifier: Option<crate::notify::Notifier>,
 }
 
 impl Runner {
-    pub fn new(ctx: Arc<Context>) -> Arc<Runner> {
-        Arc::new(Runner {
+    pub fn new(ctx: Arc<Context>) -> anyhow::Result<Arc<Runner>> {
+        let notifier = crate::notify::Notifier::new(
+            &ctx.settings.notify,
+            ctx.store.clone(),
+            ctx.metrics.clone(),
+        )?;
+        Ok(Arc::new(Runner {
             ctx,
             task: tokio::sync::Mutex::new(None),
             changes: Notify::new(),
             accepting: AtomicBool::new(true),
-        })
+            notifier,
+        }))
     }
 
     /// Start a run in the background and return its id, or say why not.
@@ -49,9 +57,16 @@ impl Runner {
         }
         let started = run::begin(&self.ctx, opts).await?;
         let id = started.run_id;
+        let notifier = self.notifier.clone();
         let handle = tokio::spawn(async move {
-            if let Err(e) = started.finish().await {
-                tracing::error!(run_id = id, error = %e, "run could not be recorded");
+            match started.finish().await {
+                // A task of its own, so shutdown never waits on SMTP.
+                Ok(_) => {
+                    if let Some(n) = notifier {
+                        tokio::spawn(async move { n.after_run(id).await });
+                    }
+                }
+                Err(e) => tracing::error!(run_id = id, error = %e, "run could not be recorded"),
             }
         });
         *self.task.lock().await = Some(handle);
@@ -79,6 +94,11 @@ impl Runner {
             self.changes.notified().await;
             tokio::time::sleep(quiet).await;
             loop {
+                // The run about to start reads the employees after it has
+                // started, so it covers every change until now: drop their
+                // stored wake-up, or a burst during a run would become two
+                // follow-up runs instead of one.
+                let _ = self.changes.notified().now_or_never();
                 match self.start(RunOptions::new("change", false)).await {
                     Ok(id) => {
                         tracing::info!(run_id = id, "run started by an employee change");
@@ -146,7 +166,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<RunningDaemon> {
 /// Start serving with an existing context (the demo keeps its own).
 pub async fn spawn_with(ctx: Arc<Context>) -> anyhow::Result<RunningDaemon> {
     restore_metrics(&ctx).await?;
-    let runner = Runner::new(ctx.clone());
+    let runner = Runner::new(ctx.clone())?;
     let s = &ctx.settings.serve;
 
     let listener = tokio::net::TcpListener::bind(&s.listen).await?;
@@ -242,6 +262,9 @@ async fn schedule(runner: Arc<Runner>) -> anyhow::Result<(JobScheduler, Option<J
     let tz: chrono_tz::Tz = s.timezone.parse().map_err(|_| {
         anyhow::anyhow!("serve.timezone: {:?} is not an IANA time zone", s.timezone)
     })?;
+    if let Some(secs) = interval_secs(&cron, tz) {
+        runner.ctx.metrics.schedule_interval.set(secs);
+    }
     let scheduler = JobScheduler::new().await?;
     let id = scheduler.add(cron_job(&cron, tz, runner.clone())?).await?;
     scheduler.start().await?;
@@ -271,6 +294,20 @@ async fn schedule(runner: Arc<Runner>) -> anyhow::Result<(JobScheduler, Option<J
         })
     });
     Ok((scheduler, watchdog))
+}
+
+/// Seconds between the next two ticks of a six-field cron expression.
+fn interval_secs(cron: &str, tz: chrono_tz::Tz) -> Option<f64> {
+    let schedule = croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(cron)
+        .ok()?;
+    let now = Utc::now().with_timezone(&tz);
+    let first = schedule.find_next_occurrence(&now, false).ok()?;
+    let second = schedule.find_next_occurrence(&first, false).ok()?;
+    Some((second - first).num_milliseconds() as f64 / 1000.0)
 }
 
 fn cron_job(cron: &str, tz: chrono_tz::Tz, runner: Arc<Runner>) -> anyhow::Result<Job> {
@@ -303,22 +340,36 @@ async fn watch_changes(runner: Arc<Runner>) {
     let store = runner.ctx.store.clone();
     let poll = Duration::from_millis(runner.ctx.settings.serve.change_poll_ms.max(100));
     match &store {
-        crate::store::Store::Postgres(pool) => loop {
-            match sqlx::postgres::PgListener::connect_with(pool).await {
-                Ok(mut listener) => {
-                    if let Err(e) = listener.listen("rosterd_employees").await {
-                        tracing::warn!(error = %e, "LISTEN failed; retrying");
-                    } else {
-                        while let Ok(_n) = listener.recv().await {
-                            runner.changed();
+        crate::store::Store::Postgres(pool) => {
+            // NOTIFYs sent while nobody listens are lost, so every LISTEN
+            // after the first is followed by one run that catches up.
+            let mut listened_before = false;
+            loop {
+                match sqlx::postgres::PgListener::connect_with(pool).await {
+                    Ok(mut listener) => {
+                        if let Err(e) = listener.listen("rosterd_employees").await {
+                            tracing::warn!(error = %e, "LISTEN failed; retrying");
+                        } else {
+                            if listened_before {
+                                runner.changed();
+                            }
+                            listened_before = true;
+                            // Not `recv`, which reconnects by itself and so
+                            // hides the gap: `Ok(None)` says the connection
+                            // was lost.
+                            while let Ok(Some(_n)) = listener.try_recv().await {
+                                runner.changed();
+                            }
+                            tracing::warn!("change listener lost its connection; reconnecting");
                         }
-                        tracing::warn!("change listener lost its connection; reconnecting");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "change listener cannot connect; retrying")
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "change listener cannot connect; retrying"),
+                tokio::time::sleep(poll).await;
             }
-            tokio::time::sleep(poll).await;
-        },
+        }
         crate::store::Store::Sqlite(_) => {
             let mut last = store.change_marker().await.ok().flatten();
             loop {
@@ -333,5 +384,17 @@ async fn watch_changes(runner: Arc<Runner>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_interval_is_the_gap_between_ticks() {
+        assert_eq!(interval_secs("*/5 * * * * *", chrono_tz::UTC), Some(5.0));
+        assert_eq!(interval_secs("0 */15 * * * *", chrono_tz::UTC), Some(900.0));
+        assert_eq!(interval_secs("not cron", chrono_tz::UTC), None);
     }
 }

@@ -241,11 +241,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  Auth0 simulator: {base} (state: {base}/__sim/state)");
     println!();
 
-    let first = run_once(
-        &ctx,
-        RunOptions::new("demo", false),
-    )
-    .await?;
+    let first = run_once(&ctx, RunOptions::new("demo", false)).await?;
     print!("{}", crate::report::human(&first));
     if let Some(plan) = ctx
         .store
@@ -257,11 +253,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         print_plan_examples(&plan);
     }
     println!();
-    let second = run_once(
-        &ctx,
-        RunOptions::new("demo", false),
-    )
-    .await?;
+    let second = run_once(&ctx, RunOptions::new("demo", false)).await?;
     println!("second run, right after (convergence):");
     print!("{}", crate::report::human(&second));
     println!();
@@ -284,8 +276,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     if !args.once {
         println!();
-        println!("serving as `rosterd serve` does, a run every {}s (Ctrl-C to stop):", args.interval_secs);
-        println!("  http://{}/metrics   http://{}/readyz", args.listen, args.listen);
+        println!(
+            "serving as `rosterd serve` does, a run every {}s (Ctrl-C to stop):",
+            args.interval_secs
+        );
+        println!(
+            "  http://{}/metrics   http://{}/readyz",
+            args.listen, args.listen
+        );
         println!(
             "  curl -H 'Authorization: Bearer {}' http://{}/api/v1/runs",
             token.expose(),

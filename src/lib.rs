@@ -13,6 +13,7 @@ pub mod model;
 pub mod notify;
 pub mod password;
 pub mod plan;
+pub mod podfactory;
 pub mod report;
 pub mod run;
 pub mod sim;

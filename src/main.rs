@@ -39,6 +39,11 @@ enum Command {
     CheckConfig,
     /// A self-contained demo: SQLite, a sample workforce, the built-in Auth0 simulator.
     Demo(rosterd::demo::DemoArgs),
+    /// Offline matcher: PodFactory users against employees, from CSV files.
+    Match(rosterd::matching::MatchArgs),
+    /// Precision, recall and F1 of the matcher (and the old name-only rule)
+    /// on a synthetic workforce with ground truth.
+    MatchEval(rosterd::matching::EvalArgs),
     /// Serve the Auth0 Management API simulator.
     Auth0Sim(rosterd::sim::cli::SimArgs),
     /// Measure: the planner, whole runs, the simulator.
@@ -88,6 +93,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             rosterd::bench::run(cmd).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Match(args) => {
+            rosterd::matching::run_cli(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::MatchEval(args) => {
+            rosterd::matching::eval_cli(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig => match Settings::load(cli.config.as_deref()) {
             Ok(s) => {
                 println!(
@@ -122,10 +135,18 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::load(cli.config.as_deref())?;
             rosterd::telemetry::init(&settings.log);
             let ctx = Context::new(settings).await?;
+            let notifier = rosterd::notify::Notifier::new(
+                &ctx.settings.notify,
+                ctx.store.clone(),
+                ctx.metrics.clone(),
+            )?;
             let report = run_once(&ctx, RunOptions::new("cli", dry_run)).await?;
             match output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Output::Text => print!("{}", rosterd::report::human(&report)),
+            }
+            if let Some(n) = notifier {
+                n.after_run(report.run_id).await;
             }
             Ok(ExitCode::from(report.status.exit_code() as u8))
         }

@@ -45,6 +45,7 @@ pub struct Metrics {
     pub auth0_retries: IntCounterVec,
     pub auth0_ratelimit_remaining: IntGauge,
     pub scheduler_skipped: IntCounter,
+    pub schedule_interval: Gauge,
     pub notifications: IntCounterVec,
 }
 
@@ -154,6 +155,10 @@ impl Metrics {
             auth0_ratelimit_remaining: reg!(IntGauge::new(
                 "rosterd_auth0_ratelimit_remaining",
                 "x-ratelimit-remaining of the last Auth0 response."
+            )),
+            schedule_interval: reg!(Gauge::new(
+                "rosterd_schedule_interval_seconds",
+                "Seconds between two ticks of serve.schedule (for \"no success in two intervals\")."
             )),
             scheduler_skipped: reg!(IntCounter::new(
                 "rosterd_scheduler_skipped_ticks_total",

@@ -155,6 +155,8 @@ pub struct RunReport {
     pub failures: Vec<String>,
     pub held_reason: Option<String>,
     pub error: Option<String>,
+    /// PodFactory matching, when a source is configured.
+    pub podfactory: Option<crate::podfactory::Summary>,
     /// Set when an approval could not be used as given.
     pub approval_note: Option<String>,
     /// Where a failed run stopped: `load`, `auth0`, `store` or `apply`.
@@ -275,6 +277,7 @@ async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<Run
             failures: Vec::new(),
             held_reason: None,
             error: None,
+            podfactory: None,
             approval_note: None,
             failed_stage: None,
             duration_ms: 0,
@@ -382,6 +385,16 @@ fn record_metrics(m: &Metrics, r: &RunReport, trigger: &str) {
         0
     };
     m.employees_without_account.set((planned - created) as i64);
+    if let Some(pf) = &r.podfactory {
+        m.podfactory_matched.inc_by(pf.new_links as u64);
+        m.podfactory_linked.set(pf.matched as i64);
+        m.podfactory_unmatched.set(pf.unmatched as i64);
+        m.podfactory_ambiguous.set(pf.ambiguous as i64);
+        if pf.users > 0 {
+            m.compatibility
+                .set(pf.with_auth0_account as f64 / pf.users as f64);
+        }
+    }
 }
 
 /// The body of a run. An `Err` is a failure of the whole run (a source could
@@ -418,7 +431,12 @@ async fn execute(
     let policy = PlanPolicy {
         created_by: s.reconcile.created_by.clone(),
     };
-    let plan = plan::plan(&employees, &users, &invalid, &policy);
+    let mut plan = plan::plan(&employees, &users, &invalid, &policy);
+    let matching = crate::podfactory::match_users(&s.podfactory, store, &employees, &users).await?;
+    if let Some(m) = &matching {
+        plan.findings.extend(m.findings());
+        report.podfactory = Some(m.summary());
+    }
     report.stats = plan.stats.clone();
     report.planned = plan::action_counts(&plan);
     for f in &plan.findings {
@@ -459,7 +477,13 @@ async fn execute(
         report.held_reason = Some(reason);
         return Ok(());
     }
+    // PodFactory links are rosterd's own records: kept in observe mode too,
+    // not in a dry run.
+    let query = s.database.employees_query.as_deref();
     if !apply {
+        if !opts.dry_run {
+            record_matching(store, query, &matching, report).await?;
+        }
         report.status = RunStatus::Succeeded;
         return Ok(());
     }
@@ -485,6 +509,7 @@ async fn execute(
             }
         }
     }
+    record_matching(store, query, &matching, report).await?;
     store.touch_verified_audit(Utc::now()).await?;
     report.status = if interrupted {
         report.error =
@@ -495,6 +520,18 @@ async fn execute(
     } else {
         RunStatus::Failed
     };
+    Ok(())
+}
+
+async fn record_matching(
+    store: &Store,
+    employees_query: Option<&str>,
+    matching: &Option<crate::podfactory::Matching>,
+    report: &mut RunReport,
+) -> anyhow::Result<()> {
+    if let (Some(m), Some(summary)) = (matching, report.podfactory.as_mut()) {
+        m.record(store, employees_query, summary).await?;
+    }
     Ok(())
 }
 

@@ -67,15 +67,22 @@ CREATE TABLE IF NOT EXISTS auth0_employee_mapping_audit (
     UNIQUE (employee_id, auth0_user_id)
 );
 
+-- PodFactory user → employee links. A changed link is history, not an
+-- overwrite: the old row gets superseded_at and a new row is added, so at
+-- most one row per PodFactory user is current.
 CREATE TABLE IF NOT EXISTS employee_podfactory_mapping (
     id                  BIGSERIAL PRIMARY KEY,
     employee_id         BIGINT NOT NULL,
-    podfactory_user_id  TEXT NOT NULL UNIQUE,
+    podfactory_user_id  TEXT NOT NULL,
     podfactory_email    TEXT,
     podfactory_name     TEXT,
     matched_by          TEXT NOT NULL,
     confidence          DOUBLE PRECISION NOT NULL,
     created_at          TIMESTAMPTZ NOT NULL DEFAULT now(),
-    updated_at          TIMESTAMPTZ NOT NULL DEFAULT now()
+    updated_at          TIMESTAMPTZ NOT NULL DEFAULT now(),
+    last_verified       TIMESTAMPTZ NOT NULL DEFAULT now(),
+    superseded_at       TIMESTAMPTZ
 );
+CREATE UNIQUE INDEX IF NOT EXISTS employee_podfactory_mapping_current_idx
+    ON employee_podfactory_mapping (podfactory_user_id) WHERE superseded_at IS NULL;
 CREATE INDEX IF NOT EXISTS employee_podfactory_mapping_employee_idx ON employee_podfactory_mapping (employee_id);

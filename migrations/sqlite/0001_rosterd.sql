@@ -68,17 +68,24 @@ CREATE TABLE IF NOT EXISTS auth0_employee_mapping_audit (
     UNIQUE (employee_id, auth0_user_id)
 );
 
+-- PodFactory user → employee links. A changed link is history, not an
+-- overwrite: the old row gets superseded_at and a new row is added, so at
+-- most one row per PodFactory user is current.
 CREATE TABLE IF NOT EXISTS employee_podfactory_mapping (
     id                  INTEGER PRIMARY KEY AUTOINCREMENT,
     employee_id         BIGINT NOT NULL,
-    podfactory_user_id  TEXT NOT NULL UNIQUE,
+    podfactory_user_id  TEXT NOT NULL,
     podfactory_email    TEXT,
     podfactory_name     TEXT,
     matched_by          TEXT NOT NULL,
     confidence          REAL NOT NULL,
     created_at          TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    updated_at          TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+    updated_at          TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    last_verified       TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    superseded_at       TEXT
 );
+CREATE UNIQUE INDEX IF NOT EXISTS employee_podfactory_mapping_current_idx
+    ON employee_podfactory_mapping (podfactory_user_id) WHERE superseded_at IS NULL;
 CREATE INDEX IF NOT EXISTS employee_podfactory_mapping_employee_idx ON employee_podfactory_mapping (employee_id);
 
 -- Leader election: PostgreSQL uses an advisory lock; SQLite a lease row

@@ -7,7 +7,6 @@
 //! neither timing nor length tells an attacker how close a guess was.
 
 use super::{ApiError, AppState};
-use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
@@ -94,11 +93,15 @@ pub async fn require_admin(
 pub async fn auth0_hook(
     State(runner): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: super::Body,
 ) -> Response {
     let Some(secret) = &runner.ctx.settings.serve.webhook_secret else {
         return ApiError::not_found("the webhook is not enabled (set ROSTERD_WEBHOOK_SECRET)")
             .into_response();
+    };
+    let body = match super::read_body(body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
     };
     let by_bearer = bearer(&headers).is_ok_and(|t| same_secret(secret.expose(), t));
     let by_signature = headers

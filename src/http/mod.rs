@@ -14,6 +14,7 @@ use crate::run::{Approval, RunError, RunOptions};
 use crate::store::RunRecord;
 use auth::Actor;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -86,6 +87,22 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// A request body as read, or why it could not be: over
+/// `serve.body_limit_bytes` (413) or cut off, as an API error (axum's own
+/// rejection is plain text).
+type Body = Result<Bytes, BytesRejection>;
+
+fn read_body(body: Body) -> ApiResult<Bytes> {
+    body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is larger than this server accepts (serve.body_limit_bytes)",
+        ),
+        status => ApiError::new(status, "bad_request", e.body_text()),
+    })
+}
+
 /// Parse a JSON body (possibly empty, meaning `{}`) with a message that
 /// names what is wrong.
 fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
@@ -105,7 +122,14 @@ fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResu
             "send the body as application/json",
         ));
     }
-    serde_json::from_slice(body)
+    // Through a Value: serde would otherwise read an array such as `[true]`
+    // as a struct's fields in order, past `deny_unknown_fields`.
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    }
+    serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
@@ -218,9 +242,9 @@ async fn trigger_run(
     State(runner): State<AppState>,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<Response> {
-    let body: TriggerBody = parse_body(&headers, &body)?;
+    let body: TriggerBody = parse_body(&headers, &read_body(body)?)?;
     let id = runner
         .start(RunOptions::new("http", body.dry_run))
         .await
@@ -435,9 +459,9 @@ async fn create_mapping(
     State(runner): State<AppState>,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<Response> {
-    let body: MappingBody = parse_body(&headers, &body)?;
+    let body: MappingBody = parse_body(&headers, &read_body(body)?)?;
     let pf = body.podfactory_user_id.trim();
     if pf.is_empty() || pf.len() > 200 {
         return Err(ApiError::bad_request(

@@ -126,7 +126,7 @@ pub fn by_email(
     hits: &[u32],
     by: MatchedBy,
     how: String,
-    notes: &mut Vec<String>,
+    notes: &[String],
 ) -> Outcome {
     let confidence = if by == MatchedBy::Email { 1.0 } else { 0.99 };
     if let [i] = hits {

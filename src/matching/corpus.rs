@@ -891,7 +891,7 @@ fn ascii_variant(s: &str, german: bool) -> String {
                 out.push('e');
             }
             c if c.is_ascii() => out.push(c),
-            c => out.push_str(&deunicode::deunicode_char(c).unwrap_or("")),
+            c => out.push_str(deunicode::deunicode_char(c).unwrap_or("")),
         }
     }
     out

@@ -215,8 +215,6 @@ struct Table<R: Read> {
     file: String,
     reader: ::csv::Reader<R>,
     header: Vec<String>,
-    /// The header's line (it may follow blank lines).
-    header_line: u64,
 }
 
 impl<R: Read> Table<R> {
@@ -229,7 +227,6 @@ impl<R: Read> Table<R> {
             file: file.to_string(),
             reader,
             header: Vec::new(),
-            header_line: 1,
         };
         let Some((line, fields)) = table.next_raw()? else {
             return Err(table.error(
@@ -238,20 +235,18 @@ impl<R: Read> Table<R> {
                 format!("empty file; expected the header {}", required.join(",")),
             ));
         };
-        table.header_line = line;
-        let mut header: Vec<String> = Vec::with_capacity(fields.len());
         for (i, f) in fields.into_iter().enumerate() {
             let name = f.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
-            if let Some(j) = header.iter().position(|h| *h == name) {
+            let repeated = table.header.iter().position(|h| *h == name);
+            table.header.push(name.clone());
+            if let Some(j) = repeated {
                 return Err(table.error(
                     line,
                     Some(i),
                     format!("column \"{name}\" repeats column {}", j + 1),
                 ));
             }
-            header.push(name);
         }
-        table.header = header;
         let missing: Vec<&str> = required
             .iter()
             .copied()

@@ -515,7 +515,14 @@ impl<'e, 's> Engine<'e, 's> {
                 format!("email {email} without \"{removed}\" is the employee's ({stripped})"),
             )
         };
-        Some(assign::by_email(self, forms, hits, by, how, notes))
+        Some(assign::by_email(
+            self,
+            forms,
+            hits,
+            by,
+            how,
+            notes.as_slice(),
+        ))
     }
 
     /// The best way `forms` (a user's name) matches employee `i`.

@@ -397,6 +397,8 @@ impl Store {
                  ON CONFLICT (employee_id, auth0_user_id) DO UPDATE SET \
                  productivity_email = excluded.productivity_email, \
                  podfactory_email = COALESCE(excluded.podfactory_email, auth0_employee_mapping_audit.podfactory_email), \
+                 matched_by = CASE WHEN excluded.podfactory_email IS NULL THEN auth0_employee_mapping_audit.matched_by \
+                 ELSE excluded.matched_by END, \
                  last_verified = excluded.last_verified",
             )
             .bind(row.employee_id.0)
@@ -611,7 +613,8 @@ impl Store {
         with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT podfactory_user_id, podfactory_email, podfactory_name, matched_by, confidence, updated_at \
-                 FROM employee_podfactory_mapping WHERE employee_id = $1 ORDER BY podfactory_user_id",
+                 FROM employee_podfactory_mapping WHERE employee_id = $1 AND superseded_at IS NULL \
+                 ORDER BY podfactory_user_id",
             )
             .bind(employee_id)
             .fetch_all(pool)
@@ -700,6 +703,101 @@ impl Store {
             }
             Store::Postgres(_) => Ok(None),
         }
+    }
+}
+
+/// A PodFactory link to record (new, or replacing the current one).
+#[derive(Debug, Clone)]
+pub struct LinkRow {
+    pub podfactory_user_id: String,
+    pub employee_id: i64,
+    pub podfactory_email: Option<String>,
+    pub podfactory_name: Option<String>,
+    pub matched_by: String,
+    pub confidence: f64,
+}
+
+impl Store {
+    /// Current PodFactory links: PodFactory user id → employee id.
+    pub async fn current_podfactory_links(&self) -> Result<std::collections::HashMap<String, i64>> {
+        with_pool!(self, pool => {
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT podfactory_user_id, employee_id FROM employee_podfactory_mapping WHERE superseded_at IS NULL",
+            )
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read podfactory links"))?;
+            Ok(rows.into_iter().collect())
+        })
+    }
+
+    /// Write new and changed links (a changed link supersedes the current
+    /// row, keeping it as history) and mark `verified` links as seen now.
+    pub async fn record_podfactory_links(
+        &self,
+        changed: &[LinkRow],
+        verified: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(sql("record podfactory links"))?;
+            for l in changed {
+                sqlx::query(
+                    "UPDATE employee_podfactory_mapping SET superseded_at = $1 \
+                     WHERE podfactory_user_id = $2 AND superseded_at IS NULL",
+                )
+                .bind(now)
+                .bind(&l.podfactory_user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(sql("record podfactory links"))?;
+                sqlx::query(
+                    "INSERT INTO employee_podfactory_mapping (employee_id, podfactory_user_id, podfactory_email, \
+                     podfactory_name, matched_by, confidence, created_at, updated_at, last_verified) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)",
+                )
+                .bind(l.employee_id)
+                .bind(&l.podfactory_user_id)
+                .bind(&l.podfactory_email)
+                .bind(&l.podfactory_name)
+                .bind(&l.matched_by)
+                .bind(l.confidence)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(sql("record podfactory links"))?;
+            }
+            // A few statements however many users: ids in chunks.
+            for chunk in verified.chunks(500) {
+                let list = (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let q = format!(
+                    "UPDATE employee_podfactory_mapping SET last_verified = $1 \
+                     WHERE superseded_at IS NULL AND podfactory_user_id IN ({list})"
+                );
+                let mut query = sqlx::query(&q).bind(now);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.execute(&mut *tx).await.map_err(sql("verify podfactory links"))?;
+            }
+            tx.commit().await.map_err(sql("record podfactory links"))?;
+        });
+        Ok(())
+    }
+
+    /// Audit rows as they stand: (employee_id, auth0_user_id) → (podfactory_email, matched_by).
+    pub async fn audit_rows(
+        &self,
+    ) -> Result<std::collections::HashMap<(i64, String), (Option<String>, String)>> {
+        with_pool!(self, pool => {
+            let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
+                "SELECT employee_id, auth0_user_id, podfactory_email, matched_by FROM auth0_employee_mapping_audit",
+            )
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read mapping audit"))?;
+            Ok(rows.into_iter().map(|(e, a, p, m)| ((e, a), (p, m))).collect())
+        })
     }
 }
 
