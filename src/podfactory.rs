@@ -319,10 +319,12 @@ impl Matching {
             };
             summary.with_auth0_account += 1;
             let key = (emp.0, account.clone());
-            let want = (u.email.clone(), by.audit_kind().to_string());
-            if audit.get(&key) == Some(&want)
-                || u.email.is_none() && audit.get(&key).is_some_and(|a| a.1 == want.1)
-            {
+            // Up to date: same kind, and the same email (a user without one
+            // keeps the email already known).
+            let up_to_date = audit.get(&key).is_some_and(|(email, kind)| {
+                kind == by.audit_kind() && (u.email.is_none() || *email == u.email)
+            });
+            if up_to_date {
                 continue;
             }
             let row = AuditRow {
@@ -331,6 +333,7 @@ impl Matching {
                 productivity_email: email.to_lowercase(),
                 podfactory_email: u.email.clone(),
                 matched_by: by.audit_kind(),
+                from_matcher: true,
             };
             store.upsert_audit(&row, now).await?;
         }

@@ -877,6 +877,7 @@ async fn record_link(
             productivity_email: e.email.to_string(),
             podfactory_email: None,
             matched_by: "email",
+            from_matcher: false,
         };
         store
             .upsert_audit(&row, now)

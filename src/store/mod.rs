@@ -135,6 +135,9 @@ pub struct AuditRow {
     pub podfactory_email: Option<String>,
     /// `name`, `email` or `manual` (the table's check constraint).
     pub matched_by: &'static str,
+    /// The PodFactory matcher's verdict replaces `matched_by`; an Auth0
+    /// link (create, link) leaves an existing one alone.
+    pub from_matcher: bool,
 }
 
 impl Store {
@@ -387,7 +390,8 @@ impl Store {
     }
 
     /// Insert or refresh a mapping audit row: `matched_at` keeps its first
-    /// value, `last_verified` moves.
+    /// value, `last_verified` moves, a missing PodFactory email keeps the
+    /// known one.
     pub async fn upsert_audit(&self, row: &AuditRow, now: DateTime<Utc>) -> Result<()> {
         with_pool!(self, pool => {
             sqlx::query(
@@ -397,8 +401,7 @@ impl Store {
                  ON CONFLICT (employee_id, auth0_user_id) DO UPDATE SET \
                  productivity_email = excluded.productivity_email, \
                  podfactory_email = COALESCE(excluded.podfactory_email, auth0_employee_mapping_audit.podfactory_email), \
-                 matched_by = CASE WHEN excluded.podfactory_email IS NULL THEN auth0_employee_mapping_audit.matched_by \
-                 ELSE excluded.matched_by END, \
+                 matched_by = CASE WHEN $7 THEN excluded.matched_by ELSE auth0_employee_mapping_audit.matched_by END, \
                  last_verified = excluded.last_verified",
             )
             .bind(row.employee_id.0)
@@ -407,6 +410,7 @@ impl Store {
             .bind(&row.podfactory_email)
             .bind(row.matched_by)
             .bind(now)
+            .bind(row.from_matcher)
             .execute(pool)
             .await
             .map_err(sql("record mapping audit"))?;

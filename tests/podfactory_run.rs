@@ -1,0 +1,129 @@
+//! PodFactory matching inside a run: the CSV source, each kind of evidence,
+//! findings with candidates, the mapping audit, manual mappings and history.
+
+mod common;
+
+use common::*;
+use rosterd::run::RunStatus;
+
+on_both_backends!(matching_links_records_history_and_reports);
+
+async fn rows(db: &TestDb, sql: &str) -> Vec<(String, i64, String, Option<String>)> {
+    let s = rosterd::store::Store::connect(&rosterd::config::DatabaseSettings {
+        url: db.url.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    match &s {
+        rosterd::store::Store::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
+        rosterd::store::Store::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
+    }
+}
+
+async fn matching_links_records_history_and_reports(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("podfactory.csv");
+    std::fs::write(
+        &csv,
+        "id,name,email,user_role\n\
+         pf1,Ana Perez,ana.perez@example.com,Picker\n\
+         pf2,bo.li,bo.li.shp@example.com,Shipper\n\
+         pf3,\"Twain, Cy\",,Picker\n\
+         pf4,Zed Nobody,zed@elsewhere.example,Picker\n\
+         pf5,Sam Lee,,Packer\n",
+    )
+    .unwrap();
+    let mut s = settings(&db, &sim);
+    s.podfactory.source = "csv".into();
+    s.podfactory.csv_path = csv.display().to_string();
+    let ctx = context(s.clone()).await;
+    ctx.store
+        .insert_employees(&[
+            employee(1, "Ana Pérez", "ana.perez@example.com", true),
+            employee(2, "Bo Li", "bo.li@example.com", true),
+            employee(3, "Cy Twain", "cy@example.com", true),
+            employee(4, "Sam Lee", "sam.lee@example.com", true),
+            employee(5, "Sam Lee", "samuel.lee@example.com", true),
+            employee(6, "Office Only", "office@example.com", true),
+        ])
+        .await
+        .unwrap();
+
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
+    let pf = r.podfactory.clone().expect("matching ran");
+    assert_eq!(
+        (pf.users, pf.matched, pf.ambiguous, pf.unmatched),
+        (5, 3, 1, 1),
+        "{pf:?}"
+    );
+    assert_eq!(pf.new_links, 3);
+    assert_eq!(r.findings.get("unmatched_podfactory_user"), Some(&1));
+    assert_eq!(r.findings.get("ambiguous_podfactory_user"), Some(&1));
+    // Employees 4, 5 (Sam Lee twice: ambiguous) and 6 have no PodFactory user.
+    assert_eq!(r.findings.get("employee_without_podfactory_user"), Some(&3));
+
+    let links = rows(&db, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL ORDER BY podfactory_user_id").await;
+    let got: Vec<(&str, i64, &str)> = links
+        .iter()
+        .map(|(p, e, m, _)| (p.as_str(), *e, m.as_str()))
+        .collect();
+    assert_eq!(got[0], ("pf1", 1, "email"));
+    assert_eq!(got[1], ("pf2", 2, "email_suffix"));
+    assert_eq!(got[2].0, "pf3");
+    assert_eq!(got[2].1, 3);
+    // The audit ties employee, account and PodFactory email, by kind.
+    let audit = rows(&db, "SELECT auth0_user_id, employee_id, matched_by, podfactory_email FROM auth0_employee_mapping_audit ORDER BY employee_id").await;
+    let by_emp = |id: i64| audit.iter().find(|a| a.1 == id).unwrap().clone();
+    assert_eq!(
+        (by_emp(1).2.as_str(), by_emp(1).3.as_deref()),
+        ("email", Some("ana.perez@example.com"))
+    );
+    assert_eq!(by_emp(2).2, "email");
+    assert_eq!(by_emp(3).2, "name");
+
+    // The ambiguous Sam Lee is listed with both candidates for on-call.
+    let run_row = ctx.store.get_run(r.run_id).await.unwrap().unwrap();
+    let plan: serde_json::Value = serde_json::from_str(&run_row.plan.unwrap()).unwrap();
+    let amb = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "ambiguous_podfactory_user")
+        .unwrap();
+    assert_eq!(amb["podfactory_user_id"], "pf5");
+    let cands: Vec<i64> = amb["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["employee_id"].as_i64().unwrap())
+        .collect();
+    assert!(cands.contains(&4) && cands.contains(&5), "{amb}");
+
+    // Nothing changed: no new links, nothing rewritten.
+    let again = run(&ctx).await;
+    assert_eq!(again.podfactory.unwrap().new_links, 0);
+
+    // An admin maps the ambiguous user; a manual mapping also re-points pf3.
+    ctx.store
+        .upsert_manual_mapping("pf5", 5, "alice", chrono::Utc::now())
+        .await
+        .unwrap();
+    ctx.store
+        .upsert_manual_mapping("pf3", 6, "alice", chrono::Utc::now())
+        .await
+        .unwrap();
+    let third = run(&ctx).await;
+    assert_eq!(third.podfactory.clone().unwrap().new_links, 2, "{third:#?}");
+    assert_eq!(third.findings.get("ambiguous_podfactory_user"), None);
+    let history = rows(&db, "SELECT podfactory_user_id, employee_id, matched_by, CAST(superseded_at AS TEXT) FROM employee_podfactory_mapping WHERE podfactory_user_id = 'pf3' ORDER BY id").await;
+    assert_eq!(history.len(), 2, "the changed link is kept as history");
+    assert_eq!((history[0].1, history[0].3.is_some()), (3, true));
+    assert_eq!(
+        (history[1].1, history[1].2.as_str(), history[1].3.is_none()),
+        (6, "manual", true)
+    );
+}
