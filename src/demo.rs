@@ -181,6 +181,59 @@ pub fn sample_workforce(n: usize, seed: u64) -> Vec<RawEmployee> {
         .collect()
 }
 
+/// A PodFactory export for the workforce, as the floor system has it: most
+/// active employees, under the many shapes names and logins take there
+/// (`john.doe`, `Doe, John`, station-suffixed emails, no email at all), and
+/// a few people HR does not know.
+pub fn podfactory_csv(workforce: &[RawEmployee], seed: u64) -> String {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = String::from("id,name,email,user_role\n");
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut n = 0;
+    for e in workforce.iter().filter(|e| e.is_active) {
+        if rng.gen_bool(0.12) {
+            continue; // office staff and new hires without a floor login
+        }
+        let name = e.full_name.clone().unwrap_or_default();
+        let email = e.email.clone().unwrap_or_default();
+        let (local, domain) = email.split_once('@').unwrap_or((&email, ""));
+        let (first, last) = crate::plan::split_name(&name);
+        let shown = match rng.gen_range(0..4) {
+            0 => name.clone(),
+            1 => format!("{last}, {first}"),
+            2 => local.to_string(),
+            _ => name.to_uppercase(),
+        };
+        let login = match rng.gen_range(0..4) {
+            0 => email.clone(),
+            1 => format!(
+                "{local}.{}@{domain}",
+                ["shp", "pack", "pick", "hp"][rng.gen_range(0..4)]
+            ),
+            2 => String::new(),
+            _ => email.to_uppercase(),
+        };
+        n += 1;
+        let role = e.department.clone().unwrap_or_default();
+        out.push_str(&format!(
+            "pf{n},{},{login},{}\n",
+            quote(&shown),
+            quote(&role)
+        ));
+    }
+    for (i, (name, email)) in [
+        ("Temp Worker 1", ""),
+        ("Kiosk Station 3", "kiosk3@podfactory-demo.com"),
+        ("Jordan Visitor", "jordan.v@gmail.example"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        out.push_str(&format!("px{},{},{email},Picker\n", i + 1, quote(name)));
+    }
+    out
+}
+
 /// The role mapping the demo (and the sample config) uses.
 pub fn role_map() -> std::collections::BTreeMap<String, String> {
     DEPARTMENTS
@@ -219,6 +272,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     settings.auth0.burst = 20;
     settings.auth0.export_poll_ms = 100;
     settings.auth0.roles = role_map();
+    settings.podfactory.source = "csv".into();
+    settings.podfactory.csv_path = args.dir.join("podfactory.csv").display().to_string();
     settings.serve.listen = args.listen.clone();
     settings.serve.schedule = every(args.interval_secs);
     settings.serve.run_at_start = false;
@@ -230,6 +285,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let mut workforce = sample_workforce(args.employees.max(20), 42);
     seed_demo_accounts(&base, &mut workforce).await?;
+    std::fs::write(
+        &ctx.settings.podfactory.csv_path,
+        podfactory_csv(&workforce, 7),
+    )?;
     ctx.store.insert_employees(&workforce).await?;
 
     println!("rosterd demo");
@@ -380,7 +439,18 @@ fn print_plan_examples(plan: &Plan) {
     if shown_creates > 3 {
         println!("    … and {} more creates", shown_creates - 3);
     }
+    let mut shown: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for f in &plan.findings {
-        println!("    finding  {}: {}", f.kind.as_str(), f.detail);
+        let n = shown.entry(f.kind.as_str()).or_insert(0);
+        *n += 1;
+        if *n <= 3 {
+            println!("    finding  {}: {}", f.kind.as_str(), f.detail);
+        }
+    }
+    for (kind, n) in shown.iter().filter(|(_, n)| **n > 3) {
+        println!(
+            "    … and {} more {kind} (GET /api/v1/findings?kind={kind})",
+            n - 3
+        );
     }
 }

@@ -43,6 +43,13 @@ pub fn human(r: &RunReport) -> String {
             let _ = writeln!(out, "  failed:    {}", counts(&r.failed));
         }
     }
+    if let Some(pf) = &r.podfactory {
+        let _ = writeln!(
+            out,
+            "  podfactory: {} users: {} matched ({} new links), {} ambiguous, {} unmatched",
+            pf.users, pf.matched, pf.new_links, pf.ambiguous, pf.unmatched
+        );
+    }
     let _ = writeln!(out, "  findings:  {}", counts(&r.findings));
     for f in &r.failures {
         let _ = writeln!(out, "  ! {f}");

@@ -9,6 +9,9 @@ use serde_json::json;
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// employee_id, auth0_user_id, productivity_email, podfactory_email, matched_by
+type AuditTuple = (i64, String, Option<String>, Option<String>, String);
+
 const SECRET_ENV: &str = "ROSTERD_AUTH0_CLIENT_SECRET";
 
 fn write_config(dir: &Path, db: &TestDb, sim_base: &str, extra: &str) -> std::path::PathBuf {
@@ -195,7 +198,7 @@ async fn secrets_never_reach_logs_output_or_database() {
     let rosterd::store::Store::Sqlite(pool) = &ctx.store else {
         unreachable!()
     };
-    let audit: Vec<(i64, String, Option<String>, Option<String>, String)> = sqlx::query_as(
+    let audit: Vec<AuditTuple> = sqlx::query_as(
         "SELECT employee_id, auth0_user_id, productivity_email, podfactory_email, matched_by FROM auth0_employee_mapping_audit",
     )
     .fetch_all(pool)

@@ -286,7 +286,25 @@ pub fn typo(a: &str, b: &str) -> bool {
         return false;
     }
     // The common case without allocating; strsim for two edits.
-    one_edit(a.as_bytes(), b.as_bytes()) || (min >= 8 && strsim::osa_distance(a, b) <= 2)
+    one_edit(a.as_bytes(), b.as_bytes())
+        || (min >= 8
+            && bag_distance(a.as_bytes(), b.as_bytes()) <= 2
+            && strsim::osa_distance(a, b) <= 2)
+}
+
+/// A cheap lower bound of the edit distance: letters one side has more of.
+fn bag_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut counts = [0i16; 256];
+    a.iter().for_each(|&x| counts[x as usize] += 1);
+    b.iter().for_each(|&x| counts[x as usize] -= 1);
+    let (more, fewer) = counts.iter().fold((0, 0), |(m, f), &c| {
+        if c > 0 {
+            (m + c as usize, f)
+        } else {
+            (m, f + (-c) as usize)
+        }
+    });
+    more.max(fewer)
 }
 
 /// At most one substitution, insertion, deletion or adjacent transposition
@@ -530,6 +548,8 @@ mod tests {
         assert!(typo("smith", "smiht"));
         assert!(typo("johnson", "jonson"));
         assert!(typo("christopher", "christohpr"));
+        assert!(!typo("richardson", "hernandezz"));
+        assert_eq!(bag_distance(b"abcd", b"abce"), 1);
         assert!(!typo("lee", "lea"));
         assert!(!typo("martin", "mark"));
         for (a, b, want) in [
