@@ -129,28 +129,16 @@ pub async fn context(s: Settings) -> Arc<Context> {
     ctx
 }
 
-pub async fn run(ctx: &Context) -> RunReport {
-    run_once(
-        ctx,
-        RunOptions {
-            dry_run: false,
-            trigger: "test",
-        },
-    )
-    .await
-    .expect("run starts")
+pub async fn run(ctx: &Arc<Context>) -> RunReport {
+    run_once(ctx, RunOptions::new("test", false))
+        .await
+        .expect("run starts")
 }
 
-pub async fn dry_run(ctx: &Context) -> RunReport {
-    run_once(
-        ctx,
-        RunOptions {
-            dry_run: true,
-            trigger: "test",
-        },
-    )
-    .await
-    .expect("run starts")
+pub async fn dry_run(ctx: &Arc<Context>) -> RunReport {
+    run_once(ctx, RunOptions::new("test", true))
+        .await
+        .expect("run starts")
 }
 
 pub fn employee(id: i64, name: &str, email: &str, active: bool) -> RawEmployee {
@@ -285,4 +273,192 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+// ---------------------------------------------------------------------------
+// The daemon (`rosterd serve`) over real HTTP: used by tests/daemon_*.rs.
+// ---------------------------------------------------------------------------
+
+/// The full admin token of these tests; its name is [`ADMIN_NAME`].
+pub const ADMIN_TOKEN: &str = "alice-admin-token-0123456789abcdef";
+pub const ADMIN_NAME: &str = "alice";
+/// A read-only token (its name ends in `:read`).
+pub const READ_TOKEN: &str = "grafana-read-token-0123456789abcdef";
+pub const READ_NAME: &str = "grafana:read";
+pub const WEBHOOK_SECRET: &str = "webhook-secret-0123456789abcdef";
+
+/// Settings for a daemon under test: an ephemeral port, no start-up run, a
+/// schedule that never fires during a test (midnight, 1 January), fast
+/// change detection, one admin token and one read-only token, no webhook.
+pub fn daemon_settings(db: &TestDb, sim: &RunningSim) -> Settings {
+    let mut s = settings(db, sim);
+    s.serve.listen = "127.0.0.1:0".into();
+    s.serve.run_at_start = false;
+    s.serve.schedule = "0 0 0 1 1 *".into();
+    s.serve.change_debounce_ms = 200;
+    s.serve.change_poll_ms = 200;
+    s.serve.admin_tokens = vec![
+        (ADMIN_NAME.into(), Secret::new(ADMIN_TOKEN)),
+        (READ_NAME.into(), Secret::new(READ_TOKEN)),
+    ];
+    s
+}
+
+/// Fill the employees table before a daemon starts (so the insert is not a
+/// change the daemon reacts to).
+pub async fn seed_employees(s: &Settings, rows: &[RawEmployee]) {
+    let ctx = context(s.clone()).await;
+    ctx.store
+        .insert_employees(rows)
+        .await
+        .expect("insert employees");
+}
+
+/// One HTTP answer, its body parsed as JSON when it is JSON (else `Null`).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// The `error` code of an API error body.
+    pub fn error(&self) -> &str {
+        self.json["error"].as_str().unwrap_or("")
+    }
+    /// Panics with the whole answer unless the status is `status`.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected answer: {} {}",
+            self.status, self.text
+        );
+        self
+    }
+    /// Panics unless this is an API error `{"error": code, "message": …}`
+    /// with this status.
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) -> &Self {
+        self.expect(status);
+        assert_eq!(self.error(), code, "error code of {}", self.text);
+        assert!(
+            self.json["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "an error names what is wrong: {}",
+            self.text
+        );
+        self
+    }
+}
+
+/// A client of the daemon's HTTP API, with or without a bearer token.
+#[derive(Clone)]
+pub struct DaemonClient {
+    pub base: String,
+    pub token: Option<String>,
+    pub http: reqwest::Client,
+}
+
+impl DaemonClient {
+    pub fn new(base: impl Into<String>, token: Option<&str>) -> Self {
+        DaemonClient {
+            base: base.into(),
+            token: token.map(str::to_string),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        }
+    }
+    pub fn admin(daemon: &rosterd::daemon::RunningDaemon) -> Self {
+        Self::new(daemon.base_url(), Some(ADMIN_TOKEN))
+    }
+    pub fn reader(daemon: &rosterd::daemon::RunningDaemon) -> Self {
+        Self::new(daemon.base_url(), Some(READ_TOKEN))
+    }
+    pub fn anonymous(daemon: &rosterd::daemon::RunningDaemon) -> Self {
+        Self::new(daemon.base_url(), None)
+    }
+    /// A request to `path` (e.g. `/api/v1/runs`) with the token, if any.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, format!("{}{}", self.base, path));
+        match &self.token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let resp = req.send().await.expect("the daemon answers");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("a body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.request(reqwest::Method::GET, path)).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(self.request(reqwest::Method::POST, path).json(&body))
+            .await
+    }
+    /// POST with no body at all.
+    pub async fn post_empty(&self, path: &str) -> Reply {
+        self.send(self.request(reqwest::Method::POST, path)).await
+    }
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(self.request(reqwest::Method::DELETE, path)).await
+    }
+    /// `POST /api/v1/runs`; panics unless it is accepted. Returns the run id.
+    pub async fn trigger(&self, dry_run: bool) -> i64 {
+        let r = self
+            .post("/api/v1/runs", json!({ "dry_run": dry_run }))
+            .await;
+        r.expect(202);
+        r.json["run_id"].as_i64().expect("run_id")
+    }
+    /// Poll `GET /api/v1/runs/{id}` until the run is no longer `running`.
+    pub async fn wait_run(&self, id: i64, limit: std::time::Duration) -> Value {
+        eventually(&format!("run {id} to finish"), limit, || async move {
+            let r = self.get(&format!("/api/v1/runs/{id}")).await;
+            r.expect(200);
+            (r.json["status"] != "running").then_some(r.json)
+        })
+        .await
+    }
+    /// Runs, newest first (one page of up to 200).
+    pub async fn runs(&self) -> Vec<Value> {
+        let r = self.get("/api/v1/runs?limit=200").await;
+        r.expect(200);
+        r.json["runs"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// Poll `check` every 50 ms until it returns `Some`, or panic after `limit`.
+pub async fn eventually<T, F, Fut>(what: &str, limit: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
