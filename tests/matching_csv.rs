@@ -1,0 +1,197 @@
+//! The offline matcher (`rosterd match`) through `run_match`: readers in,
+//! CSV or JSON lines out, and input errors naming file, line and column.
+
+use rosterd::matching::csv::{read_employees, read_podfactory, run_match};
+use rosterd::matching::{MatchSettings, OutputFormat};
+
+const EMPLOYEES: &str = "\u{feff}id,name,email,department,is_active,role,workspace,previous_names
+1,John Doe,john.doe@pw.com,Shipping,true,SHIPPER,TX,
+2,Jane Green,jane.green@pw.com,Quality,false,QC,MS,Jane Brown; Jane B. Brown
+3,Maria Lopez,maria.lopez@pw.com,Heat Press,1,HEAT_PRESS,TX,
+4,Maria Lopez,maria.lopez2@pw.com,Picking,yes,PICKER,TX,
+";
+
+const PODFACTORY: &str = "id,name,email,user_role
+pf-1,\"Doe, John\",john.doe.shp@pw.com,Shipping
+pf-2,Jane Brown,,QC
+pf-3,Maria Lopez,,
+pf-4,Nobody Known,nobody@gmail.com,Picker
+";
+
+fn run(e: &str, p: &str, output: OutputFormat) -> anyhow::Result<String> {
+    let mut out = Vec::new();
+    run_match(
+        e.as_bytes(),
+        "E.csv",
+        p.as_bytes(),
+        "P.csv",
+        &MatchSettings::default(),
+        output,
+        &mut out,
+    )?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn csv_output_one_row_per_user() {
+    let out = run(EMPLOYEES, PODFACTORY, OutputFormat::Csv).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "podfactory_id,employee_id,status,matched_by,confidence",
+            "pf-1,1,matched,email_suffix,0.990",
+            "pf-2,2,matched,previous_name,1.000",
+            "pf-3,,ambiguous,,1.000",
+            "pf-4,,unmatched,,0.000",
+        ]
+    );
+}
+
+#[test]
+fn json_lines_carry_candidates() {
+    let out = run(EMPLOYEES, PODFACTORY, OutputFormat::Json).unwrap();
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        for key in [
+            "podfactory_id",
+            "employee_id",
+            "status",
+            "matched_by",
+            "confidence",
+            "candidates",
+        ] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+    }
+    assert_eq!(rows[0]["employee_id"], 1);
+    assert_eq!(rows[0]["matched_by"], "email_suffix");
+    assert_eq!(rows[2]["status"], "ambiguous");
+    assert_eq!(rows[2]["employee_id"], serde_json::Value::Null);
+    assert_eq!(rows[2]["candidates"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn extra_columns_and_previous_names_are_read() {
+    let e = read_employees(EMPLOYEES.as_bytes(), "E.csv").unwrap();
+    assert_eq!(e[1].previous_names, ["Jane Brown", "Jane B. Brown"]);
+    assert!(!e[1].is_active && e[2].is_active && e[3].is_active);
+    assert_eq!(e[0].role_code, "SHIPPER");
+    let p = read_podfactory(PODFACTORY.as_bytes(), "P.csv").unwrap();
+    assert_eq!(p[1].email, None);
+    assert_eq!(p[2].user_role, None);
+}
+
+fn err_e(text: &[u8]) -> String {
+    read_employees(text, "E.csv").unwrap_err().to_string()
+}
+fn err_p(text: &[u8]) -> String {
+    read_podfactory(text, "P.csv").unwrap_err().to_string()
+}
+
+#[test]
+fn header_errors_name_file_line_and_column() {
+    let e = err_e(b"id,name,mail,department,is_active\n1,a,b@c.de,x,true\n");
+    assert!(e.starts_with("E.csv: line 1: missing column email"), "{e}");
+    // The PodFactory file given as employees.
+    let e = err_e(PODFACTORY.as_bytes());
+    assert!(
+        e.contains("E.csv: line 1") && e.contains("department, is_active"),
+        "{e}"
+    );
+    let e = err_p(b"");
+    assert!(e.starts_with("P.csv: line 1: empty file"), "{e}");
+    let e = err_p(b"id,name,email,user_role,name\n");
+    assert!(
+        e.starts_with("P.csv: line 1, column 5 (name): column \"name\" repeats column 2"),
+        "{e}"
+    );
+}
+
+#[test]
+fn row_errors_name_file_line_and_column() {
+    let head = "id,name,email,department,is_active\n1,John Doe,john@pw.com,X,true\n";
+    let cases = [
+        (
+            "x1,Jane,jane@pw.com,X,true\n",
+            "E.csv: line 3, column 1 (id): \"x1\" is not an integer id",
+        ),
+        (
+            "2,,jane@pw.com,X,true\n",
+            "E.csv: line 3, column 2 (name): empty name",
+        ),
+        (
+            "2,Jane,jane,X,true\n",
+            "E.csv: line 3, column 3 (email): invalid email",
+        ),
+        (
+            "2,Jane,jane@pw.com,X,maybe\n",
+            "E.csv: line 3, column 5 (is_active): \"maybe\" is not true/false",
+        ),
+        (
+            "1,Jane,jane@pw.com,X,true\n",
+            "E.csv: line 3, column 1 (id): duplicate id 1 (first on line 2)",
+        ),
+        (
+            "2,Jane,jane@pw.com,X\n",
+            "E.csv: line 3: 4 fields, but the header has 5",
+        ),
+    ];
+    for (row, want) in cases {
+        let e = err_e(format!("{head}{row}").as_bytes());
+        assert!(e.starts_with(want), "{e}\nwanted: {want}");
+    }
+    let e = err_p(b"id,name,email,user_role\npf-1,a,,\n,b,,\n");
+    assert!(
+        e.starts_with("P.csv: line 3, column 1 (id): empty id"),
+        "{e}"
+    );
+}
+
+#[test]
+fn invalid_utf8_names_its_column() {
+    let mut bytes = b"id,name,email,user_role\npf-1,Jos".to_vec();
+    bytes.push(0xe9); // Latin-1 é
+    bytes.extend_from_slice(b" Nunez,,\n");
+    let e = err_p(&bytes);
+    assert!(
+        e.starts_with("P.csv: line 2, column 2 (name): not valid UTF-8"),
+        "{e}"
+    );
+    let e = err_e(b"id,na\xffme,email,department,is_active\n");
+    assert!(e.starts_with("E.csv: line 1, column 2"), "{e}");
+}
+
+#[test]
+fn run_match_reports_the_first_bad_file() {
+    let e = run("id,name\n", PODFACTORY, OutputFormat::Csv)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("E.csv: line 1: missing columns"), "{e}");
+}
+
+#[test]
+fn a_written_corpus_reads_back_and_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    rosterd::matching::write_corpus(dir.path(), 300, 5).unwrap();
+    let open = |n: &str| std::fs::File::open(dir.path().join(n)).unwrap();
+    let mut out = Vec::new();
+    let summary = run_match(
+        open("E.csv"),
+        "E.csv",
+        open("P.csv"),
+        "P.csv",
+        &MatchSettings::default(),
+        OutputFormat::Csv,
+        &mut out,
+    )
+    .unwrap();
+    let truth = std::fs::read_to_string(dir.path().join("truth.csv")).unwrap();
+    let rows = String::from_utf8(out).unwrap();
+    assert_eq!(rows.lines().count(), truth.lines().count());
+    assert!(summary.matched > 200, "{summary}");
+}
