@@ -71,7 +71,7 @@ impl Metrics {
                 &["version"]
             )),
             runs: reg!(IntCounterVec::new(
-                opts("rosterd_runs_total", "Reconcile runs finished, by outcome (succeeded, failed, held) and trigger."),
+                opts("rosterd_runs_total", "Reconcile runs finished, by outcome (succeeded, failed, held, interrupted) and trigger."),
                 &["status", "trigger"]
             )),
             run_duration: reg!(Histogram::with_opts(

@@ -166,6 +166,13 @@ pub fn router(runner: Arc<Runner>) -> Router {
         )
         .route("/readyz", get(readyz))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        })
         .layer(DefaultBodyLimit::max(s.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -470,7 +477,10 @@ async fn create_mapping(
     }
     let store = &runner.ctx.store;
     if store
-        .employee(body.employee_id)
+        .employee(
+            runner.ctx.settings.database.employees_query.as_deref(),
+            body.employee_id,
+        )
         .await
         .map_err(internal)?
         .is_none()
@@ -525,7 +535,7 @@ async fn get_employee(
     let id = parse_id(&raw, "employee id")?;
     let store = &runner.ctx.store;
     let e = store
-        .employee(id)
+        .employee(runner.ctx.settings.database.employees_query.as_deref(), id)
         .await
         .map_err(internal)?
         .ok_or_else(|| ApiError::not_found(format!("no employee {id}")))?;
@@ -565,7 +575,7 @@ async fn credentials(
     let ctx = &runner.ctx;
     let e = ctx
         .store
-        .employee(id)
+        .employee(runner.ctx.settings.database.employees_query.as_deref(), id)
         .await
         .map_err(internal)?
         .ok_or_else(|| ApiError::not_found(format!("no employee {id}")))?;

@@ -35,6 +35,25 @@ pub enum Store {
     Sqlite(SqlitePool),
 }
 
+/// Read an employees row by column name (a macro, since each backend's
+/// row type is its own).
+macro_rules! employee_row {
+    ($r:expr) => {
+        (|| -> std::result::Result<RawEmployee, sqlx::Error> {
+            Ok(RawEmployee {
+                id: $r.try_get("id")?,
+                full_name: $r.try_get("full_name")?,
+                email: $r.try_get("email")?,
+                department: $r.try_get("department")?,
+                workspace: $r.try_get("workspace")?,
+                role_code: $r.try_get("role_code")?,
+                is_active: $r.try_get("is_active")?,
+                auth0_user_id: $r.try_get("auth0_user_id")?,
+            })
+        })()
+    };
+}
+
 /// Expand `$body` once per backend with `$pool` bound to that backend's pool.
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
@@ -205,18 +224,7 @@ impl Store {
         with_pool!(self, pool => {
             let rows = sqlx::query(q).fetch_all(pool).await.map_err(sql("load employees"))?;
             rows.iter()
-                .map(|r| {
-                    Ok(RawEmployee {
-                        id: r.try_get("id")?,
-                        full_name: r.try_get("full_name")?,
-                        email: r.try_get("email")?,
-                        department: r.try_get("department")?,
-                        workspace: r.try_get("workspace")?,
-                        role_code: r.try_get("role_code")?,
-                        is_active: r.try_get("is_active")?,
-                        auth0_user_id: r.try_get("auth0_user_id")?,
-                    })
-                })
+                .map(|r| employee_row!(r))
                 .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
                 .map_err(sql("read employees row"))
         })
@@ -582,12 +590,19 @@ impl Store {
         })
     }
 
-    pub async fn employee(&self, id: i64) -> Result<Option<RawEmployee>> {
-        Ok(self
-            .load_employees(None)
-            .await?
-            .into_iter()
-            .find(|e| e.id == id))
+    /// One employee, through the same query the runs use.
+    pub async fn employee(&self, query: Option<&str>, id: i64) -> Result<Option<RawEmployee>> {
+        let q = format!(
+            "SELECT * FROM ({}) e WHERE e.id = $1",
+            query.unwrap_or(EMPLOYEES_QUERY)
+        );
+        with_pool!(self, pool => {
+            let row = sqlx::query(&q).bind(id).fetch_optional(pool).await.map_err(sql("load employee"))?;
+            row.as_ref()
+                .map(|r| employee_row!(r))
+                .transpose()
+                .map_err(sql("read employee row"))
+        })
     }
 
     /// The newest actions concerning one employee, across runs.
