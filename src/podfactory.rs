@@ -36,20 +36,26 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
     let db = |e: sqlx::Error| SourceError::Database(e.to_string());
     let scheme = s.url.split("://").next().unwrap_or("");
     let password = s.password.as_ref().map(|p| p.expose().to_string());
+    // The same fetch for each driver's pool type.
+    macro_rules! fetch {
+        ($pool:ty, $opts:expr) => {{
+            let pool = <$pool>::new()
+                .max_connections(1)
+                .connect_with($opts)
+                .await
+                .map_err(db)?;
+            let rows = sqlx::query(&s.query).fetch_all(&pool).await.map_err(db)?;
+            pool.close().await;
+            rows.iter().map(read_row).collect::<Result<Vec<_>, _>>()?
+        }};
+    }
     let rows: Vec<Row4> = match scheme {
         "postgres" | "postgresql" => {
             let mut opts = sqlx::postgres::PgConnectOptions::from_str(&s.url).map_err(db)?;
             if let Some(p) = &password {
                 opts = opts.password(p);
             }
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(1)
-                .connect_with(opts)
-                .await
-                .map_err(db)?;
-            let rows = sqlx::query(&s.query).fetch_all(&pool).await.map_err(db)?;
-            pool.close().await;
-            rows.iter().map(read_row).collect::<Result<_, _>>()?
+            fetch!(sqlx::postgres::PgPoolOptions, opts)
         }
         "mysql" | "mariadb" => {
             let url = s.url.replacen("mariadb://", "mysql://", 1);
@@ -57,27 +63,13 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
             if let Some(p) = &password {
                 opts = opts.password(p);
             }
-            let pool = sqlx::mysql::MySqlPoolOptions::new()
-                .max_connections(1)
-                .connect_with(opts)
-                .await
-                .map_err(db)?;
-            let rows = sqlx::query(&s.query).fetch_all(&pool).await.map_err(db)?;
-            pool.close().await;
-            rows.iter().map(read_row).collect::<Result<_, _>>()?
+            fetch!(sqlx::mysql::MySqlPoolOptions, opts)
         }
         "sqlite" => {
             let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&s.url)
                 .map_err(db)?
                 .read_only(true);
-            let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(opts)
-                .await
-                .map_err(db)?;
-            let rows = sqlx::query(&s.query).fetch_all(&pool).await.map_err(db)?;
-            pool.close().await;
-            rows.iter().map(read_row).collect::<Result<_, _>>()?
+            fetch!(sqlx::sqlite::SqlitePoolOptions, opts)
         }
         other => {
             return Err(SourceError::Database(format!(

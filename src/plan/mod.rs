@@ -716,59 +716,60 @@ fn drift(e: &Employee, u: &Auth0User) -> Option<PlannedAction> {
 
     let want = desired_app_metadata(e);
     let have = &u.app_metadata;
-    let mut meta = |key: &str, want: serde_json::Value, differs: bool| {
+    let role_differs = have.role_code != want.role_code;
+    for (key, value, differs) in [
+        (
+            "employee_id",
+            e.id.0.into(),
+            have.employee_id != want.employee_id,
+        ),
+        (
+            "department",
+            e.department.clone().into(),
+            have.department != want.department,
+        ),
+        (
+            "workspace",
+            e.workspace.clone().into(),
+            have.workspace != want.workspace,
+        ),
+        ("role_code", e.role_code.clone().into(), role_differs),
+    ] {
         if differs {
-            patch.app_metadata.insert(key.to_string(), want);
+            patch.app_metadata.insert(key.to_string(), value);
             fields.push(format!("app_metadata.{key}"));
         }
-    };
-    meta(
-        "employee_id",
-        e.id.0.into(),
-        have.employee_id != want.employee_id,
-    );
-    meta(
-        "department",
-        e.department.clone().into(),
-        have.department != want.department,
-    );
-    meta(
-        "workspace",
-        e.workspace.clone().into(),
-        have.workspace != want.workspace,
-    );
-    let role_differs = have.role_code != want.role_code;
-    meta("role_code", e.role_code.clone().into(), role_differs);
-
-    let want_um = desired_user_metadata(e);
-    let have_um = &u.user_metadata;
-    let mut umeta = |key: &str, want: serde_json::Value, differs: bool| {
+    }
+    let want = desired_user_metadata(e);
+    let have = &u.user_metadata;
+    for (key, value, differs) in [
+        (
+            "employee_id",
+            e.id.0.into(),
+            have.employee_id != want.employee_id,
+        ),
+        (
+            "full_name",
+            e.full_name.clone().into(),
+            have.full_name != want.full_name,
+        ),
+        (
+            "department",
+            e.department.clone().into(),
+            have.department != want.department,
+        ),
+    ] {
         if differs {
-            patch.user_metadata.insert(key.to_string(), want);
+            patch.user_metadata.insert(key.to_string(), value);
             fields.push(format!("user_metadata.{key}"));
         }
-    };
-    umeta(
-        "employee_id",
-        e.id.0.into(),
-        have_um.employee_id != want_um.employee_id,
-    );
-    umeta(
-        "full_name",
-        e.full_name.clone().into(),
-        have_um.full_name != want_um.full_name,
-    );
-    umeta(
-        "department",
-        e.department.clone().into(),
-        have_um.department != want_um.department,
-    );
+    }
 
     if fields.is_empty() {
         return None;
     }
     let role_change = role_differs.then(|| RoleChange {
-        from: have.role_code.clone().filter(|r| !r.is_empty()),
+        from: u.app_metadata.role_code.clone().filter(|r| !r.is_empty()),
         to: e.role_code.clone(),
     });
     Some(PlannedAction {
