@@ -223,6 +223,18 @@ pub struct ServeSettings {
     /// Shared secret of the inbound webhook, from `ROSTERD_WEBHOOK_SECRET`.
     #[serde(skip)]
     pub webhook_secret: Option<Secret>,
+    /// Accept Auth0-issued JWTs (RS256) from this issuer on the admin API,
+    /// e.g. `https://acme.eu.auth0.com/` (exactly the tokens' `iss`).
+    /// Empty: JWTs are off; only `ROSTERD_ADMIN_TOKENS` work.
+    pub jwt_issuer: String,
+    /// The `aud` a JWT must carry (the Auth0 API's identifier).
+    pub jwt_audience: String,
+    /// Where the signing keys are; empty: `{issuer}.well-known/jwks.json`.
+    pub jwt_jwks_url: String,
+    /// The permission (`permissions` claim or `scope`) for every admin call.
+    pub jwt_permission: String,
+    /// A permission that allows GET only; empty: none.
+    pub jwt_read_permission: String,
 }
 
 impl Default for ServeSettings {
@@ -242,6 +254,11 @@ impl Default for ServeSettings {
             ticket_ttl_secs: 7 * 24 * 3600,
             admin_tokens: Vec::new(),
             webhook_secret: None,
+            jwt_issuer: String::new(),
+            jwt_audience: String::new(),
+            jwt_jwks_url: String::new(),
+            jwt_permission: "reconcile:run".into(),
+            jwt_read_permission: "reconcile:read".into(),
         }
     }
 }
@@ -601,6 +618,38 @@ impl Settings {
             problems.push(format!(
                 "serve.credentials: {:?} (expected \"password\" or \"ticket\")",
                 sv.credentials
+            ));
+        }
+        let http_url = |u: &str| {
+            u.strip_prefix("https://")
+                .or_else(|| u.strip_prefix("http://"))
+                .is_some_and(|rest| {
+                    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+                    !host.is_empty() && !host.contains(char::is_whitespace)
+                })
+        };
+        let issuer = sv.jwt_issuer.trim();
+        if !issuer.is_empty() {
+            if !http_url(issuer) {
+                problems.push(format!(
+                    "serve.jwt_issuer: {issuer:?} is not an https:// (or http://) URL, e.g. \"https://acme.eu.auth0.com/\""
+                ));
+            }
+            if sv.jwt_audience.trim().is_empty() {
+                problems.push(
+                    "serve.jwt_audience: required with serve.jwt_issuer (the Auth0 API identifier)"
+                        .into(),
+                );
+            }
+            if sv.jwt_permission.trim().is_empty() {
+                problems
+                    .push("serve.jwt_permission: must not be empty with serve.jwt_issuer".into());
+            }
+        }
+        let jwks = sv.jwt_jwks_url.trim();
+        if !jwks.is_empty() && !http_url(jwks) {
+            problems.push(format!(
+                "serve.jwt_jwks_url: {jwks:?} is not an https:// (or http://) URL"
             ));
         }
         let pf = &self.podfactory;
