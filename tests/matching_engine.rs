@@ -307,3 +307,76 @@ fn settings_are_honoured() {
         Some(MatchedBy::EmailSuffix)
     );
 }
+
+#[test]
+fn surname_particles_split_or_joined_compare_equal() {
+    let mut s = staff();
+    s.push(emp(
+        8,
+        "William van der Berg",
+        "william.vanderberg@pw.com",
+        "Packing",
+    ));
+    s.push(emp(9, "Jean d'Arcy", "jdarcy@pw.com", "Shipping"));
+    s.push(emp(10, "Sean O'Brien", "sobrien@pw.com", "Shipping"));
+    for (name, want) in [
+        // The demo's case: no email, the login as the name.
+        ("william.vanderberg", 8),
+        ("Berg, William van der", 8),
+        ("VanDerBerg William", 8),
+        ("William Van Der Berg", 8),
+        ("William VanDerBerg", 8),
+        ("william_vanderberg", 8),
+        ("Jean Darcy", 9),
+        ("Jean D Arcy", 9),
+        ("D'Arcy, Jean", 9),
+        ("Sean OBrien", 10),
+        ("Sean O Brien", 10),
+    ] {
+        let r = one(&s, user("u", name, "", ""));
+        assert_eq!(linked(&r), Some((want, MatchedBy::Name)), "{name}: {r:#?}");
+    }
+    // The other way round: employees spelled joined, users split.
+    let s = vec![emp(1, "William Vanderberg", "wv@pw.com", "Packing")];
+    let r = one(&s, user("u", "William van der Berg", "", ""));
+    assert_eq!(linked(&r), Some((1, MatchedBy::Name)), "{r:#?}");
+}
+
+#[test]
+fn different_particles_are_different_surnames() {
+    let s = vec![
+        emp(1, "William van der Berg", "wvdb@pw.com", "Packing"),
+        emp(2, "William van Berg", "wvb@pw.com", "Packing"),
+        emp(3, "Anna van den Bosch", "avdb@pw.com", "Packing"),
+    ];
+    for (name, want) in [
+        ("William van Berg", 2),
+        ("william.vanberg", 2),
+        ("William van der Berg", 1),
+        ("william.vanderberg", 1),
+        ("VanDerBerg William", 1),
+    ] {
+        let r = one(&s, user("u", name, "", ""));
+        assert_eq!(linked(&r), Some((want, MatchedBy::Name)), "{name}: {r:#?}");
+    }
+    // Without the particles either could be meant.
+    let r = one(&s, user("u", "William Berg", "", ""));
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:#?}");
+    assert_eq!(r.candidates.len(), 2, "{r:#?}");
+    // A one-letter difference in the particles is not a typo.
+    for name in ["Anna van der Bosch", "anna.vanderbosch"] {
+        let r = one(&s, user("u", name, "", ""));
+        assert_ne!(r.status, MatchStatus::Matched, "{name}: {r:#?}");
+    }
+    // Both users in one pass: each gets its own William.
+    let rs = run(
+        &s,
+        &[
+            user("a", "william.vanderberg", "", ""),
+            user("b", "William van Berg", "", ""),
+        ],
+        &[],
+    );
+    assert_eq!(linked(&rs[0]), Some((1, MatchedBy::Name)));
+    assert_eq!(linked(&rs[1]), Some((2, MatchedBy::Name)));
+}

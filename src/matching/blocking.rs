@@ -16,6 +16,12 @@
 //! | D | first letter | exact | initials, short forms, unknown nicknames |
 //! | X | whole name run together | | `johndoe`, mononyms |
 //!
+//! Keys are taken from every form of a name, so a name with surname
+//! particles is also indexed (and looked up) with them joined
+//! (`william vanderberg`): `van der Berg`, `Vanderberg` and `VanDerBerg William`
+//! share the keys of their joined forms, and a name written without its
+//! particles (`William Berg`) still meets the split form's (given, last) keys.
+//!
 //! Each key pairs two name parts, so no block is "everyone called John";
 //! a block is at most the people sharing a surname and an initial. A block
 //! larger than `max_block` (a workforce of identical names) is not scored;
@@ -240,6 +246,22 @@ mod tests {
             assert!(cands(&ix, pf).contains(&want), "{pf}");
         }
         assert!(cands(&ix, "Peter Parker").is_empty());
+    }
+
+    #[test]
+    fn particles_split_or_joined_meet() {
+        let ix = index(&["William van der Berg", "Jean d'Arcy", "Anna Vandenbosch"]);
+        for (pf, want) in [
+            ("william.vanderberg", 0),
+            ("VanDerBerg William", 0),
+            ("Berg, William van der", 0),
+            ("van der Berg William", 0),
+            ("William Berg", 0),
+            ("Jean D Arcy", 1),
+            ("Anna van den Bosch", 2),
+        ] {
+            assert!(cands(&ix, pf).contains(&want), "{pf}");
+        }
     }
 
     #[test]

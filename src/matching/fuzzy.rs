@@ -11,8 +11,17 @@
 //! not itself a name some employee has: `Jon` against `John` is a typo
 //! only in a workforce with no Jon. This is what keeps people who exist in
 //! PodFactory only from being linked to their near-namesakes.
+//!
+//! Surname particles (`van der`, `de la`) are part of the surname: written
+//! split on both sides they must be the same particles (`van Berg` is not
+//! `van der Berg`), missing on one side they cost like a missing middle
+//! name, and a joined spelling (`Vanderberg`) meets the employee's joined
+//! form ([`normalize`](super::normalize)) exactly. A typo is never read into
+//! the particles of a joined surname (`Vandenberg` is not `Vanderberg`).
+//! A two-part name whose first part is the employee's particle surname
+//! (`VanDerBerg William`) is surname-first by its spelling, not swapped.
 
-use super::normalize::NameForm;
+use super::normalize::{is_particle, NameForm};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt;
 use std::sync::LazyLock;
@@ -62,6 +71,8 @@ pub struct Detail {
     pub partial_surname: bool,
     pub middle: Middle,
     pub compact: bool,
+    /// Surname-first order recognized by the surname's particles.
+    pub surname_first: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +120,9 @@ impl fmt::Display for Detail {
         }
         if self.swapped {
             f.write_str(", order swapped")?;
+        }
+        if self.surname_first {
+            f.write_str(", surname with particles first")?;
         }
         if self.by_middle_name {
             f.write_str(", goes by middle name")?;
@@ -162,6 +176,7 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
             partial_surname: false,
             middle: Middle::Same,
             compact: true,
+            surname_first: false,
         };
         return same.then_some((COMPACT, detail));
     }
@@ -183,6 +198,14 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
             let Some((family, family_w)) = agree_family(&pt[pf], &et[ef], vocab) else {
                 continue;
             };
+            if family == Agree::Typo && !same_particles(p, pf, e, ef) {
+                continue;
+            }
+            // `VanDerBerg William`: the particles say which part is the surname.
+            let surname_first = swapped
+                && family == Agree::Exact
+                && (e.particles_of(ef).is_some() || p.particles_of(pf).is_some());
+            let swapped = swapped && !surname_first;
             // The given name, or a middle name someone goes by.
             for eg in 0..ef {
                 if eg > 0 && et[eg].len() < 2 {
@@ -200,6 +223,7 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
                     partial_surname: ef != n - 1,
                     middle,
                     compact: false,
+                    surname_first,
                 };
                 let mut s = given.given_weight() * family_w;
                 s *= match middle {
@@ -223,6 +247,14 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
         }
     }
     best
+}
+
+/// A typo in a joined surname must not be in its particles: the other
+/// side starts with the same particles.
+fn same_particles(p: &NameForm, pf: usize, e: &NameForm, ef: usize) -> bool {
+    let (pw, ew) = (&p.tokens[pf], &e.tokens[ef]);
+    p.particles_of(pf).is_none_or(|k| ew.starts_with(k))
+        && e.particles_of(ef).is_none_or(|k| pw.starts_with(k))
 }
 
 fn agree_given(p: &str, e: &str, vocab: &Vocab) -> Option<Agree> {
@@ -251,29 +283,48 @@ fn agree_family(p: &str, e: &str, vocab: &Vocab) -> Option<(Agree, f64)> {
 
 /// Compare what is left after the given and family names: they agree when
 /// some remaining token of one side is compatible with one of the other's
-/// (initials agree with full names).
+/// (initials agree with full names). Surname particles are compared apart:
+/// written on both sides they must be the same (and then agree like a
+/// compatible middle name, but never excuse middles that conflict), on one
+/// side only they are like a middle name on one side only.
 fn middles<'a>(pt: &'a [String], pused: [usize; 2], et: &'a [String], eused: [usize; 2]) -> Middle {
-    let rest = |t: &'a [String], used: [usize; 2]| {
+    let rest = move |t: &'a [String], used: [usize; 2], particles: bool| {
         t.iter()
             .enumerate()
-            .filter(move |(i, _)| !used.contains(i))
+            .filter(move |(i, s)| !used.contains(i) && is_particle(s) == particles)
             .map(|(_, s)| s.as_str())
     };
-    let (mut pm, mut em) = (rest(pt, pused).peekable(), rest(et, eused).peekable());
-    match (pm.peek().is_some(), em.peek().is_some()) {
-        (false, false) => return Middle::Same,
-        (true, true) => {}
-        _ => return Middle::OneSided,
-    }
-    let compatible = |a: &str, b: &str| {
-        a == b
-            || ((a.len() == 1 || b.len() == 1) && a.as_bytes()[0] == b.as_bytes()[0])
-            || typo(a, b)
+    let (pp, ep) = (rest(pt, pused, true), rest(et, eused, true));
+    let (particles_one_sided, particles_agree) = match (pp.clone().next(), ep.clone().next()) {
+        (Some(_), Some(_)) if !pp.eq(ep) => return Middle::Conflict,
+        (Some(_), Some(_)) => (false, true),
+        (p, e) => (p.is_some() != e.is_some(), false),
     };
-    if pm.any(|a| rest(et, eused).any(|b| compatible(a, b))) {
-        Middle::Same
+    let (mut pm, mut em) = (
+        rest(pt, pused, false).peekable(),
+        rest(et, eused, false).peekable(),
+    );
+    let middle = match (pm.peek().is_some(), em.peek().is_some()) {
+        (false, false) => Middle::Same,
+        (true, true) => {
+            let compatible = |a: &str, b: &str| {
+                a == b
+                    || ((a.len() == 1 || b.len() == 1) && a.as_bytes()[0] == b.as_bytes()[0])
+                    || typo(a, b)
+            };
+            if pm.any(|a| rest(et, eused, false).any(|b| compatible(a, b))) {
+                Middle::Same
+            } else {
+                return Middle::Conflict;
+            }
+        }
+        _ if particles_agree => Middle::Same,
+        _ => Middle::OneSided,
+    };
+    if particles_one_sided {
+        Middle::OneSided
     } else {
-        Middle::Conflict
+        middle
     }
 }
 
@@ -532,6 +583,61 @@ mod tests {
         assert!(conflict < 0.9, "{conflict}");
         assert_eq!(s("John A Doe", "John Adam Doe"), Some(1.0));
         assert_eq!(s("Theresa N. St. John", "Theresa St. John"), Some(1.0));
+    }
+
+    #[test]
+    fn particles_split_or_joined() {
+        fn best(p: &str, e: &str, workforce: &[&str]) -> Option<(f64, Detail)> {
+            let mut vocab = Vocab::default();
+            for n in workforce.iter().chain([&e]) {
+                name_forms(n).iter().for_each(|f| vocab.add(f));
+            }
+            let mut best: Option<(f64, Detail)> = None;
+            for p in name_forms(p) {
+                for e in name_forms(e) {
+                    if let Some((s, d)) = score(&p, &e, &vocab) {
+                        if best.is_none_or(|(b, _)| s > b) {
+                            best = Some((s, d));
+                        }
+                    }
+                }
+            }
+            best
+        }
+        let e = "William van der Berg";
+        for p in [
+            "william.vanderberg",
+            "Berg, William van der",
+            "VanDerBerg William",
+            "van der Berg William",
+            "William Vanderberg",
+        ] {
+            let (s, d) = best(p, e, &[]).unwrap_or_else(|| panic!("{p}"));
+            assert_eq!(s, 1.0, "{p}: {d}");
+            assert!(d.is_exact(), "{p}: {d}");
+        }
+        let (s1, d) = best("van der Berg William", "William Vanderberg", &[]).unwrap();
+        assert!(s1 == 1.0 && d.surname_first, "{d}");
+        // Without particles a two-part name may be either way round.
+        assert!(best("Berg William", "William Berg", &[]).unwrap().1.swapped);
+        let (_, d) = best("VanDerBerg William", e, &[]).unwrap();
+        assert!(d.surname_first && !d.swapped, "{d}");
+        assert!(d.to_string().contains("particles first"), "{d}");
+        // Other particles are another surname, split or joined.
+        assert!(best("William van Berg", e, &[]).unwrap().0 < 0.9);
+        assert!(best("william.vanberg", e, &[]).is_none());
+        // …and a one-letter difference in the particles is no typo.
+        assert!(best("William van den Berg", e, &[]).unwrap().0 < 0.9);
+        assert!(best("william.vandenberg", e, &[]).is_none());
+        // A typo after the particles still is.
+        assert!(best("william.vanderbreg", e, &[]).unwrap().0 >= 0.9);
+        // Particles left out cost like a middle name on one side.
+        assert_eq!(s("William Berg", e), Some(MIDDLE_ONE_SIDED));
+        // Same particles do not hide different middle names.
+        assert!(s("John A van Berg", "John B van Berg").unwrap() < 0.9);
+        assert_eq!(s("John A van Berg", "John Adam van Berg"), Some(1.0));
+        assert_eq!(s("John van Berg", "John Adam van Berg"), Some(1.0));
+        assert_eq!(s("John Berg", "John Adam van Berg"), Some(MIDDLE_ONE_SIDED));
     }
 
     #[test]

@@ -11,6 +11,15 @@
 //! titles are dropped. A name with a/o/u umlauts gets a second form with the
 //! German transliteration (`Müller` → `muller` and `mueller`) so either
 //! spelling on the other side matches exactly.
+//!
+//! Surname particles (`van`, `der`, `de`, `la`, `st`, …, and `d`/`o` whose
+//! apostrophe was typed as a space) are written split or joined at will:
+//! `van der Berg`, `Vanderberg`, `VanDerBerg`, `D Arcy`, `d'Arcy`. A name
+//! with particles before another token therefore gets one more form with
+//! each run of particles joined into the token after it
+//! (`william van der berg` → `william vanderberg`), so a joined spelling on
+//! the other side matches exactly. The split form is kept: there the
+//! particles are compared as part of the surname (see `fuzzy`).
 
 use crate::model::Email;
 use unicode_normalization::char::is_combining_mark;
@@ -20,6 +29,9 @@ use unicode_normalization::UnicodeNormalization;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameForm {
     pub tokens: Vec<String>,
+    /// In a form with particles joined: the index of the (last) joined
+    /// token and the length of its particle prefix (`vanderberg` → 6).
+    pub joined: Option<(usize, usize)>,
 }
 
 impl NameForm {
@@ -33,6 +45,26 @@ impl NameForm {
     pub fn compact(&self) -> String {
         self.tokens.concat()
     }
+    /// The particle prefix of token `i` when particles were joined into it.
+    pub fn particles_of(&self, i: usize) -> Option<&str> {
+        match self.joined {
+            Some((j, len)) if j == i => Some(&self.tokens[i][..len]),
+            _ => None,
+        }
+    }
+}
+
+/// Surname particles: joined into the next token in the joined form. The
+/// one-letter ones are an apostrophe typed as a space (`D Arcy`, `O Brien`).
+const PARTICLES: [&str; 19] = [
+    "van", "der", "den", "de", "la", "le", "du", "des", "von", "di", "da", "del", "della", "dos",
+    "das", "st", "ter", "d", "o",
+];
+
+/// A particle that is part of a surname when written split (the one-letter
+/// ones are as likely an initial).
+pub fn is_particle(token: &str) -> bool {
+    token.len() > 1 && PARTICLES.contains(&token)
 }
 
 const SUFFIXES: [&str; 6] = ["jr", "sr", "ii", "iii", "iv", "v"];
@@ -44,16 +76,49 @@ const COMBINING_DIAERESIS: char = '\u{308}';
 pub fn name_forms(raw: &str) -> Vec<NameForm> {
     let (plain, german) = fold_reordered(raw);
     let mut forms = Vec::with_capacity(2);
+    let mut push = |form: NameForm| {
+        if !forms.iter().any(|f: &NameForm| f.tokens == form.tokens) {
+            forms.push(form);
+        }
+    };
     for text in std::iter::once(plain).chain(german) {
         let tokens = tokenize(&text);
         if !tokens.is_empty() {
-            let form = NameForm { tokens };
-            if !forms.contains(&form) {
-                forms.push(form);
+            let joined = join_particles(&tokens);
+            push(NameForm {
+                tokens,
+                joined: None,
+            });
+            if let Some(form) = joined {
+                push(form);
             }
         }
     }
     forms
+}
+
+/// The form with every run of particles joined into the token after it;
+/// None when there is none, or when nothing but one token would be left
+/// (`Van Morrison`, `De La Hoya` may be a given name or a bare surname).
+fn join_particles(tokens: &[String]) -> Option<NameForm> {
+    let mut out: Vec<String> = Vec::with_capacity(tokens.len());
+    let mut run = String::new();
+    let mut joined = None;
+    for t in tokens {
+        if PARTICLES.contains(&t.as_str()) {
+            run.push_str(t);
+        } else if run.is_empty() {
+            out.push(t.clone());
+        } else {
+            joined = Some((out.len(), run.len()));
+            out.push(std::mem::take(&mut run) + t);
+        }
+    }
+    // Particles at the end (`Berg William van der`) have nothing to join.
+    (joined.is_some() && run.is_empty() && out.len() >= 2).then_some(NameForm {
+        tokens: out,
+        joined,
+    })
 }
 
 /// Fold `raw`, moving the part after the first comma in front (`Doe, John`),
@@ -297,6 +362,60 @@ mod tests {
         assert_eq!(one("Sean O’Brien"), "sean obrien");
         assert_eq!(one("Sean OBrien"), "sean obrien");
         assert_eq!(one("D`Angelo Ray"), "dangelo ray");
+    }
+
+    #[test]
+    fn particles_get_a_joined_form() {
+        let joined = |raw: &str| {
+            name_forms(raw)
+                .iter()
+                .find(|f| f.joined.is_some())
+                .map(|f| f.tokens.join(" "))
+        };
+        for raw in [
+            "William van der Berg",
+            "William Van Der Berg",
+            "Berg, William van der",
+            "WILLIAM VAN-DER-BERG",
+        ] {
+            assert_eq!(one(raw), "william van der berg", "{raw}");
+            assert_eq!(joined(raw).as_deref(), Some("william vanderberg"), "{raw}");
+        }
+        // Joined already: one form, the same tokens.
+        assert_eq!(
+            toks("William VanDerBerg"),
+            vec![vec!["william", "vanderberg"]]
+        );
+        assert_eq!(
+            toks("william.vanderberg"),
+            vec![vec!["william", "vanderberg"]]
+        );
+        assert_eq!(joined("Jean D Arcy").as_deref(), Some("jean darcy"));
+        assert_eq!(one("Jean d'Arcy"), "jean darcy");
+        assert_eq!(joined("Sean O Brien").as_deref(), Some("sean obrien"));
+        assert_eq!(
+            joined("Maria de la Cruz").as_deref(),
+            Some("maria delacruz")
+        );
+        assert_eq!(
+            joined("Theresa St. John").as_deref(),
+            Some("theresa stjohn")
+        );
+        // Surname first without a comma: the particles still join.
+        assert_eq!(
+            joined("van der Berg William").as_deref(),
+            Some("vanderberg william")
+        );
+        let f = name_forms("William van der Berg");
+        assert_eq!(f[1].particles_of(1), Some("vander"));
+        assert_eq!(f[1].particles_of(0), None);
+        // Nothing to join, or nothing but one token left.
+        assert_eq!(joined("Van Morrison"), None);
+        assert_eq!(joined("John Berg van der"), None);
+        assert_eq!(joined("John Smith"), None);
+        // Umlauts and particles: both transliterations, each joined.
+        assert_eq!(name_forms("Jürgen von Müller").len(), 4);
+        assert!(is_particle("van") && !is_particle("d") && !is_particle("vance"));
     }
 
     #[test]
