@@ -335,7 +335,7 @@ fn cron_job(cron: &str, tz: chrono_tz::Tz, runner: Arc<Runner>) -> anyhow::Resul
 
 /// Turn employee changes into `Runner::changed`: LISTEN/NOTIFY on
 /// PostgreSQL (a trigger installed by the migrations), a poll of the change
-/// marker on SQLite.
+/// marker (bumped by triggers) on SQLite and MySQL.
 async fn watch_changes(runner: Arc<Runner>) {
     let store = runner.ctx.store.clone();
     let poll = Duration::from_millis(runner.ctx.settings.serve.change_poll_ms.max(100));
@@ -370,7 +370,7 @@ async fn watch_changes(runner: Arc<Runner>) {
                 tokio::time::sleep(poll).await;
             }
         }
-        crate::store::Store::Sqlite(_) => {
+        crate::store::Store::Sqlite(_) | crate::store::Store::MySql(_) => {
             let mut last = store.change_marker().await.ok().flatten();
             loop {
                 tokio::time::sleep(poll).await;

@@ -154,6 +154,12 @@ async fn exit_statuses_and_json_output(db: Db) {
                 .await
                 .unwrap();
         }
+        rosterd::store::Store::MySql(p) => {
+            sqlx::query("UPDATE employees SET is_active = false WHERE id <= 5")
+                .execute(p)
+                .await
+                .unwrap();
+        }
     }
     let held = rosterd(&config, &["run"], &[]);
     assert_eq!(held.status.code(), Some(3), "{}", text(&held));

@@ -81,6 +81,7 @@ async fn exec(store: &Store, sql: &str) {
     match store {
         Store::Postgres(p) => sqlx::query(sql).execute(p).await.map(drop),
         Store::Sqlite(p) => sqlx::query(sql).execute(p).await.map(drop),
+        Store::MySql(p) => sqlx::query(sql).execute(p).await.map(drop),
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
@@ -91,6 +92,7 @@ async fn admin_audit(store: &Store) -> Vec<(String, String, String)> {
     match store {
         Store::Postgres(p) => sqlx::query_as(SQL).fetch_all(p).await,
         Store::Sqlite(p) => sqlx::query_as(SQL).fetch_all(p).await,
+        Store::MySql(p) => sqlx::query_as(SQL).fetch_all(p).await,
     }
     .expect("read admin_audit")
 }

@@ -294,6 +294,11 @@ async fn logged_keys(store: &Store) -> Vec<String> {
                 .fetch_all(p)
                 .await
         }
+        Store::MySql(p) => {
+            sqlx::query_as("SELECT finding_key FROM notification_log ORDER BY finding_key")
+                .fetch_all(p)
+                .await
+        }
     }
     .unwrap();
     rows.into_iter().map(|(k,)| k).collect()
@@ -407,6 +412,36 @@ async fn same_findings_are_not_sent_again_on_postgres() {
     store.migrate().await.unwrap();
     dedup_scenario(&store).await;
     if let Store::Postgres(p) = &store {
+        p.close().await;
+    }
+    sqlx::query(&format!("DROP DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn same_findings_are_not_sent_again_on_mysql() {
+    if !smtp_available() {
+        return;
+    }
+    const ADMIN: &str = "mysql://root@127.0.0.1:3306/test";
+    let name = format!("rosterd_notify_{}", rand::random::<u32>());
+    let admin = sqlx::MySqlPool::connect(ADMIN)
+        .await
+        .expect("MariaDB on 127.0.0.1:3306 (see README, Tests)");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let settings = DatabaseSettings {
+        url: format!("mysql://root@127.0.0.1:3306/{name}"),
+        ..DatabaseSettings::default()
+    };
+    let store = Store::connect(&settings).await.unwrap();
+    store.migrate().await.unwrap();
+    dedup_scenario(&store).await;
+    if let Store::MySql(p) = &store {
         p.close().await;
     }
     sqlx::query(&format!("DROP DATABASE {name}"))

@@ -18,6 +18,11 @@ async fn rows(db: &TestDb, sql: &str) -> Vec<(String, i64, String, Option<String
     match &s {
         rosterd::store::Store::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
         rosterd::store::Store::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
+        // MySQL casts to CHAR, not TEXT.
+        rosterd::store::Store::MySql(p) => sqlx::query_as(&sql.replace(" AS TEXT)", " AS CHAR)"))
+            .fetch_all(p)
+            .await
+            .unwrap(),
     }
 }
 

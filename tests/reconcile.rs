@@ -126,6 +126,14 @@ async fn assert_audit_row(db: &TestDb, employee_id: i64, user: &str) {
         .fetch_one(p)
         .await
         .unwrap(),
+        rosterd::store::Store::MySql(p) => sqlx::query_as(
+            "SELECT COUNT(*), MAX(matched_by) FROM auth0_employee_mapping_audit WHERE employee_id = ? AND auth0_user_id = ?",
+        )
+        .bind(employee_id)
+        .bind(user)
+        .fetch_one(p)
+        .await
+        .unwrap(),
     };
     assert_eq!((n, matched_by.as_str()), (1, "email"));
 }

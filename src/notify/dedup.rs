@@ -2,21 +2,23 @@
 //! is not re-sent every run.
 //!
 //! The SQL is written once with `$N` placeholders, which PostgreSQL and
-//! SQLite both accept. Times are compared in Rust, not in SQL, because
-//! SQLite stores them as text whose format the driver chooses.
+//! SQLite both accept; MySQL gets them as `?` (`store::to_mysql`), and its
+//! own upsert text (no `ON CONFLICT` there). Times are compared in Rust, not
+//! in SQL, because SQLite stores them as text whose format the driver chooses.
 
-use crate::store::Store;
+use crate::store::{to_mysql, Backend, Store};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
 /// Expand `$body` once per backend with `$pool` bound to its pool (as in
-/// `store`), so both backends run the same SQL.
+/// `store`), so the backends run the same SQL.
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
             Store::Postgres($pool) => $body,
             Store::Sqlite($pool) => $body,
+            Store::MySql($pool) => $body,
         }
     };
 }
@@ -37,6 +39,10 @@ pub async fn recently_sent(
             "SELECT finding_key, last_sent_at FROM notification_log WHERE finding_key IN ({})",
             list.join(", ")
         );
+        let sql = match store.backend() {
+            Backend::MySql => to_mysql(&sql).into_owned(),
+            Backend::Postgres | Backend::Sqlite => sql,
+        };
         let rows: Vec<(String, DateTime<Utc>)> = with_pool!(store, pool => {
             let mut q = sqlx::query_as(&sql);
             for k in chunk {
@@ -63,10 +69,18 @@ pub async fn record_sent(
     const UPSERT: &str = "INSERT INTO notification_log (finding_key, kind, first_sent_at, last_sent_at) \
          VALUES ($1, $2, $3, $4) \
          ON CONFLICT (finding_key) DO UPDATE SET kind = excluded.kind, last_sent_at = excluded.last_sent_at";
+    const UPSERT_MYSQL: &str =
+        "INSERT INTO notification_log (finding_key, kind, first_sent_at, last_sent_at) \
+         VALUES (?, ?, ?, ?) \
+         ON DUPLICATE KEY UPDATE kind = VALUES(kind), last_sent_at = VALUES(last_sent_at)";
+    let upsert = match store.backend() {
+        Backend::MySql => UPSERT_MYSQL,
+        Backend::Postgres | Backend::Sqlite => UPSERT,
+    };
     with_pool!(store, pool => {
         let mut tx = pool.begin().await.context("record notifications")?;
         for (key, kind) in sent {
-            sqlx::query(UPSERT)
+            sqlx::query(upsert)
                 .bind(key)
                 .bind(kind)
                 .bind(now)

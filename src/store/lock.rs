@@ -4,17 +4,22 @@
 //! run; if the process dies the connection closes and the lock goes with it.
 //! SQLite: a lease row with an expiry, since SQLite has no session locks; a
 //! dead holder's lease lapses after [`LEASE`].
+//! MySQL/MariaDB: `GET_LOCK` on a held connection, like PostgreSQL's
+//! advisory lock. Its names are server-wide, so the name carries the
+//! database's: rosterd instances on different databases do not contend.
 
 use super::{sql, Result, Store};
 use chrono::Utc;
 use sqlx::pool::PoolConnection;
-use sqlx::Postgres;
+use sqlx::{MySql, Postgres};
 
 /// Advisory lock key: "rosterd" in ASCII, so it is recognisable in pg_locks.
 const PG_LOCK_KEY: i64 = 0x0072_6f73_7465_7264;
 const LEASE_NAME: &str = "reconcile";
 /// Longer than any run should take; a run that outlives it risks overlap.
 const LEASE: i64 = 30 * 60;
+/// The MySQL lock name: "rosterd:" and the database's name.
+const MYSQL_LOCK_NAME: &str = "CONCAT('rosterd:', DATABASE())";
 
 pub struct LeaderLock {
     inner: Inner,
@@ -22,6 +27,7 @@ pub struct LeaderLock {
 
 enum Inner {
     Postgres(Option<PoolConnection<Postgres>>),
+    MySql(Option<PoolConnection<MySql>>),
     Sqlite { store: Store, holder: String },
 }
 
@@ -38,6 +44,18 @@ impl Store {
                     .map_err(sql("acquire lock"))?;
                 Ok(got.then(|| LeaderLock {
                     inner: Inner::Postgres(Some(conn)),
+                }))
+            }
+            Store::MySql(pool) => {
+                let mut conn = pool.acquire().await.map_err(sql("acquire lock"))?;
+                // 1: ours; 0: held elsewhere; NULL: an error.
+                let (got,): (Option<i64>,) =
+                    sqlx::query_as(&format!("SELECT GET_LOCK({MYSQL_LOCK_NAME}, 0)"))
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(sql("acquire lock"))?;
+                Ok((got == Some(1)).then(|| LeaderLock {
+                    inner: Inner::MySql(Some(conn)),
                 }))
             }
             Store::Sqlite(pool) => {
@@ -116,6 +134,14 @@ impl LeaderLock {
                         .map_err(sql("release lock"))?;
                 }
             }
+            Inner::MySql(conn) => {
+                if let Some(mut c) = conn.take() {
+                    sqlx::query(&format!("SELECT RELEASE_LOCK({MYSQL_LOCK_NAME})"))
+                        .execute(&mut *c)
+                        .await
+                        .map_err(sql("release lock"))?;
+                }
+            }
             Inner::Sqlite { store, holder } => {
                 if let Store::Sqlite(pool) = store {
                     sqlx::query("DELETE FROM rosterd_lock WHERE name = $1 AND holder = $2")
@@ -134,12 +160,20 @@ impl LeaderLock {
 impl Drop for LeaderLock {
     fn drop(&mut self) {
         // Not released (a panic or an early return): close the PostgreSQL
-        // connection rather than return it to the pool still holding the
-        // lock. A SQLite lease lapses by itself.
-        if let Inner::Postgres(conn) = &mut self.inner {
-            if let Some(c) = conn.take() {
-                drop(c.detach());
+        // or MySQL connection rather than return it to the pool still
+        // holding the lock. A SQLite lease lapses by itself.
+        match &mut self.inner {
+            Inner::Postgres(conn) => {
+                if let Some(c) = conn.take() {
+                    drop(c.detach());
+                }
             }
+            Inner::MySql(conn) => {
+                if let Some(c) = conn.take() {
+                    drop(c.detach());
+                }
+            }
+            Inner::Sqlite { .. } => {}
         }
     }
 }

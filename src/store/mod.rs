@@ -5,8 +5,12 @@
 //! One narrow type, [`Store`], over one pool per backend. The SQL is written
 //! once with `$N` placeholders, which PostgreSQL and SQLite both accept, and
 //! [`with_pool!`] expands the same code for each pool, so the backends cannot
-//! drift apart. Migrations are per backend under `migrations/`, because DDL
-//! is where the dialects really differ.
+//! drift apart. MySQL/MariaDB takes `?` instead: where that is the only
+//! difference and each `$N` appears once, in order, [`to_mysql`] rewrites the
+//! text; a query that needs other syntax there (no `RETURNING`, no
+//! `ON CONFLICT`) carries an explicit MySQL text next to the shared one.
+//! Migrations are per backend under `migrations/`, because DDL is where the
+//! dialects really differ.
 
 mod lock;
 
@@ -16,9 +20,11 @@ use crate::config::DatabaseSettings;
 use crate::model::{Auth0UserId, EmployeeId, RawEmployee};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{PgPool, Row, SqlitePool};
+use sqlx::{MySqlPool, PgPool, Row, SqlitePool};
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -27,12 +33,15 @@ use std::time::Duration;
 pub enum Backend {
     Postgres,
     Sqlite,
+    MySql,
 }
 
 #[derive(Debug, Clone)]
 pub enum Store {
     Postgres(PgPool),
     Sqlite(SqlitePool),
+    /// MySQL or MariaDB (`mysql://` or `mariadb://`).
+    MySql(MySqlPool),
 }
 
 /// Read an employees row by column name (a macro, since each backend's
@@ -55,13 +64,77 @@ macro_rules! employee_row {
 }
 
 /// Expand `$body` once per backend with `$pool` bound to that backend's pool.
+///
+/// The SQL is written with `$N` placeholders. In the `$pool, $q =>` form,
+/// `$q(text)` gives the text this pool takes: the text itself on PostgreSQL
+/// and SQLite, `$N` → `?` on MySQL (see [`to_mysql`]: only for SQL whose
+/// placeholders each appear once, in ascending order). A query that needs
+/// different syntax on MySQL uses the `mysql $my =>` form: `$body` on
+/// PostgreSQL and SQLite, `$mysql_body` (with its own explicit text) on MySQL.
 macro_rules! with_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
+    ($store:expr, $pool:ident => $body:expr, mysql $my:ident => $mysql_body:expr) => {
         match $store {
             Store::Postgres($pool) => $body,
             Store::Sqlite($pool) => $body,
+            Store::MySql($my) => $mysql_body,
         }
     };
+    ($store:expr, $pool:ident, $q:ident => $body:expr) => {
+        match $store {
+            Store::Postgres($pool) => {
+                let $q = as_written;
+                $body
+            }
+            Store::Sqlite($pool) => {
+                let $q = as_written;
+                $body
+            }
+            Store::MySql($pool) => {
+                let $q = to_mysql;
+                $body
+            }
+        }
+    };
+    ($store:expr, $pool:ident => $body:expr) => {
+        with_pool!($store, $pool, _q => $body)
+    };
+}
+
+/// SQL as written, `$N` placeholders and all (PostgreSQL, SQLite).
+fn as_written(sql: &str) -> Cow<'_, str> {
+    Cow::Borrowed(sql)
+}
+
+/// The same SQL with `?` placeholders, for MySQL. `?` is positional, so this
+/// is right only when `$1`, `$2`, … each appear once and in that order; a
+/// query that reuses a placeholder binds the value again under a new number
+/// or has an explicit MySQL text. Checked in debug builds (and so by every
+/// test run on MySQL).
+pub(crate) fn to_mysql(sql: &str) -> Cow<'_, str> {
+    if !sql.contains('$') {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut expected = 1u32;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            let mut n = 0u32;
+            while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                n = n * 10 + d;
+                chars.next();
+            }
+            debug_assert_eq!(
+                n, expected,
+                "to_mysql: placeholders must each appear once, in order: {sql}"
+            );
+            expected += 1;
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,8 +266,23 @@ impl Store {
                     .map_err(sql("connect"))?;
                 Ok(Store::Sqlite(pool))
             }
+            "mysql" | "mariadb" => {
+                let url = s.url.replacen("mariadb://", "mysql://", 1);
+                let mut opts = MySqlConnectOptions::from_str(&url)
+                    .map_err(|e| StoreError::Url(e.to_string()))?;
+                if let Some(p) = &s.password {
+                    opts = opts.password(p.expose());
+                }
+                let pool = MySqlPoolOptions::new()
+                    .max_connections(s.max_connections)
+                    .acquire_timeout(timeout)
+                    .connect_with(opts)
+                    .await
+                    .map_err(sql("connect"))?;
+                Ok(Store::MySql(pool))
+            }
             other => Err(StoreError::Url(format!(
-                "unsupported scheme {other:?}; MySQL/MariaDB support is not built yet"
+                "unsupported scheme {other:?} (use postgres://, mysql://, mariadb:// or sqlite://)"
             ))),
         }
     }
@@ -203,6 +291,7 @@ impl Store {
         match self {
             Store::Postgres(_) => Backend::Postgres,
             Store::Sqlite(_) => Backend::Sqlite,
+            Store::MySql(_) => Backend::MySql,
         }
     }
 
@@ -214,6 +303,7 @@ impl Store {
                 add_missing_sqlite_employee_columns(pool).await?;
                 sqlx::migrate!("./migrations/sqlite").run(pool).await?
             }
+            Store::MySql(pool) => sqlx::migrate!("./migrations/mysql").run(pool).await?,
         }
         Ok(())
     }
@@ -233,12 +323,12 @@ impl Store {
     /// Insert employees rows. Production never writes employees (beyond the
     /// auth0 columns); the demo, benchmarks and tests fill tables with it.
     pub async fn insert_employees(&self, rows: &[RawEmployee]) -> Result<()> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, q => {
             let mut tx = pool.begin().await.map_err(sql("insert employees"))?;
             for e in rows {
                 sqlx::query(
-                    "INSERT INTO employees (id, full_name, email, department, workspace, role_code, \
-                     is_active, auth0_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    &q("INSERT INTO employees (id, full_name, email, department, workspace, role_code, \
+                     is_active, auth0_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
                 )
                 .bind(e.id)
                 .bind(&e.full_name)
@@ -264,8 +354,8 @@ impl Store {
         user: &Auth0UserId,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE employees SET auth0_user_id = $1, auth0_linked_at = $2 WHERE id = $3")
+        with_pool!(self, pool, q => {
+            sqlx::query(&q("UPDATE employees SET auth0_user_id = $1, auth0_linked_at = $2 WHERE id = $3"))
                 .bind(&user.0)
                 .bind(now)
                 .bind(id.0)
@@ -309,16 +399,30 @@ impl Store {
             .await
             .map_err(sql("start run"))?;
             Ok(id)
+        }, mysql pool => {
+            // No RETURNING on MySQL 8; `trigger` is a reserved word there.
+            let done = sqlx::query(
+                "INSERT INTO reconcile_runs (`trigger`, mode, dry_run, status, started_at) \
+                 VALUES (?, ?, ?, 'running', ?)",
+            )
+            .bind(trigger)
+            .bind(mode)
+            .bind(dry_run)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map_err(sql("start run"))?;
+            Ok(done.last_insert_id() as i64)
         })
     }
 
     pub async fn finish_run(&self, id: i64, end: &RunEnd, now: DateTime<Utc>) -> Result<()> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, q => {
             sqlx::query(
-                "UPDATE reconcile_runs SET status = $1, finished_at = $2, employees_seen = $3, \
+                &q("UPDATE reconcile_runs SET status = $1, finished_at = $2, employees_seen = $3, \
                  auth0_users_seen = $4, actions_planned = $5, actions_succeeded = $6, \
                  actions_failed = $7, findings_count = $8, plan = $9, summary = $10, error = $11, \
-                 held_reason = $12 WHERE id = $13",
+                 held_reason = $12 WHERE id = $13"),
             )
             .bind(&end.status)
             .bind(now)
@@ -342,13 +446,13 @@ impl Store {
 
     /// Store a run's planned actions in one transaction.
     pub async fn insert_actions(&self, run_id: i64, actions: &[ActionRecord]) -> Result<()> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, q => {
             let mut tx = pool.begin().await.map_err(sql("record actions"))?;
             for a in actions {
                 sqlx::query(
-                    "INSERT INTO reconcile_actions (run_id, seq, kind, employee_id, auth0_user_id, \
+                    &q("INSERT INTO reconcile_actions (run_id, seq, kind, employee_id, auth0_user_id, \
                      reason, detail, status, error, finished_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
                 )
                 .bind(run_id)
                 .bind(a.seq)
@@ -379,10 +483,10 @@ impl Store {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, q => {
             sqlx::query(
-                "UPDATE reconcile_actions SET status = $1, error = $2, finished_at = $3, \
-                 auth0_user_id = COALESCE($4, auth0_user_id) WHERE run_id = $5 AND seq = $6",
+                &q("UPDATE reconcile_actions SET status = $1, error = $2, finished_at = $3, \
+                 auth0_user_id = COALESCE($4, auth0_user_id) WHERE run_id = $5 AND seq = $6"),
             )
             .bind(status)
             .bind(error)
@@ -422,6 +526,29 @@ impl Store {
             .execute(pool)
             .await
             .map_err(sql("record mapping audit"))?;
+        }, mysql pool => {
+            sqlx::query(
+                "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, \
+                 productivity_email, podfactory_email, matched_by, matched_at, last_verified, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON DUPLICATE KEY UPDATE \
+                 productivity_email = VALUES(productivity_email), \
+                 podfactory_email = COALESCE(VALUES(podfactory_email), podfactory_email), \
+                 matched_by = IF(?, VALUES(matched_by), matched_by), \
+                 last_verified = VALUES(last_verified)",
+            )
+            .bind(row.employee_id.0)
+            .bind(&row.auth0_user_id.0)
+            .bind(&row.productivity_email)
+            .bind(&row.podfactory_email)
+            .bind(row.matched_by)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .bind(row.from_matcher)
+            .execute(pool)
+            .await
+            .map_err(sql("record mapping audit"))?;
         });
         Ok(())
     }
@@ -429,11 +556,11 @@ impl Store {
     /// Mark every audit row whose link still holds on the employees table as
     /// verified now: one statement, however many employees.
     pub async fn touch_verified_audit(&self, now: DateTime<Utc>) -> Result<u64> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, q => {
             let done = sqlx::query(
-                "UPDATE auth0_employee_mapping_audit SET last_verified = $1 WHERE EXISTS \
+                &q("UPDATE auth0_employee_mapping_audit SET last_verified = $1 WHERE EXISTS \
                  (SELECT 1 FROM employees e WHERE e.id = auth0_employee_mapping_audit.employee_id \
-                  AND e.auth0_user_id = auth0_employee_mapping_audit.auth0_user_id)",
+                  AND e.auth0_user_id = auth0_employee_mapping_audit.auth0_user_id)"),
             )
             .bind(now)
             .execute(pool)
@@ -445,8 +572,8 @@ impl Store {
 
     /// Mark a held run as approved (its plan was applied by a later run).
     pub async fn approve_run(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE reconcile_runs SET approved_at = $1, approved_by = $2 WHERE id = $3")
+        with_pool!(self, pool, q => {
+            sqlx::query(&q("UPDATE reconcile_runs SET approved_at = $1, approved_by = $2 WHERE id = $3"))
                 .bind(now)
                 .bind(by)
                 .bind(id)
@@ -458,8 +585,8 @@ impl Store {
     }
 
     pub async fn get_run(&self, id: i64) -> Result<Option<RunRecord>> {
-        with_pool!(self, pool => {
-            sqlx::query_as("SELECT * FROM reconcile_runs WHERE id = $1")
+        with_pool!(self, pool, q => {
+            sqlx::query_as(&q("SELECT * FROM reconcile_runs WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(pool)
                 .await
@@ -469,8 +596,8 @@ impl Store {
 
     /// The newest runs first.
     pub async fn list_runs(&self, limit: i64) -> Result<Vec<RunRecord>> {
-        with_pool!(self, pool => {
-            sqlx::query_as("SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT $1")
+        with_pool!(self, pool, q => {
+            sqlx::query_as(&q("SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT $1"))
                 .bind(limit)
                 .fetch_all(pool)
                 .await
@@ -479,10 +606,10 @@ impl Store {
     }
 
     pub async fn run_actions(&self, run_id: i64) -> Result<Vec<ActionRecord>> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, q => {
             sqlx::query_as(
-                "SELECT seq, kind, employee_id, auth0_user_id, reason, detail, status, error, finished_at \
-                 FROM reconcile_actions WHERE run_id = $1 ORDER BY seq",
+                &q("SELECT seq, kind, employee_id, auth0_user_id, reason, detail, status, error, finished_at \
+                 FROM reconcile_actions WHERE run_id = $1 ORDER BY seq"),
             )
             .bind(run_id)
             .fetch_all(pool)
@@ -494,11 +621,11 @@ impl Store {
     /// Runs left `running` by a process that died: mark them failed so the
     /// history tells the truth. Call only while holding the leader lock.
     pub async fn fail_abandoned_runs(&self, now: DateTime<Utc>) -> Result<u64> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, q => {
             let done = sqlx::query(
-                "UPDATE reconcile_runs SET status = 'failed', finished_at = $1, \
+                &q("UPDATE reconcile_runs SET status = 'failed', finished_at = $1, \
                  error = 'abandoned: the process running it stopped before it finished' \
-                 WHERE status = 'running'",
+                 WHERE status = 'running'"),
             )
             .bind(now)
             .execute(pool)
@@ -547,12 +674,15 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<RunRecord>> {
-        with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT * FROM reconcile_runs WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR id < $2) \
-                 ORDER BY id DESC LIMIT $3",
-            )
+        // Each value bound twice, so each placeholder appears once (MySQL).
+        with_pool!(self, pool, q => {
+            sqlx::query_as(&q(
+                "SELECT * FROM reconcile_runs WHERE ($1 IS NULL OR status = $2) AND ($3 IS NULL OR id < $4) \
+                 ORDER BY id DESC LIMIT $5",
+            ))
             .bind(status)
+            .bind(status)
+            .bind(before)
             .bind(before)
             .bind(limit)
             .fetch_all(pool)
@@ -596,8 +726,8 @@ impl Store {
             "SELECT * FROM ({}) e WHERE e.id = $1",
             query.unwrap_or(EMPLOYEES_QUERY)
         );
-        with_pool!(self, pool => {
-            let row = sqlx::query(&q).bind(id).fetch_optional(pool).await.map_err(sql("load employee"))?;
+        with_pool!(self, pool, to_dialect => {
+            let row = sqlx::query(&to_dialect(&q)).bind(id).fetch_optional(pool).await.map_err(sql("load employee"))?;
             row.as_ref()
                 .map(|r| employee_row!(r))
                 .transpose()
@@ -611,10 +741,10 @@ impl Store {
         employee_id: i64,
         limit: i64,
     ) -> Result<Vec<(i64, ActionRecord)>> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, q => {
             let rows = sqlx::query(
-                "SELECT run_id, seq, kind, employee_id, auth0_user_id, reason, detail, status, error, finished_at \
-                 FROM reconcile_actions WHERE employee_id = $1 ORDER BY id DESC LIMIT $2",
+                &q("SELECT run_id, seq, kind, employee_id, auth0_user_id, reason, detail, status, error, finished_at \
+                 FROM reconcile_actions WHERE employee_id = $1 ORDER BY id DESC LIMIT $2"),
             )
             .bind(employee_id)
             .bind(limit)
@@ -629,11 +759,11 @@ impl Store {
     }
 
     pub async fn podfactory_links(&self, employee_id: i64) -> Result<Vec<PodFactoryLink>> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, q => {
             sqlx::query_as(
-                "SELECT podfactory_user_id, podfactory_email, podfactory_name, matched_by, confidence, updated_at \
+                &q("SELECT podfactory_user_id, podfactory_email, podfactory_name, matched_by, confidence, updated_at \
                  FROM employee_podfactory_mapping WHERE employee_id = $1 AND superseded_at IS NULL \
-                 ORDER BY podfactory_user_id",
+                 ORDER BY podfactory_user_id"),
             )
             .bind(employee_id)
             .fetch_all(pool)
@@ -673,13 +803,35 @@ impl Store {
             .fetch_one(pool)
             .await
             .map_err(sql("write manual mapping"))
+        }, mysql pool => {
+            // No ON CONFLICT nor RETURNING: upsert, then read the row back.
+            let mut tx = pool.begin().await.map_err(sql("write manual mapping"))?;
+            sqlx::query(
+                "INSERT INTO podfactory_manual_mappings (podfactory_user_id, employee_id, created_by, created_at) \
+                 VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE \
+                 employee_id = VALUES(employee_id), created_by = VALUES(created_by), created_at = VALUES(created_at)",
+            )
+            .bind(podfactory_user_id)
+            .bind(employee_id)
+            .bind(by)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(sql("write manual mapping"))?;
+            let row = sqlx::query_as("SELECT * FROM podfactory_manual_mappings WHERE podfactory_user_id = ?")
+                .bind(podfactory_user_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(sql("write manual mapping"))?;
+            tx.commit().await.map_err(sql("write manual mapping"))?;
+            Ok(row)
         })
     }
 
     /// Remove a manual mapping; false if there was none with that id.
     pub async fn delete_manual_mapping(&self, id: i64) -> Result<bool> {
-        with_pool!(self, pool => {
-            let done = sqlx::query("DELETE FROM podfactory_manual_mappings WHERE id = $1")
+        with_pool!(self, pool, q => {
+            let done = sqlx::query(&q("DELETE FROM podfactory_manual_mappings WHERE id = $1"))
                 .bind(id)
                 .execute(pool)
                 .await
@@ -696,8 +848,8 @@ impl Store {
         target: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query("INSERT INTO admin_audit (at, actor, action, target) VALUES ($1, $2, $3, $4)")
+        with_pool!(self, pool, q => {
+            sqlx::query(&q("INSERT INTO admin_audit (at, actor, action, target) VALUES ($1, $2, $3, $4)"))
                 .bind(now)
                 .bind(actor)
                 .bind(action)
@@ -709,19 +861,17 @@ impl Store {
         Ok(())
     }
 
-    /// SQLite's change marker (see the daemon migration); `None` elsewhere.
+    /// The change marker of SQLite and MySQL (see their daemon migrations);
+    /// `None` on PostgreSQL, which notifies instead.
     pub async fn change_marker(&self) -> Result<Option<i64>> {
-        match self {
-            Store::Sqlite(pool) => {
-                let (v,): (i64,) =
-                    sqlx::query_as("SELECT version FROM rosterd_change_marker WHERE id = 1")
-                        .fetch_one(pool)
-                        .await
-                        .map_err(sql("read change marker"))?;
-                Ok(Some(v))
-            }
-            Store::Postgres(_) => Ok(None),
+        const SQL: &str = "SELECT version FROM rosterd_change_marker WHERE id = 1";
+        let (v,): (i64,) = match self {
+            Store::Sqlite(pool) => sqlx::query_as(SQL).fetch_one(pool).await,
+            Store::MySql(pool) => sqlx::query_as(SQL).fetch_one(pool).await,
+            Store::Postgres(_) => return Ok(None),
         }
+        .map_err(sql("read change marker"))?;
+        Ok(Some(v))
     }
 }
 
@@ -758,29 +908,31 @@ impl Store {
         verified: &[String],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, q => {
             let mut tx = pool.begin().await.map_err(sql("record podfactory links"))?;
             for l in changed {
-                sqlx::query(
+                sqlx::query(&q(
                     "UPDATE employee_podfactory_mapping SET superseded_at = $1 \
                      WHERE podfactory_user_id = $2 AND superseded_at IS NULL",
-                )
+                ))
                 .bind(now)
                 .bind(&l.podfactory_user_id)
                 .execute(&mut *tx)
                 .await
                 .map_err(sql("record podfactory links"))?;
-                sqlx::query(
+                sqlx::query(&q(
                     "INSERT INTO employee_podfactory_mapping (employee_id, podfactory_user_id, podfactory_email, \
                      podfactory_name, matched_by, confidence, created_at, updated_at, last_verified) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)",
-                )
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                ))
                 .bind(l.employee_id)
                 .bind(&l.podfactory_user_id)
                 .bind(&l.podfactory_email)
                 .bind(&l.podfactory_name)
                 .bind(&l.matched_by)
                 .bind(l.confidence)
+                .bind(now)
+                .bind(now)
                 .bind(now)
                 .execute(&mut *tx)
                 .await
@@ -789,11 +941,12 @@ impl Store {
             // A few statements however many users: ids in chunks.
             for chunk in verified.chunks(500) {
                 let list = (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-                let q = format!(
+                let text = format!(
                     "UPDATE employee_podfactory_mapping SET last_verified = $1 \
                      WHERE superseded_at IS NULL AND podfactory_user_id IN ({list})"
                 );
-                let mut query = sqlx::query(&q).bind(now);
+                let text = q(&text);
+                let mut query = sqlx::query(&text).bind(now);
                 for id in chunk {
                     query = query.bind(id);
                 }
@@ -861,5 +1014,36 @@ pub fn redact_url(url: &str) -> String {
             format!("{scheme}://{masked}@{host}{tail}")
         }
         None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_mysql_turns_ordered_placeholders_into_question_marks() {
+        assert_eq!(
+            to_mysql(
+                "UPDATE t SET a = $1, b = $2 WHERE id IN ($3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ),
+            "UPDATE t SET a = ?, b = ? WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        );
+        assert!(matches!(to_mysql("SELECT 1"), Cow::Borrowed(_)));
+        assert_eq!(as_written("x = $1"), "x = $1");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "each appear once, in order")]
+    fn to_mysql_rejects_a_reused_placeholder() {
+        let _ = to_mysql("SELECT * FROM t WHERE ($1 IS NULL OR a = $1)");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "each appear once, in order")]
+    fn to_mysql_rejects_placeholders_out_of_order() {
+        let _ = to_mysql("UPDATE t SET a = $2 WHERE id = $1");
     }
 }

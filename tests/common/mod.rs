@@ -1,6 +1,6 @@
-//! Shared fixtures: a fresh database per test (a new PostgreSQL database on
-//! the local server, or a SQLite file in a temp dir), the Auth0 simulator on
-//! a random port, and settings that point rosterd at both.
+//! Shared fixtures: a fresh database per test (a new PostgreSQL or MariaDB
+//! database on the local server, or a SQLite file in a temp dir), the Auth0
+//! simulator on a random port, and settings that point rosterd at both.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use rosterd::config::{Secret, Settings};
@@ -11,11 +11,14 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub const MYSQL_ADMIN_URL: &str = "mysql://root@127.0.0.1:3306/test";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
     Postgres,
     Sqlite,
+    /// MariaDB (or MySQL) on 127.0.0.1:3306 as root.
+    MySql,
 }
 
 /// A database that lives as long as the value.
@@ -23,6 +26,7 @@ pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg_name: Option<String>,
+    mysql_name: Option<String>,
 }
 
 impl TestDb {
@@ -35,6 +39,7 @@ impl TestDb {
                     url,
                     _dir: Some(dir),
                     pg_name: None,
+                    mysql_name: None,
                 }
             }
             Db::Postgres => {
@@ -51,6 +56,24 @@ impl TestDb {
                     url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
                     _dir: None,
                     pg_name: Some(name),
+                    mysql_name: None,
+                }
+            }
+            Db::MySql => {
+                let name = format!("rosterd_test_{}", rand_suffix());
+                let admin = sqlx::MySqlPool::connect(MYSQL_ADMIN_URL)
+                    .await
+                    .expect("MariaDB on 127.0.0.1:3306 (see README: the tests need it)");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+                TestDb {
+                    url: format!("mysql://root@127.0.0.1:3306/{name}"),
+                    _dir: None,
+                    pg_name: None,
+                    mysql_name: Some(name),
                 }
             }
         }
@@ -72,6 +95,23 @@ impl Drop for TestDb {
                             sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                                 .execute(&admin)
                                 .await;
+                    }
+                });
+            })
+            .join();
+        }
+        if let Some(name) = self.mysql_name.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    if let Ok(admin) = sqlx::MySqlPool::connect(MYSQL_ADMIN_URL).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                            .execute(&admin)
+                            .await;
+                        admin.close().await;
                     }
                 });
             })
@@ -255,8 +295,8 @@ impl SimClient {
     }
 }
 
-/// Generate one `#[tokio::test]` per backend for an async scenario
-/// `async fn name(db: Db)`.
+/// Generate one `#[tokio::test]` per backend (PostgreSQL, SQLite, MySQL)
+/// for an async scenario `async fn name(db: Db)`.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -270,6 +310,12 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() { super::$name(super::common::Db::Sqlite).await }
+            )*
+        }
+        mod mysql {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name(super::common::Db::MySql).await }
             )*
         }
     };

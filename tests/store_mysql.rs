@@ -1,0 +1,179 @@
+//! What only MySQL/MariaDB has: the `GET_LOCK` leader lock (per database),
+//! the `mariadb://` scheme, migrating an employees table that predates
+//! rosterd, and the generated-column form of "one current PodFactory link
+//! per user". The scenarios every backend shares run through
+//! `on_both_backends!` in the other test files.
+
+mod common;
+
+use chrono::Utc;
+use common::*;
+use rosterd::config::{DatabaseSettings, Secret};
+use rosterd::store::{Backend, LinkRow, Store};
+
+async fn store(db: &TestDb) -> Store {
+    let s = Store::connect(&DatabaseSettings {
+        url: db.url.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    s.migrate().await.unwrap();
+    s
+}
+
+#[tokio::test]
+async fn leader_lock_is_exclusive_per_database_and_released() {
+    let db = TestDb::new(Db::MySql).await;
+    let other_db = TestDb::new(Db::MySql).await;
+    let a = store(&db).await;
+    let b = store(&db).await;
+    let elsewhere = store(&other_db).await;
+    assert_eq!(a.backend(), Backend::MySql);
+
+    let lock = a
+        .try_lock("host:1")
+        .await
+        .unwrap()
+        .expect("first taker leads");
+    assert!(b.try_lock("host:2").await.unwrap().is_none(), "held");
+    assert!(
+        a.try_lock("host:3").await.unwrap().is_none(),
+        "held, even from the same pool (another connection)"
+    );
+    let other = elsewhere
+        .try_lock("host:4")
+        .await
+        .unwrap()
+        .expect("another database has its own lock");
+    lock.release().await.unwrap();
+    let again = b.try_lock("host:2").await.unwrap().expect("released");
+    // Dropped without release: its connection is closed, so the lock goes.
+    drop(again);
+    let mut taken = None;
+    for _ in 0..50 {
+        taken = a.try_lock("host:5").await.unwrap();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    taken
+        .expect("a dropped lock is freed")
+        .release()
+        .await
+        .unwrap();
+    other.release().await.unwrap();
+}
+
+#[tokio::test]
+async fn mariadb_scheme_and_password_from_settings() {
+    let db = TestDb::new(Db::MySql).await;
+    let url = db.url.replacen("mysql://", "mariadb://", 1);
+    let s = Store::connect(&DatabaseSettings {
+        url: url.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.backend(), Backend::MySql);
+    s.ping().await.unwrap();
+
+    // ROSTERD_DATABASE_PASSWORD (settings.password) is sent: root has none
+    // here, so a wrong one is refused.
+    let refused = Store::connect(&DatabaseSettings {
+        url,
+        password: Some(Secret::new("not-the-password")),
+        ..Default::default()
+    })
+    .await
+    .expect_err("a wrong password is sent and refused");
+    assert!(
+        refused.to_string().contains("using password: YES"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn an_existing_employees_table_is_extended_not_rewritten() {
+    let db = TestDb::new(Db::MySql).await;
+    let pool = sqlx::MySqlPool::connect(&db.url).await.unwrap();
+    sqlx::query(
+        "CREATE TABLE employees (id BIGINT PRIMARY KEY, full_name TEXT, email TEXT, \
+         department TEXT, workspace TEXT, role_code TEXT, is_active BOOLEAN NOT NULL, \
+         hired_on DATE)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO employees VALUES (1, 'Ada Lovelace', 'ada@example.com', 'Picking', 'TX', 'PICKER', TRUE, '2020-01-02')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let s = store(&db).await;
+    s.migrate().await.unwrap(); // twice: idempotent
+    let rows = s.load_employees(None).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].full_name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(rows[0].auth0_user_id, None);
+    let (hired,): (String,) = sqlx::query_as("SELECT CAST(hired_on AS CHAR) FROM employees")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(hired, "2020-01-02", "the HR column is kept");
+
+    // rosterd's own write-back does not bump the change marker; HR's edit does.
+    let before = s.change_marker().await.unwrap().expect("a marker on MySQL");
+    s.set_employee_auth0_id(
+        rosterd::model::EmployeeId(1),
+        &rosterd::model::Auth0UserId("auth0|1".into()),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.change_marker().await.unwrap(), Some(before));
+    sqlx::query("UPDATE employees SET email = 'ada@new.example.com' WHERE id = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(s.change_marker().await.unwrap(), Some(before + 1));
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn one_current_podfactory_link_per_user() {
+    let db = TestDb::new(Db::MySql).await;
+    let s = store(&db).await;
+    let link = |employee_id| LinkRow {
+        podfactory_user_id: "pf1".into(),
+        employee_id,
+        podfactory_email: None,
+        podfactory_name: Some("Ada".into()),
+        matched_by: "name".into(),
+        confidence: 0.9,
+    };
+    s.record_podfactory_links(&[link(1)], &[], Utc::now())
+        .await
+        .unwrap();
+    s.record_podfactory_links(&[link(2)], &["pf1".into()], Utc::now())
+        .await
+        .unwrap();
+    let current = s.current_podfactory_links().await.unwrap();
+    assert_eq!(current.get("pf1"), Some(&2));
+
+    let Store::MySql(pool) = &s else {
+        unreachable!()
+    };
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM employee_podfactory_mapping")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 2, "the old link is kept as history");
+    let second_current = sqlx::query(
+        "INSERT INTO employee_podfactory_mapping (employee_id, podfactory_user_id, matched_by, confidence) \
+         VALUES (3, 'pf1', 'name', 1.0)",
+    )
+    .execute(pool)
+    .await;
+    assert!(second_current.is_err(), "a second current row is refused");
+}
