@@ -52,6 +52,16 @@ pub enum Mode {
     Observe,
 }
 
+impl Mode {
+    /// The name used in the config file and in `reconcile_runs.mode`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Observe => "observe",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {

@@ -52,6 +52,9 @@ impl Runner {
 
     /// Start a run in the background and return its id, or say why not.
     pub async fn start(&self, opts: RunOptions) -> Result<i64, RunError> {
+        // Held across `begin`, so a shutdown waiting in `wait_idle` also
+        // waits for a run that is just starting.
+        let mut slot = self.task.lock().await;
         if !self.accepting.load(Ordering::SeqCst) {
             return Err(RunError::ShuttingDown);
         }
@@ -69,7 +72,7 @@ impl Runner {
                 Err(e) => tracing::error!(run_id = id, error = %e, "run could not be recorded"),
             }
         });
-        *self.task.lock().await = Some(handle);
+        *slot = Some(handle);
         Ok(id)
     }
 
@@ -210,10 +213,9 @@ pub async fn spawn_with(ctx: Arc<Context>) -> anyhow::Result<RunningDaemon> {
 
 /// `rosterd serve`: run until SIGTERM or Ctrl-C, then shut down gracefully.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let daemon = spawn(settings).await?;
-    shutdown_signal().await;
-    tracing::info!("shutting down");
-    daemon.shutdown().await
+    let ctx = Context::new(settings).await?;
+    ctx.store.migrate().await?;
+    serve_with(ctx).await
 }
 
 /// Serve `ctx` until SIGTERM or Ctrl-C.

@@ -439,7 +439,7 @@ fn print_plan_examples(plan: &Plan) {
     if shown_creates > 3 {
         println!("    … and {} more creates", shown_creates - 3);
     }
-    let mut shown: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut shown = std::collections::HashMap::new();
     for f in &plan.findings {
         let n = shown.entry(f.kind.as_str()).or_insert(0);
         *n += 1;
@@ -447,7 +447,11 @@ fn print_plan_examples(plan: &Plan) {
             println!("    finding  {}: {}", f.kind.as_str(), f.detail);
         }
     }
-    for (kind, n) in shown.iter().filter(|(_, n)| **n > 3) {
+    // In the stable order of the report's counts.
+    for (kind, n) in crate::plan::finding_counts(plan)
+        .into_iter()
+        .filter(|(_, n)| *n > 3)
+    {
         println!(
             "    … and {} more {kind} (GET /api/v1/findings?kind={kind})",
             n - 3

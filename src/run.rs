@@ -204,18 +204,35 @@ pub async fn begin(ctx: &Arc<Context>, opts: RunOptions) -> Result<StartedRun, R
         .try_lock(&ctx.holder)
         .await?
         .ok_or(RunError::AlreadyRunning(None))?;
-    let abandoned = ctx.store.fail_abandoned_runs(Utc::now()).await?;
-    if abandoned > 0 {
-        tracing::warn!(
-            abandoned,
-            "closed runs left unfinished by a stopped process"
-        );
+    let opened = async {
+        let abandoned = ctx.store.fail_abandoned_runs(Utc::now()).await?;
+        if abandoned > 0 {
+            tracing::warn!(
+                abandoned,
+                "closed runs left unfinished by a stopped process"
+            );
+        }
+        ctx.store
+            .start_run(
+                opts.trigger,
+                ctx.settings.mode.as_str(),
+                opts.dry_run,
+                Utc::now(),
+            )
+            .await
     }
-    let mode = mode_name(ctx.settings.mode);
-    let run_id = ctx
-        .store
-        .start_run(opts.trigger, mode, opts.dry_run, Utc::now())
-        .await?;
+    .await;
+    // A SQLite lease is not freed by dropping the lock: release it here, or
+    // this process would wait out the lease before its next run.
+    let run_id = match opened {
+        Ok(id) => id,
+        Err(e) => {
+            if let Err(re) = lock.release().await {
+                tracing::warn!(error = %re, "could not release the leader lock; it will lapse");
+            }
+            return Err(e.into());
+        }
+    };
     *ctx.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(run_id);
     ctx.metrics.run_in_progress.set(1);
     Ok(StartedRun {
@@ -243,13 +260,6 @@ impl StartedRun {
     }
 }
 
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Enforce => "enforce",
-        Mode::Observe => "observe",
-    }
-}
-
 async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let store = &ctx.store;
@@ -261,7 +271,7 @@ async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<Run
         dry_run = opts.dry_run
     );
     async move {
-        tracing::info!(mode = mode_name(mode), "run started");
+        tracing::info!(mode = mode.as_str(), "run started");
 
         let mut report = RunReport {
             run_id,
@@ -439,9 +449,7 @@ async fn execute(
     }
     report.stats = plan.stats.clone();
     report.planned = plan::action_counts(&plan);
-    for f in &plan.findings {
-        *report.findings.entry(f.kind.as_str()).or_insert(0) += 1;
-    }
+    report.findings = plan::finding_counts(&plan);
     end.actions_planned = plan.actions.len() as i64;
     end.findings_count = plan.findings.len() as i64;
     end.plan = Some(serde_json::to_string(&plan)?);
@@ -544,12 +552,16 @@ fn validate(raw: Vec<crate::model::RawEmployee>) -> (Vec<Employee>, Vec<String>)
     }
     let mut employees = Vec::with_capacity(raw.len());
     let mut invalid = Vec::new();
+    let mut reported = std::collections::HashSet::new();
     for r in raw {
         if counts[&r.id] > 1 {
-            invalid.push(format!(
-                "employee {}: id appears {} times",
-                r.id, counts[&r.id]
-            ));
+            // One finding per duplicated id, wherever its rows stand.
+            if reported.insert(r.id) {
+                invalid.push(format!(
+                    "employee {}: id appears {} times",
+                    r.id, counts[&r.id]
+                ));
+            }
             continue;
         }
         match r.validate() {
@@ -557,7 +569,6 @@ fn validate(raw: Vec<crate::model::RawEmployee>) -> (Vec<Employee>, Vec<String>)
             Err(why) => invalid.push(why),
         }
     }
-    invalid.dedup();
     (employees, invalid)
 }
 

@@ -18,7 +18,7 @@ use ratelimit::{until_unix, RateLimiter};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::io::Read;
+use std::io::BufRead;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -355,7 +355,7 @@ impl Auth0Client {
                 Some(&body),
             )
             .await?;
-        let job: Value = read_json(EP, expect_ok(EP, resp).await?).await?;
+        let job: Value = read_json(EP, resp).await?;
         let job_id = job["id"]
             .as_str()
             .ok_or_else(|| protocol(EP, "job has no id"))?
@@ -366,7 +366,7 @@ impl Auth0Client {
         let location = loop {
             let path = format!("/api/v2/jobs/{}", encode_segment(&job_id));
             let resp = self.call(POLL, Method::GET, &path, &[], None).await?;
-            let job: Value = read_json(POLL, expect_ok(POLL, resp).await?).await?;
+            let job: Value = read_json(POLL, resp).await?;
             match job["status"].as_str() {
                 Some("completed") => match job["location"].as_str() {
                     Some(l) => break l.to_string(),
@@ -403,12 +403,14 @@ impl Auth0Client {
             .bytes()
             .await
             .map_err(|e| transport(DL, &e))?;
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut text)
-            .map_err(|e| protocol(DL, format!("not gzipped UTF-8 text: {e}")))?;
+        // Line by line from the decompressor: no second, decompressed copy
+        // of a possibly large export.
+        let lines = std::io::BufReader::new(flate2::read::GzDecoder::new(&bytes[..])).lines();
         let mut users = Vec::new();
-        for (n, line) in text.lines().enumerate() {
+        for (n, line) in lines.enumerate() {
+            let line = line.map_err(|e| {
+                protocol(DL, format!("line {}: not gzipped UTF-8 text: {e}", n + 1))
+            })?;
             let line = line.trim();
             if line.is_empty() {
                 continue;
@@ -445,7 +447,7 @@ impl Auth0Client {
         let resp = self
             .call(EP, Method::POST, "/api/v2/users", &[], Some(&body))
             .await?;
-        let v: Value = read_json(EP, expect_ok(EP, resp).await?).await?;
+        let v: Value = read_json(EP, resp).await?;
         v["user_id"]
             .as_str()
             .map(|s| Auth0UserId(s.to_string()))
@@ -464,7 +466,7 @@ impl Auth0Client {
                 None,
             )
             .await?;
-        let v: Vec<Value> = read_json(EP, expect_ok(EP, resp).await?).await?;
+        let v: Vec<Value> = read_json(EP, resp).await?;
         v.iter()
             .map(|u| user_from_json(u).map_err(|e| protocol(EP, e)))
             .collect()
@@ -474,7 +476,7 @@ impl Auth0Client {
         const EP: &str = "GET /api/v2/users/{id}";
         let path = format!("/api/v2/users/{}", encode_segment(&id.0));
         let resp = self.call(EP, Method::GET, &path, &[], None).await?;
-        let v: Value = read_json(EP, expect_ok(EP, resp).await?).await?;
+        let v: Value = read_json(EP, resp).await?;
         user_from_json(&v).map_err(|e| protocol(EP, e))
     }
 
@@ -504,7 +506,7 @@ impl Auth0Client {
                 Some(&body),
             )
             .await?;
-        let v: Value = read_json(EP, expect_ok(EP, resp).await?).await?;
+        let v: Value = read_json(EP, resp).await?;
         v["ticket"]
             .as_str()
             .map(str::to_string)
@@ -525,7 +527,7 @@ impl Auth0Client {
                     None,
                 )
                 .await?;
-            let batch: Vec<Role> = read_json(EP, expect_ok(EP, resp).await?).await?;
+            let batch: Vec<Role> = read_json(EP, resp).await?;
             let done = batch.len() < 100;
             roles.extend(batch);
             if done {

@@ -9,7 +9,7 @@ mod auth;
 mod openapi;
 
 use crate::daemon::Runner;
-use crate::plan::Plan;
+use crate::plan::{FindingKind, Plan};
 use crate::run::{Approval, RunError, RunOptions};
 use crate::store::RunRecord;
 use auth::Actor;
@@ -402,18 +402,6 @@ async fn approve_run(
     Ok(started(id, false))
 }
 
-/// Finding kinds the API knows (the planner's and the matcher's).
-const FINDING_KINDS: [&str; 8] = [
-    "orphaned",
-    "duplicate_account",
-    "conflicting_evidence",
-    "duplicate_employee_email",
-    "invalid_employee",
-    "unmatched_podfactory_user",
-    "ambiguous_podfactory_user",
-    "employee_without_podfactory_user",
-];
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FindingsQuery {
@@ -426,10 +414,11 @@ async fn findings(
 ) -> ApiResult<Json<Value>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if let Some(k) = q.kind.as_deref() {
-        if !FINDING_KINDS.contains(&k) {
+        let kinds: Vec<&str> = FindingKind::ALL.iter().map(|k| k.as_str()).collect();
+        if !kinds.contains(&k) {
             return Err(ApiError::bad_request(format!(
                 "kind must be one of {}",
-                FINDING_KINDS.join(", ")
+                kinds.join(", ")
             )));
         }
     }

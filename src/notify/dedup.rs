@@ -1,27 +1,15 @@
 //! What on-call was already told (`notification_log`), so the same finding
 //! is not re-sent every run.
 //!
-//! The SQL is written once with `$N` placeholders, which PostgreSQL and
-//! SQLite both accept; MySQL gets them as `?` (`store::to_mysql`), and its
-//! own upsert text (no `ON CONFLICT` there). Times are compared in Rust, not
+//! The SQL is written once with `$N` placeholders and run through the
+//! store's `with_pool!` (MySQL gets `?`); MySQL has its own upsert text (no
+//! `ON CONFLICT` there). Times are compared in Rust, not
 //! in SQL, because SQLite stores them as text whose format the driver chooses.
 
-use crate::store::{to_mysql, Backend, Store};
+use crate::store::{with_pool, Backend, Store};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
-
-/// Expand `$body` once per backend with `$pool` bound to its pool (as in
-/// `store`), so the backends run the same SQL.
-macro_rules! with_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            Store::Postgres($pool) => $body,
-            Store::Sqlite($pool) => $body,
-            Store::MySql($pool) => $body,
-        }
-    };
-}
 
 /// Keys per `IN (…)` list: well under SQLite's and PostgreSQL's bind limits.
 const CHUNK: usize = 500;
@@ -39,11 +27,8 @@ pub async fn recently_sent(
             "SELECT finding_key, last_sent_at FROM notification_log WHERE finding_key IN ({})",
             list.join(", ")
         );
-        let sql = match store.backend() {
-            Backend::MySql => to_mysql(&sql).into_owned(),
-            Backend::Postgres | Backend::Sqlite => sql,
-        };
-        let rows: Vec<(String, DateTime<Utc>)> = with_pool!(store, pool => {
+        let rows: Vec<(String, DateTime<Utc>)> = with_pool!(store, pool, q => {
+            let sql = q(&sql);
             let mut q = sqlx::query_as(&sql);
             for k in chunk {
                 q = q.bind(k);

@@ -341,6 +341,13 @@ fn audiences(s: &NotifySettings) -> anyhow::Result<Vec<Audience>> {
     Ok(out)
 }
 
+/// The pause before delivery attempt `attempt` (2, 3, …): 1 s, 2 s, 4 s …
+/// capped at 30 s, for SMTP and webhooks alike.
+pub(crate) fn backoff(attempt: u32) -> std::time::Duration {
+    std::time::Duration::from_secs(1 << attempt.saturating_sub(2).min(5))
+        .min(std::time::Duration::from_secs(30))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,6 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
 /// Longest pause between two attempts.
-const BACKOFF_CAP: Duration = Duration::from_secs(30);
 
 /// Why a message was not delivered.
 #[derive(Debug)]
@@ -94,7 +93,7 @@ impl Mailer {
         let mut last = String::new();
         for attempt in 1..=self.attempts {
             if attempt > 1 {
-                let pause = Duration::from_secs(1 << (attempt - 2).min(5)).min(BACKOFF_CAP);
+                let pause = super::backoff(attempt);
                 tokio::time::sleep(pause).await;
             }
             // lettre's timeout covers each command; this one bounds the

@@ -3,10 +3,8 @@
 //! show only the scheme and host, and reqwest errors lose their URL.
 
 use serde_json::Value;
-use std::time::Duration;
 
 /// Longest pause between two attempts.
-const BACKOFF_CAP: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -49,7 +47,7 @@ impl Webhook {
         let mut last = String::new();
         for attempt in 1..=attempts {
             if attempt > 1 {
-                let pause = Duration::from_secs(1 << (attempt - 2).min(5)).min(BACKOFF_CAP);
+                let pause = super::backoff(attempt);
                 tokio::time::sleep(pause).await;
             }
             match client.post(self.url.clone()).json(body).send().await {

@@ -249,6 +249,17 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    pub const ALL: [FindingKind; 8] = [
+        FindingKind::Orphaned,
+        FindingKind::DuplicateAccount,
+        FindingKind::ConflictingEvidence,
+        FindingKind::DuplicateEmployeeEmail,
+        FindingKind::InvalidEmployee,
+        FindingKind::UnmatchedPodfactoryUser,
+        FindingKind::AmbiguousPodfactoryUser,
+        FindingKind::EmployeeWithoutPodfactoryUser,
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             FindingKind::Orphaned => "orphaned",
@@ -786,6 +797,15 @@ fn drift(e: &Employee, u: &Auth0User) -> Option<PlannedAction> {
             fields,
         },
     })
+}
+
+/// Counts of findings by kind, in a stable order, for summaries.
+pub fn finding_counts(plan: &Plan) -> BTreeMap<&'static str, usize> {
+    let mut m = BTreeMap::new();
+    for f in &plan.findings {
+        *m.entry(f.kind.as_str()).or_insert(0) += 1;
+    }
+    m
 }
 
 /// Counts of actions by kind, in a stable order, for summaries.

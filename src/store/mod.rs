@@ -74,23 +74,23 @@ macro_rules! employee_row {
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr, mysql $my:ident => $mysql_body:expr) => {
         match $store {
-            Store::Postgres($pool) => $body,
-            Store::Sqlite($pool) => $body,
-            Store::MySql($my) => $mysql_body,
+            $crate::store::Store::Postgres($pool) => $body,
+            $crate::store::Store::Sqlite($pool) => $body,
+            $crate::store::Store::MySql($my) => $mysql_body,
         }
     };
     ($store:expr, $pool:ident, $q:ident => $body:expr) => {
         match $store {
-            Store::Postgres($pool) => {
-                let $q = as_written;
+            $crate::store::Store::Postgres($pool) => {
+                let $q = $crate::store::as_written;
                 $body
             }
-            Store::Sqlite($pool) => {
-                let $q = as_written;
+            $crate::store::Store::Sqlite($pool) => {
+                let $q = $crate::store::as_written;
                 $body
             }
-            Store::MySql($pool) => {
-                let $q = to_mysql;
+            $crate::store::Store::MySql($pool) => {
+                let $q = $crate::store::to_mysql;
                 $body
             }
         }
@@ -99,9 +99,10 @@ macro_rules! with_pool {
         with_pool!($store, $pool, _q => $body)
     };
 }
+pub(crate) use with_pool;
 
 /// SQL as written, `$N` placeholders and all (PostgreSQL, SQLite).
-fn as_written(sql: &str) -> Cow<'_, str> {
+pub(crate) fn as_written(sql: &str) -> Cow<'_, str> {
     Cow::Borrowed(sql)
 }
 
