@@ -141,26 +141,11 @@ async fn exit_statuses_and_json_output(db: Db) {
     assert_eq!(report["stats"]["employees"], json!(10));
 
     // Half the staff deactivated at once: held, exit 3.
-    match &ctx.store {
-        rosterd::store::Store::Postgres(p) => {
-            sqlx::query("UPDATE employees SET is_active = false WHERE id <= 5")
-                .execute(p)
-                .await
-                .unwrap();
-        }
-        rosterd::store::Store::Sqlite(p) => {
-            sqlx::query("UPDATE employees SET is_active = false WHERE id <= 5")
-                .execute(p)
-                .await
-                .unwrap();
-        }
-        rosterd::store::Store::MySql(p) => {
-            sqlx::query("UPDATE employees SET is_active = false WHERE id <= 5")
-                .execute(p)
-                .await
-                .unwrap();
-        }
-    }
+    exec(
+        &ctx.store,
+        "UPDATE employees SET is_active = false WHERE id <= 5",
+    )
+    .await;
     let held = rosterd(&config, &["run"], &[]);
     assert_eq!(held.status.code(), Some(3), "{}", text(&held));
     assert!(text(&held).contains("HELD"), "{}", text(&held));
@@ -201,15 +186,11 @@ async fn secrets_never_reach_logs_output_or_database() {
     );
 
     // Every row rosterd wrote.
-    let rosterd::store::Store::Sqlite(pool) = &ctx.store else {
-        unreachable!()
-    };
-    let audit: Vec<AuditTuple> = sqlx::query_as(
+    let audit: Vec<AuditTuple> = fetch_all(
+        &ctx.store,
         "SELECT employee_id, auth0_user_id, productivity_email, podfactory_email, matched_by FROM auth0_employee_mapping_audit",
     )
-    .fetch_all(pool)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(audit.len(), 5);
     everything.push_str(&format!(
         "{audit:?}{:?}",

@@ -77,26 +77,6 @@ impl World {
     }
 }
 
-async fn exec(store: &Store, sql: &str) {
-    match store {
-        Store::Postgres(p) => sqlx::query(sql).execute(p).await.map(drop),
-        Store::Sqlite(p) => sqlx::query(sql).execute(p).await.map(drop),
-        Store::MySql(p) => sqlx::query(sql).execute(p).await.map(drop),
-    }
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-/// `admin_audit` as `(actor, action, target)`, oldest first.
-async fn admin_audit(store: &Store) -> Vec<(String, String, String)> {
-    const SQL: &str = "SELECT actor, action, COALESCE(target, '') FROM admin_audit ORDER BY id";
-    match store {
-        Store::Postgres(p) => sqlx::query_as(SQL).fetch_all(p).await,
-        Store::Sqlite(p) => sqlx::query_as(SQL).fetch_all(p).await,
-        Store::MySql(p) => sqlx::query_as(SQL).fetch_all(p).await,
-    }
-    .expect("read admin_audit")
-}
-
 /// `(employee_id, auth0_user_id)` for every employees row.
 async fn employee_links(store: &Store) -> BTreeMap<i64, Option<String>> {
     store

@@ -180,18 +180,6 @@ impl World {
     }
 }
 
-/// `admin_audit` as `(actor, action, target)`, oldest first.
-async fn admin_audit(store: &Store) -> Vec<(String, String, String)> {
-    const SQL: &str = "SELECT actor, action, COALESCE(target, '') FROM admin_audit ORDER BY id";
-    let Store::Sqlite(pool) = store else {
-        panic!("these tests run on SQLite");
-    };
-    sqlx::query_as(SQL)
-        .fetch_all(pool)
-        .await
-        .expect("read admin_audit")
-}
-
 /// A 401 API error with a Bearer challenge whose message contains `needle`
 /// and nothing of the token.
 #[track_caller]

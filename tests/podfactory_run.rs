@@ -5,25 +5,17 @@ mod common;
 
 use common::*;
 use rosterd::run::RunStatus;
+use rosterd::store::{Backend, Store};
 
 on_both_backends!(matching_links_records_history_and_reports);
 
-async fn rows(db: &TestDb, sql: &str) -> Vec<(String, i64, String, Option<String>)> {
-    let s = rosterd::store::Store::connect(&rosterd::config::DatabaseSettings {
-        url: db.url.clone(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    match &s {
-        rosterd::store::Store::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
-        rosterd::store::Store::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
-        // MySQL casts to CHAR, not TEXT.
-        rosterd::store::Store::MySql(p) => sqlx::query_as(&sql.replace(" AS TEXT)", " AS CHAR)"))
-            .fetch_all(p)
-            .await
-            .unwrap(),
-    }
+async fn rows(store: &Store, sql: &str) -> Vec<(String, i64, String, Option<String>)> {
+    // MySQL casts to CHAR, not TEXT.
+    let sql = match store.backend() {
+        Backend::MySql => sql.replace(" AS TEXT)", " AS CHAR)"),
+        Backend::Postgres | Backend::Sqlite => sql.to_string(),
+    };
+    fetch_all(store, &sql).await
 }
 
 async fn matching_links_records_history_and_reports(db: Db) {
@@ -71,7 +63,7 @@ async fn matching_links_records_history_and_reports(db: Db) {
     // Employees 4, 5 (Sam Lee twice: ambiguous) and 6 have no PodFactory user.
     assert_eq!(r.findings.get("employee_without_podfactory_user"), Some(&3));
 
-    let links = rows(&db, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL ORDER BY podfactory_user_id").await;
+    let links = rows(&ctx.store, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL ORDER BY podfactory_user_id").await;
     let got: Vec<(&str, i64, &str)> = links
         .iter()
         .map(|(p, e, m, _)| (p.as_str(), *e, m.as_str()))
@@ -81,7 +73,7 @@ async fn matching_links_records_history_and_reports(db: Db) {
     assert_eq!(got[2].0, "pf3");
     assert_eq!(got[2].1, 3);
     // The audit ties employee, account and PodFactory email, by kind.
-    let audit = rows(&db, "SELECT auth0_user_id, employee_id, matched_by, podfactory_email FROM auth0_employee_mapping_audit ORDER BY employee_id").await;
+    let audit = rows(&ctx.store, "SELECT auth0_user_id, employee_id, matched_by, podfactory_email FROM auth0_employee_mapping_audit ORDER BY employee_id").await;
     let by_emp = |id: i64| audit.iter().find(|a| a.1 == id).unwrap().clone();
     assert_eq!(
         (by_emp(1).2.as_str(), by_emp(1).3.as_deref()),
@@ -124,7 +116,7 @@ async fn matching_links_records_history_and_reports(db: Db) {
     let third = run(&ctx).await;
     assert_eq!(third.podfactory.clone().unwrap().new_links, 2, "{third:#?}");
     assert_eq!(third.findings.get("ambiguous_podfactory_user"), None);
-    let history = rows(&db, "SELECT podfactory_user_id, employee_id, matched_by, CAST(superseded_at AS TEXT) FROM employee_podfactory_mapping WHERE podfactory_user_id = 'pf3' ORDER BY id").await;
+    let history = rows(&ctx.store, "SELECT podfactory_user_id, employee_id, matched_by, CAST(superseded_at AS TEXT) FROM employee_podfactory_mapping WHERE podfactory_user_id = 'pf3' ORDER BY id").await;
     assert_eq!(history.len(), 2, "the changed link is kept as history");
     assert_eq!((history[0].1, history[0].3.is_some()), (3, true));
     assert_eq!(

@@ -99,43 +99,17 @@ async fn creates_accounts_with_metadata_role_and_records_them(db: Db) {
     let actions = ctx.store.run_actions(r.run_id).await.unwrap();
     assert_eq!(actions[0].status, "succeeded");
     assert_eq!(actions[0].auth0_user_id.as_deref(), Some(uid));
-    assert_audit_row(&db, 7, uid).await;
+    assert_audit_row(&ctx.store, 7, uid).await;
 }
 
-async fn assert_audit_row(db: &TestDb, employee_id: i64, user: &str) {
-    let store = rosterd::store::Store::connect(&rosterd::config::DatabaseSettings {
-        url: db.url.clone(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let (n, matched_by): (i64, String) = match &store {
-        rosterd::store::Store::Postgres(p) => sqlx::query_as(
-            "SELECT COUNT(*), MAX(matched_by) FROM auth0_employee_mapping_audit WHERE employee_id = $1 AND auth0_user_id = $2",
-        )
-        .bind(employee_id)
-        .bind(user)
-        .fetch_one(p)
-        .await
-        .unwrap(),
-        rosterd::store::Store::Sqlite(p) => sqlx::query_as(
-            "SELECT COUNT(*), MAX(matched_by) FROM auth0_employee_mapping_audit WHERE employee_id = $1 AND auth0_user_id = $2",
-        )
-        .bind(employee_id)
-        .bind(user)
-        .fetch_one(p)
-        .await
-        .unwrap(),
-        rosterd::store::Store::MySql(p) => sqlx::query_as(
-            "SELECT COUNT(*), MAX(matched_by) FROM auth0_employee_mapping_audit WHERE employee_id = ? AND auth0_user_id = ?",
-        )
-        .bind(employee_id)
-        .bind(user)
-        .fetch_one(p)
-        .await
-        .unwrap(),
-    };
-    assert_eq!((n, matched_by.as_str()), (1, "email"));
+async fn assert_audit_row(store: &rosterd::store::Store, employee_id: i64, user: &str) {
+    let sql = format!(
+        "SELECT COUNT(*), MAX(matched_by) FROM auth0_employee_mapping_audit \
+         WHERE employee_id = {employee_id} AND auth0_user_id = '{user}'"
+    );
+    let rows: Vec<(i64, String)> = fetch_all(store, &sql).await;
+    let (n, matched_by) = &rows[0];
+    assert_eq!((*n, matched_by.as_str()), (1, "email"));
 }
 
 async fn links_blocks_unblocks_and_updates(db: Db) {

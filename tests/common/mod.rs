@@ -508,3 +508,41 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Run a statement (no parameters) on any backend.
+pub async fn exec(store: &rosterd::store::Store, sql: &str) {
+    use rosterd::store::Store;
+    match store {
+        Store::Postgres(p) => sqlx::query(sql).execute(p).await.map(drop),
+        Store::Sqlite(p) => sqlx::query(sql).execute(p).await.map(drop),
+        Store::MySql(p) => sqlx::query(sql).execute(p).await.map(drop),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Every row of a query (no parameters) on any backend.
+pub async fn fetch_all<T>(store: &rosterd::store::Store, sql: &str) -> Vec<T>
+where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::mysql::MySqlRow>,
+{
+    use rosterd::store::Store;
+    match store {
+        Store::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
+        Store::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
+        Store::MySql(p) => sqlx::query_as(sql).fetch_all(p).await,
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// `admin_audit` as `(actor, action, target)`, oldest first.
+pub async fn admin_audit(store: &rosterd::store::Store) -> Vec<(String, String, String)> {
+    fetch_all(
+        store,
+        "SELECT actor, action, COALESCE(target, '') FROM admin_audit ORDER BY id",
+    )
+    .await
+}
