@@ -259,75 +259,67 @@ impl Matching {
     }
 
     /// Record the links (new and changed as rows, the rest as verified) and
-    /// the mapping audit for employees with an Auth0 account. Reads the
-    /// current state first and writes only what differs.
+    /// the mapping audit for employees with an Auth0 account (`accounts`:
+    /// employee id → (account id, employee email)). Reads the current state
+    /// first and writes only what differs.
     pub async fn record(
         &self,
         store: &crate::store::Store,
-        employees_query: Option<&str>,
+        accounts: &std::collections::HashMap<i64, (String, String)>,
         summary: &mut Summary,
     ) -> anyhow::Result<()> {
         use crate::store::{AuditRow, LinkRow};
         let now = chrono::Utc::now();
         let current = store.current_podfactory_links().await?;
+        let audit = store.audit_rows().await?;
         let mut changed = Vec::new();
         let mut verified = Vec::new();
+        let mut audit_rows = Vec::new();
         for (u, r) in self.users.iter().zip(&self.results) {
             let (Some(emp), Some(by)) = (r.employee_id, r.matched_by) else {
                 continue;
             };
             if current.get(&u.id) == Some(&emp.0) {
                 verified.push(u.id.clone());
-                continue;
+            } else {
+                changed.push(LinkRow {
+                    podfactory_user_id: u.id.clone(),
+                    employee_id: emp.0,
+                    podfactory_email: u.email.clone(),
+                    podfactory_name: u.name.clone(),
+                    matched_by: by.as_str().to_string(),
+                    confidence: r.confidence,
+                });
             }
-            changed.push(LinkRow {
-                podfactory_user_id: u.id.clone(),
-                employee_id: emp.0,
-                podfactory_email: u.email.clone(),
-                podfactory_name: u.name.clone(),
-                matched_by: by.as_str().to_string(),
-                confidence: r.confidence,
-            });
+            // The audit ties employee, Auth0 account and PodFactory email.
+            let Some((account, email)) = accounts.get(&emp.0) else {
+                continue;
+            };
+            summary.with_auth0_account += 1;
+            // Up to date: same kind, and the same email (a user without one
+            // keeps the email already known).
+            let up_to_date = audit
+                .get(&(emp.0, account.clone()))
+                .is_some_and(|(known, kind)| {
+                    kind == by.audit_kind() && (u.email.is_none() || *known == u.email)
+                });
+            if !up_to_date {
+                audit_rows.push(AuditRow {
+                    employee_id: emp,
+                    auth0_user_id: crate::model::Auth0UserId(account.clone()),
+                    productivity_email: email.to_lowercase(),
+                    podfactory_email: u.email.clone(),
+                    matched_by: by.audit_kind(),
+                    from_matcher: true,
+                });
+            }
         }
         summary.new_links = changed.len();
         store
             .record_podfactory_links(&changed, &verified, now)
             .await?;
-
-        // The audit ties employee, Auth0 account and PodFactory email.
-        let accounts: std::collections::HashMap<i64, (String, String)> = store
-            .load_employees(employees_query)
-            .await?
-            .into_iter()
-            .filter_map(|e| Some((e.id, (e.auth0_user_id?, e.email.unwrap_or_default()))))
-            .collect();
-        let audit = store.audit_rows().await?;
-        for (u, r) in self.users.iter().zip(&self.results) {
-            let (Some(emp), Some(by)) = (r.employee_id, r.matched_by) else {
-                continue;
-            };
-            let Some((account, email)) = accounts.get(&emp.0) else {
-                continue;
-            };
-            summary.with_auth0_account += 1;
-            let key = (emp.0, account.clone());
-            // Up to date: same kind, and the same email (a user without one
-            // keeps the email already known).
-            let up_to_date = audit.get(&key).is_some_and(|(email, kind)| {
-                kind == by.audit_kind() && (u.email.is_none() || *email == u.email)
-            });
-            if up_to_date {
-                continue;
-            }
-            let row = AuditRow {
-                employee_id: emp,
-                auth0_user_id: crate::model::Auth0UserId(account.clone()),
-                productivity_email: email.to_lowercase(),
-                podfactory_email: u.email.clone(),
-                matched_by: by.audit_kind(),
-                from_matcher: true,
-            };
-            store.upsert_audit(&row, now).await?;
+        for row in &audit_rows {
+            store.upsert_audit(row, now).await?;
         }
         Ok(())
     }

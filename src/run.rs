@@ -19,7 +19,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
@@ -487,10 +487,17 @@ async fn execute(
     }
     // PodFactory links are rosterd's own records: kept in observe mode too,
     // not in a dry run.
-    let query = s.database.employees_query.as_deref();
+    // Employee → (Auth0 account, email), as the mapping audit needs it.
+    let mut accounts: HashMap<i64, (String, String)> = employees
+        .iter()
+        .filter_map(|e| {
+            let id = e.auth0_user_id.as_ref()?;
+            Some((e.id.0, (id.0.clone(), e.email.to_string())))
+        })
+        .collect();
     if !apply {
         if !opts.dry_run {
-            record_matching(store, query, &matching, report).await?;
+            record_matching(store, &accounts, &matching, report).await?;
         }
         report.status = RunStatus::Succeeded;
         return Ok(());
@@ -504,7 +511,16 @@ async fn execute(
     for (action, outcome) in plan.actions.iter().zip(outcomes) {
         let kind = action.action.kind();
         match outcome {
-            Ok(()) => *report.succeeded.entry(kind).or_insert(0) += 1,
+            Ok(user) => {
+                *report.succeeded.entry(kind).or_insert(0) += 1;
+                // Accounts created or linked by this run join the audit.
+                let linking = matches!(action.action, Action::Create { .. } | Action::Link { .. });
+                if let (true, Some(user), Some(e)) =
+                    (linking, user, by_id.get(&action.action.employee_id()))
+                {
+                    accounts.insert(e.id.0, (user.0, e.email.to_string()));
+                }
+            }
             Err(None) => interrupted = true,
             Err(Some(e)) => {
                 *report.failed.entry(kind).or_insert(0) += 1;
@@ -517,7 +533,7 @@ async fn execute(
             }
         }
     }
-    record_matching(store, query, &matching, report).await?;
+    record_matching(store, &accounts, &matching, report).await?;
     store.touch_verified_audit(Utc::now()).await?;
     report.status = if interrupted {
         report.error =
@@ -533,12 +549,12 @@ async fn execute(
 
 async fn record_matching(
     store: &Store,
-    employees_query: Option<&str>,
+    accounts: &HashMap<i64, (String, String)>,
     matching: &Option<crate::podfactory::Matching>,
     report: &mut RunReport,
 ) -> anyhow::Result<()> {
     if let (Some(m), Some(summary)) = (matching, report.podfactory.as_mut()) {
-        m.record(store, employees_query, summary).await?;
+        m.record(store, accounts, summary).await?;
     }
     Ok(())
 }
@@ -588,14 +604,14 @@ fn action_record(seq: i64, a: &PlannedAction, status: &str) -> ActionRecord {
 
 /// Apply every action, `auth0.concurrency` at a time (the rate limiter still
 /// bounds throughput); one failure does not stop the others. Outcomes come
-/// back in plan order; `Err(None)` marks an action not started because of a
-/// shutdown.
+/// back in plan order, with the account each ended with; `Err(None)` marks
+/// an action not started because of a shutdown.
 async fn apply_all(
     ctx: &Context,
     run_id: i64,
     plan: &Plan,
     employees: &BTreeMap<EmployeeId, &Employee>,
-) -> anyhow::Result<Vec<Result<(), Option<String>>>> {
+) -> anyhow::Result<Vec<Result<Option<Auth0UserId>, Option<String>>>> {
     let needs_roles = plan.actions.iter().any(|a| {
         matches!(
             a.action,
@@ -645,7 +661,7 @@ async fn apply_all(
             {
                 tracing::error!(seq, error = %e, "could not record an action's outcome");
             }
-            outcome.map(drop).map_err(Some)
+            outcome.map_err(Some)
         })
         .collect();
     let outcomes = futures::stream::iter(pending)
