@@ -550,21 +550,7 @@ impl Settings {
 
     fn validate(&self, problems: &mut Vec<String>) {
         let db = &self.database;
-        let scheme = db.url.split("://").next().unwrap_or("");
-        if !matches!(
-            scheme,
-            "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite"
-        ) {
-            problems.push(format!(
-                "database.url: unsupported scheme {scheme:?} (use postgres://, mysql:// or sqlite://)"
-            ));
-        }
-        if url_has_password(&db.url) {
-            problems.push(format!(
-                "database.url: contains a password; set {} instead",
-                SECRET_VARS[1]
-            ));
-        }
+        check_db_url("database.url", &db.url, SECRET_VARS[1], problems);
         if db.max_connections == 0 {
             problems.push("database.max_connections: must be at least 1".into());
         }
@@ -666,21 +652,7 @@ impl Settings {
         match pf.source.as_str() {
             "none" => {}
             "database" => {
-                let scheme = pf.url.split("://").next().unwrap_or("");
-                if !matches!(
-                    scheme,
-                    "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite"
-                ) {
-                    problems.push(format!(
-                        "podfactory.url: {scheme:?} is not postgres://, mysql:// or sqlite://"
-                    ));
-                }
-                if url_has_password(&pf.url) {
-                    problems.push(format!(
-                        "podfactory.url: contains a password; set {} instead",
-                        SECRET_VARS[5]
-                    ));
-                }
+                check_db_url("podfactory.url", &pf.url, SECRET_VARS[5], problems);
             }
             "csv" if pf.csv_path.is_empty() => {
                 problems.push("podfactory.csv_path: required with source = \"csv\"".into())
@@ -800,6 +772,25 @@ fn secret_from_file(
             problems.push(format!("{file_var}: cannot read {path}: {e}"));
             None
         }
+    }
+}
+
+/// A database URL: a scheme rosterd speaks, and no password in it (that
+/// comes from `secret_var`).
+fn check_db_url(key: &str, url: &str, secret_var: &str, problems: &mut Vec<String>) {
+    let scheme = url.split("://").next().unwrap_or("");
+    if !matches!(
+        scheme,
+        "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite"
+    ) {
+        problems.push(format!(
+            "{key}: unsupported scheme {scheme:?} (use postgres://, mysql:// or sqlite://)"
+        ));
+    }
+    if url_has_password(url) {
+        problems.push(format!(
+            "{key}: contains a password; set {secret_var} instead"
+        ));
     }
 }
 

@@ -36,11 +36,7 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(ctx: Arc<Context>) -> anyhow::Result<Arc<Runner>> {
-        let notifier = crate::notify::Notifier::new(
-            &ctx.settings.notify,
-            ctx.store.clone(),
-            ctx.metrics.clone(),
-        )?;
+        let notifier = crate::notify::Notifier::for_context(&ctx)?;
         Ok(Arc::new(Runner {
             ctx,
             task: tokio::sync::Mutex::new(None),

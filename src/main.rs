@@ -135,11 +135,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::load(cli.config.as_deref())?;
             rosterd::telemetry::init(&settings.log);
             let ctx = Context::new(settings).await?;
-            let notifier = rosterd::notify::Notifier::new(
-                &ctx.settings.notify,
-                ctx.store.clone(),
-                ctx.metrics.clone(),
-            )?;
+            let notifier = rosterd::notify::Notifier::for_context(&ctx)?;
             let report = run_once(&ctx, RunOptions::new("cli", dry_run)).await?;
             match output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -328,6 +328,34 @@ async fn list_runs(
     })))
 }
 
+/// The employee row, or `None`, through the configured employees query.
+async fn find_employee(runner: &Runner, id: i64) -> ApiResult<Option<crate::model::RawEmployee>> {
+    runner
+        .ctx
+        .store
+        .employee(runner.ctx.settings.database.employees_query.as_deref(), id)
+        .await
+        .map_err(internal)
+}
+
+/// The employee row, or 404.
+async fn load_employee(runner: &Runner, id: i64) -> ApiResult<crate::model::RawEmployee> {
+    find_employee(runner, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no employee {id}")))
+}
+
+/// A run's stored plan, read as `T` (the typed `Plan` or plain JSON).
+fn plan_of<T: DeserializeOwned>(run: &RunRecord) -> Option<T> {
+    run.plan
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+}
+
+fn auth0_error(e: crate::auth0::Auth0Error) -> ApiError {
+    ApiError::new(StatusCode::BAD_GATEWAY, "auth0", e.to_string())
+}
+
 async fn load_run(runner: &Runner, raw: &str) -> ApiResult<RunRecord> {
     let id = parse_id(raw, "run id")?;
     runner
@@ -351,11 +379,7 @@ async fn get_run(
         .await
         .map_err(internal)?;
     let mut body = run_json(&run);
-    body["plan"] = run
-        .plan
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-        .unwrap_or(Value::Null);
+    body["plan"] = plan_of(&run).unwrap_or(Value::Null);
     body["actions"] = json!(actions
         .iter()
         .map(|a| json!({
@@ -382,10 +406,7 @@ async fn approve_run(
             ),
         ));
     }
-    let plan: Plan = run
-        .plan
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
+    let plan: Plan = plan_of(&run)
         .ok_or_else(|| internal(format!("held run {} has no readable plan", run.id)))?;
     let opts = RunOptions {
         dry_run: false,
@@ -431,11 +452,7 @@ async fn findings(
     else {
         return Ok(Json(json!({ "run_id": null, "findings": [] })));
     };
-    let plan: Value = run
-        .plan
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-        .unwrap_or(Value::Null);
+    let plan: Value = plan_of(&run).unwrap_or(Value::Null);
     let all = plan["findings"].as_array().cloned().unwrap_or_default();
     let findings: Vec<Value> = all
         .into_iter()
@@ -465,15 +482,7 @@ async fn create_mapping(
         ));
     }
     let store = &runner.ctx.store;
-    if store
-        .employee(
-            runner.ctx.settings.database.employees_query.as_deref(),
-            body.employee_id,
-        )
-        .await
-        .map_err(internal)?
-        .is_none()
-    {
+    if find_employee(&runner, body.employee_id).await?.is_none() {
         return Err(ApiError::bad_request(format!(
             "no employee {}",
             body.employee_id
@@ -523,11 +532,7 @@ async fn get_employee(
 ) -> ApiResult<Json<Value>> {
     let id = parse_id(&raw, "employee id")?;
     let store = &runner.ctx.store;
-    let e = store
-        .employee(runner.ctx.settings.database.employees_query.as_deref(), id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| ApiError::not_found(format!("no employee {id}")))?;
+    let e = load_employee(&runner, id).await?;
     let auth0 = match e.auth0_user_id.as_deref() {
         Some(uid) => match runner
             .ctx
@@ -562,12 +567,7 @@ async fn credentials(
 ) -> ApiResult<Response> {
     let id = parse_id(&raw, "employee id")?;
     let ctx = &runner.ctx;
-    let e = ctx
-        .store
-        .employee(runner.ctx.settings.database.employees_query.as_deref(), id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| ApiError::not_found(format!("no employee {id}")))?;
+    let e = load_employee(&runner, id).await?;
     if !e.is_active {
         return Err(ApiError::conflict(
             "inactive",
@@ -586,14 +586,14 @@ async fn credentials(
             .auth0
             .password_change_ticket(&uid, s.ticket_ttl_secs)
             .await
-            .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "auth0", e.to_string()))?;
+            .map_err(auth0_error)?;
         json!({ "employee_id": id, "auth0_user_id": uid.0, "ticket": ticket })
     } else {
         let password = crate::password::generate();
         ctx.auth0
             .set_password(&uid, &password)
             .await
-            .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "auth0", e.to_string()))?;
+            .map_err(auth0_error)?;
         json!({ "employee_id": id, "auth0_user_id": uid.0, "password": password.expose(),
                 "note": "shown once; rosterd keeps no copy" })
     };

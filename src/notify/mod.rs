@@ -77,6 +77,11 @@ struct Audience {
 }
 
 impl Notifier {
+    /// The notifier for a run context's settings, store and metrics.
+    pub fn for_context(ctx: &crate::run::Context) -> anyhow::Result<Option<Notifier>> {
+        Notifier::new(&ctx.settings.notify, ctx.store.clone(), ctx.metrics.clone())
+    }
+
     /// `None` when neither email nor a webhook is configured.
     pub fn new(
         settings: &NotifySettings,

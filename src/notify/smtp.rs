@@ -10,8 +10,6 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
-/// Longest pause between two attempts.
-
 /// Why a message was not delivered.
 #[derive(Debug)]
 pub enum SendError {

@@ -4,8 +4,6 @@
 
 use serde_json::Value;
 
-/// Longest pause between two attempts.
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
     Generic,
