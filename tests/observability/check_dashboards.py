@@ -21,7 +21,7 @@ Dashboards (every dashboards/*.json):
   - every metric an expression or a variable query references is one rosterd
     exports (histograms only through _bucket/_sum/_count).
 Rules (alerts/*.rules.yml): every metric referenced is exported, recorded by
-the rules themselves, `up`, or listed in PENDING_METRICS with a reason.
+the rules themselves, `up` or another series Prometheus adds to each scrape.
 
 --print-exprs writes every dashboard expression (Grafana variables replaced)
 as JSON lines, for tests/observability/e2e_check.py.
@@ -43,14 +43,6 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 MIN_SCHEMA = 36
 
-# Metrics the rules use before rosterd exports them, with the fallback that
-# keeps the rules correct meanwhile. Empty this list once they land.
-PENDING_METRICS = {
-    "rosterd_schedule_interval_seconds": (
-        "requested from src/metrics.rs; job:rosterd_schedule_interval_seconds:max "
-        "falls back to the 900 s default while it is absent"
-    ),
-}
 # Series Prometheus itself adds to every scrape.
 PROMETHEUS_SERIES = {"up", "scrape_duration_seconds", "scrape_samples_scraped"}
 
@@ -355,9 +347,6 @@ def check_rules(alerts_dir, types, promtool):
     for where, e in all_exprs:
         for n in sorted(metric_names(e)):
             if n in all_records or n in PROMETHEUS_SERIES:
-                continue
-            if n in PENDING_METRICS:
-                print("note: %s uses %s, not exported yet (%s)" % (where, n, PENDING_METRICS[n]))
                 continue
             why = exported_name(n, types)
             if why:
