@@ -94,6 +94,7 @@ fn bench_plan(n: usize) -> anyhow::Result<()> {
         users.push(u);
     }
     let policy = PlanPolicy {
+        podfactory_sync: None,
         created_by: "productivity_system".into(),
     };
     let before = peak_rss_kib();

@@ -307,6 +307,9 @@ pub struct PodFactorySettings {
     pub accept_threshold: f64,
     /// …and this lead over the runner-up.
     pub margin: f64,
+    /// Write each matched employee's PodFactory link into the account's
+    /// `app_metadata.podfactory_sync` (SPEC "Option B").
+    pub rich_metadata: bool,
     #[serde(skip)]
     pub password: Option<Secret>,
 }
@@ -322,6 +325,7 @@ impl Default for PodFactorySettings {
             station_suffixes: m.station_suffixes,
             accept_threshold: m.accept_threshold,
             margin: m.margin,
+            rich_metadata: false,
             password: None,
         }
     }
@@ -650,6 +654,9 @@ impl Settings {
         }
         let pf = &self.podfactory;
         match pf.source.as_str() {
+            "none" if pf.rich_metadata => problems.push(
+                "podfactory.rich_metadata: needs a PodFactory source (podfactory.source)".into(),
+            ),
             "none" => {}
             "database" => {
                 check_db_url("podfactory.url", &pf.url, SECRET_VARS[5], problems);
@@ -851,6 +858,8 @@ client_secret = "in-the-file"
 rate_per_sec = 0
 [reconcile]
 max_block_share = 2.0
+[podfactory]
+rich_metadata = true
 [log]
 format = "xml"
 "#;
@@ -865,6 +874,7 @@ format = "xml"
             "auth0.client_id: required",
             "auth0.rate_per_sec",
             "reconcile.max_block_share",
+            "podfactory.rich_metadata: needs a PodFactory source",
             "log.format",
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
@@ -893,6 +903,11 @@ format = "xml"
         assert_eq!(
             s.auth0.roles.get("PICKER").map(String::as_str),
             Some("Picker")
+        );
+        // The example spells out the matcher's defaults; keep them equal.
+        assert_eq!(
+            s.podfactory.match_settings(),
+            PodFactorySettings::default().match_settings()
         );
     }
 

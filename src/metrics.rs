@@ -35,6 +35,7 @@ pub struct Metrics {
     pub employees: IntGaugeVec,
     pub employees_without_account: IntGauge,
     pub accounts: IntGaugeVec,
+    pub unverified_emails: IntGauge,
     pub podfactory_matched: IntCounter,
     pub podfactory_linked: IntGauge,
     pub podfactory_unmatched: IntGauge,
@@ -118,6 +119,10 @@ impl Metrics {
             accounts: reg!(IntGaugeVec::new(
                 opts("rosterd_auth0_accounts", "Auth0 accounts read by the last run, by whether rosterd manages them."),
                 &["managed"]
+            )),
+            unverified_emails: reg!(IntGauge::new(
+                "rosterd_auth0_unverified_emails",
+                "Managed Auth0 accounts whose email is not verified, as the last run read them."
             )),
             podfactory_matched: reg!(IntCounter::new(
                 "podfactory_users_matched_total",

@@ -191,6 +191,28 @@ pub struct ManagedAppMetadata {
     pub created_by: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_names: Vec<String>,
+    /// The PodFactory link (`podfactory.rich_metadata`), as the tenant holds
+    /// it: kept as JSON so a hand-edited block reads as drift, not an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub podfactory_sync: Option<serde_json::Value>,
+}
+
+/// `app_metadata.podfactory_sync` (SPEC "Option B", off by default): which
+/// PodFactory user an employee is, by what evidence, and every email the
+/// person is known by, so Auth0 rules and searches can use them. Nothing in
+/// it changes from run to run unless the link does (no timestamps), so a
+/// run after a run plans nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodFactorySync {
+    pub podfactory_user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub podfactory_email: Option<String>,
+    /// The matcher's evidence: `manual`, `email`, `email_suffix`,
+    /// `previous_name`, `name` or `fuzzy_name`.
+    pub matched_by: String,
+    /// The employee's email, the PodFactory email and that email with its
+    /// station suffix removed: deduplicated, sorted.
+    pub email_variations: Vec<String>,
 }
 
 /// An Auth0 account as rosterd sees it (the fields it exports and plans on).
@@ -200,6 +222,8 @@ pub struct Auth0User {
     /// None for accounts without an email or with one rosterd cannot parse.
     pub email: Option<Email>,
     pub name: Option<String>,
+    /// Auth0's `email_verified`; rosterd only reports it.
+    pub email_verified: bool,
     pub blocked: bool,
     pub app_metadata: ManagedAppMetadata,
     /// The user_metadata keys rosterd manages; others are left alone.

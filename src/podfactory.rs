@@ -143,6 +143,9 @@ pub struct Matching {
     pub results: Vec<crate::matching::MatchResult>,
     /// Active employees no PodFactory user matched.
     pub without_user: Vec<crate::model::EmployeeId>,
+    /// With `rich_metadata`: each matched employee's `podfactory_sync`.
+    pub sync:
+        Option<std::collections::BTreeMap<crate::model::EmployeeId, crate::model::PodFactorySync>>,
 }
 
 /// Counts for the run report and metrics.
@@ -190,12 +193,17 @@ pub async fn match_users(
             employee_id: crate::model::EmployeeId(m.employee_id),
         })
         .collect();
-    let results = matching::match_users(&match_employees, &users, &manual, &s.match_settings());
+    let settings = s.match_settings();
+    let results = matching::match_users(&match_employees, &users, &manual, &settings);
     let without_user = matching::employees_without_user(&match_employees, &results);
+    let sync = s
+        .rich_metadata
+        .then(|| matching::sync_metadata(&match_employees, &users, &results, &settings));
     Ok(Some(Matching {
         users,
         results,
         without_user,
+        sync,
     }))
 }
 

@@ -36,6 +36,13 @@ pub fn human(r: &RunReport) -> String {
         "  read:      {} employees ({} active), {} Auth0 accounts ({} managed, {} unmanaged, left alone)",
         s.employees, s.active_employees, s.auth0_users, s.managed_accounts, s.unmanaged_accounts
     );
+    if s.managed_unverified_email > 0 {
+        let _ = writeln!(
+            out,
+            "  note:      {} managed accounts have an unverified email",
+            s.managed_unverified_email
+        );
+    }
     let _ = writeln!(out, "  planned:   {}", counts(&r.planned));
     if r.applied {
         let _ = writeln!(out, "  applied:   {}", counts(&r.succeeded));

@@ -388,6 +388,7 @@ fn record_metrics(m: &Metrics, r: &RunReport, trigger: &str) {
     m.accounts
         .with_label_values(&["false"])
         .set(s.unmanaged_accounts as i64);
+    m.unverified_emails.set(s.managed_unverified_email as i64);
     let planned = r.planned.get("create").copied().unwrap_or(0);
     let created = if r.applied {
         r.succeeded.get("create").copied().unwrap_or(0)
@@ -437,12 +438,14 @@ async fn execute(
     let users = ctx.auth0.export_users().await?;
     end.auth0_users_seen = Some(users.len() as i64);
 
-    // Plan.
+    // Match, then plan: the matches feed `app_metadata.podfactory_sync`.
+    let mut matching =
+        crate::podfactory::match_users(&s.podfactory, store, &employees, &users).await?;
     let policy = PlanPolicy {
         created_by: s.reconcile.created_by.clone(),
+        podfactory_sync: matching.as_mut().and_then(|m| m.sync.take()),
     };
     let mut plan = plan::plan(&employees, &users, &invalid, &policy);
-    let matching = crate::podfactory::match_users(&s.podfactory, store, &employees, &users).await?;
     if let Some(m) = &matching {
         plan.findings.extend(m.findings());
         report.podfactory = Some(m.summary());

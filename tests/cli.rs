@@ -61,7 +61,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-on_both_backends!(
+on_every_backend!(
     crash_between_create_and_record_is_healed,
     exit_statuses_and_json_output
 );

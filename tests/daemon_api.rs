@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 const RUN_LIMIT: Duration = Duration::from_secs(30);
 
-on_both_backends!(
+on_every_backend!(
     triggered_run_finishes_and_its_detail_has_plan_and_actions,
     inserted_employee_gets_an_account_within_seconds_and_own_writes_do_not_retrigger,
     shutdown_mid_apply_records_interrupted_and_a_new_daemon_finishes_the_plan,

@@ -1,8 +1,8 @@
 //! The matcher's evidence levels and decisions, through the public API.
 
 use rosterd::matching::{
-    employees_without_user, match_users, EmployeeRecord, ManualMapping, MatchResult, MatchSettings,
-    MatchStatus, MatchedBy, PodFactoryUser,
+    employees_without_user, match_users, sync_metadata, EmployeeRecord, ManualMapping, MatchResult,
+    MatchSettings, MatchStatus, MatchedBy, PodFactoryUser,
 };
 use rosterd::model::{Email, EmployeeId};
 
@@ -379,4 +379,38 @@ fn different_particles_are_different_surnames() {
     );
     assert_eq!(linked(&rs[0]), Some((1, MatchedBy::Name)));
     assert_eq!(linked(&rs[1]), Some((2, MatchedBy::Name)));
+}
+
+#[test]
+fn sync_metadata_names_the_link_and_every_known_email_of_matched_employees_only() {
+    let emps = staff();
+    let users = [
+        user("pf-1", "John Doe", "John.Doe.SHP@pw.com", "Shipper"),
+        user("pf-2", "José Nuñez", "not an email", "Picker"),
+        user("pf-3", "Maria Lopez", "", ""),
+        user("pf-4", "Nobody Known", "nobody@elsewhere.example", ""),
+    ];
+    let results = run(&emps, &users, &[]);
+    let view: Vec<_> = emps.iter().map(EmployeeRecord::as_match).collect();
+    let sync = sync_metadata(&view, &users, &results, &MatchSettings::default());
+
+    // Only matched users: Maria Lopez is ambiguous (two of them), pf-4 unmatched.
+    let ids: Vec<i64> = sync.keys().map(|e| e.0).collect();
+    assert_eq!(ids, vec![1, 2], "{results:#?}");
+    let john = &sync[&EmployeeId(1)];
+    assert_eq!(john.podfactory_user_id, "pf-1");
+    assert_eq!(
+        john.podfactory_email.as_deref(),
+        Some("john.doe.shp@pw.com")
+    );
+    assert_eq!(john.matched_by, "email_suffix");
+    assert_eq!(
+        john.email_variations,
+        vec!["john.doe.shp@pw.com", "john.doe@pw.com"]
+    );
+    // An unusable PodFactory email is kept as given but is no variation.
+    let jose = &sync[&EmployeeId(2)];
+    assert_eq!(jose.podfactory_email.as_deref(), Some("not an email"));
+    assert_eq!(jose.email_variations, vec!["jose.nunez@pw.com"]);
+    assert_eq!(jose.matched_by, "name");
 }

@@ -7,7 +7,10 @@ use common::*;
 use rosterd::run::RunStatus;
 use rosterd::store::{Backend, Store};
 
-on_both_backends!(matching_links_records_history_and_reports);
+on_every_backend!(
+    matching_links_records_history_and_reports,
+    rich_metadata_puts_the_podfactory_link_on_the_account_and_converges,
+);
 
 async fn rows(store: &Store, sql: &str) -> Vec<(String, i64, String, Option<String>)> {
     // MySQL casts to CHAR, not TEXT.
@@ -123,4 +126,91 @@ async fn matching_links_records_history_and_reports(db: Db) {
         (history[1].1, history[1].2.as_str(), history[1].3.is_none()),
         (6, "manual", true)
     );
+}
+
+async fn rich_metadata_puts_the_podfactory_link_on_the_account_and_converges(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let auth0 = SimClient::new(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("podfactory.csv");
+    let both = "id,name,email,user_role\n\
+                pf1,Ana Perez,Ana.Perez@Example.com,Picker\n\
+                pf2,bo.li,bo.li.shp@example.com,Shipper\n";
+    std::fs::write(&csv, both).unwrap();
+    let mut s = settings(&db, &sim);
+    s.podfactory.source = "csv".into();
+    s.podfactory.csv_path = csv.display().to_string();
+    s.podfactory.rich_metadata = true;
+    let ctx = context(s).await;
+    ctx.store
+        .insert_employees(&[
+            employee(1, "Ana Pérez", "ana.perez@example.com", true),
+            employee(2, "Bo Li", "bo.li@example.com", true),
+            employee(3, "Office Only", "office@example.com", true),
+        ])
+        .await
+        .unwrap();
+    let sync_of = |email: &'static str| {
+        let auth0 = &auth0;
+        async move {
+            let found = auth0.user_by_email(email).await;
+            assert_eq!(found.len(), 1, "{email}: {found:?}");
+            found[0]["app_metadata"]["podfactory_sync"].clone()
+        }
+    };
+
+    // Created with the link in place; no second call per account.
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
+    assert_eq!(r.planned.get("create"), Some(&3), "{r:#?}");
+    assert_eq!(r.planned.get("update"), None, "{r:#?}");
+    assert_eq!(
+        sync_of("ana.perez@example.com").await,
+        serde_json::json!({
+            "podfactory_user_id": "pf1",
+            "podfactory_email": "ana.perez@example.com",
+            "matched_by": "email",
+            "email_variations": ["ana.perez@example.com"],
+        })
+    );
+    assert_eq!(
+        sync_of("bo.li@example.com").await,
+        serde_json::json!({
+            "podfactory_user_id": "pf2",
+            "podfactory_email": "bo.li.shp@example.com",
+            "matched_by": "email_suffix",
+            "email_variations": ["bo.li.shp@example.com", "bo.li@example.com"],
+        })
+    );
+    assert_eq!(sync_of("office@example.com").await, serde_json::Value::Null);
+
+    // The block holds no timestamp: the next run plans nothing.
+    let again = run(&ctx).await;
+    assert!(again.planned.is_empty(), "{again:#?}");
+
+    // Bo's PodFactory user goes away: the stale block is removed, Ana's kept.
+    std::fs::write(
+        &csv,
+        "id,name,email,user_role\npf1,Ana Perez,Ana.Perez@Example.com,Picker\n",
+    )
+    .unwrap();
+    let third = run(&ctx).await;
+    assert_eq!(third.status, RunStatus::Succeeded, "{third:#?}");
+    assert_eq!(third.planned.get("update"), Some(&1), "{third:#?}");
+    assert_eq!(sync_of("bo.li@example.com").await, serde_json::Value::Null);
+    assert_eq!(
+        sync_of("ana.perez@example.com").await["podfactory_user_id"],
+        "pf1"
+    );
+    let bo = auth0.user_by_email("bo.li@example.com").await;
+    assert!(
+        bo[0]["app_metadata"]
+            .as_object()
+            .unwrap()
+            .contains_key("employee_id"),
+        "removing the block keeps the other keys: {}",
+        bo[0]["app_metadata"]
+    );
+    assert!(run(&ctx).await.planned.is_empty());
 }

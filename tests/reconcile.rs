@@ -7,7 +7,7 @@ use common::*;
 use rosterd::run::RunStatus;
 use serde_json::json;
 
-on_both_backends!(
+on_every_backend!(
     creates_accounts_with_metadata_role_and_records_them,
     links_blocks_unblocks_and_updates,
     findings_are_reported_and_not_acted_on,
@@ -136,9 +136,11 @@ async fn links_blocks_unblocks_and_updates(db: Db) {
         &employee(5, "Eve Oldname", "eve.old@example.com", true),
     );
     drifted["app_metadata"]["role_code"] = json!("PICKER");
+    let mut verified = managed_account("auth0|000000000000000000000002", &by_meta);
+    verified["email_verified"] = json!(true);
     api.seed(vec![
         json!({"user_id": "auth0|000000000000000000000001", "email": "ana.perez@example.com", "name": "Ana"}),
-        managed_account("auth0|000000000000000000000002", &by_meta),
+        verified,
         managed_account("auth0|000000000000000000000003", &leaver),
         blocked,
         drifted,
@@ -225,6 +227,12 @@ async fn links_blocks_unblocks_and_updates(db: Db) {
 
     let again = run(&ctx).await;
     assert!(again.planned.is_empty(), "converged: {:?}", again.planned);
+    // Seeded unverified except account 2; Eve's new email was set verified.
+    assert_eq!(
+        (r.stats.managed_accounts, r.stats.managed_unverified_email),
+        (5, 4)
+    );
+    assert_eq!(again.stats.managed_unverified_email, 3);
 }
 
 async fn findings_are_reported_and_not_acted_on(db: Db) {

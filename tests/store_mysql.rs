@@ -2,7 +2,7 @@
 //! the `mariadb://` scheme, migrating an employees table that predates
 //! rosterd, and the generated-column form of "one current PodFactory link
 //! per user". The scenarios every backend shares run through
-//! `on_both_backends!` in the other test files.
+//! `on_every_backend!` in the other test files.
 
 mod common;
 

@@ -337,6 +337,7 @@ impl Auth0Client {
         let fields: Vec<Value> = [
             "user_id",
             "email",
+            "email_verified",
             "name",
             "blocked",
             "app_metadata",

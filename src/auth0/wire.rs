@@ -21,6 +21,7 @@ pub fn user_from_json(v: &Value) -> Result<Auth0User, String> {
         user_id: Auth0UserId(user_id.to_string()),
         email: v["email"].as_str().and_then(|e| Email::parse(e).ok()),
         name: text(&v["name"]),
+        email_verified: v["email_verified"].as_bool().unwrap_or(false),
         blocked: v["blocked"].as_bool().unwrap_or(false),
         app_metadata: ManagedAppMetadata {
             employee_id: int(&am["employee_id"]),
@@ -32,6 +33,9 @@ pub fn user_from_json(v: &Value) -> Result<Auth0User, String> {
                 .as_array()
                 .map(|a| a.iter().filter_map(text).collect())
                 .unwrap_or_default(),
+            podfactory_sync: Some(&am["podfactory_sync"])
+                .filter(|v| !v.is_null())
+                .cloned(),
         },
         user_metadata: ManagedUserMetadata {
             employee_id: int(&um["employee_id"]),
@@ -58,7 +62,19 @@ mod tests {
         assert_eq!(u.email.unwrap().as_str(), "a@b.co");
         assert_eq!(u.app_metadata.employee_id, Some(12));
         assert_eq!(u.app_metadata.previous_names, vec!["Ann X".to_string()]);
+        assert_eq!(u.app_metadata.podfactory_sync, None);
         assert!(!u.blocked);
+    }
+
+    #[test]
+    fn a_podfactory_sync_block_is_read_as_it_is_even_hand_edited() {
+        let block = json!({"podfactory_user_id": 7, "note": "edited by hand"});
+        let u = user_from_json(&json!({
+            "user_id": "auth0|abc",
+            "app_metadata": {"podfactory_sync": block.clone()}
+        }))
+        .unwrap();
+        assert_eq!(u.app_metadata.podfactory_sync, Some(block));
     }
 
     #[test]

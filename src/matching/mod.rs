@@ -265,6 +265,52 @@ pub fn employees_without_user(
         .collect()
 }
 
+/// `app_metadata.podfactory_sync` for every matched employee (SPEC
+/// "Option B"). A PodFactory email that does not parse is kept as given
+/// but adds no variation.
+pub fn sync_metadata(
+    employees: &[MatchEmployee],
+    users: &[PodFactoryUser],
+    results: &[MatchResult],
+    settings: &MatchSettings,
+) -> std::collections::BTreeMap<EmployeeId, crate::model::PodFactorySync> {
+    let emails: FxHashMap<EmployeeId, &Email> = employees.iter().map(|e| (e.id, e.email)).collect();
+    let mut out = std::collections::BTreeMap::new();
+    for (u, r) in users.iter().zip(results) {
+        let (Some(id), Some(by)) = (r.employee_id, r.matched_by) else {
+            continue;
+        };
+        let Some(own) = emails.get(&id) else {
+            continue;
+        };
+        let mut variations = vec![own.to_string()];
+        let pf_email = u.email.as_deref().and_then(|e| Email::parse(e).ok());
+        if let Some(pf) = &pf_email {
+            variations.push(pf.to_string());
+            if let Some((stripped, _)) = normalize::strip_station(pf, &settings.station_suffixes) {
+                variations.push(stripped);
+            }
+        }
+        variations.sort();
+        variations.dedup();
+        out.insert(
+            id,
+            crate::model::PodFactorySync {
+                podfactory_user_id: u.id.clone(),
+                podfactory_email: u
+                    .email
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .map(|e| pf_email.map_or_else(|| e.to_string(), |p| p.to_string())),
+                matched_by: by.as_str().to_string(),
+                email_variations: variations,
+            },
+        );
+    }
+    out
+}
+
 /// An employee's names and hint, prepared once.
 struct Prepared {
     /// (spelling, index into `previous_names` + 1, or 0 for the current name)

@@ -23,6 +23,7 @@ pub mod guard;
 
 use crate::model::{
     Auth0User, Auth0UserId, Email, Employee, EmployeeId, ManagedAppMetadata, ManagedUserMetadata,
+    PodFactorySync,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -32,6 +33,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 pub struct PlanPolicy {
     /// `app_metadata.created_by` of accounts rosterd creates.
     pub created_by: String,
+    /// `Some` when `podfactory.rich_metadata` is on: the PodFactory link of
+    /// every matched employee. An account whose employee is not in it loses
+    /// a stale block; `None` leaves `app_metadata.podfactory_sync` alone.
+    pub podfactory_sync: Option<BTreeMap<EmployeeId, PodFactorySync>>,
 }
 
 /// What the planner decided.
@@ -50,6 +55,9 @@ pub struct PlanStats {
     /// Accounts linked to an employee, or created by rosterd.
     pub managed_accounts: usize,
     pub unmanaged_accounts: usize,
+    /// Managed accounts whose email Auth0 holds as not verified.
+    #[serde(default)]
+    pub managed_unverified_email: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -302,7 +310,19 @@ fn desired_app_metadata(e: &Employee) -> ManagedAppMetadata {
         workspace: Some(e.workspace.clone()),
         created_by: None,
         previous_names: Vec::new(),
+        podfactory_sync: None,
     }
+}
+
+/// The `podfactory_sync` block `e`'s account should carry (`Some(None)`:
+/// none), or `None` when rosterd does not manage the key.
+fn desired_sync(e: &Employee, policy: &PlanPolicy) -> Option<Option<serde_json::Value>> {
+    let links = policy.podfactory_sync.as_ref()?;
+    Some(
+        links
+            .get(&e.id)
+            .map(|s| serde_json::to_value(s).expect("a struct of strings serializes")),
+    )
 }
 
 fn desired_user_metadata(e: &Employee) -> ManagedUserMetadata {
@@ -437,7 +457,9 @@ pub fn plan(
     let mut actions = Vec::new();
     for (e, r) in &resolved {
         match r {
-            Resolution::Account(u, evidence) => account_actions(e, u, *evidence, &mut actions),
+            Resolution::Account(u, evidence) => {
+                account_actions(e, u, *evidence, policy, &mut actions)
+            }
             Resolution::NoAccount if e.is_active && !shared_email(e) => {
                 actions.push(create_action(e, policy))
             }
@@ -448,8 +470,7 @@ pub fn plan(
     // Accounts nobody claims: orphans if rosterd made them or they carry an
     // employee id, unmanaged otherwise. (Accounts in `claims` are managed,
     // and so are those an undecided employee's finding already names.)
-    let mut managed = claims.len();
-    let mut unmanaged = 0;
+    let (mut managed, mut unmanaged, mut unverified) = (0, 0, 0);
     let named_in_findings: HashSet<&str> = findings
         .iter()
         .flat_map(|f| f.auth0_user_ids.iter().map(|id| id.0.as_str()))
@@ -457,37 +478,17 @@ pub fn plan(
     let mut orphans = Vec::new();
     for u in auth0_users {
         let id = u.user_id.0.as_str();
-        if claims.contains_key(id) {
-            continue;
-        }
-        if named_in_findings.contains(id) {
-            managed += 1;
-            continue;
-        }
-        let ours = u.app_metadata.created_by.as_deref() == Some(policy.created_by.as_str());
-        let detail = match u.app_metadata.employee_id {
-            // Every account carrying an existing employee's id is claimed or
-            // already named in that employee's finding, so this id is unknown.
-            Some(i) => format!(
-                "account {} carries employee_id {i}, which is not in the employees table",
-                u.user_id
-            ),
-            None if ours => format!(
-                "account {} was created by {} but no employee claims it",
-                u.user_id, policy.created_by
-            ),
-            None => {
+        if !claims.contains_key(id) && !named_in_findings.contains(id) {
+            let Some(orphan) = orphan_finding(u, policy) else {
                 unmanaged += 1;
                 continue;
-            }
-        };
+            };
+            orphans.push(orphan);
+        }
         managed += 1;
-        orphans.push(Finding::new(
-            FindingKind::Orphaned,
-            None,
-            vec![u.user_id.clone()],
-            detail,
-        ));
+        if !u.email_verified {
+            unverified += 1;
+        }
     }
     findings.extend(orphans);
     findings.sort_by(|a, b| {
@@ -503,8 +504,34 @@ pub fn plan(
             auth0_users: auth0_users.len(),
             managed_accounts: managed,
             unmanaged_accounts: unmanaged,
+            managed_unverified_email: unverified,
         },
     }
+}
+
+/// An account no employee claims is an orphan if rosterd made it or it
+/// carries an employee id; otherwise it is unmanaged (None).
+fn orphan_finding(u: &Auth0User, policy: &PlanPolicy) -> Option<Finding> {
+    let ours = u.app_metadata.created_by.as_deref() == Some(policy.created_by.as_str());
+    let detail = match u.app_metadata.employee_id {
+        // Every account carrying an existing employee's id is claimed or
+        // already named in that employee's finding, so this id is unknown.
+        Some(i) => format!(
+            "account {} carries employee_id {i}, which is not in the employees table",
+            u.user_id
+        ),
+        None if ours => format!(
+            "account {} was created by {} but no employee claims it",
+            u.user_id, policy.created_by
+        ),
+        None => return None,
+    };
+    Some(Finding::new(
+        FindingKind::Orphaned,
+        None,
+        vec![u.user_id.clone()],
+        detail,
+    ))
 }
 
 fn resolve<'a>(
@@ -629,6 +656,7 @@ fn create_action(e: &Employee, policy: &PlanPolicy) -> PlannedAction {
     let (given_name, family_name) = split_name(&e.full_name);
     let mut app_metadata = desired_app_metadata(e);
     app_metadata.created_by = Some(policy.created_by.clone());
+    app_metadata.podfactory_sync = desired_sync(e, policy).flatten();
     PlannedAction {
         action: Action::Create {
             employee_id: e.id,
@@ -644,7 +672,13 @@ fn create_action(e: &Employee, policy: &PlanPolicy) -> PlannedAction {
     }
 }
 
-fn account_actions(e: &Employee, u: &Auth0User, evidence: Evidence, out: &mut Vec<PlannedAction>) {
+fn account_actions(
+    e: &Employee,
+    u: &Auth0User,
+    evidence: Evidence,
+    policy: &PlanPolicy,
+    out: &mut Vec<PlannedAction>,
+) {
     if evidence != Evidence::StoredId {
         out.push(PlannedAction {
             action: Action::Link {
@@ -688,13 +722,13 @@ fn account_actions(e: &Employee, u: &Auth0User, evidence: Evidence, out: &mut Ve
             reason: format!("employee {} is active again", e.id),
         });
     }
-    if let Some(update) = drift(e, u) {
+    if let Some(update) = drift(e, u, policy) {
         out.push(update);
     }
 }
 
 /// The update that brings `u` in line with `e`, if anything drifted.
-fn drift(e: &Employee, u: &Auth0User) -> Option<PlannedAction> {
+fn drift(e: &Employee, u: &Auth0User, policy: &PlanPolicy) -> Option<PlannedAction> {
     let mut patch = UserPatch::default();
     let mut fields = Vec::new();
 
@@ -750,6 +784,14 @@ fn drift(e: &Employee, u: &Auth0User) -> Option<PlannedAction> {
             patch.app_metadata.insert(key.to_string(), value);
             fields.push(format!("app_metadata.{key}"));
         }
+    }
+    if let Some(want) = desired_sync(e, policy).filter(|w| *w != have.podfactory_sync) {
+        // Auth0 merges app_metadata at the top level; null removes the key.
+        patch.app_metadata.insert(
+            "podfactory_sync".into(),
+            want.unwrap_or(serde_json::Value::Null),
+        );
+        fields.push("app_metadata.podfactory_sync".into());
     }
     let want = desired_user_metadata(e);
     let have = &u.user_metadata;

@@ -20,6 +20,7 @@ const CREATED_BY: &str = "productivity_system";
 fn policy() -> PlanPolicy {
     PlanPolicy {
         created_by: CREATED_BY.into(),
+        podfactory_sync: None,
     }
 }
 
@@ -57,6 +58,7 @@ fn account(id: &str, mail: &str, name: &str) -> Auth0User {
         user_id: uid(id),
         email: Some(email(mail)),
         name: Some(name.into()),
+        email_verified: true,
         blocked: false,
         app_metadata: ManagedAppMetadata::default(),
         user_metadata: ManagedUserMetadata::default(),
@@ -70,6 +72,7 @@ fn synced(id: &str, e: &Employee) -> Auth0User {
         user_id: uid(id),
         email: Some(e.email.clone()),
         name: Some(e.full_name.clone()),
+        email_verified: true,
         blocked: !e.is_active,
         app_metadata: ManagedAppMetadata {
             employee_id: Some(e.id.0),
@@ -78,6 +81,7 @@ fn synced(id: &str, e: &Employee) -> Auth0User {
             workspace: Some(e.workspace.clone()),
             created_by: Some(CREATED_BY.into()),
             previous_names: vec![],
+            podfactory_sync: None,
         },
         user_metadata: ManagedUserMetadata {
             employee_id: Some(e.id.0),
@@ -185,6 +189,39 @@ fn mentions(p: &Plan, id: &str) -> bool {
         .any(|f| f.auth0_user_ids.iter().any(|u| u.0 == id) || f.detail.contains(id))
 }
 
+/// A policy that manages `app_metadata.podfactory_sync`, with these links.
+fn rich(links: &[(i64, &str, &str)]) -> PlanPolicy {
+    PlanPolicy {
+        podfactory_sync: Some(
+            links
+                .iter()
+                .map(|&(emp, pf_id, pf_email)| {
+                    (
+                        EmployeeId(emp),
+                        PodFactorySync {
+                            podfactory_user_id: pf_id.into(),
+                            podfactory_email: Some(pf_email.into()),
+                            matched_by: "email_suffix".into(),
+                            email_variations: vec![pf_email.into()],
+                        },
+                    )
+                })
+                .collect(),
+        ),
+        ..policy()
+    }
+}
+
+/// The plan for one employee and one account.
+fn plan_one(e: &Employee, a: &Auth0User, policy: &PlanPolicy) -> Plan {
+    plan(
+        std::slice::from_ref(e),
+        std::slice::from_ref(a),
+        &[],
+        policy,
+    )
+}
+
 // ------------------------------------------------------------------ create
 
 #[test]
@@ -195,6 +232,7 @@ fn create_for_active_employee_without_account_carries_full_metadata() {
     e.role_code = "lead".into();
     let pol = PlanPolicy {
         created_by: "ps-staging".into(),
+        podfactory_sync: None,
     };
     let p = plan(&[e], &[], &[], &pol);
 
@@ -221,6 +259,7 @@ fn create_for_active_employee_without_account_carries_full_metadata() {
                 workspace: Some("MS".into()),
                 created_by: Some("ps-staging".into()),
                 previous_names: vec![],
+                podfactory_sync: None,
             },
             user_metadata: ManagedUserMetadata {
                 employee_id: Some(1),
@@ -238,6 +277,7 @@ fn create_for_active_employee_without_account_carries_full_metadata() {
             auth0_users: 0,
             managed_accounts: 0,
             unmanaged_accounts: 0,
+            managed_unverified_email: 0,
         }
     );
 }
@@ -769,6 +809,7 @@ fn in_sync_accounts_yield_no_actions_at_all() {
             auth0_users: 3,
             managed_accounts: 3,
             unmanaged_accounts: 0,
+            managed_unverified_email: 0,
         }
     );
     assert!(action_counts(&p).is_empty());
@@ -1205,6 +1246,7 @@ fn unmanaged_accounts_are_counted_and_never_touched() {
             auth0_users: 5,
             managed_accounts: 1,
             unmanaged_accounts: 4,
+            managed_unverified_email: 0,
         }
     );
 }
@@ -1258,6 +1300,7 @@ fn apply(p: &Plan, employees: &mut [Employee], accounts: &mut Vec<Auth0User>) {
                     user_id: id.clone(),
                     email: Some(email.clone()),
                     name: Some(name.clone()),
+                    email_verified: true,
                     blocked: false,
                     app_metadata: app_metadata.clone(),
                     user_metadata: user_metadata.clone(),
@@ -1805,6 +1848,101 @@ fn twenty_thousand_employees_in_sync_plan_nothing() {
             auth0_users: N as usize,
             managed_accounts: N as usize,
             unmanaged_accounts: 0,
+            managed_unverified_email: 0,
         }
     );
+}
+
+// ------------------------------------------------- podfactory_sync (Option B)
+
+#[test]
+fn rich_metadata_create_carries_the_podfactory_link() {
+    let e = emp(1, "Ann Lee", "ann@x.com", true);
+    let p = plan(&[e], &[], &[], &rich(&[(1, "pf-7", "ann.shp@x.com")]));
+    let Action::Create { app_metadata, .. } = &p.actions[0].action else {
+        panic!("{:#?}", p.actions)
+    };
+    assert_eq!(
+        app_metadata.podfactory_sync,
+        Some(json!({
+            "podfactory_user_id": "pf-7",
+            "podfactory_email": "ann.shp@x.com",
+            "matched_by": "email_suffix",
+            "email_variations": ["ann.shp@x.com"],
+        }))
+    );
+}
+
+#[test]
+fn rich_metadata_missing_or_changed_link_is_drift_and_a_written_one_converges() {
+    let (e, mut a) = linked("auth0|1", emp(1, "Ann Lee", "ann@x.com", true));
+    let pol = rich(&[(1, "pf-7", "ann.shp@x.com")]);
+    let p = plan_one(&e, &a, &pol);
+    let (patch, role, fields, _) = only_update(&p);
+    assert_eq!(fields, vec!["app_metadata.podfactory_sync"]);
+    assert!(role.is_none());
+    assert_eq!(
+        patch.app_metadata["podfactory_sync"]["podfactory_user_id"],
+        "pf-7"
+    );
+
+    // What Auth0 holds after the patch plans nothing more.
+    a.app_metadata.podfactory_sync = Some(patch.app_metadata["podfactory_sync"].clone());
+    let again = plan_one(&e, &a, &pol);
+    assert!(again.actions.is_empty(), "{:#?}", again.actions);
+
+    // PodFactory now links another user to the employee: the block follows.
+    let moved = rich(&[(1, "pf-9", "ann.hp@x.com")]);
+    let p = plan_one(&e, &a, &moved);
+    let (patch, _, fields, _) = only_update(&p);
+    assert_eq!(fields, vec!["app_metadata.podfactory_sync"]);
+    assert_eq!(
+        patch.app_metadata["podfactory_sync"]["podfactory_user_id"],
+        "pf-9"
+    );
+}
+
+#[test]
+fn rich_metadata_stale_link_is_removed_but_left_alone_when_off() {
+    let (e, mut a) = linked("auth0|1", emp(1, "Ann Lee", "ann@x.com", true));
+    a.app_metadata.podfactory_sync = Some(json!({"podfactory_user_id": "pf-7"}));
+
+    // On, and the employee no longer matches anyone: null removes the key.
+    let p = plan_one(&e, &a, &rich(&[]));
+    let (patch, _, fields, _) = only_update(&p);
+    assert_eq!(fields, vec!["app_metadata.podfactory_sync"]);
+    assert_eq!(patch.app_metadata["podfactory_sync"], Value::Null);
+
+    // Off: rosterd does not own the key, whatever it holds.
+    let p = run(&[e], &[a]);
+    assert!(p.actions.is_empty(), "{:#?}", p.actions);
+}
+
+#[test]
+fn rich_metadata_never_touches_an_inactive_employees_account_beyond_blocking() {
+    let (e, a) = linked("auth0|1", emp(1, "Ann Lee", "ann@x.com", false));
+    let p = plan_one(&e, &a, &rich(&[(1, "pf-7", "ann.shp@x.com")]));
+    assert!(p.actions.is_empty(), "{:#?}", p.actions);
+}
+
+#[test]
+fn unverified_emails_are_counted_among_managed_accounts_only() {
+    let (e, mut a) = linked("auth0|1", emp(1, "Ann Lee", "ann@x.com", true));
+    a.email_verified = false;
+    let mut orphan = account("auth0|2", "gone@x.com", "Gone");
+    orphan.app_metadata.created_by = Some(CREATED_BY.into());
+    orphan.email_verified = false;
+    let mut admin = account("auth0|3", "admin@x.com", "Admin");
+    admin.email_verified = false;
+    let p = run(&[e], &[a, orphan, admin]);
+    assert_eq!(
+        (
+            p.stats.managed_accounts,
+            p.stats.unmanaged_accounts,
+            p.stats.managed_unverified_email
+        ),
+        (2, 1, 2)
+    );
+    // Reporting only: an unverified email plans nothing.
+    assert!(p.actions.is_empty(), "{:#?}", p.actions);
 }

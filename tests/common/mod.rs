@@ -298,7 +298,7 @@ impl SimClient {
 /// Generate one `#[tokio::test]` per backend (PostgreSQL, SQLite, MySQL)
 /// for an async scenario `async fn name(db: Db)`.
 #[macro_export]
-macro_rules! on_both_backends {
+macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
         mod postgres {
             $(
