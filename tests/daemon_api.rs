@@ -630,6 +630,38 @@ async fn credentials_are_shown_once_never_kept_and_fresh_each_time() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_past_the_deadline_is_503_with_a_json_error() {
+    let (rows, accounts) = linked_staff(1, 0);
+    let db = TestDb::new(Db::Sqlite).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    api.seed(accounts).await;
+    let mut s = daemon_settings(&db, &sim);
+    s.serve.request_timeout_secs = 1;
+    seed_employees(&s, &rows).await;
+    let d = start(s).await;
+    let c = DaemonClient::admin(&d);
+    // Setting the password waits on a slow Auth0 longer than the deadline.
+    api.faults(json!({"latency_ms": 2500, "endpoint": "PATCH /api/v2/users/{id}"}))
+        .await;
+    let began = std::time::Instant::now();
+    let r = c.post_empty("/api/v1/employees/1/credentials").await;
+    r.expect_error(503, "timeout");
+    let message = r.json["message"].as_str().unwrap();
+    assert!(message.contains("request_timeout_secs"), "{}", r.text);
+    assert!(
+        began.elapsed() < std::time::Duration::from_millis(2400),
+        "answered at the deadline, not when Auth0 did"
+    );
+    // The daemon stays healthy and answers the next request.
+    api.clear_faults().await;
+    c.post_empty("/api/v1/employees/1/credentials")
+        .await
+        .expect(200);
+    d.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_are_409_for_an_inactive_employee_or_one_without_an_account() {
     let (mut rows, accounts) = linked_staff(2, 1); // employee 1 is inactive
     rows.push(employee(3, "Not Yet", "not.yet@example.com", true));

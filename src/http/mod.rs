@@ -26,7 +26,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 type AppState = Arc<Runner>;
@@ -174,12 +173,35 @@ pub fn router(runner: Arc<Runner>) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(s.body_limit_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+        .layer(axum::middleware::from_fn_with_state(
             Duration::from_secs(s.request_timeout_secs),
+            deadline,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(runner)
+}
+
+/// A request that outlives `serve.request_timeout_secs` is answered 503 with
+/// the same JSON error body as every other error (tower-http's timeout
+/// layer answers with an empty body). Runs are not requests: a trigger
+/// returns at once, so this never cuts a reconcile short.
+async fn deadline(
+    State(limit): State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!(
+                "the request took longer than serve.request_timeout_secs ({}s)",
+                limit.as_secs()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 async fn metrics(State(runner): State<AppState>) -> Response {
