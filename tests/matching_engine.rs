@@ -414,3 +414,53 @@ fn sync_metadata_names_the_link_and_every_known_email_of_matched_employees_only(
     assert_eq!(jose.email_variations, vec!["jose.nunez@pw.com"]);
     assert_eq!(jose.matched_by, "name");
 }
+
+/// Two surnames (paternal, maternal), as much of this workforce has them:
+/// people go by the first, either system may carry one or both.
+#[test]
+fn one_of_two_surnames_links_alone_and_competes_with_namesakes() {
+    let ids = |r: &MatchResult| {
+        let mut v: Vec<i64> = r.candidates.iter().map(|c| c.employee_id.0).collect();
+        v.sort();
+        v
+    };
+    // PodFactory dropped the second surname, or added it.
+    let hr = vec![
+        emp(1, "Juan Ochoa Dávila", "jochoa@pw.com", "Shipping"),
+        emp(2, "Pedro Peña", "ppena@pw.com", "Picking"),
+        emp(3, "Ana Ruiz", "aruiz@pw.com", "Picking"),
+    ];
+    let r = one(&hr, user("a", "Juan Ochoa", "", ""));
+    assert_eq!(linked(&r), Some((1, MatchedBy::FuzzyName)), "{r:#?}");
+    let r = one(&hr, user("a", "Pedro Pena Castillo", "", ""));
+    assert_eq!(linked(&r), Some((2, MatchedBy::FuzzyName)), "{r:#?}");
+
+    // An exact namesake is as plausible: neither is linked.
+    let mut with_namesake = hr.clone();
+    with_namesake.push(emp(4, "Juan Ochoa", "juan.ochoa@pw.com", "Packing"));
+    let r = one(&with_namesake, user("a", "Juan Ochoa", "", ""));
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:#?}");
+    assert_eq!(ids(&r), vec![1, 4]);
+
+    // Both surnames, each another employee's only one.
+    let hr = vec![
+        emp(1, "Pedro Bermúdez", "pbermudez@pw.com", "Packing"),
+        emp(2, "Pedro Martínez", "pmartinez@pw.com", "Heat Press"),
+    ];
+    let r = one(&hr, user("a", "Pedro Bermudez Martinez", "", ""));
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:#?}");
+    assert_eq!(ids(&r), vec![1, 2]);
+
+    // A surname read as a middle name competes with the first-surname reading.
+    let hr = vec![
+        emp(1, "Gabriela Ramos Andrade", "gramos@pw.com", "Office"),
+        emp(2, "Gabriela Andrade Núñez", "gandrade@pw.com", "Printing"),
+    ];
+    let r = one(&hr, user("a", "Gabriela Andrade", "", ""));
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:#?}");
+
+    // Hyphenated given names split into parts are not two surnames.
+    let hr = vec![emp(1, "Ji-hoon Park", "jpark@pw.com", "Printing")];
+    let r = one(&hr, user("a", "Ji-hoon Parker", "", ""));
+    assert_eq!(r.status, MatchStatus::Unmatched, "{r:#?}");
+}

@@ -28,7 +28,7 @@
 //! the users who hit one are reported ambiguous, never linked on the rest.
 
 use super::fuzzy::given_groups;
-use super::normalize::NameForm;
+use super::normalize::{is_particle, NameForm};
 use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::Hasher;
 
@@ -106,17 +106,21 @@ fn employee_keys(form: &NameForm, out: &mut Vec<u64>) {
     }
 }
 
-/// PodFactory users: first and last token, and the reverse of a two-token
-/// name (`Doe John` without the comma).
+/// PodFactory users: first and last token, the first and the first of two
+/// surnames (`Juan Peña Castillo`), and the reverse of a two-token name
+/// (`Doe John` without the comma).
 fn user_keys(form: &NameForm, out: &mut Vec<u64>) {
     out.push(key(b'X', &[&form.compact()]));
     let t = &form.tokens;
-    if t.len() < 2 {
+    let n = t.len();
+    if n < 2 {
         return;
     }
     pair_keys(form.first(), form.last(), out);
-    if t.len() == 2 {
+    if n == 2 {
         pair_keys(&t[1], &t[0], out);
+    } else if t[n - 2].len() >= 2 && !is_particle(&t[n - 2]) {
+        pair_keys(form.first(), &t[n - 2], out);
     }
 }
 

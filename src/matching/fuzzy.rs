@@ -55,7 +55,14 @@ const SWAPPED: f64 = 0.97;
 /// Below any sensible threshold on its own: `Douglas MacLeod` may go by his
 /// middle name, or be another Douglas MacLeod.
 const BY_MIDDLE_NAME: f64 = 0.89;
-const PARTIAL_SURNAME: f64 = 0.88;
+/// One of two surnames (`Juan Ochoa` for Juan Ochoa Dávila, or the other
+/// way round): as common as a dropped middle name, and close enough to an
+/// exact namesake (`Juan Ochoa`) that the margin calls the pair ambiguous.
+const PARTIAL_SURNAME: f64 = 0.96;
+/// A one-sided "middle name" that only ever appears as a surname is a
+/// second surname: `Gabriela Andrade` for Gabriela Ramos Andrade goes by
+/// her second surname, which competes with any Gabriela Andrade Núñez.
+const SURNAME_AS_MIDDLE: f64 = 0.96;
 const MIDDLE_ONE_SIDED: f64 = 0.98;
 const MIDDLE_CONFLICT: f64 = 0.85;
 const COMPACT: f64 = 0.95;
@@ -70,6 +77,8 @@ pub struct Detail {
     pub by_middle_name: bool,
     pub partial_surname: bool,
     pub middle: Middle,
+    /// The one-sided middle is a surname (see [`SURNAME_AS_MIDDLE`]).
+    pub middle_is_surname: bool,
     pub compact: bool,
     /// Surname-first order recognized by the surname's particles.
     pub surname_first: bool,
@@ -115,6 +124,9 @@ impl fmt::Display for Detail {
         )?;
         match self.middle {
             Middle::Same => {}
+            Middle::OneSided if self.middle_is_surname => {
+                f.write_str(", a surname on one side only")?
+            }
             Middle::OneSided => f.write_str(", middle name on one side only")?,
             Middle::Conflict => f.write_str(", middle names differ")?,
         }
@@ -140,6 +152,10 @@ impl fmt::Display for Detail {
 pub struct Vocab {
     given: FxHashSet<String>,
     family: FxHashSet<String>,
+    /// Tokens that begin some name: a token that ends names and never
+    /// begins one is a surname, whatever position it takes.
+    firsts: FxHashSet<String>,
+    lasts: FxHashSet<String>,
 }
 
 impl Vocab {
@@ -147,6 +163,14 @@ impl Vocab {
         let t = &form.tokens;
         if t.len() < 2 {
             return;
+        }
+        for (set, tok) in [
+            (&mut self.firsts, &t[0]),
+            (&mut self.lasts, &t[t.len() - 1]),
+        ] {
+            if !set.contains(tok.as_str()) {
+                set.insert(tok.clone());
+            }
         }
         for (i, tok) in t.iter().enumerate() {
             if i + 1 < t.len() && !self.given.contains(tok.as_str()) {
@@ -156,6 +180,14 @@ impl Vocab {
                 self.family.insert(tok.clone());
             }
         }
+    }
+
+    fn surname_only(&self, tok: &str) -> bool {
+        self.lasts.contains(tok) && !self.firsts.contains(tok)
+    }
+
+    fn may_be_surname(&self, tok: &str) -> bool {
+        self.lasts.contains(tok) || !self.firsts.contains(tok)
     }
 }
 
@@ -175,20 +207,25 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
             by_middle_name: false,
             partial_surname: false,
             middle: Middle::Same,
+            middle_is_surname: false,
             compact: true,
             surname_first: false,
         };
         return same.then_some((COMPACT, detail));
     }
     let n = et.len();
+    let last = pt.len() - 1;
     let mut best: Option<(f64, Detail)> = None;
-    let orientations: &[(usize, usize, bool)] = if pt.len() == 2 {
-        &[(0, 1, false), (1, 0, true)]
-    } else {
-        &[(0, usize::MAX, false)]
-    };
-    for &(pg, pf, swapped) in orientations {
-        let pf = if pf == usize::MAX { pt.len() - 1 } else { pf };
+    // (PodFactory given name, surname, swapped). Two parts may be either
+    // way round; three or more may end in two surnames, the first of
+    // which is the one people go by (`Juan Peña Castillo` for Juan Peña).
+    let mut orientations = vec![(0, last, false)];
+    if pt.len() == 2 {
+        orientations.push((1, 0, true));
+    } else if pt[last - 1].len() >= 2 && !is_particle(&pt[last - 1]) {
+        orientations.push((0, last - 1, false));
+    }
+    for (pg, pf, swapped) in orientations {
         // The surname, or the first of two; checked first, as it rules
         // out most blocked pairs before any nickname lookup.
         for ef in [n - 1, n.wrapping_sub(2)] {
@@ -206,6 +243,18 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
                 && family == Agree::Exact
                 && (e.particles_of(ef).is_some() || p.particles_of(pf).is_some());
             let swapped = swapped && !surname_first;
+            // One of two surnames: the second is accounted for, not a middle.
+            // Never on both sides at once (`Ji-hoon Parker` is not Ji-hoon
+            // Park), and the employee's first surname must not be a given
+            // name (`Juan Pablo` is not Juan Pablo Morales) unless it is
+            // also somebody's surname.
+            let p_partial = pt.len() >= 3 && pf == last - 1;
+            let e_partial = ef != n - 1;
+            if e_partial && (p_partial || !vocab.may_be_surname(&et[ef])) {
+                continue;
+            }
+            let partial = e_partial || p_partial;
+            let pused = [pg, pf, if p_partial { last } else { pg }];
             // The given name, or a middle name someone goes by.
             for eg in 0..ef {
                 if eg > 0 && et[eg].len() < 2 {
@@ -214,14 +263,20 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
                 let Some(given) = agree_given(&pt[pg], &et[eg], vocab) else {
                     continue;
                 };
-                let middle = middles(pt, [pg, pf], et, [eg, ef]);
+                let eused = [eg, ef, if ef == n - 1 { eg } else { n - 1 }];
+                let middle = middles(pt, &pused, et, &eused);
+                let middle_is_surname = middle == Middle::OneSided
+                    && one_sided(pt, &pused)
+                        .chain(one_sided(et, &eused))
+                        .any(|t| vocab.surname_only(t));
                 let detail = Detail {
                     given,
                     family,
                     swapped,
                     by_middle_name: eg > 0,
-                    partial_surname: ef != n - 1,
+                    partial_surname: partial,
                     middle,
+                    middle_is_surname,
                     compact: false,
                     surname_first,
                 };
@@ -231,13 +286,16 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
                     Middle::OneSided => MIDDLE_ONE_SIDED,
                     Middle::Conflict => MIDDLE_CONFLICT,
                 };
+                if middle_is_surname {
+                    s *= SURNAME_AS_MIDDLE;
+                }
                 if swapped {
                     s *= SWAPPED;
                 }
                 if eg > 0 {
                     s *= BY_MIDDLE_NAME;
                 }
-                if ef != n - 1 {
+                if partial {
                     s *= PARTIAL_SURNAME;
                 }
                 if best.is_none_or(|(b, _)| s > b) {
@@ -287,8 +345,13 @@ fn agree_family(p: &str, e: &str, vocab: &Vocab) -> Option<(Agree, f64)> {
 /// written on both sides they must be the same (and then agree like a
 /// compatible middle name, but never excuse middles that conflict), on one
 /// side only they are like a middle name on one side only.
-fn middles<'a>(pt: &'a [String], pused: [usize; 2], et: &'a [String], eused: [usize; 2]) -> Middle {
-    let rest = move |t: &'a [String], used: [usize; 2], particles: bool| {
+fn middles<'a>(
+    pt: &'a [String],
+    pused: &'a [usize],
+    et: &'a [String],
+    eused: &'a [usize],
+) -> Middle {
+    let rest = move |t: &'a [String], used: &'a [usize], particles: bool| {
         t.iter()
             .enumerate()
             .filter(move |(i, s)| !used.contains(i) && is_particle(s) == particles)
@@ -326,6 +389,14 @@ fn middles<'a>(pt: &'a [String], pused: [usize; 2], et: &'a [String], eused: [us
     } else {
         middle
     }
+}
+
+/// The tokens of one side that neither given name nor surname accounts for.
+fn one_sided<'a>(t: &'a [String], used: &'a [usize]) -> impl Iterator<Item = &'a str> {
+    t.iter()
+        .enumerate()
+        .filter(move |(i, s)| !used.contains(i) && !is_particle(s))
+        .map(|(_, s)| s.as_str())
 }
 
 /// One edit (or two in long names) apart, by optimal string alignment
