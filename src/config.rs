@@ -301,7 +301,8 @@ pub struct PodFactorySettings {
     pub query: String,
     /// With `source = "csv"`: a file with the header `id,name,email,user_role`.
     pub csv_path: String,
-    /// Local-part suffixes of station logins (`john.doe.shp@…`).
+    /// Station markers in login emails (`john.doe.shp@…`, `john.doe.shp2@…`,
+    /// `shp.john.doe@…`).
     pub station_suffixes: Vec<String>,
     /// A name match needs at least this score (0–1)…
     pub accept_threshold: f64,

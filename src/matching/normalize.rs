@@ -214,9 +214,11 @@ fn tokenize(folded: &str) -> Vec<String> {
     tokens.into_iter().map(str::to_string).collect()
 }
 
-/// The email with a `+tag` and one known station suffix (`.shp`, `_pack`,
-/// `-hp`) removed from its local part, with what was removed; None when
-/// there was nothing to remove.
+/// The email with a `+tag` and one known station marker removed from its
+/// local part, with what was removed; None when there was nothing to
+/// remove. A marker is a station suffix (`.shp`, `_pack`, `-hp`), maybe
+/// numbered (`.shp2`: shipping station 2), at the end of the local part or,
+/// with a separator after it, at its start (`shp.john.doe`).
 pub fn strip_station(email: &Email, suffixes: &[String]) -> Option<(String, String)> {
     let (local, domain) = (email.local_part(), email.domain());
     let mut base = local;
@@ -228,25 +230,49 @@ pub fn strip_station(email: &Email, suffixes: &[String]) -> Option<(String, Stri
             base = before;
         }
     }
+    let is_sep = |c: char| matches!(c, '.' | '_' | '-');
     for suffix in suffixes {
         let suffix = suffix.trim().trim_start_matches(['.', '_', '-']);
-        if suffix.is_empty()
-            || base.len() <= suffix.len() + 1
-            || !base.is_char_boundary(base.len() - suffix.len())
-        {
+        if suffix.is_empty() {
             continue;
         }
-        let (head, tail) = base.split_at(base.len() - suffix.len());
-        if tail.eq_ignore_ascii_case(suffix) && head.ends_with(['.', '_', '-']) {
-            let head = &head[..head.len() - 1];
-            if !head.is_empty() {
-                removed.insert_str(0, &base[head.len()..]);
-                base = head;
-                break;
-            }
+        // `<name><sep><suffix><digits>`
+        let unnumbered = base.trim_end_matches(|c: char| c.is_ascii_digit());
+        if let Some(head) = strip_suffix_ignore_case(unnumbered, suffix)
+            .and_then(|h| h.strip_suffix(is_sep))
+            .filter(|h| !h.is_empty())
+        {
+            removed.insert_str(0, &base[head.len()..]);
+            base = head;
+            break;
+        }
+        // `<suffix><digits><sep><name>`; not for two letters, which are as
+        // likely initials (`hp.smith` is Harry P. Smith).
+        if let Some(rest) = (suffix.len() > 2)
+            .then(|| strip_prefix_ignore_case(base, suffix))
+            .flatten()
+            .map(|r| r.trim_start_matches(|c: char| c.is_ascii_digit()))
+            .and_then(|r| r.strip_prefix(is_sep))
+            .filter(|r| !r.is_empty())
+        {
+            removed.insert_str(0, &base[..base.len() - rest.len()]);
+            base = rest;
+            break;
         }
     }
     (!removed.is_empty()).then(|| (format!("{base}@{domain}"), removed))
+}
+
+fn strip_suffix_ignore_case<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
+    let at = s.len().checked_sub(suffix.len())?;
+    (s.is_char_boundary(at) && s[at..].eq_ignore_ascii_case(suffix)).then(|| &s[..at])
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    (s.is_char_boundary(prefix.len().min(s.len()))
+        && s.len() >= prefix.len()
+        && s[..prefix.len()].eq_ignore_ascii_case(prefix))
+    .then(|| &s[prefix.len()..])
 }
 
 /// Lowercase tokens of a department, role code or PodFactory role reduced
@@ -446,12 +472,26 @@ mod tests {
             Some(("john.doe@x.com".into(), "+floor2".into()))
         );
         assert_eq!(strip("john.doe.pick+a@x.com").unwrap().0, "john.doe@x.com");
+        // Numbered stations, and the marker written first.
+        assert_eq!(
+            strip("john.doe.shp2@x.com"),
+            Some(("john.doe@x.com".into(), ".shp2".into()))
+        );
+        assert_eq!(
+            strip("shp.jdoe@x.com"),
+            Some(("jdoe@x.com".into(), "shp.".into()))
+        );
+        assert_eq!(strip("Pick3_john.doe@x.com").unwrap().0, "john.doe@x.com");
         // Not a suffix: part of the name, or the whole local part.
         assert_eq!(strip("philip@x.com"), None);
         assert_eq!(strip("jhp@x.com"), None);
         assert_eq!(strip("shp@x.com"), None);
         assert_eq!(strip(".shp@x.com"), None);
         assert_eq!(strip("john.doe@x.com"), None);
+        assert_eq!(strip("shipley.dan@x.com"), None);
+        assert_eq!(strip("john.doe2@x.com"), None);
+        assert_eq!(strip("shp2@x.com"), None);
+        assert_eq!(strip("hp.smith@x.com"), None);
     }
 
     #[test]
