@@ -34,6 +34,10 @@ pub fn spec() -> Value {
             "403".into(),
             error_response("the token may not do this (read-only)"),
         );
+        m.insert(
+            "503".into(),
+            error_response("`timeout`: no answer within serve.request_timeout_secs"),
+        );
         for (code, d) in extra {
             m.insert((*code).into(), error_response(d));
         }
@@ -51,7 +55,7 @@ pub fn spec() -> Value {
         "paths": {
             "/api/v1/runs": {
                 "post": { "summary": "Start a run now", "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TriggerRun" } } } },
-                          "responses": with(auth_errors(&[("409", "a run is in progress (run_id names it)"), ("503", "shutting down")]), "202", ok("started; Location names the run", obj.clone())) },
+                          "responses": with(auth_errors(&[("409", "a run is in progress (run_id names it)"), ("503", "`shutting_down`, or `timeout`")]), "202", ok("started; Location names the run", obj.clone())) },
                 "get": { "summary": "Runs, newest first",
                          "parameters": [
                             { "name": "status", "in": "query", "schema": { "type": "string", "enum": ["running", "succeeded", "failed", "held", "interrupted"] } },
