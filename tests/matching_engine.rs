@@ -464,3 +464,13 @@ fn one_of_two_surnames_links_alone_and_competes_with_namesakes() {
     let r = one(&hr, user("a", "Ji-hoon Parker", "", ""));
     assert_eq!(r.status, MatchStatus::Unmatched, "{r:#?}");
 }
+
+#[test]
+fn a_middle_name_is_not_read_as_a_first_surname() {
+    let hr = vec![
+        emp(1, "John Michael", "jmichael@pw.com", "Shipping"),
+        emp(2, "Michael Brown", "mbrown@pw.com", "Picking"),
+    ];
+    let r = one(&hr, user("a", "John Michael Smith", "", ""));
+    assert_eq!(r.status, MatchStatus::Unmatched, "{r:#?}");
+}

@@ -245,12 +245,16 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
             let swapped = swapped && !surname_first;
             // One of two surnames: the second is accounted for, not a middle.
             // Never on both sides at once (`Ji-hoon Parker` is not Ji-hoon
-            // Park), and the employee's first surname must not be a given
-            // name (`Juan Pablo` is not Juan Pablo Morales) unless it is
-            // also somebody's surname.
+            // Park). The employee's first surname must not be a given name
+            // unless it is also somebody's surname (`Juan Pablo` is not
+            // Juan Pablo Morales); a PodFactory name has no such order to
+            // trust, so its first surname must never be a given name
+            // (`John Michael Smith` is not John Michael).
             let p_partial = pt.len() >= 3 && pf == last - 1;
             let e_partial = ef != n - 1;
-            if e_partial && (p_partial || !vocab.may_be_surname(&et[ef])) {
+            if (e_partial && (p_partial || !vocab.may_be_surname(&et[ef])))
+                || (p_partial && !vocab.surname_only(&pt[pf]))
+            {
                 continue;
             }
             let partial = e_partial || p_partial;
