@@ -173,16 +173,29 @@ pub async fn match_users(
         return Ok(None);
     };
     // Previous names live on the linked account (rosterd keeps them there
-    // on every rename): evidence for users still named the old way.
-    let mut previous: std::collections::HashMap<i64, &[String]> = std::collections::HashMap::new();
+    // on every rename): evidence for users still named the old way. A
+    // rename this run's plan applies counts already, or the match (and
+    // `podfactory_sync`) would lag a run behind it.
+    let by_id: std::collections::HashMap<i64, &crate::model::Employee> =
+        employees.iter().map(|e| (e.id.0, e)).collect();
+    let mut previous: std::collections::HashMap<i64, Vec<String>> =
+        std::collections::HashMap::new();
     for u in auth0_users {
-        if let Some(id) = u.app_metadata.employee_id {
-            previous.insert(id, &u.app_metadata.previous_names);
-        }
+        let Some(id) = u.app_metadata.employee_id else {
+            continue;
+        };
+        let names = by_id
+            .get(&id)
+            .and_then(|e| crate::plan::renamed_previous_names(e, u))
+            .unwrap_or_else(|| u.app_metadata.previous_names.clone());
+        previous.insert(id, names);
     }
     let match_employees: Vec<MatchEmployee> = employees
         .iter()
-        .map(|e| MatchEmployee::from_employee(e, previous.get(&e.id.0).copied().unwrap_or(&[])))
+        .map(|e| {
+            let names = previous.get(&e.id.0).map_or(&[][..], Vec::as_slice);
+            MatchEmployee::from_employee(e, names)
+        })
         .collect();
     let manual: Vec<ManualMapping> = store
         .manual_mappings()

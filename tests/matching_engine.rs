@@ -459,6 +459,15 @@ fn one_of_two_surnames_links_alone_and_competes_with_namesakes() {
     let r = one(&hr, user("a", "Gabriela Andrade", "", ""));
     assert_eq!(r.status, MatchStatus::Ambiguous, "{r:#?}");
 
+    // One of two surnames and an extra part on the other side: different
+    // people (Peña Castillo is not Castillo Ruiz), either way round.
+    let hr = vec![emp(1, "Juan Castillo Ruiz", "jcastillo@pw.com", "Printing")];
+    let r = one(&hr, user("a", "Juan Peña Castillo", "", ""));
+    assert_ne!(r.status, MatchStatus::Matched, "{r:#?}");
+    let hr = vec![emp(1, "Juan Peña Castillo", "jpena@pw.com", "Printing")];
+    let r = one(&hr, user("a", "Juan Castillo Ruiz", "", ""));
+    assert_ne!(r.status, MatchStatus::Matched, "{r:#?}");
+
     // Hyphenated given names split into parts are not two surnames.
     let hr = vec![emp(1, "Ji-hoon Park", "jpark@pw.com", "Printing")];
     let r = one(&hr, user("a", "Ji-hoon Parker", "", ""));

@@ -136,7 +136,8 @@ async fn rich_metadata_puts_the_podfactory_link_on_the_account_and_converges(db:
     let csv = dir.path().join("podfactory.csv");
     let both = "id,name,email,user_role\n\
                 pf1,Ana Perez,Ana.Perez@Example.com,Picker\n\
-                pf2,bo.li,bo.li.shp@example.com,Shipper\n";
+                pf2,bo.li,bo.li.shp@example.com,Shipper\n\
+                pf3,Cy Twain,,Picker\n";
     std::fs::write(&csv, both).unwrap();
     let mut s = settings(&db, &sim);
     s.podfactory.source = "csv".into();
@@ -148,6 +149,7 @@ async fn rich_metadata_puts_the_podfactory_link_on_the_account_and_converges(db:
             employee(1, "Ana Pérez", "ana.perez@example.com", true),
             employee(2, "Bo Li", "bo.li@example.com", true),
             employee(3, "Office Only", "office@example.com", true),
+            employee(4, "Cy Twain", "cy@example.com", true),
         ])
         .await
         .unwrap();
@@ -163,7 +165,7 @@ async fn rich_metadata_puts_the_podfactory_link_on_the_account_and_converges(db:
     // Created with the link in place; no second call per account.
     let r = run(&ctx).await;
     assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
-    assert_eq!(r.planned.get("create"), Some(&3), "{r:#?}");
+    assert_eq!(r.planned.get("create"), Some(&4), "{r:#?}");
     assert_eq!(r.planned.get("update"), None, "{r:#?}");
     assert_eq!(
         sync_of("ana.perez@example.com").await,
@@ -189,10 +191,29 @@ async fn rich_metadata_puts_the_podfactory_link_on_the_account_and_converges(db:
     let again = run(&ctx).await;
     assert!(again.planned.is_empty(), "{again:#?}");
 
+    // A rename: the run that renames the account already matches Cy's
+    // PodFactory user by the old name, so the run after it has nothing to do.
+    assert_eq!(sync_of("cy@example.com").await["matched_by"], "name");
+    exec(
+        &ctx.store,
+        "UPDATE employees SET full_name = 'Cy Moon' WHERE id = 4",
+    )
+    .await;
+    let renamed = run(&ctx).await;
+    assert_eq!(renamed.planned.get("update"), Some(&1), "{renamed:#?}");
+    assert_eq!(
+        sync_of("cy@example.com").await["matched_by"],
+        "previous_name"
+    );
+    let after = run(&ctx).await;
+    assert!(after.planned.is_empty(), "{after:#?}");
+
     // Bo's PodFactory user goes away: the stale block is removed, Ana's kept.
     std::fs::write(
         &csv,
-        "id,name,email,user_role\npf1,Ana Perez,Ana.Perez@Example.com,Picker\n",
+        "id,name,email,user_role\n\
+         pf1,Ana Perez,Ana.Perez@Example.com,Picker\n\
+         pf3,Cy Twain,,Picker\n",
     )
     .unwrap();
     let third = run(&ctx).await;

@@ -268,8 +268,22 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
                     continue;
                 };
                 let eused = [eg, ef, if ef == n - 1 { eg } else { n - 1 }];
-                let middle = middles(pt, &pused, et, &eused);
+                let mut middle = middles(pt, &pused, et, &eused);
+                // The side with a name part the other lacks, when only one has.
+                let (p_extra, e_extra) = (
+                    one_sided(pt, &pused).next().is_some(),
+                    one_sided(et, &eused).next().is_some(),
+                );
+                // One of two surnames plus an unexplained part on the other
+                // side is two deviations: `Juan Peña Castillo` is not Juan
+                // Castillo Ruiz.
+                if middle == Middle::OneSided
+                    && ((e_partial && p_extra && !e_extra) || (p_partial && e_extra && !p_extra))
+                {
+                    middle = Middle::Conflict;
+                }
                 let middle_is_surname = middle == Middle::OneSided
+                    && p_extra != e_extra
                     && one_sided(pt, &pused)
                         .chain(one_sided(et, &eused))
                         .any(|t| vocab.surname_only(t));

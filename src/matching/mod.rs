@@ -293,6 +293,14 @@ pub fn sync_metadata(
         }
         variations.sort();
         variations.dedup();
+        // Several manual mappings may name one employee: the block names
+        // the lowest user id, whatever order the source returned them in.
+        if out
+            .get(&id)
+            .is_some_and(|s: &crate::model::PodFactorySync| s.podfactory_user_id <= u.id)
+        {
+            continue;
+        }
         out.insert(
             id,
             crate::model::PodFactorySync {

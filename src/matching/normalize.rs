@@ -236,9 +236,11 @@ pub fn strip_station(email: &Email, suffixes: &[String]) -> Option<(String, Stri
         if suffix.is_empty() {
             continue;
         }
-        // `<name><sep><suffix><digits>`
+        // `<name><sep><suffix><digits>` (the suffix itself may end in one)
         let unnumbered = base.trim_end_matches(|c: char| c.is_ascii_digit());
-        if let Some(head) = strip_suffix_ignore_case(unnumbered, suffix)
+        if let Some(head) = [base, unnumbered]
+            .into_iter()
+            .find_map(|b| strip_suffix_ignore_case(b, suffix))
             .and_then(|h| h.strip_suffix(is_sep))
             .filter(|h| !h.is_empty())
         {
@@ -482,6 +484,10 @@ mod tests {
             Some(("jdoe@x.com".into(), "shp.".into()))
         );
         assert_eq!(strip("Pick3_john.doe@x.com").unwrap().0, "john.doe@x.com");
+        // A configured suffix that ends in a digit is still a suffix.
+        let numbered = ["shp2".to_string()];
+        let e = Email::parse("john.doe.shp2@x.com").unwrap();
+        assert_eq!(strip_station(&e, &numbered).unwrap().0, "john.doe@x.com");
         // Not a suffix: part of the name, or the whole local part.
         assert_eq!(strip("philip@x.com"), None);
         assert_eq!(strip("jhp@x.com"), None);

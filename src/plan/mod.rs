@@ -727,6 +727,21 @@ fn account_actions(
     }
 }
 
+/// The `previous_names` of `e`'s account once its rename is applied: the
+/// account's current name joins them (it is how PodFactory may still know
+/// the person). None when the name did not change or was no name.
+pub fn renamed_previous_names(e: &Employee, u: &Auth0User) -> Option<Vec<String>> {
+    let old = u
+        .name
+        .as_deref()
+        .filter(|n| !n.is_empty() && !n.contains('@') && *n != e.full_name)?;
+    let mut previous = u.app_metadata.previous_names.clone();
+    if !previous.iter().any(|p| p == old) {
+        previous.push(old.to_string());
+    }
+    Some(previous)
+}
+
 /// The update that brings `u` in line with `e`, if anything drifted.
 fn drift(e: &Employee, u: &Auth0User, policy: &PlanPolicy) -> Option<PlannedAction> {
     let mut patch = UserPatch::default();
@@ -738,16 +753,7 @@ fn drift(e: &Employee, u: &Auth0User, policy: &PlanPolicy) -> Option<PlannedActi
         patch.given_name = Some(given);
         patch.family_name = Some(family);
         fields.push("name".to_string());
-        if let Some(old) = u
-            .name
-            .as_deref()
-            .filter(|n| !n.is_empty() && !n.contains('@'))
-        {
-            // Keep the old name: it is how PodFactory may still know them.
-            let mut previous = u.app_metadata.previous_names.clone();
-            if !previous.iter().any(|p| p == old) {
-                previous.push(old.to_string());
-            }
+        if let Some(previous) = renamed_previous_names(e, u) {
             patch
                 .app_metadata
                 .insert("previous_names".into(), serde_json::json!(previous));
