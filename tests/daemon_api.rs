@@ -566,15 +566,10 @@ fn strong(password: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_are_shown_once_never_kept_and_fresh_each_time() {
     let (rows, accounts) = linked_staff(2, 0);
-    let db = TestDb::new(Db::Sqlite).await;
-    let sim = spawn_sim().await;
-    let api = SimClient::new(&sim);
+    let w = World::new(Db::Sqlite, &rows, |_| {}).await;
+    let api = &w.api;
     api.seed(accounts).await;
-    let s = daemon_settings(&db, &sim);
-    seed_employees(&s, &rows).await;
-    let d = start(s).await;
-    let c = DaemonClient::admin(&d);
-    let anon = DaemonClient::anonymous(&d);
+    let (c, anon) = (w.admin(), w.anonymous());
     let uid = format!("auth0|{:024x}", 1);
 
     let first = c.post_empty("/api/v1/employees/1/credentials").await;
@@ -605,7 +600,7 @@ async fn credentials_are_shown_once_never_kept_and_fresh_each_time() {
         anon.get("/metrics").await.text,
         anon.get("/readyz").await.text,
     ];
-    let audit = admin_audit(&d.runner.ctx.store).await;
+    let audit = admin_audit(w.store()).await;
     assert_eq!(
         audit
             .iter()
@@ -622,25 +617,19 @@ async fn credentials_are_shown_once_never_kept_and_fresh_each_time() {
     }
 
     // Read-only tokens get no credentials.
-    DaemonClient::reader(&d)
+    w.reader()
         .post_empty("/api/v1/employees/1/credentials")
         .await
         .expect_error(403, "forbidden");
-    d.shutdown().await.unwrap();
+    w.daemon.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_past_the_deadline_is_503_with_a_json_error() {
     let (rows, accounts) = linked_staff(1, 0);
-    let db = TestDb::new(Db::Sqlite).await;
-    let sim = spawn_sim().await;
-    let api = SimClient::new(&sim);
+    let w = World::new(Db::Sqlite, &rows, |s| s.serve.request_timeout_secs = 1).await;
+    let (api, c) = (&w.api, w.admin());
     api.seed(accounts).await;
-    let mut s = daemon_settings(&db, &sim);
-    s.serve.request_timeout_secs = 1;
-    seed_employees(&s, &rows).await;
-    let d = start(s).await;
-    let c = DaemonClient::admin(&d);
     // Setting the password waits on a slow Auth0 longer than the deadline.
     api.faults(json!({"latency_ms": 2500, "endpoint": "PATCH /api/v2/users/{id}"}))
         .await;
@@ -658,21 +647,16 @@ async fn a_request_past_the_deadline_is_503_with_a_json_error() {
     c.post_empty("/api/v1/employees/1/credentials")
         .await
         .expect(200);
-    d.shutdown().await.unwrap();
+    w.daemon.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_are_409_for_an_inactive_employee_or_one_without_an_account() {
     let (mut rows, accounts) = linked_staff(2, 1); // employee 1 is inactive
     rows.push(employee(3, "Not Yet", "not.yet@example.com", true));
-    let db = TestDb::new(Db::Postgres).await;
-    let sim = spawn_sim().await;
-    let api = SimClient::new(&sim);
+    let w = World::new(Db::Postgres, &rows, |_| {}).await;
+    let (api, c) = (&w.api, w.admin());
     api.seed(accounts).await;
-    let s = daemon_settings(&db, &sim);
-    seed_employees(&s, &rows).await;
-    let d = start(s).await;
-    let c = DaemonClient::admin(&d);
 
     c.post_empty("/api/v1/employees/1/credentials")
         .await
@@ -687,21 +671,17 @@ async fn credentials_are_409_for_an_inactive_employee_or_one_without_an_account(
         .await
         .expect_error(400, "bad_request");
     assert_eq!(api.count("PATCH /api/v2/users/{id}", "200").await, 0);
-    d.shutdown().await.unwrap();
+    w.daemon.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_in_ticket_mode_are_a_password_change_ticket() {
     let (rows, accounts) = linked_staff(1, 0);
-    let db = TestDb::new(Db::Sqlite).await;
-    let sim = spawn_sim().await;
-    let api = SimClient::new(&sim);
+    let w = World::new(Db::Sqlite, &rows, |s| s.serve.credentials = "ticket".into()).await;
+    let api = &w.api;
     api.seed(accounts).await;
-    let mut s = daemon_settings(&db, &sim);
-    s.serve.credentials = "ticket".into();
-    seed_employees(&s, &rows).await;
-    let d = start(s).await;
-    let r = DaemonClient::admin(&d)
+    let r = w
+        .admin()
         .post_empty("/api/v1/employees/1/credentials")
         .await;
     r.expect(200);
@@ -715,7 +695,7 @@ async fn credentials_in_ticket_mode_are_a_password_change_ticket() {
         1
     );
     assert_eq!(api.count("PATCH /api/v2/users/{id}", "200").await, 0);
-    d.shutdown().await.unwrap();
+    w.daemon.shutdown().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------
