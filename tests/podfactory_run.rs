@@ -21,38 +21,65 @@ async fn rows(store: &Store, sql: &str) -> Vec<(String, i64, String, Option<Stri
     fetch_all(store, &sql).await
 }
 
-async fn matching_links_records_history_and_reports(db: Db) {
+/// A run context whose PodFactory source is a CSV file holding `users`
+/// (rewrite `csv` to change them), with `tweak`ed settings.
+struct CsvWorld {
+    ctx: std::sync::Arc<rosterd::run::Context>,
+    csv: std::path::PathBuf,
+    sim: rosterd::sim::RunningSim,
+    _dir: tempfile::TempDir,
+    _db: TestDb,
+}
+
+async fn csv_world(
+    db: Db,
+    users: &str,
+    employees: &[rosterd::model::RawEmployee],
+    tweak: impl FnOnce(&mut rosterd::config::Settings),
+) -> CsvWorld {
     let db = TestDb::new(db).await;
     let sim = spawn_sim().await;
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("podfactory.csv");
-    std::fs::write(
-        &csv,
+    std::fs::write(&csv, users).unwrap();
+    let mut s = settings(&db, &sim);
+    s.podfactory.source = "csv".into();
+    s.podfactory.csv_path = csv.display().to_string();
+    tweak(&mut s);
+    let ctx = context(s).await;
+    ctx.store.insert_employees(employees).await.unwrap();
+    CsvWorld {
+        ctx,
+        csv,
+        sim,
+        _dir: dir,
+        _db: db,
+    }
+}
+
+async fn matching_links_records_history_and_reports(db: Db) {
+    let w = csv_world(
+        db,
         "id,name,email,user_role\n\
          pf1,Ana Perez,ana.perez@example.com,Picker\n\
          pf2,bo.li,bo.li.shp@example.com,Shipper\n\
          pf3,\"Twain, Cy\",,Picker\n\
          pf4,Zed Nobody,zed@elsewhere.example,Picker\n\
          pf5,Sam Lee,,Packer\n",
-    )
-    .unwrap();
-    let mut s = settings(&db, &sim);
-    s.podfactory.source = "csv".into();
-    s.podfactory.csv_path = csv.display().to_string();
-    let ctx = context(s.clone()).await;
-    ctx.store
-        .insert_employees(&[
+        &[
             employee(1, "Ana Pérez", "ana.perez@example.com", true),
             employee(2, "Bo Li", "bo.li@example.com", true),
             employee(3, "Cy Twain", "cy@example.com", true),
             employee(4, "Sam Lee", "sam.lee@example.com", true),
             employee(5, "Sam Lee", "samuel.lee@example.com", true),
             employee(6, "Office Only", "office@example.com", true),
-        ])
-        .await
-        .unwrap();
+        ],
+        |_| {},
+    )
+    .await;
+    let ctx = &w.ctx;
 
-    let r = run(&ctx).await;
+    let r = run(ctx).await;
     assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
     let pf = r.podfactory.clone().expect("matching ran");
     assert_eq!(
@@ -104,7 +131,7 @@ async fn matching_links_records_history_and_reports(db: Db) {
     assert!(cands.contains(&4) && cands.contains(&5), "{amb}");
 
     // Nothing changed: no new links, nothing rewritten.
-    let again = run(&ctx).await;
+    let again = run(ctx).await;
     assert_eq!(again.podfactory.unwrap().new_links, 0);
 
     // An admin maps the ambiguous user; a manual mapping also re-points pf3.
@@ -116,7 +143,7 @@ async fn matching_links_records_history_and_reports(db: Db) {
         .upsert_manual_mapping("pf3", 6, "alice", chrono::Utc::now())
         .await
         .unwrap();
-    let third = run(&ctx).await;
+    let third = run(ctx).await;
     assert_eq!(third.podfactory.clone().unwrap().new_links, 2, "{third:#?}");
     assert_eq!(third.findings.get("ambiguous_podfactory_user"), None);
     let history = rows(&ctx.store, "SELECT podfactory_user_id, employee_id, matched_by, CAST(superseded_at AS TEXT) FROM employee_podfactory_mapping WHERE podfactory_user_id = 'pf3' ORDER BY id").await;
@@ -129,30 +156,23 @@ async fn matching_links_records_history_and_reports(db: Db) {
 }
 
 async fn rich_metadata_puts_the_podfactory_link_on_the_account_and_converges(db: Db) {
-    let db = TestDb::new(db).await;
-    let sim = spawn_sim().await;
-    let auth0 = SimClient::new(&sim);
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("podfactory.csv");
-    let both = "id,name,email,user_role\n\
-                pf1,Ana Perez,Ana.Perez@Example.com,Picker\n\
-                pf2,bo.li,bo.li.shp@example.com,Shipper\n\
-                pf3,Cy Twain,,Picker\n";
-    std::fs::write(&csv, both).unwrap();
-    let mut s = settings(&db, &sim);
-    s.podfactory.source = "csv".into();
-    s.podfactory.csv_path = csv.display().to_string();
-    s.podfactory.rich_metadata = true;
-    let ctx = context(s).await;
-    ctx.store
-        .insert_employees(&[
+    let w = csv_world(
+        db,
+        "id,name,email,user_role\n\
+         pf1,Ana Perez,Ana.Perez@Example.com,Picker\n\
+         pf2,bo.li,bo.li.shp@example.com,Shipper\n\
+         pf3,Cy Twain,,Picker\n",
+        &[
             employee(1, "Ana Pérez", "ana.perez@example.com", true),
             employee(2, "Bo Li", "bo.li@example.com", true),
             employee(3, "Office Only", "office@example.com", true),
             employee(4, "Cy Twain", "cy@example.com", true),
-        ])
-        .await
-        .unwrap();
+        ],
+        |s| s.podfactory.rich_metadata = true,
+    )
+    .await;
+    let (ctx, csv) = (&w.ctx, &w.csv);
+    let auth0 = SimClient::new(&w.sim);
     let sync_of = |email: &'static str| {
         let auth0 = &auth0;
         async move {
@@ -163,7 +183,7 @@ async fn rich_metadata_puts_the_podfactory_link_on_the_account_and_converges(db:
     };
 
     // Created with the link in place; no second call per account.
-    let r = run(&ctx).await;
+    let r = run(ctx).await;
     assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
     assert_eq!(r.planned.get("create"), Some(&4), "{r:#?}");
     assert_eq!(r.planned.get("update"), None, "{r:#?}");
@@ -188,7 +208,7 @@ async fn rich_metadata_puts_the_podfactory_link_on_the_account_and_converges(db:
     assert_eq!(sync_of("office@example.com").await, serde_json::Value::Null);
 
     // The block holds no timestamp: the next run plans nothing.
-    let again = run(&ctx).await;
+    let again = run(ctx).await;
     assert!(again.planned.is_empty(), "{again:#?}");
 
     // A rename: the run that renames the account already matches Cy's
@@ -199,24 +219,24 @@ async fn rich_metadata_puts_the_podfactory_link_on_the_account_and_converges(db:
         "UPDATE employees SET full_name = 'Cy Moon' WHERE id = 4",
     )
     .await;
-    let renamed = run(&ctx).await;
+    let renamed = run(ctx).await;
     assert_eq!(renamed.planned.get("update"), Some(&1), "{renamed:#?}");
     assert_eq!(
         sync_of("cy@example.com").await["matched_by"],
         "previous_name"
     );
-    let after = run(&ctx).await;
+    let after = run(ctx).await;
     assert!(after.planned.is_empty(), "{after:#?}");
 
     // Bo's PodFactory user goes away: the stale block is removed, Ana's kept.
     std::fs::write(
-        &csv,
+        csv,
         "id,name,email,user_role\n\
          pf1,Ana Perez,Ana.Perez@Example.com,Picker\n\
          pf3,Cy Twain,,Picker\n",
     )
     .unwrap();
-    let third = run(&ctx).await;
+    let third = run(ctx).await;
     assert_eq!(third.status, RunStatus::Succeeded, "{third:#?}");
     assert_eq!(third.planned.get("update"), Some(&1), "{third:#?}");
     assert_eq!(sync_of("bo.li@example.com").await, serde_json::Value::Null);
@@ -233,5 +253,5 @@ async fn rich_metadata_puts_the_podfactory_link_on_the_account_and_converges(db:
         "removing the block keeps the other keys: {}",
         bo[0]["app_metadata"]
     );
-    assert!(run(&ctx).await.planned.is_empty());
+    assert!(run(ctx).await.planned.is_empty());
 }
