@@ -28,7 +28,7 @@
 //! the users who hit one are reported ambiguous, never linked on the rest.
 
 use super::fuzzy::given_groups;
-use super::normalize::{is_particle, NameForm};
+use super::normalize::NameForm;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::Hasher;
 
@@ -119,8 +119,8 @@ fn user_keys(form: &NameForm, out: &mut Vec<u64>) {
     pair_keys(form.first(), form.last(), out);
     if n == 2 {
         pair_keys(&t[1], &t[0], out);
-    } else if t[n - 2].len() >= 2 && !is_particle(&t[n - 2]) {
-        pair_keys(form.first(), &t[n - 2], out);
+    } else if let Some(i) = form.first_of_two_surnames() {
+        pair_keys(form.first(), &t[i], out);
     }
 }
 

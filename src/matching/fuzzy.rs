@@ -222,8 +222,8 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
     let mut orientations = vec![(0, last, false)];
     if pt.len() == 2 {
         orientations.push((1, 0, true));
-    } else if pt[last - 1].len() >= 2 && !is_particle(&pt[last - 1]) {
-        orientations.push((0, last - 1, false));
+    } else if let Some(pf) = p.first_of_two_surnames() {
+        orientations.push((0, pf, false));
     }
     for (pg, pf, swapped) in orientations {
         // The surname, or the first of two; checked first, as it rules
@@ -271,8 +271,8 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
                 let mut middle = middles(pt, &pused, et, &eused);
                 // The side with a name part the other lacks, when only one has.
                 let (p_extra, e_extra) = (
-                    one_sided(pt, &pused).next().is_some(),
-                    one_sided(et, &eused).next().is_some(),
+                    unused(pt, &pused, false).next().is_some(),
+                    unused(et, &eused, false).next().is_some(),
                 );
                 // One of two surnames plus an unexplained part on the other
                 // side is two deviations: `Juan Peña Castillo` is not Juan
@@ -284,8 +284,8 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
                 }
                 let middle_is_surname = middle == Middle::OneSided
                     && p_extra != e_extra
-                    && one_sided(pt, &pused)
-                        .chain(one_sided(et, &eused))
+                    && unused(pt, &pused, false)
+                        .chain(unused(et, &eused, false))
                         .any(|t| vocab.surname_only(t));
                 let detail = Detail {
                     given,
@@ -369,21 +369,15 @@ fn middles<'a>(
     et: &'a [String],
     eused: &'a [usize],
 ) -> Middle {
-    let rest = move |t: &'a [String], used: &'a [usize], particles: bool| {
-        t.iter()
-            .enumerate()
-            .filter(move |(i, s)| !used.contains(i) && is_particle(s) == particles)
-            .map(|(_, s)| s.as_str())
-    };
-    let (pp, ep) = (rest(pt, pused, true), rest(et, eused, true));
+    let (pp, ep) = (unused(pt, pused, true), unused(et, eused, true));
     let (particles_one_sided, particles_agree) = match (pp.clone().next(), ep.clone().next()) {
         (Some(_), Some(_)) if !pp.eq(ep) => return Middle::Conflict,
         (Some(_), Some(_)) => (false, true),
         (p, e) => (p.is_some() != e.is_some(), false),
     };
     let (mut pm, mut em) = (
-        rest(pt, pused, false).peekable(),
-        rest(et, eused, false).peekable(),
+        unused(pt, pused, false).peekable(),
+        unused(et, eused, false).peekable(),
     );
     let middle = match (pm.peek().is_some(), em.peek().is_some()) {
         (false, false) => Middle::Same,
@@ -393,7 +387,7 @@ fn middles<'a>(
                     || ((a.len() == 1 || b.len() == 1) && a.as_bytes()[0] == b.as_bytes()[0])
                     || typo(a, b)
             };
-            if pm.any(|a| rest(et, eused, false).any(|b| compatible(a, b))) {
+            if pm.any(|a| unused(et, eused, false).any(|b| compatible(a, b))) {
                 Middle::Same
             } else {
                 return Middle::Conflict;
@@ -409,11 +403,16 @@ fn middles<'a>(
     }
 }
 
-/// The tokens of one side that neither given name nor surname accounts for.
-fn one_sided<'a>(t: &'a [String], used: &'a [usize]) -> impl Iterator<Item = &'a str> {
+/// The parts of one side that neither given name nor surname accounts for:
+/// the surname particles among them, or the other parts.
+fn unused<'a>(
+    t: &'a [String],
+    used: &'a [usize],
+    particles: bool,
+) -> impl Iterator<Item = &'a str> + Clone {
     t.iter()
         .enumerate()
-        .filter(move |(i, s)| !used.contains(i) && !is_particle(s))
+        .filter(move |(i, s)| !used.contains(i) && is_particle(s) == particles)
         .map(|(_, s)| s.as_str())
 }
 

@@ -283,6 +283,14 @@ pub fn sync_metadata(
         let Some(own) = emails.get(&id) else {
             continue;
         };
+        // Several manual mappings may name one employee: the block names
+        // the lowest user id, whatever order the source returned them in.
+        if out
+            .get(&id)
+            .is_some_and(|s: &crate::model::PodFactorySync| s.podfactory_user_id <= u.id)
+        {
+            continue;
+        }
         let mut variations = vec![own.to_string()];
         let pf_email = u.email.as_deref().and_then(|e| Email::parse(e).ok());
         if let Some(pf) = &pf_email {
@@ -293,14 +301,6 @@ pub fn sync_metadata(
         }
         variations.sort();
         variations.dedup();
-        // Several manual mappings may name one employee: the block names
-        // the lowest user id, whatever order the source returned them in.
-        if out
-            .get(&id)
-            .is_some_and(|s: &crate::model::PodFactorySync| s.podfactory_user_id <= u.id)
-        {
-            continue;
-        }
         out.insert(
             id,
             crate::model::PodFactorySync {

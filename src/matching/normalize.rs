@@ -45,6 +45,13 @@ impl NameForm {
     pub fn compact(&self) -> String {
         self.tokens.concat()
     }
+    /// With three parts or more, the index of the first of two surnames
+    /// (`peña` in `juan peña castillo`) when that part can be one.
+    pub fn first_of_two_surnames(&self) -> Option<usize> {
+        let i = self.tokens.len().checked_sub(2)?;
+        let t = &self.tokens[i];
+        (i >= 1 && t.len() >= 2 && !is_particle(t)).then_some(i)
+    }
     /// The particle prefix of token `i` when particles were joined into it.
     pub fn particles_of(&self, i: usize) -> Option<&str> {
         match self.joined {
@@ -267,14 +274,13 @@ pub fn strip_station(email: &Email, suffixes: &[String]) -> Option<(String, Stri
 
 fn strip_suffix_ignore_case<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
     let at = s.len().checked_sub(suffix.len())?;
-    (s.is_char_boundary(at) && s[at..].eq_ignore_ascii_case(suffix)).then(|| &s[..at])
+    s.get(at..)?.eq_ignore_ascii_case(suffix).then(|| &s[..at])
 }
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    (s.is_char_boundary(prefix.len().min(s.len()))
-        && s.len() >= prefix.len()
-        && s[..prefix.len()].eq_ignore_ascii_case(prefix))
-    .then(|| &s[prefix.len()..])
+    s.get(..prefix.len())?
+        .eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 /// Lowercase tokens of a department, role code or PodFactory role reduced
