@@ -8,7 +8,7 @@ METRICS_FILE is a scrape of rosterd (`curl -s host:port/metrics > m.txt`):
 the set of metrics rosterd exports is read from its `# TYPE` lines, and
 `promtool check metrics` lints it. Several files: the union. (A live scrape
 lacks the labelled families that have no series yet, e.g. failures on a
-healthy demo; tests/observability_metrics.rs writes one with every family.)
+healthy demo; tests/it/observability_metrics.rs writes one with every family.)
 
 Dashboards (every dashboards/*.json):
   - no `__inputs`, no `${DS_...}`: a `datasource` template variable of type

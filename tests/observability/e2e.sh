@@ -7,7 +7,7 @@
 #                                                  # (checks the Prometheus half)
 #
 # METRICS_ALL=FILE (optional): an exposition with every family (written by
-# tests/observability_metrics.rs); the static check of the live scrape then
+# tests/it/observability_metrics.rs); the static check of the live scrape then
 # also accepts families that have no series yet on the demo (failures,
 # retries, notifications). Without it those families must be in the scrape.
 #

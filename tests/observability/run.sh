@@ -27,7 +27,7 @@ METRICS="${METRICS:-}"
 if [ -z "$METRICS" ]; then
   METRICS="${CARGO_TARGET_DIR:-target}/tmp/observability/metrics-all-families.txt"
 fi
-[ -s "$METRICS" ] || fail "no metrics exposition at $METRICS: run cargo test --test observability_metrics first, or set METRICS=FILE"
+[ -s "$METRICS" ] || fail "no metrics exposition at $METRICS: run cargo test --test it observability_metrics:: first, or set METRICS=FILE"
 echo "(metrics from $METRICS)"
 python3 tests/observability/check_dashboards.py "$METRICS" || fail "dashboard checks failed"
 python3 tests/observability/test_check_dashboards.py "$METRICS" 2>&1 | tail -n 3

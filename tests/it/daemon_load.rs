@@ -7,11 +7,9 @@
 //! The daemon and the simulator run on a runtime of their own (two worker
 //! threads), the clients on another, as if they were separate processes on
 //! the same two cores. Run it with
-//! `cargo test --release --test daemon_load -- --ignored --nocapture`.
+//! `cargo test --release --test it daemon_load:: -- --ignored --nocapture`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -209,13 +207,13 @@ fn apply_time_without_load(kind: Db) -> Duration {
 }
 
 #[test]
-#[ignore = "load test: cargo test --release --test daemon_load -- --ignored --nocapture"]
+#[ignore = "load test: cargo test --release --test it daemon_load:: -- --ignored --nocapture"]
 fn admin_api_under_load_while_a_run_applies_postgres() {
     load_while_applying(Db::Postgres);
 }
 
 #[test]
-#[ignore = "load test: cargo test --release --test daemon_load -- --ignored --nocapture"]
+#[ignore = "load test: cargo test --release --test it daemon_load:: -- --ignored --nocapture"]
 fn admin_api_under_load_while_a_run_applies_sqlite() {
     load_while_applying(Db::Sqlite);
 }

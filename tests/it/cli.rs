@@ -1,9 +1,7 @@
 //! The `rosterd` binary as operators use it: a config file, secrets in the
 //! environment, exit statuses, a process killed mid-run.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rosterd::sim::SimConfig;
 use serde_json::json;
 use std::path::Path;

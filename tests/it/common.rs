@@ -303,19 +303,19 @@ macro_rules! on_every_backend {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() { super::$name(super::common::Db::Postgres).await }
+                async fn $name() { super::$name($crate::common::Db::Postgres).await }
             )*
         }
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() { super::$name(super::common::Db::Sqlite).await }
+                async fn $name() { super::$name($crate::common::Db::Sqlite).await }
             )*
         }
         mod mysql {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() { super::$name(super::common::Db::MySql).await }
+                async fn $name() { super::$name($crate::common::Db::MySql).await }
             )*
         }
     };

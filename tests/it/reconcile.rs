@@ -1,9 +1,7 @@
 //! End-to-end runs: real PostgreSQL and SQLite, the Auth0 simulator spoken
 //! to over HTTP. Each scenario runs once per backend.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rosterd::run::RunStatus;
 use serde_json::json;
 

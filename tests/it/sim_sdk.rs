@@ -3,8 +3,6 @@
 //! tests/sdk/requirements.txt`; without it the test is skipped locally and
 //! fails in CI (`CI` set), where the SDK is installed.
 
-mod sim_common;
-
 use std::process::Command;
 
 fn sdk_available() -> bool {

@@ -1,12 +1,10 @@
 //! Misbehaviour, limits and lifecycle: rate limiting, every fault kind, the
 //! control API, reset, `--state` persistence, seeding and concurrency.
 
-mod sim_common;
-
+use crate::sim_common::*;
 use reqwest::Method;
 use rosterd::sim::SimConfig;
 use serde_json::{json, Value};
-use sim_common::*;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn header_u64(a: &Answer, name: &str) -> u64 {

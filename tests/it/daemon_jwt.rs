@@ -8,11 +8,9 @@
 //! become, a real key. `jwt_test_key.pub.pem` is its public half (for the
 //! algorithm-confusion case); the JWK's `n` and `e` are computed from it.
 
-mod common;
-
+use crate::common::*;
 use axum::extract::State;
 use axum::Json;
-use common::*;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::Method;
@@ -24,8 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Test fixture, never a real key (see the module comment).
-const PRIVATE_PEM: &[u8] = include_bytes!("fixtures/jwt_test_key.pem");
-const PUBLIC_PEM: &[u8] = include_bytes!("fixtures/jwt_test_key.pub.pem");
+const PRIVATE_PEM: &[u8] = include_bytes!("../fixtures/jwt_test_key.pem");
+const PUBLIC_PEM: &[u8] = include_bytes!("../fixtures/jwt_test_key.pub.pem");
 const KID: &str = "rosterd-test-key-1";
 const AUDIENCE: &str = "https://rosterd.acme-print.example/api";
 const RUN_PERMISSION: &str = "reconcile:run";

@@ -1,9 +1,7 @@
 //! PodFactory matching inside a run: the CSV source, each kind of evidence,
 //! findings with candidates, the mapping audit, manual mappings and history.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rosterd::run::RunStatus;
 use rosterd::store::{Backend, Store};
 

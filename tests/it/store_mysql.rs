@@ -4,10 +4,8 @@
 //! per user". The scenarios every backend shares run through
 //! `on_every_backend!` in the other test files.
 
-mod common;
-
+use crate::common::*;
 use chrono::Utc;
-use common::*;
 use rosterd::config::{DatabaseSettings, Secret};
 use rosterd::store::{Backend, LinkRow, Store};
 

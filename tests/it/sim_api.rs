@@ -1,14 +1,12 @@
 //! The simulator's Management API over real HTTP: every endpoint and every
 //! error the issue names, as Auth0 answers them.
 
-mod sim_common;
-
+use crate::sim_common::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use reqwest::Method;
 use rosterd::sim::SimConfig;
 use serde_json::{json, Value};
-use sim_common::*;
 use std::io::Read;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

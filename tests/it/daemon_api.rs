@@ -6,9 +6,7 @@
 //! that the insert is not a change the daemon reacts to; tests about change
 //! triggers insert after.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hmac::{Hmac, Mac};
 use reqwest::Method;
 use rosterd::daemon::{self, RunningDaemon};
@@ -1533,7 +1531,7 @@ async fn metrics_expose_runs_total_after_a_run_in_prometheus_text_format() {
 /// `(METHOD, path)` of every route the router in `src/http/mod.rs` declares
 /// under `/api/v1`, read from its source (axum cannot list its routes).
 fn router_routes() -> BTreeSet<(String, String)> {
-    let src = include_str!("../src/http/mod.rs");
+    let src = include_str!("../../src/http/mod.rs");
     let body = &src[src.find("pub fn router(").expect("fn router")..];
     let nest = body.find(".nest(\"/api/v1\"").expect("the /api/v1 nest");
     let api = &body[..nest];

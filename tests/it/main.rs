@@ -1,0 +1,25 @@
+//! The integration tests: one binary (instead of one per file, each linking
+//! the whole dependency tree), one module per area.
+
+#[macro_use]
+mod common;
+mod sim_common;
+
+mod cli;
+mod crash;
+mod daemon_api;
+mod daemon_jwt;
+mod daemon_load;
+mod matching_bench;
+mod matching_csv;
+mod matching_engine;
+mod matching_eval;
+mod notify_email;
+mod observability_metrics;
+mod podfactory_run;
+mod reconcile;
+mod sim_api;
+mod sim_bench;
+mod sim_faults;
+mod sim_sdk;
+mod store_mysql;
