@@ -56,7 +56,11 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
             if let Some(p) = &password {
                 opts = opts.password(p);
             }
-            fetch!(sqlx::postgres::PgPoolOptions, opts, crate::store::fetch_read_only_pg)
+            fetch!(
+                sqlx::postgres::PgPoolOptions,
+                opts,
+                crate::store::fetch_read_only_pg
+            )
         }
         "mysql" | "mariadb" => {
             let url = s.url.replacen("mariadb://", "mysql://", 1);
@@ -64,13 +68,21 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
             if let Some(p) = &password {
                 opts = opts.password(p);
             }
-            fetch!(sqlx::mysql::MySqlPoolOptions, opts, crate::store::fetch_read_only_mysql)
+            fetch!(
+                sqlx::mysql::MySqlPoolOptions,
+                opts,
+                crate::store::fetch_read_only_mysql
+            )
         }
         "sqlite" => {
             let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&s.url)
                 .map_err(db)?
                 .read_only(true);
-            fetch!(sqlx::sqlite::SqlitePoolOptions, opts, crate::store::fetch_read_only_sqlite)
+            fetch!(
+                sqlx::sqlite::SqlitePoolOptions,
+                opts,
+                crate::store::fetch_read_only_sqlite
+            )
         }
         other => {
             return Err(SourceError::Database(format!(

@@ -430,7 +430,8 @@ async fn execute(
     };
 
     // Load.
-    let write_back = crate::store::WriteBack::from_settings(&s.database).map_err(StoreError::Source)?;
+    let write_back =
+        crate::store::WriteBack::from_settings(&s.database).map_err(StoreError::Source)?;
     let loaded = store
         .load_employee_rows(s.database.employees_query.as_deref(), write_back.as_ref())
         .await?;

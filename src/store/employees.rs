@@ -63,7 +63,10 @@ fn accepts(backend: super::Backend, kind: Kind, ty: &str) -> bool {
         Sqlite => return sqlite_accepts(ty),
     };
     let text = match backend {
-        Postgres => matches!(ty, "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "CITEXT"),
+        Postgres => matches!(
+            ty,
+            "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "CITEXT"
+        ),
         _ => matches!(
             ty,
             "VARCHAR" | "CHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM"
@@ -94,7 +97,9 @@ pub(crate) async fn check_columns(
     let backend = store.backend();
     let describe_err = |e: sqlx::Error| format!("database.employees_query does not prepare: {e}");
     let columns: Vec<(String, String)> = match store {
-        super::Store::Postgres(p) => names(p.describe(query).await.map_err(describe_err)?.columns()),
+        super::Store::Postgres(p) => {
+            names(p.describe(query).await.map_err(describe_err)?.columns())
+        }
         super::Store::MySql(p) => names(p.describe(query).await.map_err(describe_err)?.columns()),
         super::Store::Sqlite(p) => names(p.describe(query).await.map_err(describe_err)?.columns()),
     };
@@ -312,9 +317,7 @@ fn integer_text(s: &str) -> Result<i64, String> {
     if !fraction.bytes().all(|b| b == b'0') {
         return Err("has a fraction".into());
     }
-    whole
-        .parse()
-        .map_err(|_| "is not an integer".to_string())
+    whole.parse().map_err(|_| "is not an integer".to_string())
 }
 
 fn unreadable(ty: &str) -> String {
@@ -410,8 +413,14 @@ pub(crate) fn sqlite_cell(row: &SqliteRow, i: usize) -> Result<Cell, String> {
     }
     let ty = raw.type_info().name().to_string();
     Ok(match ty.as_str() {
-        "INTEGER" => Cell::Int(row.try_get_unchecked::<i64, _>(i).map_err(|e| e.to_string())?),
-        "REAL" => Cell::Real(row.try_get_unchecked::<f64, _>(i).map_err(|e| e.to_string())?),
+        "INTEGER" => Cell::Int(
+            row.try_get_unchecked::<i64, _>(i)
+                .map_err(|e| e.to_string())?,
+        ),
+        "REAL" => Cell::Real(
+            row.try_get_unchecked::<f64, _>(i)
+                .map_err(|e| e.to_string())?,
+        ),
         "TEXT" => Cell::Text(
             row.try_get_unchecked::<String, _>(i)
                 .map_err(|_| "is not valid UTF-8 text".to_string())?,
@@ -447,13 +456,18 @@ impl WriteBack {
                 return Ok(None);
             }
         };
-        let id_column = db.employees_id_column.clone().unwrap_or_else(|| "id".into());
+        let id_column = db
+            .employees_id_column
+            .clone()
+            .unwrap_or_else(|| "id".into());
         for (key, value) in [
             ("database.employees_table", &table),
             ("database.employees_id_column", &id_column),
         ] {
             let plain = |part: &str| {
-                part.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                part.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                     && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             };
             let parts: Vec<&str> = value.split('.').collect();
@@ -461,7 +475,11 @@ impl WriteBack {
             if parts.len() > max || !parts.iter().all(|p| plain(p)) {
                 return Err(format!(
                     "{key}: must be a plain SQL name (letters, digits, _{})",
-                    if max == 2 { "; schema.table allowed" } else { "" }
+                    if max == 2 {
+                        "; schema.table allowed"
+                    } else {
+                        ""
+                    }
                 ));
             }
         }
@@ -558,7 +576,10 @@ mod tests {
     #[test]
     fn migrations_without_the_employees_table_keep_everything_else() {
         for (sql, cut) in [
-            (include_str!("../../migrations/postgres/0001_rosterd.sql"), 4),
+            (
+                include_str!("../../migrations/postgres/0001_rosterd.sql"),
+                4,
+            ),
             (include_str!("../../migrations/postgres/0002_daemon.sql"), 2),
             (include_str!("../../migrations/mysql/0001_rosterd.sql"), 4),
             (include_str!("../../migrations/mysql/0002_daemon.sql"), 3),

@@ -327,8 +327,16 @@ impl Store {
                     .run(pool)
                     .await?
             }
-            Store::Sqlite(pool) => rosterd_only(sqlx::migrate!("./migrations/sqlite")).run(pool).await?,
-            Store::MySql(pool) => rosterd_only(sqlx::migrate!("./migrations/mysql")).run(pool).await?,
+            Store::Sqlite(pool) => {
+                rosterd_only(sqlx::migrate!("./migrations/sqlite"))
+                    .run(pool)
+                    .await?
+            }
+            Store::MySql(pool) => {
+                rosterd_only(sqlx::migrate!("./migrations/mysql"))
+                    .run(pool)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -356,7 +364,9 @@ impl Store {
                 employees::mysql_cell,
             ),
             Store::Sqlite(p) => Loaded::from_rows(
-                &employees::fetch_read_only_sqlite(p, q).await.map_err(load)?,
+                &employees::fetch_read_only_sqlite(p, q)
+                    .await
+                    .map_err(load)?,
                 employees::sqlite_cell,
             ),
         })
@@ -658,12 +668,17 @@ impl Store {
         let mut touched = 0;
         for chunk in links.chunks(250) {
             let pairs = (0..chunk.len())
-                .map(|i| format!("(employee_id = ${} AND auth0_user_id = ${})", 2 * i + 2, 2 * i + 3))
+                .map(|i| {
+                    format!(
+                        "(employee_id = ${} AND auth0_user_id = ${})",
+                        2 * i + 2,
+                        2 * i + 3
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(" OR ");
-            let text = format!(
-                "UPDATE auth0_employee_mapping_audit SET last_verified = $1 WHERE {pairs}"
-            );
+            let text =
+                format!("UPDATE auth0_employee_mapping_audit SET last_verified = $1 WHERE {pairs}");
             touched += with_pool!(self, pool, q => {
                 let text = q(&text);
                 let mut query = sqlx::query(&text).bind(now);
