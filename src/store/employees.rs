@@ -562,12 +562,12 @@ mod tests {
     #[test]
     fn boolean_forms() {
         for (c, want) in [
-            (Cell::Bool(true), Some(true)),
-            (Cell::Int(0), Some(false)),
-            (Cell::Text(" T ".into()), Some(true)),
-            (Cell::Text("no".into()), Some(false)),
+            (Cell::Bool(true), true),
+            (Cell::Int(0), false),
+            (Cell::Text(" T ".into()), true),
+            (Cell::Text("no".into()), false),
         ] {
-            assert_eq!(as_flag(c), Ok(want.unwrap()));
+            assert_eq!(as_flag(c), Ok(want));
         }
         assert!(as_flag(Cell::Null).unwrap_err().contains("NULL"));
         assert!(as_flag(Cell::Int(2)).is_err());
