@@ -88,6 +88,13 @@ pub struct DatabaseSettings {
     /// named otherwise: alias them to `id, full_name, email, department,
     /// workspace, role_code, is_active, auth0_user_id`.
     pub employees_query: Option<String>,
+    /// Where the link (`auth0_user_id`, `auth0_linked_at`) is written back:
+    /// `employees` with the built-in query; with a custom query, this table
+    /// (unset: nothing is written and the link is the account's
+    /// `app_metadata.employee_id`).
+    pub employees_table: Option<String>,
+    /// The id column of `employees_table` (default `id`).
+    pub employees_id_column: Option<String>,
     #[serde(skip)]
     pub password: Option<Secret>,
 }
@@ -99,6 +106,8 @@ impl Default for DatabaseSettings {
             max_connections: 5,
             connect_timeout_secs: 10,
             employees_query: None,
+            employees_table: None,
+            employees_id_column: None,
             password: None,
         }
     }
@@ -558,6 +567,9 @@ impl Settings {
         check_db_url("database.url", &db.url, SECRET_VARS[1], problems);
         if db.max_connections == 0 {
             problems.push("database.max_connections: must be at least 1".into());
+        }
+        if let Err(why) = crate::store::WriteBack::from_settings(db) {
+            problems.push(why);
         }
         let a = &self.auth0;
         if a.domain.is_empty() && a.base_url.is_none() {

@@ -158,7 +158,7 @@ impl RunningDaemon {
 /// Build everything from settings and start serving on `serve.listen`.
 pub async fn spawn(settings: Settings) -> anyhow::Result<RunningDaemon> {
     let ctx = Context::new(settings).await?;
-    ctx.store.migrate().await?;
+    ctx.store.migrate_for(&ctx.settings.database).await?;
     spawn_with(ctx).await
 }
 
@@ -210,7 +210,7 @@ pub async fn spawn_with(ctx: Arc<Context>) -> anyhow::Result<RunningDaemon> {
 /// `rosterd serve`: run until SIGTERM or Ctrl-C, then shut down gracefully.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let ctx = Context::new(settings).await?;
-    ctx.store.migrate().await?;
+    ctx.store.migrate_for(&ctx.settings.database).await?;
     serve_with(ctx).await
 }
 

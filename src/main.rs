@@ -110,7 +110,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     s.auth0.base_url(),
                     s.auth0.client_id
                 );
-                Ok(ExitCode::SUCCESS)
+                Ok(check_database(&s).await)
             }
             Err(e) => {
                 eprintln!("{e}");
@@ -127,7 +127,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::load(cli.config.as_deref())?;
             rosterd::telemetry::init(&settings.log);
             let store = rosterd::store::Store::connect(&settings.database).await?;
-            store.migrate().await?;
+            store.migrate_for(&settings.database).await?;
             println!("migrations applied ({:?})", store.backend());
             Ok(ExitCode::SUCCESS)
         }
@@ -145,6 +145,32 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 n.after_run(report.run_id).await;
             }
             Ok(ExitCode::from(report.status.exit_code() as u8))
+        }
+    }
+}
+
+/// `check-config`'s look at the database, when it answers: the employees
+/// query's columns and types, and where links will be written. An
+/// unreachable database is reported, not an error (the config may be
+/// checked away from it).
+async fn check_database(s: &Settings) -> ExitCode {
+    let mut db = s.database.clone();
+    db.connect_timeout_secs = db.connect_timeout_secs.min(5);
+    let store = match rosterd::store::Store::connect_existing(&db).await {
+        Ok(store) => store,
+        Err(e) => {
+            println!("database not checked: {e}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    match store.check_employees_source(&s.database).await {
+        Ok(writes) => {
+            println!("employees query OK; {writes}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
         }
     }
 }

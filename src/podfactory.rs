@@ -37,14 +37,15 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
     let scheme = s.url.split("://").next().unwrap_or("");
     let password = s.password.as_ref().map(|p| p.expose().to_string());
     // The same fetch for each driver's pool type.
+    // Read-only like the employees query: rosterd never writes to PodFactory.
     macro_rules! fetch {
-        ($pool:ty, $opts:expr) => {{
+        ($pool:ty, $opts:expr, $read_only:path) => {{
             let pool = <$pool>::new()
                 .max_connections(1)
                 .connect_with($opts)
                 .await
                 .map_err(db)?;
-            let rows = sqlx::query(&s.query).fetch_all(&pool).await.map_err(db)?;
+            let rows = $read_only(&pool, &s.query).await.map_err(db)?;
             pool.close().await;
             rows.iter().map(read_row).collect::<Result<Vec<_>, _>>()?
         }};
@@ -55,7 +56,11 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
             if let Some(p) = &password {
                 opts = opts.password(p);
             }
-            fetch!(sqlx::postgres::PgPoolOptions, opts)
+            fetch!(
+                sqlx::postgres::PgPoolOptions,
+                opts,
+                crate::store::fetch_read_only_pg
+            )
         }
         "mysql" | "mariadb" => {
             let url = s.url.replacen("mariadb://", "mysql://", 1);
@@ -63,13 +68,21 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
             if let Some(p) = &password {
                 opts = opts.password(p);
             }
-            fetch!(sqlx::mysql::MySqlPoolOptions, opts)
+            fetch!(
+                sqlx::mysql::MySqlPoolOptions,
+                opts,
+                crate::store::fetch_read_only_mysql
+            )
         }
         "sqlite" => {
             let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&s.url)
                 .map_err(db)?
                 .read_only(true);
-            fetch!(sqlx::sqlite::SqlitePoolOptions, opts)
+            fetch!(
+                sqlx::sqlite::SqlitePoolOptions,
+                opts,
+                crate::store::fetch_read_only_sqlite
+            )
         }
         other => {
             return Err(SourceError::Database(format!(

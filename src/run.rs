@@ -157,6 +157,9 @@ pub struct RunReport {
     pub error: Option<String>,
     /// PodFactory matching, when a source is configured.
     pub podfactory: Option<crate::podfactory::Summary>,
+    /// Why matching did not run this time (the source could not be read);
+    /// the rest of the run went on.
+    pub podfactory_error: Option<String>,
     /// Set when an approval could not be used as given.
     pub approval_note: Option<String>,
     /// Where a failed run stopped: `load`, `auth0`, `store` or `apply`.
@@ -288,6 +291,7 @@ async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<Run
             held_reason: None,
             error: None,
             podfactory: None,
+            podfactory_error: None,
             approval_note: None,
             failed_stage: None,
             duration_ms: 0,
@@ -426,26 +430,51 @@ async fn execute(
     };
 
     // Load.
-    let raw = store
-        .load_employees(s.database.employees_query.as_deref())
+    let write_back =
+        crate::store::WriteBack::from_settings(&s.database).map_err(StoreError::Source)?;
+    let loaded = store
+        .load_employee_rows(s.database.employees_query.as_deref(), write_back.as_ref())
         .await?;
-    end.employees_seen = Some(raw.len() as i64);
+    let raw = loaded.rows;
+    end.employees_seen = Some((raw.len() + loaded.unreadable.len()) as i64);
     let previous = store.last_successful_employee_count().await?;
     if let Err(why) = guard::check_source(raw.len(), previous.map(|p| p as usize), &guard_policy) {
         anyhow::bail!("refused: {why}");
     }
-    let (employees, invalid) = validate(raw);
+    let (mut employees, mut invalid) = validate(raw);
+    invalid.extend(loaded.unreadable);
     let users = ctx.auth0.export_users().await?;
     end.auth0_users_seen = Some(users.len() as i64);
+    if write_back.is_none() {
+        links_from_metadata(&mut employees, &users);
+    }
 
     // Match, then plan: the matches feed `app_metadata.podfactory_sync`.
-    let mut matching =
-        crate::podfactory::match_users(&s.podfactory, store, &employees, &users).await?;
+    // An unreadable PodFactory source fails matching, not the run: accounts
+    // are still created and leavers blocked, and the stored links stay as
+    // they are (no matching, nothing recorded).
+    let (mut matching, source_finding) =
+        match crate::podfactory::match_users(&s.podfactory, store, &employees, &users).await {
+            Ok(m) => (m, None),
+            Err(e) if e.downcast_ref::<crate::podfactory::SourceError>().is_some() => {
+                tracing::error!(error = %e, "podfactory source unavailable; matching skipped");
+                report.podfactory_error = Some(e.to_string());
+                let finding = plan::Finding::new(
+                    plan::FindingKind::PodfactorySourceUnavailable,
+                    None,
+                    vec![],
+                    format!("{e}; PodFactory matching skipped, stored links kept"),
+                );
+                (None, Some(finding))
+            }
+            Err(e) => return Err(e),
+        };
     let policy = PlanPolicy {
         created_by: s.reconcile.created_by.clone(),
         podfactory_sync: matching.as_mut().and_then(|m| m.sync.take()),
     };
     let mut plan = plan::plan(&employees, &users, &invalid, &policy);
+    plan.findings.extend(source_finding);
     if let Some(m) = &matching {
         plan.findings.extend(m.findings());
         report.podfactory = Some(m.summary());
@@ -537,7 +566,11 @@ async fn execute(
         }
     }
     record_matching(store, &accounts, &matching, report).await?;
-    store.touch_verified_audit(Utc::now()).await?;
+    let links: Vec<(i64, String)> = accounts
+        .iter()
+        .map(|(employee, (account, _))| (*employee, account.clone()))
+        .collect();
+    store.touch_verified_audit(&links, Utc::now()).await?;
     report.status = if interrupted {
         report.error =
             Some("interrupted: rosterd was shutting down; the next run finishes the plan".into());
@@ -560,6 +593,24 @@ async fn record_matching(
         m.record(store, accounts, summary).await?;
     }
     Ok(())
+}
+
+/// Without a write-back target the link is the account's
+/// `app_metadata.employee_id`: an employee carried by exactly one account is
+/// linked to it, as a stored id would link it (two accounts are left to the
+/// planner's duplicate finding).
+fn links_from_metadata(employees: &mut [Employee], users: &[crate::model::Auth0User]) {
+    let mut by_employee: HashMap<i64, Vec<&Auth0UserId>> = HashMap::new();
+    for u in users {
+        if let Some(id) = u.app_metadata.employee_id {
+            by_employee.entry(id).or_default().push(&u.user_id);
+        }
+    }
+    for e in employees.iter_mut().filter(|e| e.auth0_user_id.is_none()) {
+        if let Some([one]) = by_employee.get(&e.id.0).map(Vec::as_slice) {
+            e.auth0_user_id = Some((*one).clone());
+        }
+    }
 }
 
 /// Split loaded rows into usable employees and descriptions of bad rows
@@ -896,10 +947,14 @@ async fn record_link(
 ) -> Result<(), String> {
     let now = Utc::now();
     let store = &ctx.store;
-    store
-        .set_employee_auth0_id(employee_id, user, now)
-        .await
-        .map_err(|e| e.to_string())?;
+    // Without a write-back target the account's app_metadata.employee_id
+    // is the link (the plan's update sets it).
+    if let Some(target) = crate::store::WriteBack::from_settings(&ctx.settings.database)? {
+        store
+            .set_employee_auth0_id(&target, employee_id, user, now)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     if let Some(e) = employee {
         let row = AuditRow {
             employee_id,

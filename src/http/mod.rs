@@ -177,6 +177,7 @@ pub fn router(runner: Arc<Runner>) -> Router {
             Duration::from_secs(s.request_timeout_secs),
             deadline,
         ))
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(runner)
 }
@@ -202,6 +203,52 @@ async fn deadline(
         )
         .into_response(),
     }
+}
+
+/// Every error leaves as the API's JSON error body, whoever made it: an
+/// extractor's rejection (a path that is not UTF-8, a bad query string) or
+/// a layer's answer is plain text or empty otherwise. The text, if any, is
+/// kept as the message.
+async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Rejection texts are short; a large body is not an error message.
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        s if s.is_server_error() => "internal",
+        _ => "error",
+    };
+    let mut out = ApiError::new(status, code, text).into_response();
+    // Keep what the error said besides its body (Allow, WWW-Authenticate…).
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }
 
 async fn metrics(State(runner): State<AppState>) -> Response {
@@ -501,6 +548,13 @@ async fn create_mapping(
     if pf.is_empty() || pf.len() > 200 {
         return Err(ApiError::bad_request(
             "podfactory_user_id must be 1 to 200 characters",
+        ));
+    }
+    // PostgreSQL refuses NUL in text, and no PodFactory id holds a control
+    // character: bad input, not an internal error.
+    if pf.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "podfactory_user_id must not contain control characters",
         ));
     }
     let store = &runner.ctx.store;

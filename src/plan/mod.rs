@@ -254,10 +254,12 @@ pub enum FindingKind {
     AmbiguousPodfactoryUser,
     /// An active employee with no PodFactory user.
     EmployeeWithoutPodfactoryUser,
+    /// The PodFactory source could not be read: matching was skipped.
+    PodfactorySourceUnavailable,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 8] = [
+    pub const ALL: [FindingKind; 9] = [
         FindingKind::Orphaned,
         FindingKind::DuplicateAccount,
         FindingKind::ConflictingEvidence,
@@ -266,6 +268,7 @@ impl FindingKind {
         FindingKind::UnmatchedPodfactoryUser,
         FindingKind::AmbiguousPodfactoryUser,
         FindingKind::EmployeeWithoutPodfactoryUser,
+        FindingKind::PodfactorySourceUnavailable,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -278,6 +281,7 @@ impl FindingKind {
             FindingKind::UnmatchedPodfactoryUser => "unmatched_podfactory_user",
             FindingKind::AmbiguousPodfactoryUser => "ambiguous_podfactory_user",
             FindingKind::EmployeeWithoutPodfactoryUser => "employee_without_podfactory_user",
+            FindingKind::PodfactorySourceUnavailable => "podfactory_source_unavailable",
         }
     }
 }

@@ -12,8 +12,11 @@
 //! Migrations are per backend under `migrations/`, because DDL is where the
 //! dialects really differ.
 
+mod employees;
 mod lock;
 
+pub(crate) use employees::{fetch_read_only_mysql, fetch_read_only_pg, fetch_read_only_sqlite};
+pub use employees::{Loaded, WriteBack};
 pub use lock::LeaderLock;
 
 use crate::config::DatabaseSettings;
@@ -23,7 +26,7 @@ use serde::Serialize;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{MySqlPool, PgPool, Row, SqlitePool};
+use sqlx::{Executor, MySqlPool, PgPool, Row, SqlitePool};
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
@@ -42,25 +45,6 @@ pub enum Store {
     Sqlite(SqlitePool),
     /// MySQL or MariaDB (`mysql://` or `mariadb://`).
     MySql(MySqlPool),
-}
-
-/// Read an employees row by column name (a macro, since each backend's
-/// row type is its own).
-macro_rules! employee_row {
-    ($r:expr) => {
-        (|| -> std::result::Result<RawEmployee, sqlx::Error> {
-            Ok(RawEmployee {
-                id: $r.try_get("id")?,
-                full_name: $r.try_get("full_name")?,
-                email: $r.try_get("email")?,
-                department: $r.try_get("department")?,
-                workspace: $r.try_get("workspace")?,
-                role_code: $r.try_get("role_code")?,
-                is_active: $r.try_get("is_active")?,
-                auth0_user_id: $r.try_get("auth0_user_id")?,
-            })
-        })()
-    };
 }
 
 /// Expand `$body` once per backend with `$pool` bound to that backend's pool.
@@ -150,6 +134,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database url: {0}")]
     Url(String),
+    /// The employees source as configured cannot be read or written.
+    #[error("{0}")]
+    Source(String),
 }
 
 fn sql(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -235,6 +222,16 @@ pub struct AuditRow {
 
 impl Store {
     pub async fn connect(s: &DatabaseSettings) -> Result<Store> {
+        Self::open(s, true).await
+    }
+
+    /// Connect without creating anything (a SQLite file must exist): for
+    /// checks that must leave no trace.
+    pub async fn connect_existing(s: &DatabaseSettings) -> Result<Store> {
+        Self::open(s, false).await
+    }
+
+    async fn open(s: &DatabaseSettings, create: bool) -> Result<Store> {
         let timeout = Duration::from_secs(s.connect_timeout_secs);
         let scheme = s.url.split("://").next().unwrap_or("");
         match scheme {
@@ -255,7 +252,7 @@ impl Store {
             "sqlite" => {
                 let opts = SqliteConnectOptions::from_str(&s.url)
                     .map_err(|e| StoreError::Url(e.to_string()))?
-                    .create_if_missing(true)
+                    .create_if_missing(create)
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(timeout)
                     .foreign_keys(true);
@@ -309,16 +306,113 @@ impl Store {
         Ok(())
     }
 
-    /// Every employees row, unvalidated: the caller reports bad rows.
-    pub async fn load_employees(&self, query: Option<&str>) -> Result<Vec<RawEmployee>> {
+    /// Migrate for these settings: with a custom `employees_query` the
+    /// `employees` table is neither created nor altered (rosterd does not
+    /// read it; a write-back table is the operator's to extend).
+    pub async fn migrate_for(&self, db: &DatabaseSettings) -> Result<()> {
+        if db.employees_query.is_none() {
+            return self.migrate().await;
+        }
+        fn rosterd_only(mut m: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
+            // The checksums stay those of the shipped files, which are what
+            // the history records either way.
+            for migration in m.migrations.to_mut() {
+                migration.sql = employees::without_employees_table(&migration.sql).into();
+            }
+            m
+        }
+        match self {
+            Store::Postgres(pool) => {
+                rosterd_only(sqlx::migrate!("./migrations/postgres"))
+                    .run(pool)
+                    .await?
+            }
+            Store::Sqlite(pool) => {
+                rosterd_only(sqlx::migrate!("./migrations/sqlite"))
+                    .run(pool)
+                    .await?
+            }
+            Store::MySql(pool) => {
+                rosterd_only(sqlx::migrate!("./migrations/mysql"))
+                    .run(pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Every employees row the query returns, read-only, after checking its
+    /// columns. Rows that cannot be read are described, not fatal; the
+    /// caller validates the rest.
+    pub async fn load_employee_rows(
+        &self,
+        query: Option<&str>,
+        write_back: Option<&WriteBack>,
+    ) -> Result<Loaded> {
         let q = query.unwrap_or(EMPLOYEES_QUERY);
-        with_pool!(self, pool => {
-            let rows = sqlx::query(q).fetch_all(pool).await.map_err(sql("load employees"))?;
-            rows.iter()
-                .map(|r| employee_row!(r))
-                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
-                .map_err(sql("read employees row"))
+        employees::check_columns(self, q, write_back.is_some())
+            .await
+            .map_err(StoreError::Source)?;
+        let load = sql("load employees");
+        Ok(match self {
+            Store::Postgres(p) => Loaded::from_rows(
+                &employees::fetch_read_only_pg(p, q).await.map_err(load)?,
+                employees::pg_cell,
+            ),
+            Store::MySql(p) => Loaded::from_rows(
+                &employees::fetch_read_only_mysql(p, q).await.map_err(load)?,
+                employees::mysql_cell,
+            ),
+            Store::Sqlite(p) => Loaded::from_rows(
+                &employees::fetch_read_only_sqlite(p, q)
+                    .await
+                    .map_err(load)?,
+                employees::sqlite_cell,
+            ),
         })
+    }
+
+    /// Every employees row; a row that cannot be read is an error (tools and
+    /// tests; runs use [`Store::load_employee_rows`]).
+    pub async fn load_employees(&self, query: Option<&str>) -> Result<Vec<RawEmployee>> {
+        let loaded = self.load_employee_rows(query, None).await?;
+        match loaded.unreadable.first() {
+            Some(why) => Err(StoreError::Source(why.clone())),
+            None => Ok(loaded.rows),
+        }
+    }
+
+    /// Check the employees source without reading it: the query's columns,
+    /// and the write-back target's. Says what will be written where.
+    pub async fn check_employees_source(
+        &self,
+        db: &DatabaseSettings,
+    ) -> std::result::Result<String, String> {
+        let write_back = WriteBack::from_settings(db)?;
+        let q = db.employees_query.as_deref().unwrap_or(EMPLOYEES_QUERY);
+        employees::check_columns(self, q, write_back.is_some()).await?;
+        let Some(w) = write_back else {
+            return Ok("links are not written back (no database.employees_table): \
+                 an account's app_metadata.employee_id is the link"
+                .into());
+        };
+        let probe = w.probe_sql();
+        let prepared = match self {
+            Store::Postgres(p) => p.describe(&probe).await.map(drop),
+            Store::MySql(p) => p.describe(&probe).await.map(drop),
+            Store::Sqlite(p) => p.describe(&probe).await.map(drop),
+        };
+        prepared.map_err(|e| {
+            format!(
+                "database.employees_table: {}.{} with columns auth0_user_id and auth0_linked_at \
+                 is where links are written, but it does not prepare: {e}",
+                w.table, w.id_column
+            )
+        })?;
+        Ok(format!(
+            "links are written to {}.auth0_user_id and auth0_linked_at, by {}",
+            w.table, w.id_column
+        ))
     }
 
     /// Insert employees rows. Production never writes employees (beyond the
@@ -348,22 +442,32 @@ impl Store {
         Ok(())
     }
 
-    /// Write the employee's Auth0 account back on its row.
+    /// Write the employee's Auth0 account back on its row. A write that
+    /// touches no row is an error: the next run would not see the link.
     pub async fn set_employee_auth0_id(
         &self,
+        target: &WriteBack,
         id: EmployeeId,
         user: &Auth0UserId,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        with_pool!(self, pool, q => {
-            sqlx::query(&q("UPDATE employees SET auth0_user_id = $1, auth0_linked_at = $2 WHERE id = $3"))
+        let text = target.update_sql();
+        let done = with_pool!(self, pool, q => {
+            sqlx::query(&q(&text))
                 .bind(&user.0)
                 .bind(now)
                 .bind(id.0)
                 .execute(pool)
                 .await
-                .map_err(sql("record auth0_user_id"))?;
+                .map_err(sql("record auth0_user_id"))?
+                .rows_affected()
         });
+        if done == 0 {
+            return Err(StoreError::Source(format!(
+                "recording the account on {}: no row has {} = {id}",
+                target.table, target.id_column
+            )));
+        }
         Ok(())
     }
 
@@ -554,21 +658,37 @@ impl Store {
         Ok(())
     }
 
-    /// Mark every audit row whose link still holds on the employees table as
-    /// verified now: one statement, however many employees.
-    pub async fn touch_verified_audit(&self, now: DateTime<Utc>) -> Result<u64> {
-        with_pool!(self, pool, q => {
-            let done = sqlx::query(
-                &q("UPDATE auth0_employee_mapping_audit SET last_verified = $1 WHERE EXISTS \
-                 (SELECT 1 FROM employees e WHERE e.id = auth0_employee_mapping_audit.employee_id \
-                  AND e.auth0_user_id = auth0_employee_mapping_audit.auth0_user_id)"),
-            )
-            .bind(now)
-            .execute(pool)
-            .await
-            .map_err(sql("verify mapping audit"))?;
-            Ok(done.rows_affected())
-        })
+    /// Mark the audit rows of these links (employee id, account) as
+    /// verified now, a few statements however many employees.
+    pub async fn touch_verified_audit(
+        &self,
+        links: &[(i64, String)],
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let mut touched = 0;
+        for chunk in links.chunks(250) {
+            let pairs = (0..chunk.len())
+                .map(|i| {
+                    format!(
+                        "(employee_id = ${} AND auth0_user_id = ${})",
+                        2 * i + 2,
+                        2 * i + 3
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let text =
+                format!("UPDATE auth0_employee_mapping_audit SET last_verified = $1 WHERE {pairs}");
+            touched += with_pool!(self, pool, q => {
+                let text = q(&text);
+                let mut query = sqlx::query(&text).bind(now);
+                for (employee, account) in chunk {
+                    query = query.bind(employee).bind(account);
+                }
+                query.execute(pool).await.map_err(sql("verify mapping audit"))?.rows_affected()
+            });
+        }
+        Ok(touched)
     }
 
     /// Mark a held run as approved (its plan was applied by a later run).
@@ -721,19 +841,10 @@ impl Store {
         })
     }
 
-    /// One employee, through the same query the runs use.
+    /// One employee, through the same query (and checks) the runs use.
     pub async fn employee(&self, query: Option<&str>, id: i64) -> Result<Option<RawEmployee>> {
-        let q = format!(
-            "SELECT * FROM ({}) e WHERE e.id = $1",
-            query.unwrap_or(EMPLOYEES_QUERY)
-        );
-        with_pool!(self, pool, to_dialect => {
-            let row = sqlx::query(&to_dialect(&q)).bind(id).fetch_optional(pool).await.map_err(sql("load employee"))?;
-            row.as_ref()
-                .map(|r| employee_row!(r))
-                .transpose()
-                .map_err(sql("read employee row"))
-        })
+        let loaded = self.load_employee_rows(query, None).await?;
+        Ok(loaded.rows.into_iter().find(|e| e.id == id))
     }
 
     /// The newest actions concerning one employee, across runs.

@@ -22,4 +22,5 @@ mod sim_api;
 mod sim_bench;
 mod sim_faults;
 mod sim_sdk;
+mod source_trust;
 mod store_mysql;

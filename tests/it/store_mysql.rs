@@ -122,7 +122,11 @@ async fn an_existing_employees_table_is_extended_not_rewritten() {
 
     // rosterd's own write-back does not bump the change marker; HR's edit does.
     let before = s.change_marker().await.unwrap().expect("a marker on MySQL");
+    let target = rosterd::store::WriteBack::from_settings(&Default::default())
+        .unwrap()
+        .expect("the employees table");
     s.set_employee_auth0_id(
+        &target,
         rosterd::model::EmployeeId(1),
         &rosterd::model::Auth0UserId("auth0|1".into()),
         Utc::now(),

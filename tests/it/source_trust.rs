@@ -1,0 +1,367 @@
+//! Reading the sources right (issue 9: defects 2, 5, 11 (decode), 12, 14
+//! (read-only) and the PodFactory source failure): a custom query over
+//! another table converges, real id and boolean column types load, one bad
+//! row is a finding, the employees query cannot write, an unreadable
+//! PodFactory source fails matching and not the run, every API error is
+//! the JSON error body.
+
+use crate::common::*;
+use rosterd::config::Settings;
+use rosterd::run::{Context, RunStatus};
+use rosterd::store::{Backend, Store};
+use std::sync::Arc;
+
+on_every_backend!(
+    custom_query_with_a_write_back_table_converges,
+    custom_query_without_write_back_converges_on_app_metadata,
+    integer_id_table_loads_and_converges,
+    unreadable_rows_are_findings_and_the_run_goes_on,
+    employees_query_cannot_write,
+    podfactory_source_missing_is_a_finding_not_a_failed_run,
+    api_errors_are_json,
+);
+
+/// `staff`, a table named and typed as a real HR system might: id type per
+/// backend, `active` a boolean of that backend, optional link columns.
+async fn staff_table(store: &Store, with_link_columns: bool) {
+    let (id, active) = match store.backend() {
+        Backend::Postgres => ("numeric(12,0)", "boolean"),
+        Backend::MySql => ("DECIMAL(12,0)", "TINYINT(1)"),
+        Backend::Sqlite => ("INTEGER", "INTEGER"),
+    };
+    let at = match store.backend() {
+        Backend::Postgres => "timestamptz",
+        Backend::MySql => "DATETIME(6)",
+        Backend::Sqlite => "TEXT",
+    };
+    let links = if with_link_columns {
+        format!(", auth0_user_id VARCHAR(255), auth0_linked_at {at}")
+    } else {
+        String::new()
+    };
+    exec(
+        store,
+        &format!(
+            "CREATE TABLE staff (staff_id {id} PRIMARY KEY, name VARCHAR(200), mail VARCHAR(200), \
+             dept VARCHAR(50), site VARCHAR(50), role VARCHAR(50), active {active}{links})"
+        ),
+    )
+    .await;
+    exec(
+        store,
+        "INSERT INTO staff (staff_id, name, mail, dept, site, role, active) VALUES \
+         (1, 'Ana Ruiz', 'ana.ruiz@example.com', 'Picking', 'TX', 'PICKER', 1 = 1), \
+         (2, 'Bo Li', 'bo.li@example.com', 'Picking', 'TX', 'PICKER', 1 = 1)",
+    )
+    .await;
+}
+
+const STAFF_QUERY: &str = "SELECT staff_id AS id, name AS full_name, mail AS email, \
+     dept AS department, site AS workspace, role AS role_code, active AS is_active";
+
+async fn table_exists(store: &Store, table: &str) -> bool {
+    let sql = match store.backend() {
+        Backend::Sqlite => format!("SELECT COUNT(*) FROM sqlite_master WHERE name = '{table}'"),
+        _ => format!(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = '{table}' \
+             AND table_schema = {}",
+            if store.backend() == Backend::Postgres {
+                "'public'"
+            } else {
+                "DATABASE()"
+            }
+        ),
+    };
+    let n: Vec<(i64,)> = fetch_all(store, &sql).await;
+    n[0].0 > 0
+}
+
+/// A context for `s`, migrated as `rosterd migrate` would for it.
+async fn migrated(s: Settings) -> Arc<Context> {
+    let ctx = Context::new(s).await.expect("context");
+    ctx.store
+        .migrate_for(&ctx.settings.database)
+        .await
+        .expect("migrate");
+    ctx
+}
+
+async fn assert_converges(ctx: &Arc<Context>, sim: &SimClient, creates: usize) {
+    let first = run(ctx).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{first:?}");
+    assert_eq!(first.succeeded.get("create").copied().unwrap_or(0), creates);
+    let second = run(ctx).await;
+    assert_eq!(second.status, RunStatus::Succeeded, "{second:?}");
+    assert!(
+        second.planned.is_empty(),
+        "a second run plans nothing: {:?}",
+        second.planned
+    );
+    assert_eq!(sim.users().await.len(), 2, "one account per employee");
+}
+
+async fn custom_query_with_a_write_back_table_converges(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let mut s = settings(&tdb, &sim);
+    s.database.employees_query = Some(format!("{STAFF_QUERY}, auth0_user_id FROM staff"));
+    s.database.employees_table = Some("staff".into());
+    s.database.employees_id_column = Some("staff_id".into());
+    let ctx = migrated(s).await;
+    assert!(
+        !table_exists(&ctx.store, "employees").await,
+        "migrate creates no employees table for a custom query"
+    );
+    staff_table(&ctx.store, true).await;
+    let said = ctx
+        .store
+        .check_employees_source(&ctx.settings.database)
+        .await
+        .unwrap();
+    assert!(said.contains("staff.auth0_user_id"), "{said}");
+    assert_converges(&ctx, &SimClient::new(&sim), 2).await;
+    let linked: Vec<(i64,)> = fetch_all(
+        &ctx.store,
+        "SELECT COUNT(*) FROM staff WHERE auth0_user_id IS NOT NULL",
+    )
+    .await;
+    assert_eq!(linked[0].0, 2, "the links are written where they are read");
+}
+
+async fn custom_query_without_write_back_converges_on_app_metadata(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let mut s = settings(&tdb, &sim);
+    s.database.employees_query = Some(format!("{STAFF_QUERY} FROM staff"));
+    let ctx = migrated(s).await;
+    staff_table(&ctx.store, false).await;
+    // Bo has an account already, found by email: linked, not created.
+    api.seed(vec![serde_json::json!({
+        "email": "bo.li@example.com", "name": "Bo Li", "password": "x-Very-long-1",
+        "connection": "Username-Password-Authentication"
+    })])
+    .await;
+    let said = ctx
+        .store
+        .check_employees_source(&ctx.settings.database)
+        .await
+        .unwrap();
+    assert!(said.contains("not written back"), "{said}");
+    assert_converges(&ctx, &api, 1).await;
+}
+
+async fn integer_id_table_loads_and_converges(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let s = settings(&tdb, &sim);
+    let ctx = Context::new(s).await.expect("context");
+    // The Productivity System's own table, made before rosterd's migration.
+    let id = match db {
+        Db::Postgres => "integer",
+        Db::MySql => "INT UNSIGNED",
+        Db::Sqlite => "INTEGER",
+    };
+    exec(
+        &ctx.store,
+        &format!(
+            "CREATE TABLE employees (id {id} PRIMARY KEY, full_name VARCHAR(200), email VARCHAR(200), \
+             department VARCHAR(50), workspace VARCHAR(50), role_code VARCHAR(50), \
+             is_active SMALLINT NOT NULL)"
+        ),
+    )
+    .await;
+    ctx.store
+        .migrate_for(&ctx.settings.database)
+        .await
+        .expect("migrate");
+    exec(
+        &ctx.store,
+        "INSERT INTO employees (id, full_name, email, department, workspace, role_code, is_active) \
+         VALUES (1, 'Ana Ruiz', 'ana.ruiz@example.com', 'Picking', 'TX', 'PICKER', 1), \
+         (2, 'Bo Li', 'bo.li@example.com', 'Picking', 'TX', 'PICKER', 1)",
+    )
+    .await;
+    assert_converges(&ctx, &SimClient::new(&sim), 2).await;
+}
+
+async fn unreadable_rows_are_findings_and_the_run_goes_on(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let mut s = settings(&tdb, &sim);
+    s.database.employees_query = Some(format!("{STAFF_QUERY} FROM staff ORDER BY name"));
+    let ctx = migrated(s).await;
+    let id = if db == Db::Postgres {
+        "bigint"
+    } else {
+        "BIGINT"
+    };
+    exec(
+        &ctx.store,
+        &format!(
+            "CREATE TABLE staff (staff_id {id}, name VARCHAR(200), mail VARCHAR(200), \
+             dept VARCHAR(50), site VARCHAR(50), role VARCHAR(50), active BOOLEAN)"
+        ),
+    )
+    .await;
+    exec(
+        &ctx.store,
+        "INSERT INTO staff VALUES \
+         (1, 'Ana Ruiz', 'ana.ruiz@example.com', 'Picking', 'TX', 'PICKER', TRUE), \
+         (2, 'Bo Li', 'bo.li@example.com', 'Picking', 'TX', 'PICKER', NULL), \
+         (NULL, 'Cy Twain', 'cy@example.com', 'Picking', 'TX', 'PICKER', TRUE)",
+    )
+    .await;
+    let mut bad = 2;
+    if db == Db::Sqlite {
+        exec(
+            &ctx.store,
+            "INSERT INTO staff VALUES (4, CAST(x'44ff' AS TEXT), 'd@example.com', 'P', 'TX', 'PICKER', 1)",
+        )
+        .await;
+        bad += 1;
+    }
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
+    assert_eq!(
+        r.succeeded.get("create"),
+        Some(&1),
+        "Ana still gets her account"
+    );
+    assert_eq!(r.findings.get("invalid_employee"), Some(&bad), "{r:?}");
+    let plan: serde_json::Value = serde_json::from_str(
+        &ctx.store
+            .get_run(r.run_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .plan
+            .unwrap(),
+    )
+    .unwrap();
+    let details: Vec<&str> = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["detail"].as_str())
+        .collect();
+    assert!(
+        details
+            .iter()
+            .any(|d| d.contains("employee 2") && d.contains("is_active is NULL")),
+        "{details:?}"
+    );
+    assert!(
+        details
+            .iter()
+            .any(|d| d.contains("id unreadable") && d.contains("id is NULL")),
+        "{details:?}"
+    );
+}
+
+async fn employees_query_cannot_write(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let mut s = settings(&tdb, &sim);
+    s.database.employees_query = Some(
+        "DELETE FROM employees RETURNING id, full_name, email, department, workspace, role_code, \
+         is_active, auth0_user_id"
+            .into(),
+    );
+    let ctx = Context::new(s).await.expect("context");
+    // The built-in table, made and filled as for the default query.
+    ctx.store.migrate().await.unwrap();
+    ctx.store.insert_employees(&staff(3)).await.unwrap();
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+    let left: Vec<(i64,)> = fetch_all(&ctx.store, "SELECT COUNT(*) FROM employees").await;
+    assert_eq!(left[0].0, 3, "the query deleted nothing: {:?}", r.error);
+    // The connection it ran on is usable for rosterd's own writes again.
+    let again = run(&ctx).await;
+    assert_eq!(again.status, RunStatus::Failed);
+    assert!(ctx.store.get_run(again.run_id).await.unwrap().is_some());
+}
+
+async fn podfactory_source_missing_is_a_finding_not_a_failed_run(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("podfactory.csv");
+    std::fs::write(
+        &csv,
+        "id,name,email,user_role\npf1,Ana Ruiz,ana.ruiz@example.com,Picker\n",
+    )
+    .unwrap();
+    let mut s = settings(&tdb, &sim);
+    s.podfactory.source = "csv".into();
+    s.podfactory.csv_path = csv.display().to_string();
+    s.reconcile.max_block_share = 1.0;
+    let ctx = context(s.clone()).await;
+    ctx.store
+        .insert_employees(&[
+            employee(1, "Ana Ruiz", "ana.ruiz@example.com", true),
+            employee(2, "Bo Li", "bo.li@example.com", true),
+        ])
+        .await
+        .unwrap();
+    let first = run(&ctx).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{first:?}");
+    assert_eq!(ctx.store.podfactory_links(1).await.unwrap().len(), 1);
+
+    // The CSV is gone, and Bo leaves: he is still blocked.
+    std::fs::remove_file(&csv).unwrap();
+    exec(
+        &ctx.store,
+        "UPDATE employees SET is_active = FALSE WHERE id = 2",
+    )
+    .await;
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
+    assert_eq!(r.succeeded.get("block"), Some(&1), "{r:?}");
+    assert_eq!(r.findings.get("podfactory_source_unavailable"), Some(&1));
+    assert!(r
+        .podfactory_error
+        .as_deref()
+        .unwrap()
+        .contains("podfactory"));
+    assert_eq!(
+        ctx.store.podfactory_links(1).await.unwrap().len(),
+        1,
+        "the stored link is kept"
+    );
+
+    // A PodFactory database that cannot be opened: the same.
+    s.podfactory.source = "database".into();
+    s.podfactory.url = format!("sqlite://{}", dir.path().join("missing.db").display());
+    s.podfactory.query = "SELECT id, name, email, user_role FROM users".into();
+    let ctx = Context::new(s).await.expect("context");
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
+    assert_eq!(r.findings.get("podfactory_source_unavailable"), Some(&1));
+}
+
+async fn api_errors_are_json(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let s = daemon_settings(&tdb, &sim);
+    seed_employees(&s, &staff(1)).await;
+    let d = rosterd::daemon::spawn(s).await.expect("the daemon starts");
+    let admin = DaemonClient::admin(&d);
+    admin
+        .post(
+            "/api/v1/mappings",
+            serde_json::json!({ "podfactory_user_id": "pf\u{0}1", "employee_id": 1 }),
+        )
+        .await
+        .expect_error(400, "bad_request");
+    // A path that is not UTF-8 once decoded.
+    let r = admin.get("/api/v1/runs/%FF").await;
+    r.expect_error(400, "bad_request");
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/json"));
+    // Nothing was stored for the refused mapping.
+    admin.get("/api/v1/mappings").await.expect(200);
+    d.shutdown().await.unwrap();
+}
