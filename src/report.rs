@@ -18,6 +18,8 @@ pub fn human(r: &RunReport) -> String {
     let mut out = String::new();
     let how = match (r.status, r.dry_run, r.applied) {
         (RunStatus::Held, ..) => "HELD (nothing applied)",
+        (RunStatus::Rejected, ..) => "REJECTED (nothing applied)",
+        (RunStatus::Partial, ..) => "PARTIAL (some actions failed; the next run retries them)",
         (RunStatus::Failed, ..) => "FAILED",
         (RunStatus::Interrupted, ..) => "INTERRUPTED (the next run finishes it)",
         (RunStatus::Succeeded, true, _) => "succeeded (dry run: nothing applied)",
@@ -64,8 +66,22 @@ pub fn human(r: &RunReport) -> String {
     if let Some(h) = &r.held_reason {
         let _ = writeln!(out, "  held because {h}");
     }
+    if r.status == RunStatus::Held {
+        let id = r.run_id;
+        let _ = writeln!(
+            out,
+            "  to apply it:  rosterd approve {id}   (or POST /api/v1/runs/{id}/approve)\n  \
+             to refuse it: rosterd reject {id} --reason TEXT   (or POST /api/v1/runs/{id}/reject)"
+        );
+    }
     if let Some(e) = &r.error {
         let _ = writeln!(out, "  error: {e}");
+    }
+    if r.quarantined {
+        let _ = writeln!(
+            out,
+            "  quarantined: Auth0 failed the last runs; scheduled runs are slowed down until one is not"
+        );
     }
     out
 }
