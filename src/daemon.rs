@@ -57,9 +57,8 @@ impl Runner {
     /// may start (`None`: it may now). Admin-triggered runs always start.
     fn quarantine_wait(&self) -> Option<Duration> {
         let last = (*self.quarantine.lock().unwrap_or_else(|p| p.into_inner()))?;
-        let every = chrono::Duration::seconds(
-            self.ctx.settings.reconcile.quarantine_interval_secs as i64,
-        );
+        let every =
+            chrono::Duration::seconds(self.ctx.settings.reconcile.quarantine_interval_secs as i64);
         (last + every - Utc::now()).to_std().ok()
     }
 
@@ -120,7 +119,10 @@ impl Runner {
                 let _ = self.changes.notified().now_or_never();
                 if let Some(wait) = self.quarantine_wait() {
                     // The next run at the quarantine cadence reads the change.
-                    tracing::info!(next_in_secs = wait.as_secs(), "quarantined: no run for this change");
+                    tracing::info!(
+                        next_in_secs = wait.as_secs(),
+                        "quarantined: no run for this change"
+                    );
                     break;
                 }
                 match self.start(RunOptions::new("change", false)).await {

@@ -172,7 +172,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let note = rosterd::held::reject(&store, run, &actor, reason.as_deref()).await?;
             tracing::warn!(actor = %actor, held_run = run, "held run rejected");
             if let Err(e) = store
-                .audit_admin(&actor, "reject_run", Some(&format!("{run}: {note}")), chrono::Utc::now())
+                .audit_admin(
+                    &actor,
+                    "reject_run",
+                    Some(&format!("{run}: {note}")),
+                    chrono::Utc::now(),
+                )
                 .await
             {
                 tracing::error!(error = %e, "could not write the admin audit");

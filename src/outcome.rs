@@ -152,7 +152,10 @@ mod tests {
             let v = applied(&tally(attempted, failed, 0), None);
             assert_eq!(v.status, RunStatus::Partial, "{attempted}/{failed}");
             let error = v.error.expect("a partial run says what failed");
-            assert!(error.contains(&format!("{failed} of {attempted}")), "{error}");
+            assert!(
+                error.contains(&format!("{failed} of {attempted}")),
+                "{error}"
+            );
             assert_eq!(v.failed_stage, None);
         }
     }
@@ -181,10 +184,7 @@ mod tests {
         assert!(v.error.unwrap().contains("shutting down"));
         // A cut that came after the last action changes nothing.
         t.not_finished = 0;
-        assert_eq!(
-            applied(&t, Some(Cut::Shutdown)).status,
-            RunStatus::Partial
-        );
+        assert_eq!(applied(&t, Some(Cut::Shutdown)).status, RunStatus::Partial);
     }
 
     #[test]
@@ -196,10 +196,19 @@ mod tests {
         assert!(bad.auth0_failure && !load.auth0_failure && !partial.auth0_failure);
         assert!(!quarantined(&[bad, bad], 3), "two are not enough");
         assert!(quarantined(&[bad, bad, bad], 3));
-        assert!(quarantined(&[bad, bad, bad, ok], 3), "older history is irrelevant");
-        assert!(!quarantined(&[ok, bad, bad, bad], 3), "a healthy run ends it");
+        assert!(
+            quarantined(&[bad, bad, bad, ok], 3),
+            "older history is irrelevant"
+        );
+        assert!(
+            !quarantined(&[ok, bad, bad, bad], 3),
+            "a healthy run ends it"
+        );
         assert!(!quarantined(&[partial, bad, bad, bad], 3));
-        assert!(!quarantined(&[bad, load, bad], 3), "another stage breaks the streak");
+        assert!(
+            !quarantined(&[bad, load, bad], 3),
+            "another stage breaks the streak"
+        );
         assert!(!quarantined(&[bad, bad, bad], 0), "0 turns quarantine off");
     }
 }

@@ -85,3 +85,44 @@ pub fn human(r: &RunReport) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Mode;
+
+    fn report(status: RunStatus) -> RunReport {
+        RunReport {
+            run_id: 7,
+            status,
+            dry_run: false,
+            mode: Mode::Enforce,
+            applied: status != RunStatus::Held,
+            stats: Default::default(),
+            planned: BTreeMap::new(),
+            succeeded: BTreeMap::new(),
+            failed: BTreeMap::from([("update", 2)]),
+            findings: BTreeMap::new(),
+            failures: Vec::new(),
+            held_reason: None,
+            error: Some("2 of 9 actions failed".into()),
+            podfactory: None,
+            approval_note: None,
+            failed_stage: None,
+            quarantined: false,
+            plan: None,
+            duration_ms: 1200,
+        }
+    }
+
+    #[test]
+    fn a_partial_run_says_so_and_a_held_run_says_how_to_decide_it() {
+        let text = human(&report(RunStatus::Partial));
+        assert!(text.starts_with("run 7 PARTIAL"), "{text}");
+        assert!(text.contains("error: 2 of 9 actions failed"), "{text}");
+        let text = human(&report(RunStatus::Held));
+        assert!(text.contains("rosterd approve 7"), "{text}");
+        assert!(text.contains("rosterd reject 7 --reason"), "{text}");
+        assert!(text.contains("POST /api/v1/runs/7/reject"), "{text}");
+    }
+}

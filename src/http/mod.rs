@@ -9,8 +9,8 @@ mod auth;
 mod openapi;
 
 use crate::daemon::Runner;
-use crate::plan::FindingKind;
 use crate::held::DecisionError;
+use crate::plan::FindingKind;
 use crate::run::{RunError, RunOptions};
 use crate::store::RunRecord;
 use auth::Actor;
@@ -474,15 +474,27 @@ async fn reject_run(
     body: Body,
 ) -> ApiResult<Json<Value>> {
     let body: RejectBody = parse_body(&headers, &read_body(body)?)?;
-    if body.reason.as_ref().is_some_and(|r| r.chars().count() > 1000) {
-        return Err(ApiError::bad_request("reason must be at most 1000 characters"));
+    if body
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 1000)
+    {
+        return Err(ApiError::bad_request(
+            "reason must be at most 1000 characters",
+        ));
     }
     let id = parse_id(&raw, "run id")?;
     let note = crate::held::reject(&runner.ctx.store, id, &actor.0, body.reason.as_deref())
         .await
         .map_err(decision_error)?;
     tracing::warn!(actor = %actor.0, held_run = id, "held run rejected");
-    audit(&runner, &actor, "reject_run", Some(&format!("{id}: {note}"))).await;
+    audit(
+        &runner,
+        &actor,
+        "reject_run",
+        Some(&format!("{id}: {note}")),
+    )
+    .await;
     let run = load_run(&runner, &raw).await?;
     Ok(Json(run_json(&run)))
 }
