@@ -197,6 +197,15 @@ pub struct ReconcileSettings {
     /// share of the last successful run's (a truncated table or a bad
     /// view is not "everyone left").
     pub min_employee_share: f64,
+    /// A run starts no action after this many seconds and cuts short those
+    /// in flight; the next run finishes the plan.
+    pub run_deadline_secs: u64,
+    /// This many consecutive runs failed by Auth0 put rosterd in quarantine
+    /// (0: never).
+    pub quarantine_after_runs: usize,
+    /// In quarantine, scheduled and change-triggered runs start at most this
+    /// often.
+    pub quarantine_interval_secs: u64,
 }
 
 impl Default for ReconcileSettings {
@@ -206,6 +215,9 @@ impl Default for ReconcileSettings {
             max_block_count: 25,
             max_block_share: 0.10,
             min_employee_share: 0.5,
+            run_deadline_secs: 1800,
+            quarantine_after_runs: 3,
+            quarantine_interval_secs: 3600,
         }
     }
 }
@@ -613,6 +625,12 @@ impl Settings {
         }
         if !(0.0..=1.0).contains(&r.min_employee_share) {
             problems.push("reconcile.min_employee_share: must be between 0 and 1".into());
+        }
+        if r.run_deadline_secs == 0 {
+            problems.push("reconcile.run_deadline_secs: must be at least 1".into());
+        }
+        if r.quarantine_interval_secs == 0 {
+            problems.push("reconcile.quarantine_interval_secs: must be at least 1".into());
         }
         let sv = &self.serve;
         if let Err(e) = sv.six_field_schedule() {

@@ -32,6 +32,8 @@ pub struct Runner {
     changes: Notify,
     accepting: AtomicBool,
     notifier: Option<crate::notify::Notifier>,
+    /// In quarantine: when the last run finished.
+    quarantine: Arc<std::sync::Mutex<Option<chrono::DateTime<Utc>>>>,
 }
 
 impl Runner {
@@ -43,7 +45,21 @@ impl Runner {
             changes: Notify::new(),
             accepting: AtomicBool::new(true),
             notifier,
+            quarantine: Arc::default(),
         }))
+    }
+
+    fn set_quarantine(&self, last_run: Option<chrono::DateTime<Utc>>) {
+        set_quarantine(&self.ctx, &self.quarantine, last_run);
+    }
+
+    /// In quarantine, how long before a scheduled or change-triggered run
+    /// may start (`None`: it may now). Admin-triggered runs always start.
+    fn quarantine_wait(&self) -> Option<Duration> {
+        let last = (*self.quarantine.lock().unwrap_or_else(|p| p.into_inner()))?;
+        let every =
+            chrono::Duration::seconds(self.ctx.settings.reconcile.quarantine_interval_secs as i64);
+        (last + every - Utc::now()).to_std().ok()
     }
 
     /// Start a run in the background and return its id, or say why not.
@@ -57,10 +73,13 @@ impl Runner {
         let started = run::begin(&self.ctx, opts).await?;
         let id = started.run_id;
         let notifier = self.notifier.clone();
+        let ctx = self.ctx.clone();
+        let quarantine = self.quarantine.clone();
         let handle = tokio::spawn(async move {
             match started.finish().await {
                 // A task of its own, so shutdown never waits on SMTP.
-                Ok(_) => {
+                Ok(report) => {
+                    set_quarantine(&ctx, &quarantine, report.quarantined.then(Utc::now));
                     if let Some(n) = notifier {
                         tokio::spawn(async move { n.after_run(id).await });
                     }
@@ -98,6 +117,14 @@ impl Runner {
                 // stored wake-up, or a burst during a run would become two
                 // follow-up runs instead of one.
                 let _ = self.changes.notified().now_or_never();
+                if let Some(wait) = self.quarantine_wait() {
+                    // The next run at the quarantine cadence reads the change.
+                    tracing::info!(
+                        next_in_secs = wait.as_secs(),
+                        "quarantined: no run for this change"
+                    );
+                    break;
+                }
                 match self.start(RunOptions::new("change", false)).await {
                     Ok(id) => {
                         tracing::info!(run_id = id, "run started by an employee change");
@@ -115,6 +142,15 @@ impl Runner {
             }
         }
     }
+}
+
+fn set_quarantine(
+    ctx: &Context,
+    slot: &std::sync::Mutex<Option<chrono::DateTime<Utc>>>,
+    last_run: Option<chrono::DateTime<Utc>>,
+) {
+    ctx.metrics.quarantined.set(i64::from(last_run.is_some()));
+    *slot.lock().unwrap_or_else(|p| p.into_inner()) = last_run;
 }
 
 /// A daemon serving in the background (tests, the demo); `serve` wraps it.
@@ -166,6 +202,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<RunningDaemon> {
 pub async fn spawn_with(ctx: Arc<Context>) -> anyhow::Result<RunningDaemon> {
     restore_metrics(&ctx).await?;
     let runner = Runner::new(ctx.clone())?;
+    restore_quarantine(&runner).await?;
     let s = &ctx.settings.serve;
 
     let listener = tokio::net::TcpListener::bind(&s.listen).await?;
@@ -251,6 +288,18 @@ async fn restore_metrics(ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Quarantine survives a restart: it is a function of the stored runs.
+async fn restore_quarantine(runner: &Runner) -> anyhow::Result<()> {
+    let after = runner.ctx.settings.reconcile.quarantine_after_runs;
+    let recent = run::recent_outcomes(&runner.ctx.store, after).await?;
+    if crate::outcome::quarantined(&recent, after) {
+        let (last, _) = runner.ctx.store.last_run_times().await?;
+        runner.set_quarantine(Some(last.unwrap_or_else(Utc::now)));
+        tracing::warn!("quarantined: Auth0 failed the last runs; scheduled runs slowed down");
+    }
+    Ok(())
+}
+
 /// The cron job, plus (outside UTC) a watchdog that rebuilds it when the
 /// zone's UTC offset changes, because tokio-cron-scheduler fixes the offset
 /// at creation and would otherwise run an hour off after a DST change.
@@ -316,6 +365,13 @@ fn cron_job(cron: &str, tz: chrono_tz::Tz, runner: Arc<Runner>) -> anyhow::Resul
             if jitter > 0 {
                 let wait = rand::thread_rng().gen_range(0..=jitter * 1000);
                 tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            if let Some(wait) = runner.quarantine_wait() {
+                tracing::info!(
+                    next_in_secs = wait.as_secs(),
+                    "quarantined: schedule tick skipped"
+                );
+                return;
             }
             match runner.start(RunOptions::new("schedule", false)).await {
                 Ok(id) => tracing::info!(run_id = id, "scheduled run started"),

@@ -25,13 +25,30 @@ struct Cli {
 enum Command {
     /// The daemon: scheduled and change-triggered runs, the admin HTTP API, /metrics.
     Serve,
-    /// Run one reconcile now. Exit status: 0 succeeded, 1 failed, 3 held.
+    /// Run one reconcile now. Exit status: 0 succeeded, 2 partial (some
+    /// actions failed; retried next run), 1 failed or interrupted, 3 held
+    /// (or the same plan as a rejected one).
     Run {
-        /// Plan and record, apply nothing.
+        /// Plan and record, apply nothing; `--output json` lists the plan.
         #[arg(long)]
         dry_run: bool,
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
+    },
+    /// Approve held run RUN: apply its plan now if nothing changed since
+    /// (otherwise the fresh plan faces the guard). Exit status as `run`.
+    Approve {
+        run: i64,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Reject held run RUN: nothing is applied, and a later run with the
+    /// same plan is not held (nor notified) again until the plan changes.
+    Reject {
+        run: i64,
+        /// Why, recorded with the run.
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Create or upgrade rosterd's tables (and the employees auth0 columns).
     Migrate,
@@ -135,16 +152,38 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::load(cli.config.as_deref())?;
             rosterd::telemetry::init(&settings.log);
             let ctx = Context::new(settings).await?;
-            let notifier = rosterd::notify::Notifier::for_context(&ctx)?;
-            let report = run_once(&ctx, RunOptions::new("cli", dry_run)).await?;
-            match output {
-                Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                Output::Text => print!("{}", rosterd::report::human(&report)),
+            cli_run(&ctx, RunOptions::new("cli", dry_run), output).await
+        }
+        Command::Approve { run, output } => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            rosterd::telemetry::init(&settings.log);
+            let ctx = Context::new(settings).await?;
+            let actor = cli_actor();
+            let opts = rosterd::held::approval(&ctx.store, run, &actor).await?;
+            tracing::warn!(actor = %actor, held_run = run, "held run approved");
+            audit(&ctx, &actor, "approve_run", &run.to_string()).await;
+            cli_run(&ctx, opts, output).await
+        }
+        Command::Reject { run, reason } => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            rosterd::telemetry::init(&settings.log);
+            let store = rosterd::store::Store::connect(&settings.database).await?;
+            let actor = cli_actor();
+            let note = rosterd::held::reject(&store, run, &actor, reason.as_deref()).await?;
+            tracing::warn!(actor = %actor, held_run = run, "held run rejected");
+            if let Err(e) = store
+                .audit_admin(
+                    &actor,
+                    "reject_run",
+                    Some(&format!("{run}: {note}")),
+                    chrono::Utc::now(),
+                )
+                .await
+            {
+                tracing::error!(error = %e, "could not write the admin audit");
             }
-            if let Some(n) = notifier {
-                n.after_run(report.run_id).await;
-            }
-            Ok(ExitCode::from(report.status.exit_code() as u8))
+            println!("run {run} {note}; the same plan will not be held again until it changes");
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -172,5 +211,42 @@ async fn check_database(s: &Settings) -> ExitCode {
             eprintln!("{e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// One run from the command line: report, notify, exit status.
+async fn cli_run(
+    ctx: &std::sync::Arc<Context>,
+    opts: RunOptions,
+    output: Output,
+) -> anyhow::Result<ExitCode> {
+    let notifier = rosterd::notify::Notifier::for_context(ctx)?;
+    let report = run_once(ctx, opts).await?;
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Text => print!("{}", rosterd::report::human(&report)),
+    }
+    if let Some(n) = notifier {
+        n.after_run(report.run_id).await;
+    }
+    Ok(ExitCode::from(report.status.exit_code() as u8))
+}
+
+/// Who decided, as `admin_audit` and the run record name them: the login
+/// running the command.
+fn cli_actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
+async fn audit(ctx: &Context, actor: &str, action: &str, target: &str) {
+    if let Err(e) = ctx
+        .store
+        .audit_admin(actor, action, Some(target), chrono::Utc::now())
+        .await
+    {
+        tracing::error!(error = %e, "could not write the admin audit");
     }
 }

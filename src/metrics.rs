@@ -28,6 +28,7 @@ pub struct Metrics {
     pub last_run: Gauge,
     pub last_success: Gauge,
     pub held_runs: IntGauge,
+    pub quarantined: IntGauge,
     pub sync_errors: IntCounterVec,
     pub actions: IntCounterVec,
     pub user_creation_failures: IntCounter,
@@ -72,7 +73,7 @@ impl Metrics {
                 &["version"]
             )),
             runs: reg!(IntCounterVec::new(
-                opts("rosterd_runs_total", "Reconcile runs finished, by outcome (succeeded, failed, held, interrupted) and trigger."),
+                opts("rosterd_runs_total", "Reconcile runs finished, by outcome (succeeded, partial, failed, held, rejected, interrupted) and trigger."),
                 &["status", "trigger"]
             )),
             run_duration: reg!(Histogram::with_opts(
@@ -86,11 +87,15 @@ impl Metrics {
             )),
             last_success: reg!(Gauge::new(
                 "rosterd_last_success_timestamp_seconds",
-                "When the last successful run finished, UNIX seconds."
+                "When the last run that completed its plan (succeeded or partial) finished, UNIX seconds."
             )),
             held_runs: reg!(IntGauge::new(
                 "rosterd_held_runs",
                 "Runs held by the deprovisioning guard and not yet approved."
+            )),
+            quarantined: reg!(IntGauge::new(
+                "rosterd_quarantined",
+                "1 while Auth0 failed the last reconcile.quarantine_after_runs runs: scheduled runs are slowed to reconcile.quarantine_interval_secs."
             )),
             sync_errors: reg!(IntCounterVec::new(
                 opts("podfactory_sync_errors_total", "Runs that failed as a whole, by stage (load, auth0, store, apply)."),

@@ -18,6 +18,8 @@ pub fn human(r: &RunReport) -> String {
     let mut out = String::new();
     let how = match (r.status, r.dry_run, r.applied) {
         (RunStatus::Held, ..) => "HELD (nothing applied)",
+        (RunStatus::Rejected, ..) => "REJECTED (nothing applied)",
+        (RunStatus::Partial, ..) => "PARTIAL (some actions failed; the next run retries them)",
         (RunStatus::Failed, ..) => "FAILED",
         (RunStatus::Interrupted, ..) => "INTERRUPTED (the next run finishes it)",
         (RunStatus::Succeeded, true, _) => "succeeded (dry run: nothing applied)",
@@ -64,8 +66,64 @@ pub fn human(r: &RunReport) -> String {
     if let Some(h) = &r.held_reason {
         let _ = writeln!(out, "  held because {h}");
     }
+    if r.status == RunStatus::Held {
+        let id = r.run_id;
+        let _ = writeln!(
+            out,
+            "  to apply it:  rosterd approve {id}   (or POST /api/v1/runs/{id}/approve)\n  \
+             to refuse it: rosterd reject {id} --reason TEXT   (or POST /api/v1/runs/{id}/reject)"
+        );
+    }
     if let Some(e) = &r.error {
         let _ = writeln!(out, "  error: {e}");
     }
+    if r.quarantined {
+        let _ = writeln!(
+            out,
+            "  quarantined: Auth0 failed the last runs; scheduled runs are slowed down until one is not"
+        );
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Mode;
+
+    fn report(status: RunStatus) -> RunReport {
+        RunReport {
+            run_id: 7,
+            status,
+            dry_run: false,
+            mode: Mode::Enforce,
+            applied: status != RunStatus::Held,
+            stats: Default::default(),
+            planned: BTreeMap::new(),
+            succeeded: BTreeMap::new(),
+            failed: BTreeMap::from([("update", 2)]),
+            findings: BTreeMap::new(),
+            failures: Vec::new(),
+            held_reason: None,
+            error: Some("2 of 9 actions failed".into()),
+            podfactory: None,
+            podfactory_error: None,
+            approval_note: None,
+            failed_stage: None,
+            quarantined: false,
+            plan: None,
+            duration_ms: 1200,
+        }
+    }
+
+    #[test]
+    fn a_partial_run_says_so_and_a_held_run_says_how_to_decide_it() {
+        let text = human(&report(RunStatus::Partial));
+        assert!(text.starts_with("run 7 PARTIAL"), "{text}");
+        assert!(text.contains("error: 2 of 9 actions failed"), "{text}");
+        let text = human(&report(RunStatus::Held));
+        assert!(text.contains("rosterd approve 7"), "{text}");
+        assert!(text.contains("rosterd reject 7 --reason"), "{text}");
+        assert!(text.contains("POST /api/v1/runs/7/reject"), "{text}");
+    }
 }

@@ -85,10 +85,16 @@ fn hostname() -> String {
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Succeeded,
+    /// The run completed; some actions failed and are retried next run.
+    Partial,
     Failed,
     /// The guard stopped the plan; nothing was applied.
     Held,
-    /// Shutdown came mid-apply: the actions not started were skipped.
+    /// A held run an admin rejected, or a later run whose plan is the same
+    /// as the rejected one: nothing applied, nobody asked again.
+    Rejected,
+    /// A shutdown or the run deadline came mid-apply: the actions not
+    /// started were skipped.
     Interrupted,
 }
 
@@ -96,18 +102,28 @@ impl RunStatus {
     pub fn as_str(&self) -> &'static str {
         match self {
             RunStatus::Succeeded => "succeeded",
+            RunStatus::Partial => "partial",
             RunStatus::Failed => "failed",
             RunStatus::Held => "held",
+            RunStatus::Rejected => "rejected",
             RunStatus::Interrupted => "interrupted",
         }
     }
-    /// The CLI's exit status: 0 succeeded, 1 failed (or interrupted), 3 held.
+    /// The CLI's exit status: 0 succeeded, 1 failed (or interrupted),
+    /// 2 partial, 3 held (or the same plan as a rejected one).
     pub fn exit_code(&self) -> i32 {
         match self {
             RunStatus::Succeeded => 0,
             RunStatus::Failed | RunStatus::Interrupted => 1,
-            RunStatus::Held => 3,
+            RunStatus::Partial => 2,
+            RunStatus::Held | RunStatus::Rejected => 3,
         }
+    }
+    /// A run that completed its plan: succeeded, or partial (the failed
+    /// actions are retried). What `rosterd_last_success_timestamp_seconds`
+    /// and the source guard's baseline count.
+    pub fn completed(&self) -> bool {
+        matches!(self, RunStatus::Succeeded | RunStatus::Partial)
     }
 }
 
@@ -164,6 +180,14 @@ pub struct RunReport {
     pub approval_note: Option<String>,
     /// Where a failed run stopped: `load`, `auth0`, `store` or `apply`.
     pub failed_stage: Option<&'static str>,
+    /// Consecutive runs failed by Auth0: scheduled runs are slowed down
+    /// (`reconcile.quarantine_*`) until a run is not.
+    pub quarantined: bool,
+    /// The plan (every action with its reason, and the findings) when
+    /// nothing was applied: dry run, observe mode, held. Not stored in the
+    /// run's summary (the run's `plan` has it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
     pub duration_ms: u64,
 }
 
@@ -294,25 +318,36 @@ async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<Run
             podfactory_error: None,
             approval_note: None,
             failed_stage: None,
+            quarantined: false,
+            plan: None,
             duration_ms: 0,
         };
         let mut end = RunEnd::default();
-        if let Err(e) = execute(ctx, run_id, opts, &mut report, &mut end).await {
+        let deadline = started + std::time::Duration::from_secs(ctx.settings.reconcile.run_deadline_secs);
+        if let Err(e) = execute(ctx, run_id, opts, deadline, &mut report, &mut end).await {
             report.status = RunStatus::Failed;
             report.failed_stage = Some(stage_of(&e));
-            report.error = Some(format!("{e:#}"));
+            report.error = Some(error_text(&e));
         }
-        if report.status == RunStatus::Failed && report.failed_stage.is_none() {
-            report.failed_stage = Some("apply");
-        }
+        report.quarantined = quarantine_after(ctx, &report).await;
         report.duration_ms = started.elapsed().as_millis() as u64;
         end.status = report.status.as_str().to_string();
         end.error = report.error.clone();
         end.held_reason = report.held_reason.clone();
         end.actions_succeeded = report.succeeded.values().sum::<usize>() as i64;
         end.actions_failed = report.failed.values().sum::<usize>() as i64;
+        // The plan is stored on its own (`end.plan`), not twice.
+        let plan = report.plan.take();
         end.summary = serde_json::to_string(&report).ok();
+        report.plan = plan;
         store.finish_run(run_id, &end, Utc::now()).await?;
+        if report.quarantined {
+            tracing::warn!(
+                after_runs = ctx.settings.reconcile.quarantine_after_runs,
+                every_secs = ctx.settings.reconcile.quarantine_interval_secs,
+                "quarantined: Auth0 failed the last runs; scheduled runs slowed down until a run succeeds"
+            );
+        }
         match report.status {
             RunStatus::Succeeded => tracing::info!(
                 duration_ms = report.duration_ms,
@@ -320,7 +355,18 @@ async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<Run
                 findings = ?report.findings,
                 "run succeeded"
             ),
-            RunStatus::Held => tracing::warn!(reason = report.held_reason.as_deref(), "run held"),
+            RunStatus::Partial => tracing::warn!(
+                duration_ms = report.duration_ms,
+                error = report.error.as_deref(),
+                failed = ?report.failed,
+                "run completed with failed actions"
+            ),
+            RunStatus::Held | RunStatus::Rejected => tracing::warn!(
+                status = report.status.as_str(),
+                reason = report.held_reason.as_deref(),
+                error = report.error.as_deref(),
+                "run held"
+            ),
             RunStatus::Failed | RunStatus::Interrupted => tracing::error!(
                 status = report.status.as_str(),
                 error = report.error.as_deref(),
@@ -332,6 +378,64 @@ async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<Run
     }
     .instrument(span)
     .await
+}
+
+/// An error and its causes, each once: a cause whose text the message
+/// already carries (a `StoreError` prints its sqlx error) is not repeated.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text
+}
+
+/// Is rosterd in quarantine after this run? A function of the stored recent
+/// outcomes and this one; a database that cannot say leaves it off.
+async fn quarantine_after(ctx: &Context, report: &RunReport) -> bool {
+    let after = ctx.settings.reconcile.quarantine_after_runs;
+    if after == 0 {
+        return false;
+    }
+    let this = crate::outcome::PastRun::of(report.status.as_str(), report.failed_stage);
+    match recent_outcomes(&ctx.store, after.saturating_sub(1)).await {
+        Ok(earlier) => {
+            let recent: Vec<_> = std::iter::once(this).chain(earlier).collect();
+            crate::outcome::quarantined(&recent, after)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read recent runs for the quarantine decision");
+            false
+        }
+    }
+}
+
+/// The last `n` finished runs, newest first, as quarantine sees them.
+pub async fn recent_outcomes(
+    store: &Store,
+    n: usize,
+) -> Result<Vec<crate::outcome::PastRun>, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Stage {
+        failed_stage: Option<String>,
+    }
+    let rows = store.recent_run_outcomes(n as i64).await?;
+    Ok(rows
+        .iter()
+        .map(|(status, summary)| {
+            let stage = summary
+                .as_deref()
+                .and_then(|s| serde_json::from_str::<Stage>(s).ok())
+                .and_then(|s| s.failed_stage);
+            crate::outcome::PastRun::of(status, stage.as_deref())
+        })
+        .collect())
 }
 
 /// Which stage a whole-run failure came from, for the errors metric.
@@ -353,10 +457,11 @@ fn record_metrics(m: &Metrics, r: &RunReport, trigger: &str) {
         .inc();
     m.run_duration.observe(r.duration_ms as f64 / 1000.0);
     m.last_run.set(now);
-    if r.status == RunStatus::Succeeded {
+    if r.status.completed() {
         m.last_success.set(now);
     }
     m.held_runs.set(i64::from(r.status == RunStatus::Held));
+    m.quarantined.set(i64::from(r.quarantined));
     if let Some(stage) = &r.failed_stage {
         m.sync_errors.with_label_values(&[stage]).inc();
     }
@@ -418,6 +523,7 @@ async fn execute(
     ctx: &Context,
     run_id: i64,
     opts: &RunOptions,
+    deadline: Instant,
     report: &mut RunReport,
     end: &mut RunEnd,
 ) -> anyhow::Result<()> {
@@ -503,6 +609,12 @@ async fn execute(
             ));
         }
     }
+    // A plan an admin rejected is not held (nor told to on-call) again
+    // until it changes.
+    let mut rejected = None;
+    if held.is_some() && opts.approval.is_none() {
+        rejected = same_as_rejected(store, &plan).await?;
+    }
     let apply = !opts.dry_run && s.mode == Mode::Enforce && held.is_none();
     let initial = if apply { "planned" } else { "skipped" };
     let records: Vec<ActionRecord> = plan
@@ -513,8 +625,14 @@ async fn execute(
         .collect();
     store.insert_actions(run_id, &records).await?;
     if let Some(reason) = held {
-        report.status = RunStatus::Held;
+        report.status = if rejected.is_some() {
+            RunStatus::Rejected
+        } else {
+            RunStatus::Held
+        };
         report.held_reason = Some(reason);
+        report.error = rejected;
+        report.plan = Some(plan);
         return Ok(());
     }
     // PodFactory links are rosterd's own records: kept in observe mode too,
@@ -532,18 +650,21 @@ async fn execute(
             record_matching(store, &accounts, &matching, report).await?;
         }
         report.status = RunStatus::Succeeded;
+        report.plan = Some(plan);
         return Ok(());
     }
 
     // Apply.
     report.applied = true;
     let by_id: BTreeMap<EmployeeId, &Employee> = employees.iter().map(|e| (e.id, e)).collect();
-    let outcomes = apply_all(ctx, run_id, &plan, &by_id).await?;
-    let mut interrupted = false;
+    let outcomes = apply_all(ctx, run_id, &plan, &by_id, deadline).await?;
+    let mut tally = crate::outcome::Tally::default();
+    let mut cut = None;
     for (action, outcome) in plan.actions.iter().zip(outcomes) {
         let kind = action.action.kind();
         match outcome {
-            Ok(user) => {
+            Outcome::Done(user) => {
+                tally.attempted += 1;
                 *report.succeeded.entry(kind).or_insert(0) += 1;
                 // Accounts created or linked by this run join the audit.
                 let linking = matches!(action.action, Action::Create { .. } | Action::Link { .. });
@@ -553,8 +674,14 @@ async fn execute(
                     accounts.insert(e.id.0, (user.0, e.email.to_string()));
                 }
             }
-            Err(None) => interrupted = true,
-            Err(Some(e)) => {
+            Outcome::NotFinished(why) => {
+                tally.not_finished += 1;
+                cut = Some(why);
+            }
+            Outcome::Failed(e) => {
+                tally.attempted += 1;
+                tally.failed += 1;
+                tally.unavailable += usize::from(e.unavailable);
                 *report.failed.entry(kind).or_insert(0) += 1;
                 if report.failures.len() < 20 {
                     report.failures.push(format!(
@@ -571,17 +698,53 @@ async fn execute(
         .map(|(employee, (account, _))| (*employee, account.clone()))
         .collect();
     store.touch_verified_audit(&links, Utc::now()).await?;
-    report.status = if interrupted {
-        report.error =
-            Some("interrupted: rosterd was shutting down; the next run finishes the plan".into());
-        RunStatus::Interrupted
-    } else if report.failed.is_empty() {
-        RunStatus::Succeeded
-    } else {
-        RunStatus::Failed
-    };
+    let verdict = crate::outcome::applied(&tally, cut);
+    report.status = verdict.status;
+    report.error = verdict.error;
+    report.failed_stage = verdict.failed_stage;
     Ok(())
 }
+
+/// When `plan` is the plan of the latest rejected run: why it is not held
+/// again.
+async fn same_as_rejected(store: &Store, plan: &Plan) -> anyhow::Result<Option<String>> {
+    let Some(run) = store
+        .list_runs_page(Some("rejected"), None, 1)
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let same = run
+        .plan
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<Plan>(p).ok())
+        .is_some_and(|p| p.actions == plan.actions);
+    if !same {
+        return Ok(None);
+    }
+    // The run an admin rejected carries who did; a later run of the same
+    // plan carries the original's citation.
+    let error = run.error.as_deref().unwrap_or("rejected");
+    let original = match &run.approved_by {
+        Some(_) => format!("run {} ({error})", run.id),
+        None => error
+            .strip_prefix(SAME_AS_REJECTED.0)
+            .and_then(|e| e.strip_suffix(SAME_AS_REJECTED.1))
+            .map_or_else(|| format!("run {}", run.id), str::to_string),
+    };
+    Ok(Some(format!(
+        "{}{original}{}",
+        SAME_AS_REJECTED.0, SAME_AS_REJECTED.1
+    )))
+}
+
+/// The error of a run whose plan is the same as a rejected one's.
+const SAME_AS_REJECTED: (&str, &str) = (
+    "rejected: the same plan as ",
+    "; nothing is applied until the plan changes",
+);
 
 async fn record_matching(
     store: &Store,
@@ -656,16 +819,60 @@ fn action_record(seq: i64, a: &PlannedAction, status: &str) -> ActionRecord {
     }
 }
 
+/// How one action went.
+enum Outcome {
+    /// Applied; the account it ended with, if any.
+    Done(Option<Auth0UserId>),
+    Failed(ActionError),
+    /// Not started, or cut short, by a shutdown or the run deadline.
+    NotFinished(crate::outcome::Cut),
+}
+
+/// Why an action failed, and whether Auth0 itself failed to answer.
+#[derive(Debug)]
+struct ActionError {
+    message: String,
+    /// A transport error, a 5xx, or a 429 after every retry: Auth0 trouble,
+    /// not this employee's.
+    unavailable: bool,
+}
+
+impl From<String> for ActionError {
+    fn from(message: String) -> Self {
+        ActionError {
+            message,
+            unavailable: false,
+        }
+    }
+}
+
+impl From<Auth0Error> for ActionError {
+    fn from(e: Auth0Error) -> Self {
+        ActionError {
+            unavailable: matches!(e.label(), "transport" | "server_error" | "rate_limited"),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for ActionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Apply every action, `auth0.concurrency` at a time (the rate limiter still
 /// bounds throughput); one failure does not stop the others. Outcomes come
-/// back in plan order, with the account each ended with; `Err(None)` marks
-/// an action not started because of a shutdown.
+/// back in plan order. No action starts after a shutdown request or past
+/// the run's deadline, and one in flight at the deadline is cut short (the
+/// next run re-plans from what Auth0 then holds, as after a crash).
 async fn apply_all(
     ctx: &Context,
     run_id: i64,
     plan: &Plan,
     employees: &BTreeMap<EmployeeId, &Employee>,
-) -> anyhow::Result<Vec<Result<Option<Auth0UserId>, Option<String>>>> {
+    deadline: Instant,
+) -> anyhow::Result<Vec<Outcome>> {
     let needs_roles = plan.actions.iter().any(|a| {
         matches!(
             a.action,
@@ -691,31 +898,47 @@ async fn apply_all(
         .iter()
         .enumerate()
         .map(|(seq, a)| async move {
-            if ctx.is_stopping() {
-                let note = "not started: rosterd was shutting down";
+            let secs = ctx.settings.reconcile.run_deadline_secs;
+            let record = |status: &'static str, user: Option<Auth0UserId>, error: Option<String>| async move {
                 if let Err(e) = ctx
                     .store
-                    .finish_action(run_id, seq as i64, "skipped", None, Some(note), Utc::now())
+                    .finish_action(run_id, seq as i64, status, user.as_ref(), error.as_deref(), Utc::now())
                     .await
                 {
                     tracing::error!(seq, error = %e, "could not record an action's outcome");
                 }
-                return Err(None);
+            };
+            let skip = if ctx.is_stopping() {
+                Some((crate::outcome::Cut::Shutdown, "not started: rosterd was shutting down".to_string()))
+            } else if Instant::now() >= deadline {
+                Some((
+                    crate::outcome::Cut::Deadline(secs),
+                    format!("not started: the run deadline passed (reconcile.run_deadline_secs = {secs})"),
+                ))
+            } else {
+                None
+            };
+            if let Some((cut, note)) = skip {
+                record("skipped", None, Some(note)).await;
+                return Outcome::NotFinished(cut);
             }
             let employee = employees.get(&a.action.employee_id()).copied();
-            let outcome = apply_one(ctx, &a.action, employee, roles).await;
-            let (status, user, error) = match &outcome {
-                Ok(user) => ("succeeded", user.as_ref(), None),
-                Err(e) => ("failed", None, Some(e.as_str())),
-            };
-            if let Err(e) = ctx
-                .store
-                .finish_action(run_id, seq as i64, status, user, error, Utc::now())
-                .await
-            {
-                tracing::error!(seq, error = %e, "could not record an action's outcome");
+            let applying = apply_one(ctx, &a.action, employee, roles);
+            match tokio::time::timeout_at(deadline.into(), applying).await {
+                Ok(Ok(user)) => {
+                    record("succeeded", user.clone(), None).await;
+                    Outcome::Done(user)
+                }
+                Ok(Err(e)) => {
+                    record("failed", None, Some(e.message.clone())).await;
+                    Outcome::Failed(e)
+                }
+                Err(_) => {
+                    let note = format!("cut short: the run deadline passed (reconcile.run_deadline_secs = {secs}); the next run re-plans it");
+                    record("failed", None, Some(note)).await;
+                    Outcome::NotFinished(crate::outcome::Cut::Deadline(secs))
+                }
             }
-            outcome.map_err(Some)
         })
         .collect();
     let outcomes = futures::stream::iter(pending)
@@ -763,9 +986,9 @@ async fn apply_one(
     action: &Action,
     employee: Option<&Employee>,
     roles: &RoleMap,
-) -> Result<Option<Auth0UserId>, String> {
+) -> Result<Option<Auth0UserId>, ActionError> {
     let api = &ctx.auth0;
-    let err = |e: Auth0Error| e.to_string();
+    let err = ActionError::from;
     match action {
         Action::Create {
             employee_id,
@@ -806,7 +1029,7 @@ async fn apply_one(
             };
             let role = ensure_role(ctx, &user, role_code, roles).await;
             record_link(ctx, *employee_id, &user, employee).await?;
-            role.map(|()| Some(user))
+            role.map(|()| Some(user)).map_err(ActionError::from)
         }
         Action::Link {
             employee_id,
@@ -817,6 +1040,7 @@ async fn apply_one(
             let role = ensure_role(ctx, auth0_user_id, role_code, roles).await;
             record_link(ctx, *employee_id, auth0_user_id, employee).await?;
             role.map(|()| Some(auth0_user_id.clone()))
+                .map_err(ActionError::from)
         }
         Action::Block { auth0_user_id, .. } => api
             .patch_user(auth0_user_id, &json!({ "blocked": true }))
@@ -849,7 +1073,7 @@ async fn apply_one(
                 api.patch_user(auth0_user_id, &body).await.map_err(err)?;
             }
             match role_error {
-                Some(e) => Err(e),
+                Some(e) => Err(e.into()),
                 None => Ok(Some(auth0_user_id.clone())),
             }
         }

@@ -9,8 +9,9 @@ mod auth;
 mod openapi;
 
 use crate::daemon::Runner;
-use crate::plan::{FindingKind, Plan};
-use crate::run::{Approval, RunError, RunOptions};
+use crate::held::DecisionError;
+use crate::plan::FindingKind;
+use crate::run::{RunError, RunOptions};
 use crate::store::RunRecord;
 use auth::Actor;
 use axum::body::Bytes;
@@ -143,6 +144,7 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route("/runs", post(trigger_run).get(list_runs))
         .route("/runs/{id}", get(get_run))
         .route("/runs/{id}/approve", post(approve_run))
+        .route("/runs/{id}/reject", post(reject_run))
         .route("/findings", get(findings))
         .route("/mappings", post(create_mapping).get(list_mappings))
         .route("/mappings/{id}", delete(delete_mapping))
@@ -343,16 +345,30 @@ async fn audit(runner: &Runner, actor: &Actor, action: &str, target: Option<&str
 
 /// A run without its (large) plan, with its summary as JSON.
 fn run_json(r: &RunRecord) -> Value {
-    json!({
+    let body = json!({
         "id": r.id, "trigger": r.trigger, "mode": r.mode, "dry_run": r.dry_run, "status": r.status,
         "started_at": r.started_at, "finished_at": r.finished_at,
         "employees_seen": r.employees_seen, "auth0_users_seen": r.auth0_users_seen,
         "actions_planned": r.actions_planned, "actions_succeeded": r.actions_succeeded,
         "actions_failed": r.actions_failed, "findings_count": r.findings_count,
         "error": r.error, "held_reason": r.held_reason,
-        "approved_at": r.approved_at, "approved_by": r.approved_by,
+    });
+    // A held run's decision shares two columns: approved or rejected.
+    let (approved, rejected) = if r.status == "rejected" {
+        ((None, None), (r.approved_at, r.approved_by.as_deref()))
+    } else {
+        ((r.approved_at, r.approved_by.as_deref()), (None, None))
+    };
+    let decision = json!({
+        "approved_at": approved.0, "approved_by": approved.1,
+        "rejected_at": rejected.0, "rejected_by": rejected.1,
         "summary": r.summary.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok()),
-    })
+    });
+    let mut body = body;
+    if let (Some(b), Value::Object(d)) = (body.as_object_mut(), decision) {
+        b.extend(d);
+    }
+    body
 }
 
 #[derive(Deserialize)]
@@ -363,7 +379,15 @@ struct RunsQuery {
     limit: Option<i64>,
 }
 
-const RUN_STATUSES: [&str; 5] = ["running", "succeeded", "failed", "held", "interrupted"];
+pub(crate) const RUN_STATUSES: [&str; 7] = [
+    "running",
+    "succeeded",
+    "partial",
+    "failed",
+    "held",
+    "rejected",
+    "interrupted",
+];
 
 async fn list_runs(
     State(runner): State<AppState>,
@@ -466,30 +490,60 @@ async fn approve_run(
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
     let run = load_run(&runner, &raw).await?;
-    if run.status != "held" || run.approved_at.is_some() {
-        return Err(ApiError::conflict(
-            "not_held",
-            format!(
-                "run {} is {}, not a held run awaiting approval",
-                run.id, run.status
-            ),
-        ));
-    }
-    let plan: Plan = plan_of(&run)
-        .ok_or_else(|| internal(format!("held run {} has no readable plan", run.id)))?;
-    let opts = RunOptions {
-        dry_run: false,
-        trigger: "approval",
-        approval: Some(Approval {
-            held_run_id: run.id,
-            actions: plan.actions,
-            approved_by: actor.0.clone(),
-        }),
-    };
+    let opts = crate::held::approval(&runner.ctx.store, run.id, &actor.0)
+        .await
+        .map_err(decision_error)?;
     let id = runner.start(opts).await.map_err(start_error)?;
     tracing::warn!(actor = %actor.0, held_run = run.id, run_id = id, "held run approved");
     audit(&runner, &actor, "approve_run", Some(&run.id.to_string())).await;
     Ok(started(id, false))
+}
+
+fn decision_error(e: DecisionError) -> ApiError {
+    match e {
+        DecisionError::NotFound(_) => ApiError::not_found(e.to_string()),
+        DecisionError::NotHeld { .. } => ApiError::conflict("not_held", e.to_string()),
+        other => internal(other),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RejectBody {
+    reason: Option<String>,
+}
+
+async fn reject_run(
+    State(runner): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    let body: RejectBody = parse_body(&headers, &read_body(body)?)?;
+    if body
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 1000)
+    {
+        return Err(ApiError::bad_request(
+            "reason must be at most 1000 characters",
+        ));
+    }
+    let id = parse_id(&raw, "run id")?;
+    let note = crate::held::reject(&runner.ctx.store, id, &actor.0, body.reason.as_deref())
+        .await
+        .map_err(decision_error)?;
+    tracing::warn!(actor = %actor.0, held_run = id, "held run rejected");
+    audit(
+        &runner,
+        &actor,
+        "reject_run",
+        Some(&format!("{id}: {note}")),
+    )
+    .await;
+    let run = load_run(&runner, &raw).await?;
+    Ok(Json(run_json(&run)))
 }
 
 #[derive(Deserialize)]

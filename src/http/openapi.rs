@@ -50,7 +50,7 @@ pub fn spec() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": { "title": "rosterd admin API", "version": env!("CARGO_PKG_VERSION"),
-                  "description": "Trigger and inspect reconcile runs, approve held runs, manage PodFactory mappings, issue onboarding credentials." },
+                  "description": "Trigger and inspect reconcile runs, approve or reject held runs, manage PodFactory mappings, issue onboarding credentials." },
         "security": [{ "bearer": [] }],
         "paths": {
             "/api/v1/runs": {
@@ -58,7 +58,7 @@ pub fn spec() -> Value {
                           "responses": with(auth_errors(&[("409", "a run is in progress (run_id names it)"), ("503", "`shutting_down`, or `timeout`")]), "202", ok("started; Location names the run", obj.clone())) },
                 "get": { "summary": "Runs, newest first",
                          "parameters": [
-                            { "name": "status", "in": "query", "schema": { "type": "string", "enum": ["running", "succeeded", "failed", "held", "interrupted"] } },
+                            { "name": "status", "in": "query", "schema": { "type": "string", "enum": crate::http::RUN_STATUSES } },
                             { "name": "before", "in": "query", "schema": { "type": "integer" }, "description": "page: runs with a smaller id (next_before of the previous page)" },
                             { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 20 } }],
                          "responses": with(auth_errors(&[]), "200", ok("a page of runs", obj.clone())) }
@@ -67,6 +67,10 @@ pub fn spec() -> Value {
                                             "responses": with(auth_errors(&[("404", "no such run")]), "200", ok("the run", obj.clone())) } },
             "/api/v1/runs/{id}/approve": { "post": { "summary": "Approve a held run: its plan is applied if nothing changed since, else re-planned", "parameters": [id_param("id")],
                                                      "responses": with(auth_errors(&[("404", "no such run"), ("409", "not a held run, or a run is in progress")]), "202", ok("the approval run started", obj.clone())) } },
+            "/api/v1/runs/{id}/reject": { "post": { "summary": "Reject a held run: it is closed as rejected (with who and why); a later run with the same plan ends rejected too, without a new hold or notification, until the plan changes",
+                                                    "parameters": [id_param("id")],
+                                                    "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RejectRun" } } } },
+                                                    "responses": with(auth_errors(&[("404", "no such run"), ("409", "not a held run awaiting a decision")]), "200", ok("the rejected run", obj.clone())) } },
             "/api/v1/findings": { "get": { "summary": "Findings of the latest planned run",
                                            "parameters": [{ "name": "kind", "in": "query", "schema": { "type": "string" } }],
                                            "responses": with(auth_errors(&[]), "200", ok("findings", obj.clone())) } },
@@ -90,6 +94,7 @@ pub fn spec() -> Value {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
             "schemas": {
                 "Error": { "type": "object", "required": ["error", "message"], "properties": { "error": { "type": "string" }, "message": { "type": "string" } } },
+                "RejectRun": { "type": "object", "properties": { "reason": { "type": "string", "maxLength": 1000 } }, "additionalProperties": false },
                 "TriggerRun": { "type": "object", "properties": { "dry_run": { "type": "boolean", "default": false } }, "additionalProperties": false },
                 "Mapping": { "type": "object", "required": ["podfactory_user_id", "employee_id"], "additionalProperties": false,
                              "properties": { "podfactory_user_id": { "type": "string" }, "employee_id": { "type": "integer" } } }

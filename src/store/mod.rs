@@ -475,7 +475,7 @@ impl Store {
     pub async fn last_successful_employee_count(&self) -> Result<Option<i64>> {
         with_pool!(self, pool => {
             let row: Option<(Option<i64>,)> = sqlx::query_as(
-                "SELECT employees_seen FROM reconcile_runs WHERE status = 'succeeded' ORDER BY id DESC LIMIT 1",
+                "SELECT employees_seen FROM reconcile_runs WHERE status IN ('succeeded', 'partial') ORDER BY id DESC LIMIT 1",
             )
             .fetch_optional(pool)
             .await
@@ -757,6 +757,47 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Close a held run as rejected, with who and why (the decision goes in
+    /// `approved_at`/`approved_by`, the sentence in `error`). `false` when
+    /// it is not a held run awaiting a decision.
+    pub async fn reject_run(
+        &self,
+        id: i64,
+        by: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        with_pool!(self, pool, q => {
+            let done = sqlx::query(&q(
+                "UPDATE reconcile_runs SET status = 'rejected', approved_at = $1, approved_by = $2, \
+                 error = $3 WHERE id = $4 AND status = 'held' AND approved_at IS NULL",
+            ))
+            .bind(now)
+            .bind(by)
+            .bind(note)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map_err(sql("reject run"))?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// `(status, summary)` of the last `limit` finished runs, newest first.
+    pub async fn recent_run_outcomes(&self, limit: i64) -> Result<Vec<(String, Option<String>)>> {
+        with_pool!(self, pool, q => {
+            sqlx::query_as(&q(
+                "SELECT status, summary FROM reconcile_runs WHERE status <> 'running' ORDER BY id DESC LIMIT $1",
+            ))
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read recent runs"))
+        })
+    }
+}
+
 /// An admin's manual PodFactory mapping.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ManualMapping {
@@ -832,7 +873,7 @@ impl Store {
             .await
             .map_err(sql("read run times"))?;
             let ok: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as(
-                "SELECT finished_at FROM reconcile_runs WHERE status = 'succeeded' ORDER BY id DESC LIMIT 1",
+                "SELECT finished_at FROM reconcile_runs WHERE status IN ('succeeded', 'partial') ORDER BY id DESC LIMIT 1",
             )
             .fetch_optional(pool)
             .await

@@ -13,7 +13,7 @@ use std::process::Command;
 /// Every family with one or more series, labels from the documented sets.
 fn full_exposition() -> String {
     let m = Metrics::new();
-    for status in ["succeeded", "failed", "held"] {
+    for status in ["succeeded", "partial", "failed", "held", "rejected"] {
         m.runs.with_label_values(&[status, "schedule"]).inc();
     }
     m.run_duration.observe(12.0);
@@ -21,6 +21,7 @@ fn full_exposition() -> String {
     m.last_run.set(1_700_000_000.0);
     m.last_success.set(1_700_000_000.0);
     m.held_runs.set(0);
+    m.quarantined.set(0);
     for stage in ["load", "auth0", "store", "apply"] {
         m.sync_errors.with_label_values(&[stage]).inc();
     }

@@ -1,0 +1,78 @@
+//! Deciding a held run: approve (apply its plan if nothing changed since)
+//! or reject (close it; the same plan is not held again until it changes).
+//! One implementation for the CLI and the admin API.
+
+use crate::plan::Plan;
+use crate::run::{Approval, RunOptions};
+use crate::store::{RunRecord, Store, StoreError};
+use chrono::Utc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    #[error("no run {0}")]
+    NotFound(i64),
+    #[error("run {id} is {status}, not a held run awaiting a decision")]
+    NotHeld { id: i64, status: String },
+    #[error("held run {0} has no readable plan")]
+    NoPlan(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+async fn held_run(store: &Store, id: i64) -> Result<RunRecord, DecisionError> {
+    let run = store
+        .get_run(id)
+        .await?
+        .ok_or(DecisionError::NotFound(id))?;
+    if run.status != "held" || run.approved_at.is_some() {
+        return Err(DecisionError::NotHeld {
+            id,
+            status: run.status,
+        });
+    }
+    Ok(run)
+}
+
+/// The options of the run that applies held run `id`, approved by `actor`.
+pub async fn approval(store: &Store, id: i64, actor: &str) -> Result<RunOptions, DecisionError> {
+    let run = held_run(store, id).await?;
+    let plan: Plan = run
+        .plan
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .ok_or(DecisionError::NoPlan(id))?;
+    Ok(RunOptions {
+        dry_run: false,
+        trigger: "approval",
+        approval: Some(Approval {
+            held_run_id: id,
+            actions: plan.actions,
+            approved_by: actor.to_string(),
+        }),
+    })
+}
+
+/// Close held run `id` as rejected by `actor`, with an optional reason.
+/// Returns the sentence recorded as the run's error.
+pub async fn reject(
+    store: &Store,
+    id: i64,
+    actor: &str,
+    reason: Option<&str>,
+) -> Result<String, DecisionError> {
+    let run = held_run(store, id).await?;
+    let note = match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => format!("rejected by {actor}: {r}"),
+        None => format!("rejected by {actor}"),
+    };
+    // Conditional on the run still being held: a concurrent decision wins
+    // once.
+    if !store.reject_run(id, actor, &note, Utc::now()).await? {
+        let status = store
+            .get_run(id)
+            .await?
+            .map_or_else(|| run.status.clone(), |r| r.status);
+        return Err(DecisionError::NotHeld { id, status });
+    }
+    Ok(note)
+}
