@@ -574,7 +574,7 @@ fn causes<'a>(items: &[&'a Item]) -> Vec<Cause<'a>> {
         out[i].employees.extend(item.employee_id);
     }
     // Stable: equal groups keep the order they first failed in.
-    out.sort_by(|a, b| b.count.cmp(&a.count));
+    out.sort_by_key(|c| std::cmp::Reverse(c.count));
     out
 }
 
