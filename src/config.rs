@@ -295,17 +295,22 @@ impl Default for ServeSettings {
 }
 
 impl ServeSettings {
-    /// The schedule as the six-field form the scheduler wants.
+    /// The schedule as the six-field form the scheduler wants, checked with
+    /// the parser tokio-cron-scheduler uses (which says only `ParseSchedule`).
     pub fn six_field_schedule(&self) -> Result<String, String> {
-        let fields = self.schedule.split_whitespace().count();
-        match fields {
-            6 | 7 => Ok(self.schedule.trim().to_string()),
-            5 => Ok(format!("0 {}", self.schedule.trim())),
-            n => Err(format!(
-                "serve.schedule: {n} fields in {:?}; use six-field cron \"sec min hour day-of-month month day-of-week\", e.g. \"0 */15 * * * *\"",
-                self.schedule
-            )),
-        }
+        let example = "use six-field cron \"sec min hour day-of-month month day-of-week\", e.g. \"0 */15 * * * *\"";
+        let cron = match self.schedule.split_whitespace().count() {
+            6 | 7 => self.schedule.trim().to_string(),
+            5 => format!("0 {}", self.schedule.trim()),
+            n => return Err(format!("serve.schedule: {n} fields; {example}")),
+        };
+        croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Required)
+            .dom_and_dow(true)
+            .build()
+            .parse(&cron)
+            .map_err(|e| format!("serve.schedule: not a valid cron expression ({e}); {example}"))?;
+        Ok(cron)
     }
 }
 
@@ -478,12 +483,19 @@ impl Settings {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
         let mut problems = Vec::new();
-        let mut root: toml::Table = match toml_text.parse() {
+        let mut root: toml::Table = match toml_text.parse::<toml::Table>() {
             Ok(t) => t,
+            // toml's Display quotes the offending line, which can hold a
+            // secret: keep the line number and the message only.
             Err(e) => {
+                let at = e
+                    .span()
+                    .map(|s| format!(" at line {}", line_at(toml_text, s.start)))
+                    .unwrap_or_default();
+                let what = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
                 return Err(ConfigError {
-                    problems: vec![format!("TOML syntax: {e}")],
-                })
+                    problems: vec![format!("TOML syntax error{at}: {what}")],
+                });
             }
         };
         let env: Vec<(String, String)> = env.into_iter().collect();
@@ -506,6 +518,8 @@ impl Settings {
             }
         }
 
+        placeholders(&root, "", &mut problems);
+
         // Deserialize section by section so one bad section does not hide
         // the problems of the others.
         let mut settings = Settings::default();
@@ -513,17 +527,36 @@ impl Settings {
             match key.as_str() {
                 "mode" => match Mode::deserialize(value) {
                     Ok(m) => settings.mode = m,
-                    Err(e) => {
-                        problems.push(format!("mode: {e} (expected \"enforce\" or \"observe\")"))
-                    }
+                    Err(_) => problems.push(format!(
+                        "mode{}: expected \"enforce\" or \"observe\"",
+                        at_line(toml_text, None, "mode")
+                    )),
                 },
-                "database" => section(&key, value, &mut settings.database, &mut problems),
-                "auth0" => section(&key, value, &mut settings.auth0, &mut problems),
-                "reconcile" => section(&key, value, &mut settings.reconcile, &mut problems),
-                "podfactory" => section(&key, value, &mut settings.podfactory, &mut problems),
-                "serve" => section(&key, value, &mut settings.serve, &mut problems),
-                "notify" => section(&key, value, &mut settings.notify, &mut problems),
-                "log" => section(&key, value, &mut settings.log, &mut problems),
+                "database" => section(
+                    toml_text,
+                    &key,
+                    value,
+                    &mut settings.database,
+                    &mut problems,
+                ),
+                "auth0" => section(toml_text, &key, value, &mut settings.auth0, &mut problems),
+                "reconcile" => section(
+                    toml_text,
+                    &key,
+                    value,
+                    &mut settings.reconcile,
+                    &mut problems,
+                ),
+                "podfactory" => section(
+                    toml_text,
+                    &key,
+                    value,
+                    &mut settings.podfactory,
+                    &mut problems,
+                ),
+                "serve" => section(toml_text, &key, value, &mut settings.serve, &mut problems),
+                "notify" => section(toml_text, &key, value, &mut settings.notify, &mut problems),
+                "log" => section(toml_text, &key, value, &mut settings.log, &mut problems),
                 other => problems.push(format!(
                     "{other}: unknown key (known: mode, {})",
                     SECTIONS.join(", ")
@@ -566,6 +599,24 @@ impl Settings {
             }
         }
 
+        match log_filter(&settings.log.level) {
+            Ok(filter) => settings.log.level = filter,
+            Err(e) => problems.push(format!(
+                "log.level{}: {e}",
+                at_line(toml_text, Some("log"), "level")
+            )),
+        }
+        // RUST_LOG replaces log.level (telemetry::init): a typo there must
+        // not silence the logs either.
+        if let Some((_, v)) = env
+            .iter()
+            .find(|(k, v)| k == "RUST_LOG" && !v.trim().is_empty())
+        {
+            if let Err(e) = log_filter(v) {
+                problems.push(format!("RUST_LOG: {e}"));
+            }
+        }
+
         settings.validate(&mut problems);
         if problems.is_empty() {
             Ok(settings)
@@ -587,9 +638,21 @@ impl Settings {
         if a.domain.is_empty() && a.base_url.is_none() {
             problems.push("auth0.domain: required (or auth0.base_url for a simulator)".into());
         }
+        if a.domain.contains("://") || a.domain.contains('/') {
+            problems.push(
+                "auth0.domain: expected the tenant's host name alone, e.g. \"acme.eu.auth0.com\" (no https://, no path)".into(),
+            );
+        }
         if let Some(url) = &a.base_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                problems.push(format!("auth0.base_url: {url:?} is not an http(s) URL"));
+                problems.push("auth0.base_url: expected an http:// or https:// URL".into());
+            }
+            // rosterd appends /api/v2/… itself; a base URL that already has
+            // it sends every call to /api/v2/api/v2/… (404).
+            if url.trim_end_matches('/').ends_with("/api/v2") {
+                problems.push(
+                    "auth0.base_url: expected the tenant's root URL without /api/v2 (rosterd adds the API path)".into(),
+                );
             }
         }
         if a.client_id.is_empty() {
@@ -637,19 +700,18 @@ impl Settings {
             problems.push(e);
         }
         if sv.timezone.parse::<chrono_tz::Tz>().is_err() {
-            problems.push(format!(
-                "serve.timezone: {:?} is not an IANA time zone",
-                sv.timezone
-            ));
+            problems.push(
+                "serve.timezone: expected an IANA time zone, e.g. \"UTC\" or \"Europe/Madrid\""
+                    .into(),
+            );
         }
         if sv.listen.parse::<std::net::SocketAddr>().is_err() {
-            problems.push(format!("serve.listen: {:?} is not host:port", sv.listen));
+            problems.push(
+                "serve.listen: expected ip:port, e.g. \"0.0.0.0:8080\" or \"[::1]:8080\"".into(),
+            );
         }
         if !matches!(sv.credentials.as_str(), "password" | "ticket") {
-            problems.push(format!(
-                "serve.credentials: {:?} (expected \"password\" or \"ticket\")",
-                sv.credentials
-            ));
+            problems.push("serve.credentials: expected \"password\" or \"ticket\"".into());
         }
         let http_url = |u: &str| {
             u.strip_prefix("https://")
@@ -662,9 +724,9 @@ impl Settings {
         let issuer = sv.jwt_issuer.trim();
         if !issuer.is_empty() {
             if !http_url(issuer) {
-                problems.push(format!(
-                    "serve.jwt_issuer: {issuer:?} is not an https:// (or http://) URL, e.g. \"https://acme.eu.auth0.com/\""
-                ));
+                problems.push(
+                    "serve.jwt_issuer: expected an https:// (or http://) URL, e.g. \"https://acme.eu.auth0.com/\"".into(),
+                );
             }
             if sv.jwt_audience.trim().is_empty() {
                 problems.push(
@@ -679,9 +741,7 @@ impl Settings {
         }
         let jwks = sv.jwt_jwks_url.trim();
         if !jwks.is_empty() && !http_url(jwks) {
-            problems.push(format!(
-                "serve.jwt_jwks_url: {jwks:?} is not an https:// (or http://) URL"
-            ));
+            problems.push("serve.jwt_jwks_url: expected an https:// (or http://) URL".into());
         }
         let pf = &self.podfactory;
         match pf.source.as_str() {
@@ -696,49 +756,105 @@ impl Settings {
                 problems.push("podfactory.csv_path: required with source = \"csv\"".into())
             }
             "csv" => {}
-            other => problems.push(format!(
-                "podfactory.source: {other:?} (expected \"none\", \"database\" or \"csv\")"
-            )),
+            _ => problems
+                .push("podfactory.source: expected \"none\", \"database\" or \"csv\"".into()),
         }
         if !(0.0..=1.0).contains(&pf.accept_threshold) || !(0.0..=1.0).contains(&pf.margin) {
             problems.push("podfactory.accept_threshold and margin: must be between 0 and 1".into());
         }
-        let n = &self.notify;
+        self.notify.validate(problems);
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            problems.push("log.format: expected \"text\" or \"json\"".into());
+        }
+    }
+
+    /// What only `check-config` looks at, because it can change while the
+    /// daemon runs: the PodFactory CSV must exist and be readable (a run
+    /// that cannot read it reports a failed matching stage instead).
+    pub fn check_files(&self) -> Vec<String> {
+        let pf = &self.podfactory;
+        let mut problems = Vec::new();
+        if pf.source == "csv" && !pf.csv_path.is_empty() {
+            if let Err(e) = std::fs::File::open(&pf.csv_path) {
+                problems.push(format!(
+                    "podfactory.csv_path: cannot read {}: {e}",
+                    pf.csv_path
+                ));
+            }
+        }
+        problems
+    }
+}
+
+impl NotifySettings {
+    /// Everything `rosterd serve`/`run` would refuse at start-up when they
+    /// build the notifier (see `notify::Notifier::new`).
+    fn validate(&self, problems: &mut Vec<String>) {
+        let n = self;
         if !matches!(n.smtp_security.as_str(), "plain" | "starttls" | "tls") {
-            problems.push(format!(
-                "notify.smtp_security: {:?} (expected \"plain\", \"starttls\" or \"tls\")",
-                n.smtp_security
-            ));
+            problems
+                .push("notify.smtp_security: expected \"plain\", \"starttls\" or \"tls\"".into());
         }
         if n.email && n.to.is_empty() && n.recipients.is_empty() {
             problems.push("notify.to: email is on but nobody would receive it".into());
         }
-        for addr in
-            n.to.iter()
-                .chain(n.recipients.values().flatten())
-                .chain([&n.from])
-        {
-            if crate::model::Email::parse(addr).is_err() && n.email {
-                problems.push(format!("notify: {addr:?} is not an email address"));
+        let known: Vec<&str> = crate::notify::digest::kinds().collect();
+        for kind in n.recipients.keys() {
+            if !known.contains(&kind.as_str()) {
+                problems.push(format!(
+                    "notify.recipients.{kind}: unknown kind (known: {})",
+                    known.join(", ")
+                ));
             }
         }
-        if !matches!(self.log.format.as_str(), "text" | "json") {
-            problems.push(format!(
-                "log.format: {:?} (expected \"text\" or \"json\")",
-                self.log.format
-            ));
+        if n.email {
+            let is_mailbox = |a: &str| a.parse::<lettre::message::Mailbox>().is_ok();
+            if !is_mailbox(&n.from) {
+                problems.push("notify.from: expected an email address".into());
+            }
+            let lists = [("to".to_string(), &n.to)].into_iter().chain(
+                n.recipients
+                    .iter()
+                    .map(|(kind, list)| (format!("recipients.{kind}"), list)),
+            );
+            for (key, list) in lists {
+                for (i, addr) in list.iter().enumerate() {
+                    if !is_mailbox(addr) {
+                        problems.push(format!(
+                            "notify.{key}: entry {} is not an email address",
+                            i + 1
+                        ));
+                    }
+                }
+            }
+        }
+        // Their URLs often hold a token: say what is wrong, not the value.
+        for (key, url) in [
+            ("webhook_url", &n.webhook_url),
+            ("slack_webhook_url", &n.slack_webhook_url),
+        ] {
+            let url = url.trim();
+            if !url.is_empty()
+                && !reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+            {
+                problems.push(format!("notify.{key}: expected an http:// or https:// URL"));
+            }
         }
     }
 }
 
 fn section<T: for<'de> Deserialize<'de>>(
+    text: &str,
     name: &str,
     value: toml::Value,
     slot: &mut T,
     problems: &mut Vec<String>,
 ) {
     let Some(table) = value.as_table().cloned() else {
-        problems.push(format!("{name}: must be a table ([{name}])"));
+        problems.push(format!(
+            "{name}{}: must be a table ([{name}])",
+            at_line(text, None, name)
+        ));
         return;
     };
     match T::deserialize(value) {
@@ -749,14 +865,145 @@ fn section<T: for<'de> Deserialize<'de>>(
             for (key, v) in table {
                 let one = toml::Value::Table(toml::Table::from_iter([(key.clone(), v)]));
                 if let Err(e) = T::deserialize(one) {
-                    let msg = e.message().trim().to_string();
-                    if msg.starts_with("unknown field") {
-                        problems.push(format!("{name}.{key}: unknown key"));
-                    } else {
-                        problems.push(format!("{name}.{key}: {msg}"));
+                    let at = at_line(text, Some(name), &key);
+                    match expected(e.message()) {
+                        None => problems.push(format!("{name}.{key}{at}: unknown key")),
+                        Some(what) => problems.push(format!("{name}.{key}{at}: {what}")),
                     }
                 }
             }
+        }
+    }
+}
+
+/// What a serde message says was expected, without the value it quotes
+/// (`invalid type: string "hunter2", expected u32`): a config error must not
+/// print a value, which can be a secret. `None` for an unknown key.
+fn expected(message: &str) -> Option<String> {
+    let message = message.trim();
+    if message.starts_with("unknown field") {
+        return None;
+    }
+    // serde names the kind first: `invalid type: string "…"`, `integer `7``.
+    let found = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.split([' ', ',']).next())
+        .map(|kind| format!(", found {kind}"))
+        .unwrap_or_default();
+    let want = match message.split_once("expected ") {
+        Some((_, want)) => match want.trim() {
+            "u16" | "u32" | "u64" | "usize" => "a whole number of 0 or more",
+            "f64" | "f32" => "a number",
+            "a boolean" => "true or false",
+            other => other,
+        },
+        None => "a value of another type",
+    };
+    Some(format!("expected {want}{found}"))
+}
+
+/// The 1-based line of byte offset `at`.
+fn line_at(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// ` (line N)` where `section.key` (or a top-level `key`, or the table
+/// `[section.key]`) is set in the file; empty when it is not there (an
+/// environment override).
+fn at_line(text: &str, section: Option<&str>, key: &str) -> String {
+    let mut current: Option<String> = None;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix('[') {
+            let header = header.trim_start_matches('[');
+            let header = header.split(']').next().unwrap_or("").trim();
+            let table = match section {
+                Some(s) => format!("{s}.{key}"),
+                None => key.to_string(),
+            };
+            if header == table {
+                return format!(" (line {})", i + 1);
+            }
+            current = Some(header.to_string());
+            continue;
+        }
+        let here = match (section, &current) {
+            (None, None) => true,
+            (Some(s), Some(c)) => s == c,
+            _ => false,
+        };
+        let named = line
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='));
+        if here && named {
+            return format!(" (line {})", i + 1);
+        }
+    }
+    String::new()
+}
+
+/// The tracing filter for a `log.level` (or `RUST_LOG`) value, with
+/// `warning` read as `warn`. Every directive must end in a level: tracing
+/// reads a bare word as a target, so `warning` alone would enable only a
+/// target named "warning" and silence everything else.
+pub fn log_filter(spec: &str) -> Result<String, String> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    let bad = || {
+        "expected a level (trace, debug, info, warn, error or off) or comma-separated \
+         target=level directives, e.g. \"rosterd=debug,info\""
+            .to_string()
+    };
+    let mut out = Vec::new();
+    for directive in spec.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let (target, level) = match directive.rsplit_once('=') {
+            Some((t, l)) if !t.trim().is_empty() => (Some(t.trim()), l.trim()),
+            Some(_) => return Err(bad()),
+            None => (None, directive),
+        };
+        let level = match level.to_ascii_lowercase().as_str() {
+            "warning" => "warn".to_string(),
+            l if LEVELS.contains(&l) => l.to_string(),
+            _ => return Err(bad()),
+        };
+        out.push(match target {
+            Some(t) => format!("{t}={level}"),
+            None => level,
+        });
+    }
+    let filter = out.join(",");
+    if filter.is_empty()
+        || tracing_subscriber::EnvFilter::builder()
+            .parse(&filter)
+            .is_err()
+    {
+        return Err(bad());
+    }
+    Ok(filter)
+}
+
+/// Values still as config/rosterd.example.toml ships them
+/// (`REPLACE_WITH_CLIENT_ID`) would only fail later, at Auth0.
+fn placeholders(table: &toml::Table, prefix: &str, problems: &mut Vec<String>) {
+    for (key, value) in table {
+        let name = format!("{prefix}{key}");
+        match value {
+            toml::Value::Table(t) => placeholders(t, &format!("{name}."), problems),
+            toml::Value::String(v) => {
+                let v = v.to_ascii_lowercase();
+                if ["replace_with", "changeme", "change_me", "change-me"]
+                    .iter()
+                    .any(|p| v.contains(p))
+                {
+                    problems.push(format!(
+                        "{name}: still a placeholder from the example configuration; set the real value"
+                    ));
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -822,7 +1069,7 @@ fn check_db_url(key: &str, url: &str, secret_var: &str, problems: &mut Vec<Strin
         "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite"
     ) {
         problems.push(format!(
-            "{key}: unsupported scheme {scheme:?} (use postgres://, mysql:// or sqlite://)"
+            "{key}: expected a postgres://, mysql:// (or mariadb://) or sqlite:// URL"
         ));
     }
     if url_has_password(url) {
@@ -897,7 +1144,7 @@ format = "xml"
         let err = Settings::from_sources(text, env(&[])).unwrap_err();
         let all = err.problems.join("\n");
         for needle in [
-            "mode:",
+            "mode (line 2): expected \"enforce\" or \"observe\"",
             "colour: unknown key",
             "database.url: contains a password",
             "auth0.client_secret: secrets are read only from the environment",
@@ -927,9 +1174,22 @@ format = "xml"
     }
 
     #[test]
-    fn the_documented_example_is_valid() {
+    fn the_documented_example_is_valid_once_its_placeholder_is_set() {
         let text = include_str!("../config/rosterd.example.toml");
-        let s = Settings::from_sources(text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")])).unwrap();
+        let err =
+            Settings::from_sources(text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")])).unwrap_err();
+        assert_eq!(
+            err.problems,
+            ["auth0.client_id: still a placeholder from the example configuration; set the real value"]
+        );
+        let s = Settings::from_sources(
+            text,
+            env(&[
+                ("ROSTERD_AUTH0_CLIENT_SECRET", "s"),
+                ("ROSTERD_AUTH0__CLIENT_ID", "m2m-client"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(s.mode, Mode::Observe);
         assert_eq!(
             s.auth0.roles.get("PICKER").map(String::as_str),
@@ -953,5 +1213,155 @@ format = "xml"
         )
         .unwrap();
         assert_eq!(s.auth0.client_secret.expose(), "from-file");
+    }
+
+    fn problems(text: &str, vars: &[(&str, &str)]) -> String {
+        let mut all = vec![("ROSTERD_AUTH0_CLIENT_SECRET", "s")];
+        all.extend_from_slice(vars);
+        match Settings::from_sources(text, env(&all)) {
+            Ok(_) => String::new(),
+            Err(e) => e.problems.join("\n"),
+        }
+    }
+
+    #[test]
+    fn a_log_level_must_be_a_level_and_warning_means_warn() {
+        let with = |level: &str| format!("{OK}[log]\nlevel = \"{level}\"\n");
+        let s = Settings::from_sources(
+            &with("warning"),
+            env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")]),
+        )
+        .unwrap();
+        assert_eq!(s.log.level, "warn");
+        let s = Settings::from_sources(
+            &with("rosterd=Debug, info"),
+            env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")]),
+        )
+        .unwrap();
+        assert_eq!(s.log.level, "rosterd=debug,info");
+        for bad in ["verbose", "warnings", "rosterd", "=info", ""] {
+            let all = problems(&with(bad), &[]);
+            assert!(
+                all.starts_with("log.level (line 6): expected a level"),
+                "{bad:?}: {all}"
+            );
+        }
+        let all = problems(OK, &[("RUST_LOG", "warninng")]);
+        assert!(all.starts_with("RUST_LOG: expected a level"), "{all}");
+    }
+
+    #[test]
+    fn config_errors_name_key_and_line_but_never_the_value() {
+        let secret = "sk_live_9f8e7d6c5b4a";
+        // A syntax error: the unterminated string of a misplaced secret.
+        let text = format!("{OK}client_secret = \"{secret}\n");
+        let all = problems(&text, &[]);
+        assert!(all.starts_with("TOML syntax error at line 5"), "{all}");
+        assert!(!all.contains(secret), "{all}");
+        // Type errors, in the file and from an environment override.
+        let text = format!("{OK}timeout_secs = \"{secret}\"\n[serve]\nlisten = [\"{secret}\"]\n");
+        let all = problems(&text, &[("ROSTERD_NOTIFY__SMTP_PORT", secret)]);
+        for needle in [
+            "auth0.timeout_secs (line 5): expected a whole number of 0 or more, found string",
+            "serve.listen (line 7): expected a string, found sequence",
+            "notify.smtp_port: expected a whole number of 0 or more, found string",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        assert!(!all.contains(secret), "{all}");
+        // Bad values of the right type.
+        let text = format!(
+            "mode = \"{secret}\"\n{OK}base_url = \"{secret}\"\n[database]\nurl = \"{secret}\"\n\
+             [notify]\nwebhook_url = \"{secret}\"\n[log]\nformat = \"{secret}\"\n"
+        );
+        let all = problems(&text, &[]);
+        for needle in [
+            "mode (line 1): expected",
+            "auth0.base_url: expected an http:// or https:// URL",
+            "database.url: expected a postgres://",
+            "notify.webhook_url: expected an http:// or https:// URL",
+            "log.format: expected",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        assert!(!all.contains(secret), "{all}");
+    }
+
+    #[test]
+    fn a_schedule_the_scheduler_would_refuse_is_a_config_error() {
+        let with = |cron: &str| format!("{OK}[serve]\nschedule = \"{cron}\"\n");
+        for bad in ["61 * * * * *", "0 0 25 * * *", "0 */15 * * * MON-XYZ"] {
+            let all = problems(&with(bad), &[]);
+            assert!(
+                all.starts_with("serve.schedule: not a valid cron expression"),
+                "{bad:?}: {all}"
+            );
+        }
+        assert_eq!(problems(&with("*/5 * * * *"), &[]), "");
+        assert_eq!(problems(&with("0 0 6 * * MON-FRI"), &[]), "");
+    }
+
+    #[test]
+    fn placeholders_and_an_api_path_in_base_url_are_refused() {
+        let text =
+            "[auth0]\ndomain = \"acme.eu.auth0.com\"\nclient_id = \"REPLACE_WITH_CLIENT_ID\"\n\
+                    base_url = \"https://acme.eu.auth0.com/api/v2/\"\n\
+                    [serve]\njwt_audience = \"changeme\"\n";
+        let all = problems(text, &[]);
+        for needle in [
+            "auth0.client_id: still a placeholder",
+            "serve.jwt_audience: still a placeholder",
+            "auth0.base_url: expected the tenant's root URL without /api/v2",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        let all = problems(
+            "[auth0]\ndomain = \"https://acme.eu.auth0.com/\"\nclient_id = \"x\"\n",
+            &[("ROSTERD_AUTH0__BASE_URL", "http://127.0.0.1:4100/api/v2")],
+        );
+        assert!(
+            all.contains("auth0.domain: expected the tenant's host name alone"),
+            "{all}"
+        );
+        assert!(
+            all.contains("auth0.base_url: expected the tenant's root URL"),
+            "{all}"
+        );
+    }
+
+    #[test]
+    fn notify_settings_refused_at_start_are_refused_by_check_config() {
+        let text = format!(
+            "{OK}[notify]\nemail = true\nfrom = \"not an address\"\nto = [\"oncall@example.com\", \"x@\"]\n\
+             [notify.recipients]\nunmatched = [\"pf@example.com\"]\n"
+        );
+        let all = problems(&text, &[]);
+        for needle in [
+            "notify.recipients.unmatched: unknown kind (known: held_run,",
+            "notify.from: expected an email address",
+            "notify.to: entry 2 is not an email address",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+    }
+
+    #[test]
+    fn check_files_refuses_a_missing_podfactory_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("users.csv");
+        let text = format!(
+            "{OK}[podfactory]\nsource = \"csv\"\ncsv_path = \"{}\"\n",
+            csv.display()
+        );
+        let s =
+            Settings::from_sources(&text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")])).unwrap();
+        let problems = s.check_files();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("podfactory.csv_path: cannot read"),
+            "{problems:?}"
+        );
+        std::fs::write(&csv, "id,name,email,user_role\n").unwrap();
+        assert!(s.check_files().is_empty());
     }
 }

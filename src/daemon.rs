@@ -205,7 +205,9 @@ pub async fn spawn_with(ctx: Arc<Context>) -> anyhow::Result<RunningDaemon> {
     restore_quarantine(&runner).await?;
     let s = &ctx.settings.serve;
 
-    let listener = tokio::net::TcpListener::bind(&s.listen).await?;
+    let listener = tokio::net::TcpListener::bind(&s.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("serve.listen: cannot listen on {}: {e}", s.listen))?;
     let addr = listener.local_addr()?;
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let app = crate::http::router(runner.clone());

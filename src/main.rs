@@ -80,7 +80,7 @@ async fn main() -> ExitCode {
     match dispatch(cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", rosterd::telemetry::error_chain(e.as_ref()));
             ExitCode::from(1)
         }
     }
@@ -118,7 +118,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             rosterd::matching::eval_cli(args)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::CheckConfig => match Settings::load(cli.config.as_deref()) {
+        Command::CheckConfig => match Settings::load(cli.config.as_deref()).and_then(|s| {
+            let problems = s.check_files();
+            if problems.is_empty() {
+                Ok(s)
+            } else {
+                Err(rosterd::config::ConfigError { problems })
+            }
+        }) {
             Ok(s) => {
                 println!(
                     "configuration OK: mode {:?}, database {}, Auth0 {} (client {}), secret set",

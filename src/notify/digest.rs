@@ -6,7 +6,7 @@
 //! escaping and dedup keys are unit-tested without a mail server.
 
 use crate::plan::{Finding, FindingCandidate, FindingKind};
-use crate::store::RunRecord;
+use crate::store::{ActionRecord, RunRecord};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -17,6 +17,10 @@ use std::fmt::Write as _;
 /// Slack message (the rest are counted): a first run over a large tenant can
 /// find thousands, and a digest must stay readable and under mail size limits.
 pub const MAX_LISTED: usize = 100;
+
+/// Employees named per failure cause; the rest are counted (every cause is
+/// listed, and the webhook JSON carries every failed action).
+const MAX_EMPLOYEES_PER_CAUSE: usize = 20;
 
 /// Slack truncates messages past 40,000 characters; stay under it.
 const SLACK_MAX_CHARS: usize = 39_000;
@@ -118,6 +122,9 @@ pub struct Item {
     pub key: String,
     pub kind: &'static str,
     pub detail: String,
+    /// A failed action's kind (`create`, `update`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub employee_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -134,6 +141,7 @@ impl Item {
             key,
             kind,
             detail,
+            action: None,
             employee_id: None,
             podfactory_user_id: None,
             auth0_user_ids: Vec::new(),
@@ -161,6 +169,7 @@ impl Item {
         Some(Item {
             key,
             kind,
+            action: None,
             employee_id: f.employee_id.map(|e| e.0),
             podfactory_user_id: f.podfactory_user_id,
             auth0_user_ids: f.auth0_user_ids.into_iter().map(|u| u.0).collect(),
@@ -177,20 +186,11 @@ struct StoredPlan {
     findings: Vec<Finding>,
 }
 
-/// The parts of a stored run summary (`RunReport`) a digest needs.
-#[derive(Deserialize)]
-struct StoredSummary {
-    #[serde(default)]
-    failures: Vec<String>,
-}
-
 /// Everything in a finished run worth telling on-call, new or not, each key
-/// once, in digest order.
-pub fn items(run: &RunRecord) -> Result<Vec<Item>, serde_json::Error> {
-    let failures = match &run.summary {
-        Some(s) => serde_json::from_str::<StoredSummary>(s)?.failures,
-        None => Vec::new(),
-    };
+/// once, in digest order. `actions` are the run's recorded actions: every
+/// failed one becomes an item (the run summary keeps only the first few).
+pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, serde_json::Error> {
+    let failed: Vec<&ActionRecord> = actions.iter().filter(|a| a.status == "failed").collect();
     let mut out = Vec::new();
     match run.status.as_str() {
         "held" => out.push(Item::event(
@@ -206,7 +206,7 @@ pub fn items(run: &RunRecord) -> Result<Vec<Item>, serde_json::Error> {
         )),
         // A run whose actions failed says so through its failures; one that
         // failed as a whole (or says nothing) gets its own item.
-        "failed" | "interrupted" if run.error.is_some() || failures.is_empty() => {
+        "failed" | "interrupted" if run.error.is_some() || failed.is_empty() => {
             out.push(Item::event(
                 "failed_run",
                 format!("failed_run|{}", run.id),
@@ -222,15 +222,23 @@ pub fn items(run: &RunRecord) -> Result<Vec<Item>, serde_json::Error> {
     }
     // Keyed by action and employee ("create for employee 12"), not by run:
     // the same action failing every run is one thing to fix.
-    for failure in failures {
-        let what = failure
-            .split_once(": ")
-            .map_or(failure.as_str(), |(w, _)| w);
-        out.push(Item::event(
-            "action_failure",
-            format!("action_failure|{what}"),
-            failure.clone(),
-        ));
+    for a in failed {
+        let what = match a.employee_id {
+            Some(e) => format!("{} for employee {e}", a.kind),
+            None => format!("{} #{}", a.kind, a.seq),
+        };
+        out.push(Item {
+            action: Some(a.kind.clone()),
+            employee_id: a.employee_id,
+            auth0_user_ids: a.auth0_user_id.iter().cloned().collect(),
+            ..Item::event(
+                "action_failure",
+                format!("action_failure|{what}"),
+                a.error
+                    .clone()
+                    .unwrap_or_else(|| "no error recorded".into()),
+            )
+        });
     }
     if let Some(plan) = &run.plan {
         let plan: StoredPlan = serde_json::from_str(plan)?;
@@ -250,6 +258,8 @@ pub struct RunInfo {
     pub trigger: String,
     pub dry_run: bool,
     pub finished_at: Option<DateTime<Utc>>,
+    /// All failed actions of the run, those already notified included.
+    pub actions_failed: i64,
 }
 
 /// The new items of one run, ready to render.
@@ -271,6 +281,7 @@ impl Digest {
                 trigger: run.trigger.clone(),
                 dry_run: run.dry_run,
                 finished_at: run.finished_at,
+                actions_failed: run.actions_failed,
             },
             cooldown_hours,
             items,
@@ -300,7 +311,9 @@ impl Digest {
         })
     }
 
-    /// E.g. `[rosterd] 1 held run, 3 new unmatched PodFactory users`.
+    /// E.g. `[rosterd] 1 held run, 3 new unmatched PodFactory users`; failed
+    /// actions say how many causes, and the run's total when some were
+    /// already notified.
     pub fn subject(&self) -> String {
         let parts: Vec<String> = self
             .sections()
@@ -308,7 +321,20 @@ impl Digest {
                 let n = items.len();
                 let label = if n == 1 { s.one } else { s.many };
                 let new = if s.finding { "new " } else { "" };
-                format!("{n} {new}{label}")
+                let mut part = format!("{n} {new}{label}");
+                if s.kind == "action_failure" {
+                    let causes = causes(&items).len();
+                    let total = self.run.actions_failed;
+                    part.push_str(&match (causes, total > n as i64) {
+                        (1, false) => " (1 cause)".to_string(),
+                        (c, false) => format!(" ({c} causes)"),
+                        (c, true) => format!(
+                            " ({c} {}; {total} failed in the run)",
+                            if c == 1 { "cause" } else { "causes" }
+                        ),
+                    });
+                }
+                part
             })
             .collect();
         format!("[rosterd] {}", parts.join(", "))
@@ -344,6 +370,9 @@ impl Digest {
                 "Review the plan (GET /api/v1/runs/{id}); if the blocks are intended, approve it \
                  (POST /api/v1/runs/{id}/approve), otherwise fix the employees source."
             )),
+            "action_failure" => Some(format!(
+                "Each failed action with its error: GET /api/v1/runs/{id}."
+            )),
             "unmatched_podfactory_user" | "ambiguous_podfactory_user" => Some(
                 "Fix with a manual mapping: POST /api/v1/mappings \
                  {\"podfactory_user_id\": \"…\", \"employee_id\": …}."
@@ -358,7 +387,15 @@ impl Digest {
         let mut out = format!("{}\n{}\n", self.intro(), self.cooldown_note());
         for (s, items) in self.sections() {
             let _ = write!(out, "\n== {} ({}) ==\n", s.heading(), items.len());
-            for item in items.iter().take(MAX_LISTED) {
+            let lines = if s.kind == "action_failure" {
+                causes(&items).iter().map(Cause::line).collect()
+            } else {
+                Vec::new()
+            };
+            for line in &lines {
+                let _ = writeln!(out, "- {line}");
+            }
+            for item in items.iter().take(MAX_LISTED).filter(|_| lines.is_empty()) {
                 let _ = writeln!(out, "- {}", item_line(item));
                 for c in &item.candidates {
                     let _ = writeln!(
@@ -368,7 +405,7 @@ impl Digest {
                     );
                 }
             }
-            if items.len() > MAX_LISTED {
+            if items.len() > MAX_LISTED && lines.is_empty() {
                 let _ = writeln!(
                     out,
                     "- … and {} more (GET /api/v1/findings)",
@@ -401,7 +438,15 @@ impl Digest {
                 esc(&s.heading()),
                 items.len()
             );
-            for item in items.iter().take(MAX_LISTED) {
+            let lines: Vec<String> = if s.kind == "action_failure" {
+                causes(&items).iter().map(Cause::line).collect()
+            } else {
+                Vec::new()
+            };
+            for line in &lines {
+                let _ = writeln!(out, "<li>{}</li>", esc(line));
+            }
+            for item in items.iter().take(MAX_LISTED).filter(|_| lines.is_empty()) {
                 let _ = write!(out, "<li>{}", esc(&item_line(item)));
                 if !item.candidates.is_empty() {
                     out.push_str(
@@ -421,7 +466,7 @@ impl Digest {
                 }
                 out.push_str("</li>\n");
             }
-            if items.len() > MAX_LISTED {
+            if items.len() > MAX_LISTED && lines.is_empty() {
                 let _ = writeln!(
                     out,
                     "<li>… and {} more (GET /api/v1/findings)</li>",
@@ -459,6 +504,78 @@ impl Digest {
         }
         json!({ "text": text })
     }
+}
+
+/// Failed actions of one kind with one error.
+struct Cause<'a> {
+    action: &'a str,
+    error: &'a str,
+    employees: Vec<i64>,
+    count: usize,
+}
+
+impl Cause<'_> {
+    /// `180 update actions failed: no Auth0 role named "X" (employees 1, 2, …)`.
+    fn line(&self) -> String {
+        let n = self.count;
+        let mut line = format!(
+            "{n} {} action{} failed: {}",
+            self.action,
+            if n == 1 { "" } else { "s" },
+            self.error
+        );
+        if !self.employees.is_empty() {
+            let shown: Vec<String> = self
+                .employees
+                .iter()
+                .take(MAX_EMPLOYEES_PER_CAUSE)
+                .map(i64::to_string)
+                .collect();
+            let more = self.employees.len().saturating_sub(shown.len());
+            let _ = write!(
+                line,
+                " (employee{} {}{})",
+                if self.employees.len() == 1 { "" } else { "s" },
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        line
+    }
+}
+
+/// Failed actions grouped by kind and error, the largest group first: a
+/// single cause (an unmapped role) can fail hundreds of actions, and every
+/// cause must reach on-call, however many there are.
+fn causes<'a>(items: &[&'a Item]) -> Vec<Cause<'a>> {
+    let mut out: Vec<Cause<'a>> = Vec::new();
+    for item in items {
+        let action = item.action.as_deref().unwrap_or("unknown");
+        let i = match out
+            .iter()
+            .position(|c| c.action == action && c.error == item.detail)
+        {
+            Some(i) => i,
+            None => {
+                out.push(Cause {
+                    action,
+                    error: &item.detail,
+                    employees: Vec::new(),
+                    count: 0,
+                });
+                out.len() - 1
+            }
+        };
+        out[i].count += 1;
+        out[i].employees.extend(item.employee_id);
+    }
+    // Stable: equal groups keep the order they first failed in.
+    out.sort_by_key(|c| std::cmp::Reverse(c.count));
+    out
 }
 
 /// One line naming an item and what it is about.
@@ -508,6 +625,20 @@ mod tests {
     use super::*;
     use crate::model::{Auth0UserId, EmployeeId};
     use crate::plan::Plan;
+
+    fn failed(seq: i64, kind: &str, employee: i64, error: &str) -> ActionRecord {
+        ActionRecord {
+            seq,
+            kind: kind.into(),
+            employee_id: Some(employee),
+            auth0_user_id: None,
+            reason: String::new(),
+            detail: String::new(),
+            status: "failed".into(),
+            error: Some(error.into()),
+            finished_at: None,
+        }
+    }
 
     fn run(status: &str, plan: Option<&Plan>, summary: Option<&str>) -> RunRecord {
         RunRecord {
@@ -565,15 +696,17 @@ mod tests {
             ],
             ..Plan::default()
         };
-        let held = items(&run("held", Some(&plan), None)).unwrap();
+        let held = items(&run("held", Some(&plan), None), &[]).unwrap();
         let kinds: Vec<&str> = held.iter().map(|i| i.kind).collect();
         assert_eq!(kinds, ["held_run", "unmatched_podfactory_user", "orphaned"]);
         assert_eq!(held[0].key, "held_run|7");
         assert_eq!(held[1].key, plan.findings[0].key());
 
-        let summary =
-            r#"{"failures":["create for employee 4: 500 boom","block for employee 5: 429"]}"#;
-        let failed = items(&run("failed", None, Some(summary))).unwrap();
+        let actions = [
+            failed(0, "create", 4, "500 boom"),
+            failed(1, "block", 5, "429"),
+        ];
+        let failed = items(&run("failed", None, None), &actions).unwrap();
         let keys: Vec<&str> = failed.iter().map(|i| i.key.as_str()).collect();
         assert_eq!(
             keys,
@@ -584,7 +717,7 @@ mod tests {
         );
         let mut whole = run("failed", None, None);
         whole.error = Some("auth0 down".into());
-        assert_eq!(items(&whole).unwrap()[0].key, "failed_run|7");
+        assert_eq!(items(&whole, &[]).unwrap()[0].key, "failed_run|7");
     }
 
     #[test]
@@ -607,7 +740,9 @@ mod tests {
             ..Plan::default()
         };
         assert_eq!(
-            items(&run("succeeded", Some(&plan), None)).unwrap().len(),
+            items(&run("succeeded", Some(&plan), None), &[])
+                .unwrap()
+                .len(),
             2
         );
     }
@@ -626,7 +761,7 @@ mod tests {
             ..Plan::default()
         };
         let r = run("held", Some(&plan), None);
-        let d = Digest::new(&r, 24, items(&r).unwrap());
+        let d = Digest::new(&r, 24, items(&r, &[]).unwrap());
         assert_eq!(
             d.subject(),
             "[rosterd] 1 held run, 2 new unmatched PodFactory users"
@@ -665,7 +800,7 @@ mod tests {
             }),
             None,
         );
-        let d = Digest::new(&r, 24, items(&r).unwrap());
+        let d = Digest::new(&r, 24, items(&r, &[]).unwrap());
         let held = d.only(&BTreeSet::from(["held_run".to_string()])).unwrap();
         assert_eq!(held.items.len(), 1);
         assert!(d.only(&BTreeSet::from(["orphaned".to_string()])).is_none());
@@ -673,6 +808,42 @@ mod tests {
         assert_eq!(
             d.webhook_json()["items"].as_array().unwrap().len(),
             MAX_LISTED + 6
+        );
+    }
+
+    #[test]
+    fn every_failed_action_is_told_grouped_by_cause() {
+        let mut actions: Vec<ActionRecord> = (0..180)
+            .map(|i| failed(i, "update", i + 1, "no Auth0 role named \"Heat Press\""))
+            .collect();
+        actions.push(failed(180, "create", 500, "HTTP 409: user exists"));
+        let mut r = run("failed", None, None);
+        r.actions_failed = 181;
+        let all = items(&r, &actions).unwrap();
+        assert_eq!(all.len(), 181);
+        let d = Digest::new(&r, 24, all.clone());
+        assert_eq!(d.subject(), "[rosterd] 181 failed actions (2 causes)");
+        let text = d.text();
+        assert!(
+            text.contains(
+                "- 180 update actions failed: no Auth0 role named \"Heat Press\" (employees 1, 2,"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("and 160 more)"), "{text}");
+        assert!(
+            text.contains("- 1 create action failed: HTTP 409: user exists (employee 500)"),
+            "{text}"
+        );
+        assert!(d
+            .html()
+            .contains("1 create action failed: HTTP 409: user exists"));
+
+        // Some already sent: the subject still tells the run's total.
+        let d = Digest::new(&r, 24, all[170..].to_vec());
+        assert_eq!(
+            d.subject(),
+            "[rosterd] 11 failed actions (2 causes; 181 failed in the run)"
         );
     }
 }

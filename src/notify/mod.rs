@@ -131,7 +131,7 @@ impl Notifier {
         let _one_at_a_time = inner.serial.lock().await;
         let span = tracing::info_span!("notify", run_id);
         if let Err(e) = inner.notify(run_id).instrument(span).await {
-            tracing::error!(run_id, error = %format!("{e:#}"), "notification failed; the run is not affected");
+            tracing::error!(run_id, error = %crate::telemetry::error_chain(e.as_ref()), "notification failed; the run is not affected");
         }
     }
 }
@@ -143,7 +143,8 @@ impl Inner {
             .get_run(run_id)
             .await?
             .with_context(|| format!("run {run_id} not found"))?;
-        let all = digest::items(&run).context("read the run's plan and summary")?;
+        let actions = self.store.run_actions(run_id).await?;
+        let all = digest::items(&run, &actions).context("read the run's plan")?;
         if all.is_empty() {
             return Ok(());
         }
@@ -217,7 +218,7 @@ impl Inner {
                         server_down = matches!(e, SendError::GaveUp(_));
                         e.to_string()
                     }),
-                    Err(e) => Err(format!("{e:#}")),
+                    Err(e) => Err(crate::telemetry::error_chain(e.as_ref())),
                 }
             };
             let outcome = match result {

@@ -122,16 +122,20 @@ pub(crate) fn to_mysql(sql: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Each variant's message carries its cause once and has no `source()`:
+/// sqlx's own errors repeat their source in their text, so a chain printer
+/// would say it two or three times.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database {what}: {source}")]
+    #[error("database {what}: {}{}", cause_text(.cause), migrate_hint(.cause))]
     Sql {
         what: &'static str,
-        #[source]
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
-    #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database connect to {target}: {}", cause_text(.cause))]
+    Connect { target: String, cause: sqlx::Error },
+    #[error("database migration failed: {cause}")]
+    Migrate { cause: sqlx::migrate::MigrateError },
     #[error("database url: {0}")]
     Url(String),
     /// The employees source as configured cannot be read or written.
@@ -139,8 +143,85 @@ pub enum StoreError {
     Source(String),
 }
 
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(cause: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate { cause }
+    }
+}
+
 fn sql(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| StoreError::Sql { what, source }
+    move |cause| StoreError::Sql { what, cause }
+}
+
+/// The connect error to show. A pool that could not open a connection within
+/// its timeout says only "pool timed out"; one direct attempt tells why
+/// (refused, unknown host, bad password).
+async fn connect_error<O>(url: &str, e: sqlx::Error, opts: O, timeout: Duration) -> StoreError
+where
+    O: sqlx::ConnectOptions,
+    O::Connection: Sized,
+{
+    let cause = match e {
+        sqlx::Error::PoolTimedOut => match tokio::time::timeout(timeout, opts.connect()).await {
+            Ok(Err(direct)) => direct,
+            _ => sqlx::Error::PoolTimedOut,
+        },
+        e => e,
+    };
+    StoreError::Connect {
+        target: connect_target(url),
+        cause,
+    }
+}
+
+/// `host:port/database` of a database URL: no user, no password, no options.
+fn connect_target(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.split('?').next().unwrap_or("");
+    match rest.rsplit_once('@') {
+        Some((_, host)) => host.to_string(),
+        None => rest.to_string(),
+    }
+}
+
+/// The database's own words, without sqlx's "error returned from database:"
+/// wrapper.
+fn cause_text(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        sqlx::Error::Io(io) => io.to_string(),
+        e => e.to_string(),
+    }
+}
+
+/// rosterd's own tables (see migrations/): missing means not migrated.
+const ROSTERD_TABLES: [&str; 9] = [
+    "reconcile_runs",
+    "reconcile_actions",
+    "auth0_employee_mapping_audit",
+    "employee_podfactory_mapping",
+    "podfactory_manual_mappings",
+    "admin_audit",
+    "notification_log",
+    "rosterd_change_marker",
+    "rosterd_lock",
+];
+
+/// "; run `rosterd migrate`" when the error is one of rosterd's tables
+/// missing (PostgreSQL 42P01, MySQL 1146 = SQLSTATE 42S02, SQLite "no such
+/// table").
+fn migrate_hint(e: &sqlx::Error) -> &'static str {
+    let sqlx::Error::Database(db) = e else {
+        return "";
+    };
+    let missing = matches!(db.code().as_deref(), Some("42P01") | Some("42S02"))
+        || db.message().contains("no such table");
+    let ours = ROSTERD_TABLES.iter().any(|t| db.message().contains(t));
+    if missing && ours {
+        "; run `rosterd migrate`"
+    } else {
+        ""
+    }
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -244,9 +325,12 @@ impl Store {
                 let pool = PgPoolOptions::new()
                     .max_connections(s.max_connections)
                     .acquire_timeout(timeout)
-                    .connect_with(opts)
-                    .await
-                    .map_err(sql("connect"))?;
+                    .connect_with(opts.clone())
+                    .await;
+                let pool = match pool {
+                    Ok(pool) => pool,
+                    Err(e) => return Err(connect_error(&s.url, e, opts, timeout).await),
+                };
                 Ok(Store::Postgres(pool))
             }
             "sqlite" => {
@@ -261,7 +345,10 @@ impl Store {
                     .acquire_timeout(timeout)
                     .connect_with(opts)
                     .await
-                    .map_err(sql("connect"))?;
+                    .map_err(|cause| StoreError::Connect {
+                        target: connect_target(&s.url),
+                        cause,
+                    })?;
                 Ok(Store::Sqlite(pool))
             }
             "mysql" | "mariadb" => {
@@ -274,9 +361,12 @@ impl Store {
                 let pool = MySqlPoolOptions::new()
                     .max_connections(s.max_connections)
                     .acquire_timeout(timeout)
-                    .connect_with(opts)
-                    .await
-                    .map_err(sql("connect"))?;
+                    .connect_with(opts.clone())
+                    .await;
+                let pool = match pool {
+                    Ok(pool) => pool,
+                    Err(e) => return Err(connect_error(&s.url, e, opts, timeout).await),
+                };
                 Ok(Store::MySql(pool))
             }
             other => Err(StoreError::Url(format!(

@@ -242,7 +242,7 @@ fn check_config_lists_every_problem_with_its_key() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     for needle in [
-        "mode:",
+        "mode (line 1): expected",
         "database.url",
         "auth0.client_secret",
         "auth0.bogus",
@@ -250,4 +250,8 @@ fn check_config_lists_every_problem_with_its_key() {
         assert!(err.contains(needle), "{needle} missing from:\n{err}");
     }
     assert!(!err.contains("oops"), "the misplaced secret is not echoed");
+    assert!(
+        !err.contains("sometimes") && !err.contains("oracle"),
+        "{err}"
+    );
 }

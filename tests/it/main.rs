@@ -6,6 +6,7 @@ mod common;
 mod sim_common;
 
 mod cli;
+mod cli_messages;
 mod crash;
 mod daemon_api;
 mod daemon_jwt;

@@ -16,7 +16,7 @@ use rosterd::metrics::Metrics;
 use rosterd::model::{Auth0UserId, EmployeeId};
 use rosterd::notify::Notifier;
 use rosterd::plan::{Finding, FindingCandidate, FindingKind, Plan};
-use rosterd::store::{RunEnd, Store};
+use rosterd::store::{ActionRecord, RunEnd, Store};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -179,7 +179,8 @@ struct Ending {
     findings: Vec<Finding>,
     held_reason: Option<&'static str>,
     error: Option<&'static str>,
-    failures: Vec<&'static str>,
+    /// Failed actions: (kind, employee id, error).
+    failures: Vec<(&'static str, i64, String)>,
 }
 
 /// Store a finished run the way `run.rs` does (plan JSON, summary JSON).
@@ -193,8 +194,30 @@ async fn stored_run(store: &Store, end: Ending) -> i64 {
         findings: end.findings,
         ..Plan::default()
     };
-    let summary =
-        serde_json::json!({ "run_id": id, "status": end.status, "failures": end.failures });
+    let actions: Vec<ActionRecord> = end
+        .failures
+        .iter()
+        .enumerate()
+        .map(|(seq, (kind, employee, _))| ActionRecord {
+            seq: seq as i64,
+            kind: kind.to_string(),
+            employee_id: Some(*employee),
+            auth0_user_id: None,
+            reason: "test".into(),
+            detail: "{}".into(),
+            status: "planned".into(),
+            error: None,
+            finished_at: None,
+        })
+        .collect();
+    store.insert_actions(id, &actions).await.unwrap();
+    for (seq, (_, _, error)) in end.failures.iter().enumerate() {
+        store
+            .finish_action(id, seq as i64, "failed", None, Some(error), now)
+            .await
+            .unwrap();
+    }
+    let summary = serde_json::json!({ "run_id": id, "status": end.status });
     let record = RunEnd {
         status: if end.status.is_empty() {
             "succeeded"
@@ -203,6 +226,8 @@ async fn stored_run(store: &Store, end: Ending) -> i64 {
         }
         .into(),
         findings_count: plan.findings.len() as i64,
+        actions_planned: end.failures.len() as i64,
+        actions_failed: end.failures.len() as i64,
         plan: Some(serde_json::to_string(&plan).unwrap()),
         summary: Some(summary.to_string()),
         error: end.error.map(String::from),
@@ -696,15 +721,17 @@ async fn held_and_failed_runs_and_failed_actions_are_reported() {
     let actions = || Ending {
         status: "failed",
         failures: vec![
-            "create for employee 4: Auth0 500",
-            "block for employee 6: Auth0 429",
+            ("create", 4, "Auth0 500".into()),
+            ("block", 6, "Auth0 429".into()),
         ],
         ..Ending::default()
     };
     n.after_run(stored_run(&store, actions()).await).await;
     let m = &smtp.received()[2];
-    assert_eq!(m.subject, "[rosterd] 2 failed actions");
-    assert!(m.text.contains("- create for employee 4: Auth0 500"));
+    assert_eq!(m.subject, "[rosterd] 2 failed actions (2 causes)");
+    assert!(m
+        .text
+        .contains("- 1 create action failed: Auth0 500 (employee 4)"));
     // The same actions failing again are not news.
     n.after_run(stored_run(&store, actions()).await).await;
     assert_eq!(smtp.received().len(), 3);
@@ -964,4 +991,103 @@ async fn no_notifier_without_email_or_webhooks_and_no_digest_without_news() {
     n.after_run(quiet).await;
     assert_eq!(count(&metrics, "email", "failed"), 0);
     assert_eq!(count(&metrics, "email", "sent"), 0);
+}
+
+/// Issue 9, defect 9: the digest kept the first 20 failures of a run, so a
+/// 21st failing action (and its cause) never reached on-call. Every failure
+/// is told, grouped by cause, and the subject says the true totals.
+#[tokio::test]
+async fn every_failed_action_reaches_on_call_grouped_by_cause() {
+    if !smtp_available() {
+        return;
+    }
+    let smtp = SmtpServer::start(0, None);
+    let (store, _db) = sqlite_store().await;
+    let (n, _) = notifier(&settings(smtp.port), &store);
+
+    // 24 updates fail for one cause, then three more causes, the last of
+    // them the 28th failure of the run.
+    let mut failures: Vec<(&'static str, i64, String)> = (1..=24)
+        .map(|e| {
+            (
+                "update",
+                e,
+                "no Auth0 role named \"Heat Press\"".to_string(),
+            )
+        })
+        .collect();
+    failures.push(("create", 101, "Auth0 500: internal error".into()));
+    failures.push(("create", 102, "Auth0 500: internal error".into()));
+    failures.push(("block", 103, "Auth0 429: too many requests".into()));
+    failures.push((
+        "update",
+        104,
+        "The specified new email already exists".into(),
+    ));
+    let run = stored_run(
+        &store,
+        Ending {
+            status: "failed",
+            failures,
+            ..Ending::default()
+        },
+    )
+    .await;
+    n.after_run(run).await;
+    let got = smtp.received();
+    assert_eq!(got.len(), 1);
+    let m = &got[0];
+    assert_eq!(m.subject, "[rosterd] 28 failed actions (4 causes)");
+    for line in [
+        "- 24 update actions failed: no Auth0 role named \"Heat Press\" (employees 1, 2, 3,",
+        "- 2 create actions failed: Auth0 500: internal error (employees 101, 102)",
+        "- 1 block action failed: Auth0 429: too many requests (employee 103)",
+        "- 1 update action failed: The specified new email already exists (employee 104)",
+    ] {
+        assert!(m.text.contains(line), "missing {line:?} in:\n{}", m.text);
+        assert!(
+            m.html.contains(&line[2..].replace('"', "&quot;")),
+            "{}",
+            m.html
+        );
+    }
+    assert!(m.text.contains("20 and 4 more)"), "{}", m.text);
+
+    // The same failures with one new employee: only the new one is news,
+    // and the subject says how many the run really had.
+    let mut again: Vec<(&'static str, i64, String)> = (1..=25)
+        .map(|e| {
+            (
+                "update",
+                e,
+                "no Auth0 role named \"Heat Press\"".to_string(),
+            )
+        })
+        .collect();
+    again.push((
+        "update",
+        104,
+        "The specified new email already exists".into(),
+    ));
+    n.after_run(
+        stored_run(
+            &store,
+            Ending {
+                status: "failed",
+                failures: again,
+                ..Ending::default()
+            },
+        )
+        .await,
+    )
+    .await;
+    let got = smtp.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        got[1].subject,
+        "[rosterd] 1 failed action (1 cause; 26 failed in the run)"
+    );
+    assert!(got[1]
+        .text
+        .contains("- 1 update action failed: no Auth0 role named \"Heat Press\" (employee 25)"));
 }
