@@ -334,54 +334,97 @@ fn cron_job(cron: &str, tz: chrono_tz::Tz, runner: Arc<Runner>) -> anyhow::Resul
 /// Turn employee changes into `Runner::changed`: LISTEN/NOTIFY on
 /// PostgreSQL (a trigger installed by the migrations), a poll of the change
 /// marker (bumped by triggers) on SQLite and MySQL.
+///
+/// A lost connection is retried with backoff, and the marker tells whether
+/// a change happened while nobody listened: only then is a catch-up run
+/// due (a server that drops idle sessions every few seconds must not cause
+/// a full run every few seconds).
 async fn watch_changes(runner: Arc<Runner>) {
     let store = runner.ctx.store.clone();
     let poll = Duration::from_millis(runner.ctx.settings.serve.change_poll_ms.max(100));
+    let mut retry = Backoff::new(poll);
     match &store {
         crate::store::Store::Postgres(pool) => {
-            // NOTIFYs sent while nobody listens are lost, so every LISTEN
-            // after the first is followed by one run that catches up.
-            let mut listened_before = false;
+            // The marker as of the last change this listener delivered (or
+            // of its start): a later value is a change it may have missed.
+            let mut seen = store.change_marker().await.ok();
             loop {
+                let connected = std::time::Instant::now();
                 match sqlx::postgres::PgListener::connect_with(pool).await {
-                    Ok(mut listener) => {
-                        if let Err(e) = listener.listen("rosterd_employees").await {
-                            tracing::warn!(error = %e, "LISTEN failed; retrying");
-                        } else {
-                            if listened_before {
+                    Ok(mut listener) => match listener.listen("rosterd_employees").await {
+                        Err(e) => tracing::warn!(error = %e, "LISTEN failed; retrying"),
+                        Ok(()) => {
+                            // Read after LISTEN, so nothing falls between.
+                            let now = store.change_marker().await.ok();
+                            if now.is_none() || now != seen {
                                 runner.changed();
                             }
-                            listened_before = true;
+                            seen = now;
                             // Not `recv`, which reconnects by itself and so
                             // hides the gap: `Ok(None)` says the connection
                             // was lost.
                             while let Ok(Some(_n)) = listener.try_recv().await {
                                 runner.changed();
+                                seen = store.change_marker().await.ok();
                             }
                             tracing::warn!("change listener lost its connection; reconnecting");
                         }
-                    }
+                    },
                     Err(e) => {
                         tracing::warn!(error = %e, "change listener cannot connect; retrying")
                     }
                 }
-                tokio::time::sleep(poll).await;
+                tokio::time::sleep(retry.after(connected.elapsed())).await;
             }
         }
         crate::store::Store::Sqlite(_) | crate::store::Store::MySql(_) => {
-            let mut last = store.change_marker().await.ok().flatten();
+            let mut last = store.change_marker().await.ok();
             loop {
-                tokio::time::sleep(poll).await;
                 match store.change_marker().await {
-                    Ok(now) if now != last => {
-                        last = now;
-                        runner.changed();
+                    Ok(now) => {
+                        if last != Some(now) {
+                            last = Some(now);
+                            runner.changed();
+                        }
+                        retry.reset();
+                        tokio::time::sleep(poll).await;
                     }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "change poll failed"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "change poll failed");
+                        tokio::time::sleep(retry.after(Duration::ZERO)).await;
+                    }
                 }
             }
         }
+    }
+}
+
+/// Retry delays for the change watcher: doubling from `base` up to
+/// [`Backoff::CAP`], back to `base` after a connection that lasted.
+struct Backoff {
+    base: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    const CAP: Duration = Duration::from_secs(30);
+
+    fn new(base: Duration) -> Self {
+        Backoff { base, next: base }
+    }
+
+    fn reset(&mut self) {
+        self.next = self.base;
+    }
+
+    /// The wait before the next attempt, after one that stayed up `lasted`.
+    fn after(&mut self, lasted: Duration) -> Duration {
+        if lasted >= Self::CAP {
+            self.reset();
+        }
+        let wait = self.next;
+        self.next = (self.next * 2).min(Self::CAP);
+        wait
     }
 }
 
@@ -394,5 +437,15 @@ mod tests {
         assert_eq!(interval_secs("*/5 * * * * *", chrono_tz::UTC), Some(5.0));
         assert_eq!(interval_secs("0 */15 * * * *", chrono_tz::UTC), Some(900.0));
         assert_eq!(interval_secs("not cron", chrono_tz::UTC), None);
+    }
+
+    #[test]
+    fn reconnects_back_off_and_recover_after_a_lasting_connection() {
+        let ms = Duration::from_millis;
+        let mut b = Backoff::new(ms(200));
+        let waits: Vec<_> = (0..10).map(|_| b.after(ms(10))).collect();
+        assert_eq!(&waits[..4], &[ms(200), ms(400), ms(800), ms(1600)]);
+        assert_eq!(waits[9], Backoff::CAP);
+        assert_eq!(b.after(Backoff::CAP), ms(200), "a connection that lasted");
     }
 }

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use rosterd::config::Settings;
-use rosterd::run::{run_once, Context, RunOptions};
+use rosterd::run::{run_once, Context, RunError, RunOptions, EXIT_LOCKED};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,7 +25,8 @@ struct Cli {
 enum Command {
     /// The daemon: scheduled and change-triggered runs, the admin HTTP API, /metrics.
     Serve,
-    /// Run one reconcile now. Exit status: 0 succeeded, 1 failed, 3 held.
+    /// Run one reconcile now. Exit status: 0 succeeded, 1 failed, 3 held,
+    /// 4 not started: another run holds the leader lock.
     Run {
         /// Plan and record, apply nothing.
         #[arg(long)]
@@ -136,7 +137,25 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             rosterd::telemetry::init(&settings.log);
             let ctx = Context::new(settings).await?;
             let notifier = rosterd::notify::Notifier::for_context(&ctx)?;
-            let report = run_once(&ctx, RunOptions::new("cli", dry_run)).await?;
+            let report = match run_once(&ctx, RunOptions::new("cli", dry_run)).await {
+                Ok(report) => report,
+                Err(RunError::AlreadyRunning(running)) => {
+                    let e = RunError::AlreadyRunning(running.clone());
+                    if let Output::Json = output {
+                        let body = serde_json::json!({
+                            "status": "locked",
+                            "run_id": running.as_ref().map(|r| r.id),
+                            "holder": running.as_ref().and_then(|r| r.holder.clone()),
+                            "since": running.as_ref().map(|r| r.started_at),
+                            "error": e.to_string(),
+                        });
+                        println!("{}", serde_json::to_string_pretty(&body)?);
+                    }
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(EXIT_LOCKED));
+                }
+                Err(e) => return Err(e.into()),
+            };
             match output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Output::Text => print!("{}", rosterd::report::human(&report)),
