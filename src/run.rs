@@ -80,7 +80,10 @@ impl Context {
     }
 
     fn leadership(&self) -> Option<Leadership> {
-        self.leader.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.leader
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Why the run in progress lost the leader lock, if it did.
@@ -224,7 +227,8 @@ fn describe_running(r: &RunningRun) -> String {
         ": run {}, held by {} since {}",
         r.id,
         r.holder.as_deref().unwrap_or("an unknown process"),
-        r.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        r.started_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )
 }
 
@@ -291,7 +295,11 @@ async fn open_run(
     ctx: &Context,
     opts: &RunOptions,
 ) -> Result<(i64, chrono::DateTime<Utc>), RunError> {
-    match ctx.store.close_abandoned_runs(&ctx.holder, Utc::now()).await? {
+    match ctx
+        .store
+        .close_abandoned_runs(&ctx.holder, Utc::now())
+        .await?
+    {
         Ok(0) => {}
         Ok(abandoned) => tracing::warn!(
             abandoned,
@@ -951,7 +959,9 @@ async fn ensure_role(
         let clear = json!({ "app_metadata": { "role_code": null } });
         match ctx.fenced(ctx.auth0.patch_user(user, &clear)).await {
             Ok(Ok(())) => {}
-            Ok(Err(e2)) => tracing::warn!(user = %user, error = %e2, "could not clear role_code after a failed role assignment"),
+            Ok(Err(e2)) => {
+                tracing::warn!(user = %user, error = %e2, "could not clear role_code after a failed role assignment")
+            }
             Err(lost) => return Err(lost.to_string()),
         }
         return Err(format!("role {role_code:?} not assigned: {e}"));

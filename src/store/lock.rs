@@ -243,7 +243,12 @@ impl Store {
     }
 
     /// Record who runs `run_id`; its first heartbeat.
-    pub async fn set_run_holder(&self, run_id: i64, holder: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_run_holder(
+        &self,
+        run_id: i64,
+        holder: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         with_pool!(self, pool, q => {
             sqlx::query(&q("UPDATE reconcile_runs SET holder = $1, heartbeat_at = $2 WHERE id = $3"))
                 .bind(holder)
@@ -285,8 +290,9 @@ async fn keep_alive(l: Leadership) {
 }
 
 impl Probe {
-    /// Is the lock still ours? With `beat`, also write the run's heartbeat,
-    /// on the lock's own connection where there is one.
+    /// Is the lock still ours? With `beat` (the keep-alive), also renew the
+    /// SQLite lease and write the run's heartbeat, on the lock's own
+    /// connection where there is one.
     async fn check(&mut self, beat: Option<i64>) -> std::result::Result<bool, sqlx::Error> {
         let now = Utc::now();
         const BEAT: &str = "UPDATE reconcile_runs SET heartbeat_at = $1 WHERE id = $2";
@@ -297,7 +303,11 @@ impl Probe {
                     .fetch_one(&mut *conn)
                     .await?;
                 if let (true, Some(id)) = (ours, beat) {
-                    sqlx::query(BEAT).bind(now).bind(id).execute(&mut *conn).await?;
+                    sqlx::query(BEAT)
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
                 }
                 Ok(ours)
             }
@@ -321,6 +331,17 @@ impl Probe {
                 let Store::Sqlite(pool) = store else {
                     unreachable!("a SQLite lease on a SQLite store")
                 };
+                if beat.is_none() {
+                    // Before a write: a read, which never waits on writers.
+                    let (n,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM rosterd_lock WHERE name = $1 AND holder = $2",
+                    )
+                    .bind(LEASE_NAME)
+                    .bind(holder.as_str())
+                    .fetch_one(&*pool)
+                    .await?;
+                    return Ok(n == 1);
+                }
                 // Renewal only as the holder: a lease another process took
                 // over is not ours to extend.
                 let renewed = sqlx::query(
@@ -383,7 +404,10 @@ impl Leadership {
 
     /// Run `write` only if the lock is still ours, and give it up (cancel
     /// it) the moment the lock is lost.
-    pub async fn fenced<F: Future>(&self, write: F) -> std::result::Result<F::Output, LeadershipLost> {
+    pub async fn fenced<F: Future>(
+        &self,
+        write: F,
+    ) -> std::result::Result<F::Output, LeadershipLost> {
         self.verify().await?;
         let mut lost = self.0.lost.subscribe();
         tokio::select! {
@@ -410,7 +434,9 @@ impl Leadership {
             Ok(Ok(true)) => return Ok(()),
             Ok(Ok(false)) => "the lock is no longer held by this process".to_string(),
             Ok(Err(e)) => format!("the lock's database connection failed: {e}"),
-            Err(_) => format!("the lock's database connection did not answer within {CHECK_TIMEOUT:?}"),
+            Err(_) => {
+                format!("the lock's database connection did not answer within {CHECK_TIMEOUT:?}")
+            }
         };
         // Closing a connection we gave up on frees whatever it still holds.
         *probe = None;
