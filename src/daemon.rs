@@ -92,6 +92,9 @@ impl Runner {
         loop {
             self.changes.notified().await;
             tokio::time::sleep(quiet).await;
+            // Each attempt while another replica runs opens a lock
+            // connection: back off rather than knock four times a second.
+            let mut retry = Backoff::new(Duration::from_millis(250), Duration::from_secs(2));
             loop {
                 // The run about to start reads the employees after it has
                 // started, so it covers every change until now: drop their
@@ -104,7 +107,7 @@ impl Runner {
                         break;
                     }
                     Err(RunError::AlreadyRunning(_)) => {
-                        tokio::time::sleep(Duration::from_millis(250)).await;
+                        tokio::time::sleep(retry.after(Duration::ZERO)).await;
                     }
                     Err(RunError::ShuttingDown) => return,
                     Err(e) => {
@@ -342,7 +345,7 @@ fn cron_job(cron: &str, tz: chrono_tz::Tz, runner: Arc<Runner>) -> anyhow::Resul
 async fn watch_changes(runner: Arc<Runner>) {
     let store = runner.ctx.store.clone();
     let poll = Duration::from_millis(runner.ctx.settings.serve.change_poll_ms.max(100));
-    let mut retry = Backoff::new(poll);
+    let mut retry = Backoff::new(poll, Duration::from_secs(30));
     match &store {
         crate::store::Store::Postgres(pool) => {
             // The marker as of the last change this listener delivered (or
@@ -399,18 +402,22 @@ async fn watch_changes(runner: Arc<Runner>) {
     }
 }
 
-/// Retry delays for the change watcher: doubling from `base` up to
-/// [`Backoff::CAP`], back to `base` after a connection that lasted.
+/// Retry delays for the change watcher and a change waiting for another
+/// run: doubling from `base` up to `cap`, back to `base` after a connection
+/// that lasted `cap`.
 struct Backoff {
     base: Duration,
+    cap: Duration,
     next: Duration,
 }
 
 impl Backoff {
-    const CAP: Duration = Duration::from_secs(30);
-
-    fn new(base: Duration) -> Self {
-        Backoff { base, next: base }
+    fn new(base: Duration, cap: Duration) -> Self {
+        Backoff {
+            base,
+            cap,
+            next: base,
+        }
     }
 
     fn reset(&mut self) {
@@ -419,11 +426,11 @@ impl Backoff {
 
     /// The wait before the next attempt, after one that stayed up `lasted`.
     fn after(&mut self, lasted: Duration) -> Duration {
-        if lasted >= Self::CAP {
+        if lasted >= self.cap {
             self.reset();
         }
         let wait = self.next;
-        self.next = (self.next * 2).min(Self::CAP);
+        self.next = (self.next * 2).min(self.cap);
         wait
     }
 }
@@ -442,10 +449,10 @@ mod tests {
     #[test]
     fn reconnects_back_off_and_recover_after_a_lasting_connection() {
         let ms = Duration::from_millis;
-        let mut b = Backoff::new(ms(200));
+        let mut b = Backoff::new(ms(200), ms(30_000));
         let waits: Vec<_> = (0..10).map(|_| b.after(ms(10))).collect();
         assert_eq!(&waits[..4], &[ms(200), ms(400), ms(800), ms(1600)]);
-        assert_eq!(waits[9], Backoff::CAP);
-        assert_eq!(b.after(Backoff::CAP), ms(200), "a connection that lasted");
+        assert_eq!(waits[9], ms(30_000));
+        assert_eq!(b.after(ms(30_000)), ms(200), "a connection that lasted");
     }
 }
