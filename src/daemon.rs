@@ -111,6 +111,9 @@ impl Runner {
         loop {
             self.changes.notified().await;
             tokio::time::sleep(quiet).await;
+            // Each attempt while another replica runs opens a lock
+            // connection: back off rather than knock four times a second.
+            let mut retry = Backoff::new(Duration::from_millis(250), Duration::from_secs(2));
             loop {
                 // The run about to start reads the employees after it has
                 // started, so it covers every change until now: drop their
@@ -131,7 +134,7 @@ impl Runner {
                         break;
                     }
                     Err(RunError::AlreadyRunning(_)) => {
-                        tokio::time::sleep(Duration::from_millis(250)).await;
+                        tokio::time::sleep(retry.after(Duration::ZERO)).await;
                     }
                     Err(RunError::ShuttingDown) => return,
                     Err(e) => {
@@ -392,54 +395,101 @@ fn cron_job(cron: &str, tz: chrono_tz::Tz, runner: Arc<Runner>) -> anyhow::Resul
 /// Turn employee changes into `Runner::changed`: LISTEN/NOTIFY on
 /// PostgreSQL (a trigger installed by the migrations), a poll of the change
 /// marker (bumped by triggers) on SQLite and MySQL.
+///
+/// A lost connection is retried with backoff, and the marker tells whether
+/// a change happened while nobody listened: only then is a catch-up run
+/// due (a server that drops idle sessions every few seconds must not cause
+/// a full run every few seconds).
 async fn watch_changes(runner: Arc<Runner>) {
     let store = runner.ctx.store.clone();
     let poll = Duration::from_millis(runner.ctx.settings.serve.change_poll_ms.max(100));
+    let mut retry = Backoff::new(poll, Duration::from_secs(30));
     match &store {
         crate::store::Store::Postgres(pool) => {
-            // NOTIFYs sent while nobody listens are lost, so every LISTEN
-            // after the first is followed by one run that catches up.
-            let mut listened_before = false;
+            // The marker as of the last change this listener delivered (or
+            // of its start): a later value is a change it may have missed.
+            let mut seen = store.change_marker().await.ok();
             loop {
+                let connected = std::time::Instant::now();
                 match sqlx::postgres::PgListener::connect_with(pool).await {
-                    Ok(mut listener) => {
-                        if let Err(e) = listener.listen("rosterd_employees").await {
-                            tracing::warn!(error = %e, "LISTEN failed; retrying");
-                        } else {
-                            if listened_before {
+                    Ok(mut listener) => match listener.listen("rosterd_employees").await {
+                        Err(e) => tracing::warn!(error = %e, "LISTEN failed; retrying"),
+                        Ok(()) => {
+                            // Read after LISTEN, so nothing falls between.
+                            let now = store.change_marker().await.ok();
+                            if now.is_none() || now != seen {
                                 runner.changed();
                             }
-                            listened_before = true;
+                            seen = now;
                             // Not `recv`, which reconnects by itself and so
                             // hides the gap: `Ok(None)` says the connection
                             // was lost.
                             while let Ok(Some(_n)) = listener.try_recv().await {
                                 runner.changed();
+                                seen = store.change_marker().await.ok();
                             }
                             tracing::warn!("change listener lost its connection; reconnecting");
                         }
-                    }
+                    },
                     Err(e) => {
                         tracing::warn!(error = %e, "change listener cannot connect; retrying")
                     }
                 }
-                tokio::time::sleep(poll).await;
+                tokio::time::sleep(retry.after(connected.elapsed())).await;
             }
         }
         crate::store::Store::Sqlite(_) | crate::store::Store::MySql(_) => {
-            let mut last = store.change_marker().await.ok().flatten();
+            let mut last = store.change_marker().await.ok();
             loop {
-                tokio::time::sleep(poll).await;
                 match store.change_marker().await {
-                    Ok(now) if now != last => {
-                        last = now;
-                        runner.changed();
+                    Ok(now) => {
+                        if last != Some(now) {
+                            last = Some(now);
+                            runner.changed();
+                        }
+                        retry.reset();
+                        tokio::time::sleep(poll).await;
                     }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "change poll failed"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "change poll failed");
+                        tokio::time::sleep(retry.after(Duration::ZERO)).await;
+                    }
                 }
             }
         }
+    }
+}
+
+/// Retry delays for the change watcher and a change waiting for another
+/// run: doubling from `base` up to `cap`, back to `base` after a connection
+/// that lasted `cap`.
+struct Backoff {
+    base: Duration,
+    cap: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    fn new(base: Duration, cap: Duration) -> Self {
+        Backoff {
+            base,
+            cap,
+            next: base,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.next = self.base;
+    }
+
+    /// The wait before the next attempt, after one that stayed up `lasted`.
+    fn after(&mut self, lasted: Duration) -> Duration {
+        if lasted >= self.cap {
+            self.reset();
+        }
+        let wait = self.next;
+        self.next = (self.next * 2).min(self.cap);
+        wait
     }
 }
 
@@ -452,5 +502,15 @@ mod tests {
         assert_eq!(interval_secs("*/5 * * * * *", chrono_tz::UTC), Some(5.0));
         assert_eq!(interval_secs("0 */15 * * * *", chrono_tz::UTC), Some(900.0));
         assert_eq!(interval_secs("not cron", chrono_tz::UTC), None);
+    }
+
+    #[test]
+    fn reconnects_back_off_and_recover_after_a_lasting_connection() {
+        let ms = Duration::from_millis;
+        let mut b = Backoff::new(ms(200), ms(30_000));
+        let waits: Vec<_> = (0..10).map(|_| b.after(ms(10))).collect();
+        assert_eq!(&waits[..4], &[ms(200), ms(400), ms(800), ms(1600)]);
+        assert_eq!(waits[9], ms(30_000));
+        assert_eq!(b.after(ms(30_000)), ms(200), "a connection that lasted");
     }
 }

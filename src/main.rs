@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use rosterd::config::Settings;
-use rosterd::run::{run_once, Context, RunOptions};
+use rosterd::run::{run_once, Context, RunError, RunOptions, EXIT_LOCKED};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,7 +27,8 @@ enum Command {
     Serve,
     /// Run one reconcile now. Exit status: 0 succeeded, 2 partial (some
     /// actions failed; retried next run), 1 failed or interrupted, 3 held
-    /// (or the same plan as a rejected one).
+    /// (or the same plan as a rejected one), 4 not started: another run
+    /// holds the leader lock.
     Run {
         /// Plan and record, apply nothing; `--output json` lists the plan.
         #[arg(long)]
@@ -228,7 +229,25 @@ async fn cli_run(
     output: Output,
 ) -> anyhow::Result<ExitCode> {
     let notifier = rosterd::notify::Notifier::for_context(ctx)?;
-    let report = run_once(ctx, opts).await?;
+    let report = match run_once(ctx, opts).await {
+        Ok(report) => report,
+        Err(RunError::AlreadyRunning(running)) => {
+            let e = RunError::AlreadyRunning(running.clone());
+            if let Output::Json = output {
+                let body = serde_json::json!({
+                    "status": "locked",
+                    "run_id": running.as_ref().map(|r| r.id),
+                    "holder": running.as_ref().and_then(|r| r.holder.clone()),
+                    "since": running.as_ref().map(|r| r.started_at),
+                    "error": e.to_string(),
+                });
+                println!("{}", serde_json::to_string_pretty(&body)?);
+            }
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_LOCKED));
+        }
+        Err(e) => return Err(e.into()),
+    };
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Output::Text => print!("{}", rosterd::report::human(&report)),

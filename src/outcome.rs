@@ -36,6 +36,8 @@ pub enum Cut {
     Shutdown,
     /// The run deadline, in seconds (`reconcile.run_deadline_secs`).
     Deadline(u64),
+    /// Another replica may lead now: nothing more may be written.
+    LeadershipLost,
 }
 
 /// The status of a run that applied its plan, with the error it records
@@ -61,6 +63,7 @@ pub fn applied(t: &Tally, cut: Option<Cut>) -> Verdict {
             Cut::Deadline(secs) => {
                 format!("the run deadline passed (reconcile.run_deadline_secs = {secs})")
             }
+            Cut::LeadershipLost => "the leader lock was lost".to_string(),
         };
         return Verdict {
             status: RunStatus::Interrupted,

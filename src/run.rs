@@ -14,7 +14,9 @@ use crate::metrics::Metrics;
 use crate::model::{Auth0UserId, Employee, EmployeeId};
 use crate::plan::guard::{self, GuardPolicy};
 use crate::plan::{self, Action, Plan, PlanPolicy, PlanStats, PlannedAction};
-use crate::store::{ActionRecord, AuditRow, RunEnd, Store, StoreError};
+use crate::store::{
+    ActionRecord, AuditRow, Leadership, LeadershipLost, RunEnd, RunningRun, Store, StoreError,
+};
 use chrono::Utc;
 use futures::StreamExt;
 use serde::Serialize;
@@ -32,8 +34,10 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Runs never overlap within one process (the leader lock covers others).
     running: Arc<tokio::sync::Mutex<()>>,
-    /// The id of the run in progress, for "409: run N is running".
-    current: std::sync::Mutex<Option<i64>>,
+    /// The run in progress (id, start), for "409: run N is running".
+    current: std::sync::Mutex<Option<(i64, chrono::DateTime<Utc>)>>,
+    /// The leader lock of the run in progress, which every write checks.
+    leader: std::sync::Mutex<Option<Leadership>>,
     /// Set on shutdown: the run in progress starts no further actions.
     stopping: std::sync::atomic::AtomicBool,
     holder: String,
@@ -46,12 +50,13 @@ impl Context {
         let auth0 = Auth0Client::new(&settings.auth0, metrics.clone())?;
         Ok(Arc::new(Context {
             metrics,
-            holder: format!("{}:{}", hostname(), std::process::id()),
+            holder: holder_name(),
             settings,
             store,
             auth0,
             running: Arc::new(tokio::sync::Mutex::new(())),
             current: std::sync::Mutex::new(None),
+            leader: std::sync::Mutex::new(None),
             stopping: std::sync::atomic::AtomicBool::new(false),
         }))
     }
@@ -68,8 +73,45 @@ impl Context {
 
     /// The run in progress in this process, if any.
     pub fn current_run(&self) -> Option<i64> {
-        *self.current.lock().unwrap_or_else(|p| p.into_inner())
+        self.current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|(id, _)| id)
     }
+
+    fn leadership(&self) -> Option<Leadership> {
+        self.leader
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Why the run in progress lost the leader lock, if it did.
+    fn leadership_lost(&self) -> Option<String> {
+        self.leadership().and_then(|l| l.lost_reason())
+    }
+
+    /// Run `write` only while this process leads: the lock is verified
+    /// first, and the write is abandoned the moment the lock is lost.
+    async fn fenced<F: std::future::Future>(&self, write: F) -> Result<F::Output, LeadershipLost> {
+        match self.leadership() {
+            Some(l) => l.fenced(write).await,
+            None => Err(LeadershipLost("no leader lock is held".into())),
+        }
+    }
+
+    /// Check the leader lock before a write to rosterd's own records.
+    async fn verify_leader(&self) -> Result<(), LeadershipLost> {
+        self.fenced(async {}).await
+    }
+}
+
+/// `host:pid#n`: the process, and which of its contexts (tests run several
+/// in one process, and each must tell its own lease from another's).
+fn holder_name() -> String {
+    static CONTEXTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CONTEXTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    format!("{}:{}#{n}", hostname(), std::process::id())
 }
 
 fn hostname() -> String {
@@ -110,7 +152,8 @@ impl RunStatus {
         }
     }
     /// The CLI's exit status: 0 succeeded, 1 failed (or interrupted),
-    /// 2 partial, 3 held (or the same plan as a rejected one).
+    /// 2 partial, 3 held (or the same plan as a rejected one); 4,
+    /// [`EXIT_LOCKED`], when the run did not start at all.
     pub fn exit_code(&self) -> i32 {
         match self {
             RunStatus::Succeeded => 0,
@@ -126,6 +169,9 @@ impl RunStatus {
         matches!(self, RunStatus::Succeeded | RunStatus::Partial)
     }
 }
+
+/// The CLI's exit status when another run holds the leader lock.
+pub const EXIT_LOCKED: u8 = 4;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -193,12 +239,24 @@ pub struct RunReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("another run is in progress{}", .0.map(|id| format!(" (run {id})")).unwrap_or_default())]
-    AlreadyRunning(Option<i64>),
+    /// The run in progress, when it is known (it is not yet recorded in the
+    /// moment between another process taking the lock and opening its run).
+    #[error("another run is in progress{}", .0.as_ref().map(describe_running).unwrap_or_default())]
+    AlreadyRunning(Option<RunningRun>),
     #[error("rosterd is shutting down")]
     ShuttingDown,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+fn describe_running(r: &RunningRun) -> String {
+    format!(
+        ": run {}, held by {} since {}",
+        r.id,
+        r.holder.as_deref().unwrap_or("an unknown process"),
+        r.started_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
 }
 
 /// Run once: lock, load, plan, guard, apply, record.
@@ -221,46 +279,33 @@ pub struct StartedRun {
 
 /// Take the locks and open the run's record.
 pub async fn begin(ctx: &Arc<Context>, opts: RunOptions) -> Result<StartedRun, RunError> {
-    let local = ctx
-        .running
-        .clone()
-        .try_lock_owned()
-        .map_err(|_| RunError::AlreadyRunning(ctx.current_run()))?;
-    let lock = ctx
-        .store
-        .try_lock(&ctx.holder)
-        .await?
-        .ok_or(RunError::AlreadyRunning(None))?;
-    let opened = async {
-        let abandoned = ctx.store.fail_abandoned_runs(Utc::now()).await?;
-        if abandoned > 0 {
-            tracing::warn!(
-                abandoned,
-                "closed runs left unfinished by a stopped process"
-            );
-        }
-        ctx.store
-            .start_run(
-                opts.trigger,
-                ctx.settings.mode.as_str(),
-                opts.dry_run,
-                Utc::now(),
-            )
-            .await
-    }
-    .await;
+    let local = ctx.running.clone().try_lock_owned().map_err(|_| {
+        let current = *ctx.current.lock().unwrap_or_else(|p| p.into_inner());
+        RunError::AlreadyRunning(current.map(|(id, started_at)| RunningRun {
+            id,
+            holder: Some(ctx.holder.clone()),
+            started_at,
+            heartbeat_at: None,
+        }))
+    })?;
+    let Some(lock) = ctx.store.try_lock(&ctx.holder).await? else {
+        return Err(RunError::AlreadyRunning(ctx.store.running_run().await?));
+    };
+    let opened = open_run(ctx, &opts).await;
     // A SQLite lease is not freed by dropping the lock: release it here, or
     // this process would wait out the lease before its next run.
-    let run_id = match opened {
-        Ok(id) => id,
+    let (run_id, started_at) = match opened {
+        Ok(run) => run,
         Err(e) => {
             if let Err(re) = lock.release().await {
                 tracing::warn!(error = %re, "could not release the leader lock; it will lapse");
             }
-            return Err(e.into());
+            return Err(e);
         }
     };
-    *ctx.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(run_id);
+    lock.attach_run(run_id);
+    *ctx.leader.lock().unwrap_or_else(|p| p.into_inner()) = Some(lock.leadership());
+    *ctx.current.lock().unwrap_or_else(|p| p.into_inner()) = Some((run_id, started_at));
     ctx.metrics.run_in_progress.set(1);
     Ok(StartedRun {
         run_id,
@@ -271,12 +316,40 @@ pub async fn begin(ctx: &Arc<Context>, opts: RunOptions) -> Result<StartedRun, R
     })
 }
 
+/// With the leader lock held: close runs whose holder can no longer write
+/// (not one that still may: see `store::lock`), and open this run's record.
+async fn open_run(
+    ctx: &Context,
+    opts: &RunOptions,
+) -> Result<(i64, chrono::DateTime<Utc>), RunError> {
+    match ctx
+        .store
+        .close_abandoned_runs(&ctx.holder, Utc::now())
+        .await?
+    {
+        Ok(0) => {}
+        Ok(abandoned) => tracing::warn!(
+            abandoned,
+            "closed runs left unfinished by a stopped process"
+        ),
+        Err(live) => return Err(RunError::AlreadyRunning(Some(live))),
+    }
+    let now = Utc::now();
+    let id = ctx
+        .store
+        .start_run(opts.trigger, ctx.settings.mode.as_str(), opts.dry_run, now)
+        .await?;
+    ctx.store.set_run_holder(id, &ctx.holder, now).await?;
+    Ok((id, now))
+}
+
 impl StartedRun {
     pub async fn finish(self) -> Result<RunReport, RunError> {
         let ctx = &self.ctx;
         let result = locked_run(ctx, self.run_id, &self.opts).await;
         ctx.metrics.run_in_progress.set(0);
         *ctx.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *ctx.leader.lock().unwrap_or_else(|p| p.into_inner()) = None;
         if let Ok(report) = &result {
             record_metrics(&ctx.metrics, report, self.opts.trigger);
         }
@@ -549,7 +622,8 @@ async fn execute(
     }
     let (mut employees, mut invalid) = validate(raw);
     invalid.extend(loaded.unreadable);
-    let users = ctx.auth0.export_users().await?;
+    // A read, but a long one: not worth finishing once another leads.
+    let users = ctx.fenced(ctx.auth0.export_users()).await??;
     end.auth0_users_seen = Some(users.len() as i64);
     if write_back.is_none() {
         links_from_metadata(&mut employees, &users);
@@ -647,6 +721,7 @@ async fn execute(
         .collect();
     if !apply {
         if !opts.dry_run {
+            ctx.verify_leader().await?;
             record_matching(store, &accounts, &matching, report).await?;
         }
         report.status = RunStatus::Succeeded;
@@ -692,6 +767,14 @@ async fn execute(
             }
         }
     }
+    if let Some(why) = ctx.leadership_lost() {
+        report.status = RunStatus::Failed;
+        report.error = Some(format!(
+            "leadership lost: {why}; actions not started were skipped and the next leader finishes the plan"
+        ));
+        return Ok(());
+    }
+    ctx.verify_leader().await?;
     record_matching(store, &accounts, &matching, report).await?;
     let links: Vec<(i64, String)> = accounts
         .iter()
@@ -863,9 +946,10 @@ impl std::fmt::Display for ActionError {
 
 /// Apply every action, `auth0.concurrency` at a time (the rate limiter still
 /// bounds throughput); one failure does not stop the others. Outcomes come
-/// back in plan order. No action starts after a shutdown request or past
-/// the run's deadline, and one in flight at the deadline is cut short (the
-/// next run re-plans from what Auth0 then holds, as after a crash).
+/// back in plan order. No action starts after a shutdown request, past the
+/// run's deadline or once the leader lock is lost, and one in flight at the
+/// deadline is cut short (the next run re-plans from what Auth0 then holds,
+/// as after a crash).
 async fn apply_all(
     ctx: &Context,
     run_id: i64,
@@ -915,6 +999,8 @@ async fn apply_all(
                     crate::outcome::Cut::Deadline(secs),
                     format!("not started: the run deadline passed (reconcile.run_deadline_secs = {secs})"),
                 ))
+            } else if let Err(lost) = ctx.verify_leader().await {
+                Some((crate::outcome::Cut::LeadershipLost, format!("not started: {lost}")))
             } else {
                 None
             };
@@ -989,6 +1075,7 @@ async fn apply_one(
 ) -> Result<Option<Auth0UserId>, ActionError> {
     let api = &ctx.auth0;
     let err = ActionError::from;
+    let lost = |e: LeadershipLost| ActionError::from(e.to_string());
     match action {
         Action::Create {
             employee_id,
@@ -1010,7 +1097,7 @@ async fn apply_one(
                 app_metadata: json!(app_metadata),
                 user_metadata: json!(user_metadata),
             };
-            let user = match api.create_user(&new).await {
+            let user = match ctx.fenced(api.create_user(&new)).await.map_err(lost)? {
                 Ok(id) => {
                     failpoint("after_auth0_create");
                     id
@@ -1020,8 +1107,9 @@ async fn apply_one(
                     // not yet visible in the export: link it.
                     let existing = link_existing(ctx, *employee_id, email).await?;
                     let fix = json!({ "app_metadata": app_metadata, "user_metadata": user_metadata, "name": name });
-                    api.patch_user(&existing, &without_created_by(fix))
+                    ctx.fenced(api.patch_user(&existing, &without_created_by(fix)))
                         .await
+                        .map_err(lost)?
                         .map_err(err)?;
                     existing
                 }
@@ -1042,14 +1130,16 @@ async fn apply_one(
             role.map(|()| Some(auth0_user_id.clone()))
                 .map_err(ActionError::from)
         }
-        Action::Block { auth0_user_id, .. } => api
-            .patch_user(auth0_user_id, &json!({ "blocked": true }))
+        Action::Block { auth0_user_id, .. } => ctx
+            .fenced(api.patch_user(auth0_user_id, &json!({ "blocked": true })))
             .await
+            .map_err(lost)?
             .map(|()| Some(auth0_user_id.clone()))
             .map_err(err),
-        Action::Unblock { auth0_user_id, .. } => api
-            .patch_user(auth0_user_id, &json!({ "blocked": false }))
+        Action::Unblock { auth0_user_id, .. } => ctx
+            .fenced(api.patch_user(auth0_user_id, &json!({ "blocked": false })))
             .await
+            .map_err(lost)?
             .map(|()| Some(auth0_user_id.clone()))
             .map_err(err),
         Action::Update {
@@ -1070,7 +1160,10 @@ async fn apply_one(
             }
             let body = serde_json::to_value(&patch).map_err(|e| e.to_string())?;
             if body.as_object().is_some_and(|o| !o.is_empty()) {
-                api.patch_user(auth0_user_id, &body).await.map_err(err)?;
+                ctx.fenced(api.patch_user(auth0_user_id, &body))
+                    .await
+                    .map_err(lost)?
+                    .map_err(err)?;
             }
             match role_error {
                 Some(e) => Err(e.into()),
@@ -1126,17 +1219,21 @@ async fn ensure_role(
 ) -> Result<(), String> {
     let result = match roles.id(role_code) {
         Ok(None) => return Ok(()),
-        Ok(Some(id)) => ctx
-            .auth0
-            .assign_roles(user, &[id])
-            .await
-            .map_err(|e| e.to_string()),
+        Ok(Some(id)) => match ctx.fenced(ctx.auth0.assign_roles(user, &[id])).await {
+            Ok(assigned) => assigned.map_err(|e| e.to_string()),
+            // Not ours to write any more, the clearing patch included.
+            Err(lost) => return Err(lost.to_string()),
+        },
         Err(e) => Err(e),
     };
     if let Err(e) = &result {
         let clear = json!({ "app_metadata": { "role_code": null } });
-        if let Err(e2) = ctx.auth0.patch_user(user, &clear).await {
-            tracing::warn!(user = %user, error = %e2, "could not clear role_code after a failed role assignment");
+        match ctx.fenced(ctx.auth0.patch_user(user, &clear)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e2)) => {
+                tracing::warn!(user = %user, error = %e2, "could not clear role_code after a failed role assignment")
+            }
+            Err(lost) => return Err(lost.to_string()),
         }
         return Err(format!("role {role_code:?} not assigned: {e}"));
     }
@@ -1153,11 +1250,17 @@ async fn change_role(
     if let Some(from) = &change.from {
         // A role we cannot resolve any more cannot be removed; not an error.
         if let Ok(Some(old)) = roles.id(from) {
-            ctx.auth0.remove_roles(user, &[old]).await.map_err(err)?;
+            ctx.fenced(ctx.auth0.remove_roles(user, &[old]))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(err)?;
         }
     }
     if let Some(new) = roles.id(&change.to)? {
-        ctx.auth0.assign_roles(user, &[new]).await.map_err(err)?;
+        ctx.fenced(ctx.auth0.assign_roles(user, &[new]))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(err)?;
     }
     Ok(())
 }
@@ -1174,9 +1277,9 @@ async fn record_link(
     // Without a write-back target the account's app_metadata.employee_id
     // is the link (the plan's update sets it).
     if let Some(target) = crate::store::WriteBack::from_settings(&ctx.settings.database)? {
-        store
-            .set_employee_auth0_id(&target, employee_id, user, now)
+        ctx.fenced(store.set_employee_auth0_id(&target, employee_id, user, now))
             .await
+            .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
     }
     if let Some(e) = employee {

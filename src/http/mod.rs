@@ -302,11 +302,17 @@ fn started(run_id: i64, dry_run: bool) -> Response {
 
 fn start_error(e: RunError) -> ApiError {
     match e {
+        // The running run is read from reconcile_runs when another replica
+        // holds the lock, so a non-leader names it too.
         RunError::AlreadyRunning(current) => ApiError::conflict(
             "run_in_progress",
             "a run is in progress; try again when it has finished",
         )
-        .with(json!({ "run_id": current })),
+        .with(json!({
+            "run_id": current.as_ref().map(|r| r.id),
+            "holder": current.as_ref().and_then(|r| r.holder.clone()),
+            "since": current.as_ref().map(|r| r.started_at),
+        })),
         RunError::ShuttingDown => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "shutting_down",

@@ -17,7 +17,7 @@ mod lock;
 
 pub(crate) use employees::{fetch_read_only_mysql, fetch_read_only_pg, fetch_read_only_sqlite};
 pub use employees::{Loaded, WriteBack};
-pub use lock::LeaderLock;
+pub use lock::{LeaderLock, Leadership, LeadershipLost, RunningRun};
 
 use crate::config::DatabaseSettings;
 use crate::model::{Auth0UserId, EmployeeId, RawEmployee};
@@ -828,23 +828,6 @@ impl Store {
             .map_err(sql("read actions"))
         })
     }
-
-    /// Runs left `running` by a process that died: mark them failed so the
-    /// history tells the truth. Call only while holding the leader lock.
-    pub async fn fail_abandoned_runs(&self, now: DateTime<Utc>) -> Result<u64> {
-        with_pool!(self, pool, q => {
-            let done = sqlx::query(
-                &q("UPDATE reconcile_runs SET status = 'failed', finished_at = $1, \
-                 error = 'abandoned: the process running it stopped before it finished' \
-                 WHERE status = 'running'"),
-            )
-            .bind(now)
-            .execute(pool)
-            .await
-            .map_err(sql("close abandoned runs"))?;
-            Ok(done.rows_affected())
-        })
-    }
 }
 
 impl Store {
@@ -1104,17 +1087,18 @@ impl Store {
         Ok(())
     }
 
-    /// The change marker of SQLite and MySQL (see their daemon migrations);
-    /// `None` on PostgreSQL, which notifies instead.
-    pub async fn change_marker(&self) -> Result<Option<i64>> {
-        const SQL: &str = "SELECT version FROM rosterd_change_marker WHERE id = 1";
-        let (v,): (i64,) = match self {
-            Store::Sqlite(pool) => sqlx::query_as(SQL).fetch_one(pool).await,
-            Store::MySql(pool) => sqlx::query_as(SQL).fetch_one(pool).await,
-            Store::Postgres(_) => return Ok(None),
-        }
-        .map_err(sql("read change marker"))?;
-        Ok(Some(v))
+    /// The change marker, bumped by triggers on every change to what
+    /// rosterd reads (see the migrations). SQLite and MySQL poll it;
+    /// PostgreSQL, which notifies, reads it to tell whether a change may have
+    /// been missed while its listener was disconnected.
+    pub async fn change_marker(&self) -> Result<i64> {
+        with_pool!(self, pool => {
+            let (v,): (i64,) = sqlx::query_as("SELECT version FROM rosterd_change_marker WHERE id = 1")
+                .fetch_one(pool)
+                .await
+                .map_err(sql("read change marker"))?;
+            Ok(v)
+        })
     }
 }
 

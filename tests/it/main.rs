@@ -11,6 +11,7 @@ mod crash;
 mod daemon_api;
 mod daemon_jwt;
 mod daemon_load;
+mod lock_fencing;
 mod matching_bench;
 mod matching_csv;
 mod matching_engine;

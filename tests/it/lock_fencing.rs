@@ -1,0 +1,388 @@
+//! The leader lock is fenced (issue 9, defect 0): two `serve` replicas on
+//! one database, the lock's connection killed mid-run; the SQLite lease
+//! renewed and its loss noticed; a non-leader's 409 and a second CLI run
+//! name the running run; the change listener's reconnects start no runs.
+
+use crate::common::*;
+use rosterd::daemon::RunningDaemon;
+use rosterd::store::Store;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// A database, the simulator and `n` employees without accounts; creating
+/// an account takes `latency_ms`, one at a time, so a run lasts seconds.
+struct Setup {
+    db: TestDb,
+    sim: rosterd::sim::RunningSim,
+    api: SimClient,
+    settings: rosterd::config::Settings,
+}
+
+async fn setup(kind: Db, n: i64) -> Setup {
+    let db = TestDb::new(kind).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let mut settings = daemon_settings(&db, &sim);
+    settings.auth0.concurrency = 1;
+    seed_employees(&settings, &staff(n)).await;
+    Setup {
+        db,
+        sim,
+        api,
+        settings,
+    }
+}
+
+impl Setup {
+    async fn replica(&self) -> RunningDaemon {
+        rosterd::daemon::spawn(self.settings.clone())
+            .await
+            .expect("a replica starts")
+    }
+    async fn slow_creates(&self, latency_ms: u64) {
+        self.api
+            .faults(json!({"latency_ms": latency_ms, "endpoint": "POST /api/v2/users"}))
+            .await;
+    }
+}
+
+fn store(d: &RunningDaemon) -> &Store {
+    &d.runner.ctx.store
+}
+
+/// Until `n` accounts exist in the simulator.
+async fn wait_accounts(api: &SimClient, n: usize) {
+    eventually(&format!("{n} accounts"), LIMIT, || async move {
+        (api.users().await.len() >= n).then_some(())
+    })
+    .await;
+}
+
+/// `POST /api/v1/runs` until it is accepted (409 while another run holds
+/// the lock); the run id.
+async fn trigger_when_free(c: &DaemonClient) -> i64 {
+    eventually("a run to be accepted", LIMIT, || async move {
+        let r = c.post("/api/v1/runs", json!({})).await;
+        if r.status == 409 {
+            return None;
+        }
+        r.expect(202);
+        r.json["run_id"].as_i64()
+    })
+    .await
+}
+
+/// Until no run is `running`.
+async fn wait_all_finished(s: &Store) {
+    eventually("every run to finish", LIMIT, || async move {
+        let runs = s.list_runs(500).await.unwrap();
+        runs.iter().all(|r| r.status != "running").then_some(())
+    })
+    .await;
+}
+
+/// No two runs of the history overlap in time.
+async fn assert_no_overlap(s: &Store) {
+    let runs = s.list_runs(500).await.unwrap();
+    // A run still going (a change's follow-up) is open-ended.
+    let now = chrono::Utc::now();
+    for a in &runs {
+        for b in &runs {
+            if a.id >= b.id {
+                continue;
+            }
+            let (a_end, b_end) = (a.finished_at.unwrap_or(now), b.finished_at.unwrap_or(now));
+            assert!(
+                a_end <= b.started_at || b_end <= a.started_at,
+                "runs {} ({} .. {a_end}, {}) and {} ({} .. {b_end}, {}) overlap",
+                a.id,
+                a.started_at,
+                a.status,
+                b.id,
+                b.started_at,
+                b.status
+            );
+        }
+    }
+}
+
+/// Every employee has at most one account; returns how many have one.
+async fn assert_one_account_each(api: &SimClient) -> usize {
+    let mut by_employee: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+    for u in api.users().await {
+        let id = u["app_metadata"]["employee_id"].as_i64().expect("managed");
+        by_employee.entry(id).or_default().push(u["email"].clone());
+    }
+    for (id, emails) in &by_employee {
+        assert_eq!(emails.len(), 1, "employee {id} has accounts {emails:?}");
+    }
+    by_employee.len()
+}
+
+/// Kill the database connection that holds the leader lock.
+async fn kill_lock_connection(s: &Store) {
+    match s {
+        Store::Postgres(_) => {
+            let killed: Vec<(bool,)> = fetch_all(
+                s,
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            .await;
+            assert_eq!(killed, vec![(true,)], "one lock connection killed");
+        }
+        Store::MySql(_) => {
+            let holder: Vec<(Option<i64>,)> =
+                fetch_all(s, "SELECT IS_USED_LOCK(CONCAT('rosterd:', DATABASE()))").await;
+            let id = holder[0].0.expect("the lock is held");
+            exec(s, &format!("KILL CONNECTION {id}")).await;
+        }
+        Store::Sqlite(_) => unreachable!("SQLite has a lease, not a lock connection"),
+    }
+}
+
+/// Two replicas; the leader's lock connection is killed mid-run and one
+/// employee's email changes meanwhile. The leader stops writing, the other
+/// replica runs only after it, and nobody gets a second account.
+async fn lock_connection_killed_mid_run(kind: Db) {
+    let w = setup(kind, 12).await;
+    let a = w.replica().await;
+    let b = w.replica().await;
+    let (ca, cb) = (DaemonClient::admin(&a), DaemonClient::admin(&b));
+    w.slow_creates(300).await;
+
+    let first = ca.trigger(false).await;
+    wait_accounts(&w.api, 2).await;
+    kill_lock_connection(store(&a)).await;
+    exec(
+        store(&a),
+        "UPDATE employees SET email = 'moved12@example.com' WHERE id = 12",
+    )
+    .await;
+    let second = trigger_when_free(&cb).await;
+    assert_ne!(second, first);
+    cb.wait_run(second, LIMIT).await;
+    wait_all_finished(store(&a)).await;
+
+    assert_no_overlap(store(&a)).await;
+    let lost = ca.wait_run(first, LIMIT).await;
+    assert_eq!(lost["status"], "failed", "{lost:#}");
+    assert!(
+        lost["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("leadership lost")),
+        "{lost:#}"
+    );
+
+    // It converges: every employee one account, and a last run plans nothing.
+    w.api.clear_faults().await;
+    let finishing = trigger_when_free(&cb).await;
+    cb.wait_run(finishing, LIMIT).await;
+    wait_all_finished(store(&a)).await;
+    assert_eq!(assert_one_account_each(&w.api).await, 12);
+    assert_eq!(w.api.user_by_email("moved12@example.com").await.len(), 1);
+    let last = trigger_when_free(&ca).await;
+    let last = ca.wait_run(last, LIMIT).await;
+    assert_eq!(last["status"], "succeeded", "{last:#}");
+    assert_eq!(last["actions_planned"], 0, "{last:#}");
+    assert_no_overlap(store(&a)).await;
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_lock_connection_killed_mid_run() {
+    lock_connection_killed_mid_run(Db::Postgres).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_lock_connection_killed_mid_run() {
+    lock_connection_killed_mid_run(Db::MySql).await
+}
+
+/// SQLite: the lease is renewed while a run lives (a run longer than the
+/// lease must not let another in), and a lease taken over stops the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_lease_is_renewed_and_losing_it_stops_the_run() {
+    let w = setup(Db::Sqlite, 12).await;
+    let a = w.replica().await;
+    let ca = DaemonClient::admin(&a);
+    w.slow_creates(300).await;
+    let id = ca.trigger(false).await;
+    wait_accounts(&w.api, 1).await;
+
+    let expiry =
+        || async { fetch_all::<(i64,)>(store(&a), "SELECT expires_at FROM rosterd_lock").await };
+    let before = expiry().await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let after = expiry().await;
+    assert!(
+        after[0].0 > before[0].0,
+        "renewed: {before:?} then {after:?}"
+    );
+
+    // Another process takes the lease over (as if ours had lapsed).
+    exec(
+        store(&a),
+        "UPDATE rosterd_lock SET holder = 'elsewhere:1', expires_at = expires_at + 600",
+    )
+    .await;
+    let created = w.api.users().await.len();
+    let run = ca.wait_run(id, LIMIT).await;
+    assert_eq!(run["status"], "failed", "{run:#}");
+    assert!(
+        run["error"].as_str().unwrap().contains("leadership lost"),
+        "{run:#}"
+    );
+    assert!(
+        w.api.users().await.len() <= created + 1,
+        "at most the create in flight completes after the loss"
+    );
+    let actions = store(&a).run_actions(id).await.unwrap();
+    assert!(
+        actions.iter().any(|x| x.status == "skipped"
+            && x.error
+                .as_deref()
+                .is_some_and(|e| e.contains("not started: leadership lost"))),
+        "{actions:#?}"
+    );
+    // The lease is not ours: no run starts until it is free again.
+    ca.post("/api/v1/runs", json!({}))
+        .await
+        .expect_error(409, "run_in_progress");
+    exec(store(&a), "DELETE FROM rosterd_lock").await;
+    w.api.clear_faults().await;
+    let next = trigger_when_free(&ca).await;
+    assert_eq!(ca.wait_run(next, LIMIT).await["status"], "succeeded");
+    assert_eq!(assert_one_account_each(&w.api).await, 12);
+    a.shutdown().await.unwrap();
+}
+
+/// A replica that is not the leader answers 409 naming the leader's run.
+async fn non_leader_409_names_the_running_run(kind: Db) {
+    let w = setup(kind, 6).await;
+    let a = w.replica().await;
+    let b = w.replica().await;
+    w.slow_creates(300).await;
+    let id = DaemonClient::admin(&a).trigger(false).await;
+
+    let r = DaemonClient::admin(&b)
+        .post("/api/v1/runs", json!({"dry_run": true}))
+        .await;
+    r.expect_error(409, "run_in_progress");
+    assert_eq!(r.json["run_id"], id, "{}", r.text);
+    assert!(r.json["holder"].as_str().is_some(), "{}", r.text);
+    assert!(r.json["since"].as_str().is_some(), "{}", r.text);
+
+    w.api.clear_faults().await;
+    DaemonClient::admin(&a).wait_run(id, LIMIT).await;
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
+
+/// `rosterd run` while another run holds the lock: exit 4, the run named on
+/// stderr, and with `--output json` a JSON body on stdout.
+async fn second_cli_run_says_who_holds_the_lock(kind: Db) {
+    let w = setup(kind, 6).await;
+    let a = w.replica().await;
+    w.slow_creates(400).await;
+    let id = DaemonClient::admin(&a).trigger(false).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("rosterd.toml");
+    let cfg = rosterd::sim::SimConfig::default();
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"{}\"\n[auth0]\nbase_url = \"{}\"\ndomain = \"test.rosterd.local\"\nclient_id = \"{}\"\n",
+            w.db.url,
+            w.sim.base_url(),
+            cfg.client_id
+        ),
+    )
+    .unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rosterd"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("ROSTERD_AUTH0_CLIENT_SECRET", &cfg.client_secret)
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("rosterd runs")
+    };
+
+    let out = cli(&["run", "--output", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    let body: Value = serde_json::from_slice(&out.stdout).expect("a JSON body on stdout");
+    assert_eq!(body["status"], "locked", "{body:#}");
+    assert_eq!(body["run_id"], id, "{body:#}");
+    assert!(body["holder"].as_str().is_some(), "{body:#}");
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("run {id}")));
+
+    let out = cli(&["run"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains(&format!("run {id}, held by ")), "{stderr}");
+
+    w.api.clear_faults().await;
+    DaemonClient::admin(&a).wait_run(id, LIMIT).await;
+    a.shutdown().await.unwrap();
+}
+
+on_every_backend!(
+    non_leader_409_names_the_running_run,
+    second_cli_run_says_who_holds_the_lock
+);
+
+/// PostgreSQL: the LISTEN connection killed again and again starts no run;
+/// a change made while it was down starts exactly one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listener_reconnects_start_runs_only_for_missed_changes() {
+    let w = setup(Db::Postgres, 3).await;
+    let a = w.replica().await;
+    let s = store(&a);
+    let kill = || async {
+        eventually("the listener to be connected", LIMIT, || async {
+            let killed: Vec<(bool,)> = fetch_all(
+                s,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+            )
+            .await;
+            (!killed.is_empty()).then_some(())
+        })
+        .await
+    };
+    for _ in 0..4 {
+        kill().await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        s.list_runs(10).await.unwrap().is_empty(),
+        "reconnecting is no reason to run"
+    );
+
+    kill().await;
+    exec(
+        s,
+        "UPDATE employees SET department = 'Packing' WHERE id = 1",
+    )
+    .await;
+    let runs = eventually("a catch-up run", LIMIT, || async {
+        let runs = s.list_runs(10).await.unwrap();
+        (!runs.is_empty() && runs.iter().all(|r| r.status != "running")).then_some(runs)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(s.list_runs(10).await.unwrap().len(), 1, "{runs:#?}");
+    assert_eq!(runs[0].trigger, "change");
+    a.shutdown().await.unwrap();
+}
