@@ -56,6 +56,7 @@ const fn finding(kind: &'static str, one: &'static str, many: &'static str) -> S
 /// kinds are also the keys `notify.recipients` accepts.
 const SECTIONS: &[Section] = &[
     event("held_run", "held run", "held runs"),
+    event("quarantine", "quarantine", "quarantines"),
     event("failed_run", "failed run", "failed runs"),
     event("action_failure", "failed action", "failed actions"),
     finding(
@@ -179,6 +180,13 @@ impl Item {
     }
 }
 
+/// The part of a stored run summary a digest needs.
+#[derive(Deserialize)]
+struct StoredSummary {
+    #[serde(default)]
+    quarantined: bool,
+}
+
 /// The parts of a stored plan a digest needs; the rest is ignored.
 #[derive(Deserialize)]
 struct StoredPlan {
@@ -219,6 +227,22 @@ pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, ser
             ))
         }
         _ => {}
+    }
+    // One key for the state, not per run: on-call hears once per cool-down
+    // that rosterd slowed down, and again if it re-enters after a recovery.
+    let summary: Option<StoredSummary> = run
+        .summary
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()?;
+    if summary.is_some_and(|s| s.quarantined) {
+        out.push(Item::event(
+            "quarantine",
+            "quarantine".into(),
+            "Auth0 failed the last runs: scheduled and change-triggered runs are slowed to one \
+             every reconcile.quarantine_interval_secs until a run succeeds"
+                .into(),
+        ));
     }
     // Keyed by action and employee ("create for employee 12"), not by run:
     // the same action failing every run is one thing to fix.
@@ -370,6 +394,12 @@ impl Digest {
                 "Review the plan (GET /api/v1/runs/{id}); if the blocks are intended, approve it \
                  (POST /api/v1/runs/{id}/approve), otherwise fix the employees source."
             )),
+            "quarantine" => Some(
+                "Check Auth0 (status page, the M2M client's secret and scopes) and the \
+                 run errors (GET /api/v1/runs?status=failed); POST /api/v1/runs tries again \
+                 at once, and the first healthy run ends the quarantine."
+                    .into(),
+            ),
             "action_failure" => Some(format!(
                 "Each failed action with its error: GET /api/v1/runs/{id}."
             )),
@@ -674,6 +704,24 @@ mod tests {
             }],
             ..Finding::new(kind, None, vec![], detail.into())
         }
+    }
+
+    #[test]
+    fn a_quarantined_run_tells_on_call_once_per_cooldown() {
+        let quarantined = run(
+            "failed",
+            None,
+            Some(r#"{"quarantined": true, "status": "failed"}"#),
+        );
+        let got = items(&quarantined, &[]).unwrap();
+        let q: Vec<&Item> = got.iter().filter(|i| i.kind == "quarantine").collect();
+        assert_eq!(q.len(), 1, "{got:?}");
+        assert_eq!(q[0].key, "quarantine", "one key for the state, not per run");
+        let healthy = run("succeeded", None, Some(r#"{"quarantined": false}"#));
+        assert!(items(&healthy, &[]).unwrap().is_empty());
+        let d = Digest::new(&quarantined, 24, got);
+        assert!(d.subject().contains("1 quarantine"), "{}", d.subject());
+        assert!(d.text().contains("reconcile.quarantine_interval_secs"));
     }
 
     #[test]
