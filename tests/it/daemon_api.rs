@@ -397,6 +397,78 @@ async fn held_mass_deactivation_is_applied_after_approval_and_records_the_approv
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_run_rejected_over_http_is_not_held_again_until_the_plan_changes() {
+    let (rows, accounts) = linked_staff(40, 30);
+    let db = TestDb::new(Db::Sqlite).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    api.seed(accounts).await;
+    let s = daemon_settings(&db, &sim);
+    seed_employees(&s, &rows).await;
+    let d = start(s).await;
+    let c = DaemonClient::admin(&d);
+
+    let held = c.trigger(false).await;
+    assert_eq!(c.wait_run(held, RUN_LIMIT).await["status"], "held");
+    // A read-only token may look but not reject; a reason has a limit.
+    DaemonClient::reader(&d)
+        .post(&format!("/api/v1/runs/{held}/reject"), json!({}))
+        .await
+        .expect_error(403, "forbidden");
+    c.post(
+        &format!("/api/v1/runs/{held}/reject"),
+        json!({"reason": "x".repeat(1001)}),
+    )
+    .await
+    .expect_error(400, "bad_request");
+
+    let r = c
+        .post(
+            &format!("/api/v1/runs/{held}/reject"),
+            json!({"reason": "HR import error, fixing the source"}),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json["status"], "rejected", "{:#}", r.json);
+    assert_eq!(r.json["rejected_by"], ADMIN_NAME);
+    assert!(r.json["rejected_at"].is_string());
+    assert!(admin_audit(&d.runner.ctx.store)
+        .await
+        .iter()
+        .any(|(who, what, target)| who == ADMIN_NAME
+            && what == "reject_run"
+            && target.starts_with(&format!("{held}:"))));
+    // Decided once: neither approved nor rejected again.
+    c.post_empty(&format!("/api/v1/runs/{held}/approve"))
+        .await
+        .expect_error(409, "not_held");
+    c.post(&format!("/api/v1/runs/{held}/reject"), json!({}))
+        .await
+        .expect_error(409, "not_held");
+
+    // The same plan again: rejected, not held, nothing applied.
+    let again = c.trigger(false).await;
+    let run = c.wait_run(again, RUN_LIMIT).await;
+    assert_eq!(run["status"], "rejected", "{run:#}");
+    assert_eq!(api.count("PATCH /api/v2/users/{id}", "200").await, 0);
+    let listed = c.get("/api/v1/runs?status=held").await;
+    assert_eq!(listed.json["runs"], json!([]), "no new hold waits");
+
+    // A changed plan is held again.
+    exec(
+        &d.runner.ctx.store,
+        "UPDATE employees SET is_active = false WHERE id = 31",
+    )
+    .await;
+    // The edit may itself trigger a run: then that is the one to read.
+    let r = c.post("/api/v1/runs", json!({})).await;
+    let changed = r.json["run_id"].as_i64().expect("a run id, started or running");
+    assert!(changed > again);
+    assert_eq!(c.wait_run(changed, RUN_LIMIT).await["status"], "held");
+    d.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approving_a_run_that_is_not_held_is_409_and_an_unknown_one_404() {
     let w = World::new(Db::Sqlite, &staff(1), |_| {}).await;
     let c = w.admin();
