@@ -184,9 +184,19 @@ pub struct ReconcileSettings {
     /// … or more than this share of the managed accounts or employees,
     /// whichever is larger.
     pub max_block_share: f64,
-    /// Refuse a run whose employees source returned fewer rows than this
-    /// share of the last successful run's (a truncated table or a bad
-    /// view is not "everyone left").
+    /// A plan unblocking more than this many accounts (an import that set
+    /// everyone active again) is held …
+    pub max_unblock_count: usize,
+    /// … or more than this share of the managed accounts or employees.
+    pub max_unblock_share: f64,
+    /// A plan changing more than this many accounts' emails (a domain typo)
+    /// is held …
+    pub max_email_change_count: usize,
+    /// … or more than this share of the managed accounts or employees.
+    pub max_email_change_share: f64,
+    /// Refuse a run whose employees source gave fewer valid, distinct
+    /// employees than this share of the last successful run's (a truncated
+    /// table or a bad view is not "everyone left").
     pub min_employee_share: f64,
 }
 
@@ -196,6 +206,10 @@ impl Default for ReconcileSettings {
             created_by: "productivity_system".into(),
             max_block_count: 25,
             max_block_share: 0.10,
+            max_unblock_count: 25,
+            max_unblock_share: 0.10,
+            max_email_change_count: 25,
+            max_email_change_share: 0.10,
             min_employee_share: 0.5,
         }
     }
@@ -596,11 +610,27 @@ impl Settings {
         if r.created_by.is_empty() {
             problems.push("reconcile.created_by: must not be empty".into());
         }
-        if !(0.0..=1.0).contains(&r.max_block_share) {
-            problems.push("reconcile.max_block_share: must be between 0 and 1".into());
+        for (key, share) in [
+            ("max_block_share", r.max_block_share),
+            ("max_unblock_share", r.max_unblock_share),
+            ("max_email_change_share", r.max_email_change_share),
+            ("min_employee_share", r.min_employee_share),
+        ] {
+            if !(0.0..=1.0).contains(&share) {
+                problems.push(format!("reconcile.{key}: must be between 0 and 1"));
+            }
         }
-        if !(0.0..=1.0).contains(&r.min_employee_share) {
-            problems.push("reconcile.min_employee_share: must be between 0 and 1".into());
+        // Role codes compare case-insensitively: two keys differing only in
+        // case would make the lookup ambiguous.
+        let mut codes: Vec<&String> = a.roles.keys().collect();
+        codes.sort_by_key(|c| c.to_ascii_uppercase());
+        for pair in codes.windows(2) {
+            if pair[0].eq_ignore_ascii_case(pair[1]) {
+                problems.push(format!(
+                    "auth0.roles: {} and {} are the same role code (role codes compare case-insensitively)",
+                    pair[0], pair[1]
+                ));
+            }
         }
         let sv = &self.serve;
         if let Err(e) = sv.six_field_schedule() {
@@ -763,7 +793,17 @@ fn apply_env_override(root: &mut toml::Table, key: &str, value: &str, problems: 
             }
         }
     }
-    table.insert(path[path.len() - 1].clone(), parsed);
+    // Environment names are case-insensitive in practice and the path was
+    // lowercased, so a map key (an `auth0.roles` role code) replaces the
+    // file's key that equals it ignoring case rather than sitting beside it;
+    // role-code lookups ignore case, so the lowercased key still matches.
+    let last = &path[path.len() - 1];
+    let existing = table
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(last))
+        .cloned()
+        .unwrap_or_else(|| last.clone());
+    table.insert(existing, parsed);
 }
 
 /// `NAME_FILE=/run/secrets/x` reads the secret from a file (Docker/K8s style).

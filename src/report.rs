@@ -64,6 +64,9 @@ pub fn human(r: &RunReport) -> String {
     if let Some(h) = &r.held_reason {
         let _ = writeln!(out, "  held because {h}");
     }
+    if let Some(h) = &r.would_hold {
+        let _ = writeln!(out, "  enforce mode would hold this run: {h}");
+    }
     if let Some(e) = &r.error {
         let _ = writeln!(out, "  error: {e}");
     }

@@ -21,6 +21,7 @@ fn policy() -> PlanPolicy {
     PlanPolicy {
         created_by: CREATED_BY.into(),
         podfactory_sync: None,
+        roles: None,
     }
 }
 
@@ -95,6 +96,16 @@ fn synced(id: &str, e: &Employee) -> Auth0User {
 fn linked(id: &str, e: Employee) -> (Employee, Auth0User) {
     let a = synced(id, &e);
     (stored(e, id), a)
+}
+
+/// A row the loader could not use.
+fn invalid_row(id: i64, detail: &str, left: bool, stored_id: Option<&str>) -> InvalidRow {
+    InvalidRow {
+        employee_id: EmployeeId(id),
+        detail: detail.into(),
+        left,
+        auth0_user_id: stored_id.map(uid),
+    }
 }
 
 fn run(employees: &[Employee], accounts: &[Auth0User]) -> Plan {
@@ -233,6 +244,7 @@ fn create_for_active_employee_without_account_carries_full_metadata() {
     let pol = PlanPolicy {
         created_by: "ps-staging".into(),
         podfactory_sync: None,
+        roles: None,
     };
     let p = plan(&[e], &[], &[], &pol);
 
@@ -611,7 +623,7 @@ fn name_change_patches_names_and_keeps_old_name_in_previous_names() {
     );
     assert_eq!(patch.name.as_deref(), Some("Mary Ann Jones"));
     assert_eq!(patch.given_name.as_deref(), Some("Mary Ann"));
-    assert_eq!(patch.family_name.as_deref(), Some("Jones"));
+    assert_eq!(patch.family_name.clone().flatten().as_deref(), Some("Jones"));
     assert_eq!(
         obj(&patch.app_metadata),
         json!({"previous_names": ["Mary Smith"]})
@@ -1173,8 +1185,8 @@ fn shared_employee_email_does_not_disturb_an_employee_linked_by_stored_id() {
 #[test]
 fn invalid_rows_become_invalid_employee_findings() {
     let invalid = vec![
-        "employee 7: name is empty or NULL".to_string(),
-        "employee 8: invalid email \"nope\": no @".to_string(),
+        invalid_row(7, "employee 7: name is empty or NULL", true, None),
+        invalid_row(8, "employee 8: invalid email \"nope\": no @", true, None),
     ];
     let (e, a) = linked("auth0|v1", emp(1, "Val Id", "val@example.com", true));
     let p = plan(&[e], &[a], &invalid, &policy());
@@ -1183,12 +1195,15 @@ fn invalid_rows_become_invalid_employee_findings() {
     assert_eq!(
         findings(&p),
         vec![
-            fnd(FindingKind::InvalidEmployee, None, &[]),
-            fnd(FindingKind::InvalidEmployee, None, &[]),
+            fnd(FindingKind::InvalidEmployee, Some(7), &[]),
+            fnd(FindingKind::InvalidEmployee, Some(8), &[]),
         ]
     );
     let details: Vec<&str> = p.findings.iter().map(|f| f.detail.as_str()).collect();
-    assert_eq!(details, vec![invalid[0].as_str(), invalid[1].as_str()]);
+    assert_eq!(
+        details,
+        vec![invalid[0].detail.as_str(), invalid[1].detail.as_str()]
+    );
     // Invalid rows are not employees, and are never read as departures.
     assert_eq!(p.stats.employees, 1);
 }
@@ -1650,7 +1665,7 @@ fn partially_applied_plan_is_finished_by_the_next_one() {
 #[test]
 fn plan_is_the_same_for_shuffled_inputs() {
     let (employees, accounts) = mixed_scenario();
-    let invalid = vec!["employee 99: email is NULL".to_string()];
+    let invalid = vec![invalid_row(99, "employee 99: email is NULL", true, None)];
     let expected = plan(&employees, &accounts, &invalid, &policy());
     for seed in 0..20 {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -1678,6 +1693,10 @@ fn guard(max_block_count: usize, max_block_share: f64, min_employee_share: f64) 
     GuardPolicy {
         max_block_count,
         max_block_share,
+        max_unblock_count: 1000,
+        max_unblock_share: 1.0,
+        max_email_change_count: 1000,
+        max_email_change_share: 1.0,
         min_employee_share,
     }
 }
@@ -1715,7 +1734,7 @@ fn plan_with_blocks(managed: i64, blocks: i64, new_hires: i64) -> Plan {
 fn check_source_refuses_zero_rows() {
     let g = guard(10, 0.1, 0.5);
     for previous in [None, Some(0), Some(1000)] {
-        let err = check_source(0, previous, &g).unwrap_err();
+        let err = check_source(0, 0, previous, &g).unwrap_err();
         assert!(err.contains("no rows"), "{err}");
     }
 }
@@ -1723,25 +1742,25 @@ fn check_source_refuses_zero_rows() {
 #[test]
 fn check_source_refuses_a_collapse_below_min_share_of_the_previous_run() {
     let g = guard(10, 0.1, 0.5);
-    let err = check_source(499, Some(1000), &g).unwrap_err();
+    let err = check_source(499, 499, Some(1000), &g).unwrap_err();
     assert!(
         err.contains("499") && err.contains("1000") && err.contains("50%"),
         "{err}"
     );
-    let err = check_source(1, Some(1000), &g).unwrap_err();
+    let err = check_source(1, 1, Some(1000), &g).unwrap_err();
     assert!(err.contains("refusing"), "{err}");
 }
 
 #[test]
 fn check_source_accepts_at_or_above_the_floor_and_without_a_previous_run() {
     let g = guard(10, 0.1, 0.5);
-    assert_eq!(check_source(500, Some(1000), &g), Ok(()));
-    assert_eq!(check_source(999, Some(1000), &g), Ok(()));
-    assert_eq!(check_source(5000, Some(1000), &g), Ok(()));
-    assert_eq!(check_source(1, None, &g), Ok(()));
+    assert_eq!(check_source(500, 500, Some(1000), &g), Ok(()));
+    assert_eq!(check_source(999, 999, Some(1000), &g), Ok(()));
+    assert_eq!(check_source(5000, 5000, Some(1000), &g), Ok(()));
+    assert_eq!(check_source(1, 1, None, &g), Ok(()));
     // Odd counts round the floor up: 51 of 101 is the least that passes.
-    assert!(check_source(50, Some(101), &g).is_err());
-    assert_eq!(check_source(51, Some(101), &g), Ok(()));
+    assert!(check_source(50, 50, Some(101), &g).is_err());
+    assert_eq!(check_source(51, 51, Some(101), &g), Ok(()));
 }
 
 #[test]
@@ -1756,12 +1775,12 @@ fn check_source_accepts_exactly_the_min_share() {
     ] {
         let g = guard(10, 0.1, share);
         assert_eq!(
-            check_source(rows, Some(prev), &g),
+            check_source(rows, rows, Some(prev), &g),
             Ok(()),
             "{rows} of {prev} at {share}"
         );
         assert!(
-            check_source(rows - 1, Some(prev), &g).is_err(),
+            check_source(rows - 1, rows - 1, Some(prev), &g).is_err(),
             "{} of {prev} at {share}",
             rows - 1
         );

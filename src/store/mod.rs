@@ -226,7 +226,8 @@ pub struct AuditRow {
     pub auth0_user_id: Auth0UserId,
     pub productivity_email: String,
     pub podfactory_email: Option<String>,
-    /// `name`, `email` or `manual` (the table's check constraint).
+    /// `name`, `email`, `manual` (the matcher), `created`, `stored_id` or
+    /// `employee_id` (Auth0 links): the table's check constraint.
     pub matched_by: &'static str,
     /// The PodFactory matcher's verdict replaces `matched_by`; an Auth0
     /// link (create, link) leaves an existing one alone.
