@@ -924,6 +924,44 @@ format = "xml"
     }
 
     #[test]
+    fn env_override_of_a_role_code_replaces_the_files_key_whatever_its_case() {
+        let text = format!("{OK}\n[auth0.roles]\nHEAT_PRESS = \"Heat Press Operator\"\n");
+        let s = Settings::from_sources(
+            &text,
+            env(&[
+                ("ROSTERD_AUTH0_CLIENT_SECRET", "s"),
+                ("ROSTERD_AUTH0__ROLES__HEAT_PRESS", "Press Operator"),
+                ("ROSTERD_AUTH0__ROLES__QC", "QC Inspector"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.auth0.roles.len(), 2, "{:?}", s.auth0.roles);
+        assert_eq!(
+            s.auth0.roles.get("HEAT_PRESS").map(String::as_str),
+            Some("Press Operator")
+        );
+        // A key only the environment names arrives lowercased; role codes
+        // compare case-insensitively, so it still maps QC.
+        let roles = crate::plan::RoleResolver::new(
+            &s.auth0.roles,
+            vec![("QC Inspector".into(), "rol_qc".into())],
+        );
+        assert_eq!(roles.id("QC"), Ok(Some("rol_qc")));
+    }
+
+    #[test]
+    fn role_codes_differing_only_in_case_are_a_config_error() {
+        let text = format!("{OK}\n[auth0.roles]\nQC = \"A\"\nqc = \"B\"\n");
+        let err = Settings::from_sources(&text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")]))
+            .unwrap_err();
+        assert!(
+            err.problems.iter().any(|p| p.contains("auth0.roles") && p.contains("QC")),
+            "{:?}",
+            err.problems
+        );
+    }
+
+    #[test]
     fn unknown_key_inside_a_section_names_it() {
         let text = format!("{OK}\nclient_secrte = \"x\"\n");
         let err = Settings::from_sources(&text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")]))

@@ -348,6 +348,56 @@ mod tests {
     }
 
     #[test]
+    fn emails_auth0_refuses_are_rejected_at_load() {
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        let long_label = format!("a@{}.com", "b".repeat(64));
+        for raw in [
+            long_local.as_str(),
+            long_label.as_str(),
+            "a@-example.com",
+            "a@example-.com",
+            "a@ex_ample.com",
+        ] {
+            assert!(Email::parse(raw).is_err(), "{raw}");
+        }
+        let ok_local = format!("{}@example.com", "a".repeat(64));
+        assert!(Email::parse(&ok_local).is_ok());
+        assert!(Email::parse("a@my-example.co.uk").is_ok());
+    }
+
+    fn named(name: &str) -> RawEmployee {
+        RawEmployee {
+            id: 9,
+            full_name: Some(name.into()),
+            email: Some("a@b.co".into()),
+            department: None,
+            workspace: None,
+            role_code: None,
+            is_active: true,
+            auth0_user_id: None,
+        }
+    }
+
+    #[test]
+    fn names_auth0_refuses_are_rejected_at_load() {
+        for (name, what) in [
+            ("N".repeat(301), "name is 301"),
+            (format!("{} Smith", "G".repeat(151)), "given name is 151"),
+            (format!("Al {}", "F".repeat(151)), "family name is 151"),
+        ] {
+            let err = named(&name).validate().unwrap_err();
+            assert!(err.contains("employee 9") && err.contains(what), "{err}");
+        }
+        // At the limits, and a one-word name (no family name), are fine.
+        for name in [
+            format!("{} {}", "G".repeat(149), "F".repeat(150)),
+            "Cher".to_string(),
+        ] {
+            assert!(named(&name).validate().is_ok(), "{name}");
+        }
+    }
+
+    #[test]
     fn raw_employee_validation_names_the_row() {
         let raw = RawEmployee {
             id: 7,

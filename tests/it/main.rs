@@ -16,6 +16,7 @@ mod matching_engine;
 mod matching_eval;
 mod notify_email;
 mod observability_metrics;
+mod planner_trust;
 mod podfactory_run;
 mod reconcile;
 mod sim_api;
