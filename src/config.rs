@@ -955,7 +955,9 @@ format = "xml"
         let err = Settings::from_sources(&text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")]))
             .unwrap_err();
         assert!(
-            err.problems.iter().any(|p| p.contains("auth0.roles") && p.contains("QC")),
+            err.problems
+                .iter()
+                .any(|p| p.contains("auth0.roles") && p.contains("QC")),
             "{:?}",
             err.problems
         );

@@ -13,7 +13,9 @@ use crate::config::{Mode, Settings};
 use crate::metrics::Metrics;
 use crate::model::{Auth0User, Auth0UserId, Employee, EmployeeId, InvalidRow};
 use crate::plan::guard::{self, GuardPolicy};
-use crate::plan::{self, Action, Evidence, Plan, PlanPolicy, PlanStats, PlannedAction, RoleResolver};
+use crate::plan::{
+    self, Action, Evidence, Plan, PlanPolicy, PlanStats, PlannedAction, RoleResolver,
+};
 use crate::store::{ActionRecord, AuditRow, RunEnd, Store, StoreError};
 use chrono::Utc;
 use futures::StreamExt;
@@ -689,9 +691,12 @@ async fn tenant_roles(
     let any_role = employees
         .iter()
         .any(|e| e.is_active && !e.role_code.is_empty())
-        || users
-            .iter()
-            .any(|u| u.app_metadata.role_code.as_ref().is_some_and(|r| !r.is_empty()));
+        || users.iter().any(|u| {
+            u.app_metadata
+                .role_code
+                .as_ref()
+                .is_some_and(|r| !r.is_empty())
+        });
     if !any_role {
         return Ok(Vec::new());
     }

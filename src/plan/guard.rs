@@ -60,9 +60,7 @@ pub fn check_plan(plan: &Plan, policy: &GuardPolicy) -> Option<String> {
     let count = |f: fn(&Action) -> bool| plan.actions.iter().filter(|a| f(&a.action)).count();
     let blocks = count(|a| matches!(a, Action::Block { .. }));
     let unblocks = count(|a| matches!(a, Action::Unblock { .. }));
-    let rewrites = count(|a| {
-        matches!(a, Action::Update { patch, .. } if patch.email.is_some())
-    });
+    let rewrites = count(|a| matches!(a, Action::Update { patch, .. } if patch.email.is_some()));
     // The share is of the larger of managed accounts and employees: on a
     // first install few accounts are linked yet, and one leaver must not
     // look like a mass departure.

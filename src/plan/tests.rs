@@ -623,7 +623,10 @@ fn name_change_patches_names_and_keeps_old_name_in_previous_names() {
     );
     assert_eq!(patch.name.as_deref(), Some("Mary Ann Jones"));
     assert_eq!(patch.given_name.as_deref(), Some("Mary Ann"));
-    assert_eq!(patch.family_name.clone().flatten().as_deref(), Some("Jones"));
+    assert_eq!(
+        patch.family_name.clone().flatten().as_deref(),
+        Some("Jones")
+    );
     assert_eq!(
         obj(&patch.app_metadata),
         json!({"previous_names": ["Mary Smith"]})
@@ -2090,7 +2093,10 @@ fn check_source_refuses_rows_without_one_valid_employee() {
 
 #[test]
 fn one_word_rename_removes_the_family_name_instead_of_sending_empty() {
-    let (e, a) = linked("auth0|c", emp(1, "Cher Sarkisian", "cher@example.com", true));
+    let (e, a) = linked(
+        "auth0|c",
+        emp(1, "Cher Sarkisian", "cher@example.com", true),
+    );
     let mut e = e;
     e.full_name = "Cher".into();
     let p = run(&[e], &[a]);
@@ -2120,19 +2126,19 @@ fn email_changed_to_another_employees_email_is_not_patched() {
         "{:#?}",
         p.actions
     );
-    assert_eq!(
-        finding_counts(&p).get("duplicate_employee_email"),
-        Some(&2)
-    );
+    assert_eq!(finding_counts(&p).get("duplicate_employee_email"), Some(&2));
 }
 
 // ------------------------------------------------ issue 9: role codes
 
 fn tenant_roles() -> RoleResolver {
-    let names = [("HEAT_PRESS", "Heat Press Operator"), ("operator", "Operator")]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let names = [
+        ("HEAT_PRESS", "Heat Press Operator"),
+        ("operator", "Operator"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     RoleResolver::new(
         &names,
         vec![
@@ -2179,7 +2185,11 @@ fn unmapped_role_code_is_one_finding_and_accounts_are_created_without_it() {
         .filter(|f| f.kind == FindingKind::UnmappedRoleCode)
         .collect();
     assert_eq!(unmapped.len(), 1, "{:#?}", p.findings);
-    assert!(unmapped[0].detail.contains("1, 2"), "{}", unmapped[0].detail);
+    assert!(
+        unmapped[0].detail.contains("1, 2"),
+        "{}",
+        unmapped[0].detail
+    );
     assert_eq!(unmapped[0].role_code.as_deref(), Some("NOPE"));
     for a in &p.actions[..2] {
         let Action::Create {
@@ -2201,7 +2211,9 @@ fn unmapped_role_code_is_one_finding_and_accounts_are_created_without_it() {
     let again = plan(&es, &us, &[], &with_roles());
     assert!(again.actions.is_empty(), "{:#?}", again.actions);
     let mapped = RoleResolver::new(
-        &[("nope".to_string(), "Picker".to_string())].into_iter().collect(),
+        &[("nope".to_string(), "Picker".to_string())]
+            .into_iter()
+            .collect(),
         vec![
             ("Picker".into(), "rol_pick".into()),
             ("Operator".into(), "rol_op".into()),
@@ -2251,7 +2263,10 @@ fn role_code_case_change_rewrites_metadata_but_keeps_the_role() {
     let p = plan_one(&e, &a, &with_roles());
     let (patch, change, ..) = only_update(&p);
     assert_eq!(change, None);
-    assert_eq!(patch.app_metadata.get("role_code"), Some(&json!("OPERATOR")));
+    assert_eq!(
+        patch.app_metadata.get("role_code"),
+        Some(&json!("OPERATOR"))
+    );
 }
 
 // --------------------------------------------- issue 9: two-sided guard

@@ -48,7 +48,10 @@ async fn leaver_with_two_accounts_has_both_blocked(db: Db) {
     let sim = spawn_sim().await;
     let api = SimClient::new(&sim);
     let ctx = context(settings(&db, &sim)).await;
-    let (a, b) = ("auth0|00000000000000000000000a", "auth0|00000000000000000000000b");
+    let (a, b) = (
+        "auth0|00000000000000000000000a",
+        "auth0|00000000000000000000000b",
+    );
     api.seed(vec![
         account_of(a, "ana.ruiz@example.com", 1),
         account_of(b, "ana.ruiz+dup@example.com", 1),
@@ -204,7 +207,11 @@ async fn rows_auth0_would_refuse_are_findings_and_the_run_goes_on(db: Db) {
     assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
     assert!(r.failed.is_empty(), "{r:?}");
     assert_eq!(r.findings.get("invalid_employee"), Some(&4), "{r:?}");
-    assert_eq!(r.findings.get("duplicate_employee_email"), Some(&2), "{r:?}");
+    assert_eq!(
+        r.findings.get("duplicate_employee_email"),
+        Some(&2),
+        "{r:?}"
+    );
     let cher = &api.user_by_email("worker1@example.com").await[0];
     assert_eq!(cher["name"], json!("Cher"));
     assert_eq!(cher["given_name"], json!("Cher"));
