@@ -10,6 +10,7 @@ on_every_backend!(
     leaver_with_two_accounts_has_both_blocked,
     leaver_whose_row_is_invalid_is_still_blocked,
     duplicated_rows_fail_the_run_and_do_not_poison_the_baseline,
+    a_baseline_poisoned_before_the_fix_is_healed_by_migrate,
     audit_says_how_each_link_was_made,
     rows_auth0_would_refuse_are_findings_and_the_run_goes_on,
     unmapped_role_code_is_one_finding_not_a_failed_action_per_employee,
@@ -141,6 +142,35 @@ async fn duplicated_rows_fail_the_run_and_do_not_poison_the_baseline(db: Db) {
     let r = run(&ctx).await;
     assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
     assert_eq!(r.planned.get("create"), Some(&10));
+}
+
+async fn a_baseline_poisoned_before_the_fix_is_healed_by_migrate(db: Db) {
+    use rosterd::store::Store;
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let ctx = context(settings(&db, &sim)).await;
+    ctx.store.insert_employees(&staff(10)).await.unwrap();
+    // What an earlier version recorded for the tripled query: 30 rows seen,
+    // not one valid employee planned for, "succeeded".
+    let trigger = match &ctx.store {
+        Store::MySql(_) => "`trigger`",
+        _ => "trigger",
+    };
+    exec(
+        &ctx.store,
+        &format!(
+            "INSERT INTO reconcile_runs ({trigger}, mode, dry_run, status, started_at, \
+             employees_seen, summary) VALUES ('cli', 'enforce', FALSE, 'succeeded', \
+             CURRENT_TIMESTAMP, 30, '{{\"stats\": {{\"employees\": 0}}}}')"
+        ),
+    )
+    .await;
+    assert_eq!(run(&ctx).await.status, RunStatus::Failed, "poisoned");
+    // Upgrading runs the migration that re-counts the baseline.
+    exec(&ctx.store, "DELETE FROM _sqlx_migrations WHERE version = 3").await;
+    ctx.store.migrate().await.unwrap();
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
 }
 
 async fn audit_says_how_each_link_was_made(db: Db) {

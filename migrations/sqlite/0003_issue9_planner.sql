@@ -20,3 +20,12 @@ INSERT INTO auth0_employee_mapping_audit_new
     FROM auth0_employee_mapping_audit;
 DROP TABLE auth0_employee_mapping_audit;
 ALTER TABLE auth0_employee_mapping_audit_new RENAME TO auth0_employee_mapping_audit;
+
+-- The collapsed-source baseline counts valid, distinct employees (issue 9).
+-- Succeeded runs recorded raw rows: a query repeating every row, all of them
+-- invalid, left a baseline no healthy run could reach. Their report knows
+-- how many valid employees they planned for.
+UPDATE reconcile_runs
+SET employees_seen = CAST(json_extract(summary, '$.stats.employees') AS INTEGER)
+WHERE status = 'succeeded' AND summary IS NOT NULL
+  AND json_extract(summary, '$.stats.employees') IS NOT NULL;
