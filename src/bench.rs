@@ -96,6 +96,7 @@ fn bench_plan(n: usize) -> anyhow::Result<()> {
     let policy = PlanPolicy {
         podfactory_sync: None,
         created_by: "productivity_system".into(),
+        roles: None,
     };
     let before = peak_rss_kib();
     let start = Instant::now();

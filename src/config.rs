@@ -193,9 +193,19 @@ pub struct ReconcileSettings {
     /// … or more than this share of the managed accounts or employees,
     /// whichever is larger.
     pub max_block_share: f64,
-    /// Refuse a run whose employees source returned fewer rows than this
-    /// share of the last successful run's (a truncated table or a bad
-    /// view is not "everyone left").
+    /// A plan unblocking more than this many accounts (an import that set
+    /// everyone active again) is held …
+    pub max_unblock_count: usize,
+    /// … or more than this share of the managed accounts or employees.
+    pub max_unblock_share: f64,
+    /// A plan changing more than this many accounts' emails (a domain typo)
+    /// is held …
+    pub max_email_change_count: usize,
+    /// … or more than this share of the managed accounts or employees.
+    pub max_email_change_share: f64,
+    /// Refuse a run whose employees source gave fewer valid, distinct
+    /// employees than this share of the last successful run's (a truncated
+    /// table or a bad view is not "everyone left").
     pub min_employee_share: f64,
     /// A run starts no action after this many seconds and cuts short those
     /// in flight; the next run finishes the plan.
@@ -214,6 +224,10 @@ impl Default for ReconcileSettings {
             created_by: "productivity_system".into(),
             max_block_count: 25,
             max_block_share: 0.10,
+            max_unblock_count: 25,
+            max_unblock_share: 0.10,
+            max_email_change_count: 25,
+            max_email_change_share: 0.10,
             min_employee_share: 0.5,
             run_deadline_secs: 1800,
             quarantine_after_runs: 3,
@@ -683,11 +697,27 @@ impl Settings {
         if r.created_by.is_empty() {
             problems.push("reconcile.created_by: must not be empty".into());
         }
-        if !(0.0..=1.0).contains(&r.max_block_share) {
-            problems.push("reconcile.max_block_share: must be between 0 and 1".into());
+        for (key, share) in [
+            ("max_block_share", r.max_block_share),
+            ("max_unblock_share", r.max_unblock_share),
+            ("max_email_change_share", r.max_email_change_share),
+            ("min_employee_share", r.min_employee_share),
+        ] {
+            if !(0.0..=1.0).contains(&share) {
+                problems.push(format!("reconcile.{key}: must be between 0 and 1"));
+            }
         }
-        if !(0.0..=1.0).contains(&r.min_employee_share) {
-            problems.push("reconcile.min_employee_share: must be between 0 and 1".into());
+        // Role codes compare case-insensitively: two keys differing only in
+        // case would make the lookup ambiguous.
+        let mut codes: Vec<&String> = a.roles.keys().collect();
+        codes.sort_by_key(|c| c.to_ascii_uppercase());
+        for pair in codes.windows(2) {
+            if pair[0].eq_ignore_ascii_case(pair[1]) {
+                problems.push(format!(
+                    "auth0.roles: {} and {} are the same role code (role codes compare case-insensitively)",
+                    pair[0], pair[1]
+                ));
+            }
         }
         if r.run_deadline_secs == 0 {
             problems.push("reconcile.run_deadline_secs: must be at least 1".into());
@@ -1040,7 +1070,17 @@ fn apply_env_override(root: &mut toml::Table, key: &str, value: &str, problems: 
             }
         }
     }
-    table.insert(path[path.len() - 1].clone(), parsed);
+    // Environment names are case-insensitive in practice and the path was
+    // lowercased, so a map key (an `auth0.roles` role code) replaces the
+    // file's key that equals it ignoring case rather than sitting beside it;
+    // role-code lookups ignore case, so the lowercased key still matches.
+    let last = &path[path.len() - 1];
+    let existing = table
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(last))
+        .cloned()
+        .unwrap_or_else(|| last.clone());
+    table.insert(existing, parsed);
 }
 
 /// `NAME_FILE=/run/secrets/x` reads the secret from a file (Docker/K8s style).
@@ -1158,6 +1198,46 @@ format = "xml"
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
         assert!(!all.contains("hunter2"), "password leaked into errors");
+    }
+
+    #[test]
+    fn env_override_of_a_role_code_replaces_the_files_key_whatever_its_case() {
+        let text = format!("{OK}\n[auth0.roles]\nHEAT_PRESS = \"Heat Press Operator\"\n");
+        let s = Settings::from_sources(
+            &text,
+            env(&[
+                ("ROSTERD_AUTH0_CLIENT_SECRET", "s"),
+                ("ROSTERD_AUTH0__ROLES__HEAT_PRESS", "Press Operator"),
+                ("ROSTERD_AUTH0__ROLES__QC", "QC Inspector"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.auth0.roles.len(), 2, "{:?}", s.auth0.roles);
+        assert_eq!(
+            s.auth0.roles.get("HEAT_PRESS").map(String::as_str),
+            Some("Press Operator")
+        );
+        // A key only the environment names arrives lowercased; role codes
+        // compare case-insensitively, so it still maps QC.
+        let roles = crate::plan::RoleResolver::new(
+            &s.auth0.roles,
+            vec![("QC Inspector".into(), "rol_qc".into())],
+        );
+        assert_eq!(roles.id("QC"), Ok(Some("rol_qc")));
+    }
+
+    #[test]
+    fn role_codes_differing_only_in_case_are_a_config_error() {
+        let text = format!("{OK}\n[auth0.roles]\nQC = \"A\"\nqc = \"B\"\n");
+        let err = Settings::from_sources(&text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")]))
+            .unwrap_err();
+        assert!(
+            err.problems
+                .iter()
+                .any(|p| p.contains("auth0.roles") && p.contains("QC")),
+            "{:?}",
+            err.problems
+        );
     }
 
     #[test]

@@ -67,12 +67,22 @@ impl Email {
         if local.is_empty() || local.contains('@') {
             return bad("bad local part");
         }
-        if domain.len() < 3
-            || !domain.contains('.')
-            || domain.starts_with('.')
-            || domain.ends_with('.')
-            || domain.contains("..")
-        {
+        // Auth0 refuses what RFC 5321 does: a local part over 64 octets.
+        if local.len() > 64 {
+            return bad("local part longer than 64 characters");
+        }
+        if domain.len() < 3 || !domain.contains('.') {
+            return bad("bad domain");
+        }
+        // DNS labels: 1-63 letters, digits or hyphens, no hyphen at either end.
+        let bad_label = |l: &str| {
+            l.is_empty()
+                || l.len() > 63
+                || l.starts_with('-')
+                || l.ends_with('-')
+                || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        };
+        if domain.split('.').any(bad_label) {
             return bad("bad domain");
         }
         Ok(Email(value))
@@ -131,6 +141,41 @@ pub struct Employee {
     pub auth0_user_id: Option<Auth0UserId>,
 }
 
+/// Auth0's limits on the profile fields rosterd sends (characters).
+pub const MAX_NAME_CHARS: usize = 300;
+pub const MAX_GIVEN_FAMILY_CHARS: usize = 150;
+
+/// Split "Mary Ann Smith" into ("Mary Ann", "Smith"); a single word is a
+/// given name and an empty family name, which is sent as no family name
+/// (Auth0 refuses `""`). The one split used by validation, create and update.
+pub fn split_name(full: &str) -> (String, String) {
+    let full = full.split_whitespace().collect::<Vec<_>>().join(" ");
+    match full.rsplit_once(' ') {
+        Some((given, family)) => (given.to_string(), family.to_string()),
+        None => (full, String::new()),
+    }
+}
+
+/// Why Auth0 would refuse `full` as an account's names, if it would.
+fn name_problem(full: &str) -> Option<String> {
+    let n = full.chars().count();
+    if n > MAX_NAME_CHARS {
+        return Some(format!(
+            "name is {n} characters, more than Auth0's {MAX_NAME_CHARS}"
+        ));
+    }
+    let (given, family) = split_name(full);
+    for (field, part) in [("given name", given), ("family name", family)] {
+        let n = part.chars().count();
+        if n > MAX_GIVEN_FAMILY_CHARS {
+            return Some(format!(
+                "{field} is {n} characters, more than Auth0's {MAX_GIVEN_FAMILY_CHARS}"
+            ));
+        }
+    }
+    None
+}
+
 /// An `employees` row exactly as the database returned it, before validation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RawEmployee {
@@ -154,6 +199,9 @@ impl RawEmployee {
             .filter(|n| !n.is_empty())
             .ok_or_else(|| format!("employee {}: name is empty or NULL", self.id))?
             .to_string();
+        if let Some(why) = name_problem(&full_name) {
+            return Err(format!("employee {}: {why}", self.id));
+        }
         let email = match self.email.as_deref() {
             None => return Err(format!("employee {}: email is NULL", self.id)),
             Some(e) => Email::parse(e).map_err(|e| format!("employee {}: {e}", self.id))?,
@@ -173,6 +221,37 @@ impl RawEmployee {
                 .filter(|s| !s.is_empty())
                 .map(Auth0UserId),
         })
+    }
+}
+
+/// An `employees` row the loader could not use, as the planner sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvalidRow {
+    /// The row's id, so its accounts are named in its finding rather than
+    /// reported as belonging to nobody.
+    pub employee_id: EmployeeId,
+    /// What is wrong, naming the employee.
+    pub detail: String,
+    /// The row says the person left (`is_active = false`) and the id is
+    /// theirs alone: evidence enough to block their accounts, whatever else
+    /// is wrong with the row.
+    pub left: bool,
+    pub auth0_user_id: Option<Auth0UserId>,
+}
+
+impl InvalidRow {
+    pub fn new(raw: &RawEmployee, detail: String, trusted: bool) -> Self {
+        InvalidRow {
+            employee_id: EmployeeId(raw.id),
+            detail,
+            left: trusted && !raw.is_active,
+            auth0_user_id: raw
+                .auth0_user_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Auth0UserId(s.to_string())),
+        }
     }
 }
 
@@ -265,6 +344,56 @@ mod tests {
         ] {
             let err = Email::parse(raw).unwrap_err();
             assert_eq!(err.why, why, "{raw}");
+        }
+    }
+
+    #[test]
+    fn emails_auth0_refuses_are_rejected_at_load() {
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        let long_label = format!("a@{}.com", "b".repeat(64));
+        for raw in [
+            long_local.as_str(),
+            long_label.as_str(),
+            "a@-example.com",
+            "a@example-.com",
+            "a@ex_ample.com",
+        ] {
+            assert!(Email::parse(raw).is_err(), "{raw}");
+        }
+        let ok_local = format!("{}@example.com", "a".repeat(64));
+        assert!(Email::parse(&ok_local).is_ok());
+        assert!(Email::parse("a@my-example.co.uk").is_ok());
+    }
+
+    fn named(name: &str) -> RawEmployee {
+        RawEmployee {
+            id: 9,
+            full_name: Some(name.into()),
+            email: Some("a@b.co".into()),
+            department: None,
+            workspace: None,
+            role_code: None,
+            is_active: true,
+            auth0_user_id: None,
+        }
+    }
+
+    #[test]
+    fn names_auth0_refuses_are_rejected_at_load() {
+        for (name, what) in [
+            ("N".repeat(301), "name is 301"),
+            (format!("{} Smith", "G".repeat(151)), "given name is 151"),
+            (format!("Al {}", "F".repeat(151)), "family name is 151"),
+        ] {
+            let err = named(&name).validate().unwrap_err();
+            assert!(err.contains("employee 9") && err.contains(what), "{err}");
+        }
+        // At the limits, and a one-word name (no family name), are fine.
+        for name in [
+            format!("{} {}", "G".repeat(149), "F".repeat(150)),
+            "Cher".to_string(),
+        ] {
+            assert!(named(&name).validate().is_ok(), "{name}");
         }
     }
 

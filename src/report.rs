@@ -74,6 +74,9 @@ pub fn human(r: &RunReport) -> String {
              to refuse it: rosterd reject {id} --reason TEXT   (or POST /api/v1/runs/{id}/reject)"
         );
     }
+    if let Some(h) = &r.would_hold {
+        let _ = writeln!(out, "  enforce mode would hold this run: {h}");
+    }
     if let Some(e) = &r.error {
         let _ = writeln!(out, "  error: {e}");
     }
@@ -105,6 +108,7 @@ mod tests {
             findings: BTreeMap::new(),
             failures: Vec::new(),
             held_reason: None,
+            would_hold: None,
             error: Some("2 of 9 actions failed".into()),
             podfactory: None,
             podfactory_error: None,

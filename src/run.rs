@@ -8,12 +8,14 @@
 //! an account created but not recorded is found by its
 //! `app_metadata.employee_id` and linked, not created twice.
 
-use crate::auth0::{Auth0Client, Auth0Error, NewUser, Role};
+use crate::auth0::{Auth0Client, Auth0Error, NewUser};
 use crate::config::{Mode, Settings};
 use crate::metrics::Metrics;
-use crate::model::{Auth0UserId, Employee, EmployeeId};
+use crate::model::{Auth0User, Auth0UserId, Employee, EmployeeId, InvalidRow};
 use crate::plan::guard::{self, GuardPolicy};
-use crate::plan::{self, Action, Plan, PlanPolicy, PlanStats, PlannedAction};
+use crate::plan::{
+    self, Action, Evidence, Plan, PlanPolicy, PlanStats, PlannedAction, RoleResolver,
+};
 use crate::store::{
     ActionRecord, AuditRow, Leadership, LeadershipLost, RunEnd, RunningRun, Store, StoreError,
 };
@@ -216,6 +218,9 @@ pub struct RunReport {
     /// Up to 20 failures, each naming its action and employee.
     pub failures: Vec<String>,
     pub held_reason: Option<String>,
+    /// Observe mode: why enforce mode would have held this plan (an
+    /// observe run applies nothing, so it is never held).
+    pub would_hold: Option<String>,
     pub error: Option<String>,
     /// PodFactory matching, when a source is configured.
     pub podfactory: Option<crate::podfactory::Summary>,
@@ -386,6 +391,7 @@ async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<Run
             findings: BTreeMap::new(),
             failures: Vec::new(),
             held_reason: None,
+            would_hold: None,
             error: None,
             podfactory: None,
             podfactory_error: None,
@@ -602,32 +608,61 @@ async fn execute(
 ) -> anyhow::Result<()> {
     let s = &ctx.settings;
     let store = &ctx.store;
+    let r = &s.reconcile;
     let guard_policy = GuardPolicy {
-        max_block_count: s.reconcile.max_block_count,
-        max_block_share: s.reconcile.max_block_share,
-        min_employee_share: s.reconcile.min_employee_share,
+        max_block_count: r.max_block_count,
+        max_block_share: r.max_block_share,
+        max_unblock_count: r.max_unblock_count,
+        max_unblock_share: r.max_unblock_share,
+        max_email_change_count: r.max_email_change_count,
+        max_email_change_share: r.max_email_change_share,
+        min_employee_share: r.min_employee_share,
     };
 
-    // Load.
+    // Load. The baseline is valid, distinct employees: rows repeated by a
+    // bad join, or all invalid, must not become the next run's yardstick.
     let write_back =
         crate::store::WriteBack::from_settings(&s.database).map_err(StoreError::Source)?;
     let loaded = store
         .load_employee_rows(s.database.employees_query.as_deref(), write_back.as_ref())
         .await?;
-    let raw = loaded.rows;
-    end.employees_seen = Some((raw.len() + loaded.unreadable.len()) as i64);
+    let rows = loaded.rows.len() + loaded.unreadable.len();
+    let (mut employees, mut invalid) = validate(loaded.rows);
+    invalid.extend(loaded.unreadable.iter().filter_map(|u| {
+        let id = u.id?;
+        Some(InvalidRow {
+            employee_id: EmployeeId(id),
+            detail: u.detail.clone(),
+            left: false,
+            auth0_user_id: None,
+        })
+    }));
+    // A row whose id cannot be read names no employee: a finding of its own.
+    let unidentified: Vec<plan::Finding> = loaded
+        .unreadable
+        .into_iter()
+        .filter(|u| u.id.is_none())
+        .map(|u| plan::Finding::new(plan::FindingKind::InvalidEmployee, None, vec![], u.detail))
+        .collect();
+    end.employees_seen = Some(employees.len() as i64);
     let previous = store.last_successful_employee_count().await?;
-    if let Err(why) = guard::check_source(raw.len(), previous.map(|p| p as usize), &guard_policy) {
+    if let Err(why) = guard::check_source(
+        rows,
+        employees.len(),
+        previous.map(|p| p as usize),
+        &guard_policy,
+    ) {
         anyhow::bail!("refused: {why}");
     }
-    let (mut employees, mut invalid) = validate(raw);
-    invalid.extend(loaded.unreadable);
     // A read, but a long one: not worth finishing once another leads.
     let users = ctx.fenced(ctx.auth0.export_users()).await??;
     end.auth0_users_seen = Some(users.len() as i64);
     if write_back.is_none() {
         links_from_metadata(&mut employees, &users);
     }
+    // The tenant's roles before planning, so a role code without one is a
+    // finding, not a failed action per employee.
+    let roles = RoleResolver::new(&s.auth0.roles, tenant_roles(ctx, &employees, &users).await?);
 
     // Match, then plan: the matches feed `app_metadata.podfactory_sync`.
     // An unreadable PodFactory source fails matching, not the run: accounts
@@ -652,8 +687,10 @@ async fn execute(
     let policy = PlanPolicy {
         created_by: s.reconcile.created_by.clone(),
         podfactory_sync: matching.as_mut().and_then(|m| m.sync.take()),
+        roles: Some(roles),
     };
     let mut plan = plan::plan(&employees, &users, &invalid, &policy);
+    plan.findings.extend(unidentified);
     plan.findings.extend(source_finding);
     if let Some(m) = &matching {
         plan.findings.extend(m.findings());
@@ -682,6 +719,9 @@ async fn execute(
                 approval.held_run_id
             ));
         }
+    }
+    if s.mode == Mode::Observe {
+        report.would_hold = held.take();
     }
     // A plan an admin rejected is not held (nor told to on-call) again
     // until it changes.
@@ -732,7 +772,8 @@ async fn execute(
     // Apply.
     report.applied = true;
     let by_id: BTreeMap<EmployeeId, &Employee> = employees.iter().map(|e| (e.id, e)).collect();
-    let outcomes = apply_all(ctx, run_id, &plan, &by_id, deadline).await?;
+    let roles = policy.roles.as_ref().expect("set above");
+    let outcomes = apply_all(ctx, run_id, &plan, &by_id, roles, deadline).await;
     let mut tally = crate::outcome::Tally::default();
     let mut cut = None;
     for (action, outcome) in plan.actions.iter().zip(outcomes) {
@@ -859,9 +900,10 @@ fn links_from_metadata(employees: &mut [Employee], users: &[crate::model::Auth0U
     }
 }
 
-/// Split loaded rows into usable employees and descriptions of bad rows
-/// (duplicate ids included: neither row of a duplicated id is trusted).
-fn validate(raw: Vec<crate::model::RawEmployee>) -> (Vec<Employee>, Vec<String>) {
+/// Split loaded rows into usable employees and bad rows (duplicate ids
+/// included: neither row of a duplicated id is trusted, not even to say the
+/// person left).
+fn validate(raw: Vec<crate::model::RawEmployee>) -> (Vec<Employee>, Vec<InvalidRow>) {
     let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
     for r in &raw {
         *counts.entry(r.id).or_insert(0) += 1;
@@ -873,16 +915,14 @@ fn validate(raw: Vec<crate::model::RawEmployee>) -> (Vec<Employee>, Vec<String>)
         if counts[&r.id] > 1 {
             // One finding per duplicated id, wherever its rows stand.
             if reported.insert(r.id) {
-                invalid.push(format!(
-                    "employee {}: id appears {} times",
-                    r.id, counts[&r.id]
-                ));
+                let why = format!("employee {}: id appears {} times", r.id, counts[&r.id]);
+                invalid.push(InvalidRow::new(&r, why, false));
             }
             continue;
         }
-        match r.validate() {
+        match r.clone().validate() {
             Ok(e) => employees.push(e),
-            Err(why) => invalid.push(why),
+            Err(why) => invalid.push(InvalidRow::new(&r, why, true)),
         }
     }
     (employees, invalid)
@@ -955,26 +995,9 @@ async fn apply_all(
     run_id: i64,
     plan: &Plan,
     employees: &BTreeMap<EmployeeId, &Employee>,
+    roles: &RoleResolver,
     deadline: Instant,
-) -> anyhow::Result<Vec<Outcome>> {
-    let needs_roles = plan.actions.iter().any(|a| {
-        matches!(
-            a.action,
-            Action::Create { .. }
-                | Action::Link { .. }
-                | Action::Update {
-                    role_change: Some(_),
-                    ..
-                }
-        )
-    });
-    let roles = if needs_roles {
-        ctx.auth0.list_roles().await?
-    } else {
-        Vec::new()
-    };
-    let roles = RoleMap::new(&ctx.settings.auth0.roles, roles);
-    let roles = &roles;
+) -> Vec<Outcome> {
     // Futures built up front (not polled): a lazily mapped stream over
     // borrowed actions trips the compiler's Send inference in spawned tasks.
     let pending: Vec<_> = plan
@@ -1027,43 +1050,38 @@ async fn apply_all(
             }
         })
         .collect();
-    let outcomes = futures::stream::iter(pending)
+    futures::stream::iter(pending)
         .buffered(ctx.settings.auth0.concurrency)
         .collect()
-        .await;
-    Ok(outcomes)
+        .await
 }
 
-/// Resolve employee role codes to tenant role ids.
-struct RoleMap {
-    names: BTreeMap<String, String>,
-    roles: Vec<Role>,
-}
-
-impl RoleMap {
-    fn new(names: &BTreeMap<String, String>, roles: Vec<Role>) -> Self {
-        RoleMap {
-            names: names.clone(),
-            roles,
-        }
+/// The tenant's roles as (name, id), fetched only when some role could be
+/// assigned or removed.
+async fn tenant_roles(
+    ctx: &Context,
+    employees: &[Employee],
+    users: &[Auth0User],
+) -> Result<Vec<(String, String)>, Auth0Error> {
+    let any_role = employees
+        .iter()
+        .any(|e| e.is_active && !e.role_code.is_empty())
+        || users.iter().any(|u| {
+            u.app_metadata
+                .role_code
+                .as_ref()
+                .is_some_and(|r| !r.is_empty())
+        });
+    if !any_role {
+        return Ok(Vec::new());
     }
-    fn id(&self, role_code: &str) -> Result<Option<String>, String> {
-        if role_code.is_empty() {
-            return Ok(None);
-        }
-        let name = self
-            .names
-            .get(role_code)
-            .map(String::as_str)
-            .unwrap_or(role_code);
-        self.roles
-            .iter()
-            .find(|r| r.name.eq_ignore_ascii_case(name))
-            .map(|r| Some(r.id.clone()))
-            .ok_or_else(|| {
-                format!("no Auth0 role named {name:?} for role_code {role_code:?} (map it in auth0.roles)")
-            })
-    }
+    Ok(ctx
+        .auth0
+        .list_roles()
+        .await?
+        .into_iter()
+        .map(|r| (r.name, r.id))
+        .collect())
 }
 
 /// Apply one action. `Ok` carries the account it ended with, if any.
@@ -1071,7 +1089,7 @@ async fn apply_one(
     ctx: &Context,
     action: &Action,
     employee: Option<&Employee>,
-    roles: &RoleMap,
+    roles: &RoleResolver,
 ) -> Result<Option<Auth0UserId>, ActionError> {
     let api = &ctx.auth0;
     let err = ActionError::from;
@@ -1097,10 +1115,10 @@ async fn apply_one(
                 app_metadata: json!(app_metadata),
                 user_metadata: json!(user_metadata),
             };
-            let user = match ctx.fenced(api.create_user(&new)).await.map_err(lost)? {
+            let (user, matched_by) = match ctx.fenced(api.create_user(&new)).await.map_err(lost)? {
                 Ok(id) => {
                     failpoint("after_auth0_create");
-                    id
+                    (id, "created")
                 }
                 Err(e) if e.status() == Some(409) => {
                     // Created by an earlier attempt whose answer was lost, or
@@ -1111,22 +1129,23 @@ async fn apply_one(
                         .await
                         .map_err(lost)?
                         .map_err(err)?;
-                    existing
+                    (existing, Evidence::Email.audit_name())
                 }
                 Err(e) => return Err(err(e)),
             };
             let role = ensure_role(ctx, &user, role_code, roles).await;
-            record_link(ctx, *employee_id, &user, employee).await?;
+            record_link(ctx, *employee_id, &user, matched_by, employee).await?;
             role.map(|()| Some(user)).map_err(ActionError::from)
         }
         Action::Link {
             employee_id,
             auth0_user_id,
             role_code,
-            ..
+            evidence,
         } => {
             let role = ensure_role(ctx, auth0_user_id, role_code, roles).await;
-            record_link(ctx, *employee_id, auth0_user_id, employee).await?;
+            let by = evidence.audit_name();
+            record_link(ctx, *employee_id, auth0_user_id, by, employee).await?;
             role.map(|()| Some(auth0_user_id.clone()))
                 .map_err(ActionError::from)
         }
@@ -1215,11 +1234,14 @@ async fn ensure_role(
     ctx: &Context,
     user: &Auth0UserId,
     role_code: &str,
-    roles: &RoleMap,
+    roles: &RoleResolver,
 ) -> Result<(), String> {
     let result = match roles.id(role_code) {
         Ok(None) => return Ok(()),
-        Ok(Some(id)) => match ctx.fenced(ctx.auth0.assign_roles(user, &[id])).await {
+        Ok(Some(id)) => match ctx
+            .fenced(ctx.auth0.assign_roles(user, &[id.to_string()]))
+            .await
+        {
             Ok(assigned) => assigned.map_err(|e| e.to_string()),
             // Not ours to write any more, the clearing patch included.
             Err(lost) => return Err(lost.to_string()),
@@ -1244,20 +1266,20 @@ async fn change_role(
     ctx: &Context,
     user: &Auth0UserId,
     change: &plan::RoleChange,
-    roles: &RoleMap,
+    roles: &RoleResolver,
 ) -> Result<(), String> {
     let err = |e: Auth0Error| e.to_string();
     if let Some(from) = &change.from {
         // A role we cannot resolve any more cannot be removed; not an error.
         if let Ok(Some(old)) = roles.id(from) {
-            ctx.fenced(ctx.auth0.remove_roles(user, &[old]))
+            ctx.fenced(ctx.auth0.remove_roles(user, &[old.to_string()]))
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(err)?;
         }
     }
     if let Some(new) = roles.id(&change.to)? {
-        ctx.fenced(ctx.auth0.assign_roles(user, &[new]))
+        ctx.fenced(ctx.auth0.assign_roles(user, &[new.to_string()]))
             .await
             .map_err(|e| e.to_string())?
             .map_err(err)?;
@@ -1265,11 +1287,14 @@ async fn change_role(
     Ok(())
 }
 
-/// Write the link on the employee row and in the mapping audit.
+/// Write the link on the employee row and in the mapping audit, saying how
+/// it was made (`matched_by`: `created`, `stored_id`, `employee_id` or
+/// `email`).
 async fn record_link(
     ctx: &Context,
     employee_id: EmployeeId,
     user: &Auth0UserId,
+    matched_by: &'static str,
     employee: Option<&Employee>,
 ) -> Result<(), String> {
     let now = Utc::now();
@@ -1288,7 +1313,7 @@ async fn record_link(
             auth0_user_id: user.clone(),
             productivity_email: e.email.to_string(),
             podfactory_email: None,
-            matched_by: "email",
+            matched_by,
             from_matcher: false,
         };
         store

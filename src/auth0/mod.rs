@@ -439,10 +439,11 @@ impl Auth0Client {
             "app_metadata": u.app_metadata,
             "user_metadata": u.user_metadata,
         });
-        // Auth0 wants 1–150 characters or no field at all.
+        // Auth0 wants 1–150 characters or no field at all; longer names were
+        // refused at load (model::RawEmployee::validate), as for updates.
         for (key, value) in [("given_name", u.given_name), ("family_name", u.family_name)] {
             if !value.is_empty() {
-                body[key] = json!(value.chars().take(150).collect::<String>());
+                body[key] = json!(value);
             }
         }
         let resp = self

@@ -85,6 +85,12 @@ const SECTIONS: &[Section] = &[
         "duplicate employee email",
         "duplicate employee emails",
     ),
+    // Accounts going without a role: was a failed action per employee.
+    finding(
+        "unmapped_role_code",
+        "role code without an Auth0 role",
+        "role codes without an Auth0 role",
+    ),
     finding(
         "invalid_employee",
         "invalid employee row",

@@ -22,8 +22,8 @@
 pub mod guard;
 
 use crate::model::{
-    Auth0User, Auth0UserId, Email, Employee, EmployeeId, ManagedAppMetadata, ManagedUserMetadata,
-    PodFactorySync,
+    Auth0User, Auth0UserId, Email, Employee, EmployeeId, InvalidRow, ManagedAppMetadata,
+    ManagedUserMetadata, PodFactorySync,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -37,6 +37,52 @@ pub struct PlanPolicy {
     /// every matched employee. An account whose employee is not in it loses
     /// a stale block; `None` leaves `app_metadata.podfactory_sync` alone.
     pub podfactory_sync: Option<BTreeMap<EmployeeId, PodFactorySync>>,
+    /// The tenant's roles, when known: a role code without one is a
+    /// finding and the account is created or updated without the role.
+    /// `None` takes every role code as mapped.
+    pub roles: Option<RoleResolver>,
+}
+
+/// Resolves employee role codes to the tenant's Auth0 role ids.
+///
+/// One rule for case: role codes compare case-insensitively (ASCII)
+/// everywhere, `auth0.roles` keys and employees' values alike, and so do
+/// Auth0 role names. An unmapped code is looked up as a role name itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoleResolver {
+    /// `auth0.roles`: role code → Auth0 role name.
+    names: BTreeMap<String, String>,
+    /// The tenant's roles as (name, id).
+    roles: Vec<(String, String)>,
+}
+
+impl RoleResolver {
+    pub fn new(names: &BTreeMap<String, String>, roles: Vec<(String, String)>) -> Self {
+        RoleResolver {
+            names: names.clone(),
+            roles,
+        }
+    }
+
+    /// The role id for `role_code` (None for an empty code), or why there
+    /// is none.
+    pub fn id(&self, role_code: &str) -> Result<Option<&str>, String> {
+        if role_code.is_empty() {
+            return Ok(None);
+        }
+        let name = self
+            .names
+            .iter()
+            .find(|(code, _)| code.eq_ignore_ascii_case(role_code))
+            .map_or(role_code, |(_, name)| name.as_str());
+        self.roles
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, id)| Some(id.as_str()))
+            .ok_or_else(|| {
+                format!("no Auth0 role named {name:?} for role_code {role_code:?} (map it in auth0.roles)")
+            })
+    }
 }
 
 /// What the planner decided.
@@ -155,8 +201,14 @@ pub struct UserPatch {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub given_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub family_name: Option<String>,
+    /// `Some(None)` sends `null`, removing the family name: a one-word
+    /// name has none, and Auth0 refuses `""`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "present"
+    )]
+    pub family_name: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<Email>,
     /// Set with `email`: the HR record is the verification.
@@ -167,6 +219,16 @@ pub struct UserPatch {
     pub app_metadata: serde_json::Map<String, serde_json::Value>,
     #[serde(skip_serializing_if = "serde_json::Map::is_empty", default)]
     pub user_metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A field that is present deserializes to `Some`, `null` included (serde's
+/// default reads `null` as absent), so a stored plan reads back as planned.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,6 +253,9 @@ pub struct Finding {
     /// on-call can fix it with a manual mapping.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub candidates: Vec<FindingCandidate>,
+    /// The role code an `unmapped_role_code` finding is about.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub role_code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -217,6 +282,7 @@ impl Finding {
             detail,
             podfactory_user_id: None,
             candidates: Vec::new(),
+            role_code: None,
         }
     }
 
@@ -225,11 +291,15 @@ impl Finding {
     pub fn key(&self) -> String {
         let ids: Vec<&str> = self.auth0_user_ids.iter().map(|u| u.0.as_str()).collect();
         format!(
-            "{}|{}|{}|{}",
+            "{}|{}|{}|{}{}",
             self.kind.as_str(),
             self.employee_id.map(|e| e.to_string()).unwrap_or_default(),
             self.podfactory_user_id.as_deref().unwrap_or(""),
-            ids.join(",")
+            ids.join(","),
+            self.role_code
+                .as_deref()
+                .map(|c| format!("|{c}"))
+                .unwrap_or_default()
         )
     }
 }
@@ -256,10 +326,13 @@ pub enum FindingKind {
     EmployeeWithoutPodfactoryUser,
     /// The PodFactory source could not be read: matching was skipped.
     PodfactorySourceUnavailable,
+    /// A role code with no Auth0 role: one finding per code, naming the
+    /// employees it affects.
+    UnmappedRoleCode,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 9] = [
+    pub const ALL: [FindingKind; 10] = [
         FindingKind::Orphaned,
         FindingKind::DuplicateAccount,
         FindingKind::ConflictingEvidence,
@@ -269,6 +342,7 @@ impl FindingKind {
         FindingKind::AmbiguousPodfactoryUser,
         FindingKind::EmployeeWithoutPodfactoryUser,
         FindingKind::PodfactorySourceUnavailable,
+        FindingKind::UnmappedRoleCode,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -282,6 +356,7 @@ impl FindingKind {
             FindingKind::AmbiguousPodfactoryUser => "ambiguous_podfactory_user",
             FindingKind::EmployeeWithoutPodfactoryUser => "employee_without_podfactory_user",
             FindingKind::PodfactorySourceUnavailable => "podfactory_source_unavailable",
+            FindingKind::UnmappedRoleCode => "unmapped_role_code",
         }
     }
 }
@@ -294,23 +369,16 @@ enum Resolution<'a> {
     Undecided,
 }
 
-/// Split "Mary Ann Smith" into ("Mary Ann", "Smith"); a single word is a given name.
-pub fn split_name(full: &str) -> (String, String) {
-    let full = full.split_whitespace().collect::<Vec<_>>().join(" ");
-    match full.rsplit_once(' ') {
-        Some((given, family)) => (given.to_string(), family.to_string()),
-        None => (full, String::new()),
-    }
-}
+pub use crate::model::split_name;
 
 /// The managed `app_metadata` an employee's account should carry.
 /// `created_by` and `previous_names` are history, not drift, and are handled
 /// apart.
-fn desired_app_metadata(e: &Employee) -> ManagedAppMetadata {
+fn desired_app_metadata(e: &Employee, role: &DesiredRole) -> ManagedAppMetadata {
     ManagedAppMetadata {
         employee_id: Some(e.id.0),
         department: Some(e.department.clone()),
-        role_code: Some(e.role_code.clone()),
+        role_code: role.metadata.clone(),
         workspace: Some(e.workspace.clone()),
         created_by: None,
         previous_names: Vec::new(),
@@ -368,18 +436,16 @@ impl<'a> Index<'a> {
 }
 
 /// Compute the plan. `invalid_rows` are the rows the loader could not use,
-/// already described; they become findings so nothing is dropped silently.
+/// already described; they become findings so nothing is dropped silently,
+/// and a row that says its person left still gets their accounts blocked.
 pub fn plan(
     employees: &[Employee],
     auth0_users: &[Auth0User],
-    invalid_rows: &[String],
+    invalid_rows: &[InvalidRow],
     policy: &PlanPolicy,
 ) -> Plan {
     let idx = Index::new(auth0_users);
-    let mut findings: Vec<Finding> = invalid_rows
-        .iter()
-        .map(|detail| Finding::new(FindingKind::InvalidEmployee, None, vec![], detail.clone()))
-        .collect();
+    let mut findings: Vec<Finding> = Vec::new();
 
     let mut sorted: Vec<&Employee> = employees.iter().collect();
     sorted.sort_by_key(|e| e.id);
@@ -457,19 +523,125 @@ pub fn plan(
         }
     }
 
+    // Accounts an active employee has any claim on (stored id, metadata,
+    // resolution): a leaver's evidence never blocks those.
+    let mut active_claims: HashMap<&str, Vec<EmployeeId>> = HashMap::new();
+    for (e, r) in &resolved {
+        if !e.is_active {
+            continue;
+        }
+        let mut mine: Vec<&str> = idx
+            .by_employee_id
+            .get(&e.id.0)
+            .into_iter()
+            .flatten()
+            .map(|u| u.user_id.0.as_str())
+            .collect();
+        mine.extend(e.auth0_user_id.as_ref().map(|id| id.0.as_str()));
+        if let Resolution::Account(u, _) = r {
+            mine.push(u.user_id.0.as_str());
+        }
+        mine.sort_unstable();
+        mine.dedup();
+        for id in mine {
+            active_claims.entry(id).or_default().push(e.id);
+        }
+    }
+
     // Phase 3: actions.
     let mut actions = Vec::new();
+    let mut roles = RoleCheck::default();
+    // Every account a leaver must lose, even when which account is "theirs"
+    // is undecided: a live login of a person who left is the worst case.
+    let mut leavers = Leavers::default();
     for (e, r) in &resolved {
         match r {
             Resolution::Account(u, evidence) => {
-                account_actions(e, u, *evidence, policy, &mut actions)
+                let role = roles.desired(e, policy);
+                account_actions(
+                    e,
+                    u,
+                    *evidence,
+                    &role,
+                    shared_email(e),
+                    policy,
+                    &mut actions,
+                );
+                if !e.is_active {
+                    leavers.planned.insert(u.user_id.0.clone());
+                }
             }
             Resolution::NoAccount if e.is_active && !shared_email(e) => {
-                actions.push(create_action(e, policy))
+                let role = roles.desired(e, policy);
+                actions.push(create_action(e, &role, policy))
+            }
+            Resolution::Undecided if !e.is_active => {
+                let by_email = if shared_email(e) {
+                    &[][..]
+                } else {
+                    idx.by_email
+                        .get(e.email.as_str())
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[])
+                };
+                let attributed = leaver_accounts(
+                    e.id,
+                    e.auth0_user_id.as_ref(),
+                    by_email,
+                    &idx,
+                    &active_claims,
+                );
+                leavers.block(e.id, attributed, &mut actions);
             }
             Resolution::NoAccount | Resolution::Undecided => {}
         }
     }
+    // Rows the loader could not use: a leaver's id and stored account are
+    // still theirs, and their accounts are named in the row's finding.
+    for row in invalid_rows {
+        let attributed = leaver_accounts(
+            row.employee_id,
+            row.auth0_user_id.as_ref(),
+            &[],
+            &idx,
+            &active_claims,
+        );
+        let ids: Vec<Auth0UserId> = attributed.iter().map(|u| u.user_id.clone()).collect();
+        let mut detail = row.detail.clone();
+        if row.left {
+            leavers.block(row.employee_id, attributed, &mut actions);
+        }
+        if row.left && !ids.is_empty() {
+            detail.push_str(&format!(
+                "; the employee has left (is_active = false), so account{} {} {} blocked",
+                if ids.len() > 1 { "s" } else { "" },
+                join_ids(&ids),
+                if ids.len() > 1 { "are" } else { "is" }
+            ));
+        }
+        findings.push(Finding::new(
+            FindingKind::InvalidEmployee,
+            Some(row.employee_id),
+            ids,
+            detail,
+        ));
+    }
+    // Say in a leaver's findings that the person has left and their
+    // accounts are blocked: the finding alone must not read "nothing to do".
+    for f in findings.iter_mut() {
+        let Some(id) = f.employee_id else { continue };
+        if f.kind == FindingKind::InvalidEmployee || !leavers.by_employee.contains_key(&id) {
+            continue;
+        }
+        let blocked = &leavers.by_employee[&id];
+        f.detail.push_str(&format!(
+            "; employee {id} has left (is_active = false), so account{} {} {} blocked",
+            if blocked.len() > 1 { "s" } else { "" },
+            join_ids(blocked),
+            if blocked.len() > 1 { "are" } else { "is" }
+        ));
+    }
+    findings.extend(roles.findings());
 
     // Accounts nobody claims: orphans if rosterd made them or they carry an
     // employee id, unmanaged otherwise. (Accounts in `claims` are managed,
@@ -496,7 +668,12 @@ pub fn plan(
     }
     findings.extend(orphans);
     findings.sort_by(|a, b| {
-        (a.kind, a.employee_id, &a.auth0_user_ids).cmp(&(b.kind, b.employee_id, &b.auth0_user_ids))
+        (a.kind, a.employee_id, &a.auth0_user_ids, &a.role_code).cmp(&(
+            b.kind,
+            b.employee_id,
+            &b.auth0_user_ids,
+            &b.role_code,
+        ))
     });
 
     Plan {
@@ -510,6 +687,143 @@ pub fn plan(
             unmanaged_accounts: unmanaged,
             managed_unverified_email: unverified,
         },
+    }
+}
+
+fn join_ids(ids: &[Auth0UserId]) -> String {
+    ids.iter()
+        .map(|u| u.0.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The accounts a leaver can be held to: the stored one, those carrying
+/// their employee id, and those with their (unshared) email unless the
+/// account names another employee. Accounts an active employee claims are
+/// left to that employee's finding.
+fn leaver_accounts<'a>(
+    id: EmployeeId,
+    stored: Option<&Auth0UserId>,
+    by_email: &[&'a Auth0User],
+    idx: &Index<'a>,
+    active_claims: &HashMap<&str, Vec<EmployeeId>>,
+) -> Vec<&'a Auth0User> {
+    let mut out: Vec<&'a Auth0User> = stored
+        .and_then(|s| idx.by_id.get(s.0.as_str()).copied())
+        .into_iter()
+        .chain(idx.by_employee_id.get(&id.0).into_iter().flatten().copied())
+        .chain(
+            by_email
+                .iter()
+                .copied()
+                .filter(|u| u.app_metadata.employee_id.is_none_or(|o| o == id.0)),
+        )
+        .filter(|u| {
+            active_claims
+                .get(u.user_id.0.as_str())
+                .is_none_or(|owners| owners.iter().all(|o| *o == id))
+        })
+        .collect();
+    out.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    out.dedup_by(|a, b| a.user_id == b.user_id);
+    out
+}
+
+/// Blocks planned for leavers whose account is undecided, once per account.
+#[derive(Default)]
+struct Leavers {
+    /// Accounts already planned blocked (or already linked to a leaver).
+    planned: HashSet<String>,
+    /// Leaver → the accounts attributed to them, for their findings.
+    by_employee: HashMap<EmployeeId, Vec<Auth0UserId>>,
+}
+
+impl Leavers {
+    fn block(&mut self, id: EmployeeId, accounts: Vec<&Auth0User>, out: &mut Vec<PlannedAction>) {
+        if accounts.is_empty() {
+            return;
+        }
+        for u in &accounts {
+            if !u.blocked && self.planned.insert(u.user_id.0.clone()) {
+                out.push(PlannedAction {
+                    action: Action::Block {
+                        employee_id: id,
+                        auth0_user_id: u.user_id.clone(),
+                    },
+                    reason: format!(
+                        "employee {id} has left; account {} is attributed to them",
+                        u.user_id
+                    ),
+                });
+            }
+        }
+        self.by_employee
+            .insert(id, accounts.iter().map(|u| u.user_id.clone()).collect());
+    }
+}
+
+/// The role an employee's account should carry, as the planner decided it.
+struct DesiredRole {
+    /// `app_metadata.role_code`: None while the code has no Auth0 role, so
+    /// that mapping it later shows up as drift and the role gets assigned.
+    metadata: Option<String>,
+    /// The code to assign (empty: none).
+    assign: String,
+}
+
+/// Role codes checked against the tenant's roles, collecting one finding per
+/// code that has none.
+#[derive(Default)]
+struct RoleCheck {
+    unmapped: BTreeMap<String, (String, Vec<EmployeeId>)>,
+}
+
+impl RoleCheck {
+    fn desired(&mut self, e: &Employee, policy: &PlanPolicy) -> DesiredRole {
+        let mapped = |code: &str| match &policy.roles {
+            None => Ok(()),
+            Some(r) => r.id(code).map(|_| ()),
+        };
+        match mapped(&e.role_code) {
+            Ok(()) => DesiredRole {
+                metadata: Some(e.role_code.clone()),
+                assign: e.role_code.clone(),
+            },
+            Err(why) => {
+                // Only active employees get roles; a leaver's code is moot.
+                if e.is_active {
+                    self.unmapped
+                        .entry(e.role_code.to_ascii_uppercase())
+                        .or_insert_with(|| (why, Vec::new()))
+                        .1
+                        .push(e.id);
+                }
+                DesiredRole {
+                    metadata: None,
+                    assign: String::new(),
+                }
+            }
+        }
+    }
+
+    fn findings(self) -> impl Iterator<Item = Finding> {
+        self.unmapped.into_iter().map(|(code, (why, ids))| {
+            let mut f = Finding::new(
+                FindingKind::UnmappedRoleCode,
+                None,
+                vec![],
+                format!(
+                    "{why}; accounts are created and updated without it: employee{} {}",
+                    if ids.len() > 1 { "s" } else { "" },
+                    ids.iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            f.role_code = Some(code);
+            f
+        })
     }
 }
 
@@ -648,6 +962,18 @@ fn resolve<'a>(
     Resolution::Account(chosen, evidence)
 }
 
+impl Evidence {
+    /// `auth0_employee_mapping_audit.matched_by` for a link made by this
+    /// evidence.
+    pub fn audit_name(&self) -> &'static str {
+        match self {
+            Evidence::StoredId => "stored_id",
+            Evidence::EmployeeIdMetadata => "employee_id",
+            Evidence::Email => "email",
+        }
+    }
+}
+
 fn evidence_name(e: Evidence) -> &'static str {
     match e {
         Evidence::StoredId => "the stored auth0_user_id",
@@ -656,9 +982,9 @@ fn evidence_name(e: Evidence) -> &'static str {
     }
 }
 
-fn create_action(e: &Employee, policy: &PlanPolicy) -> PlannedAction {
+fn create_action(e: &Employee, role: &DesiredRole, policy: &PlanPolicy) -> PlannedAction {
     let (given_name, family_name) = split_name(&e.full_name);
-    let mut app_metadata = desired_app_metadata(e);
+    let mut app_metadata = desired_app_metadata(e, role);
     app_metadata.created_by = Some(policy.created_by.clone());
     app_metadata.podfactory_sync = desired_sync(e, policy).flatten();
     PlannedAction {
@@ -668,7 +994,7 @@ fn create_action(e: &Employee, policy: &PlanPolicy) -> PlannedAction {
             name: e.full_name.clone(),
             given_name,
             family_name,
-            role_code: e.role_code.clone(),
+            role_code: role.assign.clone(),
             app_metadata,
             user_metadata: desired_user_metadata(e),
         },
@@ -680,6 +1006,8 @@ fn account_actions(
     e: &Employee,
     u: &Auth0User,
     evidence: Evidence,
+    role: &DesiredRole,
+    email_shared: bool,
     policy: &PlanPolicy,
     out: &mut Vec<PlannedAction>,
 ) {
@@ -689,7 +1017,7 @@ fn account_actions(
                 employee_id: e.id,
                 auth0_user_id: u.user_id.clone(),
                 evidence,
-                role_code: e.role_code.clone(),
+                role_code: role.assign.clone(),
             },
             reason: match &e.auth0_user_id {
                 Some(old) => format!(
@@ -726,7 +1054,7 @@ fn account_actions(
             reason: format!("employee {} is active again", e.id),
         });
     }
-    if let Some(update) = drift(e, u, policy) {
+    if let Some(update) = drift(e, u, role, email_shared, policy) {
         out.push(update);
     }
 }
@@ -747,7 +1075,17 @@ pub fn renamed_previous_names(e: &Employee, u: &Auth0User) -> Option<Vec<String>
 }
 
 /// The update that brings `u` in line with `e`, if anything drifted.
-fn drift(e: &Employee, u: &Auth0User, policy: &PlanPolicy) -> Option<PlannedAction> {
+///
+/// An email shared with another employee is never patched in: Auth0 would
+/// refuse it on every run ("The specified new email already exists"), and
+/// the `duplicate_employee_email` finding already says why.
+fn drift(
+    e: &Employee,
+    u: &Auth0User,
+    role: &DesiredRole,
+    email_shared: bool,
+    policy: &PlanPolicy,
+) -> Option<PlannedAction> {
     let mut patch = UserPatch::default();
     let mut fields = Vec::new();
 
@@ -755,7 +1093,7 @@ fn drift(e: &Employee, u: &Auth0User, policy: &PlanPolicy) -> Option<PlannedActi
         let (given, family) = split_name(&e.full_name);
         patch.name = Some(e.full_name.clone());
         patch.given_name = Some(given);
-        patch.family_name = Some(family);
+        patch.family_name = Some(Some(family).filter(|f| !f.is_empty()));
         fields.push("name".to_string());
         if let Some(previous) = renamed_previous_names(e, u) {
             patch
@@ -763,15 +1101,21 @@ fn drift(e: &Employee, u: &Auth0User, policy: &PlanPolicy) -> Option<PlannedActi
                 .insert("previous_names".into(), serde_json::json!(previous));
         }
     }
-    if u.email.as_ref() != Some(&e.email) {
+    if u.email.as_ref() != Some(&e.email) && !email_shared {
         patch.email = Some(e.email.clone());
         patch.email_verified = Some(true);
         fields.push("email".to_string());
     }
 
-    let want = desired_app_metadata(e);
+    let want = desired_app_metadata(e, role);
     let have = &u.app_metadata;
-    let role_differs = have.role_code != want.role_code;
+    // Role codes compare case-insensitively: a case-only change rewrites
+    // the metadata but is the same role.
+    let role_differs = !have
+        .role_code
+        .as_deref()
+        .unwrap_or("")
+        .eq_ignore_ascii_case(want.role_code.as_deref().unwrap_or(""));
     for (key, value, differs) in [
         (
             "employee_id",
@@ -788,7 +1132,11 @@ fn drift(e: &Employee, u: &Auth0User, policy: &PlanPolicy) -> Option<PlannedActi
             e.workspace.clone().into(),
             have.workspace != want.workspace,
         ),
-        ("role_code", e.role_code.clone().into(), role_differs),
+        (
+            "role_code",
+            want.role_code.clone().into(),
+            have.role_code != want.role_code,
+        ),
     ] {
         if differs {
             patch.app_metadata.insert(key.to_string(), value);
@@ -833,7 +1181,7 @@ fn drift(e: &Employee, u: &Auth0User, policy: &PlanPolicy) -> Option<PlannedActi
     }
     let role_change = role_differs.then(|| RoleChange {
         from: u.app_metadata.role_code.clone().filter(|r| !r.is_empty()),
-        to: e.role_code.clone(),
+        to: role.assign.clone(),
     });
     Some(PlannedAction {
         reason: format!(

@@ -21,6 +21,7 @@ fn policy() -> PlanPolicy {
     PlanPolicy {
         created_by: CREATED_BY.into(),
         podfactory_sync: None,
+        roles: None,
     }
 }
 
@@ -95,6 +96,16 @@ fn synced(id: &str, e: &Employee) -> Auth0User {
 fn linked(id: &str, e: Employee) -> (Employee, Auth0User) {
     let a = synced(id, &e);
     (stored(e, id), a)
+}
+
+/// A row the loader could not use.
+fn invalid_row(id: i64, detail: &str, left: bool, stored_id: Option<&str>) -> InvalidRow {
+    InvalidRow {
+        employee_id: EmployeeId(id),
+        detail: detail.into(),
+        left,
+        auth0_user_id: stored_id.map(uid),
+    }
 }
 
 fn run(employees: &[Employee], accounts: &[Auth0User]) -> Plan {
@@ -233,6 +244,7 @@ fn create_for_active_employee_without_account_carries_full_metadata() {
     let pol = PlanPolicy {
         created_by: "ps-staging".into(),
         podfactory_sync: None,
+        roles: None,
     };
     let p = plan(&[e], &[], &[], &pol);
 
@@ -611,7 +623,10 @@ fn name_change_patches_names_and_keeps_old_name_in_previous_names() {
     );
     assert_eq!(patch.name.as_deref(), Some("Mary Ann Jones"));
     assert_eq!(patch.given_name.as_deref(), Some("Mary Ann"));
-    assert_eq!(patch.family_name.as_deref(), Some("Jones"));
+    assert_eq!(
+        patch.family_name.clone().flatten().as_deref(),
+        Some("Jones")
+    );
     assert_eq!(
         obj(&patch.app_metadata),
         json!({"previous_names": ["Mary Smith"]})
@@ -1173,8 +1188,8 @@ fn shared_employee_email_does_not_disturb_an_employee_linked_by_stored_id() {
 #[test]
 fn invalid_rows_become_invalid_employee_findings() {
     let invalid = vec![
-        "employee 7: name is empty or NULL".to_string(),
-        "employee 8: invalid email \"nope\": no @".to_string(),
+        invalid_row(7, "employee 7: name is empty or NULL", true, None),
+        invalid_row(8, "employee 8: invalid email \"nope\": no @", true, None),
     ];
     let (e, a) = linked("auth0|v1", emp(1, "Val Id", "val@example.com", true));
     let p = plan(&[e], &[a], &invalid, &policy());
@@ -1183,12 +1198,15 @@ fn invalid_rows_become_invalid_employee_findings() {
     assert_eq!(
         findings(&p),
         vec![
-            fnd(FindingKind::InvalidEmployee, None, &[]),
-            fnd(FindingKind::InvalidEmployee, None, &[]),
+            fnd(FindingKind::InvalidEmployee, Some(7), &[]),
+            fnd(FindingKind::InvalidEmployee, Some(8), &[]),
         ]
     );
     let details: Vec<&str> = p.findings.iter().map(|f| f.detail.as_str()).collect();
-    assert_eq!(details, vec![invalid[0].as_str(), invalid[1].as_str()]);
+    assert_eq!(
+        details,
+        vec![invalid[0].detail.as_str(), invalid[1].detail.as_str()]
+    );
     // Invalid rows are not employees, and are never read as departures.
     assert_eq!(p.stats.employees, 1);
 }
@@ -1650,7 +1668,7 @@ fn partially_applied_plan_is_finished_by_the_next_one() {
 #[test]
 fn plan_is_the_same_for_shuffled_inputs() {
     let (employees, accounts) = mixed_scenario();
-    let invalid = vec!["employee 99: email is NULL".to_string()];
+    let invalid = vec![invalid_row(99, "employee 99: email is NULL", true, None)];
     let expected = plan(&employees, &accounts, &invalid, &policy());
     for seed in 0..20 {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -1678,6 +1696,10 @@ fn guard(max_block_count: usize, max_block_share: f64, min_employee_share: f64) 
     GuardPolicy {
         max_block_count,
         max_block_share,
+        max_unblock_count: 1000,
+        max_unblock_share: 1.0,
+        max_email_change_count: 1000,
+        max_email_change_share: 1.0,
         min_employee_share,
     }
 }
@@ -1715,7 +1737,7 @@ fn plan_with_blocks(managed: i64, blocks: i64, new_hires: i64) -> Plan {
 fn check_source_refuses_zero_rows() {
     let g = guard(10, 0.1, 0.5);
     for previous in [None, Some(0), Some(1000)] {
-        let err = check_source(0, previous, &g).unwrap_err();
+        let err = check_source(0, 0, previous, &g).unwrap_err();
         assert!(err.contains("no rows"), "{err}");
     }
 }
@@ -1723,25 +1745,25 @@ fn check_source_refuses_zero_rows() {
 #[test]
 fn check_source_refuses_a_collapse_below_min_share_of_the_previous_run() {
     let g = guard(10, 0.1, 0.5);
-    let err = check_source(499, Some(1000), &g).unwrap_err();
+    let err = check_source(499, 499, Some(1000), &g).unwrap_err();
     assert!(
         err.contains("499") && err.contains("1000") && err.contains("50%"),
         "{err}"
     );
-    let err = check_source(1, Some(1000), &g).unwrap_err();
+    let err = check_source(1, 1, Some(1000), &g).unwrap_err();
     assert!(err.contains("refusing"), "{err}");
 }
 
 #[test]
 fn check_source_accepts_at_or_above_the_floor_and_without_a_previous_run() {
     let g = guard(10, 0.1, 0.5);
-    assert_eq!(check_source(500, Some(1000), &g), Ok(()));
-    assert_eq!(check_source(999, Some(1000), &g), Ok(()));
-    assert_eq!(check_source(5000, Some(1000), &g), Ok(()));
-    assert_eq!(check_source(1, None, &g), Ok(()));
+    assert_eq!(check_source(500, 500, Some(1000), &g), Ok(()));
+    assert_eq!(check_source(999, 999, Some(1000), &g), Ok(()));
+    assert_eq!(check_source(5000, 5000, Some(1000), &g), Ok(()));
+    assert_eq!(check_source(1, 1, None, &g), Ok(()));
     // Odd counts round the floor up: 51 of 101 is the least that passes.
-    assert!(check_source(50, Some(101), &g).is_err());
-    assert_eq!(check_source(51, Some(101), &g), Ok(()));
+    assert!(check_source(50, 50, Some(101), &g).is_err());
+    assert_eq!(check_source(51, 51, Some(101), &g), Ok(()));
 }
 
 #[test]
@@ -1756,12 +1778,12 @@ fn check_source_accepts_exactly_the_min_share() {
     ] {
         let g = guard(10, 0.1, share);
         assert_eq!(
-            check_source(rows, Some(prev), &g),
+            check_source(rows, rows, Some(prev), &g),
             Ok(()),
             "{rows} of {prev} at {share}"
         );
         assert!(
-            check_source(rows - 1, Some(prev), &g).is_err(),
+            check_source(rows - 1, rows - 1, Some(prev), &g).is_err(),
             "{} of {prev} at {share}",
             rows - 1
         );
@@ -1945,4 +1967,559 @@ fn unverified_emails_are_counted_among_managed_accounts_only() {
     );
     // Reporting only: an unverified email plans nothing.
     assert!(p.actions.is_empty(), "{:#?}", p.actions);
+}
+
+// ------------------------------------------------------- issue 9: leavers
+
+#[test]
+fn leaver_with_two_accounts_carrying_their_id_has_both_blocked() {
+    let e = emp(1, "Ana Ruiz", "ana.ruiz@example.com", false);
+    let mut a = account("auth0|a", "ana.ruiz@example.com", "Ana Ruiz");
+    let mut b = account("auth0|b", "ana.ruiz+dup@example.com", "Ana Ruiz");
+    a.app_metadata.employee_id = Some(1);
+    b.app_metadata.employee_id = Some(1);
+    let p = run(&[e], &[a, b]);
+    assert_eq!(
+        actions(&p),
+        vec![
+            act("block", 1, Some("auth0|a")),
+            act("block", 1, Some("auth0|b")),
+        ]
+    );
+    let f = &p.findings[0];
+    assert_eq!(f.kind, FindingKind::DuplicateAccount);
+    assert!(
+        f.detail.contains("has left") && f.detail.contains("auth0|a, auth0|b"),
+        "{}",
+        f.detail
+    );
+}
+
+#[test]
+fn leaver_undecided_between_stored_and_email_accounts_has_both_blocked() {
+    let e = stored(emp(1, "Ana Ruiz", "ana@example.com", false), "auth0|s");
+    let s = synced("auth0|s", &emp(1, "Ana Ruiz", "old@example.com", true));
+    let other = account("auth0|m", "ana@example.com", "Ana R");
+    let p = run(&[e], &[s, other]);
+    assert_eq!(
+        actions(&p),
+        vec![
+            act("block", 1, Some("auth0|m")),
+            act("block", 1, Some("auth0|s")),
+        ]
+    );
+}
+
+#[test]
+fn leaver_never_blocks_an_account_an_active_employee_claims() {
+    // The leaver's email account carries an active colleague's id, and the
+    // leaver's stored id points at the colleague's linked account.
+    let (colleague, theirs) = linked("auth0|c", emp(2, "Cole League", "cole@example.com", true));
+    let leaver = stored(emp(1, "Lee Ver", "lee@example.com", false), "auth0|c");
+    let mut by_mail = account("auth0|x", "lee@example.com", "Lee Ver");
+    by_mail.app_metadata.employee_id = Some(2);
+    let p = run(&[leaver, colleague], &[theirs, by_mail]);
+    assert!(
+        actions(&p).iter().all(|(kind, ..)| *kind != "block"),
+        "{:#?}",
+        p.actions
+    );
+}
+
+#[test]
+fn leaver_linked_account_is_blocked_once_even_if_another_leaver_names_it() {
+    let (e1, a1) = linked("auth0|1", emp(1, "One Left", "one@example.com", false));
+    let mut a1 = a1;
+    a1.blocked = false;
+    let e2 = stored(emp(2, "Two Left", "two@example.com", false), "auth0|1");
+    let p = run(&[e1, e2], &[a1]);
+    let blocks: Vec<_> = actions(&p)
+        .into_iter()
+        .filter(|(k, ..)| *k == "block")
+        .collect();
+    assert_eq!(blocks.len(), 1, "{:#?}", p.actions);
+}
+
+#[test]
+fn invalid_row_of_a_leaver_blocks_their_accounts_and_names_them() {
+    let (_, mut a) = linked("auth0|e5", emp(5, "Eve Left", "eve@example.com", true));
+    a.blocked = false;
+    let rows = [invalid_row(
+        5,
+        "employee 5: email is NULL",
+        true,
+        Some("auth0|e5"),
+    )];
+    let p = plan(&[], &[a], &rows, &policy());
+    assert_eq!(actions(&p), vec![act("block", 5, Some("auth0|e5"))]);
+    assert_eq!(
+        findings(&p),
+        vec![fnd(FindingKind::InvalidEmployee, Some(5), &["auth0|e5"])]
+    );
+    let detail = &p.findings[0].detail;
+    assert!(
+        detail.contains("has left") && !detail.contains("not in the employees table"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn invalid_row_of_an_active_or_duplicated_employee_blocks_nothing_and_is_no_orphan() {
+    let (_, a) = linked("auth0|e6", emp(6, "Ivy Valid", "ivy@example.com", true));
+    for row in [
+        invalid_row(6, "employee 6: email is NULL", false, Some("auth0|e6")),
+        invalid_row(6, "employee 6: id appears 2 times", false, None),
+    ] {
+        let p = plan(&[], std::slice::from_ref(&a), &[row], &policy());
+        assert!(p.actions.is_empty(), "{:#?}", p.actions);
+        assert_eq!(
+            findings(&p),
+            vec![fnd(FindingKind::InvalidEmployee, Some(6), &["auth0|e6"])]
+        );
+    }
+}
+
+#[test]
+fn check_source_refuses_rows_without_one_valid_employee() {
+    let g = guard(10, 0.1, 0.5);
+    let err = check_source(906, 0, None, &g).unwrap_err();
+    assert!(err.contains("906") && err.contains("valid"), "{err}");
+    // The floor is of valid employees, not rows: 906 rows of 302 people.
+    assert!(check_source(906, 302, Some(302), &g).is_ok());
+    assert!(check_source(906, 100, Some(302), &g).is_err());
+}
+
+// ------------------------------------------- issue 9: what Auth0 refuses
+
+#[test]
+fn one_word_rename_removes_the_family_name_instead_of_sending_empty() {
+    let (e, a) = linked(
+        "auth0|c",
+        emp(1, "Cher Sarkisian", "cher@example.com", true),
+    );
+    let mut e = e;
+    e.full_name = "Cher".into();
+    let p = run(&[e], &[a]);
+    let (patch, ..) = only_update(&p);
+    assert_eq!(patch.given_name.as_deref(), Some("Cher"));
+    assert_eq!(patch.family_name, Some(None));
+    let body = serde_json::to_value(patch).unwrap();
+    assert_eq!(body["family_name"], Value::Null);
+    assert!(body.as_object().unwrap().contains_key("family_name"));
+    // A stored plan reads back as planned, or an approval never matches.
+    let back: UserPatch = serde_json::from_value(body).unwrap();
+    assert_eq!(&back, patch);
+}
+
+#[test]
+fn email_changed_to_another_employees_email_is_not_patched() {
+    let (e1, a1) = linked("auth0|1", emp(1, "One Person", "one@example.com", true));
+    let (e2, a2) = linked("auth0|2", emp(2, "Two Person", "two@example.com", true));
+    let mut e1 = e1;
+    e1.email = email("two@example.com");
+    let p = run(&[e1, e2], &[a1, a2]);
+    assert!(
+        p.actions.iter().all(|a| !matches!(
+            &a.action,
+            Action::Update { patch, .. } if patch.email.is_some()
+        )),
+        "{:#?}",
+        p.actions
+    );
+    assert_eq!(finding_counts(&p).get("duplicate_employee_email"), Some(&2));
+}
+
+// ------------------------------------------------ issue 9: role codes
+
+fn tenant_roles() -> RoleResolver {
+    let names = [
+        ("HEAT_PRESS", "Heat Press Operator"),
+        ("operator", "Operator"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    RoleResolver::new(
+        &names,
+        vec![
+            ("Heat Press Operator".into(), "rol_heat".into()),
+            ("Operator".into(), "rol_op".into()),
+            ("Picker".into(), "rol_pick".into()),
+        ],
+    )
+}
+
+fn with_roles() -> PlanPolicy {
+    PlanPolicy {
+        roles: Some(tenant_roles()),
+        ..policy()
+    }
+}
+
+#[test]
+fn role_codes_resolve_case_insensitively() {
+    let r = tenant_roles();
+    assert_eq!(r.id("heat_press"), Ok(Some("rol_heat")));
+    assert_eq!(r.id("HEAT_PRESS"), Ok(Some("rol_heat")));
+    assert_eq!(r.id("OPERATOR"), Ok(Some("rol_op")));
+    // Not in the map: the code is a role name itself.
+    assert_eq!(r.id("PICKER"), Ok(Some("rol_pick")));
+    assert_eq!(r.id(""), Ok(None));
+    assert!(r.id("NOPE").unwrap_err().contains("NOPE"));
+}
+
+#[test]
+fn unmapped_role_code_is_one_finding_and_accounts_are_created_without_it() {
+    let mut es = vec![
+        emp(1, "Ann One", "ann@example.com", true),
+        emp(2, "Bob Two", "bob@example.com", true),
+        emp(3, "Cy Three", "cy@example.com", true),
+    ];
+    es[0].role_code = "NOPE".into();
+    es[1].role_code = "nope".into();
+    let p = plan(&es, &[], &[], &with_roles());
+    assert_eq!(p.actions.len(), 3);
+    let unmapped: Vec<&Finding> = p
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::UnmappedRoleCode)
+        .collect();
+    assert_eq!(unmapped.len(), 1, "{:#?}", p.findings);
+    assert!(
+        unmapped[0].detail.contains("1, 2"),
+        "{}",
+        unmapped[0].detail
+    );
+    assert_eq!(unmapped[0].role_code.as_deref(), Some("NOPE"));
+    for a in &p.actions[..2] {
+        let Action::Create {
+            role_code,
+            app_metadata,
+            ..
+        } = &a.action
+        else {
+            panic!("{a:?}")
+        };
+        assert_eq!(role_code, "");
+        assert_eq!(app_metadata.role_code, None);
+    }
+
+    // Applied, the next plan is quiet; once the code is mapped, the role is
+    // assigned by the update that follows.
+    let mut us = Vec::new();
+    apply(&p, &mut es, &mut us);
+    let again = plan(&es, &us, &[], &with_roles());
+    assert!(again.actions.is_empty(), "{:#?}", again.actions);
+    let mapped = RoleResolver::new(
+        &[("nope".to_string(), "Picker".to_string())]
+            .into_iter()
+            .collect(),
+        vec![
+            ("Picker".into(), "rol_pick".into()),
+            ("Operator".into(), "rol_op".into()),
+        ],
+    );
+    let p = plan(
+        &es,
+        &us,
+        &[],
+        &PlanPolicy {
+            roles: Some(mapped),
+            ..policy()
+        },
+    );
+    let changes: Vec<_> = p
+        .actions
+        .iter()
+        .filter_map(|a| match &a.action {
+            Action::Update { role_change, .. } => role_change.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changes.len(), 2, "{:#?}", p.actions);
+    assert!(changes.iter().all(|c| c.from.is_none()));
+}
+
+#[test]
+fn role_change_to_an_unmapped_code_removes_the_old_role_and_does_not_fail() {
+    let (mut e, a) = linked("auth0|r", emp(1, "Rae Role", "rae@example.com", true));
+    e.role_code = "NOPE".into();
+    let p = plan_one(&e, &a, &with_roles());
+    let (patch, change, ..) = only_update(&p);
+    assert_eq!(
+        change,
+        Some(&RoleChange {
+            from: Some("operator".into()),
+            to: String::new()
+        })
+    );
+    assert_eq!(patch.app_metadata.get("role_code"), Some(&Value::Null));
+}
+
+#[test]
+fn role_code_case_change_rewrites_metadata_but_keeps_the_role() {
+    let (mut e, a) = linked("auth0|r", emp(1, "Rae Role", "rae@example.com", true));
+    e.role_code = "OPERATOR".into();
+    let p = plan_one(&e, &a, &with_roles());
+    let (patch, change, ..) = only_update(&p);
+    assert_eq!(change, None);
+    assert_eq!(
+        patch.app_metadata.get("role_code"),
+        Some(&json!("OPERATOR"))
+    );
+}
+
+// --------------------------------------------- issue 9: two-sided guard
+
+#[test]
+fn check_plan_holds_a_mass_unblock_and_a_mass_email_rewrite() {
+    let mut es = Vec::new();
+    let mut us = Vec::new();
+    for i in 1..=10 {
+        let (e, mut a) = linked(
+            &format!("auth0|g{i}"),
+            emp(i, "Gee Person", &format!("g{i}@example.com"), true),
+        );
+        a.blocked = i <= 4;
+        es.push(e);
+        us.push(a);
+    }
+    let g = GuardPolicy {
+        max_unblock_count: 3,
+        max_email_change_count: 3,
+        ..guard(100, 1.0, 0.5)
+    };
+    let reason = check_plan(&run(&es, &us), &g).expect("held");
+    assert!(
+        reason.contains("unblocks 4") && reason.contains("max_unblock_count = 3"),
+        "{reason}"
+    );
+    let shares = GuardPolicy {
+        max_unblock_share: 0.3,
+        ..guard(100, 1.0, 0.5)
+    };
+    let reason = check_plan(&run(&es, &us), &shares).expect("held");
+    assert!(reason.contains("max_unblock_share"), "{reason}");
+
+    for u in us.iter_mut() {
+        u.blocked = false;
+    }
+    for e in es.iter_mut().take(5) {
+        e.email = email(&format!("g{}@exmaple.com", e.id));
+    }
+    let reason = check_plan(&run(&es, &us), &g).expect("held");
+    assert!(
+        reason.contains("changes the email of 5") && reason.contains("max_email_change_count"),
+        "{reason}"
+    );
+    assert_eq!(
+        check_plan(
+            &run(&es, &us),
+            &GuardPolicy {
+                max_email_change_count: 5,
+                max_email_change_share: 0.5,
+                ..g
+            }
+        ),
+        None
+    );
+}
+
+// ------------------------------------------------- issue 9: properties
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NAMES: [&str; 4] = ["Ana Ruiz", "Cher", "Bo Li", "Mary Ann Smith"];
+    const ROLES: [&str; 3] = ["operator", "NOPE", ""];
+
+    fn mail(i: usize) -> Email {
+        email(&format!("p{i}@example.com"))
+    }
+
+    prop_compose! {
+        fn employee_strategy(n_accounts: usize)(
+            name in 0..NAMES.len(),
+            mail_n in 0..6usize,
+            active in any::<bool>(),
+            role in 0..ROLES.len(),
+            stored in proptest::option::of(0..n_accounts.max(1)),
+        ) -> (String, usize, bool, &'static str, Option<usize>) {
+            (NAMES[name].to_string(), mail_n, active, ROLES[role], stored.filter(|_| n_accounts > 0))
+        }
+    }
+
+    prop_compose! {
+        fn account_strategy()(
+            mail_n in proptest::option::of(0..8usize),
+            name in 0..NAMES.len(),
+            blocked in any::<bool>(),
+            employee_id in proptest::option::of(1..10i64),
+            ours in any::<bool>(),
+            role in 0..ROLES.len(),
+        ) -> (Option<usize>, String, bool, Option<i64>, bool, &'static str) {
+            (mail_n, NAMES[name].to_string(), blocked, employee_id, ours, ROLES[role])
+        }
+    }
+
+    prop_compose! {
+        fn world()(n_accounts in 0..8usize)(
+            accounts in proptest::collection::vec(account_strategy(), n_accounts),
+            employees in proptest::collection::vec(employee_strategy(n_accounts), 0..7),
+            invalid in proptest::collection::vec(
+                (any::<bool>(), proptest::option::of(0..n_accounts.max(1))), 0..3),
+            roles in any::<bool>(),
+        ) -> (Vec<Employee>, Vec<Auth0User>, Vec<InvalidRow>, PlanPolicy) {
+            let us: Vec<Auth0User> = accounts
+                .into_iter()
+                .enumerate()
+                .map(|(i, (m, name, blocked, eid, ours, role))| {
+                    let mut a = account(&format!("auth0|a{i}"), "x@example.com", &name);
+                    a.email = m.map(mail);
+                    a.blocked = blocked;
+                    a.app_metadata.employee_id = eid;
+                    a.app_metadata.role_code = Some(role.to_string());
+                    if ours {
+                        a.app_metadata.created_by = Some(CREATED_BY.into());
+                    }
+                    a
+                })
+                .collect();
+            let n = us.len();
+            let es: Vec<Employee> = employees
+                .into_iter()
+                .enumerate()
+                .map(|(i, (name, m, active, role, stored))| {
+                    let mut e = emp(i as i64 + 1, &name, mail(m).as_str(), active);
+                    e.role_code = role.into();
+                    e.auth0_user_id = stored.filter(|s| *s < n).map(|s| uid(&format!("auth0|a{s}")));
+                    e
+                })
+                .collect();
+            // Invalid rows take the ids after the valid ones.
+            let first = es.len() as i64 + 1;
+            let bad: Vec<InvalidRow> = invalid
+                .into_iter()
+                .enumerate()
+                .map(|(i, (left, stored))| {
+                    let id = first + i as i64;
+                    invalid_row(
+                        id,
+                        &format!("employee {id}: email is NULL"),
+                        left,
+                        stored.filter(|s| *s < n).map(|s| format!("auth0|a{s}")).as_deref(),
+                    )
+                })
+                .collect();
+            let policy = PlanPolicy {
+                roles: roles.then(tenant_roles),
+                ..policy()
+            };
+            (es, us, bad, policy)
+        }
+    }
+
+    /// Accounts some active employee could be using: named by their stored
+    /// id, carrying their id, or with their (unshared) email.
+    fn claimed_by_active(es: &[Employee], u: &Auth0User) -> bool {
+        es.iter().filter(|o| o.is_active).any(|o| {
+            o.auth0_user_id.as_ref() == Some(&u.user_id)
+                || u.app_metadata.employee_id == Some(o.id.0)
+                || u.email.as_ref() == Some(&o.email)
+        })
+    }
+
+    /// The accounts a leaver (valid or invalid row) is attributable to.
+    fn leavers_accounts<'a>(
+        es: &[Employee],
+        bad: &[InvalidRow],
+        us: &'a [Auth0User],
+    ) -> Vec<&'a Auth0User> {
+        let shared = |m: &Email| es.iter().filter(|o| &o.email == m).count() > 1;
+        us.iter()
+            .filter(|u| {
+                let valid = es.iter().filter(|e| !e.is_active).any(|e| {
+                    e.auth0_user_id.as_ref() == Some(&u.user_id)
+                        || u.app_metadata.employee_id == Some(e.id.0)
+                        || (u.email.as_ref() == Some(&e.email)
+                            && !shared(&e.email)
+                            && u.app_metadata.employee_id.is_none())
+                });
+                let invalid = bad.iter().filter(|r| r.left).any(|r| {
+                    r.auth0_user_id.as_ref() == Some(&u.user_id)
+                        || u.app_metadata.employee_id == Some(r.employee_id.0)
+                });
+                (valid || invalid) && !claimed_by_active(es, u)
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn leavers_blocked_plans_converge_and_unmanaged_accounts_untouched(
+            (es, us, bad, policy) in world()
+        ) {
+            let p = plan(&es, &us, &bad, &policy);
+            let targets: HashSet<&str> = p
+                .actions
+                .iter()
+                .filter_map(|a| a.action.auth0_user_id().map(|u| u.0.as_str()))
+                .collect();
+
+            // (a) Every account attributable to a leaver ends blocked.
+            for u in leavers_accounts(&es, &bad, &us) {
+                let planned = p.actions.iter().any(|a| matches!(
+                    &a.action,
+                    Action::Block { auth0_user_id, .. } if *auth0_user_id == u.user_id
+                ));
+                prop_assert!(u.blocked || planned, "{} not blocked: {:#?}", u.user_id, p);
+            }
+
+            // (c) Unmanaged accounts are never touched.
+            for u in &us {
+                let known = u.app_metadata.employee_id.is_some()
+                    || u.app_metadata.created_by.as_deref() == Some(CREATED_BY)
+                    || es.iter().any(|e| {
+                        e.auth0_user_id.as_ref() == Some(&u.user_id)
+                            || u.email.as_ref() == Some(&e.email)
+                    })
+                    || bad.iter().any(|r| r.auth0_user_id.as_ref() == Some(&u.user_id));
+                prop_assert!(known || !targets.contains(u.user_id.0.as_str()),
+                    "unmanaged {} touched: {:#?}", u.user_id, p.actions);
+            }
+
+            // Auth0 refuses an email another account holds.
+            for a in &p.actions {
+                if let Action::Update { auth0_user_id, patch: UserPatch { email: Some(m), .. }, .. } = &a.action {
+                    prop_assert!(
+                        us.iter().all(|u| u.user_id == *auth0_user_id || u.email.as_ref() != Some(m)),
+                        "{a:?}"
+                    );
+                }
+            }
+
+            // (b) Applied, a plan is never planned again (the "same action
+            // every run" failure), and planning settles: an employee whose
+            // evidence conflicted with an account this plan moved to its
+            // owner (an email update) is decided a run later, after which
+            // nothing is planned.
+            let (mut es2, mut us2) = (es.clone(), us.clone());
+            let mut previous = p.clone();
+            for round in 1..=3 {
+                apply(&previous, &mut es2, &mut us2);
+                let next = plan(&es2, &us2, &bad, &policy);
+                for a in &next.actions {
+                    prop_assert!(!previous.actions.contains(a), "planned again: {a:#?}");
+                }
+                if next.actions.is_empty() {
+                    break;
+                }
+                prop_assert!(round < 3, "not converged: {:#?}", next.actions);
+                previous = next;
+            }
+        }
+    }
 }

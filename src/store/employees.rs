@@ -186,11 +186,19 @@ pub(crate) async fn fetch_read_only_sqlite(
     rows
 }
 
-/// The rows read, and a description of each row that could not be.
+/// The rows read, and each row that could not be.
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub rows: Vec<RawEmployee>,
-    pub unreadable: Vec<String>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A row that could not be read: its id when that much could be, and what
+/// is wrong, naming the row.
+#[derive(Debug)]
+pub struct Unreadable {
+    pub id: Option<i64>,
+    pub detail: String,
 }
 
 impl Loaded {
@@ -202,9 +210,12 @@ impl Loaded {
         for (i, row) in rows.iter().enumerate() {
             match read_row(row, cell) {
                 Ok(e) => out.rows.push(e),
-                Err((id, problems)) => out.unreadable.push(match id {
-                    Some(id) => format!("employee {id} (row {}): {problems}", i + 1),
-                    None => format!("row {} (id unreadable): {problems}", i + 1),
+                Err((id, problems)) => out.unreadable.push(Unreadable {
+                    id,
+                    detail: match id {
+                        Some(id) => format!("employee {id} (row {}): {problems}", i + 1),
+                        None => format!("row {} (id unreadable): {problems}", i + 1),
+                    },
                 }),
             }
         }

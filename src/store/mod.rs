@@ -16,7 +16,7 @@ mod employees;
 mod lock;
 
 pub(crate) use employees::{fetch_read_only_mysql, fetch_read_only_pg, fetch_read_only_sqlite};
-pub use employees::{Loaded, WriteBack};
+pub use employees::{Loaded, Unreadable, WriteBack};
 pub use lock::{LeaderLock, Leadership, LeadershipLost, RunningRun};
 
 use crate::config::DatabaseSettings;
@@ -294,7 +294,8 @@ pub struct AuditRow {
     pub auth0_user_id: Auth0UserId,
     pub productivity_email: String,
     pub podfactory_email: Option<String>,
-    /// `name`, `email` or `manual` (the table's check constraint).
+    /// `name`, `email`, `manual` (the matcher), `created`, `stored_id` or
+    /// `employee_id` (Auth0 links): the table's check constraint.
     pub matched_by: &'static str,
     /// The PodFactory matcher's verdict replaces `matched_by`; an Auth0
     /// link (create, link) leaves an existing one alone.
@@ -467,7 +468,7 @@ impl Store {
     pub async fn load_employees(&self, query: Option<&str>) -> Result<Vec<RawEmployee>> {
         let loaded = self.load_employee_rows(query, None).await?;
         match loaded.unreadable.first() {
-            Some(why) => Err(StoreError::Source(why.clone())),
+            Some(why) => Err(StoreError::Source(why.detail.clone())),
             None => Ok(loaded.rows),
         }
     }

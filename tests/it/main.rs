@@ -19,6 +19,7 @@ mod matching_eval;
 mod notify_email;
 mod observability_metrics;
 mod outcomes;
+mod planner_trust;
 mod podfactory_run;
 mod reconcile;
 mod sim_api;

@@ -107,7 +107,8 @@ async fn assert_audit_row(store: &rosterd::store::Store, employee_id: i64, user:
     );
     let rows: Vec<(i64, String)> = fetch_all(store, &sql).await;
     let (n, matched_by) = &rows[0];
-    assert_eq!((*n, matched_by.as_str()), (1, "email"));
+    // rosterd made the account: the audit says so.
+    assert_eq!((*n, matched_by.as_str()), (1, "created"));
 }
 
 async fn links_blocks_unblocks_and_updates(db: Db) {
@@ -148,9 +149,12 @@ async fn links_blocks_unblocks_and_updates(db: Db) {
         .insert_employees(&[by_email, by_meta, leaver, returner, renamed])
         .await
         .unwrap();
-    // 1 block of 5 managed accounts is over the default 10% share.
+    // 1 block, 1 unblock and 1 email change of 5 managed accounts are each
+    // over the default 10% share.
     let mut s = settings(&db, &sim);
     s.reconcile.max_block_share = 0.5;
+    s.reconcile.max_unblock_share = 0.5;
+    s.reconcile.max_email_change_share = 0.5;
     let ctx = context(s).await;
 
     let r = run(&ctx).await;
@@ -407,7 +411,10 @@ async fn collapsed_employees_table_is_refused(db: Db) {
     let r = run(&ctx2).await;
     assert_eq!(r.status, RunStatus::Failed);
     let err = r.error.unwrap();
-    assert!(err.contains("refused") && err.contains("2 rows"), "{err}");
+    assert!(
+        err.contains("refused") && err.contains("2 valid employees"),
+        "{err}"
+    );
 }
 
 async fn unmanaged_accounts_are_untouched(db: Db) {
