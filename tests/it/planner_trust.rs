@@ -167,7 +167,7 @@ async fn a_baseline_poisoned_before_the_fix_is_healed_by_migrate(db: Db) {
     .await;
     assert_eq!(run(&ctx).await.status, RunStatus::Failed, "poisoned");
     // Upgrading runs the migration that re-counts the baseline.
-    exec(&ctx.store, "DELETE FROM _sqlx_migrations WHERE version = 3").await;
+    exec(&ctx.store, "DELETE FROM _sqlx_migrations WHERE version = 4").await;
     ctx.store.migrate().await.unwrap();
     let r = run(&ctx).await;
     assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
