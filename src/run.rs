@@ -218,8 +218,8 @@ pub struct RunReport {
     /// Up to 20 failures, each naming its action and employee.
     pub failures: Vec<String>,
     pub held_reason: Option<String>,
-    /// Observe mode: why enforce mode would have held this plan (an
-    /// observe run applies nothing, so it is never held).
+    /// Observe mode or a dry run: why the guard would have held this plan
+    /// (such a run applies nothing, so it is never held).
     pub would_hold: Option<String>,
     pub error: Option<String>,
     /// PodFactory matching, when a source is configured.
@@ -720,7 +720,9 @@ async fn execute(
             ));
         }
     }
-    if s.mode == Mode::Observe {
+    // A run that can apply nothing (observe mode, a dry run) is never held:
+    // there is nothing to approve. It says what the guard would have done.
+    if s.mode == Mode::Observe || opts.dry_run {
         report.would_hold = held.take();
     }
     // A plan an admin rejected is not held (nor told to on-call) again

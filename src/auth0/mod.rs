@@ -474,6 +474,24 @@ impl Auth0Client {
             .collect()
     }
 
+    /// Accounts whose `app_metadata.employee_id` is `employee_id` (user
+    /// search: eventually consistent, fine for one employee's page).
+    pub async fn users_with_employee_id(&self, employee_id: i64) -> Result<Vec<Auth0User>> {
+        const EP: &str = "GET /api/v2/users";
+        let query = [
+            ("q", format!("app_metadata.employee_id:{employee_id}")),
+            ("search_engine", "v3".to_string()),
+            ("per_page", "10".to_string()),
+        ];
+        let resp = self
+            .call(EP, Method::GET, "/api/v2/users", &query, None)
+            .await?;
+        let v: Vec<Value> = read_json(EP, resp).await?;
+        v.iter()
+            .map(|u| user_from_json(u).map_err(|e| protocol(EP, e)))
+            .collect()
+    }
+
     pub async fn get_user(&self, id: &Auth0UserId) -> Result<Auth0User> {
         const EP: &str = "GET /api/v2/users/{id}";
         let path = format!("/api/v2/users/{}", encode_segment(&id.0));

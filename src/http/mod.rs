@@ -437,11 +437,27 @@ async fn find_employee(runner: &Runner, id: i64) -> ApiResult<Option<crate::mode
         .map_err(internal)
 }
 
-/// The employee row, or 404.
+/// The employee row, or 404. Without a write-back target the row carries
+/// no `auth0_user_id`: the account is the one whose
+/// `app_metadata.employee_id` names the employee, as runs link it.
 async fn load_employee(runner: &Runner, id: i64) -> ApiResult<crate::model::RawEmployee> {
-    find_employee(runner, id)
+    let mut e = find_employee(runner, id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no employee {id}")))
+        .ok_or_else(|| ApiError::not_found(format!("no employee {id}")))?;
+    let ctx = &runner.ctx;
+    let write_back = crate::store::WriteBack::from_settings(&ctx.settings.database)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))?;
+    if e.auth0_user_id.is_none() && write_back.is_none() {
+        let found = ctx
+            .auth0
+            .users_with_employee_id(id)
+            .await
+            .map_err(auth0_error)?;
+        if let [one] = found.as_slice() {
+            e.auth0_user_id = Some(one.user_id.0.clone());
+        }
+    }
+    Ok(e)
 }
 
 /// A run's stored plan, read as `T` (the typed `Plan` or plain JSON).

@@ -635,6 +635,56 @@ fn strong(password: &str) -> bool {
     password.len() >= 16 && classes.iter().filter(|&&c| c).count() >= 3
 }
 
+/// With a custom query and no write-back target, the account is the one
+/// whose `app_metadata.employee_id` names the employee: the employee page
+/// and the credentials endpoint find it as runs do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_write_back_the_employee_page_and_credentials_find_the_account() {
+    let db = TestDb::new(Db::Sqlite).await;
+    let sim = spawn_sim().await;
+    let mut s = daemon_settings(&db, &sim);
+    s.database.employees_query = Some(
+        "SELECT staff_id AS id, name AS full_name, mail AS email, dept AS department, \
+         site AS workspace, role AS role_code, active AS is_active FROM staff"
+            .into(),
+    );
+    let store = Store::connect(&s.database).await.unwrap();
+    exec(
+        &store,
+        "CREATE TABLE staff (staff_id INTEGER PRIMARY KEY, name TEXT, mail TEXT, dept TEXT, \
+         site TEXT, role TEXT, active INTEGER)",
+    )
+    .await;
+    exec(
+        &store,
+        "INSERT INTO staff VALUES (1, 'Ana Ruiz', 'ana.ruiz@example.com', 'Picking', 'TX', 'PICKER', 1)",
+    )
+    .await;
+    let d = start(s).await;
+    let c = DaemonClient::admin(&d);
+    let run = c.trigger(false).await;
+    assert_eq!(c.wait_run(run, RUN_LIMIT).await["status"], "succeeded");
+    let uid = SimClient::new(&sim)
+        .user_by_email("ana.ruiz@example.com")
+        .await[0]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let page = c.get("/api/v1/employees/1").await;
+    page.expect(200);
+    assert_eq!(
+        page.json["auth0"]["user_id"],
+        uid.as_str(),
+        "{:#}",
+        page.json
+    );
+    let creds = c.post_empty("/api/v1/employees/1/credentials").await;
+    creds.expect(200);
+    assert_eq!(creds.json["auth0_user_id"], uid.as_str());
+    d.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_are_shown_once_never_kept_and_fresh_each_time() {
     let (rows, accounts) = linked_staff(2, 0);

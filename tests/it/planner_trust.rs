@@ -328,4 +328,15 @@ async fn observe_mode_reports_what_the_guard_would_hold(db: Db) {
         "{v}"
     );
     assert!(v["held_reason"].is_null(), "{v}");
+
+    // A dry run in enforce mode applies nothing either: not held, it says why
+    // it would be, and leaves no held run waiting for an approval.
+    let mut s = ctx.settings.clone();
+    s.mode = rosterd::config::Mode::Enforce;
+    let ctx = context(s).await;
+    let r = dry_run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
+    assert!(r.would_hold.as_deref().unwrap_or("").contains("blocks 5"));
+    assert!(r.held_reason.is_none());
+    assert_eq!(api.count("PATCH /api/v2/users/{id}", "200").await, 0);
 }
