@@ -215,7 +215,7 @@ pub async fn spawn_with(ctx: Arc<Context>) -> anyhow::Result<RunningDaemon> {
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let app = crate::http::router(runner.clone());
     let http = tokio::spawn(async move {
-        axum::serve(listener, app)
+        axum::serve(crate::http::bare_errors::JsonErrorsListener(listener), app)
             .with_graceful_shutdown(async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             })

@@ -6,6 +6,7 @@
 //! 404 no such thing, 409 conflicts with the current state, 413 too big).
 
 mod auth;
+pub(crate) mod bare_errors;
 mod openapi;
 
 use crate::daemon::Runner;
