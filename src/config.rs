@@ -920,12 +920,15 @@ fn expected(message: &str) -> Option<String> {
         .and_then(|rest| rest.split([' ', ',']).next())
         .map(|kind| format!(", found {kind}"))
         .unwrap_or_default();
-    let want = match message.split_once("expected ") {
+    // The last "expected": serde's own words come after the value it
+    // quotes, and a value may itself contain "expected ".
+    let want = match message.rsplit_once("expected ") {
         Some((_, want)) => match want.trim() {
             "u16" | "u32" | "u64" | "usize" => "a whole number of 0 or more",
             "f64" | "f32" => "a number",
             "a boolean" => "true or false",
-            other => other,
+            other if !other.contains('"') => other,
+            _ => "a value of another type",
         },
         None => "a value of another type",
     };
@@ -1328,6 +1331,17 @@ format = "xml"
         }
         let all = problems(OK, &[("RUST_LOG", "warninng")]);
         assert!(all.starts_with("RUST_LOG: expected a level"), "{all}");
+    }
+
+    #[test]
+    fn a_value_containing_expected_is_not_echoed() {
+        let problem =
+            expected(r#"invalid type: string "x expected hunter2", expected u64"#).unwrap();
+        assert!(!problem.contains("hunter2"), "{problem}");
+        assert_eq!(
+            problem,
+            "expected a whole number of 0 or more, found string"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::plan::Plan;
 use crate::run::{Approval, RunOptions};
-use crate::store::{RunRecord, Store, StoreError};
+use crate::store::{HeldDecision, RunRecord, Store, StoreError};
 use chrono::Utc;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +13,8 @@ pub enum DecisionError {
     NotFound(i64),
     #[error("run {id} is {status}, not a held run awaiting a decision")]
     NotHeld { id: i64, status: String },
+    #[error("run {0} is a dry run: it applied nothing and has nothing to approve or reject")]
+    DryRun(i64),
     #[error("held run {0} has no readable plan")]
     NoPlan(i64),
     #[error(transparent)]
@@ -24,6 +26,9 @@ async fn held_run(store: &Store, id: i64) -> Result<RunRecord, DecisionError> {
         .get_run(id)
         .await?
         .ok_or(DecisionError::NotFound(id))?;
+    if run.dry_run {
+        return Err(DecisionError::DryRun(id));
+    }
     if run.status != "held" || run.approved_at.is_some() {
         return Err(DecisionError::NotHeld {
             id,
@@ -34,6 +39,9 @@ async fn held_run(store: &Store, id: i64) -> Result<RunRecord, DecisionError> {
 }
 
 /// The options of the run that applies held run `id`, approved by `actor`.
+/// That run records the approval (the held run becomes `approved`, once:
+/// a concurrent decision wins or loses as a whole) and applies the plan as
+/// held if nothing changed since; otherwise the fresh plan faces the guard.
 pub async fn approval(store: &Store, id: i64, actor: &str) -> Result<RunOptions, DecisionError> {
     let run = held_run(store, id).await?;
     let plan: Plan = run
@@ -60,18 +68,26 @@ pub async fn reject(
     actor: &str,
     reason: Option<&str>,
 ) -> Result<String, DecisionError> {
-    let run = held_run(store, id).await?;
+    held_run(store, id).await?;
     let note = match reason.map(str::trim).filter(|r| !r.is_empty()) {
         Some(r) => format!("rejected by {actor}: {r}"),
         None => format!("rejected by {actor}"),
     };
-    // Conditional on the run still being held: a concurrent decision wins
-    // once.
-    if !store.reject_run(id, actor, &note, Utc::now()).await? {
+    // Conditional on the run still being held: of two concurrent decisions
+    // exactly one wins.
+    if !store
+        .decide_held_run(
+            id,
+            HeldDecision::Rejected { note: &note },
+            actor,
+            Utc::now(),
+        )
+        .await?
+    {
         let status = store
             .get_run(id)
             .await?
-            .map_or_else(|| run.status.clone(), |r| r.status);
+            .map_or_else(|| "gone".to_string(), |r| r.status);
         return Err(DecisionError::NotHeld { id, status });
     }
     Ok(note)

@@ -57,14 +57,26 @@ pub fn applied(t: &Tally, cut: Option<Cut>) -> Verdict {
     } else {
         String::new()
     };
-    if let (Some(cut), true) = (cut, t.not_finished > 0) {
-        let why = match cut {
-            Cut::Shutdown => "rosterd was shutting down".to_string(),
-            Cut::Deadline(secs) => {
-                format!("the run deadline passed (reconcile.run_deadline_secs = {secs})")
+    let interrupted_by = match cut {
+        // Another replica may lead now: the run stopped, and it is its
+        // successor, not a retry of this one, that finishes the plan.
+        Some(Cut::LeadershipLost) => {
+            return Verdict {
+                status: RunStatus::Failed,
+                error: Some(format!(
+                    "leadership lost: {} actions not started or cut short{failures}; the next leader finishes the plan",
+                    t.not_finished
+                )),
+                failed_stage: Some("apply"),
             }
-            Cut::LeadershipLost => "the leader lock was lost".to_string(),
-        };
+        }
+        Some(Cut::Shutdown) => Some("rosterd was shutting down".to_string()),
+        Some(Cut::Deadline(secs)) => Some(format!(
+            "the run deadline passed (reconcile.run_deadline_secs = {secs})"
+        )),
+        None => None,
+    };
+    if let (Some(why), true) = (interrupted_by, t.not_finished > 0) {
         return Verdict {
             status: RunStatus::Interrupted,
             error: Some(format!(
@@ -183,6 +195,13 @@ mod tests {
         assert!(e.contains("reconcile.run_deadline_secs = 60"), "{e}");
         assert!(e.contains("7 actions not started"), "{e}");
         assert!(e.contains("1 of 5 actions failed"), "{e}");
+        let lost = applied(&t, Some(Cut::LeadershipLost));
+        assert_eq!(lost.status, RunStatus::Failed);
+        assert_eq!(lost.failed_stage, Some("apply"));
+        assert!(lost
+            .error
+            .unwrap()
+            .contains("the next leader finishes the plan"));
         let v = applied(&t, Some(Cut::Shutdown));
         assert!(v.error.unwrap().contains("shutting down"));
         // A cut that came after the last action changes nothing.

@@ -406,7 +406,7 @@ async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<Run
         if let Err(e) = execute(ctx, run_id, opts, deadline, &mut report, &mut end).await {
             report.status = RunStatus::Failed;
             report.failed_stage = Some(stage_of(&e));
-            report.error = Some(error_text(&e));
+            report.error = Some(crate::telemetry::error_chain(e.as_ref()));
         }
         report.quarantined = quarantine_after(ctx, &report).await;
         report.duration_ms = started.elapsed().as_millis() as u64;
@@ -459,22 +459,6 @@ async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<Run
     .await
 }
 
-/// An error and its causes, each once: a cause whose text the message
-/// already carries (a `StoreError` prints its sqlx error) is not repeated.
-fn error_text(e: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in e.chain() {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&part);
-        }
-    }
-    text
-}
-
 /// Is rosterd in quarantine after this run? A function of the stored recent
 /// outcomes and this one; a database that cannot say leaves it off.
 async fn quarantine_after(ctx: &Context, report: &RunReport) -> bool {
@@ -482,10 +466,14 @@ async fn quarantine_after(ctx: &Context, report: &RunReport) -> bool {
     if after == 0 {
         return false;
     }
-    let this = crate::outcome::PastRun::of(report.status.as_str(), report.failed_stage);
-    match recent_outcomes(&ctx.store, after.saturating_sub(1)).await {
+    // A dry run tells nothing about applying: the state stays what the
+    // real runs before it made it.
+    let this = (!report.dry_run)
+        .then(|| crate::outcome::PastRun::of(report.status.as_str(), report.failed_stage));
+    let earlier_wanted = if this.is_some() { after - 1 } else { after };
+    match recent_outcomes(&ctx.store, earlier_wanted).await {
         Ok(earlier) => {
-            let recent: Vec<_> = std::iter::once(this).chain(earlier).collect();
+            let recent: Vec<_> = this.into_iter().chain(earlier).collect();
             crate::outcome::quarantined(&recent, after)
         }
         Err(e) => {
@@ -523,6 +511,8 @@ fn stage_of(e: &anyhow::Error) -> &'static str {
         "auth0"
     } else if e.downcast_ref::<StoreError>().is_some() {
         "store"
+    } else if e.downcast_ref::<LeadershipLost>().is_some() {
+        "apply"
     } else {
         "load"
     }
@@ -536,10 +526,13 @@ fn record_metrics(m: &Metrics, r: &RunReport, trigger: &str) {
         .inc();
     m.run_duration.observe(r.duration_ms as f64 / 1000.0);
     m.last_run.set(now);
-    if r.status.completed() {
-        m.last_success.set(now);
+    // A dry run applies nothing: it neither syncs nor decides a held run.
+    if !r.dry_run {
+        if r.status.completed() {
+            m.last_success.set(now);
+        }
+        m.held_runs.set(i64::from(r.status == RunStatus::Held));
     }
-    m.held_runs.set(i64::from(r.status == RunStatus::Held));
     m.quarantined.set(i64::from(r.quarantined));
     if let Some(stage) = &r.failed_stage {
         m.sync_errors.with_label_values(&[stage]).inc();
@@ -703,20 +696,28 @@ async fn execute(
     end.findings_count = plan.findings.len() as i64;
     end.plan = Some(serde_json::to_string(&plan)?);
 
-    // Guard. An approved plan passes if nothing changed since it was held;
-    // otherwise the fresh plan faces the guard like any other.
+    // Guard. An approval is recorded first, once, whatever the plan now is:
+    // the held run becomes `approved` (a concurrent rejection or approval
+    // wins instead, and this run is guarded like any other). The approved
+    // plan then passes if nothing changed since it was held; otherwise the
+    // fresh plan faces the guard like any other.
     let mut held = guard::check_plan(&plan, &guard_policy);
-    if let (Some(_), Some(approval)) = (&held, &opts.approval) {
-        if approval.actions == plan.actions {
-            store
-                .approve_run(approval.held_run_id, &approval.approved_by, Utc::now())
-                .await?;
-            tracing::warn!(held_run = approval.held_run_id, by = %approval.approved_by, "applying an approved held plan");
-            held = None;
-        } else {
+    if let Some(approval) = &opts.approval {
+        let id = approval.held_run_id;
+        let decision = crate::store::HeldDecision::Approved;
+        if !store
+            .decide_held_run(id, decision, &approval.approved_by, Utc::now())
+            .await?
+        {
             report.approval_note = Some(format!(
-                "the plan changed since run {} was held; re-planned",
-                approval.held_run_id
+                "run {id} was decided by someone else meanwhile; planned like any other run"
+            ));
+        } else if held.is_some() && approval.actions == plan.actions {
+            tracing::warn!(held_run = id, by = %approval.approved_by, "applying an approved held plan");
+            held = None;
+        } else if held.is_some() {
+            report.approval_note = Some(format!(
+                "the plan changed since run {id} was held; re-planned"
             ));
         }
     }
@@ -810,11 +811,13 @@ async fn execute(
             }
         }
     }
+    // Nothing more is written once another replica may lead, rosterd's own
+    // records included.
     if let Some(why) = ctx.leadership_lost() {
-        report.status = RunStatus::Failed;
-        report.error = Some(format!(
-            "leadership lost: {why}; actions not started were skipped and the next leader finishes the plan"
-        ));
+        let verdict = crate::outcome::applied(&tally, Some(crate::outcome::Cut::LeadershipLost));
+        report.status = verdict.status;
+        report.failed_stage = verdict.failed_stage;
+        report.error = verdict.error.map(|e| format!("{e} ({why})"));
         return Ok(());
     }
     ctx.verify_leader().await?;

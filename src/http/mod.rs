@@ -386,12 +386,13 @@ struct RunsQuery {
     limit: Option<i64>,
 }
 
-pub(crate) const RUN_STATUSES: [&str; 7] = [
+pub(crate) const RUN_STATUSES: [&str; 8] = [
     "running",
     "succeeded",
     "partial",
     "failed",
     "held",
+    "approved",
     "rejected",
     "interrupted",
 ];

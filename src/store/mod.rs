@@ -255,6 +255,16 @@ pub struct RunRecord {
     pub approved_by: Option<String>,
 }
 
+/// A person's decision on a held run.
+#[derive(Debug, Clone, Copy)]
+pub enum HeldDecision<'a> {
+    Approved,
+    /// The sentence recorded as the run's error.
+    Rejected {
+        note: &'a str,
+    },
+}
+
 /// How a run ended, written once at its end.
 #[derive(Debug, Clone, Default)]
 pub struct RunEnd {
@@ -783,19 +793,6 @@ impl Store {
     }
 
     /// Mark a held run as approved (its plan was applied by a later run).
-    pub async fn approve_run(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<()> {
-        with_pool!(self, pool, q => {
-            sqlx::query(&q("UPDATE reconcile_runs SET approved_at = $1, approved_by = $2 WHERE id = $3"))
-                .bind(now)
-                .bind(by)
-                .bind(id)
-                .execute(pool)
-                .await
-                .map_err(sql("approve run"))?;
-        });
-        Ok(())
-    }
-
     pub async fn get_run(&self, id: i64) -> Result<Option<RunRecord>> {
         with_pool!(self, pool, q => {
             sqlx::query_as(&q("SELECT * FROM reconcile_runs WHERE id = $1"))
@@ -832,37 +829,48 @@ impl Store {
 }
 
 impl Store {
-    /// Close a held run as rejected, with who and why (the decision goes in
-    /// `approved_at`/`approved_by`, the sentence in `error`). `false` when
-    /// it is not a held run awaiting a decision.
-    pub async fn reject_run(
+    /// Record a person's decision on a held run: `approved` or `rejected`
+    /// (then `note` is the run's error), with who and when, in
+    /// `approved_at`/`approved_by`. Conditional, so of two concurrent
+    /// decisions exactly one wins; `false` when the run is not a held,
+    /// undecided, real (not dry) run.
+    pub async fn decide_held_run(
         &self,
         id: i64,
+        decision: HeldDecision<'_>,
         by: &str,
-        note: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
+        let (status, note) = match decision {
+            HeldDecision::Approved => ("approved", None),
+            HeldDecision::Rejected { note } => ("rejected", Some(note)),
+        };
         with_pool!(self, pool, q => {
             let done = sqlx::query(&q(
-                "UPDATE reconcile_runs SET status = 'rejected', approved_at = $1, approved_by = $2, \
-                 error = $3 WHERE id = $4 AND status = 'held' AND approved_at IS NULL",
+                "UPDATE reconcile_runs SET status = $1, approved_at = $2, approved_by = $3, \
+                 error = COALESCE($4, error) \
+                 WHERE id = $5 AND status = 'held' AND approved_at IS NULL AND dry_run = $6",
             ))
+            .bind(status)
             .bind(now)
             .bind(by)
             .bind(note)
             .bind(id)
+            .bind(false)
             .execute(pool)
             .await
-            .map_err(sql("reject run"))?;
+            .map_err(sql("decide held run"))?;
             Ok(done.rows_affected() == 1)
         })
     }
 
-    /// `(status, summary)` of the last `limit` finished runs, newest first.
+    /// `(status, summary)` of the last `limit` finished runs that were not
+    /// dry runs, newest first.
     pub async fn recent_run_outcomes(&self, limit: i64) -> Result<Vec<(String, Option<String>)>> {
         with_pool!(self, pool, q => {
             sqlx::query_as(&q(
-                "SELECT status, summary FROM reconcile_runs WHERE status <> 'running' ORDER BY id DESC LIMIT $1",
+                "SELECT status, summary FROM reconcile_runs WHERE status <> 'running' AND NOT dry_run \
+                 ORDER BY id DESC LIMIT $1",
             ))
             .bind(limit)
             .fetch_all(pool)
@@ -947,7 +955,7 @@ impl Store {
             .await
             .map_err(sql("read run times"))?;
             let ok: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as(
-                "SELECT finished_at FROM reconcile_runs WHERE status IN ('succeeded', 'partial') ORDER BY id DESC LIMIT 1",
+                "SELECT finished_at FROM reconcile_runs WHERE status IN ('succeeded', 'partial') AND NOT dry_run ORDER BY id DESC LIMIT 1",
             )
             .fetch_optional(pool)
             .await

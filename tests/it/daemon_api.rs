@@ -381,8 +381,24 @@ async fn held_mass_deactivation_is_applied_after_approval_and_records_the_approv
     );
 
     let held_now = c.get(&format!("/api/v1/runs/{held}")).await;
+    assert_eq!(
+        held_now.json["status"], "approved",
+        "decided: no longer held"
+    );
     assert_eq!(held_now.json["approved_by"], ADMIN_NAME);
     assert!(held_now.json["approved_at"].is_string());
+    let waiting = c.get("/api/v1/runs?status=held").await;
+    assert_eq!(
+        waiting.json["runs"],
+        json!([]),
+        "nothing waits for a decision"
+    );
+    // Decided once: a rejection after the approval is refused.
+    let late = c
+        .post(&format!("/api/v1/runs/{held}/reject"), json!({}))
+        .await;
+    late.expect_error(409, "not_held");
+    assert!(late.json["message"].as_str().unwrap().contains("approved"));
     assert!(admin_audit(&d.runner.ctx.store).await.contains(&(
         ADMIN_NAME.into(),
         "approve_run".into(),
