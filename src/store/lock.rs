@@ -648,3 +648,51 @@ impl Drop for LeaderLock {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOOT: &str = "8d6f0a4e-1c1b-4d3a-9f57-0a5c2b7e9d11";
+
+    fn name(pid: u32, n: u32, token: &str, pidns: &str) -> String {
+        format!("web:{pid}#{n} token={token} boot={BOOT} pidns={pidns}")
+    }
+
+    #[test]
+    fn a_pid_is_evidence_only_in_the_same_boot_and_namespace() {
+        let gone = u32::MAX - 1; // no such pid
+        let me = name(std::process::id(), 1, "aaaa", "pid:[1]");
+        // Another namespace or boot (a clone, a container): never dead.
+        assert!(!holder_is_dead(&name(gone, 1, "bbbb", "pid:[2]"), &me));
+        let other_boot = name(gone, 1, "bbbb", "pid:[1]").replace(BOOT, "other");
+        assert!(!holder_is_dead(&other_boot, &me));
+        // Same boot and namespace, pid gone: dead.
+        assert!(holder_is_dead(&name(gone, 1, "bbbb", "pid:[1]"), &me));
+        // Our pid under another token: an earlier process, gone.
+        assert!(holder_is_dead(
+            &name(std::process::id(), 1, "bbbb", "pid:[1]"),
+            &me
+        ));
+        // This process (our token, another context): alive.
+        assert!(!holder_is_dead(
+            &name(std::process::id(), 2, "aaaa", "pid:[1]"),
+            &me
+        ));
+        // Names without the identity fields cannot be told.
+        assert!(!holder_is_dead(&format!("web:{gone}#1"), &me));
+        assert!(!holder_is_dead(
+            &format!("web:{gone}#1"),
+            &format!("web:{}#1", std::process::id())
+        ));
+    }
+
+    #[test]
+    fn holder_names_differ_per_context_and_parse() {
+        let (a, b) = (holder_name(), holder_name());
+        assert_ne!(a, b);
+        let (pa, pb) = (Holder::parse(&a).unwrap(), Holder::parse(&b).unwrap());
+        assert_eq!(pa, pb, "one process: the same identity");
+        assert_eq!(pa.pid, std::process::id().to_string());
+    }
+}
