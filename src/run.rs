@@ -322,7 +322,8 @@ async fn open_run(
         ),
         Err(live) => return Err(RunError::AlreadyRunning(Some(live))),
     }
-    let now = Utc::now();
+    // The database's clock, as for heartbeats: replicas' runs compare.
+    let now = ctx.store.db_now().await?;
     let id = ctx
         .store
         .start_run(opts.trigger, ctx.settings.mode.as_str(), opts.dry_run, now)
@@ -404,7 +405,8 @@ async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<Run
         end.summary = serde_json::to_string(&report).ok();
         report.plan = plan;
         report.leadership_lost = ctx.leadership_lost().is_some();
-        if !store.finish_held_run(run_id, &ctx.holder, &end, Utc::now()).await? {
+        let now = store.db_now().await?;
+        if !store.finish_held_run(run_id, &ctx.holder, &end, now).await? {
             // A successor closed it as abandoned (this process was frozen
             // past the heartbeat bound): its record stays as closed.
             tracing::warn!(
