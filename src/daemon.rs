@@ -29,7 +29,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 pub struct Runner {
     pub ctx: Arc<Context>,
     task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
-    changes: Notify,
+    changes: Arc<Notify>,
     accepting: AtomicBool,
     notifier: Option<crate::notify::Notifier>,
     /// In quarantine: when the last run finished.
@@ -42,7 +42,7 @@ impl Runner {
         Ok(Arc::new(Runner {
             ctx,
             task: tokio::sync::Mutex::new(None),
-            changes: Notify::new(),
+            changes: Arc::new(Notify::new()),
             accepting: AtomicBool::new(true),
             notifier,
             quarantine: Arc::default(),
@@ -75,11 +75,21 @@ impl Runner {
         let notifier = self.notifier.clone();
         let ctx = self.ctx.clone();
         let quarantine = self.quarantine.clone();
+        let changes = self.changes.clone();
         let handle = tokio::spawn(async move {
             match started.finish().await {
                 // A task of its own, so shutdown never waits on SMTP.
                 Ok(report) => {
                     set_quarantine(&ctx, &quarantine, report.quarantined.then(Utc::now));
+                    if report.leadership_lost {
+                        // The plan is unfinished: a follow-up run, as for a
+                        // change, which waits while another replica leads.
+                        tracing::warn!(
+                            run_id = id,
+                            "leadership lost: a follow-up run finishes the plan"
+                        );
+                        changes.notify_one();
+                    }
                     if let Some(n) = notifier {
                         tokio::spawn(async move { n.after_run(id).await });
                     }
@@ -290,6 +300,9 @@ async fn restore_metrics(ctx: &Context) -> anyhow::Result<()> {
     if let Some(t) = ok {
         ctx.metrics.last_success.set(t.timestamp() as f64);
     }
+    ctx.metrics
+        .held_runs
+        .set(i64::from(ctx.store.latest_run_is_held().await?));
     Ok(())
 }
 

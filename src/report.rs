@@ -115,6 +115,7 @@ mod tests {
             approval_note: None,
             failed_stage: None,
             quarantined: false,
+            leadership_lost: false,
             plan: None,
             duration_ms: 1200,
         }

@@ -52,7 +52,7 @@ impl Context {
         let auth0 = Auth0Client::new(&settings.auth0, metrics.clone())?;
         Ok(Arc::new(Context {
             metrics,
-            holder: holder_name(),
+            holder: crate::store::holder_name(),
             settings,
             store,
             auth0,
@@ -106,23 +106,6 @@ impl Context {
     async fn verify_leader(&self) -> Result<(), LeadershipLost> {
         self.fenced(async {}).await
     }
-}
-
-/// `host:pid#n`: the process, and which of its contexts (tests run several
-/// in one process, and each must tell its own lease from another's).
-fn holder_name() -> String {
-    static CONTEXTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = CONTEXTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-    format!("{}:{}#{n}", hostname(), std::process::id())
-}
-
-fn hostname() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "rosterd".into())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -234,6 +217,10 @@ pub struct RunReport {
     /// Consecutive runs failed by Auth0: scheduled runs are slowed down
     /// (`reconcile.quarantine_*`) until a run is not.
     pub quarantined: bool,
+    /// This process lost the leader lock during the run: the plan is not
+    /// finished, and the daemon starts a follow-up run.
+    #[serde(skip)]
+    pub leadership_lost: bool,
     /// The plan (every action with its reason, and the findings) when
     /// nothing was applied: dry run, observe mode, held. Not stored in the
     /// run's summary (the run's `plan` has it).
@@ -327,11 +314,7 @@ async fn open_run(
     ctx: &Context,
     opts: &RunOptions,
 ) -> Result<(i64, chrono::DateTime<Utc>), RunError> {
-    match ctx
-        .store
-        .close_abandoned_runs(&ctx.holder, Utc::now())
-        .await?
-    {
+    match ctx.store.close_abandoned_runs(&ctx.holder).await? {
         Ok(0) => {}
         Ok(abandoned) => tracing::warn!(
             abandoned,
@@ -339,12 +322,13 @@ async fn open_run(
         ),
         Err(live) => return Err(RunError::AlreadyRunning(Some(live))),
     }
-    let now = Utc::now();
+    // The database's clock, as for heartbeats: replicas' runs compare.
+    let now = ctx.store.db_now().await?;
     let id = ctx
         .store
         .start_run(opts.trigger, ctx.settings.mode.as_str(), opts.dry_run, now)
         .await?;
-    ctx.store.set_run_holder(id, &ctx.holder, now).await?;
+    ctx.store.set_run_holder(id, &ctx.holder).await?;
     Ok((id, now))
 }
 
@@ -398,6 +382,7 @@ async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<Run
             approval_note: None,
             failed_stage: None,
             quarantined: false,
+            leadership_lost: false,
             plan: None,
             duration_ms: 0,
         };
@@ -419,7 +404,17 @@ async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<Run
         let plan = report.plan.take();
         end.summary = serde_json::to_string(&report).ok();
         report.plan = plan;
-        store.finish_run(run_id, &end, Utc::now()).await?;
+        report.leadership_lost = ctx.leadership_lost().is_some();
+        let now = store.db_now().await?;
+        if !store.finish_held_run(run_id, &ctx.holder, &end, now).await? {
+            // A successor closed it as abandoned (this process was frozen
+            // past the heartbeat bound): its record stays as closed.
+            tracing::warn!(
+                status = report.status.as_str(),
+                "the run's record was closed by another process meanwhile; its outcome is not recorded"
+            );
+            report.leadership_lost = true;
+        }
         if report.quarantined {
             tracing::warn!(
                 after_runs = ctx.settings.reconcile.quarantine_after_runs,

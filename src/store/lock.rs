@@ -18,10 +18,14 @@
 //! run stops writing at once and cancels the Auth0 calls in flight.
 //!
 //! Invariant: a run stays `running` while its holder may still write, and
-//! is closed as abandoned only when its holder is provably dead (same host,
-//! pid gone) or its heartbeat is older than [`STALE_AFTER`], which is longer
-//! than the time a holder needs to notice a loss and stop
-//! ([`KEEPALIVE`] + [`CHECK_TIMEOUT`]).
+//! is closed as abandoned only when its holder is provably dead (same boot
+//! and PID namespace, pid gone: see [`holder_name`]) or its heartbeat is
+//! older than [`STALE_AFTER`], which is longer than the time a holder needs
+//! to notice a loss and stop ([`KEEPALIVE`] + [`CHECK_TIMEOUT`]).
+//! Heartbeats are written and compared with the database's clock, so the
+//! replicas' clocks may disagree. A holder only ever updates its run while
+//! the run is still `running` and still its own: a run closed by a
+//! successor stays as closed.
 
 use super::{sql, with_pool, Result, Store};
 use chrono::{DateTime, Utc};
@@ -81,6 +85,7 @@ struct Shared {
     probe: tokio::sync::Mutex<Option<Probe>>,
     lost: tokio::sync::watch::Sender<Option<String>>,
     run_id: std::sync::Mutex<Option<i64>>,
+    holder: String,
 }
 
 enum Probe {
@@ -125,7 +130,7 @@ impl Store {
                 Probe::MySql(conn)
             }
             Store::Sqlite(pool) => {
-                let now = Utc::now().timestamp();
+                let now = self.db_now().await?.timestamp();
                 let lease = STALE_AFTER.as_secs() as i64;
                 let done = sqlx::query(
                     "INSERT INTO rosterd_lock (name, holder, expires_at) VALUES ($1, $2, $3) \
@@ -179,6 +184,7 @@ impl Store {
             probe: tokio::sync::Mutex::new(Some(probe)),
             lost: tokio::sync::watch::channel(None).0,
             run_id: std::sync::Mutex::new(None),
+            holder: holder.to_string(),
         }));
         let keepalive = tokio::spawn(keep_alive(leadership.clone()));
         Ok(Some(LeaderLock {
@@ -204,19 +210,41 @@ impl Store {
         })
     }
 
+    /// The database's clock: heartbeats are written and compared with it,
+    /// so the replicas' own clocks may disagree.
+    pub async fn db_now(&self) -> Result<DateTime<Utc>> {
+        let what = "read the database clock";
+        match self {
+            Store::Postgres(pool) => sqlx::query_scalar("SELECT now()")
+                .fetch_one(pool)
+                .await
+                .map_err(sql(what)),
+            // sqlx sets the session's time_zone to UTC.
+            Store::MySql(pool) => sqlx::query_scalar("SELECT CURRENT_TIMESTAMP(6)")
+                .fetch_one(pool)
+                .await
+                .map_err(sql(what)),
+            Store::Sqlite(pool) => sqlite_now(pool).await.map_err(sql(what)),
+        }
+    }
+
     /// Close the runs left `running` by a holder that can no longer write
     /// (see the module's invariant), or name the one whose holder still may:
     /// then no new run starts. Call only while holding the leader lock.
+    ///
+    /// A closed run gets its action counts from `reconcile_actions`, and the
+    /// actions it never finished are marked skipped.
     pub async fn close_abandoned_runs(
         &self,
         me: &str,
-        now: DateTime<Utc>,
     ) -> Result<std::result::Result<u64, RunningRun>> {
         let stale = chrono::Duration::from_std(STALE_AFTER).unwrap_or_default();
+        let now = self.db_now().await?;
         let mut closed = 0;
         for run in self.running_runs().await? {
-            // Our own: the caller holds this process's run mutex, so it is
-            // a record a failed finish left behind.
+            // Our own (this very context, token and all): the caller holds
+            // this process's run mutex, so it is a record a failed finish
+            // left behind.
             let dead = run
                 .holder
                 .as_deref()
@@ -226,16 +254,38 @@ impl Store {
                 return Ok(Err(run));
             }
             with_pool!(self, pool, q => {
-                sqlx::query(
-                    &q("UPDATE reconcile_runs SET status = 'failed', finished_at = $1, \
-                     error = 'abandoned: the process running it stopped before it finished' \
-                     WHERE id = $2 AND status = 'running'"),
-                )
+                let mut tx = pool.begin().await.map_err(sql("close abandoned runs"))?;
+                let done = sqlx::query(&q(
+                    "UPDATE reconcile_runs SET status = 'failed', finished_at = $1, \
+                     error = 'abandoned: the process running it stopped before it finished', \
+                     actions_planned = (SELECT COUNT(*) FROM reconcile_actions WHERE run_id = $2), \
+                     actions_succeeded = (SELECT COUNT(*) FROM reconcile_actions \
+                       WHERE run_id = $3 AND status = 'succeeded'), \
+                     actions_failed = (SELECT COUNT(*) FROM reconcile_actions \
+                       WHERE run_id = $4 AND status = 'failed') \
+                     WHERE id = $5 AND status = 'running'",
+                ))
                 .bind(now)
                 .bind(run.id)
-                .execute(pool)
+                .bind(run.id)
+                .bind(run.id)
+                .bind(run.id)
+                .execute(&mut *tx)
                 .await
                 .map_err(sql("close abandoned runs"))?;
+                if done.rows_affected() == 1 {
+                    sqlx::query(&q(
+                        "UPDATE reconcile_actions SET status = 'skipped', finished_at = $1, \
+                         error = 'not finished: the process running it stopped' \
+                         WHERE run_id = $2 AND status = 'planned'",
+                    ))
+                    .bind(now)
+                    .bind(run.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(sql("close abandoned runs"))?;
+                }
+                tx.commit().await.map_err(sql("close abandoned runs"))?;
             });
             closed += 1;
         }
@@ -243,12 +293,8 @@ impl Store {
     }
 
     /// Record who runs `run_id`; its first heartbeat.
-    pub async fn set_run_holder(
-        &self,
-        run_id: i64,
-        holder: &str,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
+    pub async fn set_run_holder(&self, run_id: i64, holder: &str) -> Result<()> {
+        let now = self.db_now().await?;
         with_pool!(self, pool, q => {
             sqlx::query(&q("UPDATE reconcile_runs SET holder = $1, heartbeat_at = $2 WHERE id = $3"))
                 .bind(holder)
@@ -262,21 +308,105 @@ impl Store {
     }
 }
 
-/// Holders are `host:pid`, optionally followed by `#instance`. On Linux, a
-/// holder on our own host whose pid has no `/proc` entry is dead; elsewhere
-/// we cannot tell and wait for the lease or the heartbeat.
+async fn sqlite_now(pool: &sqlx::SqlitePool) -> std::result::Result<DateTime<Utc>, sqlx::Error> {
+    let ms: i64 =
+        sqlx::query_scalar("SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)")
+            .fetch_one(pool)
+            .await?;
+    Ok(DateTime::from_timestamp_millis(ms).unwrap_or_default())
+}
+
+/// A holder's name for this process (and the `n`th context in it: tests
+/// run several in one process, and each must tell its own lease from
+/// another's): `host:pid#n`, for people, then what decides whether the
+/// holder is alive: a random token of this process, the boot id and the
+/// PID namespace. Replicas may share a hostname and a pid (cloned VMs,
+/// containers with a fixed hostname), so a pid is only evidence within
+/// the same boot and PID namespace.
+pub fn holder_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static CONTEXTS: AtomicU64 = AtomicU64::new(0);
+    static PROCESS: OnceLock<String> = OnceLock::new();
+    let n = CONTEXTS.fetch_add(1, Ordering::Relaxed) + 1;
+    let process = PROCESS.get_or_init(|| {
+        let token: u64 = rand::random();
+        let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|b| b.trim().to_string())
+            .unwrap_or_default();
+        let pidns = std::fs::read_link("/proc/self/ns/pid")
+            .map(|l| l.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let host: String = hostname().chars().take(64).collect();
+        format!(
+            "{host}:{} token={token:016x} boot={boot} pidns={pidns}",
+            std::process::id()
+        )
+    });
+    // `#n` goes after the pid, before the identity fields.
+    match process.split_once(' ') {
+        Some((who, rest)) => format!("{who}#{n} {rest}"),
+        None => format!("{process}#{n}"),
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty() && !h.contains(char::is_whitespace))
+        .unwrap_or_else(|| "rosterd".into())
+}
+
+/// The parts of a [`holder_name`] that decide liveness.
+#[derive(Debug, PartialEq)]
+struct Holder<'a> {
+    pid: &'a str,
+    token: &'a str,
+    boot: &'a str,
+    pidns: &'a str,
+}
+
+impl<'a> Holder<'a> {
+    /// `None` for a name without the identity fields (an older rosterd's,
+    /// or another tool's): its liveness cannot be told.
+    fn parse(name: &'a str) -> Option<Holder<'a>> {
+        let mut parts = name.split(' ');
+        let who = parts.next()?.split('#').next()?;
+        let (_, pid) = who.rsplit_once(':')?;
+        let mut field = |key: &str| {
+            parts
+                .next()?
+                .strip_prefix(key)
+                .and_then(|v| v.strip_prefix('='))
+                .filter(|v| !v.is_empty())
+        };
+        let h = Holder {
+            pid,
+            token: field("token")?,
+            boot: field("boot")?,
+            pidns: field("pidns")?,
+        };
+        h.pid.parse::<u32>().ok()?;
+        Some(h)
+    }
+}
+
+/// Is the process behind `old` provably gone? Only when it ran in our boot
+/// and our PID namespace (its pid then means what ours does) and is not
+/// this process (another token): its pid has no `/proc` entry, or is our
+/// own pid. Anything else waits for the lease or the heartbeat.
 fn holder_is_dead(old: &str, me: &str) -> bool {
-    let split = |h: &str| {
-        let h = h.split('#').next().unwrap_or(h);
-        h.rsplit_once(':')
-            .map(|(host, pid)| (host.to_string(), pid.to_string()))
-    };
-    let (Some((old_host, pid)), Some((my_host, _))) = (split(old), split(me)) else {
+    let (Some(old), Some(me)) = (Holder::parse(old), Holder::parse(me)) else {
         return false;
     };
-    old_host == my_host
-        && std::path::Path::new("/proc/self").exists()
-        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    if old.token == me.token || old.boot != me.boot || old.pidns != me.pidns {
+        return false;
+    }
+    old.pid == me.pid
+        || (std::path::Path::new("/proc/self").exists()
+            && !std::path::Path::new(&format!("/proc/{}", old.pid)).exists())
 }
 
 /// Verify the lock and beat the heart every [`KEEPALIVE`] until a loss.
@@ -290,26 +420,33 @@ async fn keep_alive(l: Leadership) {
 }
 
 impl Probe {
-    /// Is the lock still ours? With `beat` (the keep-alive), also renew the
-    /// SQLite lease and write the run's heartbeat, on the lock's own
-    /// connection where there is one.
-    async fn check(&mut self, beat: Option<i64>) -> std::result::Result<bool, sqlx::Error> {
-        let now = Utc::now();
-        const BEAT: &str = "UPDATE reconcile_runs SET heartbeat_at = $1 WHERE id = $2";
+    /// Is the lock still ours? With `beat` (the keep-alive: the run and its
+    /// holder), also renew the SQLite lease and write the run's heartbeat,
+    /// on the lock's own connection where there is one. A heartbeat that
+    /// finds its run no longer `running` as ours (a successor closed it) is
+    /// a loss too.
+    async fn check(&mut self, beat: Option<(i64, &str)>) -> std::result::Result<bool, sqlx::Error> {
+        const BEAT: &str = "UPDATE reconcile_runs SET heartbeat_at = $1 \
+             WHERE id = $2 AND status = 'running' AND holder = $3";
         match self {
             Probe::Postgres(conn) => {
                 let (ours,): (bool,) = sqlx::query_as(PG_LOCK_HELD)
                     .bind(PG_LOCK_KEY)
                     .fetch_one(&mut *conn)
                     .await?;
-                if let (true, Some(id)) = (ours, beat) {
-                    sqlx::query(BEAT)
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut *conn)
-                        .await?;
+                match (ours, beat) {
+                    (true, Some((id, holder))) => Ok(sqlx::query(
+                        "UPDATE reconcile_runs SET heartbeat_at = now() \
+                         WHERE id = $1 AND status = 'running' AND holder = $2",
+                    )
+                    .bind(id)
+                    .bind(holder)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected()
+                        == 1),
+                    _ => Ok(ours),
                 }
-                Ok(ours)
             }
             Probe::MySql(conn) => {
                 let (ours,): (Option<i64>,) = sqlx::query_as(&format!(
@@ -317,18 +454,24 @@ impl Probe {
                 ))
                 .fetch_one(&mut *conn)
                 .await?;
-                let ours = ours == Some(1);
-                if let (true, Some(id)) = (ours, beat) {
-                    sqlx::query(&super::to_mysql(BEAT))
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut *conn)
-                        .await?;
+                match (ours == Some(1), beat) {
+                    // sqlx asks MySQL for matched rows (FOUND_ROWS), so a
+                    // heartbeat in the same microsecond still counts.
+                    (true, Some((id, holder))) => Ok(sqlx::query(
+                        "UPDATE reconcile_runs SET heartbeat_at = CURRENT_TIMESTAMP(6) \
+                         WHERE id = ? AND status = 'running' AND holder = ?",
+                    )
+                    .bind(id)
+                    .bind(holder)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected()
+                        == 1),
+                    (ours, _) => Ok(ours),
                 }
-                Ok(ours)
             }
             Probe::Sqlite { store, holder } => {
-                let Store::Sqlite(pool) = store else {
+                let Store::Sqlite(pool) = &*store else {
                     unreachable!("a SQLite lease on a SQLite store")
                 };
                 if beat.is_none() {
@@ -338,10 +481,11 @@ impl Probe {
                     )
                     .bind(LEASE_NAME)
                     .bind(holder.as_str())
-                    .fetch_one(&*pool)
+                    .fetch_one(pool)
                     .await?;
                     return Ok(n == 1);
                 }
+                let now = sqlite_now(pool).await?;
                 // Renewal only as the holder: a lease another process took
                 // over is not ours to extend.
                 let renewed = sqlx::query(
@@ -350,14 +494,21 @@ impl Probe {
                 .bind(now.timestamp() + STALE_AFTER.as_secs() as i64)
                 .bind(LEASE_NAME)
                 .bind(holder.as_str())
-                .execute(&*pool)
+                .execute(pool)
                 .await?
                 .rows_affected()
                     == 1;
-                if let (true, Some(id)) = (renewed, beat) {
-                    sqlx::query(BEAT).bind(now).bind(id).execute(&*pool).await?;
+                match (renewed, beat) {
+                    (true, Some((id, run_holder))) => Ok(sqlx::query(BEAT)
+                        .bind(now)
+                        .bind(id)
+                        .bind(run_holder)
+                        .execute(pool)
+                        .await?
+                        .rows_affected()
+                        == 1),
+                    _ => Ok(renewed),
                 }
-                Ok(renewed)
             }
         }
     }
@@ -426,13 +577,14 @@ impl Leadership {
         let run_id = beat
             .then(|| *self.0.run_id.lock().unwrap_or_else(|p| p.into_inner()))
             .flatten();
+        let beat = run_id.map(|id| (id, self.0.holder.as_str()));
         let mut probe = self.0.probe.lock().await;
         let Some(p) = probe.as_mut() else {
             return Err(self.lose("the lock was released".into()));
         };
-        let why = match tokio::time::timeout(CHECK_TIMEOUT, p.check(run_id)).await {
+        let why = match tokio::time::timeout(CHECK_TIMEOUT, p.check(beat)).await {
             Ok(Ok(true)) => return Ok(()),
-            Ok(Ok(false)) => "the lock is no longer held by this process".to_string(),
+            Ok(Ok(false)) => "the lock, or its run, is no longer held by this process".to_string(),
             Ok(Err(e)) => format!("the lock's database connection failed: {e}"),
             Err(_) => {
                 format!("the lock's database connection did not answer within {CHECK_TIMEOUT:?}")
@@ -494,5 +646,53 @@ impl Drop for LeaderLock {
         if let Ok(mut probe) = self.leadership.0.probe.try_lock() {
             drop(probe.take());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOOT: &str = "8d6f0a4e-1c1b-4d3a-9f57-0a5c2b7e9d11";
+
+    fn name(pid: u32, n: u32, token: &str, pidns: &str) -> String {
+        format!("web:{pid}#{n} token={token} boot={BOOT} pidns={pidns}")
+    }
+
+    #[test]
+    fn a_pid_is_evidence_only_in_the_same_boot_and_namespace() {
+        let gone = u32::MAX - 1; // no such pid
+        let me = name(std::process::id(), 1, "aaaa", "pid:[1]");
+        // Another namespace or boot (a clone, a container): never dead.
+        assert!(!holder_is_dead(&name(gone, 1, "bbbb", "pid:[2]"), &me));
+        let other_boot = name(gone, 1, "bbbb", "pid:[1]").replace(BOOT, "other");
+        assert!(!holder_is_dead(&other_boot, &me));
+        // Same boot and namespace, pid gone: dead.
+        assert!(holder_is_dead(&name(gone, 1, "bbbb", "pid:[1]"), &me));
+        // Our pid under another token: an earlier process, gone.
+        assert!(holder_is_dead(
+            &name(std::process::id(), 1, "bbbb", "pid:[1]"),
+            &me
+        ));
+        // This process (our token, another context): alive.
+        assert!(!holder_is_dead(
+            &name(std::process::id(), 2, "aaaa", "pid:[1]"),
+            &me
+        ));
+        // Names without the identity fields cannot be told.
+        assert!(!holder_is_dead(&format!("web:{gone}#1"), &me));
+        assert!(!holder_is_dead(
+            &format!("web:{gone}#1"),
+            &format!("web:{}#1", std::process::id())
+        ));
+    }
+
+    #[test]
+    fn holder_names_differ_per_context_and_parse() {
+        let (a, b) = (holder_name(), holder_name());
+        assert_ne!(a, b);
+        let (pa, pb) = (Holder::parse(&a).unwrap(), Holder::parse(&b).unwrap());
+        assert_eq!(pa, pb, "one process: the same identity");
+        assert_eq!(pa.pid, std::process::id().to_string());
     }
 }

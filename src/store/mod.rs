@@ -17,7 +17,7 @@ mod lock;
 
 pub(crate) use employees::{fetch_read_only_mysql, fetch_read_only_pg, fetch_read_only_sqlite};
 pub use employees::{Loaded, Unreadable, WriteBack};
-pub use lock::{LeaderLock, Leadership, LeadershipLost, RunningRun};
+pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
 
 use crate::config::DatabaseSettings;
 use crate::model::{Auth0UserId, EmployeeId, RawEmployee};
@@ -622,32 +622,64 @@ impl Store {
         })
     }
 
-    pub async fn finish_run(&self, id: i64, end: &RunEnd, now: DateTime<Utc>) -> Result<()> {
-        with_pool!(self, pool, q => {
-            sqlx::query(
-                &q("UPDATE reconcile_runs SET status = $1, finished_at = $2, employees_seen = $3, \
-                 auth0_users_seen = $4, actions_planned = $5, actions_succeeded = $6, \
-                 actions_failed = $7, findings_count = $8, plan = $9, summary = $10, error = $11, \
-                 held_reason = $12 WHERE id = $13"),
-            )
-            .bind(&end.status)
-            .bind(now)
-            .bind(end.employees_seen)
-            .bind(end.auth0_users_seen)
-            .bind(end.actions_planned)
-            .bind(end.actions_succeeded)
-            .bind(end.actions_failed)
-            .bind(end.findings_count)
-            .bind(&end.plan)
-            .bind(&end.summary)
-            .bind(&end.error)
-            .bind(&end.held_reason)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map_err(sql("finish run"))?;
-        });
-        Ok(())
+    /// Close a run with its outcome; only a run still `running` (a run a
+    /// successor closed as abandoned stays as closed). `false` if it was
+    /// not.
+    pub async fn finish_run(&self, id: i64, end: &RunEnd, now: DateTime<Utc>) -> Result<bool> {
+        self.finish_run_where(id, None, end, now).await
+    }
+
+    /// [`Store::finish_run`] by the run's holder: only while the run is
+    /// still `running` and still `holder`'s.
+    pub async fn finish_held_run(
+        &self,
+        id: i64,
+        holder: &str,
+        end: &RunEnd,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.finish_run_where(id, Some(holder), end, now).await
+    }
+
+    async fn finish_run_where(
+        &self,
+        id: i64,
+        holder: Option<&str>,
+        end: &RunEnd,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let text = format!(
+            "UPDATE reconcile_runs SET status = $1, finished_at = $2, employees_seen = $3, \
+             auth0_users_seen = $4, actions_planned = $5, actions_succeeded = $6, \
+             actions_failed = $7, findings_count = $8, plan = $9, summary = $10, error = $11, \
+             held_reason = $12 WHERE id = $13 AND status = 'running'{}",
+            if holder.is_some() {
+                " AND holder = $14"
+            } else {
+                ""
+            }
+        );
+        Ok(with_pool!(self, pool, q => {
+            let text = q(&text);
+            let mut query = sqlx::query(&text)
+                .bind(&end.status)
+                .bind(now)
+                .bind(end.employees_seen)
+                .bind(end.auth0_users_seen)
+                .bind(end.actions_planned)
+                .bind(end.actions_succeeded)
+                .bind(end.actions_failed)
+                .bind(end.findings_count)
+                .bind(&end.plan)
+                .bind(&end.summary)
+                .bind(&end.error)
+                .bind(&end.held_reason)
+                .bind(id);
+            if let Some(h) = holder {
+                query = query.bind(h);
+            }
+            query.execute(pool).await.map_err(sql("finish run"))?.rows_affected() == 1
+        }))
     }
 
     /// Store a run's planned actions in one transaction.
@@ -691,15 +723,18 @@ impl Store {
     ) -> Result<()> {
         with_pool!(self, pool, q => {
             sqlx::query(
+                // Only while the run is `running`: the actions of a run a
+                // successor closed as abandoned stay as it recorded them.
                 &q("UPDATE reconcile_actions SET status = $1, error = $2, finished_at = $3, \
-                 auth0_user_id = COALESCE($4, auth0_user_id) WHERE run_id = $5 AND seq = $6"),
+                 auth0_user_id = COALESCE($4, auth0_user_id) WHERE seq = $5 AND run_id = \
+                 (SELECT id FROM reconcile_runs WHERE id = $6 AND status = 'running')"),
             )
             .bind(status)
             .bind(error)
             .bind(now)
             .bind(auth0_user_id.map(|u| u.0.as_str()))
-            .bind(run_id)
             .bind(seq)
+            .bind(run_id)
             .execute(pool)
             .await
             .map_err(sql("record action outcome"))?;
@@ -932,6 +967,21 @@ impl Store {
             .fetch_all(pool)
             .await
             .map_err(sql("list runs"))
+        })
+    }
+
+    /// Is the newest finished real (not dry) run held and awaiting a
+    /// decision? What `rosterd_held_runs` says until the next run.
+    pub async fn latest_run_is_held(&self) -> Result<bool> {
+        with_pool!(self, pool => {
+            let row: Option<(String, Option<DateTime<Utc>>)> = sqlx::query_as(
+                "SELECT status, approved_at FROM reconcile_runs \
+                 WHERE status <> 'running' AND NOT dry_run ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await
+            .map_err(sql("read the latest run"))?;
+            Ok(row.is_some_and(|(status, approved)| status == "held" && approved.is_none()))
         })
     }
 

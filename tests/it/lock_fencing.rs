@@ -2,6 +2,10 @@
 //! one database, the lock's connection killed mid-run; the SQLite lease
 //! renewed and its loss noticed; a non-leader's 409 and a second CLI run
 //! name the running run; the change listener's reconnects start no runs.
+//! Second pass: a holder's identity survives cloned hosts, a run closed by
+//! a successor stays closed, abandoned runs keep their action counts, a run
+//! that lost leadership gets a follow-up, and `rosterd_held_runs` survives a
+//! restart.
 
 use crate::common::*;
 use rosterd::daemon::RunningDaemon;
@@ -339,8 +343,263 @@ async fn second_cli_run_says_who_holds_the_lock(kind: Db) {
 
 on_every_backend!(
     non_leader_409_names_the_running_run,
-    second_cli_run_says_who_holds_the_lock
+    second_cli_run_says_who_holds_the_lock,
+    a_clone_with_our_hostname_and_pid_is_not_taken_for_dead,
+    an_abandoned_run_counts_its_actions_and_skips_the_unfinished,
+    a_run_closed_by_a_successor_stays_closed,
+    held_runs_metric_survives_a_restart
 );
+
+/// `me` with its `field` (`token`, `pidns`) set to `value`: the name another
+/// process would have.
+fn with_field(me: &str, field: &str, value: &str) -> String {
+    me.split(' ')
+        .map(|part| match part.split_once('=') {
+            Some((k, _)) if k == field => format!("{k}={value}"),
+            _ => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A replica cloned from ours (same hostname, same pid and context number,
+/// as PID 1 in containers with a fixed hostname) but another process in
+/// another PID namespace is alive: its run is not closed, its SQLite lease
+/// not taken over, while it beats.
+async fn a_clone_with_our_hostname_and_pid_is_not_taken_for_dead(kind: Db) {
+    let db = TestDb::new(kind).await;
+    let sim = spawn_sim().await;
+    let ctx = context(settings(&db, &sim)).await;
+    let s = &ctx.store;
+    let me = rosterd::store::holder_name();
+    let clone = with_field(
+        &with_field(&me, "token", "0123456789abcdef"),
+        "pidns",
+        "pid:[1]",
+    );
+    assert_ne!(clone, me);
+    let id = s
+        .start_run("schedule", "enforce", false, chrono::Utc::now())
+        .await
+        .unwrap();
+    s.set_run_holder(id, &clone).await.unwrap();
+    let live = s.close_abandoned_runs(&me).await.unwrap();
+    assert_eq!(live.map_err(|r| r.id), Err(id), "the clone's run is live");
+    assert_eq!(s.get_run(id).await.unwrap().unwrap().status, "running");
+
+    // Same boot and namespace, another token, our own pid: that process
+    // is gone (its pid is ours now).
+    let gone = with_field(&me, "token", "0123456789abcdef");
+    s.set_run_holder(id, &gone).await.unwrap();
+    assert_eq!(s.close_abandoned_runs(&me).await.unwrap().ok(), Some(1));
+
+    if kind == Db::Sqlite {
+        let lease = s.try_lock(&clone).await.unwrap().expect("the clone leads");
+        assert!(
+            s.try_lock(&me).await.unwrap().is_none(),
+            "the clone's lease holds"
+        );
+        lease.release().await.unwrap();
+    }
+}
+
+/// Killed mid-run (kill -9): the next leader closes the run with the counts
+/// of what it did, and its unfinished actions are skipped, with a note.
+async fn an_abandoned_run_counts_its_actions_and_skips_the_unfinished(kind: Db) {
+    let db = TestDb::new(kind).await;
+    let sim = spawn_sim().await;
+    let ctx = context(settings(&db, &sim)).await;
+    let s = &ctx.store;
+    let me = rosterd::store::holder_name();
+    let id = s
+        .start_run("schedule", "enforce", false, chrono::Utc::now())
+        .await
+        .unwrap();
+    let action = |seq: i64, status: &str| rosterd::store::ActionRecord {
+        seq,
+        kind: "create".into(),
+        employee_id: Some(seq + 1),
+        auth0_user_id: None,
+        reason: "new hire".into(),
+        detail: "{}".into(),
+        status: status.into(),
+        error: None,
+        finished_at: None,
+    };
+    let statuses = ["succeeded", "succeeded", "failed", "planned", "planned"];
+    let records: Vec<_> = (0..).zip(statuses).map(|(i, st)| action(i, st)).collect();
+    s.insert_actions(id, &records).await.unwrap();
+    // Its process is gone: our boot and namespace, our pid, not our token.
+    s.set_run_holder(id, &with_field(&me, "token", "0123456789abcdef"))
+        .await
+        .unwrap();
+
+    assert_eq!(s.close_abandoned_runs(&me).await.unwrap().ok(), Some(1));
+    let run = s.get_run(id).await.unwrap().unwrap();
+    assert_eq!(run.status, "failed");
+    assert!(
+        run.error.as_deref().unwrap().starts_with("abandoned"),
+        "{run:?}"
+    );
+    assert_eq!(
+        (
+            run.actions_planned,
+            run.actions_succeeded,
+            run.actions_failed
+        ),
+        (5, 2, 1),
+        "{run:?}"
+    );
+    let actions = s.run_actions(id).await.unwrap();
+    let got: Vec<_> = actions.iter().map(|a| a.status.as_str()).collect();
+    assert_eq!(
+        got,
+        ["succeeded", "succeeded", "failed", "skipped", "skipped"]
+    );
+    for a in &actions[3..] {
+        assert_eq!(
+            a.error.as_deref(),
+            Some("not finished: the process running it stopped")
+        );
+        assert!(a.finished_at.is_some());
+    }
+}
+
+/// A frozen leader (SIGSTOP past the heartbeat bound) whose run a successor
+/// closed as abandoned: when it wakes it neither rewrites that record nor
+/// its actions, and stops writing.
+async fn a_run_closed_by_a_successor_stays_closed(kind: Db) {
+    let w = setup(kind, 12).await;
+    let a = w.replica().await;
+    let ca = DaemonClient::admin(&a);
+    w.slow_creates(300).await;
+    let first = ca.trigger(false).await;
+    wait_accounts(&w.api, 2).await;
+
+    // What the successor does to a run whose heartbeat went stale.
+    exec(
+        store(&a),
+        &format!(
+            "UPDATE reconcile_runs SET status = 'failed', finished_at = started_at, \
+             error = 'abandoned: closed by the successor' WHERE id = {first}"
+        ),
+    )
+    .await;
+    let closed = store(&a).run_actions(first).await.unwrap();
+    let created = w.api.users().await.len();
+    eventually("the frozen run to stop", LIMIT, || async {
+        (a.runner.ctx.current_run() != Some(first)).then_some(())
+    })
+    .await;
+    assert!(
+        w.api.users().await.len() <= created + 1,
+        "at most the create in flight completes after the loss"
+    );
+    let run = store(&a).get_run(first).await.unwrap().unwrap();
+    assert_eq!(run.status, "failed", "{run:?}");
+    assert_eq!(
+        run.error.as_deref(),
+        Some("abandoned: closed by the successor")
+    );
+    assert_eq!(run.finished_at, Some(run.started_at), "{run:?}");
+    let after = store(&a).run_actions(first).await.unwrap();
+    let statuses =
+        |v: &[rosterd::store::ActionRecord]| v.iter().map(|x| x.status.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        statuses(&after),
+        statuses(&closed),
+        "actions as they were closed"
+    );
+
+    // The follow-up run finishes the plan.
+    w.api.clear_faults().await;
+    wait_all_finished(store(&a)).await;
+    eventually("the plan finished", LIMIT, || async {
+        (w.api.users().await.len() == 12).then_some(())
+    })
+    .await;
+    wait_all_finished(store(&a)).await;
+    assert_eq!(assert_one_account_each(&w.api).await, 12);
+    a.shutdown().await.unwrap();
+}
+
+/// A held run: a restarted daemon still reports it in `rosterd_held_runs`.
+async fn held_runs_metric_survives_a_restart(kind: Db) {
+    let w = setup(kind, 0).await;
+    let mut rows = staff(40);
+    let mut accounts = Vec::new();
+    for (i, e) in rows.iter_mut().enumerate() {
+        let id = format!("auth0|{:024x}", i + 1);
+        accounts.push(managed_account(&id, e));
+        e.auth0_user_id = Some(id);
+        e.is_active = i >= 30;
+    }
+    w.api.seed(accounts).await;
+    seed_employees(&w.settings, &rows).await;
+    let held_metric = |d: &RunningDaemon| {
+        let c = DaemonClient::anonymous(d);
+        async move {
+            let text = c.get("/metrics").await.text;
+            text.lines()
+                .find_map(|l| l.strip_prefix("rosterd_held_runs "))
+                .map(str::to_string)
+        }
+    };
+
+    let a = w.replica().await;
+    let ca = DaemonClient::admin(&a);
+    let held = ca.trigger(false).await;
+    assert_eq!(ca.wait_run(held, LIMIT).await["status"], "held");
+    assert_eq!(held_metric(&a).await.as_deref(), Some("1"));
+    // A dry run after it decides nothing.
+    let dry = ca.trigger(true).await;
+    ca.wait_run(dry, LIMIT).await;
+    a.shutdown().await.unwrap();
+
+    let b = w.replica().await;
+    assert_eq!(held_metric(&b).await.as_deref(), Some("1"), "restored");
+    b.shutdown().await.unwrap();
+}
+
+/// The leader loses its lock mid-run and nothing else triggers a run: it
+/// starts a follow-up itself (waiting while another replica leads), so the
+/// plan is finished without a person.
+async fn lost_leader_follows_up(kind: Db) {
+    let w = setup(kind, 12).await;
+    let a = w.replica().await;
+    let b = w.replica().await;
+    let ca = DaemonClient::admin(&a);
+    w.slow_creates(300).await;
+    let first = ca.trigger(false).await;
+    wait_accounts(&w.api, 2).await;
+    kill_lock_connection(store(&a)).await;
+    assert_eq!(ca.wait_run(first, LIMIT).await["status"], "failed");
+    w.api.clear_faults().await;
+
+    let follow_up = eventually("a follow-up run", LIMIT, || async {
+        let runs = store(&a).list_runs(10).await.unwrap();
+        runs.into_iter()
+            .find(|r| r.id > first && r.status != "running")
+    })
+    .await;
+    assert_eq!(follow_up.trigger, "change");
+    assert_eq!(follow_up.status, "succeeded", "{follow_up:?}");
+    wait_all_finished(store(&a)).await;
+    assert_eq!(assert_one_account_each(&w.api).await, 12);
+    assert_no_overlap(store(&a)).await;
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_lost_leader_follows_up() {
+    lost_leader_follows_up(Db::Postgres).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_lost_leader_follows_up() {
+    lost_leader_follows_up(Db::MySql).await
+}
 
 /// PostgreSQL: the LISTEN connection killed again and again starts no run;
 /// a change made while it was down starts exactly one.
