@@ -193,11 +193,15 @@ pub struct Loaded {
     pub unreadable: Vec<Unreadable>,
 }
 
-/// A row that could not be read: its id when that much could be, and what
-/// is wrong, naming the row.
+/// A row that could not be read: what of it could be (its id, whether the
+/// person is active, their stored account), and what is wrong, naming the
+/// row. A leaver's row with one bad cell must still get their accounts
+/// blocked, so what was read is kept.
 #[derive(Debug)]
 pub struct Unreadable {
     pub id: Option<i64>,
+    pub is_active: Option<bool>,
+    pub auth0_user_id: Option<String>,
     pub detail: String,
 }
 
@@ -210,24 +214,24 @@ impl Loaded {
         for (i, row) in rows.iter().enumerate() {
             match read_row(row, cell) {
                 Ok(e) => out.rows.push(e),
-                Err((id, problems)) => out.unreadable.push(Unreadable {
-                    id,
-                    detail: match id {
-                        Some(id) => format!("employee {id} (row {}): {problems}", i + 1),
-                        None => format!("row {} (id unreadable): {problems}", i + 1),
-                    },
-                }),
+                Err(mut u) => {
+                    u.detail = match u.id {
+                        Some(id) => format!("employee {id} (row {}): {}", i + 1, u.detail),
+                        None => format!("row {} (id unreadable): {}", i + 1, u.detail),
+                    };
+                    out.unreadable.push(u)
+                }
             }
         }
         out
     }
 }
 
-/// One row, or its id (if readable) and what is wrong, column by column.
+/// One row, or what of it could be read and what is wrong, column by column.
 fn read_row<R: Row>(
     row: &R,
     cell: fn(&R, usize) -> Result<Cell, String>,
-) -> Result<RawEmployee, (Option<i64>, String)>
+) -> Result<RawEmployee, Unreadable>
 where
     usize: sqlx::ColumnIndex<R>,
 {
@@ -280,7 +284,12 @@ where
             is_active,
             auth0_user_id: auth0_user_id.flatten(),
         }),
-        (id, _) => Err((id, problems.join("; "))),
+        (id, is_active) => Err(Unreadable {
+            id,
+            is_active,
+            auth0_user_id: auth0_user_id.flatten(),
+            detail: problems.join("; "),
+        }),
     }
 }
 

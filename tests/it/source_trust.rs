@@ -16,6 +16,7 @@ on_every_backend!(
     custom_query_without_write_back_converges_on_app_metadata,
     integer_id_table_loads_and_converges,
     unreadable_rows_are_findings_and_the_run_goes_on,
+    leaver_with_one_unreadable_cell_is_blocked,
     employees_query_cannot_write,
     podfactory_source_missing_is_a_finding_not_a_failed_run,
     api_errors_are_json,
@@ -257,6 +258,52 @@ async fn unreadable_rows_are_findings_and_the_run_goes_on(db: Db) {
             .any(|d| d.contains("id unreadable") && d.contains("id is NULL")),
         "{details:?}"
     );
+}
+
+/// A leaver's row with one cell rosterd cannot read still says the person
+/// left: their account is blocked (SQLite: invalid UTF-8 in `department`;
+/// elsewhere a `department` with a fraction, which is not text).
+async fn leaver_with_one_unreadable_cell_is_blocked(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let mut s = settings(&tdb, &sim);
+    if db != Db::Sqlite {
+        s.database.employees_query = Some(
+            "SELECT id, full_name, email, CASE WHEN is_active = FALSE THEN 1.5 END AS department, \
+             workspace, role_code, is_active, auth0_user_id FROM employees"
+                .into(),
+        );
+        s.database.employees_table = Some("employees".into());
+    }
+    let ctx = context(s).await;
+    ctx.store.insert_employees(&staff(20)).await.unwrap();
+    let first = run(&ctx).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{first:?}");
+    assert_eq!(first.succeeded.get("create"), Some(&20), "{first:?}");
+
+    let bad_cell = if db == Db::Sqlite {
+        ", department = CAST(x'44ff' AS TEXT)"
+    } else {
+        ""
+    };
+    exec(
+        &ctx.store,
+        &format!("UPDATE employees SET is_active = FALSE{bad_cell} WHERE id = 2"),
+    )
+    .await;
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
+    assert_eq!(r.planned.get("block"), Some(&1), "{r:?}");
+    assert_eq!(r.findings.get("invalid_employee"), Some(&1), "{r:?}");
+    let account = api.user_by_email("worker2@example.com").await;
+    assert_eq!(
+        account[0]["blocked"],
+        serde_json::json!(true),
+        "{account:?}"
+    );
+    let again = run(&ctx).await;
+    assert!(again.planned.is_empty(), "converged: {:?}", again.planned);
 }
 
 async fn employees_query_cannot_write(db: Db) {
