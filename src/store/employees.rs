@@ -48,10 +48,27 @@ pub(crate) const COLUMNS: [(&str, Kind, bool); 8] = [
     ("auth0_user_id", Kind::Text, false),
 ];
 
+/// Text types, as sqlx names them once upper-cased (a type an extension
+/// defines, such as `citext`, comes by its own lower-case name; `CHAR` is
+/// PostgreSQL's `character(n)`, `bpchar`).
+const PG_TEXT: [&str; 5] = ["TEXT", "VARCHAR", "CHAR", "NAME", "CITEXT"];
+const MYSQL_TEXT: [&str; 7] = [
+    "VARCHAR",
+    "CHAR",
+    "TEXT",
+    "TINYTEXT",
+    "MEDIUMTEXT",
+    "LONGTEXT",
+    "ENUM",
+];
+
 /// Column types each backend's decoder reads, by kind (type names as sqlx
-/// reports them). SQLite types values, not columns: see [`sqlite_accepts`].
+/// reports them, compared case-insensitively). SQLite types values, not
+/// columns: see [`sqlite_accepts`].
 fn accepts(backend: super::Backend, kind: Kind, ty: &str) -> bool {
     use super::Backend::*;
+    let ty = ty.to_ascii_uppercase();
+    let ty = ty.as_str();
     let int = match backend {
         Postgres => matches!(ty, "INT2" | "INT4" | "INT8" | "NUMERIC"),
         MySql => {
@@ -63,16 +80,14 @@ fn accepts(backend: super::Backend, kind: Kind, ty: &str) -> bool {
         Sqlite => return sqlite_accepts(ty),
     };
     let text = match backend {
-        Postgres => matches!(
-            ty,
-            "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "CITEXT"
-        ),
-        _ => matches!(
-            ty,
-            "VARCHAR" | "CHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM"
-        ),
+        Postgres => PG_TEXT.contains(&ty),
+        _ => MYSQL_TEXT.contains(&ty),
     };
-    let boolean = matches!(ty, "BOOL" | "BOOLEAN");
+    // MySQL's BOOLEAN is TINYINT(1); BIT(1) is the other flag real tables use.
+    let boolean = match backend {
+        Postgres => ty == "BOOL",
+        _ => matches!(ty, "BOOLEAN" | "BIT"),
+    };
     match kind {
         Kind::Id => int,
         Kind::Flag => boolean || int || text,
@@ -83,7 +98,7 @@ fn accepts(backend: super::Backend, kind: Kind, ty: &str) -> bool {
 /// SQLite's declared types bind nothing (each value has its own); only a
 /// blob is never readable. An expression has no declared type (`NULL`).
 fn sqlite_accepts(ty: &str) -> bool {
-    ty != "BLOB"
+    !ty.eq_ignore_ascii_case("BLOB")
 }
 
 /// Check an employees query's columns without running it: every required
@@ -349,17 +364,20 @@ pub(crate) fn pg_cell(row: &PgRow, i: usize) -> Result<Cell, String> {
     if raw.is_null() {
         return Ok(Cell::Null);
     }
-    let ty = raw.type_info().name().to_string();
+    let ty = raw.type_info().name().to_ascii_uppercase();
     let bad = |e: sqlx::Error| format!("could not be read as {ty}: {e}");
     Ok(match ty.as_str() {
+        // Every text type is sent as its UTF-8 text (an extension's
+        // `citext` included, which the checked decode does not recognise).
+        t if PG_TEXT.contains(&t) => Cell::Text(
+            row.try_get_unchecked::<String, _>(i)
+                .map_err(|_| "is not valid UTF-8 text".to_string())?,
+        ),
         "INT2" => Cell::Int(row.try_get::<i16, _>(i).map_err(bad)?.into()),
         "INT4" => Cell::Int(row.try_get::<i32, _>(i).map_err(bad)?.into()),
         "INT8" => Cell::Int(row.try_get::<i64, _>(i).map_err(bad)?),
         "BOOL" => Cell::Bool(row.try_get::<bool, _>(i).map_err(bad)?),
         "NUMERIC" => Cell::Int(pg_numeric(raw.as_bytes().map_err(|e| e.to_string())?)?),
-        "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "CITEXT" => {
-            Cell::Text(row.try_get::<String, _>(i).map_err(bad)?)
-        }
         _ => return Err(unreadable(&ty)),
     })
 }
@@ -403,9 +421,15 @@ pub(crate) fn mysql_cell(row: &MySqlRow, i: usize) -> Result<Cell, String> {
     if raw.is_null() {
         return Ok(Cell::Null);
     }
-    let ty = raw.type_info().name().to_string();
+    let ty = raw.type_info().name().to_ascii_uppercase();
     let bad = |e: sqlx::Error| format!("could not be read as {ty}: {e}");
     Ok(match ty.as_str() {
+        t if MYSQL_TEXT.contains(&t) => Cell::Text(row.try_get::<String, _>(i).map_err(bad)?),
+        // BIT(n) as its number: BIT(1) is a flag, 0 or 1.
+        "BIT" => Cell::Int(
+            i64::try_from(row.try_get::<u64, _>(i).map_err(bad)?)
+                .map_err(|_| "is too large".to_string())?,
+        ),
         "BOOLEAN" => Cell::Bool(row.try_get::<bool, _>(i).map_err(bad)?),
         "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" => {
             Cell::Int(row.try_get::<i64, _>(i).map_err(bad)?)
@@ -418,9 +442,6 @@ pub(crate) fn mysql_cell(row: &MySqlRow, i: usize) -> Result<Cell, String> {
         "DECIMAL" => Cell::Int(integer_text(
             &row.try_get_unchecked::<String, _>(i).map_err(bad)?,
         )?),
-        "VARCHAR" | "CHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" => {
-            Cell::Text(row.try_get::<String, _>(i).map_err(bad)?)
-        }
         _ => return Err(unreadable(&ty)),
     })
 }

@@ -186,6 +186,73 @@ async fn integer_id_table_loads_and_converges(db: Db) {
     assert_converges(&ctx, &SimClient::new(&sim), 2).await;
 }
 
+/// Column types real tables use, which the typed decode once refused:
+/// PostgreSQL `citext` and `character(n)`, MariaDB `BIT(1)` flags, `ENUM`
+/// and `TINYTEXT` (SQLite has no column types to speak of).
+mod column_types {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        text_and_flag_types_load(
+            Db::Postgres,
+            "CREATE EXTENSION IF NOT EXISTS citext; \
+             CREATE TABLE employees (id integer PRIMARY KEY, full_name citext, email citext, \
+             department character(20), workspace name, role_code varchar(20), \
+             is_active boolean NOT NULL)",
+            "TRUE",
+        )
+        .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql() {
+        text_and_flag_types_load(
+            Db::MySql,
+            "CREATE TABLE employees (id INT PRIMARY KEY, full_name TINYTEXT, email VARCHAR(200), \
+             department CHAR(20), workspace MEDIUMTEXT, role_code ENUM('PICKER', 'PACKER'), \
+             is_active BIT(1) NOT NULL)",
+            "b'1'",
+        )
+        .await
+    }
+}
+
+async fn text_and_flag_types_load(db: Db, create: &str, active: &str) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let ctx = Context::new(settings(&tdb, &sim)).await.expect("context");
+    for statement in create.split("; ") {
+        exec(&ctx.store, statement).await;
+    }
+    ctx.store
+        .migrate_for(&ctx.settings.database)
+        .await
+        .expect("migrate");
+    exec(
+        &ctx.store,
+        &format!(
+            "INSERT INTO employees (id, full_name, email, department, workspace, role_code, is_active) \
+             VALUES (1, 'Ana Ruiz', 'ana.ruiz@example.com', 'Picking', 'TX', 'PICKER', {active}), \
+             (2, 'Bo Li', 'bo.li@example.com', 'Picking', 'TX', 'PICKER', {active})"
+        ),
+    )
+    .await;
+    ctx.store
+        .check_employees_source(&ctx.settings.database)
+        .await
+        .expect("check-config accepts the table");
+    assert_converges(&ctx, &SimClient::new(&sim), 2).await;
+    // A leaver in BIT(1)/boolean is read as one.
+    exec(
+        &ctx.store,
+        "UPDATE employees SET is_active = FALSE WHERE id = 2",
+    )
+    .await;
+    let rows = ctx.store.load_employees(None).await.unwrap();
+    assert!(rows.iter().any(|e| e.id == 2 && !e.is_active), "{rows:?}");
+}
+
 async fn unreadable_rows_are_findings_and_the_run_goes_on(db: Db) {
     let tdb = TestDb::new(db).await;
     let sim = spawn_sim().await;
