@@ -784,6 +784,12 @@ async fn execute(
                 tally.attempted += 1;
                 tally.failed += 1;
                 tally.unavailable += usize::from(e.unavailable);
+                if e.unrecorded {
+                    tally.unrecorded += 1;
+                    tally
+                        .unrecorded_error
+                        .get_or_insert_with(|| e.message.clone());
+                }
                 *report.failed.entry(kind).or_insert(0) += 1;
                 if report.failures.len() < 20 {
                     report.failures.push(format!(
@@ -981,13 +987,26 @@ enum Outcome {
     NotFinished(crate::outcome::Cut),
 }
 
-/// Why an action failed, and whether Auth0 itself failed to answer.
+/// Why an action failed, and whose failure it is.
 #[derive(Debug)]
 struct ActionError {
     message: String,
     /// A transport error, a 5xx, or a 429 after every retry: Auth0 trouble,
     /// not this employee's.
     unavailable: bool,
+    /// Auth0 was changed but rosterd could not record the link (write-back
+    /// or audit): rosterd's failure, which fails the run.
+    unrecorded: bool,
+}
+
+impl ActionError {
+    fn unrecorded(message: String) -> Self {
+        ActionError {
+            message,
+            unavailable: false,
+            unrecorded: true,
+        }
+    }
 }
 
 impl From<String> for ActionError {
@@ -995,6 +1014,7 @@ impl From<String> for ActionError {
         ActionError {
             message,
             unavailable: false,
+            unrecorded: false,
         }
     }
 }
@@ -1003,6 +1023,7 @@ impl From<Auth0Error> for ActionError {
     fn from(e: Auth0Error) -> Self {
         ActionError {
             unavailable: matches!(e.label(), "transport" | "server_error" | "rate_limited"),
+            unrecorded: false,
             message: e.to_string(),
         }
     }
@@ -1319,8 +1340,20 @@ async fn change_role(
 
 /// Write the link on the employee row and in the mapping audit, saying how
 /// it was made (`matched_by`: `created`, `stored_id`, `employee_id` or
-/// `email`).
+/// `email`). A failure is rosterd's, not the employee's: it fails the run.
 async fn record_link(
+    ctx: &Context,
+    employee_id: EmployeeId,
+    user: &Auth0UserId,
+    matched_by: &'static str,
+    employee: Option<&Employee>,
+) -> Result<(), ActionError> {
+    write_link(ctx, employee_id, user, matched_by, employee)
+        .await
+        .map_err(ActionError::unrecorded)
+}
+
+async fn write_link(
     ctx: &Context,
     employee_id: EmployeeId,
     user: &Auth0UserId,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 on_every_backend!(
     custom_query_with_a_write_back_table_converges,
     custom_query_without_write_back_converges_on_app_metadata,
+    a_link_that_cannot_be_written_fails_the_run_at_the_store_stage,
     integer_id_table_loads_and_converges,
     unreadable_rows_are_findings_and_the_run_goes_on,
     leaver_with_one_unreadable_cell_is_blocked,
@@ -150,6 +151,29 @@ async fn custom_query_without_write_back_converges_on_app_metadata(db: Db) {
         .unwrap();
     assert!(said.contains("not written back"), "{said}");
     assert_converges(&ctx, &api, 1).await;
+}
+
+/// A write-back that touches no row (the id column configured is not the
+/// one the query reads) is rosterd failing to record, not one employee's
+/// problem: the run fails at the `store` stage instead of ending `partial`
+/// on every run.
+async fn a_link_that_cannot_be_written_fails_the_run_at_the_store_stage(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let mut s = settings(&tdb, &sim);
+    s.database.employees_query = Some(format!("{STAFF_QUERY}, auth0_user_id FROM staff"));
+    s.database.employees_table = Some("staff".into());
+    s.database.employees_id_column = Some("legacy_id".into());
+    let ctx = migrated(s).await;
+    staff_table(&ctx.store, true).await;
+    exec(&ctx.store, "ALTER TABLE staff ADD COLUMN legacy_id INTEGER").await;
+    for _ in 0..2 {
+        let r = run(&ctx).await;
+        assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+        assert_eq!(r.failed_stage, Some("store"), "{r:?}");
+        let error = r.error.unwrap_or_default();
+        assert!(error.contains("no row has legacy_id = "), "{error}");
+    }
 }
 
 async fn integer_id_table_loads_and_converges(db: Db) {
