@@ -14,6 +14,7 @@
 use crate::config::DatabaseSettings;
 use crate::model::RawEmployee;
 use sqlx::mysql::MySqlRow;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Column, Executor, MySqlPool, PgPool, Row, SqlitePool, TypeInfo, ValueRef};
@@ -160,13 +161,62 @@ fn names<C: Column>(columns: &[C]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Run `sql` in a read-only transaction (PostgreSQL).
+/// Run `sql` in a read-only transaction (PostgreSQL). A dropped future
+/// leaves nothing behind: sqlx rolls back a transaction dropped unfinished.
 pub(crate) async fn fetch_read_only_pg(pool: &PgPool, sql: &str) -> sqlx::Result<Vec<PgRow>> {
+    read_only_pg(pool, sql, None).await
+}
+
+pub(crate) async fn read_only_pg(
+    pool: &PgPool,
+    sql: &str,
+    id: Option<i64>,
+) -> sqlx::Result<Vec<PgRow>> {
     let mut tx = pool.begin().await?;
     tx.execute("SET TRANSACTION READ ONLY").await?;
-    let rows = sqlx::query(sql).fetch_all(&mut *tx).await?;
+    let rows = bound(sqlx::query(sql), id).fetch_all(&mut *tx).await?;
     tx.rollback().await?;
     Ok(rows)
+}
+
+/// `query` with the id bound, when there is one.
+fn bound<'q, DB: sqlx::Database>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    id: Option<i64>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    match id {
+        Some(id) => query.bind(id),
+        None => query,
+    }
+}
+
+/// A pooled connection made read-only: closed when dropped, not returned to
+/// the pool, unless its state was reset. A future dropped mid-read (an HTTP
+/// request timing out, a client going away) must not leave a read-only
+/// connection for rosterd's own writes.
+struct ReadOnlyConnection<DB: sqlx::Database> {
+    conn: PoolConnection<DB>,
+    reset: bool,
+}
+
+impl<DB: sqlx::Database> ReadOnlyConnection<DB> {
+    async fn acquire(pool: &sqlx::Pool<DB>) -> sqlx::Result<Self> {
+        Ok(ReadOnlyConnection {
+            conn: pool.acquire().await?,
+            reset: false,
+        })
+    }
+}
+
+impl<DB: sqlx::Database> Drop for ReadOnlyConnection<DB> {
+    fn drop(&mut self) {
+        if !self.reset {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 /// Run `sql` in a read-only transaction (MySQL/MariaDB: `BEGIN` cannot be
@@ -175,13 +225,18 @@ pub(crate) async fn fetch_read_only_mysql(
     pool: &MySqlPool,
     sql: &str,
 ) -> sqlx::Result<Vec<MySqlRow>> {
-    let mut conn = pool.acquire().await?;
-    conn.execute("START TRANSACTION READ ONLY").await?;
-    let rows = sqlx::query(sql).fetch_all(&mut *conn).await;
-    if conn.execute("ROLLBACK").await.is_err() {
-        // Never hand a connection with an open transaction back to the pool.
-        conn.close_on_drop();
-    }
+    read_only_mysql(pool, sql, None).await
+}
+
+pub(crate) async fn read_only_mysql(
+    pool: &MySqlPool,
+    sql: &str,
+    id: Option<i64>,
+) -> sqlx::Result<Vec<MySqlRow>> {
+    let mut c = ReadOnlyConnection::acquire(pool).await?;
+    c.conn.execute("START TRANSACTION READ ONLY").await?;
+    let rows = bound(sqlx::query(sql), id).fetch_all(&mut *c.conn).await;
+    c.reset = c.conn.execute("ROLLBACK").await.is_ok();
     rows
 }
 
@@ -191,14 +246,31 @@ pub(crate) async fn fetch_read_only_sqlite(
     pool: &SqlitePool,
     sql: &str,
 ) -> sqlx::Result<Vec<SqliteRow>> {
-    let mut conn = pool.acquire().await?;
-    conn.execute("PRAGMA query_only = ON").await?;
-    let rows = sqlx::query(sql).fetch_all(&mut *conn).await;
-    if conn.execute("PRAGMA query_only = OFF").await.is_err() {
-        // A read-only connection back in the pool would fail rosterd's writes.
-        conn.close_on_drop();
-    }
+    read_only_sqlite(pool, sql, None).await
+}
+
+pub(crate) async fn read_only_sqlite(
+    pool: &SqlitePool,
+    sql: &str,
+    id: Option<i64>,
+) -> sqlx::Result<Vec<SqliteRow>> {
+    let mut c = ReadOnlyConnection::acquire(pool).await?;
+    c.conn.execute("PRAGMA query_only = ON").await?;
+    let rows = bound(sqlx::query(sql), id).fetch_all(&mut *c.conn).await;
+    c.reset = c.conn.execute("PRAGMA query_only = OFF").await.is_ok();
     rows
+}
+
+/// The employees query narrowed to one id (bound as the first parameter).
+pub(crate) fn one_employee(query: &str, backend: super::Backend) -> String {
+    let placeholder = match backend {
+        super::Backend::MySql => "?",
+        _ => "$1",
+    };
+    format!(
+        "SELECT * FROM ({}) q WHERE q.id = {placeholder}",
+        query.trim().trim_end_matches(';')
+    )
 }
 
 /// The rows read, and each row that could not be.

@@ -19,6 +19,7 @@ on_every_backend!(
     unreadable_rows_are_findings_and_the_run_goes_on,
     leaver_with_one_unreadable_cell_is_blocked,
     employees_query_cannot_write,
+    a_dropped_employees_read_leaves_no_read_only_connection,
     podfactory_source_missing_is_a_finding_not_a_failed_run,
     api_errors_are_json,
 );
@@ -418,6 +419,47 @@ async fn employees_query_cannot_write(db: Db) {
     let again = run(&ctx).await;
     assert_eq!(again.status, RunStatus::Failed);
     assert!(ctx.store.get_run(again.run_id).await.unwrap().is_some());
+}
+
+/// An employees read dropped mid-query (an HTTP request timing out, a
+/// client going away) must not hand a read-only connection back to the
+/// pool: rosterd's next write on it would fail. One connection, so the
+/// write gets the same one if it was returned.
+async fn a_dropped_employees_read_leaves_no_read_only_connection(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let mut s = settings(&tdb, &sim);
+    s.database.max_connections = 1;
+    let store = Store::connect(&s.database).await.expect("connect");
+    store.migrate().await.unwrap();
+    store.insert_employees(&staff(1)).await.unwrap();
+    let columns =
+        "id, full_name, email, department, workspace, role_code, is_active, auth0_user_id";
+    let slow = match db {
+        Db::Postgres => format!("SELECT {columns} FROM employees, (SELECT pg_sleep(3)) s"),
+        Db::MySql => format!("SELECT {columns} FROM employees WHERE SLEEP(3) = 0"),
+        Db::Sqlite => format!(
+            "SELECT {columns} FROM employees WHERE (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL \
+             SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c) > 0"
+        ),
+    };
+    let read = store.load_employee_rows(Some(&slow), None);
+    let dropped = tokio::time::timeout(std::time::Duration::from_millis(300), read).await;
+    assert!(dropped.is_err(), "the read was still running when dropped");
+    // A write outside a transaction (a BEGIN would end MySQL's read-only one).
+    exec(
+        &store,
+        "UPDATE employees SET department = 'Packing' WHERE id = 1",
+    )
+    .await;
+    store
+        .insert_employees(&[employee(2, "Bo Li", "bo.li@example.com", true)])
+        .await
+        .unwrap();
+    // One employee reads through the configured query, filtered to its id.
+    let two = store.employee(None, 2).await.unwrap().expect("employee 2");
+    assert_eq!(two.email.as_deref(), Some("bo.li@example.com"));
+    assert!(store.employee(None, 3).await.unwrap().is_none());
 }
 
 async fn podfactory_source_missing_is_a_finding_not_a_failed_run(db: Db) {
