@@ -1348,7 +1348,19 @@ async fn record_link(
     matched_by: &'static str,
     employee: Option<&Employee>,
 ) -> Result<(), ActionError> {
-    write_link(ctx, employee_id, user, matched_by, employee)
+    let write_back = crate::store::WriteBack::from_settings(&ctx.settings.database)
+        .map_err(ActionError::unrecorded)?;
+    // Without a write-back target the account's app_metadata.employee_id is
+    // the link. An account created by rosterd or found by it carries it
+    // already; one found by email gets it here, since no update writes it
+    // for a leaver (whose link would otherwise be planned on every run).
+    if write_back.is_none() && !matches!(matched_by, "created" | "employee_id") {
+        let link = json!({ "app_metadata": { "employee_id": employee_id.0 } });
+        ctx.fenced(ctx.auth0.patch_user(user, &link))
+            .await
+            .map_err(|lost| ActionError::from(lost.to_string()))??;
+    }
+    write_link(ctx, employee_id, user, write_back, matched_by, employee)
         .await
         .map_err(ActionError::unrecorded)
 }
@@ -1357,14 +1369,13 @@ async fn write_link(
     ctx: &Context,
     employee_id: EmployeeId,
     user: &Auth0UserId,
+    write_back: Option<crate::store::WriteBack>,
     matched_by: &'static str,
     employee: Option<&Employee>,
 ) -> Result<(), String> {
     let now = Utc::now();
     let store = &ctx.store;
-    // Without a write-back target the account's app_metadata.employee_id
-    // is the link (the plan's update sets it).
-    if let Some(target) = crate::store::WriteBack::from_settings(&ctx.settings.database)? {
+    if let Some(target) = write_back {
         ctx.fenced(store.set_employee_auth0_id(&target, employee_id, user, now))
             .await
             .map_err(|e| e.to_string())?

@@ -14,6 +14,7 @@ use std::sync::Arc;
 on_every_backend!(
     custom_query_with_a_write_back_table_converges,
     custom_query_without_write_back_converges_on_app_metadata,
+    without_write_back_a_leaver_found_by_email_converges,
     a_link_that_cannot_be_written_fails_the_run_at_the_store_stage,
     integer_id_table_loads_and_converges,
     unreadable_rows_are_findings_and_the_run_goes_on,
@@ -175,6 +176,50 @@ async fn a_link_that_cannot_be_written_fails_the_run_at_the_store_stage(db: Db) 
         let error = r.error.unwrap_or_default();
         assert!(error.contains("no row has legacy_id = "), "{error}");
     }
+}
+
+/// Without a write-back target the account's `app_metadata.employee_id` is
+/// the link: a leaver whose account is found by email gets it written (no
+/// update does, for an inactive employee), is blocked, gets no role, and the
+/// next run plans nothing instead of the same link again.
+async fn without_write_back_a_leaver_found_by_email_converges(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let mut s = settings(&tdb, &sim);
+    s.database.employees_query = Some(format!("{STAFF_QUERY} FROM staff"));
+    s.reconcile.max_block_share = 1.0;
+    let ctx = migrated(s).await;
+    staff_table(&ctx.store, false).await;
+    exec(
+        &ctx.store,
+        "UPDATE staff SET active = (1 = 0) WHERE staff_id = 2",
+    )
+    .await;
+    api.seed(vec![serde_json::json!({
+        "email": "bo.li@example.com", "name": "Bo Li", "password": "x-Very-long-1",
+        "connection": "Username-Password-Authentication"
+    })])
+    .await;
+    let first = run(&ctx).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{first:?}");
+    assert_eq!(first.succeeded.get("link"), Some(&1), "{first:?}");
+    assert_eq!(first.succeeded.get("block"), Some(&1), "{first:?}");
+    let bo = &api.user_by_email("bo.li@example.com").await[0];
+    assert_eq!(
+        bo["app_metadata"]["employee_id"],
+        serde_json::json!(2),
+        "{bo}"
+    );
+    let state = api.state().await;
+    let roles = &state["user_roles"][bo["user_id"].as_str().unwrap()];
+    assert!(
+        roles.as_array().is_none_or(|r| r.is_empty()),
+        "a leaver gets no role: {roles}"
+    );
+    let second = run(&ctx).await;
+    assert_eq!(second.status, RunStatus::Succeeded, "{second:?}");
+    assert!(second.planned.is_empty(), "{:?}", second.planned);
 }
 
 async fn integer_id_table_loads_and_converges(db: Db) {
