@@ -11,14 +11,16 @@
 //!   ticket them. Otherwise one employee Auth0 keeps refusing would make
 //!   every run red, since a converged plan is made of exactly such actions.
 //! - `failed`: the run as a whole could not do its work: a source could not
-//!   be read or written, or Auth0 did not answer most of its actions
-//!   (timeouts, 5xx, 429 after every retry).
+//!   be read or written (a link rosterd could not record fails the run at
+//!   the `store` stage, however few: it is rosterd's failure, not the
+//!   employee's, and it repeats on every run), or Auth0 did not answer most
+//!   of its actions (timeouts, 5xx, 429 after every retry).
 //! - `interrupted`: a shutdown or the run deadline stopped it before every
 //!   action had run; the next run finishes the plan.
 //! - `held` / `rejected`: the guard stopped the plan; nothing was applied.
 
 /// How the actions of an applied plan went.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
     /// Actions that ran to an outcome (succeeded or failed).
     pub attempted: usize,
@@ -28,6 +30,10 @@ pub struct Tally {
     pub unavailable: usize,
     /// Actions not started, or cut short, by a shutdown or the deadline.
     pub not_finished: usize,
+    /// Of the failed, those whose Auth0 change was made but whose link
+    /// rosterd could not record (write-back or audit), and the first error.
+    pub unrecorded: usize,
+    pub unrecorded_error: Option<String>,
 }
 
 /// Why a run stopped starting actions before the end of its plan.
@@ -57,24 +63,35 @@ pub fn applied(t: &Tally, cut: Option<Cut>) -> Verdict {
     } else {
         String::new()
     };
+    // Another replica may lead now: the run stopped, and it is its
+    // successor, not a retry of this one, that finishes the plan.
+    if cut == Some(Cut::LeadershipLost) {
+        return Verdict {
+            status: RunStatus::Failed,
+            error: Some(format!(
+                "leadership lost: {} actions not started or cut short{failures}; the next leader finishes the plan",
+                t.not_finished
+            )),
+            failed_stage: Some("apply"),
+        };
+    }
+    if t.unrecorded > 0 {
+        return Verdict {
+            status: RunStatus::Failed,
+            error: Some(format!(
+                "could not record {} links made in Auth0: {}{failures}",
+                t.unrecorded,
+                t.unrecorded_error.as_deref().unwrap_or("unknown error")
+            )),
+            failed_stage: Some("store"),
+        };
+    }
     let interrupted_by = match cut {
-        // Another replica may lead now: the run stopped, and it is its
-        // successor, not a retry of this one, that finishes the plan.
-        Some(Cut::LeadershipLost) => {
-            return Verdict {
-                status: RunStatus::Failed,
-                error: Some(format!(
-                    "leadership lost: {} actions not started or cut short{failures}; the next leader finishes the plan",
-                    t.not_finished
-                )),
-                failed_stage: Some("apply"),
-            }
-        }
         Some(Cut::Shutdown) => Some("rosterd was shutting down".to_string()),
         Some(Cut::Deadline(secs)) => Some(format!(
             "the run deadline passed (reconcile.run_deadline_secs = {secs})"
         )),
-        None => None,
+        Some(Cut::LeadershipLost) | None => None,
     };
     if let (Some(why), true) = (interrupted_by, t.not_finished > 0) {
         return Verdict {
@@ -148,8 +165,24 @@ mod tests {
             attempted,
             failed,
             unavailable,
-            not_finished: 0,
+            ..Tally::default()
         }
+    }
+
+    #[test]
+    fn a_link_not_recorded_fails_the_run_at_the_store_stage() {
+        let mut t = tally(10, 1, 0);
+        t.unrecorded = 1;
+        t.unrecorded_error = Some("no row has id = 7".into());
+        t.not_finished = 2;
+        let v = applied(&t, Some(Cut::Shutdown));
+        assert_eq!(v.status, RunStatus::Failed);
+        assert_eq!(v.failed_stage, Some("store"));
+        let e = v.error.unwrap();
+        assert!(
+            e.contains("could not record 1 links made in Auth0: no row has id = 7"),
+            "{e}"
+        );
     }
 
     #[test]

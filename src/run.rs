@@ -615,23 +615,7 @@ async fn execute(
         .load_employee_rows(s.database.employees_query.as_deref(), write_back.as_ref())
         .await?;
     let rows = loaded.rows.len() + loaded.unreadable.len();
-    let (mut employees, mut invalid) = validate(loaded.rows);
-    invalid.extend(loaded.unreadable.iter().filter_map(|u| {
-        let id = u.id?;
-        Some(InvalidRow {
-            employee_id: EmployeeId(id),
-            detail: u.detail.clone(),
-            left: false,
-            auth0_user_id: None,
-        })
-    }));
-    // A row whose id cannot be read names no employee: a finding of its own.
-    let unidentified: Vec<plan::Finding> = loaded
-        .unreadable
-        .into_iter()
-        .filter(|u| u.id.is_none())
-        .map(|u| plan::Finding::new(plan::FindingKind::InvalidEmployee, None, vec![], u.detail))
-        .collect();
+    let (mut employees, invalid, unidentified) = validate(loaded);
     end.employees_seen = Some(employees.len() as i64);
     let previous = store.last_successful_employee_count().await?;
     if let Err(why) = guard::check_source(
@@ -796,6 +780,12 @@ async fn execute(
                 tally.attempted += 1;
                 tally.failed += 1;
                 tally.unavailable += usize::from(e.unavailable);
+                if e.unrecorded {
+                    tally.unrecorded += 1;
+                    tally
+                        .unrecorded_error
+                        .get_or_insert_with(|| e.message.clone());
+                }
                 *report.failed.entry(kind).or_insert(0) += 1;
                 if report.failures.len() < 20 {
                     report.failures.push(format!(
@@ -900,24 +890,39 @@ fn links_from_metadata(employees: &mut [Employee], users: &[crate::model::Auth0U
     }
 }
 
-/// Split loaded rows into usable employees and bad rows (duplicate ids
-/// included: neither row of a duplicated id is trusted, not even to say the
-/// person left).
-fn validate(raw: Vec<crate::model::RawEmployee>) -> (Vec<Employee>, Vec<InvalidRow>) {
+/// Split loaded rows into usable employees, bad rows, and findings for rows
+/// whose id could not be read (they name no employee). A duplicated id is
+/// never trusted, not even to say the person left, whichever of its rows
+/// could be read; a row with one unreadable cell whose id is its own still
+/// says whether the person left, so a leaver's accounts are blocked.
+fn validate(loaded: crate::store::Loaded) -> (Vec<Employee>, Vec<InvalidRow>, Vec<plan::Finding>) {
+    let ids = loaded
+        .rows
+        .iter()
+        .map(|r| Some(r.id))
+        .chain(loaded.unreadable.iter().map(|u| u.id));
     let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
-    for r in &raw {
-        *counts.entry(r.id).or_insert(0) += 1;
+    for id in ids.flatten() {
+        *counts.entry(id).or_insert(0) += 1;
     }
-    let mut employees = Vec::with_capacity(raw.len());
+    let mut employees = Vec::with_capacity(loaded.rows.len());
     let mut invalid = Vec::new();
+    let mut unidentified = Vec::new();
     let mut reported = std::collections::HashSet::new();
-    for r in raw {
+    let mut duplicated = |id: i64, auth0_user_id: Option<&str>, invalid: &mut Vec<InvalidRow>| {
+        // One finding per duplicated id, wherever its rows stand.
+        if reported.insert(id) {
+            invalid.push(InvalidRow {
+                employee_id: EmployeeId(id),
+                detail: format!("employee {id}: id appears {} times", counts[&id]),
+                left: false,
+                auth0_user_id: stored_account(auth0_user_id),
+            });
+        }
+    };
+    for r in loaded.rows {
         if counts[&r.id] > 1 {
-            // One finding per duplicated id, wherever its rows stand.
-            if reported.insert(r.id) {
-                let why = format!("employee {}: id appears {} times", r.id, counts[&r.id]);
-                invalid.push(InvalidRow::new(&r, why, false));
-            }
+            duplicated(r.id, r.auth0_user_id.as_deref(), &mut invalid);
             continue;
         }
         match r.clone().validate() {
@@ -925,7 +930,36 @@ fn validate(raw: Vec<crate::model::RawEmployee>) -> (Vec<Employee>, Vec<InvalidR
             Err(why) => invalid.push(InvalidRow::new(&r, why, true)),
         }
     }
-    (employees, invalid)
+    for u in loaded.unreadable {
+        let Some(id) = u.id else {
+            unidentified.push(plan::Finding::new(
+                plan::FindingKind::InvalidEmployee,
+                None,
+                vec![],
+                u.detail,
+            ));
+            continue;
+        };
+        if counts[&id] > 1 {
+            duplicated(id, u.auth0_user_id.as_deref(), &mut invalid);
+            continue;
+        }
+        invalid.push(InvalidRow {
+            employee_id: EmployeeId(id),
+            detail: u.detail,
+            // NULL or unreadable is_active says nothing: never a leaver.
+            left: u.is_active == Some(false),
+            auth0_user_id: stored_account(u.auth0_user_id.as_deref()),
+        });
+    }
+    (employees, invalid, unidentified)
+}
+
+/// A stored `auth0_user_id`, if it names an account.
+fn stored_account(id: Option<&str>) -> Option<Auth0UserId> {
+    id.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| Auth0UserId(s.to_string()))
 }
 
 fn action_record(seq: i64, a: &PlannedAction, status: &str) -> ActionRecord {
@@ -951,13 +985,26 @@ enum Outcome {
     NotFinished(crate::outcome::Cut),
 }
 
-/// Why an action failed, and whether Auth0 itself failed to answer.
+/// Why an action failed, and whose failure it is.
 #[derive(Debug)]
 struct ActionError {
     message: String,
     /// A transport error, a 5xx, or a 429 after every retry: Auth0 trouble,
     /// not this employee's.
     unavailable: bool,
+    /// Auth0 was changed but rosterd could not record the link (write-back
+    /// or audit): rosterd's failure, which fails the run.
+    unrecorded: bool,
+}
+
+impl ActionError {
+    fn unrecorded(message: String) -> Self {
+        ActionError {
+            message,
+            unavailable: false,
+            unrecorded: true,
+        }
+    }
 }
 
 impl From<String> for ActionError {
@@ -965,6 +1012,7 @@ impl From<String> for ActionError {
         ActionError {
             message,
             unavailable: false,
+            unrecorded: false,
         }
     }
 }
@@ -973,6 +1021,7 @@ impl From<Auth0Error> for ActionError {
     fn from(e: Auth0Error) -> Self {
         ActionError {
             unavailable: matches!(e.label(), "transport" | "server_error" | "rate_limited"),
+            unrecorded: false,
             message: e.to_string(),
         }
     }
@@ -1289,19 +1338,42 @@ async fn change_role(
 
 /// Write the link on the employee row and in the mapping audit, saying how
 /// it was made (`matched_by`: `created`, `stored_id`, `employee_id` or
-/// `email`).
+/// `email`). A failure is rosterd's, not the employee's: it fails the run.
 async fn record_link(
     ctx: &Context,
     employee_id: EmployeeId,
     user: &Auth0UserId,
     matched_by: &'static str,
     employee: Option<&Employee>,
+) -> Result<(), ActionError> {
+    let write_back = crate::store::WriteBack::from_settings(&ctx.settings.database)
+        .map_err(ActionError::unrecorded)?;
+    // Without a write-back target the account's app_metadata.employee_id is
+    // the link. An account created by rosterd or found by it carries it
+    // already; one found by email gets it here, since no update writes it
+    // for a leaver (whose link would otherwise be planned on every run).
+    if write_back.is_none() && !matches!(matched_by, "created" | "employee_id") {
+        let link = json!({ "app_metadata": { "employee_id": employee_id.0 } });
+        ctx.fenced(ctx.auth0.patch_user(user, &link))
+            .await
+            .map_err(|lost| ActionError::from(lost.to_string()))??;
+    }
+    write_link(ctx, employee_id, user, write_back, matched_by, employee)
+        .await
+        .map_err(ActionError::unrecorded)
+}
+
+async fn write_link(
+    ctx: &Context,
+    employee_id: EmployeeId,
+    user: &Auth0UserId,
+    write_back: Option<crate::store::WriteBack>,
+    matched_by: &'static str,
+    employee: Option<&Employee>,
 ) -> Result<(), String> {
     let now = Utc::now();
     let store = &ctx.store;
-    // Without a write-back target the account's app_metadata.employee_id
-    // is the link (the plan's update sets it).
-    if let Some(target) = crate::store::WriteBack::from_settings(&ctx.settings.database)? {
+    if let Some(target) = write_back {
         ctx.fenced(store.set_employee_auth0_id(&target, employee_id, user, now))
             .await
             .map_err(|e| e.to_string())?
@@ -1331,5 +1403,61 @@ fn failpoint(name: &str) {
     if std::env::var("ROSTERD_FAILPOINT").is_ok_and(|v| v == name) {
         eprintln!("failpoint {name}: aborting");
         std::process::abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Loaded, Unreadable};
+
+    fn unreadable(id: Option<i64>, is_active: Option<bool>) -> Unreadable {
+        Unreadable {
+            id,
+            is_active,
+            auth0_user_id: Some("auth0|1".into()),
+            detail: "department is not valid UTF-8 text".into(),
+        }
+    }
+
+    fn row(id: i64, is_active: bool) -> crate::model::RawEmployee {
+        crate::model::RawEmployee {
+            id,
+            full_name: Some("Ana Ruiz".into()),
+            email: Some("ana@example.com".into()),
+            department: None,
+            workspace: None,
+            role_code: None,
+            is_active,
+            auth0_user_id: None,
+        }
+    }
+
+    #[test]
+    fn an_unreadable_row_says_the_person_left_only_when_it_can() {
+        let loaded = Loaded {
+            rows: vec![row(4, false)],
+            unreadable: vec![
+                unreadable(Some(1), Some(false)),
+                unreadable(Some(2), None),
+                unreadable(Some(3), Some(true)),
+                // A duplicated id is never trusted, whichever row is readable.
+                unreadable(Some(4), Some(false)),
+                unreadable(None, Some(false)),
+            ],
+        };
+        let (employees, invalid, unidentified) = validate(loaded);
+        assert!(employees.is_empty());
+        let left: BTreeMap<i64, bool> = invalid.iter().map(|r| (r.employee_id.0, r.left)).collect();
+        assert_eq!(
+            left,
+            BTreeMap::from([(1, true), (2, false), (3, false), (4, false)])
+        );
+        assert_eq!(invalid[0].auth0_user_id, None, "row 4 stored no account");
+        assert_eq!(
+            invalid[1].auth0_user_id,
+            Some(Auth0UserId("auth0|1".into()))
+        );
+        assert_eq!(unidentified.len(), 1);
     }
 }

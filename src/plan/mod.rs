@@ -1017,7 +1017,12 @@ fn account_actions(
                 employee_id: e.id,
                 auth0_user_id: u.user_id.clone(),
                 evidence,
-                role_code: role.assign.clone(),
+                // A leaver's account is linked to be blocked, not given a role.
+                role_code: if e.is_active {
+                    role.assign.clone()
+                } else {
+                    String::new()
+                },
             },
             reason: match &e.auth0_user_id {
                 Some(old) => format!(

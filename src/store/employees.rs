@@ -14,6 +14,7 @@
 use crate::config::DatabaseSettings;
 use crate::model::RawEmployee;
 use sqlx::mysql::MySqlRow;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Column, Executor, MySqlPool, PgPool, Row, SqlitePool, TypeInfo, ValueRef};
@@ -48,10 +49,27 @@ pub(crate) const COLUMNS: [(&str, Kind, bool); 8] = [
     ("auth0_user_id", Kind::Text, false),
 ];
 
+/// Text types, as sqlx names them once upper-cased (a type an extension
+/// defines, such as `citext`, comes by its own lower-case name; `CHAR` is
+/// PostgreSQL's `character(n)`, `bpchar`).
+const PG_TEXT: [&str; 5] = ["TEXT", "VARCHAR", "CHAR", "NAME", "CITEXT"];
+const MYSQL_TEXT: [&str; 7] = [
+    "VARCHAR",
+    "CHAR",
+    "TEXT",
+    "TINYTEXT",
+    "MEDIUMTEXT",
+    "LONGTEXT",
+    "ENUM",
+];
+
 /// Column types each backend's decoder reads, by kind (type names as sqlx
-/// reports them). SQLite types values, not columns: see [`sqlite_accepts`].
+/// reports them, compared case-insensitively). SQLite types values, not
+/// columns: see [`sqlite_accepts`].
 fn accepts(backend: super::Backend, kind: Kind, ty: &str) -> bool {
     use super::Backend::*;
+    let ty = ty.to_ascii_uppercase();
+    let ty = ty.as_str();
     let int = match backend {
         Postgres => matches!(ty, "INT2" | "INT4" | "INT8" | "NUMERIC"),
         MySql => {
@@ -63,16 +81,14 @@ fn accepts(backend: super::Backend, kind: Kind, ty: &str) -> bool {
         Sqlite => return sqlite_accepts(ty),
     };
     let text = match backend {
-        Postgres => matches!(
-            ty,
-            "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "CITEXT"
-        ),
-        _ => matches!(
-            ty,
-            "VARCHAR" | "CHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM"
-        ),
+        Postgres => PG_TEXT.contains(&ty),
+        _ => MYSQL_TEXT.contains(&ty),
     };
-    let boolean = matches!(ty, "BOOL" | "BOOLEAN");
+    // MySQL's BOOLEAN is TINYINT(1); BIT(1) is the other flag real tables use.
+    let boolean = match backend {
+        Postgres => ty == "BOOL",
+        _ => matches!(ty, "BOOLEAN" | "BIT"),
+    };
     match kind {
         Kind::Id => int,
         Kind::Flag => boolean || int || text,
@@ -83,7 +99,7 @@ fn accepts(backend: super::Backend, kind: Kind, ty: &str) -> bool {
 /// SQLite's declared types bind nothing (each value has its own); only a
 /// blob is never readable. An expression has no declared type (`NULL`).
 fn sqlite_accepts(ty: &str) -> bool {
-    ty != "BLOB"
+    !ty.eq_ignore_ascii_case("BLOB")
 }
 
 /// Check an employees query's columns without running it: every required
@@ -145,13 +161,62 @@ fn names<C: Column>(columns: &[C]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Run `sql` in a read-only transaction (PostgreSQL).
+/// Run `sql` in a read-only transaction (PostgreSQL). A dropped future
+/// leaves nothing behind: sqlx rolls back a transaction dropped unfinished.
 pub(crate) async fn fetch_read_only_pg(pool: &PgPool, sql: &str) -> sqlx::Result<Vec<PgRow>> {
+    read_only_pg(pool, sql, None).await
+}
+
+pub(crate) async fn read_only_pg(
+    pool: &PgPool,
+    sql: &str,
+    id: Option<i64>,
+) -> sqlx::Result<Vec<PgRow>> {
     let mut tx = pool.begin().await?;
     tx.execute("SET TRANSACTION READ ONLY").await?;
-    let rows = sqlx::query(sql).fetch_all(&mut *tx).await?;
+    let rows = bound(sqlx::query(sql), id).fetch_all(&mut *tx).await?;
     tx.rollback().await?;
     Ok(rows)
+}
+
+/// `query` with the id bound, when there is one.
+fn bound<'q, DB: sqlx::Database>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    id: Option<i64>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    match id {
+        Some(id) => query.bind(id),
+        None => query,
+    }
+}
+
+/// A pooled connection made read-only: closed when dropped, not returned to
+/// the pool, unless its state was reset. A future dropped mid-read (an HTTP
+/// request timing out, a client going away) must not leave a read-only
+/// connection for rosterd's own writes.
+struct ReadOnlyConnection<DB: sqlx::Database> {
+    conn: PoolConnection<DB>,
+    reset: bool,
+}
+
+impl<DB: sqlx::Database> ReadOnlyConnection<DB> {
+    async fn acquire(pool: &sqlx::Pool<DB>) -> sqlx::Result<Self> {
+        Ok(ReadOnlyConnection {
+            conn: pool.acquire().await?,
+            reset: false,
+        })
+    }
+}
+
+impl<DB: sqlx::Database> Drop for ReadOnlyConnection<DB> {
+    fn drop(&mut self) {
+        if !self.reset {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 /// Run `sql` in a read-only transaction (MySQL/MariaDB: `BEGIN` cannot be
@@ -160,13 +225,18 @@ pub(crate) async fn fetch_read_only_mysql(
     pool: &MySqlPool,
     sql: &str,
 ) -> sqlx::Result<Vec<MySqlRow>> {
-    let mut conn = pool.acquire().await?;
-    conn.execute("START TRANSACTION READ ONLY").await?;
-    let rows = sqlx::query(sql).fetch_all(&mut *conn).await;
-    if conn.execute("ROLLBACK").await.is_err() {
-        // Never hand a connection with an open transaction back to the pool.
-        conn.close_on_drop();
-    }
+    read_only_mysql(pool, sql, None).await
+}
+
+pub(crate) async fn read_only_mysql(
+    pool: &MySqlPool,
+    sql: &str,
+    id: Option<i64>,
+) -> sqlx::Result<Vec<MySqlRow>> {
+    let mut c = ReadOnlyConnection::acquire(pool).await?;
+    c.conn.execute("START TRANSACTION READ ONLY").await?;
+    let rows = bound(sqlx::query(sql), id).fetch_all(&mut *c.conn).await;
+    c.reset = c.conn.execute("ROLLBACK").await.is_ok();
     rows
 }
 
@@ -176,14 +246,31 @@ pub(crate) async fn fetch_read_only_sqlite(
     pool: &SqlitePool,
     sql: &str,
 ) -> sqlx::Result<Vec<SqliteRow>> {
-    let mut conn = pool.acquire().await?;
-    conn.execute("PRAGMA query_only = ON").await?;
-    let rows = sqlx::query(sql).fetch_all(&mut *conn).await;
-    if conn.execute("PRAGMA query_only = OFF").await.is_err() {
-        // A read-only connection back in the pool would fail rosterd's writes.
-        conn.close_on_drop();
-    }
+    read_only_sqlite(pool, sql, None).await
+}
+
+pub(crate) async fn read_only_sqlite(
+    pool: &SqlitePool,
+    sql: &str,
+    id: Option<i64>,
+) -> sqlx::Result<Vec<SqliteRow>> {
+    let mut c = ReadOnlyConnection::acquire(pool).await?;
+    c.conn.execute("PRAGMA query_only = ON").await?;
+    let rows = bound(sqlx::query(sql), id).fetch_all(&mut *c.conn).await;
+    c.reset = c.conn.execute("PRAGMA query_only = OFF").await.is_ok();
     rows
+}
+
+/// The employees query narrowed to one id (bound as the first parameter).
+pub(crate) fn one_employee(query: &str, backend: super::Backend) -> String {
+    let placeholder = match backend {
+        super::Backend::MySql => "?",
+        _ => "$1",
+    };
+    format!(
+        "SELECT * FROM ({}) q WHERE q.id = {placeholder}",
+        query.trim().trim_end_matches(';')
+    )
 }
 
 /// The rows read, and each row that could not be.
@@ -193,11 +280,15 @@ pub struct Loaded {
     pub unreadable: Vec<Unreadable>,
 }
 
-/// A row that could not be read: its id when that much could be, and what
-/// is wrong, naming the row.
+/// A row that could not be read: what of it could be (its id, whether the
+/// person is active, their stored account), and what is wrong, naming the
+/// row. A leaver's row with one bad cell must still get their accounts
+/// blocked, so what was read is kept.
 #[derive(Debug)]
 pub struct Unreadable {
     pub id: Option<i64>,
+    pub is_active: Option<bool>,
+    pub auth0_user_id: Option<String>,
     pub detail: String,
 }
 
@@ -210,24 +301,24 @@ impl Loaded {
         for (i, row) in rows.iter().enumerate() {
             match read_row(row, cell) {
                 Ok(e) => out.rows.push(e),
-                Err((id, problems)) => out.unreadable.push(Unreadable {
-                    id,
-                    detail: match id {
-                        Some(id) => format!("employee {id} (row {}): {problems}", i + 1),
-                        None => format!("row {} (id unreadable): {problems}", i + 1),
-                    },
-                }),
+                Err(mut u) => {
+                    u.detail = match u.id {
+                        Some(id) => format!("employee {id} (row {}): {}", i + 1, u.detail),
+                        None => format!("row {} (id unreadable): {}", i + 1, u.detail),
+                    };
+                    out.unreadable.push(u)
+                }
             }
         }
         out
     }
 }
 
-/// One row, or its id (if readable) and what is wrong, column by column.
+/// One row, or what of it could be read and what is wrong, column by column.
 fn read_row<R: Row>(
     row: &R,
     cell: fn(&R, usize) -> Result<Cell, String>,
-) -> Result<RawEmployee, (Option<i64>, String)>
+) -> Result<RawEmployee, Unreadable>
 where
     usize: sqlx::ColumnIndex<R>,
 {
@@ -280,7 +371,12 @@ where
             is_active,
             auth0_user_id: auth0_user_id.flatten(),
         }),
-        (id, _) => Err((id, problems.join("; "))),
+        (id, is_active) => Err(Unreadable {
+            id,
+            is_active,
+            auth0_user_id: auth0_user_id.flatten(),
+            detail: problems.join("; "),
+        }),
     }
 }
 
@@ -340,17 +436,20 @@ pub(crate) fn pg_cell(row: &PgRow, i: usize) -> Result<Cell, String> {
     if raw.is_null() {
         return Ok(Cell::Null);
     }
-    let ty = raw.type_info().name().to_string();
+    let ty = raw.type_info().name().to_ascii_uppercase();
     let bad = |e: sqlx::Error| format!("could not be read as {ty}: {e}");
     Ok(match ty.as_str() {
+        // Every text type is sent as its UTF-8 text (an extension's
+        // `citext` included, which the checked decode does not recognise).
+        t if PG_TEXT.contains(&t) => Cell::Text(
+            row.try_get_unchecked::<String, _>(i)
+                .map_err(|_| "is not valid UTF-8 text".to_string())?,
+        ),
         "INT2" => Cell::Int(row.try_get::<i16, _>(i).map_err(bad)?.into()),
         "INT4" => Cell::Int(row.try_get::<i32, _>(i).map_err(bad)?.into()),
         "INT8" => Cell::Int(row.try_get::<i64, _>(i).map_err(bad)?),
         "BOOL" => Cell::Bool(row.try_get::<bool, _>(i).map_err(bad)?),
         "NUMERIC" => Cell::Int(pg_numeric(raw.as_bytes().map_err(|e| e.to_string())?)?),
-        "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "CITEXT" => {
-            Cell::Text(row.try_get::<String, _>(i).map_err(bad)?)
-        }
         _ => return Err(unreadable(&ty)),
     })
 }
@@ -394,9 +493,15 @@ pub(crate) fn mysql_cell(row: &MySqlRow, i: usize) -> Result<Cell, String> {
     if raw.is_null() {
         return Ok(Cell::Null);
     }
-    let ty = raw.type_info().name().to_string();
+    let ty = raw.type_info().name().to_ascii_uppercase();
     let bad = |e: sqlx::Error| format!("could not be read as {ty}: {e}");
     Ok(match ty.as_str() {
+        t if MYSQL_TEXT.contains(&t) => Cell::Text(row.try_get::<String, _>(i).map_err(bad)?),
+        // BIT(n) as its number: BIT(1) is a flag, 0 or 1.
+        "BIT" => Cell::Int(
+            i64::try_from(row.try_get::<u64, _>(i).map_err(bad)?)
+                .map_err(|_| "is too large".to_string())?,
+        ),
         "BOOLEAN" => Cell::Bool(row.try_get::<bool, _>(i).map_err(bad)?),
         "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" => {
             Cell::Int(row.try_get::<i64, _>(i).map_err(bad)?)
@@ -409,9 +514,6 @@ pub(crate) fn mysql_cell(row: &MySqlRow, i: usize) -> Result<Cell, String> {
         "DECIMAL" => Cell::Int(integer_text(
             &row.try_get_unchecked::<String, _>(i).map_err(bad)?,
         )?),
-        "VARCHAR" | "CHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" => {
-            Cell::Text(row.try_get::<String, _>(i).map_err(bad)?)
-        }
         _ => return Err(unreadable(&ty)),
     })
 }

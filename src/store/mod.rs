@@ -450,24 +450,40 @@ impl Store {
         query: Option<&str>,
         write_back: Option<&WriteBack>,
     ) -> Result<Loaded> {
+        self.read_employees(query, write_back, None).await
+    }
+
+    /// The rows of the employees query, all of them or those with one id.
+    async fn read_employees(
+        &self,
+        query: Option<&str>,
+        write_back: Option<&WriteBack>,
+        id: Option<i64>,
+    ) -> Result<Loaded> {
         let q = query.unwrap_or(EMPLOYEES_QUERY);
         employees::check_columns(self, q, write_back.is_some())
             .await
             .map_err(StoreError::Source)?;
+        let one;
+        let q = match id {
+            Some(_) => {
+                one = employees::one_employee(q, self.backend());
+                one.as_str()
+            }
+            None => q,
+        };
         let load = sql("load employees");
         Ok(match self {
             Store::Postgres(p) => Loaded::from_rows(
-                &employees::fetch_read_only_pg(p, q).await.map_err(load)?,
+                &employees::read_only_pg(p, q, id).await.map_err(load)?,
                 employees::pg_cell,
             ),
             Store::MySql(p) => Loaded::from_rows(
-                &employees::fetch_read_only_mysql(p, q).await.map_err(load)?,
+                &employees::read_only_mysql(p, q, id).await.map_err(load)?,
                 employees::mysql_cell,
             ),
             Store::Sqlite(p) => Loaded::from_rows(
-                &employees::fetch_read_only_sqlite(p, q)
-                    .await
-                    .map_err(load)?,
+                &employees::read_only_sqlite(p, q, id).await.map_err(load)?,
                 employees::sqlite_cell,
             ),
         })
@@ -1014,9 +1030,10 @@ impl Store {
         })
     }
 
-    /// One employee, through the same query (and checks) the runs use.
+    /// One employee, through the same query (and checks) the runs use,
+    /// narrowed to its id rather than reading the whole table.
     pub async fn employee(&self, query: Option<&str>, id: i64) -> Result<Option<RawEmployee>> {
-        let loaded = self.load_employee_rows(query, None).await?;
+        let loaded = self.read_employees(query, None, Some(id)).await?;
         Ok(loaded.rows.into_iter().find(|e| e.id == id))
     }
 

@@ -14,9 +14,13 @@ use std::sync::Arc;
 on_every_backend!(
     custom_query_with_a_write_back_table_converges,
     custom_query_without_write_back_converges_on_app_metadata,
+    without_write_back_a_leaver_found_by_email_converges,
+    a_link_that_cannot_be_written_fails_the_run_at_the_store_stage,
     integer_id_table_loads_and_converges,
     unreadable_rows_are_findings_and_the_run_goes_on,
+    leaver_with_one_unreadable_cell_is_blocked,
     employees_query_cannot_write,
+    a_dropped_employees_read_leaves_no_read_only_connection,
     podfactory_source_missing_is_a_finding_not_a_failed_run,
     api_errors_are_json,
 );
@@ -151,6 +155,73 @@ async fn custom_query_without_write_back_converges_on_app_metadata(db: Db) {
     assert_converges(&ctx, &api, 1).await;
 }
 
+/// A write-back that touches no row (the id column configured is not the
+/// one the query reads) is rosterd failing to record, not one employee's
+/// problem: the run fails at the `store` stage instead of ending `partial`
+/// on every run.
+async fn a_link_that_cannot_be_written_fails_the_run_at_the_store_stage(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let mut s = settings(&tdb, &sim);
+    s.database.employees_query = Some(format!("{STAFF_QUERY}, auth0_user_id FROM staff"));
+    s.database.employees_table = Some("staff".into());
+    s.database.employees_id_column = Some("legacy_id".into());
+    let ctx = migrated(s).await;
+    staff_table(&ctx.store, true).await;
+    exec(&ctx.store, "ALTER TABLE staff ADD COLUMN legacy_id INTEGER").await;
+    for _ in 0..2 {
+        let r = run(&ctx).await;
+        assert_eq!(r.status, RunStatus::Failed, "{r:?}");
+        assert_eq!(r.failed_stage, Some("store"), "{r:?}");
+        let error = r.error.unwrap_or_default();
+        assert!(error.contains("no row has legacy_id = "), "{error}");
+    }
+}
+
+/// Without a write-back target the account's `app_metadata.employee_id` is
+/// the link: a leaver whose account is found by email gets it written (no
+/// update does, for an inactive employee), is blocked, gets no role, and the
+/// next run plans nothing instead of the same link again.
+async fn without_write_back_a_leaver_found_by_email_converges(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let mut s = settings(&tdb, &sim);
+    s.database.employees_query = Some(format!("{STAFF_QUERY} FROM staff"));
+    s.reconcile.max_block_share = 1.0;
+    let ctx = migrated(s).await;
+    staff_table(&ctx.store, false).await;
+    exec(
+        &ctx.store,
+        "UPDATE staff SET active = (1 = 0) WHERE staff_id = 2",
+    )
+    .await;
+    api.seed(vec![serde_json::json!({
+        "email": "bo.li@example.com", "name": "Bo Li", "password": "x-Very-long-1",
+        "connection": "Username-Password-Authentication"
+    })])
+    .await;
+    let first = run(&ctx).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{first:?}");
+    assert_eq!(first.succeeded.get("link"), Some(&1), "{first:?}");
+    assert_eq!(first.succeeded.get("block"), Some(&1), "{first:?}");
+    let bo = &api.user_by_email("bo.li@example.com").await[0];
+    assert_eq!(
+        bo["app_metadata"]["employee_id"],
+        serde_json::json!(2),
+        "{bo}"
+    );
+    let state = api.state().await;
+    let roles = &state["user_roles"][bo["user_id"].as_str().unwrap()];
+    assert!(
+        roles.as_array().is_none_or(|r| r.is_empty()),
+        "a leaver gets no role: {roles}"
+    );
+    let second = run(&ctx).await;
+    assert_eq!(second.status, RunStatus::Succeeded, "{second:?}");
+    assert!(second.planned.is_empty(), "{:?}", second.planned);
+}
+
 async fn integer_id_table_loads_and_converges(db: Db) {
     let tdb = TestDb::new(db).await;
     let sim = spawn_sim().await;
@@ -183,6 +254,73 @@ async fn integer_id_table_loads_and_converges(db: Db) {
     )
     .await;
     assert_converges(&ctx, &SimClient::new(&sim), 2).await;
+}
+
+/// Column types real tables use, which the typed decode once refused:
+/// PostgreSQL `citext` and `character(n)`, MariaDB `BIT(1)` flags, `ENUM`
+/// and `TINYTEXT` (SQLite has no column types to speak of).
+mod column_types {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        text_and_flag_types_load(
+            Db::Postgres,
+            "CREATE EXTENSION IF NOT EXISTS citext; \
+             CREATE TABLE employees (id integer PRIMARY KEY, full_name citext, email citext, \
+             department character(20), workspace name, role_code varchar(20), \
+             is_active boolean NOT NULL)",
+            "TRUE",
+        )
+        .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql() {
+        text_and_flag_types_load(
+            Db::MySql,
+            "CREATE TABLE employees (id INT PRIMARY KEY, full_name TINYTEXT, email VARCHAR(200), \
+             department CHAR(20), workspace MEDIUMTEXT, role_code ENUM('PICKER', 'PACKER'), \
+             is_active BIT(1) NOT NULL)",
+            "b'1'",
+        )
+        .await
+    }
+}
+
+async fn text_and_flag_types_load(db: Db, create: &str, active: &str) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let ctx = Context::new(settings(&tdb, &sim)).await.expect("context");
+    for statement in create.split("; ") {
+        exec(&ctx.store, statement).await;
+    }
+    ctx.store
+        .migrate_for(&ctx.settings.database)
+        .await
+        .expect("migrate");
+    exec(
+        &ctx.store,
+        &format!(
+            "INSERT INTO employees (id, full_name, email, department, workspace, role_code, is_active) \
+             VALUES (1, 'Ana Ruiz', 'ana.ruiz@example.com', 'Picking', 'TX', 'PICKER', {active}), \
+             (2, 'Bo Li', 'bo.li@example.com', 'Picking', 'TX', 'PICKER', {active})"
+        ),
+    )
+    .await;
+    ctx.store
+        .check_employees_source(&ctx.settings.database)
+        .await
+        .expect("check-config accepts the table");
+    assert_converges(&ctx, &SimClient::new(&sim), 2).await;
+    // A leaver in BIT(1)/boolean is read as one.
+    exec(
+        &ctx.store,
+        "UPDATE employees SET is_active = FALSE WHERE id = 2",
+    )
+    .await;
+    let rows = ctx.store.load_employees(None).await.unwrap();
+    assert!(rows.iter().any(|e| e.id == 2 && !e.is_active), "{rows:?}");
 }
 
 async fn unreadable_rows_are_findings_and_the_run_goes_on(db: Db) {
@@ -259,6 +397,52 @@ async fn unreadable_rows_are_findings_and_the_run_goes_on(db: Db) {
     );
 }
 
+/// A leaver's row with one cell rosterd cannot read still says the person
+/// left: their account is blocked (SQLite: invalid UTF-8 in `department`;
+/// elsewhere a `department` with a fraction, which is not text).
+async fn leaver_with_one_unreadable_cell_is_blocked(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let mut s = settings(&tdb, &sim);
+    if db != Db::Sqlite {
+        s.database.employees_query = Some(
+            "SELECT id, full_name, email, CASE WHEN is_active = FALSE THEN 1.5 END AS department, \
+             workspace, role_code, is_active, auth0_user_id FROM employees"
+                .into(),
+        );
+        s.database.employees_table = Some("employees".into());
+    }
+    let ctx = context(s).await;
+    ctx.store.insert_employees(&staff(20)).await.unwrap();
+    let first = run(&ctx).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{first:?}");
+    assert_eq!(first.succeeded.get("create"), Some(&20), "{first:?}");
+
+    let bad_cell = if db == Db::Sqlite {
+        ", department = CAST(x'44ff' AS TEXT)"
+    } else {
+        ""
+    };
+    exec(
+        &ctx.store,
+        &format!("UPDATE employees SET is_active = FALSE{bad_cell} WHERE id = 2"),
+    )
+    .await;
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
+    assert_eq!(r.planned.get("block"), Some(&1), "{r:?}");
+    assert_eq!(r.findings.get("invalid_employee"), Some(&1), "{r:?}");
+    let account = api.user_by_email("worker2@example.com").await;
+    assert_eq!(
+        account[0]["blocked"],
+        serde_json::json!(true),
+        "{account:?}"
+    );
+    let again = run(&ctx).await;
+    assert!(again.planned.is_empty(), "converged: {:?}", again.planned);
+}
+
 async fn employees_query_cannot_write(db: Db) {
     let tdb = TestDb::new(db).await;
     let sim = spawn_sim().await;
@@ -280,6 +464,47 @@ async fn employees_query_cannot_write(db: Db) {
     let again = run(&ctx).await;
     assert_eq!(again.status, RunStatus::Failed);
     assert!(ctx.store.get_run(again.run_id).await.unwrap().is_some());
+}
+
+/// An employees read dropped mid-query (an HTTP request timing out, a
+/// client going away) must not hand a read-only connection back to the
+/// pool: rosterd's next write on it would fail. One connection, so the
+/// write gets the same one if it was returned.
+async fn a_dropped_employees_read_leaves_no_read_only_connection(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let mut s = settings(&tdb, &sim);
+    s.database.max_connections = 1;
+    let store = Store::connect(&s.database).await.expect("connect");
+    store.migrate().await.unwrap();
+    store.insert_employees(&staff(1)).await.unwrap();
+    let columns =
+        "id, full_name, email, department, workspace, role_code, is_active, auth0_user_id";
+    let slow = match db {
+        Db::Postgres => format!("SELECT {columns} FROM employees, (SELECT pg_sleep(3)) s"),
+        Db::MySql => format!("SELECT {columns} FROM employees WHERE SLEEP(3) = 0"),
+        Db::Sqlite => format!(
+            "SELECT {columns} FROM employees WHERE (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL \
+             SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c) > 0"
+        ),
+    };
+    let read = store.load_employee_rows(Some(&slow), None);
+    let dropped = tokio::time::timeout(std::time::Duration::from_millis(300), read).await;
+    assert!(dropped.is_err(), "the read was still running when dropped");
+    // A write outside a transaction (a BEGIN would end MySQL's read-only one).
+    exec(
+        &store,
+        "UPDATE employees SET department = 'Packing' WHERE id = 1",
+    )
+    .await;
+    store
+        .insert_employees(&[employee(2, "Bo Li", "bo.li@example.com", true)])
+        .await
+        .unwrap();
+    // One employee reads through the configured query, filtered to its id.
+    let two = store.employee(None, 2).await.unwrap().expect("employee 2");
+    assert_eq!(two.email.as_deref(), Some("bo.li@example.com"));
+    assert!(store.employee(None, 3).await.unwrap().is_none());
 }
 
 async fn podfactory_source_missing_is_a_finding_not_a_failed_run(db: Db) {
