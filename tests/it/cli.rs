@@ -13,38 +13,11 @@ type AuditTuple = (i64, String, Option<String>, Option<String>, String);
 const SECRET_ENV: &str = "ROSTERD_AUTH0_CLIENT_SECRET";
 
 fn write_config(dir: &Path, db: &TestDb, sim_base: &str, extra: &str) -> std::path::PathBuf {
-    let cfg = SimConfig::default();
-    let path = dir.join("rosterd.toml");
-    let text = format!(
-        r#"
-[database]
-url = "{}"
-
-[auth0]
-base_url = "{sim_base}"
-domain = "test.rosterd.local"
-client_id = "{}"
-rate_per_sec = 500.0
-burst = 50
-backoff_base_ms = 5
-backoff_cap_ms = 100
-export_poll_ms = 20
-
-[auth0.roles]
-PICKER = "Picker"
-{extra}
-"#,
-        db.url, cfg.client_id
-    );
-    std::fs::write(&path, text).unwrap();
-    path
+    write_cli_config(dir, db, sim_base, "", extra)
 }
 
 fn rosterd(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rosterd"));
-    cmd.arg("--config").arg(config).args(args);
-    cmd.env(SECRET_ENV, SimConfig::default().client_secret);
-    cmd.env_remove("RUST_LOG");
+    let mut cmd = rosterd_command(config, args);
     for (k, v) in env {
         cmd.env(k, v);
     }

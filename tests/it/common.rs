@@ -546,3 +546,51 @@ pub async fn admin_audit(store: &rosterd::store::Store) -> Vec<(String, String, 
     )
     .await
 }
+
+// ---------------------------------------------------------------------------
+// The `rosterd` binary, driven as operators drive it.
+// ---------------------------------------------------------------------------
+
+/// A config file for the binary: the test database and simulator, fast
+/// retries and polling. `auth0` lines join the `[auth0]` section; `rest` is
+/// appended (the `[auth0.roles]` table comes first, then `rest`'s own
+/// sections).
+pub fn write_cli_config(
+    dir: &std::path::Path,
+    db: &TestDb,
+    sim_base: &str,
+    auth0: &str,
+    rest: &str,
+) -> std::path::PathBuf {
+    let path = dir.join("rosterd.toml");
+    let roles: String = rosterd::demo::role_map()
+        .iter()
+        .map(|(code, name)| format!("{code} = {name:?}\n"))
+        .collect();
+    let text = format!(
+        "[database]\nurl = \"{}\"\n\n[auth0]\nbase_url = \"{sim_base}\"\n\
+         domain = \"test.rosterd.local\"\nclient_id = \"{}\"\nrate_per_sec = 1000.0\n\
+         burst = 100\nbackoff_base_ms = 5\nbackoff_cap_ms = 100\nexport_poll_ms = 20\n\
+         {auth0}\n\n[auth0.roles]\n{roles}\n{rest}\n",
+        db.url,
+        SimConfig::default().client_id
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `rosterd --config CONFIG ARGS…` with the simulator's client secret in
+/// the environment and no `RUST_LOG` from the caller.
+pub fn rosterd_command(config: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rosterd"));
+    cmd.arg("--config")
+        .arg(config)
+        .args(args)
+        .env(
+            "ROSTERD_AUTH0_CLIENT_SECRET",
+            SimConfig::default().client_secret,
+        )
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null());
+    cmd
+}

@@ -10,11 +10,10 @@
 use crate::common::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rosterd::sim::SimConfig;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,62 +37,12 @@ async fn sqlite() {
 const EMPLOYEES: i64 = 40;
 
 fn config(dir: &Path, db: &TestDb, sim_base: &str) -> std::path::PathBuf {
-    let cfg = SimConfig::default();
-    let path = dir.join("rosterd.toml");
-    let roles: String = rosterd::demo::role_map()
-        .iter()
-        .map(|(code, name)| format!("{code} = {name:?}\n"))
-        .collect();
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[database]
-url = "{}"
-
-[reconcile]
-# HR's changes below pile up while runs are killed; this test is about
-# crashes, not the guard.
-max_block_count = 1000
-max_block_share = 1.0
-max_unblock_count = 1000
-max_unblock_share = 1.0
-max_email_change_count = 1000
-max_email_change_share = 1.0
-
-[auth0]
-base_url = "{sim_base}"
-domain = "test.rosterd.local"
-client_id = "{}"
-rate_per_sec = 2000.0
-burst = 200
-backoff_base_ms = 5
-backoff_cap_ms = 100
-export_poll_ms = 20
-concurrency = 4
-
-[auth0.roles]
-{roles}
-"#,
-            db.url, cfg.client_id
-        ),
-    )
-    .unwrap();
-    path
-}
-
-fn rosterd(config: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rosterd"));
-    cmd.arg("--config")
-        .arg(config)
-        .args(args)
-        .env(
-            "ROSTERD_AUTH0_CLIENT_SECRET",
-            SimConfig::default().client_secret,
-        )
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null());
-    cmd
+    // HR's changes pile up while runs are killed; this test is about
+    // crashes, not the guard.
+    let guard = "[reconcile]\nmax_block_count = 1000\nmax_block_share = 1.0\n\
+                 max_unblock_count = 1000\nmax_unblock_share = 1.0\n\
+                 max_email_change_count = 1000\nmax_email_change_share = 1.0\n";
+    write_cli_config(dir, db, sim_base, "concurrency = 4", guard)
 }
 
 /// One random change HR might make between (or during) runs.
@@ -146,7 +95,7 @@ async fn kill_nine_at_random_points_loses_and_duplicates_nothing(db: Db) {
     // be killed in any of its stages.
     api.faults(json!({"latency_ms": 15})).await;
 
-    let first = rosterd(&config, &["run"]).output().unwrap();
+    let first = rosterd_command(&config, &["run"]).output().unwrap();
     assert!(
         first.status.success(),
         "the first run succeeds: {}",
@@ -155,7 +104,7 @@ async fn kill_nine_at_random_points_loses_and_duplicates_nothing(db: Db) {
     // How long a run with little to do takes (start-up, token, export,
     // load), to spread the kills over the runs that follow.
     let started = Instant::now();
-    let quiet = rosterd(&config, &["run"]).output().unwrap();
+    let quiet = rosterd_command(&config, &["run"]).output().unwrap();
     assert!(quiet.status.success());
     let mut window = started.elapsed().max(Duration::from_millis(100));
 
@@ -164,7 +113,7 @@ async fn kill_nine_at_random_points_loses_and_duplicates_nothing(db: Db) {
         for _ in 0..rng.gen_range(1..8) {
             hr_change(&ctx.store, &mut rng, &mut next_id).await;
         }
-        let mut child = rosterd(&config, &["run"])
+        let mut child = rosterd_command(&config, &["run"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -194,7 +143,7 @@ async fn kill_nine_at_random_points_loses_and_duplicates_nothing(db: Db) {
     api.clear_faults().await;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let out = rosterd(&config, &["run"]).output().unwrap();
+        let out = rosterd_command(&config, &["run"]).output().unwrap();
         if out.status.success() {
             break;
         }
@@ -206,7 +155,7 @@ async fn kill_nine_at_random_points_loses_and_duplicates_nothing(db: Db) {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let check = rosterd(&config, &["run", "--dry-run", "--output", "json"])
+    let check = rosterd_command(&config, &["run", "--dry-run", "--output", "json"])
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&check.stdout).unwrap_or_else(|e| {

@@ -4,10 +4,9 @@
 
 use crate::common::*;
 use rosterd::run::RunStatus;
-use rosterd::sim::SimConfig;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 on_every_backend!(
     unmapped_role_code_does_not_fail_the_run,
@@ -19,44 +18,13 @@ on_every_backend!(
 );
 
 fn write_config(dir: &Path, db: &TestDb, sim_base: &str) -> PathBuf {
-    let path = dir.join("rosterd.toml");
-    let text = format!(
-        r#"
-[database]
-url = "{}"
-
-[auth0]
-base_url = "{sim_base}"
-domain = "test.rosterd.local"
-client_id = "{}"
-rate_per_sec = 1000.0
-burst = 100
-max_attempts = 2
-backoff_base_ms = 5
-backoff_cap_ms = 20
-export_poll_ms = 20
-
-[auth0.roles]
-PICKER = "Picker"
-"#,
-        db.url,
-        SimConfig::default().client_id
-    );
-    std::fs::write(&path, text).unwrap();
-    path
+    // Two attempts: an Auth0 that does not answer fails an action fast.
+    write_cli_config(dir, db, sim_base, "max_attempts = 2", "")
 }
 
 fn rosterd(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rosterd"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env(
-            "ROSTERD_AUTH0_CLIENT_SECRET",
-            SimConfig::default().client_secret,
-        )
+    rosterd_command(config, args)
         .env("USER", "oncall")
-        .env_remove("RUST_LOG")
         .output()
         .expect("rosterd runs")
 }
