@@ -245,7 +245,12 @@ fn describe_running(r: &RunningRun) -> String {
     format!(
         ": run {}, held by {} since {}",
         r.id,
-        r.holder.as_deref().unwrap_or("an unknown process"),
+        // `host:pid#n`; the identity fields after it are for the lock, not
+        // for people.
+        r.holder
+            .as_deref()
+            .and_then(|h| h.split(' ').next())
+            .unwrap_or("a process that did not record its name"),
         r.started_at
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )
