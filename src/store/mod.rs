@@ -638,15 +638,9 @@ impl Store {
         })
     }
 
-    /// Close a run with its outcome; only a run still `running` (a run a
-    /// successor closed as abandoned stays as closed). `false` if it was
-    /// not.
-    pub async fn finish_run(&self, id: i64, end: &RunEnd, now: DateTime<Utc>) -> Result<bool> {
-        self.finish_run_where(id, None, end, now).await
-    }
-
-    /// [`Store::finish_run`] by the run's holder: only while the run is
-    /// still `running` and still `holder`'s.
+    /// Close a run with its outcome, by its holder: only while the run is
+    /// still `running` and still `holder`'s (a run a successor closed as
+    /// abandoned stays as closed). `false` if it was not.
     pub async fn finish_held_run(
         &self,
         id: i64,
@@ -654,30 +648,12 @@ impl Store {
         end: &RunEnd,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        self.finish_run_where(id, Some(holder), end, now).await
-    }
-
-    async fn finish_run_where(
-        &self,
-        id: i64,
-        holder: Option<&str>,
-        end: &RunEnd,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let text = format!(
-            "UPDATE reconcile_runs SET status = $1, finished_at = $2, employees_seen = $3, \
+        let text = "UPDATE reconcile_runs SET status = $1, finished_at = $2, employees_seen = $3, \
              auth0_users_seen = $4, actions_planned = $5, actions_succeeded = $6, \
              actions_failed = $7, findings_count = $8, plan = $9, summary = $10, error = $11, \
-             held_reason = $12 WHERE id = $13 AND status = 'running'{}",
-            if holder.is_some() {
-                " AND holder = $14"
-            } else {
-                ""
-            }
-        );
+             held_reason = $12 WHERE id = $13 AND status = 'running' AND holder = $14";
         Ok(with_pool!(self, pool, q => {
-            let text = q(&text);
-            let mut query = sqlx::query(&text)
+            sqlx::query(&q(text))
                 .bind(&end.status)
                 .bind(now)
                 .bind(end.employees_seen)
@@ -690,11 +666,13 @@ impl Store {
                 .bind(&end.summary)
                 .bind(&end.error)
                 .bind(&end.held_reason)
-                .bind(id);
-            if let Some(h) = holder {
-                query = query.bind(h);
-            }
-            query.execute(pool).await.map_err(sql("finish run"))?.rows_affected() == 1
+                .bind(id)
+                .bind(holder)
+                .execute(pool)
+                .await
+                .map_err(sql("finish run"))?
+                .rows_affected()
+                == 1
         }))
     }
 

@@ -234,7 +234,11 @@ async fn stored_run(store: &Store, end: Ending) -> i64 {
         held_reason: end.held_reason.map(String::from),
         ..RunEnd::default()
     };
-    store.finish_run(id, &record, now).await.unwrap();
+    store.set_run_holder(id, "test").await.unwrap();
+    assert!(store
+        .finish_held_run(id, "test", &record, now)
+        .await
+        .unwrap());
     id
 }
 
