@@ -206,9 +206,22 @@ impl RunningDaemon {
 
 /// Build everything from settings and start serving on `serve.listen`.
 pub async fn spawn(settings: Settings) -> anyhow::Result<RunningDaemon> {
+    spawn_with(prepare(settings).await?).await
+}
+
+/// Connect, migrate, and check the employees source before serving: a query
+/// whose columns or types rosterd cannot use is a start-up error naming the
+/// column, not a failure of every run.
+async fn prepare(settings: Settings) -> anyhow::Result<Arc<Context>> {
     let ctx = Context::new(settings).await?;
     ctx.store.migrate_for(&ctx.settings.database).await?;
-    spawn_with(ctx).await
+    let writes = ctx
+        .store
+        .check_employees_source(&ctx.settings.database)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    tracing::info!(%writes, "employees source checked");
+    Ok(ctx)
 }
 
 /// Start serving with an existing context (the demo keeps its own).
@@ -261,9 +274,7 @@ pub async fn spawn_with(ctx: Arc<Context>) -> anyhow::Result<RunningDaemon> {
 
 /// `rosterd serve`: run until SIGTERM or Ctrl-C, then shut down gracefully.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let ctx = Context::new(settings).await?;
-    ctx.store.migrate_for(&ctx.settings.database).await?;
-    serve_with(ctx).await
+    serve_with(prepare(settings).await?).await
 }
 
 /// Serve `ctx` until SIGTERM or Ctrl-C.

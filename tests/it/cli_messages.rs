@@ -249,3 +249,45 @@ fn an_address_in_use_is_named() {
     );
     assert_eq!(err.matches("in use").count(), 1, "{err}");
 }
+
+#[tokio::test]
+async fn serve_refuses_an_employees_query_it_cannot_use_naming_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hr.db").display());
+    // HR's table, without the email column the query then leaves out.
+    let db = rosterd::config::DatabaseSettings {
+        url: url.clone(),
+        ..Default::default()
+    };
+    let store = rosterd::store::Store::connect(&db).await.unwrap();
+    exec(
+        &store,
+        "CREATE TABLE staff (id INTEGER, name TEXT, active INTEGER)",
+    )
+    .await;
+    let cfg = config(
+        dir.path(),
+        &url,
+        "[serve]\nlisten = \"127.0.0.1:0\"\nrun_at_start = false\n",
+    );
+    let mut serve = rosterd_command(&cfg, &["serve"])
+        .env(
+            "ROSTERD_DATABASE__EMPLOYEES_QUERY",
+            "SELECT id, name AS full_name, active AS is_active FROM staff",
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It must refuse at once; a daemon that starts is stopped, and fails.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while serve.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = serve.kill();
+    let out = serve.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("email"), "names the missing column: {err}");
+    assert!(!err.contains("rosterd serving"), "{err}");
+}
