@@ -33,11 +33,19 @@ pub fn human(r: &RunReport) -> String {
         r.duration_ms as f64 / 1000.0
     );
     let s = &r.stats;
-    let _ = writeln!(
-        out,
-        "  read:      {} employees ({} active), {} Auth0 accounts ({} managed, {} unmanaged, left alone)",
-        s.employees, s.active_employees, s.auth0_users, s.managed_accounts, s.unmanaged_accounts
-    );
+    if *s == crate::plan::PlanStats::default() && r.status == RunStatus::Failed {
+        // Stopped before planning: zeros here would read as an empty source.
+        let _ = writeln!(
+            out,
+            "  read:      nothing usable: the run stopped before planning"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  read:      {} employees ({} active), {} Auth0 accounts ({} managed, {} unmanaged, left alone)",
+            s.employees, s.active_employees, s.auth0_users, s.managed_accounts, s.unmanaged_accounts
+        );
+    }
     if s.managed_unverified_email > 0 {
         let _ = writeln!(
             out,
@@ -119,6 +127,15 @@ mod tests {
             plan: None,
             duration_ms: 1200,
         }
+    }
+
+    #[test]
+    fn a_run_that_stopped_before_planning_does_not_report_an_empty_source() {
+        let mut r = report(RunStatus::Failed);
+        r.error = Some("auth0 token: 401 access_denied".into());
+        let text = human(&r);
+        assert!(text.contains("the run stopped before planning"), "{text}");
+        assert!(!text.contains("0 employees"), "{text}");
     }
 
     #[test]
