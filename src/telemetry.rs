@@ -7,9 +7,9 @@ use std::io::IsTerminal as _;
 use tracing_subscriber::EnvFilter;
 
 /// Crates that log their own housekeeping at info (tokio-cron-scheduler:
-/// `Uninited`, `Job creator created`): warn and above only, unless the
-/// filter names them.
-const QUIET: [&str; 1] = ["tokio_cron_scheduler"];
+/// `Uninited`, `Job creator created`; PostgreSQL's NOTICEs from `migrate`'s
+/// `DROP … IF EXISTS`): warn and above only, unless the filter names them.
+const QUIET: [&str; 2] = ["tokio_cron_scheduler", "sqlx::postgres::notice"];
 
 pub fn init(log: &LogSettings) {
     // Settings::load has rejected a bad RUST_LOG; the commands that run

@@ -211,17 +211,24 @@ const ROSTERD_TABLES: [&str; 9] = [
 /// missing (PostgreSQL 42P01, MySQL 1146 = SQLSTATE 42S02, SQLite "no such
 /// table").
 fn migrate_hint(e: &sqlx::Error) -> &'static str {
-    let sqlx::Error::Database(db) = e else {
-        return "";
+    let ours = |db: &dyn sqlx::error::DatabaseError| {
+        ROSTERD_TABLES.iter().any(|t| db.message().contains(t))
     };
-    let missing = matches!(db.code().as_deref(), Some("42P01") | Some("42S02"))
-        || db.message().contains("no such table");
-    let ours = ROSTERD_TABLES.iter().any(|t| db.message().contains(t));
-    if missing && ours {
-        "; run `rosterd migrate`"
-    } else {
-        ""
+    match e {
+        sqlx::Error::Database(db) if table_missing(e) && ours(db.as_ref()) => {
+            "; run `rosterd migrate`"
+        }
+        _ => "",
     }
+}
+
+/// The error says a table does not exist.
+fn table_missing(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    matches!(db.code().as_deref(), Some("42P01") | Some("42S02"))
+        || db.message().contains("no such table")
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -496,6 +503,19 @@ impl Store {
         match loaded.unreadable.first() {
             Some(why) => Err(StoreError::Source(why.detail.clone())),
             None => Ok(loaded.rows),
+        }
+    }
+
+    /// Have rosterd's migrations run on this database?
+    pub async fn is_migrated(&self) -> Result<bool> {
+        let probe = "SELECT 1 FROM _sqlx_migrations LIMIT 1";
+        let answer = with_pool!(self, pool => {
+            sqlx::query(probe).fetch_optional(pool).await.map(drop)
+        });
+        match answer {
+            Ok(()) => Ok(true),
+            Err(e) if table_missing(&e) => Ok(false),
+            Err(e) => Err(sql("read migrations")(e)),
         }
     }
 

@@ -291,3 +291,28 @@ async fn serve_refuses_an_employees_query_it_cannot_use_naming_the_column() {
     assert!(err.contains("email"), "names the missing column: {err}");
     assert!(!err.contains("rosterd serving"), "{err}");
 }
+
+/// The README's order on a fresh database: `check-config`, then `migrate`.
+/// Before the first migrate the built-in query's table does not exist yet:
+/// that is the next step, not a bad setting.
+#[tokio::test]
+async fn check_config_before_the_first_migrate_says_migrate_next() {
+    let db = TestDb::new(Db::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &db.url, "");
+    let before = rosterd(&cfg, &["check-config"], &[]);
+    let said = String::from_utf8_lossy(&before.stdout).into_owned() + &stderr(&before);
+    assert_eq!(before.status.code(), Some(0), "{said}");
+    assert!(said.contains("run `rosterd migrate`"), "{said}");
+    let migrated = rosterd(&cfg, &["migrate"], &[]);
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    assert!(
+        !stderr(&migrated).contains("NOTICE") && !stderr(&migrated).contains("skipping"),
+        "PostgreSQL's notices are not rosterd's news: {}",
+        stderr(&migrated)
+    );
+    let after = rosterd(&cfg, &["check-config"], &[]);
+    let said = String::from_utf8_lossy(&after.stdout).into_owned();
+    assert_eq!(after.status.code(), Some(0), "{said}{}", stderr(&after));
+    assert!(said.contains("employees query OK"), "{said}");
+}
