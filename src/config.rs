@@ -890,17 +890,27 @@ fn section<T: for<'de> Deserialize<'de>>(
     match T::deserialize(value) {
         Ok(v) => *slot = v,
         // serde stops at the first error; try each key alone (every field
-        // has a default) to name all the bad ones.
+        // has a default) to name all the bad ones, then keep the good ones,
+        // so a typo in one key does not read as every other key missing.
         Err(_) => {
+            let mut good = toml::Table::new();
             for (key, v) in table {
-                let one = toml::Value::Table(toml::Table::from_iter([(key.clone(), v)]));
-                if let Err(e) = T::deserialize(one) {
-                    let at = at_line(text, Some(name), &key);
-                    match expected(e.message()) {
-                        None => problems.push(format!("{name}.{key}{at}: unknown key")),
-                        Some(what) => problems.push(format!("{name}.{key}{at}: {what}")),
+                let one = toml::Value::Table(toml::Table::from_iter([(key.clone(), v.clone())]));
+                match T::deserialize(one) {
+                    Ok(_) => {
+                        good.insert(key, v);
+                    }
+                    Err(e) => {
+                        let at = at_line(text, Some(name), &key);
+                        match expected(e.message()) {
+                            None => problems.push(format!("{name}.{key}{at}: unknown key")),
+                            Some(what) => problems.push(format!("{name}.{key}{at}: {what}")),
+                        }
                     }
                 }
+            }
+            if let Ok(v) = T::deserialize(toml::Value::Table(good)) {
+                *slot = v;
             }
         }
     }
@@ -1240,6 +1250,20 @@ format = "xml"
                 .any(|p| p.contains("auth0.roles") && p.contains("QC")),
             "{:?}",
             err.problems
+        );
+    }
+
+    #[test]
+    fn a_typo_in_one_key_is_the_only_problem_reported() {
+        let text =
+            "[auth0]\ndomain = \"t.example.com\"\nclient_id = \"abc\"\nrate_per_second = 14.0\n";
+        let e =
+            Settings::from_sources(text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")])).unwrap_err();
+        assert_eq!(e.problems.len(), 1, "{:?}", e.problems);
+        assert!(
+            e.problems[0].starts_with("auth0.rate_per_second (line 4): unknown key"),
+            "{:?}",
+            e.problems
         );
     }
 
