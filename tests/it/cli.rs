@@ -93,13 +93,7 @@ async fn exit_statuses_and_json_output(db: Db) {
     let sim = spawn_sim().await;
     let api = SimClient::new(&sim);
     let ctx = context(settings(&db, &sim)).await;
-    let mut rows = staff(10);
-    let mut accounts = Vec::new();
-    for (i, e) in rows.iter_mut().enumerate() {
-        let id = format!("auth0|{:024x}", i + 1);
-        accounts.push(managed_account(&id, e));
-        e.auth0_user_id = Some(id);
-    }
+    let (rows, accounts) = linked_staff(10, 0);
     api.seed(accounts).await;
     ctx.store.insert_employees(&rows).await.unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -208,6 +208,20 @@ pub fn staff(n: i64) -> Vec<RawEmployee> {
         .collect()
 }
 
+/// `n` employees (ids from 1) linked to in-step accounts `auth0|<id in hex>`,
+/// the first `inactive` of them inactive: (rows, accounts to seed).
+pub fn linked_staff(n: usize, inactive: usize) -> (Vec<RawEmployee>, Vec<Value>) {
+    let mut rows = staff(n as i64);
+    let mut accounts = Vec::new();
+    for (i, e) in rows.iter_mut().enumerate() {
+        let id = format!("auth0|{:024x}", i + 1);
+        accounts.push(managed_account(&id, e));
+        e.auth0_user_id = Some(id);
+        e.is_active = i >= inactive;
+    }
+    (rows, accounts)
+}
+
 /// In-sync metadata for an account that belongs to `e`.
 pub fn managed_account(user_id: &str, e: &RawEmployee) -> Value {
     json!({

@@ -131,20 +131,6 @@ fn hmac_hex(secret: &str, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// `n` employees linked to seeded, in-sync accounts; the first `inactive`
-/// of them deactivated in the employees table (HR's mass mistake).
-fn linked_staff(n: usize, inactive: usize) -> (Vec<rosterd::model::RawEmployee>, Vec<Value>) {
-    let mut rows = staff(n as i64);
-    let mut accounts = Vec::new();
-    for (i, e) in rows.iter_mut().enumerate() {
-        let id = format!("auth0|{:024x}", i + 1);
-        accounts.push(managed_account(&id, e));
-        e.auth0_user_id = Some(id);
-        e.is_active = i >= inactive;
-    }
-    (rows, accounts)
-}
-
 fn statuses(run: &Value) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for a in run["actions"].as_array().unwrap() {

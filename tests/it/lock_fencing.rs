@@ -526,14 +526,7 @@ async fn a_run_closed_by_a_successor_stays_closed(kind: Db) {
 /// A held run: a restarted daemon still reports it in `rosterd_held_runs`.
 async fn held_runs_metric_survives_a_restart(kind: Db) {
     let w = setup(kind, 0).await;
-    let mut rows = staff(40);
-    let mut accounts = Vec::new();
-    for (i, e) in rows.iter_mut().enumerate() {
-        let id = format!("auth0|{:024x}", i + 1);
-        accounts.push(managed_account(&id, e));
-        e.auth0_user_id = Some(id);
-        e.is_active = i >= 30;
-    }
+    let (rows, accounts) = linked_staff(40, 30);
     w.api.seed(accounts).await;
     seed_employees(&w.settings, &rows).await;
     let held_metric = |d: &RunningDaemon| {

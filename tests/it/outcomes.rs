@@ -42,14 +42,8 @@ fn json_of(o: &Output) -> Value {
 }
 
 /// `n` employees with in-sync accounts in the simulator, linked.
-async fn linked_staff(ctx: &rosterd::run::Context, api: &SimClient, n: i64) {
-    let mut rows = staff(n);
-    let mut accounts = Vec::new();
-    for (i, e) in rows.iter_mut().enumerate() {
-        let id = format!("auth0|{:024x}", i + 1);
-        accounts.push(managed_account(&id, e));
-        e.auth0_user_id = Some(id);
-    }
+async fn seed_linked_staff(ctx: &rosterd::run::Context, api: &SimClient, n: i64) {
+    let (rows, accounts) = linked_staff(n as usize, 0);
     api.seed(accounts).await;
     ctx.store.insert_employees(&rows).await.unwrap();
 }
@@ -150,7 +144,7 @@ async fn held_runs_are_approved_and_rejected_from_the_cli(db: Db) {
     let sim = spawn_sim().await;
     let api = SimClient::new(&sim);
     let ctx = context(settings(&db, &sim)).await;
-    linked_staff(&ctx, &api, 10).await;
+    seed_linked_staff(&ctx, &api, 10).await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &db, &sim.base_url());
     let blocked = || async {

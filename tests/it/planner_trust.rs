@@ -310,14 +310,7 @@ async fn observe_mode_reports_what_the_guard_would_hold(db: Db) {
     let mut s = settings(&db, &sim);
     s.mode = rosterd::config::Mode::Observe;
     let ctx = context(s).await;
-    let mut rows = staff(10);
-    let mut accounts = Vec::new();
-    for (i, e) in rows.iter_mut().enumerate() {
-        let id = format!("auth0|{:024x}", i + 1);
-        accounts.push(managed_account(&id, e));
-        e.auth0_user_id = Some(id);
-        e.is_active = i >= 5;
-    }
+    let (rows, accounts) = linked_staff(10, 5);
     api.seed(accounts).await;
     ctx.store.insert_employees(&rows).await.unwrap();
     let r = run(&ctx).await;

@@ -343,14 +343,7 @@ async fn mass_deactivation_is_held(db: Db) {
     let api = SimClient::new(&sim);
     let ctx = context(settings(&db, &sim)).await;
     // 40 linked employees, then HR's import marks 30 inactive by mistake.
-    let mut rows = staff(40);
-    let mut accounts = Vec::new();
-    for (i, e) in rows.iter_mut().enumerate() {
-        let id = format!("auth0|{:024x}", i + 1);
-        accounts.push(managed_account(&id, e));
-        e.auth0_user_id = Some(id);
-        e.is_active = i >= 30;
-    }
+    let (rows, accounts) = linked_staff(40, 30);
     api.seed(accounts).await;
     ctx.store.insert_employees(&rows).await.unwrap();
     let r = run(&ctx).await;
