@@ -45,7 +45,7 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
                 .connect_with($opts)
                 .await
                 .map_err(db)?;
-            let rows = $read_only(&pool, &s.query).await.map_err(db)?;
+            let rows = $read_only(&pool, &s.query, None).await.map_err(db)?;
             pool.close().await;
             rows.iter().map(read_row).collect::<Result<Vec<_>, _>>()?
         }};
@@ -59,7 +59,7 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
             fetch!(
                 sqlx::postgres::PgPoolOptions,
                 opts,
-                crate::store::fetch_read_only_pg
+                crate::store::read_only_pg
             )
         }
         "mysql" | "mariadb" => {
@@ -71,7 +71,7 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
             fetch!(
                 sqlx::mysql::MySqlPoolOptions,
                 opts,
-                crate::store::fetch_read_only_mysql
+                crate::store::read_only_mysql
             )
         }
         "sqlite" => {
@@ -81,7 +81,7 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
             fetch!(
                 sqlx::sqlite::SqlitePoolOptions,
                 opts,
-                crate::store::fetch_read_only_sqlite
+                crate::store::read_only_sqlite
             )
         }
         other => {

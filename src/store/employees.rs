@@ -161,12 +161,9 @@ fn names<C: Column>(columns: &[C]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Run `sql` in a read-only transaction (PostgreSQL). A dropped future
-/// leaves nothing behind: sqlx rolls back a transaction dropped unfinished.
-pub(crate) async fn fetch_read_only_pg(pool: &PgPool, sql: &str) -> sqlx::Result<Vec<PgRow>> {
-    read_only_pg(pool, sql, None).await
-}
-
+/// Run `sql` (with `id` bound, if any) in a read-only transaction
+/// (PostgreSQL). A dropped future leaves nothing behind: sqlx rolls back a
+/// transaction dropped unfinished.
 pub(crate) async fn read_only_pg(
     pool: &PgPool,
     sql: &str,
@@ -221,13 +218,6 @@ impl<DB: sqlx::Database> Drop for ReadOnlyConnection<DB> {
 
 /// Run `sql` in a read-only transaction (MySQL/MariaDB: `BEGIN` cannot be
 /// made read-only after the fact, so the connection starts its own).
-pub(crate) async fn fetch_read_only_mysql(
-    pool: &MySqlPool,
-    sql: &str,
-) -> sqlx::Result<Vec<MySqlRow>> {
-    read_only_mysql(pool, sql, None).await
-}
-
 pub(crate) async fn read_only_mysql(
     pool: &MySqlPool,
     sql: &str,
@@ -242,13 +232,6 @@ pub(crate) async fn read_only_mysql(
 
 /// Run `sql` with `PRAGMA query_only` on its connection (SQLite has no
 /// read-only transaction), reset after.
-pub(crate) async fn fetch_read_only_sqlite(
-    pool: &SqlitePool,
-    sql: &str,
-) -> sqlx::Result<Vec<SqliteRow>> {
-    read_only_sqlite(pool, sql, None).await
-}
-
 pub(crate) async fn read_only_sqlite(
     pool: &SqlitePool,
     sql: &str,

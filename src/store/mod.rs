@@ -15,7 +15,7 @@
 mod employees;
 mod lock;
 
-pub(crate) use employees::{fetch_read_only_mysql, fetch_read_only_pg, fetch_read_only_sqlite};
+pub(crate) use employees::{read_only_mysql, read_only_pg, read_only_sqlite};
 pub use employees::{Loaded, Unreadable, WriteBack};
 pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
 
