@@ -34,6 +34,9 @@ pub struct Context {
     pub store: Store,
     pub auth0: Auth0Client,
     pub metrics: Arc<Metrics>,
+    /// Where links are written back (`database.employees_table`), derived
+    /// once from the settings; `None`: `app_metadata.employee_id` is the link.
+    pub write_back: Option<crate::store::WriteBack>,
     /// Runs never overlap within one process (the leader lock covers others).
     running: Arc<tokio::sync::Mutex<()>>,
     /// The run in progress (id, start), for "409: run N is running".
@@ -50,8 +53,11 @@ impl Context {
         let store = Store::connect(&settings.database).await?;
         let metrics = Arc::new(Metrics::new());
         let auth0 = Auth0Client::new(&settings.auth0, metrics.clone())?;
+        let write_back = crate::store::WriteBack::from_settings(&settings.database)
+            .map_err(anyhow::Error::msg)?;
         Ok(Arc::new(Context {
             metrics,
+            write_back,
             holder: crate::store::holder_name(),
             settings,
             store,
@@ -614,10 +620,9 @@ async fn execute(
 
     // Load. The baseline is valid, distinct employees: rows repeated by a
     // bad join, or all invalid, must not become the next run's yardstick.
-    let write_back =
-        crate::store::WriteBack::from_settings(&s.database).map_err(StoreError::Source)?;
+    let write_back = ctx.write_back.as_ref();
     let loaded = store
-        .load_employee_rows(s.database.employees_query.as_deref(), write_back.as_ref())
+        .load_employee_rows(s.database.employees_query.as_deref(), write_back)
         .await?;
     let rows = loaded.rows.len() + loaded.unreadable.len();
     let (mut employees, invalid, unidentified) = validate(loaded);
@@ -1351,19 +1356,17 @@ async fn record_link(
     matched_by: &'static str,
     employee: Option<&Employee>,
 ) -> Result<(), ActionError> {
-    let write_back = crate::store::WriteBack::from_settings(&ctx.settings.database)
-        .map_err(ActionError::unrecorded)?;
     // Without a write-back target the account's app_metadata.employee_id is
     // the link. An account created by rosterd or found by it carries it
     // already; one found by email gets it here, since no update writes it
     // for a leaver (whose link would otherwise be planned on every run).
-    if write_back.is_none() && !matches!(matched_by, "created" | "employee_id") {
+    if ctx.write_back.is_none() && !matches!(matched_by, "created" | "employee_id") {
         let link = json!({ "app_metadata": { "employee_id": employee_id.0 } });
         ctx.fenced(ctx.auth0.patch_user(user, &link))
             .await
             .map_err(|lost| ActionError::from(lost.to_string()))??;
     }
-    write_link(ctx, employee_id, user, write_back, matched_by, employee)
+    write_link(ctx, employee_id, user, matched_by, employee)
         .await
         .map_err(ActionError::unrecorded)
 }
@@ -1372,14 +1375,13 @@ async fn write_link(
     ctx: &Context,
     employee_id: EmployeeId,
     user: &Auth0UserId,
-    write_back: Option<crate::store::WriteBack>,
     matched_by: &'static str,
     employee: Option<&Employee>,
 ) -> Result<(), String> {
     let now = Utc::now();
     let store = &ctx.store;
-    if let Some(target) = write_back {
-        ctx.fenced(store.set_employee_auth0_id(&target, employee_id, user, now))
+    if let Some(target) = &ctx.write_back {
+        ctx.fenced(store.set_employee_auth0_id(target, employee_id, user, now))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;

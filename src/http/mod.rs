@@ -447,9 +447,7 @@ async fn load_employee(runner: &Runner, id: i64) -> ApiResult<crate::model::RawE
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no employee {id}")))?;
     let ctx = &runner.ctx;
-    let write_back = crate::store::WriteBack::from_settings(&ctx.settings.database)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))?;
-    if e.auth0_user_id.is_none() && write_back.is_none() {
+    if e.auth0_user_id.is_none() && ctx.write_back.is_none() {
         let found = ctx
             .auth0
             .users_with_employee_id(id)
