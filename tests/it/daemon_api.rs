@@ -1383,10 +1383,18 @@ async fn change_made_while_the_listen_connection_was_down_is_not_lost() {
 async fn triggers_during_shutdown_are_503_shutting_down() {
     let w = World::new(Db::Sqlite, &staff(4), |s| s.auth0.concurrency = 1).await;
     w.api
-        .faults(json!({"latency_ms": 1000, "endpoint": "POST /api/v2/users"}))
+        .faults(json!({"latency_ms": 2000, "endpoint": "POST /api/v2/users"}))
         .await;
     let c = w.admin();
     let id = c.trigger(false).await;
+    // Shut down while a create is in flight, so the daemon is draining (and
+    // still listening) for up to 2 s: before the first action starts, the
+    // run stops at once and HTTP closes before a trigger can be tried.
+    eventually("one account created", Duration::from_secs(10), || async {
+        let run = c.get(&format!("/api/v1/runs/{id}")).await.json;
+        (statuses(&run).get("succeeded").copied().unwrap_or(0) >= 1).then_some(())
+    })
+    .await;
     let store = w.store().clone();
     let stopping = tokio::spawn(w.daemon.shutdown());
     let answer = eventually(

@@ -1,11 +1,12 @@
 //! On-call digests end to end: a real SMTP server (aiosmtpd, run by
 //! `tests/smtp/capture.py`) receives what `Notifier::after_run` sends for
-//! runs stored in a real store (SQLite; the dedup test also on PostgreSQL),
+//! runs stored in a real store (SQLite; the dedup test on every backend),
 //! and a small axum server receives the webhooks.
 //!
 //! Without `aiosmtpd` (`python3 -m pip install -r tests/smtp/requirements.txt`)
 //! the SMTP tests print a notice and pass locally, and fail when `CI` is set.
 
+use crate::common::{Db, TestDb};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -134,15 +135,16 @@ fn free_port() -> u16 {
 }
 
 /// A migrated SQLite store in a temp dir.
-async fn sqlite_store() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
+/// A migrated store on `kind`; the database goes when the `TestDb` drops.
+async fn store_on(kind: Db) -> (Store, TestDb) {
+    let db = TestDb::new(kind).await;
     let settings = DatabaseSettings {
-        url: format!("sqlite://{}", dir.path().join("rosterd.db").display()),
+        url: db.url.clone(),
         ..DatabaseSettings::default()
     };
     let store = Store::connect(&settings).await.unwrap();
     store.migrate().await.unwrap();
-    (store, dir)
+    (store, db)
 }
 
 fn settings(port: u16) -> NotifySettings {
@@ -341,7 +343,7 @@ async fn digest_has_text_and_html_parts_lists_candidates_and_escapes_data() {
         return;
     }
     let smtp = SmtpServer::start(0, None);
-    let (store, _db) = sqlite_store().await;
+    let (store, _db) = store_on(Db::Sqlite).await;
     let (n, metrics) = notifier(&settings(smtp.port), &store);
     let run = stored_run(
         &store,
@@ -410,74 +412,15 @@ async fn digest_has_text_and_html_parts_lists_candidates_and_escapes_data() {
     assert_eq!(count(&metrics, "email", "sent"), 1);
 }
 
-#[tokio::test]
-async fn same_findings_are_not_sent_again_on_sqlite() {
+async fn same_findings_are_not_sent_again(kind: Db) {
     if !smtp_available() {
         return;
     }
-    let (store, _db) = sqlite_store().await;
+    let (store, _db) = store_on(kind).await;
     dedup_scenario(&store).await;
 }
 
-#[tokio::test]
-async fn same_findings_are_not_sent_again_on_postgres() {
-    if !smtp_available() {
-        return;
-    }
-    const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-    let name = format!("rosterd_notify_{}", rand::random::<u32>());
-    let admin = sqlx::PgPool::connect(ADMIN)
-        .await
-        .expect("PostgreSQL on 127.0.0.1:5432 (see README, Tests)");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let settings = DatabaseSettings {
-        url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
-        ..DatabaseSettings::default()
-    };
-    let store = Store::connect(&settings).await.unwrap();
-    store.migrate().await.unwrap();
-    dedup_scenario(&store).await;
-    if let Store::Postgres(p) = &store {
-        p.close().await;
-    }
-    sqlx::query(&format!("DROP DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn same_findings_are_not_sent_again_on_mysql() {
-    if !smtp_available() {
-        return;
-    }
-    const ADMIN: &str = "mysql://root@127.0.0.1:3306/test";
-    let name = format!("rosterd_notify_{}", rand::random::<u32>());
-    let admin = sqlx::MySqlPool::connect(ADMIN)
-        .await
-        .expect("MariaDB on 127.0.0.1:3306 (see README, Tests)");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let settings = DatabaseSettings {
-        url: format!("mysql://root@127.0.0.1:3306/{name}"),
-        ..DatabaseSettings::default()
-    };
-    let store = Store::connect(&settings).await.unwrap();
-    store.migrate().await.unwrap();
-    dedup_scenario(&store).await;
-    if let Store::MySql(p) = &store {
-        p.close().await;
-    }
-    sqlx::query(&format!("DROP DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-}
+on_every_backend!(same_findings_are_not_sent_again);
 
 /// First run: a digest. Second run, same findings: nothing. Third run, one
 /// more finding: a digest of just that one.
@@ -534,7 +477,7 @@ async fn findings_are_sent_again_once_the_cooldown_is_over() {
         return;
     }
     let smtp = SmtpServer::start(0, None);
-    let (store, _db) = sqlite_store().await;
+    let (store, _db) = store_on(Db::Sqlite).await;
     let s = NotifySettings {
         cooldown_hours: 6,
         ..settings(smtp.port)
@@ -588,7 +531,7 @@ async fn per_kind_recipients_get_only_their_sections() {
         return;
     }
     let smtp = SmtpServer::start(0, None);
-    let (store, _db) = sqlite_store().await;
+    let (store, _db) = store_on(Db::Sqlite).await;
     let s = NotifySettings {
         recipients: BTreeMap::from([
             (
@@ -658,7 +601,7 @@ async fn items_nobody_receives_are_not_recorded_as_sent() {
         return;
     }
     let smtp = SmtpServer::start(0, None);
-    let (store, _db) = sqlite_store().await;
+    let (store, _db) = store_on(Db::Sqlite).await;
     let s = NotifySettings {
         to: vec![],
         recipients: BTreeMap::from([("orphaned".to_string(), vec!["iam@example.com".to_string()])]),
@@ -686,7 +629,7 @@ async fn held_and_failed_runs_and_failed_actions_are_reported() {
         return;
     }
     let smtp = SmtpServer::start(0, None);
-    let (store, _db) = sqlite_store().await;
+    let (store, _db) = store_on(Db::Sqlite).await;
     let (n, _) = notifier(&settings(smtp.port), &store);
 
     let held = stored_run(
@@ -747,7 +690,7 @@ async fn smtp_down_is_bounded_records_nothing_and_sends_later() {
         return;
     }
     let port = free_port();
-    let (store, _db) = sqlite_store().await;
+    let (store, _db) = store_on(Db::Sqlite).await;
     let (n, metrics) = notifier(&settings(port), &store);
     let run = stored_run(
         &store,
@@ -803,7 +746,7 @@ async fn a_server_that_never_answers_is_cut_off_by_the_timeout() {
             keep.lock().unwrap().push(sock);
         }
     });
-    let (store, _db) = sqlite_store().await;
+    let (store, _db) = store_on(Db::Sqlite).await;
     let s = NotifySettings {
         smtp_attempts: 2,
         smtp_timeout_secs: 1,
@@ -836,7 +779,7 @@ async fn smtp_auth_uses_the_password_from_settings_and_never_mails_it() {
         return;
     }
     let smtp = SmtpServer::start(0, Some("rosterd:s3cret-pw"));
-    let (store, _db) = sqlite_store().await;
+    let (store, _db) = store_on(Db::Sqlite).await;
     let run = stored_run(
         &store,
         Ending {
@@ -898,7 +841,7 @@ async fn webhooks_get_the_digest_as_json_and_as_slack_text() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let (store, _db) = sqlite_store().await;
+    let (store, _db) = store_on(Db::Sqlite).await;
     let s = NotifySettings {
         email: false,
         webhook_url: format!("http://{addr}/generic"),
@@ -971,7 +914,7 @@ async fn webhooks_get_the_digest_as_json_and_as_slack_text() {
 
 #[tokio::test]
 async fn no_notifier_without_email_or_webhooks_and_no_digest_without_news() {
-    let (store, _db) = sqlite_store().await;
+    let (store, _db) = store_on(Db::Sqlite).await;
     let metrics = Arc::new(Metrics::new());
     let off = Notifier::new(&NotifySettings::default(), store.clone(), metrics).unwrap();
     assert!(off.is_none());
@@ -1006,7 +949,7 @@ async fn every_failed_action_reaches_on_call_grouped_by_cause() {
         return;
     }
     let smtp = SmtpServer::start(0, None);
-    let (store, _db) = sqlite_store().await;
+    let (store, _db) = store_on(Db::Sqlite).await;
     let (n, _) = notifier(&settings(smtp.port), &store);
 
     // 24 updates fail for one cause, then three more causes, the last of
