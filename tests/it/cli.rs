@@ -2,7 +2,7 @@
 //! environment, exit statuses, a process killed mid-run.
 
 use crate::common::*;
-use rosterd::sim::SimConfig;
+use auth0_sim::SimConfig;
 use serde_json::json;
 use std::path::Path;
 use std::process::{Command, Output};

@@ -3,10 +3,10 @@
 //! simulator on a random port, and settings that point rosterd at both.
 #![allow(dead_code)] // each test binary uses a different subset
 
+use auth0_sim::{self as sim, RunningSim, SimConfig};
 use rosterd::config::{Secret, Settings};
 use rosterd::model::RawEmployee;
 use rosterd::run::{run_once, Context, RunOptions, RunReport};
-use rosterd::sim::{self, RunningSim, SimConfig};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -159,7 +159,7 @@ pub fn settings(db: &TestDb, sim: &RunningSim) -> Settings {
     s.auth0.backoff_cap_ms = 200;
     s.auth0.export_poll_ms = 20;
     s.auth0.max_attempts = 8;
-    s.auth0.roles = rosterd::demo::role_map();
+    s.auth0.roles = rosterd_lab::role_map();
     s
 }
 
@@ -577,7 +577,7 @@ pub fn write_cli_config(
     rest: &str,
 ) -> std::path::PathBuf {
     let path = dir.join("rosterd.toml");
-    let roles: String = rosterd::demo::role_map()
+    let roles: String = rosterd_lab::role_map()
         .iter()
         .map(|(code, name)| format!("{code} = {name:?}\n"))
         .collect();

@@ -35,7 +35,7 @@ async fn start(s: rosterd::config::Settings) -> RunningDaemon {
 /// A test's world: database, simulator, daemon.
 struct World {
     _db: TestDb,
-    _sim: rosterd::sim::RunningSim,
+    _sim: auth0_sim::RunningSim,
     api: SimClient,
     daemon: RunningDaemon,
 }
@@ -1665,7 +1665,7 @@ async fn metrics_expose_runs_total_after_a_run_in_prometheus_text_format() {
 /// `(METHOD, path)` of every route the router in `src/http/mod.rs` declares
 /// under `/api/v1`, read from its source (axum cannot list its routes).
 fn router_routes() -> BTreeSet<(String, String)> {
-    let src = include_str!("../../src/http/mod.rs");
+    let src = include_str!("../../crates/rosterd/src/http/mod.rs");
     let body = &src[src.find("pub fn router(").expect("fn router")..];
     let nest = body.find(".nest(\"/api/v1\"").expect("the /api/v1 nest");
     let api = &body[..nest];

@@ -142,7 +142,7 @@ fn b64(bytes: &[u8]) -> String {
 
 struct World {
     _db: TestDb,
-    _sim: rosterd::sim::RunningSim,
+    _sim: auth0_sim::RunningSim,
     jwks: JwksServer,
     daemon: RunningDaemon,
 }

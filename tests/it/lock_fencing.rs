@@ -20,7 +20,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// an account takes `latency_ms`, one at a time, so a run lasts seconds.
 struct Setup {
     db: TestDb,
-    sim: rosterd::sim::RunningSim,
+    sim: auth0_sim::RunningSim,
     api: SimClient,
     settings: rosterd::config::Settings,
 }
@@ -297,7 +297,7 @@ async fn second_cli_run_says_who_holds_the_lock(kind: Db) {
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("rosterd.toml");
-    let cfg = rosterd::sim::SimConfig::default();
+    let cfg = auth0_sim::SimConfig::default();
     std::fs::write(
         &config,
         format!(

@@ -1,9 +1,8 @@
-//! The integration tests: one binary (instead of one per file, each linking
+//! The daemon's integration tests: one binary (instead of one per file, each linking
 //! the whole dependency tree), one module per area.
 
 #[macro_use]
 mod common;
-mod sim_common;
 
 mod cli;
 mod cli_messages;
@@ -12,19 +11,12 @@ mod daemon_api;
 mod daemon_jwt;
 mod daemon_load;
 mod lock_fencing;
-mod matching_bench;
 mod matching_csv;
-mod matching_engine;
-mod matching_eval;
 mod notify_email;
 mod observability_metrics;
 mod outcomes;
 mod planner_trust;
 mod podfactory_run;
 mod reconcile;
-mod sim_api;
-mod sim_bench;
-mod sim_faults;
-mod sim_sdk;
 mod source_trust;
 mod store_mysql;

@@ -1,8 +1,9 @@
 //! The offline matcher (`rosterd match`) through `run_match`: readers in,
 //! CSV or JSON lines out, and input errors naming file, line and column.
 
-use rosterd::matching::csv::{read_employees, read_podfactory, run_match};
-use rosterd::matching::{MatchSettings, OutputFormat};
+use rosterd::match_csv::OutputFormat;
+use rosterd::match_csv::{read_employees, read_podfactory, run_match};
+use rosterd::matching::MatchSettings;
 
 const EMPLOYEES: &str = "\u{feff}id,name,email,department,is_active,role,workspace,previous_names
 1,John Doe,john.doe@pw.com,Shipping,true,SHIPPER,TX,
@@ -177,7 +178,7 @@ fn run_match_reports_the_first_bad_file() {
 #[test]
 fn a_written_corpus_reads_back_and_matches() {
     let dir = tempfile::tempdir().unwrap();
-    rosterd::matching::write_corpus(dir.path(), 300, 5).unwrap();
+    rosterd_lab::write_corpus(dir.path(), 300, 5).unwrap();
     let open = |n: &str| std::fs::File::open(dir.path().join(n)).unwrap();
     let mut out = Vec::new();
     let summary = run_match(

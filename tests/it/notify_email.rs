@@ -68,7 +68,7 @@ struct SmtpServer {
 impl SmtpServer {
     fn start(port: u16, auth: Option<&str>) -> SmtpServer {
         let dir = tempfile::tempdir().unwrap();
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/capture.py");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/smtp/capture.py");
         let mut cmd = Command::new("python3");
         cmd.arg(script)
             .arg("--dir")

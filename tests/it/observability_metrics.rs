@@ -101,7 +101,7 @@ fn dashboards_and_alerts_query_only_exported_metrics() {
         eprintln!("skipped: python3 or promtool not installed (apt-get install prometheus)");
         return;
     }
-    let root = env!("CARGO_MANIFEST_DIR");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let out = Command::new("python3")
         .arg(format!("{root}/tests/observability/check_dashboards.py"))
         .arg(&file)

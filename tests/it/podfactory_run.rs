@@ -24,7 +24,7 @@ async fn rows(store: &Store, sql: &str) -> Vec<(String, i64, String, Option<Stri
 struct CsvWorld {
     ctx: std::sync::Arc<rosterd::run::Context>,
     csv: std::path::PathBuf,
-    sim: rosterd::sim::RunningSim,
+    sim: auth0_sim::RunningSim,
     _dir: tempfile::TempDir,
     _db: TestDb,
 }

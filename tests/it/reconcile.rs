@@ -438,7 +438,7 @@ async fn second_run_plans_nothing(db: Db) {
     let db = TestDb::new(db).await;
     let sim = spawn_sim().await;
     let ctx = context(settings(&db, &sim)).await;
-    let mut rows = rosterd::demo::sample_workforce(120, 7);
+    let mut rows = rosterd_lab::sample_workforce(120, 7);
     rows[0].is_active = false;
     ctx.store.insert_employees(&rows).await.unwrap();
     let first = run(&ctx).await;

@@ -1,0 +1,612 @@
+//! PodFactory user ↔ employee matching (SPEC step 3).
+//!
+//! The old sync linked on names alone and took the first hit, so every
+//! repeated name was a coin toss. Here a link is made only on evidence that
+//! singles out one employee, and every result says which evidence and why;
+//! anything weaker is `ambiguous` (with its candidates) or `unmatched`.
+//!
+//! Evidence, strongest first — the first level that names anyone decides:
+//! 1. a stored manual mapping (wins outright, even over email);
+//! 2. the same email, case-insensitively;
+//! 3. the email with a `+tag` or a station suffix (`.shp`, `.pack`, …)
+//!    removed from its local part;
+//! 4. names: current and previous names of every employee, normalized
+//!    ([`normalize`]), scored part by part ([`fuzzy`]) against only the
+//!    employees sharing a blocking key ([`blocking`]), so the cost grows
+//!    with the users, not with users × employees.
+//!
+//! Decisions ([`assign`]): a name link needs a score of at least
+//! `accept_threshold` *and* a lead of `margin` over the runner-up; when
+//! several candidates are within the margin, the department/role hint
+//! (PodFactory `user_role` against the employee's department and role code)
+//! may single out one, and otherwise the user is ambiguous. An email link is
+//! overruled (ambiguous) when the names share nothing at all (a shared
+//! station login). Then the links are made one-to-one: an employee claimed
+//! by several users goes to the one with clearly stronger evidence, the
+//! others become ambiguous; the email-linked or manually mapped owner of an
+//! employee keeps it against name claims.
+//!
+//! Activity is not evidence: PodFactory lists leavers too, so inactive
+//! employees are candidates like any other, and an active and an inactive
+//! namesake stay ambiguous unless other evidence separates them (preferring
+//! the active one would link a leaver's PodFactory user to the wrong person).
+//!
+//! The engine is pure (no I/O, no clock): the same input gives the same
+//! output, in input order. The offline matcher (`rosterd match`) is the
+//! daemon's `match_csv`; the synthetic workforce, its scores and the timings
+//! are in the `rosterd-lab` crate.
+
+mod assign;
+mod blocking;
+mod fuzzy;
+mod normalize;
+
+use crate::model::{Email, EmployeeId};
+use blocking::BlockIndex;
+use fuzzy::{Detail, Vocab};
+use normalize::NameForm;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+/// A user of PodFactory, as its database or CSV export gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodFactoryUser {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub user_role: Option<String>,
+}
+
+/// An employee as the matcher needs it (borrowed from the run's data).
+#[derive(Debug, Clone, Copy)]
+pub struct MatchEmployee<'a> {
+    pub id: EmployeeId,
+    pub full_name: &'a str,
+    pub email: &'a Email,
+    pub department: &'a str,
+    pub role_code: &'a str,
+    pub is_active: bool,
+    /// Names the employee had before (a marriage), oldest or newest first.
+    pub previous_names: &'a [String],
+}
+
+impl<'a> MatchEmployee<'a> {
+    pub fn from_employee(e: &'a crate::model::Employee, previous_names: &'a [String]) -> Self {
+        MatchEmployee {
+            id: e.id,
+            full_name: &e.full_name,
+            email: &e.email,
+            department: &e.department,
+            role_code: &e.role_code,
+            is_active: e.is_active,
+            previous_names,
+        }
+    }
+}
+
+/// An employee owned (read from a CSV file or generated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmployeeRecord {
+    pub id: EmployeeId,
+    pub full_name: String,
+    pub email: Email,
+    pub department: String,
+    pub role_code: String,
+    pub is_active: bool,
+    pub previous_names: Vec<String>,
+}
+
+impl EmployeeRecord {
+    pub fn as_match(&self) -> MatchEmployee<'_> {
+        MatchEmployee {
+            id: self.id,
+            full_name: &self.full_name,
+            email: &self.email,
+            department: &self.department,
+            role_code: &self.role_code,
+            is_active: self.is_active,
+            previous_names: &self.previous_names,
+        }
+    }
+}
+
+/// A stored manual mapping (an admin's decision).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualMapping {
+    pub podfactory_user_id: String,
+    pub employee_id: EmployeeId,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchSettings {
+    /// Station suffixes removed from an email's local part (`shp` strips
+    /// `.shp`, `_shp`, `-shp`).
+    pub station_suffixes: Vec<String>,
+    /// Lowest name score that may link.
+    pub accept_threshold: f64,
+    /// Lead a name link needs over the runner-up (and a name claim over a
+    /// competing claim on the same employee).
+    pub margin: f64,
+    /// Lowest name score listed as a candidate (a user whose best is between
+    /// this and the threshold is ambiguous, below it unmatched).
+    pub candidate_floor: f64,
+    /// Candidates listed per result.
+    pub max_candidates: usize,
+    /// Largest blocking block scored (see [`blocking`]).
+    pub max_block: usize,
+}
+
+impl Default for MatchSettings {
+    fn default() -> Self {
+        MatchSettings {
+            station_suffixes: ["shp", "ship", "pack", "pick", "hp"]
+                .map(String::from)
+                .to_vec(),
+            accept_threshold: 0.90,
+            margin: 0.05,
+            candidate_floor: 0.80,
+            max_candidates: 5,
+            max_block: 2000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchStatus {
+    Matched,
+    Ambiguous,
+    Unmatched,
+}
+
+impl MatchStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchStatus::Matched => "matched",
+            MatchStatus::Ambiguous => "ambiguous",
+            MatchStatus::Unmatched => "unmatched",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    Manual,
+    Email,
+    EmailSuffix,
+    PreviousName,
+    Name,
+    FuzzyName,
+}
+
+impl MatchedBy {
+    /// `auth0_employee_mapping_audit.matched_by`: `manual`, `email` or `name`.
+    pub fn audit_kind(&self) -> &'static str {
+        match self {
+            MatchedBy::Manual => "manual",
+            MatchedBy::Email | MatchedBy::EmailSuffix => "email",
+            MatchedBy::PreviousName | MatchedBy::Name | MatchedBy::FuzzyName => "name",
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MatchedBy::Manual => "manual",
+            MatchedBy::Email => "email",
+            MatchedBy::EmailSuffix => "email_suffix",
+            MatchedBy::PreviousName => "previous_name",
+            MatchedBy::Name => "name",
+            MatchedBy::FuzzyName => "fuzzy_name",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    pub employee_id: EmployeeId,
+    pub score: f64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchResult {
+    pub podfactory_id: String,
+    pub status: MatchStatus,
+    /// Set exactly when `status` is `Matched`.
+    pub employee_id: Option<EmployeeId>,
+    pub matched_by: Option<MatchedBy>,
+    /// The evidence's strength in [0, 1] (1 for manual and email links).
+    pub confidence: f64,
+    /// The employees considered, best first (the linked one included).
+    pub candidates: Vec<Candidate>,
+    pub explanation: String,
+}
+
+/// Counters of one matching pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MatchStats {
+    /// Name pairs scored after blocking (the quadratic cost avoided is
+    /// employees × users).
+    pub pairs_scored: u64,
+}
+
+/// Match every PodFactory user to at most one employee: one result per
+/// user, in input order. Deterministic.
+pub fn match_users(
+    employees: &[MatchEmployee],
+    users: &[PodFactoryUser],
+    manual: &[ManualMapping],
+    settings: &MatchSettings,
+) -> Vec<MatchResult> {
+    Engine::new(employees, settings).run(users, manual).0
+}
+
+/// Active employees that no result links (the "no PodFactory user" finding).
+pub fn employees_without_user(
+    employees: &[MatchEmployee],
+    results: &[MatchResult],
+) -> Vec<EmployeeId> {
+    let linked: rustc_hash::FxHashSet<EmployeeId> =
+        results.iter().filter_map(|r| r.employee_id).collect();
+    employees
+        .iter()
+        .filter(|e| e.is_active && !linked.contains(&e.id))
+        .map(|e| e.id)
+        .collect()
+}
+
+/// `app_metadata.podfactory_sync` for every matched employee (SPEC
+/// "Option B"). A PodFactory email that does not parse is kept as given
+/// but adds no variation.
+pub fn sync_metadata(
+    employees: &[MatchEmployee],
+    users: &[PodFactoryUser],
+    results: &[MatchResult],
+    settings: &MatchSettings,
+) -> std::collections::BTreeMap<EmployeeId, crate::model::PodFactorySync> {
+    let emails: FxHashMap<EmployeeId, &Email> = employees.iter().map(|e| (e.id, e.email)).collect();
+    let mut out = std::collections::BTreeMap::new();
+    for (u, r) in users.iter().zip(results) {
+        let (Some(id), Some(by)) = (r.employee_id, r.matched_by) else {
+            continue;
+        };
+        let Some(own) = emails.get(&id) else {
+            continue;
+        };
+        // Several manual mappings may name one employee: the block names
+        // the lowest user id, whatever order the source returned them in.
+        if out
+            .get(&id)
+            .is_some_and(|s: &crate::model::PodFactorySync| s.podfactory_user_id <= u.id)
+        {
+            continue;
+        }
+        let mut variations = vec![own.to_string()];
+        let pf_email = u.email.as_deref().and_then(|e| Email::parse(e).ok());
+        if let Some(pf) = &pf_email {
+            variations.push(pf.to_string());
+            if let Some((stripped, _)) = normalize::strip_station(pf, &settings.station_suffixes) {
+                variations.push(stripped);
+            }
+        }
+        variations.sort();
+        variations.dedup();
+        out.insert(
+            id,
+            crate::model::PodFactorySync {
+                podfactory_user_id: u.id.clone(),
+                podfactory_email: u
+                    .email
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .map(|e| pf_email.map_or_else(|| e.to_string(), |p| p.to_string())),
+                matched_by: by.as_str().to_string(),
+                email_variations: variations,
+            },
+        );
+    }
+    out
+}
+
+/// An employee's names and hint, prepared once.
+struct Prepared {
+    /// (spelling, index into `previous_names` + 1, or 0 for the current name)
+    forms: Vec<(NameForm, usize)>,
+    hints: Vec<&'static str>,
+}
+
+/// The employees, indexed for matching. Building it is the "build" phase
+/// of the benchmark; [`Engine::run`] is the rest.
+pub struct Engine<'e, 's> {
+    employees: &'e [MatchEmployee<'e>],
+    settings: &'s MatchSettings,
+    prepared: Vec<Prepared>,
+    vocab: Vocab,
+    blocks: BlockIndex,
+    by_email: FxHashMap<&'e str, Vec<u32>>,
+    by_id: FxHashMap<EmployeeId, u32>,
+    /// Domains of employee emails: a mailbox there that is no employee's is
+    /// someone else's.
+    domains: rustc_hash::FxHashSet<&'e str>,
+}
+
+/// Users after phase 1 of [`Engine::run`].
+pub struct Blocked {
+    pending: Vec<Pending>,
+}
+
+enum Pending {
+    Decided(assign::Outcome),
+    ByName(Box<NameCase>),
+}
+
+/// A user left to be decided by name.
+struct NameCase {
+    user: PodFactoryUser,
+    forms: Vec<NameForm>,
+    notes: Vec<String>,
+    /// Employee indexes sharing a blocking key, sorted.
+    candidates: Vec<u32>,
+    /// False when an oversized block was skipped.
+    complete: bool,
+    /// The user's email when it is on an employee domain yet no employee's.
+    company_mailbox: Option<Email>,
+}
+
+/// A user's name candidate: employee index, score, how.
+#[derive(Debug, Clone, Copy)]
+struct Scored {
+    emp: u32,
+    score: f64,
+    detail: Detail,
+    /// 0 for the current name, i + 1 for `previous_names[i]`.
+    form: usize,
+}
+
+impl<'e, 's> Engine<'e, 's> {
+    pub fn new(employees: &'e [MatchEmployee<'e>], settings: &'s MatchSettings) -> Self {
+        let mut vocab = Vocab::default();
+        let mut blocks = BlockIndex::default();
+        let mut by_email: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
+        let mut by_id = FxHashMap::default();
+        let mut domains = rustc_hash::FxHashSet::default();
+        let mut scratch = Vec::new();
+        let prepared = employees
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let i = i as u32;
+                by_email.entry(e.email.as_str()).or_default().push(i);
+                domains.insert(e.email.domain());
+                // A duplicated id keeps its first row: ids come from a primary key.
+                by_id.entry(e.id).or_insert(i);
+                let mut forms = Vec::new();
+                let names =
+                    std::iter::once(e.full_name).chain(e.previous_names.iter().map(String::as_str));
+                for (n, name) in names.enumerate() {
+                    for form in normalize::name_forms(name) {
+                        vocab.add(&form);
+                        blocks.add(i, &form, &mut scratch);
+                        forms.push((form, n));
+                    }
+                }
+                Prepared {
+                    forms,
+                    hints: normalize::hint_stems(&[e.department, e.role_code]),
+                }
+            })
+            .collect();
+        Engine {
+            employees,
+            settings,
+            prepared,
+            vocab,
+            blocks,
+            by_email,
+            by_id,
+            domains,
+        }
+    }
+
+    /// Match `users`; the results in input order and the pass's counters.
+    pub fn run(
+        &self,
+        users: &[PodFactoryUser],
+        manual: &[ManualMapping],
+    ) -> (Vec<MatchResult>, MatchStats) {
+        let blocked = self.block(users, manual);
+        let (scored, stats) = self.score_blocked(blocked);
+        (self.assign(scored, users), stats)
+    }
+
+    /// Phase 1: manual and email evidence, and for the rest the employees
+    /// sharing a blocking key.
+    pub fn block(&self, users: &[PodFactoryUser], manual: &[ManualMapping]) -> Blocked {
+        let manual: FxHashMap<&str, EmployeeId> = manual
+            .iter()
+            .map(|m| (m.podfactory_user_id.as_str(), m.employee_id))
+            .collect();
+        let mut scratch = Vec::new();
+        let pending = users
+            .iter()
+            .map(|u| self.block_one(u, manual.get(u.id.as_str()).copied(), &mut scratch))
+            .collect();
+        Blocked { pending }
+    }
+
+    /// Phase 2: score the blocked pairs and decide each user on names.
+    pub fn score_blocked(&self, blocked: Blocked) -> (Vec<assign::Outcome>, MatchStats) {
+        let mut stats = MatchStats::default();
+        let outcomes = blocked
+            .pending
+            .into_iter()
+            .map(|p| match p {
+                Pending::Decided(o) => o,
+                Pending::ByName(n) => {
+                    stats.pairs_scored += n.candidates.len() as u64;
+                    self.decide_by_name(*n)
+                }
+            })
+            .collect();
+        (outcomes, stats)
+    }
+
+    /// Phase 3: one-to-one, and the results in input order.
+    pub fn assign(
+        &self,
+        outcomes: Vec<assign::Outcome>,
+        users: &[PodFactoryUser],
+    ) -> Vec<MatchResult> {
+        assign::one_to_one(outcomes, self.employees, users, self.settings.margin)
+    }
+
+    fn block_one(
+        &self,
+        u: &PodFactoryUser,
+        manual: Option<EmployeeId>,
+        scratch: &mut Vec<u64>,
+    ) -> Pending {
+        let mut notes = Vec::new();
+        if let Some(id) = manual {
+            match self.by_id.get(&id) {
+                Some(&i) => return Pending::Decided(assign::Outcome::manual(i)),
+                None => notes.push(format!(
+                    "manual mapping to employee {id} ignored: no such employee loaded"
+                )),
+            }
+        }
+        let forms = u
+            .name
+            .as_deref()
+            .map(normalize::name_forms)
+            .unwrap_or_default();
+        let mut company_mailbox = None;
+        match u.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            Some(raw) => match Email::parse(raw) {
+                Ok(email) => {
+                    if let Some(outcome) = self.by_email(&email, &forms, &mut notes) {
+                        return Pending::Decided(outcome);
+                    }
+                    if self.domains.contains(email.domain()) {
+                        company_mailbox = Some(email);
+                    }
+                }
+                Err(e) => notes.push(format!("{e}; email not used")),
+            },
+            None => notes.push("no email".into()),
+        }
+        let mut candidates = Vec::new();
+        let complete =
+            self.blocks
+                .candidates(&forms, self.settings.max_block, &mut candidates, scratch);
+        Pending::ByName(Box::new(NameCase {
+            user: u.clone(),
+            forms,
+            notes,
+            candidates,
+            complete,
+            company_mailbox,
+        }))
+    }
+
+    fn decide_by_name(&self, n: NameCase) -> assign::Outcome {
+        let mut scored: Vec<Scored> = n
+            .candidates
+            .iter()
+            .filter_map(|&i| self.score(&n.forms, i))
+            .filter(|s| s.score >= self.settings.candidate_floor)
+            .collect();
+        // Best first; ties by employee id, so the order never depends on input order.
+        scored.sort_by(|a, b| {
+            b.score.total_cmp(&a.score).then_with(|| {
+                self.employees[a.emp as usize]
+                    .id
+                    .cmp(&self.employees[b.emp as usize].id)
+            })
+        });
+        let user_hints = normalize::hint_stems(&[n.user.user_role.as_deref().unwrap_or("")]);
+        assign::by_name(self, &n, &scored, &user_hints)
+    }
+
+    /// Email evidence, if the email (or its station-free form) is an employee's.
+    fn by_email(
+        &self,
+        email: &Email,
+        forms: &[NameForm],
+        notes: &mut Vec<String>,
+    ) -> Option<assign::Outcome> {
+        let (hits, by, how) = if let Some(hits) = self.by_email.get(email.as_str()) {
+            (
+                hits,
+                MatchedBy::Email,
+                format!("email {email} is the employee's"),
+            )
+        } else {
+            let Some((stripped, removed)) =
+                normalize::strip_station(email, &self.settings.station_suffixes)
+            else {
+                notes.push(format!("email {email} is no employee's"));
+                return None;
+            };
+            let Some(hits) = self.by_email.get(stripped.as_str()) else {
+                notes.push(format!("email {email} (or {stripped}) is no employee's"));
+                return None;
+            };
+            (
+                hits,
+                MatchedBy::EmailSuffix,
+                format!("email {email} without \"{removed}\" is the employee's ({stripped})"),
+            )
+        };
+        Some(assign::by_email(
+            self,
+            forms,
+            hits,
+            by,
+            how,
+            notes.as_slice(),
+        ))
+    }
+
+    /// The best way `forms` (a user's name) matches employee `i`.
+    fn score(&self, forms: &[NameForm], i: u32) -> Option<Scored> {
+        let mut best: Option<Scored> = None;
+        for p in forms {
+            for (e, n) in &self.prepared[i as usize].forms {
+                if let Some((score, detail)) = fuzzy::score(p, e, &self.vocab) {
+                    if best.is_none_or(|b| score > b.score) {
+                        best = Some(Scored {
+                            emp: i,
+                            score,
+                            detail,
+                            form: *n,
+                        });
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    /// Whether any spelling of the user's name shares a token with any of
+    /// employee `i`'s names.
+    fn names_share_anything(&self, forms: &[NameForm], i: u32) -> bool {
+        forms.iter().any(|p| {
+            self.prepared[i as usize]
+                .forms
+                .iter()
+                .any(|(e, _)| fuzzy::share_anything(p, e))
+        })
+    }
+
+    /// The name of employee `i` a candidate matched: current or previous.
+    fn name_of(&self, s: &Scored) -> &str {
+        let e = &self.employees[s.emp as usize];
+        match s.form {
+            0 => e.full_name,
+            n => &e.previous_names[n - 1],
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! rosterd: keeps Auth0 and the PodFactory mappings in step with the
+//! Productivity System's employees table. See ARCHITECTURE.md.
+//!
+//! The pure core (model, planner, matching engine) is the `rosterd-core`
+//! crate; it is re-exported here so that `rosterd::plan` and `crate::model`
+//! name the same thing everywhere.
+
+pub use rosterd_core::{matching, model, plan};
+
+pub mod auth0;
+pub mod config;
+pub mod daemon;
+pub mod held;
+pub mod http;
+pub mod match_csv;
+pub mod metrics;
+pub mod notify;
+pub mod outcome;
+pub mod password;
+pub mod podfactory;
+pub mod report;
+pub mod run;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,297 @@
+//! The `rosterd` command line: parse arguments, load settings, call the
+//! library. No logic lives here.
+
+mod bench;
+mod demo;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use rosterd::config::Settings;
+use rosterd::run::{run_once, Context, RunError, RunOptions, EXIT_LOCKED};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "rosterd",
+    version,
+    about = "Keeps Auth0 in step with the Productivity System's employees"
+)]
+struct Cli {
+    /// Settings file (TOML); every key can be overridden by ROSTERD_SECTION__KEY.
+    #[arg(long, short, global = true, env = "ROSTERD_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The daemon: scheduled and change-triggered runs, the admin HTTP API, /metrics.
+    Serve,
+    /// Run one reconcile now. Exit status: 0 succeeded, 2 partial (some
+    /// actions failed; retried next run), 1 failed or interrupted, 3 held
+    /// (or the same plan as a rejected one), 4 not started: another run
+    /// holds the leader lock.
+    Run {
+        /// Plan and record, apply nothing; `--output json` lists the plan.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Approve held run RUN: apply its plan now if nothing changed since
+    /// (otherwise the fresh plan faces the guard). Exit status as `run`.
+    Approve {
+        run: i64,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Reject held run RUN: nothing is applied, and a later run with the
+    /// same plan is not held (nor notified) again until the plan changes.
+    Reject {
+        run: i64,
+        /// Why, recorded with the run.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Create or upgrade rosterd's tables (and the employees auth0 columns).
+    Migrate,
+    /// Check the configuration and list every problem with its key.
+    CheckConfig,
+    /// A self-contained demo: SQLite, a sample workforce, the built-in Auth0 simulator.
+    Demo(demo::DemoArgs),
+    /// Offline matcher: PodFactory users against employees, from CSV files.
+    Match(rosterd::match_csv::MatchArgs),
+    /// Precision, recall and F1 of the matcher (and the old name-only rule)
+    /// on a synthetic workforce with ground truth.
+    MatchEval(rosterd_lab::EvalArgs),
+    /// Serve the Auth0 Management API simulator.
+    Auth0Sim(auth0_sim::cli::SimArgs),
+    /// Measure: the planner, whole runs, the simulator.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Text,
+    Json,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", rosterd::telemetry::error_chain(e.as_ref()));
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Auth0Sim(args) => {
+            rosterd::telemetry::init(&Default::default());
+            auth0_sim::cli::run_cli(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            // The demo prints its own summary; logs only for trouble.
+            rosterd::telemetry::init(&rosterd::config::LogSettings {
+                level: "warn".into(),
+                ..Default::default()
+            });
+            demo::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(cmd) => {
+            rosterd::telemetry::init(&rosterd::config::LogSettings {
+                level: "warn".into(),
+                ..Default::default()
+            });
+            bench::run(cmd).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Match(args) => {
+            rosterd::match_csv::run_cli(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::MatchEval(args) => {
+            rosterd_lab::eval_cli(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig => match Settings::load(cli.config.as_deref()).and_then(|s| {
+            let problems = s.check_files();
+            if problems.is_empty() {
+                Ok(s)
+            } else {
+                Err(rosterd::config::ConfigError { problems })
+            }
+        }) {
+            Ok(s) => {
+                println!(
+                    "configuration OK: mode {:?}, database {}, Auth0 {} (client {}), secret set",
+                    s.mode,
+                    rosterd::store::redact_url(&s.database.url),
+                    s.auth0.base_url(),
+                    s.auth0.client_id
+                );
+                Ok(check_database(&s).await)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::from(1))
+            }
+        },
+        Command::Serve => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            rosterd::telemetry::init(&settings.log);
+            rosterd::daemon::serve(settings).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            rosterd::telemetry::init(&settings.log);
+            let store = rosterd::store::Store::connect(&settings.database).await?;
+            store.migrate_for(&settings.database).await?;
+            println!("migrations applied ({:?})", store.backend());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { dry_run, output } => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            rosterd::telemetry::init(&settings.log);
+            let ctx = Context::new(settings).await?;
+            cli_run(&ctx, RunOptions::new("cli", dry_run), output).await
+        }
+        Command::Approve { run, output } => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            rosterd::telemetry::init(&settings.log);
+            let ctx = Context::new(settings).await?;
+            let actor = cli_actor();
+            let opts = rosterd::held::approval(&ctx.store, run, &actor).await?;
+            tracing::warn!(actor = %actor, held_run = run, "held run approved");
+            audit(&ctx, &actor, "approve_run", &run.to_string()).await;
+            cli_run(&ctx, opts, output).await
+        }
+        Command::Reject { run, reason } => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            rosterd::telemetry::init(&settings.log);
+            let store = rosterd::store::Store::connect(&settings.database).await?;
+            let actor = cli_actor();
+            let note = rosterd::held::reject(&store, run, &actor, reason.as_deref()).await?;
+            tracing::warn!(actor = %actor, held_run = run, "held run rejected");
+            if let Err(e) = store
+                .audit_admin(
+                    &actor,
+                    "reject_run",
+                    Some(&format!("{run}: {note}")),
+                    chrono::Utc::now(),
+                )
+                .await
+            {
+                tracing::error!(error = %e, "could not write the admin audit");
+            }
+            println!("run {run} {note}; the same plan will not be held again until it changes");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `check-config`'s look at the database, when it answers: the employees
+/// query's columns and types, and where links will be written. An
+/// unreachable database is reported, not an error (the config may be
+/// checked away from it).
+async fn check_database(s: &Settings) -> ExitCode {
+    let mut db = s.database.clone();
+    db.connect_timeout_secs = db.connect_timeout_secs.min(5);
+    let store = match rosterd::store::Store::connect_existing(&db).await {
+        Ok(store) => store,
+        Err(e) => {
+            println!("database not checked: {e}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    // Before the first `migrate` the built-in query's table may not exist
+    // yet: that is the next step, not a problem with the settings.
+    match store.is_migrated().await {
+        Ok(false) if s.database.employees_query.is_none() => {
+            println!(
+                "database reached, rosterd's tables not there yet: run `rosterd migrate` \
+                 (it creates the employees table the built-in query reads), then check again"
+            );
+            return ExitCode::SUCCESS;
+        }
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    }
+    match store.check_employees_source(&s.database).await {
+        Ok(writes) => {
+            println!("employees query OK; {writes}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// One run from the command line: report, notify, exit status.
+async fn cli_run(
+    ctx: &std::sync::Arc<Context>,
+    opts: RunOptions,
+    output: Output,
+) -> anyhow::Result<ExitCode> {
+    let notifier = rosterd::notify::Notifier::for_context(ctx)?;
+    let report = match run_once(ctx, opts).await {
+        Ok(report) => report,
+        Err(RunError::AlreadyRunning(running)) => {
+            let e = RunError::AlreadyRunning(running.clone());
+            if let Output::Json = output {
+                let body = serde_json::json!({
+                    "status": "locked",
+                    "run_id": running.as_ref().map(|r| r.id),
+                    "holder": running.as_ref().and_then(|r| r.holder.clone()),
+                    "since": running.as_ref().map(|r| r.started_at),
+                    "error": e.to_string(),
+                });
+                println!("{}", serde_json::to_string_pretty(&body)?);
+            }
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_LOCKED));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Text => print!("{}", rosterd::report::human(&report)),
+    }
+    if let Some(n) = notifier {
+        n.after_run(report.run_id).await;
+    }
+    Ok(ExitCode::from(report.status.exit_code() as u8))
+}
+
+/// Who decided, as `admin_audit` and the run record name them: the login
+/// running the command.
+fn cli_actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
+async fn audit(ctx: &Context, actor: &str, action: &str, target: &str) {
+    if let Err(e) = ctx
+        .store
+        .audit_admin(actor, action, Some(target), chrono::Utc::now())
+        .await
+    {
+        tracing::error!(error = %e, "could not write the admin audit");
+    }
+}

@@ -1,0 +1,441 @@
+//! The offline matcher, `rosterd match --employees E.csv --podfactory P.csv
+//! [--output csv|json]`: ops try the matcher on exports before turning
+//! rosterd on.
+//!
+//! Reading is strict, and every error names the file, the line and, when
+//! one is to blame, the column: a wrong or incomplete header, a row with
+//! the wrong number of fields, bytes that are not UTF-8, an id that is not
+//! a number, an invalid employee email, a duplicated id. Nothing is skipped
+//! silently.
+
+use crate::matching::{
+    match_users, EmployeeRecord, MatchResult, MatchSettings, MatchStatus, PodFactoryUser,
+};
+use crate::model::{Email, EmployeeId};
+use anyhow::Context;
+use rustc_hash::FxHashMap;
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct MatchArgs {
+    /// Employees CSV: id,name,email,department,is_active (then optional
+    /// role, workspace, previous_names `;`-separated).
+    #[arg(long)]
+    pub employees: PathBuf,
+    /// PodFactory users CSV: id,name,email,user_role.
+    #[arg(long)]
+    pub podfactory: PathBuf,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub output: OutputFormat,
+    /// Lowest name score that links (default 0.90).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Lead over the runner-up a name link needs (default 0.05).
+    #[arg(long)]
+    pub margin: Option<f64>,
+    /// Station suffixes removed from emails, comma-separated (default shp,ship,pack,pick,hp).
+    #[arg(long, value_delimiter = ',')]
+    pub station_suffixes: Option<Vec<String>>,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// podfactory_id,employee_id,status,matched_by,confidence
+    Csv,
+    /// One JSON object per line: the CSV's keys plus candidates and explanation.
+    Json,
+}
+
+impl MatchArgs {
+    pub fn settings(&self) -> anyhow::Result<MatchSettings> {
+        let mut s = MatchSettings::default();
+        if let Some(t) = self.threshold {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&t),
+                "--threshold must be within 0..=1, got {t}"
+            );
+            s.accept_threshold = t;
+        }
+        if let Some(m) = self.margin {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&m),
+                "--margin must be within 0..=1, got {m}"
+            );
+            s.margin = m;
+        }
+        if let Some(suffixes) = &self.station_suffixes {
+            s.station_suffixes = suffixes
+                .iter()
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect();
+        }
+        Ok(s)
+    }
+}
+
+/// `rosterd match`: results to stdout, a one-line summary to stderr.
+pub fn run_cli(args: MatchArgs) -> anyhow::Result<()> {
+    let settings = args.settings()?;
+    let open = |p: &PathBuf| {
+        std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))
+    };
+    let (e, p) = (open(&args.employees)?, open(&args.podfactory)?);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let summary = run_match(
+        e,
+        &args.employees.display().to_string(),
+        p,
+        &args.podfactory.display().to_string(),
+        &settings,
+        args.output,
+        &mut out,
+    )?;
+    out.flush()?;
+    eprintln!("{summary}");
+    Ok(())
+}
+
+/// Counts of one offline match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub matched: usize,
+    pub ambiguous: usize,
+    pub unmatched: usize,
+    pub employees_without_user: usize,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} matched, {} ambiguous, {} unmatched; {} active employees without a PodFactory user",
+            self.matched, self.ambiguous, self.unmatched, self.employees_without_user
+        )
+    }
+}
+
+/// The offline matcher over readers and a writer (`run_cli` without files).
+pub fn run_match(
+    employees: impl Read,
+    employees_file: &str,
+    podfactory: impl Read,
+    podfactory_file: &str,
+    settings: &MatchSettings,
+    output: OutputFormat,
+    out: impl Write,
+) -> anyhow::Result<Summary> {
+    let employees = read_employees(employees, employees_file)?;
+    let users = read_podfactory(podfactory, podfactory_file)?;
+    let view: Vec<_> = employees.iter().map(EmployeeRecord::as_match).collect();
+    let results = match_users(&view, &users, &[], settings);
+    write_results(&results, output, out)?;
+    let count = |s| results.iter().filter(|r| r.status == s).count();
+    Ok(Summary {
+        matched: count(MatchStatus::Matched),
+        ambiguous: count(MatchStatus::Ambiguous),
+        unmatched: count(MatchStatus::Unmatched),
+        employees_without_user: crate::matching::employees_without_user(&view, &results).len(),
+    })
+}
+
+pub fn write_results(
+    results: &[MatchResult],
+    output: OutputFormat,
+    mut out: impl Write,
+) -> anyhow::Result<()> {
+    match output {
+        OutputFormat::Csv => {
+            let mut w = ::csv::Writer::from_writer(out);
+            w.write_record([
+                "podfactory_id",
+                "employee_id",
+                "status",
+                "matched_by",
+                "confidence",
+            ])?;
+            for r in results {
+                w.write_record([
+                    r.podfactory_id.as_str(),
+                    &r.employee_id.map(|e| e.to_string()).unwrap_or_default(),
+                    r.status.as_str(),
+                    r.matched_by.map_or("", |b| b.as_str()),
+                    &format!("{:.3}", r.confidence),
+                ])?;
+            }
+            w.flush()?;
+        }
+        OutputFormat::Json => {
+            let round = |x: f64| (x * 1000.0).round() / 1000.0;
+            for r in results {
+                let candidates: Vec<_> = r
+                    .candidates
+                    .iter()
+                    .map(|c| serde_json::json!({"employee_id": c.employee_id, "score": round(c.score), "reason": c.reason}))
+                    .collect();
+                let line = serde_json::json!({
+                    "podfactory_id": r.podfactory_id,
+                    "employee_id": r.employee_id,
+                    "status": r.status,
+                    "matched_by": r.matched_by,
+                    "confidence": round(r.confidence),
+                    "candidates": candidates,
+                    "explanation": r.explanation,
+                });
+                writeln!(out, "{line}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A CSV input error: file, line and (when one is to blame) column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct CsvError {
+    pub file: String,
+    pub line: u64,
+    /// 1-based column number and the header's name for it.
+    pub column: Option<(usize, String)>,
+    pub message: String,
+}
+
+impl fmt::Display for CsvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: line {}", self.file, self.line)?;
+        if let Some((n, name)) = &self.column {
+            write!(f, ", column {n} ({name})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// A CSV file read as UTF-8 rows under a checked header.
+struct Table<R: Read> {
+    file: String,
+    reader: ::csv::Reader<R>,
+    header: Vec<String>,
+}
+
+impl<R: Read> Table<R> {
+    fn open(input: R, file: &str, required: &[&str]) -> Result<Self, CsvError> {
+        let reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(input);
+        let mut table = Table {
+            file: file.to_string(),
+            reader,
+            header: Vec::new(),
+        };
+        let Some((line, fields)) = table.next_raw()? else {
+            return Err(table.error(
+                1,
+                None,
+                format!("empty file; expected the header {}", required.join(",")),
+            ));
+        };
+        for (i, f) in fields.into_iter().enumerate() {
+            let name = f.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
+            let repeated = table.header.iter().position(|h| *h == name);
+            table.header.push(name.clone());
+            if let Some(j) = repeated {
+                return Err(table.error(
+                    line,
+                    Some(i),
+                    format!("column \"{name}\" repeats column {}", j + 1),
+                ));
+            }
+        }
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|r| !table.header.contains(&r.to_string()))
+            .collect();
+        if !missing.is_empty() {
+            return Err(table.error(
+                line,
+                None,
+                format!(
+                    "missing column{} {} (the header is \"{}\"; expected {} first)",
+                    if missing.len() > 1 { "s" } else { "" },
+                    missing.join(", "),
+                    table.header.join(","),
+                    required.join(",")
+                ),
+            ));
+        }
+        Ok(table)
+    }
+
+    fn col(&self, name: &str) -> Option<usize> {
+        self.header.iter().position(|h| h == name)
+    }
+
+    fn error(&self, line: u64, column: Option<usize>, message: String) -> CsvError {
+        CsvError {
+            file: self.file.clone(),
+            line,
+            column: column.map(|c| {
+                (
+                    c + 1,
+                    self.header.get(c).cloned().unwrap_or_else(|| "?".into()),
+                )
+            }),
+            message,
+        }
+    }
+
+    /// The next row as UTF-8 fields, with its line number.
+    fn next_raw(&mut self) -> Result<Option<(u64, Vec<String>)>, CsvError> {
+        let mut record = ::csv::ByteRecord::new();
+        let more = self.reader.read_byte_record(&mut record).map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            CsvError {
+                file: self.file.clone(),
+                line,
+                column: None,
+                message: e.to_string(),
+            }
+        })?;
+        if !more {
+            return Ok(None);
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        let mut fields = Vec::with_capacity(record.len());
+        for (i, bytes) in record.iter().enumerate() {
+            match std::str::from_utf8(bytes) {
+                Ok(s) => fields.push(s.to_string()),
+                Err(e) => {
+                    return Err(self.error(
+                        line,
+                        Some(i),
+                        format!(
+                            "not valid UTF-8 (bad byte at offset {} of the field); save the file as UTF-8",
+                            e.valid_up_to()
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(Some((line, fields)))
+    }
+
+    /// The next data row, checked to have the header's width.
+    fn next_row(&mut self) -> Result<Option<(u64, Vec<String>)>, CsvError> {
+        let Some((line, fields)) = self.next_raw()? else {
+            return Ok(None);
+        };
+        if fields.len() != self.header.len() {
+            return Err(self.error(
+                line,
+                None,
+                format!(
+                    "{} fields, but the header has {}",
+                    fields.len(),
+                    self.header.len()
+                ),
+            ));
+        }
+        Ok(Some((line, fields)))
+    }
+}
+
+pub const EMPLOYEE_COLUMNS: [&str; 5] = ["id", "name", "email", "department", "is_active"];
+pub const PODFACTORY_COLUMNS: [&str; 4] = ["id", "name", "email", "user_role"];
+
+/// Read the employees CSV.
+pub fn read_employees(input: impl Read, file: &str) -> Result<Vec<EmployeeRecord>, CsvError> {
+    let mut t = Table::open(input, file, &EMPLOYEE_COLUMNS)?;
+    let [id, name, email, dept, active] = EMPLOYEE_COLUMNS.map(|c| t.col(c).unwrap_or(0));
+    let role = t.col("role").or_else(|| t.col("role_code"));
+    let previous = t.col("previous_names");
+    let mut seen: FxHashMap<i64, u64> = FxHashMap::default();
+    let mut out = Vec::new();
+    while let Some((line, f)) = t.next_row()? {
+        let id_value: i64 = f[id].trim().parse().map_err(|_| {
+            t.error(
+                line,
+                Some(id),
+                format!("\"{}\" is not an integer id", f[id]),
+            )
+        })?;
+        if let Some(first) = seen.insert(id_value, line) {
+            return Err(t.error(
+                line,
+                Some(id),
+                format!("duplicate id {id_value} (first on line {first})"),
+            ));
+        }
+        let full_name = f[name].trim();
+        if full_name.is_empty() {
+            return Err(t.error(line, Some(name), "empty name".into()));
+        }
+        let email_value =
+            Email::parse(&f[email]).map_err(|e| t.error(line, Some(email), e.to_string()))?;
+        let is_active = parse_bool(&f[active]).ok_or_else(|| {
+            t.error(
+                line,
+                Some(active),
+                format!("\"{}\" is not true/false", f[active]),
+            )
+        })?;
+        out.push(EmployeeRecord {
+            id: EmployeeId(id_value),
+            full_name: full_name.to_string(),
+            email: email_value,
+            department: f[dept].trim().to_string(),
+            role_code: role.map(|c| f[c].trim().to_string()).unwrap_or_default(),
+            is_active,
+            previous_names: previous
+                .map(|c| {
+                    f[c].split(';')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// Read the PodFactory users CSV. Empty fields are absent values; an
+/// unusable email is left to the matcher, which says so in its explanation.
+pub fn read_podfactory(input: impl Read, file: &str) -> Result<Vec<PodFactoryUser>, CsvError> {
+    let mut t = Table::open(input, file, &PODFACTORY_COLUMNS)?;
+    let [id, name, email, role] = PODFACTORY_COLUMNS.map(|c| t.col(c).unwrap_or(0));
+    let mut seen: FxHashMap<String, u64> = FxHashMap::default();
+    let mut out = Vec::new();
+    let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    while let Some((line, f)) = t.next_row()? {
+        let Some(id_value) = opt(&f[id]) else {
+            return Err(t.error(line, Some(id), "empty id".into()));
+        };
+        if let Some(first) = seen.insert(id_value.clone(), line) {
+            return Err(t.error(
+                line,
+                Some(id),
+                format!("duplicate id \"{id_value}\" (first on line {first})"),
+            ));
+        }
+        out.push(PodFactoryUser {
+            id: id_value,
+            name: opt(&f[name]),
+            email: opt(&f[email]),
+            user_role: opt(&f[role]),
+        });
+    }
+    Ok(out)
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "t" | "1" | "yes" | "y" => Some(true),
+        "false" | "f" | "0" | "no" | "n" => Some(false),
+        _ => None,
+    }
+}

@@ -1,0 +1,360 @@
+//! The PodFactory source: its users, read-only, from the vendor's database
+//! (a configurable query) or from a CSV export.
+//!
+//! rosterd never writes to PodFactory. The query must return `id, name,
+//! email, user_role`; ids may be integers or text (read as text).
+
+use crate::config::PodFactorySettings;
+use crate::matching::PodFactoryUser;
+use sqlx::{Column, Row};
+use std::str::FromStr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("podfactory source: {0}")]
+    Database(String),
+    #[error("podfactory csv: {0}")]
+    Csv(String),
+}
+
+/// The users, or `None` when matching is off (`source = "none"`).
+pub async fn load(s: &PodFactorySettings) -> Result<Option<Vec<PodFactoryUser>>, SourceError> {
+    match s.source.as_str() {
+        "database" => load_database(s).await.map(Some),
+        "csv" => {
+            let file = std::fs::File::open(&s.csv_path)
+                .map_err(|e| SourceError::Csv(format!("{}: {e}", s.csv_path)))?;
+            crate::match_csv::read_podfactory(std::io::BufReader::new(file), &s.csv_path)
+                .map(Some)
+                .map_err(|e| SourceError::Csv(e.to_string()))
+        }
+        _ => Ok(None),
+    }
+}
+
+async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, SourceError> {
+    let db = |e: sqlx::Error| SourceError::Database(e.to_string());
+    let scheme = s.url.split("://").next().unwrap_or("");
+    let password = s.password.as_ref().map(|p| p.expose().to_string());
+    // The same fetch for each driver's pool type.
+    // Read-only like the employees query: rosterd never writes to PodFactory.
+    macro_rules! fetch {
+        ($pool:ty, $opts:expr, $read_only:path) => {{
+            let pool = <$pool>::new()
+                .max_connections(1)
+                .connect_with($opts)
+                .await
+                .map_err(db)?;
+            let rows = $read_only(&pool, &s.query, None).await.map_err(db)?;
+            pool.close().await;
+            rows.iter().map(read_row).collect::<Result<Vec<_>, _>>()?
+        }};
+    }
+    let rows: Vec<Row4> = match scheme {
+        "postgres" | "postgresql" => {
+            let mut opts = sqlx::postgres::PgConnectOptions::from_str(&s.url).map_err(db)?;
+            if let Some(p) = &password {
+                opts = opts.password(p);
+            }
+            fetch!(
+                sqlx::postgres::PgPoolOptions,
+                opts,
+                crate::store::read_only_pg
+            )
+        }
+        "mysql" | "mariadb" => {
+            let url = s.url.replacen("mariadb://", "mysql://", 1);
+            let mut opts = sqlx::mysql::MySqlConnectOptions::from_str(&url).map_err(db)?;
+            if let Some(p) = &password {
+                opts = opts.password(p);
+            }
+            fetch!(
+                sqlx::mysql::MySqlPoolOptions,
+                opts,
+                crate::store::read_only_mysql
+            )
+        }
+        "sqlite" => {
+            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&s.url)
+                .map_err(db)?
+                .read_only(true);
+            fetch!(
+                sqlx::sqlite::SqlitePoolOptions,
+                opts,
+                crate::store::read_only_sqlite
+            )
+        }
+        other => {
+            return Err(SourceError::Database(format!(
+                "unsupported scheme {other:?}"
+            )))
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, email, user_role)| PodFactoryUser {
+            id,
+            name,
+            email,
+            user_role,
+        })
+        .collect())
+}
+
+type Row4 = (String, Option<String>, Option<String>, Option<String>);
+
+/// One row as four texts, whatever the driver's column types; an integer id
+/// becomes its decimal text. A missing column is named in the error.
+fn read_row<R: Row>(row: &R) -> Result<Row4, SourceError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let index = |name: &str| {
+        row.columns()
+            .iter()
+            .position(|c| c.name().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                SourceError::Database(format!(
+                    "the query returns no {name:?} column (it must return id, name, email, user_role)"
+                ))
+            })
+    };
+    let text = |i: usize| -> Option<String> {
+        row.try_get::<Option<String>, _>(i)
+            .ok()
+            .flatten()
+            .or_else(|| {
+                row.try_get::<Option<i64>, _>(i)
+                    .ok()
+                    .flatten()
+                    .map(|n| n.to_string())
+            })
+            .or_else(|| {
+                row.try_get::<Option<i32>, _>(i)
+                    .ok()
+                    .flatten()
+                    .map(|n| n.to_string())
+            })
+    };
+    let id = text(index("id")?)
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| SourceError::Database("a row has a NULL or empty id".into()))?;
+    Ok((
+        id,
+        text(index("name")?),
+        text(index("email")?),
+        text(index("user_role")?),
+    ))
+}
+
+/// What matching produced in one run.
+pub struct Matching {
+    pub users: Vec<PodFactoryUser>,
+    pub results: Vec<crate::matching::MatchResult>,
+    /// Active employees no PodFactory user matched.
+    pub without_user: Vec<crate::model::EmployeeId>,
+    /// With `rich_metadata`: each matched employee's `podfactory_sync`.
+    pub sync:
+        Option<std::collections::BTreeMap<crate::model::EmployeeId, crate::model::PodFactorySync>>,
+}
+
+/// Counts for the run report and metrics.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Summary {
+    pub users: usize,
+    pub matched: usize,
+    pub ambiguous: usize,
+    pub unmatched: usize,
+    /// Links made or changed by this run.
+    pub new_links: usize,
+    /// Matched users whose employee has an Auth0 account.
+    pub with_auth0_account: usize,
+}
+
+/// Load the users and match them (the matcher itself is pure).
+pub async fn match_users(
+    s: &PodFactorySettings,
+    store: &crate::store::Store,
+    employees: &[crate::model::Employee],
+    auth0_users: &[crate::model::Auth0User],
+) -> anyhow::Result<Option<Matching>> {
+    use crate::matching::{self, ManualMapping, MatchEmployee};
+    let Some(users) = load(s).await? else {
+        return Ok(None);
+    };
+    // Previous names live on the linked account (rosterd keeps them there
+    // on every rename): evidence for users still named the old way. A
+    // rename this run's plan applies counts already, or the match (and
+    // `podfactory_sync`) would lag a run behind it.
+    let by_id: std::collections::HashMap<i64, &crate::model::Employee> =
+        employees.iter().map(|e| (e.id.0, e)).collect();
+    let mut previous: std::collections::HashMap<i64, Vec<String>> =
+        std::collections::HashMap::new();
+    for u in auth0_users {
+        let Some(id) = u.app_metadata.employee_id else {
+            continue;
+        };
+        let names = by_id
+            .get(&id)
+            .and_then(|e| crate::plan::renamed_previous_names(e, u))
+            .unwrap_or_else(|| u.app_metadata.previous_names.clone());
+        previous.insert(id, names);
+    }
+    let match_employees: Vec<MatchEmployee> = employees
+        .iter()
+        .map(|e| {
+            let names = previous.get(&e.id.0).map_or(&[][..], Vec::as_slice);
+            MatchEmployee::from_employee(e, names)
+        })
+        .collect();
+    let manual: Vec<ManualMapping> = store
+        .manual_mappings()
+        .await?
+        .into_iter()
+        .map(|m| ManualMapping {
+            podfactory_user_id: m.podfactory_user_id,
+            employee_id: crate::model::EmployeeId(m.employee_id),
+        })
+        .collect();
+    let settings = s.match_settings();
+    let results = matching::match_users(&match_employees, &users, &manual, &settings);
+    let without_user = matching::employees_without_user(&match_employees, &results);
+    let sync = s
+        .rich_metadata
+        .then(|| matching::sync_metadata(&match_employees, &users, &results, &settings));
+    Ok(Some(Matching {
+        users,
+        results,
+        without_user,
+        sync,
+    }))
+}
+
+impl Matching {
+    /// Findings for everything the matcher would not decide.
+    pub fn findings(&self) -> Vec<crate::plan::Finding> {
+        use crate::matching::MatchStatus;
+        use crate::plan::{Finding, FindingCandidate, FindingKind};
+        let mut out = Vec::new();
+        for (u, r) in self.users.iter().zip(&self.results) {
+            let kind = match r.status {
+                MatchStatus::Matched => continue,
+                MatchStatus::Ambiguous => FindingKind::AmbiguousPodfactoryUser,
+                MatchStatus::Unmatched => FindingKind::UnmatchedPodfactoryUser,
+            };
+            let who = match (&u.name, &u.email) {
+                (Some(n), Some(e)) => format!("{n} <{e}>"),
+                (Some(n), None) => n.clone(),
+                (None, Some(e)) => e.clone(),
+                (None, None) => "(no name or email)".into(),
+            };
+            let mut f = Finding::new(
+                kind,
+                None,
+                vec![],
+                format!("PodFactory user {} {who}: {}", u.id, r.explanation),
+            );
+            f.podfactory_user_id = Some(u.id.clone());
+            f.candidates = r
+                .candidates
+                .iter()
+                .map(|c| FindingCandidate {
+                    employee_id: c.employee_id,
+                    score: c.score,
+                    reason: c.reason.clone(),
+                })
+                .collect();
+            out.push(f);
+        }
+        for id in &self.without_user {
+            out.push(Finding::new(
+                FindingKind::EmployeeWithoutPodfactoryUser,
+                Some(*id),
+                vec![],
+                format!("active employee {id} has no PodFactory user"),
+            ));
+        }
+        out
+    }
+
+    pub fn summary(&self) -> Summary {
+        use crate::matching::MatchStatus;
+        let count = |s: MatchStatus| self.results.iter().filter(|r| r.status == s).count();
+        Summary {
+            users: self.users.len(),
+            matched: count(MatchStatus::Matched),
+            ambiguous: count(MatchStatus::Ambiguous),
+            unmatched: count(MatchStatus::Unmatched),
+            ..Summary::default()
+        }
+    }
+
+    /// Record the links (new and changed as rows, the rest as verified) and
+    /// the mapping audit for employees with an Auth0 account (`accounts`:
+    /// employee id → (account id, employee email)). Reads the current state
+    /// first and writes only what differs.
+    pub async fn record(
+        &self,
+        store: &crate::store::Store,
+        accounts: &std::collections::HashMap<i64, (String, String)>,
+        summary: &mut Summary,
+    ) -> anyhow::Result<()> {
+        use crate::store::{AuditRow, LinkRow};
+        let now = chrono::Utc::now();
+        let current = store.current_podfactory_links().await?;
+        let audit = store.audit_rows().await?;
+        let mut changed = Vec::new();
+        let mut verified = Vec::new();
+        let mut audit_rows = Vec::new();
+        for (u, r) in self.users.iter().zip(&self.results) {
+            let (Some(emp), Some(by)) = (r.employee_id, r.matched_by) else {
+                continue;
+            };
+            if current.get(&u.id) == Some(&emp.0) {
+                verified.push(u.id.clone());
+            } else {
+                changed.push(LinkRow {
+                    podfactory_user_id: u.id.clone(),
+                    employee_id: emp.0,
+                    podfactory_email: u.email.clone(),
+                    podfactory_name: u.name.clone(),
+                    matched_by: by.as_str().to_string(),
+                    confidence: r.confidence,
+                });
+            }
+            // The audit ties employee, Auth0 account and PodFactory email.
+            let Some((account, email)) = accounts.get(&emp.0) else {
+                continue;
+            };
+            summary.with_auth0_account += 1;
+            // Up to date: same kind, and the same email (a user without one
+            // keeps the email already known).
+            let up_to_date = audit
+                .get(&(emp.0, account.clone()))
+                .is_some_and(|(known, kind)| {
+                    kind == by.audit_kind() && (u.email.is_none() || *known == u.email)
+                });
+            if !up_to_date {
+                audit_rows.push(AuditRow {
+                    employee_id: emp,
+                    auth0_user_id: crate::model::Auth0UserId(account.clone()),
+                    productivity_email: email.to_lowercase(),
+                    podfactory_email: u.email.clone(),
+                    matched_by: by.audit_kind(),
+                    from_matcher: true,
+                });
+            }
+        }
+        summary.new_links = changed.len();
+        store
+            .record_podfactory_links(&changed, &verified, now)
+            .await?;
+        for row in &audit_rows {
+            store.upsert_audit(row, now).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,733 @@
+//! Reading the employees source as a real table holds it, and writing the
+//! link back where the reads come from.
+//!
+//! - The query's columns are checked (present, of a type rosterd can read)
+//!   before it runs, so a wrong query fails once with the column and type it
+//!   found, at `check-config` and at the start of every run.
+//! - Each row is decoded column by column: ids in any integer type (and
+//!   numeric ids without a fraction), `is_active` in the boolean forms real
+//!   tables use. A row that cannot be read is described (its id, else its
+//!   position, and the column) instead of failing the run for everyone.
+//! - The query runs read-only on every backend: it is configuration, and a
+//!   `DELETE … RETURNING` there must not delete anything.
+
+use crate::config::DatabaseSettings;
+use crate::model::RawEmployee;
+use sqlx::mysql::MySqlRow;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Column, Executor, MySqlPool, PgPool, Row, SqlitePool, TypeInfo, ValueRef};
+
+/// A value as rosterd reads it, whatever the column's type was.
+pub(crate) enum Cell {
+    Null,
+    Int(i64),
+    Bool(bool),
+    Text(String),
+    Real(f64),
+}
+
+/// What a column must hold.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Id,
+    Flag,
+    Text,
+}
+
+/// The columns of an employees query: name, kind, required.
+pub(crate) const COLUMNS: [(&str, Kind, bool); 8] = [
+    ("id", Kind::Id, true),
+    ("full_name", Kind::Text, true),
+    ("email", Kind::Text, true),
+    ("department", Kind::Text, true),
+    ("workspace", Kind::Text, true),
+    ("role_code", Kind::Text, true),
+    ("is_active", Kind::Flag, true),
+    // Only where rosterd writes the link back (the reads must see it).
+    ("auth0_user_id", Kind::Text, false),
+];
+
+/// Text types, as sqlx names them once upper-cased (a type an extension
+/// defines, such as `citext`, comes by its own lower-case name; `CHAR` is
+/// PostgreSQL's `character(n)`, `bpchar`).
+const PG_TEXT: [&str; 5] = ["TEXT", "VARCHAR", "CHAR", "NAME", "CITEXT"];
+const MYSQL_TEXT: [&str; 7] = [
+    "VARCHAR",
+    "CHAR",
+    "TEXT",
+    "TINYTEXT",
+    "MEDIUMTEXT",
+    "LONGTEXT",
+    "ENUM",
+];
+
+/// Column types each backend's decoder reads, by kind (type names as sqlx
+/// reports them, compared case-insensitively). SQLite types values, not
+/// columns: see [`sqlite_accepts`].
+fn accepts(backend: super::Backend, kind: Kind, ty: &str) -> bool {
+    use super::Backend::*;
+    let ty = ty.to_ascii_uppercase();
+    let ty = ty.as_str();
+    let int = match backend {
+        Postgres => matches!(ty, "INT2" | "INT4" | "INT8" | "NUMERIC"),
+        MySql => {
+            matches!(
+                ty.trim_end_matches(" UNSIGNED"),
+                "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" | "DECIMAL"
+            )
+        }
+        Sqlite => return sqlite_accepts(ty),
+    };
+    let text = match backend {
+        Postgres => PG_TEXT.contains(&ty),
+        _ => MYSQL_TEXT.contains(&ty),
+    };
+    // MySQL's BOOLEAN is TINYINT(1); BIT(1) is the other flag real tables use.
+    let boolean = match backend {
+        Postgres => ty == "BOOL",
+        _ => matches!(ty, "BOOLEAN" | "BIT"),
+    };
+    match kind {
+        Kind::Id => int,
+        Kind::Flag => boolean || int || text,
+        Kind::Text => text || int,
+    }
+}
+
+/// SQLite's declared types bind nothing (each value has its own); only a
+/// blob is never readable. An expression has no declared type (`NULL`).
+fn sqlite_accepts(ty: &str) -> bool {
+    !ty.eq_ignore_ascii_case("BLOB")
+}
+
+/// Check an employees query's columns without running it: every required
+/// column present (and `auth0_user_id` when the link is written back), each
+/// of a type rosterd reads. The error names the column and the type found.
+pub(crate) async fn check_columns(
+    store: &super::Store,
+    query: &str,
+    needs_auth0_user_id: bool,
+) -> Result<(), String> {
+    let backend = store.backend();
+    let describe_err = |e: sqlx::Error| format!("database.employees_query does not prepare: {e}");
+    let columns: Vec<(String, String)> = match store {
+        super::Store::Postgres(p) => {
+            names(p.describe(query).await.map_err(describe_err)?.columns())
+        }
+        super::Store::MySql(p) => names(p.describe(query).await.map_err(describe_err)?.columns()),
+        super::Store::Sqlite(p) => names(p.describe(query).await.map_err(describe_err)?.columns()),
+    };
+    let mut problems = Vec::new();
+    for (name, kind, required) in COLUMNS {
+        let found = columns.iter().find(|(c, _)| c.eq_ignore_ascii_case(name));
+        match found {
+            None if required || (name == "auth0_user_id" && needs_auth0_user_id) => {
+                problems.push(format!("no column {name:?}"))
+            }
+            None => {}
+            Some((_, ty)) if !accepts(backend, kind, ty) => problems.push(format!(
+                "column {name:?} is {ty}, which rosterd cannot read as {}",
+                match kind {
+                    Kind::Id => "an integer id",
+                    Kind::Flag => "a boolean",
+                    Kind::Text => "text",
+                }
+            )),
+            Some(_) => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "database.employees_query: {} (it must return id, full_name, email, department, \
+             workspace, role_code, is_active{})",
+            problems.join("; "),
+            if needs_auth0_user_id {
+                ", auth0_user_id"
+            } else {
+                ""
+            }
+        ))
+    }
+}
+
+fn names<C: Column>(columns: &[C]) -> Vec<(String, String)> {
+    columns
+        .iter()
+        .map(|c| (c.name().to_string(), c.type_info().name().to_string()))
+        .collect()
+}
+
+/// Run `sql` (with `id` bound, if any) in a read-only transaction
+/// (PostgreSQL). A dropped future leaves nothing behind: sqlx rolls back a
+/// transaction dropped unfinished.
+pub(crate) async fn read_only_pg(
+    pool: &PgPool,
+    sql: &str,
+    id: Option<i64>,
+) -> sqlx::Result<Vec<PgRow>> {
+    let mut tx = pool.begin().await?;
+    tx.execute("SET TRANSACTION READ ONLY").await?;
+    let rows = bound(sqlx::query(sql), id).fetch_all(&mut *tx).await?;
+    tx.rollback().await?;
+    Ok(rows)
+}
+
+/// `query` with the id bound, when there is one.
+fn bound<'q, DB: sqlx::Database>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    id: Option<i64>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    match id {
+        Some(id) => query.bind(id),
+        None => query,
+    }
+}
+
+/// A pooled connection made read-only: closed when dropped, not returned to
+/// the pool, unless its state was reset. A future dropped mid-read (an HTTP
+/// request timing out, a client going away) must not leave a read-only
+/// connection for rosterd's own writes.
+struct ReadOnlyConnection<DB: sqlx::Database> {
+    conn: PoolConnection<DB>,
+    reset: bool,
+}
+
+impl<DB: sqlx::Database> ReadOnlyConnection<DB> {
+    async fn acquire(pool: &sqlx::Pool<DB>) -> sqlx::Result<Self> {
+        Ok(ReadOnlyConnection {
+            conn: pool.acquire().await?,
+            reset: false,
+        })
+    }
+}
+
+impl<DB: sqlx::Database> Drop for ReadOnlyConnection<DB> {
+    fn drop(&mut self) {
+        if !self.reset {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// Run `sql` in a read-only transaction (MySQL/MariaDB: `BEGIN` cannot be
+/// made read-only after the fact, so the connection starts its own).
+pub(crate) async fn read_only_mysql(
+    pool: &MySqlPool,
+    sql: &str,
+    id: Option<i64>,
+) -> sqlx::Result<Vec<MySqlRow>> {
+    let mut c = ReadOnlyConnection::acquire(pool).await?;
+    c.conn.execute("START TRANSACTION READ ONLY").await?;
+    let rows = bound(sqlx::query(sql), id).fetch_all(&mut *c.conn).await;
+    c.reset = c.conn.execute("ROLLBACK").await.is_ok();
+    rows
+}
+
+/// Run `sql` with `PRAGMA query_only` on its connection (SQLite has no
+/// read-only transaction), reset after.
+pub(crate) async fn read_only_sqlite(
+    pool: &SqlitePool,
+    sql: &str,
+    id: Option<i64>,
+) -> sqlx::Result<Vec<SqliteRow>> {
+    let mut c = ReadOnlyConnection::acquire(pool).await?;
+    c.conn.execute("PRAGMA query_only = ON").await?;
+    let rows = bound(sqlx::query(sql), id).fetch_all(&mut *c.conn).await;
+    c.reset = c.conn.execute("PRAGMA query_only = OFF").await.is_ok();
+    rows
+}
+
+/// The employees query narrowed to one id (bound as the first parameter).
+pub(crate) fn one_employee(query: &str, backend: super::Backend) -> String {
+    let placeholder = match backend {
+        super::Backend::MySql => "?",
+        _ => "$1",
+    };
+    format!(
+        "SELECT * FROM ({}) q WHERE q.id = {placeholder}",
+        query.trim().trim_end_matches(';')
+    )
+}
+
+/// The rows read, and each row that could not be.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub rows: Vec<RawEmployee>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A row that could not be read: what of it could be (its id, whether the
+/// person is active, their stored account), and what is wrong, naming the
+/// row. A leaver's row with one bad cell must still get their accounts
+/// blocked, so what was read is kept.
+#[derive(Debug)]
+pub struct Unreadable {
+    pub id: Option<i64>,
+    pub is_active: Option<bool>,
+    pub auth0_user_id: Option<String>,
+    pub detail: String,
+}
+
+impl Loaded {
+    pub(crate) fn from_rows<R: Row>(rows: &[R], cell: fn(&R, usize) -> Result<Cell, String>) -> Self
+    where
+        usize: sqlx::ColumnIndex<R>,
+    {
+        let mut out = Loaded::default();
+        for (i, row) in rows.iter().enumerate() {
+            match read_row(row, cell) {
+                Ok(e) => out.rows.push(e),
+                Err(mut u) => {
+                    u.detail = match u.id {
+                        Some(id) => format!("employee {id} (row {}): {}", i + 1, u.detail),
+                        None => format!("row {} (id unreadable): {}", i + 1, u.detail),
+                    };
+                    out.unreadable.push(u)
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One row, or what of it could be read and what is wrong, column by column.
+fn read_row<R: Row>(
+    row: &R,
+    cell: fn(&R, usize) -> Result<Cell, String>,
+) -> Result<RawEmployee, Unreadable>
+where
+    usize: sqlx::ColumnIndex<R>,
+{
+    let mut problems = Vec::new();
+    // A column the query lacks reads as NULL (only `auth0_user_id` may be
+    // missing: the columns were checked before the query ran).
+    fn field<R: Row, T>(
+        row: &R,
+        cell: fn(&R, usize) -> Result<Cell, String>,
+        problems: &mut Vec<String>,
+        name: &str,
+        read: fn(Cell) -> Result<T, String>,
+    ) -> Option<T>
+    where
+        usize: sqlx::ColumnIndex<R>,
+    {
+        let value = match row
+            .columns()
+            .iter()
+            .position(|c| c.name().eq_ignore_ascii_case(name))
+        {
+            Some(i) => cell(row, i),
+            None => Ok(Cell::Null),
+        };
+        match value.and_then(read) {
+            Ok(v) => Some(v),
+            Err(why) => {
+                problems.push(format!("{name} {why}"));
+                None
+            }
+        }
+    }
+    let p = &mut problems;
+    let id = field(row, cell, p, "id", as_id);
+    let is_active = field(row, cell, p, "is_active", as_flag);
+    let full_name = field(row, cell, p, "full_name", as_text);
+    let email = field(row, cell, p, "email", as_text);
+    let department = field(row, cell, p, "department", as_text);
+    let workspace = field(row, cell, p, "workspace", as_text);
+    let role_code = field(row, cell, p, "role_code", as_text);
+    let auth0_user_id = field(row, cell, p, "auth0_user_id", as_text);
+    match (id, is_active) {
+        (Some(id), Some(is_active)) if problems.is_empty() => Ok(RawEmployee {
+            id,
+            full_name: full_name.flatten(),
+            email: email.flatten(),
+            department: department.flatten(),
+            workspace: workspace.flatten(),
+            role_code: role_code.flatten(),
+            is_active,
+            auth0_user_id: auth0_user_id.flatten(),
+        }),
+        (id, is_active) => Err(Unreadable {
+            id,
+            is_active,
+            auth0_user_id: auth0_user_id.flatten(),
+            detail: problems.join("; "),
+        }),
+    }
+}
+
+fn as_id(c: Cell) -> Result<i64, String> {
+    match c {
+        Cell::Int(n) => Ok(n),
+        Cell::Real(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        Cell::Text(s) => integer_text(&s),
+        Cell::Null => Err("is NULL".into()),
+        Cell::Bool(_) => Err("is a boolean, not an integer".into()),
+        Cell::Real(_) => Err("has a fraction".into()),
+    }
+}
+
+/// NULL `is_active` says nothing: neither active nor a leaver.
+fn as_flag(c: Cell) -> Result<bool, String> {
+    match c {
+        Cell::Bool(b) => Ok(b),
+        Cell::Int(0) => Ok(false),
+        Cell::Int(1) => Ok(true),
+        Cell::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "t" | "yes" | "y" | "1" => Ok(true),
+            "false" | "f" | "no" | "n" | "0" => Ok(false),
+            _ => Err("is text that is not a boolean (true/false, t/f, yes/no, 1/0)".into()),
+        },
+        Cell::Null => Err("is NULL (neither active nor inactive)".into()),
+        Cell::Int(_) | Cell::Real(_) => Err("is a number other than 0 or 1".into()),
+    }
+}
+
+fn as_text(c: Cell) -> Result<Option<String>, String> {
+    match c {
+        Cell::Null => Ok(None),
+        Cell::Text(s) => Ok(Some(s)),
+        Cell::Int(n) => Ok(Some(n.to_string())),
+        Cell::Bool(_) | Cell::Real(_) => Err("is not text".into()),
+    }
+}
+
+/// An integer written as decimal text, with at most a zero fraction
+/// (`12`, `12.00`).
+fn integer_text(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
+    if !fraction.bytes().all(|b| b == b'0') {
+        return Err("has a fraction".into());
+    }
+    whole.parse().map_err(|_| "is not an integer".to_string())
+}
+
+fn unreadable(ty: &str) -> String {
+    format!("is of type {ty}, which rosterd cannot read")
+}
+
+pub(crate) fn pg_cell(row: &PgRow, i: usize) -> Result<Cell, String> {
+    let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
+    if raw.is_null() {
+        return Ok(Cell::Null);
+    }
+    let ty = raw.type_info().name().to_ascii_uppercase();
+    let bad = |e: sqlx::Error| format!("could not be read as {ty}: {e}");
+    Ok(match ty.as_str() {
+        // Every text type is sent as its UTF-8 text (an extension's
+        // `citext` included, which the checked decode does not recognise).
+        t if PG_TEXT.contains(&t) => Cell::Text(
+            row.try_get_unchecked::<String, _>(i)
+                .map_err(|_| "is not valid UTF-8 text".to_string())?,
+        ),
+        "INT2" => Cell::Int(row.try_get::<i16, _>(i).map_err(bad)?.into()),
+        "INT4" => Cell::Int(row.try_get::<i32, _>(i).map_err(bad)?.into()),
+        "INT8" => Cell::Int(row.try_get::<i64, _>(i).map_err(bad)?),
+        "BOOL" => Cell::Bool(row.try_get::<bool, _>(i).map_err(bad)?),
+        "NUMERIC" => Cell::Int(pg_numeric(raw.as_bytes().map_err(|e| e.to_string())?)?),
+        _ => return Err(unreadable(&ty)),
+    })
+}
+
+/// A PostgreSQL `numeric` in its binary form, as an integer: base-10000
+/// digits with a weight; a non-zero fraction, NaN or an overflow is an error.
+fn pg_numeric(b: &[u8]) -> Result<i64, String> {
+    let word = |at: usize| -> Result<i16, String> {
+        b.get(at..at + 2)
+            .map(|w| i16::from_be_bytes([w[0], w[1]]))
+            .ok_or_else(|| "is a truncated numeric".to_string())
+    };
+    let (ndigits, weight, sign) = (word(0)?, word(2)?, word(4)? as u16);
+    if sign == 0xC000 {
+        return Err("is NaN".into());
+    }
+    let mut value: i128 = 0;
+    for k in 0..ndigits.max(0) as usize {
+        let digit = i128::from(word(8 + 2 * k)?);
+        let power = i32::from(weight) - k as i32;
+        if power < 0 {
+            if digit != 0 {
+                return Err("has a fraction".into());
+            }
+            continue;
+        }
+        value = 10_000i128
+            .checked_pow(power as u32)
+            .and_then(|p| p.checked_mul(digit))
+            .and_then(|d| value.checked_add(d))
+            .ok_or("is too large for an id")?;
+    }
+    if sign == 0x4000 {
+        value = -value;
+    }
+    i64::try_from(value).map_err(|_| "is too large for an id".to_string())
+}
+
+pub(crate) fn mysql_cell(row: &MySqlRow, i: usize) -> Result<Cell, String> {
+    let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
+    if raw.is_null() {
+        return Ok(Cell::Null);
+    }
+    let ty = raw.type_info().name().to_ascii_uppercase();
+    let bad = |e: sqlx::Error| format!("could not be read as {ty}: {e}");
+    Ok(match ty.as_str() {
+        t if MYSQL_TEXT.contains(&t) => Cell::Text(row.try_get::<String, _>(i).map_err(bad)?),
+        // BIT(n) as its number: BIT(1) is a flag, 0 or 1.
+        "BIT" => Cell::Int(
+            i64::try_from(row.try_get::<u64, _>(i).map_err(bad)?)
+                .map_err(|_| "is too large".to_string())?,
+        ),
+        "BOOLEAN" => Cell::Bool(row.try_get::<bool, _>(i).map_err(bad)?),
+        "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" => {
+            Cell::Int(row.try_get::<i64, _>(i).map_err(bad)?)
+        }
+        t if t.ends_with(" UNSIGNED") => {
+            let n = row.try_get::<u64, _>(i).map_err(bad)?;
+            Cell::Int(i64::try_from(n).map_err(|_| "is too large for an id".to_string())?)
+        }
+        // The binary protocol sends a DECIMAL as its decimal text.
+        "DECIMAL" => Cell::Int(integer_text(
+            &row.try_get_unchecked::<String, _>(i).map_err(bad)?,
+        )?),
+        _ => return Err(unreadable(&ty)),
+    })
+}
+
+/// SQLite: by the value's own type (a column may hold any).
+pub(crate) fn sqlite_cell(row: &SqliteRow, i: usize) -> Result<Cell, String> {
+    let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
+    if raw.is_null() {
+        return Ok(Cell::Null);
+    }
+    let ty = raw.type_info().name().to_string();
+    Ok(match ty.as_str() {
+        "INTEGER" => Cell::Int(
+            row.try_get_unchecked::<i64, _>(i)
+                .map_err(|e| e.to_string())?,
+        ),
+        "REAL" => Cell::Real(
+            row.try_get_unchecked::<f64, _>(i)
+                .map_err(|e| e.to_string())?,
+        ),
+        "TEXT" => Cell::Text(
+            row.try_get_unchecked::<String, _>(i)
+                .map_err(|_| "is not valid UTF-8 text".to_string())?,
+        ),
+        _ => return Err(unreadable(&ty)),
+    })
+}
+
+/// Where rosterd writes an employee's Auth0 account: a table and its id
+/// column (`auth0_user_id` and `auth0_linked_at` are written there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteBack {
+    pub table: String,
+    pub id_column: String,
+}
+
+impl WriteBack {
+    /// The target the settings give: `employees.id` with the built-in query;
+    /// with a custom query, `database.employees_table` (and
+    /// `employees_id_column`, default `id`) or none at all (then the link
+    /// is `app_metadata.employee_id` alone).
+    pub fn from_settings(db: &DatabaseSettings) -> Result<Option<WriteBack>, String> {
+        let table = match (&db.employees_table, &db.employees_query) {
+            (Some(t), _) => t.clone(),
+            (None, None) => "employees".into(),
+            (None, Some(_)) => {
+                if db.employees_id_column.is_some() {
+                    return Err(
+                        "database.employees_id_column: set database.employees_table too (the table it belongs to)"
+                            .into(),
+                    );
+                }
+                return Ok(None);
+            }
+        };
+        let id_column = db
+            .employees_id_column
+            .clone()
+            .unwrap_or_else(|| "id".into());
+        for (key, value) in [
+            ("database.employees_table", &table),
+            ("database.employees_id_column", &id_column),
+        ] {
+            let plain = |part: &str| {
+                part.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            };
+            let parts: Vec<&str> = value.split('.').collect();
+            let max = if key.ends_with("table") { 2 } else { 1 };
+            if parts.len() > max || !parts.iter().all(|p| plain(p)) {
+                return Err(format!(
+                    "{key}: must be a plain SQL name (letters, digits, _{})",
+                    if max == 2 {
+                        "; schema.table allowed"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+        Ok(Some(WriteBack { table, id_column }))
+    }
+
+    pub(crate) fn update_sql(&self) -> String {
+        format!(
+            "UPDATE {} SET auth0_user_id = $1, auth0_linked_at = $2 WHERE {} = $3",
+            self.table, self.id_column
+        )
+    }
+
+    /// A statement that prepares only if the target has the columns written.
+    pub(crate) fn probe_sql(&self) -> String {
+        format!(
+            "SELECT {}, auth0_user_id, auth0_linked_at FROM {} WHERE 1 = 0",
+            self.id_column, self.table
+        )
+    }
+}
+
+/// A shipped migration without its statements on the `employees` table, for
+/// a database whose employees come from a custom query (rosterd must not
+/// create or alter a table it does not read). The migration files are
+/// frozen by their checksums, so statements are found by their first line.
+pub(crate) fn without_employees_table(sql: &str) -> String {
+    let starts = |l: &str| {
+        let l = l.trim_start();
+        l.starts_with("CREATE TABLE IF NOT EXISTS employees ")
+            || l.starts_with("ALTER TABLE employees ")
+            || l.starts_with("CREATE INDEX IF NOT EXISTS employees_")
+            || l.starts_with("DROP TRIGGER IF EXISTS rosterd_employees_")
+            || (l.starts_with("CREATE TRIGGER") && l.contains("rosterd_employees_"))
+    };
+    let mut out = String::with_capacity(sql.len());
+    let mut skipping = false;
+    for line in sql.lines() {
+        if !skipping && starts(line) {
+            skipping = true;
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+        if skipping && line.trim_end().ends_with(';') {
+            skipping = false;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_ids_read_without_a_fraction_only() {
+        // 12345678 = digits [1234, 5678], weight 1.
+        let enc = |digits: &[i16], weight: i16, sign: u16, dscale: u16| {
+            let mut b = Vec::new();
+            for w in [digits.len() as i16, weight, sign as i16, dscale as i16] {
+                b.extend(w.to_be_bytes());
+            }
+            for d in digits {
+                b.extend(d.to_be_bytes());
+            }
+            b
+        };
+        assert_eq!(pg_numeric(&enc(&[1234, 5678], 1, 0, 0)), Ok(12_345_678));
+        assert_eq!(pg_numeric(&enc(&[7], 0, 0x4000, 0)), Ok(-7));
+        assert_eq!(pg_numeric(&enc(&[7, 0], 0, 0, 2)), Ok(7));
+        assert_eq!(pg_numeric(&enc(&[1], 2, 0, 0)), Ok(100_000_000));
+        assert!(pg_numeric(&enc(&[7, 5000], 0, 0, 1)).is_err());
+        assert!(pg_numeric(&enc(&[], 0, 0xC000, 0)).is_err());
+        assert_eq!(integer_text("12.000"), Ok(12));
+        assert!(integer_text("12.5").is_err());
+    }
+
+    #[test]
+    fn boolean_forms() {
+        for (c, want) in [
+            (Cell::Bool(true), true),
+            (Cell::Int(0), false),
+            (Cell::Text(" T ".into()), true),
+            (Cell::Text("no".into()), false),
+        ] {
+            assert_eq!(as_flag(c), Ok(want));
+        }
+        assert!(as_flag(Cell::Null).unwrap_err().contains("NULL"));
+        assert!(as_flag(Cell::Int(2)).is_err());
+    }
+
+    #[test]
+    fn migrations_without_the_employees_table_keep_everything_else() {
+        for (sql, cut) in [
+            (
+                include_str!("../../../../migrations/postgres/0001_rosterd.sql"),
+                4,
+            ),
+            (
+                include_str!("../../../../migrations/postgres/0002_daemon.sql"),
+                2,
+            ),
+            (
+                include_str!("../../../../migrations/mysql/0001_rosterd.sql"),
+                4,
+            ),
+            (
+                include_str!("../../../../migrations/mysql/0002_daemon.sql"),
+                3,
+            ),
+            (
+                include_str!("../../../../migrations/sqlite/0001_rosterd.sql"),
+                2,
+            ),
+            (
+                include_str!("../../../../migrations/sqlite/0002_daemon.sql"),
+                3,
+            ),
+        ] {
+            let out = without_employees_table(sql);
+            let statements = |s: &str| s.lines().filter(|l| l.trim_end().ends_with(';')).count();
+            assert_eq!(statements(sql) - statements(&out), cut, "{sql}");
+            for line in out.lines().filter(|l| !l.trim_start().starts_with("--")) {
+                let rest = line
+                    .replace("rosterd_employees", "")
+                    .replace("employees_seen", "");
+                assert!(!rest.contains("employees"), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn write_back_target_follows_the_query() {
+        let mut db = DatabaseSettings::default();
+        assert_eq!(
+            WriteBack::from_settings(&db).unwrap().unwrap().table,
+            "employees"
+        );
+        db.employees_query = Some("SELECT … FROM staff".into());
+        assert_eq!(WriteBack::from_settings(&db), Ok(None));
+        db.employees_table = Some("hr.staff".into());
+        db.employees_id_column = Some("staff_id".into());
+        let w = WriteBack::from_settings(&db).unwrap().unwrap();
+        assert_eq!(
+            w.update_sql(),
+            "UPDATE hr.staff SET auth0_user_id = $1, auth0_linked_at = $2 WHERE staff_id = $3"
+        );
+        db.employees_table = Some("staff; DROP TABLE x".into());
+        assert!(WriteBack::from_settings(&db)
+            .unwrap_err()
+            .contains("database.employees_table"));
+    }
+}
