@@ -196,3 +196,28 @@ fn a_written_corpus_reads_back_and_matches() {
     assert_eq!(rows.lines().count(), truth.lines().count());
     assert!(summary.matched > 200, "{summary}");
 }
+
+/// The demo writes the sample workforce's PodFactory users with
+/// `podfactory_csv`; the CSV source must read back those users (trimmed).
+#[test]
+fn the_sample_podfactory_export_reads_back_as_written() {
+    let sample = rosterd_lab::workforce::sample(400, 11);
+    let csv = rosterd_lab::workforce::podfactory_csv(&sample.podfactory);
+    let read = read_podfactory(csv.as_bytes(), "podfactory.csv").unwrap();
+    let blank = |s: &Option<String>| {
+        s.as_deref()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    assert_eq!(read.len(), sample.podfactory.len());
+    for (got, want) in read.iter().zip(&sample.podfactory) {
+        assert_eq!(got.id, want.id);
+        assert_eq!(blank(&got.name), blank(&want.name));
+        assert_eq!(blank(&got.email), blank(&want.email));
+        assert_eq!(blank(&got.user_role), blank(&want.user_role));
+    }
+    assert!(
+        sample.employees.into_iter().all(|e| e.validate().is_ok()),
+        "every sample employee is a valid row"
+    );
+}

@@ -1,4 +1,6 @@
-//! A synthetic workforce with ground truth, to measure the matcher.
+//! The synthetic workforce with ground truth: the one generator behind the
+//! matcher's corpora, the demo, the daemon's tests and the benchmarks
+//! (`workforce` views it as employee rows and a PodFactory export).
 //!
 //! Seedable and self-contained (its own SplitMix64, so a seed means the same
 //! corpus on every platform and dependency version). What it imitates:
@@ -521,20 +523,51 @@ const NICK: &[(&str, &str)] = &[
     ("Victoria", "Vicky"),
 ];
 
-/// (department, role code, PodFactory role, station email suffix)
-const DEPARTMENTS: &[(&str, &str, &str, &str)] = &[
-    ("Picking", "PICKER", "Picker", "pick"),
-    ("Packing", "PACKER", "Packer", "pack"),
-    ("Shipping", "SHIPPER", "Shipping", "shp"),
-    ("Heat Press", "HEAT_PRESS", "Heat Press", "hp"),
-    ("Printing", "PRINTER_OP", "Printer", "ship"),
-    ("Quality", "QC", "QC", "pack"),
-    ("Maintenance", "MAINT_TECH", "Maintenance", "pick"),
-    ("Receiving", "RECV_CLERK", "Receiving", "pick"),
-    ("Production", "SHIFT_SUP", "Supervisor", "shp"),
+/// (department, role code, PodFactory role, station email suffix, Auth0 role)
+pub(crate) const DEPARTMENTS: &[(&str, &str, &str, &str, &str)] = &[
+    ("Picking", "PICKER", "Picker", "pick", "Picker"),
+    ("Packing", "PACKER", "Packer", "pack", "Packer"),
+    ("Shipping", "SHIPPER", "Shipping", "shp", "Shipper"),
+    (
+        "Heat Press",
+        "HEAT_PRESS",
+        "Heat Press",
+        "hp",
+        "Heat Press Operator",
+    ),
+    (
+        "Printing",
+        "PRINTER_OP",
+        "Printer",
+        "ship",
+        "Printer Operator",
+    ),
+    ("Quality", "QC", "QC", "pack", "QC Inspector"),
+    (
+        "Maintenance",
+        "MAINT_TECH",
+        "Maintenance",
+        "pick",
+        "Maintenance Technician",
+    ),
+    (
+        "Receiving",
+        "RECV_CLERK",
+        "Receiving",
+        "pick",
+        "Receiving Clerk",
+    ),
+    (
+        "Production",
+        "SHIFT_SUP",
+        "Supervisor",
+        "shp",
+        "Shift Supervisor",
+    ),
 ];
 
-const COMPANY: &str = "printworks.com";
+/// The company's mail domain.
+pub const COMPANY: &str = "printworks.com";
 const PERSONAL: &[&str] = &[
     "gmail.com",
     "yahoo.com",

@@ -12,4 +12,4 @@ pub mod workforce;
 pub use corpus::write_corpus;
 pub use eval::{eval_cli, EvalArgs};
 pub use match_bench::{bench_cli, MatchBenchArgs};
-pub use workforce::{podfactory_csv, role_map, sample_workforce};
+pub use workforce::{role_map, sample_workforce};

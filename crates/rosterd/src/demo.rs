@@ -13,7 +13,7 @@ use rosterd::config::{Secret, Settings};
 use rosterd::model::RawEmployee;
 use rosterd::plan::Plan;
 use rosterd::run::{run_once, Context, RunOptions};
-use rosterd_lab::workforce::{podfactory_csv, role_map, sample_workforce, EMAIL_DOMAIN};
+use rosterd_lab::workforce::{self, podfactory_csv, role_map, EMAIL_DOMAIN};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -77,11 +77,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let ctx = Context::new(settings).await?;
     ctx.store.migrate().await?;
 
-    let mut workforce = sample_workforce(args.employees.max(20), 42);
+    let sample = workforce::sample(args.employees.max(20), 42);
+    let mut workforce = sample.employees;
     seed_demo_accounts(&base, &mut workforce).await?;
     std::fs::write(
         &ctx.settings.podfactory.csv_path,
-        podfactory_csv(&workforce, 7),
+        podfactory_csv(&sample.podfactory),
     )?;
     ctx.store.insert_employees(&workforce).await?;
 
@@ -175,10 +176,10 @@ async fn seed_demo_accounts(base: &str, workforce: &mut [RawEmployee]) -> anyhow
 
     let mut users = vec![
         // Unmanaged: never touched.
-        json!({"email": "it-admin@podfactory-demo.com", "name": "IT Admin", "user_id": "auth0|000000000000000000000a01"}),
+        json!({"email": format!("it-admin@{EMAIL_DOMAIN}"), "name": "IT Admin", "user_id": "auth0|000000000000000000000a01"}),
         json!({"email": "temp.worker@staffing-agency.example", "name": "Temp Worker", "user_id": "auth0|000000000000000000000a02"}),
         // Orphan: made by rosterd for someone no longer in the table.
-        json!({"email": "former.employee@podfactory-demo.com", "name": "Former Employee", "user_id": "auth0|000000000000000000000a03",
+        json!({"email": format!("former.employee@{EMAIL_DOMAIN}"), "name": "Former Employee", "user_id": "auth0|000000000000000000000a03",
                "app_metadata": {"employee_id": 999_999, "created_by": "productivity_system"}}),
         // Made by hand in the dashboard for a real employee: linked by email.
         json!({"email": email(&workforce[link_by_email]), "name": workforce[link_by_email].full_name,
