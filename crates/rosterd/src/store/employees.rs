@@ -11,13 +11,20 @@
 //! - The query runs read-only on every backend: it is configuration, and a
 //!   `DELETE … RETURNING` there must not delete anything.
 
+use super::{sql, with_pool, Store, StoreError};
 use crate::config::DatabaseSettings;
-use crate::model::RawEmployee;
+use crate::model::{Auth0UserId, EmployeeId, RawEmployee};
+use chrono::{DateTime, Utc};
 use sqlx::mysql::MySqlRow;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Column, Executor, MySqlPool, PgPool, Row, SqlitePool, TypeInfo, ValueRef};
+
+/// The default employees query; `database.employees_query` replaces it for
+/// a table whose columns are named otherwise (alias them to these names).
+pub const EMPLOYEES_QUERY: &str = "SELECT id, full_name, email, department, workspace, role_code, \
+     is_active, auth0_user_id FROM employees";
 
 /// A value as rosterd reads it, whatever the column's type was.
 pub(crate) enum Cell {
@@ -626,6 +633,163 @@ pub(crate) fn without_employees_table(sql: &str) -> String {
         }
     }
     out
+}
+
+impl Store {
+    /// Every employees row the query returns, read-only, after checking its
+    /// columns. Rows that cannot be read are described, not fatal; the
+    /// caller validates the rest.
+    pub async fn load_employee_rows(
+        &self,
+        query: Option<&str>,
+        write_back: Option<&WriteBack>,
+    ) -> super::Result<Loaded> {
+        self.read_employees(query, write_back, None).await
+    }
+
+    /// The rows of the employees query, all of them or those with one id.
+    async fn read_employees(
+        &self,
+        query: Option<&str>,
+        write_back: Option<&WriteBack>,
+        id: Option<i64>,
+    ) -> super::Result<Loaded> {
+        let q = query.unwrap_or(EMPLOYEES_QUERY);
+        check_columns(self, q, write_back.is_some())
+            .await
+            .map_err(StoreError::Source)?;
+        let one;
+        let q = match id {
+            Some(_) => {
+                one = one_employee(q, self.backend());
+                one.as_str()
+            }
+            None => q,
+        };
+        let load = sql("load employees");
+        Ok(match self {
+            Store::Postgres(p) => {
+                Loaded::from_rows(&read_only_pg(p, q, id).await.map_err(load)?, pg_cell)
+            }
+            Store::MySql(p) => {
+                Loaded::from_rows(&read_only_mysql(p, q, id).await.map_err(load)?, mysql_cell)
+            }
+            Store::Sqlite(p) => Loaded::from_rows(
+                &read_only_sqlite(p, q, id).await.map_err(load)?,
+                sqlite_cell,
+            ),
+        })
+    }
+
+    /// Every employees row; a row that cannot be read is an error (tools and
+    /// tests; runs use [`Store::load_employee_rows`]).
+    pub async fn load_employees(&self, query: Option<&str>) -> super::Result<Vec<RawEmployee>> {
+        let loaded = self.load_employee_rows(query, None).await?;
+        match loaded.unreadable.first() {
+            Some(why) => Err(StoreError::Source(why.detail.clone())),
+            None => Ok(loaded.rows),
+        }
+    }
+
+    /// Check the employees source without reading it: the query's columns,
+    /// and the write-back target's. Says what will be written where.
+    pub async fn check_employees_source(
+        &self,
+        db: &DatabaseSettings,
+    ) -> std::result::Result<String, String> {
+        let write_back = WriteBack::from_settings(db)?;
+        let q = db.employees_query.as_deref().unwrap_or(EMPLOYEES_QUERY);
+        check_columns(self, q, write_back.is_some()).await?;
+        let Some(w) = write_back else {
+            return Ok("links are not written back (no database.employees_table): \
+                 an account's app_metadata.employee_id is the link"
+                .into());
+        };
+        let probe = w.probe_sql();
+        let prepared = match self {
+            Store::Postgres(p) => p.describe(&probe).await.map(drop),
+            Store::MySql(p) => p.describe(&probe).await.map(drop),
+            Store::Sqlite(p) => p.describe(&probe).await.map(drop),
+        };
+        prepared.map_err(|e| {
+            format!(
+                "database.employees_table: {}.{} with columns auth0_user_id and auth0_linked_at \
+                 is where links are written, but it does not prepare: {e}",
+                w.table, w.id_column
+            )
+        })?;
+        Ok(format!(
+            "links are written to {}.auth0_user_id and auth0_linked_at, by {}",
+            w.table, w.id_column
+        ))
+    }
+
+    /// Insert employees rows. Production never writes employees (beyond the
+    /// auth0 columns); the demo, benchmarks and tests fill tables with it.
+    pub async fn insert_employees(&self, rows: &[RawEmployee]) -> super::Result<()> {
+        with_pool!(self, pool, q => {
+            let mut tx = pool.begin().await.map_err(sql("insert employees"))?;
+            for e in rows {
+                sqlx::query(
+                    &q("INSERT INTO employees (id, full_name, email, department, workspace, role_code, \
+                     is_active, auth0_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+                )
+                .bind(e.id)
+                .bind(&e.full_name)
+                .bind(&e.email)
+                .bind(&e.department)
+                .bind(&e.workspace)
+                .bind(&e.role_code)
+                .bind(e.is_active)
+                .bind(&e.auth0_user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(sql("insert employees"))?;
+            }
+            tx.commit().await.map_err(sql("insert employees"))?;
+        });
+        Ok(())
+    }
+
+    /// Write the employee's Auth0 account back on its row. A write that
+    /// touches no row is an error: the next run would not see the link.
+    pub async fn set_employee_auth0_id(
+        &self,
+        target: &WriteBack,
+        id: EmployeeId,
+        user: &Auth0UserId,
+        now: DateTime<Utc>,
+    ) -> super::Result<()> {
+        let text = target.update_sql();
+        let done = with_pool!(self, pool, q => {
+            sqlx::query(&q(&text))
+                .bind(&user.0)
+                .bind(now)
+                .bind(id.0)
+                .execute(pool)
+                .await
+                .map_err(sql("record auth0_user_id"))?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::Source(format!(
+                "recording the account on {}: no row has {} = {id}",
+                target.table, target.id_column
+            )));
+        }
+        Ok(())
+    }
+
+    /// One employee, through the same query (and checks) the runs use,
+    /// narrowed to its id rather than reading the whole table.
+    pub async fn employee(
+        &self,
+        query: Option<&str>,
+        id: i64,
+    ) -> super::Result<Option<RawEmployee>> {
+        let loaded = self.read_employees(query, None, Some(id)).await?;
+        Ok(loaded.rows.into_iter().find(|e| e.id == id))
+    }
 }
 
 #[cfg(test)]

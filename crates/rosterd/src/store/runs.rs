@@ -1,0 +1,401 @@
+//! Runs and their actions in `reconcile_runs` and `reconcile_actions`, and
+//! a person's decision on a held run.
+
+use super::{sql, with_pool, Result, Store};
+use crate::model::Auth0UserId;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+/// A run as stored in `reconcile_runs`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RunRecord {
+    pub id: i64,
+    pub trigger: String,
+    pub mode: String,
+    pub dry_run: bool,
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub employees_seen: Option<i64>,
+    pub auth0_users_seen: Option<i64>,
+    pub actions_planned: i64,
+    pub actions_succeeded: i64,
+    pub actions_failed: i64,
+    pub findings_count: i64,
+    pub plan: Option<String>,
+    pub summary: Option<String>,
+    pub error: Option<String>,
+    pub held_reason: Option<String>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub approved_by: Option<String>,
+}
+
+/// A person's decision on a held run.
+#[derive(Debug, Clone, Copy)]
+pub enum HeldDecision<'a> {
+    Approved,
+    /// The sentence recorded as the run's error.
+    Rejected {
+        note: &'a str,
+    },
+}
+
+/// How a run ended, written once at its end.
+#[derive(Debug, Clone, Default)]
+pub struct RunEnd {
+    pub status: String,
+    pub employees_seen: Option<i64>,
+    pub auth0_users_seen: Option<i64>,
+    pub actions_planned: i64,
+    pub actions_succeeded: i64,
+    pub actions_failed: i64,
+    pub findings_count: i64,
+    pub plan: Option<String>,
+    pub summary: Option<String>,
+    pub error: Option<String>,
+    pub held_reason: Option<String>,
+}
+
+/// One planned action, as stored in `reconcile_actions`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ActionRecord {
+    pub seq: i64,
+    pub kind: String,
+    pub employee_id: Option<i64>,
+    pub auth0_user_id: Option<String>,
+    pub reason: String,
+    /// The action as JSON (no password: the plan never holds one).
+    pub detail: String,
+    /// `planned`, `succeeded`, `failed` or `skipped`.
+    pub status: String,
+    pub error: Option<String>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// How many employees rows the last successful run read.
+    pub async fn last_successful_employee_count(&self) -> Result<Option<i64>> {
+        with_pool!(self, pool => {
+            let row: Option<(Option<i64>,)> = sqlx::query_as(
+                "SELECT employees_seen FROM reconcile_runs WHERE status IN ('succeeded', 'partial') ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await
+            .map_err(sql("read last run"))?;
+            Ok(row.and_then(|r| r.0))
+        })
+    }
+
+    pub async fn start_run(
+        &self,
+        trigger: &str,
+        mode: &str,
+        dry_run: bool,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        with_pool!(self, pool => {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO reconcile_runs (trigger, mode, dry_run, status, started_at) \
+                 VALUES ($1, $2, $3, 'running', $4) RETURNING id",
+            )
+            .bind(trigger)
+            .bind(mode)
+            .bind(dry_run)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+            .map_err(sql("start run"))?;
+            Ok(id)
+        }, mysql pool => {
+            // No RETURNING on MySQL 8; `trigger` is a reserved word there.
+            let done = sqlx::query(
+                "INSERT INTO reconcile_runs (`trigger`, mode, dry_run, status, started_at) \
+                 VALUES (?, ?, ?, 'running', ?)",
+            )
+            .bind(trigger)
+            .bind(mode)
+            .bind(dry_run)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map_err(sql("start run"))?;
+            Ok(done.last_insert_id() as i64)
+        })
+    }
+
+    /// Close a run with its outcome, by its holder: only while the run is
+    /// still `running` and still `holder`'s (a run a successor closed as
+    /// abandoned stays as closed). `false` if it was not.
+    pub async fn finish_held_run(
+        &self,
+        id: i64,
+        holder: &str,
+        end: &RunEnd,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let text = "UPDATE reconcile_runs SET status = $1, finished_at = $2, employees_seen = $3, \
+             auth0_users_seen = $4, actions_planned = $5, actions_succeeded = $6, \
+             actions_failed = $7, findings_count = $8, plan = $9, summary = $10, error = $11, \
+             held_reason = $12 WHERE id = $13 AND status = 'running' AND holder = $14";
+        Ok(with_pool!(self, pool, q => {
+            sqlx::query(&q(text))
+                .bind(&end.status)
+                .bind(now)
+                .bind(end.employees_seen)
+                .bind(end.auth0_users_seen)
+                .bind(end.actions_planned)
+                .bind(end.actions_succeeded)
+                .bind(end.actions_failed)
+                .bind(end.findings_count)
+                .bind(&end.plan)
+                .bind(&end.summary)
+                .bind(&end.error)
+                .bind(&end.held_reason)
+                .bind(id)
+                .bind(holder)
+                .execute(pool)
+                .await
+                .map_err(sql("finish run"))?
+                .rows_affected()
+                == 1
+        }))
+    }
+
+    /// Store a run's planned actions in one transaction.
+    pub async fn insert_actions(&self, run_id: i64, actions: &[ActionRecord]) -> Result<()> {
+        with_pool!(self, pool, q => {
+            let mut tx = pool.begin().await.map_err(sql("record actions"))?;
+            for a in actions {
+                sqlx::query(
+                    &q("INSERT INTO reconcile_actions (run_id, seq, kind, employee_id, auth0_user_id, \
+                     reason, detail, status, error, finished_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+                )
+                .bind(run_id)
+                .bind(a.seq)
+                .bind(&a.kind)
+                .bind(a.employee_id)
+                .bind(&a.auth0_user_id)
+                .bind(&a.reason)
+                .bind(&a.detail)
+                .bind(&a.status)
+                .bind(&a.error)
+                .bind(a.finished_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(sql("record actions"))?;
+            }
+            tx.commit().await.map_err(sql("record actions"))?;
+        });
+        Ok(())
+    }
+
+    /// Record one action's outcome (and the account it ended up with).
+    pub async fn finish_action(
+        &self,
+        run_id: i64,
+        seq: i64,
+        status: &str,
+        auth0_user_id: Option<&Auth0UserId>,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        with_pool!(self, pool, q => {
+            sqlx::query(
+                // Only while the run is `running`: the actions of a run a
+                // successor closed as abandoned stay as it recorded them.
+                &q("UPDATE reconcile_actions SET status = $1, error = $2, finished_at = $3, \
+                 auth0_user_id = COALESCE($4, auth0_user_id) WHERE seq = $5 AND run_id = \
+                 (SELECT id FROM reconcile_runs WHERE id = $6 AND status = 'running')"),
+            )
+            .bind(status)
+            .bind(error)
+            .bind(now)
+            .bind(auth0_user_id.map(|u| u.0.as_str()))
+            .bind(seq)
+            .bind(run_id)
+            .execute(pool)
+            .await
+            .map_err(sql("record action outcome"))?;
+        });
+        Ok(())
+    }
+
+    /// Mark a held run as approved (its plan was applied by a later run).
+    pub async fn get_run(&self, id: i64) -> Result<Option<RunRecord>> {
+        with_pool!(self, pool, q => {
+            sqlx::query_as(&q("SELECT * FROM reconcile_runs WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .map_err(sql("read run"))
+        })
+    }
+
+    /// The newest runs first.
+    pub async fn list_runs(&self, limit: i64) -> Result<Vec<RunRecord>> {
+        with_pool!(self, pool, q => {
+            sqlx::query_as(&q("SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT $1"))
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+                .map_err(sql("list runs"))
+        })
+    }
+
+    pub async fn run_actions(&self, run_id: i64) -> Result<Vec<ActionRecord>> {
+        with_pool!(self, pool, q => {
+            sqlx::query_as(
+                &q("SELECT seq, kind, employee_id, auth0_user_id, reason, detail, status, error, finished_at \
+                 FROM reconcile_actions WHERE run_id = $1 ORDER BY seq"),
+            )
+            .bind(run_id)
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read actions"))
+        })
+    }
+
+    /// Record a person's decision on a held run: `approved` or `rejected`
+    /// (then `note` is the run's error), with who and when, in
+    /// `approved_at`/`approved_by`. Conditional, so of two concurrent
+    /// decisions exactly one wins; `false` when the run is not a held,
+    /// undecided, real (not dry) run.
+    pub async fn decide_held_run(
+        &self,
+        id: i64,
+        decision: HeldDecision<'_>,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let (status, note) = match decision {
+            HeldDecision::Approved => ("approved", None),
+            HeldDecision::Rejected { note } => ("rejected", Some(note)),
+        };
+        with_pool!(self, pool, q => {
+            let done = sqlx::query(&q(
+                "UPDATE reconcile_runs SET status = $1, approved_at = $2, approved_by = $3, \
+                 error = COALESCE($4, error) \
+                 WHERE id = $5 AND status = 'held' AND approved_at IS NULL AND dry_run = $6",
+            ))
+            .bind(status)
+            .bind(now)
+            .bind(by)
+            .bind(note)
+            .bind(id)
+            .bind(false)
+            .execute(pool)
+            .await
+            .map_err(sql("decide held run"))?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// `(status, summary)` of the last `limit` finished runs that were not
+    /// dry runs, newest first.
+    pub async fn recent_run_outcomes(&self, limit: i64) -> Result<Vec<(String, Option<String>)>> {
+        with_pool!(self, pool, q => {
+            sqlx::query_as(&q(
+                "SELECT status, summary FROM reconcile_runs WHERE status <> 'running' AND NOT dry_run \
+                 ORDER BY id DESC LIMIT $1",
+            ))
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read recent runs"))
+        })
+    }
+
+    /// Runs, newest first, optionally only those with `status`, only those
+    /// with an id below `before` (for paging).
+    pub async fn list_runs_page(
+        &self,
+        status: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<RunRecord>> {
+        // Each value bound twice, so each placeholder appears once (MySQL).
+        with_pool!(self, pool, q => {
+            sqlx::query_as(&q(
+                "SELECT * FROM reconcile_runs WHERE ($1 IS NULL OR status = $2) AND ($3 IS NULL OR id < $4) \
+                 ORDER BY id DESC LIMIT $5",
+            ))
+            .bind(status)
+            .bind(status)
+            .bind(before)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(sql("list runs"))
+        })
+    }
+
+    /// Is the newest finished real (not dry) run held and awaiting a
+    /// decision? What `rosterd_held_runs` says until the next run.
+    pub async fn latest_run_is_held(&self) -> Result<bool> {
+        with_pool!(self, pool => {
+            let row: Option<(String, Option<DateTime<Utc>>)> = sqlx::query_as(
+                "SELECT status, approved_at FROM reconcile_runs \
+                 WHERE status <> 'running' AND NOT dry_run ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await
+            .map_err(sql("read the latest run"))?;
+            Ok(row.is_some_and(|(status, approved)| status == "held" && approved.is_none()))
+        })
+    }
+
+    /// The newest run that got as far as planning.
+    pub async fn latest_planned_run(&self) -> Result<Option<RunRecord>> {
+        with_pool!(self, pool => {
+            sqlx::query_as("SELECT * FROM reconcile_runs WHERE plan IS NOT NULL ORDER BY id DESC LIMIT 1")
+                .fetch_optional(pool)
+                .await
+                .map_err(sql("read latest run"))
+        })
+    }
+
+    /// When the last run (any outcome) and the last successful run finished.
+    pub async fn last_run_times(&self) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+        with_pool!(self, pool => {
+            let last: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as(
+                "SELECT finished_at FROM reconcile_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await
+            .map_err(sql("read run times"))?;
+            let ok: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as(
+                "SELECT finished_at FROM reconcile_runs WHERE status IN ('succeeded', 'partial') AND NOT dry_run ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await
+            .map_err(sql("read run times"))?;
+            Ok((last.and_then(|r| r.0), ok.and_then(|r| r.0)))
+        })
+    }
+
+    /// The newest actions concerning one employee, across runs.
+    pub async fn employee_actions(
+        &self,
+        employee_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, ActionRecord)>> {
+        with_pool!(self, pool, q => {
+            let rows = sqlx::query(
+                &q("SELECT run_id, seq, kind, employee_id, auth0_user_id, reason, detail, status, error, finished_at \
+                 FROM reconcile_actions WHERE employee_id = $1 ORDER BY id DESC LIMIT $2"),
+            )
+            .bind(employee_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read employee actions"))?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("run_id")?, <ActionRecord as sqlx::FromRow<_>>::from_row(r)?)))
+                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
+                .map_err(sql("read employee actions"))
+        })
+    }
+}
