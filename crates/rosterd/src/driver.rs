@@ -258,7 +258,7 @@ impl DriverConfig {
 
 /// The running driver's task; [`shutdown`](Self::shutdown) stops it.
 pub struct DriverTask {
-    stop: oneshot::Sender<()>,
+    stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
 
@@ -267,7 +267,7 @@ impl DriverTask {
     /// started (it records itself as interrupted if others remain) within
     /// the grace, and return.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(());
+        let _ = self.stop.send(true);
         if let Err(e) = self.task.await {
             tracing::error!(error = %e, "the run driver panicked");
         }
@@ -288,7 +288,7 @@ pub(crate) fn spawn<A: Activation>(
         current: Current::Idle,
         last: None,
     });
-    let (stop, stopped) = oneshot::channel();
+    let (stop, stopped) = watch::channel(false);
     if let Some(secs) = config.schedule.interval_secs(Utc::now()) {
         metrics.schedule_interval.set(secs);
     }
@@ -355,7 +355,7 @@ impl<A: Activation> Driver<A> {
         mut self,
         mut requests: mpsc::Receiver<StartRequest>,
         changes: Arc<Notify>,
-        mut stop: oneshot::Receiver<()>,
+        mut stop: watch::Receiver<bool>,
     ) {
         let mut next_tick = self.next_tick(Utc::now());
         loop {
@@ -369,10 +369,13 @@ impl<A: Activation> Driver<A> {
                 .filter(|_| self.running.is_none())
                 .map(|c| c.due);
             let event = tokio::select! {
-                // A dropped `DriverTask` stops the driver too.
-                _ = &mut stop => Event::Stop,
-                Some(request) = requests.recv() => Event::Start(request),
+                // Shutdown first: no run starts once it is asked for.
+                biased;
+                // Only `DriverTask::shutdown` stops the driver: a daemon
+                // dropped without it keeps running, as it always did.
+                Ok(_) = stop.wait_for(|stop| *stop) => Event::Stop,
                 ended = ended(&mut self.running) => Event::Ended(ended),
+                Some(request) = requests.recv() => Event::Start(request),
                 _ = changes.notified() => Event::Changed,
                 _ = tokio::time::sleep_until(change_due.unwrap_or_else(Instant::now)), if change_due.is_some() => Event::ChangeDue,
                 _ = tokio::time::sleep(until_tick) => Event::Tick,
@@ -658,15 +661,23 @@ mod tests {
     }
 
     fn start_driver(runs: &FakeRuns) -> (DriverHandle, DriverTask) {
+        // Never within a test.
+        start_scheduled(runs, "0 0 0 1 1 *", Arc::new(Metrics::new()))
+    }
+
+    fn start_scheduled(
+        runs: &FakeRuns,
+        cron: &str,
+        metrics: Arc<Metrics>,
+    ) -> (DriverHandle, DriverTask) {
         let config = DriverConfig {
-            // Never within a test.
-            schedule: Schedule::parse("0 0 0 1 1 *", "UTC").unwrap(),
+            schedule: Schedule::parse(cron, "UTC").unwrap(),
             jitter: Duration::ZERO,
             debounce: Duration::from_millis(50),
             quarantine_interval: Duration::from_secs(600),
             shutdown_grace: Duration::from_secs(5),
         };
-        spawn(runs.clone(), config, Arc::new(Metrics::new()), None)
+        spawn(runs.clone(), config, metrics, None)
     }
 
     async fn wait_for(handle: &DriverHandle, what: impl Fn(&Status) -> bool) -> Status {
@@ -730,6 +741,33 @@ mod tests {
             .start(RunOptions::new(Trigger::Approval, false))
             .await
             .unwrap();
+        runs.end(RunStatus::Succeeded);
+        task.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_tick_starts_a_scheduled_run_and_a_tick_during_a_run_is_skipped_and_counted() {
+        let runs = FakeRuns::default();
+        let metrics = Arc::new(Metrics::new());
+        let (handle, task) = start_scheduled(&runs, "* * * * * *", metrics.clone());
+        wait_for(&handle, |s| {
+            matches!(
+                s.current,
+                Current::Running {
+                    trigger: Trigger::Schedule,
+                    ..
+                }
+            )
+        })
+        .await;
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while metrics.scheduler_skipped.get() == 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("the next tick is skipped");
+        assert_eq!(runs.triggers(), [Trigger::Schedule]);
         runs.end(RunStatus::Succeeded);
         task.shutdown().await;
     }
