@@ -1,8 +1,9 @@
 //! One reconcile run: the activation every trigger calls.
 //!
 //! A run takes no input about what changed (the scheduler, an admin's
-//! `POST /runs` and a change notification all call [`run_once`] the same
-//! way): it takes the leader lock, reads everything, plans with the pure
+//! `POST /runs` and a change notification all start the same run through
+//! the `driver`, the CLI through [`run_once`]; only the [`Trigger`] is
+//! recorded): it takes the leader lock, reads everything, plans with the pure
 //! planner, guards, applies, and records. Because the plan is recomputed
 //! from the systems themselves, a crash anywhere is healed by the next run:
 //! an account created but not recorded is found by its
@@ -157,6 +158,16 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    pub const ALL: [Trigger; 7] = [
+        Trigger::Schedule,
+        Trigger::Http,
+        Trigger::Change,
+        Trigger::Approval,
+        Trigger::Cli,
+        Trigger::Demo,
+        Trigger::Bench,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Trigger::Schedule => "schedule",
@@ -170,12 +181,6 @@ impl Trigger {
     }
 }
 
-impl std::fmt::Display for Trigger {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 #[error("{0:?} is not a run trigger")]
 pub struct UnknownTrigger(pub String);
@@ -183,18 +188,10 @@ pub struct UnknownTrigger(pub String);
 impl std::str::FromStr for Trigger {
     type Err = UnknownTrigger;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            Trigger::Schedule,
-            Trigger::Http,
-            Trigger::Change,
-            Trigger::Approval,
-            Trigger::Cli,
-            Trigger::Demo,
-            Trigger::Bench,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == s)
-        .ok_or_else(|| UnknownTrigger(s.to_string()))
+        Trigger::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| UnknownTrigger(s.to_string()))
     }
 }
 
@@ -1485,6 +1482,21 @@ fn failpoint(name: &str) {
 mod tests {
     use super::*;
     use crate::store::{Loaded, Unreadable};
+
+    #[test]
+    fn trigger_strings_are_the_stored_and_shown_ones_and_parse_back() {
+        // `reconcile_runs.trigger`, the API's JSON and the metric label: a
+        // public contract.
+        let strings: Vec<_> = Trigger::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(
+            strings,
+            ["schedule", "http", "change", "approval", "cli", "demo", "bench"]
+        );
+        for t in Trigger::ALL {
+            assert_eq!(t.as_str().parse::<Trigger>().unwrap(), t);
+        }
+        assert!("webhook".parse::<Trigger>().is_err());
+    }
 
     fn unreadable(id: Option<i64>, is_active: Option<bool>) -> Unreadable {
         Unreadable {
