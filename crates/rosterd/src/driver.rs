@@ -5,7 +5,7 @@
 //! feed, the Auth0 webhook), and the follow-up after this replica lost the
 //! leader lock mid-run. Triggers reach the driver through a [`DriverHandle`]
 //! (which anything may hold without depending on the driver); one task,
-//! [`Driver::run`], `select!`s over start requests, change activations, the
+//! `Driver::run`, `select!`s over start requests, change activations, the
 //! next schedule tick, the end of the run in progress and shutdown, as
 //! omicron's background-task driver does. Being the only place that starts
 //! runs, it keeps "which run is in progress" in its own variables: no lock.
