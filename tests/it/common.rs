@@ -6,7 +6,7 @@
 use auth0_sim::{self as sim, RunningSim, SimConfig};
 use rosterd::config::{Secret, Settings};
 use rosterd::model::RawEmployee;
-use rosterd::run::{run_once, Context, RunOptions, RunReport};
+use rosterd::run::{run_once, Context, RunOptions, RunReport, Trigger};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -170,13 +170,13 @@ pub async fn context(s: Settings) -> Arc<Context> {
 }
 
 pub async fn run(ctx: &Arc<Context>) -> RunReport {
-    run_once(ctx, RunOptions::new("test", false))
+    run_once(ctx, RunOptions::new(Trigger::Cli, false))
         .await
         .expect("run starts")
 }
 
 pub async fn dry_run(ctx: &Arc<Context>) -> RunReport {
-    run_once(ctx, RunOptions::new("test", true))
+    run_once(ctx, RunOptions::new(Trigger::Cli, true))
         .await
         .expect("run starts")
 }

@@ -71,7 +71,7 @@ impl World {
         DaemonClient::anonymous(&self.daemon)
     }
     fn store(&self) -> &Store {
-        &self.daemon.runner.ctx.store
+        &self.daemon.ctx.store
     }
 }
 
@@ -385,7 +385,7 @@ async fn held_mass_deactivation_is_applied_after_approval_and_records_the_approv
         .await;
     late.expect_error(409, "not_held");
     assert!(late.json["message"].as_str().unwrap().contains("approved"));
-    assert!(admin_audit(&d.runner.ctx.store).await.contains(&(
+    assert!(admin_audit(&d.ctx.store).await.contains(&(
         ADMIN_NAME.into(),
         "approve_run".into(),
         held.to_string()
@@ -434,7 +434,7 @@ async fn held_run_rejected_over_http_is_not_held_again_until_the_plan_changes() 
     assert_eq!(r.json["status"], "rejected", "{:#}", r.json);
     assert_eq!(r.json["rejected_by"], ADMIN_NAME);
     assert!(r.json["rejected_at"].is_string());
-    assert!(admin_audit(&d.runner.ctx.store)
+    assert!(admin_audit(&d.ctx.store)
         .await
         .iter()
         .any(|(who, what, target)| who == ADMIN_NAME
@@ -458,7 +458,7 @@ async fn held_run_rejected_over_http_is_not_held_again_until_the_plan_changes() 
 
     // A changed plan is held again.
     exec(
-        &d.runner.ctx.store,
+        &d.ctx.store,
         "UPDATE employees SET is_active = false WHERE id = 31",
     )
     .await;
@@ -1438,7 +1438,7 @@ async fn shutdown_mid_apply_records_interrupted_and_a_new_daemon_finishes_the_pl
     })
     .await;
 
-    let store = d.runner.ctx.store.clone();
+    let store = d.ctx.store.clone();
     let base = d.base_url();
     let t0 = Instant::now();
     d.shutdown().await.expect("a clean shutdown");

@@ -174,7 +174,7 @@ impl World {
         sign(&claims(&self.jwks.issuer, sub, permissions), KID)
     }
     fn store(&self) -> &Store {
-        &self.daemon.runner.ctx.store
+        &self.daemon.ctx.store
     }
 }
 

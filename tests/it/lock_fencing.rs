@@ -54,7 +54,7 @@ impl Setup {
 }
 
 fn store(d: &RunningDaemon) -> &Store {
-    &d.runner.ctx.store
+    &d.ctx.store
 }
 
 /// Until `n` accounts exist in the simulator.
@@ -488,7 +488,7 @@ async fn a_run_closed_by_a_successor_stays_closed(kind: Db) {
     let closed = store(&a).run_actions(first).await.unwrap();
     let created = w.api.users().await.len();
     eventually("the frozen run to stop", LIMIT, || async {
-        (a.runner.ctx.current_run() != Some(first)).then_some(())
+        (a.driver.status().current.run_id() != Some(first)).then_some(())
     })
     .await;
     assert!(

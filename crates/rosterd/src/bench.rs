@@ -11,7 +11,7 @@ use auth0_sim::SimConfig;
 use rosterd::config::{Secret, Settings};
 use rosterd::model::{Auth0UserId, Employee};
 use rosterd::plan::{plan, PlanPolicy};
-use rosterd::run::{run_once, Context, RunOptions};
+use rosterd::run::{run_once, Context, RunOptions, Trigger};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -200,7 +200,7 @@ async fn bench_run(
     reset_peak_rss();
     let before = peak_rss_kib();
     let start = Instant::now();
-    let report = run_once(&ctx, RunOptions::new("bench", false)).await?;
+    let report = run_once(&ctx, RunOptions::new(Trigger::Bench, false)).await?;
     let took = start.elapsed();
     println!(
         "run ({scenario}, {n} employees, rosterd at {rate_used} rps): {:?} in {:.2} s; planned {:?}; failed {:?}; peak RSS {} MiB (from {} MiB before the run)",

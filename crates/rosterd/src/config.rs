@@ -309,8 +309,8 @@ impl Default for ServeSettings {
 }
 
 impl ServeSettings {
-    /// The schedule as the six-field form the scheduler wants, checked with
-    /// the parser tokio-cron-scheduler uses (which says only `ParseSchedule`).
+    /// The schedule as the six-field form the driver reads with croner,
+    /// checked here so that a bad one is a config error naming the key.
     pub fn six_field_schedule(&self) -> Result<String, String> {
         let example = "use six-field cron \"sec min hour day-of-month month day-of-week\", e.g. \"0 */15 * * * *\"";
         let cron = match self.schedule.split_whitespace().count() {

@@ -12,7 +12,7 @@ use auth0_sim::{self as sim, SimConfig};
 use rosterd::config::{Secret, Settings};
 use rosterd::model::RawEmployee;
 use rosterd::plan::Plan;
-use rosterd::run::{run_once, Context, RunOptions};
+use rosterd::run::{run_once, Context, RunOptions, Trigger};
 use rosterd_lab::workforce::{self, podfactory_csv, role_map, EMAIL_DOMAIN};
 use serde_json::json;
 use std::path::PathBuf;
@@ -95,7 +95,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  Auth0 simulator: {base} (state: {base}/__sim/state)");
     println!();
 
-    let first = run_once(&ctx, RunOptions::new("demo", false)).await?;
+    let first = run_once(&ctx, RunOptions::new(Trigger::Demo, false)).await?;
     print!("{}", rosterd::report::human(&first));
     if let Some(plan) = ctx
         .store
@@ -107,7 +107,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         print_plan_examples(&plan);
     }
     println!();
-    let second = run_once(&ctx, RunOptions::new("demo", false)).await?;
+    let second = run_once(&ctx, RunOptions::new(Trigger::Demo, false)).await?;
     println!("second run, right after (convergence):");
     print!("{}", rosterd::report::human(&second));
     println!();

@@ -3,7 +3,7 @@
 //! One implementation for the CLI and the admin API.
 
 use crate::plan::Plan;
-use crate::run::{Approval, RunOptions};
+use crate::run::{Approval, RunOptions, Trigger};
 use crate::store::{HeldDecision, RunRecord, Store, StoreError};
 use chrono::Utc;
 
@@ -51,7 +51,7 @@ pub async fn approval(store: &Store, id: i64, actor: &str) -> Result<RunOptions,
         .ok_or(DecisionError::NoPlan(id))?;
     Ok(RunOptions {
         dry_run: false,
-        trigger: "approval",
+        trigger: Trigger::Approval,
         approval: Some(Approval {
             held_run_id: id,
             actions: plan.actions,

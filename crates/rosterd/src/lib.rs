@@ -8,8 +8,10 @@
 pub use rosterd_core::{matching, model, plan};
 
 pub mod auth0;
+mod backoff;
 pub mod config;
 pub mod daemon;
+pub mod driver;
 pub mod held;
 pub mod http;
 pub mod match_csv;

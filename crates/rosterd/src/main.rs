@@ -6,7 +6,7 @@ mod demo;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use rosterd::config::Settings;
-use rosterd::run::{run_once, Context, RunError, RunOptions, EXIT_LOCKED};
+use rosterd::run::{run_once, Context, RunError, RunOptions, Trigger, EXIT_LOCKED};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -163,7 +163,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::load(cli.config.as_deref())?;
             rosterd::telemetry::init(&settings.log);
             let ctx = Context::new(settings).await?;
-            cli_run(&ctx, RunOptions::new("cli", dry_run), output).await
+            cli_run(&ctx, RunOptions::new(Trigger::Cli, dry_run), output).await
         }
         Command::Approve { run, output } => {
             let settings = Settings::load(cli.config.as_deref())?;

@@ -1,8 +1,9 @@
 //! One reconcile run: the activation every trigger calls.
 //!
 //! A run takes no input about what changed (the scheduler, an admin's
-//! `POST /runs` and a change notification all call [`run_once`] the same
-//! way): it takes the leader lock, reads everything, plans with the pure
+//! `POST /runs` and a change notification all start the same run through
+//! the `driver`, the CLI through [`run_once`]; only the [`Trigger`] is
+//! recorded): it takes the leader lock, reads everything, plans with the pure
 //! planner, guards, applies, and records. Because the plan is recomputed
 //! from the systems themselves, a crash anywhere is healed by the next run:
 //! an account created but not recorded is found by its
@@ -37,14 +38,8 @@ pub struct Context {
     /// Where links are written back (`database.employees_table`), derived
     /// once from the settings; `None`: `app_metadata.employee_id` is the link.
     pub write_back: Option<crate::store::WriteBack>,
-    /// Runs never overlap within one process (the leader lock covers others).
-    running: Arc<tokio::sync::Mutex<()>>,
-    /// The run in progress (id, start), for "409: run N is running".
-    current: std::sync::Mutex<Option<(i64, chrono::DateTime<Utc>)>>,
     /// The leader lock of the run in progress, which every write checks.
     leader: std::sync::Mutex<Option<Leadership>>,
-    /// Set on shutdown: the run in progress starts no further actions.
-    stopping: std::sync::atomic::AtomicBool,
     holder: String,
 }
 
@@ -62,29 +57,8 @@ impl Context {
             settings,
             store,
             auth0,
-            running: Arc::new(tokio::sync::Mutex::new(())),
-            current: std::sync::Mutex::new(None),
             leader: std::sync::Mutex::new(None),
-            stopping: std::sync::atomic::AtomicBool::new(false),
         }))
-    }
-
-    /// Ask the run in progress to stop after the actions already under way.
-    pub fn stop(&self) {
-        self.stopping
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    fn is_stopping(&self) -> bool {
-        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// The run in progress in this process, if any.
-    pub fn current_run(&self) -> Option<i64> {
-        self.current
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .map(|(id, _)| id)
     }
 
     fn leadership(&self) -> Option<Leadership> {
@@ -164,18 +138,74 @@ impl RunStatus {
 /// The CLI's exit status when another run holds the leader lock.
 pub const EXIT_LOCKED: u8 = 4;
 
+/// Who asked for a run. Its string is stored in `reconcile_runs.trigger`,
+/// shown by the API and the digest, and is the `trigger` metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    /// The cron schedule, and the run at start-up.
+    Schedule,
+    /// An admin's `POST /api/v1/runs`.
+    Http,
+    /// An employee change or an Auth0 event (the webhook), debounced; also
+    /// the follow-up after a replica lost the leader lock mid-run.
+    Change,
+    /// An admin approved a held run.
+    Approval,
+    /// `rosterd run`.
+    Cli,
+    Demo,
+    Bench,
+}
+
+impl Trigger {
+    pub const ALL: [Trigger; 7] = [
+        Trigger::Schedule,
+        Trigger::Http,
+        Trigger::Change,
+        Trigger::Approval,
+        Trigger::Cli,
+        Trigger::Demo,
+        Trigger::Bench,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Http => "http",
+            Trigger::Change => "change",
+            Trigger::Approval => "approval",
+            Trigger::Cli => "cli",
+            Trigger::Demo => "demo",
+            Trigger::Bench => "bench",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a run trigger")]
+pub struct UnknownTrigger(pub String);
+
+impl std::str::FromStr for Trigger {
+    type Err = UnknownTrigger;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Trigger::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| UnknownTrigger(s.to_string()))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub dry_run: bool,
-    /// Who asked: `cli`, `schedule`, `http`, `change`, `demo`, `approval`.
-    pub trigger: &'static str,
+    pub trigger: Trigger,
     /// An admin approved a held run: its plan may pass the guard, if the
     /// fresh plan is still the same.
     pub approval: Option<Approval>,
 }
 
 impl RunOptions {
-    pub fn new(trigger: &'static str, dry_run: bool) -> Self {
+    pub fn new(trigger: Trigger, dry_run: bool) -> Self {
         RunOptions {
             dry_run,
             trigger,
@@ -274,23 +304,32 @@ pub async fn run_once(ctx: &Arc<Context>, opts: RunOptions) -> Result<RunReport,
 /// [`finish`]: StartedRun::finish
 pub struct StartedRun {
     pub run_id: i64,
+    started_at: chrono::DateTime<Utc>,
     ctx: Arc<Context>,
     opts: RunOptions,
-    _local: tokio::sync::OwnedMutexGuard<()>,
     lock: crate::store::LeaderLock,
+    stop: StopRequest,
 }
 
-/// Take the locks and open the run's record.
+/// Asks a run in progress to start no further actions (a shutdown); the
+/// actions under way finish, and the rest are recorded as skipped.
+#[derive(Debug, Clone, Default)]
+pub struct StopRequest(Arc<std::sync::atomic::AtomicBool>);
+
+impl StopRequest {
+    pub fn request(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn requested(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Take the leader lock and open the run's record. One process starts one
+/// run at a time through `driver`; the leader lock also refuses a second
+/// run in the same process.
 pub async fn begin(ctx: &Arc<Context>, opts: RunOptions) -> Result<StartedRun, RunError> {
-    let local = ctx.running.clone().try_lock_owned().map_err(|_| {
-        let current = *ctx.current.lock().unwrap_or_else(|p| p.into_inner());
-        RunError::AlreadyRunning(current.map(|(id, started_at)| RunningRun {
-            id,
-            holder: Some(ctx.holder.clone()),
-            started_at,
-            heartbeat_at: None,
-        }))
-    })?;
     let Some(lock) = ctx.store.try_lock(&ctx.holder).await? else {
         return Err(RunError::AlreadyRunning(ctx.store.running_run().await?));
     };
@@ -308,14 +347,14 @@ pub async fn begin(ctx: &Arc<Context>, opts: RunOptions) -> Result<StartedRun, R
     };
     lock.attach_run(run_id);
     *ctx.leader.lock().unwrap_or_else(|p| p.into_inner()) = Some(lock.leadership());
-    *ctx.current.lock().unwrap_or_else(|p| p.into_inner()) = Some((run_id, started_at));
     ctx.metrics.run_in_progress.set(1);
     Ok(StartedRun {
         run_id,
+        started_at,
         ctx: ctx.clone(),
         opts,
-        _local: local,
         lock,
+        stop: StopRequest::default(),
     })
 }
 
@@ -337,18 +376,37 @@ async fn open_run(
     let now = ctx.store.db_now().await?;
     let id = ctx
         .store
-        .start_run(opts.trigger, ctx.settings.mode.as_str(), opts.dry_run, now)
+        .start_run(
+            opts.trigger.as_str(),
+            ctx.settings.mode.as_str(),
+            opts.dry_run,
+            now,
+        )
         .await?;
     ctx.store.set_run_holder(id, &ctx.holder).await?;
     Ok((id, now))
 }
 
 impl StartedRun {
+    /// The run as "another run is in progress" names it.
+    pub fn running(&self) -> RunningRun {
+        RunningRun {
+            id: self.run_id,
+            holder: Some(self.ctx.holder.clone()),
+            started_at: self.started_at,
+            heartbeat_at: None,
+        }
+    }
+
+    /// How to stop this run once [`finish`](Self::finish) has it.
+    pub fn stop_request(&self) -> StopRequest {
+        self.stop.clone()
+    }
+
     pub async fn finish(self) -> Result<RunReport, RunError> {
         let ctx = &self.ctx;
-        let result = locked_run(ctx, self.run_id, &self.opts).await;
+        let result = locked_run(ctx, self.run_id, &self.opts, &self.stop).await;
         ctx.metrics.run_in_progress.set(0);
-        *ctx.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
         *ctx.leader.lock().unwrap_or_else(|p| p.into_inner()) = None;
         if let Ok(report) = &result {
             record_metrics(&ctx.metrics, report, self.opts.trigger);
@@ -360,14 +418,19 @@ impl StartedRun {
     }
 }
 
-async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<RunReport, RunError> {
+async fn locked_run(
+    ctx: &Context,
+    run_id: i64,
+    opts: &RunOptions,
+    stop: &StopRequest,
+) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let store = &ctx.store;
     let mode = ctx.settings.mode;
     let span = tracing::info_span!(
         "run",
         run_id,
-        trigger = opts.trigger,
+        trigger = opts.trigger.as_str(),
         dry_run = opts.dry_run
     );
     async move {
@@ -399,7 +462,7 @@ async fn locked_run(ctx: &Context, run_id: i64, opts: &RunOptions) -> Result<Run
         };
         let mut end = RunEnd::default();
         let deadline = started + std::time::Duration::from_secs(ctx.settings.reconcile.run_deadline_secs);
-        if let Err(e) = execute(ctx, run_id, opts, deadline, &mut report, &mut end).await {
+        if let Err(e) = execute(ctx, run_id, opts, stop, deadline, &mut report, &mut end).await {
             report.status = RunStatus::Failed;
             report.failed_stage = Some(stage_of(&e));
             report.error = Some(crate::telemetry::error_chain(e.as_ref()));
@@ -525,10 +588,10 @@ fn stage_of(e: &anyhow::Error) -> &'static str {
 }
 
 /// What a finished run tells the metrics.
-fn record_metrics(m: &Metrics, r: &RunReport, trigger: &str) {
+fn record_metrics(m: &Metrics, r: &RunReport, trigger: Trigger) {
     let now = Utc::now().timestamp() as f64;
     m.runs
-        .with_label_values(&[r.status.as_str(), trigger])
+        .with_label_values(&[r.status.as_str(), trigger.as_str()])
         .inc();
     m.run_duration.observe(r.duration_ms as f64 / 1000.0);
     m.last_run.set(now);
@@ -601,6 +664,7 @@ async fn execute(
     ctx: &Context,
     run_id: i64,
     opts: &RunOptions,
+    stop: &StopRequest,
     deadline: Instant,
     report: &mut RunReport,
     end: &mut RunEnd,
@@ -765,7 +829,7 @@ async fn execute(
     report.applied = true;
     let by_id: BTreeMap<EmployeeId, &Employee> = employees.iter().map(|e| (e.id, e)).collect();
     let roles = policy.roles.as_ref().expect("set above");
-    let outcomes = apply_all(ctx, run_id, &plan, &by_id, roles, deadline).await;
+    let outcomes = apply_all(ctx, run_id, &plan, &by_id, roles, stop, deadline).await;
     let mut tally = crate::outcome::Tally::default();
     let mut cut = None;
     for (action, outcome) in plan.actions.iter().zip(outcomes) {
@@ -1055,6 +1119,7 @@ async fn apply_all(
     plan: &Plan,
     employees: &BTreeMap<EmployeeId, &Employee>,
     roles: &RoleResolver,
+    stop: &StopRequest,
     deadline: Instant,
 ) -> Vec<Outcome> {
     // Futures built up front (not polled): a lazily mapped stream over
@@ -1074,7 +1139,7 @@ async fn apply_all(
                     tracing::error!(seq, error = %e, "could not record an action's outcome");
                 }
             };
-            let skip = if ctx.is_stopping() {
+            let skip = if stop.requested() {
                 Some((crate::outcome::Cut::Shutdown, "not started: rosterd was shutting down".to_string()))
             } else if Instant::now() >= deadline {
                 Some((
@@ -1417,6 +1482,21 @@ fn failpoint(name: &str) {
 mod tests {
     use super::*;
     use crate::store::{Loaded, Unreadable};
+
+    #[test]
+    fn trigger_strings_are_the_stored_and_shown_ones_and_parse_back() {
+        // `reconcile_runs.trigger`, the API's JSON and the metric label: a
+        // public contract.
+        let strings: Vec<_> = Trigger::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(
+            strings,
+            ["schedule", "http", "change", "approval", "cli", "demo", "bench"]
+        );
+        for t in Trigger::ALL {
+            assert_eq!(t.as_str().parse::<Trigger>().unwrap(), t);
+        }
+        assert!("webhook".parse::<Trigger>().is_err());
+    }
 
     fn unreadable(id: Option<i64>, is_active: Option<bool>) -> Unreadable {
         Unreadable {

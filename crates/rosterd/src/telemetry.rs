@@ -6,10 +6,10 @@ use crate::config::{log_filter, LogSettings};
 use std::io::IsTerminal as _;
 use tracing_subscriber::EnvFilter;
 
-/// Crates that log their own housekeeping at info (tokio-cron-scheduler:
-/// `Uninited`, `Job creator created`; PostgreSQL's NOTICEs from `migrate`'s
-/// `DROP … IF EXISTS`): warn and above only, unless the filter names them.
-const QUIET: [&str; 2] = ["tokio_cron_scheduler", "sqlx::postgres::notice"];
+/// What logs its own housekeeping at info (PostgreSQL's NOTICEs from
+/// `migrate`'s `DROP … IF EXISTS`): warn and above only, unless the filter
+/// names it.
+const QUIET: [&str; 1] = ["sqlx::postgres::notice"];
 
 pub fn init(log: &LogSettings) {
     // Settings::load has rejected a bad RUST_LOG; the commands that run

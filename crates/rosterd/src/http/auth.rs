@@ -81,11 +81,11 @@ fn same_secret(a: &str, b: &str) -> bool {
 }
 
 pub async fn require_admin(
-    State(runner): State<AppState>,
+    State(state): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let tokens = &runner.ctx.settings.serve.admin_tokens;
+    let tokens = &state.ctx.settings.serve.admin_tokens;
     let token = match bearer(req.headers()) {
         Ok(t) => t,
         Err(why) => return unauthorized(why),
@@ -97,7 +97,7 @@ pub async fn require_admin(
             who = Some(name);
         }
     }
-    let serve = &runner.ctx.settings.serve;
+    let serve = &state.ctx.settings.serve;
     let jwt_on = !serve.jwt_issuer.trim().is_empty();
     let Some(name) = who else {
         if jwt_on && looks_like_jwt(token) {
@@ -439,11 +439,11 @@ impl Jwks {
 /// `Authorization: Bearer <ROSTERD_WEBHOOK_SECRET>` or by
 /// `X-Rosterd-Signature: sha256=<hex HMAC-SHA256 of the body>`.
 pub async fn auth0_hook(
-    State(runner): State<AppState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     body: super::Body,
 ) -> Response {
-    let Some(secret) = &runner.ctx.settings.serve.webhook_secret else {
+    let Some(secret) = &state.ctx.settings.serve.webhook_secret else {
         return ApiError::not_found("the webhook is not enabled (set ROSTERD_WEBHOOK_SECRET)")
             .into_response();
     };
@@ -466,7 +466,7 @@ pub async fn auth0_hook(
     if !(by_bearer || by_signature) {
         return unauthorized("webhook: bad or missing signature");
     }
-    runner.changed();
+    state.driver.changed();
     tracing::info!("change webhook accepted; a run follows");
     (StatusCode::ACCEPTED, Json(json!({ "accepted": true }))).into_response()
 }

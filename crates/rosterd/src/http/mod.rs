@@ -1,6 +1,6 @@
 //! The admin HTTP API (`/api/v1`), `/metrics` and health endpoints.
 //!
-//! Handlers are thin: they check input, call the [`Runner`] or the store,
+//! Handlers are thin: they check input, call the driver's handle or the store,
 //! and shape JSON. Every error is `{"error": code, "message": text}` with
 //! the status HTTP means (400 bad input, 401 who are you, 403 not allowed,
 //! 404 no such thing, 409 conflicts with the current state, 413 too big).
@@ -9,10 +9,10 @@ mod auth;
 pub(crate) mod bare_errors;
 mod openapi;
 
-use crate::daemon::Runner;
+use crate::driver::DriverHandle;
 use crate::held::DecisionError;
 use crate::plan::FindingKind;
-use crate::run::{RunError, RunOptions};
+use crate::run::{Context, RunError, RunOptions, Trigger};
 use crate::store::RunRecord;
 use auth::Actor;
 use axum::body::Bytes;
@@ -30,7 +30,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower_http::trace::TraceLayer;
 
-type AppState = Arc<Runner>;
+/// What the handlers need: the dependencies, and the driver's handle to
+/// start runs through (the API never depends on the daemon that wires it).
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: Arc<Context>,
+    pub driver: DriverHandle,
+}
 
 /// An error as the API reports it.
 #[derive(Debug)]
@@ -139,8 +145,8 @@ fn parse_id(raw: &str, what: &str) -> ApiResult<i64> {
         .map_err(|_| ApiError::bad_request(format!("{what} must be an integer, not {raw:?}")))
 }
 
-pub fn router(runner: Arc<Runner>) -> Router {
-    let s = &runner.ctx.settings.serve;
+pub fn router(state: AppState) -> Router {
+    let s = &state.ctx.settings.serve;
     let admin = Router::new()
         .route("/runs", post(trigger_run).get(list_runs))
         .route("/runs/{id}", get(get_run))
@@ -152,7 +158,7 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route("/employees/{id}", get(get_employee))
         .route("/employees/{id}/credentials", post(credentials))
         .route_layer(axum::middleware::from_fn_with_state(
-            runner.clone(),
+            state.clone(),
             auth::require_admin,
         ));
     let api = Router::new()
@@ -182,7 +188,7 @@ pub fn router(runner: Arc<Runner>) -> Router {
         ))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(TraceLayer::new_for_http())
-        .with_state(runner)
+        .with_state(state)
 }
 
 /// A request that outlives `serve.request_timeout_secs` is answered 503 with
@@ -254,16 +260,16 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
     out
 }
 
-async fn metrics(State(runner): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
-        runner.ctx.metrics.render(),
+        state.ctx.metrics.render(),
     )
         .into_response()
 }
 
-async fn readyz(State(runner): State<AppState>) -> Response {
-    let store = &runner.ctx.store;
+async fn readyz(State(state): State<AppState>) -> Response {
+    let store = &state.ctx.store;
     if let Err(e) = store.ping().await {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -279,7 +285,7 @@ async fn readyz(State(runner): State<AppState>) -> Response {
     Json(json!({
         "status": "ready",
         "database": "ok",
-        "running": runner.ctx.current_run(),
+        "running": state.driver.status().current.run_id(),
         "last_run": last.map(|r| json!({ "id": r.id, "status": r.status, "finished_at": r.finished_at })),
     }))
     .into_response()
@@ -324,23 +330,24 @@ fn start_error(e: RunError) -> ApiError {
 }
 
 async fn trigger_run(
-    State(runner): State<AppState>,
+    State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
     let body: TriggerBody = parse_body(&headers, &read_body(body)?)?;
-    let id = runner
-        .start(RunOptions::new("http", body.dry_run))
+    let id = state
+        .driver
+        .start(RunOptions::new(Trigger::Http, body.dry_run))
         .await
         .map_err(start_error)?;
     tracing::info!(actor = %actor.0, run_id = id, dry_run = body.dry_run, "run triggered over HTTP");
-    audit(&runner, &actor, "trigger_run", Some(&id.to_string())).await;
+    audit(&state, &actor, "trigger_run", Some(&id.to_string())).await;
     Ok(started(id, body.dry_run))
 }
 
-async fn audit(runner: &Runner, actor: &Actor, action: &str, target: Option<&str>) {
-    if let Err(e) = runner
+async fn audit(state: &AppState, actor: &Actor, action: &str, target: Option<&str>) {
+    if let Err(e) = state
         .ctx
         .store
         .audit_admin(&actor.0, action, target, Utc::now())
@@ -398,7 +405,7 @@ pub(crate) const RUN_STATUSES: [&str; 8] = [
 ];
 
 async fn list_runs(
-    State(runner): State<AppState>,
+    State(state): State<AppState>,
     q: Result<Query<RunsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -414,7 +421,7 @@ async fn list_runs(
     if !(1..=200).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 200"));
     }
-    let runs = runner
+    let runs = state
         .ctx
         .store
         .list_runs_page(q.status.as_deref(), q.before, limit)
@@ -430,11 +437,11 @@ async fn list_runs(
 }
 
 /// The employee row, or `None`, through the configured employees query.
-async fn find_employee(runner: &Runner, id: i64) -> ApiResult<Option<crate::model::RawEmployee>> {
-    runner
+async fn find_employee(state: &AppState, id: i64) -> ApiResult<Option<crate::model::RawEmployee>> {
+    state
         .ctx
         .store
-        .employee(runner.ctx.settings.database.employees_query.as_deref(), id)
+        .employee(state.ctx.settings.database.employees_query.as_deref(), id)
         .await
         .map_err(internal)
 }
@@ -442,11 +449,11 @@ async fn find_employee(runner: &Runner, id: i64) -> ApiResult<Option<crate::mode
 /// The employee row, or 404. Without a write-back target the row carries
 /// no `auth0_user_id`: the account is the one whose
 /// `app_metadata.employee_id` names the employee, as runs link it.
-async fn load_employee(runner: &Runner, id: i64) -> ApiResult<crate::model::RawEmployee> {
-    let mut e = find_employee(runner, id)
+async fn load_employee(state: &AppState, id: i64) -> ApiResult<crate::model::RawEmployee> {
+    let mut e = find_employee(state, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no employee {id}")))?;
-    let ctx = &runner.ctx;
+    let ctx = &state.ctx;
     if e.auth0_user_id.is_none() && ctx.write_back.is_none() {
         let found = ctx
             .auth0
@@ -471,9 +478,9 @@ fn auth0_error(e: crate::auth0::Auth0Error) -> ApiError {
     ApiError::new(StatusCode::BAD_GATEWAY, "auth0", e.to_string())
 }
 
-async fn load_run(runner: &Runner, raw: &str) -> ApiResult<RunRecord> {
+async fn load_run(state: &AppState, raw: &str) -> ApiResult<RunRecord> {
     let id = parse_id(raw, "run id")?;
-    runner
+    state
         .ctx
         .store
         .get_run(id)
@@ -482,12 +489,9 @@ async fn load_run(runner: &Runner, raw: &str) -> ApiResult<RunRecord> {
         .ok_or_else(|| ApiError::not_found(format!("no run {id}")))
 }
 
-async fn get_run(
-    State(runner): State<AppState>,
-    Path(raw): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let run = load_run(&runner, &raw).await?;
-    let actions = runner
+async fn get_run(State(state): State<AppState>, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+    let run = load_run(&state, &raw).await?;
+    let actions = state
         .ctx
         .store
         .run_actions(run.id)
@@ -507,17 +511,17 @@ async fn get_run(
 }
 
 async fn approve_run(
-    State(runner): State<AppState>,
+    State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
-    let run = load_run(&runner, &raw).await?;
-    let opts = crate::held::approval(&runner.ctx.store, run.id, &actor.0)
+    let run = load_run(&state, &raw).await?;
+    let opts = crate::held::approval(&state.ctx.store, run.id, &actor.0)
         .await
         .map_err(decision_error)?;
-    let id = runner.start(opts).await.map_err(start_error)?;
+    let id = state.driver.start(opts).await.map_err(start_error)?;
     tracing::warn!(actor = %actor.0, held_run = run.id, run_id = id, "held run approved");
-    audit(&runner, &actor, "approve_run", Some(&run.id.to_string())).await;
+    audit(&state, &actor, "approve_run", Some(&run.id.to_string())).await;
     Ok(started(id, false))
 }
 
@@ -536,7 +540,7 @@ struct RejectBody {
 }
 
 async fn reject_run(
-    State(runner): State<AppState>,
+    State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(raw): Path<String>,
     headers: HeaderMap,
@@ -553,18 +557,12 @@ async fn reject_run(
         ));
     }
     let id = parse_id(&raw, "run id")?;
-    let note = crate::held::reject(&runner.ctx.store, id, &actor.0, body.reason.as_deref())
+    let note = crate::held::reject(&state.ctx.store, id, &actor.0, body.reason.as_deref())
         .await
         .map_err(decision_error)?;
     tracing::warn!(actor = %actor.0, held_run = id, "held run rejected");
-    audit(
-        &runner,
-        &actor,
-        "reject_run",
-        Some(&format!("{id}: {note}")),
-    )
-    .await;
-    let run = load_run(&runner, &raw).await?;
+    audit(&state, &actor, "reject_run", Some(&format!("{id}: {note}"))).await;
+    let run = load_run(&state, &raw).await?;
     Ok(Json(run_json(&run)))
 }
 
@@ -575,7 +573,7 @@ struct FindingsQuery {
 }
 
 async fn findings(
-    State(runner): State<AppState>,
+    State(state): State<AppState>,
     q: Result<Query<FindingsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -588,7 +586,7 @@ async fn findings(
             )));
         }
     }
-    let Some(run) = runner
+    let Some(run) = state
         .ctx
         .store
         .latest_planned_run()
@@ -614,7 +612,7 @@ struct MappingBody {
 }
 
 async fn create_mapping(
-    State(runner): State<AppState>,
+    State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
     body: Body,
@@ -633,8 +631,8 @@ async fn create_mapping(
             "podfactory_user_id must not contain control characters",
         ));
     }
-    let store = &runner.ctx.store;
-    if find_employee(&runner, body.employee_id).await?.is_none() {
+    let store = &state.ctx.store;
+    if find_employee(&state, body.employee_id).await?.is_none() {
         return Err(ApiError::bad_request(format!(
             "no employee {}",
             body.employee_id
@@ -645,7 +643,7 @@ async fn create_mapping(
         .await
         .map_err(internal)?;
     audit(
-        &runner,
+        &state,
         &actor,
         "create_mapping",
         Some(&format!("{pf} -> {}", body.employee_id)),
@@ -654,18 +652,18 @@ async fn create_mapping(
     Ok((StatusCode::CREATED, Json(json!(m))).into_response())
 }
 
-async fn list_mappings(State(runner): State<AppState>) -> ApiResult<Json<Value>> {
-    let m = runner.ctx.store.manual_mappings().await.map_err(internal)?;
+async fn list_mappings(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let m = state.ctx.store.manual_mappings().await.map_err(internal)?;
     Ok(Json(json!({ "mappings": m })))
 }
 
 async fn delete_mapping(
-    State(runner): State<AppState>,
+    State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&raw, "mapping id")?;
-    if !runner
+    if !state
         .ctx
         .store
         .delete_manual_mapping(id)
@@ -674,19 +672,19 @@ async fn delete_mapping(
     {
         return Err(ApiError::not_found(format!("no mapping {id}")));
     }
-    audit(&runner, &actor, "delete_mapping", Some(&id.to_string())).await;
+    audit(&state, &actor, "delete_mapping", Some(&id.to_string())).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn get_employee(
-    State(runner): State<AppState>,
+    State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = parse_id(&raw, "employee id")?;
-    let store = &runner.ctx.store;
-    let e = load_employee(&runner, id).await?;
+    let store = &state.ctx.store;
+    let e = load_employee(&state, id).await?;
     let auth0 = match e.auth0_user_id.as_deref() {
-        Some(uid) => match runner
+        Some(uid) => match state
             .ctx
             .auth0
             .get_user(&crate::model::Auth0UserId(uid.to_string()))
@@ -713,13 +711,13 @@ async fn get_employee(
 /// Onboarding credentials: a fresh password shown once, or a ticket URL.
 /// Never stored or logged; the audit records who asked, not what was given.
 async fn credentials(
-    State(runner): State<AppState>,
+    State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_id(&raw, "employee id")?;
-    let ctx = &runner.ctx;
-    let e = load_employee(&runner, id).await?;
+    let ctx = &state.ctx;
+    let e = load_employee(&state, id).await?;
     if !e.is_active {
         return Err(ApiError::conflict(
             "inactive",
@@ -750,7 +748,7 @@ async fn credentials(
                 "note": "shown once; rosterd keeps no copy" })
     };
     tracing::warn!(actor = %actor.0, employee_id = id, mode = %s.credentials, "onboarding credentials issued");
-    audit(&runner, &actor, "credentials", Some(&id.to_string())).await;
+    audit(&state, &actor, "credentials", Some(&id.to_string())).await;
     Ok((
         StatusCode::OK,
         [(header::CACHE_CONTROL, "no-store")],

@@ -19,11 +19,13 @@
 //! and the SQL helpers they share.
 
 mod admin;
+mod changes;
 mod employees;
 mod lock;
 mod mappings;
 mod runs;
 
+pub use changes::ChangeFeed;
 pub(crate) use employees::{read_only_mysql, read_only_pg, read_only_sqlite};
 pub use employees::{Loaded, Unreadable, WriteBack, EMPLOYEES_QUERY};
 pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
@@ -396,20 +398,6 @@ impl Store {
             sqlx::query("SELECT 1").execute(pool).await.map_err(sql("ping"))?;
         });
         Ok(())
-    }
-
-    /// The change marker, bumped by triggers on every change to what
-    /// rosterd reads (see the migrations). SQLite and MySQL poll it;
-    /// PostgreSQL, which notifies, reads it to tell whether a change may have
-    /// been missed while its listener was disconnected.
-    pub async fn change_marker(&self) -> Result<i64> {
-        with_pool!(self, pool => {
-            let (v,): (i64,) = sqlx::query_as("SELECT version FROM rosterd_change_marker WHERE id = 1")
-                .fetch_one(pool)
-                .await
-                .map_err(sql("read change marker"))?;
-            Ok(v)
-        })
     }
 }
 
