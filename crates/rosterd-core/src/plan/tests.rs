@@ -1566,7 +1566,10 @@ fn an_actions_serde_tag_is_its_kinds_string() {
     assert_eq!(seen.len(), ActionKind::ALL.len(), "{seen:?}");
     for k in FindingKind::ALL {
         assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
-        assert_eq!(serde_json::from_value::<FindingKind>(json!(k.as_str())).unwrap(), *k);
+        assert_eq!(
+            serde_json::from_value::<FindingKind>(json!(k.as_str())).unwrap(),
+            *k
+        );
     }
     assert!("orphan".parse::<FindingKind>().is_err());
 }

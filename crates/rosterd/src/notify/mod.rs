@@ -39,7 +39,7 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use anyhow::{bail, Context as _};
 use chrono::{DateTime, TimeDelta, Utc};
-use digest::Digest;
+use digest::{Digest, Topic};
 use lettre::message::Mailbox;
 use smtp::{Mailer, SendError};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -174,9 +174,9 @@ impl Inner {
         let delivered: Vec<(String, &str)> = digest
             .items
             .iter()
-            .filter(|i| hooks_ok && !not_emailed.contains(i.kind))
-            .filter(|i| posted || emailed.contains(i.kind))
-            .map(|i| (i.key.clone(), i.kind))
+            .filter(|i| hooks_ok && !not_emailed.contains(&i.kind))
+            .filter(|i| posted || emailed.contains(&i.kind))
+            .map(|i| (i.key.clone(), i.kind.as_str()))
             .collect();
         if !delivered.is_empty() {
             dedup::record_sent(&self.store, &delivered, Utc::now()).await?;
@@ -192,7 +192,7 @@ impl Inner {
 
     /// Email every audience its part; returns the kinds some message
     /// delivered, and those some message failed to deliver.
-    async fn email(&self, digest: &Digest) -> (HashSet<&'static str>, HashSet<&'static str>) {
+    async fn email(&self, digest: &Digest) -> (HashSet<Topic>, HashSet<Topic>) {
         let (mut delivered, mut undelivered) = (HashSet::new(), HashSet::new());
         let Some(mailer) = &self.mailer else {
             return (delivered, undelivered);
