@@ -835,6 +835,28 @@ mod tests {
     }
 
     #[test]
+    fn every_topic_has_its_own_place_and_an_unreadable_podfactory_source_is_told() {
+        let all = topics();
+        let ranks: BTreeSet<u8> = all.iter().map(|t| t.rank()).collect();
+        assert_eq!(ranks.len(), all.len(), "two sections share a rank");
+        assert_eq!(kinds().next(), Some("held_run"));
+        assert!(!kinds().any(|k| k == "employee_without_podfactory_user"));
+        let plan = Plan {
+            findings: vec![Finding::new(
+                FindingKind::PodfactorySourceUnavailable,
+                None,
+                vec![],
+                "connection refused".into(),
+            )],
+            ..Plan::default()
+        };
+        let r = run("succeeded", Some(&plan), None);
+        let d = Digest::new(&r, 24, items(&r, &[]).unwrap());
+        assert_eq!(d.subject(), "[rosterd] 1 new unreadable PodFactory source");
+        assert!(d.text().contains("- connection refused"), "{}", d.text());
+    }
+
+    #[test]
     fn findings_naming_nothing_are_told_apart_by_their_text() {
         let plan = Plan {
             findings: vec![
