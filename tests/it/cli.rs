@@ -66,7 +66,11 @@ async fn crash_between_create_and_record_is_healed(db: Db) {
         "not recorded"
     );
     let runs = ctx.store.list_runs(10).await.unwrap();
-    assert_eq!(runs[0].status, "running", "the crashed run never finished");
+    assert_eq!(
+        runs[0].status.as_str(),
+        "running",
+        "the crashed run never finished"
+    );
 
     let healed = rosterd(&config, &["run"], &[]);
     assert!(healed.status.success(), "{}", text(&healed));
@@ -80,12 +84,12 @@ async fn crash_between_create_and_record_is_healed(db: Db) {
     );
     assert_eq!(api.count("POST /api/v2/users", "201").await, 1);
     let runs = ctx.store.list_runs(10).await.unwrap();
-    assert_eq!(runs[0].status, "succeeded");
-    assert_eq!(runs[1].status, "failed");
+    assert_eq!(runs[0].status.as_str(), "succeeded");
+    assert_eq!(runs[1].status.as_str(), "failed");
     assert!(runs[1].error.as_deref().unwrap().contains("abandoned"));
     let actions = ctx.store.run_actions(runs[0].id).await.unwrap();
     assert_eq!(actions.len(), 1);
-    assert_eq!(actions[0].kind, "link");
+    assert_eq!(actions[0].kind.as_str(), "link");
 }
 
 async fn exit_statuses_and_json_output(db: Db) {

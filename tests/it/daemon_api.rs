@@ -1417,7 +1417,7 @@ async fn triggers_during_shutdown_are_503_shutting_down() {
     assert_eq!(answer.1["error"], "shutting_down");
     stopping.await.unwrap().unwrap();
     let run = store.get_run(id).await.unwrap().unwrap();
-    assert_eq!(run.status, "interrupted", "{run:?}");
+    assert_eq!(run.status.as_str(), "interrupted", "{run:?}");
 }
 
 async fn shutdown_mid_apply_records_interrupted_and_a_new_daemon_finishes_the_plan(kind: Db) {
@@ -1450,13 +1450,19 @@ async fn shutdown_mid_apply_records_interrupted_and_a_new_daemon_finishes_the_pl
     );
 
     let run = store.get_run(id).await.unwrap().unwrap();
-    assert_eq!(run.status, "interrupted", "{run:?}");
+    assert_eq!(run.status.as_str(), "interrupted", "{run:?}");
     assert!(run.finished_at.is_some());
     assert!(run.error.as_deref().unwrap().contains("interrupted"));
     let actions = store.run_actions(id).await.unwrap();
     assert_eq!(actions.len(), 30);
-    let done: Vec<_> = actions.iter().filter(|a| a.status == "succeeded").collect();
-    let skipped: Vec<_> = actions.iter().filter(|a| a.status == "skipped").collect();
+    let done: Vec<_> = actions
+        .iter()
+        .filter(|a| a.status.as_str() == "succeeded")
+        .collect();
+    let skipped: Vec<_> = actions
+        .iter()
+        .filter(|a| a.status.as_str() == "skipped")
+        .collect();
     assert_eq!(
         done.len() + skipped.len(),
         30,

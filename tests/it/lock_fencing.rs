@@ -83,7 +83,9 @@ async fn trigger_when_free(c: &DaemonClient) -> i64 {
 async fn wait_all_finished(s: &Store) {
     eventually("every run to finish", LIMIT, || async move {
         let runs = s.list_runs(500).await.unwrap();
-        runs.iter().all(|r| r.status != "running").then_some(())
+        runs.iter()
+            .all(|r| r.status.as_str() != "running")
+            .then_some(())
     })
     .await;
 }
@@ -247,7 +249,7 @@ async fn sqlite_lease_is_renewed_and_losing_it_stops_the_run() {
     );
     let actions = store(&a).run_actions(id).await.unwrap();
     assert!(
-        actions.iter().any(|x| x.status == "skipped"
+        actions.iter().any(|x| x.status.as_str() == "skipped"
             && x.error
                 .as_deref()
                 .is_some_and(|e| e.contains("not started: leadership lost"))),
@@ -385,7 +387,10 @@ async fn a_clone_with_our_hostname_and_pid_is_not_taken_for_dead(kind: Db) {
     s.set_run_holder(id, &clone).await.unwrap();
     let live = s.close_abandoned_runs(&me).await.unwrap();
     assert_eq!(live.map_err(|r| r.id), Err(id), "the clone's run is live");
-    assert_eq!(s.get_run(id).await.unwrap().unwrap().status, "running");
+    assert_eq!(
+        s.get_run(id).await.unwrap().unwrap().status.as_str(),
+        "running"
+    );
 
     // Same boot and namespace, another token, our own pid: that process
     // is gone (its pid is ours now).
@@ -417,12 +422,12 @@ async fn an_abandoned_run_counts_its_actions_and_skips_the_unfinished(kind: Db) 
         .unwrap();
     let action = |seq: i64, status: &str| rosterd::store::ActionRecord {
         seq,
-        kind: "create".into(),
+        kind: "create".parse().unwrap(),
         employee_id: Some(seq + 1),
         auth0_user_id: None,
         reason: "new hire".into(),
         detail: "{}".into(),
-        status: status.into(),
+        status: status.parse().unwrap(),
         error: None,
         finished_at: None,
     };
@@ -436,7 +441,7 @@ async fn an_abandoned_run_counts_its_actions_and_skips_the_unfinished(kind: Db) 
 
     assert_eq!(s.close_abandoned_runs(&me).await.unwrap().ok(), Some(1));
     let run = s.get_run(id).await.unwrap().unwrap();
-    assert_eq!(run.status, "failed");
+    assert_eq!(run.status.as_str(), "failed");
     assert!(
         run.error.as_deref().unwrap().starts_with("abandoned"),
         "{run:?}"
@@ -496,7 +501,7 @@ async fn a_run_closed_by_a_successor_stays_closed(kind: Db) {
         "at most the create in flight completes after the loss"
     );
     let run = store(&a).get_run(first).await.unwrap().unwrap();
-    assert_eq!(run.status, "failed", "{run:?}");
+    assert_eq!(run.status.as_str(), "failed", "{run:?}");
     assert_eq!(
         run.error.as_deref(),
         Some("abandoned: closed by the successor")
@@ -504,7 +509,7 @@ async fn a_run_closed_by_a_successor_stays_closed(kind: Db) {
     assert_eq!(run.finished_at, Some(run.started_at), "{run:?}");
     let after = store(&a).run_actions(first).await.unwrap();
     let statuses =
-        |v: &[rosterd::store::ActionRecord]| v.iter().map(|x| x.status.clone()).collect::<Vec<_>>();
+        |v: &[rosterd::store::ActionRecord]| v.iter().map(|x| x.status).collect::<Vec<_>>();
     assert_eq!(
         statuses(&after),
         statuses(&closed),
@@ -572,11 +577,11 @@ async fn lost_leader_follows_up(kind: Db) {
     let follow_up = eventually("a follow-up run", LIMIT, || async {
         let runs = store(&a).list_runs(10).await.unwrap();
         runs.into_iter()
-            .find(|r| r.id > first && r.status != "running")
+            .find(|r| r.id > first && r.status.as_str() != "running")
     })
     .await;
     assert_eq!(follow_up.trigger, "change");
-    assert_eq!(follow_up.status, "succeeded", "{follow_up:?}");
+    assert_eq!(follow_up.status.as_str(), "succeeded", "{follow_up:?}");
     wait_all_finished(store(&a)).await;
     assert_eq!(assert_one_account_each(&w.api).await, 12);
     assert_no_overlap(store(&a)).await;
@@ -630,7 +635,7 @@ async fn listener_reconnects_start_runs_only_for_missed_changes() {
     .await;
     let runs = eventually("a catch-up run", LIMIT, || async {
         let runs = s.list_runs(10).await.unwrap();
-        (!runs.is_empty() && runs.iter().all(|r| r.status != "running")).then_some(runs)
+        (!runs.is_empty() && runs.iter().all(|r| r.status.as_str() != "running")).then_some(runs)
     })
     .await;
     tokio::time::sleep(Duration::from_millis(1000)).await;

@@ -202,12 +202,12 @@ async fn stored_run(store: &Store, end: Ending) -> i64 {
         .enumerate()
         .map(|(seq, (kind, employee, _))| ActionRecord {
             seq: seq as i64,
-            kind: kind.to_string(),
+            kind: kind.parse().unwrap(),
             employee_id: Some(*employee),
             auth0_user_id: None,
             reason: "test".into(),
             detail: "{}".into(),
-            status: "planned".into(),
+            status: "planned".parse().unwrap(),
             error: None,
             finished_at: None,
         })
@@ -215,7 +215,14 @@ async fn stored_run(store: &Store, end: Ending) -> i64 {
     store.insert_actions(id, &actions).await.unwrap();
     for (seq, (_, _, error)) in end.failures.iter().enumerate() {
         store
-            .finish_action(id, seq as i64, "failed", None, Some(error), now)
+            .finish_action(
+                id,
+                seq as i64,
+                "failed".parse().unwrap(),
+                None,
+                Some(error),
+                now,
+            )
             .await
             .unwrap();
     }
@@ -226,7 +233,8 @@ async fn stored_run(store: &Store, end: Ending) -> i64 {
         } else {
             end.status
         }
-        .into(),
+        .parse()
+        .unwrap(),
         findings_count: plan.findings.len() as i64,
         actions_planned: end.failures.len() as i64,
         actions_failed: end.failures.len() as i64,

@@ -85,7 +85,7 @@ async fn creates_accounts_with_metadata_role_and_records_them(db: Db) {
         Some(uid)
     );
     let run = ctx.store.get_run(r.run_id).await.unwrap().unwrap();
-    assert_eq!(run.status, "succeeded");
+    assert_eq!(run.status.as_str(), "succeeded");
     assert_eq!(
         (
             run.actions_planned,
@@ -95,7 +95,7 @@ async fn creates_accounts_with_metadata_role_and_records_them(db: Db) {
         (1, 1, 0)
     );
     let actions = ctx.store.run_actions(r.run_id).await.unwrap();
-    assert_eq!(actions[0].status, "succeeded");
+    assert_eq!(actions[0].status.as_str(), "succeeded");
     assert_eq!(actions[0].auth0_user_id.as_deref(), Some(uid));
     assert_audit_row(&ctx.store, 7, uid).await;
 }
@@ -294,7 +294,7 @@ async fn dry_run_applies_nothing(db: Db) {
     assert_eq!(api.count("POST /api/v2/users", "201").await, 0);
     let actions = ctx.store.run_actions(r.run_id).await.unwrap();
     assert_eq!(actions.len(), 5);
-    assert!(actions.iter().all(|a| a.status == "skipped"));
+    assert!(actions.iter().all(|a| a.status.as_str() == "skipped"));
     let stored = ctx.store.get_run(r.run_id).await.unwrap().unwrap();
     assert!(stored.dry_run && stored.plan.is_some());
     assert!(ctx
@@ -363,7 +363,7 @@ async fn mass_deactivation_is_held(db: Db) {
         "nothing blocked"
     );
     let stored = ctx.store.get_run(r.run_id).await.unwrap().unwrap();
-    assert_eq!(stored.status, "held");
+    assert_eq!(stored.status.as_str(), "held");
     assert!(stored.plan.unwrap().contains("\"block\""));
 }
 

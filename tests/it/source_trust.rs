@@ -172,7 +172,7 @@ async fn a_link_that_cannot_be_written_fails_the_run_at_the_store_stage(db: Db) 
     for _ in 0..2 {
         let r = run(&ctx).await;
         assert_eq!(r.status, RunStatus::Failed, "{r:?}");
-        assert_eq!(r.failed_stage, Some("store"), "{r:?}");
+        assert_eq!(r.failed_stage.map(|s| s.as_str()), Some("store"), "{r:?}");
         let error = r.error.unwrap_or_default();
         assert!(error.contains("no row has legacy_id = "), "{error}");
     }

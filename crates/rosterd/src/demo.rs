@@ -223,7 +223,7 @@ fn print_plan_examples(plan: &Plan) {
     println!("  examples:");
     let mut shown_creates = 0;
     for a in &plan.actions {
-        if a.action.kind() == "create" {
+        if a.action.kind() == rosterd::plan::ActionKind::Create {
             shown_creates += 1;
             if shown_creates > 3 {
                 continue;

@@ -3,7 +3,7 @@
 //! One implementation for the CLI and the admin API.
 
 use crate::plan::Plan;
-use crate::run::{Approval, RunOptions, Trigger};
+use crate::run::{Approval, RunOptions, RunStatus, Trigger};
 use crate::store::{HeldDecision, RunRecord, Store, StoreError};
 use chrono::Utc;
 
@@ -29,10 +29,10 @@ async fn held_run(store: &Store, id: i64) -> Result<RunRecord, DecisionError> {
     if run.dry_run {
         return Err(DecisionError::DryRun(id));
     }
-    if run.status != "held" || run.approved_at.is_some() {
+    if run.status != RunStatus::Held || run.approved_at.is_some() {
         return Err(DecisionError::NotHeld {
             id,
-            status: run.status,
+            status: run.status.to_string(),
         });
     }
     Ok(run)
@@ -87,7 +87,7 @@ pub async fn reject(
         let status = store
             .get_run(id)
             .await?
-            .map_or_else(|| "gone".to_string(), |r| r.status);
+            .map_or_else(|| "gone".to_string(), |r| r.status.to_string());
         return Err(DecisionError::NotHeld { id, status });
     }
     Ok(note)

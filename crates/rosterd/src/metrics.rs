@@ -7,6 +7,9 @@
 //! existing panels keep working. Labels are bounded sets (kinds, outcomes,
 //! endpoint patterns, statuses), never ids or emails.
 
+use crate::outcome::FailedStage;
+use crate::plan::ActionKind;
+use crate::run::RunStatus;
 use prometheus::{
     Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -51,8 +54,28 @@ pub struct Metrics {
     pub notifications: IntCounterVec,
 }
 
-fn opts(name: &str, help: &str) -> Opts {
+fn opts(name: &str, help: impl Into<String>) -> Opts {
     Opts::new(name, help)
+}
+
+/// How a finished run ends: never `running`, and `approved` is a later
+/// decision on a stored run.
+const RUN_OUTCOMES: &[RunStatus] = &[
+    RunStatus::Succeeded,
+    RunStatus::Partial,
+    RunStatus::Failed,
+    RunStatus::Held,
+    RunStatus::Rejected,
+    RunStatus::Interrupted,
+];
+
+/// A label's values for a help text, as the enum spells them.
+fn list<T: std::fmt::Display>(values: &[T]) -> String {
+    values
+        .iter()
+        .map(T::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Metrics {
@@ -73,7 +96,7 @@ impl Metrics {
                 &["version"]
             )),
             runs: reg!(IntCounterVec::new(
-                opts("rosterd_runs_total", "Reconcile runs finished, by outcome (succeeded, partial, failed, held, rejected, interrupted) and trigger."),
+                opts("rosterd_runs_total", format!("Reconcile runs finished, by outcome ({}) and trigger.", list(RUN_OUTCOMES))),
                 &["status", "trigger"]
             )),
             run_duration: reg!(Histogram::with_opts(
@@ -98,11 +121,11 @@ impl Metrics {
                 "1 while Auth0 failed the last reconcile.quarantine_after_runs runs: scheduled runs are slowed to reconcile.quarantine_interval_secs."
             )),
             sync_errors: reg!(IntCounterVec::new(
-                opts("podfactory_sync_errors_total", "Runs that failed as a whole, by stage (load, auth0, store, apply)."),
+                opts("podfactory_sync_errors_total", format!("Runs that failed as a whole, by stage ({}).", list(FailedStage::ALL))),
                 &["stage"]
             )),
             actions: reg!(IntCounterVec::new(
-                opts("rosterd_actions_total", "Actions applied, by kind (create, link, block, unblock, update) and outcome."),
+                opts("rosterd_actions_total", format!("Actions applied, by kind ({}) and outcome.", list(ActionKind::ALL))),
                 &["kind", "outcome"]
             )),
             user_creation_failures: reg!(IntCounter::new(
@@ -212,6 +235,8 @@ mod tests {
     fn renders_every_family_with_help_and_type() {
         let m = Metrics::new();
         m.runs.with_label_values(&["succeeded", "cli"]).inc();
+        m.sync_errors.with_label_values(&["load"]).inc();
+        m.actions.with_label_values(&["create", "succeeded"]).inc();
         m.auth0_requests
             .with_label_values(&["POST /api/v2/users", "201"])
             .inc();
@@ -222,5 +247,13 @@ mod tests {
         assert!(text.contains(
             "rosterd_auth0_requests_total{endpoint=\"POST /api/v2/users\",status=\"201\"} 1"
         ));
+        // Label values in the help texts come from the enums, spelled as before.
+        for help in [
+            "# HELP rosterd_runs_total Reconcile runs finished, by outcome (succeeded, partial, failed, held, rejected, interrupted) and trigger.",
+            "# HELP podfactory_sync_errors_total Runs that failed as a whole, by stage (load, auth0, store, apply).",
+            "# HELP rosterd_actions_total Actions applied, by kind (create, link, block, unblock, update) and outcome.",
+        ] {
+            assert!(text.contains(help), "{help}");
+        }
     }
 }

@@ -19,6 +19,37 @@
 //!   action had run; the next run finishes the plan.
 //! - `held` / `rejected`: the guard stopped the plan; nothing was applied.
 
+use crate::run::RunStatus;
+
+rosterd_core::vocabulary! {
+    /// `reconcile_actions.status`, and the `outcome` label of
+    /// `rosterd_actions_total` (`succeeded`, `failed`).
+    pub enum ActionStatus("action status") {
+        /// Recorded before applying; a run that ends leaves none behind.
+        Planned => "planned",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        /// Not applied: a dry run, observe mode, a held plan, or a run
+        /// stopped before the action started.
+        Skipped => "skipped",
+    }
+}
+
+rosterd_core::vocabulary! {
+    /// Where a failed run stopped: the run summary's `failed_stage` and the
+    /// `stage` label of `podfactory_sync_errors_total`.
+    pub enum FailedStage("failed stage") {
+        /// Reading or checking the sources (and anything not named below).
+        Load => "load",
+        /// Auth0 did not answer: the token, the export, most actions.
+        Auth0 => "auth0",
+        /// rosterd's own database.
+        Store => "store",
+        /// The leader lock was lost while applying.
+        Apply => "apply",
+    }
+}
+
 /// How the actions of an applied plan went.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -51,13 +82,12 @@ pub enum Cut {
 /// under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
-    pub status: crate::run::RunStatus,
+    pub status: RunStatus,
     pub error: Option<String>,
-    pub failed_stage: Option<&'static str>,
+    pub failed_stage: Option<FailedStage>,
 }
 
 pub fn applied(t: &Tally, cut: Option<Cut>) -> Verdict {
-    use crate::run::RunStatus;
     let failures = if t.failed > 0 {
         format!("; {} of {} actions failed", t.failed, t.attempted)
     } else {
@@ -72,7 +102,7 @@ pub fn applied(t: &Tally, cut: Option<Cut>) -> Verdict {
                 "leadership lost: {} actions not started or cut short{failures}; the next leader finishes the plan",
                 t.not_finished
             )),
-            failed_stage: Some("apply"),
+            failed_stage: Some(FailedStage::Apply),
         };
     }
     if t.unrecorded > 0 {
@@ -83,7 +113,7 @@ pub fn applied(t: &Tally, cut: Option<Cut>) -> Verdict {
                 t.unrecorded,
                 t.unrecorded_error.as_deref().unwrap_or("unknown error")
             )),
-            failed_stage: Some("store"),
+            failed_stage: Some(FailedStage::Store),
         };
     }
     let interrupted_by = match cut {
@@ -117,7 +147,7 @@ pub fn applied(t: &Tally, cut: Option<Cut>) -> Verdict {
                 "Auth0 did not answer {} of {} actions (timeouts, 5xx, 429 after retries); the next run retries them",
                 t.unavailable, t.attempted
             )),
-            failed_stage: Some("auth0"),
+            failed_stage: Some(FailedStage::Auth0),
         };
     }
     Verdict {
@@ -139,9 +169,9 @@ pub struct PastRun {
 impl PastRun {
     /// From a stored run: failed at the `auth0` stage (the token endpoint or
     /// the export down, or most actions unanswered).
-    pub fn of(status: &str, failed_stage: Option<&str>) -> PastRun {
+    pub fn of(status: RunStatus, failed_stage: Option<FailedStage>) -> PastRun {
         PastRun {
-            auth0_failure: status == "failed" && failed_stage == Some("auth0"),
+            auth0_failure: status == RunStatus::Failed && failed_stage == Some(FailedStage::Auth0),
         }
     }
 }
@@ -158,7 +188,6 @@ pub fn quarantined(recent: &[PastRun], after_runs: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::RunStatus;
 
     fn tally(attempted: usize, failed: usize, unavailable: usize) -> Tally {
         Tally {
@@ -177,7 +206,7 @@ mod tests {
         t.not_finished = 2;
         let v = applied(&t, Some(Cut::Shutdown));
         assert_eq!(v.status, RunStatus::Failed);
-        assert_eq!(v.failed_stage, Some("store"));
+        assert_eq!(v.failed_stage, Some(FailedStage::Store));
         let e = v.error.unwrap();
         assert!(
             e.contains("could not record 1 links made in Auth0: no row has id = 7"),
@@ -212,7 +241,7 @@ mod tests {
     fn auth0_not_answering_most_actions_fails_the_run() {
         let v = applied(&tally(10, 8, 6), None);
         assert_eq!(v.status, RunStatus::Failed);
-        assert_eq!(v.failed_stage, Some("auth0"));
+        assert_eq!(v.failed_stage, Some(FailedStage::Auth0));
         assert!(v.error.unwrap().contains("6 of 10"));
         // Half is not most.
         assert_eq!(applied(&tally(10, 5, 5), None).status, RunStatus::Partial);
@@ -230,7 +259,7 @@ mod tests {
         assert!(e.contains("1 of 5 actions failed"), "{e}");
         let lost = applied(&t, Some(Cut::LeadershipLost));
         assert_eq!(lost.status, RunStatus::Failed);
-        assert_eq!(lost.failed_stage, Some("apply"));
+        assert_eq!(lost.failed_stage, Some(FailedStage::Apply));
         assert!(lost
             .error
             .unwrap()
@@ -244,10 +273,10 @@ mod tests {
 
     #[test]
     fn quarantine_needs_consecutive_auth0_failures_and_ends_with_a_healthy_run() {
-        let bad = PastRun::of("failed", Some("auth0"));
-        let load = PastRun::of("failed", Some("load"));
-        let ok = PastRun::of("succeeded", None);
-        let partial = PastRun::of("partial", None);
+        let bad = PastRun::of(RunStatus::Failed, Some(FailedStage::Auth0));
+        let load = PastRun::of(RunStatus::Failed, Some(FailedStage::Load));
+        let ok = PastRun::of(RunStatus::Succeeded, None);
+        let partial = PastRun::of(RunStatus::Partial, None);
         assert!(bad.auth0_failure && !load.auth0_failure && !partial.auth0_failure);
         assert!(!quarantined(&[bad, bad], 3), "two are not enough");
         assert!(quarantined(&[bad, bad, bad], 3));

@@ -22,6 +22,9 @@ pub fn human(r: &RunReport) -> String {
         (RunStatus::Partial, ..) => "PARTIAL (some actions failed; the next run retries them)",
         (RunStatus::Failed, ..) => "FAILED",
         (RunStatus::Interrupted, ..) => "INTERRUPTED (the next run finishes it)",
+        // Statuses of a stored run, never of a finished run's report.
+        (RunStatus::Running, ..) => "RUNNING",
+        (RunStatus::Approved, ..) => "APPROVED (a later run applied it)",
         (RunStatus::Succeeded, true, _) => "succeeded (dry run: nothing applied)",
         (RunStatus::Succeeded, false, false) => "succeeded (observe mode: nothing applied)",
         (RunStatus::Succeeded, false, true) => "succeeded",

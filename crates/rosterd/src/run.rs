@@ -13,9 +13,10 @@ use crate::auth0::{Auth0Client, Auth0Error, NewUser};
 use crate::config::{Mode, Settings};
 use crate::metrics::Metrics;
 use crate::model::{Auth0User, Auth0UserId, Employee, EmployeeId, InvalidRow};
+use crate::outcome::{ActionStatus, Cut, FailedStage};
 use crate::plan::guard::{self, GuardPolicy};
 use crate::plan::{
-    self, Action, Evidence, Plan, PlanPolicy, PlanStats, PlannedAction, RoleResolver,
+    self, Action, ActionKind, Evidence, Plan, PlanPolicy, PlanStats, PlannedAction, RoleResolver,
 };
 use crate::store::{
     ActionRecord, AuditRow, Leadership, LeadershipLost, RunEnd, RunningRun, Store, StoreError,
@@ -88,43 +89,44 @@ impl Context {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    Succeeded,
-    /// The run completed; some actions failed and are retried next run.
-    Partial,
-    Failed,
-    /// The guard stopped the plan; nothing was applied.
-    Held,
-    /// A held run an admin rejected, or a later run whose plan is the same
-    /// as the rejected one: nothing applied, nobody asked again.
-    Rejected,
-    /// A shutdown or the run deadline came mid-apply: the actions not
-    /// started were skipped.
-    Interrupted,
+rosterd_core::vocabulary! {
+    /// `reconcile_runs.status`, the API's run status and the `status` label
+    /// of `rosterd_runs_total`.
+    #[derive(Default)]
+    pub enum RunStatus("run status") {
+        /// Open: its holder may still be writing (see `store::lock`).
+        Running => "running",
+        Succeeded => "succeeded",
+        /// The run completed; some actions failed and are retried next run.
+        Partial => "partial",
+        /// Until a run says otherwise (`RunEnd::default()`), it failed.
+        #[default]
+        Failed => "failed",
+        /// The guard stopped the plan; nothing was applied.
+        Held => "held",
+        /// A held run an admin approved: a later run applied its plan.
+        Approved => "approved",
+        /// A held run an admin rejected, or a later run whose plan is the same
+        /// as the rejected one: nothing applied, nobody asked again.
+        Rejected => "rejected",
+        /// A shutdown or the run deadline came mid-apply: the actions not
+        /// started were skipped.
+        Interrupted => "interrupted",
+    }
 }
 
 impl RunStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Partial => "partial",
-            RunStatus::Failed => "failed",
-            RunStatus::Held => "held",
-            RunStatus::Rejected => "rejected",
-            RunStatus::Interrupted => "interrupted",
-        }
-    }
     /// The CLI's exit status: 0 succeeded, 1 failed (or interrupted),
     /// 2 partial, 3 held (or the same plan as a rejected one); 4,
     /// [`EXIT_LOCKED`], when the run did not start at all.
+    /// A finished run never ends `running` or `approved` (a decision on a
+    /// stored run): they map as "not done" and "held".
     pub fn exit_code(&self) -> i32 {
         match self {
             RunStatus::Succeeded => 0,
-            RunStatus::Failed | RunStatus::Interrupted => 1,
+            RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running => 1,
             RunStatus::Partial => 2,
-            RunStatus::Held | RunStatus::Rejected => 3,
+            RunStatus::Held | RunStatus::Approved | RunStatus::Rejected => 3,
         }
     }
     /// A run that completed its plan: succeeded, or partial (the failed
@@ -248,8 +250,8 @@ pub struct RunReport {
     pub podfactory_error: Option<String>,
     /// Set when an approval could not be used as given.
     pub approval_note: Option<String>,
-    /// Where a failed run stopped: `load`, `auth0`, `store` or `apply`.
-    pub failed_stage: Option<&'static str>,
+    /// Where a failed run stopped.
+    pub failed_stage: Option<FailedStage>,
     /// Consecutive runs failed by Auth0: scheduled runs are slowed down
     /// (`reconcile.quarantine_*`) until a run is not.
     pub quarantined: bool,
@@ -469,7 +471,7 @@ async fn locked_run(
         }
         report.quarantined = quarantine_after(ctx, &report).await;
         report.duration_ms = started.elapsed().as_millis() as u64;
-        end.status = report.status.as_str().to_string();
+        end.status = report.status;
         end.error = report.error.clone();
         end.held_reason = report.held_reason.clone();
         end.actions_succeeded = report.succeeded.values().sum::<usize>() as i64;
@@ -509,13 +511,13 @@ async fn locked_run(
                 failed = ?report.failed,
                 "run completed with failed actions"
             ),
-            RunStatus::Held | RunStatus::Rejected => tracing::warn!(
+            RunStatus::Held | RunStatus::Rejected | RunStatus::Approved => tracing::warn!(
                 status = report.status.as_str(),
                 reason = report.held_reason.as_deref(),
                 error = report.error.as_deref(),
                 "run held"
             ),
-            RunStatus::Failed | RunStatus::Interrupted => tracing::error!(
+            RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running => tracing::error!(
                 status = report.status.as_str(),
                 error = report.error.as_deref(),
                 failed = ?report.failed,
@@ -537,8 +539,8 @@ async fn quarantine_after(ctx: &Context, report: &RunReport) -> bool {
     }
     // A dry run tells nothing about applying: the state stays what the
     // real runs before it made it.
-    let this = (!report.dry_run)
-        .then(|| crate::outcome::PastRun::of(report.status.as_str(), report.failed_stage));
+    let this =
+        (!report.dry_run).then(|| crate::outcome::PastRun::of(report.status, report.failed_stage));
     let earlier_wanted = if this.is_some() { after - 1 } else { after };
     match recent_outcomes(&ctx.store, earlier_wanted).await {
         Ok(earlier) => {
@@ -559,7 +561,7 @@ pub async fn recent_outcomes(
 ) -> Result<Vec<crate::outcome::PastRun>, StoreError> {
     #[derive(serde::Deserialize)]
     struct Stage {
-        failed_stage: Option<String>,
+        failed_stage: Option<FailedStage>,
     }
     let rows = store.recent_run_outcomes(n as i64).await?;
     Ok(rows
@@ -569,21 +571,21 @@ pub async fn recent_outcomes(
                 .as_deref()
                 .and_then(|s| serde_json::from_str::<Stage>(s).ok())
                 .and_then(|s| s.failed_stage);
-            crate::outcome::PastRun::of(status, stage.as_deref())
+            crate::outcome::PastRun::of(*status, stage)
         })
         .collect())
 }
 
 /// Which stage a whole-run failure came from, for the errors metric.
-fn stage_of(e: &anyhow::Error) -> &'static str {
+fn stage_of(e: &anyhow::Error) -> FailedStage {
     if e.downcast_ref::<Auth0Error>().is_some() {
-        "auth0"
+        FailedStage::Auth0
     } else if e.downcast_ref::<StoreError>().is_some() {
-        "store"
+        FailedStage::Store
     } else if e.downcast_ref::<LeadershipLost>().is_some() {
-        "apply"
+        FailedStage::Apply
     } else {
-        "load"
+        FailedStage::Load
     }
 }
 
@@ -603,21 +605,27 @@ fn record_metrics(m: &Metrics, r: &RunReport, trigger: Trigger) {
         m.held_runs.set(i64::from(r.status == RunStatus::Held));
     }
     m.quarantined.set(i64::from(r.quarantined));
-    if let Some(stage) = &r.failed_stage {
-        m.sync_errors.with_label_values(&[stage]).inc();
+    if let Some(stage) = r.failed_stage {
+        m.sync_errors.with_label_values(&[stage.as_str()]).inc();
     }
-    for (kind, n) in &r.succeeded {
-        m.actions
-            .with_label_values(&[kind, "succeeded"])
-            .inc_by(*n as u64);
+    let outcomes = [
+        (&r.succeeded, ActionStatus::Succeeded),
+        (&r.failed, ActionStatus::Failed),
+    ];
+    for (counts, outcome) in outcomes {
+        for (kind, n) in counts {
+            m.actions
+                .with_label_values(&[kind, outcome.as_str()])
+                .inc_by(*n as u64);
+        }
     }
-    for (kind, n) in &r.failed {
-        m.actions
-            .with_label_values(&[kind, "failed"])
-            .inc_by(*n as u64);
-    }
-    m.user_creation_failures
-        .inc_by(r.failed.get("create").copied().unwrap_or(0) as u64);
+    let creates = |counts: &BTreeMap<&str, usize>| {
+        counts
+            .get(ActionKind::Create.as_str())
+            .copied()
+            .unwrap_or(0)
+    };
+    m.user_creation_failures.inc_by(creates(&r.failed) as u64);
     if r.stats.employees == 0 {
         return; // the run stopped before reading: keep the last known state
     }
@@ -639,12 +647,8 @@ fn record_metrics(m: &Metrics, r: &RunReport, trigger: Trigger) {
         .with_label_values(&["false"])
         .set(s.unmanaged_accounts as i64);
     m.unverified_emails.set(s.managed_unverified_email as i64);
-    let planned = r.planned.get("create").copied().unwrap_or(0);
-    let created = if r.applied {
-        r.succeeded.get("create").copied().unwrap_or(0)
-    } else {
-        0
-    };
+    let planned = creates(&r.planned);
+    let created = if r.applied { creates(&r.succeeded) } else { 0 };
     m.employees_without_account.set((planned - created) as i64);
     if let Some(pf) = &r.podfactory {
         m.podfactory_matched.inc_by(pf.new_links as u64);
@@ -786,7 +790,11 @@ async fn execute(
         rejected = same_as_rejected(store, &plan).await?;
     }
     let apply = !opts.dry_run && s.mode == Mode::Enforce && held.is_none();
-    let initial = if apply { "planned" } else { "skipped" };
+    let initial = if apply {
+        ActionStatus::Planned
+    } else {
+        ActionStatus::Skipped
+    };
     let records: Vec<ActionRecord> = plan
         .actions
         .iter()
@@ -833,9 +841,9 @@ async fn execute(
     let mut tally = crate::outcome::Tally::default();
     let mut cut = None;
     for (action, outcome) in plan.actions.iter().zip(outcomes) {
-        let kind = action.action.kind();
+        let kind = action.action.kind().as_str();
         match outcome {
-            Outcome::Done(user) => {
+            Outcome::Applied(user) => {
                 tally.attempted += 1;
                 *report.succeeded.entry(kind).or_insert(0) += 1;
                 // Accounts created or linked by this run join the audit.
@@ -846,9 +854,13 @@ async fn execute(
                     accounts.insert(e.id.0, (user.0, e.email.to_string()));
                 }
             }
-            Outcome::NotFinished(why) => {
+            Outcome::NotStarted(why, _) => {
                 tally.not_finished += 1;
                 cut = Some(why);
+            }
+            Outcome::CutShort(secs) => {
+                tally.not_finished += 1;
+                cut = Some(Cut::Deadline(secs));
             }
             Outcome::Failed(e) => {
                 tally.attempted += 1;
@@ -873,7 +885,7 @@ async fn execute(
     // Nothing more is written once another replica may lead, rosterd's own
     // records included.
     if let Some(why) = ctx.leadership_lost() {
-        let verdict = crate::outcome::applied(&tally, Some(crate::outcome::Cut::LeadershipLost));
+        let verdict = crate::outcome::applied(&tally, Some(Cut::LeadershipLost));
         report.status = verdict.status;
         report.failed_stage = verdict.failed_stage;
         report.error = verdict.error.map(|e| format!("{e} ({why})"));
@@ -897,7 +909,7 @@ async fn execute(
 /// again.
 async fn same_as_rejected(store: &Store, plan: &Plan) -> anyhow::Result<Option<String>> {
     let Some(run) = store
-        .list_runs_page(Some("rejected"), None, 1)
+        .list_runs_page(Some(RunStatus::Rejected), None, 1)
         .await?
         .into_iter()
         .next()
@@ -914,7 +926,7 @@ async fn same_as_rejected(store: &Store, plan: &Plan) -> anyhow::Result<Option<S
     }
     // The run an admin rejected carries who did; a later run of the same
     // plan carries the original's citation.
-    let error = run.error.as_deref().unwrap_or("rejected");
+    let error = run.error.as_deref().unwrap_or(RunStatus::Rejected.as_str());
     let original = match &run.approved_by {
         Some(_) => format!("run {} ({error})", run.id),
         None => error
@@ -1036,15 +1048,15 @@ fn stored_account(id: Option<&str>) -> Option<Auth0UserId> {
         .map(|s| Auth0UserId(s.to_string()))
 }
 
-fn action_record(seq: i64, a: &PlannedAction, status: &str) -> ActionRecord {
+fn action_record(seq: i64, a: &PlannedAction, status: ActionStatus) -> ActionRecord {
     ActionRecord {
         seq,
-        kind: a.action.kind().to_string(),
+        kind: a.action.kind(),
         employee_id: Some(a.action.employee_id().0),
         auth0_user_id: a.action.auth0_user_id().map(|u| u.0.clone()),
         reason: a.reason.clone(),
         detail: serde_json::to_string(&a.action).unwrap_or_default(),
-        status: status.to_string(),
+        status,
         error: None,
         finished_at: None,
     }
@@ -1053,10 +1065,33 @@ fn action_record(seq: i64, a: &PlannedAction, status: &str) -> ActionRecord {
 /// How one action went.
 enum Outcome {
     /// Applied; the account it ended with, if any.
-    Done(Option<Auth0UserId>),
+    Applied(Option<Auth0UserId>),
     Failed(ActionError),
-    /// Not started, or cut short, by a shutdown or the run deadline.
-    NotFinished(crate::outcome::Cut),
+    /// Not started: a shutdown, the deadline or a lost lock came first
+    /// (and the sentence saying which).
+    NotStarted(Cut, String),
+    /// Cut short in flight by the run deadline (`run_deadline_secs`): the
+    /// next run re-plans from what Auth0 then holds.
+    CutShort(u64),
+}
+
+impl Outcome {
+    /// What `reconcile_actions` records of it: status, the account it
+    /// ended with, the error.
+    fn record(&self) -> (ActionStatus, Option<&Auth0UserId>, Option<String>) {
+        match self {
+            Outcome::Applied(user) => (ActionStatus::Succeeded, user.as_ref(), None),
+            Outcome::Failed(e) => (ActionStatus::Failed, None, Some(e.message.clone())),
+            Outcome::NotStarted(_, why) => {
+                (ActionStatus::Skipped, None, Some(format!("not started: {why}")))
+            }
+            Outcome::CutShort(secs) => (
+                ActionStatus::Failed,
+                None,
+                Some(format!("cut short: the run deadline passed (reconcile.run_deadline_secs = {secs}); the next run re-plans it")),
+            ),
+        }
+    }
 }
 
 /// Why an action failed, and whose failure it is.
@@ -1130,48 +1165,40 @@ async fn apply_all(
         .enumerate()
         .map(|(seq, a)| async move {
             let secs = ctx.settings.reconcile.run_deadline_secs;
-            let record = |status: &'static str, user: Option<Auth0UserId>, error: Option<String>| async move {
-                if let Err(e) = ctx
-                    .store
-                    .finish_action(run_id, seq as i64, status, user.as_ref(), error.as_deref(), Utc::now())
-                    .await
-                {
-                    tracing::error!(seq, error = %e, "could not record an action's outcome");
-                }
-            };
-            let skip = if stop.requested() {
-                Some((crate::outcome::Cut::Shutdown, "not started: rosterd was shutting down".to_string()))
+            let outcome = if stop.requested() {
+                Outcome::NotStarted(Cut::Shutdown, "rosterd was shutting down".to_string())
             } else if Instant::now() >= deadline {
-                Some((
-                    crate::outcome::Cut::Deadline(secs),
-                    format!("not started: the run deadline passed (reconcile.run_deadline_secs = {secs})"),
-                ))
+                Outcome::NotStarted(
+                    Cut::Deadline(secs),
+                    format!("the run deadline passed (reconcile.run_deadline_secs = {secs})"),
+                )
             } else if let Err(lost) = ctx.verify_leader().await {
-                Some((crate::outcome::Cut::LeadershipLost, format!("not started: {lost}")))
+                Outcome::NotStarted(Cut::LeadershipLost, lost.to_string())
             } else {
-                None
+                let employee = employees.get(&a.action.employee_id()).copied();
+                let applying = apply_one(ctx, &a.action, employee, roles);
+                match tokio::time::timeout_at(deadline.into(), applying).await {
+                    Ok(Ok(user)) => Outcome::Applied(user),
+                    Ok(Err(e)) => Outcome::Failed(e),
+                    Err(_) => Outcome::CutShort(secs),
+                }
             };
-            if let Some((cut, note)) = skip {
-                record("skipped", None, Some(note)).await;
-                return Outcome::NotFinished(cut);
+            let (status, user, error) = outcome.record();
+            if let Err(e) = ctx
+                .store
+                .finish_action(
+                    run_id,
+                    seq as i64,
+                    status,
+                    user,
+                    error.as_deref(),
+                    Utc::now(),
+                )
+                .await
+            {
+                tracing::error!(seq, error = %e, "could not record an action's outcome");
             }
-            let employee = employees.get(&a.action.employee_id()).copied();
-            let applying = apply_one(ctx, &a.action, employee, roles);
-            match tokio::time::timeout_at(deadline.into(), applying).await {
-                Ok(Ok(user)) => {
-                    record("succeeded", user.clone(), None).await;
-                    Outcome::Done(user)
-                }
-                Ok(Err(e)) => {
-                    record("failed", None, Some(e.message.clone())).await;
-                    Outcome::Failed(e)
-                }
-                Err(_) => {
-                    let note = format!("cut short: the run deadline passed (reconcile.run_deadline_secs = {secs}); the next run re-plans it");
-                    record("failed", None, Some(note)).await;
-                    Outcome::NotFinished(crate::outcome::Cut::Deadline(secs))
-                }
-            }
+            outcome
         })
         .collect();
     futures::stream::iter(pending)

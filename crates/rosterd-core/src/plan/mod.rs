@@ -164,14 +164,27 @@ pub enum Action {
     },
 }
 
+crate::vocabulary! {
+    /// What an action does, without its data: `reconcile_actions.kind`, the
+    /// `kind` label of `rosterd_actions_total`, and the `kind` tag of a
+    /// serialized [`Action`].
+    pub enum ActionKind("action kind") {
+        Create => "create",
+        Link => "link",
+        Block => "block",
+        Unblock => "unblock",
+        Update => "update",
+    }
+}
+
 impl Action {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ActionKind {
         match self {
-            Action::Create { .. } => "create",
-            Action::Link { .. } => "link",
-            Action::Block { .. } => "block",
-            Action::Unblock { .. } => "unblock",
-            Action::Update { .. } => "update",
+            Action::Create { .. } => ActionKind::Create,
+            Action::Link { .. } => ActionKind::Link,
+            Action::Block { .. } => ActionKind::Block,
+            Action::Unblock { .. } => ActionKind::Unblock,
+            Action::Update { .. } => ActionKind::Update,
         }
     }
     pub fn employee_id(&self) -> EmployeeId {
@@ -304,60 +317,31 @@ impl Finding {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingKind {
-    /// An account rosterd created (or one carrying an employee id) that no
-    /// employee claims.
-    Orphaned,
-    /// More than one account for one employee.
-    DuplicateAccount,
-    /// The evidence for an employee's account points different ways.
-    ConflictingEvidence,
-    /// Two employees share one email address.
-    DuplicateEmployeeEmail,
-    /// An employees row that cannot be used (NULL name, invalid email, …).
-    InvalidEmployee,
-    /// A PodFactory user no employee matches.
-    UnmatchedPodfactoryUser,
-    /// A PodFactory user with several plausible employees; never linked.
-    AmbiguousPodfactoryUser,
-    /// An active employee with no PodFactory user.
-    EmployeeWithoutPodfactoryUser,
-    /// The PodFactory source could not be read: matching was skipped.
-    PodfactorySourceUnavailable,
-    /// A role code with no Auth0 role: one finding per code, naming the
-    /// employees it affects.
-    UnmappedRoleCode,
-}
-
-impl FindingKind {
-    pub const ALL: [FindingKind; 10] = [
-        FindingKind::Orphaned,
-        FindingKind::DuplicateAccount,
-        FindingKind::ConflictingEvidence,
-        FindingKind::DuplicateEmployeeEmail,
-        FindingKind::InvalidEmployee,
-        FindingKind::UnmatchedPodfactoryUser,
-        FindingKind::AmbiguousPodfactoryUser,
-        FindingKind::EmployeeWithoutPodfactoryUser,
-        FindingKind::PodfactorySourceUnavailable,
-        FindingKind::UnmappedRoleCode,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            FindingKind::Orphaned => "orphaned",
-            FindingKind::DuplicateAccount => "duplicate_account",
-            FindingKind::ConflictingEvidence => "conflicting_evidence",
-            FindingKind::DuplicateEmployeeEmail => "duplicate_employee_email",
-            FindingKind::InvalidEmployee => "invalid_employee",
-            FindingKind::UnmatchedPodfactoryUser => "unmatched_podfactory_user",
-            FindingKind::AmbiguousPodfactoryUser => "ambiguous_podfactory_user",
-            FindingKind::EmployeeWithoutPodfactoryUser => "employee_without_podfactory_user",
-            FindingKind::PodfactorySourceUnavailable => "podfactory_source_unavailable",
-            FindingKind::UnmappedRoleCode => "unmapped_role_code",
-        }
+crate::vocabulary! {
+    #[derive(PartialOrd, Ord)]
+    pub enum FindingKind("finding kind") {
+        /// An account rosterd created (or one carrying an employee id) that no
+        /// employee claims.
+        Orphaned => "orphaned",
+        /// More than one account for one employee.
+        DuplicateAccount => "duplicate_account",
+        /// The evidence for an employee's account points different ways.
+        ConflictingEvidence => "conflicting_evidence",
+        /// Two employees share one email address.
+        DuplicateEmployeeEmail => "duplicate_employee_email",
+        /// An employees row that cannot be used (NULL name, invalid email, …).
+        InvalidEmployee => "invalid_employee",
+        /// A PodFactory user no employee matches.
+        UnmatchedPodfactoryUser => "unmatched_podfactory_user",
+        /// A PodFactory user with several plausible employees; never linked.
+        AmbiguousPodfactoryUser => "ambiguous_podfactory_user",
+        /// An active employee with no PodFactory user.
+        EmployeeWithoutPodfactoryUser => "employee_without_podfactory_user",
+        /// The PodFactory source could not be read: matching was skipped.
+        PodfactorySourceUnavailable => "podfactory_source_unavailable",
+        /// A role code with no Auth0 role: one finding per code, naming the
+        /// employees it affects.
+        UnmappedRoleCode => "unmapped_role_code",
     }
 }
 
@@ -1217,7 +1201,7 @@ pub fn finding_counts(plan: &Plan) -> BTreeMap<&'static str, usize> {
 pub fn action_counts(plan: &Plan) -> BTreeMap<&'static str, usize> {
     let mut m = BTreeMap::new();
     for a in &plan.actions {
-        *m.entry(a.action.kind()).or_insert(0) += 1;
+        *m.entry(a.action.kind().as_str()).or_insert(0) += 1;
     }
     m
 }

@@ -118,7 +118,7 @@ fn actions(p: &Plan) -> Vec<(&'static str, i64, Option<String>)> {
         .iter()
         .map(|a| {
             (
-                a.action.kind(),
+                a.action.kind().as_str(),
                 a.action.employee_id().0,
                 a.action.auth0_user_id().map(|u| u.0.clone()),
             )
@@ -1548,6 +1548,30 @@ fn mixed_scenario() -> (Vec<Employee>, Vec<Auth0User>) {
     ));
 
     (es, us)
+}
+
+/// The stored plan tags each action with its kind: the same strings as
+/// `reconcile_actions.kind`, so the two never drift apart.
+#[test]
+fn an_actions_serde_tag_is_its_kinds_string() {
+    let (employees, accounts) = mixed_scenario();
+    let p = run(&employees, &accounts);
+    let mut seen = std::collections::BTreeSet::new();
+    for a in &p.actions {
+        let tag = serde_json::to_value(&a.action).unwrap()["kind"].clone();
+        assert_eq!(tag, a.action.kind().as_str());
+        assert_eq!(a.action.kind().as_str().parse(), Ok(a.action.kind()));
+        seen.insert(a.action.kind().as_str());
+    }
+    assert_eq!(seen.len(), ActionKind::ALL.len(), "{seen:?}");
+    for k in FindingKind::ALL {
+        assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        assert_eq!(
+            serde_json::from_value::<FindingKind>(json!(k.as_str())).unwrap(),
+            *k
+        );
+    }
+    assert!("orphan".parse::<FindingKind>().is_err());
 }
 
 #[test]

@@ -12,7 +12,7 @@ mod openapi;
 use crate::driver::DriverHandle;
 use crate::held::DecisionError;
 use crate::plan::FindingKind;
-use crate::run::{Context, RunError, RunOptions, Trigger};
+use crate::run::{Context, RunError, RunOptions, RunStatus, Trigger};
 use crate::store::RunRecord;
 use auth::Actor;
 use axum::body::Bytes;
@@ -302,7 +302,7 @@ fn started(run_id: i64, dry_run: bool) -> Response {
     (
         StatusCode::ACCEPTED,
         [(header::LOCATION, format!("/api/v1/runs/{run_id}"))],
-        Json(json!({ "run_id": run_id, "status": "running", "dry_run": dry_run })),
+        Json(json!({ "run_id": run_id, "status": RunStatus::Running, "dry_run": dry_run })),
     )
         .into_response()
 }
@@ -368,7 +368,7 @@ fn run_json(r: &RunRecord) -> Value {
         "error": r.error, "held_reason": r.held_reason,
     });
     // A held run's decision shares two columns: approved or rejected.
-    let (approved, rejected) = if r.status == "rejected" {
+    let (approved, rejected) = if r.status == RunStatus::Rejected {
         ((None, None), (r.approved_at, r.approved_by.as_deref()))
     } else {
         ((r.approved_at, r.approved_by.as_deref()), (None, None))
@@ -393,30 +393,17 @@ struct RunsQuery {
     limit: Option<i64>,
 }
 
-pub(crate) const RUN_STATUSES: [&str; 8] = [
-    "running",
-    "succeeded",
-    "partial",
-    "failed",
-    "held",
-    "approved",
-    "rejected",
-    "interrupted",
-];
-
 async fn list_runs(
     State(state): State<AppState>,
     q: Result<Query<RunsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    if let Some(s) = q.status.as_deref() {
-        if !RUN_STATUSES.contains(&s) {
-            return Err(ApiError::bad_request(format!(
-                "status must be one of {}",
-                RUN_STATUSES.join(", ")
-            )));
-        }
-    }
+    let status = q
+        .status
+        .as_deref()
+        .map(str::parse::<RunStatus>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("status must be one of {}", e.known)))?;
     let limit = q.limit.unwrap_or(20);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 200"));
@@ -424,7 +411,7 @@ async fn list_runs(
     let runs = state
         .ctx
         .store
-        .list_runs_page(q.status.as_deref(), q.before, limit)
+        .list_runs_page(status, q.before, limit)
         .await
         .map_err(internal)?;
     let next = (runs.len() as i64 == limit)
@@ -577,15 +564,12 @@ async fn findings(
     q: Result<Query<FindingsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    if let Some(k) = q.kind.as_deref() {
-        let kinds: Vec<&str> = FindingKind::ALL.iter().map(|k| k.as_str()).collect();
-        if !kinds.contains(&k) {
-            return Err(ApiError::bad_request(format!(
-                "kind must be one of {}",
-                kinds.join(", ")
-            )));
-        }
-    }
+    let kind = q
+        .kind
+        .as_deref()
+        .map(str::parse::<FindingKind>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("kind must be one of {}", e.known)))?;
     let Some(run) = state
         .ctx
         .store
@@ -599,7 +583,7 @@ async fn findings(
     let all = plan["findings"].as_array().cloned().unwrap_or_default();
     let findings: Vec<Value> = all
         .into_iter()
-        .filter(|f| q.kind.as_deref().is_none_or(|k| f["kind"] == k))
+        .filter(|f| kind.is_none_or(|k| f["kind"] == k.as_str()))
         .collect();
     Ok(Json(json!({ "run_id": run.id, "findings": findings })))
 }

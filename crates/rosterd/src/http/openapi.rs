@@ -3,6 +3,8 @@
 //! build needs no tool that downloads assets; a test checks it names every
 //! route the router serves.
 
+use crate::plan::FindingKind;
+use crate::run::RunStatus;
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -58,7 +60,7 @@ pub fn spec() -> Value {
                           "responses": with(auth_errors(&[("409", "a run is in progress (run_id names it)"), ("503", "`shutting_down`, or `timeout`")]), "202", ok("started; Location names the run", obj.clone())) },
                 "get": { "summary": "Runs, newest first",
                          "parameters": [
-                            { "name": "status", "in": "query", "schema": { "type": "string", "enum": crate::http::RUN_STATUSES } },
+                            { "name": "status", "in": "query", "schema": { "type": "string", "enum": RunStatus::ALL } },
                             { "name": "before", "in": "query", "schema": { "type": "integer" }, "description": "page: runs with a smaller id (next_before of the previous page)" },
                             { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 20 } }],
                          "responses": with(auth_errors(&[]), "200", ok("a page of runs", obj.clone())) }
@@ -72,7 +74,7 @@ pub fn spec() -> Value {
                                                     "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RejectRun" } } } },
                                                     "responses": with(auth_errors(&[("404", "no such run"), ("409", "not a held run awaiting a decision")]), "200", ok("the rejected run", obj.clone())) } },
             "/api/v1/findings": { "get": { "summary": "Findings of the latest planned run",
-                                           "parameters": [{ "name": "kind", "in": "query", "schema": { "type": "string" } }],
+                                           "parameters": [{ "name": "kind", "in": "query", "schema": { "type": "string", "enum": FindingKind::ALL } }],
                                            "responses": with(auth_errors(&[]), "200", ok("findings", obj.clone())) } },
             "/api/v1/mappings": {
                 "post": { "summary": "Link a PodFactory user to an employee (matched_by manual)", "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Mapping" } } } },

@@ -5,7 +5,9 @@
 //! Everything here is data in, text out (no I/O, no clock), so content,
 //! escaping and dedup keys are unit-tested without a mail server.
 
-use crate::plan::{Finding, FindingCandidate, FindingKind};
+use crate::outcome::ActionStatus;
+use crate::plan::{ActionKind, Finding, FindingCandidate, FindingKind};
+use crate::run::RunStatus;
 use crate::store::{ActionRecord, RunRecord};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,78 +27,121 @@ const MAX_EMPLOYEES_PER_CAUSE: usize = 20;
 /// Slack truncates messages past 40,000 characters; stay under it.
 const SLACK_MAX_CHARS: usize = 39_000;
 
-/// One digest section: an item kind with how it is named.
+/// What a digest item is about: an event of the run, or a finding kind.
+/// Each is a section of the digest, and a key `notify.recipients` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    HeldRun,
+    Quarantine,
+    FailedRun,
+    ActionFailure,
+    Finding(FindingKind),
+}
+
+/// How a section is named, and where it stands in a digest.
 struct Section {
-    kind: &'static str,
+    /// Sections are listed by rank, most urgent first.
+    rank: u8,
     one: &'static str,
     many: &'static str,
     /// A finding (something that persists and is "new") rather than an event.
     finding: bool,
 }
 
-const fn event(kind: &'static str, one: &'static str, many: &'static str) -> Section {
-    Section {
-        kind,
+const fn event(rank: u8, one: &'static str, many: &'static str) -> Option<Section> {
+    Some(Section {
+        rank,
         one,
         many,
         finding: false,
-    }
+    })
 }
 
-const fn finding(kind: &'static str, one: &'static str, many: &'static str) -> Section {
-    Section {
-        kind,
+const fn finding(rank: u8, one: &'static str, many: &'static str) -> Option<Section> {
+    Some(Section {
+        rank,
         one,
         many,
         finding: true,
+    })
+}
+
+impl Topic {
+    const EVENTS: [Topic; 4] = [
+        Topic::HeldRun,
+        Topic::Quarantine,
+        Topic::FailedRun,
+        Topic::ActionFailure,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::HeldRun => "held_run",
+            Topic::Quarantine => "quarantine",
+            Topic::FailedRun => "failed_run",
+            Topic::ActionFailure => "action_failure",
+            Topic::Finding(kind) => kind.as_str(),
+        }
+    }
+
+    /// Its section; `None` for a finding kind on-call is not told about.
+    /// Exhaustive on purpose: a new finding kind does not compile until it
+    /// is given a section here, or deliberately none.
+    fn section(self) -> Option<Section> {
+        match self {
+            Topic::HeldRun => event(0, "held run", "held runs"),
+            Topic::Quarantine => event(1, "quarantine", "quarantines"),
+            Topic::FailedRun => event(2, "failed run", "failed runs"),
+            Topic::ActionFailure => event(3, "failed action", "failed actions"),
+            Topic::Finding(kind) => match kind {
+                FindingKind::UnmatchedPodfactoryUser => {
+                    finding(4, "unmatched PodFactory user", "unmatched PodFactory users")
+                }
+                FindingKind::AmbiguousPodfactoryUser => {
+                    finding(5, "ambiguous PodFactory user", "ambiguous PodFactory users")
+                }
+                FindingKind::DuplicateAccount => {
+                    finding(6, "duplicate account", "duplicate accounts")
+                }
+                FindingKind::Orphaned => finding(7, "orphaned account", "orphaned accounts"),
+                FindingKind::ConflictingEvidence => {
+                    finding(8, "conflicting evidence", "conflicting evidence")
+                }
+                FindingKind::DuplicateEmployeeEmail => {
+                    finding(9, "duplicate employee email", "duplicate employee emails")
+                }
+                // Accounts going without a role: was a failed action per employee.
+                FindingKind::UnmappedRoleCode => finding(
+                    10,
+                    "role code without an Auth0 role",
+                    "role codes without an Auth0 role",
+                ),
+                FindingKind::InvalidEmployee => {
+                    finding(11, "invalid employee row", "invalid employee rows")
+                }
+                FindingKind::PodfactorySourceUnavailable => finding(
+                    12,
+                    "unreadable PodFactory source",
+                    "unreadable PodFactory sources",
+                ),
+                // One per active employee without a PodFactory login: a
+                // metric and an API listing, not something to page anyone
+                // about.
+                FindingKind::EmployeeWithoutPodfactoryUser => None,
+            },
+        }
+    }
+
+    fn rank(self) -> u8 {
+        self.section().map_or(u8::MAX, |s| s.rank)
     }
 }
 
-/// The sections in the order a digest lists them, most urgent first. Their
-/// kinds are also the keys `notify.recipients` accepts.
-const SECTIONS: &[Section] = &[
-    event("held_run", "held run", "held runs"),
-    event("quarantine", "quarantine", "quarantines"),
-    event("failed_run", "failed run", "failed runs"),
-    event("action_failure", "failed action", "failed actions"),
-    finding(
-        "unmatched_podfactory_user",
-        "unmatched PodFactory user",
-        "unmatched PodFactory users",
-    ),
-    finding(
-        "ambiguous_podfactory_user",
-        "ambiguous PodFactory user",
-        "ambiguous PodFactory users",
-    ),
-    finding(
-        "duplicate_account",
-        "duplicate account",
-        "duplicate accounts",
-    ),
-    finding("orphaned", "orphaned account", "orphaned accounts"),
-    finding(
-        "conflicting_evidence",
-        "conflicting evidence",
-        "conflicting evidence",
-    ),
-    finding(
-        "duplicate_employee_email",
-        "duplicate employee email",
-        "duplicate employee emails",
-    ),
-    // Accounts going without a role: was a failed action per employee.
-    finding(
-        "unmapped_role_code",
-        "role code without an Auth0 role",
-        "role codes without an Auth0 role",
-    ),
-    finding(
-        "invalid_employee",
-        "invalid employee row",
-        "invalid employee rows",
-    ),
-];
+impl Serialize for Topic {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 impl Section {
     /// "Unmatched PodFactory users".
@@ -109,16 +154,20 @@ impl Section {
     }
 }
 
-/// Every kind a digest can carry (and `notify.recipients` may name).
-pub fn kinds() -> impl Iterator<Item = &'static str> {
-    SECTIONS.iter().map(|s| s.kind)
+/// Every topic a digest can carry, in digest order.
+pub fn topics() -> Vec<Topic> {
+    let mut all: Vec<Topic> = Topic::EVENTS
+        .into_iter()
+        .chain(FindingKind::ALL.iter().map(|k| Topic::Finding(*k)))
+        .filter(|t| t.section().is_some())
+        .collect();
+    all.sort_by_key(|t| t.rank());
+    all
 }
 
-fn section_index(kind: &str) -> usize {
-    SECTIONS
-        .iter()
-        .position(|s| s.kind == kind)
-        .unwrap_or(SECTIONS.len())
+/// Every kind a digest can carry (and `notify.recipients` may name).
+pub fn kinds() -> impl Iterator<Item = &'static str> {
+    topics().into_iter().map(Topic::as_str)
 }
 
 /// One thing on-call is told about, with the identity used for dedup.
@@ -127,11 +176,11 @@ pub struct Item {
     /// Stable across runs for the same finding (`Finding::key`), so the
     /// cool-down can recognise it.
     pub key: String,
-    pub kind: &'static str,
+    pub kind: Topic,
     pub detail: String,
-    /// A failed action's kind (`create`, `update`, …).
+    /// A failed action's kind.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
+    pub action: Option<ActionKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub employee_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -143,7 +192,7 @@ pub struct Item {
 }
 
 impl Item {
-    fn event(kind: &'static str, key: String, detail: String) -> Item {
+    fn event(kind: Topic, key: String, detail: String) -> Item {
         Item {
             key,
             kind,
@@ -157,19 +206,15 @@ impl Item {
     }
 
     fn from_finding(f: Finding) -> Option<Item> {
-        let kind = match f.kind {
-            // One per active employee without a PodFactory login: a metric
-            // and an API listing, not something to page anyone about.
-            FindingKind::EmployeeWithoutPodfactoryUser => return None,
-            k => k.as_str(),
-        };
+        let kind = Topic::Finding(f.kind);
+        kind.section()?;
         // A finding naming nothing (an invalid employees row) is told apart
         // by its text; every such finding would otherwise share one key.
         let names_nothing = f.employee_id.is_none()
             && f.podfactory_user_id.is_none()
             && f.auth0_user_ids.is_empty();
         let key = if names_nothing {
-            format!("{kind}|detail|{}", f.detail)
+            format!("{}|detail|{}", kind.as_str(), f.detail)
         } else {
             f.key()
         };
@@ -204,12 +249,15 @@ struct StoredPlan {
 /// once, in digest order. `actions` are the run's recorded actions: every
 /// failed one becomes an item (the run summary keeps only the first few).
 pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, serde_json::Error> {
-    let failed: Vec<&ActionRecord> = actions.iter().filter(|a| a.status == "failed").collect();
+    let failed: Vec<&ActionRecord> = actions
+        .iter()
+        .filter(|a| a.status == ActionStatus::Failed)
+        .collect();
     let mut out = Vec::new();
-    match run.status.as_str() {
-        "held" => out.push(Item::event(
-            "held_run",
-            format!("held_run|{}", run.id),
+    match run.status {
+        RunStatus::Held => out.push(Item::event(
+            Topic::HeldRun,
+            format!("{}|{}", Topic::HeldRun.as_str(), run.id),
             format!(
                 "run {} was held: {}",
                 run.id,
@@ -220,10 +268,10 @@ pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, ser
         )),
         // A run whose actions failed says so through its failures; one that
         // failed as a whole (or says nothing) gets its own item.
-        "failed" | "interrupted" if run.error.is_some() || failed.is_empty() => {
+        RunStatus::Failed | RunStatus::Interrupted if run.error.is_some() || failed.is_empty() => {
             out.push(Item::event(
-                "failed_run",
-                format!("failed_run|{}", run.id),
+                Topic::FailedRun,
+                format!("{}|{}", Topic::FailedRun.as_str(), run.id),
                 format!(
                     "run {} {}: {}",
                     run.id,
@@ -232,7 +280,13 @@ pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, ser
                 ),
             ))
         }
-        _ => {}
+        RunStatus::Running
+        | RunStatus::Succeeded
+        | RunStatus::Partial
+        | RunStatus::Failed
+        | RunStatus::Interrupted
+        | RunStatus::Approved
+        | RunStatus::Rejected => {}
     }
     // One key for the state, not per run: on-call hears once per cool-down
     // that rosterd slowed down, and again if it re-enters after a recovery.
@@ -243,8 +297,8 @@ pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, ser
         .transpose()?;
     if summary.is_some_and(|s| s.quarantined) {
         out.push(Item::event(
-            "quarantine",
-            "quarantine".into(),
+            Topic::Quarantine,
+            Topic::Quarantine.as_str().into(),
             "Auth0 failed the last runs: scheduled and change-triggered runs are slowed to one \
              every reconcile.quarantine_interval_secs until a run succeeds"
                 .into(),
@@ -258,12 +312,12 @@ pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, ser
             None => format!("{} #{}", a.kind, a.seq),
         };
         out.push(Item {
-            action: Some(a.kind.clone()),
+            action: Some(a.kind),
             employee_id: a.employee_id,
             auth0_user_ids: a.auth0_user_id.iter().cloned().collect(),
             ..Item::event(
-                "action_failure",
-                format!("action_failure|{what}"),
+                Topic::ActionFailure,
+                format!("{}|{what}", Topic::ActionFailure.as_str()),
                 a.error
                     .clone()
                     .unwrap_or_else(|| "no error recorded".into()),
@@ -276,7 +330,7 @@ pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, ser
     }
     let mut seen = HashSet::new();
     out.retain(|i| seen.insert(i.key.clone()));
-    out.sort_by_key(|i| section_index(i.kind));
+    out.sort_by_key(|i| i.kind.rank());
     Ok(out)
 }
 
@@ -284,7 +338,7 @@ pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, ser
 #[derive(Debug, Clone, Serialize)]
 pub struct RunInfo {
     pub id: i64,
-    pub status: String,
+    pub status: RunStatus,
     pub trigger: String,
     pub dry_run: bool,
     pub finished_at: Option<DateTime<Utc>>,
@@ -303,11 +357,11 @@ pub struct Digest {
 
 impl Digest {
     pub fn new(run: &RunRecord, cooldown_hours: u64, mut items: Vec<Item>) -> Digest {
-        items.sort_by_key(|i| section_index(i.kind));
+        items.sort_by_key(|i| i.kind.rank());
         Digest {
             run: RunInfo {
                 id: run.id,
-                status: run.status.clone(),
+                status: run.status,
                 trigger: run.trigger.clone(),
                 dry_run: run.dry_run,
                 finished_at: run.finished_at,
@@ -324,7 +378,7 @@ impl Digest {
         let items: Vec<Item> = self
             .items
             .iter()
-            .filter(|i| kinds.contains(i.kind))
+            .filter(|i| kinds.contains(i.kind.as_str()))
             .cloned()
             .collect();
         (!items.is_empty()).then(|| Digest {
@@ -334,10 +388,11 @@ impl Digest {
     }
 
     /// The sections present, in order, each with its items.
-    fn sections(&self) -> impl Iterator<Item = (&'static Section, Vec<&Item>)> + '_ {
-        SECTIONS.iter().filter_map(|s| {
-            let items: Vec<&Item> = self.items.iter().filter(|i| i.kind == s.kind).collect();
-            (!items.is_empty()).then_some((s, items))
+    fn sections(&self) -> impl Iterator<Item = (Topic, Section, Vec<&Item>)> + '_ {
+        topics().into_iter().filter_map(|t| {
+            let items: Vec<&Item> = self.items.iter().filter(|i| i.kind == t).collect();
+            let section = t.section()?;
+            (!items.is_empty()).then_some((t, section, items))
         })
     }
 
@@ -347,12 +402,12 @@ impl Digest {
     pub fn subject(&self) -> String {
         let parts: Vec<String> = self
             .sections()
-            .map(|(s, items)| {
+            .map(|(topic, s, items)| {
                 let n = items.len();
                 let label = if n == 1 { s.one } else { s.many };
                 let new = if s.finding { "new " } else { "" };
                 let mut part = format!("{n} {new}{label}");
-                if s.kind == "action_failure" {
+                if topic == Topic::ActionFailure {
                     let causes = causes(&items).len();
                     let total = self.run.actions_failed;
                     part.push_str(&match (causes, total > n as i64) {
@@ -393,37 +448,39 @@ impl Digest {
     }
 
     /// What to do about a section, in words (API paths, no data).
-    fn hint(&self, kind: &str) -> Option<String> {
+    fn hint(&self, topic: Topic) -> Option<String> {
         let id = self.run.id;
-        match kind {
-            "held_run" => Some(format!(
+        match topic {
+            Topic::HeldRun => Some(format!(
                 "Review the plan (GET /api/v1/runs/{id}); if the blocks are intended, approve it \
                  (POST /api/v1/runs/{id}/approve), otherwise fix the employees source."
             )),
-            "quarantine" => Some(
+            Topic::Quarantine => Some(
                 "Check Auth0 (status page, the M2M client's secret and scopes) and the \
                  run errors (GET /api/v1/runs?status=failed); POST /api/v1/runs tries again \
                  at once, and the first healthy run ends the quarantine."
                     .into(),
             ),
-            "action_failure" => Some(format!(
+            Topic::ActionFailure => Some(format!(
                 "Each failed action with its error: GET /api/v1/runs/{id}."
             )),
-            "unmatched_podfactory_user" | "ambiguous_podfactory_user" => Some(
+            Topic::Finding(
+                FindingKind::UnmatchedPodfactoryUser | FindingKind::AmbiguousPodfactoryUser,
+            ) => Some(
                 "Fix with a manual mapping: POST /api/v1/mappings \
                  {\"podfactory_user_id\": \"…\", \"employee_id\": …}."
                     .into(),
             ),
-            _ => None,
+            Topic::FailedRun | Topic::Finding(_) => None,
         }
     }
 
     /// The plain-text part.
     pub fn text(&self) -> String {
         let mut out = format!("{}\n{}\n", self.intro(), self.cooldown_note());
-        for (s, items) in self.sections() {
+        for (topic, s, items) in self.sections() {
             let _ = write!(out, "\n== {} ({}) ==\n", s.heading(), items.len());
-            let lines = if s.kind == "action_failure" {
+            let lines = if topic == Topic::ActionFailure {
                 causes(&items).iter().map(Cause::line).collect()
             } else {
                 Vec::new()
@@ -448,7 +505,7 @@ impl Digest {
                     items.len() - MAX_LISTED
                 );
             }
-            if let Some(hint) = self.hint(s.kind) {
+            if let Some(hint) = self.hint(topic) {
                 let _ = writeln!(out, "{hint}");
             }
         }
@@ -467,14 +524,14 @@ impl Digest {
             esc(&self.intro()),
             esc(&self.cooldown_note())
         );
-        for (s, items) in self.sections() {
+        for (topic, s, items) in self.sections() {
             let _ = writeln!(
                 out,
                 "<h2>{} ({})</h2>\n<ul>",
                 esc(&s.heading()),
                 items.len()
             );
-            let lines: Vec<String> = if s.kind == "action_failure" {
+            let lines: Vec<String> = if topic == Topic::ActionFailure {
                 causes(&items).iter().map(Cause::line).collect()
             } else {
                 Vec::new()
@@ -510,7 +567,7 @@ impl Digest {
                 );
             }
             out.push_str("</ul>\n");
-            if let Some(hint) = self.hint(s.kind) {
+            if let Some(hint) = self.hint(topic) {
                 let _ = writeln!(out, "<p><i>{}</i></p>", esc(&hint));
             }
         }
@@ -544,7 +601,7 @@ impl Digest {
 
 /// Failed actions of one kind with one error.
 struct Cause<'a> {
-    action: &'a str,
+    action: Option<ActionKind>,
     error: &'a str,
     employees: Vec<i64>,
     count: usize,
@@ -556,7 +613,7 @@ impl Cause<'_> {
         let n = self.count;
         let mut line = format!(
             "{n} {} action{} failed: {}",
-            self.action,
+            self.action.map_or("unknown", ActionKind::as_str),
             if n == 1 { "" } else { "s" },
             self.error
         );
@@ -590,7 +647,7 @@ impl Cause<'_> {
 fn causes<'a>(items: &[&'a Item]) -> Vec<Cause<'a>> {
     let mut out: Vec<Cause<'a>> = Vec::new();
     for item in items {
-        let action = item.action.as_deref().unwrap_or("unknown");
+        let action = item.action;
         let i = match out
             .iter()
             .position(|c| c.action == action && c.error == item.detail)
@@ -665,12 +722,12 @@ mod tests {
     fn failed(seq: i64, kind: &str, employee: i64, error: &str) -> ActionRecord {
         ActionRecord {
             seq,
-            kind: kind.into(),
+            kind: kind.parse().unwrap(),
             employee_id: Some(employee),
             auth0_user_id: None,
             reason: String::new(),
             detail: String::new(),
-            status: "failed".into(),
+            status: ActionStatus::Failed,
             error: Some(error.into()),
             finished_at: None,
         }
@@ -682,7 +739,7 @@ mod tests {
             trigger: "schedule".into(),
             mode: "enforce".into(),
             dry_run: false,
-            status: status.into(),
+            status: status.parse().unwrap(),
             started_at: Utc::now(),
             finished_at: Some(Utc::now()),
             employees_seen: None,
@@ -720,7 +777,10 @@ mod tests {
             Some(r#"{"quarantined": true, "status": "failed"}"#),
         );
         let got = items(&quarantined, &[]).unwrap();
-        let q: Vec<&Item> = got.iter().filter(|i| i.kind == "quarantine").collect();
+        let q: Vec<&Item> = got
+            .iter()
+            .filter(|i| i.kind.as_str() == "quarantine")
+            .collect();
         assert_eq!(q.len(), 1, "{got:?}");
         assert_eq!(q[0].key, "quarantine", "one key for the state, not per run");
         let healthy = run("succeeded", None, Some(r#"{"quarantined": false}"#));
@@ -751,7 +811,7 @@ mod tests {
             ..Plan::default()
         };
         let held = items(&run("held", Some(&plan), None), &[]).unwrap();
-        let kinds: Vec<&str> = held.iter().map(|i| i.kind).collect();
+        let kinds: Vec<&str> = held.iter().map(|i| i.kind.as_str()).collect();
         assert_eq!(kinds, ["held_run", "unmatched_podfactory_user", "orphaned"]);
         assert_eq!(held[0].key, "held_run|7");
         assert_eq!(held[1].key, plan.findings[0].key());
@@ -772,6 +832,28 @@ mod tests {
         let mut whole = run("failed", None, None);
         whole.error = Some("auth0 down".into());
         assert_eq!(items(&whole, &[]).unwrap()[0].key, "failed_run|7");
+    }
+
+    #[test]
+    fn every_topic_has_its_own_place_and_an_unreadable_podfactory_source_is_told() {
+        let all = topics();
+        let ranks: BTreeSet<u8> = all.iter().map(|t| t.rank()).collect();
+        assert_eq!(ranks.len(), all.len(), "two sections share a rank");
+        assert_eq!(kinds().next(), Some("held_run"));
+        assert!(!kinds().any(|k| k == "employee_without_podfactory_user"));
+        let plan = Plan {
+            findings: vec![Finding::new(
+                FindingKind::PodfactorySourceUnavailable,
+                None,
+                vec![],
+                "connection refused".into(),
+            )],
+            ..Plan::default()
+        };
+        let r = run("succeeded", Some(&plan), None);
+        let d = Digest::new(&r, 24, items(&r, &[]).unwrap());
+        assert_eq!(d.subject(), "[rosterd] 1 new unreadable PodFactory source");
+        assert!(d.text().contains("- connection refused"), "{}", d.text());
     }
 
     #[test]

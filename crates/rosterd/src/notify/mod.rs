@@ -39,7 +39,7 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use anyhow::{bail, Context as _};
 use chrono::{DateTime, TimeDelta, Utc};
-use digest::Digest;
+use digest::{Digest, Topic};
 use lettre::message::Mailbox;
 use smtp::{Mailer, SendError};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -47,6 +47,24 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument as _;
 use webhook::{Shape, Webhook};
+
+rosterd_core::vocabulary! {
+    /// The `channel` label of `rosterd_notifications_total`.
+    enum Channel("notification channel") {
+        Email => "email",
+        Webhook => "webhook",
+    }
+}
+
+rosterd_core::vocabulary! {
+    /// The `outcome` label of `rosterd_notifications_total`.
+    enum Delivery("notification outcome") {
+        Sent => "sent",
+        Failed => "failed",
+        /// Left out: sent within the cool-down.
+        Suppressed => "suppressed",
+    }
+}
 
 /// Sends digests after runs. Cheap to clone (one shared inside), so the
 /// daemon can hand a clone to each spawned `after_run`.
@@ -174,9 +192,9 @@ impl Inner {
         let delivered: Vec<(String, &str)> = digest
             .items
             .iter()
-            .filter(|i| hooks_ok && !not_emailed.contains(i.kind))
-            .filter(|i| posted || emailed.contains(i.kind))
-            .map(|i| (i.key.clone(), i.kind))
+            .filter(|i| hooks_ok && !not_emailed.contains(&i.kind))
+            .filter(|i| posted || emailed.contains(&i.kind))
+            .map(|i| (i.key.clone(), i.kind.as_str()))
             .collect();
         if !delivered.is_empty() {
             dedup::record_sent(&self.store, &delivered, Utc::now()).await?;
@@ -192,7 +210,7 @@ impl Inner {
 
     /// Email every audience its part; returns the kinds some message
     /// delivered, and those some message failed to deliver.
-    async fn email(&self, digest: &Digest) -> (HashSet<&'static str>, HashSet<&'static str>) {
+    async fn email(&self, digest: &Digest) -> (HashSet<Topic>, HashSet<Topic>) {
         let (mut delivered, mut undelivered) = (HashSet::new(), HashSet::new());
         let Some(mailer) = &self.mailer else {
             return (delivered, undelivered);
@@ -229,17 +247,17 @@ impl Inner {
                         items = part.items.len(),
                         "digest emailed"
                     );
-                    "sent"
+                    Delivery::Sent
                 }
                 Err(e) => {
                     undelivered.extend(part.items.iter().map(|i| i.kind));
                     tracing::error!(recipients = audience.to.len(), error = %e, "digest email not sent; its items stay new");
-                    "failed"
+                    Delivery::Failed
                 }
             };
             self.metrics
                 .notifications
-                .with_label_values(&["email", outcome])
+                .with_label_values(&[Channel::Email.as_str(), outcome.as_str()])
                 .inc();
         }
         (delivered, undelivered)
@@ -256,16 +274,16 @@ impl Inner {
             let outcome = match &result {
                 Ok(()) => {
                     tracing::info!(webhook = %hook.shown, items = digest.items.len(), "digest posted");
-                    "sent"
+                    Delivery::Sent
                 }
                 Err(e) => {
                     tracing::error!(webhook = %hook.shown, error = %e, "digest webhook failed; its items stay new");
-                    "failed"
+                    Delivery::Failed
                 }
             };
             self.metrics
                 .notifications
-                .with_label_values(&["webhook", outcome])
+                .with_label_values(&[Channel::Webhook.as_str(), outcome.as_str()])
                 .inc();
             result.is_ok()
         });
@@ -280,14 +298,14 @@ impl Inner {
             return;
         }
         let channels = [
-            ("email", self.mailer.is_some()),
-            ("webhook", !self.webhooks.is_empty()),
+            (Channel::Email, self.mailer.is_some()),
+            (Channel::Webhook, !self.webhooks.is_empty()),
         ];
         for (channel, on) in channels {
             if on {
                 self.metrics
                     .notifications
-                    .with_label_values(&[channel, "suppressed"])
+                    .with_label_values(&[channel.as_str(), Delivery::Suppressed.as_str()])
                     .inc_by(n);
             }
         }

@@ -28,6 +28,8 @@
 //! successor stays as closed.
 
 use super::{sql, with_pool, Result, Store};
+use crate::outcome::ActionStatus;
+use crate::run::RunStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{Connection, MySqlConnection, PgConnection};
@@ -199,11 +201,12 @@ impl Store {
     }
 
     async fn running_runs(&self) -> Result<Vec<RunningRun>> {
-        with_pool!(self, pool => {
-            sqlx::query_as(
+        with_pool!(self, pool, q => {
+            sqlx::query_as(&q(
                 "SELECT id, holder, started_at, heartbeat_at FROM reconcile_runs \
-                 WHERE status = 'running' ORDER BY id",
-            )
+                 WHERE status = $1 ORDER BY id",
+            ))
+            .bind(RunStatus::Running.as_str())
             .fetch_all(pool)
             .await
             .map_err(sql("read running runs"))
@@ -256,31 +259,37 @@ impl Store {
             with_pool!(self, pool, q => {
                 let mut tx = pool.begin().await.map_err(sql("close abandoned runs"))?;
                 let done = sqlx::query(&q(
-                    "UPDATE reconcile_runs SET status = 'failed', finished_at = $1, \
+                    "UPDATE reconcile_runs SET status = $1, finished_at = $2, \
                      error = 'abandoned: the process running it stopped before it finished', \
-                     actions_planned = (SELECT COUNT(*) FROM reconcile_actions WHERE run_id = $2), \
+                     actions_planned = (SELECT COUNT(*) FROM reconcile_actions WHERE run_id = $3), \
                      actions_succeeded = (SELECT COUNT(*) FROM reconcile_actions \
-                       WHERE run_id = $3 AND status = 'succeeded'), \
+                       WHERE run_id = $4 AND status = $5), \
                      actions_failed = (SELECT COUNT(*) FROM reconcile_actions \
-                       WHERE run_id = $4 AND status = 'failed') \
-                     WHERE id = $5 AND status = 'running'",
+                       WHERE run_id = $6 AND status = $7) \
+                     WHERE id = $8 AND status = $9",
                 ))
+                .bind(RunStatus::Failed.as_str())
                 .bind(now)
                 .bind(run.id)
                 .bind(run.id)
+                .bind(ActionStatus::Succeeded.as_str())
                 .bind(run.id)
+                .bind(ActionStatus::Failed.as_str())
                 .bind(run.id)
+                .bind(RunStatus::Running.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(sql("close abandoned runs"))?;
                 if done.rows_affected() == 1 {
                     sqlx::query(&q(
-                        "UPDATE reconcile_actions SET status = 'skipped', finished_at = $1, \
+                        "UPDATE reconcile_actions SET status = $1, finished_at = $2, \
                          error = 'not finished: the process running it stopped' \
-                         WHERE run_id = $2 AND status = 'planned'",
+                         WHERE run_id = $3 AND status = $4",
                     ))
+                    .bind(ActionStatus::Skipped.as_str())
                     .bind(now)
                     .bind(run.id)
+                    .bind(ActionStatus::Planned.as_str())
                     .execute(&mut *tx)
                     .await
                     .map_err(sql("close abandoned runs"))?;
@@ -427,7 +436,7 @@ impl Probe {
     /// a loss too.
     async fn check(&mut self, beat: Option<(i64, &str)>) -> std::result::Result<bool, sqlx::Error> {
         const BEAT: &str = "UPDATE reconcile_runs SET heartbeat_at = $1 \
-             WHERE id = $2 AND status = 'running' AND holder = $3";
+             WHERE id = $2 AND status = $3 AND holder = $4";
         match self {
             Probe::Postgres(conn) => {
                 let (ours,): (bool,) = sqlx::query_as(PG_LOCK_HELD)
@@ -437,9 +446,10 @@ impl Probe {
                 match (ours, beat) {
                     (true, Some((id, holder))) => Ok(sqlx::query(
                         "UPDATE reconcile_runs SET heartbeat_at = now() \
-                         WHERE id = $1 AND status = 'running' AND holder = $2",
+                         WHERE id = $1 AND status = $2 AND holder = $3",
                     )
                     .bind(id)
+                    .bind(RunStatus::Running.as_str())
                     .bind(holder)
                     .execute(&mut *conn)
                     .await?
@@ -459,9 +469,10 @@ impl Probe {
                     // heartbeat in the same microsecond still counts.
                     (true, Some((id, holder))) => Ok(sqlx::query(
                         "UPDATE reconcile_runs SET heartbeat_at = CURRENT_TIMESTAMP(6) \
-                         WHERE id = ? AND status = 'running' AND holder = ?",
+                         WHERE id = ? AND status = ? AND holder = ?",
                     )
                     .bind(id)
+                    .bind(RunStatus::Running.as_str())
                     .bind(holder)
                     .execute(&mut *conn)
                     .await?
@@ -502,6 +513,7 @@ impl Probe {
                     (true, Some((id, run_holder))) => Ok(sqlx::query(BEAT)
                         .bind(now)
                         .bind(id)
+                        .bind(RunStatus::Running.as_str())
                         .bind(run_holder)
                         .execute(pool)
                         .await?

@@ -3,6 +3,9 @@
 
 use super::{sql, with_pool, Result, Store};
 use crate::model::Auth0UserId;
+use crate::outcome::ActionStatus;
+use crate::plan::ActionKind;
+use crate::run::RunStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
@@ -14,7 +17,8 @@ pub struct RunRecord {
     pub trigger: String,
     pub mode: String,
     pub dry_run: bool,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: RunStatus,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub employees_seen: Option<i64>,
@@ -44,7 +48,7 @@ pub enum HeldDecision<'a> {
 /// How a run ended, written once at its end.
 #[derive(Debug, Clone, Default)]
 pub struct RunEnd {
-    pub status: String,
+    pub status: RunStatus,
     pub employees_seen: Option<i64>,
     pub auth0_users_seen: Option<i64>,
     pub actions_planned: i64,
@@ -61,14 +65,15 @@ pub struct RunEnd {
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ActionRecord {
     pub seq: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: ActionKind,
     pub employee_id: Option<i64>,
     pub auth0_user_id: Option<String>,
     pub reason: String,
     /// The action as JSON (no password: the plan never holds one).
     pub detail: String,
-    /// `planned`, `succeeded`, `failed` or `skipped`.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ActionStatus,
     pub error: Option<String>,
     pub finished_at: Option<DateTime<Utc>>,
 }
@@ -76,10 +81,12 @@ pub struct ActionRecord {
 impl Store {
     /// How many employees rows the last successful run read.
     pub async fn last_successful_employee_count(&self) -> Result<Option<i64>> {
-        with_pool!(self, pool => {
-            let row: Option<(Option<i64>,)> = sqlx::query_as(
-                "SELECT employees_seen FROM reconcile_runs WHERE status IN ('succeeded', 'partial') ORDER BY id DESC LIMIT 1",
-            )
+        with_pool!(self, pool, q => {
+            let row: Option<(Option<i64>,)> = sqlx::query_as(&q(
+                "SELECT employees_seen FROM reconcile_runs WHERE status IN ($1, $2) ORDER BY id DESC LIMIT 1",
+            ))
+            .bind(RunStatus::Succeeded.as_str())
+            .bind(RunStatus::Partial.as_str())
             .fetch_optional(pool)
             .await
             .map_err(sql("read last run"))?;
@@ -97,11 +104,12 @@ impl Store {
         with_pool!(self, pool => {
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO reconcile_runs (trigger, mode, dry_run, status, started_at) \
-                 VALUES ($1, $2, $3, 'running', $4) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
             .bind(trigger)
             .bind(mode)
             .bind(dry_run)
+            .bind(RunStatus::Running.as_str())
             .bind(now)
             .fetch_one(pool)
             .await
@@ -111,11 +119,12 @@ impl Store {
             // No RETURNING on MySQL 8; `trigger` is a reserved word there.
             let done = sqlx::query(
                 "INSERT INTO reconcile_runs (`trigger`, mode, dry_run, status, started_at) \
-                 VALUES (?, ?, ?, 'running', ?)",
+                 VALUES (?, ?, ?, ?, ?)",
             )
             .bind(trigger)
             .bind(mode)
             .bind(dry_run)
+            .bind(RunStatus::Running.as_str())
             .bind(now)
             .execute(pool)
             .await
@@ -137,10 +146,10 @@ impl Store {
         let text = "UPDATE reconcile_runs SET status = $1, finished_at = $2, employees_seen = $3, \
              auth0_users_seen = $4, actions_planned = $5, actions_succeeded = $6, \
              actions_failed = $7, findings_count = $8, plan = $9, summary = $10, error = $11, \
-             held_reason = $12 WHERE id = $13 AND status = 'running' AND holder = $14";
+             held_reason = $12 WHERE id = $13 AND status = $14 AND holder = $15";
         Ok(with_pool!(self, pool, q => {
             sqlx::query(&q(text))
-                .bind(&end.status)
+                .bind(end.status.as_str())
                 .bind(now)
                 .bind(end.employees_seen)
                 .bind(end.auth0_users_seen)
@@ -153,6 +162,7 @@ impl Store {
                 .bind(&end.error)
                 .bind(&end.held_reason)
                 .bind(id)
+                .bind(RunStatus::Running.as_str())
                 .bind(holder)
                 .execute(pool)
                 .await
@@ -174,12 +184,12 @@ impl Store {
                 )
                 .bind(run_id)
                 .bind(a.seq)
-                .bind(&a.kind)
+                .bind(a.kind.as_str())
                 .bind(a.employee_id)
                 .bind(&a.auth0_user_id)
                 .bind(&a.reason)
                 .bind(&a.detail)
-                .bind(&a.status)
+                .bind(a.status.as_str())
                 .bind(&a.error)
                 .bind(a.finished_at)
                 .execute(&mut *tx)
@@ -196,7 +206,7 @@ impl Store {
         &self,
         run_id: i64,
         seq: i64,
-        status: &str,
+        status: ActionStatus,
         auth0_user_id: Option<&Auth0UserId>,
         error: Option<&str>,
         now: DateTime<Utc>,
@@ -207,14 +217,15 @@ impl Store {
                 // successor closed as abandoned stay as it recorded them.
                 &q("UPDATE reconcile_actions SET status = $1, error = $2, finished_at = $3, \
                  auth0_user_id = COALESCE($4, auth0_user_id) WHERE seq = $5 AND run_id = \
-                 (SELECT id FROM reconcile_runs WHERE id = $6 AND status = 'running')"),
+                 (SELECT id FROM reconcile_runs WHERE id = $6 AND status = $7)"),
             )
-            .bind(status)
+            .bind(status.as_str())
             .bind(error)
             .bind(now)
             .bind(auth0_user_id.map(|u| u.0.as_str()))
             .bind(seq)
             .bind(run_id)
+            .bind(RunStatus::Running.as_str())
             .execute(pool)
             .await
             .map_err(sql("record action outcome"))?;
@@ -270,20 +281,21 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let (status, note) = match decision {
-            HeldDecision::Approved => ("approved", None),
-            HeldDecision::Rejected { note } => ("rejected", Some(note)),
+            HeldDecision::Approved => (RunStatus::Approved, None),
+            HeldDecision::Rejected { note } => (RunStatus::Rejected, Some(note)),
         };
         with_pool!(self, pool, q => {
             let done = sqlx::query(&q(
                 "UPDATE reconcile_runs SET status = $1, approved_at = $2, approved_by = $3, \
                  error = COALESCE($4, error) \
-                 WHERE id = $5 AND status = 'held' AND approved_at IS NULL AND dry_run = $6",
+                 WHERE id = $5 AND status = $6 AND approved_at IS NULL AND dry_run = $7",
             ))
-            .bind(status)
+            .bind(status.as_str())
             .bind(now)
             .bind(by)
             .bind(note)
             .bind(id)
+            .bind(RunStatus::Held.as_str())
             .bind(false)
             .execute(pool)
             .await
@@ -294,27 +306,35 @@ impl Store {
 
     /// `(status, summary)` of the last `limit` finished runs that were not
     /// dry runs, newest first.
-    pub async fn recent_run_outcomes(&self, limit: i64) -> Result<Vec<(String, Option<String>)>> {
-        with_pool!(self, pool, q => {
+    pub async fn recent_run_outcomes(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(RunStatus, Option<String>)>> {
+        let rows: Vec<(String, Option<String>)> = with_pool!(self, pool, q => {
             sqlx::query_as(&q(
-                "SELECT status, summary FROM reconcile_runs WHERE status <> 'running' AND NOT dry_run \
-                 ORDER BY id DESC LIMIT $1",
+                "SELECT status, summary FROM reconcile_runs WHERE status <> $1 AND NOT dry_run \
+                 ORDER BY id DESC LIMIT $2",
             ))
+            .bind(RunStatus::Running.as_str())
             .bind(limit)
             .fetch_all(pool)
             .await
-            .map_err(sql("read recent runs"))
-        })
+            .map_err(sql("read recent runs"))?
+        });
+        rows.into_iter()
+            .map(|(status, summary)| Ok((status_of(status)?, summary)))
+            .collect()
     }
 
     /// Runs, newest first, optionally only those with `status`, only those
     /// with an id below `before` (for paging).
     pub async fn list_runs_page(
         &self,
-        status: Option<&str>,
+        status: Option<RunStatus>,
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<RunRecord>> {
+        let status = status.map(RunStatus::as_str);
         // Each value bound twice, so each placeholder appears once (MySQL).
         with_pool!(self, pool, q => {
             sqlx::query_as(&q(
@@ -335,16 +355,22 @@ impl Store {
     /// Is the newest finished real (not dry) run held and awaiting a
     /// decision? What `rosterd_held_runs` says until the next run.
     pub async fn latest_run_is_held(&self) -> Result<bool> {
-        with_pool!(self, pool => {
-            let row: Option<(String, Option<DateTime<Utc>>)> = sqlx::query_as(
+        let row: Option<(String, Option<DateTime<Utc>>)> = with_pool!(self, pool, q => {
+            sqlx::query_as(&q(
                 "SELECT status, approved_at FROM reconcile_runs \
-                 WHERE status <> 'running' AND NOT dry_run ORDER BY id DESC LIMIT 1",
-            )
+                 WHERE status <> $1 AND NOT dry_run ORDER BY id DESC LIMIT 1",
+            ))
+            .bind(RunStatus::Running.as_str())
             .fetch_optional(pool)
             .await
-            .map_err(sql("read the latest run"))?;
-            Ok(row.is_some_and(|(status, approved)| status == "held" && approved.is_none()))
-        })
+            .map_err(sql("read the latest run"))?
+        });
+        match row {
+            Some((status, approved)) => {
+                Ok(status_of(status)? == RunStatus::Held && approved.is_none())
+            }
+            None => Ok(false),
+        }
     }
 
     /// The newest run that got as far as planning.
@@ -359,16 +385,18 @@ impl Store {
 
     /// When the last run (any outcome) and the last successful run finished.
     pub async fn last_run_times(&self) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, q => {
             let last: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as(
                 "SELECT finished_at FROM reconcile_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
             )
             .fetch_optional(pool)
             .await
             .map_err(sql("read run times"))?;
-            let ok: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as(
-                "SELECT finished_at FROM reconcile_runs WHERE status IN ('succeeded', 'partial') AND NOT dry_run ORDER BY id DESC LIMIT 1",
-            )
+            let ok: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as(&q(
+                "SELECT finished_at FROM reconcile_runs WHERE status IN ($1, $2) AND NOT dry_run ORDER BY id DESC LIMIT 1",
+            ))
+            .bind(RunStatus::Succeeded.as_str())
+            .bind(RunStatus::Partial.as_str())
             .fetch_optional(pool)
             .await
             .map_err(sql("read run times"))?;
@@ -398,4 +426,11 @@ impl Store {
                 .map_err(sql("read employee actions"))
         })
     }
+}
+
+/// A stored run status, read back.
+fn status_of(stored: String) -> Result<RunStatus> {
+    stored
+        .parse()
+        .map_err(|e| sql("read a run status")(sqlx::Error::Decode(Box::new(e))))
 }
