@@ -10,6 +10,7 @@ mod crash;
 mod daemon_api;
 mod daemon_jwt;
 mod daemon_load;
+mod held_run_v0;
 mod lock_fencing;
 mod matching_csv;
 mod notify_email;

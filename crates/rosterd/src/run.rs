@@ -18,6 +18,7 @@ use crate::plan::{
 };
 use crate::store::{
     ActionRecord, AuditRow, Leadership, LeadershipLost, RunEnd, RunningRun, Store, StoreError,
+    StoredPlan,
 };
 use chrono::Utc;
 use futures::StreamExt;
@@ -683,7 +684,7 @@ async fn execute(
     report.findings = plan::finding_counts(&plan);
     end.actions_planned = plan.actions.len() as i64;
     end.findings_count = plan.findings.len() as i64;
-    end.plan = Some(serde_json::to_string(&plan)?);
+    end.plan = Some(StoredPlan::write(&plan));
 
     // Guard. An approval is recorded first, once, whatever the plan now is:
     // the held run becomes `approved` (a concurrent rejection or approval
@@ -843,7 +844,7 @@ async fn same_as_rejected(store: &Store, plan: &Plan) -> anyhow::Result<Option<S
     let same = run
         .plan
         .as_deref()
-        .and_then(|p| serde_json::from_str::<Plan>(p).ok())
+        .and_then(|p| StoredPlan::read(p).ok())
         .is_some_and(|p| p.actions == plan.actions);
     if !same {
         return Ok(None);

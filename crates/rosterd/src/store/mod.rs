@@ -23,12 +23,14 @@ mod employees;
 mod lock;
 mod mappings;
 mod runs;
+mod stored_plan;
 
 pub(crate) use employees::{read_only_mysql, read_only_pg, read_only_sqlite};
 pub use employees::{Loaded, Unreadable, WriteBack, EMPLOYEES_QUERY};
 pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
 pub use mappings::{AuditRow, LinkRow, ManualMapping, PodFactoryLink};
 pub use runs::{ActionRecord, HeldDecision, RunEnd, RunRecord};
+pub use stored_plan::{StoredPlan, StoredPlanError};
 
 use crate::config::DatabaseSettings;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
