@@ -629,14 +629,12 @@ async fn execute(
     let (mut employees, invalid, unidentified) = validate(loaded);
     end.employees_seen = Some(employees.len() as i64);
     let previous = store.last_successful_employee_count().await?;
-    if let Err(why) = guard::check_source(
+    guard::check_source(
         rows,
         employees.len(),
         previous.map(|p| p as usize),
         &guard_policy,
-    ) {
-        anyhow::bail!("refused: {why}");
-    }
+    )?;
     // A read, but a long one: not worth finishing once another leads.
     let users = ctx.fenced(ctx.auth0.export_users()).await??;
     end.auth0_users_seen = Some(users.len() as i64);
@@ -714,7 +712,7 @@ async fn execute(
     // A run that can apply nothing (observe mode, a dry run) is never held:
     // there is nothing to approve. It says what the guard would have done.
     if s.mode == Mode::Observe || opts.dry_run {
-        report.would_hold = held.take();
+        report.would_hold = held.take().map(|reason| reason.to_string());
     }
     // A plan an admin rejected is not held (nor told to on-call) again
     // until it changes.
@@ -737,7 +735,7 @@ async fn execute(
         } else {
             RunStatus::Held
         };
-        report.held_reason = Some(reason);
+        report.held_reason = Some(reason.to_string());
         report.error = rejected;
         report.plan = Some(plan);
         return Ok(());
@@ -938,7 +936,7 @@ fn validate(loaded: crate::store::Loaded) -> (Vec<Employee>, Vec<InvalidRow>, Ve
         }
         match r.clone().validate() {
             Ok(e) => employees.push(e),
-            Err(why) => invalid.push(InvalidRow::new(&r, why, true)),
+            Err(why) => invalid.push(InvalidRow::new(&r, why.to_string(), true)),
         }
     }
     for u in loaded.unreadable {
