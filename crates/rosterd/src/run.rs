@@ -653,14 +653,15 @@ async fn execute(
         match crate::podfactory::match_users(&s.podfactory, store, &employees, &users).await {
             Ok(m) => (m, None),
             Err(e) if e.downcast_ref::<crate::podfactory::SourceError>().is_some() => {
-                tracing::error!(error = %e, "podfactory source unavailable; matching skipped");
-                report.podfactory_error = Some(e.to_string());
+                let why = crate::telemetry::error_chain(e.as_ref());
+                tracing::error!(error = %why, "podfactory source unavailable; matching skipped");
                 let finding = plan::Finding::new(
                     plan::FindingKind::PodfactorySourceUnavailable,
                     None,
                     vec![],
-                    format!("{e}; PodFactory matching skipped, stored links kept"),
+                    format!("{why}; PodFactory matching skipped, stored links kept"),
                 );
+                report.podfactory_error = Some(why);
                 (None, Some(finding))
             }
             Err(e) => return Err(e),
