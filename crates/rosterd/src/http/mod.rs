@@ -77,8 +77,8 @@ impl IntoResponse for ApiError {
 
 /// Internal failures: logged in full, reported without detail that could
 /// leak internals.
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "request failed");
+fn internal(e: impl std::error::Error + 'static) -> ApiError {
+    tracing::error!(error = %crate::telemetry::error_chain(&e), "request failed");
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
