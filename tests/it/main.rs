@@ -10,6 +10,8 @@ mod crash;
 mod daemon_api;
 mod daemon_jwt;
 mod daemon_load;
+mod error_chains;
+mod held_run_v0;
 mod lock_fencing;
 mod matching_csv;
 mod notify_email;

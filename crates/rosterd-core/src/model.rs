@@ -157,23 +157,47 @@ pub fn split_name(full: &str) -> (String, String) {
 }
 
 /// Why Auth0 would refuse `full` as an account's names, if it would.
-fn name_problem(full: &str) -> Option<String> {
+fn name_problem(full: &str) -> Option<EmployeeProblem> {
+    let too_long = |field, chars, max| EmployeeProblem::TooLong { field, chars, max };
     let n = full.chars().count();
     if n > MAX_NAME_CHARS {
-        return Some(format!(
-            "name is {n} characters, more than Auth0's {MAX_NAME_CHARS}"
-        ));
+        return Some(too_long("name", n, MAX_NAME_CHARS));
     }
     let (given, family) = split_name(full);
     for (field, part) in [("given name", given), ("family name", family)] {
         let n = part.chars().count();
         if n > MAX_GIVEN_FAMILY_CHARS {
-            return Some(format!(
-                "{field} is {n} characters, more than Auth0's {MAX_GIVEN_FAMILY_CHARS}"
-            ));
+            return Some(too_long(field, n, MAX_GIVEN_FAMILY_CHARS));
         }
     }
     None
+}
+
+/// Why an `employees` row cannot be used; the text names the employee.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("employee {id}: {problem}")]
+pub struct InvalidEmployee {
+    pub id: i64,
+    pub problem: EmployeeProblem,
+}
+
+/// What is wrong with a row. Each is a fact about the row's values, said
+/// whole here (an invalid email is part of the description, not a cause).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmployeeProblem {
+    #[error("name is empty or NULL")]
+    NoName,
+    /// Longer than Auth0 accepts: `field` is the name, given or family name.
+    #[error("{field} is {chars} characters, more than Auth0's {max}")]
+    TooLong {
+        field: &'static str,
+        chars: usize,
+        max: usize,
+    },
+    #[error("email is NULL")]
+    NoEmail,
+    #[error("{0}")]
+    Email(InvalidEmail),
 }
 
 /// An `employees` row exactly as the database returned it, before validation.
@@ -191,20 +215,24 @@ pub struct RawEmployee {
 
 impl RawEmployee {
     /// Validate a row; the error names the employee and what is wrong.
-    pub fn validate(self) -> Result<Employee, String> {
+    pub fn validate(self) -> Result<Employee, InvalidEmployee> {
+        let invalid = |problem| InvalidEmployee {
+            id: self.id,
+            problem,
+        };
         let full_name = self
             .full_name
             .as_deref()
             .map(str::trim)
             .filter(|n| !n.is_empty())
-            .ok_or_else(|| format!("employee {}: name is empty or NULL", self.id))?
+            .ok_or_else(|| invalid(EmployeeProblem::NoName))?
             .to_string();
-        if let Some(why) = name_problem(&full_name) {
-            return Err(format!("employee {}: {why}", self.id));
+        if let Some(problem) = name_problem(&full_name) {
+            return Err(invalid(problem));
         }
         let email = match self.email.as_deref() {
-            None => return Err(format!("employee {}: email is NULL", self.id)),
-            Some(e) => Email::parse(e).map_err(|e| format!("employee {}: {e}", self.id))?,
+            None => return Err(invalid(EmployeeProblem::NoEmail)),
+            Some(e) => Email::parse(e).map_err(|e| invalid(EmployeeProblem::Email(e)))?,
         };
         let text = |v: Option<String>| v.map(|s| s.trim().to_string()).unwrap_or_default();
         Ok(Employee {
@@ -385,7 +413,7 @@ mod tests {
             (format!("{} Smith", "G".repeat(151)), "given name is 151"),
             (format!("Al {}", "F".repeat(151)), "family name is 151"),
         ] {
-            let err = named(&name).validate().unwrap_err();
+            let err = named(&name).validate().unwrap_err().to_string();
             assert!(err.contains("employee 9") && err.contains(what), "{err}");
         }
         // At the limits, and a one-word name (no family name), are fine.
@@ -409,7 +437,7 @@ mod tests {
             is_active: true,
             auth0_user_id: None,
         };
-        let err = raw.validate().unwrap_err();
+        let err = raw.validate().unwrap_err().to_string();
         assert!(err.contains("employee 7") && err.contains("name"), "{err}");
     }
 }

@@ -13,6 +13,7 @@ use rosterd::config::{Secret, Settings};
 use rosterd::model::RawEmployee;
 use rosterd::plan::Plan;
 use rosterd::run::{run_once, Context, RunOptions, Trigger};
+use rosterd::store::StoredPlan;
 use rosterd_lab::workforce::{self, podfactory_csv, role_map, EMAIL_DOMAIN};
 use serde_json::json;
 use std::path::PathBuf;
@@ -102,7 +103,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .get_run(first.run_id)
         .await?
         .and_then(|r| r.plan)
-        .and_then(|p| serde_json::from_str::<Plan>(&p).ok())
+        .and_then(|p| StoredPlan::read(&p).ok())
     {
         print_plan_examples(&plan);
     }

@@ -2,9 +2,8 @@
 //! or reject (close it; the same plan is not held again until it changes).
 //! One implementation for the CLI and the admin API.
 
-use crate::plan::Plan;
 use crate::run::{Approval, RunOptions, RunStatus, Trigger};
-use crate::store::{HeldDecision, RunRecord, Store, StoreError};
+use crate::store::{HeldDecision, RunRecord, Store, StoreError, StoredPlan, StoredPlanError};
 use chrono::Utc;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +16,12 @@ pub enum DecisionError {
     DryRun(i64),
     #[error("held run {0} has no readable plan")]
     NoPlan(i64),
+    #[error("held run {id} has no readable plan")]
+    UnreadablePlan {
+        id: i64,
+        #[source]
+        source: StoredPlanError,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -44,11 +49,9 @@ async fn held_run(store: &Store, id: i64) -> Result<RunRecord, DecisionError> {
 /// held if nothing changed since; otherwise the fresh plan faces the guard.
 pub async fn approval(store: &Store, id: i64, actor: &str) -> Result<RunOptions, DecisionError> {
     let run = held_run(store, id).await?;
-    let plan: Plan = run
-        .plan
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-        .ok_or(DecisionError::NoPlan(id))?;
+    let stored = run.plan.as_deref().ok_or(DecisionError::NoPlan(id))?;
+    let plan =
+        StoredPlan::read(stored).map_err(|source| DecisionError::UnreadablePlan { id, source })?;
     Ok(RunOptions {
         dry_run: false,
         trigger: Trigger::Approval,

@@ -11,10 +11,23 @@ use std::str::FromStr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// Shown, not chained: sqlx's own text already repeats its cause.
     #[error("podfactory source: {0}")]
-    Database(String),
-    #[error("podfactory csv: {0}")]
-    Csv(String),
+    Database(sqlx::Error),
+    #[error("podfactory source: unsupported scheme {0:?}")]
+    Scheme(String),
+    #[error("podfactory source: the query returns no {0:?} column (it must return id, name, email, user_role)")]
+    MissingColumn(&'static str),
+    #[error("podfactory source: a row has a NULL or empty id")]
+    NullId,
+    #[error("podfactory csv: {path}")]
+    Open {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("podfactory csv")]
+    Csv(#[source] crate::match_csv::CsvError),
 }
 
 /// The users, or `None` when matching is off (`source = "none"`).
@@ -22,18 +35,20 @@ pub async fn load(s: &PodFactorySettings) -> Result<Option<Vec<PodFactoryUser>>,
     match s.source.as_str() {
         "database" => load_database(s).await.map(Some),
         "csv" => {
-            let file = std::fs::File::open(&s.csv_path)
-                .map_err(|e| SourceError::Csv(format!("{}: {e}", s.csv_path)))?;
+            let file = std::fs::File::open(&s.csv_path).map_err(|source| SourceError::Open {
+                path: s.csv_path.clone(),
+                source,
+            })?;
             crate::match_csv::read_podfactory(std::io::BufReader::new(file), &s.csv_path)
                 .map(Some)
-                .map_err(|e| SourceError::Csv(e.to_string()))
+                .map_err(SourceError::Csv)
         }
         _ => Ok(None),
     }
 }
 
 async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, SourceError> {
-    let db = |e: sqlx::Error| SourceError::Database(e.to_string());
+    let db = SourceError::Database;
     let scheme = s.url.split("://").next().unwrap_or("");
     let password = s.password.as_ref().map(|p| p.expose().to_string());
     // The same fetch for each driver's pool type.
@@ -84,11 +99,7 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
                 crate::store::read_only_sqlite
             )
         }
-        other => {
-            return Err(SourceError::Database(format!(
-                "unsupported scheme {other:?}"
-            )))
-        }
+        other => return Err(SourceError::Scheme(other.to_string())),
     };
     Ok(rows
         .into_iter()
@@ -112,15 +123,11 @@ where
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    let index = |name: &str| {
+    let index = |name: &'static str| {
         row.columns()
             .iter()
             .position(|c| c.name().eq_ignore_ascii_case(name))
-            .ok_or_else(|| {
-                SourceError::Database(format!(
-                    "the query returns no {name:?} column (it must return id, name, email, user_role)"
-                ))
-            })
+            .ok_or(SourceError::MissingColumn(name))
     };
     let text = |i: usize| -> Option<String> {
         row.try_get::<Option<String>, _>(i)
@@ -141,7 +148,7 @@ where
     };
     let id = text(index("id")?)
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| SourceError::Database("a row has a NULL or empty id".into()))?;
+        .ok_or(SourceError::NullId)?;
     Ok((
         id,
         text(index("name")?),

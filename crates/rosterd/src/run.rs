@@ -20,6 +20,7 @@ use crate::plan::{
 };
 use crate::store::{
     ActionRecord, AuditRow, Leadership, LeadershipLost, RunEnd, RunningRun, Store, StoreError,
+    StoredPlan,
 };
 use chrono::Utc;
 use futures::StreamExt;
@@ -696,14 +697,12 @@ async fn execute(
     let (mut employees, invalid, unidentified) = validate(loaded);
     end.employees_seen = Some(employees.len() as i64);
     let previous = store.last_successful_employee_count().await?;
-    if let Err(why) = guard::check_source(
+    guard::check_source(
         rows,
         employees.len(),
         previous.map(|p| p as usize),
         &guard_policy,
-    ) {
-        anyhow::bail!("refused: {why}");
-    }
+    )?;
     // A read, but a long one: not worth finishing once another leads.
     let users = ctx.fenced(ctx.auth0.export_users()).await??;
     end.auth0_users_seen = Some(users.len() as i64);
@@ -722,14 +721,15 @@ async fn execute(
         match crate::podfactory::match_users(&s.podfactory, store, &employees, &users).await {
             Ok(m) => (m, None),
             Err(e) if e.downcast_ref::<crate::podfactory::SourceError>().is_some() => {
-                tracing::error!(error = %e, "podfactory source unavailable; matching skipped");
-                report.podfactory_error = Some(e.to_string());
+                let why = crate::telemetry::error_chain(e.as_ref());
+                tracing::error!(error = %why, "podfactory source unavailable; matching skipped");
                 let finding = plan::Finding::new(
                     plan::FindingKind::PodfactorySourceUnavailable,
                     None,
                     vec![],
-                    format!("{e}; PodFactory matching skipped, stored links kept"),
+                    format!("{why}; PodFactory matching skipped, stored links kept"),
                 );
+                report.podfactory_error = Some(why);
                 (None, Some(finding))
             }
             Err(e) => return Err(e),
@@ -751,7 +751,7 @@ async fn execute(
     report.findings = plan::finding_counts(&plan);
     end.actions_planned = plan.actions.len() as i64;
     end.findings_count = plan.findings.len() as i64;
-    end.plan = Some(serde_json::to_string(&plan)?);
+    end.plan = Some(StoredPlan::write(&plan));
 
     // Guard. An approval is recorded first, once, whatever the plan now is:
     // the held run becomes `approved` (a concurrent rejection or approval
@@ -781,7 +781,7 @@ async fn execute(
     // A run that can apply nothing (observe mode, a dry run) is never held:
     // there is nothing to approve. It says what the guard would have done.
     if s.mode == Mode::Observe || opts.dry_run {
-        report.would_hold = held.take();
+        report.would_hold = held.take().map(|reason| reason.to_string());
     }
     // A plan an admin rejected is not held (nor told to on-call) again
     // until it changes.
@@ -808,7 +808,7 @@ async fn execute(
         } else {
             RunStatus::Held
         };
-        report.held_reason = Some(reason);
+        report.held_reason = Some(reason.to_string());
         report.error = rejected;
         report.plan = Some(plan);
         return Ok(());
@@ -919,7 +919,7 @@ async fn same_as_rejected(store: &Store, plan: &Plan) -> anyhow::Result<Option<S
     let same = run
         .plan
         .as_deref()
-        .and_then(|p| serde_json::from_str::<Plan>(p).ok())
+        .and_then(|p| StoredPlan::read(p).ok())
         .is_some_and(|p| p.actions == plan.actions);
     if !same {
         return Ok(None);
@@ -1013,7 +1013,7 @@ fn validate(loaded: crate::store::Loaded) -> (Vec<Employee>, Vec<InvalidRow>, Ve
         }
         match r.clone().validate() {
             Ok(e) => employees.push(e),
-            Err(why) => invalid.push(InvalidRow::new(&r, why, true)),
+            Err(why) => invalid.push(InvalidRow::new(&r, why.to_string(), true)),
         }
     }
     for u in loaded.unreadable {

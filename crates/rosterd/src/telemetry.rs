@@ -46,19 +46,54 @@ pub fn init(log: &LogSettings) {
     }
 }
 
-/// An error and its causes as one line, each message once: a cause whose
-/// text the line already holds (sqlx and many others repeat their source in
-/// their own message) is left out.
+/// An error and its causes as one line, `outer: cause: root`, each message
+/// once.
+///
+/// rosterd's own errors either say their cause in their text or return it
+/// as their `source`, never both. Other crates' errors may do both (sqlx's
+/// `error returned from database: {0}` is also its source): a cause whose
+/// text the message before it ends with is that repeat, and is left out.
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut line = e.to_string();
+    let mut said = line.clone();
     let mut cause = e.source();
     while let Some(c) = cause {
         let text = c.to_string();
-        if !line.contains(&text) {
+        if !said.ends_with(&text) {
             line.push_str(": ");
             line.push_str(&text);
         }
+        said = text;
         cause = c.source();
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+    use std::str::FromStr;
+
+    #[test]
+    fn a_third_party_error_that_repeats_its_source_is_said_once() {
+        // sqlx: "error with configuration: {0}", and {0} is also its source.
+        let sqlx = sqlx::postgres::PgConnectOptions::from_str("postgres://bad url").unwrap_err();
+        let root = std::error::Error::source(&sqlx).unwrap().to_string();
+        let e = anyhow::Error::from(sqlx).context("database url");
+        let line = error_chain(e.as_ref());
+        assert_eq!(
+            line,
+            format!("database url: error with configuration: {root}")
+        );
+        assert_eq!(line.matches(&root).count(), 1, "{line}");
+    }
+
+    #[test]
+    fn a_cause_is_kept_when_its_words_only_appear_earlier() {
+        let e = anyhow::anyhow!("timed out").context("export timed out after 3 tries");
+        assert_eq!(
+            error_chain(e.as_ref()),
+            "export timed out after 3 tries: timed out"
+        );
+    }
 }

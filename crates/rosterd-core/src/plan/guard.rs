@@ -23,7 +23,23 @@ pub struct GuardPolicy {
     pub min_employee_share: f64,
 }
 
-/// `Err` names why the source is not trusted this run. `employees` counts
+/// Why the employees source is not trusted this run: the run is refused.
+/// The text is what the run records as its error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    #[error("refused: the employees source returned no rows; refusing to read that as \"everyone left\"")]
+    NoRows,
+    #[error("refused: the employees source returned {rows} rows but not one valid employee (see the invalid_employee findings of a dry run); refusing")]
+    NoValidEmployee { rows: usize },
+    #[error("refused: the employees source gave {employees} valid employees, fewer than {:.0}% of the {previous} the last successful run saw; refusing", .min_share * 100.0)]
+    Collapsed {
+        employees: usize,
+        previous: usize,
+        min_share: f64,
+    },
+}
+
+/// `Err` says why the source is not trusted this run. `employees` counts
 /// valid, distinct employees (what the baseline records), `rows` what the
 /// query returned.
 pub fn check_source(
@@ -31,32 +47,67 @@ pub fn check_source(
     employees: usize,
     previous: Option<usize>,
     policy: &GuardPolicy,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
     if rows == 0 {
-        return Err(
-            "the employees source returned no rows; refusing to read that as \"everyone left\""
-                .into(),
-        );
+        return Err(Refusal::NoRows);
     }
     if employees == 0 {
-        return Err(format!(
-            "the employees source returned {rows} rows but not one valid employee (see the invalid_employee findings of a dry run); refusing"
-        ));
+        return Err(Refusal::NoValidEmployee { rows });
     }
-    if let Some(prev) = previous {
-        let floor = (prev as f64 * policy.min_employee_share - 1e-9).ceil() as usize;
+    if let Some(previous) = previous {
+        let floor = (previous as f64 * policy.min_employee_share - 1e-9).ceil() as usize;
         if employees < floor {
-            return Err(format!(
-                "the employees source gave {employees} valid employees, fewer than {:.0}% of the {prev} the last successful run saw; refusing",
-                policy.min_employee_share * 100.0
-            ));
+            return Err(Refusal::Collapsed {
+                employees,
+                previous,
+                min_share: policy.min_employee_share,
+            });
         }
     }
     Ok(())
 }
 
+/// A kind of change the guard counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mass {
+    Blocks,
+    Unblocks,
+    EmailChanges,
+}
+
+impl Mass {
+    /// How the held reason says it ("plan {verb} 3 accounts").
+    fn verb(self) -> &'static str {
+        match self {
+            Mass::Blocks => "blocks",
+            Mass::Unblocks => "unblocks",
+            Mass::EmailChanges => "changes the email of",
+        }
+    }
+}
+
+/// Why a plan is held for approval. The text is the run's held reason.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HoldReason {
+    #[error("plan {} {count} accounts, more than reconcile.{key} = {max}", .what.verb())]
+    Count {
+        what: Mass,
+        count: usize,
+        key: &'static str,
+        max: usize,
+    },
+    #[error("plan {} {count} of {base} accounts ({:.1}%), more than reconcile.{key} = {:.1}%", .what.verb(), *.count as f64 / *.base as f64 * 100.0, .max * 100.0)]
+    Share {
+        what: Mass,
+        count: usize,
+        base: usize,
+        key: &'static str,
+        max: f64,
+    },
+}
+
 /// `Some(reason)` when the plan must be held for approval.
-pub fn check_plan(plan: &Plan, policy: &GuardPolicy) -> Option<String> {
+pub fn check_plan(plan: &Plan, policy: &GuardPolicy) -> Option<HoldReason> {
     let count = |f: fn(&Action) -> bool| plan.actions.iter().filter(|a| f(&a.action)).count();
     let blocks = count(|a| matches!(a, Action::Block { .. }));
     let unblocks = count(|a| matches!(a, Action::Unblock { .. }));
@@ -67,7 +118,7 @@ pub fn check_plan(plan: &Plan, policy: &GuardPolicy) -> Option<String> {
     let base = plan.stats.managed_accounts.max(plan.stats.employees).max(1);
     [
         (
-            "blocks",
+            Mass::Blocks,
             blocks,
             "max_block_count",
             policy.max_block_count,
@@ -75,7 +126,7 @@ pub fn check_plan(plan: &Plan, policy: &GuardPolicy) -> Option<String> {
             policy.max_block_share,
         ),
         (
-            "unblocks",
+            Mass::Unblocks,
             unblocks,
             "max_unblock_count",
             policy.max_unblock_count,
@@ -83,7 +134,7 @@ pub fn check_plan(plan: &Plan, policy: &GuardPolicy) -> Option<String> {
             policy.max_unblock_share,
         ),
         (
-            "changes the email of",
+            Mass::EmailChanges,
             rewrites,
             "max_email_change_count",
             policy.max_email_change_count,
@@ -93,19 +144,23 @@ pub fn check_plan(plan: &Plan, policy: &GuardPolicy) -> Option<String> {
     ]
     .into_iter()
     .filter(|(_, n, ..)| *n > 0)
-    .find_map(|(what, n, count_key, max_count, share_key, max_share)| {
-        if n > max_count {
-            return Some(format!(
-                "plan {what} {n} accounts, more than reconcile.{count_key} = {max_count}"
-            ));
-        }
-        let share = n as f64 / base as f64;
-        (share > max_share).then(|| {
-            format!(
-                "plan {what} {n} of {base} accounts ({:.1}%), more than reconcile.{share_key} = {:.1}%",
-                share * 100.0,
-                max_share * 100.0
-            )
-        })
-    })
+    .find_map(
+        |(what, count, count_key, max_count, share_key, max_share)| {
+            if count > max_count {
+                return Some(HoldReason::Count {
+                    what,
+                    count,
+                    key: count_key,
+                    max: max_count,
+                });
+            }
+            (count as f64 / base as f64 > max_share).then_some(HoldReason::Share {
+                what,
+                count,
+                base,
+                key: share_key,
+                max: max_share,
+            })
+        },
+    )
 }

@@ -83,8 +83,8 @@ impl IntoResponse for ApiError {
 
 /// Internal failures: logged in full, reported without detail that could
 /// leak internals.
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "request failed");
+fn internal(e: impl std::error::Error + 'static) -> ApiError {
+    tracing::error!(error = %crate::telemetry::error_chain(&e), "request failed");
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
@@ -454,11 +454,10 @@ async fn load_employee(state: &AppState, id: i64) -> ApiResult<crate::model::Raw
     Ok(e)
 }
 
-/// A run's stored plan, read as `T` (the typed `Plan` or plain JSON).
-fn plan_of<T: DeserializeOwned>(run: &RunRecord) -> Option<T> {
-    run.plan
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
+/// A run's stored plan as the planner's JSON, whichever version stored it.
+fn plan_of(run: &RunRecord) -> Option<Value> {
+    let plan = crate::store::StoredPlan::read(run.plan.as_deref()?).ok()?;
+    serde_json::to_value(plan).ok()
 }
 
 fn auth0_error(e: crate::auth0::Auth0Error) -> ApiError {
@@ -579,7 +578,7 @@ async fn findings(
     else {
         return Ok(Json(json!({ "run_id": null, "findings": [] })));
     };
-    let plan: Value = plan_of(&run).unwrap_or(Value::Null);
+    let plan = plan_of(&run).unwrap_or(Value::Null);
     let all = plan["findings"].as_array().cloned().unwrap_or_default();
     let findings: Vec<Value> = all
         .into_iter()

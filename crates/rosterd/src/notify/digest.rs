@@ -8,7 +8,7 @@
 use crate::outcome::ActionStatus;
 use crate::plan::{ActionKind, Finding, FindingCandidate, FindingKind};
 use crate::run::RunStatus;
-use crate::store::{ActionRecord, RunRecord};
+use crate::store::{ActionRecord, RunRecord, StoredPlan, StoredPlanError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -238,17 +238,19 @@ struct StoredSummary {
     quarantined: bool,
 }
 
-/// The parts of a stored plan a digest needs; the rest is ignored.
-#[derive(Deserialize)]
-struct StoredPlan {
-    #[serde(default)]
-    findings: Vec<Finding>,
+/// A stored run a digest cannot read.
+#[derive(Debug, thiserror::Error)]
+pub enum UnreadableRun {
+    #[error("the run's summary is not JSON")]
+    Summary(#[source] serde_json::Error),
+    #[error(transparent)]
+    Plan(#[from] StoredPlanError),
 }
 
 /// Everything in a finished run worth telling on-call, new or not, each key
 /// once, in digest order. `actions` are the run's recorded actions: every
 /// failed one becomes an item (the run summary keeps only the first few).
-pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, serde_json::Error> {
+pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, UnreadableRun> {
     let failed: Vec<&ActionRecord> = actions
         .iter()
         .filter(|a| a.status == ActionStatus::Failed)
@@ -294,7 +296,8 @@ pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, ser
         .summary
         .as_deref()
         .map(serde_json::from_str)
-        .transpose()?;
+        .transpose()
+        .map_err(UnreadableRun::Summary)?;
     if summary.is_some_and(|s| s.quarantined) {
         out.push(Item::event(
             Topic::Quarantine,
@@ -325,7 +328,7 @@ pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, ser
         });
     }
     if let Some(plan) = &run.plan {
-        let plan: StoredPlan = serde_json::from_str(plan)?;
+        let plan = StoredPlan::read(plan)?;
         out.extend(plan.findings.into_iter().filter_map(Item::from_finding));
     }
     let mut seen = HashSet::new();

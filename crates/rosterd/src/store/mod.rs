@@ -24,6 +24,7 @@ mod employees;
 mod lock;
 mod mappings;
 mod runs;
+mod stored_plan;
 
 pub use changes::ChangeFeed;
 pub(crate) use employees::{read_only_mysql, read_only_pg, read_only_sqlite};
@@ -31,6 +32,7 @@ pub use employees::{Loaded, Unreadable, WriteBack, EMPLOYEES_QUERY};
 pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
 pub use mappings::{AuditRow, LinkRow, ManualMapping, PodFactoryLink};
 pub use runs::{ActionRecord, HeldDecision, RunEnd, RunRecord};
+pub use stored_plan::{StoredPlan, StoredPlanError};
 
 use crate::config::DatabaseSettings;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
@@ -146,8 +148,11 @@ pub enum StoreError {
     Connect { target: String, cause: sqlx::Error },
     #[error("database migration failed: {cause}")]
     Migrate { cause: sqlx::migrate::MigrateError },
+    /// Shown, not chained, like the other sqlx causes.
     #[error("database url: {0}")]
-    Url(String),
+    Url(sqlx::Error),
+    #[error("database url: unsupported scheme {0:?} (use postgres://, mysql://, mariadb:// or sqlite://)")]
+    Scheme(String),
     /// The employees source as configured cannot be read or written.
     #[error("{0}")]
     Source(String),
@@ -259,8 +264,7 @@ impl Store {
         let scheme = s.url.split("://").next().unwrap_or("");
         match scheme {
             "postgres" | "postgresql" => {
-                let mut opts = PgConnectOptions::from_str(&s.url)
-                    .map_err(|e| StoreError::Url(e.to_string()))?;
+                let mut opts = PgConnectOptions::from_str(&s.url).map_err(StoreError::Url)?;
                 if let Some(p) = &s.password {
                     opts = opts.password(p.expose());
                 }
@@ -277,7 +281,7 @@ impl Store {
             }
             "sqlite" => {
                 let opts = SqliteConnectOptions::from_str(&s.url)
-                    .map_err(|e| StoreError::Url(e.to_string()))?
+                    .map_err(StoreError::Url)?
                     .create_if_missing(create)
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(timeout)
@@ -295,8 +299,7 @@ impl Store {
             }
             "mysql" | "mariadb" => {
                 let url = s.url.replacen("mariadb://", "mysql://", 1);
-                let mut opts = MySqlConnectOptions::from_str(&url)
-                    .map_err(|e| StoreError::Url(e.to_string()))?;
+                let mut opts = MySqlConnectOptions::from_str(&url).map_err(StoreError::Url)?;
                 if let Some(p) = &s.password {
                     opts = opts.password(p.expose());
                 }
@@ -311,9 +314,7 @@ impl Store {
                 };
                 Ok(Store::MySql(pool))
             }
-            other => Err(StoreError::Url(format!(
-                "unsupported scheme {other:?} (use postgres://, mysql://, mariadb:// or sqlite://)"
-            ))),
+            other => Err(StoreError::Scheme(other.to_string())),
         }
     }
 

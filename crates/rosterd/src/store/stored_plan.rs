@@ -1,0 +1,561 @@
+//! The plan as stored in `reconcile_runs.plan`: a versioned type of its
+//! own, so a held run stored by an older rosterd can still be read and
+//! approved after the planner's structs change shape.
+//!
+//! The structure (plan, actions, patches, findings, stats) is mirrored here
+//! and converted by destructuring, so a change to the planner's structs is a
+//! compile error here instead of a held run that no longer reads. Values
+//! whose text is already a public contract elsewhere (ids, emails, the
+//! managed metadata Auth0 holds, evidence and finding kinds) are stored as
+//! they are.
+//!
+//! Versions: 0 is `plan::Plan` serialized as is, as rosterd stored it before
+//! the format had a version (no `version` field); 1 adds the field and is
+//! otherwise the same shape. A version this build does not know (written by
+//! a newer rosterd) is an error, not a guess. A shape change is a new
+//! version, with the old shape kept here and read into the new one.
+
+use crate::model::{Auth0UserId, Email, EmployeeId, ManagedAppMetadata, ManagedUserMetadata};
+use crate::plan::{
+    Action, Evidence, Finding, FindingCandidate, FindingKind, Plan, PlanStats, PlannedAction,
+    RoleChange, UserPatch,
+};
+use serde::{Deserialize, Serialize};
+
+/// The version [`StoredPlan::write`] stores.
+pub const CURRENT_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoredPlanError {
+    #[error("the stored plan is not one this rosterd can read")]
+    Unreadable(#[source] serde_json::Error),
+    #[error("the stored plan has version {0}, newer than this rosterd reads ({CURRENT_VERSION})")]
+    NewerVersion(u32),
+}
+
+/// A plan as stored: versions 0 and 1 (the same shape but for `version`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredPlan {
+    /// Absent in version 0.
+    #[serde(default)]
+    pub version: u32,
+    pub actions: Vec<StoredAction>,
+    pub findings: Vec<StoredFinding>,
+    pub stats: StoredStats,
+}
+
+impl StoredPlan {
+    /// `plan` as the JSON the plan column holds.
+    pub fn write(plan: &Plan) -> String {
+        serde_json::to_string(&StoredPlan::from(plan)).expect("a stored plan has string keys only")
+    }
+
+    /// The planner's plan from the plan column, whichever known version
+    /// stored it.
+    pub fn read(json: &str) -> Result<Plan, StoredPlanError> {
+        #[derive(Deserialize)]
+        struct Version {
+            #[serde(default)]
+            version: u32,
+        }
+        // The version first: a newer shape need not parse as this one.
+        let Version { version } =
+            serde_json::from_str(json).map_err(StoredPlanError::Unreadable)?;
+        if version > CURRENT_VERSION {
+            return Err(StoredPlanError::NewerVersion(version));
+        }
+        let stored: StoredPlan = serde_json::from_str(json).map_err(StoredPlanError::Unreadable)?;
+        Ok(stored.into())
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredStats {
+    pub employees: usize,
+    pub active_employees: usize,
+    pub auth0_users: usize,
+    pub managed_accounts: usize,
+    pub unmanaged_accounts: usize,
+    /// Absent in plans stored before it was counted.
+    #[serde(default)]
+    pub managed_unverified_email: usize,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredAction {
+    #[serde(flatten)]
+    pub action: StoredActionKind,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StoredActionKind {
+    Create {
+        employee_id: EmployeeId,
+        email: Email,
+        name: String,
+        given_name: String,
+        family_name: String,
+        role_code: String,
+        app_metadata: ManagedAppMetadata,
+        user_metadata: ManagedUserMetadata,
+    },
+    Link {
+        employee_id: EmployeeId,
+        auth0_user_id: Auth0UserId,
+        evidence: Evidence,
+        role_code: String,
+    },
+    Block {
+        employee_id: EmployeeId,
+        auth0_user_id: Auth0UserId,
+    },
+    Unblock {
+        employee_id: EmployeeId,
+        auth0_user_id: Auth0UserId,
+    },
+    Update {
+        employee_id: EmployeeId,
+        auth0_user_id: Auth0UserId,
+        patch: StoredPatch,
+        role_change: Option<StoredRoleChange>,
+        fields: Vec<String>,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    /// `Some(None)`: remove the family name (stored as `null`).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "present"
+    )]
+    pub family_name: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty", default)]
+    pub app_metadata: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty", default)]
+    pub user_metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A field that is present reads as `Some`, `null` included (serde's default
+/// reads `null` as absent), so `family_name: null` reads back as stored.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredRoleChange {
+    pub from: Option<String>,
+    pub to: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredFinding {
+    pub kind: FindingKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employee_id: Option<EmployeeId>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub auth0_user_ids: Vec<Auth0UserId>,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub podfactory_user_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub candidates: Vec<StoredCandidate>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub role_code: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredCandidate {
+    pub employee_id: EmployeeId,
+    pub score: f64,
+    pub reason: String,
+}
+
+impl From<&Plan> for StoredPlan {
+    fn from(plan: &Plan) -> Self {
+        let Plan {
+            actions,
+            findings,
+            stats,
+        } = plan.clone();
+        StoredPlan {
+            version: CURRENT_VERSION,
+            actions: actions.into_iter().map(Into::into).collect(),
+            findings: findings.into_iter().map(Into::into).collect(),
+            stats: stats.into(),
+        }
+    }
+}
+
+impl From<StoredPlan> for Plan {
+    fn from(stored: StoredPlan) -> Self {
+        let StoredPlan {
+            version: _,
+            actions,
+            findings,
+            stats,
+        } = stored;
+        Plan {
+            actions: actions.into_iter().map(Into::into).collect(),
+            findings: findings.into_iter().map(Into::into).collect(),
+            stats: stats.into(),
+        }
+    }
+}
+
+impl From<PlanStats> for StoredStats {
+    fn from(s: PlanStats) -> Self {
+        let PlanStats {
+            employees,
+            active_employees,
+            auth0_users,
+            managed_accounts,
+            unmanaged_accounts,
+            managed_unverified_email,
+        } = s;
+        StoredStats {
+            employees,
+            active_employees,
+            auth0_users,
+            managed_accounts,
+            unmanaged_accounts,
+            managed_unverified_email,
+        }
+    }
+}
+
+impl From<StoredStats> for PlanStats {
+    fn from(s: StoredStats) -> Self {
+        let StoredStats {
+            employees,
+            active_employees,
+            auth0_users,
+            managed_accounts,
+            unmanaged_accounts,
+            managed_unverified_email,
+        } = s;
+        PlanStats {
+            employees,
+            active_employees,
+            auth0_users,
+            managed_accounts,
+            unmanaged_accounts,
+            managed_unverified_email,
+        }
+    }
+}
+
+impl From<PlannedAction> for StoredAction {
+    fn from(a: PlannedAction) -> Self {
+        let PlannedAction { action, reason } = a;
+        let action = match action {
+            Action::Create {
+                employee_id,
+                email,
+                name,
+                given_name,
+                family_name,
+                role_code,
+                app_metadata,
+                user_metadata,
+            } => StoredActionKind::Create {
+                employee_id,
+                email,
+                name,
+                given_name,
+                family_name,
+                role_code,
+                app_metadata,
+                user_metadata,
+            },
+            Action::Link {
+                employee_id,
+                auth0_user_id,
+                evidence,
+                role_code,
+            } => StoredActionKind::Link {
+                employee_id,
+                auth0_user_id,
+                evidence,
+                role_code,
+            },
+            Action::Block {
+                employee_id,
+                auth0_user_id,
+            } => StoredActionKind::Block {
+                employee_id,
+                auth0_user_id,
+            },
+            Action::Unblock {
+                employee_id,
+                auth0_user_id,
+            } => StoredActionKind::Unblock {
+                employee_id,
+                auth0_user_id,
+            },
+            Action::Update {
+                employee_id,
+                auth0_user_id,
+                patch,
+                role_change,
+                fields,
+            } => StoredActionKind::Update {
+                employee_id,
+                auth0_user_id,
+                patch: patch.into(),
+                role_change: role_change
+                    .map(|RoleChange { from, to }| StoredRoleChange { from, to }),
+                fields,
+            },
+        };
+        StoredAction { action, reason }
+    }
+}
+
+impl From<StoredAction> for PlannedAction {
+    fn from(a: StoredAction) -> Self {
+        let StoredAction { action, reason } = a;
+        let action = match action {
+            StoredActionKind::Create {
+                employee_id,
+                email,
+                name,
+                given_name,
+                family_name,
+                role_code,
+                app_metadata,
+                user_metadata,
+            } => Action::Create {
+                employee_id,
+                email,
+                name,
+                given_name,
+                family_name,
+                role_code,
+                app_metadata,
+                user_metadata,
+            },
+            StoredActionKind::Link {
+                employee_id,
+                auth0_user_id,
+                evidence,
+                role_code,
+            } => Action::Link {
+                employee_id,
+                auth0_user_id,
+                evidence,
+                role_code,
+            },
+            StoredActionKind::Block {
+                employee_id,
+                auth0_user_id,
+            } => Action::Block {
+                employee_id,
+                auth0_user_id,
+            },
+            StoredActionKind::Unblock {
+                employee_id,
+                auth0_user_id,
+            } => Action::Unblock {
+                employee_id,
+                auth0_user_id,
+            },
+            StoredActionKind::Update {
+                employee_id,
+                auth0_user_id,
+                patch,
+                role_change,
+                fields,
+            } => Action::Update {
+                employee_id,
+                auth0_user_id,
+                patch: patch.into(),
+                role_change: role_change
+                    .map(|StoredRoleChange { from, to }| RoleChange { from, to }),
+                fields,
+            },
+        };
+        PlannedAction { action, reason }
+    }
+}
+
+impl From<UserPatch> for StoredPatch {
+    fn from(p: UserPatch) -> Self {
+        let UserPatch {
+            name,
+            given_name,
+            family_name,
+            email,
+            email_verified,
+            app_metadata,
+            user_metadata,
+        } = p;
+        StoredPatch {
+            name,
+            given_name,
+            family_name,
+            email,
+            email_verified,
+            app_metadata,
+            user_metadata,
+        }
+    }
+}
+
+impl From<StoredPatch> for UserPatch {
+    fn from(p: StoredPatch) -> Self {
+        let StoredPatch {
+            name,
+            given_name,
+            family_name,
+            email,
+            email_verified,
+            app_metadata,
+            user_metadata,
+        } = p;
+        UserPatch {
+            name,
+            given_name,
+            family_name,
+            email,
+            email_verified,
+            app_metadata,
+            user_metadata,
+        }
+    }
+}
+
+impl From<Finding> for StoredFinding {
+    fn from(f: Finding) -> Self {
+        let Finding {
+            kind,
+            employee_id,
+            auth0_user_ids,
+            detail,
+            podfactory_user_id,
+            candidates,
+            role_code,
+        } = f;
+        StoredFinding {
+            kind,
+            employee_id,
+            auth0_user_ids,
+            detail,
+            podfactory_user_id,
+            candidates: candidates
+                .into_iter()
+                .map(
+                    |FindingCandidate {
+                         employee_id,
+                         score,
+                         reason,
+                     }| StoredCandidate {
+                        employee_id,
+                        score,
+                        reason,
+                    },
+                )
+                .collect(),
+            role_code,
+        }
+    }
+}
+
+impl From<StoredFinding> for Finding {
+    fn from(f: StoredFinding) -> Self {
+        let StoredFinding {
+            kind,
+            employee_id,
+            auth0_user_ids,
+            detail,
+            podfactory_user_id,
+            candidates,
+            role_code,
+        } = f;
+        Finding {
+            kind,
+            employee_id,
+            auth0_user_ids,
+            detail,
+            podfactory_user_id,
+            candidates: candidates
+                .into_iter()
+                .map(
+                    |StoredCandidate {
+                         employee_id,
+                         score,
+                         reason,
+                     }| FindingCandidate {
+                        employee_id,
+                        score,
+                        reason,
+                    },
+                )
+                .collect(),
+            role_code,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan of the held run in `tests/fixtures/held_run_v0.json`, as the
+    /// version before this one stored it.
+    fn v0_json() -> String {
+        let row: serde_json::Value =
+            serde_json::from_str(include_str!("../../../../tests/fixtures/held_run_v0.json"))
+                .unwrap();
+        row["plan"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn a_version_0_plan_reads_and_writes_back_the_same_plan_with_a_version() {
+        let plan = StoredPlan::read(&v0_json()).unwrap();
+        assert_eq!(plan.actions.len(), 9);
+        assert_eq!(plan.findings.len(), 1);
+        let written = StoredPlan::write(&plan);
+        let mut v1: serde_json::Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(v1["version"], CURRENT_VERSION);
+        v1.as_object_mut().unwrap().remove("version");
+        // Version 1 is version 0 plus the field: the same JSON otherwise,
+        // and the same as the planner's own serialization.
+        let v0: serde_json::Value = serde_json::from_str(&v0_json()).unwrap();
+        assert_eq!(v1, v0);
+        assert_eq!(v1, serde_json::to_value(&plan).unwrap());
+        assert_eq!(StoredPlan::read(&written).unwrap(), plan);
+    }
+
+    #[test]
+    fn a_newer_version_is_refused_not_guessed() {
+        let err = StoredPlan::read(r#"{"version": 2, "steps": []}"#).unwrap_err();
+        assert!(matches!(err, StoredPlanError::NewerVersion(2)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "the stored plan has version 2, newer than this rosterd reads (1)"
+        );
+    }
+
+    #[test]
+    fn a_plan_of_another_shape_is_unreadable_with_its_cause() {
+        let err = StoredPlan::read(r#"{"actions": 3}"#).unwrap_err();
+        assert!(matches!(err, StoredPlanError::Unreadable(_)), "{err:?}");
+        assert!(std::error::Error::source(&err).is_some());
+    }
+}
