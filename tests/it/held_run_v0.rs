@@ -122,7 +122,7 @@ async fn a_held_run_stored_by_the_previous_version_is_read_and_approved(db: Db) 
     // The new run's plan is stored as version 1 and reads back the same.
     assert_eq!(applied["plan"]["actions"], stored_plan["actions"]);
     assert!(applied["plan"].get("version").is_none(), "{applied:#}");
-    let column = d.runner.ctx.store.get_run(applied["id"].as_i64().unwrap());
+    let column = d.ctx.store.get_run(applied["id"].as_i64().unwrap());
     let column: Value =
         serde_json::from_str(&column.await.unwrap().unwrap().plan.unwrap()).unwrap();
     assert_eq!(column["version"], 1);
