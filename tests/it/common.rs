@@ -489,10 +489,17 @@ impl DaemonClient {
     }
     /// Poll `GET /api/v1/runs/{id}` until the run is no longer `running`.
     pub async fn wait_run(&self, id: i64, limit: std::time::Duration) -> Value {
+        // A run's record is finished a moment before the driver is free
+        // (the leader lock is released after it): wait for both, or the
+        // next trigger may still meet a 409.
         eventually(&format!("run {id} to finish"), limit, || async move {
             let r = self.get(&format!("/api/v1/runs/{id}")).await;
             r.expect(200);
-            (r.json["status"] != "running").then_some(r.json)
+            if r.json["status"] == "running" {
+                return None;
+            }
+            let ready = self.get("/readyz").await;
+            (ready.json["running"] != id).then_some(r.json)
         })
         .await
     }
