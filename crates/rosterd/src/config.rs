@@ -1113,33 +1113,16 @@ fn secret_from_file(
     }
 }
 
-/// A database URL: a scheme rosterd speaks, and no password in it (that
+/// A database URL: one rosterd's drivers take, and no password in it (that
 /// comes from `secret_var`).
-fn check_db_url(key: &str, url: &str, secret_var: &str, problems: &mut Vec<String>) {
-    let scheme = url.split("://").next().unwrap_or("");
-    if !matches!(
-        scheme,
-        "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite"
-    ) {
-        problems.push(format!(
-            "{key}: expected a postgres://, mysql:// (or mariadb://) or sqlite:// URL"
-        ));
-    }
-    if url_has_password(url) {
-        problems.push(format!(
+fn check_db_url(key: &'static str, url: &str, secret_var: &str, problems: &mut Vec<String>) {
+    match crate::store::DbUrl::parse(key, url, None) {
+        Ok(url) if url.has_inline_password() => problems.push(format!(
             "{key}: contains a password; set {secret_var} instead"
-        ));
+        )),
+        Ok(_) => {}
+        Err(e) => problems.push(e.to_string()),
     }
-}
-
-fn url_has_password(url: &str) -> bool {
-    let Some((_, rest)) = url.split_once("://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?']).next().unwrap_or("");
-    authority
-        .rsplit_once('@')
-        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }
 
 #[cfg(test)]
@@ -1211,6 +1194,31 @@ format = "xml"
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
         assert!(!all.contains("hunter2"), "password leaked into errors");
+    }
+
+    #[test]
+    fn database_urls_are_checked_under_their_own_key() {
+        for (table, needle) in [
+            (
+                "[database]\nurl = \"mysql://app@db:99999/hr\"",
+                "database.url: not a valid URL",
+            ),
+            (
+                "[podfactory]\nsource = \"database\"\nurl = \"mariadb://pf:hunter2@db/pf\"",
+                "podfactory.url: contains a password; set ROSTERD_PODFACTORY_PASSWORD instead",
+            ),
+            (
+                "[podfactory]\nsource = \"database\"\nurl = \"hunter2\"",
+                "podfactory.url: expected a postgres://, mysql:// (or mariadb://) or sqlite:// URL",
+            ),
+        ] {
+            let text = format!("{OK}\n{table}\n");
+            let err = Settings::from_sources(&text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")]))
+                .unwrap_err();
+            let all = err.problems.join("\n");
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+            assert!(!all.contains("hunter2"), "password leaked into errors");
+        }
     }
 
     #[test]

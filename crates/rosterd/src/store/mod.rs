@@ -23,20 +23,22 @@ mod employees;
 mod lock;
 mod mappings;
 mod runs;
+mod url;
 
 pub(crate) use employees::{read_only_mysql, read_only_pg, read_only_sqlite};
 pub use employees::{Loaded, Unreadable, WriteBack, EMPLOYEES_QUERY};
 pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
 pub use mappings::{AuditRow, LinkRow, ManualMapping, PodFactoryLink};
 pub use runs::{ActionRecord, HeldDecision, RunEnd, RunRecord};
+pub(crate) use url::Options;
+pub use url::{DbUrl, UrlError};
 
 use crate::config::DatabaseSettings;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::mysql::MySqlPoolOptions;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{MySqlPool, PgPool, SqlitePool};
 use std::borrow::Cow;
-use std::str::FromStr;
 use std::time::Duration;
 
 /// Which SQL dialect a store speaks.
@@ -144,8 +146,8 @@ pub enum StoreError {
     Connect { target: String, cause: sqlx::Error },
     #[error("database migration failed: {cause}")]
     Migrate { cause: sqlx::migrate::MigrateError },
-    #[error("database url: {0}")]
-    Url(String),
+    #[error("{0}")]
+    Url(UrlError),
     /// The employees source as configured cannot be read or written.
     #[error("{0}")]
     Source(String),
@@ -164,7 +166,7 @@ fn sql(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 /// The connect error to show. A pool that could not open a connection within
 /// its timeout says only "pool timed out"; one direct attempt tells why
 /// (refused, unknown host, bad password).
-async fn connect_error<O>(url: &str, e: sqlx::Error, opts: O, timeout: Duration) -> StoreError
+async fn connect_error<O>(url: &DbUrl, e: sqlx::Error, opts: O, timeout: Duration) -> StoreError
 where
     O: sqlx::ConnectOptions,
     O::Connection: Sized,
@@ -177,18 +179,8 @@ where
         e => e,
     };
     StoreError::Connect {
-        target: connect_target(url),
+        target: url.target().to_string(),
         cause,
-    }
-}
-
-/// `host:port/database` of a database URL: no user, no password, no options.
-fn connect_target(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let rest = rest.split('?').next().unwrap_or("");
-    match rest.rsplit_once('@') {
-        Some((_, host)) => host.to_string(),
-        None => rest.to_string(),
     }
 }
 
@@ -254,14 +246,10 @@ impl Store {
 
     async fn open(s: &DatabaseSettings, create: bool) -> Result<Store> {
         let timeout = Duration::from_secs(s.connect_timeout_secs);
-        let scheme = s.url.split("://").next().unwrap_or("");
-        match scheme {
-            "postgres" | "postgresql" => {
-                let mut opts = PgConnectOptions::from_str(&s.url)
-                    .map_err(|e| StoreError::Url(e.to_string()))?;
-                if let Some(p) = &s.password {
-                    opts = opts.password(p.expose());
-                }
+        let url =
+            DbUrl::parse("database.url", &s.url, s.password.as_ref()).map_err(StoreError::Url)?;
+        match url.options() {
+            Options::Postgres(opts) => {
                 let pool = PgPoolOptions::new()
                     .max_connections(s.max_connections)
                     .acquire_timeout(timeout)
@@ -269,13 +257,13 @@ impl Store {
                     .await;
                 let pool = match pool {
                     Ok(pool) => pool,
-                    Err(e) => return Err(connect_error(&s.url, e, opts, timeout).await),
+                    Err(e) => return Err(connect_error(&url, e, opts.clone(), timeout).await),
                 };
                 Ok(Store::Postgres(pool))
             }
-            "sqlite" => {
-                let opts = SqliteConnectOptions::from_str(&s.url)
-                    .map_err(|e| StoreError::Url(e.to_string()))?
+            Options::Sqlite(opts) => {
+                let opts = opts
+                    .clone()
                     .create_if_missing(create)
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(timeout)
@@ -286,18 +274,12 @@ impl Store {
                     .connect_with(opts)
                     .await
                     .map_err(|cause| StoreError::Connect {
-                        target: connect_target(&s.url),
+                        target: url.target().to_string(),
                         cause,
                     })?;
                 Ok(Store::Sqlite(pool))
             }
-            "mysql" | "mariadb" => {
-                let url = s.url.replacen("mariadb://", "mysql://", 1);
-                let mut opts = MySqlConnectOptions::from_str(&url)
-                    .map_err(|e| StoreError::Url(e.to_string()))?;
-                if let Some(p) = &s.password {
-                    opts = opts.password(p.expose());
-                }
+            Options::MySql(opts) => {
                 let pool = MySqlPoolOptions::new()
                     .max_connections(s.max_connections)
                     .acquire_timeout(timeout)
@@ -305,13 +287,10 @@ impl Store {
                     .await;
                 let pool = match pool {
                     Ok(pool) => pool,
-                    Err(e) => return Err(connect_error(&s.url, e, opts, timeout).await),
+                    Err(e) => return Err(connect_error(&url, e, opts.clone(), timeout).await),
                 };
                 Ok(Store::MySql(pool))
             }
-            other => Err(StoreError::Url(format!(
-                "unsupported scheme {other:?} (use postgres://, mysql://, mariadb:// or sqlite://)"
-            ))),
         }
     }
 
@@ -432,29 +411,6 @@ async fn add_missing_sqlite_employee_columns(pool: &SqlitePool) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// A database URL fit for logs: any password replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            let masked = if userinfo.contains(':') {
-                format!("{user}:***")
-            } else {
-                user.to_string()
-            };
-            format!("{scheme}://{masked}@{host}{tail}")
-        }
-        None => url.to_string(),
-    }
 }
 
 #[cfg(test)]
