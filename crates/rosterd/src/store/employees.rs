@@ -732,7 +732,7 @@ impl Store {
             for e in rows {
                 sqlx::query(
                     &q("INSERT INTO employees (id, full_name, email, department, workspace, role_code, \
-                     is_active, auth0_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+                     is_active, auth0_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")?,
                 )
                 .bind(e.id)
                 .bind(&e.full_name)
@@ -762,7 +762,7 @@ impl Store {
     ) -> super::Result<()> {
         let text = target.update_sql();
         let done = with_pool!(self, pool, q => {
-            sqlx::query(&q(&text))
+            sqlx::query(&q(&text)?)
                 .bind(&user.0)
                 .bind(now)
                 .bind(id.0)

@@ -264,7 +264,7 @@ impl Store {
                      actions_failed = (SELECT COUNT(*) FROM reconcile_actions \
                        WHERE run_id = $4 AND status = 'failed') \
                      WHERE id = $5 AND status = 'running'",
-                ))
+                )?)
                 .bind(now)
                 .bind(run.id)
                 .bind(run.id)
@@ -278,7 +278,7 @@ impl Store {
                         "UPDATE reconcile_actions SET status = 'skipped', finished_at = $1, \
                          error = 'not finished: the process running it stopped' \
                          WHERE run_id = $2 AND status = 'planned'",
-                    ))
+                    )?)
                     .bind(now)
                     .bind(run.id)
                     .execute(&mut *tx)
@@ -296,7 +296,7 @@ impl Store {
     pub async fn set_run_holder(&self, run_id: i64, holder: &str) -> Result<()> {
         let now = self.db_now().await?;
         with_pool!(self, pool, q => {
-            sqlx::query(&q("UPDATE reconcile_runs SET holder = $1, heartbeat_at = $2 WHERE id = $3"))
+            sqlx::query(&q("UPDATE reconcile_runs SET holder = $1, heartbeat_at = $2 WHERE id = $3")?)
                 .bind(holder)
                 .bind(now)
                 .bind(run_id)

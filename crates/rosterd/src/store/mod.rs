@@ -60,9 +60,9 @@ pub enum Store {
 /// Expand `$body` once per backend with `$pool` bound to that backend's pool.
 ///
 /// The SQL is written with `$N` placeholders. In the `$pool, $q =>` form,
-/// `$q(text)` gives the text this pool takes: the text itself on PostgreSQL
+/// `$q(text)?` gives the text this pool takes: the text itself on PostgreSQL
 /// and SQLite, `$N` → `?` on MySQL (see [`to_mysql`]: only for SQL whose
-/// placeholders each appear once, in ascending order). A query that needs
+/// placeholders each appear once, in ascending order, else an error). A query that needs
 /// different syntax on MySQL uses the `mysql $my =>` form: `$body` on
 /// PostgreSQL and SQLite, `$mysql_body` (with its own explicit text) on MySQL.
 macro_rules! with_pool {
@@ -96,40 +96,57 @@ macro_rules! with_pool {
 pub(crate) use with_pool;
 
 /// SQL as written, `$N` placeholders and all (PostgreSQL, SQLite).
-pub(crate) fn as_written(sql: &str) -> Cow<'_, str> {
-    Cow::Borrowed(sql)
+pub(crate) fn as_written(sql: &str) -> Result<Cow<'_, str>> {
+    Ok(Cow::Borrowed(sql))
 }
 
 /// The same SQL with `?` placeholders, for MySQL. `?` is positional, so this
 /// is right only when `$1`, `$2`, … each appear once and in that order; a
 /// query that reuses a placeholder binds the value again under a new number
-/// or has an explicit MySQL text. Checked in debug builds (and so by every
-/// test run on MySQL).
-pub(crate) fn to_mysql(sql: &str) -> Cow<'_, str> {
+/// or has an explicit MySQL text. Anything else is an error, in every build:
+/// MySQL would bind the values to the wrong columns.
+pub(crate) fn to_mysql(sql: &str) -> Result<Cow<'_, str>> {
     if !sql.contains('$') {
-        return Cow::Borrowed(sql);
+        return Ok(Cow::Borrowed(sql));
     }
     let mut out = String::with_capacity(sql.len());
     let mut expected = 1u32;
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-            let mut n = 0u32;
+            let mut found = 0u32;
             while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
-                n = n * 10 + d;
+                found = found.saturating_mul(10).saturating_add(d);
                 chars.next();
             }
-            debug_assert_eq!(
-                n, expected,
-                "to_mysql: placeholders must each appear once, in order: {sql}"
-            );
+            if found != expected {
+                return Err(StoreError::Placeholders(PlaceholderOrder {
+                    expected,
+                    found,
+                    sql: sql.to_string(),
+                }));
+            }
             expected += 1;
             out.push('?');
         } else {
             out.push(c);
         }
     }
-    Cow::Owned(out)
+    Ok(Cow::Owned(out))
+}
+
+/// A query MySQL's positional `?` would misbind: a `$N` out of order or
+/// used twice. A bug in rosterd, named with its SQL (values are bound, never
+/// in the text).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "query for MySQL: placeholder ${found} where ${expected} was expected \
+     (each $N must appear once, in order): {sql}"
+)]
+pub struct PlaceholderOrder {
+    expected: u32,
+    found: u32,
+    sql: String,
 }
 
 /// Each variant's message carries its cause once and has no `source()`:
@@ -148,6 +165,8 @@ pub enum StoreError {
     Migrate { cause: sqlx::migrate::MigrateError },
     #[error("{0}")]
     Url(UrlError),
+    #[error("{0}")]
+    Placeholders(PlaceholderOrder),
     /// The employees source as configured cannot be read or written.
     #[error("{0}")]
     Source(String),
@@ -422,24 +441,37 @@ mod tests {
         assert_eq!(
             to_mysql(
                 "UPDATE t SET a = $1, b = $2 WHERE id IN ($3, $4, $5, $6, $7, $8, $9, $10, $11)"
-            ),
+            )
+            .unwrap(),
             "UPDATE t SET a = ?, b = ? WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         );
-        assert!(matches!(to_mysql("SELECT 1"), Cow::Borrowed(_)));
-        assert_eq!(as_written("x = $1"), "x = $1");
+        assert!(matches!(to_mysql("SELECT 1"), Ok(Cow::Borrowed(_))));
+        assert_eq!(as_written("x = $1").unwrap(), "x = $1");
+    }
+
+    /// In every build, not only under debug assertions.
+    #[test]
+    fn to_mysql_refuses_a_reused_placeholder() {
+        let e = to_mysql("SELECT * FROM t WHERE ($1 IS NULL OR a = $1)").unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "placeholder $1 where $2 was expected (each $N must appear once, in order)"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
-    #[cfg(debug_assertions)]
-    #[should_panic(expected = "each appear once, in order")]
-    fn to_mysql_rejects_a_reused_placeholder() {
-        let _ = to_mysql("SELECT * FROM t WHERE ($1 IS NULL OR a = $1)");
-    }
-
-    #[test]
-    #[cfg(debug_assertions)]
-    #[should_panic(expected = "each appear once, in order")]
-    fn to_mysql_rejects_placeholders_out_of_order() {
-        let _ = to_mysql("UPDATE t SET a = $2 WHERE id = $1");
+    fn to_mysql_refuses_placeholders_out_of_order() {
+        let e = to_mysql("UPDATE t SET a = $2 WHERE id = $1").unwrap_err();
+        assert!(matches!(
+            e,
+            StoreError::Placeholders(PlaceholderOrder {
+                expected: 1,
+                found: 2,
+                ..
+            })
+        ));
+        assert!(to_mysql("SELECT $1, $2, $4").is_err());
     }
 }

@@ -139,7 +139,7 @@ impl Store {
              actions_failed = $7, findings_count = $8, plan = $9, summary = $10, error = $11, \
              held_reason = $12 WHERE id = $13 AND status = 'running' AND holder = $14";
         Ok(with_pool!(self, pool, q => {
-            sqlx::query(&q(text))
+            sqlx::query(&q(text)?)
                 .bind(&end.status)
                 .bind(now)
                 .bind(end.employees_seen)
@@ -170,7 +170,7 @@ impl Store {
                 sqlx::query(
                     &q("INSERT INTO reconcile_actions (run_id, seq, kind, employee_id, auth0_user_id, \
                      reason, detail, status, error, finished_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")?,
                 )
                 .bind(run_id)
                 .bind(a.seq)
@@ -207,7 +207,7 @@ impl Store {
                 // successor closed as abandoned stay as it recorded them.
                 &q("UPDATE reconcile_actions SET status = $1, error = $2, finished_at = $3, \
                  auth0_user_id = COALESCE($4, auth0_user_id) WHERE seq = $5 AND run_id = \
-                 (SELECT id FROM reconcile_runs WHERE id = $6 AND status = 'running')"),
+                 (SELECT id FROM reconcile_runs WHERE id = $6 AND status = 'running')")?,
             )
             .bind(status)
             .bind(error)
@@ -225,7 +225,7 @@ impl Store {
     /// Mark a held run as approved (its plan was applied by a later run).
     pub async fn get_run(&self, id: i64) -> Result<Option<RunRecord>> {
         with_pool!(self, pool, q => {
-            sqlx::query_as(&q("SELECT * FROM reconcile_runs WHERE id = $1"))
+            sqlx::query_as(&q("SELECT * FROM reconcile_runs WHERE id = $1")?)
                 .bind(id)
                 .fetch_optional(pool)
                 .await
@@ -236,7 +236,7 @@ impl Store {
     /// The newest runs first.
     pub async fn list_runs(&self, limit: i64) -> Result<Vec<RunRecord>> {
         with_pool!(self, pool, q => {
-            sqlx::query_as(&q("SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT $1"))
+            sqlx::query_as(&q("SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT $1")?)
                 .bind(limit)
                 .fetch_all(pool)
                 .await
@@ -248,7 +248,7 @@ impl Store {
         with_pool!(self, pool, q => {
             sqlx::query_as(
                 &q("SELECT seq, kind, employee_id, auth0_user_id, reason, detail, status, error, finished_at \
-                 FROM reconcile_actions WHERE run_id = $1 ORDER BY seq"),
+                 FROM reconcile_actions WHERE run_id = $1 ORDER BY seq")?,
             )
             .bind(run_id)
             .fetch_all(pool)
@@ -278,7 +278,7 @@ impl Store {
                 "UPDATE reconcile_runs SET status = $1, approved_at = $2, approved_by = $3, \
                  error = COALESCE($4, error) \
                  WHERE id = $5 AND status = 'held' AND approved_at IS NULL AND dry_run = $6",
-            ))
+            )?)
             .bind(status)
             .bind(now)
             .bind(by)
@@ -299,7 +299,7 @@ impl Store {
             sqlx::query_as(&q(
                 "SELECT status, summary FROM reconcile_runs WHERE status <> 'running' AND NOT dry_run \
                  ORDER BY id DESC LIMIT $1",
-            ))
+            )?)
             .bind(limit)
             .fetch_all(pool)
             .await
@@ -320,7 +320,7 @@ impl Store {
             sqlx::query_as(&q(
                 "SELECT * FROM reconcile_runs WHERE ($1 IS NULL OR status = $2) AND ($3 IS NULL OR id < $4) \
                  ORDER BY id DESC LIMIT $5",
-            ))
+            )?)
             .bind(status)
             .bind(status)
             .bind(before)
@@ -385,7 +385,7 @@ impl Store {
         with_pool!(self, pool, q => {
             let rows = sqlx::query(
                 &q("SELECT run_id, seq, kind, employee_id, auth0_user_id, reason, detail, status, error, finished_at \
-                 FROM reconcile_actions WHERE employee_id = $1 ORDER BY id DESC LIMIT $2"),
+                 FROM reconcile_actions WHERE employee_id = $1 ORDER BY id DESC LIMIT $2")?,
             )
             .bind(employee_id)
             .bind(limit)
