@@ -846,7 +846,7 @@ mod tests {
             ),
             (
                 include_str!("../../../../migrations/mysql/0001_rosterd.sql"),
-                4,
+                1,
             ),
             (
                 include_str!("../../../../migrations/mysql/0002_daemon.sql"),

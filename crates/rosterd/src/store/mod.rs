@@ -22,6 +22,7 @@ mod admin;
 mod employees;
 mod lock;
 mod mappings;
+mod migrations;
 mod runs;
 mod url;
 
@@ -320,71 +321,6 @@ impl Store {
             Store::MySql(_) => Backend::MySql,
         }
     }
-
-    /// Apply the migrations for this backend (idempotent).
-    pub async fn migrate(&self) -> Result<()> {
-        match self {
-            Store::Postgres(pool) => {
-                sqlx::migrate!("../../migrations/postgres")
-                    .run(pool)
-                    .await?
-            }
-            Store::Sqlite(pool) => {
-                add_missing_sqlite_employee_columns(pool).await?;
-                sqlx::migrate!("../../migrations/sqlite").run(pool).await?
-            }
-            Store::MySql(pool) => sqlx::migrate!("../../migrations/mysql").run(pool).await?,
-        }
-        Ok(())
-    }
-
-    /// Migrate for these settings: with a custom `employees_query` the
-    /// `employees` table is neither created nor altered (rosterd does not
-    /// read it; a write-back table is the operator's to extend).
-    pub async fn migrate_for(&self, db: &DatabaseSettings) -> Result<()> {
-        if db.employees_query.is_none() {
-            return self.migrate().await;
-        }
-        fn rosterd_only(mut m: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
-            // The checksums stay those of the shipped files, which are what
-            // the history records either way.
-            for migration in m.migrations.to_mut() {
-                migration.sql = employees::without_employees_table(&migration.sql).into();
-            }
-            m
-        }
-        match self {
-            Store::Postgres(pool) => {
-                rosterd_only(sqlx::migrate!("../../migrations/postgres"))
-                    .run(pool)
-                    .await?
-            }
-            Store::Sqlite(pool) => {
-                rosterd_only(sqlx::migrate!("../../migrations/sqlite"))
-                    .run(pool)
-                    .await?
-            }
-            Store::MySql(pool) => {
-                rosterd_only(sqlx::migrate!("../../migrations/mysql"))
-                    .run(pool)
-                    .await?
-            }
-        }
-        Ok(())
-    }
-
-    /// Have rosterd's migrations run on this database?
-    pub async fn is_migrated(&self) -> Result<bool> {
-        let probe = "SELECT 1 FROM _sqlx_migrations LIMIT 1";
-        let answer = with_pool!(self, pool => {
-            sqlx::query(probe).fetch_optional(pool).await.map(drop)
-        });
-        match answer {
-            Ok(()) => Ok(true),
-            Err(e) if table_missing(&e) => Ok(false),
-            Err(e) => Err(sql("read migrations")(e)),
-        }
-    }
 }
 
 impl Store {
@@ -409,27 +345,6 @@ impl Store {
             Ok(v)
         })
     }
-}
-
-/// An `employees` table made before rosterd lacks its columns; SQLite cannot
-/// `ADD COLUMN IF NOT EXISTS`, so look first.
-async fn add_missing_sqlite_employee_columns(pool: &SqlitePool) -> Result<()> {
-    let cols: Vec<(String,)> = sqlx::query_as("SELECT name FROM pragma_table_info('employees')")
-        .fetch_all(pool)
-        .await
-        .map_err(sql("inspect employees"))?;
-    if cols.is_empty() {
-        return Ok(()); // no table yet: the migration creates it whole
-    }
-    for col in ["auth0_user_id", "auth0_linked_at"] {
-        if !cols.iter().any(|(c,)| c == col) {
-            sqlx::query(&format!("ALTER TABLE employees ADD COLUMN {col} TEXT"))
-                .execute(pool)
-                .await
-                .map_err(sql("add auth0 columns to employees"))?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
