@@ -53,16 +53,19 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
         }};
     }
     let rows: Vec<Row4> = match url.options() {
+        #[cfg(feature = "postgres")]
         Options::Postgres(opts) => fetch!(
             sqlx::postgres::PgPoolOptions,
             opts.clone(),
             crate::store::read_only_pg
         ),
+        #[cfg(feature = "mysql")]
         Options::MySql(opts) => fetch!(
             sqlx::mysql::MySqlPoolOptions,
             opts.clone(),
             crate::store::read_only_mysql
         ),
+        #[cfg(feature = "sqlite")]
         Options::Sqlite(opts) => fetch!(
             sqlx::sqlite::SqlitePoolOptions,
             opts.clone().read_only(true),

@@ -6,22 +6,27 @@
 
 use super::{sql, table_missing, with_pool, Result, Store};
 use crate::config::DatabaseSettings;
-use sqlx::migrate::Migrator;
-use sqlx::{MySqlPool, SqlitePool};
+#[cfg(feature = "mysql")]
+use sqlx::MySqlPool;
+#[cfg(feature = "sqlite")]
+use sqlx::SqlitePool;
 
 impl Store {
     /// Apply the migrations for this backend (idempotent).
     pub async fn migrate(&self) -> Result<()> {
         match self {
+            #[cfg(feature = "postgres")]
             Store::Postgres(pool) => {
                 sqlx::migrate!("../../migrations/postgres")
                     .run(pool)
                     .await?
             }
+            #[cfg(feature = "sqlite")]
             Store::Sqlite(pool) => {
                 add_missing_sqlite_employee_columns(pool).await?;
                 sqlx::migrate!("../../migrations/sqlite").run(pool).await?
             }
+            #[cfg(feature = "mysql")]
             Store::MySql(pool) => {
                 add_missing_mysql_employee_columns(pool).await?;
                 let m = sqlx::migrate!("../../migrations/mysql");
@@ -48,16 +53,19 @@ impl Store {
             m
         }
         match self {
+            #[cfg(feature = "postgres")]
             Store::Postgres(pool) => {
                 rosterd_only(sqlx::migrate!("../../migrations/postgres"))
                     .run(pool)
                     .await?
             }
+            #[cfg(feature = "sqlite")]
             Store::Sqlite(pool) => {
                 rosterd_only(sqlx::migrate!("../../migrations/sqlite"))
                     .run(pool)
                     .await?
             }
+            #[cfg(feature = "mysql")]
             Store::MySql(pool) => {
                 let m = rosterd_only(sqlx::migrate!("../../migrations/mysql"));
                 adopt_rewritten_mysql_migrations(pool, &m).await?;
@@ -81,6 +89,7 @@ impl Store {
     }
 }
 
+#[cfg(feature = "sqlite")]
 /// An `employees` table made before rosterd lacks its columns; SQLite cannot
 /// `ADD COLUMN IF NOT EXISTS`, so look first.
 async fn add_missing_sqlite_employee_columns(pool: &SqlitePool) -> Result<()> {
@@ -102,6 +111,7 @@ async fn add_missing_sqlite_employee_columns(pool: &SqlitePool) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "mysql")]
 /// The same for MySQL/MariaDB, with the index the migration gives a new
 /// table.
 async fn add_missing_mysql_employee_columns(pool: &MySqlPool) -> Result<()> {
@@ -144,6 +154,7 @@ async fn add_missing_mysql_employee_columns(pool: &MySqlPool) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "mysql")]
 /// The MySQL migrations as first shipped, for MariaDB only (`ADD COLUMN IF
 /// NOT EXISTS`, `CREATE INDEX IF NOT EXISTS`, a CHECK replaced by `MODIFY`):
 /// version and the SHA-384 sqlx recorded for the text. Their rewrite leaves
@@ -165,10 +176,14 @@ const MARIADB_ONLY_CHECKSUMS: [(i64, &str); 3] = [
     ),
 ];
 
+#[cfg(feature = "mysql")]
 /// Record the rewritten migrations' checksums where the MariaDB-only texts
 /// were applied (only those exact texts: any other difference is still
 /// sqlx's error).
-async fn adopt_rewritten_mysql_migrations(pool: &MySqlPool, m: &Migrator) -> Result<()> {
+async fn adopt_rewritten_mysql_migrations(
+    pool: &MySqlPool,
+    m: &sqlx::migrate::Migrator,
+) -> Result<()> {
     for (version, old) in MARIADB_ONLY_CHECKSUMS {
         let Some(new) = m.iter().find(|x| x.version == version) else {
             continue;

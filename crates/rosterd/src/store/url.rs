@@ -4,8 +4,11 @@
 //! `Display` (and `Debug`) that never shows a password.
 
 use crate::config::Secret;
+#[cfg(feature = "mysql")]
 use sqlx::mysql::MySqlConnectOptions;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnectOptions;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnectOptions;
 use std::fmt;
 use std::str::FromStr;
@@ -16,14 +19,16 @@ pub struct DbUrl {
     options: Options,
     redacted: String,
     target: String,
-    inline_password: bool,
 }
 
 /// The driver options a URL parsed into, with the password set.
 #[derive(Clone)]
 pub(crate) enum Options {
+    #[cfg(feature = "postgres")]
     Postgres(PgConnectOptions),
+    #[cfg(feature = "mysql")]
     MySql(MySqlConnectOptions),
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteConnectOptions),
 }
 
@@ -33,6 +38,11 @@ pub(crate) enum Options {
 pub enum UrlError {
     #[error("{key}: expected a postgres://, mysql:// (or mariadb://) or sqlite:// URL")]
     Scheme { key: &'static str },
+    #[error("{key}: this rosterd is built without {feature} (cargo feature `{feature}`)")]
+    NotBuilt {
+        key: &'static str,
+        feature: &'static str,
+    },
     /// The driver refused it. Its parse errors name the part at fault (port,
     /// option), never the userinfo.
     #[error("{key}: not a valid URL: {cause}")]
@@ -45,13 +55,20 @@ pub enum UrlError {
 impl DbUrl {
     /// Parse the URL of setting `key`; `password`, the secret setting, is
     /// used instead of any password in the URL.
+    #[cfg_attr(
+        not(any(feature = "postgres", feature = "mysql")),
+        allow(unused_variables)
+    )]
     pub fn parse(
         key: &'static str,
         url: &str,
         password: Option<&Secret>,
     ) -> Result<DbUrl, UrlError> {
         let invalid = |cause| UrlError::Invalid { key, cause };
+        #[cfg(not(all(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+        let not_built = |feature| UrlError::NotBuilt { key, feature };
         let options = match url.split("://").next().unwrap_or("") {
+            #[cfg(feature = "postgres")]
             "postgres" | "postgresql" => {
                 let opts = PgConnectOptions::from_str(url).map_err(invalid)?;
                 Options::Postgres(match password {
@@ -59,6 +76,7 @@ impl DbUrl {
                     None => opts,
                 })
             }
+            #[cfg(feature = "mysql")]
             "mysql" | "mariadb" => {
                 let url = url.replacen("mariadb://", "mysql://", 1);
                 let opts = MySqlConnectOptions::from_str(&url).map_err(invalid)?;
@@ -67,15 +85,20 @@ impl DbUrl {
                     None => opts,
                 })
             }
+            #[cfg(feature = "sqlite")]
             "sqlite" => Options::Sqlite(SqliteConnectOptions::from_str(url).map_err(invalid)?),
+            #[cfg(not(feature = "postgres"))]
+            "postgres" | "postgresql" => return Err(not_built("postgres")),
+            #[cfg(not(feature = "mysql"))]
+            "mysql" | "mariadb" => return Err(not_built("mysql")),
+            #[cfg(not(feature = "sqlite"))]
+            "sqlite" => return Err(not_built("sqlite")),
             _ => return Err(UrlError::Scheme { key }),
         };
-        let (redacted, inline_password) = redact(url);
         Ok(DbUrl {
             options,
-            redacted,
+            redacted: redact(url).0,
             target: target(url),
-            inline_password,
         })
     }
 
@@ -89,9 +112,9 @@ impl DbUrl {
     }
 
     /// The URL itself holds a password (configuration wants it in its
-    /// secret setting instead).
-    pub fn has_inline_password(&self) -> bool {
-        self.inline_password
+    /// secret setting instead), whether or not it parses.
+    pub fn has_password(url: &str) -> bool {
+        redact(url).1
     }
 }
 
@@ -141,7 +164,7 @@ fn target(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod tests {
     use super::*;
 
@@ -190,8 +213,9 @@ mod tests {
 
     #[test]
     fn a_password_never_shows() {
-        let u = parse("postgres://app:hunter2@db:5432/prod?sslmode=disable");
-        assert!(u.has_inline_password());
+        let url = "postgres://app:hunter2@db:5432/prod?sslmode=disable";
+        let u = parse(url);
+        assert!(DbUrl::has_password(url));
         assert_eq!(
             u.to_string(),
             "postgres://app:***@db:5432/prod?sslmode=disable"
@@ -202,7 +226,6 @@ mod tests {
         let secret = Secret::new("s3cret");
         for url in ["postgres://app@db/prod", "mysql://app@db/hr"] {
             let u = DbUrl::parse("database.url", url, Some(&secret)).unwrap();
-            assert!(!u.has_inline_password());
             assert_eq!(u.to_string(), url);
             assert!(!format!("{u:?}").contains("s3cret"));
             let driver = match &u.options {
@@ -212,7 +235,8 @@ mod tests {
             };
             assert!(driver.contains("s3cret"), "{url}: password not set");
         }
-        assert!(!parse("mysql://app@db/hr").has_inline_password());
+        assert!(!DbUrl::has_password("mysql://app@db/hr"));
+        assert!(DbUrl::has_password("oracle://app:pw@db/hr"));
     }
 
     #[test]
@@ -248,5 +272,19 @@ mod tests {
             assert!(e.starts_with(expected), "{url}: {e}");
             assert!(!e.contains("hunter2"), "{url}: password in {e}");
         }
+    }
+}
+
+#[cfg(all(test, not(feature = "postgres")))]
+mod without_postgres {
+    #[test]
+    fn a_url_of_a_backend_not_built_says_so() {
+        let e = super::DbUrl::parse("database.url", "postgres://app:hunter2@db/x", None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "database.url: this rosterd is built without postgres (cargo feature `postgres`)"
+        );
     }
 }
