@@ -11,6 +11,9 @@
 //! `ON CONFLICT`) carries an explicit MySQL text next to the shared one.
 //! Migrations are per backend under `migrations/`, because DDL is where the
 //! dialects really differ.
+//! Each backend is a cargo feature (`postgres`, `mysql`, `sqlite`, all on
+//! by default): a variant, its `with_pool!` arm, its URL scheme and its
+//! migrations exist only when it is built.
 //!
 //! One file per aggregate: `runs` (runs, actions, held decisions),
 //! `mappings` (mapping audit, PodFactory links, manual mappings), `admin`
