@@ -2,8 +2,10 @@
 -- employees table. Works on a fresh database and on one whose employees
 -- table already exists (it is only extended, never rewritten).
 --
--- Written for MariaDB (10.5 and later): `ADD COLUMN IF NOT EXISTS` and
--- `CREATE INDEX IF NOT EXISTS` are MariaDB's; MySQL 8 has neither.
+-- Runs on MariaDB (10.5 and later) and MySQL (8.0.29 and later): no
+-- `ADD COLUMN IF NOT EXISTS` nor `CREATE INDEX IF NOT EXISTS` (MariaDB's
+-- alone). An employees table that already exists gets its auth0 columns and
+-- index from Store::migrate, which looks first.
 -- Times are DATETIME(6) holding UTC (sqlx binds chrono::DateTime<Utc> as
 -- UTC); not TIMESTAMP, which MariaDB may give an implicit
 -- `ON UPDATE CURRENT_TIMESTAMP`. Indexed text is VARCHAR(255): TEXT cannot
@@ -17,11 +19,11 @@ CREATE TABLE IF NOT EXISTS employees (
     workspace   TEXT,
     role_code   TEXT,
     is_active   BOOLEAN NOT NULL DEFAULT TRUE,
-    updated_at  DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+    updated_at  DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    auth0_user_id    VARCHAR(255),
+    auth0_linked_at  DATETIME(6),
+    INDEX employees_auth0_user_id_idx (auth0_user_id)
 );
-ALTER TABLE employees ADD COLUMN IF NOT EXISTS auth0_user_id VARCHAR(255);
-ALTER TABLE employees ADD COLUMN IF NOT EXISTS auth0_linked_at DATETIME(6);
-CREATE INDEX IF NOT EXISTS employees_auth0_user_id_idx ON employees (auth0_user_id);
 
 CREATE TABLE IF NOT EXISTS reconcile_runs (
     id                 BIGINT AUTO_INCREMENT PRIMARY KEY,
@@ -42,9 +44,9 @@ CREATE TABLE IF NOT EXISTS reconcile_runs (
     error              TEXT,
     held_reason        TEXT,
     approved_at        DATETIME(6),
-    approved_by        TEXT
+    approved_by        TEXT,
+    INDEX reconcile_runs_status_idx (status, id)
 );
-CREATE INDEX IF NOT EXISTS reconcile_runs_status_idx ON reconcile_runs (status, id);
 
 CREATE TABLE IF NOT EXISTS reconcile_actions (
     id             BIGINT AUTO_INCREMENT PRIMARY KEY,

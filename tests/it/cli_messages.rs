@@ -137,6 +137,7 @@ fn check_config_refuses_what_serve_would_refuse() {
 
 /// A connection error names the database (host, port, name; no password)
 /// and says its cause once.
+#[cfg(feature = "postgres")]
 #[test]
 fn a_connect_error_names_the_database_and_says_its_cause_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -295,6 +296,7 @@ async fn serve_refuses_an_employees_query_it_cannot_use_naming_the_column() {
 /// The README's order on a fresh database: `check-config`, then `migrate`.
 /// Before the first migrate the built-in query's table does not exist yet:
 /// that is the next step, not a bad setting.
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn check_config_before_the_first_migrate_says_migrate_next() {
     let db = TestDb::new(Db::Postgres).await;

@@ -13,11 +13,16 @@ use std::sync::Arc;
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub const MYSQL_ADMIN_URL: &str = "mysql://root@127.0.0.1:3306/test";
 
+/// The backends this build of rosterd has (its cargo features): a test of
+/// one that is compiled out does not compile, so it is gated too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
+    #[cfg(feature = "postgres")]
     Postgres,
+    #[cfg(feature = "sqlite")]
     Sqlite,
     /// MariaDB (or MySQL) on 127.0.0.1:3306 as root.
+    #[cfg(feature = "mysql")]
     MySql,
 }
 
@@ -32,6 +37,7 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new(kind: Db) -> TestDb {
         match kind {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}", dir.path().join("rosterd.db").display());
@@ -42,6 +48,7 @@ impl TestDb {
                     mysql_name: None,
                 }
             }
+            #[cfg(feature = "postgres")]
             Db::Postgres => {
                 let name = format!("rosterd_test_{}", rand_suffix());
                 let admin = sqlx::PgPool::connect(PG_ADMIN_URL)
@@ -59,6 +66,7 @@ impl TestDb {
                     mysql_name: None,
                 }
             }
+            #[cfg(feature = "mysql")]
             Db::MySql => {
                 let name = format!("rosterd_test_{}", rand_suffix());
                 let admin = sqlx::MySqlPool::connect(MYSQL_ADMIN_URL)
@@ -82,6 +90,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        #[cfg(feature = "postgres")]
         if let Some(name) = self.pg_name.take() {
             // Best effort, on a thread of its own: Drop cannot await.
             let _ = std::thread::spawn(move || {
@@ -100,6 +109,7 @@ impl Drop for TestDb {
             })
             .join();
         }
+        #[cfg(feature = "mysql")]
         if let Some(name) = self.mysql_name.take() {
             let _ = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
@@ -314,18 +324,21 @@ impl SimClient {
 #[macro_export]
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
+        #[cfg(feature = "postgres")]
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() { super::$name($crate::common::Db::Postgres).await }
             )*
         }
+        #[cfg(feature = "sqlite")]
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() { super::$name($crate::common::Db::Sqlite).await }
             )*
         }
+        #[cfg(feature = "mysql")]
         mod mysql {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -534,26 +547,49 @@ where
 pub async fn exec(store: &rosterd::store::Store, sql: &str) {
     use rosterd::store::Store;
     match store {
+        #[cfg(feature = "postgres")]
         Store::Postgres(p) => sqlx::query(sql).execute(p).await.map(drop),
+        #[cfg(feature = "sqlite")]
         Store::Sqlite(p) => sqlx::query(sql).execute(p).await.map(drop),
+        #[cfg(feature = "mysql")]
         Store::MySql(p) => sqlx::query(sql).execute(p).await.map(drop),
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
+/// Decodable from a row of every backend built.
+pub trait FromEveryRow: PgRowDecode + MySqlRowDecode + SqliteRowDecode {}
+impl<T: PgRowDecode + MySqlRowDecode + SqliteRowDecode> FromEveryRow for T {}
+
+/// `$name`: `FromRow` for `$row` when `$feature` is built, else nothing.
+macro_rules! row_decode {
+    ($name:ident, $feature:literal, $row:ty) => {
+        #[cfg(feature = $feature)]
+        pub trait $name: for<'r> sqlx::FromRow<'r, $row> {}
+        #[cfg(feature = $feature)]
+        impl<T: for<'r> sqlx::FromRow<'r, $row>> $name for T {}
+        #[cfg(not(feature = $feature))]
+        pub trait $name {}
+        #[cfg(not(feature = $feature))]
+        impl<T> $name for T {}
+    };
+}
+row_decode!(PgRowDecode, "postgres", sqlx::postgres::PgRow);
+row_decode!(MySqlRowDecode, "mysql", sqlx::mysql::MySqlRow);
+row_decode!(SqliteRowDecode, "sqlite", sqlx::sqlite::SqliteRow);
+
 /// Every row of a query (no parameters) on any backend.
 pub async fn fetch_all<T>(store: &rosterd::store::Store, sql: &str) -> Vec<T>
 where
-    T: Send
-        + Unpin
-        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-        + for<'r> sqlx::FromRow<'r, sqlx::mysql::MySqlRow>,
+    T: Send + Unpin + FromEveryRow,
 {
     use rosterd::store::Store;
     match store {
+        #[cfg(feature = "postgres")]
         Store::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
+        #[cfg(feature = "sqlite")]
         Store::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
+        #[cfg(feature = "mysql")]
         Store::MySql(p) => sqlx::query_as(sql).fetch_all(p).await,
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"))

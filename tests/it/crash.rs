@@ -16,12 +16,14 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "crash test, run by .ci/run: cargo test --test it crash:: -- --ignored"]
 async fn postgres() {
     kill_nine_at_random_points_loses_and_duplicates_nothing(Db::Postgres).await
 }
 
+#[cfg(feature = "mysql")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "crash test, run by .ci/run: cargo test --test it crash:: -- --ignored"]
 async fn mysql() {

@@ -237,6 +237,7 @@ async fn second_trigger_while_a_run_is_applying_is_409_naming_the_running_run() 
     w.daemon.shutdown().await.unwrap();
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_over_the_api_plans_and_applies_nothing() {
     let w = World::new(Db::Postgres, &staff(4), |_| {}).await;
@@ -302,6 +303,7 @@ async fn runs_are_listed_newest_first_with_paging_and_a_status_filter() {
 // Held runs and approval
 // ---------------------------------------------------------------------------
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_mass_deactivation_is_applied_after_approval_and_records_the_approver() {
     let (rows, accounts) = linked_staff(40, 30);
@@ -533,6 +535,7 @@ async fn findings_come_from_the_latest_planned_run_and_filter_by_kind() {
     d.shutdown().await.unwrap();
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_mappings_are_created_listed_and_deleted() {
     let w = World::new(Db::Postgres, &staff(2), |_| {}).await;
@@ -774,6 +777,7 @@ async fn a_request_past_the_deadline_is_503_with_a_json_error() {
     w.daemon.shutdown().await.unwrap();
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_are_409_for_an_inactive_employee_or_one_without_an_account() {
     let (mut rows, accounts) = linked_staff(2, 1); // employee 1 is inactive
@@ -1258,6 +1262,7 @@ async fn inserted_employee_gets_an_account_within_seconds_and_own_writes_do_not_
     w.daemon.shutdown().await.unwrap();
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_during_a_run_coalesce_into_one_follow_up_run() {
     let w = World::new(Db::Postgres, &staff(6), |s| s.auth0.concurrency = 1).await;
@@ -1304,6 +1309,7 @@ async fn changes_during_a_run_coalesce_into_one_follow_up_run() {
 /// PostgreSQL only: NOTIFYs sent while the daemon's LISTEN connection is
 /// down (a failover, a restart, an idle-connection reaper) are lost, so a
 /// change made then must still reach Auth0 once the daemon listens again.
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn change_made_while_the_listen_connection_was_down_is_not_lost() {
     use sqlx::Connection;

@@ -206,6 +206,7 @@ fn apply_time_without_load(kind: Db) -> Duration {
     })
 }
 
+#[cfg(feature = "postgres")]
 #[test]
 #[ignore = "load test: cargo test --release --test it daemon_load:: -- --ignored --nocapture"]
 fn admin_api_under_load_while_a_run_applies_postgres() {

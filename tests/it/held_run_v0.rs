@@ -67,8 +67,11 @@ async fn insert_fixture(store: &Store, row: &Value) -> i64 {
          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
     match store {
+        #[cfg(feature = "postgres")]
         Store::Postgres(p) => drop(insert!(p, &numbered)),
+        #[cfg(feature = "sqlite")]
         Store::Sqlite(p) => drop(insert!(p, &numbered)),
+        #[cfg(feature = "mysql")]
         Store::MySql(p) => drop(insert!(
             p,
             &format!(

@@ -91,6 +91,7 @@ async fn wait_all_finished(s: &Store) {
 }
 
 /// No two runs of the history overlap in time.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 async fn assert_no_overlap(s: &Store) {
     let runs = s.list_runs(500).await.unwrap();
     // A run still going (a change's follow-up) is open-ended.
@@ -129,8 +130,10 @@ async fn assert_one_account_each(api: &SimClient) -> usize {
 }
 
 /// Kill the database connection that holds the leader lock.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 async fn kill_lock_connection(s: &Store) {
     match s {
+        #[cfg(feature = "postgres")]
         Store::Postgres(_) => {
             let killed: Vec<(bool,)> = fetch_all(
                 s,
@@ -140,6 +143,7 @@ async fn kill_lock_connection(s: &Store) {
             .await;
             assert_eq!(killed, vec![(true,)], "one lock connection killed");
         }
+        #[cfg(feature = "mysql")]
         Store::MySql(_) => {
             let holder: Vec<(Option<i64>,)> =
                 fetch_all(s, "SELECT IS_USED_LOCK(CONCAT('rosterd:', DATABASE()))").await;
@@ -153,6 +157,7 @@ async fn kill_lock_connection(s: &Store) {
 /// Two replicas; the leader's lock connection is killed mid-run and one
 /// employee's email changes meanwhile. The leader stops writing, the other
 /// replica runs only after it, and nobody gets a second account.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 async fn lock_connection_killed_mid_run(kind: Db) {
     let w = setup(kind, 12).await;
     let a = w.replica().await;
@@ -199,11 +204,13 @@ async fn lock_connection_killed_mid_run(kind: Db) {
     b.shutdown().await.unwrap();
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_lock_connection_killed_mid_run() {
     lock_connection_killed_mid_run(Db::Postgres).await
 }
 
+#[cfg(feature = "mysql")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_lock_connection_killed_mid_run() {
     lock_connection_killed_mid_run(Db::MySql).await
@@ -562,6 +569,7 @@ async fn held_runs_metric_survives_a_restart(kind: Db) {
 /// The leader loses its lock mid-run and nothing else triggers a run: it
 /// starts a follow-up itself (waiting while another replica leads), so the
 /// plan is finished without a person.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 async fn lost_leader_follows_up(kind: Db) {
     let w = setup(kind, 12).await;
     let a = w.replica().await;
@@ -589,11 +597,13 @@ async fn lost_leader_follows_up(kind: Db) {
     b.shutdown().await.unwrap();
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_lost_leader_follows_up() {
     lost_leader_follows_up(Db::Postgres).await
 }
 
+#[cfg(feature = "mysql")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_lost_leader_follows_up() {
     lost_leader_follows_up(Db::MySql).await
@@ -601,6 +611,7 @@ async fn mysql_lost_leader_follows_up() {
 
 /// PostgreSQL: the LISTEN connection killed again and again starts no run;
 /// a change made while it was down starts exactly one.
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listener_reconnects_start_runs_only_for_missed_changes() {
     let w = setup(Db::Postgres, 3).await;

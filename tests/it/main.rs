@@ -21,4 +21,5 @@ mod planner_trust;
 mod podfactory_run;
 mod reconcile;
 mod source_trust;
+#[cfg(feature = "mysql")]
 mod store_mysql;

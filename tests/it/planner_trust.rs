@@ -145,6 +145,7 @@ async fn duplicated_rows_fail_the_run_and_do_not_poison_the_baseline(db: Db) {
 }
 
 async fn a_baseline_poisoned_before_the_fix_is_healed_by_migrate(db: Db) {
+    #[cfg(feature = "mysql")]
     use rosterd::store::Store;
     let db = TestDb::new(db).await;
     let sim = spawn_sim().await;
@@ -153,6 +154,7 @@ async fn a_baseline_poisoned_before_the_fix_is_healed_by_migrate(db: Db) {
     // What an earlier version recorded for the tripled query: 30 rows seen,
     // not one valid employee planned for, "succeeded".
     let trigger = match &ctx.store {
+        #[cfg(feature = "mysql")]
         Store::MySql(_) => "`trigger`",
         _ => "trigger",
     };

@@ -1,13 +1,14 @@
 //! What only MySQL/MariaDB has: the `GET_LOCK` leader lock (per database),
 //! the `mariadb://` scheme, migrating an employees table that predates
-//! rosterd, and the generated-column form of "one current PodFactory link
-//! per user". The scenarios every backend shares run through
+//! rosterd, a database migrated by the first, MariaDB-only migrations, and
+//! the generated-column form of "one current PodFactory link per user". The scenarios every backend shares run through
 //! `on_every_backend!` in the other test files.
 
 use crate::common::*;
 use chrono::Utc;
 use rosterd::config::{DatabaseSettings, Secret};
-use rosterd::store::{Backend, LinkRow, Store};
+use rosterd::model::{Auth0UserId, EmployeeId};
+use rosterd::store::{AuditRow, Backend, LinkRow, Store};
 
 async fn store(db: &TestDb) -> Store {
     let s = Store::connect(&DatabaseSettings {
@@ -178,4 +179,88 @@ async fn one_current_podfactory_link_per_user() {
     .execute(pool)
     .await;
     assert!(second_current.is_err(), "a second current row is refused");
+}
+
+/// What a database's schema is, by name and type: columns, indexes and CHECK
+/// clauses (not their names: MariaDB names a column's CHECK after the
+/// column), and the migrations recorded with their checksums.
+async fn schema(s: &Store) -> Vec<String> {
+    let mut all = Vec::new();
+    for sql in [
+        "SELECT CONCAT_WS(' ', TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, \
+         IFNULL(COLUMN_DEFAULT, '-'), EXTRA, IFNULL(GENERATION_EXPRESSION, '-')) \
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+         ORDER BY TABLE_NAME, ORDINAL_POSITION",
+        "SELECT CONCAT_WS(' ', TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, NON_UNIQUE) \
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
+         ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+        "SELECT CONCAT_WS(' ', TABLE_NAME, CHECK_CLAUSE) FROM information_schema.CHECK_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CHECK_CLAUSE",
+        "SELECT CONCAT_WS(' ', TRIGGER_NAME, ACTION_STATEMENT) FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY TRIGGER_NAME",
+        "SELECT CONCAT_WS(' ', version, HEX(checksum)) FROM _sqlx_migrations ORDER BY version",
+    ] {
+        let rows: Vec<(String,)> = fetch_all(s, sql).await;
+        all.extend(rows.into_iter().map(|(r,)| r));
+    }
+    all
+}
+
+/// The MySQL migrations were rewritten to run on MySQL 8 as well. A
+/// database the first, MariaDB-only texts migrated still migrates (sqlx
+/// would refuse it as modified: the old checksums are recognised and
+/// replaced) and has the schema a new database gets.
+#[tokio::test]
+async fn a_database_migrated_by_the_mariadb_only_migrations_still_migrates() {
+    let old_db = TestDb::new(Db::MySql).await;
+    let old = Store::connect(&DatabaseSettings {
+        url: old_db.url.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let Store::MySql(pool) = &old else {
+        unreachable!()
+    };
+    let texts = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/mariadb_only_migrations");
+    sqlx::migrate::Migrator::new(texts)
+        .await
+        .unwrap()
+        .run(pool)
+        .await
+        .unwrap();
+    old.migrate()
+        .await
+        .expect("the rewritten migrations take the old history");
+    old.migrate().await.unwrap(); // and again: nothing to do
+
+    let new_db = TestDb::new(Db::MySql).await;
+    let new = store(&new_db).await;
+    let (was, is) = (schema(&old).await, schema(&new).await);
+    assert!(is.iter().any(|r| r.contains("employees_auth0_user_id_idx")));
+    assert_eq!(was, is);
+
+    // Either way the CHECK takes an Auth0 link's evidence, and nothing else.
+    for s in [&old, &new] {
+        let row = AuditRow {
+            employee_id: EmployeeId(1),
+            auth0_user_id: Auth0UserId("auth0|1".into()),
+            productivity_email: "ada@example.com".into(),
+            podfactory_email: None,
+            matched_by: "created",
+            from_matcher: false,
+        };
+        s.upsert_audit(&row, Utc::now()).await.unwrap();
+        let Store::MySql(pool) = s else {
+            unreachable!()
+        };
+        let refused = sqlx::query(
+            "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, matched_by, \
+             matched_at, last_verified) VALUES (2, 'auth0|2', 'guess', NOW(6), NOW(6))",
+        )
+        .execute(pool)
+        .await;
+        assert!(refused.is_err(), "matched_by = 'guess' is refused");
+    }
 }

@@ -1113,33 +1113,17 @@ fn secret_from_file(
     }
 }
 
-/// A database URL: a scheme rosterd speaks, and no password in it (that
+/// A database URL: one a driver built in takes, and no password in it (that
 /// comes from `secret_var`).
-fn check_db_url(key: &str, url: &str, secret_var: &str, problems: &mut Vec<String>) {
-    let scheme = url.split("://").next().unwrap_or("");
-    if !matches!(
-        scheme,
-        "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite"
-    ) {
-        problems.push(format!(
-            "{key}: expected a postgres://, mysql:// (or mariadb://) or sqlite:// URL"
-        ));
+fn check_db_url(key: &'static str, url: &str, secret_var: &str, problems: &mut Vec<String>) {
+    if let Err(e) = crate::store::DbUrl::parse(key, url, None) {
+        problems.push(e.to_string());
     }
-    if url_has_password(url) {
+    if crate::store::DbUrl::has_password(url) {
         problems.push(format!(
             "{key}: contains a password; set {secret_var} instead"
         ));
     }
-}
-
-fn url_has_password(url: &str) -> bool {
-    let Some((_, rest)) = url.split_once("://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?']).next().unwrap_or("");
-    authority
-        .rsplit_once('@')
-        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }
 
 #[cfg(test)]
@@ -1214,6 +1198,32 @@ format = "xml"
     }
 
     #[test]
+    #[cfg(feature = "mysql")]
+    fn database_urls_are_checked_under_their_own_key() {
+        for (table, needle) in [
+            (
+                "[database]\nurl = \"mysql://app@db:99999/hr\"",
+                "database.url: not a valid URL",
+            ),
+            (
+                "[podfactory]\nsource = \"database\"\nurl = \"mariadb://pf:hunter2@db/pf\"",
+                "podfactory.url: contains a password; set ROSTERD_PODFACTORY_PASSWORD instead",
+            ),
+            (
+                "[podfactory]\nsource = \"database\"\nurl = \"hunter2\"",
+                "podfactory.url: expected a postgres://, mysql:// (or mariadb://) or sqlite:// URL",
+            ),
+        ] {
+            let text = format!("{OK}\n{table}\n");
+            let err = Settings::from_sources(&text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")]))
+                .unwrap_err();
+            let all = err.problems.join("\n");
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+            assert!(!all.contains("hunter2"), "password leaked into errors");
+        }
+    }
+
+    #[test]
     fn env_override_of_a_role_code_replaces_the_files_key_whatever_its_case() {
         let text = format!("{OK}\n[auth0.roles]\nHEAT_PRESS = \"Heat Press Operator\"\n");
         let s = Settings::from_sources(
@@ -1281,6 +1291,7 @@ format = "xml"
     }
 
     #[test]
+    #[cfg(feature = "postgres")] // the example's database
     fn the_documented_example_is_valid_once_its_placeholder_is_set() {
         let text = include_str!("../../../config/rosterd.example.toml");
         let err =

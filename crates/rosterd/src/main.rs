@@ -134,7 +134,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!(
                     "configuration OK: mode {:?}, database {}, Auth0 {} (client {}), secret set",
                     s.mode,
-                    rosterd::store::redact_url(&s.database.url),
+                    rosterd::store::DbUrl::parse("database.url", &s.database.url, None)
+                        .map_or_else(|e| e.to_string(), |url| url.to_string()),
                     s.auth0.base_url(),
                     s.auth0.client_id
                 );

@@ -6,16 +6,14 @@
 
 use crate::config::PodFactorySettings;
 use crate::matching::PodFactoryUser;
+use crate::store::{DbUrl, Options, UrlError};
 use sqlx::{Column, Row};
-use std::str::FromStr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// Shown, not chained: sqlx's own text already repeats its cause.
     #[error("podfactory source: {0}")]
     Database(sqlx::Error),
-    #[error("podfactory source: unsupported scheme {0:?}")]
-    Scheme(String),
     #[error("podfactory source: the query returns no {0:?} column (it must return id, name, email, user_role)")]
     MissingColumn(&'static str),
     #[error("podfactory source: a row has a NULL or empty id")]
@@ -28,6 +26,8 @@ pub enum SourceError {
     },
     #[error("podfactory csv")]
     Csv(#[source] crate::match_csv::CsvError),
+    #[error("podfactory source")]
+    Url(#[source] UrlError),
 }
 
 /// The users, or `None` when matching is off (`source = "none"`).
@@ -49,8 +49,8 @@ pub async fn load(s: &PodFactorySettings) -> Result<Option<Vec<PodFactoryUser>>,
 
 async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, SourceError> {
     let db = SourceError::Database;
-    let scheme = s.url.split("://").next().unwrap_or("");
-    let password = s.password.as_ref().map(|p| p.expose().to_string());
+    let url =
+        DbUrl::parse("podfactory.url", &s.url, s.password.as_ref()).map_err(SourceError::Url)?;
     // The same fetch for each driver's pool type.
     // Read-only like the employees query: rosterd never writes to PodFactory.
     macro_rules! fetch {
@@ -65,41 +65,25 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
             rows.iter().map(read_row).collect::<Result<Vec<_>, _>>()?
         }};
     }
-    let rows: Vec<Row4> = match scheme {
-        "postgres" | "postgresql" => {
-            let mut opts = sqlx::postgres::PgConnectOptions::from_str(&s.url).map_err(db)?;
-            if let Some(p) = &password {
-                opts = opts.password(p);
-            }
-            fetch!(
-                sqlx::postgres::PgPoolOptions,
-                opts,
-                crate::store::read_only_pg
-            )
-        }
-        "mysql" | "mariadb" => {
-            let url = s.url.replacen("mariadb://", "mysql://", 1);
-            let mut opts = sqlx::mysql::MySqlConnectOptions::from_str(&url).map_err(db)?;
-            if let Some(p) = &password {
-                opts = opts.password(p);
-            }
-            fetch!(
-                sqlx::mysql::MySqlPoolOptions,
-                opts,
-                crate::store::read_only_mysql
-            )
-        }
-        "sqlite" => {
-            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&s.url)
-                .map_err(db)?
-                .read_only(true);
-            fetch!(
-                sqlx::sqlite::SqlitePoolOptions,
-                opts,
-                crate::store::read_only_sqlite
-            )
-        }
-        other => return Err(SourceError::Scheme(other.to_string())),
+    let rows: Vec<Row4> = match url.options() {
+        #[cfg(feature = "postgres")]
+        Options::Postgres(opts) => fetch!(
+            sqlx::postgres::PgPoolOptions,
+            opts.clone(),
+            crate::store::read_only_pg
+        ),
+        #[cfg(feature = "mysql")]
+        Options::MySql(opts) => fetch!(
+            sqlx::mysql::MySqlPoolOptions,
+            opts.clone(),
+            crate::store::read_only_mysql
+        ),
+        #[cfg(feature = "sqlite")]
+        Options::Sqlite(opts) => fetch!(
+            sqlx::sqlite::SqlitePoolOptions,
+            opts.clone().read_only(true),
+            crate::store::read_only_sqlite
+        ),
     };
     Ok(rows
         .into_iter()

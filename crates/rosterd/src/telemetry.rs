@@ -72,11 +72,12 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::error_chain;
-    use std::str::FromStr;
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn a_third_party_error_that_repeats_its_source_is_said_once() {
         // sqlx: "error with configuration: {0}", and {0} is also its source.
+        use std::str::FromStr;
         let sqlx = sqlx::postgres::PgConnectOptions::from_str("postgres://bad url").unwrap_err();
         let root = std::error::Error::source(&sqlx).unwrap().to_string();
         let e = anyhow::Error::from(sqlx).context("database url");

@@ -28,7 +28,7 @@ pub async fn recently_sent(
             list.join(", ")
         );
         let rows: Vec<(String, DateTime<Utc>)> = with_pool!(store, pool, q => {
-            let sql = q(&sql);
+            let sql = q(&sql)?;
             let mut q = sqlx::query_as(&sql);
             for k in chunk {
                 q = q.bind(k);

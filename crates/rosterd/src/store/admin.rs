@@ -13,7 +13,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         with_pool!(self, pool, q => {
-            sqlx::query(&q("INSERT INTO admin_audit (at, actor, action, target) VALUES ($1, $2, $3, $4)"))
+            sqlx::query(&q("INSERT INTO admin_audit (at, actor, action, target) VALUES ($1, $2, $3, $4)")?)
                 .bind(now)
                 .bind(actor)
                 .bind(action)

@@ -8,12 +8,13 @@
 //! server that drops idle sessions every few seconds must not cause a full
 //! run every few seconds).
 
-use super::{sql, Result, Store};
+use super::{sql, with_pool, Result, Store};
 use crate::backoff::Backoff;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+#[cfg(feature = "postgres")]
 const PG_CHANNEL: &str = "rosterd_employees";
 
 /// Wake-ups for employee changes; several changes not yet taken come as
@@ -55,8 +56,10 @@ impl Store {
         let poll = poll.max(Duration::from_millis(100));
         let watcher = tokio::spawn(async move {
             match &store {
+                #[cfg(feature = "postgres")]
                 Store::Postgres(pool) => listen(&store, pool, poll, changed).await,
-                Store::Sqlite(_) | Store::MySql(_) => poll_marker(&store, poll, changed).await,
+                #[allow(unreachable_patterns)]
+                _ => poll_marker(&store, poll, changed).await,
             }
         });
         ChangeFeed { changes, watcher }
@@ -68,16 +71,17 @@ impl Store {
     /// been missed while its listener was disconnected.
     pub async fn change_marker(&self) -> Result<i64> {
         const MARKER: &str = "SELECT version FROM rosterd_change_marker WHERE id = 1";
-        let (v,): (i64,) = match self {
-            Store::Postgres(pool) => sqlx::query_as(MARKER).fetch_one(pool).await,
-            Store::Sqlite(pool) => sqlx::query_as(MARKER).fetch_one(pool).await,
-            Store::MySql(pool) => sqlx::query_as(MARKER).fetch_one(pool).await,
-        }
-        .map_err(sql("read change marker"))?;
-        Ok(v)
+        with_pool!(self, pool => {
+            let (v,): (i64,) = sqlx::query_as(MARKER)
+                .fetch_one(pool)
+                .await
+                .map_err(sql("read change marker"))?;
+            Ok(v)
+        })
     }
 }
 
+#[cfg(feature = "postgres")]
 async fn listen(store: &Store, pool: &sqlx::PgPool, poll: Duration, changed: impl Fn()) {
     let mut retry = Backoff::new(poll, Duration::from_secs(30));
     // The marker as of the last change this listener delivered (or of its

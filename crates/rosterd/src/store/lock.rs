@@ -32,20 +32,29 @@ use crate::outcome::ActionStatus;
 use crate::run::RunStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{Connection, MySqlConnection, PgConnection};
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use sqlx::Connection;
+#[cfg(feature = "mysql")]
+use sqlx::MySqlConnection;
+#[cfg(feature = "postgres")]
+use sqlx::PgConnection;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Advisory lock key: "rosterd" in ASCII, so it is recognisable in pg_locks.
+#[cfg(feature = "postgres")]
 const PG_LOCK_KEY: i64 = 0x0072_6f73_7465_7264;
 /// Is the advisory lock [`PG_LOCK_KEY`] held by this session? (A bigint
 /// key is stored as classid = high half, objid = low half, objsubid = 1.)
+#[cfg(feature = "postgres")]
 const PG_LOCK_HELD: &str = "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' \
      AND granted AND pid = pg_backend_pid() AND objsubid = 1 \
      AND ((classid::bigint << 32) | objid::bigint) = $1)";
+#[cfg(feature = "sqlite")]
 const LEASE_NAME: &str = "reconcile";
 /// The MySQL lock name: "rosterd:" and the database's name.
+#[cfg(feature = "mysql")]
 const MYSQL_LOCK_NAME: &str = "CONCAT('rosterd:', DATABASE())";
 
 /// How often the keep-alive checks the lock and writes the heartbeat.
@@ -91,15 +100,22 @@ struct Shared {
 }
 
 enum Probe {
+    #[cfg(feature = "postgres")]
     Postgres(PgConnection),
+    #[cfg(feature = "mysql")]
     MySql(MySqlConnection),
-    Sqlite { store: Store, holder: String },
+    #[cfg(feature = "sqlite")]
+    Sqlite {
+        pool: sqlx::SqlitePool,
+        holder: String,
+    },
 }
 
 impl Store {
     /// Become the leader, or `None` if another process holds the lock.
     pub async fn try_lock(&self, holder: &str) -> Result<Option<LeaderLock>> {
         let probe = match self {
+            #[cfg(feature = "postgres")]
             Store::Postgres(pool) => {
                 let mut conn = PgConnection::connect_with(&pool.connect_options())
                     .await
@@ -115,6 +131,7 @@ impl Store {
                 }
                 Probe::Postgres(conn)
             }
+            #[cfg(feature = "mysql")]
             Store::MySql(pool) => {
                 let mut conn = MySqlConnection::connect_with(&pool.connect_options())
                     .await
@@ -131,6 +148,7 @@ impl Store {
                 }
                 Probe::MySql(conn)
             }
+            #[cfg(feature = "sqlite")]
             Store::Sqlite(pool) => {
                 let now = self.db_now().await?.timestamp();
                 let lease = STALE_AFTER.as_secs() as i64;
@@ -177,7 +195,7 @@ impl Store {
                     return Ok(None);
                 }
                 Probe::Sqlite {
-                    store: self.clone(),
+                    pool: pool.clone(),
                     holder: holder.to_string(),
                 }
             }
@@ -205,7 +223,7 @@ impl Store {
             sqlx::query_as(&q(
                 "SELECT id, holder, started_at, heartbeat_at FROM reconcile_runs \
                  WHERE status = $1 ORDER BY id",
-            ))
+            )?)
             .bind(RunStatus::Running.as_str())
             .fetch_all(pool)
             .await
@@ -218,15 +236,18 @@ impl Store {
     pub async fn db_now(&self) -> Result<DateTime<Utc>> {
         let what = "read the database clock";
         match self {
+            #[cfg(feature = "postgres")]
             Store::Postgres(pool) => sqlx::query_scalar("SELECT now()")
                 .fetch_one(pool)
                 .await
                 .map_err(sql(what)),
             // sqlx sets the session's time_zone to UTC.
+            #[cfg(feature = "mysql")]
             Store::MySql(pool) => sqlx::query_scalar("SELECT CURRENT_TIMESTAMP(6)")
                 .fetch_one(pool)
                 .await
                 .map_err(sql(what)),
+            #[cfg(feature = "sqlite")]
             Store::Sqlite(pool) => sqlite_now(pool).await.map_err(sql(what)),
         }
     }
@@ -267,7 +288,7 @@ impl Store {
                      actions_failed = (SELECT COUNT(*) FROM reconcile_actions \
                        WHERE run_id = $6 AND status = $7) \
                      WHERE id = $8 AND status = $9",
-                ))
+                )?)
                 .bind(RunStatus::Failed.as_str())
                 .bind(now)
                 .bind(run.id)
@@ -285,7 +306,7 @@ impl Store {
                         "UPDATE reconcile_actions SET status = $1, finished_at = $2, \
                          error = 'not finished: the process running it stopped' \
                          WHERE run_id = $3 AND status = $4",
-                    ))
+                    )?)
                     .bind(ActionStatus::Skipped.as_str())
                     .bind(now)
                     .bind(run.id)
@@ -305,7 +326,7 @@ impl Store {
     pub async fn set_run_holder(&self, run_id: i64, holder: &str) -> Result<()> {
         let now = self.db_now().await?;
         with_pool!(self, pool, q => {
-            sqlx::query(&q("UPDATE reconcile_runs SET holder = $1, heartbeat_at = $2 WHERE id = $3"))
+            sqlx::query(&q("UPDATE reconcile_runs SET holder = $1, heartbeat_at = $2 WHERE id = $3")?)
                 .bind(holder)
                 .bind(now)
                 .bind(run_id)
@@ -317,6 +338,7 @@ impl Store {
     }
 }
 
+#[cfg(feature = "sqlite")]
 async fn sqlite_now(pool: &sqlx::SqlitePool) -> std::result::Result<DateTime<Utc>, sqlx::Error> {
     let ms: i64 =
         sqlx::query_scalar("SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)")
@@ -435,9 +457,11 @@ impl Probe {
     /// finds its run no longer `running` as ours (a successor closed it) is
     /// a loss too.
     async fn check(&mut self, beat: Option<(i64, &str)>) -> std::result::Result<bool, sqlx::Error> {
+        #[cfg(feature = "sqlite")]
         const BEAT: &str = "UPDATE reconcile_runs SET heartbeat_at = $1 \
              WHERE id = $2 AND status = $3 AND holder = $4";
         match self {
+            #[cfg(feature = "postgres")]
             Probe::Postgres(conn) => {
                 let (ours,): (bool,) = sqlx::query_as(PG_LOCK_HELD)
                     .bind(PG_LOCK_KEY)
@@ -458,6 +482,7 @@ impl Probe {
                     _ => Ok(ours),
                 }
             }
+            #[cfg(feature = "mysql")]
             Probe::MySql(conn) => {
                 let (ours,): (Option<i64>,) = sqlx::query_as(&format!(
                     "SELECT IS_USED_LOCK({MYSQL_LOCK_NAME}) = CONNECTION_ID()"
@@ -481,10 +506,9 @@ impl Probe {
                     (ours, _) => Ok(ours),
                 }
             }
-            Probe::Sqlite { store, holder } => {
-                let Store::Sqlite(pool) = &*store else {
-                    unreachable!("a SQLite lease on a SQLite store")
-                };
+            #[cfg(feature = "sqlite")]
+            Probe::Sqlite { pool, holder } => {
+                let pool = &*pool;
                 if beat.is_none() {
                     // Before a write: a read, which never waits on writers.
                     let (n,): (i64,) = sqlx::query_as(
@@ -527,6 +551,7 @@ impl Probe {
 
     async fn release(self) -> std::result::Result<(), sqlx::Error> {
         match self {
+            #[cfg(feature = "postgres")]
             Probe::Postgres(mut conn) => {
                 sqlx::query("SELECT pg_advisory_unlock($1)")
                     .bind(PG_LOCK_KEY)
@@ -534,20 +559,20 @@ impl Probe {
                     .await?;
                 conn.close().await
             }
+            #[cfg(feature = "mysql")]
             Probe::MySql(mut conn) => {
                 sqlx::query(&format!("SELECT RELEASE_LOCK({MYSQL_LOCK_NAME})"))
                     .execute(&mut conn)
                     .await?;
                 conn.close().await
             }
-            Probe::Sqlite { store, holder } => {
-                if let Store::Sqlite(pool) = store {
-                    sqlx::query("DELETE FROM rosterd_lock WHERE name = $1 AND holder = $2")
-                        .bind(LEASE_NAME)
-                        .bind(holder)
-                        .execute(&pool)
-                        .await?;
-                }
+            #[cfg(feature = "sqlite")]
+            Probe::Sqlite { pool, holder } => {
+                sqlx::query("DELETE FROM rosterd_lock WHERE name = $1 AND holder = $2")
+                    .bind(LEASE_NAME)
+                    .bind(holder)
+                    .execute(&pool)
+                    .await?;
                 Ok(())
             }
         }

@@ -130,7 +130,7 @@ impl Store {
             let text =
                 format!("UPDATE auth0_employee_mapping_audit SET last_verified = $1 WHERE {pairs}");
             touched += with_pool!(self, pool, q => {
-                let text = q(&text);
+                let text = q(&text)?;
                 let mut query = sqlx::query(&text).bind(now);
                 for (employee, account) in chunk {
                     query = query.bind(employee).bind(account);
@@ -146,7 +146,7 @@ impl Store {
             sqlx::query_as(
                 &q("SELECT podfactory_user_id, podfactory_email, podfactory_name, matched_by, confidence, updated_at \
                  FROM employee_podfactory_mapping WHERE employee_id = $1 AND superseded_at IS NULL \
-                 ORDER BY podfactory_user_id"),
+                 ORDER BY podfactory_user_id")?,
             )
             .bind(employee_id)
             .fetch_all(pool)
@@ -214,7 +214,7 @@ impl Store {
     /// Remove a manual mapping; false if there was none with that id.
     pub async fn delete_manual_mapping(&self, id: i64) -> Result<bool> {
         with_pool!(self, pool, q => {
-            let done = sqlx::query(&q("DELETE FROM podfactory_manual_mappings WHERE id = $1"))
+            let done = sqlx::query(&q("DELETE FROM podfactory_manual_mappings WHERE id = $1")?)
                 .bind(id)
                 .execute(pool)
                 .await
@@ -250,7 +250,7 @@ impl Store {
                 sqlx::query(&q(
                     "UPDATE employee_podfactory_mapping SET superseded_at = $1 \
                      WHERE podfactory_user_id = $2 AND superseded_at IS NULL",
-                ))
+                )?)
                 .bind(now)
                 .bind(&l.podfactory_user_id)
                 .execute(&mut *tx)
@@ -260,7 +260,7 @@ impl Store {
                     "INSERT INTO employee_podfactory_mapping (employee_id, podfactory_user_id, podfactory_email, \
                      podfactory_name, matched_by, confidence, created_at, updated_at, last_verified) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                ))
+                )?)
                 .bind(l.employee_id)
                 .bind(&l.podfactory_user_id)
                 .bind(&l.podfactory_email)
@@ -281,7 +281,7 @@ impl Store {
                     "UPDATE employee_podfactory_mapping SET last_verified = $1 \
                      WHERE superseded_at IS NULL AND podfactory_user_id IN ({list})"
                 );
-                let text = q(&text);
+                let text = q(&text)?;
                 let mut query = sqlx::query(&text).bind(now);
                 for id in chunk {
                     query = query.bind(id);

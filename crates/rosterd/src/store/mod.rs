@@ -11,6 +11,9 @@
 //! `ON CONFLICT`) carries an explicit MySQL text next to the shared one.
 //! Migrations are per backend under `migrations/`, because DDL is where the
 //! dialects really differ.
+//! Each backend is a cargo feature (`postgres`, `mysql`, `sqlite`, all on
+//! by default): a variant, its `with_pool!` arm, its URL scheme and its
+//! migrations exist only when it is built.
 //!
 //! One file per aggregate: `runs` (runs, actions, held decisions),
 //! `mappings` (mapping audit, PodFactory links, manual mappings), `admin`
@@ -23,25 +26,40 @@ mod changes;
 mod employees;
 mod lock;
 mod mappings;
+mod migrations;
 mod runs;
 mod stored_plan;
+mod url;
 
 pub use changes::ChangeFeed;
-pub(crate) use employees::{read_only_mysql, read_only_pg, read_only_sqlite};
+#[cfg(feature = "mysql")]
+pub(crate) use employees::read_only_mysql;
+#[cfg(feature = "postgres")]
+pub(crate) use employees::read_only_pg;
+#[cfg(feature = "sqlite")]
+pub(crate) use employees::read_only_sqlite;
 pub use employees::{Loaded, Unreadable, WriteBack, EMPLOYEES_QUERY};
 pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
 pub use mappings::{AuditRow, LinkRow, ManualMapping, PodFactoryLink};
 pub use runs::{ActionRecord, HeldDecision, RunEnd, RunRecord};
 pub use stored_plan::{StoredPlan, StoredPlanError};
+pub(crate) use url::Options;
+pub use url::{DbUrl, UrlError};
 
 use crate::config::DatabaseSettings;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{MySqlPool, PgPool, SqlitePool};
+#[cfg(feature = "mysql")]
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
+#[cfg(feature = "postgres")]
+use sqlx::postgres::{PgPool, PgPoolOptions};
+#[cfg(feature = "sqlite")]
+use sqlx::sqlite::{SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use std::borrow::Cow;
-use std::str::FromStr;
 use std::time::Duration;
+
+#[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+compile_error!(
+    "rosterd needs at least one database backend: the feature postgres, mysql or sqlite"
+);
 
 /// Which SQL dialect a store speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,40 +69,51 @@ pub enum Backend {
     MySql,
 }
 
+/// A pool of one of the backends built in (cargo features `postgres`,
+/// `mysql`, `sqlite`).
 #[derive(Debug, Clone)]
 pub enum Store {
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
+    #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
     /// MySQL or MariaDB (`mysql://` or `mariadb://`).
+    #[cfg(feature = "mysql")]
     MySql(MySqlPool),
 }
 
 /// Expand `$body` once per backend with `$pool` bound to that backend's pool.
 ///
 /// The SQL is written with `$N` placeholders. In the `$pool, $q =>` form,
-/// `$q(text)` gives the text this pool takes: the text itself on PostgreSQL
+/// `$q(text)?` gives the text this pool takes: the text itself on PostgreSQL
 /// and SQLite, `$N` → `?` on MySQL (see [`to_mysql`]: only for SQL whose
-/// placeholders each appear once, in ascending order). A query that needs
+/// placeholders each appear once, in ascending order, else an error). A query that needs
 /// different syntax on MySQL uses the `mysql $my =>` form: `$body` on
 /// PostgreSQL and SQLite, `$mysql_body` (with its own explicit text) on MySQL.
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr, mysql $my:ident => $mysql_body:expr) => {
         match $store {
+            #[cfg(feature = "postgres")]
             $crate::store::Store::Postgres($pool) => $body,
+            #[cfg(feature = "sqlite")]
             $crate::store::Store::Sqlite($pool) => $body,
+            #[cfg(feature = "mysql")]
             $crate::store::Store::MySql($my) => $mysql_body,
         }
     };
     ($store:expr, $pool:ident, $q:ident => $body:expr) => {
         match $store {
+            #[cfg(feature = "postgres")]
             $crate::store::Store::Postgres($pool) => {
                 let $q = $crate::store::as_written;
                 $body
             }
+            #[cfg(feature = "sqlite")]
             $crate::store::Store::Sqlite($pool) => {
                 let $q = $crate::store::as_written;
                 $body
             }
+            #[cfg(feature = "mysql")]
             $crate::store::Store::MySql($pool) => {
                 let $q = $crate::store::to_mysql;
                 $body
@@ -98,40 +127,60 @@ macro_rules! with_pool {
 pub(crate) use with_pool;
 
 /// SQL as written, `$N` placeholders and all (PostgreSQL, SQLite).
-pub(crate) fn as_written(sql: &str) -> Cow<'_, str> {
-    Cow::Borrowed(sql)
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub(crate) fn as_written(sql: &str) -> Result<Cow<'_, str>> {
+    Ok(Cow::Borrowed(sql))
 }
 
 /// The same SQL with `?` placeholders, for MySQL. `?` is positional, so this
 /// is right only when `$1`, `$2`, … each appear once and in that order; a
 /// query that reuses a placeholder binds the value again under a new number
-/// or has an explicit MySQL text. Checked in debug builds (and so by every
-/// test run on MySQL).
-pub(crate) fn to_mysql(sql: &str) -> Cow<'_, str> {
+/// or has an explicit MySQL text. Anything else is an error, in every build:
+/// MySQL would bind the values to the wrong columns.
+#[cfg(feature = "mysql")]
+pub(crate) fn to_mysql(sql: &str) -> Result<Cow<'_, str>> {
     if !sql.contains('$') {
-        return Cow::Borrowed(sql);
+        return Ok(Cow::Borrowed(sql));
     }
     let mut out = String::with_capacity(sql.len());
     let mut expected = 1u32;
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-            let mut n = 0u32;
+            let mut found = 0u32;
             while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
-                n = n * 10 + d;
+                found = found.saturating_mul(10).saturating_add(d);
                 chars.next();
             }
-            debug_assert_eq!(
-                n, expected,
-                "to_mysql: placeholders must each appear once, in order: {sql}"
-            );
+            if found != expected {
+                return Err(StoreError::Placeholders(PlaceholderOrder {
+                    expected,
+                    found,
+                    sql: sql.to_string(),
+                }));
+            }
             expected += 1;
             out.push('?');
         } else {
             out.push(c);
         }
     }
-    Cow::Owned(out)
+    Ok(Cow::Owned(out))
+}
+
+/// A query MySQL's positional `?` would misbind: a `$N` out of order or
+/// used twice. A bug in rosterd, named with its SQL (values are bound, never
+/// in the text).
+#[cfg(feature = "mysql")]
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "query for MySQL: placeholder ${found} where ${expected} was expected \
+     (each $N must appear once, in order): {sql}"
+)]
+pub struct PlaceholderOrder {
+    expected: u32,
+    found: u32,
+    sql: String,
 }
 
 /// Each variant's message carries its cause once and has no `source()`:
@@ -148,11 +197,11 @@ pub enum StoreError {
     Connect { target: String, cause: sqlx::Error },
     #[error("database migration failed: {cause}")]
     Migrate { cause: sqlx::migrate::MigrateError },
-    /// Shown, not chained, like the other sqlx causes.
-    #[error("database url: {0}")]
-    Url(sqlx::Error),
-    #[error("database url: unsupported scheme {0:?} (use postgres://, mysql://, mariadb:// or sqlite://)")]
-    Scheme(String),
+    #[error("{0}")]
+    Url(UrlError),
+    #[cfg(feature = "mysql")]
+    #[error("{0}")]
+    Placeholders(PlaceholderOrder),
     /// The employees source as configured cannot be read or written.
     #[error("{0}")]
     Source(String),
@@ -171,7 +220,8 @@ fn sql(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 /// The connect error to show. A pool that could not open a connection within
 /// its timeout says only "pool timed out"; one direct attempt tells why
 /// (refused, unknown host, bad password).
-async fn connect_error<O>(url: &str, e: sqlx::Error, opts: O, timeout: Duration) -> StoreError
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+async fn connect_error<O>(url: &DbUrl, e: sqlx::Error, opts: O, timeout: Duration) -> StoreError
 where
     O: sqlx::ConnectOptions,
     O::Connection: Sized,
@@ -184,18 +234,8 @@ where
         e => e,
     };
     StoreError::Connect {
-        target: connect_target(url),
+        target: url.target().to_string(),
         cause,
-    }
-}
-
-/// `host:port/database` of a database URL: no user, no password, no options.
-fn connect_target(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let rest = rest.split('?').next().unwrap_or("");
-    match rest.rsplit_once('@') {
-        Some((_, host)) => host.to_string(),
-        None => rest.to_string(),
     }
 }
 
@@ -259,15 +299,15 @@ impl Store {
         Self::open(s, false).await
     }
 
+    // `create` is SQLite's alone (a server database is never created).
+    #[cfg_attr(not(feature = "sqlite"), allow(unused_variables))]
     async fn open(s: &DatabaseSettings, create: bool) -> Result<Store> {
         let timeout = Duration::from_secs(s.connect_timeout_secs);
-        let scheme = s.url.split("://").next().unwrap_or("");
-        match scheme {
-            "postgres" | "postgresql" => {
-                let mut opts = PgConnectOptions::from_str(&s.url).map_err(StoreError::Url)?;
-                if let Some(p) = &s.password {
-                    opts = opts.password(p.expose());
-                }
+        let url =
+            DbUrl::parse("database.url", &s.url, s.password.as_ref()).map_err(StoreError::Url)?;
+        match url.options() {
+            #[cfg(feature = "postgres")]
+            Options::Postgres(opts) => {
                 let pool = PgPoolOptions::new()
                     .max_connections(s.max_connections)
                     .acquire_timeout(timeout)
@@ -275,13 +315,14 @@ impl Store {
                     .await;
                 let pool = match pool {
                     Ok(pool) => pool,
-                    Err(e) => return Err(connect_error(&s.url, e, opts, timeout).await),
+                    Err(e) => return Err(connect_error(&url, e, opts.clone(), timeout).await),
                 };
                 Ok(Store::Postgres(pool))
             }
-            "sqlite" => {
-                let opts = SqliteConnectOptions::from_str(&s.url)
-                    .map_err(StoreError::Url)?
+            #[cfg(feature = "sqlite")]
+            Options::Sqlite(opts) => {
+                let opts = opts
+                    .clone()
                     .create_if_missing(create)
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(timeout)
@@ -292,17 +333,13 @@ impl Store {
                     .connect_with(opts)
                     .await
                     .map_err(|cause| StoreError::Connect {
-                        target: connect_target(&s.url),
+                        target: url.target().to_string(),
                         cause,
                     })?;
                 Ok(Store::Sqlite(pool))
             }
-            "mysql" | "mariadb" => {
-                let url = s.url.replacen("mariadb://", "mysql://", 1);
-                let mut opts = MySqlConnectOptions::from_str(&url).map_err(StoreError::Url)?;
-                if let Some(p) = &s.password {
-                    opts = opts.password(p.expose());
-                }
+            #[cfg(feature = "mysql")]
+            Options::MySql(opts) => {
                 let pool = MySqlPoolOptions::new()
                     .max_connections(s.max_connections)
                     .acquire_timeout(timeout)
@@ -310,84 +347,21 @@ impl Store {
                     .await;
                 let pool = match pool {
                     Ok(pool) => pool,
-                    Err(e) => return Err(connect_error(&s.url, e, opts, timeout).await),
+                    Err(e) => return Err(connect_error(&url, e, opts.clone(), timeout).await),
                 };
                 Ok(Store::MySql(pool))
             }
-            other => Err(StoreError::Scheme(other.to_string())),
         }
     }
 
     pub fn backend(&self) -> Backend {
         match self {
+            #[cfg(feature = "postgres")]
             Store::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "sqlite")]
             Store::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "mysql")]
             Store::MySql(_) => Backend::MySql,
-        }
-    }
-
-    /// Apply the migrations for this backend (idempotent).
-    pub async fn migrate(&self) -> Result<()> {
-        match self {
-            Store::Postgres(pool) => {
-                sqlx::migrate!("../../migrations/postgres")
-                    .run(pool)
-                    .await?
-            }
-            Store::Sqlite(pool) => {
-                add_missing_sqlite_employee_columns(pool).await?;
-                sqlx::migrate!("../../migrations/sqlite").run(pool).await?
-            }
-            Store::MySql(pool) => sqlx::migrate!("../../migrations/mysql").run(pool).await?,
-        }
-        Ok(())
-    }
-
-    /// Migrate for these settings: with a custom `employees_query` the
-    /// `employees` table is neither created nor altered (rosterd does not
-    /// read it; a write-back table is the operator's to extend).
-    pub async fn migrate_for(&self, db: &DatabaseSettings) -> Result<()> {
-        if db.employees_query.is_none() {
-            return self.migrate().await;
-        }
-        fn rosterd_only(mut m: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
-            // The checksums stay those of the shipped files, which are what
-            // the history records either way.
-            for migration in m.migrations.to_mut() {
-                migration.sql = employees::without_employees_table(&migration.sql).into();
-            }
-            m
-        }
-        match self {
-            Store::Postgres(pool) => {
-                rosterd_only(sqlx::migrate!("../../migrations/postgres"))
-                    .run(pool)
-                    .await?
-            }
-            Store::Sqlite(pool) => {
-                rosterd_only(sqlx::migrate!("../../migrations/sqlite"))
-                    .run(pool)
-                    .await?
-            }
-            Store::MySql(pool) => {
-                rosterd_only(sqlx::migrate!("../../migrations/mysql"))
-                    .run(pool)
-                    .await?
-            }
-        }
-        Ok(())
-    }
-
-    /// Have rosterd's migrations run on this database?
-    pub async fn is_migrated(&self) -> Result<bool> {
-        let probe = "SELECT 1 FROM _sqlx_migrations LIMIT 1";
-        let answer = with_pool!(self, pool => {
-            sqlx::query(probe).fetch_optional(pool).await.map(drop)
-        });
-        match answer {
-            Ok(()) => Ok(true),
-            Err(e) if table_missing(&e) => Ok(false),
-            Err(e) => Err(sql("read migrations")(e)),
         }
     }
 }
@@ -402,51 +376,7 @@ impl Store {
     }
 }
 
-/// An `employees` table made before rosterd lacks its columns; SQLite cannot
-/// `ADD COLUMN IF NOT EXISTS`, so look first.
-async fn add_missing_sqlite_employee_columns(pool: &SqlitePool) -> Result<()> {
-    let cols: Vec<(String,)> = sqlx::query_as("SELECT name FROM pragma_table_info('employees')")
-        .fetch_all(pool)
-        .await
-        .map_err(sql("inspect employees"))?;
-    if cols.is_empty() {
-        return Ok(()); // no table yet: the migration creates it whole
-    }
-    for col in ["auth0_user_id", "auth0_linked_at"] {
-        if !cols.iter().any(|(c,)| c == col) {
-            sqlx::query(&format!("ALTER TABLE employees ADD COLUMN {col} TEXT"))
-                .execute(pool)
-                .await
-                .map_err(sql("add auth0 columns to employees"))?;
-        }
-    }
-    Ok(())
-}
-
-/// A database URL fit for logs: any password replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            let masked = if userinfo.contains(':') {
-                format!("{user}:***")
-            } else {
-                user.to_string()
-            };
-            format!("{scheme}://{masked}@{host}{tail}")
-        }
-        None => url.to_string(),
-    }
-}
-
-#[cfg(test)]
+#[cfg(all(test, feature = "mysql"))]
 mod tests {
     use super::*;
 
@@ -455,24 +385,36 @@ mod tests {
         assert_eq!(
             to_mysql(
                 "UPDATE t SET a = $1, b = $2 WHERE id IN ($3, $4, $5, $6, $7, $8, $9, $10, $11)"
-            ),
+            )
+            .unwrap(),
             "UPDATE t SET a = ?, b = ? WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         );
-        assert!(matches!(to_mysql("SELECT 1"), Cow::Borrowed(_)));
-        assert_eq!(as_written("x = $1"), "x = $1");
+        assert!(matches!(to_mysql("SELECT 1"), Ok(Cow::Borrowed(_))));
+    }
+
+    /// In every build, not only under debug assertions.
+    #[test]
+    fn to_mysql_refuses_a_reused_placeholder() {
+        let e = to_mysql("SELECT * FROM t WHERE ($1 IS NULL OR a = $1)").unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "placeholder $1 where $2 was expected (each $N must appear once, in order)"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
-    #[cfg(debug_assertions)]
-    #[should_panic(expected = "each appear once, in order")]
-    fn to_mysql_rejects_a_reused_placeholder() {
-        let _ = to_mysql("SELECT * FROM t WHERE ($1 IS NULL OR a = $1)");
-    }
-
-    #[test]
-    #[cfg(debug_assertions)]
-    #[should_panic(expected = "each appear once, in order")]
-    fn to_mysql_rejects_placeholders_out_of_order() {
-        let _ = to_mysql("UPDATE t SET a = $2 WHERE id = $1");
+    fn to_mysql_refuses_placeholders_out_of_order() {
+        let e = to_mysql("UPDATE t SET a = $2 WHERE id = $1").unwrap_err();
+        assert!(matches!(
+            e,
+            StoreError::Placeholders(PlaceholderOrder {
+                expected: 1,
+                found: 2,
+                ..
+            })
+        ));
+        assert!(to_mysql("SELECT $1, $2, $4").is_err());
     }
 }

@@ -84,7 +84,7 @@ impl Store {
         with_pool!(self, pool, q => {
             let row: Option<(Option<i64>,)> = sqlx::query_as(&q(
                 "SELECT employees_seen FROM reconcile_runs WHERE status IN ($1, $2) ORDER BY id DESC LIMIT 1",
-            ))
+            )?)
             .bind(RunStatus::Succeeded.as_str())
             .bind(RunStatus::Partial.as_str())
             .fetch_optional(pool)
@@ -148,7 +148,7 @@ impl Store {
              actions_failed = $7, findings_count = $8, plan = $9, summary = $10, error = $11, \
              held_reason = $12 WHERE id = $13 AND status = $14 AND holder = $15";
         Ok(with_pool!(self, pool, q => {
-            sqlx::query(&q(text))
+            sqlx::query(&q(text)?)
                 .bind(end.status.as_str())
                 .bind(now)
                 .bind(end.employees_seen)
@@ -180,7 +180,7 @@ impl Store {
                 sqlx::query(
                     &q("INSERT INTO reconcile_actions (run_id, seq, kind, employee_id, auth0_user_id, \
                      reason, detail, status, error, finished_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")?,
                 )
                 .bind(run_id)
                 .bind(a.seq)
@@ -217,7 +217,7 @@ impl Store {
                 // successor closed as abandoned stay as it recorded them.
                 &q("UPDATE reconcile_actions SET status = $1, error = $2, finished_at = $3, \
                  auth0_user_id = COALESCE($4, auth0_user_id) WHERE seq = $5 AND run_id = \
-                 (SELECT id FROM reconcile_runs WHERE id = $6 AND status = $7)"),
+                 (SELECT id FROM reconcile_runs WHERE id = $6 AND status = $7)")?,
             )
             .bind(status.as_str())
             .bind(error)
@@ -236,7 +236,7 @@ impl Store {
     /// Mark a held run as approved (its plan was applied by a later run).
     pub async fn get_run(&self, id: i64) -> Result<Option<RunRecord>> {
         with_pool!(self, pool, q => {
-            sqlx::query_as(&q("SELECT * FROM reconcile_runs WHERE id = $1"))
+            sqlx::query_as(&q("SELECT * FROM reconcile_runs WHERE id = $1")?)
                 .bind(id)
                 .fetch_optional(pool)
                 .await
@@ -247,7 +247,7 @@ impl Store {
     /// The newest runs first.
     pub async fn list_runs(&self, limit: i64) -> Result<Vec<RunRecord>> {
         with_pool!(self, pool, q => {
-            sqlx::query_as(&q("SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT $1"))
+            sqlx::query_as(&q("SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT $1")?)
                 .bind(limit)
                 .fetch_all(pool)
                 .await
@@ -259,7 +259,7 @@ impl Store {
         with_pool!(self, pool, q => {
             sqlx::query_as(
                 &q("SELECT seq, kind, employee_id, auth0_user_id, reason, detail, status, error, finished_at \
-                 FROM reconcile_actions WHERE run_id = $1 ORDER BY seq"),
+                 FROM reconcile_actions WHERE run_id = $1 ORDER BY seq")?,
             )
             .bind(run_id)
             .fetch_all(pool)
@@ -289,7 +289,7 @@ impl Store {
                 "UPDATE reconcile_runs SET status = $1, approved_at = $2, approved_by = $3, \
                  error = COALESCE($4, error) \
                  WHERE id = $5 AND status = $6 AND approved_at IS NULL AND dry_run = $7",
-            ))
+            )?)
             .bind(status.as_str())
             .bind(now)
             .bind(by)
@@ -314,7 +314,7 @@ impl Store {
             sqlx::query_as(&q(
                 "SELECT status, summary FROM reconcile_runs WHERE status <> $1 AND NOT dry_run \
                  ORDER BY id DESC LIMIT $2",
-            ))
+            )?)
             .bind(RunStatus::Running.as_str())
             .bind(limit)
             .fetch_all(pool)
@@ -340,7 +340,7 @@ impl Store {
             sqlx::query_as(&q(
                 "SELECT * FROM reconcile_runs WHERE ($1 IS NULL OR status = $2) AND ($3 IS NULL OR id < $4) \
                  ORDER BY id DESC LIMIT $5",
-            ))
+            )?)
             .bind(status)
             .bind(status)
             .bind(before)
@@ -359,7 +359,7 @@ impl Store {
             sqlx::query_as(&q(
                 "SELECT status, approved_at FROM reconcile_runs \
                  WHERE status <> $1 AND NOT dry_run ORDER BY id DESC LIMIT 1",
-            ))
+            )?)
             .bind(RunStatus::Running.as_str())
             .fetch_optional(pool)
             .await
@@ -394,7 +394,7 @@ impl Store {
             .map_err(sql("read run times"))?;
             let ok: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as(&q(
                 "SELECT finished_at FROM reconcile_runs WHERE status IN ($1, $2) AND NOT dry_run ORDER BY id DESC LIMIT 1",
-            ))
+            )?)
             .bind(RunStatus::Succeeded.as_str())
             .bind(RunStatus::Partial.as_str())
             .fetch_optional(pool)
@@ -413,7 +413,7 @@ impl Store {
         with_pool!(self, pool, q => {
             let rows = sqlx::query(
                 &q("SELECT run_id, seq, kind, employee_id, auth0_user_id, reason, detail, status, error, finished_at \
-                 FROM reconcile_actions WHERE employee_id = $1 ORDER BY id DESC LIMIT $2"),
+                 FROM reconcile_actions WHERE employee_id = $1 ORDER BY id DESC LIMIT $2")?,
             )
             .bind(employee_id)
             .bind(limit)
