@@ -865,12 +865,12 @@ async fn execute(
             Outcome::Failed(e) => {
                 tally.attempted += 1;
                 tally.failed += 1;
-                tally.unavailable += usize::from(e.unavailable);
-                if e.unrecorded {
+                tally.unavailable += usize::from(e.unavailable());
+                if matches!(e, ActionError::Unrecorded(_)) {
                     tally.unrecorded += 1;
                     tally
                         .unrecorded_error
-                        .get_or_insert_with(|| e.message.clone());
+                        .get_or_insert_with(|| crate::telemetry::error_chain(&e));
                 }
                 *report.failed.entry(kind).or_insert(0) += 1;
                 if report.failures.len() < 20 {
@@ -1081,7 +1081,11 @@ impl Outcome {
     fn record(&self) -> (ActionStatus, Option<&Auth0UserId>, Option<String>) {
         match self {
             Outcome::Applied(user) => (ActionStatus::Succeeded, user.as_ref(), None),
-            Outcome::Failed(e) => (ActionStatus::Failed, None, Some(e.message.clone())),
+            Outcome::Failed(e) => (
+                ActionStatus::Failed,
+                None,
+                Some(crate::telemetry::error_chain(e)),
+            ),
             Outcome::NotStarted(_, why) => {
                 (ActionStatus::Skipped, None, Some(format!("not started: {why}")))
             }
@@ -1094,52 +1098,69 @@ impl Outcome {
     }
 }
 
-/// Why an action failed, and whose failure it is.
-#[derive(Debug)]
-struct ActionError {
-    message: String,
-    /// A transport error, a 5xx, or a 429 after every retry: Auth0 trouble,
-    /// not this employee's.
-    unavailable: bool,
+/// Why an action failed. What `reconcile_actions.error` records is its
+/// chain (`error_chain`): each cause once.
+#[derive(Debug, thiserror::Error)]
+enum ActionError {
+    #[error(transparent)]
+    Auth0(#[from] Auth0Error),
+    /// The leader lock went before the call could be made.
+    #[error(transparent)]
+    LeadershipLost(#[from] LeadershipLost),
+    #[error(transparent)]
+    UnmappedRole(#[from] plan::UnmappedRole),
+    /// Auth0 answered 409 to a create and the account holding the email
+    /// cannot be linked.
+    #[error(transparent)]
+    NotLinkable(#[from] NotLinkable),
+    /// The account is created or linked; its role is not.
+    #[error("role {role_code:?} not assigned")]
+    Role {
+        role_code: String,
+        #[source]
+        cause: Box<ActionError>,
+    },
+    #[error("the patch cannot be sent")]
+    Patch(#[source] serde_json::Error),
     /// Auth0 was changed but rosterd could not record the link (write-back
     /// or audit): rosterd's failure, which fails the run.
-    unrecorded: bool,
+    #[error(transparent)]
+    Unrecorded(#[from] RecordError),
 }
 
 impl ActionError {
-    fn unrecorded(message: String) -> Self {
-        ActionError {
-            message,
-            unavailable: false,
-            unrecorded: true,
-        }
+    /// A transport error, a 5xx, or a 429 after every retry: Auth0 trouble,
+    /// not this employee's.
+    fn unavailable(&self) -> bool {
+        matches!(self, ActionError::Auth0(e) if matches!(e.label(), "transport" | "server_error" | "rate_limited"))
     }
 }
 
-impl From<String> for ActionError {
-    fn from(message: String) -> Self {
-        ActionError {
-            message,
-            unavailable: false,
-            unrecorded: false,
-        }
-    }
+/// Why a 409's account is not this employee's to link.
+#[derive(Debug, thiserror::Error)]
+enum NotLinkable {
+    #[error("409: the account {account} holding {email} belongs to employee {other}")]
+    OtherEmployee {
+        account: Auth0UserId,
+        email: crate::model::Email,
+        other: i64,
+    },
+    #[error("409 for {0}, but no account has that email")]
+    NoAccount(crate::model::Email),
+    #[error("409 for {email}, and {count} accounts have that email")]
+    Several {
+        email: crate::model::Email,
+        count: usize,
+    },
 }
 
-impl From<Auth0Error> for ActionError {
-    fn from(e: Auth0Error) -> Self {
-        ActionError {
-            unavailable: matches!(e.label(), "transport" | "server_error" | "rate_limited"),
-            unrecorded: false,
-            message: e.to_string(),
-        }
-    }
-}
-
-impl std::fmt::Display for ActionError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
+/// Recording a link failed.
+#[derive(Debug, thiserror::Error)]
+enum RecordError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    LeadershipLost(#[from] LeadershipLost),
 }
 
 /// Apply every action, `auth0.concurrency` at a time (the rate limiter still
@@ -1243,8 +1264,6 @@ async fn apply_one(
     roles: &RoleResolver,
 ) -> Result<Option<Auth0UserId>, ActionError> {
     let api = &ctx.auth0;
-    let err = ActionError::from;
-    let lost = |e: LeadershipLost| ActionError::from(e.to_string());
     match action {
         Action::Create {
             employee_id,
@@ -1266,7 +1285,7 @@ async fn apply_one(
                 app_metadata: json!(app_metadata),
                 user_metadata: json!(user_metadata),
             };
-            let (user, matched_by) = match ctx.fenced(api.create_user(&new)).await.map_err(lost)? {
+            let (user, matched_by) = match ctx.fenced(api.create_user(&new)).await? {
                 Ok(id) => {
                     failpoint("after_auth0_create");
                     (id, "created")
@@ -1277,16 +1296,14 @@ async fn apply_one(
                     let existing = link_existing(ctx, *employee_id, email).await?;
                     let fix = json!({ "app_metadata": app_metadata, "user_metadata": user_metadata, "name": name });
                     ctx.fenced(api.patch_user(&existing, &without_created_by(fix)))
-                        .await
-                        .map_err(lost)?
-                        .map_err(err)?;
+                        .await??;
                     (existing, Evidence::Email.audit_name())
                 }
-                Err(e) => return Err(err(e)),
+                Err(e) => return Err(e.into()),
             };
             let role = ensure_role(ctx, &user, role_code, roles).await;
             record_link(ctx, *employee_id, &user, matched_by, employee).await?;
-            role.map(|()| Some(user)).map_err(ActionError::from)
+            role.map(|()| Some(user))
         }
         Action::Link {
             employee_id,
@@ -1298,20 +1315,17 @@ async fn apply_one(
             let by = evidence.audit_name();
             record_link(ctx, *employee_id, auth0_user_id, by, employee).await?;
             role.map(|()| Some(auth0_user_id.clone()))
-                .map_err(ActionError::from)
         }
         Action::Block { auth0_user_id, .. } => ctx
             .fenced(api.patch_user(auth0_user_id, &json!({ "blocked": true })))
-            .await
-            .map_err(lost)?
+            .await?
             .map(|()| Some(auth0_user_id.clone()))
-            .map_err(err),
+            .map_err(ActionError::from),
         Action::Unblock { auth0_user_id, .. } => ctx
             .fenced(api.patch_user(auth0_user_id, &json!({ "blocked": false })))
-            .await
-            .map_err(lost)?
+            .await?
             .map(|()| Some(auth0_user_id.clone()))
-            .map_err(err),
+            .map_err(ActionError::from),
         Action::Update {
             auth0_user_id,
             patch,
@@ -1328,15 +1342,12 @@ async fn apply_one(
                     role_error = Some(e);
                 }
             }
-            let body = serde_json::to_value(&patch).map_err(|e| e.to_string())?;
+            let body = serde_json::to_value(&patch).map_err(ActionError::Patch)?;
             if body.as_object().is_some_and(|o| !o.is_empty()) {
-                ctx.fenced(api.patch_user(auth0_user_id, &body))
-                    .await
-                    .map_err(lost)?
-                    .map_err(err)?;
+                ctx.fenced(api.patch_user(auth0_user_id, &body)).await??;
             }
             match role_error {
-                Some(e) => Err(e.into()),
+                Some(e) => Err(e),
                 None => Ok(Some(auth0_user_id.clone())),
             }
         }
@@ -1348,26 +1359,24 @@ async fn link_existing(
     ctx: &Context,
     employee_id: EmployeeId,
     email: &crate::model::Email,
-) -> Result<Auth0UserId, String> {
-    let found = ctx
-        .auth0
-        .users_by_email(email)
-        .await
-        .map_err(|e| e.to_string())?;
-    match found.as_slice() {
+) -> Result<Auth0UserId, ActionError> {
+    let found = ctx.auth0.users_by_email(email).await?;
+    let not_linkable = match found.as_slice() {
         [one] => match one.app_metadata.employee_id {
-            Some(other) if other != employee_id.0 => Err(format!(
-                "409: the account {} holding {email} belongs to employee {other}",
-                one.user_id
-            )),
-            _ => Ok(one.user_id.clone()),
+            Some(other) if other != employee_id.0 => NotLinkable::OtherEmployee {
+                account: one.user_id.clone(),
+                email: email.clone(),
+                other,
+            },
+            _ => return Ok(one.user_id.clone()),
         },
-        [] => Err(format!("409 for {email}, but no account has that email")),
-        many => Err(format!(
-            "409 for {email}, and {} accounts have that email",
-            many.len()
-        )),
-    }
+        [] => NotLinkable::NoAccount(email.clone()),
+        many => NotLinkable::Several {
+            email: email.clone(),
+            count: many.len(),
+        },
+    };
+    Err(not_linkable.into())
 }
 
 /// An account linked after a 409 may not be ours: do not stamp it as created
@@ -1386,29 +1395,32 @@ async fn ensure_role(
     user: &Auth0UserId,
     role_code: &str,
     roles: &RoleResolver,
-) -> Result<(), String> {
-    let result = match roles.id(role_code) {
+) -> Result<(), ActionError> {
+    let result: Result<(), ActionError> = match roles.id(role_code) {
         Ok(None) => return Ok(()),
         Ok(Some(id)) => match ctx
             .fenced(ctx.auth0.assign_roles(user, &[id.to_string()]))
             .await
         {
-            Ok(assigned) => assigned.map_err(|e| e.to_string()),
+            Ok(assigned) => assigned.map_err(ActionError::from),
             // Not ours to write any more, the clearing patch included.
-            Err(lost) => return Err(lost.to_string()),
+            Err(lost) => return Err(lost.into()),
         },
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     };
-    if let Err(e) = &result {
+    if let Err(e) = result {
         let clear = json!({ "app_metadata": { "role_code": null } });
         match ctx.fenced(ctx.auth0.patch_user(user, &clear)).await {
             Ok(Ok(())) => {}
             Ok(Err(e2)) => {
                 tracing::warn!(user = %user, error = %e2, "could not clear role_code after a failed role assignment")
             }
-            Err(lost) => return Err(lost.to_string()),
+            Err(lost) => return Err(lost.into()),
         }
-        return Err(format!("role {role_code:?} not assigned: {e}"));
+        return Err(ActionError::Role {
+            role_code: role_code.to_string(),
+            cause: Box::new(e),
+        });
     }
     Ok(())
 }
@@ -1418,22 +1430,17 @@ async fn change_role(
     user: &Auth0UserId,
     change: &plan::RoleChange,
     roles: &RoleResolver,
-) -> Result<(), String> {
-    let err = |e: Auth0Error| e.to_string();
+) -> Result<(), ActionError> {
     if let Some(from) = &change.from {
         // A role we cannot resolve any more cannot be removed; not an error.
         if let Ok(Some(old)) = roles.id(from) {
             ctx.fenced(ctx.auth0.remove_roles(user, &[old.to_string()]))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(err)?;
+                .await??;
         }
     }
     if let Some(new) = roles.id(&change.to)? {
         ctx.fenced(ctx.auth0.assign_roles(user, &[new.to_string()]))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(err)?;
+            .await??;
     }
     Ok(())
 }
@@ -1454,13 +1461,9 @@ async fn record_link(
     // for a leaver (whose link would otherwise be planned on every run).
     if ctx.write_back.is_none() && !matches!(matched_by, "created" | "employee_id") {
         let link = json!({ "app_metadata": { "employee_id": employee_id.0 } });
-        ctx.fenced(ctx.auth0.patch_user(user, &link))
-            .await
-            .map_err(|lost| ActionError::from(lost.to_string()))??;
+        ctx.fenced(ctx.auth0.patch_user(user, &link)).await??;
     }
-    write_link(ctx, employee_id, user, matched_by, employee)
-        .await
-        .map_err(ActionError::unrecorded)
+    Ok(write_link(ctx, employee_id, user, matched_by, employee).await?)
 }
 
 async fn write_link(
@@ -1469,14 +1472,12 @@ async fn write_link(
     user: &Auth0UserId,
     matched_by: &'static str,
     employee: Option<&Employee>,
-) -> Result<(), String> {
+) -> Result<(), RecordError> {
     let now = Utc::now();
     let store = &ctx.store;
     if let Some(target) = &ctx.write_back {
         ctx.fenced(store.set_employee_auth0_id(target, employee_id, user, now))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+            .await??;
     }
     if let Some(e) = employee {
         let row = AuditRow {
@@ -1487,10 +1488,7 @@ async fn write_link(
             matched_by,
             from_matcher: false,
         };
-        store
-            .upsert_audit(&row, now)
-            .await
-            .map_err(|e| e.to_string())?;
+        store.upsert_audit(&row, now).await?;
     }
     Ok(())
 }
@@ -1509,6 +1507,35 @@ fn failpoint(name: &str) {
 mod tests {
     use super::*;
     use crate::store::{Loaded, Unreadable};
+
+    #[test]
+    fn a_failed_action_records_each_cause_once_and_only_auth0_trouble_is_unavailability() {
+        let api = |status| Auth0Error::Api {
+            endpoint: "POST /api/v2/users/{id}/roles",
+            status,
+            code: None,
+            message: "boom".into(),
+        };
+        let role = ActionError::Role {
+            role_code: "PICKER".into(),
+            cause: Box::new(ActionError::from(api(500))),
+        };
+        assert_eq!(
+            crate::telemetry::error_chain(&role),
+            "role \"PICKER\" not assigned: POST /api/v2/users/{id}/roles: HTTP 500: boom"
+        );
+        // The account exists; only its role is missing: the employee's
+        // action failed, Auth0 is not counted as down for it.
+        assert!(!role.unavailable());
+        assert!(ActionError::from(api(503)).unavailable());
+        assert!(!ActionError::from(api(400)).unavailable());
+        let lost = ActionError::from(RecordError::from(LeadershipLost("lock gone".into())));
+        assert_eq!(
+            crate::telemetry::error_chain(&lost),
+            "leadership lost: lock gone"
+        );
+        assert!(matches!(lost, ActionError::Unrecorded(_)));
+    }
 
     #[test]
     fn trigger_strings_are_the_stored_and_shown_ones_and_parse_back() {

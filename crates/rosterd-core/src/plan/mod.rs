@@ -66,7 +66,7 @@ impl RoleResolver {
 
     /// The role id for `role_code` (None for an empty code), or why there
     /// is none.
-    pub fn id(&self, role_code: &str) -> Result<Option<&str>, String> {
+    pub fn id(&self, role_code: &str) -> Result<Option<&str>, UnmappedRole> {
         if role_code.is_empty() {
             return Ok(None);
         }
@@ -79,10 +79,19 @@ impl RoleResolver {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, id)| Some(id.as_str()))
-            .ok_or_else(|| {
-                format!("no Auth0 role named {name:?} for role_code {role_code:?} (map it in auth0.roles)")
+            .ok_or_else(|| UnmappedRole {
+                name: name.to_string(),
+                role_code: role_code.to_string(),
             })
     }
+}
+
+/// A role code whose Auth0 role the tenant does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no Auth0 role named {name:?} for role_code {role_code:?} (map it in auth0.roles)")]
+pub struct UnmappedRole {
+    pub name: String,
+    pub role_code: String,
 }
 
 /// What the planner decided.
@@ -778,7 +787,7 @@ impl RoleCheck {
                 if e.is_active {
                     self.unmapped
                         .entry(e.role_code.to_ascii_uppercase())
-                        .or_insert_with(|| (why, Vec::new()))
+                        .or_insert_with(|| (why.to_string(), Vec::new()))
                         .1
                         .push(e.id);
                 }

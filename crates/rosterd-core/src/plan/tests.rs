@@ -2197,7 +2197,7 @@ fn role_codes_resolve_case_insensitively() {
     // Not in the map: the code is a role name itself.
     assert_eq!(r.id("PICKER"), Ok(Some("rol_pick")));
     assert_eq!(r.id(""), Ok(None));
-    assert!(r.id("NOPE").unwrap_err().contains("NOPE"));
+    assert!(r.id("NOPE").unwrap_err().to_string().contains("NOPE"));
 }
 
 #[test]
