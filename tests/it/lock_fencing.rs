@@ -350,7 +350,44 @@ async fn second_cli_run_says_who_holds_the_lock(kind: Db) {
     a.shutdown().await.unwrap();
 }
 
+/// `run_once` is also called outside the driver (CLI, demo, bench). When a
+/// run's lock is lost while it still finishes, a second run on the same
+/// context must be refused, not take the lock and close the first run's
+/// record (its holder is this very context) as abandoned.
+async fn a_second_run_on_the_same_context_is_refused(kind: Db) {
+    use rosterd::run::{begin, RunError, RunOptions, Trigger};
+    let db = TestDb::new(kind).await;
+    let sim = spawn_sim().await;
+    let ctx = context(settings(&db, &sim)).await;
+    ctx.store.insert_employees(&staff(2)).await.unwrap();
+    let first = begin(&ctx, RunOptions::new(Trigger::Cli, false))
+        .await
+        .unwrap();
+    match kind {
+        #[cfg(any(feature = "postgres", feature = "mysql"))]
+        Db::Postgres | Db::MySql => kill_lock_connection(&ctx.store).await,
+        #[cfg(feature = "sqlite")]
+        Db::Sqlite => exec(&ctx.store, "DELETE FROM rosterd_lock").await,
+    }
+    match begin(&ctx, RunOptions::new(Trigger::Cli, false)).await {
+        Err(RunError::AlreadyRunning(Some(running))) => assert_eq!(running.id, first.run_id),
+        Err(e) => panic!("expected AlreadyRunning naming run {}: {e}", first.run_id),
+        Ok(_) => panic!("a second run started beside run {}", first.run_id),
+    }
+    let id = first.run_id;
+    drop(first.finish().await);
+    let run = ctx.store.get_run(id).await.unwrap().unwrap();
+    assert!(
+        !run.error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("abandoned"),
+        "the first run closed itself, not as abandoned by a second: {run:?}"
+    );
+}
+
 on_every_backend!(
+    a_second_run_on_the_same_context_is_refused,
     non_leader_409_names_the_running_run,
     second_cli_run_says_who_holds_the_lock,
     a_clone_with_our_hostname_and_pid_is_not_taken_for_dead,

@@ -42,6 +42,12 @@ pub struct Context {
     pub write_back: Option<crate::store::WriteBack>,
     /// The leader lock of the run in progress, which every write checks.
     leader: std::sync::Mutex<Option<Leadership>>,
+    /// Held by the run in progress. The driver already runs one at a time,
+    /// but `run_once` is also called directly (CLI, demo, bench), and the
+    /// leader lock takes a `running` record of this very holder for one a
+    /// failed finish left behind: only safe while no other run of this
+    /// context can be live.
+    exclusive: Arc<tokio::sync::Mutex<()>>,
     holder: String,
 }
 
@@ -60,6 +66,7 @@ impl Context {
             store,
             auth0,
             leader: std::sync::Mutex::new(None),
+            exclusive: Arc::default(),
         }))
     }
 
@@ -312,6 +319,8 @@ pub struct StartedRun {
     opts: RunOptions,
     lock: crate::store::LeaderLock,
     stop: StopRequest,
+    /// Dropped when the run is finished (or dropped), freeing the context.
+    _exclusive: tokio::sync::OwnedMutexGuard<()>,
 }
 
 /// Asks a run in progress to start no further actions (a shutdown); the
@@ -329,10 +338,14 @@ impl StopRequest {
     }
 }
 
-/// Take the leader lock and open the run's record. One process starts one
-/// run at a time through `driver`; the leader lock also refuses a second
-/// run in the same process.
+/// Take the leader lock and open the run's record. The daemon starts one run
+/// at a time through `driver`; a context also refuses a second run of its
+/// own (`run_once` called directly), and the leader lock refuses another
+/// process's.
 pub async fn begin(ctx: &Arc<Context>, opts: RunOptions) -> Result<StartedRun, RunError> {
+    let Ok(exclusive) = ctx.exclusive.clone().try_lock_owned() else {
+        return Err(RunError::AlreadyRunning(ctx.store.running_run().await?));
+    };
     let Some(lock) = ctx.store.try_lock(&ctx.holder).await? else {
         return Err(RunError::AlreadyRunning(ctx.store.running_run().await?));
     };
@@ -358,6 +371,7 @@ pub async fn begin(ctx: &Arc<Context>, opts: RunOptions) -> Result<StartedRun, R
         opts,
         lock,
         stop: StopRequest::default(),
+        _exclusive: exclusive,
     })
 }
 
