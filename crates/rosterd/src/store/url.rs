@@ -131,28 +131,50 @@ impl fmt::Debug for DbUrl {
     }
 }
 
-/// The URL with any password replaced by `***`, and whether it had one.
+/// The URL with any password replaced by `***`, and whether it had one: in
+/// the user info (`user:pw@`) or as a `password=` option (PostgreSQL and
+/// MySQL both take one in the query string).
 fn redact(url: &str) -> (String, bool) {
     let Some((scheme, rest)) = url.split_once("://") else {
         return (url.to_string(), false);
     };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (rest, None),
     };
-    match authority.rsplit_once('@') {
+    let (authority, path) = match before_query.find('/') {
+        Some(i) => before_query.split_at(i),
+        None => (before_query, ""),
+    };
+    let (authority, mut has_password) = match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or("");
-            let has_password = userinfo.contains(':');
-            let masked = if has_password {
-                format!("{user}:***")
+            if userinfo.contains(':') {
+                (format!("{user}:***@{host}"), true)
             } else {
-                user.to_string()
-            };
-            (format!("{scheme}://{masked}@{host}{tail}"), has_password)
+                (format!("{user}@{host}"), false)
+            }
         }
-        None => (url.to_string(), false),
+        None => (authority.to_string(), false),
+    };
+    let query = query.map(|q| {
+        q.split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                    has_password = true;
+                    format!("{key}=***")
+                }
+                _ => pair.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    let mut out = format!("{scheme}://{authority}{path}");
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(&q);
     }
+    (out, has_password)
 }
 
 fn target(url: &str) -> String {
@@ -237,6 +259,19 @@ mod tests {
         }
         assert!(!DbUrl::has_password("mysql://app@db/hr"));
         assert!(DbUrl::has_password("oracle://app:pw@db/hr"));
+
+        // PostgreSQL and MySQL also take the password as an option.
+        let url = "postgres://app@db/prod?sslmode=require&password=hunter2";
+        assert!(DbUrl::has_password(url));
+        let u = parse(url);
+        assert_eq!(
+            u.to_string(),
+            "postgres://app@db/prod?sslmode=require&password=***"
+        );
+        assert!(!format!("{u:?}").contains("hunter2"));
+        assert!(!DbUrl::has_password(
+            "postgres://app@db/prod?sslmode=require"
+        ));
     }
 
     #[test]
