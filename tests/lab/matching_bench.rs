@@ -1,5 +1,5 @@
 //! Matcher timings, printed not asserted (a busy machine would flake):
-//! `cargo test --release --test it matching_bench:: -- --ignored --nocapture`.
+//! `cargo test --release -p rosterd-lab --test lab matching_bench:: -- --ignored --nocapture`.
 
 #[test]
 #[ignore]

@@ -1,5 +1,5 @@
 //! Throughput of the simulator on this machine. A measurement, not a check:
-//! `cargo test --release --test it sim_bench:: -- --ignored --nocapture`
+//! `cargo test --release -p auth0-sim --test sim sim_bench:: -- --ignored --nocapture`
 //! (env `SIM_BENCH_SECONDS`, `SIM_BENCH_CONCURRENCY`, `SIM_BENCH_USERS`).
 
 use auth0_sim::bench::{bench, BenchArgs};

@@ -16,10 +16,12 @@
 //! migrations exist only when it is built.
 //!
 //! One file per aggregate: `runs` (runs, actions, held decisions),
-//! `mappings` (mapping audit, PodFactory links, manual mappings), `admin`
-//! (the admin audit), `employees` (the employees source) and `lock` (the
-//! leader lock). This file holds the type, connecting and migrating, errors
-//! and the SQL helpers they share.
+//! `stored_plan` (the plan as stored, versioned), `mappings` (mapping
+//! audit, PodFactory links, manual mappings), `admin` (the admin audit),
+//! `employees` (the employees source), `changes` (the change feed) and
+//! `lock` (the leader lock); `url` parses database URLs and `migrations`
+//! applies `migrations/`. This file holds the type, connecting, errors and
+//! the SQL helpers they share.
 
 mod admin;
 mod changes;

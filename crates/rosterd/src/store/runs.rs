@@ -233,7 +233,7 @@ impl Store {
         Ok(())
     }
 
-    /// Mark a held run as approved (its plan was applied by a later run).
+    /// One run's record.
     pub async fn get_run(&self, id: i64) -> Result<Option<RunRecord>> {
         with_pool!(self, pool, q => {
             sqlx::query_as(&q("SELECT * FROM reconcile_runs WHERE id = $1")?)
