@@ -425,7 +425,12 @@ async fn a_clone_with_our_hostname_and_pid_is_not_taken_for_dead(kind: Db) {
     );
     assert_ne!(clone, me);
     let id = s
-        .start_run("schedule", "enforce", false, chrono::Utc::now())
+        .start_run(
+            rosterd::run::Trigger::Schedule,
+            "enforce",
+            false,
+            chrono::Utc::now(),
+        )
         .await
         .unwrap();
     s.set_run_holder(id, &clone).await.unwrap();
@@ -461,7 +466,12 @@ async fn an_abandoned_run_counts_its_actions_and_skips_the_unfinished(kind: Db) 
     let s = &ctx.store;
     let me = rosterd::store::holder_name();
     let id = s
-        .start_run("schedule", "enforce", false, chrono::Utc::now())
+        .start_run(
+            rosterd::run::Trigger::Schedule,
+            "enforce",
+            false,
+            chrono::Utc::now(),
+        )
         .await
         .unwrap();
     let action = |seq: i64, status: &str| rosterd::store::ActionRecord {
@@ -625,7 +635,7 @@ async fn lost_leader_follows_up(kind: Db) {
             .find(|r| r.id > first && r.status.as_str() != "running")
     })
     .await;
-    assert_eq!(follow_up.trigger, "change");
+    assert_eq!(follow_up.trigger.as_str(), "change");
     assert_eq!(follow_up.status.as_str(), "succeeded", "{follow_up:?}");
     wait_all_finished(store(&a)).await;
     assert_eq!(assert_one_account_each(&w.api).await, 12);
@@ -688,6 +698,6 @@ async fn listener_reconnects_start_runs_only_for_missed_changes() {
     .await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(s.list_runs(10).await.unwrap().len(), 1, "{runs:#?}");
-    assert_eq!(runs[0].trigger, "change");
+    assert_eq!(runs[0].trigger.as_str(), "change");
     a.shutdown().await.unwrap();
 }

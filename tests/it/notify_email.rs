@@ -189,7 +189,7 @@ struct Ending {
 async fn stored_run(store: &Store, end: Ending) -> i64 {
     let now = Utc::now();
     let id = store
-        .start_run("schedule", "enforce", false, now)
+        .start_run(rosterd::run::Trigger::Schedule, "enforce", false, now)
         .await
         .unwrap();
     let plan = Plan {

@@ -36,6 +36,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use rand::Rng;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
@@ -346,6 +347,13 @@ enum Event {
     Tick,
 }
 
+/// A schedule slot and its start, jitter included.
+#[derive(Clone, Copy)]
+struct Tick {
+    slot: DateTime<Utc>,
+    at: DateTime<Utc>,
+}
+
 /// Sleeps are capped so that the wall clock (which the schedule follows)
 /// is looked at again after a suspend or a clock step.
 const RECHECK: Duration = Duration::from_secs(60);
@@ -360,7 +368,12 @@ impl<A: Activation> Driver<A> {
         let mut next_tick = self.next_tick(Utc::now());
         loop {
             let until_tick = next_tick
-                .map(|t| (t - Utc::now()).to_std().unwrap_or_default().min(RECHECK))
+                .map(|t| {
+                    (t.at - Utc::now())
+                        .to_std()
+                        .unwrap_or_default()
+                        .min(RECHECK)
+                })
                 .unwrap_or(RECHECK);
             // A due change waits for the run in progress to end.
             let change_due = self
@@ -390,9 +403,18 @@ impl<A: Activation> Driver<A> {
                 Event::Changed => self.change_noticed(),
                 Event::ChangeDue => self.run_for_change().await,
                 Event::Tick => {
-                    if let Some(t) = next_tick.filter(|t| *t <= Utc::now()) {
+                    if let Some(t) = next_tick.filter(|t| t.at <= Utc::now()) {
                         self.tick().await;
-                        next_tick = self.next_tick(t.max(Utc::now()));
+                        // From the slot, not the jittered start: a jitter as
+                        // long as the interval must not swallow a slot. Slots
+                        // that passed meanwhile each get their try (and are
+                        // counted as skipped while a run is in progress),
+                        // except those long gone (a suspend, a clock step).
+                        next_tick = self.next_tick(t.slot);
+                        while let Some(n) = next_tick.filter(|n| n.slot + RECHECK < Utc::now()) {
+                            self.metrics.scheduler_skipped.inc();
+                            next_tick = self.next_tick(n.slot);
+                        }
                     }
                 }
             }
@@ -426,15 +448,19 @@ impl<A: Activation> Driver<A> {
         }
     }
 
-    /// The next scheduled start after `t`, jitter included.
-    fn next_tick(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let tick = self.config.schedule.next_after(t)?;
+    /// The next schedule slot after `t`, and when to start it (the slot
+    /// plus the jitter).
+    fn next_tick(&self, t: DateTime<Utc>) -> Option<Tick> {
+        let slot = self.config.schedule.next_after(t)?;
         let jitter_ms = self.config.jitter.as_millis() as i64;
         let jitter = match jitter_ms {
             0 => 0,
             ms => rand::thread_rng().gen_range(0..=ms),
         };
-        Some(tick + chrono::Duration::milliseconds(jitter))
+        Some(Tick {
+            slot,
+            at: slot + chrono::Duration::milliseconds(jitter),
+        })
     }
 
     async fn start(&mut self, opts: RunOptions) -> Result<i64, RunError> {
@@ -442,7 +468,18 @@ impl<A: Activation> Driver<A> {
             return Err(RunError::AlreadyRunning(Some(running.run.clone())));
         }
         let trigger = opts.trigger;
-        let begun = self.activation.begin(opts).await?;
+        // Starting runs inline in the driver task: a panic there must cost
+        // this one start, not every later run.
+        let begun = match AssertUnwindSafe(self.activation.begin(opts))
+            .catch_unwind()
+            .await
+        {
+            Ok(begun) => begun?,
+            Err(_) => {
+                tracing::error!(%trigger, "a run panicked while starting");
+                return Err(RunError::StartPanicked);
+            }
+        };
         let run_id = begun.running.id;
         self.running = Some(Running {
             run: begun.running,

@@ -148,60 +148,23 @@ impl RunStatus {
 /// The CLI's exit status when another run holds the leader lock.
 pub const EXIT_LOCKED: u8 = 4;
 
-/// Who asked for a run. Its string is stored in `reconcile_runs.trigger`,
-/// shown by the API and the digest, and is the `trigger` metric label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Trigger {
-    /// The cron schedule, and the run at start-up.
-    Schedule,
-    /// An admin's `POST /api/v1/runs`.
-    Http,
-    /// An employee change or an Auth0 event (the webhook), debounced; also
-    /// the follow-up after a replica lost the leader lock mid-run.
-    Change,
-    /// An admin approved a held run.
-    Approval,
-    /// `rosterd run`.
-    Cli,
-    Demo,
-    Bench,
-}
-
-impl Trigger {
-    pub const ALL: [Trigger; 7] = [
-        Trigger::Schedule,
-        Trigger::Http,
-        Trigger::Change,
-        Trigger::Approval,
-        Trigger::Cli,
-        Trigger::Demo,
-        Trigger::Bench,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Schedule => "schedule",
-            Trigger::Http => "http",
-            Trigger::Change => "change",
-            Trigger::Approval => "approval",
-            Trigger::Cli => "cli",
-            Trigger::Demo => "demo",
-            Trigger::Bench => "bench",
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0:?} is not a run trigger")]
-pub struct UnknownTrigger(pub String);
-
-impl std::str::FromStr for Trigger {
-    type Err = UnknownTrigger;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Trigger::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| UnknownTrigger(s.to_string()))
+rosterd_core::vocabulary! {
+    /// Who asked for a run. Its string is stored in `reconcile_runs.trigger`,
+    /// shown by the API and the digest, and is the `trigger` metric label.
+    pub enum Trigger("run trigger") {
+        /// The cron schedule, and the run at start-up.
+        Schedule => "schedule",
+        /// An admin's `POST /api/v1/runs`.
+        Http => "http",
+        /// An employee change or an Auth0 event (the webhook), debounced;
+        /// also the follow-up after a replica lost the leader lock mid-run.
+        Change => "change",
+        /// An admin approved a held run.
+        Approval => "approval",
+        /// `rosterd run`.
+        Cli => "cli",
+        Demo => "demo",
+        Bench => "bench",
     }
 }
 
@@ -283,6 +246,9 @@ pub enum RunError {
     AlreadyRunning(Option<RunningRun>),
     #[error("rosterd is shutting down")]
     ShuttingDown,
+    /// Starting the run panicked (logged where it happened).
+    #[error("the run panicked while starting")]
+    StartPanicked,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -393,12 +359,7 @@ async fn open_run(
     let now = ctx.store.db_now().await?;
     let id = ctx
         .store
-        .start_run(
-            opts.trigger.as_str(),
-            ctx.settings.mode.as_str(),
-            opts.dry_run,
-            now,
-        )
+        .start_run(opts.trigger, ctx.settings.mode.as_str(), opts.dry_run, now)
         .await?;
     ctx.store.set_run_holder(id, &ctx.holder).await?;
     Ok((id, now))
@@ -1561,7 +1522,7 @@ mod tests {
             ["schedule", "http", "change", "approval", "cli", "demo", "bench"]
         );
         for t in Trigger::ALL {
-            assert_eq!(t.as_str().parse::<Trigger>().unwrap(), t);
+            assert_eq!(t.as_str().parse::<Trigger>().unwrap(), *t);
         }
         assert!("webhook".parse::<Trigger>().is_err());
     }

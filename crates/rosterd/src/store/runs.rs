@@ -5,7 +5,7 @@ use super::{sql, with_pool, Result, Store};
 use crate::model::Auth0UserId;
 use crate::outcome::ActionStatus;
 use crate::plan::ActionKind;
-use crate::run::RunStatus;
+use crate::run::{RunStatus, Trigger};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
@@ -14,7 +14,8 @@ use sqlx::Row;
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct RunRecord {
     pub id: i64,
-    pub trigger: String,
+    #[sqlx(try_from = "String")]
+    pub trigger: Trigger,
     pub mode: String,
     pub dry_run: bool,
     #[sqlx(try_from = "String")]
@@ -96,7 +97,7 @@ impl Store {
 
     pub async fn start_run(
         &self,
-        trigger: &str,
+        trigger: Trigger,
         mode: &str,
         dry_run: bool,
         now: DateTime<Utc>,
@@ -106,7 +107,7 @@ impl Store {
                 "INSERT INTO reconcile_runs (trigger, mode, dry_run, status, started_at) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
-            .bind(trigger)
+            .bind(trigger.as_str())
             .bind(mode)
             .bind(dry_run)
             .bind(RunStatus::Running.as_str())
@@ -121,7 +122,7 @@ impl Store {
                 "INSERT INTO reconcile_runs (`trigger`, mode, dry_run, status, started_at) \
                  VALUES (?, ?, ?, ?, ?)",
             )
-            .bind(trigger)
+            .bind(trigger.as_str())
             .bind(mode)
             .bind(dry_run)
             .bind(RunStatus::Running.as_str())
