@@ -678,6 +678,9 @@ mod tests {
 
     impl Activation for FakeRuns {
         async fn begin(&self, opts: RunOptions) -> Result<Begun, RunError> {
+            if opts.trigger == Trigger::Bench {
+                panic!("a stand-in bug while starting");
+            }
             let mut started = self.started.lock().unwrap();
             let id = started.len() as i64 + 1;
             let stop = StopRequest::default();
@@ -725,6 +728,25 @@ mod tests {
             .expect("the driver is running")
             .clone();
         found
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_starting_costs_that_start_not_the_driver() {
+        let runs = FakeRuns::default();
+        let (handle, task) = start_driver(&runs);
+        let panicked = handle.start(RunOptions::new(Trigger::Bench, false)).await;
+        assert!(
+            matches!(panicked, Err(RunError::StartPanicked)),
+            "{panicked:?}"
+        );
+        let id = handle
+            .start(RunOptions::new(Trigger::Http, false))
+            .await
+            .expect("the driver still starts runs");
+        assert_eq!(runs.triggers(), [Trigger::Http]);
+        runs.end(RunStatus::Succeeded);
+        wait_for(&handle, |s| s.last.as_ref().is_some_and(|l| l.run_id == id)).await;
+        task.shutdown().await;
     }
 
     #[tokio::test]
