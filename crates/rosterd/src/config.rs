@@ -311,21 +311,26 @@ impl Default for ServeSettings {
 impl ServeSettings {
     /// The schedule as the six-field form the driver reads with croner,
     /// checked here so that a bad one is a config error naming the key.
-    pub fn six_field_schedule(&self) -> Result<String, String> {
+    pub fn six_field_schedule(&self) -> Result<croner::Cron, String> {
         let example = "use six-field cron \"sec min hour day-of-month month day-of-week\", e.g. \"0 */15 * * * *\"";
         let cron = match self.schedule.split_whitespace().count() {
             6 | 7 => self.schedule.trim().to_string(),
             5 => format!("0 {}", self.schedule.trim()),
             n => return Err(format!("serve.schedule: {n} fields; {example}")),
         };
-        croner::parser::CronParser::builder()
-            .seconds(croner::parser::Seconds::Required)
-            .dom_and_dow(true)
-            .build()
-            .parse(&cron)
-            .map_err(|e| format!("serve.schedule: not a valid cron expression ({e}); {example}"))?;
-        Ok(cron)
+        parse_cron(&cron)
+            .map_err(|e| format!("serve.schedule: not a valid cron expression ({e}); {example}"))
     }
+}
+
+/// A six-field cron expression (seconds first; day-of-month and
+/// day-of-week both apply, as in Vixie cron), the one way rosterd reads one.
+pub fn parse_cron(cron: &str) -> Result<croner::Cron, croner::errors::CronError> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(cron)
 }
 
 /// Where PodFactory's users come from, and how they are matched.

@@ -202,13 +202,14 @@ pub(crate) struct Schedule {
 }
 
 impl Schedule {
-    pub(crate) fn parse(cron: &str, zone: &str) -> Result<Schedule, ScheduleError> {
-        let cron = croner::parser::CronParser::builder()
-            .seconds(croner::parser::Seconds::Required)
-            .dom_and_dow(true)
-            .build()
-            .parse(cron)
+    #[cfg(test)]
+    fn parse(cron: &str, zone: &str) -> Result<Schedule, ScheduleError> {
+        let cron = crate::config::parse_cron(cron)
             .map_err(|e| ScheduleError::Cron(format!("serve.schedule {cron:?}: {e}")))?;
+        Schedule::in_zone(cron, zone)
+    }
+
+    fn in_zone(cron: croner::Cron, zone: &str) -> Result<Schedule, ScheduleError> {
         let zone = zone
             .parse()
             .map_err(|_| ScheduleError::Zone(zone.to_string()))?;
@@ -248,7 +249,7 @@ impl DriverConfig {
         let serve = &s.serve;
         let cron = serve.six_field_schedule().map_err(ScheduleError::Cron)?;
         Ok(DriverConfig {
-            schedule: Schedule::parse(&cron, &serve.timezone)?,
+            schedule: Schedule::in_zone(cron, &serve.timezone)?,
             jitter: Duration::from_secs(serve.jitter_secs),
             debounce: Duration::from_millis(serve.change_debounce_ms),
             quarantine_interval: Duration::from_secs(s.reconcile.quarantine_interval_secs),
