@@ -40,9 +40,9 @@ impl Webhook {
         client: &reqwest::Client,
         body: &Value,
         attempts: u32,
-    ) -> Result<(), String> {
+    ) -> Result<(), PostError> {
         let attempts = attempts.max(1);
-        let mut last = String::new();
+        let mut last = PostError::NotTried;
         for attempt in 1..=attempts {
             if attempt > 1 {
                 let pause = super::backoff(attempt);
@@ -51,17 +51,29 @@ impl Webhook {
             match client.post(self.url.clone()).json(body).send().await {
                 Ok(r) if r.status().is_success() => return Ok(()),
                 Ok(r) => {
-                    last = format!("HTTP {}", r.status());
+                    last = PostError::Status(r.status());
                     if r.status().is_client_error() && r.status().as_u16() != 429 {
                         return Err(last);
                     }
                 }
-                Err(e) => last = e.without_url().to_string(),
+                Err(e) => last = PostError::Transport(e.without_url()),
             }
             tracing::warn!(attempt, attempts, webhook = %self.shown, error = %last, "webhook post failed");
         }
         Err(last)
     }
+}
+
+/// Why a webhook post failed; never names the URL (it may hold a token).
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    #[error("HTTP {0}")]
+    Status(reqwest::StatusCode),
+    #[error(transparent)]
+    Transport(reqwest::Error),
+    /// Only before the first attempt.
+    #[error("not tried")]
+    NotTried,
 }
 
 #[cfg(test)]
