@@ -58,7 +58,15 @@ fn unknown_log_levels_are_refused_and_warning_means_warn() {
     );
     refused("", &[("RUST_LOG", "warnig")], "RUST_LOG: expected a level");
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), "sqlite://x.db", "[log]\nlevel = \"warning\"\n");
+    // A database check-config can open (an empty file is an empty SQLite
+    // database): one it cannot reach is a problem too.
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let cfg = config(
+        dir.path(),
+        &format!("sqlite://{}", empty.display()),
+        "[log]\nlevel = \"warning\"\n",
+    );
     let out = rosterd(&cfg, &["check-config"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     // "warning" used to enable only a target named "warning": nothing was
@@ -317,4 +325,33 @@ async fn check_config_before_the_first_migrate_says_migrate_next() {
     let said = String::from_utf8_lossy(&after.stdout).into_owned();
     assert_eq!(after.status.code(), Some(0), "{said}{}", stderr(&after));
     assert!(said.contains("employees query OK"), "{said}");
+}
+
+/// A usage error is not a run status: clap's own 2 would read as "partial"
+/// to a script checking `rosterd approve`'s exit status.
+#[test]
+fn a_command_line_typo_exits_64_not_a_run_status() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rosterd"))
+        .args(["approve", "abc"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'abc'"));
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_rosterd"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(help.status.code(), Some(0));
+}
+
+/// check-config is what operators run before serve: a database that serve
+/// could not open either is a problem (exit 1), named, not "OK".
+#[test]
+fn an_unreachable_database_fails_check_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir").join("x.db");
+    let cfg = config(dir.path(), &format!("sqlite://{}", missing.display()), "");
+    let out = rosterd(&cfg, &["check-config"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("database"), "{}", stderr(&out));
 }

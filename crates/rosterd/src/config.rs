@@ -731,8 +731,20 @@ impl Settings {
             problems.push("reconcile.quarantine_interval_secs: must be at least 1".into());
         }
         let sv = &self.serve;
-        if let Err(e) = sv.six_field_schedule() {
-            problems.push(e);
+        match sv.six_field_schedule() {
+            Err(e) => problems.push(e),
+            // A past year or a 30 February parses, then never comes.
+            Ok(cron) => {
+                if cron
+                    .find_next_occurrence(&chrono::Utc::now(), false)
+                    .is_err()
+                {
+                    problems.push(
+                        "serve.schedule: matches no time from now on (a past year, or a day the month does not have)"
+                            .into(),
+                    );
+                }
+            }
         }
         if sv.timezone.parse::<chrono_tz::Tz>().is_err() {
             problems.push(
@@ -1433,6 +1445,14 @@ format = "xml"
         }
         assert_eq!(problems(&with("*/5 * * * *"), &[]), "");
         assert_eq!(problems(&with("0 0 6 * * MON-FRI"), &[]), "");
+        // Valid cron that never comes: serve would wait forever.
+        for never in ["0 0 0 * * * 2020", "0 0 0 30 2 *"] {
+            assert_eq!(
+                problems(&with(never), &[]),
+                "serve.schedule: matches no time from now on (a past year, or a day the month does not have)",
+                "{never:?}"
+            );
+        }
     }
 
     #[test]

@@ -110,6 +110,12 @@ pub async fn spawn_with(ctx: Arc<Context>) -> anyhow::Result<RunningDaemon> {
         }
     }
     tracing::info!(%addr, schedule = %s.schedule, timezone = %s.timezone, "rosterd serving");
+    if s.admin_tokens.is_empty() && s.jwt_issuer.trim().is_empty() {
+        tracing::warn!(
+            "no admin tokens and no JWT issuer: the admin API refuses every request \
+             (set ROSTERD_ADMIN_TOKENS or serve.jwt_issuer)"
+        );
+    }
     Ok(RunningDaemon {
         addr,
         ctx,

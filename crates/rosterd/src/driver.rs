@@ -367,6 +367,10 @@ impl<A: Activation> Driver<A> {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut next_tick = self.next_tick(Utc::now());
+        match &next_tick {
+            Some(t) => tracing::info!(next_run = %t.at, "schedule armed"),
+            None => tracing::warn!("the schedule matches no time from now on: no scheduled runs"),
+        }
         loop {
             let until_tick = next_tick
                 .map(|t| {

@@ -78,9 +78,24 @@ enum Output {
     Json,
 }
 
+/// A command line rosterd cannot parse (sysexits' `EX_USAGE`).
+const EXIT_USAGE: u8 = 64;
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap's own exit status for a usage error is 2, which `run` and
+    // `approve` use for a partial run: a typo must not read as one.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match dispatch(cli).await {
         Ok(code) => code,
         Err(e) => {
@@ -132,8 +147,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }) {
             Ok(s) => {
                 println!(
-                    "configuration OK: mode {:?}, database {}, Auth0 {} (client {}), secret set",
-                    s.mode,
+                    "configuration OK: mode {}, database {}, Auth0 {} (client {}), secret set",
+                    s.mode.as_str(),
                     rosterd::store::DbUrl::parse("database.url", &s.database.url, None)
                         .map_or_else(|e| e.to_string(), |url| url.to_string()),
                     s.auth0.base_url(),
@@ -157,7 +172,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             rosterd::telemetry::init(&settings.log);
             let store = rosterd::store::Store::connect(&settings.database).await?;
             store.migrate_for(&settings.database).await?;
-            println!("migrations applied ({:?})", store.backend());
+            println!("migrations applied ({})", store.backend().as_str());
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { dry_run, output } => {
@@ -209,9 +224,10 @@ async fn check_database(s: &Settings) -> ExitCode {
     db.connect_timeout_secs = db.connect_timeout_secs.min(5);
     let store = match rosterd::store::Store::connect_existing(&db).await {
         Ok(store) => store,
+        // serve, run and migrate would fail the same way: a problem.
         Err(e) => {
-            println!("database not checked: {e}");
-            return ExitCode::SUCCESS;
+            eprintln!("database: {e}");
+            return ExitCode::from(1);
         }
     };
     // Before the first `migrate` the built-in query's table may not exist
@@ -220,7 +236,8 @@ async fn check_database(s: &Settings) -> ExitCode {
         Ok(false) if s.database.employees_query.is_none() => {
             println!(
                 "database reached, rosterd's tables not there yet: run `rosterd migrate` \
-                 (it creates the employees table the built-in query reads), then check again"
+                 (it creates rosterd's tables, and the employees table the built-in query \
+                 reads if there is none), then check again"
             );
             return ExitCode::SUCCESS;
         }

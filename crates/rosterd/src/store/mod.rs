@@ -63,12 +63,14 @@ compile_error!(
     "rosterd needs at least one database backend: the feature postgres, mysql or sqlite"
 );
 
-/// Which SQL dialect a store speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-    MySql,
+rosterd_core::vocabulary! {
+    /// Which SQL dialect a store speaks.
+    pub enum Backend("database backend") {
+        Postgres => "PostgreSQL",
+        Sqlite => "SQLite",
+        /// MySQL and MariaDB.
+        MySql => "MySQL/MariaDB",
+    }
 }
 
 /// A pool of one of the backends built in (cargo features `postgres`,
