@@ -8,7 +8,74 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+/// Every tick that meets the guard with the same plan holds a run of its
+/// own; a decision on one of them is the decision on that plan, so the
+/// others do not stay `held` (and approvable) after the plan was applied.
+async fn one_decision_closes_every_held_run_of_that_plan(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+    seed_linked_staff(&ctx, &api, 10).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &db, &sim.base_url());
+    let hold = |what: &'static str| {
+        let config = config.clone();
+        let store = ctx.store.clone();
+        async move {
+            let out = rosterd(&config, &["run"]);
+            assert_eq!(out.status.code(), Some(3), "{what}: {}", text(&out));
+            store.list_runs(1).await.unwrap()[0].id
+        }
+    };
+
+    exec(
+        &ctx.store,
+        "UPDATE employees SET is_active = false WHERE id <= 5",
+    )
+    .await;
+    let (first, second) = (hold("first").await, hold("second").await);
+    let out = rosterd(
+        &config,
+        &["reject", &second.to_string(), "--reason", "bad import"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let other = ctx.store.get_run(first).await.unwrap().unwrap();
+    assert_eq!(other.status.as_str(), "rejected", "{other:?}");
+    assert!(
+        other
+            .error
+            .as_deref()
+            .unwrap()
+            .contains(&format!("with run {second}")),
+        "{other:?}"
+    );
+
+    // A different plan (one more leaver): held twice, approved once.
+    exec(
+        &ctx.store,
+        "UPDATE employees SET is_active = false WHERE id <= 6",
+    )
+    .await;
+    let (third, fourth) = (hold("third").await, hold("fourth").await);
+    let out = rosterd(&config, &["approve", &third.to_string()]);
+    assert!(out.status.success(), "{}", text(&out));
+    for id in [third, fourth] {
+        let run = ctx.store.get_run(id).await.unwrap().unwrap();
+        assert_eq!(run.status.as_str(), "approved", "{run:?}");
+        assert_eq!(run.approved_by.as_deref(), Some("cli:oncall"), "{run:?}");
+    }
+    let again = rosterd(&config, &["approve", &fourth.to_string()]);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "nothing left to approve: {}",
+        text(&again)
+    );
+}
+
 on_every_backend!(
+    one_decision_closes_every_held_run_of_that_plan,
     unmapped_role_code_does_not_fail_the_run,
     failed_actions_make_a_partial_run_with_exit_status_2,
     held_runs_are_approved_and_rejected_from_the_cli,

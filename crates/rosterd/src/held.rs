@@ -2,6 +2,7 @@
 //! or reject (close it; the same plan is not held again until it changes).
 //! One implementation for the CLI and the admin API.
 
+use crate::plan::PlannedAction;
 use crate::run::{Approval, RunOptions, RunStatus, Trigger};
 use crate::store::{HeldDecision, RunRecord, Store, StoreError, StoredPlan, StoredPlanError};
 use chrono::Utc;
@@ -63,6 +64,41 @@ pub async fn approval(store: &Store, id: i64, actor: &str) -> Result<RunOptions,
     })
 }
 
+/// Give the other held runs still awaiting a decision on the same plan as
+/// run `decided` the same decision: every tick that met the guard with that
+/// plan held a run of its own, and one plan is one question. Returns their
+/// ids. A run whose plan cannot be read is left for a person.
+pub async fn decide_same_plan(
+    store: &Store,
+    decided: i64,
+    actions: &[PlannedAction],
+    decision: HeldDecision<'_>,
+    by: &str,
+) -> Result<Vec<i64>, StoreError> {
+    let mut closed = Vec::new();
+    for run in store
+        .list_runs_page(Some(RunStatus::Held), None, 200)
+        .await?
+    {
+        if run.id == decided || run.dry_run || run.approved_at.is_some() {
+            continue;
+        }
+        let same = run
+            .plan
+            .as_deref()
+            .and_then(|p| StoredPlan::read(p).ok())
+            .is_some_and(|plan| plan.actions == actions);
+        if same
+            && store
+                .decide_held_run(run.id, decision, by, Utc::now())
+                .await?
+        {
+            closed.push(run.id);
+        }
+    }
+    Ok(closed)
+}
+
 /// Close held run `id` as rejected by `actor`, with an optional reason.
 /// Returns the sentence recorded as the run's error.
 pub async fn reject(
@@ -71,7 +107,7 @@ pub async fn reject(
     actor: &str,
     reason: Option<&str>,
 ) -> Result<String, DecisionError> {
-    held_run(store, id).await?;
+    let run = held_run(store, id).await?;
     let note = match reason.map(str::trim).filter(|r| !r.is_empty()) {
         Some(r) => format!("rejected by {actor}: {r}"),
         None => format!("rejected by {actor}"),
@@ -92,6 +128,14 @@ pub async fn reject(
             .await?
             .map_or_else(|| "gone".to_string(), |r| r.status.to_string());
         return Err(DecisionError::NotHeld { id, status });
+    }
+    if let Some(plan) = run.plan.as_deref().and_then(|p| StoredPlan::read(p).ok()) {
+        let same = format!("{note} (with run {id}, the same plan)");
+        let decision = HeldDecision::Rejected { note: &same };
+        let closed = decide_same_plan(store, id, &plan.actions, decision, actor).await?;
+        if !closed.is_empty() {
+            tracing::info!(run_id = id, also = ?closed, "held runs with the same plan rejected with it");
+        }
     }
     Ok(note)
 }

@@ -744,13 +744,27 @@ async fn execute(
             report.approval_note = Some(format!(
                 "run {id} was decided by someone else meanwhile; planned like any other run"
             ));
-        } else if held.is_some() && approval.actions == plan.actions {
-            tracing::warn!(held_run = id, by = %approval.approved_by, "applying an approved held plan");
-            held = None;
-        } else if held.is_some() {
-            report.approval_note = Some(format!(
-                "the plan changed since run {id} was held; re-planned"
-            ));
+        } else {
+            if let Err(e) = crate::held::decide_same_plan(
+                store,
+                id,
+                &approval.actions,
+                decision,
+                &approval.approved_by,
+            )
+            .await
+            {
+                // The approval stands; those runs stay held for a person.
+                tracing::warn!(held_run = id, error = %e, "could not approve the held runs with the same plan");
+            }
+            if held.is_some() && approval.actions == plan.actions {
+                tracing::warn!(held_run = id, by = %approval.approved_by, "applying an approved held plan");
+                held = None;
+            } else if held.is_some() {
+                report.approval_note = Some(format!(
+                    "the plan changed since run {id} was held; re-planned"
+                ));
+            }
         }
     }
     // A run that can apply nothing (observe mode, a dry run) is never held:
