@@ -7,7 +7,7 @@
 
 use crate::outcome::ActionStatus;
 use crate::plan::{ActionKind, Finding, FindingCandidate, FindingKind};
-use crate::run::{RunStatus, Trigger};
+use crate::run::RunStatus;
 use crate::store::{ActionRecord, RunRecord, StoredPlan, StoredPlanError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -342,7 +342,7 @@ pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, Unr
 pub struct RunInfo {
     pub id: i64,
     pub status: RunStatus,
-    pub trigger: Trigger,
+    pub trigger: String,
     pub dry_run: bool,
     pub finished_at: Option<DateTime<Utc>>,
     /// All failed actions of the run, those already notified included.
@@ -365,7 +365,7 @@ impl Digest {
             run: RunInfo {
                 id: run.id,
                 status: run.status,
-                trigger: run.trigger,
+                trigger: run.trigger.clone(),
                 dry_run: run.dry_run,
                 finished_at: run.finished_at,
                 actions_failed: run.actions_failed,
@@ -739,7 +739,7 @@ mod tests {
     fn run(status: &str, plan: Option<&Plan>, summary: Option<&str>) -> RunRecord {
         RunRecord {
             id: 7,
-            trigger: Trigger::Schedule,
+            trigger: "schedule".into(),
             mode: "enforce".into(),
             dry_run: false,
             status: status.parse().unwrap(),

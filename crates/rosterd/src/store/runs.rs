@@ -14,8 +14,9 @@ use sqlx::Row;
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct RunRecord {
     pub id: i64,
-    #[sqlx(try_from = "String")]
-    pub trigger: Trigger,
+    /// As stored: a `Trigger`'s string, or one an earlier version wrote
+    /// (a row rosterd cannot name must not hide the others).
+    pub trigger: String,
     pub mode: String,
     pub dry_run: bool,
     #[sqlx(try_from = "String")]
