@@ -35,13 +35,26 @@ async fn one_decision_closes_every_held_run_of_that_plan(db: Db) {
     )
     .await;
     let (first, second) = (hold("first").await, hold("second").await);
-    let out = rosterd(
+    // As from cron or systemd: no login name, so the uid says who.
+    let out = rosterd_command(
         &config,
         &["reject", &second.to_string(), "--reason", "bad import"],
-    );
+    )
+    .env_remove("USER")
+    .env_remove("LOGNAME")
+    .output()
+    .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let other = ctx.store.get_run(first).await.unwrap().unwrap();
     assert_eq!(other.status.as_str(), "rejected", "{other:?}");
+    assert!(
+        other
+            .approved_by
+            .as_deref()
+            .unwrap()
+            .starts_with("cli:uid:"),
+        "{other:?}"
+    );
     assert!(
         other
             .error
@@ -60,6 +73,12 @@ async fn one_decision_closes_every_held_run_of_that_plan(db: Db) {
     let (third, fourth) = (hold("third").await, hold("fourth").await);
     let out = rosterd(&config, &["approve", &third.to_string()]);
     assert!(out.status.success(), "{}", text(&out));
+    let said = format!("run {third} approved by cli:oncall");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&said),
+        "{}",
+        text(&out)
+    );
     for id in [third, fourth] {
         let run = ctx.store.get_run(id).await.unwrap().unwrap();
         assert_eq!(run.status.as_str(), "approved", "{run:?}");

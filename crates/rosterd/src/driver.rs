@@ -594,7 +594,10 @@ impl<A: Activation> Driver<A> {
             Ok(id) => tracing::info!(run_id = id, "scheduled run started"),
             Err(RunError::AlreadyRunning(current)) => {
                 self.metrics.scheduler_skipped.inc();
-                tracing::warn!(running = ?current, "schedule tick skipped: a run is in progress");
+                tracing::warn!(
+                    run_id = current.as_ref().map(|r| r.id),
+                    "schedule tick skipped: a run is in progress"
+                );
             }
             Err(e) => tracing::error!(error = %e, "scheduled run did not start"),
         }

@@ -188,6 +188,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let actor = cli_actor();
             let opts = rosterd::held::approval(&ctx.store, run, &actor).await?;
             tracing::warn!(actor = %actor, held_run = run, "held run approved");
+            if matches!(output, Output::Text) {
+                println!("run {run} approved by {actor}; applying it now");
+            }
             audit(&ctx, &actor, "approve_run", &run.to_string()).await;
             cli_run(&ctx, opts, output).await
         }
@@ -300,8 +303,20 @@ async fn cli_run(
 fn cli_actor() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(uid)
+        .unwrap_or_else(|| "unknown".into());
     format!("cli:{user}")
+}
+
+/// `uid:N` from the kernel, for cron, systemd and containers, where no login
+/// name is set.
+fn uid() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    let real = line.split_whitespace().nth(1)?;
+    Some(format!("uid:{real}"))
 }
 
 async fn audit(ctx: &Context, actor: &str, action: &str, target: &str) {
