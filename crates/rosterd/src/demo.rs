@@ -13,7 +13,6 @@ use rosterd::config::{Secret, Settings};
 use rosterd::model::RawEmployee;
 use rosterd::plan::Plan;
 use rosterd::run::{run_once, Context, RunOptions, Trigger};
-use rosterd::store::StoredPlan;
 use rosterd_lab::workforce::{self, podfactory_csv, role_map, EMAIL_DOMAIN};
 use serde_json::json;
 use std::path::PathBuf;
@@ -102,8 +101,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .store
         .get_run(first.run_id)
         .await?
-        .and_then(|r| r.plan)
-        .and_then(|p| StoredPlan::read(&p).ok())
+        .and_then(|r| r.stored_plan().ok().flatten())
     {
         print_plan_examples(&plan);
     }

@@ -4,7 +4,7 @@
 
 use crate::plan::PlannedAction;
 use crate::run::{Approval, RunOptions, RunStatus, Trigger};
-use crate::store::{HeldDecision, RunRecord, Store, StoreError, StoredPlan, StoredPlanError};
+use crate::store::{HeldDecision, RunRecord, Store, StoreError, StoredPlanError};
 use chrono::Utc;
 
 #[derive(Debug, thiserror::Error)]
@@ -50,9 +50,10 @@ async fn held_run(store: &Store, id: i64) -> Result<RunRecord, DecisionError> {
 /// held if nothing changed since; otherwise the fresh plan faces the guard.
 pub async fn approval(store: &Store, id: i64, actor: &str) -> Result<RunOptions, DecisionError> {
     let run = held_run(store, id).await?;
-    let stored = run.plan.as_deref().ok_or(DecisionError::NoPlan(id))?;
-    let plan =
-        StoredPlan::read(stored).map_err(|source| DecisionError::UnreadablePlan { id, source })?;
+    let plan = run
+        .stored_plan()
+        .map_err(|source| DecisionError::UnreadablePlan { id, source })?
+        .ok_or(DecisionError::NoPlan(id))?;
     Ok(RunOptions {
         dry_run: false,
         trigger: Trigger::Approval,
@@ -84,9 +85,9 @@ pub async fn decide_same_plan(
             continue;
         }
         let same = run
-            .plan
-            .as_deref()
-            .and_then(|p| StoredPlan::read(p).ok())
+            .stored_plan()
+            .ok()
+            .flatten()
             .is_some_and(|plan| plan.actions == actions);
         if same
             && store
@@ -129,7 +130,7 @@ pub async fn reject(
             .map_or_else(|| "gone".to_string(), |r| r.status.to_string());
         return Err(DecisionError::NotHeld { id, status });
     }
-    if let Some(plan) = run.plan.as_deref().and_then(|p| StoredPlan::read(p).ok()) {
+    if let Ok(Some(plan)) = run.stored_plan() {
         let same = format!("{note} (with run {id}, the same plan)");
         let decision = HeldDecision::Rejected { note: &same };
         let closed = decide_same_plan(store, id, &plan.actions, decision, actor).await?;

@@ -906,9 +906,9 @@ async fn same_as_rejected(store: &Store, plan: &Plan) -> anyhow::Result<Option<S
         return Ok(None);
     };
     let same = run
-        .plan
-        .as_deref()
-        .and_then(|p| StoredPlan::read(p).ok())
+        .stored_plan()
+        .ok()
+        .flatten()
         .is_some_and(|p| p.actions == plan.actions);
     if !same {
         return Ok(None);

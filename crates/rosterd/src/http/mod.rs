@@ -456,7 +456,7 @@ async fn load_employee(state: &AppState, id: i64) -> ApiResult<crate::model::Raw
 
 /// A run's stored plan as the planner's JSON, whichever version stored it.
 fn plan_of(run: &RunRecord) -> Option<Value> {
-    let plan = crate::store::StoredPlan::read(run.plan.as_deref()?).ok()?;
+    let plan = run.stored_plan().ok()??;
     serde_json::to_value(plan).ok()
 }
 

@@ -8,7 +8,7 @@
 use crate::outcome::ActionStatus;
 use crate::plan::{ActionKind, Finding, FindingCandidate, FindingKind};
 use crate::run::RunStatus;
-use crate::store::{ActionRecord, RunRecord, StoredPlan, StoredPlanError};
+use crate::store::{ActionRecord, RunRecord, StoredPlanError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -327,8 +327,7 @@ pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, Unr
             )
         });
     }
-    if let Some(plan) = &run.plan {
-        let plan = StoredPlan::read(plan)?;
+    if let Some(plan) = run.stored_plan()? {
         out.extend(plan.findings.into_iter().filter_map(Item::from_finding));
     }
     let mut seen = HashSet::new();

@@ -1,10 +1,10 @@
 //! Runs and their actions in `reconcile_runs` and `reconcile_actions`, and
 //! a person's decision on a held run.
 
-use super::{sql, with_pool, Result, Store};
+use super::{sql, with_pool, Result, Store, StoredPlan, StoredPlanError};
 use crate::model::Auth0UserId;
 use crate::outcome::ActionStatus;
-use crate::plan::ActionKind;
+use crate::plan::{ActionKind, Plan};
 use crate::run::{RunStatus, Trigger};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -35,6 +35,14 @@ pub struct RunRecord {
     pub held_reason: Option<String>,
     pub approved_at: Option<DateTime<Utc>>,
     pub approved_by: Option<String>,
+}
+
+impl RunRecord {
+    /// Its stored plan, whichever version stored it (`None`: the run never
+    /// got as far as planning).
+    pub fn stored_plan(&self) -> std::result::Result<Option<Plan>, StoredPlanError> {
+        self.plan.as_deref().map(StoredPlan::read).transpose()
+    }
 }
 
 /// A person's decision on a held run.
