@@ -280,6 +280,17 @@ pub struct ServeSettings {
     pub jwt_permission: String,
     /// A permission that allows GET only; empty: none.
     pub jwt_read_permission: String,
+    /// Where people reach this daemon, e.g. `https://rosterd.example.com`:
+    /// the digest links to console pages under it, and an https URL makes
+    /// the console's session cookie `Secure`. Empty: no links.
+    pub public_url: String,
+    /// How long a console session lasts after sign-in.
+    pub session_ttl_secs: u64,
+    /// Signs console session cookies, from `ROSTERD_SESSION_KEY` (at least
+    /// 32 characters). Unset: a random key per process, so sessions end
+    /// when rosterd restarts (set it when replicas share a load balancer).
+    #[serde(skip)]
+    pub session_key: Option<Secret>,
 }
 
 impl Default for ServeSettings {
@@ -304,11 +315,26 @@ impl Default for ServeSettings {
             jwt_jwks_url: String::new(),
             jwt_permission: "reconcile:run".into(),
             jwt_read_permission: "reconcile:read".into(),
+            public_url: String::new(),
+            session_ttl_secs: 8 * 3600,
+            session_key: None,
         }
     }
 }
 
 impl ServeSettings {
+    /// The console page at `path` (e.g. `/ui/runs/7`) under
+    /// `serve.public_url`, or `None` when no public URL is set.
+    pub fn console_link(&self, path: &str) -> Option<String> {
+        let base = self.public_url.trim().trim_end_matches('/');
+        (!base.is_empty()).then(|| format!("{base}{path}"))
+    }
+
+    /// Whether the console's cookies must be `Secure` (served over https).
+    pub fn https(&self) -> bool {
+        self.public_url.trim().starts_with("https://")
+    }
+
     /// The schedule as the six-field form the driver reads with croner,
     /// checked here so that a bad one is a config error naming the key.
     pub fn six_field_schedule(&self) -> Result<croner::Cron, String> {
@@ -475,13 +501,14 @@ const SECTIONS: [&str; 7] = [
 ];
 
 /// Environment variables that carry secrets, and where they go.
-pub const SECRET_VARS: [&str; 6] = [
+pub const SECRET_VARS: [&str; 7] = [
     "ROSTERD_AUTH0_CLIENT_SECRET",
     "ROSTERD_DATABASE_PASSWORD",
     "ROSTERD_ADMIN_TOKENS",
     "ROSTERD_WEBHOOK_SECRET",
     "ROSTERD_SMTP_PASSWORD",
     "ROSTERD_PODFACTORY_PASSWORD",
+    "ROSTERD_SESSION_KEY",
 ];
 
 impl Settings {
@@ -595,6 +622,7 @@ impl Settings {
         settings.notify.smtp_password = secret(SECRET_VARS[4]).map(Secret::new);
         settings.podfactory.password = secret(SECRET_VARS[5]).map(Secret::new);
         settings.serve.webhook_secret = secret(SECRET_VARS[3]).map(Secret::new);
+        settings.serve.session_key = secret(SECRET_VARS[6]).map(Secret::new);
         if let Some(tokens) = admin_tokens {
             for (i, pair) in tokens
                 .split(',')
@@ -785,6 +813,25 @@ impl Settings {
                 problems
                     .push("serve.jwt_permission: must not be empty with serve.jwt_issuer".into());
             }
+        }
+        let public = sv.public_url.trim();
+        if !public.is_empty() && (!http_url(public) || public.contains(['?', '#'])) {
+            problems.push(
+                "serve.public_url: expected an https:// (or http://) URL with no query, e.g. \"https://rosterd.example.com\"".into(),
+            );
+        }
+        if sv.session_ttl_secs < 60 {
+            problems.push("serve.session_ttl_secs: must be at least 60".into());
+        }
+        if sv
+            .session_key
+            .as_ref()
+            .is_some_and(|k| k.expose().chars().count() < 32)
+        {
+            problems.push(format!(
+                "{}: must be at least 32 characters (e.g. `openssl rand -hex 32`)",
+                SECRET_VARS[6]
+            ));
         }
         let jwks = sv.jwt_jwks_url.trim();
         if !jwks.is_empty() && !http_url(jwks) {
