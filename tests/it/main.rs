@@ -23,3 +23,4 @@ mod reconcile;
 mod source_trust;
 #[cfg(feature = "mysql")]
 mod store_mysql;
+mod triage;

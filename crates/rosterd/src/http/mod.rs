@@ -15,6 +15,7 @@ use crate::held::DecisionError;
 use crate::plan::FindingKind;
 use crate::run::{Context, RunError, RunOptions, RunStatus, Trigger};
 use crate::store::RunRecord;
+use crate::triage::{self, TriageError};
 use auth::Actor;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -23,7 +24,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
-use chrono::Utc;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -355,14 +355,7 @@ async fn trigger_run(
 }
 
 async fn audit(state: &AppState, actor: &Actor, action: &str, target: Option<&str>) {
-    if let Err(e) = state
-        .ctx
-        .store
-        .audit_admin(&actor.0, action, target, Utc::now())
-        .await
-    {
-        tracing::error!(error = %e, action, "could not write the admin audit");
-    }
+    state.ctx.audit(&actor.0, action, target).await;
 }
 
 /// A run without its (large) plan, with its summary as JSON.
@@ -609,38 +602,25 @@ async fn create_mapping(
     body: Body,
 ) -> ApiResult<Response> {
     let body: MappingBody = parse_body(&headers, &read_body(body)?)?;
-    let pf = body.podfactory_user_id.trim();
-    if pf.is_empty() || pf.len() > 200 {
-        return Err(ApiError::bad_request(
-            "podfactory_user_id must be 1 to 200 characters",
-        ));
-    }
-    // PostgreSQL refuses NUL in text, and no PodFactory id holds a control
-    // character: bad input, not an internal error.
-    if pf.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "podfactory_user_id must not contain control characters",
-        ));
-    }
-    let store = &state.ctx.store;
-    if find_employee(&state, body.employee_id).await?.is_none() {
-        return Err(ApiError::bad_request(format!(
-            "no employee {}",
-            body.employee_id
-        )));
-    }
-    let m = store
-        .upsert_manual_mapping(pf, body.employee_id, &actor.0, Utc::now())
-        .await
-        .map_err(internal)?;
-    audit(
-        &state,
-        &actor,
-        "create_mapping",
-        Some(&format!("{pf} -> {}", body.employee_id)),
+    let m = triage::link(
+        &state.ctx,
+        &body.podfactory_user_id,
+        body.employee_id,
+        &actor.0,
     )
-    .await;
+    .await
+    .map_err(triage_error)?;
     Ok((StatusCode::CREATED, Json(json!(m))).into_response())
+}
+
+fn triage_error(e: TriageError) -> ApiError {
+    match e {
+        TriageError::NoEmployee(_) | TriageError::BadInput(_) => {
+            ApiError::bad_request(e.to_string())
+        }
+        TriageError::Conflict(_) => ApiError::conflict("conflict", e.to_string()),
+        TriageError::UnreadablePlan { .. } | TriageError::Store(_) => internal(e),
+    }
 }
 
 async fn list_mappings(State(state): State<AppState>) -> ApiResult<Json<Value>> {
