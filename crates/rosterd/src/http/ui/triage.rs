@@ -28,7 +28,9 @@ pub(super) async fn queue(
     flashed: Flashed,
     q: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let (kind_raw, acked_raw) = q.ok().map_or((None, None), |Query(q)| (q.kind, q.acknowledged));
+    let (kind_raw, acked_raw) = q
+        .ok()
+        .map_or((None, None), |Query(q)| (q.kind, q.acknowledged));
     let kind = match kind_raw
         .as_deref()
         .filter(|k| !k.is_empty())
@@ -51,7 +53,16 @@ pub(super) async fn queue(
     let open = |i: &&QueueItem| show_acked || i.acknowledged.is_none();
     let mut counts: Vec<(FindingKind, usize)> = FindingKind::ALL
         .iter()
-        .map(|k| (*k, all.items.iter().filter(open).filter(|i| i.finding.kind == *k).count()))
+        .map(|k| {
+            (
+                *k,
+                all.items
+                    .iter()
+                    .filter(open)
+                    .filter(|i| i.finding.kind == *k)
+                    .count(),
+            )
+        })
         .filter(|(_, n)| *n > 0)
         .collect();
     counts.sort_by_key(|(k, _)| *k);
@@ -61,7 +72,11 @@ pub(super) async fn queue(
         .filter(open)
         .filter(|i| kind.is_none_or(|k| i.finding.kind == k))
         .collect();
-    let acked_total = all.items.iter().filter(|i| i.acknowledged.is_some()).count();
+    let acked_total = all
+        .items
+        .iter()
+        .filter(|i| i.acknowledged.is_some())
+        .count();
     let kind_q = kind.map(|k| format!("kind={k}&")).unwrap_or_default();
     flashed.onto(Page::new("Triage")).render(
         Some(&viewer),
@@ -286,8 +301,16 @@ pub(super) async fn undo_not_employee(State(state): State<UiState>, d: Decision)
         return failed(&state, &to, "podfactory_user_id is missing");
     };
     match crate::triage::undo_not_employee(&state.app.ctx, pf, &d.viewer.actor).await {
-        Ok(true) => done(&state, &to, format!("PodFactory user {pf} is matched again from the next run.")),
-        Ok(false) => failed(&state, &to, format!("PodFactory user {pf} was not marked not an employee.")),
+        Ok(true) => done(
+            &state,
+            &to,
+            format!("PodFactory user {pf} is matched again from the next run."),
+        ),
+        Ok(false) => failed(
+            &state,
+            &to,
+            format!("PodFactory user {pf} was not marked not an employee."),
+        ),
         Err(e) => failed(&state, &to, triage_failure(&e)),
     }
 }
@@ -309,7 +332,11 @@ pub(super) async fn unacknowledge(State(state): State<UiState>, d: Decision) -> 
         return failed(&state, &to, "key is missing");
     };
     match crate::triage::unacknowledge(&state.app.ctx, key, &d.viewer.actor).await {
-        Ok(true) => done(&state, &to, "No longer acknowledged: it is back in the queue and the next digest."),
+        Ok(true) => done(
+            &state,
+            &to,
+            "No longer acknowledged: it is back in the queue and the next digest.",
+        ),
         Ok(false) => failed(&state, &to, "That finding was not acknowledged."),
         Err(e) => failed(&state, &to, triage_failure(&e)),
     }
