@@ -127,8 +127,12 @@ impl FromRequestParts<UiState> for Viewer {
     type Rejection = SignIn;
 
     async fn from_request_parts(parts: &mut Parts, state: &UiState) -> Result<Self, SignIn> {
-        let back = parts
-            .uri
+        // Nested under /ui, the request's own URI has lost the prefix.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |o| &o.0);
+        let back = uri
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .filter(|p| parts.method == axum::http::Method::GET && p.starts_with("/ui"))
