@@ -115,11 +115,14 @@ pub(super) async fn page(
                 @if can_issue {
                     form #issue-credentials method="post" action={ "/ui/employees/" (id) "/credentials" } {
                         (csrf(&viewer))
+                        input type="hidden" name="name" value=(e.full_name.as_deref().unwrap_or(""));
                         p.hint { @if app.ctx.settings.serve.credentials == "ticket" {
                             "Issues a password-change ticket (a link) for this account, shown once."
                         } @else {
                             "Sets a new generated password on this account and shows it once; rosterd keeps no copy."
                         } }
+                        label.check { input type="checkbox" name="confirm" value="yes" required; " Yes: replace "
+                            (e.full_name.as_deref().unwrap_or("this employee")) "'s sign-in credentials now" }
                         button type="submit" { "Issue credentials" }
                     }
                 }
@@ -195,6 +198,15 @@ pub(super) async fn credentials(
     d: Decision,
 ) -> Response {
     let back = format!("/ui/employees/{id}");
+    // A password reset locks the person out of their current one: asked
+    // twice, in the form itself (no script needed).
+    if d.text("confirm") != Some("yes") {
+        return failed(
+            &state,
+            &back,
+            "Tick the box to confirm: issuing credentials replaces the employee's current ones.",
+        );
+    }
     let actor = Actor(d.viewer.actor.clone());
     let (uid, issued) = match crate::http::issue_credentials(&state.app, id, &actor).await {
         Ok(x) => x,
@@ -213,6 +225,7 @@ pub(super) async fn credentials(
                 actor: d.viewer.actor.clone(),
                 until: now + SHOW_ONCE_WITHIN,
                 employee_id: id,
+                name: d.text("name").unwrap_or_default().to_string(),
                 account: uid.0,
                 issued,
             },
@@ -249,7 +262,7 @@ pub(super) async fn show_once(
                 Some(&viewer),
                 html! {
                     section.card {
-                        p { "For " a href={ "/ui/employees/" (w.employee_id) } { "employee " (w.employee_id) } ", account " code { (w.account) } "." }
+                        p { "For " strong { (w.name) } " (" a href={ "/ui/employees/" (w.employee_id) } { "employee " (w.employee_id) } "), account " code { (w.account) } "." }
                         p { (what) ":" }
                         p.credential { code #credential { (value) } }
                         p.flash role="status" { "Shown once: copy it now. rosterd keeps no copy, and reloading this page will not show it again." }

@@ -176,13 +176,17 @@ pub fn duration(from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> String {
 
 /// A status word as a coloured badge (the word itself carries the meaning).
 pub fn badge(word: &str) -> Markup {
-    let tone = match word {
+    html! { span class={ "badge " (tone(word)) } { (word) } }
+}
+
+/// The badge colour of a status word.
+pub fn tone(word: &str) -> &'static str {
+    match word {
         "succeeded" | "applied" | "approved" => "good",
         "failed" | "quarantined" | "rejected" => "bad",
         "partial" | "held" | "skipped" => "warn",
         _ => "neutral",
-    };
-    html! { span class={ "badge " (tone) } { (word) } }
+    }
 }
 
 pub fn employee_link(id: i64) -> Markup {

@@ -41,6 +41,7 @@ pub(super) struct UiState {
 
 struct Console {
     keys: Keys,
+    signed_out: session::SignedOut,
     /// Credentials waiting to be shown once, by a random slot id. Held in
     /// memory a moment, never written anywhere.
     shown_once: Mutex<HashMap<String, ShowOnce>>,
@@ -51,6 +52,8 @@ struct ShowOnce {
     actor: String,
     until: Instant,
     employee_id: i64,
+    /// As the form showed it (display only).
+    name: String,
     account: String,
     issued: super::Issued,
 }
@@ -62,6 +65,7 @@ pub(super) fn router(app: AppState) -> Router<AppState> {
     let state = UiState {
         console: Arc::new(Console {
             keys: Keys::from_settings(&app.ctx.settings.serve),
+            signed_out: session::SignedOut::default(),
             shown_once: Mutex::new(HashMap::new()),
         }),
         app,
@@ -144,6 +148,7 @@ impl FromRequestParts<UiState> for Viewer {
                     .keys
                     .viewer(&state.app.ctx.settings.serve, c, now())
             })
+            .filter(|v| !state.console.signed_out.contains(v))
             .ok_or(SignIn(back))
     }
 }
@@ -427,6 +432,7 @@ async fn sign_out(State(state): State<UiState>, viewer: Viewer, body: Bytes) -> 
         .into_response();
     }
     tracing::info!(actor = %viewer.actor, "console: signed out");
+    state.console.signed_out.add(&viewer, now());
     let s = &state.app.ctx.settings.serve;
     let mut r = Redirect::to("/ui/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&session::set_cookie(

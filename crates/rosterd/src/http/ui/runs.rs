@@ -1,7 +1,7 @@
 //! Runs: the list, one run's plan and actions, and the decision on a held
 //! run.
 
-use super::layout::{badge, csrf, duration, employee_link, when, Page};
+use super::layout::{badge, csrf, duration, employee_link, tone, when, Page};
 use super::session::Viewer;
 use super::{done, failed, internal, Decision, Flashed, UiState};
 use crate::held::DecisionError;
@@ -153,7 +153,7 @@ fn render_run(
         .collect();
     html! {
         section.card {
-            p.big { "Status: " span #run-status { (r.status.as_str()) } " " (badge(r.status.as_str()))
+            p.big { "Status: " span #run-status class={ "badge " (tone(r.status.as_str())) } { (r.status.as_str()) }
                 @if r.dry_run { " " span.badge.neutral { "dry run" } } }
             dl {
                 dt { "Trigger" } dd { (r.trigger) }
@@ -211,10 +211,13 @@ fn render_run(
         section #actions.card {
             h2 { "Actions (" (actions.len()) ")" }
             @if actions.is_empty() { p { "This run planned no action." } }
-            @for kind in ActionKind::ALL {
-                @let of_kind: Vec<&ActionRecord> = actions.iter().filter(|a| a.kind == *kind).collect();
+            // What takes access away or changes it first; creates are many
+            // and routine.
+            @for kind in [ActionKind::Block, ActionKind::Unblock, ActionKind::Update, ActionKind::Link, ActionKind::Create] {
+                @let of_kind: Vec<&ActionRecord> = actions.iter().filter(|a| a.kind == kind).collect();
                 @if !of_kind.is_empty() {
-                    h3 { (kind.as_str()) " (" (of_kind.len()) ")" }
+                    details open[of_kind.len() <= 50] {
+                    summary { h3 { (kind.as_str()) " (" (of_kind.len()) ")" } }
                     div.scroll {
                         table.action-list {
                             thead { tr { th.num { "#" } th { "Employee" } th { "Account" } th { "Reason" } th { "Outcome" } th { "Error" } } }
@@ -233,6 +236,7 @@ fn render_run(
                         }
                     }
                     @if of_kind.len() > ROWS_PER_KIND { p { "… and " (of_kind.len() - ROWS_PER_KIND) " more (the API has them all: GET /api/v1/runs/" (r.id) ")." } }
+                    }
                 }
             }
         }

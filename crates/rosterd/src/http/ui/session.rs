@@ -110,6 +110,9 @@ pub struct Viewer {
     /// `:read` tokens see everything and change nothing.
     pub read_only: bool,
     pub csrf: String,
+    /// The session's id and expiry, so signing out can end it.
+    pub sid: String,
+    pub exp: i64,
 }
 
 impl Viewer {
@@ -166,6 +169,8 @@ impl Keys {
             actor: name.clone(),
             read_only: name.ends_with(":read"),
             csrf: self.csrf_for(&session.sid),
+            sid: session.sid,
+            exp: session.exp,
         })
     }
 
@@ -187,6 +192,29 @@ impl Keys {
 
     pub fn read_flash(&self, cookie: &str) -> Option<Flash> {
         serde_json::from_slice(&self.open("flash", cookie)?).ok()
+    }
+}
+
+/// Sessions signed out before they expire. A session is a signed cookie,
+/// so a copy of it (a shared floor PC, a proxy log) would outlive "Sign
+/// out" without this. Kept in memory until each would have expired: a
+/// restart without `ROSTERD_SESSION_KEY` ends every session anyway; with a
+/// shared key, another replica does not know this one's sign-outs.
+#[derive(Default)]
+pub struct SignedOut(std::sync::Mutex<std::collections::HashMap<String, i64>>);
+
+impl SignedOut {
+    pub fn add(&self, v: &Viewer, now: i64) {
+        let mut ended = self.0.lock().expect("signed-out sessions");
+        ended.retain(|_, exp| *exp > now);
+        ended.insert(v.sid.clone(), v.exp);
+    }
+
+    pub fn contains(&self, v: &Viewer) -> bool {
+        self.0
+            .lock()
+            .expect("signed-out sessions")
+            .contains_key(&v.sid)
     }
 }
 
@@ -262,6 +290,22 @@ mod tests {
         json["exp"] = serde_json::json!(i64::MAX);
         let forged = format!("{}.{mac}", B64.encode(serde_json::to_vec(&json).unwrap()));
         assert!(keys.viewer(&s, &forged, 1001).is_none());
+    }
+
+    #[test]
+    fn a_signed_out_session_stays_out_and_others_stay_in() {
+        let s = settings(&[("alice", "tok-a")]);
+        let keys = Keys::from_settings(&s);
+        let a = keys
+            .viewer(&s, &keys.new_session(&s, "alice", "tok-a", 0), 1)
+            .unwrap();
+        let b = keys
+            .viewer(&s, &keys.new_session(&s, "alice", "tok-a", 0), 1)
+            .unwrap();
+        let out = SignedOut::default();
+        out.add(&a, 1);
+        assert!(out.contains(&a));
+        assert!(!out.contains(&b), "only the session that signed out ends");
     }
 
     #[test]

@@ -177,7 +177,12 @@ fn render(viewer: &Viewer, v: &View) -> Markup {
         section #findings.card {
             h2 { "Findings" @if let Some(r) = &v.planned { " of run " a href={ "/ui/runs/" (r.id) } { (r.id) } } }
             @if v.findings.is_empty() { p { "Nothing waits for a person." } }
-            table {
+            @let cases: usize = v.findings.values().map(|(o, a)| o + a).sum();
+            @if let Some(r) = v.planned.as_ref().filter(|r| r.findings_count as usize > cases) {
+                p.hint { (r.findings_count as usize - cases) " more findings are listings, not cases (e.g. "
+                    a href="/ui/triage?kind=employee_without_podfactory_user" { "employees without a PodFactory user" } ")." }
+            }
+            div.scroll { table {
                 @if !v.findings.is_empty() {
                     thead { tr { th { "Kind" } th.num { "Open" } th.num { "Acknowledged" } } }
                 }
@@ -190,7 +195,7 @@ fn render(viewer: &Viewer, v: &View) -> Markup {
                         }
                     }
                 }
-            }
+            } }
         }
         div.grid {
             section #without-account.card {

@@ -81,12 +81,15 @@ pub(super) async fn queue(
         .filter(|(_, n)| *n > 0)
         .collect();
     counts.sort_by_key(|(k, _)| *k);
-    let items: Vec<&QueueItem> = all
+    let mut items: Vec<&QueueItem> = all
         .items
         .iter()
         .filter(open)
         .filter(|i| kind.is_none_or(|k| i.finding.kind == k))
         .collect();
+    // Cases a click can settle first (a candidate to link), then the rest
+    // in the queue's order.
+    items.sort_by_key(|i| i.finding.candidates.is_empty());
     let acked_total = all
         .items
         .iter()
