@@ -8,6 +8,7 @@
 mod auth;
 pub(crate) mod bare_errors;
 mod openapi;
+mod ui;
 
 use crate::driver::DriverHandle;
 use crate::held::DecisionError;
@@ -178,6 +179,9 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .nest("/api/v1", api)
+        .nest("/ui", ui::router(state.clone()))
+        // A typed or bookmarked "/ui/" is the console's home too.
+        .route("/ui/", get(|| async { axum::response::Redirect::permanent("/ui") }))
         .route("/metrics", get(metrics))
         .route(
             "/healthz",
@@ -237,7 +241,13 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    // The console's pages are HTML, errors included.
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json || is_html {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -797,16 +807,22 @@ async fn get_employee(
     })))
 }
 
-/// Onboarding credentials: a fresh password shown once, or a ticket URL.
-/// Never stored or logged; the audit records who asked, not what was given.
-async fn credentials(
-    State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    Path(raw): Path<String>,
-) -> ApiResult<Response> {
-    let id = parse_id(&raw, "employee id")?;
+/// Credentials as issued: shown once, never stored or logged.
+pub(crate) enum Issued {
+    Password(crate::config::Secret),
+    Ticket(crate::config::Secret),
+}
+
+/// Onboarding credentials for employee `id`: a fresh password or a ticket
+/// URL, for the API and the console alike. The audit records who asked,
+/// not what was given.
+async fn issue_credentials(
+    state: &AppState,
+    id: i64,
+    actor: &Actor,
+) -> ApiResult<(crate::model::Auth0UserId, Issued)> {
     let ctx = &state.ctx;
-    let e = load_employee(&state, id).await?;
+    let e = load_employee(state, id).await?;
     if !e.is_active {
         return Err(ApiError::conflict(
             "inactive",
@@ -820,24 +836,42 @@ async fn credentials(
         ));
     };
     let s = &ctx.settings.serve;
-    let body = if s.credentials == "ticket" {
+    let issued = if s.credentials == "ticket" {
         let ticket = ctx
             .auth0
             .password_change_ticket(&uid, s.ticket_ttl_secs)
             .await
             .map_err(auth0_error)?;
-        json!({ "employee_id": id, "auth0_user_id": uid.0, "ticket": ticket })
+        Issued::Ticket(crate::config::Secret::new(ticket))
     } else {
         let password = crate::password::generate();
         ctx.auth0
             .set_password(&uid, &password)
             .await
             .map_err(auth0_error)?;
-        json!({ "employee_id": id, "auth0_user_id": uid.0, "password": password.expose(),
-                "note": "shown once; rosterd keeps no copy" })
+        Issued::Password(password)
     };
     tracing::warn!(actor = %actor.0, employee_id = id, mode = %s.credentials, "onboarding credentials issued");
-    audit(&state, &actor, "credentials", Some(&id.to_string())).await;
+    audit(state, actor, "credentials", Some(&id.to_string())).await;
+    Ok((uid, issued))
+}
+
+async fn credentials(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&raw, "employee id")?;
+    let (uid, issued) = issue_credentials(&state, id, &actor).await?;
+    let body = match issued {
+        Issued::Ticket(ticket) => {
+            json!({ "employee_id": id, "auth0_user_id": uid.0, "ticket": ticket.expose() })
+        }
+        Issued::Password(password) => {
+            json!({ "employee_id": id, "auth0_user_id": uid.0, "password": password.expose(),
+                    "note": "shown once; rosterd keeps no copy" })
+        }
+    };
     Ok((
         StatusCode::OK,
         [(header::CACHE_CONTROL, "no-store")],
