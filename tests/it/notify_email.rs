@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{TimeDelta, Utc};
-use rosterd::config::{DatabaseSettings, NotifySettings, Secret};
+use rosterd::config::{DatabaseSettings, NotifySettings, Secret, ServeSettings};
 use rosterd::metrics::Metrics;
 use rosterd::model::{Auth0UserId, EmployeeId};
 use rosterd::notify::Notifier;
@@ -163,8 +163,17 @@ fn settings(port: u16) -> NotifySettings {
 }
 
 fn notifier(s: &NotifySettings, store: &Store) -> (Notifier, Arc<Metrics>) {
+    notifier_with(s, &ServeSettings::default(), store)
+}
+
+/// A notifier that links to the console as `serve` says.
+fn notifier_with(
+    s: &NotifySettings,
+    serve: &ServeSettings,
+    store: &Store,
+) -> (Notifier, Arc<Metrics>) {
     let metrics = Arc::new(Metrics::new());
-    let n = Notifier::new(s, store.clone(), metrics.clone())
+    let n = Notifier::new(s, serve, store.clone(), metrics.clone())
         .unwrap()
         .expect("configured");
     (n, metrics)
@@ -415,13 +424,24 @@ async fn digest_has_text_and_html_parts_lists_candidates_and_escapes_data() {
     assert!(m
         .text
         .contains("PodFactory user <script>alert(1)</script> & \"Bob\" [PodFactory user pf-1]"));
-    assert!(m
-        .text
-        .contains("candidate: employee 41 (score 0.77): similar name \"Zoë O'Brien\""));
-    assert!(m
-        .text
-        .contains("candidate: employee 8 (score 0.93): same name, Shipping"));
+    // Candidates named as a person tells them apart, not by id only.
+    assert!(
+        m.text.contains(
+            "candidate: Zoë O'Brien (Packing, zoe.obrien@printworks.com), employee 41, \
+             score 0.77: similar name \"Zoë O'Brien\""
+        ),
+        "{}",
+        m.text
+    );
+    assert!(m.text.contains(
+        "candidate: Sam Lee (Shipping, samuel.lee@printworks.com), employee 8, score 0.93: \
+         same name, Shipping"
+    ));
+    // No console: the API calls to decide with, and no links.
     assert!(m.text.contains("POST /api/v1/mappings"));
+    assert!(m.text.contains("POST /api/v1/podfactory/non-employees"));
+    assert!(m.text.contains("POST /api/v1/findings/acks"));
+    assert!(!m.text.contains("/ui/") && !m.html.contains("<a "));
     assert!(m.text.contains("[accounts auth0|orphan-1]"));
     assert!(m
         .text
@@ -432,7 +452,14 @@ async fn digest_has_text_and_html_parts_lists_candidates_and_escapes_data() {
         .html
         .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Bob&quot;"));
     assert!(m.html.contains("similar name &quot;Zoë O&#39;Brien&quot;"));
-    assert!(m.html.contains("<td>41</td><td>0.77</td>"));
+    assert!(
+        m.html.contains(
+            "<td>Zoë O&#39;Brien (41)</td><td>Packing</td><td>zoe.obrien@printworks.com</td>\
+             <td>0.77</td>"
+        ),
+        "{}",
+        m.html
+    );
     assert!(!m.html.contains("<script>"));
     assert!(m.html.contains("<h2>Unmatched PodFactory users (1)</h2>"));
 
@@ -448,7 +475,10 @@ async fn same_findings_are_not_sent_again(kind: Db) {
     dedup_scenario(&store).await;
 }
 
-on_every_backend!(same_findings_are_not_sent_again);
+on_every_backend!(
+    same_findings_are_not_sent_again,
+    findings_people_decided_are_not_sent_until_undone,
+);
 
 /// First run: a digest. Second run, same findings: nothing. Third run, one
 /// more finding: a digest of just that one.
@@ -936,7 +966,7 @@ async fn webhooks_get_the_digest_as_json_and_as_slack_text() {
     );
     assert!(text.starts_with("*[rosterd] 1 new unmatched PodFactory user"));
     assert!(text.contains("&lt;Ann &amp; Co&gt;") && !text.contains("<Ann"));
-    assert!(text.contains("candidate: employee 41"));
+    assert!(text.contains("employee 41, score 0.77"), "{text}");
 
     assert_eq!(logged_keys(&store).await.len(), 2);
     assert_eq!(count(&metrics, "webhook", "sent"), 3);
@@ -946,7 +976,13 @@ async fn webhooks_get_the_digest_as_json_and_as_slack_text() {
 async fn no_notifier_without_email_or_webhooks_and_no_digest_without_news() {
     let (store, _db) = store_on(Db::Sqlite).await;
     let metrics = Arc::new(Metrics::new());
-    let off = Notifier::new(&NotifySettings::default(), store.clone(), metrics).unwrap();
+    let off = Notifier::new(
+        &NotifySettings::default(),
+        &ServeSettings::default(),
+        store.clone(),
+        metrics,
+    )
+    .unwrap();
     assert!(off.is_none());
 
     // A quiet run (only findings that are not paged about): nothing is sent,
@@ -1067,4 +1103,157 @@ async fn every_failed_action_reaches_on_call_grouped_by_cause() {
     assert!(got[1]
         .text
         .contains("- 1 update action failed: no Auth0 role named \"Heat Press\" (employee 25)"));
+}
+
+/// A finding someone acknowledged, and one about a PodFactory user someone
+/// marked not an employee, are not sent, however new; undone, they are.
+async fn findings_people_decided_are_not_sent_until_undone(kind: Db) {
+    if !smtp_available() {
+        return;
+    }
+    let smtp = SmtpServer::start(0, None);
+    let (store, _db) = store_on(kind).await;
+    let (n, _) = notifier(&settings(smtp.port), &store);
+    let now = Utc::now();
+    store
+        .mark_not_employee("pf-kiosk", Some("kiosk at dock 4"), "alice", now)
+        .await
+        .unwrap();
+    let dup_key = rosterd::triage::key(&duplicate(5));
+    store
+        .ack_finding(&dup_key, FindingKind::DuplicateAccount, None, "alice", now)
+        .await
+        .unwrap();
+    let findings = || {
+        vec![
+            unmatched("pf-kiosk", "PodFactory user Kiosk Dock Four"),
+            ambiguous("pf-2"),
+            duplicate(5),
+            orphan("auth0|o1"),
+        ]
+    };
+    let told = |findings| {
+        let store = &store;
+        let n = &n;
+        async move {
+            n.after_run(
+                stored_run(
+                    store,
+                    Ending {
+                        findings,
+                        ..Ending::default()
+                    },
+                )
+                .await,
+            )
+            .await
+        }
+    };
+
+    told(findings()).await;
+    let got = smtp.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].subject,
+        "[rosterd] 1 new ambiguous PodFactory user, 1 new orphaned account"
+    );
+    assert!(!got[0].text.contains("pf-kiosk") && !got[0].text.contains("auth0|dup-a"));
+    let mut sent = vec![ambiguous("pf-2").key(), orphan("auth0|o1").key()];
+    sent.sort();
+    assert_eq!(
+        logged_keys(&store).await,
+        sent,
+        "decided items are not logged as sent"
+    );
+
+    // Undone: the next run tells them (the others are within the cool-down).
+    assert!(store.unmark_not_employee("pf-kiosk").await.unwrap());
+    assert!(store.unack_finding(&dup_key).await.unwrap());
+    told(findings()).await;
+    let got = smtp.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        got[1].subject,
+        "[rosterd] 1 new unmatched PodFactory user, 1 new duplicate account"
+    );
+}
+
+/// With `serve.public_url`, each item links to the console page where it
+/// is decided, and the hints point there instead of at the API.
+#[tokio::test]
+async fn with_a_public_url_each_item_links_to_its_console_page() {
+    if !smtp_available() {
+        return;
+    }
+    let smtp = SmtpServer::start(0, None);
+    let (store, _db) = store_on(Db::Sqlite).await;
+    let serve = ServeSettings {
+        public_url: "https://rosterd.example.com/".into(),
+        ..ServeSettings::default()
+    };
+    let (n, _) = notifier_with(&settings(smtp.port), &serve, &store);
+    let held = stored_run(
+        &store,
+        Ending {
+            status: "held",
+            held_reason: Some("the plan would block 40 of 120 managed accounts (max 25)"),
+            findings: vec![ambiguous("pf-2"), duplicate(5), orphan("auth0|o1")],
+            ..Ending::default()
+        },
+    )
+    .await;
+    n.after_run(held).await;
+    let got = smtp.received();
+    assert_eq!(got.len(), 1);
+    let (text, html) = (&got[0].text, &got[0].html);
+    let base = "https://rosterd.example.com";
+    let anchor = |f: &Finding| rosterd::triage::anchor(&rosterd::triage::key(f));
+    for link in [
+        format!("{base}/ui/runs/{held}"),
+        format!(
+            "{base}/ui/triage?kind=ambiguous_podfactory_user#{}",
+            anchor(&ambiguous("pf-2"))
+        ),
+        format!("{base}/ui/employees/5"),
+        format!(
+            "{base}/ui/triage?kind=orphaned#{}",
+            anchor(&orphan("auth0|o1"))
+        ),
+    ] {
+        assert!(text.contains(&link), "{link} not in:\n{text}");
+        assert!(
+            html.contains(&format!("<a href=\"{link}\">")),
+            "{link} not linked in:\n{html}"
+        );
+    }
+    assert!(text.contains(&format!(
+        "Decide in the console: {base}/ui/triage?kind=ambiguous_podfactory_user (link a \
+         candidate, or mark the user not an employee)."
+    )));
+    assert!(text.contains(&format!(
+        "Decide in the console: {base}/ui/runs/{held} (approve"
+    )));
+    assert!(!text.contains("/api/v1/"), "no API calls to curl: {text}");
+
+    // Failed actions: each cause links to the run's page.
+    let failed = stored_run(
+        &store,
+        Ending {
+            status: "partial",
+            failures: vec![("create", 101, "Auth0 500: internal error".into())],
+            ..Ending::default()
+        },
+    )
+    .await;
+    n.after_run(failed).await;
+    let got = smtp.received();
+    assert_eq!(got.len(), 2);
+    let run_page = format!("{base}/ui/runs/{failed}");
+    assert!(got[1]
+        .text
+        .contains(&format!("Each failed action with its error: {run_page}")));
+    assert!(got[1].html.contains(&format!(
+        "1 create action failed: Auth0 500: internal error (employee 101) \
+         (<a href=\"{run_page}\">open in the console</a>)"
+    )));
 }

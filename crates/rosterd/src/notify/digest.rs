@@ -3,7 +3,11 @@
 //! subject, plain-text and HTML parts and the webhooks' JSON.
 //!
 //! Everything here is data in, text out (no I/O, no clock), so content,
-//! escaping and dedup keys are unit-tested without a mail server.
+//! escaping, links and dedup keys are unit-tested without a mail server.
+//!
+//! With `serve.public_url` set, every item links to the console page where
+//! a person decides it, and the hints say where to decide; without it, the
+//! hints name the API call instead.
 
 use crate::outcome::ActionStatus;
 use crate::plan::{ActionKind, Finding, FindingCandidate, FindingKind};
@@ -189,6 +193,9 @@ pub struct Item {
     pub auth0_user_ids: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<FindingCandidate>,
+    /// Its console page, when `serve.public_url` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 impl Item {
@@ -202,6 +209,7 @@ impl Item {
             podfactory_user_id: None,
             auth0_user_ids: Vec::new(),
             candidates: Vec::new(),
+            link: None,
         }
     }
 
@@ -218,7 +226,55 @@ impl Item {
             auth0_user_ids: f.auth0_user_ids.into_iter().map(|u| u.0).collect(),
             candidates: f.candidates,
             detail: f.detail,
+            link: None,
         })
+    }
+
+    /// The console page (under `console`, the public URL) where this item
+    /// is decided: a PodFactory user's entry on the triage page, a run's
+    /// page for what happened in a run, an employee's page for a finding
+    /// about one, the triage page for any other finding.
+    fn console_page(&self, console: &str, run_id: i64) -> String {
+        let triage = |kind: FindingKind| {
+            format!(
+                "{console}/ui/triage?kind={}#{}",
+                kind.as_str(),
+                crate::triage::anchor(&self.key)
+            )
+        };
+        match self.kind {
+            Topic::HeldRun | Topic::Quarantine | Topic::FailedRun | Topic::ActionFailure => {
+                format!("{console}/ui/runs/{run_id}")
+            }
+            Topic::Finding(
+                kind
+                @ (FindingKind::UnmatchedPodfactoryUser | FindingKind::AmbiguousPodfactoryUser),
+            ) => triage(kind),
+            Topic::Finding(kind) => match self.employee_id {
+                Some(e) => format!("{console}/ui/employees/{e}"),
+                None => triage(kind),
+            },
+        }
+    }
+}
+
+/// What people decided about findings: the keys acknowledged and the
+/// PodFactory users marked not an employee. Their items are not sent.
+#[derive(Debug, Clone, Default)]
+pub struct Decided {
+    pub acknowledged: HashSet<String>,
+    pub not_employees: HashSet<String>,
+}
+
+impl Decided {
+    /// Is `item` a finding someone already decided?
+    pub fn covers(&self, item: &Item) -> bool {
+        matches!(item.kind, Topic::Finding(_))
+            && (self.acknowledged.contains(&item.key)
+                || item
+                    .podfactory_user_id
+                    .as_ref()
+                    .is_some_and(|pf| self.not_employees.contains(pf)))
     }
 }
 
@@ -346,6 +402,9 @@ pub struct Digest {
     /// Hours before an item already sent is sent again (said in the text).
     pub cooldown_hours: u64,
     pub items: Vec<Item>,
+    /// The console's base URL (`serve.public_url`), when set.
+    #[serde(skip)]
+    console: Option<String>,
 }
 
 impl Digest {
@@ -362,7 +421,25 @@ impl Digest {
             },
             cooldown_hours,
             items,
+            console: None,
         }
+    }
+
+    /// Link every item, and the hints, to the console under `console`
+    /// (`serve.public_url`, as `ServeSettings::console_link("")` gives it).
+    pub fn with_console(mut self, console: Option<String>) -> Digest {
+        if let Some(base) = &console {
+            for item in &mut self.items {
+                item.link = Some(item.console_page(base, self.run.id));
+            }
+        }
+        self.console = console;
+        self
+    }
+
+    /// The console page at `path`, if there is a console to link to.
+    fn console_link(&self, path: &str) -> Option<String> {
+        self.console.as_ref().map(|base| format!("{base}{path}"))
     }
 
     /// The part of this digest a recipient of `kinds` gets; `None` if it
@@ -440,32 +517,76 @@ impl Digest {
         )
     }
 
-    /// What to do about a section, in words (API paths, no data).
+    /// What to do about a section, in words (links or API paths, no data):
+    /// where to decide in the console when there is one, else the API call.
     fn hint(&self, topic: Topic) -> Option<String> {
         let id = self.run.id;
-        match topic {
-            Topic::HeldRun => Some(format!(
-                "Review the plan (GET /api/v1/runs/{id}); if the blocks are intended, approve it \
-                 (POST /api/v1/runs/{id}/approve), otherwise fix the employees source."
-            )),
-            Topic::Quarantine => Some(
-                "Check Auth0 (status page, the M2M client's secret and scopes) and the \
-                 run errors (GET /api/v1/runs?status=failed); POST /api/v1/runs tries again \
-                 at once, and the first healthy run ends the quarantine."
-                    .into(),
+        let run_page = self.console_link(&format!("/ui/runs/{id}"));
+        let hint = match (topic, run_page) {
+            (Topic::HeldRun, Some(page)) => format!(
+                "Decide in the console: {page} (approve if the blocks are intended, \
+                 otherwise reject it and fix the employees source)."
             ),
-            Topic::ActionFailure => Some(format!(
-                "Each failed action with its error: GET /api/v1/runs/{id}."
-            )),
-            Topic::Finding(
-                FindingKind::UnmatchedPodfactoryUser | FindingKind::AmbiguousPodfactoryUser,
-            ) => Some(
-                "Fix with a manual mapping: POST /api/v1/mappings \
-                 {\"podfactory_user_id\": \"…\", \"employee_id\": …}."
-                    .into(),
+            (Topic::HeldRun, None) => format!(
+                "Review the plan (GET /api/v1/runs/{id}), then POST /api/v1/runs/{id}/approve \
+                 or /reject."
             ),
-            Topic::FailedRun | Topic::Finding(_) => None,
-        }
+            (Topic::Quarantine, page) => format!(
+                "Check Auth0 (status page, the M2M client's secret and scopes) and the run's \
+                 errors ({}); the first healthy run ends the quarantine.",
+                page.unwrap_or_else(|| "GET /api/v1/runs?status=failed".into())
+            ),
+            (Topic::ActionFailure, Some(page)) => {
+                format!("Each failed action with its error: {page}")
+            }
+            (Topic::ActionFailure, None) => {
+                format!("Each failed action with its error: GET /api/v1/runs/{id}.")
+            }
+            (Topic::FailedRun, _) => return None,
+            // Fixed where they arise (the tenant's roles, the source): the
+            // finding's own text says what is wrong.
+            (
+                Topic::Finding(
+                    FindingKind::UnmappedRoleCode
+                    | FindingKind::PodfactorySourceUnavailable
+                    | FindingKind::EmployeeWithoutPodfactoryUser,
+                ),
+                _,
+            ) => return None,
+            (Topic::Finding(kind), _) => {
+                let triage = self.console_link(&format!("/ui/triage?kind={}", kind.as_str()));
+                match (kind, triage) {
+                    (
+                        FindingKind::UnmatchedPodfactoryUser | FindingKind::AmbiguousPodfactoryUser,
+                        Some(page),
+                    ) => format!(
+                        "Decide in the console: {page} (link a candidate, or mark the user \
+                         not an employee)."
+                    ),
+                    (
+                        FindingKind::UnmatchedPodfactoryUser | FindingKind::AmbiguousPodfactoryUser,
+                        None,
+                    ) => "Link with POST /api/v1/mappings, or POST \
+                          /api/v1/podfactory/non-employees for a login that is no employee."
+                        .into(),
+                    (_, Some(page)) => format!(
+                        "Decide in the console: {page} (acknowledge what is known, so it is \
+                         not sent again)."
+                    ),
+                    (_, None) => "Acknowledge what is known, so it is not sent again: \
+                                  POST /api/v1/findings/acks (keys in GET /api/v1/triage)."
+                        .into(),
+                }
+            }
+        };
+        Some(hint)
+    }
+
+    /// Where the items of a section cut short are listed.
+    fn more(&self, topic: Topic) -> String {
+        let kind = topic.as_str();
+        self.console_link(&format!("/ui/triage?kind={kind}"))
+            .unwrap_or_else(|| format!("GET /api/v1/triage?kind={kind}"))
     }
 
     /// The plain-text part.
@@ -484,18 +605,18 @@ impl Digest {
             for item in items.iter().take(MAX_LISTED).filter(|_| lines.is_empty()) {
                 let _ = writeln!(out, "- {}", item_line(item));
                 for c in &item.candidates {
-                    let _ = writeln!(
-                        out,
-                        "    candidate: employee {} (score {:.2}): {}",
-                        c.employee_id, c.score, c.reason
-                    );
+                    let _ = writeln!(out, "    candidate: {}", candidate_line(c));
+                }
+                if let Some(link) = &item.link {
+                    let _ = writeln!(out, "    {link}");
                 }
             }
             if items.len() > MAX_LISTED && lines.is_empty() {
                 let _ = writeln!(
                     out,
-                    "- … and {} more (GET /api/v1/findings)",
-                    items.len() - MAX_LISTED
+                    "- … and {} more: {}",
+                    items.len() - MAX_LISTED,
+                    self.more(topic)
                 );
             }
             if let Some(hint) = self.hint(topic) {
@@ -529,21 +650,40 @@ impl Digest {
             } else {
                 Vec::new()
             };
+            // Every cause is of this run: its page has each failed action.
+            let run_page = self.console_link(&format!("/ui/runs/{}", self.run.id));
             for line in &lines {
-                let _ = writeln!(out, "<li>{}</li>", esc(line));
+                let _ = writeln!(
+                    out,
+                    "<li>{}{}</li>",
+                    esc(line),
+                    open_link(run_page.as_deref())
+                );
             }
             for item in items.iter().take(MAX_LISTED).filter(|_| lines.is_empty()) {
-                let _ = write!(out, "<li>{}", esc(&item_line(item)));
+                let _ = write!(
+                    out,
+                    "<li>{}{}",
+                    esc(&item_line(item)),
+                    open_link(item.link.as_deref())
+                );
                 if !item.candidates.is_empty() {
                     out.push_str(
                         "\n<table border=\"1\" cellpadding=\"3\" style=\"border-collapse: collapse\">\
-                         <tr><th>Employee</th><th>Score</th><th>Reason</th></tr>",
+                         <tr><th>Employee</th><th>Department</th><th>Email</th><th>Score</th><th>Reason</th></tr>",
                     );
                     for c in &item.candidates {
+                        let who = match (c.name.is_empty(), c.is_active) {
+                            (true, _) => c.employee_id.to_string(),
+                            (false, true) => format!("{} ({})", c.name, c.employee_id),
+                            (false, false) => format!("{} ({}, inactive)", c.name, c.employee_id),
+                        };
                         let _ = write!(
                             out,
-                            "<tr><td>{}</td><td>{:.2}</td><td>{}</td></tr>",
-                            c.employee_id,
+                            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td></tr>",
+                            esc(&who),
+                            esc(&c.department),
+                            esc(&c.email),
                             c.score,
                             esc(&c.reason)
                         );
@@ -555,13 +695,14 @@ impl Digest {
             if items.len() > MAX_LISTED && lines.is_empty() {
                 let _ = writeln!(
                     out,
-                    "<li>… and {} more (GET /api/v1/findings)</li>",
-                    items.len() - MAX_LISTED
+                    "<li>… and {} more: {}</li>",
+                    items.len() - MAX_LISTED,
+                    linkified(&self.more(topic))
                 );
             }
             out.push_str("</ul>\n");
             if let Some(hint) = self.hint(topic) {
-                let _ = writeln!(out, "<p><i>{}</i></p>", esc(&hint));
+                let _ = writeln!(out, "<p><i>{}</i></p>", linkified(&hint));
             }
         }
         out.push_str("</body></html>\n");
@@ -661,6 +802,52 @@ fn causes<'a>(items: &[&'a Item]) -> Vec<Cause<'a>> {
     }
     // Stable: equal groups keep the order they first failed in.
     out.sort_by_key(|c| std::cmp::Reverse(c.count));
+    out
+}
+
+/// A candidate employee as a person tells them apart: "Ruby Masoin
+/// (Packing, ruby.masoin@printworks.com), employee 12, score 0.82: reason".
+/// A plan stored before candidates carried the employee names the id only.
+fn candidate_line(c: &FindingCandidate) -> String {
+    let who = if c.name.is_empty() {
+        format!("employee {}", c.employee_id)
+    } else {
+        format!(
+            "{} ({}, {}), employee {}{}",
+            c.name,
+            c.department,
+            c.email,
+            c.employee_id,
+            if c.is_active { "" } else { ", inactive" }
+        )
+    };
+    format!("{who}, score {:.2}: {}", c.score, c.reason)
+}
+
+/// " (open in the console)" as a link, or nothing without a console.
+fn open_link(link: Option<&str>) -> String {
+    link.map(|l| format!(" (<a href=\"{}\">open in the console</a>)", esc(l)))
+        .unwrap_or_default()
+}
+
+/// `text` escaped, with the console links in it (rosterd's own words and
+/// URLs, never data) made clickable.
+fn linkified(text: &str) -> String {
+    let mut out = String::new();
+    for (i, word) in esc(text).split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let body = word.trim_start_matches('(');
+        let lead = &word[..word.len() - body.len()];
+        let url = body.trim_end_matches(['.', ',', ')', ';']);
+        if url.starts_with("https://") || url.starts_with("http://") {
+            let tail = &body[url.len()..];
+            let _ = write!(out, "{lead}<a href=\"{url}\">{url}</a>{tail}");
+        } else {
+            out.push_str(word);
+        }
+    }
     out
 }
 
@@ -910,7 +1097,13 @@ mod tests {
             text.contains("O'Brien & <Sons> [PodFactory user pf-1]"),
             "{text}"
         );
-        assert!(text.contains("candidate: employee 12 (score 0.82): same <surname>"));
+        assert!(
+            text.contains(
+                "candidate: Ruby Masoin (Packing, ruby.masoin@printworks.com), employee 12, \
+                 score 0.82: same <surname>"
+            ),
+            "{text}"
+        );
         let slack = d.slack_json()["text"].as_str().unwrap().to_string();
         assert!(slack.contains("&lt;Sons&gt;") && !slack.contains("<Sons>"));
     }
@@ -942,6 +1135,128 @@ mod tests {
         assert_eq!(
             d.webhook_json()["items"].as_array().unwrap().len(),
             MAX_LISTED + 6
+        );
+    }
+
+    #[test]
+    fn a_candidate_is_named_and_one_stored_before_names_by_its_id() {
+        let mut c = pf(FindingKind::AmbiguousPodfactoryUser, "pf-1", "x").candidates[0].clone();
+        c.is_active = false;
+        assert_eq!(
+            candidate_line(&c),
+            "Ruby Masoin (Packing, ruby.masoin@printworks.com), employee 12, inactive, \
+             score 0.82: same <surname>"
+        );
+        c.name.clear();
+        assert_eq!(
+            candidate_line(&c),
+            "employee 12, score 0.82: same <surname>"
+        );
+    }
+
+    #[test]
+    fn with_a_console_every_item_links_to_where_it_is_decided() {
+        let ambiguous = pf(FindingKind::AmbiguousPodfactoryUser, "pf-1", "amb");
+        let duplicate = Finding::new(
+            FindingKind::DuplicateAccount,
+            Some(EmployeeId(5)),
+            vec![Auth0UserId("auth0|a".into()), Auth0UserId("auth0|b".into())],
+            "two accounts".into(),
+        );
+        let orphan = Finding::new(
+            FindingKind::Orphaned,
+            None,
+            vec![Auth0UserId("auth0|x".into())],
+            "orphan".into(),
+        );
+        let plan = Plan {
+            findings: vec![ambiguous.clone(), duplicate, orphan.clone()],
+            ..Plan::default()
+        };
+        let r = run("held", Some(&plan), None);
+        let all = items(&r, &[failed(0, "create", 4, "500 boom")]).unwrap();
+        let base = "https://rosterd.example.com";
+        let d = Digest::new(&r, 24, all.clone()).with_console(Some(base.into()));
+        let links: Vec<(&str, &str)> = d
+            .items
+            .iter()
+            .map(|i| (i.kind.as_str(), i.link.as_deref().unwrap()))
+            .collect();
+        let triage = |f: &Finding| {
+            format!(
+                "{base}/ui/triage?kind={}#{}",
+                f.kind.as_str(),
+                crate::triage::anchor(&f.key())
+            )
+        };
+        assert_eq!(
+            links,
+            [
+                ("held_run", "https://rosterd.example.com/ui/runs/7"),
+                ("action_failure", "https://rosterd.example.com/ui/runs/7"),
+                ("ambiguous_podfactory_user", triage(&ambiguous).as_str()),
+                (
+                    "duplicate_account",
+                    "https://rosterd.example.com/ui/employees/5"
+                ),
+                ("orphaned", triage(&orphan).as_str()),
+            ]
+        );
+        assert_eq!(
+            d.webhook_json()["items"][0]["link"],
+            "https://rosterd.example.com/ui/runs/7"
+        );
+        let html = d.html();
+        assert!(
+            html.contains(
+                "Decide in the console: <a href=\"https://rosterd.example.com/ui/runs/7\">\
+             https://rosterd.example.com/ui/runs/7</a> (approve"
+            ),
+            "{html}"
+        );
+
+        // No console: no links, the API instead.
+        let plain = Digest::new(&r, 24, all);
+        assert!(plain.items.iter().all(|i| i.link.is_none()));
+        assert!(plain.webhook_json()["items"][0].get("link").is_none());
+        assert!(!plain.text().contains("/ui/") && !plain.html().contains("<a "));
+        assert!(plain.text().contains("POST /api/v1/runs/7/approve"));
+    }
+
+    #[test]
+    fn only_findings_people_decided_are_covered() {
+        let plan = Plan {
+            findings: vec![
+                pf(FindingKind::UnmatchedPodfactoryUser, "pf-kiosk", "kiosk"),
+                pf(FindingKind::UnmatchedPodfactoryUser, "pf-2", "someone"),
+                Finding::new(
+                    FindingKind::Orphaned,
+                    None,
+                    vec![Auth0UserId("auth0|x".into())],
+                    "orphan".into(),
+                ),
+            ],
+            ..Plan::default()
+        };
+        let all = items(&run("held", Some(&plan), None), &[]).unwrap();
+        let decided = Decided {
+            acknowledged: HashSet::from([plan.findings[2].key(), "held_run|7".to_string()]),
+            not_employees: HashSet::from(["pf-kiosk".to_string()]),
+        };
+        let kept: Vec<&str> = all
+            .iter()
+            .filter(|i| !decided.covers(i))
+            .map(|i| i.key.as_str())
+            .collect();
+        assert_eq!(kept, ["held_run|7", "unmatched_podfactory_user||pf-2|"]);
+    }
+
+    #[test]
+    fn only_urls_in_rosterd_s_own_words_become_links() {
+        assert_eq!(
+            linkified("See (https://r.example/ui/runs/7); or <b> & https://r.example/ui/x."),
+            "See (<a href=\"https://r.example/ui/runs/7\">https://r.example/ui/runs/7</a>); \
+             or &lt;b&gt; &amp; <a href=\"https://r.example/ui/x\">https://r.example/ui/x</a>."
         );
     }
 

@@ -17,6 +17,11 @@
 //!   of `smtp_timeout_secs` each with backoff, and after one message gives up
 //!   on an unreachable server the other recipients' messages are not tried.
 //!   The same attempts and timeout apply to the webhooks, posted concurrently.
+//! - **People's decisions hold.** A finding someone acknowledged, or about
+//!   a PodFactory user someone marked not an employee (`triage`), is not
+//!   sent, however new.
+//! - **Links to the console.** With `serve.public_url`, each item links to
+//!   the console page where it is decided.
 //! - **Recipients per kind.** `notify.to` gets every section; an address in
 //!   `notify.recipients.<kind>` (and not in `to`) gets only its kinds'
 //!   sections, one message per distinct set of kinds. Kinds: `held_run`,
@@ -34,12 +39,12 @@ pub mod digest;
 mod smtp;
 mod webhook;
 
-use crate::config::NotifySettings;
+use crate::config::{NotifySettings, ServeSettings};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use anyhow::{bail, Context as _};
 use chrono::{DateTime, TimeDelta, Utc};
-use digest::{Digest, Topic};
+use digest::{Decided, Digest, Topic};
 use lettre::message::Mailbox;
 use smtp::{Mailer, SendError};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -77,6 +82,8 @@ struct Inner {
     store: Store,
     metrics: Arc<Metrics>,
     cooldown_hours: u64,
+    /// The console's base URL (`serve.public_url`), for links.
+    console: Option<String>,
     mailer: Option<Mailer>,
     audiences: Vec<Audience>,
     webhooks: Vec<Webhook>,
@@ -97,12 +104,19 @@ struct Audience {
 impl Notifier {
     /// The notifier for a run context's settings, store and metrics.
     pub fn for_context(ctx: &crate::run::Context) -> anyhow::Result<Option<Notifier>> {
-        Notifier::new(&ctx.settings.notify, ctx.store.clone(), ctx.metrics.clone())
+        Notifier::new(
+            &ctx.settings.notify,
+            &ctx.settings.serve,
+            ctx.store.clone(),
+            ctx.metrics.clone(),
+        )
     }
 
-    /// `None` when neither email nor a webhook is configured.
+    /// `None` when neither email nor a webhook is configured. `serve` says
+    /// where the console is (`public_url`), for links.
     pub fn new(
         settings: &NotifySettings,
+        serve: &ServeSettings,
         store: Store,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Option<Notifier>> {
@@ -131,6 +145,7 @@ impl Notifier {
                 store,
                 metrics,
                 cooldown_hours: s.cooldown_hours,
+                console: serve.console_link(""),
                 mailer,
                 audiences,
                 webhooks,
@@ -162,7 +177,19 @@ impl Inner {
             .await?
             .with_context(|| format!("run {run_id} not found"))?;
         let actions = self.store.run_actions(run_id).await?;
-        let all = digest::items(&run, &actions).context("read the run's plan")?;
+        let mut all = digest::items(&run, &actions).context("read the run's plan")?;
+        if all.is_empty() {
+            return Ok(());
+        }
+        let decided = self.decided().await?;
+        let before = all.len();
+        all.retain(|i| !decided.covers(i));
+        if all.len() < before {
+            tracing::debug!(
+                left_out = before - all.len(),
+                "findings people decided are not sent"
+            );
+        }
         if all.is_empty() {
             return Ok(());
         }
@@ -184,7 +211,7 @@ impl Inner {
             return Ok(());
         }
 
-        let digest = Digest::new(&run, self.cooldown_hours, new);
+        let digest = Digest::new(&run, self.cooldown_hours, new).with_console(self.console.clone());
         let ((emailed, not_emailed), hooks_ok) =
             tokio::join!(self.email(&digest), self.post(&digest));
         // Delivered: some channel carried it and none that should have failed.
@@ -206,6 +233,27 @@ impl Inner {
             "run digest notified"
         );
         Ok(())
+    }
+
+    /// The findings people decided (acknowledged, or about a PodFactory
+    /// user marked not an employee).
+    async fn decided(&self) -> anyhow::Result<Decided> {
+        Ok(Decided {
+            acknowledged: self
+                .store
+                .finding_acks()
+                .await?
+                .into_iter()
+                .map(|a| a.finding_key)
+                .collect(),
+            not_employees: self
+                .store
+                .non_employees()
+                .await?
+                .into_iter()
+                .map(|n| n.podfactory_user_id)
+                .collect(),
+        })
     }
 
     /// Email every audience its part; returns the kinds some message
