@@ -294,6 +294,14 @@ async fn the_queue_shows_what_waits_and_decisions_leave_it_at_once(db: Db) {
         (mapping.employee_id, mapping.created_by.as_str()),
         (4, "alice")
     );
+    // One PodFactory user per employee.
+    let err = triage::link(ctx, "pf-station-2", 4, "alice")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "employee 4 already has PodFactory user pf5 (a manual mapping by alice); delete that mapping first"
+    );
     assert!(triage::queue(ctx, None, false)
         .await
         .unwrap()

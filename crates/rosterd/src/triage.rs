@@ -152,6 +152,30 @@ pub async fn link(
             marked.decided_by
         )));
     }
+    // One PodFactory user per employee, as the matcher links them: a second
+    // one would leave the real owner unlinked and overwrite the audit's
+    // PodFactory email (operator finding).
+    if let Some(other) = store
+        .manual_mappings()
+        .await?
+        .into_iter()
+        .find(|m| m.employee_id == employee_id && m.podfactory_user_id != pf)
+    {
+        return Err(TriageError::Conflict(format!(
+            "employee {employee_id} already has PodFactory user {} (a manual mapping by {}); delete that mapping first",
+            other.podfactory_user_id, other.created_by
+        )));
+    }
+    if let Some((other, _)) = store
+        .current_podfactory_links()
+        .await?
+        .into_iter()
+        .find(|(user, e)| *e == employee_id && user != pf)
+    {
+        return Err(TriageError::Conflict(format!(
+            "employee {employee_id} is linked to PodFactory user {other}; link {other} to its own employee or mark it not an employee first"
+        )));
+    }
     let m = store
         .upsert_manual_mapping(pf, employee_id, actor, Utc::now())
         .await?;

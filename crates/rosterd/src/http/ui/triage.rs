@@ -6,14 +6,12 @@ use super::layout::{badge, csrf, employee_link, when, Page};
 use super::session::Viewer;
 use super::{done, failed, internal, Decision, Flashed, UiState};
 use crate::plan::{Finding, FindingKind};
-use crate::store::ManualMapping;
-use crate::triage::{anchor, QueueItem, TriageError};
+use crate::triage::{QueueItem, TriageError};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
-use std::collections::HashMap;
 
 /// Items shown per page of one kind (the rest are counted).
 const SHOWN: usize = 200;
@@ -48,23 +46,10 @@ pub(super) async fn queue(
         }
     };
     let show_acked = acked_raw.as_deref() == Some("true");
-    let store = &state.app.ctx.store;
-    let (all, mappings) = match tokio::try_join!(
-        async {
-            crate::triage::queue(&state.app.ctx, None, true)
-                .await
-                .map_err(anyhow::Error::from)
-        },
-        async { store.manual_mappings().await.map_err(anyhow::Error::from) },
-    ) {
-        Ok(x) => x,
+    let all = match crate::triage::queue(&state.app.ctx, None, true).await {
+        Ok(q) => q,
         Err(e) => return internal(&viewer, e),
     };
-    // Decided since the latest run: said so, until the next run records it.
-    let linked: HashMap<&str, &ManualMapping> = mappings
-        .iter()
-        .map(|m| (m.podfactory_user_id.as_str(), m))
-        .collect();
     let open = |i: &&QueueItem| show_acked || i.acknowledged.is_none();
     let mut counts: Vec<(FindingKind, usize)> = FindingKind::ALL
         .iter()
@@ -134,30 +119,19 @@ pub(super) async fn queue(
                 }
             }
             @if items.is_empty() { p { "Nothing waits for a person." } }
-            @for item in items.iter().take(SHOWN) { (render_item(&viewer, item, &linked)) }
+            @for item in items.iter().take(SHOWN) { (render_item(&viewer, item)) }
             @if items.len() > SHOWN { p { "… and " (items.len() - SHOWN) " more: filter by kind, or decide these first." } }
         },
     )
 }
 
-fn render_item(
-    viewer: &Viewer,
-    item: &QueueItem,
-    linked: &HashMap<&str, &ManualMapping>,
-) -> Markup {
+fn render_item(viewer: &Viewer, item: &QueueItem) -> Markup {
     let f = &item.finding;
-    let decided = f
-        .podfactory_user_id
-        .as_deref()
-        .and_then(|pf| linked.get(pf));
     html! {
-        article.item id=(anchor(&item.key)) data-kind=(f.kind.as_str()) {
+        article.item id=(item.anchor) data-kind=(f.kind.as_str()) {
             p.kind { span.badge.neutral { (f.kind.as_str()) } }
             p.detail { (f.detail) }
-            @if let Some(m) = decided {
-                p.flash role="status" { "Linked to " (employee_link(m.employee_id)) " by " (m.created_by) ", " (when(m.created_at))
-                    "; the next run records the link. Undo it under " a href="/ui/mappings" { "Mappings" } "." }
-            } @else if let Some(pf) = &f.podfactory_user_id {
+            @if let Some(pf) = &f.podfactory_user_id {
                 (podfactory_item(viewer, pf, f))
             } @else {
                 (other_item(viewer, item))
