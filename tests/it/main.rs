@@ -28,3 +28,4 @@ mod reconcile;
 mod source_trust;
 #[cfg(feature = "mysql")]
 mod store_mysql;
+mod triage;

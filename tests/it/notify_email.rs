@@ -252,20 +252,36 @@ async fn stored_run(store: &Store, end: Ending) -> i64 {
     id
 }
 
+/// A candidate employee as matching describes it: (name, email, department).
+fn candidate(id: i64, score: f64, reason: &str, who: (&str, &str, &str)) -> FindingCandidate {
+    FindingCandidate {
+        employee_id: EmployeeId(id),
+        score,
+        reason: reason.into(),
+        name: who.0.into(),
+        email: who.1.into(),
+        department: who.2.into(),
+        workspace: "TX".into(),
+        is_active: true,
+    }
+}
+
 fn unmatched(pf: &str, detail: &str) -> Finding {
     Finding {
         podfactory_user_id: Some(pf.into()),
         candidates: vec![
-            FindingCandidate {
-                employee_id: EmployeeId(41),
-                score: 0.7712,
-                reason: "similar name \"Zoë O'Brien\"".into(),
-            },
-            FindingCandidate {
-                employee_id: EmployeeId(42),
-                score: 0.655,
-                reason: "same email local part".into(),
-            },
+            candidate(
+                41,
+                0.7712,
+                "similar name \"Zoë O'Brien\"",
+                ("Zoë O'Brien", "zoe.obrien@printworks.com", "Packing"),
+            ),
+            candidate(
+                42,
+                0.655,
+                "same email local part",
+                ("Zoe Brien", "zbrien@printworks.com", "Shipping"),
+            ),
         ],
         ..Finding::new(
             FindingKind::UnmatchedPodfactoryUser,
@@ -280,16 +296,18 @@ fn ambiguous(pf: &str) -> Finding {
     Finding {
         podfactory_user_id: Some(pf.into()),
         candidates: vec![
-            FindingCandidate {
-                employee_id: EmployeeId(7),
-                score: 0.93,
-                reason: "same name, Packing".into(),
-            },
-            FindingCandidate {
-                employee_id: EmployeeId(8),
-                score: 0.93,
-                reason: "same name, Shipping".into(),
-            },
+            candidate(
+                7,
+                0.93,
+                "same name, Packing",
+                ("Sam Lee", "sam.lee@printworks.com", "Packing"),
+            ),
+            candidate(
+                8,
+                0.93,
+                "same name, Shipping",
+                ("Sam Lee", "samuel.lee@printworks.com", "Shipping"),
+            ),
         ],
         ..Finding::new(
             FindingKind::AmbiguousPodfactoryUser,

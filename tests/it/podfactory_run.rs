@@ -21,15 +21,15 @@ async fn rows(store: &Store, sql: &str) -> Vec<(String, i64, String, Option<Stri
 
 /// A run context whose PodFactory source is a CSV file holding `users`
 /// (rewrite `csv` to change them), with `tweak`ed settings.
-struct CsvWorld {
-    ctx: std::sync::Arc<rosterd::run::Context>,
-    csv: std::path::PathBuf,
-    sim: auth0_sim::RunningSim,
+pub(crate) struct CsvWorld {
+    pub ctx: std::sync::Arc<rosterd::run::Context>,
+    pub csv: std::path::PathBuf,
+    pub sim: auth0_sim::RunningSim,
     _dir: tempfile::TempDir,
     _db: TestDb,
 }
 
-async fn csv_world(
+pub(crate) async fn csv_world(
     db: Db,
     users: &str,
     employees: &[rosterd::model::RawEmployee],

@@ -71,9 +71,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     settings.serve.listen = args.listen.clone();
     settings.serve.schedule = every(args.interval_secs);
     settings.serve.run_at_start = false;
-    // A token for trying the admin API, made fresh and shown once.
+    // A token for the console and the admin API, made fresh and shown once.
     let token = rosterd::password::generate_token();
     settings.serve.admin_tokens = vec![("demo".into(), token.clone())];
+    settings.serve.public_url = format!("http://{}", args.listen);
     let ctx = Context::new(settings).await?;
     ctx.store.migrate().await?;
 
@@ -133,6 +134,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             "serving as `rosterd serve` does, a run every {}s (Ctrl-C to stop):",
             args.interval_secs
         );
+        println!();
+        println!("  the operator console: http://{}/ui", args.listen);
+        println!("  sign in with the admin token {}", token.expose());
+        println!();
         println!(
             "  http://{}/metrics   http://{}/readyz",
             args.listen, args.listen

@@ -49,6 +49,8 @@ pub struct Status {
     pub current: Current,
     /// The last run this driver started that has ended.
     pub last: Option<LastRun>,
+    /// When the next scheduled run starts (jitter included), if ever.
+    pub next_run: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,6 +291,7 @@ pub(crate) fn spawn<A: Activation>(
     let (status_tx, status) = watch::channel(Status {
         current: Current::Idle,
         last: None,
+        next_run: None,
     });
     let (stop, stopped) = watch::channel(false);
     if let Some(secs) = config.schedule.interval_secs(Utc::now()) {
@@ -367,6 +370,7 @@ impl<A: Activation> Driver<A> {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut next_tick = self.next_tick(Utc::now());
+        self.publish_next(next_tick);
         match &next_tick {
             Some(t) => tracing::info!(next_run = %t.at, "schedule armed"),
             None => tracing::warn!("the schedule matches no time from now on: no scheduled runs"),
@@ -420,6 +424,7 @@ impl<A: Activation> Driver<A> {
                             self.metrics.scheduler_skipped.inc();
                             next_tick = self.next_tick(n.slot);
                         }
+                        self.publish_next(next_tick);
                     }
                 }
             }
@@ -451,6 +456,10 @@ impl<A: Activation> Driver<A> {
                 }
             }
         }
+    }
+
+    fn publish_next(&self, tick: Option<Tick>) {
+        self.status.send_modify(|s| s.next_run = tick.map(|t| t.at));
     }
 
     /// The next schedule slot after `t`, and when to start it (the slot

@@ -24,3 +24,4 @@ pub mod report;
 pub mod run;
 pub mod store;
 pub mod telemetry;
+pub mod triage;

@@ -225,10 +225,14 @@ pub async fn match_users(
 }
 
 impl Matching {
-    /// Findings for everything the matcher would not decide.
-    pub fn findings(&self) -> Vec<crate::plan::Finding> {
+    /// Findings for everything the matcher would not decide, each user and
+    /// candidate described from the source and `employees` (the run's), so
+    /// a person can decide without looking anyone up.
+    pub fn findings(&self, employees: &[crate::model::Employee]) -> Vec<crate::plan::Finding> {
         use crate::matching::MatchStatus;
-        use crate::plan::{Finding, FindingCandidate, FindingKind};
+        use crate::plan::{Finding, FindingCandidate, FindingKind, FindingPodfactoryUser};
+        let by_id: std::collections::HashMap<crate::model::EmployeeId, &crate::model::Employee> =
+            employees.iter().map(|e| (e.id, e)).collect();
         let mut out = Vec::new();
         for (u, r) in self.users.iter().zip(&self.results) {
             let kind = match r.status {
@@ -249,13 +253,29 @@ impl Matching {
                 format!("PodFactory user {} {who}: {}", u.id, r.explanation),
             );
             f.podfactory_user_id = Some(u.id.clone());
+            f.podfactory_user = Some(FindingPodfactoryUser {
+                name: u.name.clone(),
+                email: u.email.clone(),
+                role: u.user_role.clone(),
+            });
             f.candidates = r
                 .candidates
                 .iter()
-                .map(|c| FindingCandidate {
-                    employee_id: c.employee_id,
-                    score: c.score,
-                    reason: c.reason.clone(),
+                .map(|c| {
+                    let e = by_id.get(&c.employee_id);
+                    let text = |field: fn(&crate::model::Employee) -> &str| {
+                        e.map(|e| field(e).to_string()).unwrap_or_default()
+                    };
+                    FindingCandidate {
+                        employee_id: c.employee_id,
+                        score: c.score,
+                        reason: c.reason.clone(),
+                        name: text(|e| &e.full_name),
+                        email: text(|e| e.email.as_str()),
+                        department: text(|e| &e.department),
+                        workspace: text(|e| &e.workspace),
+                        is_active: e.is_some_and(|e| e.is_active),
+                    }
                 })
                 .collect();
             out.push(f);

@@ -95,6 +95,18 @@ impl Context {
     async fn verify_leader(&self) -> Result<(), LeadershipLost> {
         self.fenced(async {}).await
     }
+
+    /// Record who did what in the admin audit (API, console). Logged, not
+    /// returned, when it fails: the action it records is done by then.
+    pub async fn audit(&self, actor: &str, action: &str, target: Option<&str>) {
+        if let Err(e) = self
+            .store
+            .audit_admin(actor, action, target, Utc::now())
+            .await
+        {
+            tracing::error!(error = %e, action, "could not write the admin audit");
+        }
+    }
 }
 
 rosterd_core::vocabulary! {
@@ -718,7 +730,7 @@ async fn execute(
     plan.findings.extend(unidentified);
     plan.findings.extend(source_finding);
     if let Some(m) = &matching {
-        plan.findings.extend(m.findings());
+        plan.findings.extend(m.findings(&employees));
         report.podfactory = Some(m.summary());
     }
     report.stats = plan.stats.clone();

@@ -278,13 +278,40 @@ pub struct Finding {
     /// The role code an `unmapped_role_code` finding is about.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub role_code: Option<String>,
+    /// The PodFactory user an unmatched or ambiguous finding is about, as
+    /// PodFactory knows them: what a person compares the candidates with.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub podfactory_user: Option<FindingPodfactoryUser>,
 }
 
+/// An employee a PodFactory user may be, with what a person needs to tell
+/// (plans stored before these fields read them as empty).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindingCandidate {
     pub employee_id: EmployeeId,
     pub score: f64,
     pub reason: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub department: String,
+    #[serde(default)]
+    pub workspace: String,
+    #[serde(default)]
+    pub is_active: bool,
+}
+
+/// A PodFactory user as its source gave it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingPodfactoryUser {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
 }
 
 impl Eq for FindingCandidate {}
@@ -305,6 +332,7 @@ impl Finding {
             podfactory_user_id: None,
             candidates: Vec::new(),
             role_code: None,
+            podfactory_user: None,
         }
     }
 

@@ -75,7 +75,7 @@ fn bearer(headers: &HeaderMap) -> Result<&str, &'static str> {
 }
 
 /// Constant-time equality of two secrets of any length.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     let (da, db) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
     bool::from(da.ct_eq(&db))
 }

@@ -8,12 +8,14 @@
 mod auth;
 pub(crate) mod bare_errors;
 mod openapi;
+mod ui;
 
 use crate::driver::DriverHandle;
 use crate::held::DecisionError;
 use crate::plan::FindingKind;
 use crate::run::{Context, RunError, RunOptions, RunStatus, Trigger};
 use crate::store::RunRecord;
+use crate::triage::{self, TriageError};
 use auth::Actor;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -22,7 +24,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
-use chrono::Utc;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -167,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .nest("/api/v1", api)
+        .nest("/ui", ui::router(state.clone()))
         .route("/metrics", get(metrics))
         .route(
             "/healthz",
@@ -226,7 +228,13 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    // The console's pages are HTML, errors included.
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json || is_html {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -347,14 +355,7 @@ async fn trigger_run(
 }
 
 async fn audit(state: &AppState, actor: &Actor, action: &str, target: Option<&str>) {
-    if let Err(e) = state
-        .ctx
-        .store
-        .audit_admin(&actor.0, action, target, Utc::now())
-        .await
-    {
-        tracing::error!(error = %e, action, "could not write the admin audit");
-    }
+    state.ctx.audit(&actor.0, action, target).await;
 }
 
 /// A run without its (large) plan, with its summary as JSON.
@@ -601,38 +602,25 @@ async fn create_mapping(
     body: Body,
 ) -> ApiResult<Response> {
     let body: MappingBody = parse_body(&headers, &read_body(body)?)?;
-    let pf = body.podfactory_user_id.trim();
-    if pf.is_empty() || pf.len() > 200 {
-        return Err(ApiError::bad_request(
-            "podfactory_user_id must be 1 to 200 characters",
-        ));
-    }
-    // PostgreSQL refuses NUL in text, and no PodFactory id holds a control
-    // character: bad input, not an internal error.
-    if pf.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "podfactory_user_id must not contain control characters",
-        ));
-    }
-    let store = &state.ctx.store;
-    if find_employee(&state, body.employee_id).await?.is_none() {
-        return Err(ApiError::bad_request(format!(
-            "no employee {}",
-            body.employee_id
-        )));
-    }
-    let m = store
-        .upsert_manual_mapping(pf, body.employee_id, &actor.0, Utc::now())
-        .await
-        .map_err(internal)?;
-    audit(
-        &state,
-        &actor,
-        "create_mapping",
-        Some(&format!("{pf} -> {}", body.employee_id)),
+    let m = triage::link(
+        &state.ctx,
+        &body.podfactory_user_id,
+        body.employee_id,
+        &actor.0,
     )
-    .await;
+    .await
+    .map_err(triage_error)?;
     Ok((StatusCode::CREATED, Json(json!(m))).into_response())
+}
+
+fn triage_error(e: TriageError) -> ApiError {
+    match e {
+        TriageError::NoEmployee(_) | TriageError::BadInput(_) => {
+            ApiError::bad_request(e.to_string())
+        }
+        TriageError::Conflict(_) => ApiError::conflict("conflict", e.to_string()),
+        TriageError::UnreadablePlan { .. } | TriageError::Store(_) => internal(e),
+    }
 }
 
 async fn list_mappings(State(state): State<AppState>) -> ApiResult<Json<Value>> {
@@ -691,16 +679,22 @@ async fn get_employee(
     })))
 }
 
-/// Onboarding credentials: a fresh password shown once, or a ticket URL.
-/// Never stored or logged; the audit records who asked, not what was given.
-async fn credentials(
-    State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    Path(raw): Path<String>,
-) -> ApiResult<Response> {
-    let id = parse_id(&raw, "employee id")?;
+/// Credentials as issued: shown once, never stored or logged.
+pub(crate) enum Issued {
+    Password(crate::config::Secret),
+    Ticket(crate::config::Secret),
+}
+
+/// Onboarding credentials for employee `id`: a fresh password or a ticket
+/// URL, for the API and the console alike. The audit records who asked,
+/// not what was given.
+async fn issue_credentials(
+    state: &AppState,
+    id: i64,
+    actor: &Actor,
+) -> ApiResult<(crate::model::Auth0UserId, Issued)> {
     let ctx = &state.ctx;
-    let e = load_employee(&state, id).await?;
+    let e = load_employee(state, id).await?;
     if !e.is_active {
         return Err(ApiError::conflict(
             "inactive",
@@ -714,24 +708,42 @@ async fn credentials(
         ));
     };
     let s = &ctx.settings.serve;
-    let body = if s.credentials == "ticket" {
+    let issued = if s.credentials == "ticket" {
         let ticket = ctx
             .auth0
             .password_change_ticket(&uid, s.ticket_ttl_secs)
             .await
             .map_err(auth0_error)?;
-        json!({ "employee_id": id, "auth0_user_id": uid.0, "ticket": ticket })
+        Issued::Ticket(crate::config::Secret::new(ticket))
     } else {
         let password = crate::password::generate();
         ctx.auth0
             .set_password(&uid, &password)
             .await
             .map_err(auth0_error)?;
-        json!({ "employee_id": id, "auth0_user_id": uid.0, "password": password.expose(),
-                "note": "shown once; rosterd keeps no copy" })
+        Issued::Password(password)
     };
     tracing::warn!(actor = %actor.0, employee_id = id, mode = %s.credentials, "onboarding credentials issued");
-    audit(&state, &actor, "credentials", Some(&id.to_string())).await;
+    audit(state, actor, "credentials", Some(&id.to_string())).await;
+    Ok((uid, issued))
+}
+
+async fn credentials(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&raw, "employee id")?;
+    let (uid, issued) = issue_credentials(&state, id, &actor).await?;
+    let body = match issued {
+        Issued::Ticket(ticket) => {
+            json!({ "employee_id": id, "auth0_user_id": uid.0, "ticket": ticket.expose() })
+        }
+        Issued::Password(password) => {
+            json!({ "employee_id": id, "auth0_user_id": uid.0, "password": password.expose(),
+                    "note": "shown once; rosterd keeps no copy" })
+        }
+    };
     Ok((
         StatusCode::OK,
         [(header::CACHE_CONTROL, "no-store")],

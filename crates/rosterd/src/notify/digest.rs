@@ -208,16 +208,7 @@ impl Item {
     fn from_finding(f: Finding) -> Option<Item> {
         let kind = Topic::Finding(f.kind);
         kind.section()?;
-        // A finding naming nothing (an invalid employees row) is told apart
-        // by its text; every such finding would otherwise share one key.
-        let names_nothing = f.employee_id.is_none()
-            && f.podfactory_user_id.is_none()
-            && f.auth0_user_ids.is_empty();
-        let key = if names_nothing {
-            format!("{}|detail|{}", kind.as_str(), f.detail)
-        } else {
-            f.key()
-        };
+        let key = crate::triage::key(&f);
         Some(Item {
             key,
             kind,
@@ -766,6 +757,11 @@ mod tests {
                 employee_id: EmployeeId(12),
                 score: 0.8234,
                 reason: "same <surname>".into(),
+                name: "Ruby Masoin".into(),
+                email: "ruby.masoin@printworks.com".into(),
+                department: "Packing".into(),
+                workspace: "TX".into(),
+                is_active: true,
             }],
             ..Finding::new(kind, None, vec![], detail.into())
         }

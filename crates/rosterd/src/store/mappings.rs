@@ -23,6 +23,19 @@ pub struct AuditRow {
     pub from_matcher: bool,
 }
 
+/// A row of `auth0_employee_mapping_audit` as stored: how an employee was
+/// tied to an Auth0 account (and its PodFactory email), since when.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct MappingAudit {
+    pub employee_id: i64,
+    pub auth0_user_id: String,
+    pub productivity_email: Option<String>,
+    pub podfactory_email: Option<String>,
+    pub matched_by: String,
+    pub matched_at: DateTime<Utc>,
+    pub last_verified: DateTime<Utc>,
+}
+
 /// An admin's manual PodFactory mapping.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ManualMapping {
@@ -152,6 +165,21 @@ impl Store {
             .fetch_all(pool)
             .await
             .map_err(sql("read podfactory links"))
+        })
+    }
+
+    /// The mapping audit of one employee (one row per account it was tied
+    /// to), oldest first.
+    pub async fn employee_audit(&self, employee_id: i64) -> Result<Vec<MappingAudit>> {
+        with_pool!(self, pool, q => {
+            sqlx::query_as(
+                &q("SELECT employee_id, auth0_user_id, productivity_email, podfactory_email, matched_by, \
+                 matched_at, last_verified FROM auth0_employee_mapping_audit WHERE employee_id = $1 ORDER BY id")?,
+            )
+            .bind(employee_id)
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read mapping audit"))
         })
     }
 

@@ -17,7 +17,8 @@
 //!
 //! One file per aggregate: `runs` (runs, actions, held decisions),
 //! `stored_plan` (the plan as stored, versioned), `mappings` (mapping
-//! audit, PodFactory links, manual mappings), `admin` (the admin audit),
+//! audit, PodFactory links, manual mappings), `decisions` (PodFactory users
+//! that are not employees, acknowledged findings), `admin` (the admin audit),
 //! `employees` (the employees source), `changes` (the change feed) and
 //! `lock` (the leader lock); `url` parses database URLs and `migrations`
 //! applies `migrations/`. This file holds the type, connecting, errors and
@@ -25,6 +26,7 @@
 
 mod admin;
 mod changes;
+mod decisions;
 mod employees;
 mod lock;
 mod mappings;
@@ -34,6 +36,7 @@ mod stored_plan;
 mod url;
 
 pub use changes::ChangeFeed;
+pub use decisions::{FindingAck, NonEmployee};
 #[cfg(feature = "mysql")]
 pub(crate) use employees::read_only_mysql;
 #[cfg(feature = "postgres")]
@@ -42,7 +45,7 @@ pub(crate) use employees::read_only_pg;
 pub(crate) use employees::read_only_sqlite;
 pub use employees::{Loaded, Unreadable, WriteBack, EMPLOYEES_QUERY};
 pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
-pub use mappings::{AuditRow, LinkRow, ManualMapping, PodFactoryLink};
+pub use mappings::{AuditRow, LinkRow, ManualMapping, MappingAudit, PodFactoryLink};
 pub use runs::{ActionRecord, HeldDecision, RunEnd, RunRecord};
 pub use stored_plan::{StoredPlan, StoredPlanError};
 pub(crate) use url::Options;
@@ -254,7 +257,7 @@ fn cause_text(e: &sqlx::Error) -> String {
 }
 
 /// rosterd's own tables (see migrations/): missing means not migrated.
-const ROSTERD_TABLES: [&str; 9] = [
+const ROSTERD_TABLES: [&str; 11] = [
     "reconcile_runs",
     "reconcile_actions",
     "auth0_employee_mapping_audit",
@@ -264,6 +267,8 @@ const ROSTERD_TABLES: [&str; 9] = [
     "notification_log",
     "rosterd_change_marker",
     "rosterd_lock",
+    "podfactory_non_employees",
+    "finding_acks",
 ];
 
 /// "; run `rosterd migrate`" when the error is one of rosterd's tables

@@ -17,8 +17,8 @@
 
 use crate::model::{Auth0UserId, Email, EmployeeId, ManagedAppMetadata, ManagedUserMetadata};
 use crate::plan::{
-    Action, Evidence, Finding, FindingCandidate, FindingKind, Plan, PlanStats, PlannedAction,
-    RoleChange, UserPatch,
+    Action, Evidence, Finding, FindingCandidate, FindingKind, FindingPodfactoryUser, Plan,
+    PlanStats, PlannedAction, RoleChange, UserPatch,
 };
 use serde::{Deserialize, Serialize};
 
@@ -177,13 +177,38 @@ pub struct StoredFinding {
     pub candidates: Vec<StoredCandidate>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub role_code: Option<String>,
+    /// Absent in plans stored before findings carried the user.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub podfactory_user: Option<StoredPodfactoryUser>,
 }
 
+/// The candidate's employee fields are absent in plans stored before them
+/// (read as empty).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StoredCandidate {
     pub employee_id: EmployeeId,
     pub score: f64,
     pub reason: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub department: String,
+    #[serde(default)]
+    pub workspace: String,
+    #[serde(default)]
+    pub is_active: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredPodfactoryUser {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
 }
 
 impl From<&Plan> for StoredPlan {
@@ -450,6 +475,7 @@ impl From<Finding> for StoredFinding {
             podfactory_user_id,
             candidates,
             role_code,
+            podfactory_user,
         } = f;
         StoredFinding {
             kind,
@@ -457,21 +483,11 @@ impl From<Finding> for StoredFinding {
             auth0_user_ids,
             detail,
             podfactory_user_id,
-            candidates: candidates
-                .into_iter()
-                .map(
-                    |FindingCandidate {
-                         employee_id,
-                         score,
-                         reason,
-                     }| StoredCandidate {
-                        employee_id,
-                        score,
-                        reason,
-                    },
-                )
-                .collect(),
+            candidates: candidates.into_iter().map(Into::into).collect(),
             role_code,
+            podfactory_user: podfactory_user.map(|FindingPodfactoryUser { name, email, role }| {
+                StoredPodfactoryUser { name, email, role }
+            }),
         }
     }
 }
@@ -486,6 +502,7 @@ impl From<StoredFinding> for Finding {
             podfactory_user_id,
             candidates,
             role_code,
+            podfactory_user,
         } = f;
         Finding {
             kind,
@@ -493,21 +510,61 @@ impl From<StoredFinding> for Finding {
             auth0_user_ids,
             detail,
             podfactory_user_id,
-            candidates: candidates
-                .into_iter()
-                .map(
-                    |StoredCandidate {
-                         employee_id,
-                         score,
-                         reason,
-                     }| FindingCandidate {
-                        employee_id,
-                        score,
-                        reason,
-                    },
-                )
-                .collect(),
+            candidates: candidates.into_iter().map(Into::into).collect(),
             role_code,
+            podfactory_user: podfactory_user.map(|StoredPodfactoryUser { name, email, role }| {
+                FindingPodfactoryUser { name, email, role }
+            }),
+        }
+    }
+}
+
+impl From<FindingCandidate> for StoredCandidate {
+    fn from(c: FindingCandidate) -> Self {
+        let FindingCandidate {
+            employee_id,
+            score,
+            reason,
+            name,
+            email,
+            department,
+            workspace,
+            is_active,
+        } = c;
+        StoredCandidate {
+            employee_id,
+            score,
+            reason,
+            name,
+            email,
+            department,
+            workspace,
+            is_active,
+        }
+    }
+}
+
+impl From<StoredCandidate> for FindingCandidate {
+    fn from(c: StoredCandidate) -> Self {
+        let StoredCandidate {
+            employee_id,
+            score,
+            reason,
+            name,
+            email,
+            department,
+            workspace,
+            is_active,
+        } = c;
+        FindingCandidate {
+            employee_id,
+            score,
+            reason,
+            name,
+            email,
+            department,
+            workspace,
+            is_active,
         }
     }
 }
@@ -540,6 +597,65 @@ mod tests {
         assert_eq!(v1, v0);
         assert_eq!(v1, serde_json::to_value(&plan).unwrap());
         assert_eq!(StoredPlan::read(&written).unwrap(), plan);
+    }
+
+    #[test]
+    fn a_finding_stored_before_candidates_carried_the_employee_reads_with_empty_fields() {
+        let old = r#"{"version": 1, "actions": [], "stats": {"employees": 1, "active_employees": 1,
+            "auth0_users": 0, "managed_accounts": 0, "unmanaged_accounts": 0},
+            "findings": [{"kind": "ambiguous_podfactory_user", "detail": "two Sam Lees",
+                "podfactory_user_id": "pf5",
+                "candidates": [{"employee_id": 4, "score": 0.91, "reason": "same name"}]}]}"#;
+        let plan = StoredPlan::read(old).unwrap();
+        let f = &plan.findings[0];
+        assert_eq!(f.podfactory_user, None);
+        let c = &f.candidates[0];
+        assert_eq!(
+            (c.employee_id, c.reason.as_str()),
+            (EmployeeId(4), "same name")
+        );
+        assert_eq!(
+            (c.name.as_str(), c.email.as_str(), c.is_active),
+            ("", "", false)
+        );
+    }
+
+    #[test]
+    fn an_enriched_finding_reads_back_as_planned() {
+        let mut f = Finding::new(
+            FindingKind::AmbiguousPodfactoryUser,
+            None,
+            vec![],
+            "PodFactory user pf5 Sam Lee: two employees".into(),
+        );
+        f.podfactory_user_id = Some("pf5".into());
+        f.podfactory_user = Some(FindingPodfactoryUser {
+            name: Some("Sam Lee".into()),
+            email: None,
+            role: Some("Packer".into()),
+        });
+        f.candidates = vec![FindingCandidate {
+            employee_id: EmployeeId(4),
+            score: 0.91,
+            reason: "same name".into(),
+            name: "Sam Lee".into(),
+            email: "sam.lee@example.com".into(),
+            department: "Packing".into(),
+            workspace: "TX".into(),
+            is_active: true,
+        }];
+        let key = f.key();
+        let plan = Plan {
+            findings: vec![f],
+            ..Plan::default()
+        };
+        let back = StoredPlan::read(&StoredPlan::write(&plan)).unwrap();
+        assert_eq!(back, plan);
+        assert_eq!(back.findings[0].key(), key);
+        assert_eq!(
+            key, "ambiguous_podfactory_user||pf5|",
+            "the key names the user only"
+        );
     }
 
     #[test]

@@ -1,0 +1,252 @@
+//! One employee: the row, their Auth0 account(s), PodFactory links with
+//! history, the mapping audit, recent actions, and credentials shown once.
+
+use super::layout::{badge, csrf, when, Page};
+use super::session::Viewer;
+use super::{failed, internal, Decision, Flashed, UiState, SHOW_ONCE_WITHIN};
+use crate::http::auth::Actor;
+use crate::http::{ApiError, Issued};
+use crate::model::{Auth0User, Auth0UserId};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Redirect, Response, IntoResponse};
+use maud::{html, Markup};
+use rand::RngCore;
+use serde::Deserialize;
+use std::time::Instant;
+
+#[derive(Deserialize)]
+pub(super) struct FindQuery {
+    id: Option<String>,
+}
+
+/// The header's "Employee id" box.
+pub(super) async fn find(viewer: Viewer, q: Result<Query<FindQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    let raw = q.ok().and_then(|Query(q)| q.id).unwrap_or_default();
+    match raw.trim().parse::<i64>() {
+        Ok(id) => Redirect::to(&format!("/ui/employees/{id}")).into_response(),
+        Err(_) => Page::new("Find an employee")
+            .status(StatusCode::BAD_REQUEST)
+            .error(format!("An employee id is a number, not {:?}.", raw.trim()))
+            .render(Some(&viewer), html! {}),
+    }
+}
+
+fn api_error_page(viewer: &Viewer, e: ApiError) -> Response {
+    if e.status.is_server_error() && e.code == "internal" {
+        return internal(viewer, &e.message);
+    }
+    Page::new("Employee")
+        .status(e.status)
+        .error(e.message)
+        .render(Some(viewer), html! {})
+}
+
+pub(super) async fn page(
+    State(state): State<UiState>,
+    viewer: Viewer,
+    flashed: Flashed,
+    Path(raw): Path<String>,
+) -> Response {
+    let Ok(id) = raw.parse::<i64>() else {
+        return api_error_page(&viewer, ApiError::not_found(format!("There is no employee {raw:?}.")));
+    };
+    let app = &state.app;
+    let e = match crate::http::load_employee(app, id).await {
+        Ok(e) => e,
+        Err(err) => return api_error_page(&viewer, err),
+    };
+    let store = &app.ctx.store;
+    // Every account carrying the employee's id, and the recorded one.
+    let mut accounts: Vec<Auth0User> = Vec::new();
+    let mut account_error = None;
+    match app.ctx.auth0.users_with_employee_id(id).await {
+        Ok(found) => accounts = found,
+        Err(err) => account_error = Some(err.to_string()),
+    }
+    if let Some(uid) = &e.auth0_user_id {
+        if !accounts.iter().any(|a| &a.user_id.0 == uid) {
+            match app.ctx.auth0.get_user(&Auth0UserId(uid.clone())).await {
+                Ok(u) => accounts.insert(0, u),
+                Err(err) => account_error = Some(format!("{uid}: {err}")),
+            }
+        }
+    }
+    let (links, audit, actions) = match tokio::try_join!(
+        store.podfactory_links(id),
+        store.employee_audit(id),
+        store.employee_actions(id, 20),
+    ) {
+        Ok(x) => x,
+        Err(err) => return internal(&viewer, err),
+    };
+    let name = e.full_name.clone().unwrap_or_else(|| format!("Employee {id}"));
+    let can_issue = !viewer.read_only && e.is_active && e.auth0_user_id.is_some();
+    flashed.onto(Page::new(name)).render(
+        Some(&viewer),
+        html! {
+            section #employee.card {
+                h2 { "Employee " (id) }
+                dl {
+                    dt { "Name" } dd { (e.full_name.as_deref().unwrap_or("—")) }
+                    dt { "Email" } dd { (e.email.as_deref().unwrap_or("—")) }
+                    dt { "Department" } dd { (e.department.as_deref().unwrap_or("—")) }
+                    dt { "Workspace" } dd { (e.workspace.as_deref().unwrap_or("—")) }
+                    dt { "Role code" } dd { (e.role_code.as_deref().unwrap_or("—")) }
+                    dt { "Active" } dd { @if e.is_active { "yes" } @else { "no (a leaver)" } }
+                    dt { "Recorded Auth0 account" } dd { code { (e.auth0_user_id.as_deref().unwrap_or("none")) } }
+                }
+            }
+            section #accounts.card {
+                h2 { "Auth0 account(s) (" (accounts.len()) ")" }
+                @if let Some(err) = &account_error { p.error { "Auth0 could not be asked: " (err) } }
+                @if accounts.is_empty() && account_error.is_none() { p { "No account carries this employee's id." } }
+                @if accounts.len() > 1 { p.flash.error { "More than one account: see the duplicate_account finding in " a href="/ui/triage?kind=duplicate_account" { "Triage" } "." } }
+                @for a in &accounts { (account(a)) }
+                @if can_issue {
+                    form #issue-credentials method="post" action={ "/ui/employees/" (id) "/credentials" } {
+                        (csrf(&viewer))
+                        p.hint { @if app.ctx.settings.serve.credentials == "ticket" {
+                            "Issues a password-change ticket (a link) for this account, shown once."
+                        } @else {
+                            "Sets a new generated password on this account and shows it once; rosterd keeps no copy."
+                        } }
+                        button type="submit" { "Issue credentials" }
+                    }
+                }
+            }
+            section #podfactory.card {
+                h2 { "PodFactory links (history, newest first)" }
+                @if links.is_empty() { p { "No PodFactory user is linked." } }
+                @else {
+                    div.scroll { table {
+                        thead { tr { th { "PodFactory user" } th { "Name" } th { "Email" } th { "Matched by" } th.num { "Confidence" } th { "Updated" } } }
+                        tbody { @for l in &links { tr {
+                            td { code { (l.podfactory_user_id) } }
+                            td { (l.podfactory_name.as_deref().unwrap_or("")) }
+                            td { (l.podfactory_email.as_deref().unwrap_or("")) }
+                            td { (l.matched_by) }
+                            td.num { (format!("{:.2}", l.confidence)) }
+                            td { (when(l.updated_at)) }
+                        } } }
+                    } }
+                }
+            }
+            section #audit.card {
+                h2 { "Mapping audit" }
+                @if audit.is_empty() { p { "No audit rows." } }
+                @else {
+                    div.scroll { table {
+                        thead { tr { th { "Auth0 account" } th { "Employee email" } th { "PodFactory email" } th { "Matched by" } th { "Matched" } th { "Last verified" } } }
+                        tbody { @for a in &audit { tr {
+                            td { code { (a.auth0_user_id) } }
+                            td { (a.productivity_email.as_deref().unwrap_or("")) }
+                            td { (a.podfactory_email.as_deref().unwrap_or("")) }
+                            td { (a.matched_by) }
+                            td { (when(a.matched_at)) }
+                            td { (when(a.last_verified)) }
+                        } } }
+                    } }
+                }
+            }
+            section #recent-actions.card {
+                h2 { "Recent actions" }
+                @if actions.is_empty() { p { "No action has been planned for this employee." } }
+                @else {
+                    div.scroll { table {
+                        thead { tr { th { "Run" } th { "Action" } th { "Reason" } th { "Outcome" } th { "Error" } } }
+                        tbody { @for (run, a) in &actions { tr {
+                            td { a href={ "/ui/runs/" (run) } { (run) } }
+                            td { (a.kind.as_str()) }
+                            td { (a.reason) }
+                            td { (badge(a.status.as_str())) }
+                            td.error { (a.error.as_deref().unwrap_or("")) }
+                        } } }
+                    } }
+                }
+            }
+        },
+    )
+}
+
+fn account(a: &Auth0User) -> Markup {
+    html! {
+        dl.account {
+            dt { "Account" } dd { code { (a.user_id.0) } " " @if a.blocked { (badge("blocked")) } @else { span.badge.good { "live" } } }
+            dt { "Email" } dd { (a.email.as_ref().map_or("—", |e| e.as_str())) @if a.email_verified { " (verified)" } }
+            dt { "Name" } dd { (a.name.as_deref().unwrap_or("—")) }
+            dt { "Created by" } dd { (a.app_metadata.created_by.as_deref().unwrap_or("—")) }
+        }
+    }
+}
+
+pub(super) async fn credentials(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    d: Decision,
+) -> Response {
+    let back = format!("/ui/employees/{id}");
+    let actor = Actor(d.viewer.actor.clone());
+    let (uid, issued) = match crate::http::issue_credentials(&state.app, id, &actor).await {
+        Ok(x) => x,
+        Err(e) => return failed(&state, &back, e.message),
+    };
+    let mut slot = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut slot);
+    let slot = hex::encode(slot);
+    {
+        let mut waiting = state.console.shown_once.lock().expect("show-once slots");
+        let now = Instant::now();
+        waiting.retain(|_, w| w.until > now);
+        waiting.insert(
+            slot.clone(),
+            super::ShowOnce {
+                actor: d.viewer.actor.clone(),
+                until: now + SHOW_ONCE_WITHIN,
+                employee_id: id,
+                account: uid.0,
+                issued,
+            },
+        );
+    }
+    Redirect::to(&format!("/ui/credentials/{slot}")).into_response()
+}
+
+/// The issued credentials, once, to the person who asked; never cached.
+pub(super) async fn show_once(
+    State(state): State<UiState>,
+    viewer: Viewer,
+    Path(slot): Path<String>,
+) -> Response {
+    let taken = {
+        let mut waiting = state.console.shown_once.lock().expect("show-once slots");
+        match waiting.get(&slot) {
+            Some(w) if w.actor == viewer.actor => waiting.remove(&slot),
+            _ => None,
+        }
+    };
+    let page = Page::new("Credentials").no_store();
+    match taken.filter(|w| w.until > Instant::now()) {
+        None => page
+            .status(StatusCode::GONE)
+            .error("These credentials were already shown (or expired): rosterd shows them once and keeps no copy. Issue new ones from the employee's page.")
+            .render(Some(&viewer), html! {}),
+        Some(w) => {
+            let (what, value) = match &w.issued {
+                Issued::Password(p) => ("Password", p.expose()),
+                Issued::Ticket(t) => ("Password-change link", t.expose()),
+            };
+            page.render(
+                Some(&viewer),
+                html! {
+                    section.card {
+                        p { "For " a href={ "/ui/employees/" (w.employee_id) } { "employee " (w.employee_id) } ", account " code { (w.account) } "." }
+                        p { (what) ":" }
+                        p.credential { code #credential { (value) } }
+                        p.flash role="status" { "Shown once: copy it now. rosterd keeps no copy, and reloading this page will not show it again." }
+                    }
+                },
+            )
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! People's decisions on what rosterd leaves to them, other than links
+//! (`mappings`) and held runs (`runs`): PodFactory users that are not
+//! employees (`podfactory_non_employees`) and acknowledged findings
+//! (`finding_acks`). Each is an upsert (deciding again records the latest
+//! who, when and note) and reversible by deleting its row.
+
+use super::{sql, with_pool, Result, Store};
+use crate::plan::FindingKind;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// A PodFactory user someone said is not an employee (a kiosk login, a
+/// temp, a visitor): left out of matching.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct NonEmployee {
+    pub podfactory_user_id: String,
+    pub note: Option<String>,
+    pub decided_by: String,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// A finding someone acknowledged: no longer sent to on-call nor waiting
+/// in the triage queue. `kind` is stored as text, so an acknowledgement of
+/// a kind a later rosterd dropped still reads.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct FindingAck {
+    pub finding_key: String,
+    pub kind: String,
+    pub note: Option<String>,
+    pub acked_by: String,
+    pub acked_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Mark a PodFactory user as not an employee (again: the latest note,
+    /// who and when replace the earlier ones).
+    pub async fn mark_not_employee(
+        &self,
+        podfactory_user_id: &str,
+        note: Option<&str>,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<NonEmployee> {
+        const WHAT: &str = "mark a PodFactory user not an employee";
+        with_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO podfactory_non_employees (podfactory_user_id, note, decided_by, decided_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (podfactory_user_id) DO UPDATE SET \
+                 note = excluded.note, decided_by = excluded.decided_by, decided_at = excluded.decided_at \
+                 RETURNING podfactory_user_id, note, decided_by, decided_at",
+            )
+            .bind(podfactory_user_id)
+            .bind(note)
+            .bind(by)
+            .bind(at)
+            .fetch_one(pool)
+            .await
+            .map_err(sql(WHAT))
+        }, mysql pool => {
+            // No ON CONFLICT nor RETURNING: upsert, then read the row back.
+            let mut tx = pool.begin().await.map_err(sql(WHAT))?;
+            sqlx::query(
+                "INSERT INTO podfactory_non_employees (podfactory_user_id, note, decided_by, decided_at) \
+                 VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE \
+                 note = VALUES(note), decided_by = VALUES(decided_by), decided_at = VALUES(decided_at)",
+            )
+            .bind(podfactory_user_id)
+            .bind(note)
+            .bind(by)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(sql(WHAT))?;
+            let row = sqlx::query_as(
+                "SELECT podfactory_user_id, note, decided_by, decided_at \
+                 FROM podfactory_non_employees WHERE podfactory_user_id = ?",
+            )
+            .bind(podfactory_user_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(sql(WHAT))?;
+            tx.commit().await.map_err(sql(WHAT))?;
+            Ok(row)
+        })
+    }
+
+    /// Remove the mark; false if the user was not marked.
+    pub async fn unmark_not_employee(&self, podfactory_user_id: &str) -> Result<bool> {
+        with_pool!(self, pool, q => {
+            let done = sqlx::query(&q("DELETE FROM podfactory_non_employees WHERE podfactory_user_id = $1")?)
+                .bind(podfactory_user_id)
+                .execute(pool)
+                .await
+                .map_err(sql("unmark a PodFactory user"))?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Every PodFactory user marked not an employee, newest decision first.
+    pub async fn non_employees(&self) -> Result<Vec<NonEmployee>> {
+        let mut rows: Vec<NonEmployee> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT podfactory_user_id, note, decided_by, decided_at FROM podfactory_non_employees",
+            )
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read PodFactory non-employees"))?
+        });
+        // Ordered here: SQLite holds times as text in a format of the driver's.
+        rows.sort_by(|a, b| {
+            (b.decided_at, &a.podfactory_user_id).cmp(&(a.decided_at, &b.podfactory_user_id))
+        });
+        Ok(rows)
+    }
+
+    /// Acknowledge the finding with key `key` (again: the latest note, who
+    /// and when replace the earlier ones).
+    pub async fn ack_finding(
+        &self,
+        key: &str,
+        kind: FindingKind,
+        note: Option<&str>,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<FindingAck> {
+        const WHAT: &str = "acknowledge a finding";
+        with_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO finding_acks (finding_key, kind, note, acked_by, acked_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (finding_key) DO UPDATE SET \
+                 kind = excluded.kind, note = excluded.note, acked_by = excluded.acked_by, \
+                 acked_at = excluded.acked_at \
+                 RETURNING finding_key, kind, note, acked_by, acked_at",
+            )
+            .bind(key)
+            .bind(kind.as_str())
+            .bind(note)
+            .bind(by)
+            .bind(at)
+            .fetch_one(pool)
+            .await
+            .map_err(sql(WHAT))
+        }, mysql pool => {
+            let mut tx = pool.begin().await.map_err(sql(WHAT))?;
+            sqlx::query(
+                "INSERT INTO finding_acks (finding_key, kind, note, acked_by, acked_at) \
+                 VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE \
+                 kind = VALUES(kind), note = VALUES(note), acked_by = VALUES(acked_by), \
+                 acked_at = VALUES(acked_at)",
+            )
+            .bind(key)
+            .bind(kind.as_str())
+            .bind(note)
+            .bind(by)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(sql(WHAT))?;
+            let row = sqlx::query_as(
+                "SELECT finding_key, kind, note, acked_by, acked_at FROM finding_acks WHERE finding_key = ?",
+            )
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(sql(WHAT))?;
+            tx.commit().await.map_err(sql(WHAT))?;
+            Ok(row)
+        })
+    }
+
+    /// Remove an acknowledgement; false if there was none for `key`.
+    pub async fn unack_finding(&self, key: &str) -> Result<bool> {
+        with_pool!(self, pool, q => {
+            let done = sqlx::query(&q("DELETE FROM finding_acks WHERE finding_key = $1")?)
+                .bind(key)
+                .execute(pool)
+                .await
+                .map_err(sql("remove a finding acknowledgement"))?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Every acknowledged finding, newest first.
+    pub async fn finding_acks(&self) -> Result<Vec<FindingAck>> {
+        let mut rows: Vec<FindingAck> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT finding_key, kind, note, acked_by, acked_at FROM finding_acks")
+                .fetch_all(pool)
+                .await
+                .map_err(sql("read finding acknowledgements"))?
+        });
+        rows.sort_by(|a, b| (b.acked_at, &a.finding_key).cmp(&(a.acked_at, &b.finding_key)));
+        Ok(rows)
+    }
+}

@@ -1,0 +1,360 @@
+//! People's decisions (`store::decisions`, `triage`): PodFactory users that
+//! are not employees, acknowledged findings, links, and the queue of what
+//! still waits for a person, on every backend.
+
+use crate::common::*;
+use crate::podfactory_run::csv_world;
+use chrono::{TimeZone, Utc};
+use rosterd::model::{Auth0UserId, EmployeeId};
+use rosterd::plan::FindingKind;
+use rosterd::store::{AuditRow, Store};
+use rosterd::triage::{self, TriageError};
+
+on_every_backend!(
+    decisions_are_kept_replaced_listed_and_undone,
+    the_queue_shows_what_waits_and_decisions_leave_it_at_once,
+);
+
+async fn migrated_store(db: &TestDb) -> Store {
+    let s = rosterd::config::DatabaseSettings {
+        url: db.url.clone(),
+        ..Default::default()
+    };
+    let store = Store::connect(&s).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+async fn decisions_are_kept_replaced_listed_and_undone(db: Db) {
+    let db = TestDb::new(db).await;
+    let store = migrated_store(&db).await;
+    let t1 = Utc.with_ymd_and_hms(2025, 3, 1, 8, 0, 0).unwrap();
+    let t2 = Utc.with_ymd_and_hms(2025, 3, 2, 9, 30, 0).unwrap();
+
+    // Not an employee: kept with who, when and why; deciding again replaces.
+    assert!(store.non_employees().await.unwrap().is_empty());
+    let kiosk = store
+        .mark_not_employee("pf-kiosk", Some("kiosk at dock 4"), "alice", t1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (kiosk.podfactory_user_id.as_str(), kiosk.note.as_deref()),
+        ("pf-kiosk", Some("kiosk at dock 4"))
+    );
+    assert_eq!((kiosk.decided_by.as_str(), kiosk.decided_at), ("alice", t1));
+    store
+        .mark_not_employee("pf-temp", None, "alice", t1)
+        .await
+        .unwrap();
+    let again = store
+        .mark_not_employee("pf-kiosk", None, "bob", t2)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.note, again.decided_by.as_str(), again.decided_at),
+        (None, "bob", t2)
+    );
+    let listed: Vec<(String, String)> = store
+        .non_employees()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.podfactory_user_id, n.decided_by))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("pf-kiosk".to_string(), "bob".to_string()),
+            ("pf-temp".to_string(), "alice".to_string())
+        ],
+        "one row per user, newest decision first"
+    );
+    assert!(store.unmark_not_employee("pf-kiosk").await.unwrap());
+    assert!(!store.unmark_not_employee("pf-kiosk").await.unwrap());
+    assert_eq!(store.non_employees().await.unwrap().len(), 1);
+
+    // Acknowledged findings, the same way.
+    let key = "duplicate_account|7||auth0|a,auth0|b";
+    let ack = store
+        .ack_finding(
+            key,
+            FindingKind::DuplicateAccount,
+            Some("HR merges them"),
+            "alice",
+            t1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            ack.finding_key.as_str(),
+            ack.kind.as_str(),
+            ack.note.as_deref()
+        ),
+        (key, "duplicate_account", Some("HR merges them"))
+    );
+    let again = store
+        .ack_finding(key, FindingKind::DuplicateAccount, None, "bob", t2)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            again.acked_by.as_str(),
+            again.acked_at,
+            again.note.as_deref()
+        ),
+        ("bob", t2, None)
+    );
+    assert_eq!(store.finding_acks().await.unwrap(), vec![again]);
+    assert!(store.unack_finding(key).await.unwrap());
+    assert!(!store.unack_finding(key).await.unwrap());
+    assert!(store.finding_acks().await.unwrap().is_empty());
+
+    // The mapping audit of one employee, not of the others.
+    for (employee, account) in [(1, "auth0|one"), (2, "auth0|two"), (1, "auth0|uno")] {
+        let row = AuditRow {
+            employee_id: EmployeeId(employee),
+            auth0_user_id: Auth0UserId(account.into()),
+            productivity_email: format!("e{employee}@example.com"),
+            podfactory_email: None,
+            matched_by: "created",
+            from_matcher: false,
+        };
+        store.upsert_audit(&row, t1).await.unwrap();
+    }
+    let audit = store.employee_audit(1).await.unwrap();
+    let accounts: Vec<&str> = audit.iter().map(|a| a.auth0_user_id.as_str()).collect();
+    assert_eq!(accounts, ["auth0|one", "auth0|uno"]);
+    assert_eq!(
+        (audit[0].matched_by.as_str(), audit[0].matched_at),
+        ("created", t1)
+    );
+    assert!(store.employee_audit(3).await.unwrap().is_empty());
+}
+
+const PODFACTORY: &str = "id,name,email,user_role\n\
+    pf1,Ana Perez,ana.perez@example.com,Picker\n\
+    pf5,Sam Lee,,Packer\n\
+    pf9,Kiosk Dock Four,,Kiosk\n";
+
+/// `(kind, PodFactory user)` of every item.
+fn shape(q: &triage::Queue) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<_> = q
+        .items
+        .iter()
+        .map(|i| {
+            (
+                i.finding.kind.to_string(),
+                i.finding.podfactory_user_id.clone(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn item(kind: &str, pf: Option<&str>) -> (String, Option<String>) {
+    (kind.to_string(), pf.map(String::from))
+}
+
+async fn the_queue_shows_what_waits_and_decisions_leave_it_at_once(db: Db) {
+    let w = csv_world(
+        db,
+        PODFACTORY,
+        &[
+            employee(1, "Ana Pérez", "ana.perez@example.com", true),
+            employee(4, "Sam Lee", "sam.lee@example.com", true),
+            employee(5, "Sam Lee", "samuel.lee@example.com", false),
+            employee(6, "Office Only", "office@example.com", true),
+        ],
+        |_| {},
+    )
+    .await;
+    // An account rosterd made for an employee no longer in the table.
+    let ghost = employee(99, "Ghost Worker", "ghost@example.com", true);
+    SimClient::new(&w.sim)
+        .seed(vec![managed_account(
+            "auth0|0000000000000000000000ff",
+            &ghost,
+        )])
+        .await;
+    let ctx = &w.ctx;
+
+    let empty = triage::queue(ctx, None, false).await.unwrap();
+    assert!(empty.run.is_none() && empty.items.is_empty() && empty.held.is_empty());
+
+    let first = run(ctx).await;
+    let q = triage::queue(ctx, None, false).await.unwrap();
+    assert_eq!(q.run.as_ref().map(|r| r.id), Some(first.run_id));
+    assert_eq!(
+        shape(&q),
+        [
+            item("ambiguous_podfactory_user", Some("pf5")),
+            item("orphaned", None),
+            item("unmatched_podfactory_user", Some("pf9")),
+        ],
+        "employees without a PodFactory user wait for no one"
+    );
+    let without = triage::queue(ctx, Some(FindingKind::EmployeeWithoutPodfactoryUser), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        without.items.len(),
+        2,
+        "asked for by kind: employees 4 and 6"
+    );
+
+    // Each candidate comes with who the employee is, the user as PodFactory has it.
+    let sam = q
+        .items
+        .iter()
+        .find(|i| i.finding.podfactory_user_id.as_deref() == Some("pf5"))
+        .unwrap();
+    let user = sam.finding.podfactory_user.as_ref().expect("the user");
+    assert_eq!(
+        (
+            user.name.as_deref(),
+            user.email.as_deref(),
+            user.role.as_deref()
+        ),
+        (Some("Sam Lee"), None, Some("Packer"))
+    );
+    let mut candidates: Vec<_> = sam
+        .finding
+        .candidates
+        .iter()
+        .map(|c| {
+            (
+                c.employee_id.0,
+                c.name.as_str(),
+                c.email.as_str(),
+                c.department.as_str(),
+                c.workspace.as_str(),
+                c.is_active,
+            )
+        })
+        .collect();
+    candidates.sort();
+    assert_eq!(
+        candidates,
+        [
+            (4, "Sam Lee", "sam.lee@example.com", "Picking", "TX", true),
+            (
+                5,
+                "Sam Lee",
+                "samuel.lee@example.com",
+                "Picking",
+                "TX",
+                false
+            ),
+        ]
+    );
+    assert_eq!(sam.key, "ambiguous_podfactory_user||pf5|");
+    assert_eq!(sam.anchor, triage::anchor(&sam.key));
+    let orphan_key = q
+        .items
+        .iter()
+        .find(|i| i.finding.kind == FindingKind::Orphaned)
+        .unwrap()
+        .key
+        .clone();
+
+    // Bad decisions are refused, naming what is wrong, and change nothing.
+    let err = triage::link(ctx, "pf5", 777, "alice").await.unwrap_err();
+    assert!(matches!(err, TriageError::NoEmployee(777)), "{err:?}");
+    assert_eq!(err.to_string(), "no employee 777");
+    let err = triage::acknowledge(ctx, "orphaned||nobody|", None, "alice")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, TriageError::BadInput(m) if m.starts_with("no current finding with key \"orphaned||nobody|\"")),
+        "{err:?}"
+    );
+    let long = "x".repeat(1001);
+    let err = triage::not_employee(ctx, "pf9", Some(&long), "alice")
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "note must be at most 1000 characters");
+    assert!(triage::not_employee(ctx, " ", None, "alice").await.is_err());
+    assert!(admin_audit(&ctx.store).await.is_empty());
+
+    // Each decision leaves the queue at once, before any run.
+    triage::not_employee(ctx, " pf9 ", Some("kiosk at dock 4"), "alice")
+        .await
+        .unwrap();
+    let ack = triage::acknowledge(ctx, &orphan_key, Some("kept for the auditors"), "alice")
+        .await
+        .unwrap();
+    assert_eq!(
+        (ack.kind.as_str(), ack.acked_by.as_str()),
+        ("orphaned", "alice")
+    );
+    let mapping = triage::link(ctx, "pf5", 4, "alice").await.unwrap();
+    assert_eq!(
+        (mapping.employee_id, mapping.created_by.as_str()),
+        (4, "alice")
+    );
+    assert!(triage::queue(ctx, None, false)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    let with_acks = triage::queue(ctx, None, true).await.unwrap();
+    assert_eq!(shape(&with_acks), [item("orphaned", None)]);
+    assert_eq!(
+        with_acks.items[0]
+            .acknowledged
+            .as_ref()
+            .and_then(|a| a.note.as_deref()),
+        Some("kept for the auditors")
+    );
+
+    // Contradicting decisions are refused with what to undo first.
+    let err = triage::link(ctx, "pf9", 6, "alice").await.unwrap_err();
+    assert!(matches!(err, TriageError::Conflict(_)), "{err:?}");
+    assert!(err.to_string().contains("marked not an employee"), "{err}");
+    let err = triage::not_employee(ctx, "pf5", None, "alice")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("delete that mapping first"),
+        "{err}"
+    );
+
+    // Every decision is in the admin audit with its actor.
+    assert_eq!(
+        admin_audit(&ctx.store).await,
+        [
+            ("alice".into(), "not_employee".into(), "pf9".into()),
+            (
+                "alice".into(),
+                "acknowledge_finding".into(),
+                orphan_key.clone()
+            ),
+            ("alice".into(), "create_mapping".into(), "pf5 -> 4".into()),
+        ]
+    );
+
+    // Undone: back in the queue at once.
+    assert!(triage::unacknowledge(ctx, &orphan_key, "bob")
+        .await
+        .unwrap());
+    assert!(!triage::unacknowledge(ctx, &orphan_key, "bob")
+        .await
+        .unwrap());
+    assert_eq!(
+        shape(&triage::queue(ctx, None, false).await.unwrap()),
+        [item("orphaned", None)]
+    );
+    assert!(triage::undo_not_employee(ctx, "pf9", "bob").await.unwrap());
+    assert!(!triage::undo_not_employee(ctx, "pf9", "bob").await.unwrap());
+    let audit = admin_audit(&ctx.store).await;
+    assert_eq!(
+        audit[3..],
+        [
+            ("bob".into(), "unacknowledge_finding".into(), orphan_key),
+            ("bob".into(), "undo_not_employee".into(), "pf9".into()),
+        ],
+        "an undo that undid nothing is not recorded"
+    );
+}
