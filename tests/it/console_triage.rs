@@ -140,8 +140,20 @@ async fn an_ambiguous_user_is_linked_by_clicking_a_candidate_and_the_next_run_re
     // It has left the queue; the kiosk login has not.
     b.goto("/ui/triage").await;
     assert_eq!(queued_users(&b).await, ["kiosk3"]);
+
+    // The mapping is listed with who made it, and can be deleted.
     b.goto("/ui/mappings").await;
-    assert!(b.text("#mappings").await.contains("pf2"));
+    let listed = b.text("#mappings").await;
+    assert!(
+        listed.contains("pf2") && listed.contains(ADMIN_NAME),
+        "{listed}"
+    );
+    b.submit("form.delete-mapping").await;
+    assert!(!b.has(".flash.error").await, "{}", b.text(".flash").await);
+    assert_eq!(
+        api.get("/api/v1/mappings").await.json["mappings"],
+        Value::Array(vec![])
+    );
     w.finish(b).await;
 }
 
@@ -219,5 +231,70 @@ async fn a_kiosk_login_marked_not_an_employee_leaves_the_queue_and_the_digest_un
     let mut users = queued_users(&b).await;
     users.sort();
     assert_eq!(users, ["kiosk3", "pf2"]);
+    w.finish(b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orphaned_account_acknowledged_with_a_note_is_no_longer_sent() {
+    let Some(mut b) = Browser::launch().await else {
+        return;
+    };
+    // Two accounts naming employees that are not in the table.
+    let orphan = |id: i64| {
+        let gone = employee(id, "Gone Person", &format!("gone{id}@example.com"), true);
+        managed_account(&format!("auth0|{id:024x}"), &gone)
+    };
+    let (acked, kept) = (format!("auth0|{:024x}", 98), format!("auth0|{:024x}", 99));
+    let w = Console::start(Setup {
+        employees: staff(1),
+        accounts: vec![orphan(98), orphan(99)],
+        digest: true,
+        ..Setup::default()
+    })
+    .await;
+    b.bind(&w);
+    let smtp = w.smtp.as_ref().unwrap();
+    let first = w.admin_api().trigger(false).await;
+    w.wait_run(first).await;
+    assert!(smtp.nth(1).await.text.contains(&acked));
+
+    b.goto("/ui/triage?kind=orphaned").await;
+    b.sign_in(ADMIN_TOKEN).await;
+    let items = b.texts("article.item[data-kind=orphaned]").await;
+    assert_eq!(items.len(), 2, "{items:#?}");
+    // The account, and what the fix would be.
+    let one = items
+        .iter()
+        .find(|t| t.contains(&acked))
+        .expect("the account");
+    assert!(one.contains("The fix"), "{one}");
+    let form = format!(
+        "article.item[data-kind=orphaned]:has(input[name=key][value*='{acked}']) form.acknowledge"
+    );
+    b.fill(
+        &format!("{form} textarea[name=note]"),
+        "test account, kept on purpose",
+    )
+    .await;
+    b.submit(&form).await;
+    assert!(!b.has(".flash.error").await, "{}", b.text(".flash").await);
+
+    // Out of the open queue; shown with who and why among the acknowledged.
+    b.goto("/ui/triage?kind=orphaned").await;
+    let open = b.texts("article.item[data-kind=orphaned]").await;
+    assert_eq!(open.len(), 1);
+    assert!(open[0].contains(&kept));
+    b.goto("/ui/triage?kind=orphaned&acknowledged=true").await;
+    let acks = b.texts("article.item[data-kind=orphaned] .acked").await;
+    assert_eq!(acks.len(), 1, "{acks:#?}");
+    assert!(acks[0].contains(ADMIN_NAME) && acks[0].contains("kept on purpose"));
+
+    // The next digest has the other one only.
+    b.goto("/ui").await;
+    run_now(&b, &w).await;
+    let after = smtp.nth(2).await;
+    assert!(after.text.contains(&kept), "{}", after.text);
+    assert!(!after.text.contains(&acked), "{}", after.text);
+    assert!(!after.html.contains(&acked));
     w.finish(b).await;
 }
