@@ -596,6 +596,208 @@ async fn manual_mappings_are_created_listed_and_deleted() {
     w.daemon.shutdown().await.unwrap();
 }
 
+/// A path segment with every byte but `[A-Za-z0-9-_.]` percent-encoded.
+fn segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triage_decisions_are_taken_listed_and_undone_over_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("podfactory.csv");
+    std::fs::write(
+        &csv,
+        "id,name,email,user_role\n\
+         pf5,Sam Lee,,Packer\n\
+         pf9,Kiosk Dock Four,,Kiosk\n",
+    )
+    .unwrap();
+    let rows = [
+        employee(4, "Sam Lee", "sam.lee@example.com", true),
+        employee(5, "Sam Lee", "samuel.lee@example.com", true),
+    ];
+    let w = World::new(Db::Sqlite, &rows, |s| {
+        s.podfactory.source = "csv".into();
+        s.podfactory.csv_path = csv.display().to_string();
+    })
+    .await;
+    let ghost = employee(99, "Ghost Worker", "ghost@example.com", true);
+    w.api
+        .seed(vec![managed_account(
+            "auth0|0000000000000000000000ff",
+            &ghost,
+        )])
+        .await;
+    let c = w.admin();
+
+    let empty = c.get("/api/v1/triage").await;
+    empty.expect(200);
+    assert_eq!(empty.json, json!({"run": null, "items": [], "held": []}));
+    let id = c.trigger(false).await;
+    c.wait_run(id, RUN_LIMIT).await;
+
+    // The queue: each item with its key, anchor and what a person needs.
+    let q = w.reader().get("/api/v1/triage").await;
+    q.expect(200);
+    assert_eq!(q.json["run"]["id"], id);
+    assert!(q.json["run"].get("plan").is_none(), "no plan in the queue");
+    let items = q.json["items"].as_array().unwrap().clone();
+    let kinds: BTreeSet<&str> = items
+        .iter()
+        .map(|i| i["finding"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from([
+            "ambiguous_podfactory_user",
+            "orphaned",
+            "unmatched_podfactory_user"
+        ])
+    );
+    let sam = items
+        .iter()
+        .find(|i| i["finding"]["podfactory_user_id"] == "pf5")
+        .unwrap();
+    assert_eq!(sam["key"], "ambiguous_podfactory_user||pf5|");
+    assert!(sam["anchor"].as_str().unwrap().starts_with("finding-"));
+    assert_eq!(
+        sam["finding"]["podfactory_user"],
+        json!({"name": "Sam Lee", "email": null, "role": "Packer"})
+    );
+    let emails: BTreeSet<&str> = sam["finding"]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        emails,
+        BTreeSet::from(["sam.lee@example.com", "samuel.lee@example.com"])
+    );
+    assert_eq!(sam["finding"]["candidates"][0]["department"], "Picking");
+    assert_eq!(sam["acknowledged"], Value::Null);
+    let orphan_key = items
+        .iter()
+        .find(|i| i["finding"]["kind"] == "orphaned")
+        .unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let only = c.get("/api/v1/triage?kind=orphaned").await;
+    assert_eq!(only.json["items"].as_array().unwrap().len(), 1);
+    c.get("/api/v1/triage?kind=everything")
+        .await
+        .expect_error(400, "bad_request");
+    c.get("/api/v1/triage?acknowledged=maybe")
+        .await
+        .expect_error(400, "bad_request");
+
+    // Not an employee: refused when malformed, kept with who and why.
+    let marks = "/api/v1/podfactory/non-employees";
+    c.post(marks, json!({}))
+        .await
+        .expect_error(400, "bad_request");
+    let r = c
+        .post(
+            marks,
+            json!({"podfactory_user_id": "pf9", "note": "x".repeat(1001)}),
+        )
+        .await;
+    r.expect_error(400, "bad_request");
+    assert_eq!(r.json["message"], "note must be at most 1000 characters");
+    c.post(marks, json!({"podfactory_user_id": "pf9", "why": "kiosk"}))
+        .await
+        .expect_error(400, "bad_request");
+    let r = c
+        .post(
+            marks,
+            json!({"podfactory_user_id": "pf9", "note": "kiosk at dock 4"}),
+        )
+        .await;
+    r.expect(201);
+    assert_eq!(r.json["podfactory_user_id"], "pf9");
+    assert_eq!(r.json["decided_by"], ADMIN_NAME);
+    assert_eq!(r.json["note"], "kiosk at dock 4");
+    let listed = w.reader().get(marks).await;
+    listed.expect(200);
+    assert_eq!(listed.json["non_employees"][0]["podfactory_user_id"], "pf9");
+    // It leaves the queue at once; linking it is refused until undone.
+    let q = c.get("/api/v1/triage").await;
+    assert!(!q.text.contains("\"pf9\""), "{}", q.text);
+    c.post(
+        "/api/v1/mappings",
+        json!({"podfactory_user_id": "pf9", "employee_id": 4}),
+    )
+    .await
+    .expect_error(409, "conflict");
+
+    // Acknowledged: by its key from the queue, undone by the same key.
+    let acks = "/api/v1/findings/acks";
+    let r = c.post(acks, json!({"key": "orphaned||nobody|"})).await;
+    r.expect_error(400, "bad_request");
+    assert!(r.json["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("no current finding with key"));
+    let r = c
+        .post(
+            acks,
+            json!({"key": orphan_key, "note": "kept for the auditors"}),
+        )
+        .await;
+    r.expect(201);
+    assert_eq!(
+        (&r.json["kind"], &r.json["acked_by"]),
+        (&json!("orphaned"), &json!(ADMIN_NAME))
+    );
+    assert_eq!(c.get(acks).await.json["acks"][0]["finding_key"], orphan_key);
+    let q = c.get("/api/v1/triage").await;
+    assert_eq!(q.json["items"].as_array().unwrap().len(), 1, "{}", q.text);
+    let q = c.get("/api/v1/triage?acknowledged=true").await;
+    let acked = q.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == orphan_key.as_str())
+        .expect("asked for: listed with its acknowledgement");
+    assert_eq!(acked["acknowledged"]["note"], "kept for the auditors");
+
+    let ack_path = format!("{acks}/{}", segment(&orphan_key));
+    c.delete(&ack_path).await.expect(204);
+    c.delete(&ack_path).await.expect_error(404, "not_found");
+    c.delete(&format!("{marks}/pf9")).await.expect(204);
+    c.delete(&format!("{marks}/pf9"))
+        .await
+        .expect_error(404, "not_found");
+    assert_eq!(
+        c.get("/api/v1/triage").await.json["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    let audit = admin_audit(w.store()).await;
+    let actions: Vec<&str> = audit.iter().map(|(_, a, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "trigger_run",
+            "not_employee",
+            "acknowledge_finding",
+            "unacknowledge_finding",
+            "undo_not_employee"
+        ]
+    );
+    assert!(audit.iter().all(|(actor, _, _)| actor == ADMIN_NAME));
+    w.daemon.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn employee_detail_shows_its_auth0_account_and_recent_actions() {
     let w = World::new(Db::Sqlite, &staff(2), |_| {}).await;
@@ -886,10 +1088,31 @@ async fn every_auth_failure_is_401_with_a_challenge_and_read_only_tokens_only_re
     for path in [
         "/api/v1/runs",
         "/api/v1/findings",
+        "/api/v1/findings/acks",
+        "/api/v1/triage",
+        "/api/v1/podfactory/non-employees",
         "/api/v1/mappings",
         "/api/v1/employees/1",
     ] {
         reader.get(path).await.expect(200);
+    }
+    for (path, body) in [
+        (
+            "/api/v1/podfactory/non-employees",
+            json!({"podfactory_user_id": "pf-1"}),
+        ),
+        (
+            "/api/v1/findings/acks",
+            json!({"key": "orphaned|||auth0|x"}),
+        ),
+    ] {
+        reader.post(path, body).await.expect_error(403, "forbidden");
+    }
+    for path in [
+        "/api/v1/podfactory/non-employees/pf-1",
+        "/api/v1/findings/acks/orphaned%7C%7C%7Cauth0%7Cx",
+    ] {
+        reader.delete(path).await.expect_error(403, "forbidden");
     }
     reader
         .post("/api/v1/runs", json!({}))
@@ -1683,8 +1906,12 @@ fn router_routes() -> BTreeSet<(String, String)> {
     let api = &body[..nest];
     let mut out = BTreeSet::new();
     let mut rest = api;
-    while let Some(at) = rest.find(".route(\"") {
-        let after = &rest[at + ".route(\"".len()..];
+    // `.route("/path", …)`, on one line or (rustfmt's) several.
+    while let Some(at) = rest.find(".route(") {
+        let Some(after) = rest[at + ".route(".len()..].trim_start().strip_prefix('"') else {
+            rest = &rest[at + ".route(".len()..];
+            continue;
+        };
         let path = &after[..after.find('"').unwrap()];
         // The route's arguments: up to the parenthesis closing `.route(`.
         let mut depth = 1;
@@ -1759,7 +1986,7 @@ async fn openapi_document_lists_every_api_route_the_router_serves() {
         }
     }
     let routed = router_routes();
-    assert!(routed.len() >= 11, "parsed the router: {routed:?}");
+    assert!(routed.len() >= 18, "parsed the router: {routed:?}");
     assert_eq!(
         documented, routed,
         "documented (left) and routed (right) /api/v1 operations differ"

@@ -335,6 +335,28 @@ async fn the_queue_shows_what_waits_and_decisions_leave_it_at_once(db: Db) {
         ]
     );
 
+    // The next run honours them: the kiosk login is neither matched nor
+    // reported (counted as excluded), the link is made.
+    let second = run(ctx).await;
+    let pf = second.podfactory.clone().expect("matching ran");
+    assert_eq!(
+        (
+            pf.users,
+            pf.matched,
+            pf.ambiguous,
+            pf.unmatched,
+            pf.excluded
+        ),
+        (3, 2, 0, 0, 1),
+        "{second:#?}"
+    );
+    assert_eq!(second.findings.get("unmatched_podfactory_user"), None);
+    assert_eq!(second.findings.get("ambiguous_podfactory_user"), None);
+    let links = ctx.store.current_podfactory_links().await.unwrap();
+    assert_eq!(links.get("pf5"), Some(&4));
+    assert_eq!(links.get("pf9"), None);
+    assert!(rosterd::report::human(&second).contains("0 unmatched, 1 marked not an employee"));
+
     // Undone: back in the queue at once.
     assert!(triage::unacknowledge(ctx, &orphan_key, "bob")
         .await
@@ -356,5 +378,16 @@ async fn the_queue_shows_what_waits_and_decisions_leave_it_at_once(db: Db) {
             ("bob".into(), "undo_not_employee".into(), "pf9".into()),
         ],
         "an undo that undid nothing is not recorded"
+    );
+    // And the next run reports the user again.
+    let third = run(ctx).await;
+    let pf = third.podfactory.clone().expect("matching ran");
+    assert_eq!((pf.unmatched, pf.excluded), (1, 0), "{third:#?}");
+    assert_eq!(
+        shape(&triage::queue(ctx, None, false).await.unwrap()),
+        [
+            item("orphaned", None),
+            item("unmatched_podfactory_user", Some("pf9")),
+        ]
     );
 }

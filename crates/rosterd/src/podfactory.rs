@@ -143,7 +143,11 @@ where
 
 /// What matching produced in one run.
 pub struct Matching {
+    /// The users matched: the source's, without those marked not an
+    /// employee.
     pub users: Vec<PodFactoryUser>,
+    /// Users left out because someone marked them not an employee.
+    pub excluded: usize,
     pub results: Vec<crate::matching::MatchResult>,
     /// Active employees no PodFactory user matched.
     pub without_user: Vec<crate::model::EmployeeId>,
@@ -155,17 +159,21 @@ pub struct Matching {
 /// Counts for the run report and metrics.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Summary {
+    /// Users the source returned: matched, ambiguous, unmatched or excluded.
     pub users: usize,
     pub matched: usize,
     pub ambiguous: usize,
     pub unmatched: usize,
+    /// Marked not an employee (kiosk logins, temps, visitors): not matched.
+    pub excluded: usize,
     /// Links made or changed by this run.
     pub new_links: usize,
     /// Matched users whose employee has an Auth0 account.
     pub with_auth0_account: usize,
 }
 
-/// Load the users and match them (the matcher itself is pure).
+/// Load the users and match them (the matcher itself is pure). Users a
+/// person marked not an employee are left out: no link, no finding.
 pub async fn match_users(
     s: &PodFactorySettings,
     store: &crate::store::Store,
@@ -173,9 +181,18 @@ pub async fn match_users(
     auth0_users: &[crate::model::Auth0User],
 ) -> anyhow::Result<Option<Matching>> {
     use crate::matching::{self, ManualMapping, MatchEmployee};
-    let Some(users) = load(s).await? else {
+    let Some(mut users) = load(s).await? else {
         return Ok(None);
     };
+    let not_employees: std::collections::HashSet<String> = store
+        .non_employees()
+        .await?
+        .into_iter()
+        .map(|n| n.podfactory_user_id)
+        .collect();
+    let read = users.len();
+    users.retain(|u| !not_employees.contains(&u.id));
+    let excluded = read - users.len();
     // Previous names live on the linked account (rosterd keeps them there
     // on every rename): evidence for users still named the old way. A
     // rename this run's plan applies counts already, or the match (and
@@ -218,6 +235,7 @@ pub async fn match_users(
         .then(|| matching::sync_metadata(&match_employees, &users, &results, &settings));
     Ok(Some(Matching {
         users,
+        excluded,
         results,
         without_user,
         sync,
@@ -295,10 +313,11 @@ impl Matching {
         use crate::matching::MatchStatus;
         let count = |s: MatchStatus| self.results.iter().filter(|r| r.status == s).count();
         Summary {
-            users: self.users.len(),
+            users: self.users.len() + self.excluded,
             matched: count(MatchStatus::Matched),
             ambiguous: count(MatchStatus::Ambiguous),
             unmatched: count(MatchStatus::Unmatched),
+            excluded: self.excluded,
             ..Summary::default()
         }
     }

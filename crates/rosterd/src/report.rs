@@ -66,8 +66,16 @@ pub fn human(r: &RunReport) -> String {
     if let Some(pf) = &r.podfactory {
         let _ = writeln!(
             out,
-            "  podfactory: {} users: {} matched ({} new links), {} ambiguous, {} unmatched",
-            pf.users, pf.matched, pf.new_links, pf.ambiguous, pf.unmatched
+            "  podfactory: {} users: {} matched ({} new links), {} ambiguous, {} unmatched{}",
+            pf.users,
+            pf.matched,
+            pf.new_links,
+            pf.ambiguous,
+            pf.unmatched,
+            match pf.excluded {
+                0 => String::new(),
+                n => format!(", {n} marked not an employee"),
+            }
         );
     }
     let _ = writeln!(out, "  findings:  {}", counts(&r.findings));

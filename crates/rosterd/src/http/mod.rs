@@ -154,6 +154,17 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}/approve", post(approve_run))
         .route("/runs/{id}/reject", post(reject_run))
         .route("/findings", get(findings))
+        .route("/findings/acks", post(acknowledge).get(list_acks))
+        .route("/findings/acks/{key}", delete(unacknowledge))
+        .route("/triage", get(triage_queue))
+        .route(
+            "/podfactory/non-employees",
+            post(mark_not_employee).get(list_non_employees),
+        )
+        .route(
+            "/podfactory/non-employees/{id}",
+            delete(unmark_not_employee),
+        )
         .route("/mappings", post(create_mapping).get(list_mappings))
         .route("/mappings/{id}", delete(delete_mapping))
         .route("/employees/{id}", get(get_employee))
@@ -553,6 +564,13 @@ async fn reject_run(
     Ok(Json(run_json(&run)))
 }
 
+/// The `kind` query parameter: a finding kind, or none.
+fn finding_kind(raw: Option<&str>) -> ApiResult<Option<FindingKind>> {
+    raw.map(str::parse::<FindingKind>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("kind must be one of {}", e.known)))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FindingsQuery {
@@ -564,12 +582,7 @@ async fn findings(
     q: Result<Query<FindingsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let kind = q
-        .kind
-        .as_deref()
-        .map(str::parse::<FindingKind>)
-        .transpose()
-        .map_err(|e| ApiError::bad_request(format!("kind must be one of {}", e.known)))?;
+    let kind = finding_kind(q.kind.as_deref())?;
     let Some(run) = state
         .ctx
         .store
@@ -621,6 +634,119 @@ fn triage_error(e: TriageError) -> ApiError {
         TriageError::Conflict(_) => ApiError::conflict("conflict", e.to_string()),
         TriageError::UnreadablePlan { .. } | TriageError::Store(_) => internal(e),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NonEmployeeBody {
+    podfactory_user_id: String,
+    note: Option<String>,
+}
+
+async fn mark_not_employee(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let body: NonEmployeeBody = parse_body(&headers, &read_body(body)?)?;
+    let marked = triage::not_employee(
+        &state.ctx,
+        &body.podfactory_user_id,
+        body.note.as_deref(),
+        &actor.0,
+    )
+    .await
+    .map_err(triage_error)?;
+    Ok((StatusCode::CREATED, Json(json!(marked))).into_response())
+}
+
+async fn list_non_employees(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let all = state.ctx.store.non_employees().await.map_err(internal)?;
+    Ok(Json(json!({ "non_employees": all })))
+}
+
+async fn unmark_not_employee(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if !triage::undo_not_employee(&state.ctx, &id, &actor.0)
+        .await
+        .map_err(triage_error)?
+    {
+        return Err(ApiError::not_found(format!(
+            "PodFactory user {:?} is not marked not an employee",
+            id.trim()
+        )));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AckBody {
+    key: String,
+    note: Option<String>,
+}
+
+async fn acknowledge(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let body: AckBody = parse_body(&headers, &read_body(body)?)?;
+    let ack = triage::acknowledge(&state.ctx, &body.key, body.note.as_deref(), &actor.0)
+        .await
+        .map_err(triage_error)?;
+    Ok((StatusCode::CREATED, Json(json!(ack))).into_response())
+}
+
+async fn list_acks(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let all = state.ctx.store.finding_acks().await.map_err(internal)?;
+    Ok(Json(json!({ "acks": all })))
+}
+
+/// The key arrives URL-encoded (keys hold `|` and `,`); the path extractor
+/// decodes it.
+async fn unacknowledge(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(key): Path<String>,
+) -> ApiResult<StatusCode> {
+    if !triage::unacknowledge(&state.ctx, &key, &actor.0)
+        .await
+        .map_err(triage_error)?
+    {
+        return Err(ApiError::not_found(format!(
+            "no acknowledged finding with key {key:?}"
+        )));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TriageQuery {
+    kind: Option<String>,
+    acknowledged: Option<bool>,
+}
+
+async fn triage_queue(
+    State(state): State<AppState>,
+    q: Result<Query<TriageQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let kind = finding_kind(q.kind.as_deref())?;
+    let queue = triage::queue(&state.ctx, kind, q.acknowledged.unwrap_or(false))
+        .await
+        .map_err(triage_error)?;
+    Ok(Json(json!({
+        "run": queue.run.as_ref().map(run_json),
+        "items": queue.items,
+        "held": queue.held.iter().map(run_json).collect::<Vec<_>>(),
+    })))
 }
 
 async fn list_mappings(State(state): State<AppState>) -> ApiResult<Json<Value>> {

@@ -5,6 +5,7 @@
 
 use crate::plan::FindingKind;
 use crate::run::RunStatus;
+use crate::triage::{MAX_KEY_CHARS, MAX_NOTE_CHARS, MAX_PODFACTORY_ID_CHARS};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -18,6 +19,14 @@ fn ok(description: &str, schema: Value) -> Value {
 
 fn id_param(name: &str) -> Value {
     json!({ "name": name, "in": "path", "required": true, "schema": { "type": "integer", "format": "int64" } })
+}
+
+fn text_param(name: &str, description: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" }, "description": description })
+}
+
+fn body(schema: &str) -> Value {
+    json!({ "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
 }
 
 pub fn spec() -> Value {
@@ -52,7 +61,7 @@ pub fn spec() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": { "title": "rosterd admin API", "version": env!("CARGO_PKG_VERSION"),
-                  "description": "Trigger and inspect reconcile runs, approve or reject held runs, manage PodFactory mappings, issue onboarding credentials." },
+                  "description": "Trigger and inspect reconcile runs, approve or reject held runs, triage what waits for a person (link PodFactory users, mark them not employees, acknowledge findings), manage PodFactory mappings, issue onboarding credentials." },
         "security": [{ "bearer": [] }],
         "paths": {
             "/api/v1/runs": {
@@ -76,9 +85,27 @@ pub fn spec() -> Value {
             "/api/v1/findings": { "get": { "summary": "Findings of the latest planned run",
                                            "parameters": [{ "name": "kind", "in": "query", "schema": { "type": "string", "enum": FindingKind::ALL } }],
                                            "responses": with(auth_errors(&[]), "200", ok("findings", obj.clone())) } },
+            "/api/v1/triage": { "get": { "summary": "What waits for a person: the latest planned run's findings (without PodFactory users marked not an employee or linked since, nor acknowledged findings unless asked) and the held runs awaiting a decision. Without kind, every kind that needs a decision (employee_without_podfactory_user only when asked for); each item has its key (for acknowledging) and its console anchor",
+                                         "parameters": [{ "name": "kind", "in": "query", "schema": { "type": "string", "enum": FindingKind::ALL } },
+                                                        { "name": "acknowledged", "in": "query", "schema": { "type": "boolean", "default": false }, "description": "include acknowledged findings (with who and when)" }],
+                                         "responses": with(auth_errors(&[]), "200", ok("{run, items: [{key, anchor, finding, acknowledged}], held}", obj.clone())) } },
+            "/api/v1/findings/acks": {
+                "post": { "summary": "Acknowledge a finding of the latest planned run by its key: it is no longer sent to on-call nor listed as waiting", "requestBody": body("FindingAck"),
+                          "responses": with(auth_errors(&[]), "201", ok("the acknowledgement", obj.clone())) },
+                "get": { "summary": "Acknowledged findings, newest first", "responses": with(auth_errors(&[]), "200", ok("acks", obj.clone())) }
+            },
+            "/api/v1/findings/acks/{key}": { "delete": { "summary": "Undo an acknowledgement: the finding is sent and listed again", "parameters": [text_param("key", "the finding's key, URL-encoded")],
+                                                         "responses": with(auth_errors(&[("404", "not acknowledged")]), "204", json!({ "description": "undone" })) } },
+            "/api/v1/podfactory/non-employees": {
+                "post": { "summary": "Mark a PodFactory user as not an employee (a kiosk login, a temp, a visitor): from the next run it is neither matched nor reported", "requestBody": body("NonEmployee"),
+                          "responses": with(auth_errors(&[("409", "the user has a manual mapping: delete it first")]), "201", ok("the decision", obj.clone())) },
+                "get": { "summary": "PodFactory users marked not an employee, newest first", "responses": with(auth_errors(&[]), "200", ok("non_employees", obj.clone())) }
+            },
+            "/api/v1/podfactory/non-employees/{id}": { "delete": { "summary": "Undo the mark: the next run matches and reports the user again", "parameters": [text_param("id", "the PodFactory user id, URL-encoded")],
+                                                                   "responses": with(auth_errors(&[("404", "not marked")]), "204", json!({ "description": "undone" })) } },
             "/api/v1/mappings": {
-                "post": { "summary": "Link a PodFactory user to an employee (matched_by manual)", "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Mapping" } } } },
-                          "responses": with(auth_errors(&[]), "201", ok("the mapping", obj.clone())) },
+                "post": { "summary": "Link a PodFactory user to an employee (matched_by manual)", "requestBody": body("Mapping"),
+                          "responses": with(auth_errors(&[("409", "the user is marked not an employee: undo that first")]), "201", ok("the mapping", obj.clone())) },
                 "get": { "summary": "Manual mappings", "responses": with(auth_errors(&[]), "200", ok("mappings", obj.clone())) }
             },
             "/api/v1/mappings/{id}": { "delete": { "summary": "Remove a manual mapping", "parameters": [id_param("id")],
@@ -99,7 +126,13 @@ pub fn spec() -> Value {
                 "RejectRun": { "type": "object", "properties": { "reason": { "type": "string", "maxLength": 1000 } }, "additionalProperties": false },
                 "TriggerRun": { "type": "object", "properties": { "dry_run": { "type": "boolean", "default": false } }, "additionalProperties": false },
                 "Mapping": { "type": "object", "required": ["podfactory_user_id", "employee_id"], "additionalProperties": false,
-                             "properties": { "podfactory_user_id": { "type": "string" }, "employee_id": { "type": "integer" } } }
+                             "properties": { "podfactory_user_id": { "type": "string", "minLength": 1, "maxLength": MAX_PODFACTORY_ID_CHARS }, "employee_id": { "type": "integer" } } },
+                "NonEmployee": { "type": "object", "required": ["podfactory_user_id"], "additionalProperties": false,
+                                 "properties": { "podfactory_user_id": { "type": "string", "minLength": 1, "maxLength": MAX_PODFACTORY_ID_CHARS },
+                                                 "note": { "type": "string", "maxLength": MAX_NOTE_CHARS } } },
+                "FindingAck": { "type": "object", "required": ["key"], "additionalProperties": false,
+                                "properties": { "key": { "type": "string", "maxLength": MAX_KEY_CHARS, "description": "an item's key from GET /api/v1/triage" },
+                                                "note": { "type": "string", "maxLength": MAX_NOTE_CHARS } } }
             }
         }
     })

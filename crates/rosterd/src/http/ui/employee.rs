@@ -9,7 +9,7 @@ use crate::http::{ApiError, Issued};
 use crate::model::{Auth0User, Auth0UserId};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Redirect, Response, IntoResponse};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use rand::RngCore;
 use serde::Deserialize;
@@ -21,7 +21,10 @@ pub(super) struct FindQuery {
 }
 
 /// The header's "Employee id" box.
-pub(super) async fn find(viewer: Viewer, q: Result<Query<FindQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+pub(super) async fn find(
+    viewer: Viewer,
+    q: Result<Query<FindQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let raw = q.ok().and_then(|Query(q)| q.id).unwrap_or_default();
     match raw.trim().parse::<i64>() {
         Ok(id) => Redirect::to(&format!("/ui/employees/{id}")).into_response(),
@@ -49,7 +52,10 @@ pub(super) async fn page(
     Path(raw): Path<String>,
 ) -> Response {
     let Ok(id) = raw.parse::<i64>() else {
-        return api_error_page(&viewer, ApiError::not_found(format!("There is no employee {raw:?}.")));
+        return api_error_page(
+            &viewer,
+            ApiError::not_found(format!("There is no employee {raw:?}.")),
+        );
     };
     let app = &state.app;
     let e = match crate::http::load_employee(app, id).await {
@@ -80,7 +86,10 @@ pub(super) async fn page(
         Ok(x) => x,
         Err(err) => return internal(&viewer, err),
     };
-    let name = e.full_name.clone().unwrap_or_else(|| format!("Employee {id}"));
+    let name = e
+        .full_name
+        .clone()
+        .unwrap_or_else(|| format!("Employee {id}"));
     let can_issue = !viewer.read_only && e.is_active && e.auth0_user_id.is_some();
     flashed.onto(Page::new(name)).render(
         Some(&viewer),

@@ -4,17 +4,21 @@
 use super::layout::{csrf, when, Page};
 use super::session::Viewer;
 use super::{done, failed, internal, Decision, Flashed, UiState};
-use crate::http::auth::Actor;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::html;
 
-pub(super) async fn page(State(state): State<UiState>, viewer: Viewer, flashed: Flashed) -> Response {
+pub(super) async fn page(
+    State(state): State<UiState>,
+    viewer: Viewer,
+    flashed: Flashed,
+) -> Response {
     let store = &state.app.ctx.store;
-    let (mappings, non_employees) = match tokio::try_join!(store.manual_mappings(), store.non_employees()) {
-        Ok(x) => x,
-        Err(e) => return internal(&viewer, e),
-    };
+    let (mappings, non_employees) =
+        match tokio::try_join!(store.manual_mappings(), store.non_employees()) {
+            Ok(x) => x,
+            Err(e) => return internal(&viewer, e),
+        };
     flashed.onto(Page::new("Mappings")).render(
         Some(&viewer),
         html! {
@@ -68,16 +72,36 @@ pub(super) async fn page(State(state): State<UiState>, viewer: Viewer, flashed: 
     )
 }
 
-pub(super) async fn delete(State(state): State<UiState>, Path(id): Path<i64>, d: Decision) -> Response {
+pub(super) async fn delete(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    d: Decision,
+) -> Response {
     match state.app.ctx.store.delete_manual_mapping(id).await {
         Ok(true) => {
-            crate::http::audit(&state.app, &Actor(d.viewer.actor.clone()), "delete_mapping", Some(&id.to_string())).await;
-            done(&state, "/ui/mappings", format!("Mapping {id} deleted; the next run matches that PodFactory user again."))
+            state
+                .app
+                .ctx
+                .audit(&d.viewer.actor, "delete_mapping", Some(&id.to_string()))
+                .await;
+            done(
+                &state,
+                "/ui/mappings",
+                format!("Mapping {id} deleted; the next run matches that PodFactory user again."),
+            )
         }
-        Ok(false) => failed(&state, "/ui/mappings", format!("There is no mapping {id} (already deleted?).")),
+        Ok(false) => failed(
+            &state,
+            "/ui/mappings",
+            format!("There is no mapping {id} (already deleted?)."),
+        ),
         Err(e) => {
             tracing::error!(error = %e, "console: delete mapping failed");
-            failed(&state, "/ui/mappings", "The mapping could not be deleted; the rosterd log says why.")
+            failed(
+                &state,
+                "/ui/mappings",
+                "The mapping could not be deleted; the rosterd log says why.",
+            )
         }
     }
 }

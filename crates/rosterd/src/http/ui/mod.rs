@@ -127,8 +127,12 @@ impl FromRequestParts<UiState> for Viewer {
     type Rejection = SignIn;
 
     async fn from_request_parts(parts: &mut Parts, state: &UiState) -> Result<Self, SignIn> {
-        let back = parts
-            .uri
+        // Nested under /ui, the request's own URI has lost the prefix.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |o| &o.0);
+        let back = uri
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .filter(|p| parts.method == axum::http::Method::GET && p.starts_with("/ui"))
@@ -187,12 +191,9 @@ impl axum::extract::FromRequest<UiState> for Decision {
         let viewer = <Viewer as FromRequestParts<UiState>>::from_request_parts(&mut parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let bytes = Bytes::from_request(
-            axum::extract::Request::from_parts(parts, body),
-            state,
-        )
-        .await
-        .map_err(IntoResponse::into_response)?;
+        let bytes = Bytes::from_request(axum::extract::Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
         let fields: HashMap<String, String> = form_urlencoded::parse(&bytes).into_owned().collect();
         if !fields.get("csrf").is_some_and(|t| viewer.csrf_ok(t)) {
             return Err(Refused(
@@ -274,7 +275,10 @@ pub(super) struct Flashed(Option<Flash>);
 impl FromRequestParts<UiState> for Flashed {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &UiState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &UiState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(Flashed(
             session::cookie(&parts.headers, session::FLASH_COOKIE)
                 .and_then(|c| state.console.keys.read_flash(c)),
@@ -316,7 +320,10 @@ fn safe_next(next: Option<&str>) -> &str {
         .unwrap_or("/ui")
 }
 
-async fn sign_in_page(State(state): State<UiState>, q: Result<Query<NextQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+async fn sign_in_page(
+    State(state): State<UiState>,
+    q: Result<Query<NextQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let next = q.ok().and_then(|Query(q)| q.next);
     login_form(&state, safe_next(next.as_deref()), None, StatusCode::OK)
 }
@@ -413,8 +420,11 @@ async fn sign_in(State(state): State<UiState>, headers: HeaderMap, body: Bytes) 
 async fn sign_out(State(state): State<UiState>, viewer: Viewer, body: Bytes) -> Response {
     let csrf = form_urlencoded::parse(&body).find(|(k, _)| k == "csrf");
     if !csrf.is_some_and(|(_, t)| viewer.csrf_ok(&t)) {
-        return Refused(Some(viewer), "This form did not come from the console (no valid CSRF token).")
-            .into_response();
+        return Refused(
+            Some(viewer),
+            "This form did not come from the console (no valid CSRF token).",
+        )
+        .into_response();
     }
     tracing::info!(actor = %viewer.actor, "console: signed out");
     let s = &state.app.ctx.settings.serve;

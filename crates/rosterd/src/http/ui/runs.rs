@@ -5,7 +5,6 @@ use super::layout::{badge, csrf, duration, employee_link, when, Page};
 use super::session::Viewer;
 use super::{done, failed, internal, Decision, Flashed, UiState};
 use crate::held::DecisionError;
-use crate::http::auth::Actor;
 use crate::outcome::ActionStatus;
 use crate::plan::ActionKind;
 use crate::run::{RunError, RunOptions, RunStatus, Trigger};
@@ -34,7 +33,11 @@ pub(super) async fn list(
 ) -> Response {
     let (status_raw, before) = q.ok().map_or((None, None), |Query(q)| (q.status, q.before));
     let status_raw = status_raw.filter(|s| !s.is_empty());
-    let status = match status_raw.as_deref().map(str::parse::<RunStatus>).transpose() {
+    let status = match status_raw
+        .as_deref()
+        .map(str::parse::<RunStatus>)
+        .transpose()
+    {
         Ok(s) => s,
         Err(e) => {
             return Page::new("Runs")
@@ -131,7 +134,10 @@ fn not_found(viewer: &Viewer, raw: &str) -> Response {
     Page::new("Run not found")
         .status(StatusCode::NOT_FOUND)
         .error(format!("There is no run {raw}."))
-        .render(Some(viewer), html! { p { a href="/ui/runs" { "All runs" } } })
+        .render(
+            Some(viewer),
+            html! { p { a href="/ui/runs" { "All runs" } } },
+        )
 }
 
 fn render_run(
@@ -263,7 +269,10 @@ pub(super) fn causes(actions: &[ActionRecord]) -> Vec<Cause> {
     let mut out: Vec<Cause> = Vec::new();
     for a in actions.iter().filter(|a| a.status == ActionStatus::Failed) {
         let error = a.error.as_deref().unwrap_or("(no error recorded)");
-        let i = match out.iter().position(|c| c.kind == a.kind && c.error == error) {
+        let i = match out
+            .iter()
+            .position(|c| c.kind == a.kind && c.error == error)
+        {
             Some(i) => i,
             None => {
                 out.push(Cause {
@@ -319,9 +328,17 @@ pub(super) async fn trigger(State(state): State<UiState>, d: Decision) -> Respon
     {
         Ok(id) => {
             tracing::info!(actor = %d.viewer.actor, run_id = id, dry_run, "run triggered from the console");
-            crate::http::audit(&state.app, &Actor(d.viewer.actor.clone()), "trigger_run", Some(&id.to_string())).await;
+            state
+                .app
+                .ctx
+                .audit(&d.viewer.actor, "trigger_run", Some(&id.to_string()))
+                .await;
             let what = if dry_run { "Dry run" } else { "Run" };
-            done(&state, &format!("/ui/runs/{id}"), format!("{what} {id} started."))
+            done(
+                &state,
+                &format!("/ui/runs/{id}"),
+                format!("{what} {id} started."),
+            )
         }
         Err(e) => failed(&state, "/ui", start_failure(&e)),
     }
@@ -329,8 +346,13 @@ pub(super) async fn trigger(State(state): State<UiState>, d: Decision) -> Respon
 
 fn start_failure(e: &RunError) -> String {
     match e {
-        RunError::AlreadyRunning(Some(r)) => format!("Run {} is in progress; try again when it has finished.", r.id),
-        RunError::AlreadyRunning(None) => "A run is in progress; try again when it has finished.".into(),
+        RunError::AlreadyRunning(Some(r)) => format!(
+            "Run {} is in progress; try again when it has finished.",
+            r.id
+        ),
+        RunError::AlreadyRunning(None) => {
+            "A run is in progress; try again when it has finished.".into()
+        }
         RunError::ShuttingDown => "rosterd is shutting down.".into(),
         other => {
             tracing::error!(error = %crate::telemetry::error_chain(other), "console: run did not start");
@@ -363,8 +385,19 @@ pub(super) async fn approve(
     match state.app.driver.start(opts).await {
         Ok(run) => {
             tracing::warn!(actor = %d.viewer.actor, held_run = id, run_id = run, "held run approved in the console");
-            crate::http::audit(&state.app, &Actor(d.viewer.actor.clone()), "approve_run", Some(&id.to_string())).await;
-            done(&state, &format!("/ui/runs/{run}"), format!("Run {id} approved by {}; run {run} applies it.", d.viewer.actor))
+            state
+                .app
+                .ctx
+                .audit(&d.viewer.actor, "approve_run", Some(&id.to_string()))
+                .await;
+            done(
+                &state,
+                &format!("/ui/runs/{run}"),
+                format!(
+                    "Run {id} approved by {}; run {run} applies it.",
+                    d.viewer.actor
+                ),
+            )
         }
         Err(e) => failed(&state, &back, start_failure(&e)),
     }
@@ -383,7 +416,7 @@ pub(super) async fn reject(
     match crate::held::reject(&state.app.ctx.store, id, &d.viewer.actor, reason).await {
         Ok(note) => {
             tracing::warn!(actor = %d.viewer.actor, held_run = id, "held run rejected in the console");
-            crate::http::audit(&state.app, &Actor(d.viewer.actor.clone()), "reject_run", Some(&format!("{id}: {note}"))).await;
+            state.app.ctx.audit(&d.viewer.actor, "reject_run", Some(&format!("{id}: {note}"))).await;
             done(&state, &back, format!("Run {id} {note}."))
         }
         Err(e) => failed(&state, &back, decision_failure(&e)),

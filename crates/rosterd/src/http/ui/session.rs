@@ -182,10 +182,7 @@ impl Keys {
     }
 
     pub fn flash(&self, f: &Flash) -> String {
-        self.seal(
-            "flash",
-            &serde_json::to_vec(f).expect("a flash serializes"),
-        )
+        self.seal("flash", &serde_json::to_vec(f).expect("a flash serializes"))
     }
 
     pub fn read_flash(&self, cookie: &str) -> Option<Flash> {
@@ -242,7 +239,10 @@ mod tests {
         let v = keys.viewer(&s, &cookie, 1001).expect("valid");
         assert_eq!(v.actor, "alice");
         assert!(!v.read_only);
-        assert!(keys.viewer(&s, &cookie, 1000 + 8 * 3600).is_none(), "expired");
+        assert!(
+            keys.viewer(&s, &cookie, 1000 + 8 * 3600).is_none(),
+            "expired"
+        );
 
         let read = keys.new_session(&s, "viewer:read", "tok-r", 1000);
         assert!(keys.viewer(&s, &read, 1001).unwrap().read_only);
@@ -270,7 +270,10 @@ mod tests {
         let keys = Keys::from_settings(&s);
         let a = keys.new_session(&s, "alice", "tok-a", 0);
         let b = keys.new_session(&s, "alice", "tok-a", 0);
-        let (va, vb) = (keys.viewer(&s, &a, 1).unwrap(), keys.viewer(&s, &b, 1).unwrap());
+        let (va, vb) = (
+            keys.viewer(&s, &a, 1).unwrap(),
+            keys.viewer(&s, &b, 1).unwrap(),
+        );
         assert_ne!(va.csrf, vb.csrf);
         assert!(va.csrf_ok(&va.csrf) && !va.csrf_ok(&vb.csrf) && !va.csrf_ok(""));
         let payload = B64.decode(a.split_once('.').unwrap().0).unwrap();

@@ -4,10 +4,10 @@
 use super::layout::{badge, csrf, duration, employee_link, when, Page};
 use super::{internal, Flashed, UiState};
 use crate::driver::Current;
+use crate::outcome::ActionStatus;
 use crate::plan::{ActionKind, FindingKind};
 use crate::run::RunStatus;
 use crate::store::{ActionRecord, RunRecord};
-use crate::outcome::ActionStatus;
 use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
@@ -15,7 +15,11 @@ use std::collections::BTreeMap;
 
 use super::session::Viewer;
 
-pub(super) async fn page(State(state): State<UiState>, viewer: Viewer, flashed: Flashed) -> Response {
+pub(super) async fn page(
+    State(state): State<UiState>,
+    viewer: Viewer,
+    flashed: Flashed,
+) -> Response {
     match load(&state).await {
         Ok(view) => flashed
             .onto(Page::new("Status"))

@@ -6,12 +6,14 @@ use super::layout::{badge, csrf, employee_link, when, Page};
 use super::session::Viewer;
 use super::{done, failed, internal, Decision, Flashed, UiState};
 use crate::plan::{Finding, FindingKind};
+use crate::store::ManualMapping;
 use crate::triage::{anchor, QueueItem, TriageError};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// Items shown per page of one kind (the rest are counted).
 const SHOWN: usize = 200;
@@ -28,7 +30,9 @@ pub(super) async fn queue(
     flashed: Flashed,
     q: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let (kind_raw, acked_raw) = q.ok().map_or((None, None), |Query(q)| (q.kind, q.acknowledged));
+    let (kind_raw, acked_raw) = q
+        .ok()
+        .map_or((None, None), |Query(q)| (q.kind, q.acknowledged));
     let kind = match kind_raw
         .as_deref()
         .filter(|k| !k.is_empty())
@@ -44,14 +48,36 @@ pub(super) async fn queue(
         }
     };
     let show_acked = acked_raw.as_deref() == Some("true");
-    let all = match crate::triage::queue(&state.app.ctx, None, true).await {
-        Ok(q) => q,
+    let store = &state.app.ctx.store;
+    let (all, mappings) = match tokio::try_join!(
+        async {
+            crate::triage::queue(&state.app.ctx, None, true)
+                .await
+                .map_err(anyhow::Error::from)
+        },
+        async { store.manual_mappings().await.map_err(anyhow::Error::from) },
+    ) {
+        Ok(x) => x,
         Err(e) => return internal(&viewer, e),
     };
+    // Decided since the latest run: said so, until the next run records it.
+    let linked: HashMap<&str, &ManualMapping> = mappings
+        .iter()
+        .map(|m| (m.podfactory_user_id.as_str(), m))
+        .collect();
     let open = |i: &&QueueItem| show_acked || i.acknowledged.is_none();
     let mut counts: Vec<(FindingKind, usize)> = FindingKind::ALL
         .iter()
-        .map(|k| (*k, all.items.iter().filter(open).filter(|i| i.finding.kind == *k).count()))
+        .map(|k| {
+            (
+                *k,
+                all.items
+                    .iter()
+                    .filter(open)
+                    .filter(|i| i.finding.kind == *k)
+                    .count(),
+            )
+        })
         .filter(|(_, n)| *n > 0)
         .collect();
     counts.sort_by_key(|(k, _)| *k);
@@ -61,7 +87,11 @@ pub(super) async fn queue(
         .filter(open)
         .filter(|i| kind.is_none_or(|k| i.finding.kind == k))
         .collect();
-    let acked_total = all.items.iter().filter(|i| i.acknowledged.is_some()).count();
+    let acked_total = all
+        .items
+        .iter()
+        .filter(|i| i.acknowledged.is_some())
+        .count();
     let kind_q = kind.map(|k| format!("kind={k}&")).unwrap_or_default();
     flashed.onto(Page::new("Triage")).render(
         Some(&viewer),
@@ -101,19 +131,30 @@ pub(super) async fn queue(
                 }
             }
             @if items.is_empty() { p { "Nothing waits for a person." } }
-            @for item in items.iter().take(SHOWN) { (render_item(&viewer, item)) }
+            @for item in items.iter().take(SHOWN) { (render_item(&viewer, item, &linked)) }
             @if items.len() > SHOWN { p { "… and " (items.len() - SHOWN) " more: filter by kind, or decide these first." } }
         },
     )
 }
 
-fn render_item(viewer: &Viewer, item: &QueueItem) -> Markup {
+fn render_item(
+    viewer: &Viewer,
+    item: &QueueItem,
+    linked: &HashMap<&str, &ManualMapping>,
+) -> Markup {
     let f = &item.finding;
+    let decided = f
+        .podfactory_user_id
+        .as_deref()
+        .and_then(|pf| linked.get(pf));
     html! {
         article.item id=(anchor(&item.key)) data-kind=(f.kind.as_str()) {
             p.kind { span.badge.neutral { (f.kind.as_str()) } }
             p.detail { (f.detail) }
-            @if let Some(pf) = &f.podfactory_user_id {
+            @if let Some(m) = decided {
+                p.flash role="status" { "Linked to " (employee_link(m.employee_id)) " by " (m.created_by) ", " (when(m.created_at))
+                    "; the next run records the link. Undo it under " a href="/ui/mappings" { "Mappings" } "." }
+            } @else if let Some(pf) = &f.podfactory_user_id {
                 (podfactory_item(viewer, pf, f))
             } @else {
                 (other_item(viewer, item))
@@ -286,8 +327,16 @@ pub(super) async fn undo_not_employee(State(state): State<UiState>, d: Decision)
         return failed(&state, &to, "podfactory_user_id is missing");
     };
     match crate::triage::undo_not_employee(&state.app.ctx, pf, &d.viewer.actor).await {
-        Ok(true) => done(&state, &to, format!("PodFactory user {pf} is matched again from the next run.")),
-        Ok(false) => failed(&state, &to, format!("PodFactory user {pf} was not marked not an employee.")),
+        Ok(true) => done(
+            &state,
+            &to,
+            format!("PodFactory user {pf} is matched again from the next run."),
+        ),
+        Ok(false) => failed(
+            &state,
+            &to,
+            format!("PodFactory user {pf} was not marked not an employee."),
+        ),
         Err(e) => failed(&state, &to, triage_failure(&e)),
     }
 }
@@ -309,7 +358,11 @@ pub(super) async fn unacknowledge(State(state): State<UiState>, d: Decision) -> 
         return failed(&state, &to, "key is missing");
     };
     match crate::triage::unacknowledge(&state.app.ctx, key, &d.viewer.actor).await {
-        Ok(true) => done(&state, &to, "No longer acknowledged: it is back in the queue and the next digest."),
+        Ok(true) => done(
+            &state,
+            &to,
+            "No longer acknowledged: it is back in the queue and the next digest.",
+        ),
         Ok(false) => failed(&state, &to, "That finding was not acknowledged."),
         Err(e) => failed(&state, &to, triage_failure(&e)),
     }
