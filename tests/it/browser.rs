@@ -6,6 +6,10 @@
 //!
 //! Without chromedriver the tests print a skip note and pass, except with
 //! `CI` set, where they fail: a browser test that skips in CI cannot fail.
+//!
+//! With `ROSTERD_SCREENSHOTS=<absolute dir>` the status, triage and run
+//! tests write `status.png`, `triage.png` and `run.png` there (the README's
+//! `docs/console/*.png` are made so).
 
 use crate::common::*;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -296,9 +300,11 @@ impl Console {
         let auth0 = SimClient::new(&sim);
         auth0.seed(setup.accounts).await;
         let dir = tempfile::tempdir().unwrap();
+        // Only the runs a test starts: no start-up run, a schedule that does
+        // not fire, and employee edits (SQLite: polled) not noticed for an hour.
         let mut rest = format!(
             "[serve]\nlisten = \"127.0.0.1:0\"\nrun_at_start = false\n\
-             schedule = \"0 0 0 1 1 *\"\nchange_debounce_ms = 200\nchange_poll_ms = 200\n\n\
+             schedule = \"0 0 0 1 1 *\"\nchange_poll_ms = 3600000\n\n\
              [log]\nformat = \"json\"\nlevel = \"info\"\n\n[reconcile]\n{}\n",
             setup.reconcile
         );

@@ -68,9 +68,7 @@ async fn one_held_run_is_rejected_and_another_approved_and_applied() {
         "UPDATE employees SET is_active = false WHERE id = 31",
     )
     .await;
-    // The edit may itself start a run: then that is the one (409 names it).
-    let r = api.post("/api/v1/runs", serde_json::json!({})).await;
-    let again = r.json["run_id"].as_i64().expect("a run started or running");
+    let again = api.trigger(false).await;
     assert_eq!(w.wait_run(again).await["status"], "held");
 
     // From the status page's list of held runs to the newest one.
