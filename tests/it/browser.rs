@@ -514,9 +514,10 @@ async fn send(req: reqwest::RequestBuilder) -> Reply {
 
 // ---------------------------------------------------------------- HTML check
 
-/// What is wrong with a console page (empty: nothing): it does not parse
-/// cleanly as HTML5 in no-quirks mode, a POST form has no non-empty `csrf`
-/// field, or the page holds one of `secrets`.
+/// What is wrong with a console page (empty: nothing): it does not parse as
+/// HTML5 without an error in no-quirks mode (`<!DOCTYPE html>`), a POST form
+/// has no non-empty `csrf` field, a script or stylesheet is inline or not
+/// rosterd's own (no CDN), or the page holds one of `secrets`.
 pub fn check_html(html: &str, secrets: &[String]) -> Vec<String> {
     use scraper::{Html, Selector};
     let doc = Html::parse_document(html);
@@ -525,6 +526,13 @@ pub fn check_html(html: &str, secrets: &[String]) -> Vec<String> {
         .iter()
         .map(|e| format!("HTML parse error: {e}"))
         .collect();
+    // A new document is in no-quirks mode, as a page with `<!DOCTYPE html>` is.
+    if doc.quirks_mode != Html::new_document().quirks_mode {
+        problems.push(format!(
+            "rendered in {:?} (not <!DOCTYPE html>)",
+            doc.quirks_mode
+        ));
+    }
     let forms = Selector::parse("form").unwrap();
     let csrf = Selector::parse("input[name=csrf]").unwrap();
     for form in doc.select(&forms) {
@@ -538,6 +546,13 @@ pub fn check_html(html: &str, secrets: &[String]) -> Vec<String> {
             .and_then(|i| i.value().attr("value"));
         if post && token.is_none_or(str::is_empty) {
             problems.push(format!("a POST form without a CSRF token: {}", form.html()));
+        }
+    }
+    let assets = Selector::parse("script, link[rel=stylesheet]").unwrap();
+    for asset in doc.select(&assets) {
+        let url = asset.value().attr("src").or(asset.value().attr("href"));
+        if !url.is_some_and(|u| u.starts_with('/') && !u.starts_with("//")) {
+            problems.push(format!("not served by rosterd: {}", asset.html()));
         }
     }
     for secret in secrets {
