@@ -216,7 +216,7 @@ fn render_run(
                 @if !of_kind.is_empty() {
                     h3 { (kind.as_str()) " (" (of_kind.len()) ")" }
                     div.scroll {
-                        table.actions {
+                        table.action-list {
                             thead { tr { th.num { "#" } th { "Employee" } th { "Account" } th { "Reason" } th { "Outcome" } th { "Error" } } }
                             tbody {
                                 @for a in of_kind.iter().take(ROWS_PER_KIND) {
