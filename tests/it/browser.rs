@@ -2,7 +2,7 @@
 //! headless Chromium driven over WebDriver (Debian's `chromium` and
 //! `chromium-driver`, one chromedriver per test), a real `rosterd serve`
 //! process on a SQLite database and the Auth0 simulator, and the checks every
-//! page a test visits must pass (`check_html`).
+//! page a test visits must pass (`check_html`, `check_content`).
 //!
 //! Without chromedriver the tests print a skip note and pass, except with
 //! `CI` set, where they fail: a browser test that skips in CI cannot fail.
@@ -514,25 +514,34 @@ async fn send(req: reqwest::RequestBuilder) -> Reply {
 
 // ---------------------------------------------------------------- HTML check
 
-/// What is wrong with a console page (empty: nothing): it does not parse as
-/// HTML5 without an error in no-quirks mode (`<!DOCTYPE html>`), a POST form
-/// has no non-empty `csrf` field, a script or stylesheet is inline or not
-/// rosterd's own (no CDN), or the page holds one of `secrets`.
+/// What is wrong with a console page as served (empty: nothing): it does
+/// not parse as HTML5 without an error, in no-quirks mode (`<!DOCTYPE
+/// html>`), or its content is wrong ([`check_content`]).
 pub fn check_html(html: &str, secrets: &[String]) -> Vec<String> {
-    use scraper::{Html, Selector};
-    let doc = Html::parse_document(html);
+    let doc = scraper::Html::parse_document(html);
     let mut problems: Vec<String> = doc
         .errors
         .iter()
         .map(|e| format!("HTML parse error: {e}"))
         .collect();
     // A new document is in no-quirks mode, as a page with `<!DOCTYPE html>` is.
-    if doc.quirks_mode != Html::new_document().quirks_mode {
+    if doc.quirks_mode != scraper::Html::new_document().quirks_mode {
         problems.push(format!(
             "rendered in {:?} (not <!DOCTYPE html>)",
             doc.quirks_mode
         ));
     }
+    problems.extend(check_content(html, secrets));
+    problems
+}
+
+/// What is wrong with a page's content (served, or as a browser holds it):
+/// a POST form has no non-empty `csrf` field, a script or stylesheet is
+/// inline or not rosterd's own (no CDN), or the page holds one of `secrets`.
+pub fn check_content(html: &str, secrets: &[String]) -> Vec<String> {
+    use scraper::{Html, Selector};
+    let doc = Html::parse_document(html);
+    let mut problems = Vec::new();
     let forms = Selector::parse("form").unwrap();
     let csrf = Selector::parse("input[name=csrf]").unwrap();
     for form in doc.select(&forms) {
@@ -809,19 +818,17 @@ impl Browser {
         .await;
     }
 
-    /// The checks every page passes ([`check_html`]): on the document as the
-    /// browser holds it, and (`refetch`) on the bytes the daemon serves for
-    /// its URL, fetched again with the browser's cookie (the browser's own
-    /// source is its re-serialised DOM, which always parses).
+    /// The checks every page passes: [`check_content`] on the document as
+    /// the browser holds it (its re-serialised DOM, which has lost the
+    /// doctype and any parse error), and (`refetch`) [`check_html`] on the
+    /// bytes the daemon serves for its URL, fetched again with the browser's
+    /// session cookie.
     async fn check_page(&self, refetch: bool) {
         let path = self.path().await;
         let mut secrets = self.secrets.clone();
         secrets.extend(self.session().await);
         let dom = self.client.source().await.expect("the page source");
-        let mut problems: Vec<String> = check_html(&dom, &secrets)
-            .into_iter()
-            .filter(|p| !p.starts_with("HTML parse error"))
-            .collect();
+        let mut problems = check_content(&dom, &secrets);
         if refetch {
             let mut req = self.http.get(format!("{}{path}", self.base));
             if let Some(c) = self.session().await {

@@ -181,7 +181,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .nest("/ui", ui::router(state.clone()))
         // A typed or bookmarked "/ui/" is the console's home too.
-        .route("/ui/", get(|| async { axum::response::Redirect::permanent("/ui") }))
+        .route(
+            "/ui/",
+            get(|| async { axum::response::Redirect::permanent("/ui") }),
+        )
         .route("/metrics", get(metrics))
         .route(
             "/healthz",
