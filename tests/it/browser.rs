@@ -874,6 +874,33 @@ impl Browser {
         self.submit("form#login").await;
     }
 
+    /// What makes the current page wider than a phone (390 CSS pixels), so
+    /// that the whole page scrolls sideways; `None` when it fits. (A wide
+    /// table may scroll in a box of its own.)
+    pub async fn too_wide_for_a_phone(&self) -> Option<String> {
+        const WIDEST: &str = "
+            const width = document.documentElement.clientWidth;
+            if (document.documentElement.scrollWidth <= width) return null;
+            const boxed = e => {
+                for (let p = e.parentElement; p; p = p.parentElement) {
+                    if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)) return true;
+                }
+                return false;
+            };
+            return Array.from(document.querySelectorAll('body *'))
+                .filter(e => e.getBoundingClientRect().right > width + 1 && !boxed(e))
+                .map(e => e.outerHTML.slice(0, 100))
+                .slice(0, 2)
+                .join(' / ');";
+        self.client.set_window_size(390, 844).await.expect("resize");
+        let widest = self.script(WIDEST).await;
+        self.client
+            .set_window_size(1280, 900)
+            .await
+            .expect("resize");
+        widest.as_str().map(str::to_string)
+    }
+
     /// With `ROSTERD_SCREENSHOTS=<dir>` set: the current page as
     /// `<dir>/<name>.png`, 1100×800, at most 200 KB.
     pub async fn screenshot(&self, name: &str) {

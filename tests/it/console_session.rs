@@ -91,6 +91,17 @@ async fn sign_in_with_the_admin_token_shows_the_status_page() {
     }
     assert!(b.has("form#run-now").await && b.has("form#dry-run").await);
     b.screenshot("status").await;
+    // Readable on a phone too.
+    for page in [
+        "/ui".to_string(),
+        "/ui/triage".into(),
+        format!("/ui/runs/{first}"),
+        "/ui/employees/1".into(),
+    ] {
+        b.goto(&page).await;
+        let wide = b.too_wide_for_a_phone().await;
+        assert!(wide.is_none(), "{page} is wider than a phone: {wide:?}");
+    }
 
     // The session cookie is out of the page's scripts' reach.
     let visible = b.script("return document.cookie").await;
