@@ -4,8 +4,13 @@
 #[macro_use]
 mod common;
 
+mod browser;
 mod cli;
 mod cli_messages;
+mod console_credentials;
+mod console_runs;
+mod console_session;
+mod console_triage;
 mod crash;
 mod daemon_api;
 mod daemon_jwt;
