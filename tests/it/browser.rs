@@ -772,6 +772,15 @@ impl Browser {
         self.check_page(true).await;
     }
 
+    /// Tick a checkbox (no page load follows).
+    pub async fn tick(&self, css: &str) {
+        self.one(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("tick {css}: {e}"));
+    }
+
     async fn press(&self, form: &str) {
         self.click(&format!(
             "{form} button[type=submit], {form} input[type=submit]"

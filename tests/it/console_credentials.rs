@@ -42,6 +42,9 @@ async fn credentials_are_shown_once_and_a_reload_does_not_show_them_again() {
         .await
         .contains(&format!("auth0|{:024x}", 1)));
 
+    // The form asks for a confirming tick (the browser will not send it
+    // without one).
+    b.tick("form#issue-credentials input[name=confirm]").await;
     b.submit_show_once("form#issue-credentials").await;
     let page = b.path().await;
     assert!(page.starts_with("/ui/credentials/"), "{page}");
@@ -65,11 +68,22 @@ async fn credentials_are_shown_once_and_a_reload_does_not_show_them_again() {
     let csrf = b.csrf().await;
     let cookie = b.session().await.unwrap();
     let http = w.http();
-    let issued = http
+    // Without the confirming tick nothing is issued.
+    let unconfirmed = http
         .post(
             "/ui/employees/1/credentials",
             &[(SESSION_COOKIE, &cookie)],
             &[("csrf", &csrf)],
+        )
+        .await;
+    unconfirmed.expect(303);
+    assert_eq!(unconfirmed.header("location"), Some("/ui/employees/1"));
+    assert_eq!(patches(&w).await, 1, "no password without the tick");
+    let issued = http
+        .post(
+            "/ui/employees/1/credentials",
+            &[(SESSION_COOKIE, &cookie)],
+            &[("csrf", &csrf), ("confirm", "yes")],
         )
         .await;
     issued.expect(303);
@@ -99,7 +113,7 @@ async fn credentials_are_shown_once_and_a_reload_does_not_show_them_again() {
         .post(
             "/ui/employees/2/credentials",
             &[(SESSION_COOKIE, &cookie)],
-            &[("csrf", &csrf)],
+            &[("csrf", &csrf), ("confirm", "yes")],
         )
         .await;
     let slot = issued.header("location").unwrap().to_string();

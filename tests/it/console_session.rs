@@ -118,6 +118,7 @@ async fn sign_in_with_the_admin_token_shows_the_status_page() {
     }
 
     // Dry run from the status page: the run's page, a dry run.
+    b.goto("/ui").await;
     b.submit("form#dry-run").await;
     let dry: i64 = b
         .path()
@@ -303,7 +304,7 @@ async fn a_read_only_session_sees_every_page_and_can_change_nothing() {
             "/ui/triage/not-employee",
             vec![("podfactory_user_id", "kiosk3")],
         ),
-        ("/ui/employees/1/credentials", vec![]),
+        ("/ui/employees/1/credentials", vec![("confirm", "yes")]),
     ];
     for (path, mut form) in forged {
         form.push(("csrf", &csrf));
