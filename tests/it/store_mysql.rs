@@ -155,10 +155,10 @@ async fn one_current_podfactory_link_per_user() {
         matched_by: "name".into(),
         confidence: 0.9,
     };
-    s.record_podfactory_links(&[link(1)], &[], Utc::now())
+    s.record_podfactory_links(&[link(1)], &[], &[], Utc::now())
         .await
         .unwrap();
-    s.record_podfactory_links(&[link(2)], &["pf1".into()], Utc::now())
+    s.record_podfactory_links(&[link(2)], &["pf1".into()], &[], Utc::now())
         .await
         .unwrap();
     let current = s.current_podfactory_links().await.unwrap();

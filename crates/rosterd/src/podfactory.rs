@@ -148,6 +148,8 @@ pub struct Matching {
     pub users: Vec<PodFactoryUser>,
     /// Users left out because someone marked them not an employee.
     pub excluded: usize,
+    /// Their ids: a link one of them had ends.
+    pub excluded_ids: Vec<String>,
     pub results: Vec<crate::matching::MatchResult>,
     /// Active employees no PodFactory user matched.
     pub without_user: Vec<crate::model::EmployeeId>,
@@ -181,7 +183,7 @@ pub async fn match_users(
     auth0_users: &[crate::model::Auth0User],
 ) -> anyhow::Result<Option<Matching>> {
     use crate::matching::{self, ManualMapping, MatchEmployee};
-    let Some(mut users) = load(s).await? else {
+    let Some(users) = load(s).await? else {
         return Ok(None);
     };
     let not_employees: std::collections::HashSet<String> = store
@@ -190,9 +192,11 @@ pub async fn match_users(
         .into_iter()
         .map(|n| n.podfactory_user_id)
         .collect();
-    let read = users.len();
-    users.retain(|u| !not_employees.contains(&u.id));
-    let excluded = read - users.len();
+    let (users, excluded_users): (Vec<PodFactoryUser>, Vec<PodFactoryUser>) = users
+        .into_iter()
+        .partition(|u| !not_employees.contains(&u.id));
+    let excluded = excluded_users.len();
+    let excluded_ids = excluded_users.into_iter().map(|u| u.id).collect();
     // Previous names live on the linked account (rosterd keeps them there
     // on every rename): evidence for users still named the old way. A
     // rename this run's plan applies counts already, or the match (and
@@ -236,6 +240,7 @@ pub async fn match_users(
     Ok(Some(Matching {
         users,
         excluded,
+        excluded_ids,
         results,
         without_user,
         sync,
@@ -335,12 +340,26 @@ impl Matching {
         use crate::store::{AuditRow, LinkRow};
         let now = chrono::Utc::now();
         let current = store.current_podfactory_links().await?;
+        let manual = store.manual_podfactory_links().await?;
         let audit = store.audit_rows().await?;
         let mut changed = Vec::new();
         let mut verified = Vec::new();
         let mut audit_rows = Vec::new();
+        // A person's undo ends the link it made: a user marked not an
+        // employee, or a manual link whose mapping was deleted (the matcher
+        // did not link the user again). A link the matcher made stays
+        // while the user is only ambiguous for a while.
+        let mut ended: Vec<String> = self
+            .excluded_ids
+            .iter()
+            .filter(|id| current.contains_key(*id))
+            .cloned()
+            .collect();
         for (u, r) in self.users.iter().zip(&self.results) {
             let (Some(emp), Some(by)) = (r.employee_id, r.matched_by) else {
+                if manual.contains(&u.id) {
+                    ended.push(u.id.clone());
+                }
                 continue;
             };
             if current.get(&u.id) == Some(&emp.0) {
@@ -379,8 +398,14 @@ impl Matching {
             }
         }
         summary.new_links = changed.len();
+        if !ended.is_empty() {
+            tracing::info!(
+                count = ended.len(),
+                "podfactory: links a person took back ended"
+            );
+        }
         store
-            .record_podfactory_links(&changed, &verified, now)
+            .record_podfactory_links(&changed, &verified, &ended, now)
             .await?;
         for row in &audit_rows {
             store.upsert_audit(row, now).await?;

@@ -57,6 +57,18 @@ pub struct PodFactoryLink {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A PodFactory link as it was: when it was made and, once ended, when.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PodFactoryLinkHistory {
+    pub podfactory_user_id: String,
+    pub podfactory_email: Option<String>,
+    pub podfactory_name: Option<String>,
+    pub matched_by: String,
+    pub confidence: f64,
+    pub created_at: DateTime<Utc>,
+    pub superseded_at: Option<DateTime<Utc>>,
+}
+
 /// A PodFactory link to record (new, or replacing the current one).
 #[derive(Debug, Clone)]
 pub struct LinkRow {
@@ -264,12 +276,46 @@ impl Store {
         })
     }
 
+    /// The PodFactory users whose current link a person made (a manual
+    /// mapping).
+    pub async fn manual_podfactory_links(&self) -> Result<std::collections::HashSet<String>> {
+        with_pool!(self, pool => {
+            let rows: Vec<(String,)> = sqlx::query_as(
+                "SELECT podfactory_user_id FROM employee_podfactory_mapping \
+                 WHERE superseded_at IS NULL AND matched_by = 'manual'",
+            )
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read podfactory links"))?;
+            Ok(rows.into_iter().map(|(id,)| id).collect())
+        })
+    }
+
+    /// One employee's PodFactory links, current and ended, newest first.
+    pub async fn podfactory_link_history(
+        &self,
+        employee_id: i64,
+    ) -> Result<Vec<PodFactoryLinkHistory>> {
+        with_pool!(self, pool, q => {
+            sqlx::query_as(
+                &q("SELECT podfactory_user_id, podfactory_email, podfactory_name, matched_by, confidence, \
+                 created_at, superseded_at FROM employee_podfactory_mapping WHERE employee_id = $1 \
+                 ORDER BY created_at DESC, id DESC")?,
+            )
+            .bind(employee_id)
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read podfactory link history"))
+        })
+    }
+
     /// Write new and changed links (a changed link supersedes the current
     /// row, keeping it as history) and mark `verified` links as seen now.
     pub async fn record_podfactory_links(
         &self,
         changed: &[LinkRow],
         verified: &[String],
+        ended: &[String],
         now: DateTime<Utc>,
     ) -> Result<()> {
         with_pool!(self, pool, q => {
@@ -301,6 +347,20 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(sql("record podfactory links"))?;
+            }
+            // Links a person took back end; the row stays as history.
+            for chunk in ended.chunks(500) {
+                let list = (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let text = format!(
+                    "UPDATE employee_podfactory_mapping SET superseded_at = $1 \
+                     WHERE superseded_at IS NULL AND podfactory_user_id IN ({list})"
+                );
+                let text = q(&text)?;
+                let mut query = sqlx::query(&text).bind(now);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.execute(&mut *tx).await.map_err(sql("end podfactory links"))?;
             }
             // A few statements however many users: ids in chunks.
             for chunk in verified.chunks(500) {

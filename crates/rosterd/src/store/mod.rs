@@ -45,7 +45,9 @@ pub(crate) use employees::read_only_pg;
 pub(crate) use employees::read_only_sqlite;
 pub use employees::{Loaded, Unreadable, WriteBack, EMPLOYEES_QUERY};
 pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
-pub use mappings::{AuditRow, LinkRow, ManualMapping, MappingAudit, PodFactoryLink};
+pub use mappings::{
+    AuditRow, LinkRow, ManualMapping, MappingAudit, PodFactoryLink, PodFactoryLinkHistory,
+};
 pub use runs::{ActionRecord, HeldDecision, RunEnd, RunRecord};
 pub use stored_plan::{StoredPlan, StoredPlanError};
 pub(crate) use url::Options;

@@ -79,7 +79,7 @@ pub(super) async fn page(
         }
     }
     let (links, audit, actions) = match tokio::try_join!(
-        store.podfactory_links(id),
+        store.podfactory_link_history(id),
         store.employee_audit(id),
         store.employee_actions(id, 20),
     ) {
@@ -129,17 +129,18 @@ pub(super) async fn page(
             }
             section #podfactory.card {
                 h2 { "PodFactory links (history, newest first)" }
-                @if links.is_empty() { p { "No PodFactory user is linked." } }
+                @if links.is_empty() { p { "No PodFactory user has been linked." } }
                 @else {
                     div.scroll { table {
-                        thead { tr { th { "PodFactory user" } th { "Name" } th { "Email" } th { "Matched by" } th.num { "Confidence" } th { "Updated" } } }
+                        thead { tr { th { "PodFactory user" } th { "Name" } th { "Email" } th { "Matched by" } th.num { "Confidence" } th { "From" } th { "Until" } } }
                         tbody { @for l in &links { tr {
                             td { code { (l.podfactory_user_id) } }
                             td { (l.podfactory_name.as_deref().unwrap_or("")) }
                             td { (l.podfactory_email.as_deref().unwrap_or("")) }
                             td { (l.matched_by) }
                             td.num { (format!("{:.2}", l.confidence)) }
-                            td { (when(l.updated_at)) }
+                            td { (when(l.created_at)) }
+                            td { @match l.superseded_at { Some(t) => (when(t)), None => span.badge.good { "current" } } }
                         } } }
                     } }
                 }
