@@ -42,6 +42,13 @@ async fn credentials_are_shown_once_and_a_reload_does_not_show_them_again() {
         .await
         .contains(&format!("auth0|{:024x}", 1)));
 
+    // Asked twice: the form names the person and wants a tick.
+    let confirm = "form#issue-credentials input[name=confirm]";
+    assert!(b
+        .text("form#issue-credentials")
+        .await
+        .contains("Worker Number1"));
+    b.tick(confirm).await;
     b.submit_show_once("form#issue-credentials").await;
     let page = b.path().await;
     assert!(page.starts_with("/ui/credentials/"), "{page}");
@@ -65,11 +72,23 @@ async fn credentials_are_shown_once_and_a_reload_does_not_show_them_again() {
     let csrf = b.csrf().await;
     let cookie = b.session().await.unwrap();
     let http = w.http();
-    let issued = http
+    // Not confirmed: back to the employee, saying so, nothing set.
+    let unconfirmed = http
         .post(
             "/ui/employees/1/credentials",
             &[(SESSION_COOKIE, &cookie)],
             &[("csrf", &csrf)],
+        )
+        .await;
+    unconfirmed.expect(303);
+    assert_eq!(unconfirmed.header("location"), Some("/ui/employees/1"));
+    assert_eq!(patches(&w).await, 1);
+    let confirmed = [("csrf", csrf.as_str()), ("confirm", "yes")];
+    let issued = http
+        .post(
+            "/ui/employees/1/credentials",
+            &[(SESSION_COOKIE, &cookie)],
+            &confirmed,
         )
         .await;
     issued.expect(303);
@@ -99,7 +118,7 @@ async fn credentials_are_shown_once_and_a_reload_does_not_show_them_again() {
         .post(
             "/ui/employees/2/credentials",
             &[(SESSION_COOKIE, &cookie)],
-            &[("csrf", &csrf)],
+            &confirmed,
         )
         .await;
     let slot = issued.header("location").unwrap().to_string();

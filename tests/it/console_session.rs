@@ -118,6 +118,7 @@ async fn sign_in_with_the_admin_token_shows_the_status_page() {
     }
 
     // Dry run from the status page: the run's page, a dry run.
+    b.goto("/ui").await;
     b.submit("form#dry-run").await;
     let dry: i64 = b
         .path()
@@ -132,9 +133,15 @@ async fn sign_in_with_the_admin_token_shows_the_status_page() {
         (Some(true), Some("http"))
     );
 
-    // Signed out: the session is gone; a sign-in never leads off the console.
+    // Signed out: the session is gone, even to someone who kept its cookie;
+    // a sign-in never leads off the console.
+    let kept = b.session().await.unwrap();
     b.submit("form#sign-out").await;
     assert!(b.path().await.starts_with("/ui/login"));
+    assert!(b.session().await.is_none());
+    http.get("/ui", &[(SESSION_COOKIE, &kept)])
+        .await
+        .expect(303);
     b.goto("/ui/runs").await;
     assert_eq!(b.path().await, sign_in_for("/ui/runs"));
     for away in ["https://evil.example/", "//evil.example/ui"] {
@@ -303,7 +310,7 @@ async fn a_read_only_session_sees_every_page_and_can_change_nothing() {
             "/ui/triage/not-employee",
             vec![("podfactory_user_id", "kiosk3")],
         ),
-        ("/ui/employees/1/credentials", vec![]),
+        ("/ui/employees/1/credentials", vec![("confirm", "yes")]),
     ];
     for (path, mut form) in forged {
         form.push(("csrf", &csrf));
