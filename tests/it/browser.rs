@@ -752,6 +752,14 @@ impl Browser {
         field.send_keys(text).await.expect("type");
     }
 
+    /// Tick the checkbox `css` (if it is not ticked yet).
+    pub async fn tick(&self, css: &str) {
+        let check = self.one(css).await;
+        if !check.is_selected().await.expect("a checkbox") {
+            check.click().await.expect("tick");
+        }
+    }
+
     /// Press the submit button of the form `form` (a CSS selector) as a
     /// person would, wait for the page that follows and check it.
     pub async fn submit(&self, form: &str) {
@@ -770,15 +778,6 @@ impl Browser {
     pub async fn follow(&self, css: &str) {
         self.click(css).await;
         self.check_page(true).await;
-    }
-
-    /// Tick a checkbox (no page load follows).
-    pub async fn tick(&self, css: &str) {
-        self.one(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("tick {css}: {e}"));
     }
 
     async fn press(&self, form: &str) {

@@ -42,9 +42,13 @@ async fn credentials_are_shown_once_and_a_reload_does_not_show_them_again() {
         .await
         .contains(&format!("auth0|{:024x}", 1)));
 
-    // The form asks for a confirming tick (the browser will not send it
-    // without one).
-    b.tick("form#issue-credentials input[name=confirm]").await;
+    // Asked twice: the form names the person and wants a tick.
+    let confirm = "form#issue-credentials input[name=confirm]";
+    assert!(b
+        .text("form#issue-credentials")
+        .await
+        .contains("Worker Number1"));
+    b.tick(confirm).await;
     b.submit_show_once("form#issue-credentials").await;
     let page = b.path().await;
     assert!(page.starts_with("/ui/credentials/"), "{page}");
@@ -68,7 +72,7 @@ async fn credentials_are_shown_once_and_a_reload_does_not_show_them_again() {
     let csrf = b.csrf().await;
     let cookie = b.session().await.unwrap();
     let http = w.http();
-    // Without the confirming tick nothing is issued.
+    // Not confirmed: back to the employee, saying so, nothing set.
     let unconfirmed = http
         .post(
             "/ui/employees/1/credentials",
@@ -78,12 +82,13 @@ async fn credentials_are_shown_once_and_a_reload_does_not_show_them_again() {
         .await;
     unconfirmed.expect(303);
     assert_eq!(unconfirmed.header("location"), Some("/ui/employees/1"));
-    assert_eq!(patches(&w).await, 1, "no password without the tick");
+    assert_eq!(patches(&w).await, 1);
+    let confirmed = [("csrf", csrf.as_str()), ("confirm", "yes")];
     let issued = http
         .post(
             "/ui/employees/1/credentials",
             &[(SESSION_COOKIE, &cookie)],
-            &[("csrf", &csrf), ("confirm", "yes")],
+            &confirmed,
         )
         .await;
     issued.expect(303);
@@ -113,7 +118,7 @@ async fn credentials_are_shown_once_and_a_reload_does_not_show_them_again() {
         .post(
             "/ui/employees/2/credentials",
             &[(SESSION_COOKIE, &cookie)],
-            &[("csrf", &csrf), ("confirm", "yes")],
+            &confirmed,
         )
         .await;
     let slot = issued.header("location").unwrap().to_string();

@@ -133,9 +133,15 @@ async fn sign_in_with_the_admin_token_shows_the_status_page() {
         (Some(true), Some("http"))
     );
 
-    // Signed out: the session is gone; a sign-in never leads off the console.
+    // Signed out: the session is gone, even to someone who kept its cookie;
+    // a sign-in never leads off the console.
+    let kept = b.session().await.unwrap();
     b.submit("form#sign-out").await;
     assert!(b.path().await.starts_with("/ui/login"));
+    assert!(b.session().await.is_none());
+    http.get("/ui", &[(SESSION_COOKIE, &kept)])
+        .await
+        .expect(303);
     b.goto("/ui/runs").await;
     assert_eq!(b.path().await, sign_in_for("/ui/runs"));
     for away in ["https://evil.example/", "//evil.example/ui"] {
