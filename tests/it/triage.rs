@@ -13,6 +13,7 @@ use rosterd::triage::{self, TriageError};
 on_every_backend!(
     decisions_are_kept_replaced_listed_and_undone,
     the_queue_shows_what_waits_and_decisions_leave_it_at_once,
+    a_persons_undo_ends_the_link_it_made,
 );
 
 async fn migrated_store(db: &TestDb) -> Store {
@@ -398,4 +399,54 @@ async fn the_queue_shows_what_waits_and_decisions_leave_it_at_once(db: Db) {
             item("unmatched_podfactory_user", Some("pf9")),
         ]
     );
+}
+
+/// Deleting a manual mapping, or marking a linked user not an employee,
+/// ends the link at the next run (kept as history), where before the link
+/// stayed current for ever.
+async fn a_persons_undo_ends_the_link_it_made(db: Db) {
+    let w = csv_world(
+        db,
+        PODFACTORY,
+        &[
+            employee(1, "Ana Pérez", "ana.perez@example.com", true),
+            employee(4, "Sam Lee", "sam.lee@example.com", true),
+            employee(5, "Sam Lee", "samuel.lee@example.com", false),
+        ],
+        |_| {},
+    )
+    .await;
+    let ctx = &w.ctx;
+    let store = &ctx.store;
+    run(ctx).await;
+    assert_eq!(
+        store.current_podfactory_links().await.unwrap().get("pf1"),
+        Some(&1)
+    );
+    let mapping = triage::link(ctx, "pf5", 4, "alice").await.unwrap();
+    run(ctx).await;
+    assert_eq!(
+        store.current_podfactory_links().await.unwrap().get("pf5"),
+        Some(&4)
+    );
+
+    assert!(store.delete_manual_mapping(mapping.id).await.unwrap());
+    triage::not_employee(ctx, "pf1", Some("a shared station login"), "alice")
+        .await
+        .unwrap();
+    let third = run(ctx).await;
+    let links = store.current_podfactory_links().await.unwrap();
+    assert_eq!(links.get("pf5"), None, "the deleted mapping's link ended");
+    assert_eq!(links.get("pf1"), None, "the non-employee's link ended");
+    assert_eq!(
+        third.findings.get("ambiguous_podfactory_user"),
+        Some(&1),
+        "pf5 is a case again"
+    );
+    for (employee, user) in [(4, "pf5"), (1, "pf1")] {
+        let history = store.podfactory_link_history(employee).await.unwrap();
+        assert_eq!(history.len(), 1, "{history:?}");
+        assert_eq!(history[0].podfactory_user_id, user);
+        assert!(history[0].superseded_at.is_some(), "{history:?}");
+    }
 }
