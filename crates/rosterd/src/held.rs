@@ -78,7 +78,7 @@ pub async fn decide_same_plan(
 ) -> Result<Vec<i64>, StoreError> {
     let mut closed = Vec::new();
     for run in store
-        .list_runs_page(Some(RunStatus::Held), None, 200)
+        .list_runs_page(Some(RunStatus::Held), None, None, 200)
         .await?
     {
         if run.id == decided || run.dry_run || run.approved_at.is_some() {

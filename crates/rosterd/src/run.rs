@@ -910,7 +910,7 @@ async fn execute(
 /// again.
 async fn same_as_rejected(store: &Store, plan: &Plan) -> anyhow::Result<Option<String>> {
     let Some(run) = store
-        .list_runs_page(Some(RunStatus::Rejected), None, 1)
+        .list_runs_page(Some(RunStatus::Rejected), None, None, 1)
         .await?
         .into_iter()
         .next()

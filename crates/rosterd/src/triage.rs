@@ -329,7 +329,7 @@ pub async fn queue(
 ) -> Result<Queue, TriageError> {
     let store = &ctx.store;
     let held = store
-        .list_runs_page(Some(RunStatus::Held), None, 200)
+        .list_runs_page(Some(RunStatus::Held), None, None, 200)
         .await?
         .into_iter()
         .filter(|r| !r.dry_run && r.approved_at.is_none())

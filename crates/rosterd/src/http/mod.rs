@@ -406,6 +406,7 @@ fn run_json(r: &RunRecord) -> Value {
 #[serde(deny_unknown_fields)]
 struct RunsQuery {
     status: Option<String>,
+    trigger: Option<String>,
     before: Option<i64>,
     limit: Option<i64>,
 }
@@ -421,6 +422,12 @@ async fn list_runs(
         .map(str::parse::<RunStatus>)
         .transpose()
         .map_err(|e| ApiError::bad_request(format!("status must be one of {}", e.known)))?;
+    let trigger = q
+        .trigger
+        .as_deref()
+        .map(str::parse::<Trigger>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("trigger must be one of {}", e.known)))?;
     let limit = q.limit.unwrap_or(20);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 200"));
@@ -428,7 +435,7 @@ async fn list_runs(
     let runs = state
         .ctx
         .store
-        .list_runs_page(status, q.before, limit)
+        .list_runs_page(status, trigger, q.before, limit)
         .await
         .map_err(internal)?;
     let next = (runs.len() as i64 == limit)

@@ -4,7 +4,7 @@
 //! route the router serves.
 
 use crate::plan::FindingKind;
-use crate::run::RunStatus;
+use crate::run::{RunStatus, Trigger};
 use crate::triage::{MAX_KEY_CHARS, MAX_NOTE_CHARS, MAX_PODFACTORY_ID_CHARS};
 use axum::Json;
 use serde_json::{json, Value};
@@ -70,6 +70,7 @@ pub fn spec() -> Value {
                 "get": { "summary": "Runs, newest first",
                          "parameters": [
                             { "name": "status", "in": "query", "schema": { "type": "string", "enum": RunStatus::ALL } },
+                            { "name": "trigger", "in": "query", "schema": { "type": "string", "enum": Trigger::ALL } },
                             { "name": "before", "in": "query", "schema": { "type": "integer" }, "description": "page: runs with a smaller id (next_before of the previous page)" },
                             { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 20 } }],
                          "responses": with(auth_errors(&[]), "200", ok("a page of runs", obj.clone())) }

@@ -337,22 +337,32 @@ impl Store {
     }
 
     /// Runs, newest first, optionally only those with `status`, only those
-    /// with an id below `before` (for paging).
+    /// started by `trigger`, only those with an id below `before` (paging).
     pub async fn list_runs_page(
         &self,
         status: Option<RunStatus>,
+        trigger: Option<Trigger>,
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<RunRecord>> {
         let status = status.map(RunStatus::as_str);
+        let trigger = trigger.map(Trigger::as_str);
+        // `trigger` is a reserved word in MySQL and a keyword in SQLite.
+        let column = match self.backend() {
+            super::Backend::MySql => "`trigger`",
+            super::Backend::Postgres | super::Backend::Sqlite => "\"trigger\"",
+        };
+        let text = format!(
+            "SELECT * FROM reconcile_runs WHERE ($1 IS NULL OR status = $2) AND ($3 IS NULL OR {column} = $4) \
+             AND ($5 IS NULL OR id < $6) ORDER BY id DESC LIMIT $7"
+        );
         // Each value bound twice, so each placeholder appears once (MySQL).
         with_pool!(self, pool, q => {
-            sqlx::query_as(&q(
-                "SELECT * FROM reconcile_runs WHERE ($1 IS NULL OR status = $2) AND ($3 IS NULL OR id < $4) \
-                 ORDER BY id DESC LIMIT $5",
-            )?)
+            sqlx::query_as(&q(&text)?)
             .bind(status)
             .bind(status)
+            .bind(trigger)
+            .bind(trigger)
             .bind(before)
             .bind(before)
             .bind(limit)

@@ -7,6 +7,10 @@ use super::{done, failed, internal, Decision, Flashed, UiState};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::html;
+use std::collections::HashMap;
+
+/// Mappings whose names are looked up.
+const NAMED: usize = 200;
 
 pub(super) async fn page(
     State(state): State<UiState>,
@@ -19,6 +23,30 @@ pub(super) async fn page(
             Ok(x) => x,
             Err(e) => return internal(&viewer, e),
         };
+    // Names beside the ids: the employee as the employees query has them,
+    // the PodFactory user as its link recorded it (looked up one by one,
+    // so only for a page's worth).
+    let query = state.app.ctx.settings.database.employees_query.as_deref();
+    let mut names: HashMap<i64, (Option<String>, Option<String>)> = HashMap::new();
+    for m in mappings.iter().take(NAMED) {
+        let employee = store
+            .employee(query, m.employee_id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|e| e.full_name);
+        let user = store
+            .podfactory_links(m.employee_id)
+            .await
+            .ok()
+            .and_then(|links| {
+                links
+                    .into_iter()
+                    .find(|l| l.podfactory_user_id == m.podfactory_user_id)
+            })
+            .and_then(|l| l.podfactory_name);
+        names.insert(m.id, (employee, user));
+    }
     flashed.onto(Page::new("Mappings")).render(
         Some(&viewer),
         html! {
@@ -30,8 +58,9 @@ pub(super) async fn page(
                     div.scroll { table #mappings {
                         thead { tr { th { "PodFactory user" } th { "Employee" } th { "By" } th { "When" } @if !viewer.read_only { th {} } } }
                         tbody { @for m in &mappings { tr {
-                            td { code { (m.podfactory_user_id) } }
-                            td { a href={ "/ui/employees/" (m.employee_id) } { "employee " (m.employee_id) } }
+                            @let (employee, user) = names.get(&m.id).cloned().unwrap_or_default();
+                            td { code { (m.podfactory_user_id) } @if let Some(u) = user { " " (u) } }
+                            td { a href={ "/ui/employees/" (m.employee_id) } { (employee.unwrap_or_else(|| format!("employee {}", m.employee_id))) } }
                             td { (m.created_by) }
                             td { (when(m.created_at)) }
                             @if !viewer.read_only {

@@ -198,7 +198,16 @@ impl axum::extract::FromRequest<UiState> for Decision {
             .map_err(IntoResponse::into_response)?;
         let bytes = Bytes::from_request(axum::extract::Request::from_parts(parts, body), state)
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map_err(|e| {
+                // An HTML page, not the API's JSON, for a pasted novel.
+                Page::new("Too large")
+                    .status(e.status())
+                    .error(format!(
+                        "The form could not be read ({}). Notes hold at most 1000 characters.",
+                        e.body_text()
+                    ))
+                    .render(Some(&viewer), html! {})
+            })?;
         let fields: HashMap<String, String> = form_urlencoded::parse(&bytes).into_owned().collect();
         if !fields.get("csrf").is_some_and(|t| viewer.csrf_ok(t)) {
             return Err(Refused(
@@ -299,6 +308,20 @@ impl Flashed {
             None => page,
         }
     }
+}
+
+/// A page's query string, or a 400 page saying what is wrong with it.
+fn query<T>(
+    q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+    viewer: &Viewer,
+    title: &str,
+) -> Result<T, Response> {
+    q.map(|Query(q)| q).map_err(|e| {
+        Page::new(title)
+            .status(StatusCode::BAD_REQUEST)
+            .error(format!("This address has a bad query: {}", e.body_text()))
+            .render(Some(viewer), html! {})
+    })
 }
 
 /// An internal failure: logged in full, shown without detail.

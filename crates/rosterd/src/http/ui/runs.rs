@@ -22,6 +22,7 @@ const ROWS_PER_KIND: usize = 500;
 #[derive(Deserialize)]
 pub(super) struct ListQuery {
     status: Option<String>,
+    trigger: Option<String>,
     before: Option<i64>,
 }
 
@@ -31,7 +32,14 @@ pub(super) async fn list(
     flashed: Flashed,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let (status_raw, before) = q.ok().map_or((None, None), |Query(q)| (q.status, q.before));
+    let ListQuery {
+        status: status_raw,
+        trigger: trigger_raw,
+        before,
+    } = match super::query(q, &viewer, "Runs") {
+        Ok(q) => q,
+        Err(page) => return page,
+    };
     let status_raw = status_raw.filter(|s| !s.is_empty());
     let status = match status_raw
         .as_deref()
@@ -46,11 +54,25 @@ pub(super) async fn list(
                 .render(Some(&viewer), html! {})
         }
     };
+    let trigger = match trigger_raw
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(str::parse::<Trigger>)
+        .transpose()
+    {
+        Ok(t) => t,
+        Err(e) => {
+            return Page::new("Runs")
+                .status(StatusCode::BAD_REQUEST)
+                .error(format!("trigger must be one of {}", e.known))
+                .render(Some(&viewer), html! {})
+        }
+    };
     let runs = match state
         .app
         .ctx
         .store
-        .list_runs_page(status, before, PAGE_SIZE)
+        .list_runs_page(status, trigger, before, PAGE_SIZE)
         .await
     {
         Ok(r) => r,
@@ -59,7 +81,11 @@ pub(super) async fn list(
     let older = (runs.len() as i64 == PAGE_SIZE)
         .then(|| runs.last().map(|r| r.id))
         .flatten();
-    let filter = status.map(|s| format!("&status={s}")).unwrap_or_default();
+    let filter = format!(
+        "{}{}",
+        status.map(|s| format!("&status={s}")).unwrap_or_default(),
+        trigger.map(|t| format!("&trigger={t}")).unwrap_or_default()
+    );
     flashed.onto(Page::new("Runs")).render(
         Some(&viewer),
         html! {
@@ -69,6 +95,13 @@ pub(super) async fn list(
                     option value="" selected[status.is_none()] { "any" }
                     @for s in RunStatus::ALL {
                         option value=(s.as_str()) selected[status == Some(*s)] { (s.as_str()) }
+                    }
+                }
+                label for="trigger" { "Trigger" }
+                select #trigger name="trigger" {
+                    option value="" selected[trigger.is_none()] { "any" }
+                    @for t in Trigger::ALL {
+                        option value=(t.as_str()) selected[trigger == Some(*t)] { (t.as_str()) }
                     }
                 }
                 button.secondary type="submit" { "Filter" }

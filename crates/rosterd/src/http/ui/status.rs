@@ -57,7 +57,7 @@ async fn load(state: &UiState) -> anyhow::Result<View> {
             .map(|r| (r.id, r.holder.unwrap_or_else(|| "another replica".into()))),
     };
     let held = store
-        .list_runs_page(Some(RunStatus::Held), None, 50)
+        .list_runs_page(Some(RunStatus::Held), None, None, 50)
         .await?;
     let queue = crate::triage::queue(&state.app.ctx, None, true).await?;
     let mut findings: BTreeMap<FindingKind, (usize, usize)> = BTreeMap::new();

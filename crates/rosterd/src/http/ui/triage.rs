@@ -28,9 +28,13 @@ pub(super) async fn queue(
     flashed: Flashed,
     q: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let (kind_raw, acked_raw) = q
-        .ok()
-        .map_or((None, None), |Query(q)| (q.kind, q.acknowledged));
+    let QueueQuery {
+        kind: kind_raw,
+        acknowledged: acked_raw,
+    } = match super::query(q, &viewer, "Triage") {
+        Ok(q) => q,
+        Err(page) => return page,
+    };
     let kind = match kind_raw
         .as_deref()
         .filter(|k| !k.is_empty())
