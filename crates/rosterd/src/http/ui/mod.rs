@@ -315,12 +315,14 @@ fn query<T>(
     q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
     viewer: &Viewer,
     title: &str,
-) -> Result<T, Response> {
+) -> Result<T, Box<Response>> {
     q.map(|Query(q)| q).map_err(|e| {
-        Page::new(title)
-            .status(StatusCode::BAD_REQUEST)
-            .error(format!("This address has a bad query: {}", e.body_text()))
-            .render(Some(viewer), html! {})
+        Box::new(
+            Page::new(title)
+                .status(StatusCode::BAD_REQUEST)
+                .error(format!("This address has a bad query: {}", e.body_text()))
+                .render(Some(viewer), html! {}),
+        )
     })
 }
 

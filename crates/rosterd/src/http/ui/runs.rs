@@ -38,7 +38,7 @@ pub(super) async fn list(
         before,
     } = match super::query(q, &viewer, "Runs") {
         Ok(q) => q,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let status_raw = status_raw.filter(|s| !s.is_empty());
     let status = match status_raw

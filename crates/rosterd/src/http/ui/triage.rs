@@ -33,7 +33,7 @@ pub(super) async fn queue(
         acknowledged: acked_raw,
     } = match super::query(q, &viewer, "Triage") {
         Ok(q) => q,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let kind = match kind_raw
         .as_deref()
