@@ -341,14 +341,21 @@ impl Matching {
         let now = chrono::Utc::now();
         let current = store.current_podfactory_links().await?;
         let manual = store.manual_podfactory_links().await?;
+        let mapped: std::collections::HashSet<String> = store
+            .manual_mappings()
+            .await?
+            .into_iter()
+            .map(|m| m.podfactory_user_id)
+            .collect();
         let audit = store.audit_rows().await?;
         let mut changed = Vec::new();
         let mut verified = Vec::new();
         let mut audit_rows = Vec::new();
         // A person's undo ends the link it made: a user marked not an
-        // employee, or a manual link whose mapping was deleted (the matcher
-        // did not link the user again). A link the matcher made stays
-        // while the user is only ambiguous for a while.
+        // employee, or a manual link whose mapping was deleted and that the
+        // matcher did not make again. A mapping still there (its employee
+        // invalid this run, say) keeps its link; a link the matcher made
+        // stays while the user is only ambiguous for a while.
         let mut ended: Vec<String> = self
             .excluded_ids
             .iter()
@@ -357,7 +364,7 @@ impl Matching {
             .collect();
         for (u, r) in self.users.iter().zip(&self.results) {
             let (Some(emp), Some(by)) = (r.employee_id, r.matched_by) else {
-                if manual.contains(&u.id) {
+                if manual.contains(&u.id) && !mapped.contains(&u.id) {
                     ended.push(u.id.clone());
                 }
                 continue;

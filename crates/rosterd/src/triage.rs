@@ -225,6 +225,18 @@ pub async fn not_employee(
     Ok(marked)
 }
 
+/// Delete manual mapping `id` (undo [`link`]): the next run matches that
+/// PodFactory user again, and ends the link if the matcher does not make
+/// it. False if there was no such mapping.
+pub async fn unlink(ctx: &Context, id: i64, actor: &str) -> Result<bool, TriageError> {
+    let deleted = ctx.store.delete_manual_mapping(id).await?;
+    if deleted {
+        ctx.audit(actor, "delete_mapping", Some(&id.to_string()))
+            .await;
+    }
+    Ok(deleted)
+}
+
 /// Undo [`not_employee`]: the next run matches and reports the user again.
 /// False if the user was not marked.
 pub async fn undo_not_employee(

@@ -772,16 +772,12 @@ async fn delete_mapping(
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&raw, "mapping id")?;
-    if !state
-        .ctx
-        .store
-        .delete_manual_mapping(id)
+    if !crate::triage::unlink(&state.ctx, id, &actor.0)
         .await
         .map_err(internal)?
     {
         return Err(ApiError::not_found(format!("no mapping {id}")));
     }
-    audit(&state, &actor, "delete_mapping", Some(&id.to_string())).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -824,13 +820,13 @@ pub(crate) enum Issued {
 }
 
 /// Onboarding credentials for employee `id`: a fresh password or a ticket
-/// URL, for the API and the console alike. The audit records who asked,
-/// not what was given.
+/// URL, for the API and the console alike, with the employee they are for.
+/// The audit records who asked, not what was given.
 async fn issue_credentials(
     state: &AppState,
     id: i64,
     actor: &Actor,
-) -> ApiResult<(crate::model::Auth0UserId, Issued)> {
+) -> ApiResult<(crate::model::RawEmployee, crate::model::Auth0UserId, Issued)> {
     let ctx = &state.ctx;
     let e = load_employee(state, id).await?;
     if !e.is_active {
@@ -863,7 +859,7 @@ async fn issue_credentials(
     };
     tracing::warn!(actor = %actor.0, employee_id = id, mode = %s.credentials, "onboarding credentials issued");
     audit(state, actor, "credentials", Some(&id.to_string())).await;
-    Ok((uid, issued))
+    Ok((e, uid, issued))
 }
 
 async fn credentials(
@@ -872,7 +868,7 @@ async fn credentials(
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_id(&raw, "employee id")?;
-    let (uid, issued) = issue_credentials(&state, id, &actor).await?;
+    let (_, uid, issued) = issue_credentials(&state, id, &actor).await?;
     let body = match issued {
         Issued::Ticket(ticket) => {
             json!({ "employee_id": id, "auth0_user_id": uid.0, "ticket": ticket.expose() })

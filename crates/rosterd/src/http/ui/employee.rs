@@ -115,7 +115,6 @@ pub(super) async fn page(
                 @if can_issue {
                     form #issue-credentials method="post" action={ "/ui/employees/" (id) "/credentials" } {
                         (csrf(&viewer))
-                        input type="hidden" name="name" value=(e.full_name.as_deref().unwrap_or(""));
                         p.hint { @if app.ctx.settings.serve.credentials == "ticket" {
                             "Issues a password-change ticket (a link) for this account, shown once."
                         } @else {
@@ -195,9 +194,13 @@ fn account(a: &Auth0User) -> Markup {
 
 pub(super) async fn credentials(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(raw): Path<String>,
     d: Decision,
 ) -> Response {
+    // Parsed here, not by the extractor: its rejection would be the API's JSON.
+    let Ok(id) = raw.parse::<i64>() else {
+        return failed(&state, "/ui", format!("{raw:?} is not an id."));
+    };
     let back = format!("/ui/employees/{id}");
     // A password reset locks the person out of their current one: asked
     // twice, in the form itself (no script needed).
@@ -209,7 +212,8 @@ pub(super) async fn credentials(
         );
     }
     let actor = Actor(d.viewer.actor.clone());
-    let (uid, issued) = match crate::http::issue_credentials(&state.app, id, &actor).await {
+    let (employee, uid, issued) = match crate::http::issue_credentials(&state.app, id, &actor).await
+    {
         Ok(x) => x,
         Err(e) => return failed(&state, &back, e.message),
     };
@@ -217,7 +221,11 @@ pub(super) async fn credentials(
     rand::thread_rng().fill_bytes(&mut slot);
     let slot = hex::encode(slot);
     {
-        let mut waiting = state.console.shown_once.lock().expect("show-once slots");
+        let mut waiting = state
+            .console
+            .shown_once
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         waiting.retain(|_, w| w.until > now);
         waiting.insert(
@@ -226,7 +234,9 @@ pub(super) async fn credentials(
                 actor: d.viewer.actor.clone(),
                 until: now + SHOW_ONCE_WITHIN,
                 employee_id: id,
-                name: d.text("name").unwrap_or_default().to_string(),
+                name: employee
+                    .full_name
+                    .unwrap_or_else(|| format!("employee {id}")),
                 account: uid.0,
                 issued,
             },
@@ -242,7 +252,11 @@ pub(super) async fn show_once(
     Path(slot): Path<String>,
 ) -> Response {
     let taken = {
-        let mut waiting = state.console.shown_once.lock().expect("show-once slots");
+        let mut waiting = state
+            .console
+            .shown_once
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match waiting.get(&slot) {
             Some(w) if w.actor == viewer.actor => waiting.remove(&slot),
             _ => None,

@@ -12,7 +12,8 @@ pub struct Page {
     status: StatusCode,
     flashes: Vec<Flash>,
     no_store: bool,
-    shown_flash: bool,
+    /// The `Set-Cookie` that clears a flash once shown.
+    clear_flash: Option<String>,
 }
 
 impl Page {
@@ -22,7 +23,7 @@ impl Page {
             status: StatusCode::OK,
             flashes: Vec::new(),
             no_store: false,
-            shown_flash: false,
+            clear_flash: None,
         }
     }
 
@@ -39,10 +40,11 @@ impl Page {
         self
     }
 
-    /// The message a redirect left; it is cleared once shown.
-    pub fn flash(mut self, f: Flash) -> Page {
+    /// The message a redirect left, and the cookie that clears it once
+    /// shown.
+    pub fn flash(mut self, f: Flash, clear: String) -> Page {
         self.flashes.push(f);
-        self.shown_flash = true;
+        self.clear_flash = Some(clear);
         self
     }
 
@@ -119,13 +121,10 @@ impl Page {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         );
-        if self.shown_flash {
-            h.append(
-                header::SET_COOKIE,
-                HeaderValue::from_static(
-                    "rosterd_flash=; Path=/ui; Max-Age=0; HttpOnly; SameSite=Strict",
-                ),
-            );
+        if let Some(clear) = self.clear_flash {
+            if let Ok(v) = HeaderValue::from_str(&clear) {
+                h.append(header::SET_COOKIE, v);
+            }
         }
         r
     }

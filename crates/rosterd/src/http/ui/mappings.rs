@@ -103,29 +103,29 @@ pub(super) async fn page(
 
 pub(super) async fn delete(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(raw): Path<String>,
     d: Decision,
 ) -> Response {
-    match state.app.ctx.store.delete_manual_mapping(id).await {
-        Ok(true) => {
-            state
-                .app
-                .ctx
-                .audit(&d.viewer.actor, "delete_mapping", Some(&id.to_string()))
-                .await;
-            done(
-                &state,
-                "/ui/mappings",
-                format!("Mapping {id} deleted; the next run matches that PodFactory user again."),
-            )
-        }
+    let Ok(id) = raw.parse::<i64>() else {
+        return failed(
+            &state,
+            "/ui/mappings",
+            format!("There is no mapping {raw:?}."),
+        );
+    };
+    match crate::triage::unlink(&state.app.ctx, id, &d.viewer.actor).await {
+        Ok(true) => done(
+            &state,
+            "/ui/mappings",
+            format!("Mapping {id} deleted; the next run matches that PodFactory user again."),
+        ),
         Ok(false) => failed(
             &state,
             "/ui/mappings",
             format!("There is no mapping {id} (already deleted?)."),
         ),
         Err(e) => {
-            tracing::error!(error = %e, "console: delete mapping failed");
+            tracing::error!(error = %crate::telemetry::error_chain(&e), "console: delete mapping failed");
             failed(
                 &state,
                 "/ui/mappings",

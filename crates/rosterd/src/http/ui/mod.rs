@@ -6,7 +6,7 @@
 //! works without JavaScript (the console ships none); every change is a
 //! POST form carrying the session's CSRF token, answered with a redirect
 //! (so a reload never repeats it). `:read` sessions see everything and get
-//! no forms; a POST from one is refused anyway.
+//! no forms but sign-out; a POST from one is refused anyway.
 
 mod employee;
 mod layout;
@@ -52,7 +52,6 @@ struct ShowOnce {
     actor: String,
     until: Instant,
     employee_id: i64,
-    /// As the form showed it (display only).
     name: String,
     account: String,
     issued: super::Issued,
@@ -118,12 +117,30 @@ fn now() -> i64 {
 }
 
 /// A page that needs a session and has none: sign in, then come back.
-pub(super) struct SignIn(String);
+pub(super) enum SignIn {
+    Needed(String),
+    /// A link followed from another site (the digest in a mail client):
+    /// the browser withheld the `SameSite=Strict` cookie, so load the page
+    /// again from here, which sends it.
+    FromElsewhere(String),
+}
 
 impl IntoResponse for SignIn {
     fn into_response(self) -> Response {
-        let next: String = form_urlencoded::byte_serialize(self.0.as_bytes()).collect();
-        Redirect::to(&format!("/ui/login?next={next}")).into_response()
+        match self {
+            SignIn::Needed(back) => {
+                let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
+                Redirect::to(&format!("/ui/login?next={next}")).into_response()
+            }
+            SignIn::FromElsewhere(back) => Page::new("Opening rosterd").no_store().render(
+                None,
+                html! {
+                    // The same address again, now from this site.
+                    meta http-equiv="refresh" content="0";
+                    p { a href=(safe_next(Some(&back))) { "Continue to the console" } }
+                },
+            ),
+        }
     }
 }
 
@@ -139,9 +156,10 @@ impl FromRequestParts<UiState> for Viewer {
         let back = uri
             .path_and_query()
             .map(|p| p.as_str().to_string())
-            .filter(|p| parts.method == axum::http::Method::GET && p.starts_with("/ui"))
+            .filter(|p| parts.method == axum::http::Method::GET && is_console_path(p))
             .unwrap_or_else(|| "/ui".into());
-        session::cookie(&parts.headers, session::SESSION_COOKIE)
+        let cookie = session::cookie(&parts.headers, session::SESSION_COOKIE);
+        if let Some(viewer) = cookie
             .and_then(|c| {
                 state
                     .console
@@ -149,7 +167,17 @@ impl FromRequestParts<UiState> for Viewer {
                     .viewer(&state.app.ctx.settings.serve, c, now())
             })
             .filter(|v| !state.console.signed_out.contains(v))
-            .ok_or(SignIn(back))
+        {
+            return Ok(viewer);
+        }
+        let cross_site = parts
+            .headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes() == b"cross-site");
+        if cookie.is_none() && cross_site && parts.method == axum::http::Method::GET {
+            return Err(SignIn::FromElsewhere(back));
+        }
+        Err(SignIn::Needed(back))
     }
 }
 
@@ -282,9 +310,9 @@ fn failed(state: &UiState, to: &str, text: impl Into<String>) -> Response {
     )
 }
 
-/// The message left by the last redirect, if any (and the header that
-/// clears it, so a reload does not show it again).
-pub(super) struct Flashed(Option<Flash>);
+/// The message left by the last redirect, if any, and the cookie that
+/// clears it, so a reload does not show it again.
+pub(super) struct Flashed(Option<(Flash, String)>);
 
 impl FromRequestParts<UiState> for Flashed {
     type Rejection = std::convert::Infallible;
@@ -293,10 +321,16 @@ impl FromRequestParts<UiState> for Flashed {
         parts: &mut Parts,
         state: &UiState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Flashed(
-            session::cookie(&parts.headers, session::FLASH_COOKIE)
-                .and_then(|c| state.console.keys.read_flash(c)),
-        ))
+        let flash = session::cookie(&parts.headers, session::FLASH_COOKIE)
+            .and_then(|c| state.console.keys.read_flash(c));
+        let clear = session::set_cookie(
+            &state.app.ctx.settings.serve,
+            session::FLASH_COOKIE,
+            "",
+            "/ui",
+            0,
+        );
+        Ok(Flashed(flash.map(|f| (f, clear))))
     }
 }
 
@@ -304,7 +338,7 @@ impl Flashed {
     /// Put the message on `page`.
     fn onto(self, page: Page) -> Page {
         match self.0 {
-            Some(f) => page.flash(f),
+            Some((f, clear)) => page.flash(f, clear),
             None => page,
         }
     }
@@ -346,8 +380,14 @@ struct NextQuery {
 
 /// Only a console path: never an absolute URL (an open redirect).
 fn safe_next(next: Option<&str>) -> &str {
-    next.filter(|n| n.starts_with("/ui") && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/ui")
+    next.filter(|n| is_console_path(n)).unwrap_or("/ui")
+}
+
+/// A path this console may redirect to: under `/ui`, never another site
+/// (`//host`, `\`), and only visible ASCII (a header cannot carry the rest).
+pub(super) fn is_console_path(p: &str) -> bool {
+    let under_ui = p == "/ui" || p.starts_with("/ui/") || p.starts_with("/ui?");
+    under_ui && !p.contains("//") && !p.contains('\\') && p.bytes().all(|b| b.is_ascii_graphic())
 }
 
 async fn sign_in_page(
@@ -470,4 +510,34 @@ async fn sign_out(State(state): State<UiState>, viewer: Viewer, body: Bytes) -> 
         r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_console_path;
+
+    #[test]
+    fn only_console_paths_are_redirect_targets() {
+        for ok in [
+            "/ui",
+            "/ui/runs?status=held",
+            "/ui?x=1",
+            "/ui/triage?kind=orphaned#finding-ab",
+        ] {
+            assert!(is_console_path(ok), "{ok}");
+        }
+        for bad in [
+            "https://evil.example/ui",
+            "//evil.example/ui",
+            "/ui//evil.example",
+            "/ui\\evil",
+            "/uix",
+            "/ui/x\ny",
+            "/ui/ü",
+            "/api/v1/runs",
+            "",
+        ] {
+            assert!(!is_console_path(bad), "{bad:?}");
+        }
+    }
 }

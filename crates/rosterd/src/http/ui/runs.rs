@@ -410,9 +410,13 @@ fn decision_failure(e: &DecisionError) -> String {
 
 pub(super) async fn approve(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(raw): Path<String>,
     d: Decision,
 ) -> Response {
+    // Parsed here, not by the extractor: its rejection would be the API's JSON.
+    let Ok(id) = raw.parse::<i64>() else {
+        return failed(&state, "/ui/runs", format!("{raw:?} is not an id."));
+    };
     let back = format!("/ui/runs/{id}");
     let store = &state.app.ctx.store;
     let opts = match crate::held::approval(store, id, &d.viewer.actor).await {
@@ -442,9 +446,13 @@ pub(super) async fn approve(
 
 pub(super) async fn reject(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(raw): Path<String>,
     d: Decision,
 ) -> Response {
+    // Parsed here, not by the extractor: its rejection would be the API's JSON.
+    let Ok(id) = raw.parse::<i64>() else {
+        return failed(&state, "/ui/runs", format!("{raw:?} is not an id."));
+    };
     let back = format!("/ui/runs/{id}");
     let reason = d.text("reason");
     if reason.is_some_and(|r| r.chars().count() > 1000) {

@@ -205,7 +205,10 @@ pub struct SignedOut(std::sync::Mutex<std::collections::HashMap<String, i64>>);
 
 impl SignedOut {
     pub fn add(&self, v: &Viewer, now: i64) {
-        let mut ended = self.0.lock().expect("signed-out sessions");
+        let mut ended = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         ended.retain(|_, exp| *exp > now);
         ended.insert(v.sid.clone(), v.exp);
     }
@@ -290,6 +293,18 @@ mod tests {
         json["exp"] = serde_json::json!(i64::MAX);
         let forged = format!("{}.{mac}", B64.encode(serde_json::to_vec(&json).unwrap()));
         assert!(keys.viewer(&s, &forged, 1001).is_none());
+    }
+
+    #[test]
+    fn cookies_are_secure_when_rosterd_is_reached_over_https() {
+        let mut s = settings(&[]);
+        let plain = set_cookie(&s, SESSION_COOKIE, "v", "/ui", 60);
+        assert_eq!(
+            plain,
+            "rosterd_session=v; Path=/ui; Max-Age=60; HttpOnly; SameSite=Strict"
+        );
+        s.public_url = "https://rosterd.example.com".into();
+        assert!(set_cookie(&s, SESSION_COOKIE, "v", "/ui", 60).ends_with("; Secure"));
     }
 
     #[test]

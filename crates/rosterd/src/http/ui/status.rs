@@ -8,6 +8,7 @@ use crate::outcome::ActionStatus;
 use crate::plan::{ActionKind, FindingKind};
 use crate::run::RunStatus;
 use crate::store::{ActionRecord, RunRecord};
+use crate::triage::TriageError;
 use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
@@ -34,6 +35,10 @@ struct View {
     next_run: Option<chrono::DateTime<chrono::Utc>>,
     held: Vec<RunRecord>,
     planned: Option<RunRecord>,
+    plan_error: Option<String>,
+    /// Findings that are listings, not cases (employees without a
+    /// PodFactory user).
+    listings: usize,
     findings: BTreeMap<FindingKind, (usize, usize)>,
     unapplied: Vec<ActionRecord>,
     failures_run: Option<i64>,
@@ -59,9 +64,23 @@ async fn load(state: &UiState) -> anyhow::Result<View> {
     let held = store
         .list_runs_page(Some(RunStatus::Held), None, None, 50)
         .await?;
-    let queue = crate::triage::queue(&state.app.ctx, None, true).await?;
+    // A plan this version cannot read (a newer one's, mid-upgrade) costs
+    // the findings, not the page.
+    let ctx = &state.app.ctx;
+    let (items, planned, plan_error, listings) = match crate::triage::queue(ctx, None, true).await {
+        Ok(q) => {
+            let listed = FindingKind::EmployeeWithoutPodfactoryUser;
+            let listings = crate::triage::queue(ctx, Some(listed), true)
+                .await?
+                .items
+                .len();
+            (q.items, q.run, None, listings)
+        }
+        Err(e @ TriageError::UnreadablePlan { .. }) => (Vec::new(), None, Some(e.to_string()), 0),
+        Err(e) => return Err(e.into()),
+    };
     let mut findings: BTreeMap<FindingKind, (usize, usize)> = BTreeMap::new();
-    for item in &queue.items {
+    for item in &items {
         let e = findings.entry(item.finding.kind).or_default();
         if item.acknowledged.is_some() {
             e.1 += 1;
@@ -69,7 +88,6 @@ async fn load(state: &UiState) -> anyhow::Result<View> {
             e.0 += 1;
         }
     }
-    let planned = queue.run;
     // What the latest plan wanted and did not get: accounts not created,
     // leavers not blocked (held, dry, observe, failed or cut short).
     let unapplied = match &planned {
@@ -98,6 +116,8 @@ async fn load(state: &UiState) -> anyhow::Result<View> {
         next_run: status.next_run,
         held,
         planned,
+        plan_error,
+        listings,
         findings,
         unapplied,
         failures_run,
@@ -177,10 +197,10 @@ fn render(viewer: &Viewer, v: &View) -> Markup {
         section #findings.card {
             h2 { "Findings" @if let Some(r) = &v.planned { " of run " a href={ "/ui/runs/" (r.id) } { (r.id) } } }
             @if v.findings.is_empty() { p { "Nothing waits for a person." } }
-            @let cases: usize = v.findings.values().map(|(o, a)| o + a).sum();
-            @if let Some(r) = v.planned.as_ref().filter(|r| r.findings_count as usize > cases) {
-                p.hint { (r.findings_count as usize - cases) " more findings are listings, not cases (e.g. "
-                    a href="/ui/triage?kind=employee_without_podfactory_user" { "employees without a PodFactory user" } ")." }
+            @if let Some(e) = &v.plan_error { p.error { (e) ": its findings cannot be shown by this version." } }
+            @if v.listings > 0 {
+                p.hint { (v.listings) " more findings are listings, not cases: "
+                    a href="/ui/triage?kind=employee_without_podfactory_user" { "employees without a PodFactory user" } "." }
             }
             div.scroll { table {
                 @if !v.findings.is_empty() {

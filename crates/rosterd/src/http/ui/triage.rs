@@ -52,6 +52,13 @@ pub(super) async fn queue(
     let show_acked = acked_raw.as_deref() == Some("true");
     let all = match crate::triage::queue(&state.app.ctx, None, true).await {
         Ok(q) => q,
+        Err(e @ TriageError::UnreadablePlan { .. }) => {
+            return Page::new("Triage")
+                .error(format!(
+                    "{e}: this version cannot show its findings (a newer rosterd stored it?)."
+                ))
+                .render(Some(&viewer), html! { p { a href="/ui/runs" { "Runs" } } })
+        }
         Err(e) => return internal(&viewer, e),
     };
     let open = |i: &&QueueItem| show_acked || i.acknowledged.is_none();
@@ -162,12 +169,15 @@ fn podfactory_item(viewer: &Viewer, pf: &str, f: &Finding) -> Markup {
                 @if f.candidates.is_empty() { p { "The matcher found no plausible employee." } }
                 @for c in &f.candidates {
                     div.candidate {
-                        p { strong { (c.name) } " · " (employee_link(c.employee_id.0)) }
+                        // A plan stored before candidates carried who they
+                        // are has only the id: say unknown, not "a leaver".
+                        @let known = !c.name.is_empty();
+                        p { strong { @if known { (c.name) } @else { "(name not recorded)" } } " · " (employee_link(c.employee_id.0)) }
                         dl {
-                            dt { "Email" } dd { (c.email) }
-                            dt { "Department" } dd { (c.department) }
-                            dt { "Workspace" } dd { (c.workspace) }
-                            dt { "Active" } dd { @if c.is_active { "yes" } @else { "no (a leaver)" } }
+                            dt { "Email" } dd { (or_dash(&c.email)) }
+                            dt { "Department" } dd { (or_dash(&c.department)) }
+                            dt { "Workspace" } dd { (or_dash(&c.workspace)) }
+                            dt { "Active" } dd { @if !known { "—" } @else if c.is_active { "yes" } @else { "no (a leaver)" } }
                             dt { "Score" } dd { (format!("{:.2}", c.score)) }
                             dt { "Why" } dd { (c.reason) }
                         }
@@ -243,6 +253,14 @@ fn other_item(viewer: &Viewer, item: &QueueItem) -> Markup {
     }
 }
 
+fn or_dash(s: &str) -> &str {
+    if s.is_empty() {
+        "—"
+    } else {
+        s
+    }
+}
+
 /// What a person does about each kind of finding.
 fn fix(kind: FindingKind) -> &'static str {
     match kind {
@@ -271,7 +289,7 @@ fn triage_failure(e: &TriageError) -> String {
 /// Where to go back to: the triage page the form was on, or the page it names.
 fn back(d: &Decision) -> String {
     d.text("back")
-        .filter(|b| b.starts_with("/ui/") && !b.starts_with("//"))
+        .filter(|b| super::is_console_path(b))
         .unwrap_or("/ui/triage")
         .to_string()
 }
@@ -328,7 +346,7 @@ pub(super) async fn acknowledge(State(state): State<UiState>, d: Decision) -> Re
         return failed(&state, &to, "key is missing");
     };
     match crate::triage::acknowledge(&state.app.ctx, key, d.text("note"), &d.viewer.actor).await {
-        Ok(_) => done(&state, &to, "Acknowledged: it stays out of the queue and the digest until it changes or you undo it."),
+        Ok(_) => done(&state, &to, "Acknowledged: it stays out of the queue and the digest until you undo it (Show acknowledged)."),
         Err(e) => failed(&state, &to, triage_failure(&e)),
     }
 }
