@@ -14,6 +14,7 @@ on_every_backend!(
     decisions_are_kept_replaced_listed_and_undone,
     the_queue_shows_what_waits_and_decisions_leave_it_at_once,
     a_persons_undo_ends_the_link_it_made,
+    the_queue_is_newest_first_and_a_finding_that_comes_back_is_new,
 );
 
 async fn migrated_store(db: &TestDb) -> Store {
@@ -449,4 +450,55 @@ async fn a_persons_undo_ends_the_link_it_made(db: Db) {
         assert_eq!(history[0].podfactory_user_id, user);
         assert!(history[0].superseded_at.is_some(), "{history:?}");
     }
+}
+
+/// The queue puts the newest findings first, by when a run first saw them;
+/// one that goes away and comes back is new again.
+async fn the_queue_is_newest_first_and_a_finding_that_comes_back_is_new(db: Db) {
+    let w = csv_world(
+        db,
+        "id,name,email,user_role\npf7,Kiosk One,,Kiosk\n",
+        &[employee(1, "Ana Pérez", "ana.perez@example.com", true)],
+        |_| {},
+    )
+    .await;
+    let ctx = &w.ctx;
+    let order = |q: &triage::Queue| -> Vec<String> {
+        q.items
+            .iter()
+            .map(|i| i.finding.podfactory_user_id.clone().unwrap_or_default())
+            .collect()
+    };
+    run(ctx).await;
+    let first = triage::queue(ctx, None, false).await.unwrap();
+    assert_eq!(order(&first), ["pf7"]);
+    let pf7_seen = first.items[0].first_seen_at.expect("first seen");
+
+    std::fs::write(
+        &w.csv,
+        "id,name,email,user_role\npf7,Kiosk One,,Kiosk\npf8,Kiosk Two,,Kiosk\n",
+    )
+    .unwrap();
+    run(ctx).await;
+    let second = triage::queue(ctx, None, false).await.unwrap();
+    assert_eq!(order(&second), ["pf8", "pf7"], "newest first");
+    assert_eq!(
+        second.items[1].first_seen_at,
+        Some(pf7_seen),
+        "pf7 keeps its first sighting"
+    );
+    assert!(second.items[0].first_seen_at > Some(pf7_seen));
+
+    // pf7 leaves PodFactory, then comes back: new again, so first.
+    std::fs::write(&w.csv, "id,name,email,user_role\npf8,Kiosk Two,,Kiosk\n").unwrap();
+    run(ctx).await;
+    std::fs::write(
+        &w.csv,
+        "id,name,email,user_role\npf7,Kiosk One,,Kiosk\npf8,Kiosk Two,,Kiosk\n",
+    )
+    .unwrap();
+    run(ctx).await;
+    let fourth = triage::queue(ctx, None, false).await.unwrap();
+    assert_eq!(order(&fourth), ["pf7", "pf8"]);
+    assert!(fourth.items[0].first_seen_at > second.items[0].first_seen_at);
 }

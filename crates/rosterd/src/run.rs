@@ -739,6 +739,10 @@ async fn execute(
     end.actions_planned = plan.actions.len() as i64;
     end.findings_count = plan.findings.len() as i64;
     end.plan = Some(StoredPlan::write(&plan));
+    // Only an ordering aid for the triage queue: never fails the run.
+    if let Err(e) = crate::triage::record_seen(store, &plan.findings, Utc::now()).await {
+        tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not record when findings were first seen");
+    }
 
     // Guard. An approval is recorded first, once, whatever the plan now is:
     // the held run becomes `approved` (a concurrent rejection or approval

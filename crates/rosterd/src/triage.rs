@@ -225,6 +225,21 @@ pub async fn not_employee(
     Ok(marked)
 }
 
+/// Remember when each finding of a run's plan that waits for a person was
+/// first seen (the queue is newest first).
+pub async fn record_seen(
+    store: &crate::store::Store,
+    findings: &[Finding],
+    now: chrono::DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let keys: Vec<String> = findings
+        .iter()
+        .filter(|f| waits_for_a_person(f.kind))
+        .map(key)
+        .collect();
+    store.record_findings_seen(&keys, now).await
+}
+
 /// Delete manual mapping `id` (undo [`link`]): the next run matches that
 /// PodFactory user again, and ends the link if the matcher does not make
 /// it. False if there was no such mapping.
@@ -319,6 +334,8 @@ pub struct Queue {
 pub struct QueueItem {
     /// See [`key`]: what [`acknowledge`] takes.
     pub key: String,
+    /// When a run first saw it (this time round); the queue is newest first.
+    pub first_seen_at: Option<chrono::DateTime<Utc>>,
     /// See [`anchor`].
     pub anchor: String,
     pub finding: Finding,
@@ -374,8 +391,9 @@ pub async fn queue(
         .into_iter()
         .map(|a| (a.finding_key.clone(), a))
         .collect();
+    let first_seen = store.findings_first_seen().await?;
     let mut seen = HashSet::new();
-    let items = findings
+    let mut items: Vec<QueueItem> = findings
         .into_iter()
         .filter(|f| kind.map_or_else(|| waits_for_a_person(f.kind), |k| f.kind == k))
         .filter(|f| {
@@ -394,12 +412,16 @@ pub async fn queue(
             }
             Some(QueueItem {
                 anchor: anchor(&key),
+                first_seen_at: first_seen.get(&key).copied(),
                 key,
                 finding,
                 acknowledged,
             })
         })
         .collect();
+    // Newest first; a finding of a run before first sightings were kept
+    // sorts last. Stable: the plan's order within the same moment.
+    items.sort_by_key(|i| std::cmp::Reverse(i.first_seen_at));
     Ok(Queue {
         run: Some(run),
         items,

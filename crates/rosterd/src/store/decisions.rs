@@ -1,7 +1,8 @@
 //! People's decisions on what rosterd leaves to them, other than links
 //! (`mappings`) and held runs (`runs`): PodFactory users that are not
 //! employees (`podfactory_non_employees`) and acknowledged findings
-//! (`finding_acks`). Each is an upsert (deciding again records the latest
+//! (`finding_acks`), and when each finding waiting for them was first seen
+//! (`finding_first_seen`). Each decision is an upsert (deciding again records the latest
 //! who, when and note) and reversible by deleting its row.
 
 use super::{sql, with_pool, Result, Store};
@@ -190,5 +191,67 @@ impl Store {
         });
         rows.sort_by(|a, b| (b.acked_at, &a.finding_key).cmp(&(a.acked_at, &b.finding_key)));
         Ok(rows)
+    }
+
+    /// Record which findings a run saw at `now`: keys not seen before get
+    /// `now` as their first sighting, keys no longer seen are forgotten (a
+    /// finding that comes back is new again).
+    pub async fn record_findings_seen(&self, keys: &[String], now: DateTime<Utc>) -> Result<()> {
+        const WHAT: &str = "record when findings were first seen";
+        let known: std::collections::HashSet<String> =
+            self.findings_first_seen().await?.into_keys().collect();
+        let current: std::collections::HashSet<&String> = keys.iter().collect();
+        let new: Vec<&String> = current
+            .iter()
+            .copied()
+            .filter(|k| !known.contains(*k))
+            .collect();
+        let gone: Vec<&String> = known.iter().filter(|k| !current.contains(k)).collect();
+        if new.is_empty() && gone.is_empty() {
+            return Ok(());
+        }
+        with_pool!(self, pool, q => {
+            let mut tx = pool.begin().await.map_err(sql(WHAT))?;
+            // Several rows per statement: a first run can see thousands.
+            for chunk in new.chunks(200) {
+                let rows = (0..chunk.len())
+                    .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let text = format!("INSERT INTO finding_first_seen (finding_key, first_seen_at) VALUES {rows}");
+                let text = q(&text)?;
+                let mut query = sqlx::query(&text);
+                for key in chunk {
+                    query = query.bind(*key).bind(now);
+                }
+                query.execute(&mut *tx).await.map_err(sql(WHAT))?;
+            }
+            for chunk in gone.chunks(500) {
+                let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let text = format!("DELETE FROM finding_first_seen WHERE finding_key IN ({list})");
+                let text = q(&text)?;
+                let mut query = sqlx::query(&text);
+                for key in chunk {
+                    query = query.bind(*key);
+                }
+                query.execute(&mut *tx).await.map_err(sql(WHAT))?;
+            }
+            tx.commit().await.map_err(sql(WHAT))?;
+        });
+        Ok(())
+    }
+
+    /// When each finding still seen was first seen, by key.
+    pub async fn findings_first_seen(
+        &self,
+    ) -> Result<std::collections::HashMap<String, DateTime<Utc>>> {
+        with_pool!(self, pool => {
+            let rows: Vec<(String, DateTime<Utc>)> =
+                sqlx::query_as("SELECT finding_key, first_seen_at FROM finding_first_seen")
+                    .fetch_all(pool)
+                    .await
+                    .map_err(sql("read when findings were first seen"))?;
+            Ok(rows.into_iter().collect())
+        })
     }
 }

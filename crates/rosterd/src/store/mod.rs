@@ -259,7 +259,7 @@ fn cause_text(e: &sqlx::Error) -> String {
 }
 
 /// rosterd's own tables (see migrations/): missing means not migrated.
-const ROSTERD_TABLES: [&str; 11] = [
+const ROSTERD_TABLES: [&str; 12] = [
     "reconcile_runs",
     "reconcile_actions",
     "auth0_employee_mapping_audit",
@@ -271,6 +271,7 @@ const ROSTERD_TABLES: [&str; 11] = [
     "rosterd_lock",
     "podfactory_non_employees",
     "finding_acks",
+    "finding_first_seen",
 ];
 
 /// "; run `rosterd migrate`" when the error is one of rosterd's tables

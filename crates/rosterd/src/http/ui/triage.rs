@@ -83,9 +83,14 @@ pub(super) async fn queue(
         .filter(open)
         .filter(|i| kind.is_none_or(|k| i.finding.kind == k))
         .collect();
-    // Cases a click can settle first (a candidate to link), then the rest
-    // in the queue's order.
-    items.sort_by_key(|i| i.finding.candidates.is_empty());
+    // Newest first (the queue's order); of those seen at the same moment
+    // (a first run), the cases a click can settle (a candidate to link).
+    items.sort_by_key(|i| {
+        (
+            std::cmp::Reverse(i.first_seen_at),
+            i.finding.candidates.is_empty(),
+        )
+    });
     let acked_total = all
         .items
         .iter()
@@ -140,7 +145,8 @@ fn render_item(viewer: &Viewer, item: &QueueItem) -> Markup {
     let f = &item.finding;
     html! {
         article.item id=(item.anchor) data-kind=(f.kind.as_str()) {
-            p.kind { span.badge.neutral { (f.kind.as_str()) } }
+            p.kind { span.badge.neutral { (f.kind.as_str()) }
+                @if let Some(t) = item.first_seen_at { " " span.hint { "first seen " (when(t)) } } }
             p.detail { (f.detail) }
             @if let Some(pf) = &f.podfactory_user_id {
                 (podfactory_item(viewer, pf, f))
