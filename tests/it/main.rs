@@ -10,6 +10,7 @@ mod cli_messages;
 mod console_credentials;
 mod console_runs;
 mod console_session;
+mod console_sessions;
 mod console_triage;
 mod crash;
 mod daemon_api;

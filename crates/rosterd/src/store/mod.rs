@@ -32,6 +32,7 @@ mod lock;
 mod mappings;
 mod migrations;
 mod runs;
+mod sessions;
 mod stored_plan;
 mod url;
 
@@ -259,7 +260,7 @@ fn cause_text(e: &sqlx::Error) -> String {
 }
 
 /// rosterd's own tables (see migrations/): missing means not migrated.
-const ROSTERD_TABLES: [&str; 12] = [
+const ROSTERD_TABLES: [&str; 13] = [
     "reconcile_runs",
     "reconcile_actions",
     "auth0_employee_mapping_audit",
@@ -272,6 +273,7 @@ const ROSTERD_TABLES: [&str; 12] = [
     "podfactory_non_employees",
     "finding_acks",
     "finding_first_seen",
+    "console_signouts",
 ];
 
 /// "; run `rosterd migrate`" when the error is one of rosterd's tables

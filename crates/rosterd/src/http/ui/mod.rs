@@ -41,7 +41,6 @@ pub(super) struct UiState {
 
 struct Console {
     keys: Keys,
-    signed_out: session::SignedOut,
     /// Credentials waiting to be shown once, by a random slot id. Held in
     /// memory a moment, never written anywhere.
     shown_once: Mutex<HashMap<String, ShowOnce>>,
@@ -64,7 +63,6 @@ pub(super) fn router(app: AppState) -> Router<AppState> {
     let state = UiState {
         console: Arc::new(Console {
             keys: Keys::from_settings(&app.ctx.settings.serve),
-            signed_out: session::SignedOut::default(),
             shown_once: Mutex::new(HashMap::new()),
         }),
         app,
@@ -159,16 +157,22 @@ impl FromRequestParts<UiState> for Viewer {
             .filter(|p| parts.method == axum::http::Method::GET && is_console_path(p))
             .unwrap_or_else(|| "/ui".into());
         let cookie = session::cookie(&parts.headers, session::SESSION_COOKIE);
-        if let Some(viewer) = cookie
-            .and_then(|c| {
-                state
-                    .console
-                    .keys
-                    .viewer(&state.app.ctx.settings.serve, c, now())
-            })
-            .filter(|v| !state.console.signed_out.contains(v))
-        {
-            return Ok(viewer);
+        let signed = cookie.and_then(|c| {
+            state
+                .console
+                .keys
+                .viewer(&state.app.ctx.settings.serve, c, now())
+        });
+        if let Some(viewer) = signed {
+            // Signed out (on any replica)? A store that cannot say counts
+            // as yes: this check guards a session, so it fails closed.
+            match state.app.ctx.store.session_ended(&viewer.sid).await {
+                Ok(false) => return Ok(viewer),
+                Ok(true) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "console: cannot check sign-outs; treating the session as ended")
+                }
+            }
         }
         let cross_site = parts
             .headers
@@ -497,7 +501,15 @@ async fn sign_out(State(state): State<UiState>, viewer: Viewer, body: Bytes) -> 
         .into_response();
     }
     tracing::info!(actor = %viewer.actor, "console: signed out");
-    state.console.signed_out.add(&viewer, now());
+    if let Err(e) = state
+        .app
+        .ctx
+        .store
+        .end_session(&viewer.sid, viewer.exp, now())
+        .await
+    {
+        tracing::error!(error = %e, "console: could not record a sign-out; the cookie is cleared, a kept copy still works until it expires");
+    }
     let s = &state.app.ctx.settings.serve;
     let mut r = Redirect::to("/ui/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&session::set_cookie(

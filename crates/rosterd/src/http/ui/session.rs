@@ -110,7 +110,8 @@ pub struct Viewer {
     /// `:read` tokens see everything and change nothing.
     pub read_only: bool,
     pub csrf: String,
-    /// The session's id and expiry, so signing out can end it.
+    /// The session's id and expiry, so signing out can end it (see
+    /// `store::sessions`).
     pub sid: String,
     pub exp: i64,
 }
@@ -192,32 +193,6 @@ impl Keys {
 
     pub fn read_flash(&self, cookie: &str) -> Option<Flash> {
         serde_json::from_slice(&self.open("flash", cookie)?).ok()
-    }
-}
-
-/// Sessions signed out before they expire. A session is a signed cookie,
-/// so a copy of it (a shared floor PC, a proxy log) would outlive "Sign
-/// out" without this. Kept in memory until each would have expired: a
-/// restart without `ROSTERD_SESSION_KEY` ends every session anyway; with a
-/// shared key, another replica does not know this one's sign-outs.
-#[derive(Default)]
-pub struct SignedOut(std::sync::Mutex<std::collections::HashMap<String, i64>>);
-
-impl SignedOut {
-    pub fn add(&self, v: &Viewer, now: i64) {
-        let mut ended = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        ended.retain(|_, exp| *exp > now);
-        ended.insert(v.sid.clone(), v.exp);
-    }
-
-    pub fn contains(&self, v: &Viewer) -> bool {
-        self.0
-            .lock()
-            .expect("signed-out sessions")
-            .contains_key(&v.sid)
     }
 }
 
@@ -305,22 +280,6 @@ mod tests {
         );
         s.public_url = "https://rosterd.example.com".into();
         assert!(set_cookie(&s, SESSION_COOKIE, "v", "/ui", 60).ends_with("; Secure"));
-    }
-
-    #[test]
-    fn a_signed_out_session_stays_out_and_others_stay_in() {
-        let s = settings(&[("alice", "tok-a")]);
-        let keys = Keys::from_settings(&s);
-        let a = keys
-            .viewer(&s, &keys.new_session(&s, "alice", "tok-a", 0), 1)
-            .unwrap();
-        let b = keys
-            .viewer(&s, &keys.new_session(&s, "alice", "tok-a", 0), 1)
-            .unwrap();
-        let out = SignedOut::default();
-        out.add(&a, 1);
-        assert!(out.contains(&a));
-        assert!(!out.contains(&b), "only the session that signed out ends");
     }
 
     #[test]
