@@ -14,10 +14,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 const PAGE_SIZE: i64 = 25;
 /// Rows shown per action kind on a run's page; the rest are counted.
 const ROWS_PER_KIND: usize = 500;
+/// Employees a held run would block whose names are looked up.
+const NAMED: usize = 200;
 
 #[derive(Deserialize)]
 pub(super) struct ListQuery {
@@ -158,9 +161,28 @@ pub(super) async fn detail(
         Err(e) => return internal(&viewer, e),
     };
     let plan = run.stored_plan();
-    flashed
-        .onto(Page::new(format!("Run {id}")))
-        .render(Some(&viewer), render_run(&viewer, &run, &actions, plan))
+    // Who a held run would block, by name: what the approver decides on
+    // (looked up one by one, so for a page's worth).
+    let mut names = HashMap::new();
+    if was_held(&run) {
+        let query = state.app.ctx.settings.database.employees_query.as_deref();
+        let blocked = actions.iter().filter(|a| a.kind == ActionKind::Block);
+        for id in blocked.filter_map(|a| a.employee_id).take(NAMED) {
+            if let Ok(Some(e)) = store.employee(query, id).await {
+                names.insert(
+                    id,
+                    (
+                        e.full_name.unwrap_or_default(),
+                        e.department.unwrap_or_default(),
+                    ),
+                );
+            }
+        }
+    }
+    flashed.onto(Page::new(format!("Run {id}"))).render(
+        Some(&viewer),
+        render_run(&viewer, &run, &actions, plan, &names),
+    )
 }
 
 fn not_found(viewer: &Viewer, raw: &str) -> Response {
@@ -173,11 +195,17 @@ fn not_found(viewer: &Viewer, raw: &str) -> Response {
         )
 }
 
+/// Held when it ran (awaiting a decision, or decided since).
+fn was_held(r: &RunRecord) -> bool {
+    r.held_reason.is_some()
+}
+
 fn render_run(
     viewer: &Viewer,
     r: &RunRecord,
     actions: &[ActionRecord],
     plan: Result<Option<crate::plan::Plan>, crate::store::StoredPlanError>,
+    names: &HashMap<i64, (String, String)>,
 ) -> Markup {
     let awaiting = r.status == RunStatus::Held && !r.dry_run;
     let blocks: Vec<&ActionRecord> = actions
@@ -211,11 +239,14 @@ fn render_run(
                 @if blocks.is_empty() { p { "None." } }
                 div.scroll {
                     table #would-block {
-                        thead { tr { th { "Employee" } th { "Auth0 account" } th { "Why" } } }
+                        thead { tr { th { "Employee" } th { "Name" } th { "Department" } th { "Auth0 account" } th { "Why" } } }
                         tbody {
                             @for a in &blocks {
+                                @let (name, department) = a.employee_id.and_then(|e| names.get(&e)).cloned().unwrap_or_default();
                                 tr {
                                     td { @if let Some(e) = a.employee_id { (employee_link(e)) } }
+                                    td { (name) }
+                                    td { (department) }
                                     td { code { (a.auth0_user_id.as_deref().unwrap_or("")) } }
                                     td { (a.reason) }
                                 }
