@@ -418,3 +418,62 @@ async fn a_post_without_its_csrf_token_is_refused_and_changes_nothing() {
     );
     w.finish(b).await;
 }
+
+/// Every POST route of the console, read from its router, refuses a form
+/// without the session's CSRF token, and one from a `:read` session even
+/// with its own token; nothing is done (the admin audit stays empty). Only
+/// sign-in (its own token) and sign-out (open to `:read`) differ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_console_post_route_refuses_a_missing_token_and_a_read_session() {
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/ui/mod.rs"))
+            .unwrap();
+    let posts: Vec<String> = source
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with(".route(\"") && l.contains("post("))
+        .map(|l| l[8..].split('"').next().unwrap().replace("{id}", "1"))
+        .filter(|p| p != "/login")
+        .map(|p| format!("/ui{p}"))
+        .collect();
+    assert!(posts.len() >= 10, "the router's POST routes: {posts:?}");
+
+    let w = Console::start(with_findings()).await;
+    let http = w.http();
+    let admin = set_cookie(&http.sign_in(ADMIN_TOKEN).await, SESSION_COOKIE).unwrap();
+    let reader = set_cookie(&http.sign_in(READ_TOKEN).await, SESSION_COOKIE).unwrap();
+    let page = http.get("/ui", &[(SESSION_COOKIE, &reader)]).await;
+    let reader_csrf = html_attrs(&page.text, "form#sign-out input[name=csrf]", "value").remove(0);
+    // Forms that would do something if allowed.
+    let form = [
+        ("dry_run", "true"),
+        ("podfactory_user_id", "pf2"),
+        ("employee_id", "2"),
+        ("key", "ambiguous_podfactory_user||pf2|"),
+        ("confirm", "yes"),
+        ("reason", "no"),
+    ];
+    for path in &posts {
+        let without = http.post(path, &[(SESSION_COOKIE, &admin)], &form).await;
+        without.expect(403);
+        if path == "/ui/logout" {
+            continue;
+        }
+        let mut with_token = form.to_vec();
+        with_token.push(("csrf", &reader_csrf));
+        let read_only = http
+            .post(path, &[(SESSION_COOKIE, &reader)], &with_token)
+            .await;
+        read_only.expect(403);
+        assert!(
+            html_texts(&read_only.text, ".flash.error")[0].contains("read-only"),
+            "{path}: {}",
+            read_only.text
+        );
+    }
+    assert_eq!(admin_audit(&w.store).await, [], "nothing was done");
+    // Still signed in: the refused sign-out did not sign anyone out.
+    http.get("/ui", &[(SESSION_COOKIE, &admin)])
+        .await
+        .expect(200);
+}
