@@ -348,33 +348,26 @@ impl Store {
                 .await
                 .map_err(sql("record podfactory links"))?;
             }
-            // Links a person took back end; the row stays as history.
-            for chunk in ended.chunks(500) {
-                let list = (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-                let text = format!(
-                    "UPDATE employee_podfactory_mapping SET superseded_at = $1 \
-                     WHERE superseded_at IS NULL AND podfactory_user_id IN ({list})"
-                );
-                let text = q(&text)?;
-                let mut query = sqlx::query(&text).bind(now);
-                for id in chunk {
-                    query = query.bind(id);
+            // Links a person took back end (the row stays as history); the
+            // others are verified. A few statements however many users: ids
+            // in chunks.
+            for (ids, column, what) in [
+                (ended, "superseded_at", "end podfactory links"),
+                (verified, "last_verified", "verify podfactory links"),
+            ] {
+                for chunk in ids.chunks(500) {
+                    let list = (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                    let text = format!(
+                        "UPDATE employee_podfactory_mapping SET {column} = $1 \
+                         WHERE superseded_at IS NULL AND podfactory_user_id IN ({list})"
+                    );
+                    let text = q(&text)?;
+                    let mut query = sqlx::query(&text).bind(now);
+                    for id in chunk {
+                        query = query.bind(id);
+                    }
+                    query.execute(&mut *tx).await.map_err(sql(what))?;
                 }
-                query.execute(&mut *tx).await.map_err(sql("end podfactory links"))?;
-            }
-            // A few statements however many users: ids in chunks.
-            for chunk in verified.chunks(500) {
-                let list = (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-                let text = format!(
-                    "UPDATE employee_podfactory_mapping SET last_verified = $1 \
-                     WHERE superseded_at IS NULL AND podfactory_user_id IN ({list})"
-                );
-                let text = q(&text)?;
-                let mut query = sqlx::query(&text).bind(now);
-                for id in chunk {
-                    query = query.bind(id);
-                }
-                query.execute(&mut *tx).await.map_err(sql("verify podfactory links"))?;
             }
             tx.commit().await.map_err(sql("record podfactory links"))?;
         });

@@ -364,6 +364,31 @@ fn query<T>(
     })
 }
 
+/// A query parameter from a closed vocabulary (a run status, a finding
+/// kind): absent or empty is `None`, an unknown value a 400 page listing
+/// the known ones.
+fn vocabulary_param<T>(
+    raw: Option<&str>,
+    name: &str,
+    viewer: &Viewer,
+    title: &str,
+) -> Result<Option<T>, Box<Response>>
+where
+    T: std::str::FromStr<Err = rosterd_core::vocabulary::UnknownValue>,
+{
+    raw.filter(|v| !v.is_empty())
+        .map(str::parse::<T>)
+        .transpose()
+        .map_err(|e| {
+            Box::new(
+                Page::new(title)
+                    .status(StatusCode::BAD_REQUEST)
+                    .error(format!("{name} must be one of {}", e.known))
+                    .render(Some(viewer), html! {}),
+            )
+        })
+}
+
 /// An internal failure: logged in full, shown without detail.
 fn internal(viewer: &Viewer, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "console page failed");

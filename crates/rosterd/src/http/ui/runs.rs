@@ -43,33 +43,23 @@ pub(super) async fn list(
         Ok(q) => q,
         Err(page) => return *page,
     };
-    let status_raw = status_raw.filter(|s| !s.is_empty());
-    let status = match status_raw
-        .as_deref()
-        .map(str::parse::<RunStatus>)
-        .transpose()
-    {
+    let status = match super::vocabulary_param::<RunStatus>(
+        status_raw.as_deref(),
+        "status",
+        &viewer,
+        "Runs",
+    ) {
         Ok(s) => s,
-        Err(e) => {
-            return Page::new("Runs")
-                .status(StatusCode::BAD_REQUEST)
-                .error(format!("status must be one of {}", e.known))
-                .render(Some(&viewer), html! {})
-        }
+        Err(page) => return *page,
     };
-    let trigger = match trigger_raw
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .map(str::parse::<Trigger>)
-        .transpose()
-    {
+    let trigger = match super::vocabulary_param::<Trigger>(
+        trigger_raw.as_deref(),
+        "trigger",
+        &viewer,
+        "Runs",
+    ) {
         Ok(t) => t,
-        Err(e) => {
-            return Page::new("Runs")
-                .status(StatusCode::BAD_REQUEST)
-                .error(format!("trigger must be one of {}", e.known))
-                .render(Some(&viewer), html! {})
-        }
+        Err(page) => return *page,
     };
     let runs = match state
         .app

@@ -8,7 +8,6 @@ use super::{done, failed, internal, Decision, Flashed, UiState};
 use crate::plan::{Finding, FindingKind};
 use crate::triage::{QueueItem, TriageError};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -35,19 +34,14 @@ pub(super) async fn queue(
         Ok(q) => q,
         Err(page) => return *page,
     };
-    let kind = match kind_raw
-        .as_deref()
-        .filter(|k| !k.is_empty())
-        .map(str::parse::<FindingKind>)
-        .transpose()
-    {
+    let kind = match super::vocabulary_param::<FindingKind>(
+        kind_raw.as_deref(),
+        "kind",
+        &viewer,
+        "Triage",
+    ) {
         Ok(k) => k,
-        Err(e) => {
-            return Page::new("Triage")
-                .status(StatusCode::BAD_REQUEST)
-                .error(format!("kind must be one of {}", e.known))
-                .render(Some(&viewer), html! {})
-        }
+        Err(page) => return *page,
     };
     let show_acked = acked_raw.as_deref() == Some("true");
     let all = match crate::triage::queue(&state.app.ctx, None, true).await {
