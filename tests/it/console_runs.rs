@@ -81,7 +81,13 @@ async fn one_held_run_is_rejected_and_another_approved_and_applied() {
     assert!(b.text("#held-reason").await.contains("31"));
     assert_eq!(b.texts("#would-block tbody tr").await.len(), 31);
 
-    // Approved: a new run applies it, and the held one says who decided.
+    // Approved, after the confirming tick that names what it does: a new
+    // run applies it, and the held one says who decided.
+    assert!(b
+        .text("form#approve label")
+        .await
+        .contains("blocking 31 accounts"));
+    b.tick("form#approve input[name=confirm]").await;
     b.submit("form#approve").await;
     let applied = run_id(&b).await;
     assert_ne!(applied, again);

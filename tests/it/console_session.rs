@@ -477,3 +477,47 @@ async fn every_console_post_route_refuses_a_missing_token_and_a_read_session() {
         .await
         .expect(200);
 }
+
+/// Operator findings: a form's address opened as a page is a console page
+/// (not the API's JSON), a dry-run flag that is neither true nor false
+/// starts nothing, and no console page is kept by the browser (Back after
+/// signing out on a shared PC shows nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_requests_get_console_pages_and_nothing_is_cached() {
+    let w = Console::start(with_findings()).await;
+    let http = w.http();
+    let admin = set_cookie(&http.sign_in(ADMIN_TOKEN).await, SESSION_COOKIE).unwrap();
+    let cookies = [(SESSION_COOKIE, admin.as_str())];
+
+    let page = http.get("/ui/triage/link", &cookies).await;
+    page.expect(405);
+    assert!(page
+        .header("content-type")
+        .is_some_and(|ct| ct.starts_with("text/html")));
+    assert!(html_texts(&page.text, ".flash.error")[0].contains("not a page"));
+
+    let status = http.get("/ui", &cookies).await;
+    let csrf = html_attrs(&status.text, "form#sign-out input[name=csrf]", "value").remove(0);
+    let odd = http
+        .post(
+            "/ui/runs",
+            &cookies,
+            &[("csrf", &csrf), ("dry_run", "banana")],
+        )
+        .await;
+    odd.expect(303);
+    assert_eq!(odd.header("location"), Some("/ui"));
+    assert_eq!(w.admin_api().runs().await.len(), 0, "no run was started");
+
+    for path in [
+        "/ui",
+        "/ui/runs",
+        "/ui/triage",
+        "/ui/mappings",
+        "/ui/employees/1",
+    ] {
+        let r = http.get(path, &cookies).await;
+        r.expect(200);
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+    }
+}

@@ -100,14 +100,37 @@ pub async fn decide_same_plan(
     Ok(closed)
 }
 
+/// A rejection as recorded: the sentence in the run's error, and the other
+/// held runs of the same plan it closed too.
+pub struct Rejection {
+    pub note: String,
+    pub also: Vec<i64>,
+}
+
+impl Rejection {
+    /// " (and runs 8, 10, held with the same plan)", or nothing.
+    pub fn also_text(&self) -> String {
+        match self.also.as_slice() {
+            [] => String::new(),
+            [one] => format!(" (and run {one}, held with the same plan)"),
+            many => format!(
+                " (and runs {}, held with the same plan)",
+                many.iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
 /// Close held run `id` as rejected by `actor`, with an optional reason.
-/// Returns the sentence recorded as the run's error.
 pub async fn reject(
     store: &Store,
     id: i64,
     actor: &str,
     reason: Option<&str>,
-) -> Result<String, DecisionError> {
+) -> Result<Rejection, DecisionError> {
     let run = held_run(store, id).await?;
     let note = match reason.map(str::trim).filter(|r| !r.is_empty()) {
         Some(r) => format!("rejected by {actor}: {r}"),
@@ -130,13 +153,14 @@ pub async fn reject(
             .map_or_else(|| "gone".to_string(), |r| r.status.to_string());
         return Err(DecisionError::NotHeld { id, status });
     }
+    let mut also = Vec::new();
     if let Ok(Some(plan)) = run.stored_plan() {
         let same = format!("{note} (with run {id}, the same plan)");
         let decision = HeldDecision::Rejected { note: &same };
-        let closed = decide_same_plan(store, id, &plan.actions, decision, actor).await?;
-        if !closed.is_empty() {
-            tracing::info!(run_id = id, also = ?closed, "held runs with the same plan rejected with it");
+        also = decide_same_plan(store, id, &plan.actions, decision, actor).await?;
+        if !also.is_empty() {
+            tracing::info!(run_id = id, also = ?also, "held runs with the same plan rejected with it");
         }
     }
-    Ok(note)
+    Ok(Rejection { note, also })
 }

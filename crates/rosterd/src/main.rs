@@ -199,7 +199,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             rosterd::telemetry::init(&settings.log);
             let store = rosterd::store::Store::connect(&settings.database).await?;
             let actor = cli_actor();
-            let note = rosterd::held::reject(&store, run, &actor, reason.as_deref()).await?;
+            let rejection = rosterd::held::reject(&store, run, &actor, reason.as_deref()).await?;
+            let note = &rejection.note;
             tracing::warn!(actor = %actor, held_run = run, "held run rejected");
             if let Err(e) = store
                 .audit_admin(
@@ -212,7 +213,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             {
                 tracing::error!(error = %e, "could not write the admin audit");
             }
-            println!("run {run} {note}; the same plan will not be held again until it changes");
+            println!(
+                "run {run} {note}{}; the same plan will not be held again until it changes",
+                rejection.also_text()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -567,13 +567,16 @@ async fn reject_run(
         ));
     }
     let id = parse_id(&raw, "run id")?;
-    let note = crate::held::reject(&state.ctx.store, id, &actor.0, body.reason.as_deref())
+    let rejection = crate::held::reject(&state.ctx.store, id, &actor.0, body.reason.as_deref())
         .await
         .map_err(decision_error)?;
     tracing::warn!(actor = %actor.0, held_run = id, "held run rejected");
+    let note = &rejection.note;
     audit(&state, &actor, "reject_run", Some(&format!("{id}: {note}"))).await;
     let run = load_run(&state, &raw).await?;
-    Ok(Json(run_json(&run)))
+    let mut body = run_json(&run);
+    body["also_rejected"] = json!(rejection.also);
+    Ok(Json(body))
 }
 
 /// The `kind` query parameter: a finding kind, or none.

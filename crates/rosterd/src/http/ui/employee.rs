@@ -237,6 +237,7 @@ pub(super) async fn credentials(
                 name: employee
                     .full_name
                     .unwrap_or_else(|| format!("employee {id}")),
+                email: employee.email,
                 account: uid.0,
                 issued,
             },
@@ -262,7 +263,7 @@ pub(super) async fn show_once(
             _ => None,
         }
     };
-    let page = Page::new("Credentials").no_store();
+    let page = Page::new("Credentials");
     match taken.filter(|w| w.until > Instant::now()) {
         None => page
             .status(StatusCode::GONE)
@@ -279,6 +280,7 @@ pub(super) async fn show_once(
                     section.card {
                         p { "For " strong { (w.name) } " (" a href={ "/ui/employees/" (w.employee_id) } { "employee " (w.employee_id) } "), account " code { (w.account) } "." }
                         p { (what) ":" }
+                        @if let Some(email) = &w.email { p { "Signs in as " code #sign-in-name { (email) } "." } }
                         p.credential { code #credential { (value) } }
                         p.flash role="status" { "Shown once: copy it now. rosterd keeps no copy, and reloading this page will not show it again." }
                     }

@@ -11,9 +11,10 @@ pub struct Page {
     title: String,
     status: StatusCode,
     flashes: Vec<Flash>,
-    no_store: bool,
     /// The `Set-Cookie` that clears a flash once shown.
     clear_flash: Option<String>,
+    /// Reload every so many seconds (a run in progress), with no script.
+    refresh: Option<u32>,
 }
 
 impl Page {
@@ -22,8 +23,8 @@ impl Page {
             title: title.into(),
             status: StatusCode::OK,
             flashes: Vec::new(),
-            no_store: false,
             clear_flash: None,
+            refresh: None,
         }
     }
 
@@ -48,9 +49,9 @@ impl Page {
         self
     }
 
-    /// Never kept by a browser or a proxy (credentials, the sign-in form).
-    pub fn no_store(mut self) -> Page {
-        self.no_store = true;
+    /// Reload the page every `secs` seconds.
+    pub fn refresh(mut self, secs: u32) -> Page {
+        self.refresh = Some(secs);
         self
     }
 
@@ -63,6 +64,7 @@ impl Page {
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (self.title) " · rosterd" }
                     link rel="stylesheet" href="/ui/style.css";
+                    @if let Some(secs) = self.refresh { meta http-equiv="refresh" content=(secs); }
                 }
                 body {
                     header.top {
@@ -99,12 +101,9 @@ impl Page {
         };
         let mut r = (self.status, doc).into_response();
         let h = r.headers_mut();
-        let cache = if self.no_store {
-            "no-store"
-        } else {
-            "private, no-cache"
-        };
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        // People's data: never kept, so Back after signing out on a shared
+        // floor PC shows nothing (operator finding).
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         // No scripts at all, nothing framed, forms only back to us.
         h.insert(
             header::CONTENT_SECURITY_POLICY,

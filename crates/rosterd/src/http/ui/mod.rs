@@ -52,6 +52,8 @@ struct ShowOnce {
     until: Instant,
     employee_id: i64,
     name: String,
+    /// The sign-in name that goes with the password.
+    email: Option<String>,
     account: String,
     issued: super::Issued,
 }
@@ -89,6 +91,7 @@ pub(super) fn router(app: AppState) -> Router<AppState> {
         .route("/mappings", get(mappings::page))
         .route("/mappings/{id}/delete", post(mappings::delete))
         .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
         .with_state(state)
 }
 
@@ -97,6 +100,18 @@ async fn not_found(viewer: Option<Viewer>) -> Response {
         .status(StatusCode::NOT_FOUND)
         .error("No such page.")
         .render(viewer.as_ref(), html! {})
+}
+
+/// A GET of a form's address (a bookmark, a pasted link): a page, not the
+/// API's JSON.
+async fn wrong_method(viewer: Option<Viewer>) -> Response {
+    Page::new("Not a page")
+        .status(StatusCode::METHOD_NOT_ALLOWED)
+        .error("This address is where a form sends a decision; it is not a page to open.")
+        .render(
+            viewer.as_ref(),
+            html! { p { a href="/ui" { "Go to the status page" } } },
+        )
 }
 
 async fn stylesheet() -> Response {
@@ -130,7 +145,7 @@ impl IntoResponse for SignIn {
                 let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
                 Redirect::to(&format!("/ui/login?next={next}")).into_response()
             }
-            SignIn::FromElsewhere(back) => Page::new("Opening rosterd").no_store().render(
+            SignIn::FromElsewhere(back) => Page::new("Opening rosterd").render(
                 None,
                 html! {
                     // The same address again, now from this site.
@@ -358,7 +373,11 @@ fn query<T>(
         Box::new(
             Page::new(title)
                 .status(StatusCode::BAD_REQUEST)
-                .error(format!("This address has a bad query: {}", e.body_text()))
+                .error(format!(
+                    "This address has a bad query: {}",
+                    e.body_text()
+                        .trim_start_matches("Failed to deserialize query string: ")
+                ))
                 .render(Some(viewer), html! {}),
         )
     })
@@ -432,7 +451,7 @@ fn login_form(state: &UiState, next: &str, error: Option<&str>, status: StatusCo
     let keys = &state.console.keys;
     let nonce = keys.login_nonce();
     let csrf = keys.login_csrf(&nonce);
-    let mut page = Page::new("Sign in").status(status).no_store();
+    let mut page = Page::new("Sign in").status(status);
     if let Some(e) = error {
         page = page.error(e);
     }

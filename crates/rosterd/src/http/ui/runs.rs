@@ -169,7 +169,12 @@ pub(super) async fn detail(
             }
         }
     }
-    flashed.onto(Page::new(format!("Run {id}"))).render(
+    // A run in progress: the page follows it, with no script.
+    let mut page = flashed.onto(Page::new(format!("Run {id}")));
+    if run.status == RunStatus::Running {
+        page = page.refresh(3);
+    }
+    page.render(
         Some(&viewer),
         render_run(&viewer, &run, &actions, plan, &names),
     )
@@ -206,9 +211,10 @@ fn render_run(
         section.card {
             p.big { "Status: " span #run-status class={ "badge " (tone(r.status.as_str())) } { (r.status.as_str()) }
                 @if r.dry_run { " " span.badge.neutral { "dry run" } } }
+            @if r.status == RunStatus::Running { p.hint { "In progress: this page reloads every 3 s until the run ends." } }
             dl {
                 dt { "Trigger" } dd { (r.trigger) }
-                dt { "Mode" } dd { (r.mode) }
+                dt { "Mode" } dd { (r.mode) @if r.dry_run { " (a dry run: nothing applied)" } }
                 dt { "Started" } dd { (when(r.started_at)) }
                 dt { "Duration" } dd { (duration(r.started_at, r.finished_at)) }
                 dt { "Employees / accounts seen" } dd { (r.employees_seen.map_or("—".into(), |n| n.to_string())) " / " (r.auth0_users_seen.map_or("—".into(), |n| n.to_string())) }
@@ -249,6 +255,8 @@ fn render_run(
                         form #approve method="post" action={ "/ui/runs/" (r.id) "/approve" } {
                             (csrf(viewer))
                             p.hint { "Approving applies this plan now if nothing changed since; otherwise the fresh plan faces the guard again." }
+                            label.check { input type="checkbox" name="confirm" value="yes" required;
+                                " Yes: apply " (r.actions_planned) " actions, blocking " (blocks.len()) " accounts" }
                             button type="submit" { "Approve and apply" }
                         }
                         form #reject method="post" action={ "/ui/runs/" (r.id) "/reject" } {
@@ -377,7 +385,17 @@ pub(super) fn causes_table(causes: &[Cause]) -> Markup {
 }
 
 pub(super) async fn trigger(State(state): State<UiState>, d: Decision) -> Response {
-    let dry_run = d.text("dry_run") == Some("true");
+    let dry_run = match d.text("dry_run") {
+        Some("true") => true,
+        Some("false") | None => false,
+        Some(other) => {
+            return failed(
+                &state,
+                "/ui",
+                format!("dry_run must be true or false, not {other:?}; no run was started."),
+            )
+        }
+    };
     match state
         .app
         .driver
@@ -392,10 +410,22 @@ pub(super) async fn trigger(State(state): State<UiState>, d: Decision) -> Respon
                 .audit(&d.viewer.actor, "trigger_run", Some(&id.to_string()))
                 .await;
             let what = if dry_run { "Dry run" } else { "Run" };
+            // The same plan would only be held again: say what waits.
+            let waiting = state
+                .app
+                .ctx
+                .store
+                .list_runs_page(Some(RunStatus::Held), None, None, 1)
+                .await
+                .ok()
+                .and_then(|r| r.into_iter().find(|r| !r.dry_run && r.id != id));
+            let note = waiting
+                .map(|r| format!(" Run {} is held waiting for a decision; a run with the same plan is held too.", r.id))
+                .unwrap_or_default();
             done(
                 &state,
                 &format!("/ui/runs/{id}"),
-                format!("{what} {id} started."),
+                format!("{what} {id} started.{note}"),
             )
         }
         Err(e) => failed(&state, "/ui", start_failure(&e)),
@@ -439,6 +469,14 @@ pub(super) async fn approve(
         return failed(&state, "/ui/runs", format!("{raw:?} is not an id."));
     };
     let back = format!("/ui/runs/{id}");
+    // A held plan blocks many at once: asked twice, in the form itself.
+    if d.text("confirm") != Some("yes") {
+        return failed(
+            &state,
+            &back,
+            "Tick the box to confirm: approving applies every action of the plan.",
+        );
+    }
     let store = &state.app.ctx.store;
     let opts = match crate::held::approval(store, id, &d.viewer.actor).await {
         Ok(o) => o,
@@ -480,10 +518,18 @@ pub(super) async fn reject(
         return failed(&state, &back, "The reason must be at most 1000 characters.");
     }
     match crate::held::reject(&state.app.ctx.store, id, &d.viewer.actor, reason).await {
-        Ok(note) => {
+        Ok(rejection) => {
             tracing::warn!(actor = %d.viewer.actor, held_run = id, "held run rejected in the console");
+            let note = &rejection.note;
             state.app.ctx.audit(&d.viewer.actor, "reject_run", Some(&format!("{id}: {note}"))).await;
-            done(&state, &back, format!("Run {id} {note}."))
+            done(
+                &state,
+                &back,
+                format!(
+                    "Run {id} {note}{}. The same plan is not held again until it changes.",
+                    rejection.also_text()
+                ),
+            )
         }
         Err(e) => failed(&state, &back, decision_failure(&e)),
     }

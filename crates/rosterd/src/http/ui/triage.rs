@@ -44,6 +44,16 @@ pub(super) async fn queue(
         Err(page) => return *page,
     };
     let show_acked = acked_raw.as_deref() == Some("true");
+    // Decisions come back to this same view (its filter kept).
+    let mut here = String::from("/ui/triage");
+    let mut sep = '?';
+    if let Some(k) = kind {
+        here.push_str(&format!("{sep}kind={k}"));
+        sep = '&';
+    }
+    if show_acked {
+        here.push_str(&format!("{sep}acknowledged=true"));
+    }
     let all = match crate::triage::queue(&state.app.ctx, None, true).await {
         Ok(q) => q,
         Err(e @ TriageError::UnreadablePlan { .. }) => {
@@ -129,13 +139,13 @@ pub(super) async fn queue(
                 }
             }
             @if items.is_empty() { p { "Nothing waits for a person." } }
-            @for item in items.iter().take(SHOWN) { (render_item(&viewer, item)) }
+            @for item in items.iter().take(SHOWN) { (render_item(&viewer, item, &here)) }
             @if items.len() > SHOWN { p { "… and " (items.len() - SHOWN) " more: filter by kind, or decide these first." } }
         },
     )
 }
 
-fn render_item(viewer: &Viewer, item: &QueueItem) -> Markup {
+fn render_item(viewer: &Viewer, item: &QueueItem, here: &str) -> Markup {
     let f = &item.finding;
     html! {
         article.item id=(item.anchor) data-kind=(f.kind.as_str()) {
@@ -143,15 +153,15 @@ fn render_item(viewer: &Viewer, item: &QueueItem) -> Markup {
                 @if let Some(t) = item.first_seen_at { " " span.hint { "first seen " (when(t)) } } }
             p.detail { (f.detail) }
             @if let Some(pf) = &f.podfactory_user_id {
-                (podfactory_item(viewer, pf, f))
+                (podfactory_item(viewer, pf, f, here))
             } @else {
-                (other_item(viewer, item))
+                (other_item(viewer, item, here))
             }
         }
     }
 }
 
-fn podfactory_item(viewer: &Viewer, pf: &str, f: &Finding) -> Markup {
+fn podfactory_item(viewer: &Viewer, pf: &str, f: &Finding, here: &str) -> Markup {
     let user = f.podfactory_user.as_ref();
     html! {
         div.pair {
@@ -184,6 +194,7 @@ fn podfactory_item(viewer: &Viewer, pf: &str, f: &Finding) -> Markup {
                         @if !viewer.read_only {
                             form.link-candidate method="post" action="/ui/triage/link" {
                                 (csrf(viewer))
+                                input type="hidden" name="back" value=(here);
                                 input type="hidden" name="podfactory_user_id" value=(pf);
                                 input type="hidden" name="employee_id" value=(c.employee_id.0);
                                 button type="submit" { "Link" }
@@ -197,12 +208,14 @@ fn podfactory_item(viewer: &Viewer, pf: &str, f: &Finding) -> Markup {
             div.actions {
                 form.link-other method="post" action="/ui/triage/link" {
                     (csrf(viewer))
+                                input type="hidden" name="back" value=(here);
                     input type="hidden" name="podfactory_user_id" value=(pf);
                     label { "Another employee id " input name="employee_id" type="number" min="1" required; }
                     button.secondary type="submit" { "Link" }
                 }
                 form.not-employee method="post" action="/ui/triage/not-employee" {
                     (csrf(viewer))
+                                input type="hidden" name="back" value=(here);
                     input type="hidden" name="podfactory_user_id" value=(pf);
                     label { "Note " textarea name="note" rows="1" maxlength="1000" placeholder="e.g. packing-line kiosk" {} }
                     button.secondary type="submit" { "Not an employee" }
@@ -212,7 +225,7 @@ fn podfactory_item(viewer: &Viewer, pf: &str, f: &Finding) -> Markup {
     }
 }
 
-fn other_item(viewer: &Viewer, item: &QueueItem) -> Markup {
+fn other_item(viewer: &Viewer, item: &QueueItem, here: &str) -> Markup {
     let f = &item.finding;
     html! {
         div.pair {
@@ -234,6 +247,7 @@ fn other_item(viewer: &Viewer, item: &QueueItem) -> Markup {
                 @if !viewer.read_only {
                     form.unacknowledge method="post" action="/ui/triage/unacknowledge" {
                         (csrf(viewer))
+                                input type="hidden" name="back" value=(here);
                         input type="hidden" name="key" value=(item.key);
                         button.secondary type="submit" { "Unacknowledge" }
                     }
@@ -243,6 +257,7 @@ fn other_item(viewer: &Viewer, item: &QueueItem) -> Markup {
                 @if !viewer.read_only {
                     form.acknowledge method="post" action="/ui/triage/acknowledge" {
                         (csrf(viewer))
+                                input type="hidden" name="back" value=(here);
                         input type="hidden" name="key" value=(item.key);
                         label { "Note " textarea name="note" rows="1" maxlength="1000" placeholder="what was done, or why it stays" {} }
                         button.secondary type="submit" { "Acknowledge" }
