@@ -12,7 +12,7 @@ use crate::triage::TriageError;
 use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::session::Viewer;
 
@@ -41,6 +41,8 @@ struct View {
     listings: usize,
     findings: BTreeMap<FindingKind, (usize, usize)>,
     unapplied: Vec<ActionRecord>,
+    /// Employee names of the unapplied actions shown.
+    names: HashMap<i64, String>,
     failures_run: Option<i64>,
     failures: Vec<super::runs::Cause>,
 }
@@ -102,6 +104,20 @@ async fn load(state: &UiState) -> anyhow::Result<View> {
             .collect(),
         None => Vec::new(),
     };
+    // Named, for the ones shown.
+    let query = ctx.settings.database.employees_query.as_deref();
+    let mut names = HashMap::new();
+    for kind in [ActionKind::Create, ActionKind::Block] {
+        let ids = unapplied
+            .iter()
+            .filter(|a| a.kind == kind)
+            .filter_map(|a| a.employee_id);
+        for id in ids.take(SHOWN) {
+            if let Some(name) = store.employee(query, id).await?.and_then(|e| e.full_name) {
+                names.insert(id, name);
+            }
+        }
+    }
     let failures_run = recent
         .iter()
         .find(|r| r.status != RunStatus::Running && r.actions_failed > 0)
@@ -120,6 +136,7 @@ async fn load(state: &UiState) -> anyhow::Result<View> {
         listings,
         findings,
         unapplied,
+        names,
         failures_run,
         failures,
     })
@@ -220,11 +237,11 @@ fn render(viewer: &Viewer, v: &View) -> Markup {
         div.grid {
             section #without-account.card {
                 h2 { "Employees without an account (" (creates.len()) ")" }
-                (action_list(&creates, "None: every active employee has an account."))
+                (action_list(&creates, &v.names, "None: every active employee has an account."))
             }
             section #inactive-live.card {
                 h2 { "Inactive employees with a live account (" (blocks.len()) ")" }
-                (action_list(&blocks, "None: every leaver's account is blocked."))
+                (action_list(&blocks, &v.names, "None: every leaver's account is blocked."))
             }
         }
         section #failures.card {
@@ -235,14 +252,19 @@ fn render(viewer: &Viewer, v: &View) -> Markup {
     }
 }
 
-fn action_list(actions: &[&ActionRecord], empty: &str) -> Markup {
-    const SHOWN: usize = 50;
+/// Unapplied actions listed per kind; the rest are counted.
+const SHOWN: usize = 50;
+
+fn action_list(actions: &[&ActionRecord], names: &HashMap<i64, String>, empty: &str) -> Markup {
     html! {
         @if actions.is_empty() { p { (empty) } }
         ul {
             @for a in actions.iter().take(SHOWN) {
                 li {
-                    @if let Some(id) = a.employee_id { (employee_link(id)) } @else { "?" }
+                    @if let Some(id) = a.employee_id {
+                        @if let Some(name) = names.get(&id) { strong { (name) } " (" (employee_link(id)) ")" }
+                        @else { (employee_link(id)) }
+                    } @else { "?" }
                     ": " (a.reason) " " (badge(a.status.as_str()))
                     @if let Some(e) = &a.error { " " span.error { (e) } }
                 }
