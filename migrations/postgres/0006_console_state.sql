@@ -4,7 +4,9 @@
 -- queue can put the newest first (issue 11). A finding that goes away and
 -- comes back is new again.
 CREATE TABLE IF NOT EXISTS finding_first_seen (
-    finding_key    TEXT PRIMARY KEY,
+    -- SHA-256 (hex) of the finding's key: keys can be long and differ only
+    -- in case or accents, which a collation or an index length would merge.
+    finding_hash   TEXT PRIMARY KEY,
     first_seen_at  TIMESTAMPTZ NOT NULL
 );
 

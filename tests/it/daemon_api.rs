@@ -296,10 +296,28 @@ async fn runs_are_listed_newest_first_with_paging_and_status_and_trigger_filters
     let failed = c.get("/api/v1/runs?status=failed").await;
     failed.expect(200);
     assert_eq!(failed.json["runs"], json!([]));
-    // `trigger` is a reserved word in MySQL: the filter works on each backend.
+    // `trigger` is a reserved word in MySQL: the filter works on each
+    // backend, and tells runs apart (one from the command line besides the
+    // three over HTTP).
+    let cli = rosterd::run::run_once(
+        &w.daemon.ctx,
+        rosterd::run::RunOptions::new(rosterd::run::Trigger::Cli, true),
+    )
+    .await
+    .unwrap()
+    .run_id;
     let by_http = c.get("/api/v1/runs?trigger=http&status=succeeded").await;
     by_http.expect(200);
-    assert_eq!(by_http.json["runs"].as_array().unwrap().len(), 3);
+    let http_ids: Vec<i64> = by_http.json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(http_ids, [ids[2], ids[1], ids[0]]);
+    let by_cli = c.get("/api/v1/runs?trigger=cli").await;
+    assert_eq!(by_cli.json["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(by_cli.json["runs"][0]["id"], cli);
     let by_schedule = c.get("/api/v1/runs?trigger=schedule").await;
     assert_eq!(by_schedule.json["runs"], json!([]));
     let bad = c.get("/api/v1/runs?trigger=cron").await;

@@ -489,6 +489,21 @@ async fn the_queue_is_newest_first_and_a_finding_that_comes_back_is_new(db: Db) 
     );
     assert!(second.items[0].first_seen_at > Some(pf7_seen));
 
+    // PodFactory unreadable for a run: its cases are not forgotten.
+    let csv = std::fs::read_to_string(&w.csv).unwrap();
+    std::fs::remove_file(&w.csv).unwrap();
+    let outage = run(ctx).await;
+    assert!(outage.podfactory_error.is_some(), "{outage:#?}");
+    std::fs::write(&w.csv, csv).unwrap();
+    run(ctx).await;
+    let after = triage::queue(ctx, None, false).await.unwrap();
+    assert_eq!(order(&after), ["pf8", "pf7"]);
+    assert_eq!(
+        after.items[1].first_seen_at,
+        Some(pf7_seen),
+        "kept through the outage"
+    );
+
     // pf7 leaves PodFactory, then comes back: new again, so first.
     std::fs::write(&w.csv, "id,name,email,user_role\npf8,Kiosk Two,,Kiosk\n").unwrap();
     run(ctx).await;

@@ -739,9 +739,22 @@ async fn execute(
     end.actions_planned = plan.actions.len() as i64;
     end.findings_count = plan.findings.len() as i64;
     end.plan = Some(StoredPlan::write(&plan));
-    // Only an ordering aid for the triage queue: never fails the run.
-    if let Err(e) = crate::triage::record_seen(store, &plan.findings, Utc::now()).await {
-        tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not record when findings were first seen");
+    // Only an ordering aid for the triage queue: never fails the run. A
+    // leader's write, like every other.
+    let complete = report.podfactory_error.is_none();
+    match ctx
+        .fenced(crate::triage::record_seen(
+            store,
+            &plan.findings,
+            Utc::now(),
+            complete,
+        ))
+        .await?
+    {
+        Ok(()) => {}
+        Err(e) => {
+            tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not record when findings were first seen")
+        }
     }
 
     // Guard. An approval is recorded first, once, whatever the plan now is:

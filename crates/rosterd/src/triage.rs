@@ -226,18 +226,21 @@ pub async fn not_employee(
 }
 
 /// Remember when each finding of a run's plan that waits for a person was
-/// first seen (the queue is newest first).
+/// first seen (the queue is newest first). `complete`: the run evaluated
+/// everything (false when PodFactory matching was skipped, so its findings
+/// are not forgotten for one outage).
 pub async fn record_seen(
     store: &crate::store::Store,
     findings: &[Finding],
     now: chrono::DateTime<Utc>,
+    complete: bool,
 ) -> Result<(), StoreError> {
     let keys: Vec<String> = findings
         .iter()
         .filter(|f| waits_for_a_person(f.kind))
         .map(key)
         .collect();
-    store.record_findings_seen(&keys, now).await
+    store.record_findings_seen(&keys, now, complete).await
 }
 
 /// Delete manual mapping `id` (undo [`link`]): the next run matches that
@@ -391,7 +394,8 @@ pub async fn queue(
         .into_iter()
         .map(|a| (a.finding_key.clone(), a))
         .collect();
-    let first_seen = store.findings_first_seen().await?;
+    let keys: Vec<String> = findings.iter().map(key).collect();
+    let first_seen = store.findings_first_seen(&keys).await?;
     let mut seen = HashSet::new();
     let mut items: Vec<QueueItem> = findings
         .into_iter()

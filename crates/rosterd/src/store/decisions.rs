@@ -194,45 +194,65 @@ impl Store {
     }
 
     /// Record which findings a run saw at `now`: keys not seen before get
-    /// `now` as their first sighting, keys no longer seen are forgotten (a
-    /// finding that comes back is new again).
-    pub async fn record_findings_seen(&self, keys: &[String], now: DateTime<Utc>) -> Result<()> {
+    /// `now` as their first sighting; with `forget_gone`, keys no longer
+    /// seen are forgotten (a finding that comes back is new again). A run
+    /// that could not look (the PodFactory source was down) forgets none.
+    pub async fn record_findings_seen(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+        forget_gone: bool,
+    ) -> Result<()> {
         const WHAT: &str = "record when findings were first seen";
-        let known: std::collections::HashSet<String> =
-            self.findings_first_seen().await?.into_keys().collect();
-        let current: std::collections::HashSet<&String> = keys.iter().collect();
-        let new: Vec<&String> = current
-            .iter()
-            .copied()
-            .filter(|k| !known.contains(*k))
-            .collect();
-        let gone: Vec<&String> = known.iter().filter(|k| !current.contains(k)).collect();
+        let current: std::collections::HashSet<String> = keys.iter().map(|k| seen_id(k)).collect();
+        let known = self.seen_ids().await?;
+        let new: Vec<&String> = current.iter().filter(|k| !known.contains_key(*k)).collect();
+        let gone: Vec<&String> = if forget_gone {
+            known.keys().filter(|k| !current.contains(*k)).collect()
+        } else {
+            Vec::new()
+        };
         if new.is_empty() && gone.is_empty() {
             return Ok(());
         }
+        // Idempotent, so a replica racing this one cannot fail it.
+        let insert = match self.backend() {
+            super::Backend::MySql => {
+                "INSERT IGNORE INTO finding_first_seen (finding_hash, first_seen_at) VALUES"
+            }
+            super::Backend::Postgres | super::Backend::Sqlite => {
+                "INSERT INTO finding_first_seen (finding_hash, first_seen_at) VALUES"
+            }
+        };
+        let conflict = match self.backend() {
+            super::Backend::MySql => "",
+            super::Backend::Postgres | super::Backend::Sqlite => {
+                " ON CONFLICT (finding_hash) DO NOTHING"
+            }
+        };
         with_pool!(self, pool, q => {
             let mut tx = pool.begin().await.map_err(sql(WHAT))?;
+            for chunk in gone.chunks(500) {
+                let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let text = format!("DELETE FROM finding_first_seen WHERE finding_hash IN ({list})");
+                let text = q(&text)?;
+                let mut query = sqlx::query(&text);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *tx).await.map_err(sql(WHAT))?;
+            }
             // Several rows per statement: a first run can see thousands.
             for chunk in new.chunks(200) {
                 let rows = (0..chunk.len())
                     .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
                     .collect::<Vec<_>>()
                     .join(", ");
-                let text = format!("INSERT INTO finding_first_seen (finding_key, first_seen_at) VALUES {rows}");
+                let text = format!("{insert} {rows}{conflict}");
                 let text = q(&text)?;
                 let mut query = sqlx::query(&text);
-                for key in chunk {
-                    query = query.bind(*key).bind(now);
-                }
-                query.execute(&mut *tx).await.map_err(sql(WHAT))?;
-            }
-            for chunk in gone.chunks(500) {
-                let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-                let text = format!("DELETE FROM finding_first_seen WHERE finding_key IN ({list})");
-                let text = q(&text)?;
-                let mut query = sqlx::query(&text);
-                for key in chunk {
-                    query = query.bind(*key);
+                for id in chunk {
+                    query = query.bind(*id).bind(now);
                 }
                 query.execute(&mut *tx).await.map_err(sql(WHAT))?;
             }
@@ -241,17 +261,32 @@ impl Store {
         Ok(())
     }
 
-    /// When each finding still seen was first seen, by key.
+    /// When each of `keys` was first seen, for those still remembered.
     pub async fn findings_first_seen(
         &self,
+        keys: &[String],
     ) -> Result<std::collections::HashMap<String, DateTime<Utc>>> {
+        let seen = self.seen_ids().await?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| seen.get(&seen_id(k)).map(|at| (k.clone(), *at)))
+            .collect())
+    }
+
+    async fn seen_ids(&self) -> Result<std::collections::HashMap<String, DateTime<Utc>>> {
         with_pool!(self, pool => {
             let rows: Vec<(String, DateTime<Utc>)> =
-                sqlx::query_as("SELECT finding_key, first_seen_at FROM finding_first_seen")
+                sqlx::query_as("SELECT finding_hash, first_seen_at FROM finding_first_seen")
                     .fetch_all(pool)
                     .await
                     .map_err(sql("read when findings were first seen"))?;
             Ok(rows.into_iter().collect())
         })
     }
+}
+
+/// A finding key as `finding_first_seen` holds it: its SHA-256, hex.
+fn seen_id(key: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(key.as_bytes()))
 }

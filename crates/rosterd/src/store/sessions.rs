@@ -11,15 +11,24 @@ impl Store {
     /// have expired anyway), and forget those past theirs.
     pub async fn end_session(&self, id: &str, expires_at: i64, now: i64) -> Result<()> {
         const WHAT: &str = "record a sign-out";
+        let insert = match self.backend() {
+            super::Backend::MySql => {
+                "INSERT IGNORE INTO console_signouts (session_id, expires_at) VALUES ($1, $2)"
+            }
+            super::Backend::Postgres | super::Backend::Sqlite => {
+                "INSERT INTO console_signouts (session_id, expires_at) VALUES ($1, $2) \
+                 ON CONFLICT (session_id) DO NOTHING"
+            }
+        };
         with_pool!(self, pool, q => {
             let mut tx = pool.begin().await.map_err(sql(WHAT))?;
-            sqlx::query(&q("DELETE FROM console_signouts WHERE expires_at <= $1 OR session_id = $2")?)
+            sqlx::query(&q("DELETE FROM console_signouts WHERE expires_at <= $1")?)
                 .bind(now)
-                .bind(id)
                 .execute(&mut *tx)
                 .await
                 .map_err(sql(WHAT))?;
-            sqlx::query(&q("INSERT INTO console_signouts (session_id, expires_at) VALUES ($1, $2)")?)
+            // Idempotent: two tabs signing out at once both succeed.
+            sqlx::query(&q(insert)?)
                 .bind(id)
                 .bind(expires_at)
                 .execute(&mut *tx)

@@ -132,6 +132,9 @@ fn now() -> i64 {
 /// A page that needs a session and has none: sign in, then come back.
 pub(super) enum SignIn {
     Needed(String),
+    /// The sign-outs could not be read: no page is shown rather than one
+    /// to a session that may have ended.
+    Unavailable,
     /// A link followed from another site (the digest in a mail client):
     /// the browser withheld the `SameSite=Strict` cookie, so load the page
     /// again from here, which sends it.
@@ -141,6 +144,10 @@ pub(super) enum SignIn {
 impl IntoResponse for SignIn {
     fn into_response(self) -> Response {
         match self {
+            SignIn::Unavailable => Page::new("Unavailable")
+                .status(StatusCode::SERVICE_UNAVAILABLE)
+                .error("rosterd cannot reach its database to check your session; try again in a moment (the rosterd log says why).")
+                .render(None, html! {}),
             SignIn::Needed(back) => {
                 let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
                 Redirect::to(&format!("/ui/login?next={next}")).into_response()
@@ -184,8 +191,10 @@ impl FromRequestParts<UiState> for Viewer {
             match state.app.ctx.store.session_ended(&viewer.sid).await {
                 Ok(false) => return Ok(viewer),
                 Ok(true) => {}
+                // Fail closed, and say so: signing in again would not help.
                 Err(e) => {
-                    tracing::error!(error = %e, "console: cannot check sign-outs; treating the session as ended")
+                    tracing::error!(error = %e, "console: cannot check sign-outs");
+                    return Err(SignIn::Unavailable);
                 }
             }
         }
@@ -545,17 +554,24 @@ async fn sign_out(State(state): State<UiState>, viewer: Viewer, body: Bytes) -> 
         .into_response();
     }
     tracing::info!(actor = %viewer.actor, "console: signed out");
-    if let Err(e) = state
+    let recorded = state
         .app
         .ctx
         .store
         .end_session(&viewer.sid, viewer.exp, now())
-        .await
-    {
-        tracing::error!(error = %e, "console: could not record a sign-out; the cookie is cleared, a kept copy still works until it expires");
-    }
+        .await;
     let s = &state.app.ctx.settings.serve;
-    let mut r = Redirect::to("/ui/login").into_response();
+    let mut r = match recorded {
+        Ok(()) => Redirect::to("/ui/login").into_response(),
+        // The cookie goes anyway; the person learns a copy would not.
+        Err(e) => {
+            tracing::error!(error = %e, "console: could not record a sign-out");
+            Page::new("Signed out here only")
+                .status(StatusCode::SERVICE_UNAVAILABLE)
+                .error("This browser is signed out, but rosterd could not record it: a copy of this session's cookie keeps working until it expires. Close the browser if others use it.")
+                .render(None, html! { p { a href="/ui/login" { "Sign in again" } } })
+        }
+    };
     if let Ok(v) = HeaderValue::from_str(&session::set_cookie(
         s,
         session::SESSION_COOKIE,

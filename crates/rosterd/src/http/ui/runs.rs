@@ -410,17 +410,17 @@ pub(super) async fn trigger(State(state): State<UiState>, d: Decision) -> Respon
                 .audit(&d.viewer.actor, "trigger_run", Some(&id.to_string()))
                 .await;
             let what = if dry_run { "Dry run" } else { "Run" };
-            // The same plan would only be held again: say what waits.
+            // A held run still waits for a decision: say so.
             let waiting = state
                 .app
                 .ctx
                 .store
-                .list_runs_page(Some(RunStatus::Held), None, None, 1)
+                .list_runs_page(Some(RunStatus::Held), None, None, 5)
                 .await
                 .ok()
                 .and_then(|r| r.into_iter().find(|r| !r.dry_run && r.id != id));
             let note = waiting
-                .map(|r| format!(" Run {} is held waiting for a decision; a run with the same plan is held too.", r.id))
+                .map(|r| format!(" Run {} is still held waiting for a decision.", r.id))
                 .unwrap_or_default();
             done(
                 &state,

@@ -104,7 +104,7 @@ async fn load(state: &UiState) -> anyhow::Result<View> {
             .collect(),
         None => Vec::new(),
     };
-    // Named, for the ones shown.
+    // Named, for the ones shown; a lookup that fails leaves the id.
     let query = ctx.settings.database.employees_query.as_deref();
     let mut names = HashMap::new();
     for kind in [ActionKind::Create, ActionKind::Block] {
@@ -113,7 +113,13 @@ async fn load(state: &UiState) -> anyhow::Result<View> {
             .filter(|a| a.kind == kind)
             .filter_map(|a| a.employee_id);
         for id in ids.take(SHOWN) {
-            if let Some(name) = store.employee(query, id).await?.and_then(|e| e.full_name) {
+            if let Some(name) = store
+                .employee(query, id)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|e| e.full_name)
+            {
                 names.insert(id, name);
             }
         }
