@@ -1119,7 +1119,7 @@ async fn findings_people_decided_are_not_sent_until_undone(kind: Db) {
         .mark_not_employee("pf-kiosk", Some("kiosk at dock 4"), "alice", now)
         .await
         .unwrap();
-    let dup_key = rosterd::triage::key(&duplicate(5));
+    let dup_key = duplicate(5).key();
     store
         .ack_finding(&dup_key, FindingKind::DuplicateAccount, None, "alice", now)
         .await
@@ -1207,7 +1207,7 @@ async fn with_a_public_url_each_item_links_to_its_console_page() {
     assert_eq!(got.len(), 1);
     let (text, html) = (&got[0].text, &got[0].html);
     let base = "https://rosterd.example.com";
-    let anchor = |f: &Finding| rosterd::triage::anchor(&rosterd::triage::key(f));
+    let anchor = |f: &Finding| rosterd::triage::anchor(&f.key());
     for link in [
         format!("{base}/ui/runs/{held}"),
         format!(

@@ -51,20 +51,6 @@ pub enum TriageError {
     Store(#[from] StoreError),
 }
 
-/// The identity of a finding across runs: `Finding::key`, except that a
-/// finding naming nothing (an employees row whose id cannot be read) is
-/// told apart by its text, or every such finding would share one key. The
-/// on-call digest dedups by it, and acknowledgements are stored under it.
-pub fn key(f: &Finding) -> String {
-    let names_nothing =
-        f.employee_id.is_none() && f.podfactory_user_id.is_none() && f.auth0_user_ids.is_empty();
-    if names_nothing {
-        format!("{}|detail|{}", f.kind.as_str(), f.detail)
-    } else {
-        f.key()
-    }
-}
-
 /// The HTML id of a finding's entry on the console's triage page
 /// (`finding-` and 12 hex digits of the key's SHA-256): URL-safe and short,
 /// for the digest's links and the console alike.
@@ -238,7 +224,7 @@ pub async fn record_seen(
     let keys: Vec<String> = findings
         .iter()
         .filter(|f| waits_for_a_person(f.kind))
-        .map(key)
+        .map(Finding::key)
         .collect();
     store.record_findings_seen(&keys, now, complete).await
 }
@@ -270,7 +256,7 @@ pub async fn undo_not_employee(
     Ok(undone)
 }
 
-/// Acknowledge the finding with key `key` (see [`key`]), which must be one
+/// Acknowledge the finding with key `key` (see [`Finding::key`]), which must be one
 /// of the latest planned run's; its kind is that finding's.
 pub async fn acknowledge(
     ctx: &Context,
@@ -288,7 +274,7 @@ pub async fn acknowledge(
         )));
     }
     let (_, findings) = latest_findings(ctx).await?;
-    let Some(finding) = findings.iter().find(|f| self::key(f) == key) else {
+    let Some(finding) = findings.iter().find(|f| f.key() == key) else {
         return Err(TriageError::BadInput(format!(
             "no current finding with key {key:?} (keys are in GET /api/v1/triage)"
         )));
@@ -335,7 +321,7 @@ pub struct Queue {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct QueueItem {
-    /// See [`key`]: what [`acknowledge`] takes.
+    /// See [`Finding::key`]: what [`acknowledge`] takes.
     pub key: String,
     /// When a run first saw it (this time round); the queue is newest first.
     pub first_seen_at: Option<chrono::DateTime<Utc>>,
@@ -394,7 +380,7 @@ pub async fn queue(
         .into_iter()
         .map(|a| (a.finding_key.clone(), a))
         .collect();
-    let keys: Vec<String> = findings.iter().map(key).collect();
+    let keys: Vec<String> = findings.iter().map(Finding::key).collect();
     let first_seen = store.findings_first_seen(&keys).await?;
     let mut seen = HashSet::new();
     let mut items: Vec<QueueItem> = findings
@@ -406,7 +392,7 @@ pub async fn queue(
                 .is_none_or(|pf| !decided.contains(pf))
         })
         .filter_map(|finding| {
-            let key = self::key(&finding);
+            let key = finding.key();
             if !seen.insert(key.clone()) {
                 return None;
             }
@@ -436,28 +422,6 @@ pub async fn queue(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Auth0UserId, EmployeeId};
-
-    #[test]
-    fn a_key_names_what_the_finding_is_about_and_rows_naming_nothing_by_their_text() {
-        let dup = Finding::new(
-            FindingKind::DuplicateAccount,
-            Some(EmployeeId(7)),
-            vec![Auth0UserId("auth0|a".into()), Auth0UserId("auth0|b".into())],
-            "two accounts".into(),
-        );
-        assert_eq!(key(&dup), dup.key());
-        let row =
-            |detail: &str| Finding::new(FindingKind::InvalidEmployee, None, vec![], detail.into());
-        assert_eq!(
-            key(&row("row 3: id is NULL")),
-            "invalid_employee|detail|row 3: id is NULL"
-        );
-        assert_ne!(
-            key(&row("row 3: id is NULL")),
-            key(&row("row 4: id is NULL"))
-        );
-    }
 
     #[test]
     fn an_anchor_is_short_url_safe_and_stable_per_key() {

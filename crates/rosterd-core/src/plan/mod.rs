@@ -336,9 +336,18 @@ impl Finding {
         }
     }
 
-    /// A stable identity for "the same finding" across runs (notification
-    /// dedup): its kind and what it names, never its wording.
+    /// A stable identity for "the same finding" across runs (the digest's
+    /// dedup, acknowledgements, triage): its kind and what it names, never
+    /// its wording; except a finding naming no employee, PodFactory user or
+    /// account (an employees row whose id cannot be read), told apart by
+    /// its text, or every such finding would share one key.
     pub fn key(&self) -> String {
+        let names_nothing = self.employee_id.is_none()
+            && self.podfactory_user_id.is_none()
+            && self.auth0_user_ids.is_empty();
+        if names_nothing {
+            return format!("{}|detail|{}", self.kind.as_str(), self.detail);
+        }
         let ids: Vec<&str> = self.auth0_user_ids.iter().map(|u| u.0.as_str()).collect();
         format!(
             "{}|{}|{}|{}{}",

@@ -2557,3 +2557,24 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_finding_key_names_what_it_is_about_and_rows_naming_nothing_by_their_text() {
+    let dup = Finding::new(
+        FindingKind::DuplicateAccount,
+        Some(EmployeeId(7)),
+        vec![Auth0UserId("auth0|a".into()), Auth0UserId("auth0|b".into())],
+        "two accounts".into(),
+    );
+    assert_eq!(dup.key(), "duplicate_account|7||auth0|a,auth0|b");
+    let row =
+        |detail: &str| Finding::new(FindingKind::InvalidEmployee, None, vec![], detail.into());
+    assert_eq!(
+        row("row 3: id is NULL").key(),
+        "invalid_employee|detail|row 3: id is NULL"
+    );
+    assert_ne!(
+        row("row 3: id is NULL").key(),
+        row("row 4: id is NULL").key()
+    );
+}

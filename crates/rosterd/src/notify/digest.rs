@@ -216,7 +216,7 @@ impl Item {
     fn from_finding(f: Finding) -> Option<Item> {
         let kind = Topic::Finding(f.kind);
         kind.section()?;
-        let key = crate::triage::key(&f);
+        let key = f.key();
         Some(Item {
             key,
             kind,
