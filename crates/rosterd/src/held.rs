@@ -84,12 +84,7 @@ pub async fn decide_same_plan(
         if run.id == decided || run.dry_run || run.approved_at.is_some() {
             continue;
         }
-        let same = run
-            .stored_plan()
-            .ok()
-            .flatten()
-            .is_some_and(|plan| plan.actions == actions);
-        if same
+        if run.planned(actions)
             && store
                 .decide_held_run(run.id, decision, by, Utc::now())
                 .await?

@@ -934,12 +934,7 @@ async fn same_as_rejected(store: &Store, plan: &Plan) -> anyhow::Result<Option<S
     else {
         return Ok(None);
     };
-    let same = run
-        .stored_plan()
-        .ok()
-        .flatten()
-        .is_some_and(|p| p.actions == plan.actions);
-    if !same {
+    if !run.planned(&plan.actions) {
         return Ok(None);
     }
     // The run an admin rejected carries who did; a later run of the same

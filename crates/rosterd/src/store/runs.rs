@@ -43,6 +43,15 @@ impl RunRecord {
     pub fn stored_plan(&self) -> std::result::Result<Option<Plan>, StoredPlanError> {
         self.plan.as_deref().map(StoredPlan::read).transpose()
     }
+
+    /// Did this run plan exactly `actions`? A plan that is missing or
+    /// cannot be read is not the same.
+    pub fn planned(&self, actions: &[crate::plan::PlannedAction]) -> bool {
+        self.stored_plan()
+            .ok()
+            .flatten()
+            .is_some_and(|plan| plan.actions == actions)
+    }
 }
 
 /// A person's decision on a held run.
@@ -255,14 +264,9 @@ impl Store {
     }
 
     /// The newest runs first.
+    /// The newest `limit` runs, whatever they are.
     pub async fn list_runs(&self, limit: i64) -> Result<Vec<RunRecord>> {
-        with_pool!(self, pool, q => {
-            sqlx::query_as(&q("SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT $1")?)
-                .bind(limit)
-                .fetch_all(pool)
-                .await
-                .map_err(sql("list runs"))
-        })
+        self.list_runs_page(None, None, None, limit).await
     }
 
     pub async fn run_actions(&self, run_id: i64) -> Result<Vec<ActionRecord>> {
