@@ -471,11 +471,23 @@ async fn load_employee(state: &AppState, id: i64) -> ApiResult<crate::model::Raw
             .users_with_employee_id(id)
             .await
             .map_err(auth0_error)?;
-        if let [one] = found.as_slice() {
+        link_found_account(state, &mut e, &found);
+    }
+    Ok(e)
+}
+
+/// Without a write-back target, the one account carrying the employee's id
+/// is theirs (as runs link it).
+fn link_found_account(
+    state: &AppState,
+    e: &mut crate::model::RawEmployee,
+    found: &[crate::model::Auth0User],
+) {
+    if e.auth0_user_id.is_none() && state.ctx.write_back.is_none() {
+        if let [one] = found {
             e.auth0_user_id = Some(one.user_id.0.clone());
         }
     }
-    Ok(e)
 }
 
 /// A run's stored plan as the planner's JSON, whichever version stored it.

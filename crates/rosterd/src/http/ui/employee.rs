@@ -58,18 +58,23 @@ pub(super) async fn page(
         );
     };
     let app = &state.app;
-    let e = match crate::http::load_employee(app, id).await {
-        Ok(e) => e,
+    let mut e = match crate::http::find_employee(app, id).await {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            return api_error_page(&viewer, ApiError::not_found(format!("no employee {id}")))
+        }
         Err(err) => return api_error_page(&viewer, err),
     };
     let store = &app.ctx.store;
-    // Every account carrying the employee's id, and the recorded one.
+    // Every account carrying the employee's id (asked once: it also tells
+    // which is theirs without a write-back target), and the recorded one.
     let mut accounts: Vec<Auth0User> = Vec::new();
     let mut account_error = None;
     match app.ctx.auth0.users_with_employee_id(id).await {
         Ok(found) => accounts = found,
         Err(err) => account_error = Some(err.to_string()),
     }
+    crate::http::link_found_account(app, &mut e, &accounts);
     if let Some(uid) = &e.auth0_user_id {
         if !accounts.iter().any(|a| &a.user_id.0 == uid) {
             match app.ctx.auth0.get_user(&Auth0UserId(uid.clone())).await {
