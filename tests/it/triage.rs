@@ -197,6 +197,7 @@ async fn the_queue_shows_what_waits_and_decisions_leave_it_at_once(db: Db) {
         ],
         "employees without a PodFactory user wait for no one"
     );
+    assert_eq!(q.listings, 2, "but are counted: employees 4 and 6");
     let without = triage::queue(ctx, Some(FindingKind::EmployeeWithoutPodfactoryUser), false)
         .await
         .unwrap();

@@ -317,6 +317,9 @@ pub struct Queue {
     pub items: Vec<QueueItem>,
     /// Held runs awaiting a decision, newest first.
     pub held: Vec<RunRecord>,
+    /// Findings of the run that wait for no one (listings, such as active
+    /// employees without a PodFactory user), by distinct key.
+    pub listings: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -358,6 +361,7 @@ pub async fn queue(
             run: None,
             items: Vec::new(),
             held,
+            listings: 0,
         });
     };
     let mut decided: HashSet<String> = store
@@ -381,6 +385,13 @@ pub async fn queue(
         .map(|a| (a.finding_key.clone(), a))
         .collect();
     let keys: Vec<String> = findings.iter().map(Finding::key).collect();
+    let listings = findings
+        .iter()
+        .zip(&keys)
+        .filter(|(f, _)| !waits_for_a_person(f.kind))
+        .map(|(_, k)| k)
+        .collect::<HashSet<_>>()
+        .len();
     let first_seen = store.findings_first_seen(&keys).await?;
     let mut seen = HashSet::new();
     let mut items: Vec<QueueItem> = findings
@@ -416,6 +427,7 @@ pub async fn queue(
         run: Some(run),
         items,
         held,
+        listings,
     })
 }
 

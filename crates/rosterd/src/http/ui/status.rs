@@ -70,14 +70,7 @@ async fn load(state: &UiState) -> anyhow::Result<View> {
     // the findings, not the page.
     let ctx = &state.app.ctx;
     let (items, planned, plan_error, listings) = match crate::triage::queue(ctx, None, true).await {
-        Ok(q) => {
-            let listed = FindingKind::EmployeeWithoutPodfactoryUser;
-            let listings = crate::triage::queue(ctx, Some(listed), true)
-                .await?
-                .items
-                .len();
-            (q.items, q.run, None, listings)
-        }
+        Ok(q) => (q.items, q.run, None, q.listings),
         Err(e @ TriageError::UnreadablePlan { .. }) => (Vec::new(), None, Some(e.to_string()), 0),
         Err(e) => return Err(e.into()),
     };
