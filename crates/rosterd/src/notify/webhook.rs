@@ -42,25 +42,26 @@ impl Webhook {
         attempts: u32,
     ) -> Result<(), PostError> {
         let attempts = attempts.max(1);
-        let mut last = PostError::NotTried;
-        for attempt in 1..=attempts {
-            if attempt > 1 {
-                let pause = super::backoff(attempt);
-                tokio::time::sleep(pause).await;
-            }
-            match client.post(self.url.clone()).json(body).send().await {
+        let mut attempt = 1;
+        loop {
+            let failed = match client.post(self.url.clone()).json(body).send().await {
                 Ok(r) if r.status().is_success() => return Ok(()),
                 Ok(r) => {
-                    last = PostError::Status(r.status());
-                    if r.status().is_client_error() && r.status().as_u16() != 429 {
-                        return Err(last);
+                    let status = r.status();
+                    if status.is_client_error() && status.as_u16() != 429 {
+                        return Err(PostError::Status(status));
                     }
+                    PostError::Status(status)
                 }
-                Err(e) => last = PostError::Transport(e.without_url()),
+                Err(e) => PostError::Transport(e.without_url()),
+            };
+            tracing::warn!(attempt, attempts, webhook = %self.shown, error = %failed, "webhook post failed");
+            if attempt == attempts {
+                return Err(failed);
             }
-            tracing::warn!(attempt, attempts, webhook = %self.shown, error = %last, "webhook post failed");
+            attempt += 1;
+            tokio::time::sleep(super::backoff(attempt)).await;
         }
-        Err(last)
     }
 }
 
@@ -71,9 +72,6 @@ pub enum PostError {
     Status(reqwest::StatusCode),
     #[error(transparent)]
     Transport(reqwest::Error),
-    /// Only before the first attempt.
-    #[error("not tried")]
-    NotTried,
 }
 
 #[cfg(test)]
