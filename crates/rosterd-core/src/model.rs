@@ -139,6 +139,15 @@ pub struct Employee {
     pub is_active: bool,
     /// The Auth0 account rosterd recorded for this employee, if any.
     pub auth0_user_id: Option<Auth0UserId>,
+    /// When the employee's last day ends (UNIX seconds, UTC): the end of
+    /// their end date in their workspace's time zone, computed by the shell.
+    /// From then on they are a leaver whatever `is_active` says.
+    #[serde(default)]
+    pub leaves_at: Option<i64>,
+    /// When the row last changed (UNIX seconds, UTC), where the source has
+    /// an `updated_at` column: the start of the lifecycle latency.
+    #[serde(default)]
+    pub changed_at: Option<i64>,
 }
 
 /// Auth0's limits on the profile fields rosterd sends (characters).
@@ -248,6 +257,8 @@ impl RawEmployee {
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
                 .map(Auth0UserId),
+            leaves_at: None,
+            changed_at: None,
         })
     }
 }
@@ -335,6 +346,19 @@ pub struct Auth0User {
     pub app_metadata: ManagedAppMetadata,
     /// The user_metadata keys rosterd manages; others are left alone.
     pub user_metadata: ManagedUserMetadata,
+    /// When Auth0 created the account (UNIX seconds, UTC).
+    #[serde(default)]
+    pub created_at: Option<i64>,
+    /// The last login (UNIX seconds, UTC); None: never logged in.
+    #[serde(default)]
+    pub last_login: Option<i64>,
+    /// The connection of the account's first identity.
+    #[serde(default)]
+    pub connection: Option<String>,
+    /// The top-level `app_metadata` keys whose value is `true` (an
+    /// exclusion flag such as `rosterd_ignore` is one of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_metadata_flags: Vec<String>,
 }
 
 /// The keys rosterd owns inside an account's `user_metadata`.

@@ -94,6 +94,10 @@ fn bench_plan(n: usize) -> anyhow::Result<()> {
         users.push(u);
     }
     let policy = PlanPolicy {
+        now: 0,
+        rules: Default::default(),
+        excluded_accounts: Default::default(),
+        excluded_employees: Default::default(),
         podfactory_sync: None,
         created_by: "productivity_system".into(),
         roles: None,

@@ -5,7 +5,7 @@
 //! crate; it is re-exported here so that `rosterd::plan` and `crate::model`
 //! name the same thing everywhere.
 
-pub use rosterd_core::{matching, model, plan};
+pub use rosterd_core::{matching, model, plan, policy};
 
 pub mod auth0;
 mod backoff;

@@ -722,6 +722,10 @@ async fn execute(
             Err(e) => return Err(e),
         };
     let policy = PlanPolicy {
+        now: 0,
+        rules: Default::default(),
+        excluded_accounts: Default::default(),
+        excluded_employees: Default::default(),
         created_by: s.reconcile.created_by.clone(),
         podfactory_sync: matching.as_mut().and_then(|m| m.sync.take()),
         roles: Some(roles),

@@ -73,7 +73,11 @@ fn waits_for_a_person(kind: FindingKind) -> bool {
         | FindingKind::UnmatchedPodfactoryUser
         | FindingKind::AmbiguousPodfactoryUser
         | FindingKind::PodfactorySourceUnavailable
-        | FindingKind::UnmappedRoleCode => true,
+        | FindingKind::UnmappedRoleCode
+        | FindingKind::PossibleRehire
+        | FindingKind::NeverLoggedIn
+        | FindingKind::StaleAccount
+        | FindingKind::UnmanagedAccount => true,
     }
 }
 

@@ -25,11 +25,12 @@ use crate::model::{
     Auth0User, Auth0UserId, Email, Employee, EmployeeId, InvalidRow, ManagedAppMetadata,
     ManagedUserMetadata, PodFactorySync,
 };
+use crate::policy::{Policy, Situation};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Settings the planner needs, taken from the configuration by the shell.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PlanPolicy {
     /// `app_metadata.created_by` of accounts rosterd creates.
     pub created_by: String,
@@ -41,6 +42,16 @@ pub struct PlanPolicy {
     /// finding and the account is created or updated without the role.
     /// `None` takes every role code as mapped.
     pub roles: Option<RoleResolver>,
+    /// "Now" (UNIX seconds, UTC), as the shell read it: the planner reads
+    /// no clock, so end dates and account ages are tested with fixed ones.
+    pub now: i64,
+    /// What each situation does and who owns each field (`[policy]`).
+    pub rules: Policy,
+    /// Accounts rosterd never touches nor reports, with why (the shell
+    /// evaluates `policy.exclude`: ids, email patterns, connections, flags).
+    pub excluded_accounts: BTreeMap<Auth0UserId, String>,
+    /// Employees rosterd never provisions, with why.
+    pub excluded_employees: BTreeMap<EmployeeId, String>,
 }
 
 /// Resolves employee role codes to the tenant's Auth0 role ids.
@@ -100,6 +111,22 @@ pub struct Plan {
     pub actions: Vec<PlannedAction>,
     pub findings: Vec<Finding>,
     pub stats: PlanStats,
+    /// Leavers whose last day has not ended yet: blocked when it does.
+    #[serde(default)]
+    pub scheduled: Vec<ScheduledBlock>,
+    /// Managed accounts seen drifted, per field (whatever its ownership:
+    /// this is how ops see who else writes the tenant).
+    #[serde(default)]
+    pub drift: BTreeMap<String, usize>,
+}
+
+/// A block planned for later: the employee's last day ends at `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledBlock {
+    pub employee_id: EmployeeId,
+    /// UNIX seconds, UTC.
+    pub at: i64,
+    pub auth0_user_ids: Vec<Auth0UserId>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +140,18 @@ pub struct PlanStats {
     /// Managed accounts whose email Auth0 holds as not verified.
     #[serde(default)]
     pub managed_unverified_email: usize,
+    /// Accounts left alone by `policy.exclude`.
+    #[serde(default)]
+    pub excluded_accounts: usize,
+    /// Employees left alone by `policy.exclude`.
+    #[serde(default)]
+    pub excluded_employees: usize,
+    /// Managed accounts never logged into (`never_logged_in`).
+    #[serde(default)]
+    pub never_logged_in: usize,
+    /// Managed accounts not logged into for `policy.usage.stale_days`.
+    #[serde(default)]
+    pub stale_accounts: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +159,10 @@ pub struct PlannedAction {
     #[serde(flatten)]
     pub action: Action,
     pub reason: String,
+    /// The situation the planner recognized.
+    pub situation: Situation,
+    /// The policy entry that chose this action (`Policy::entry`).
+    pub policy: String,
 }
 
 /// How an employee was tied to an account.
@@ -282,6 +325,13 @@ pub struct Finding {
     /// PodFactory knows them: what a person compares the candidates with.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub podfactory_user: Option<FindingPodfactoryUser>,
+    /// The situation, for findings the policy chose to report (not for
+    /// source problems such as an invalid row).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub situation: Option<Situation>,
+    /// The policy entry that chose to report it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy: Option<String>,
 }
 
 /// An employee a PodFactory user may be, with what a person needs to tell
@@ -333,6 +383,8 @@ impl Finding {
             candidates: Vec::new(),
             role_code: None,
             podfactory_user: None,
+            situation: None,
+            policy: None,
         }
     }
 
@@ -388,6 +440,15 @@ crate::vocabulary! {
         /// A role code with no Auth0 role: one finding per code, naming the
         /// employees it affects.
         UnmappedRoleCode => "unmapped_role_code",
+        /// A leaver's account that looks like a new active employee's.
+        PossibleRehire => "possible_rehire",
+        /// A managed account never logged into long after its creation.
+        NeverLoggedIn => "never_logged_in",
+        /// A managed account not logged into for a long time.
+        StaleAccount => "stale_account",
+        /// An account no employee claims and rosterd did not create, when
+        /// `policy.unmanaged = "report"`.
+        UnmanagedAccount => "unmanaged_account",
     }
 }
 
@@ -707,9 +768,15 @@ pub fn plan(
     });
 
     Plan {
+        scheduled: Default::default(),
+        drift: Default::default(),
         actions,
         findings,
         stats: PlanStats {
+            excluded_accounts: 0,
+            excluded_employees: 0,
+            never_logged_in: 0,
+            stale_accounts: 0,
             employees: employees.len(),
             active_employees: employees.iter().filter(|e| e.is_active).count(),
             auth0_users: auth0_users.len(),
@@ -776,6 +843,8 @@ impl Leavers {
         for u in &accounts {
             if !u.blocked && self.planned.insert(u.user_id.0.clone()) {
                 out.push(PlannedAction {
+                    situation: Situation::InactiveWithAccount,
+                    policy: String::new(),
                     action: Action::Block {
                         employee_id: id,
                         auth0_user_id: u.user_id.clone(),
@@ -1018,6 +1087,8 @@ fn create_action(e: &Employee, role: &DesiredRole, policy: &PlanPolicy) -> Plann
     app_metadata.created_by = Some(policy.created_by.clone());
     app_metadata.podfactory_sync = desired_sync(e, policy).flatten();
     PlannedAction {
+        situation: Situation::ActiveWithoutAccount,
+        policy: String::new(),
         action: Action::Create {
             employee_id: e.id,
             email: e.email.clone(),
@@ -1043,6 +1114,8 @@ fn account_actions(
 ) {
     if evidence != Evidence::StoredId {
         out.push(PlannedAction {
+            situation: Situation::AccountFound,
+            policy: String::new(),
             action: Action::Link {
                 employee_id: e.id,
                 auth0_user_id: u.user_id.clone(),
@@ -1071,6 +1144,8 @@ fn account_actions(
     if !e.is_active {
         if !u.blocked {
             out.push(PlannedAction {
+                situation: Situation::InactiveWithAccount,
+                policy: String::new(),
                 action: Action::Block {
                     employee_id: e.id,
                     auth0_user_id: u.user_id.clone(),
@@ -1082,6 +1157,8 @@ fn account_actions(
     }
     if u.blocked {
         out.push(PlannedAction {
+            situation: Situation::Returned,
+            policy: String::new(),
             action: Action::Unblock {
                 employee_id: e.id,
                 auth0_user_id: u.user_id.clone(),
@@ -1219,6 +1296,8 @@ fn drift(
         to: role.assign.clone(),
     });
     Some(PlannedAction {
+        situation: Situation::Drifted,
+        policy: String::new(),
         reason: format!(
             "account drifted from employee {}: {}",
             e.id,

@@ -19,6 +19,10 @@ const CREATED_BY: &str = "productivity_system";
 
 fn policy() -> PlanPolicy {
     PlanPolicy {
+        now: 0,
+        rules: Default::default(),
+        excluded_accounts: Default::default(),
+        excluded_employees: Default::default(),
         created_by: CREATED_BY.into(),
         podfactory_sync: None,
         roles: None,
@@ -36,6 +40,8 @@ fn uid(id: &str) -> Auth0UserId {
 /// An employee in Printing, TX, role `operator`, with no stored account.
 fn emp(id: i64, name: &str, mail: &str, active: bool) -> Employee {
     Employee {
+        leaves_at: None,
+        changed_at: None,
         id: EmployeeId(id),
         full_name: name.into(),
         email: email(mail),
@@ -56,6 +62,10 @@ fn stored(mut e: Employee, id: &str) -> Employee {
 /// An account carrying nothing rosterd manages.
 fn account(id: &str, mail: &str, name: &str) -> Auth0User {
     Auth0User {
+        created_at: None,
+        last_login: None,
+        connection: None,
+        app_metadata_flags: Vec::new(),
         user_id: uid(id),
         email: Some(email(mail)),
         name: Some(name.into()),
@@ -70,6 +80,10 @@ fn account(id: &str, mail: &str, name: &str) -> Auth0User {
 /// blocked exactly when the employee is inactive, full metadata.
 fn synced(id: &str, e: &Employee) -> Auth0User {
     Auth0User {
+        created_at: None,
+        last_login: None,
+        connection: None,
+        app_metadata_flags: Vec::new(),
         user_id: uid(id),
         email: Some(e.email.clone()),
         name: Some(e.full_name.clone()),
@@ -242,6 +256,10 @@ fn create_for_active_employee_without_account_carries_full_metadata() {
     e.workspace = "MS".into();
     e.role_code = "lead".into();
     let pol = PlanPolicy {
+        now: 0,
+        rules: Default::default(),
+        excluded_accounts: Default::default(),
+        excluded_employees: Default::default(),
         created_by: "ps-staging".into(),
         podfactory_sync: None,
         roles: None,
@@ -284,6 +302,10 @@ fn create_for_active_employee_without_account_carries_full_metadata() {
     assert_eq!(
         p.stats,
         PlanStats {
+            excluded_accounts: 0,
+            excluded_employees: 0,
+            never_logged_in: 0,
+            stale_accounts: 0,
             employees: 1,
             active_employees: 1,
             auth0_users: 0,
@@ -819,6 +841,10 @@ fn in_sync_accounts_yield_no_actions_at_all() {
     assert_eq!(
         p.stats,
         PlanStats {
+            excluded_accounts: 0,
+            excluded_employees: 0,
+            never_logged_in: 0,
+            stale_accounts: 0,
             employees: 3,
             active_employees: 2,
             auth0_users: 3,
@@ -1259,6 +1285,10 @@ fn unmanaged_accounts_are_counted_and_never_touched() {
     assert_eq!(
         p.stats,
         PlanStats {
+            excluded_accounts: 0,
+            excluded_employees: 0,
+            never_logged_in: 0,
+            stale_accounts: 0,
             employees: 2,
             active_employees: 0,
             auth0_users: 5,
@@ -1315,6 +1345,10 @@ fn apply(p: &Plan, employees: &mut [Employee], accounts: &mut Vec<Auth0User>) {
                 let id = Auth0UserId(format!("auth0|new{}-{n}", accounts.len()));
                 assert!(accounts.iter().all(|a| a.user_id != id));
                 accounts.push(Auth0User {
+                    created_at: None,
+                    last_login: None,
+                    connection: None,
+                    app_metadata_flags: Vec::new(),
                     user_id: id.clone(),
                     email: Some(email.clone()),
                     name: Some(name.clone()),
@@ -1897,6 +1931,10 @@ fn twenty_thousand_employees_in_sync_plan_nothing() {
     assert_eq!(
         p.stats,
         PlanStats {
+            excluded_accounts: 0,
+            excluded_employees: 0,
+            never_logged_in: 0,
+            stale_accounts: 0,
             employees: N as usize,
             active_employees: (N - N / 10) as usize,
             auth0_users: N as usize,

@@ -18,6 +18,10 @@ pub fn user_from_json(v: &Value) -> Result<Auth0User, String> {
     let am = &v["app_metadata"];
     let um = &v["user_metadata"];
     Ok(Auth0User {
+        created_at: None,
+        last_login: None,
+        connection: None,
+        app_metadata_flags: Vec::new(),
         user_id: Auth0UserId(user_id.to_string()),
         email: v["email"].as_str().and_then(|e| Email::parse(e).ok()),
         name: text(&v["name"]),

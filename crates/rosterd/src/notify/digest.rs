@@ -128,6 +128,16 @@ impl Topic {
                     "unreadable PodFactory source",
                     "unreadable PodFactory sources",
                 ),
+                FindingKind::PossibleRehire => finding(13, "possible rehire", "possible rehires"),
+                FindingKind::StaleAccount => finding(14, "stale account", "stale accounts"),
+                FindingKind::NeverLoggedIn => finding(
+                    15,
+                    "account never logged into",
+                    "accounts never logged into",
+                ),
+                FindingKind::UnmanagedAccount => {
+                    finding(16, "unmanaged account", "unmanaged accounts")
+                }
                 // One per active employee without a PodFactory login: a
                 // metric and an API listing, not something to page anyone
                 // about.

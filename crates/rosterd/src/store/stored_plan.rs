@@ -17,10 +17,12 @@
 
 use crate::model::{Auth0UserId, Email, EmployeeId, ManagedAppMetadata, ManagedUserMetadata};
 use crate::plan::{
-    Action, Evidence, Finding, FindingCandidate, FindingKind, FindingPodfactoryUser, Plan,
-    PlanStats, PlannedAction, RoleChange, UserPatch,
+    Action, ActionKind, Evidence, Finding, FindingCandidate, FindingKind, FindingPodfactoryUser,
+    Plan, PlanStats, PlannedAction, RoleChange, ScheduledBlock, UserPatch,
 };
+use crate::policy::Situation;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The version [`StoredPlan::write`] stores.
 pub const CURRENT_VERSION: u32 = 1;
@@ -42,6 +44,20 @@ pub struct StoredPlan {
     pub actions: Vec<StoredAction>,
     pub findings: Vec<StoredFinding>,
     pub stats: StoredStats,
+    /// Absent in plans stored before end dates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scheduled: Vec<StoredScheduledBlock>,
+    /// Absent in plans stored before field ownership.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub drift: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredScheduledBlock {
+    pub employee_id: EmployeeId,
+    pub at: i64,
+    #[serde(default)]
+    pub auth0_user_ids: Vec<Auth0UserId>,
 }
 
 impl StoredPlan {
@@ -79,6 +95,15 @@ pub struct StoredStats {
     /// Absent in plans stored before it was counted.
     #[serde(default)]
     pub managed_unverified_email: usize,
+    /// These four are absent in plans stored before the lifecycle policy.
+    #[serde(default)]
+    pub excluded_accounts: usize,
+    #[serde(default)]
+    pub excluded_employees: usize,
+    #[serde(default)]
+    pub never_logged_in: usize,
+    #[serde(default)]
+    pub stale_accounts: usize,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -86,6 +111,12 @@ pub struct StoredAction {
     #[serde(flatten)]
     pub action: StoredActionKind,
     pub reason: String,
+    /// Absent in plans stored before the lifecycle policy: read as the
+    /// situation the action's kind always meant, and no policy entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub situation: Option<Situation>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub policy: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -180,6 +211,11 @@ pub struct StoredFinding {
     /// Absent in plans stored before findings carried the user.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub podfactory_user: Option<StoredPodfactoryUser>,
+    /// Absent in plans stored before the lifecycle policy.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub situation: Option<Situation>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy: Option<String>,
 }
 
 /// The candidate's employee fields are absent in plans stored before them
@@ -217,12 +253,29 @@ impl From<&Plan> for StoredPlan {
             actions,
             findings,
             stats,
+            scheduled,
+            drift,
         } = plan.clone();
         StoredPlan {
             version: CURRENT_VERSION,
             actions: actions.into_iter().map(Into::into).collect(),
             findings: findings.into_iter().map(Into::into).collect(),
             stats: stats.into(),
+            scheduled: scheduled
+                .into_iter()
+                .map(
+                    |ScheduledBlock {
+                         employee_id,
+                         at,
+                         auth0_user_ids,
+                     }| StoredScheduledBlock {
+                        employee_id,
+                        at,
+                        auth0_user_ids,
+                    },
+                )
+                .collect(),
+            drift,
         }
     }
 }
@@ -234,11 +287,28 @@ impl From<StoredPlan> for Plan {
             actions,
             findings,
             stats,
+            scheduled,
+            drift,
         } = stored;
         Plan {
             actions: actions.into_iter().map(Into::into).collect(),
             findings: findings.into_iter().map(Into::into).collect(),
             stats: stats.into(),
+            scheduled: scheduled
+                .into_iter()
+                .map(
+                    |StoredScheduledBlock {
+                         employee_id,
+                         at,
+                         auth0_user_ids,
+                     }| ScheduledBlock {
+                        employee_id,
+                        at,
+                        auth0_user_ids,
+                    },
+                )
+                .collect(),
+            drift,
         }
     }
 }
@@ -252,6 +322,10 @@ impl From<PlanStats> for StoredStats {
             managed_accounts,
             unmanaged_accounts,
             managed_unverified_email,
+            excluded_accounts,
+            excluded_employees,
+            never_logged_in,
+            stale_accounts,
         } = s;
         StoredStats {
             employees,
@@ -260,6 +334,10 @@ impl From<PlanStats> for StoredStats {
             managed_accounts,
             unmanaged_accounts,
             managed_unverified_email,
+            excluded_accounts,
+            excluded_employees,
+            never_logged_in,
+            stale_accounts,
         }
     }
 }
@@ -273,6 +351,10 @@ impl From<StoredStats> for PlanStats {
             managed_accounts,
             unmanaged_accounts,
             managed_unverified_email,
+            excluded_accounts,
+            excluded_employees,
+            never_logged_in,
+            stale_accounts,
         } = s;
         PlanStats {
             employees,
@@ -281,13 +363,22 @@ impl From<StoredStats> for PlanStats {
             managed_accounts,
             unmanaged_accounts,
             managed_unverified_email,
+            excluded_accounts,
+            excluded_employees,
+            never_logged_in,
+            stale_accounts,
         }
     }
 }
 
 impl From<PlannedAction> for StoredAction {
     fn from(a: PlannedAction) -> Self {
-        let PlannedAction { action, reason } = a;
+        let PlannedAction {
+            action,
+            reason,
+            situation,
+            policy,
+        } = a;
         let action = match action {
             Action::Create {
                 employee_id,
@@ -348,13 +439,23 @@ impl From<PlannedAction> for StoredAction {
                 fields,
             },
         };
-        StoredAction { action, reason }
+        StoredAction {
+            action,
+            reason,
+            situation: Some(situation),
+            policy,
+        }
     }
 }
 
 impl From<StoredAction> for PlannedAction {
     fn from(a: StoredAction) -> Self {
-        let StoredAction { action, reason } = a;
+        let StoredAction {
+            action,
+            reason,
+            situation,
+            policy,
+        } = a;
         let action = match action {
             StoredActionKind::Create {
                 employee_id,
@@ -415,7 +516,19 @@ impl From<StoredAction> for PlannedAction {
                 fields,
             },
         };
-        PlannedAction { action, reason }
+        let situation = situation.unwrap_or(match action.kind() {
+            ActionKind::Create => Situation::ActiveWithoutAccount,
+            ActionKind::Link => Situation::AccountFound,
+            ActionKind::Block => Situation::InactiveWithAccount,
+            ActionKind::Unblock => Situation::Returned,
+            ActionKind::Update => Situation::Drifted,
+        });
+        PlannedAction {
+            action,
+            reason,
+            situation,
+            policy,
+        }
     }
 }
 
@@ -476,6 +589,8 @@ impl From<Finding> for StoredFinding {
             candidates,
             role_code,
             podfactory_user,
+            situation,
+            policy,
         } = f;
         StoredFinding {
             kind,
@@ -488,6 +603,8 @@ impl From<Finding> for StoredFinding {
             podfactory_user: podfactory_user.map(|FindingPodfactoryUser { name, email, role }| {
                 StoredPodfactoryUser { name, email, role }
             }),
+            situation,
+            policy,
         }
     }
 }
@@ -503,6 +620,8 @@ impl From<StoredFinding> for Finding {
             candidates,
             role_code,
             podfactory_user,
+            situation,
+            policy,
         } = f;
         Finding {
             kind,
@@ -515,6 +634,8 @@ impl From<StoredFinding> for Finding {
             podfactory_user: podfactory_user.map(|StoredPodfactoryUser { name, email, role }| {
                 FindingPodfactoryUser { name, email, role }
             }),
+            situation,
+            policy,
         }
     }
 }

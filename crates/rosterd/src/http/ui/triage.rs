@@ -288,6 +288,10 @@ fn fix(kind: FindingKind) -> &'static str {
         FindingKind::EmployeeWithoutPodfactoryUser => "nothing, if they do not work on the floor; otherwise create their PodFactory user.",
         FindingKind::PodfactorySourceUnavailable => "check the PodFactory source (podfactory.url, podfactory.query, the network); matching is skipped until it answers.",
         FindingKind::UnmappedRoleCode => "create the Auth0 role for this code, or map the code to an existing role in the config.",
+        FindingKind::PossibleRehire => "if it is the same person, let rosterd move the account to the new employee id (policy.possible_rehire = \"relink\") or record the account on the new row (auth0_user_id); if not, acknowledge.",
+        FindingKind::NeverLoggedIn => "ask whether the person needs the login; if not, mark them inactive in the Productivity System.",
+        FindingKind::StaleAccount => "ask whether the person still needs the login; an inactive employee's stale account can be blocked by policy (policy.stale_account = \"block\").",
+        FindingKind::UnmanagedAccount => "nothing, if the account is meant to exist outside rosterd (exclude it under policy.exclude); otherwise record it on its employee's row.",
     }
 }
 
