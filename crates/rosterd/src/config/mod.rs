@@ -7,6 +7,9 @@
 //! [`Secret`], whose `Debug` and `Display` print `[redacted]`, so a settings
 //! dump in a log line cannot leak them.
 
+mod policy;
+
+pub use policy::{DepartureSettings, ExcludeSettings, PolicySettings};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -73,6 +76,9 @@ pub struct Settings {
     pub serve: ServeSettings,
     pub notify: NotifySettings,
     pub log: LogSettings,
+    /// `[policy]`, parsed by hand (`config::policy`).
+    #[serde(skip)]
+    pub policy: PolicySettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -490,7 +496,7 @@ pub struct ConfigError {
 }
 
 const ENV_PREFIX: &str = "ROSTERD_";
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "database",
     "auth0",
     "reconcile",
@@ -498,6 +504,7 @@ const SECTIONS: [&str; 7] = [
     "serve",
     "notify",
     "log",
+    "policy",
 ];
 
 /// Environment variables that carry secrets, and where they go.
@@ -603,6 +610,7 @@ impl Settings {
                 "serve" => section(toml_text, &key, value, &mut settings.serve, &mut problems),
                 "notify" => section(toml_text, &key, value, &mut settings.notify, &mut problems),
                 "log" => section(toml_text, &key, value, &mut settings.log, &mut problems),
+                "policy" => policy::parse(toml_text, value, &mut settings.policy, &mut problems),
                 other => problems.push(format!(
                     "{other}: unknown key (known: mode, {})",
                     SECTIONS.join(", ")
@@ -1357,7 +1365,7 @@ format = "xml"
     #[test]
     #[cfg(feature = "postgres")] // the example's database
     fn the_documented_example_is_valid_once_its_placeholder_is_set() {
-        let text = include_str!("../../../config/rosterd.example.toml");
+        let text = include_str!("../../../../config/rosterd.example.toml");
         let err =
             Settings::from_sources(text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "s")])).unwrap_err();
         assert_eq!(
