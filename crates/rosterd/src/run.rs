@@ -49,10 +49,21 @@ pub struct Context {
     /// context can be live.
     exclusive: Arc<tokio::sync::Mutex<()>>,
     holder: String,
+    /// "Now" for planning (end dates, account ages): the system clock, or a
+    /// fixed one where a test needs a date boundary.
+    clock: Clock,
 }
+
+/// Where a [`Context`] reads "now" for its plans.
+pub type Clock = Arc<dyn Fn() -> chrono::DateTime<Utc> + Send + Sync>;
 
 impl Context {
     pub async fn new(settings: Settings) -> anyhow::Result<Arc<Context>> {
+        Self::with_clock(settings, Arc::new(Utc::now)).await
+    }
+
+    /// A context whose plans take "now" from `clock`.
+    pub async fn with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Arc<Context>> {
         let store = Store::connect(&settings.database).await?;
         let metrics = Arc::new(Metrics::new());
         let auth0 = Auth0Client::new(&settings.auth0, metrics.clone())?;
@@ -67,7 +78,13 @@ impl Context {
             auth0,
             leader: std::sync::Mutex::new(None),
             exclusive: Arc::default(),
+            clock,
         }))
+    }
+
+    /// "Now", as this context's plans see it.
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        (self.clock)()
     }
 
     fn leadership(&self) -> Option<Leadership> {
@@ -722,8 +739,8 @@ async fn execute(
             Err(e) => return Err(e),
         };
     let policy = PlanPolicy {
-        now: 0,
-        rules: Default::default(),
+        now: ctx.now().timestamp(),
+        rules: s.policy.rules.clone(),
         excluded_accounts: Default::default(),
         excluded_employees: Default::default(),
         created_by: s.reconcile.created_by.clone(),
