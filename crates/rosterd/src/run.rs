@@ -888,7 +888,7 @@ async fn execute(
                 // Accounts created or linked by this run join the audit.
                 let linking = matches!(action.action, Action::Create { .. } | Action::Link { .. });
                 if let (true, Some(user), Some(e)) =
-                    (linking, user, by_id.get(&action.action.employee_id()))
+                    (linking, user, action.action.employee_id().and_then(|id| by_id.get(&id)))
                 {
                     accounts.insert(e.id.0, (user.0, e.email.to_string()));
                 }
@@ -913,10 +913,11 @@ async fn execute(
                 }
                 *report.failed.entry(kind).or_insert(0) += 1;
                 if report.failures.len() < 20 {
-                    report.failures.push(format!(
-                        "{kind} for employee {}: {e}",
-                        action.action.employee_id()
-                    ));
+                    let whom = match action.action.employee_id() {
+                        Some(id) => format!("employee {id}"),
+                        None => format!("account {}", action.action.auth0_user_id().map_or("?", |u| u.0.as_str())),
+                    };
+                    report.failures.push(format!("{kind} for {whom}: {e}"));
                 }
             }
         }
@@ -1086,7 +1087,7 @@ fn action_record(seq: i64, a: &PlannedAction, status: ActionStatus) -> ActionRec
     ActionRecord {
         seq,
         kind: a.action.kind(),
-        employee_id: Some(a.action.employee_id().0),
+        employee_id: a.action.employee_id().map(|e| e.0),
         auth0_user_id: a.action.auth0_user_id().map(|u| u.0.clone()),
         reason: a.reason.clone(),
         detail: serde_json::to_string(&a.action).unwrap_or_default(),
@@ -1230,7 +1231,7 @@ async fn apply_all(
             } else if let Err(lost) = ctx.verify_leader().await {
                 Outcome::NotStarted(Cut::LeadershipLost, lost.to_string())
             } else {
-                let employee = employees.get(&a.action.employee_id()).copied();
+                let employee = a.action.employee_id().and_then(|id| employees.get(&id).copied());
                 let applying = apply_one(ctx, &a.action, employee, roles);
                 match tokio::time::timeout_at(deadline.into(), applying).await {
                     Ok(Ok(user)) => Outcome::Applied(user),
@@ -1328,7 +1329,10 @@ async fn apply_one(
                     // Created by an earlier attempt whose answer was lost, or
                     // not yet visible in the export: link it.
                     let existing = link_existing(ctx, *employee_id, email).await?;
-                    let fix = json!({ "app_metadata": app_metadata, "user_metadata": user_metadata, "name": name });
+                    let mut fix = json!({ "app_metadata": app_metadata, "user_metadata": user_metadata });
+                    if !name.is_empty() {
+                        fix["name"] = json!(name);
+                    }
                     ctx.fenced(api.patch_user(&existing, &without_created_by(fix)))
                         .await??;
                     (existing, Evidence::Email.audit_name())

@@ -77,7 +77,8 @@ fn waits_for_a_person(kind: FindingKind) -> bool {
         | FindingKind::PossibleRehire
         | FindingKind::NeverLoggedIn
         | FindingKind::StaleAccount
-        | FindingKind::UnmanagedAccount => true,
+        | FindingKind::UnmanagedAccount
+        | FindingKind::ReportedByPolicy => true,
     }
 }
 

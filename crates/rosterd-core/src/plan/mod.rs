@@ -19,13 +19,16 @@
 //!   any order, or losing some to failures, leaves a state the next plan
 //!   can finish from.
 
+mod decide;
 pub mod guard;
+
+use decide::Out;
 
 use crate::model::{
     Auth0User, Auth0UserId, Email, Employee, EmployeeId, InvalidRow, ManagedAppMetadata,
     ManagedUserMetadata, PodFactorySync,
 };
-use crate::policy::{Policy, Situation};
+use crate::policy::{Field, Ownership, Policy, Situation};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -196,8 +199,10 @@ pub enum Action {
         evidence: Evidence,
         role_code: String,
     },
+    /// `employee_id` is None for an account that names no employee (an
+    /// orphan rosterd created, blocked by policy).
     Block {
-        employee_id: EmployeeId,
+        employee_id: Option<EmployeeId>,
         auth0_user_id: Auth0UserId,
     },
     Unblock {
@@ -239,13 +244,15 @@ impl Action {
             Action::Update { .. } => ActionKind::Update,
         }
     }
-    pub fn employee_id(&self) -> EmployeeId {
+    /// The employee the action is for; None only for a policy block of an
+    /// account that names no employee.
+    pub fn employee_id(&self) -> Option<EmployeeId> {
         match self {
             Action::Create { employee_id, .. }
             | Action::Link { employee_id, .. }
-            | Action::Block { employee_id, .. }
             | Action::Unblock { employee_id, .. }
-            | Action::Update { employee_id, .. } => *employee_id,
+            | Action::Update { employee_id, .. } => Some(*employee_id),
+            Action::Block { employee_id, .. } => *employee_id,
         }
     }
     pub fn auth0_user_id(&self) -> Option<&Auth0UserId> {
@@ -449,6 +456,9 @@ crate::vocabulary! {
         /// An account no employee claims and rosterd did not create, when
         /// `policy.unmanaged = "report"`.
         UnmanagedAccount => "unmanaged_account",
+        /// What rosterd would do, not done because the situation's policy
+        /// entry says `report` (the finding names the entry).
+        ReportedByPolicy => "reported_by_policy",
     }
 }
 
@@ -458,6 +468,9 @@ enum Resolution<'a> {
     NoAccount,
     /// A finding was recorded; do nothing for this employee.
     Undecided,
+    /// The evidence names an excluded account: nothing is done for this
+    /// employee, and nothing is said (`policy.exclude`).
+    Excluded,
 }
 
 pub use crate::model::split_name;
@@ -500,14 +513,18 @@ struct Index<'a> {
     by_id: HashMap<&'a str, &'a Auth0User>,
     by_employee_id: HashMap<i64, Vec<&'a Auth0User>>,
     by_email: HashMap<&'a str, Vec<&'a Auth0User>>,
+    /// `policy.exclude`: indexed like the rest (they are evidence that an
+    /// employee's account exists), never acted on nor reported.
+    excluded: &'a BTreeMap<Auth0UserId, String>,
 }
 
 impl<'a> Index<'a> {
-    fn new(users: &'a [Auth0User]) -> Self {
+    fn new(users: &'a [Auth0User], excluded: &'a BTreeMap<Auth0UserId, String>) -> Self {
         let mut idx = Index {
             by_id: HashMap::with_capacity(users.len()),
             by_employee_id: HashMap::new(),
             by_email: HashMap::new(),
+            excluded,
         };
         // Input order is whatever the export returned: sort, so that every
         // list built from the index (and every finding naming it) is stable.
@@ -524,6 +541,10 @@ impl<'a> Index<'a> {
         }
         idx
     }
+
+    fn excluded(&self, u: &Auth0User) -> bool {
+        self.excluded.contains_key(&u.user_id)
+    }
 }
 
 /// Compute the plan. `invalid_rows` are the rows the loader could not use,
@@ -535,8 +556,9 @@ pub fn plan(
     invalid_rows: &[InvalidRow],
     policy: &PlanPolicy,
 ) -> Plan {
-    let idx = Index::new(auth0_users);
-    let mut findings: Vec<Finding> = Vec::new();
+    let idx = Index::new(auth0_users, &policy.excluded_accounts);
+    let mut out = Out::new(&policy.rules);
+    let excluded_employee = |id: &EmployeeId| policy.excluded_employees.contains_key(id);
 
     let mut sorted: Vec<&Employee> = employees.iter().collect();
     sorted.sort_by_key(|e| e.id);
@@ -549,8 +571,8 @@ pub fn plan(
     let shared_email = |e: &Employee| email_owners[e.email.as_str()].len() > 1;
     for (email, owners) in &email_owners {
         if owners.len() > 1 {
-            for id in owners {
-                findings.push(Finding::new(
+            for id in owners.iter().filter(|id| !excluded_employee(id)) {
+                out.findings.push(Finding::new(
                     FindingKind::DuplicateEmployeeEmail,
                     Some(*id),
                     vec![],
@@ -568,9 +590,17 @@ pub fn plan(
     }
 
     // Phase 1: resolve each employee to an account (or none, or undecided).
+    // An excluded employee is resolved too, so that their accounts are
+    // theirs (not orphans), but what it finds is never reported.
     let mut resolved: Vec<(&Employee, Resolution)> = Vec::with_capacity(sorted.len());
+    let mut quiet: Vec<Finding> = Vec::new();
     for e in &sorted {
-        let r = resolve(e, &idx, shared_email(e), &mut findings);
+        let into = if excluded_employee(&e.id) {
+            &mut quiet
+        } else {
+            &mut out.findings
+        };
+        let r = resolve(e, &idx, shared_email(e), into);
         resolved.push((e, r));
     }
 
@@ -595,7 +625,12 @@ pub fn plan(
         if let Resolution::Account(u, _) = r {
             let owners = &claims[u.user_id.0.as_str()];
             if owners.len() > 1 {
-                findings.push(Finding::new(
+                let into = if excluded_employee(&e.id) {
+                    &mut quiet
+                } else {
+                    &mut out.findings
+                };
+                into.push(Finding::new(
                     FindingKind::ConflictingEvidence,
                     Some(e.id),
                     vec![u.user_id.clone()],
@@ -639,32 +674,35 @@ pub fn plan(
         }
     }
 
-    // Phase 3: actions.
-    let mut actions = Vec::new();
+    // Phase 3: actions, each through its situation's policy entry.
     let mut roles = RoleCheck::default();
+    let mut drift_seen: BTreeMap<String, usize> = BTreeMap::new();
     // Every account a leaver must lose, even when which account is "theirs"
     // is undecided: a live login of a person who left is the worst case.
     let mut leavers = Leavers::default();
     for (e, r) in &resolved {
+        if excluded_employee(&e.id) {
+            continue;
+        }
         match r {
             Resolution::Account(u, evidence) => {
                 let role = roles.desired(e, policy);
-                account_actions(
-                    e,
-                    u,
-                    *evidence,
-                    &role,
-                    shared_email(e),
+                let mut ctx = AccountContext {
+                    evidence: *evidence,
+                    role: &role,
+                    email_shared: shared_email(e),
                     policy,
-                    &mut actions,
-                );
+                    drift_seen: &mut drift_seen,
+                };
+                account_actions(e, u, &mut ctx, &mut out);
                 if !e.is_active {
                     leavers.planned.insert(u.user_id.0.clone());
                 }
             }
             Resolution::NoAccount if e.is_active && !shared_email(e) => {
                 let role = roles.desired(e, policy);
-                actions.push(create_action(e, &role, policy))
+                let (action, reason) = create_action(e, &role, policy);
+                out.act(Situation::ActiveWithoutAccount, action, reason);
             }
             Resolution::Undecided if !e.is_active => {
                 let by_email = if shared_email(e) {
@@ -682,14 +720,18 @@ pub fn plan(
                     &idx,
                     &active_claims,
                 );
-                leavers.block(e.id, attributed, &mut actions);
+                leavers.block(e.id, attributed, &mut out);
             }
-            Resolution::NoAccount | Resolution::Undecided => {}
+            Resolution::NoAccount | Resolution::Undecided | Resolution::Excluded => {}
         }
     }
     // Rows the loader could not use: a leaver's id and stored account are
     // still theirs, and their accounts are named in the row's finding.
+    let leaving = out.acts(Situation::InactiveWithAccount);
     for row in invalid_rows {
+        if excluded_employee(&row.employee_id) {
+            continue;
+        }
         let attributed = leaver_accounts(
             row.employee_id,
             row.auth0_user_id.as_ref(),
@@ -700,17 +742,17 @@ pub fn plan(
         let ids: Vec<Auth0UserId> = attributed.iter().map(|u| u.user_id.clone()).collect();
         let mut detail = row.detail.clone();
         if row.left {
-            leavers.block(row.employee_id, attributed, &mut actions);
+            leavers.block(row.employee_id, attributed, &mut out);
         }
         if row.left && !ids.is_empty() {
             detail.push_str(&format!(
-                "; the employee has left (is_active = false), so account{} {} {} blocked",
+                "; the employee has left (is_active = false), so account{} {} {}",
                 if ids.len() > 1 { "s" } else { "" },
                 join_ids(&ids),
-                if ids.len() > 1 { "are" } else { "is" }
+                leaver_fate(ids.len(), leaving)
             ));
         }
-        findings.push(Finding::new(
+        out.findings.push(Finding::new(
             FindingKind::InvalidEmployee,
             Some(row.employee_id),
             ids,
@@ -719,45 +761,74 @@ pub fn plan(
     }
     // Say in a leaver's findings that the person has left and their
     // accounts are blocked: the finding alone must not read "nothing to do".
-    for f in findings.iter_mut() {
+    for f in out.findings.iter_mut() {
         let Some(id) = f.employee_id else { continue };
-        if f.kind == FindingKind::InvalidEmployee || !leavers.by_employee.contains_key(&id) {
+        let skip = matches!(
+            f.kind,
+            FindingKind::InvalidEmployee | FindingKind::ReportedByPolicy
+        );
+        if skip || !leavers.by_employee.contains_key(&id) {
             continue;
         }
         let blocked = &leavers.by_employee[&id];
         f.detail.push_str(&format!(
-            "; employee {id} has left (is_active = false), so account{} {} {} blocked",
+            "; employee {id} has left (is_active = false), so account{} {} {}",
             if blocked.len() > 1 { "s" } else { "" },
             join_ids(blocked),
-            if blocked.len() > 1 { "are" } else { "is" }
+            leaver_fate(blocked.len(), leaving)
         ));
     }
-    findings.extend(roles.findings());
+    out.findings.extend(roles.findings());
 
     // Accounts nobody claims: orphans if rosterd made them or they carry an
     // employee id, unmanaged otherwise. (Accounts in `claims` are managed,
     // and so are those an undecided employee's finding already names.)
-    let (mut managed, mut unmanaged, mut unverified) = (0, 0, 0);
-    let named_in_findings: HashSet<&str> = findings
+    let mut stats = PlanStats::default();
+    let named_in_findings: HashSet<Auth0UserId> = out
+        .findings
         .iter()
-        .flat_map(|f| f.auth0_user_ids.iter().map(|id| id.0.as_str()))
+        .chain(&quiet)
+        .flat_map(|f| f.auth0_user_ids.iter().cloned())
         .collect();
-    let mut orphans = Vec::new();
     for u in auth0_users {
         let id = u.user_id.0.as_str();
-        if !claims.contains_key(id) && !named_in_findings.contains(id) {
-            let Some(orphan) = orphan_finding(u, policy) else {
-                unmanaged += 1;
+        if idx.excluded(u) {
+            stats.excluded_accounts += 1;
+            continue;
+        }
+        if !claims.contains_key(id) && !named_in_findings.contains(&u.user_id) {
+            let Some((situation, orphan)) = orphan_finding(u, policy) else {
+                stats.unmanaged_accounts += 1;
+                unmanaged(u, &mut out);
                 continue;
             };
-            orphans.push(orphan);
+            if out.acts(situation) {
+                if !u.blocked {
+                    let action = Action::Block {
+                        employee_id: u.app_metadata.employee_id.map(EmployeeId),
+                        auth0_user_id: u.user_id.clone(),
+                    };
+                    out.act(situation, action, orphan.detail);
+                }
+            } else {
+                out.report(situation, orphan);
+            }
         }
-        managed += 1;
+        stats.managed_accounts += 1;
         if !u.email_verified {
-            unverified += 1;
+            stats.managed_unverified_email += 1;
         }
     }
-    findings.extend(orphans);
+    // Findings whose situation their kind says: named, or dropped when the
+    // policy ignores it.
+    let rules = &policy.rules;
+    let mut findings: Vec<Finding> = std::mem::take(&mut out.findings)
+        .into_iter()
+        .filter_map(|f| match (f.situation, decide::situation_of(f.kind)) {
+            (None, Some(s)) => decide::situate(rules, s, f),
+            _ => Some(f),
+        })
+        .collect();
     findings.sort_by(|a, b| {
         (a.kind, a.employee_id, &a.auth0_user_ids, &a.role_code).cmp(&(
             b.kind,
@@ -767,24 +838,51 @@ pub fn plan(
         ))
     });
 
+    stats.employees = employees.len();
+    stats.active_employees = employees.iter().filter(|e| e.is_active).count();
+    stats.auth0_users = auth0_users.len();
+    stats.excluded_employees = employees
+        .iter()
+        .map(|e| e.id)
+        .chain(invalid_rows.iter().map(|r| r.employee_id))
+        .filter(excluded_employee)
+        .count();
     Plan {
-        scheduled: Default::default(),
-        drift: Default::default(),
-        actions,
+        actions: out.actions,
         findings,
-        stats: PlanStats {
-            excluded_accounts: 0,
-            excluded_employees: 0,
-            never_logged_in: 0,
-            stale_accounts: 0,
-            employees: employees.len(),
-            active_employees: employees.iter().filter(|e| e.is_active).count(),
-            auth0_users: auth0_users.len(),
-            managed_accounts: managed,
-            unmanaged_accounts: unmanaged,
-            managed_unverified_email: unverified,
-        },
+        stats,
+        scheduled: Vec::new(),
+        drift: drift_seen,
     }
+}
+
+/// What becomes of a leaver's accounts, as their findings say it.
+fn leaver_fate(n: usize, blocking: bool) -> &'static str {
+    match (n > 1, blocking) {
+        (true, true) => "are blocked",
+        (false, true) => "is blocked",
+        (true, false) => "stay live (policy.inactive_with_account = \"report\")",
+        (false, false) => "stays live (policy.inactive_with_account = \"report\")",
+    }
+}
+
+/// An account no employee claims and rosterd did not create: counted, and
+/// a finding when the policy reports them.
+fn unmanaged(u: &Auth0User, out: &mut Out) {
+    let f = Finding::new(
+        FindingKind::UnmanagedAccount,
+        None,
+        vec![u.user_id.clone()],
+        format!(
+            "account {}{} is claimed by no employee and was not created by rosterd",
+            u.user_id,
+            u.email
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        ),
+    );
+    out.report(Situation::Unmanaged, f);
 }
 
 fn join_ids(ids: &[Auth0UserId]) -> String {
@@ -816,9 +914,10 @@ fn leaver_accounts<'a>(
                 .filter(|u| u.app_metadata.employee_id.is_none_or(|o| o == id.0)),
         )
         .filter(|u| {
-            active_claims
-                .get(u.user_id.0.as_str())
-                .is_none_or(|owners| owners.iter().all(|o| *o == id))
+            !idx.excluded(u)
+                && active_claims
+                    .get(u.user_id.0.as_str())
+                    .is_none_or(|owners| owners.iter().all(|o| *o == id))
         })
         .collect();
     out.sort_by(|a, b| a.user_id.cmp(&b.user_id));
@@ -836,24 +935,23 @@ struct Leavers {
 }
 
 impl Leavers {
-    fn block(&mut self, id: EmployeeId, accounts: Vec<&Auth0User>, out: &mut Vec<PlannedAction>) {
+    fn block(&mut self, id: EmployeeId, accounts: Vec<&Auth0User>, out: &mut Out) {
         if accounts.is_empty() {
             return;
         }
         for u in &accounts {
             if !u.blocked && self.planned.insert(u.user_id.0.clone()) {
-                out.push(PlannedAction {
-                    situation: Situation::InactiveWithAccount,
-                    policy: String::new(),
-                    action: Action::Block {
-                        employee_id: id,
+                out.act(
+                    Situation::InactiveWithAccount,
+                    Action::Block {
+                        employee_id: Some(id),
                         auth0_user_id: u.user_id.clone(),
                     },
-                    reason: format!(
+                    format!(
                         "employee {id} has left; account {} is attributed to them",
                         u.user_id
                     ),
-                });
+                );
             }
         }
         self.by_employee
@@ -928,27 +1026,34 @@ impl RoleCheck {
 
 /// An account no employee claims is an orphan if rosterd made it or it
 /// carries an employee id; otherwise it is unmanaged (None).
-fn orphan_finding(u: &Auth0User, policy: &PlanPolicy) -> Option<Finding> {
+fn orphan_finding(u: &Auth0User, policy: &PlanPolicy) -> Option<(Situation, Finding)> {
     let ours = u.app_metadata.created_by.as_deref() == Some(policy.created_by.as_str());
-    let detail = match u.app_metadata.employee_id {
+    let (situation, detail) = match u.app_metadata.employee_id {
         // Every account carrying an existing employee's id is claimed or
         // already named in that employee's finding, so this id is unknown.
-        Some(i) => format!(
-            "account {} carries employee_id {i}, which is not in the employees table",
-            u.user_id
+        Some(i) => (
+            Situation::OrphanedEmployeeId,
+            format!(
+                "account {} carries employee_id {i}, which is not in the employees table",
+                u.user_id
+            ),
         ),
-        None if ours => format!(
-            "account {} was created by {} but no employee claims it",
-            u.user_id, policy.created_by
+        None if ours => (
+            Situation::OrphanedCreated,
+            format!(
+                "account {} was created by {} but no employee claims it",
+                u.user_id, policy.created_by
+            ),
         ),
         None => return None,
     };
-    Some(Finding::new(
+    let f = Finding::new(
         FindingKind::Orphaned,
         None,
         vec![u.user_id.clone()],
         detail,
-    ))
+    );
+    Some((situation, f))
 }
 
 fn resolve<'a>(
@@ -985,6 +1090,16 @@ fn resolve<'a>(
             .unwrap_or_default()
     };
 
+    // An employee whose evidence names an excluded account is left alone:
+    // creating a second account, or reporting the excluded one, would both
+    // touch what the tenant said rosterd must not.
+    let mut evidence = stored
+        .into_iter()
+        .chain(by_meta.iter().copied())
+        .chain(by_email.iter().copied());
+    if evidence.any(|u| idx.excluded(u)) {
+        return Resolution::Excluded;
+    }
     if by_meta.len() > 1 && stored.is_none() {
         return conflict(
             format!("{} accounts carry employee_id {}", by_meta.len(), e.id),
@@ -1081,53 +1196,86 @@ fn evidence_name(e: Evidence) -> &'static str {
     }
 }
 
-fn create_action(e: &Employee, role: &DesiredRole, policy: &PlanPolicy) -> PlannedAction {
+/// The create for an active employee without an account, and why. Fields
+/// the policy ignores are not set (the shell sends no empty name).
+fn create_action(e: &Employee, role: &DesiredRole, policy: &PlanPolicy) -> (Action, String) {
+    let rules = &policy.rules;
+    let set = |f: Field| rules.owner(f) != Ownership::Ignore;
     let (given_name, family_name) = split_name(&e.full_name);
+    let (name, given_name, family_name) = if set(Field::Name) {
+        (e.full_name.clone(), given_name, family_name)
+    } else {
+        Default::default()
+    };
     let mut app_metadata = desired_app_metadata(e, role);
     app_metadata.created_by = Some(policy.created_by.clone());
     app_metadata.podfactory_sync = desired_sync(e, policy).flatten();
-    PlannedAction {
-        situation: Situation::ActiveWithoutAccount,
-        policy: String::new(),
-        action: Action::Create {
+    let mut user_metadata = desired_user_metadata(e);
+    for (field, slot) in [
+        (Field::AppDepartment, &mut app_metadata.department),
+        (Field::AppWorkspace, &mut app_metadata.workspace),
+        (Field::AppRoleCode, &mut app_metadata.role_code),
+        (Field::UserFullName, &mut user_metadata.full_name),
+        (Field::UserDepartment, &mut user_metadata.department),
+    ] {
+        if !set(field) {
+            *slot = None;
+        }
+    }
+    if !set(Field::AppPodfactorySync) {
+        app_metadata.podfactory_sync = None;
+    }
+    if !set(Field::UserEmployeeId) {
+        user_metadata.employee_id = None;
+    }
+    let role_code = if set(Field::Roles) {
+        role.assign.clone()
+    } else {
+        String::new()
+    };
+    (
+        Action::Create {
             employee_id: e.id,
             email: e.email.clone(),
-            name: e.full_name.clone(),
+            name,
             given_name,
             family_name,
-            role_code: role.assign.clone(),
+            role_code,
             app_metadata,
-            user_metadata: desired_user_metadata(e),
+            user_metadata,
         },
-        reason: format!("active employee {} has no Auth0 account", e.id),
-    }
+        format!("active employee {} has no Auth0 account", e.id),
+    )
 }
 
-fn account_actions(
-    e: &Employee,
-    u: &Auth0User,
+/// What `account_actions` needs besides the employee and the account.
+struct AccountContext<'a> {
     evidence: Evidence,
-    role: &DesiredRole,
+    role: &'a DesiredRole,
     email_shared: bool,
-    policy: &PlanPolicy,
-    out: &mut Vec<PlannedAction>,
-) {
+    policy: &'a PlanPolicy,
+    /// Drift seen per field, whatever its ownership.
+    drift_seen: &'a mut BTreeMap<String, usize>,
+}
+
+fn account_actions(e: &Employee, u: &Auth0User, cx: &mut AccountContext, out: &mut Out) {
+    let evidence = cx.evidence;
     if evidence != Evidence::StoredId {
-        out.push(PlannedAction {
-            situation: Situation::AccountFound,
-            policy: String::new(),
-            action: Action::Link {
+        let roles_owned = cx.policy.rules.owner(Field::Roles) == Ownership::Enforce;
+        out.act(
+            Situation::AccountFound,
+            Action::Link {
                 employee_id: e.id,
                 auth0_user_id: u.user_id.clone(),
                 evidence,
                 // A leaver's account is linked to be blocked, not given a role.
-                role_code: if e.is_active {
-                    role.assign.clone()
+                role_code: if e.is_active && roles_owned {
+                    cx.role.assign.clone()
                 } else {
                     String::new()
                 },
             },
-            reason: match &e.auth0_user_id {
+            match &e.auth0_user_id {
                 Some(old) => format!(
                     "stored account {old} no longer exists; account {} found by {}",
                     u.user_id,
@@ -1139,35 +1287,39 @@ fn account_actions(
                     evidence_name(evidence)
                 ),
             },
-        });
+        );
+        // Until a person or the policy links it, an active employee's
+        // found account is not theirs to change; a leaver's is still
+        // blocked (a live login of a person who left is the worst case).
+        if e.is_active && !out.acts(Situation::AccountFound) {
+            return;
+        }
     }
     if !e.is_active {
         if !u.blocked {
-            out.push(PlannedAction {
-                situation: Situation::InactiveWithAccount,
-                policy: String::new(),
-                action: Action::Block {
-                    employee_id: e.id,
+            out.act(
+                Situation::InactiveWithAccount,
+                Action::Block {
+                    employee_id: Some(e.id),
                     auth0_user_id: u.user_id.clone(),
                 },
-                reason: format!("employee {} is inactive", e.id),
-            });
+                format!("employee {} is inactive", e.id),
+            );
         }
         return;
     }
     if u.blocked {
-        out.push(PlannedAction {
-            situation: Situation::Returned,
-            policy: String::new(),
-            action: Action::Unblock {
+        out.act(
+            Situation::Returned,
+            Action::Unblock {
                 employee_id: e.id,
                 auth0_user_id: u.user_id.clone(),
             },
-            reason: format!("employee {} is active again", e.id),
-        });
+            format!("employee {} is active again", e.id),
+        );
     }
-    if let Some(update) = drift(e, u, role, email_shared, policy) {
-        out.push(update);
+    if let Some((action, reason)) = drift(e, u, cx) {
+        out.act(Situation::Drifted, action, reason);
     }
 }
 
@@ -1191,35 +1343,38 @@ pub fn renamed_previous_names(e: &Employee, u: &Auth0User) -> Option<Vec<String>
 /// An email shared with another employee is never patched in: Auth0 would
 /// refuse it on every run ("The specified new email already exists"), and
 /// the `duplicate_employee_email` finding already says why.
-fn drift(
-    e: &Employee,
-    u: &Auth0User,
-    role: &DesiredRole,
-    email_shared: bool,
-    policy: &PlanPolicy,
-) -> Option<PlannedAction> {
+fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action, String)> {
+    let rules = &cx.policy.rules;
     let mut patch = UserPatch::default();
     let mut fields = Vec::new();
+    // Every drift is counted (it shows who else writes the tenant); only a
+    // field rosterd enforces is repaired.
+    let mut drifted = |field: Field| {
+        *cx.drift_seen.entry(field.to_string()).or_insert(0) += 1;
+        let enforce = rules.owner(field) == Ownership::Enforce;
+        if enforce {
+            fields.push(field.to_string());
+        }
+        enforce
+    };
 
-    if u.name.as_deref() != Some(e.full_name.as_str()) {
+    if u.name.as_deref() != Some(e.full_name.as_str()) && drifted(Field::Name) {
         let (given, family) = split_name(&e.full_name);
         patch.name = Some(e.full_name.clone());
         patch.given_name = Some(given);
         patch.family_name = Some(Some(family).filter(|f| !f.is_empty()));
-        fields.push("name".to_string());
         if let Some(previous) = renamed_previous_names(e, u) {
             patch
                 .app_metadata
                 .insert("previous_names".into(), serde_json::json!(previous));
         }
     }
-    if u.email.as_ref() != Some(&e.email) && !email_shared {
+    if u.email.as_ref() != Some(&e.email) && !cx.email_shared && drifted(Field::Email) {
         patch.email = Some(e.email.clone());
         patch.email_verified = Some(true);
-        fields.push("email".to_string());
     }
 
-    let want = desired_app_metadata(e, role);
+    let want = desired_app_metadata(e, cx.role);
     let have = &u.app_metadata;
     // Role codes compare case-insensitively: a case-only change rewrites
     // the metadata but is the same role.
@@ -1228,89 +1383,98 @@ fn drift(
         .as_deref()
         .unwrap_or("")
         .eq_ignore_ascii_case(want.role_code.as_deref().unwrap_or(""));
-    for (key, value, differs) in [
+    for (field, key, value, differs) in [
         (
+            Field::AppEmployeeId,
             "employee_id",
             e.id.0.into(),
             have.employee_id != want.employee_id,
         ),
         (
+            Field::AppDepartment,
             "department",
             e.department.clone().into(),
             have.department != want.department,
         ),
         (
+            Field::AppWorkspace,
             "workspace",
             e.workspace.clone().into(),
             have.workspace != want.workspace,
         ),
         (
+            Field::AppRoleCode,
             "role_code",
             want.role_code.clone().into(),
             have.role_code != want.role_code,
         ),
     ] {
-        if differs {
+        if differs && drifted(field) {
             patch.app_metadata.insert(key.to_string(), value);
-            fields.push(format!("app_metadata.{key}"));
         }
     }
-    if let Some(want) = desired_sync(e, policy).filter(|w| *w != have.podfactory_sync) {
-        // Auth0 merges app_metadata at the top level; null removes the key.
-        patch.app_metadata.insert(
-            "podfactory_sync".into(),
-            want.unwrap_or(serde_json::Value::Null),
-        );
-        fields.push("app_metadata.podfactory_sync".into());
+    if let Some(want) = desired_sync(e, cx.policy).filter(|w| *w != have.podfactory_sync) {
+        if drifted(Field::AppPodfactorySync) {
+            // Auth0 merges app_metadata at the top level; null removes the key.
+            patch.app_metadata.insert(
+                "podfactory_sync".into(),
+                want.unwrap_or(serde_json::Value::Null),
+            );
+        }
     }
     let want = desired_user_metadata(e);
     let have = &u.user_metadata;
-    for (key, value, differs) in [
+    for (field, key, value, differs) in [
         (
+            Field::UserEmployeeId,
             "employee_id",
             e.id.0.into(),
             have.employee_id != want.employee_id,
         ),
         (
+            Field::UserFullName,
             "full_name",
             e.full_name.clone().into(),
             have.full_name != want.full_name,
         ),
         (
+            Field::UserDepartment,
             "department",
             e.department.clone().into(),
             have.department != want.department,
         ),
     ] {
-        if differs {
+        if differs && drifted(field) {
             patch.user_metadata.insert(key.to_string(), value);
-            fields.push(format!("user_metadata.{key}"));
         }
     }
 
     if fields.is_empty() {
         return None;
     }
-    let role_change = role_differs.then(|| RoleChange {
-        from: u.app_metadata.role_code.clone().filter(|r| !r.is_empty()),
-        to: role.assign.clone(),
+    // The role follows app_metadata.role_code (config requires both
+    // enforced for `roles = "enforce"`).
+    let role_change = (role_differs && rules.owner(Field::Roles) == Ownership::Enforce).then(|| {
+        RoleChange {
+            from: u.app_metadata.role_code.clone().filter(|r| !r.is_empty()),
+            to: cx.role.assign.clone(),
+        }
     });
-    Some(PlannedAction {
-        situation: Situation::Drifted,
-        policy: String::new(),
-        reason: format!(
-            "account drifted from employee {}: {}",
-            e.id,
-            fields.join(", ")
-        ),
-        action: Action::Update {
+    let reason = format!(
+        "account drifted from employee {}: {}",
+        e.id,
+        fields.join(", ")
+    );
+    Some((
+        Action::Update {
             employee_id: e.id,
             auth0_user_id: u.user_id.clone(),
             patch,
             role_change,
             fields,
         },
-    })
+        reason,
+    ))
 }
 
 /// Counts of findings by kind, in a stable order, for summaries.

@@ -133,7 +133,7 @@ fn actions(p: &Plan) -> Vec<(&'static str, i64, Option<String>)> {
         .map(|a| {
             (
                 a.action.kind().as_str(),
-                a.action.employee_id().0,
+                a.action.employee_id().map_or(0, |e| e.0),
                 a.action.auth0_user_id().map(|u| u.0.clone()),
             )
         })
@@ -167,7 +167,7 @@ fn fnd(
 fn actions_for(p: &Plan, emp: i64) -> Vec<&PlannedAction> {
     p.actions
         .iter()
-        .filter(|a| a.action.employee_id().0 == emp)
+        .filter(|a| a.action.employee_id() == Some(EmployeeId(emp)))
         .collect()
 }
 

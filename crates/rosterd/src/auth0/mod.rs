@@ -435,13 +435,17 @@ impl Auth0Client {
             "password": u.password.expose(),
             "email_verified": true,
             "verify_email": false,
-            "name": u.name,
             "app_metadata": u.app_metadata,
             "user_metadata": u.user_metadata,
         });
-        // Auth0 wants 1–150 characters or no field at all; longer names were
-        // refused at load (model::RawEmployee::validate), as for updates.
-        for (key, value) in [("given_name", u.given_name), ("family_name", u.family_name)] {
+        // Auth0 wants a non-empty value or no field at all (a name the
+        // policy ignores is empty); longer names were refused at load
+        // (model::RawEmployee::validate), as for updates.
+        for (key, value) in [
+            ("name", u.name),
+            ("given_name", u.given_name),
+            ("family_name", u.family_name),
+        ] {
             if !value.is_empty() {
                 body[key] = json!(value);
             }

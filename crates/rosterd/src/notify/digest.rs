@@ -135,6 +135,11 @@ impl Topic {
                     "account never logged into",
                     "accounts never logged into",
                 ),
+                FindingKind::ReportedByPolicy => finding(
+                    17,
+                    "change left to a person by policy",
+                    "changes left to a person by policy",
+                ),
                 FindingKind::UnmanagedAccount => {
                     finding(16, "unmanaged account", "unmanaged accounts")
                 }

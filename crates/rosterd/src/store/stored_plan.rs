@@ -138,8 +138,10 @@ pub enum StoredActionKind {
         evidence: Evidence,
         role_code: String,
     },
+    /// `employee_id` absent or null: an account naming no employee.
     Block {
-        employee_id: EmployeeId,
+        #[serde(default)]
+        employee_id: Option<EmployeeId>,
         auth0_user_id: Auth0UserId,
     },
     Unblock {

@@ -291,6 +291,7 @@ fn fix(kind: FindingKind) -> &'static str {
         FindingKind::PossibleRehire => "if it is the same person, let rosterd move the account to the new employee id (policy.possible_rehire = \"relink\") or record the account on the new row (auth0_user_id); if not, acknowledge.",
         FindingKind::NeverLoggedIn => "ask whether the person needs the login; if not, mark them inactive in the Productivity System.",
         FindingKind::StaleAccount => "ask whether the person still needs the login; an inactive employee's stale account can be blocked by policy (policy.stale_account = \"block\").",
+        FindingKind::ReportedByPolicy => "do it by hand in Auth0 if it is right (the detail says what rosterd would do), or change the policy entry the detail names.",
         FindingKind::UnmanagedAccount => "nothing, if the account is meant to exist outside rosterd (exclude it under policy.exclude); otherwise record it on its employee's row.",
     }
 }
