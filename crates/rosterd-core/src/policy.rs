@@ -215,6 +215,39 @@ impl Policy {
         Ok(())
     }
 
+    /// Entries that contradict each other, each naming both keys. Checked
+    /// after every entry is set (`check-config`, start-up).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        // The role rosterd assigned is read back from app_metadata.role_code:
+        // repairing roles while that key may differ would reassign forever.
+        if self.owner(Field::Roles) == Ownership::Enforce
+            && self.owner(Field::AppRoleCode) != Ownership::Enforce
+        {
+            out.push(format!(
+                "policy.fields.\"roles\": \"enforce\" needs policy.fields.\"app_metadata.role_code\" = \"enforce\" too (rosterd reads the assigned role from it), not \"{}\"",
+                self.owner(Field::AppRoleCode)
+            ));
+        }
+        // `blocked = "ignore"` means rosterd never blocks nor unblocks: every
+        // situation that would must say so too.
+        if self.owner(Field::Blocked) == Ownership::Ignore {
+            for s in Situation::ALL {
+                let a = self.action(*s);
+                if matches!(
+                    a,
+                    PolicyAction::Block | PolicyAction::Unblock | PolicyAction::Relink
+                ) {
+                    out.push(format!(
+                        "policy.fields.\"blocked\" = \"ignore\" contradicts policy.{s} = \"{a}\"{} (set it to \"report\")",
+                        if self.actions.contains_key(s) { "" } else { " (its default)" }
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// The entry that chose what happens in `s`, as a person would find it
     /// in the configuration: `policy.orphaned_created = "block"`, with
     /// `(default)` when it was not configured.

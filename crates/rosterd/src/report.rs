@@ -49,6 +49,13 @@ pub fn human(r: &RunReport) -> String {
             s.employees, s.active_employees, s.auth0_users, s.managed_accounts, s.unmanaged_accounts
         );
     }
+    if s.excluded_accounts + s.excluded_employees > 0 {
+        let _ = writeln!(
+            out,
+            "  excluded:  {} Auth0 accounts, {} employees (policy.exclude: never touched nor reported)",
+            s.excluded_accounts, s.excluded_employees
+        );
+    }
     if s.managed_unverified_email > 0 {
         let _ = writeln!(
             out,

@@ -741,7 +741,12 @@ async fn execute(
     let policy = PlanPolicy {
         now: ctx.now().timestamp(),
         rules: s.policy.rules.clone(),
-        excluded_accounts: Default::default(),
+        excluded_accounts: s
+            .policy
+            .exclude
+            .accounts()
+            .map_err(anyhow::Error::msg)?
+            .of(&users),
         excluded_employees: Default::default(),
         created_by: s.reconcile.created_by.clone(),
         podfactory_sync: matching.as_mut().and_then(|m| m.sync.take()),
@@ -887,9 +892,11 @@ async fn execute(
                 *report.succeeded.entry(kind).or_insert(0) += 1;
                 // Accounts created or linked by this run join the audit.
                 let linking = matches!(action.action, Action::Create { .. } | Action::Link { .. });
-                if let (true, Some(user), Some(e)) =
-                    (linking, user, action.action.employee_id().and_then(|id| by_id.get(&id)))
-                {
+                if let (true, Some(user), Some(e)) = (
+                    linking,
+                    user,
+                    action.action.employee_id().and_then(|id| by_id.get(&id)),
+                ) {
                     accounts.insert(e.id.0, (user.0, e.email.to_string()));
                 }
             }
@@ -915,7 +922,10 @@ async fn execute(
                 if report.failures.len() < 20 {
                     let whom = match action.action.employee_id() {
                         Some(id) => format!("employee {id}"),
-                        None => format!("account {}", action.action.auth0_user_id().map_or("?", |u| u.0.as_str())),
+                        None => format!(
+                            "account {}",
+                            action.action.auth0_user_id().map_or("?", |u| u.0.as_str())
+                        ),
                     };
                     report.failures.push(format!("{kind} for {whom}: {e}"));
                 }
@@ -1231,7 +1241,10 @@ async fn apply_all(
             } else if let Err(lost) = ctx.verify_leader().await {
                 Outcome::NotStarted(Cut::LeadershipLost, lost.to_string())
             } else {
-                let employee = a.action.employee_id().and_then(|id| employees.get(&id).copied());
+                let employee = a
+                    .action
+                    .employee_id()
+                    .and_then(|id| employees.get(&id).copied());
                 let applying = apply_one(ctx, &a.action, employee, roles);
                 match tokio::time::timeout_at(deadline.into(), applying).await {
                     Ok(Ok(user)) => Outcome::Applied(user),
@@ -1329,7 +1342,8 @@ async fn apply_one(
                     // Created by an earlier attempt whose answer was lost, or
                     // not yet visible in the export: link it.
                     let existing = link_existing(ctx, *employee_id, email).await?;
-                    let mut fix = json!({ "app_metadata": app_metadata, "user_metadata": user_metadata });
+                    let mut fix =
+                        json!({ "app_metadata": app_metadata, "user_metadata": user_metadata });
                     if !name.is_empty() {
                         fix["name"] = json!(name);
                     }

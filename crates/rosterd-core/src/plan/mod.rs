@@ -1047,12 +1047,7 @@ fn orphan_finding(u: &Auth0User, policy: &PlanPolicy) -> Option<(Situation, Find
         ),
         None => return None,
     };
-    let f = Finding::new(
-        FindingKind::Orphaned,
-        None,
-        vec![u.user_id.clone()],
-        detail,
-    );
+    let f = Finding::new(FindingKind::Orphaned, None, vec![u.user_id.clone()], detail);
     Some((situation, f))
 }
 
@@ -1454,12 +1449,11 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
     }
     // The role follows app_metadata.role_code (config requires both
     // enforced for `roles = "enforce"`).
-    let role_change = (role_differs && rules.owner(Field::Roles) == Ownership::Enforce).then(|| {
-        RoleChange {
+    let role_change =
+        (role_differs && rules.owner(Field::Roles) == Ownership::Enforce).then(|| RoleChange {
             from: u.app_metadata.role_code.clone().filter(|r| !r.is_empty()),
             to: cx.role.assign.clone(),
-        }
-    });
+        });
     let reason = format!(
         "account drifted from employee {}: {}",
         e.id,

@@ -2616,3 +2616,5 @@ fn a_finding_key_names_what_it_is_about_and_rows_naming_nothing_by_their_text() 
         row("row 4: id is NULL").key()
     );
 }
+
+mod policy;

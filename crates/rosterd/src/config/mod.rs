@@ -9,7 +9,7 @@
 
 mod policy;
 
-pub use policy::{DepartureSettings, ExcludeSettings, PolicySettings};
+pub use policy::{AccountExclusions, DepartureSettings, ExcludeSettings, PolicySettings};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -681,6 +681,7 @@ impl Settings {
     }
 
     fn validate(&self, problems: &mut Vec<String>) {
+        self.policy.validate(problems);
         let db = &self.database;
         check_db_url("database.url", &db.url, SECRET_VARS[1], problems);
         if db.max_connections == 0 {
