@@ -125,7 +125,7 @@ impl AccountExclusions {
         {
             return Some(format!("policy.exclude.connections ({c})"));
         }
-        if !self.flag.is_empty() && u.app_metadata_flags.iter().any(|f| *f == self.flag) {
+        if !self.flag.is_empty() && u.app_metadata_flags.contains(&self.flag) {
             return Some(format!("app_metadata.{} is true", self.flag));
         }
         None
