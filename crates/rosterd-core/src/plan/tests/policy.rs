@@ -95,11 +95,11 @@ fn every_action_and_situation_finding_names_its_situation_and_entry() {
 #[test]
 fn active_without_account_creates_reports_or_ignores() {
     let e = emp(1, "Ann Lee", "ann@x.co", true);
-    let p = plan(&[e.clone()], &[], &[], &policy());
+    let p = plan(std::slice::from_ref(&e), &[], &[], &policy());
     assert_eq!(actions(&p), vec![act("create", 1, None)]);
 
     let p = plan(
-        &[e.clone()],
+        std::slice::from_ref(&e),
         &[],
         &[],
         &with(&[(Situation::ActiveWithoutAccount, PolicyAction::Report)]),
@@ -134,7 +134,12 @@ fn a_found_account_is_linked_or_reported_and_a_reported_link_changes_nothing_els
     let e = emp(1, "Ann Lee", "ann@x.co", true);
     let mut a = account("auth0|a", "ann@x.co", "Ann Old");
     a.blocked = true;
-    let p = plan(&[e.clone()], &[a.clone()], &[], &policy());
+    let p = plan(
+        std::slice::from_ref(&e),
+        std::slice::from_ref(&a),
+        &[],
+        &policy(),
+    );
     let kinds: Vec<_> = p.actions.iter().map(|x| x.action.kind()).collect();
     assert_eq!(
         kinds,
@@ -142,7 +147,7 @@ fn a_found_account_is_linked_or_reported_and_a_reported_link_changes_nothing_els
     );
 
     let reporting = with(&[(Situation::AccountFound, PolicyAction::Report)]);
-    let p = plan(&[e], &[a.clone()], &[], &reporting);
+    let p = plan(&[e], std::slice::from_ref(&a), &[], &reporting);
     assert!(p.actions.is_empty(), "{:?}", p.actions);
     assert_eq!(
         reported(&p),
@@ -170,7 +175,12 @@ fn a_leavers_live_account_is_blocked_or_reported_never_ignored() {
     let (e, a) = linked("auth0|1", emp(1, "Ann Lee", "ann@x.co", true));
     let mut e = e;
     e.is_active = false;
-    let p = plan(&[e.clone()], &[a.clone()], &[], &policy());
+    let p = plan(
+        std::slice::from_ref(&e),
+        std::slice::from_ref(&a),
+        &[],
+        &policy(),
+    );
     assert_eq!(actions(&p), vec![act("block", 1, Some("auth0|1"))]);
 
     let p = plan(
@@ -223,12 +233,17 @@ fn an_undecided_leaver_reported_by_policy_is_said_to_keep_the_login() {
 fn a_returned_employee_is_unblocked_reported_or_ignored() {
     let (e, mut a) = linked("auth0|1", emp(1, "Ann Lee", "ann@x.co", true));
     a.blocked = true;
-    let p = plan(&[e.clone()], &[a.clone()], &[], &policy());
+    let p = plan(
+        std::slice::from_ref(&e),
+        std::slice::from_ref(&a),
+        &[],
+        &policy(),
+    );
     assert_eq!(actions(&p), vec![act("unblock", 1, Some("auth0|1"))]);
     for (choice, findings) in [(PolicyAction::Report, 1), (PolicyAction::Ignore, 0)] {
         let p = plan(
-            &[e.clone()],
-            &[a.clone()],
+            std::slice::from_ref(&e),
+            std::slice::from_ref(&a),
             &[],
             &with(&[(Situation::Returned, choice)]),
         );
@@ -248,8 +263,8 @@ fn drift_is_updated_reported_or_ignored_and_counted_whatever_the_choice() {
         (PolicyAction::Ignore, 0, 0),
     ] {
         let p = plan(
-            &[e.clone()],
-            &[a.clone()],
+            std::slice::from_ref(&e),
+            std::slice::from_ref(&a),
             &[],
             &with(&[(Situation::Drifted, choice)]),
         );
@@ -338,11 +353,11 @@ fn orphans_are_reported_blocked_or_ignored_per_kind() {
 fn duplicate_and_conflicting_findings_are_reported_or_ignored_without_orphaning() {
     let e = emp(1, "Ann Lee", "ann@x.co", true);
     let dup = [synced("auth0|a", &e), synced("auth0|b", &e)];
-    let p = plan(&[e.clone()], &dup, &[], &policy());
+    let p = plan(std::slice::from_ref(&e), &dup, &[], &policy());
     assert_eq!(p.findings.len(), 1);
     assert_eq!(p.findings[0].situation, Some(Situation::DuplicateAccounts));
     let p = plan(
-        &[e.clone()],
+        std::slice::from_ref(&e),
         &dup,
         &[],
         &with(&[(Situation::DuplicateAccounts, PolicyAction::Ignore)]),
@@ -355,7 +370,7 @@ fn duplicate_and_conflicting_findings_are_reported_or_ignored_without_orphaning(
 
     // The email points at an account carrying another employee's id.
     let other = synced("auth0|o", &emp(2, "Bo Ray", "ann@x.co", true));
-    let p = plan(&[e.clone()], &[other.clone()], &[], &policy());
+    let p = plan(std::slice::from_ref(&e), &[other.clone()], &[], &policy());
     assert_eq!(p.findings[0].kind, FindingKind::ConflictingEvidence);
     assert_eq!(
         p.findings[0].situation,
@@ -377,7 +392,7 @@ fn duplicate_and_conflicting_findings_are_reported_or_ignored_without_orphaning(
 #[test]
 fn unmanaged_accounts_are_counted_and_reported_only_on_request() {
     let admin = account("auth0|admin", "admin@x.co", "Tenant Admin");
-    let p = plan(&[], &[admin.clone()], &[], &policy());
+    let p = plan(&[], std::slice::from_ref(&admin), &[], &policy());
     assert!(p.findings.is_empty());
     assert_eq!(p.stats.unmanaged_accounts, 1);
     let p = plan(
@@ -409,8 +424,8 @@ fn an_excluded_account_is_never_touched_even_carrying_an_employee_id() {
     admin.blocked = true;
     admin.name = Some("Admin".into());
     let p = plan(
-        &[e.clone()],
-        &[admin.clone()],
+        std::slice::from_ref(&e),
+        std::slice::from_ref(&admin),
         &[],
         &excluding_accounts(&["auth0|admin"]),
     );
@@ -424,7 +439,7 @@ fn an_excluded_account_is_never_touched_even_carrying_an_employee_id() {
     admin.blocked = false;
     let p = plan(
         &[left],
-        &[admin.clone()],
+        std::slice::from_ref(&admin),
         &[],
         &excluding_accounts(&["auth0|admin"]),
     );
@@ -433,7 +448,7 @@ fn an_excluded_account_is_never_touched_even_carrying_an_employee_id() {
     // Nor as an invalid row that says the person left.
     let p = plan(
         &[],
-        &[admin.clone()],
+        std::slice::from_ref(&admin),
         &[invalid_row(
             1,
             "employee 1: name is empty or NULL",
@@ -480,7 +495,7 @@ fn create_only_fields_are_set_at_creation_and_never_repaired_ignored_ones_never_
         (Field::Name, Ownership::Ignore),
     ]);
     let e = emp(1, "Ann Lee", "ann@x.co", true);
-    let p = plan(&[e.clone()], &[], &[], &pol);
+    let p = plan(std::slice::from_ref(&e), &[], &[], &pol);
     let Action::Create {
         name,
         given_name,
@@ -521,7 +536,12 @@ fn roles_owned_at_creation_only_are_not_changed_when_the_code_changes() {
     let pol = owning(&[(Field::Roles, Ownership::CreateOnly)]);
     let (mut e, a) = linked("auth0|1", emp(1, "Ann Lee", "ann@x.co", true));
     e.role_code = "lead".into();
-    let p = plan(&[e.clone()], &[a.clone()], &[], &pol);
+    let p = plan(
+        std::slice::from_ref(&e),
+        std::slice::from_ref(&a),
+        &[],
+        &pol,
+    );
     let (patch, role_change, _, _) = only_update(&p);
     assert_eq!(role_change, None);
     assert_eq!(patch.app_metadata["role_code"], json!("lead"));
