@@ -370,7 +370,12 @@ fn duplicate_and_conflicting_findings_are_reported_or_ignored_without_orphaning(
 
     // The email points at an account carrying another employee's id.
     let other = synced("auth0|o", &emp(2, "Bo Ray", "ann@x.co", true));
-    let p = plan(std::slice::from_ref(&e), &[other.clone()], &[], &policy());
+    let p = plan(
+        std::slice::from_ref(&e),
+        std::slice::from_ref(&other),
+        &[],
+        &policy(),
+    );
     assert_eq!(p.findings[0].kind, FindingKind::ConflictingEvidence);
     assert_eq!(
         p.findings[0].situation,
