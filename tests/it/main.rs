@@ -25,6 +25,7 @@ mod observability_metrics;
 mod outcomes;
 mod planner_trust;
 mod podfactory_run;
+mod policy;
 mod reconcile;
 mod source_trust;
 #[cfg(feature = "mysql")]

@@ -812,7 +812,7 @@ async fn execute(
                 // The approval stands; those runs stay held for a person.
                 tracing::warn!(held_run = id, error = %e, "could not approve the held runs with the same plan");
             }
-            if held.is_some() && approval.actions == plan.actions {
+            if held.is_some() && plan::same_actions(&approval.actions, &plan.actions) {
                 tracing::warn!(held_run = id, by = %approval.approved_by, "applying an approved held plan");
                 held = None;
             } else if held.is_some() {
@@ -1099,7 +1099,12 @@ fn action_record(seq: i64, a: &PlannedAction, status: ActionStatus) -> ActionRec
         kind: a.action.kind(),
         employee_id: a.action.employee_id().map(|e| e.0),
         auth0_user_id: a.action.auth0_user_id().map(|u| u.0.clone()),
-        reason: a.reason.clone(),
+        // The policy entry beside the reason: what a person reading the run
+        // needs to know to change it.
+        reason: match a.policy.as_str() {
+            "" => a.reason.clone(),
+            entry => format!("{}; {entry}", a.reason),
+        },
         detail: serde_json::to_string(&a.action).unwrap_or_default(),
         status,
         error: None,

@@ -164,7 +164,9 @@ pub struct PlannedAction {
     pub reason: String,
     /// The situation the planner recognized.
     pub situation: Situation,
-    /// The policy entry that chose this action (`Policy::entry`).
+    /// The policy entry that chose this action (`Policy::entry`); empty in
+    /// plans stored before the policy existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub policy: String,
 }
 
@@ -1469,6 +1471,17 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
         },
         reason,
     ))
+}
+
+/// Whether two lists plan the same changes for the same reasons. The
+/// situation and policy entry explain an action and are left out: a held
+/// plan stored before they existed (or before a policy edit that chose the
+/// same actions) is still the plan a person approved.
+pub fn same_actions(a: &[PlannedAction], b: &[PlannedAction]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.action == y.action && x.reason == y.reason)
 }
 
 /// Counts of findings by kind, in a stable order, for summaries.

@@ -50,7 +50,7 @@ impl RunRecord {
         self.stored_plan()
             .ok()
             .flatten()
-            .is_some_and(|plan| plan.actions == actions)
+            .is_some_and(|plan| crate::plan::same_actions(&plan.actions, actions))
     }
 }
 
