@@ -129,7 +129,7 @@ async fn an_existing_employees_table_is_extended_not_rewritten() {
     s.set_employee_auth0_id(
         &target,
         rosterd::model::EmployeeId(1),
-        &rosterd::model::Auth0UserId("auth0|1".into()),
+        Some(&rosterd::model::Auth0UserId("auth0|1".into())),
         Utc::now(),
     )
     .await

@@ -1367,10 +1367,21 @@ async fn apply_one(
             auth0_user_id,
             role_code,
             evidence,
+            previous_employee_id,
         } => {
             let role = ensure_role(ctx, auth0_user_id, role_code, roles).await;
             let by = evidence.audit_name();
             record_link(ctx, *employee_id, auth0_user_id, by, employee).await?;
+            // A rehire's account leaves the old row, or both rows would
+            // claim it on the next run.
+            if let (Some(old), Some(target)) = (previous_employee_id, &ctx.write_back) {
+                let cleared = ctx
+                    .store
+                    .set_employee_auth0_id(target, *old, None, Utc::now());
+                ctx.fenced(cleared)
+                    .await?
+                    .map_err(|e| ActionError::Unrecorded(e.into()))?;
+            }
             role.map(|()| Some(auth0_user_id.clone()))
         }
         Action::Block { auth0_user_id, .. } => ctx
@@ -1533,7 +1544,7 @@ async fn write_link(
     let now = Utc::now();
     let store = &ctx.store;
     if let Some(target) = &ctx.write_back {
-        ctx.fenced(store.set_employee_auth0_id(target, employee_id, user, now))
+        ctx.fenced(store.set_employee_auth0_id(target, employee_id, Some(user), now))
             .await??;
     }
     if let Some(e) = employee {

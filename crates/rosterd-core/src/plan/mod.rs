@@ -115,11 +115,11 @@ pub struct Plan {
     pub findings: Vec<Finding>,
     pub stats: PlanStats,
     /// Leavers whose last day has not ended yet: blocked when it does.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scheduled: Vec<ScheduledBlock>,
     /// Managed accounts seen drifted, per field (whatever its ownership:
     /// this is how ops see who else writes the tenant).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub drift: BTreeMap<String, usize>,
 }
 
@@ -177,6 +177,9 @@ pub enum Evidence {
     StoredId,
     EmployeeIdMetadata,
     Email,
+    /// A leaver's account moved to their new employee id
+    /// (`policy.possible_rehire = "relink"`).
+    Rehire,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -200,6 +203,10 @@ pub enum Action {
         auth0_user_id: Auth0UserId,
         evidence: Evidence,
         role_code: String,
+        /// A relinked rehire: the leaver's row whose link to this account
+        /// is cleared, so that one row claims it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_employee_id: Option<EmployeeId>,
     },
     /// `employee_id` is None for an account that names no employee (an
     /// orphan rosterd created, blocked by policy).
@@ -676,6 +683,11 @@ pub fn plan(
         }
     }
 
+    // Rehires under a new id: decided before phase 3, since the leaver's
+    // account may have to move rather than be blocked.
+    let rehires = Rehires::find(&resolved, &email_owners, policy);
+    out.findings.retain(|f| !rehires.explains(f));
+
     // Phase 3: actions, each through its situation's policy entry.
     let mut roles = RoleCheck::default();
     let mut drift_seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -686,7 +698,23 @@ pub fn plan(
         if excluded_employee(&e.id) {
             continue;
         }
+        if let Some(candidates) = rehires.of_new.get(&e.id) {
+            let role = roles.desired(e, policy);
+            let mut ctx = AccountContext {
+                evidence: Evidence::Rehire,
+                role: &role,
+                email_shared: shared_email(e),
+                policy,
+                drift_seen: &mut drift_seen,
+            };
+            rehires.plan(e, candidates, &mut ctx, &mut out);
+            continue;
+        }
         match r {
+            Resolution::Account(u, _) if rehires.moving.contains(&u.user_id) => {
+                // The account moves to the rehire: never blocked as a leaver's.
+                leavers.planned.insert(u.user_id.0.clone());
+            }
             Resolution::Account(u, evidence) => {
                 let role = roles.desired(e, policy);
                 let mut ctx = AccountContext {
@@ -855,6 +883,197 @@ pub fn plan(
         stats,
         scheduled: Vec::new(),
         drift: drift_seen,
+    }
+}
+
+/// A leaver whose account may be a new active employee's: the same person
+/// rehired under a new employee id.
+struct RehireCandidate<'a> {
+    leaver: &'a Employee,
+    account: &'a Auth0User,
+    /// What the two rows share: "email" or "name and workspace".
+    by: &'static str,
+}
+
+/// `possible_rehire` (SPEC: a rehire must not silently get a second
+/// account): an active employee without an account whose email, or name and
+/// workspace, is that of a leaver with an account.
+#[derive(Default)]
+struct Rehires<'a> {
+    of_new: BTreeMap<EmployeeId, Vec<RehireCandidate<'a>>>,
+    /// Accounts the policy moves to their rehire (`relink`).
+    moving: HashSet<Auth0UserId>,
+}
+
+impl<'a> Rehires<'a> {
+    fn find(
+        resolved: &[(&'a Employee, Resolution<'a>)],
+        email_owners: &HashMap<&str, Vec<EmployeeId>>,
+        policy: &PlanPolicy,
+    ) -> Self {
+        let key = |e: &Employee| {
+            let name = e.full_name.split_whitespace().collect::<Vec<_>>().join(" ");
+            (name.to_lowercase(), e.workspace.trim().to_lowercase())
+        };
+        let excluded = |e: &Employee| policy.excluded_employees.contains_key(&e.id);
+        let mut leavers: HashMap<EmployeeId, (&'a Employee, &'a Auth0User)> = HashMap::new();
+        let mut by_name: HashMap<(String, String), Vec<EmployeeId>> = HashMap::new();
+        for (e, r) in resolved {
+            if let (false, false, Resolution::Account(u, _)) = (e.is_active, excluded(e), r) {
+                leavers.insert(e.id, (*e, *u));
+                by_name.entry(key(e)).or_default().push(e.id);
+            }
+        }
+        let mut found = Rehires::default();
+        if leavers.is_empty() {
+            return found;
+        }
+        for (e, r) in resolved {
+            if !e.is_active || excluded(e) || !matches!(r, Resolution::NoAccount) {
+                continue;
+            }
+            let mut candidates: Vec<RehireCandidate> = Vec::new();
+            let same_email = email_owners[e.email.as_str()]
+                .iter()
+                .filter(|o| **o != e.id);
+            for o in same_email {
+                if let Some((leaver, account)) = leavers.get(o) {
+                    candidates.push(RehireCandidate {
+                        leaver,
+                        account,
+                        by: "email",
+                    });
+                }
+            }
+            for o in by_name.get(&key(e)).into_iter().flatten() {
+                if candidates.iter().all(|c| c.leaver.id != *o) {
+                    let (leaver, account) = leavers[o];
+                    let by = "name and workspace";
+                    candidates.push(RehireCandidate {
+                        leaver,
+                        account,
+                        by,
+                    });
+                }
+            }
+            if !candidates.is_empty() {
+                found.of_new.insert(e.id, candidates);
+            }
+        }
+        // An account moves only to the one rehire it can be: a single
+        // candidate, wanted by no other new employee.
+        if policy.rules.action(Situation::PossibleRehire) == crate::policy::PolicyAction::Relink {
+            let mut wanted: HashMap<&Auth0UserId, usize> = HashMap::new();
+            for c in found.of_new.values().flatten() {
+                *wanted.entry(&c.account.user_id).or_default() += 1;
+            }
+            let moving: Vec<Auth0UserId> = found
+                .of_new
+                .values()
+                .filter(|cs| cs.len() == 1 && wanted[&cs[0].account.user_id] == 1)
+                .map(|cs| cs[0].account.user_id.clone())
+                .collect();
+            found.moving.extend(moving);
+        }
+        found
+    }
+
+    /// The duplicate-email findings a rehire explains (its own finding says
+    /// more).
+    fn explains(&self, f: &Finding) -> bool {
+        f.kind == FindingKind::DuplicateEmployeeEmail
+            && f.employee_id.is_some_and(|id| {
+                self.of_new.contains_key(&id)
+                    || self
+                        .of_new
+                        .values()
+                        .flatten()
+                        .any(|c| c.by == "email" && c.leaver.id == id)
+            })
+    }
+
+    /// A new employee with rehire candidates: the account moves to them
+    /// (relink: link, unblock, bring in line), or a finding says who they
+    /// may be; either way no second account is created.
+    fn plan(
+        &self,
+        e: &Employee,
+        candidates: &[RehireCandidate],
+        cx: &mut AccountContext,
+        out: &mut Out,
+    ) {
+        let describe = |c: &RehireCandidate| {
+            format!(
+                "employee {} ({}, {}, {}), who left, has account {} (same {})",
+                c.leaver.id,
+                c.leaver.full_name,
+                c.leaver.email,
+                c.leaver.workspace,
+                c.account.user_id,
+                c.by
+            )
+        };
+        let about = format!(
+            "active employee {} ({}, {}, {}) may be a rehire: {}",
+            e.id,
+            e.full_name,
+            e.email,
+            e.workspace,
+            candidates
+                .iter()
+                .map(describe)
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        match candidates {
+            [c] if self.moving.contains(&c.account.user_id) => {
+                let u = c.account;
+                let roles_owned = cx.policy.rules.owner(Field::Roles) == Ownership::Enforce;
+                out.act(
+                    Situation::PossibleRehire,
+                    Action::Link {
+                        employee_id: e.id,
+                        auth0_user_id: u.user_id.clone(),
+                        evidence: Evidence::Rehire,
+                        role_code: if roles_owned {
+                            cx.role.assign.clone()
+                        } else {
+                            String::new()
+                        },
+                        previous_employee_id: Some(c.leaver.id),
+                    },
+                    format!("{about}; the account moves to employee {}", e.id),
+                );
+                if u.blocked {
+                    out.act(
+                        Situation::PossibleRehire,
+                        Action::Unblock {
+                            employee_id: e.id,
+                            auth0_user_id: u.user_id.clone(),
+                        },
+                        format!("employee {} is employee {} rehired", e.id, c.leaver.id),
+                    );
+                }
+                if let Some((action, reason)) = drift(e, u, cx) {
+                    out.act(Situation::Drifted, action, reason);
+                }
+            }
+            _ => {
+                let f = Finding::new(
+                    FindingKind::PossibleRehire,
+                    Some(e.id),
+                    candidates
+                        .iter()
+                        .map(|c| c.account.user_id.clone())
+                        .collect(),
+                    format!(
+                        "{about}; no account is created for employee {} until a person decides",
+                        e.id
+                    ),
+                );
+                out.report(Situation::PossibleRehire, f);
+            }
+        }
     }
 }
 
@@ -1181,6 +1400,7 @@ impl Evidence {
             Evidence::StoredId => "stored_id",
             Evidence::EmployeeIdMetadata => "employee_id",
             Evidence::Email => "email",
+            Evidence::Rehire => "rehire",
         }
     }
 }
@@ -1190,6 +1410,7 @@ fn evidence_name(e: Evidence) -> &'static str {
         Evidence::StoredId => "the stored auth0_user_id",
         Evidence::EmployeeIdMetadata => "app_metadata.employee_id",
         Evidence::Email => "email",
+        Evidence::Rehire => "a rehire under a new employee id",
     }
 }
 
@@ -1265,6 +1486,7 @@ fn account_actions(e: &Employee, u: &Auth0User, cx: &mut AccountContext, out: &m
                 employee_id: e.id,
                 auth0_user_id: u.user_id.clone(),
                 evidence,
+                previous_employee_id: None,
                 // A leaver's account is linked to be blocked, not given a role.
                 role_code: if e.is_active && roles_owned {
                     cx.role.assign.clone()

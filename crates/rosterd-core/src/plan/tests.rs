@@ -382,6 +382,7 @@ fn account_left_by_a_crash_is_linked_by_employee_id_metadata_not_recreated() {
     assert_eq!(
         p.actions[0].action,
         Action::Link {
+            previous_employee_id: None,
             employee_id: EmployeeId(5),
             auth0_user_id: uid("auth0|a5"),
             evidence: Evidence::EmployeeIdMetadata,
@@ -428,6 +429,7 @@ fn account_is_linked_by_email_case_insensitively() {
     assert_eq!(
         p.actions[0].action,
         Action::Link {
+            previous_employee_id: None,
             employee_id: EmployeeId(6),
             auth0_user_id: uid("auth0|a6"),
             evidence: Evidence::Email,

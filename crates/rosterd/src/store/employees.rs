@@ -780,17 +780,20 @@ impl Store {
 
     /// Write the employee's Auth0 account back on its row. A write that
     /// touches no row is an error: the next run would not see the link.
+    /// Record `user` as employee `id`'s account, or clear the link (None:
+    /// a relinked rehire's old row).
     pub async fn set_employee_auth0_id(
         &self,
         target: &WriteBack,
         id: EmployeeId,
-        user: &Auth0UserId,
+        user: Option<&Auth0UserId>,
         now: DateTime<Utc>,
     ) -> super::Result<()> {
         let text = target.update_sql();
+        let user = user.map(|u| u.0.as_str());
         let done = with_pool!(self, pool, q => {
             sqlx::query(&q(&text)?)
-                .bind(&user.0)
+                .bind(user)
                 .bind(now)
                 .bind(id.0)
                 .execute(pool)

@@ -137,6 +137,9 @@ pub enum StoredActionKind {
         auth0_user_id: Auth0UserId,
         evidence: Evidence,
         role_code: String,
+        /// Absent in plans stored before rehires.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_employee_id: Option<EmployeeId>,
     },
     /// `employee_id` absent or null: an account naming no employee.
     Block {
@@ -406,11 +409,13 @@ impl From<PlannedAction> for StoredAction {
                 auth0_user_id,
                 evidence,
                 role_code,
+                previous_employee_id,
             } => StoredActionKind::Link {
                 employee_id,
                 auth0_user_id,
                 evidence,
                 role_code,
+                previous_employee_id,
             },
             Action::Block {
                 employee_id,
@@ -483,11 +488,13 @@ impl From<StoredAction> for PlannedAction {
                 auth0_user_id,
                 evidence,
                 role_code,
+                previous_employee_id,
             } => Action::Link {
                 employee_id,
                 auth0_user_id,
                 evidence,
                 role_code,
+                previous_employee_id,
             },
             StoredActionKind::Block {
                 employee_id,
@@ -714,10 +721,26 @@ mod tests {
         let mut v1: serde_json::Value = serde_json::from_str(&written).unwrap();
         assert_eq!(v1["version"], CURRENT_VERSION);
         v1.as_object_mut().unwrap().remove("version");
-        // Version 1 is version 0 plus the field: the same JSON otherwise,
-        // and the same as the planner's own serialization.
+        // Version 1 is version 0 plus the field and what later fields
+        // derive (each action's situation from its kind, zero counts): every
+        // version 0 value written back as it was, and the same as the
+        // planner's own serialization.
         let v0: serde_json::Value = serde_json::from_str(&v0_json()).unwrap();
-        assert_eq!(v1, v0);
+        for (i, (a1, a0)) in v1["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(v0["actions"].as_array().unwrap())
+            .enumerate()
+        {
+            let mut a1 = a1.clone();
+            assert!(a1.as_object_mut().unwrap().remove("situation").is_some());
+            assert_eq!(&a1, a0, "action {i}");
+        }
+        assert_eq!(v1["findings"], v0["findings"]);
+        for (key, value) in v0["stats"].as_object().unwrap() {
+            assert_eq!(&v1["stats"][key], value, "stats.{key}");
+        }
         assert_eq!(v1, serde_json::to_value(&plan).unwrap());
         assert_eq!(StoredPlan::read(&written).unwrap(), plan);
     }

@@ -580,3 +580,93 @@ fn contradictory_entries_are_problems_naming_both_keys() {
         .unwrap();
     assert!(p.problems().is_empty(), "{:?}", p.problems());
 }
+
+/// Employee 1 left (their account blocked); employee 2 is them rehired.
+fn rehired(new_email: &str, workspace: &str) -> (Vec<Employee>, Auth0User) {
+    let (old, mut a) = linked("auth0|old", emp(1, "Ann Lee", "ann@x.co", false));
+    a.blocked = true;
+    let mut new = emp(2, "Ann  Lee", new_email, true);
+    new.workspace = workspace.into();
+    (vec![old, new], a)
+}
+
+#[test]
+fn a_rehire_under_a_new_id_is_reported_not_given_a_second_account() {
+    for (email, by) in [
+        ("ann@x.co", "same email"),
+        ("ann.lee@x.co", "same name and workspace"),
+    ] {
+        let (employees, a) = rehired(email, "TX");
+        let p = plan(&employees, std::slice::from_ref(&a), &[], &policy());
+        assert!(p.actions.is_empty(), "{by}: {:?}", p.actions);
+        assert_eq!(
+            findings(&p),
+            vec![fnd(FindingKind::PossibleRehire, Some(2), &["auth0|old"])],
+            "{by}"
+        );
+        let f = &p.findings[0];
+        assert!(
+            f.detail.contains("employee 1 (Ann Lee, ann@x.co, TX)") && f.detail.contains(by),
+            "{}",
+            f.detail
+        );
+        assert!(f.detail.contains("no account is created"), "{}", f.detail);
+        assert_eq!(f.situation, Some(Situation::PossibleRehire));
+    }
+    // Another workspace: another person with the same name.
+    let (employees, a) = rehired("ann.lee@x.co", "MS");
+    let p = plan(&employees, &[a], &[], &policy());
+    assert_eq!(actions(&p), vec![act("create", 2, None)]);
+}
+
+#[test]
+fn a_relinked_rehire_gets_the_old_account_moved_unblocked_and_brought_in_line() {
+    let (employees, a) = rehired("ann.lee@x.co", "TX");
+    let pol = with(&[(Situation::PossibleRehire, PolicyAction::Relink)]);
+    let p = plan(&employees, &[a], &[], &pol);
+    assert!(p.findings.is_empty(), "{:?}", p.findings);
+    assert_eq!(
+        actions(&p),
+        vec![
+            act("link", 2, Some("auth0|old")),
+            act("unblock", 2, Some("auth0|old")),
+            act("update", 2, Some("auth0|old")),
+        ]
+    );
+    let Action::Link {
+        evidence,
+        previous_employee_id,
+        ..
+    } = &p.actions[0].action
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (*evidence, *previous_employee_id),
+        (Evidence::Rehire, Some(EmployeeId(1)))
+    );
+    assert_eq!(p.actions[0].situation, Situation::PossibleRehire);
+    let (patch, _, _, _) = only_update(&p);
+    assert_eq!(patch.app_metadata["employee_id"], json!(2));
+    assert_eq!(patch.email, Some(email("ann.lee@x.co")));
+}
+
+#[test]
+fn a_rehire_with_two_possible_accounts_is_never_relinked() {
+    let (mut employees, a) = rehired("ann.lee@x.co", "TX");
+    let (mut twin, mut b) = linked("auth0|twin", emp(3, "Ann Lee", "ann.l@x.co", false));
+    twin.is_active = false;
+    b.blocked = true;
+    employees.push(twin);
+    let pol = with(&[(Situation::PossibleRehire, PolicyAction::Relink)]);
+    let p = plan(&employees, &[a, b], &[], &pol);
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    assert_eq!(
+        findings(&p),
+        vec![fnd(
+            FindingKind::PossibleRehire,
+            Some(2),
+            &["auth0|old", "auth0|twin"]
+        )]
+    );
+}
