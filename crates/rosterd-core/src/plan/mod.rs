@@ -20,6 +20,7 @@
 //!   can finish from.
 
 pub mod guard;
+mod usage;
 
 use crate::model::{
     Auth0User, Auth0UserId, Email, Employee, EmployeeId, InvalidRow, ManagedAppMetadata,
@@ -743,6 +744,7 @@ pub fn plan(
         .flat_map(|f| f.auth0_user_ids.iter().map(|id| id.0.as_str()))
         .collect();
     let mut orphans = Vec::new();
+    let mut managed_accounts = Vec::new();
     for u in auth0_users {
         let id = u.user_id.0.as_str();
         if !claims.contains_key(id) && !named_in_findings.contains(id) {
@@ -756,8 +758,19 @@ pub fn plan(
         if !u.email_verified {
             unverified += 1;
         }
+        let owner = match claims.get(id).map(Vec::as_slice) {
+            Some([one]) => sorted
+                .binary_search_by_key(one, |e| e.id)
+                .ok()
+                .map(|i| sorted[i]),
+            _ => None,
+        };
+        managed_accounts.push((u, owner));
     }
     findings.extend(orphans);
+    let usage = usage::review(&managed_accounts, &actions, policy);
+    findings.extend(usage.findings);
+    actions.extend(usage.actions);
     findings.sort_by(|a, b| {
         (a.kind, a.employee_id, &a.auth0_user_ids, &a.role_code).cmp(&(
             b.kind,
@@ -775,8 +788,8 @@ pub fn plan(
         stats: PlanStats {
             excluded_accounts: 0,
             excluded_employees: 0,
-            never_logged_in: 0,
-            stale_accounts: 0,
+            never_logged_in: usage.never_logged_in,
+            stale_accounts: usage.stale,
             employees: employees.len(),
             active_employees: employees.iter().filter(|e| e.is_active).count(),
             auth0_users: auth0_users.len(),
