@@ -131,7 +131,7 @@ mod tests {
     use crate::policy::Policy;
 
     /// A fixed "now": 2026-11-30T00:00:00Z.
-    const NOW: i64 = 1_796_083_200;
+    const NOW: i64 = 1_795_996_800;
     const CREATED_BY: &str = "productivity_system";
 
     fn rules(never: PolicyAction, stale: PolicyAction) -> Policy {
