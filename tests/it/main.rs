@@ -31,3 +31,4 @@ mod source_trust;
 #[cfg(feature = "mysql")]
 mod store_mysql;
 mod triage;
+mod usage;

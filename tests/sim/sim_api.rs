@@ -1001,3 +1001,69 @@ async fn password_change_ticket() {
         400
     );
 }
+
+/// The usage fields rosterd exports (`created_at`, `last_login`,
+/// `logins_count`, the first identity's connection) as Auth0 holds them: a
+/// seed keeps a tenant's history, a new account has a creation date and no
+/// login yet (absent, not null).
+#[tokio::test]
+async fn export_carries_usage_dates_and_the_connection_seeded_or_created() {
+    let s = start().await;
+    let mut users = employees(2);
+    users[0]["created_at"] = json!("2025-01-02T03:04:05.678Z");
+    users[0]["last_login"] = json!("2026-11-30T10:00:00.000Z");
+    users[0]["logins_count"] = json!(42);
+    users[1]["connection"] = json!("corp-db");
+    users[1]["created_at"] = json!("2024-06-01T00:00:00.000Z");
+    let ids = s.seed(users).await;
+    let fresh = s.create("new.hire@example.com").await;
+    assert!(fresh["created_at"]
+        .as_str()
+        .is_some_and(|t| t.ends_with('Z')));
+    assert!(fresh.get("last_login").is_none() && fresh.get("logins_count").is_none());
+
+    let fields: Vec<Value> = ["user_id", "created_at", "last_login", "logins_count"]
+        .iter()
+        .map(|f| json!({ "name": f }))
+        .chain([json!({"name": "identities[0].connection", "export_as": "connection"})])
+        .collect();
+    let a = s
+        .post(
+            "/api/v2/jobs/users-exports",
+            json!({"format": "json", "fields": fields}),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let job = wait_completed(&s, a.body["id"].as_str().unwrap()).await;
+    let file = s
+        .http
+        .get(job["location"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let rows = gunzip_lines(&file.bytes().await.unwrap());
+    let row = |id: &str| rows.iter().find(|r| r["user_id"] == id).unwrap().clone();
+    assert_eq!(
+        row(&ids[0]),
+        json!({"user_id": ids[0], "created_at": "2025-01-02T03:04:05.678Z",
+               "last_login": "2026-11-30T10:00:00.000Z", "logins_count": 42,
+               "connection": "Username-Password-Authentication"})
+    );
+    assert_eq!(
+        row(&ids[1]),
+        json!({"user_id": ids[1], "created_at": "2024-06-01T00:00:00.000Z",
+               "connection": "corp-db"})
+    );
+    let new = row(fresh["user_id"].as_str().unwrap());
+    assert_eq!(new["created_at"], fresh["created_at"]);
+    assert!(new.get("last_login").is_none(), "{new}");
+
+    // A date of the wrong type is refused, as Auth0 does.
+    let mut bad = employees(1);
+    bad[0]["email"] = json!("bad.date@example.com");
+    bad[0]["last_login"] = json!(12);
+    let a = s
+        .control(Method::POST, "/__sim/users", Some(Value::Array(bad)))
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+}

@@ -8,7 +8,8 @@
 //! endpoint patterns, statuses), never ids or emails.
 
 use crate::outcome::FailedStage;
-use crate::plan::ActionKind;
+use crate::plan::{ActionKind, Plan};
+use crate::policy::Field;
 use crate::run::RunStatus;
 use prometheus::{
     Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
@@ -21,6 +22,13 @@ const RUN_BUCKETS: &[f64] = &[
 ];
 /// Auth0 calls take tens of milliseconds to seconds (export downloads).
 const REQUEST_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+/// From an employee row's change to its Auth0 effect: a run's seconds when
+/// the change feed triggers it, up to days while a run is held. 900 s is a
+/// bound so the leaver promise (`RosterdLeaverBlockSlow`, 15 min) is exact.
+const LIFECYCLE_BUCKETS: &[f64] = &[
+    10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0,
+    86400.0, 259200.0, 604800.0,
+];
 
 pub struct Metrics {
     registry: Registry,
@@ -52,6 +60,11 @@ pub struct Metrics {
     pub scheduler_skipped: IntCounter,
     pub schedule_interval: Gauge,
     pub notifications: IntCounterVec,
+    // Lifecycle policy (issue 12): account usage, drift, latency.
+    pub accounts_never_logged_in: IntGauge,
+    pub accounts_stale: IntGauge,
+    pub drift: IntCounterVec,
+    pub lifecycle_latency: HistogramVec,
 }
 
 fn opts(name: &str, help: impl Into<String>) -> Opts {
@@ -201,8 +214,35 @@ impl Metrics {
                 opts("rosterd_notifications_total", "Notifications sent, by channel (email, webhook) and outcome."),
                 &["channel", "outcome"]
             )),
+            accounts_never_logged_in: reg!(IntGauge::new(
+                "rosterd_accounts_never_logged_in",
+                "Managed, unblocked Auth0 accounts never logged into policy.usage.never_logged_in_days after their creation, as the last run saw them."
+            )),
+            accounts_stale: reg!(IntGauge::new(
+                "rosterd_accounts_stale",
+                "Managed, unblocked Auth0 accounts not logged into for policy.usage.stale_days, as the last run saw them."
+            )),
+            drift: reg!(IntCounterVec::new(
+                opts("rosterd_drift_total", format!("Managed accounts seen drifted, by field ({}), counted once per run that is not a dry run: a drift left alone counts again each run.", list(Field::ALL))),
+                &["field"]
+            )),
+            lifecycle_latency: reg!(HistogramVec::new(
+                HistogramOpts::new(
+                    "rosterd_lifecycle_latency_seconds",
+                    format!("From an employee row's change (its updated_at column, else the start of the first run that planned the action) to the Auth0 call that applied it, by action ({}).", list(ActionKind::ALL))
+                )
+                .buckets(LIFECYCLE_BUCKETS.to_vec()),
+                &["action"]
+            )),
             registry,
         };
+        // Every label present from the start, so rate() and alerts see 0s.
+        for f in Field::ALL {
+            m.drift.with_label_values(&[f.as_str()]);
+        }
+        for k in ActionKind::ALL {
+            m.lifecycle_latency.with_label_values(&[k.as_str()]);
+        }
         m.build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
@@ -216,6 +256,34 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut buf)
             .expect("text encoding never fails");
         String::from_utf8(buf).expect("the text format is UTF-8")
+    }
+}
+
+impl Metrics {
+    /// What a plan says about the tenant: account usage, and the drift it
+    /// saw. A dry run sets the gauges (they describe the tenant as read) but
+    /// counts no drift: asking "what would a run do" does not see drift
+    /// happen again.
+    pub fn observe_plan(&self, plan: &Plan, dry_run: bool) {
+        self.accounts_never_logged_in
+            .set(plan.stats.never_logged_in as i64);
+        self.accounts_stale.set(plan.stats.stale_accounts as i64);
+        if dry_run {
+            return;
+        }
+        for (field, n) in &plan.drift {
+            match field.parse::<Field>() {
+                Ok(f) => self
+                    .drift
+                    .with_label_values(&[f.as_str()])
+                    .inc_by(*n as u64),
+                // The planner names fields by the vocabulary; anything else
+                // would be an unbounded label.
+                Err(_) => {
+                    tracing::warn!(field, "drift on a field outside the vocabulary not counted")
+                }
+            }
+        }
     }
 }
 
@@ -255,5 +323,31 @@ mod tests {
         ] {
             assert!(text.contains(help), "{help}");
         }
+    }
+
+    #[test]
+    fn a_plan_sets_the_usage_gauges_and_counts_drift_except_in_a_dry_run() {
+        let m = Metrics::new();
+        let mut plan = Plan::default();
+        plan.stats.never_logged_in = 3;
+        plan.stats.stale_accounts = 2;
+        plan.drift.insert("user_metadata.full_name".into(), 4);
+        plan.drift.insert("not a field".into(), 9);
+        m.observe_plan(&plan, true);
+        let text = m.render();
+        assert!(
+            text.contains("rosterd_accounts_never_logged_in 3"),
+            "{text}"
+        );
+        assert!(text.contains("rosterd_accounts_stale 2"), "{text}");
+        assert!(text.contains("rosterd_drift_total{field=\"user_metadata.full_name\"} 0"));
+        m.observe_plan(&plan, false);
+        m.observe_plan(&plan, false);
+        let text = m.render();
+        assert!(text.contains("rosterd_drift_total{field=\"user_metadata.full_name\"} 8"));
+        assert!(text.contains("rosterd_drift_total{field=\"name\"} 0"));
+        assert!(!text.contains("not a field"));
+        assert!(text
+            .contains("rosterd_lifecycle_latency_seconds_bucket{action=\"block\",le=\"900\"} 0"));
     }
 }

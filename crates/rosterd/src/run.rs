@@ -762,6 +762,7 @@ async fn execute(
     report.stats = plan.stats.clone();
     report.planned = plan::action_counts(&plan);
     report.findings = plan::finding_counts(&plan);
+    ctx.metrics.observe_plan(&plan, opts.dry_run);
     end.actions_planned = plan.actions.len() as i64;
     end.findings_count = plan.findings.len() as i64;
     end.plan = Some(StoredPlan::write(&plan));
@@ -932,6 +933,9 @@ async fn execute(
             }
         }
     }
+    if tally.attempted > tally.failed {
+        observe_latency(ctx, run_id, &by_id).await;
+    }
     // Nothing more is written once another replica may lead, rosterd's own
     // records included.
     if let Some(why) = ctx.leadership_lost() {
@@ -953,6 +957,33 @@ async fn execute(
     report.error = verdict.error;
     report.failed_stage = verdict.failed_stage;
     Ok(())
+}
+
+/// `rosterd_lifecycle_latency_seconds` for the actions this run applied,
+/// from when their change happened (`store::AppliedAction::started_at`) to
+/// when Auth0 took them. A read that fails costs the observations, never
+/// the run.
+async fn observe_latency(ctx: &Context, run_id: i64, employees: &BTreeMap<EmployeeId, &Employee>) {
+    let applied = match ctx.store.applied_since_planned(run_id).await {
+        Ok(applied) => applied,
+        Err(e) => {
+            tracing::warn!(error = %crate::telemetry::error_chain(&e), "lifecycle latency not observed");
+            return;
+        }
+    };
+    for a in applied {
+        let changed = employees
+            .get(&EmployeeId(a.employee_id))
+            .and_then(|e| e.changed_at);
+        // The start may be on the database's clock and the end on ours.
+        let millis = (a.applied_at - a.started_at(changed))
+            .num_milliseconds()
+            .max(0);
+        ctx.metrics
+            .lifecycle_latency
+            .with_label_values(&[a.kind.as_str()])
+            .observe(millis as f64 / 1000.0);
+    }
 }
 
 /// When `plan` is the plan of the latest rejected run: why it is not held

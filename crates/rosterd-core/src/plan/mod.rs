@@ -21,6 +21,7 @@
 
 mod decide;
 pub mod guard;
+mod usage;
 
 use decide::Out;
 
@@ -820,6 +821,7 @@ pub fn plan(
         .chain(&quiet)
         .flat_map(|f| f.auth0_user_ids.iter().cloned())
         .collect();
+    let mut managed_accounts = Vec::new();
     for u in auth0_users {
         let id = u.user_id.0.as_str();
         if idx.excluded(u) {
@@ -848,7 +850,20 @@ pub fn plan(
         if !u.email_verified {
             stats.managed_unverified_email += 1;
         }
+        let owner = match claims.get(id).map(Vec::as_slice) {
+            Some([one]) => sorted
+                .binary_search_by_key(one, |e| e.id)
+                .ok()
+                .map(|i| sorted[i]),
+            _ => None,
+        };
+        managed_accounts.push((u, owner));
     }
+    let usage = usage::review(&managed_accounts, &out.actions, policy);
+    out.findings.extend(usage.findings);
+    out.actions.extend(usage.actions);
+    stats.never_logged_in = usage.never_logged_in;
+    stats.stale_accounts = usage.stale;
     // Findings whose situation their kind says: named, or dropped when the
     // policy ignores it.
     let rules = &policy.rules;

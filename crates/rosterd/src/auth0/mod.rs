@@ -342,9 +342,16 @@ impl Auth0Client {
             "blocked",
             "app_metadata",
             "user_metadata",
+            // Account usage (`policy.usage`): absent until set, not null.
+            "created_at",
+            "last_login",
+            "logins_count",
         ]
         .iter()
         .map(|f| json!({ "name": f }))
+        // The first identity's connection, not the whole array: social
+        // identities may carry IdP tokens rosterd has no use for.
+        .chain([json!({ "name": "identities[0].connection", "export_as": "connection" })])
         .collect();
         let body = json!({ "format": "json", "fields": fields });
         let resp = self

@@ -18,10 +18,18 @@ pub fn user_from_json(v: &Value) -> Result<Auth0User, String> {
     let am = &v["app_metadata"];
     let um = &v["user_metadata"];
     Ok(Auth0User {
-        created_at: None,
-        last_login: None,
-        connection: None,
-        app_metadata_flags: Vec::new(),
+        created_at: timestamp(&v["created_at"]),
+        last_login: timestamp(&v["last_login"]),
+        connection: connection(v),
+        app_metadata_flags: am
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(_, v)| **v == Value::Bool(true))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default(),
         user_id: Auth0UserId(user_id.to_string()),
         email: v["email"].as_str().and_then(|e| Email::parse(e).ok()),
         name: text(&v["name"]),
@@ -47,6 +55,29 @@ pub fn user_from_json(v: &Value) -> Result<Auth0User, String> {
             department: text(&um["department"]),
         },
     })
+}
+
+/// An Auth0 date (`2026-11-30T10:00:00.000Z`) as UNIX seconds; anything
+/// else is None: a date rosterd cannot read only means "unknown".
+fn timestamp(v: &Value) -> Option<i64> {
+    let text = v.as_str()?;
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+/// The first identity's connection: exported as `connection` (rosterd asks
+/// for `identities[0].connection` under that name), or as Auth0's user JSON
+/// holds it when the export or an API answer carries the whole array.
+fn connection(v: &Value) -> Option<String> {
+    [
+        &v["connection"],
+        &v["identities[0].connection"],
+        &v["identities"][0]["connection"],
+    ]
+    .into_iter()
+    .find_map(|c| c.as_str().filter(|c| !c.is_empty()))
+    .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -84,5 +115,58 @@ mod tests {
     #[test]
     fn an_account_without_id_is_an_error_not_a_guess() {
         assert!(user_from_json(&json!({"email": "a@b.co"})).is_err());
+    }
+
+    #[test]
+    fn reads_usage_dates_connection_and_true_flags() {
+        let u = user_from_json(&json!({
+            "user_id": "auth0|abc",
+            "created_at": "2026-11-30T10:00:00.000Z",
+            "last_login": "2026-12-01T10:00:00.500Z",
+            "logins_count": 3,
+            "connection": "Username-Password-Authentication",
+            "app_metadata": {"rosterd_ignore": true, "vip": false, "note": "true", "employee_id": 1}
+        }))
+        .unwrap();
+        assert_eq!(u.created_at, Some(1_796_032_800));
+        assert_eq!(u.last_login, Some(1_796_032_800 + 86_400));
+        assert_eq!(
+            u.connection.as_deref(),
+            Some("Username-Password-Authentication")
+        );
+        assert_eq!(u.app_metadata_flags, vec!["rosterd_ignore".to_string()]);
+    }
+
+    #[test]
+    fn the_connection_is_read_from_the_identities_as_auth0_returns_them() {
+        let u = user_from_json(&json!({
+            "user_id": "google-oauth2|1",
+            "identities": [{"connection": "google-oauth2", "provider": "google-oauth2"},
+                           {"connection": "db"}]
+        }))
+        .unwrap();
+        assert_eq!(u.connection.as_deref(), Some("google-oauth2"));
+    }
+
+    #[test]
+    fn an_unreadable_or_missing_date_is_unknown_not_an_error() {
+        for bad in [
+            json!("yesterday"),
+            json!(12),
+            json!(null),
+            json!("2026-13-01T00:00:00Z"),
+        ] {
+            let u = user_from_json(&json!({
+                "user_id": "auth0|abc", "created_at": bad.clone(), "last_login": bad
+            }))
+            .unwrap();
+            assert_eq!((u.created_at, u.last_login), (None, None));
+        }
+        let u = user_from_json(&json!({"user_id": "auth0|abc"})).unwrap();
+        assert_eq!(
+            (u.created_at, u.last_login, u.connection),
+            (None, None, None)
+        );
+        assert!(u.app_metadata_flags.is_empty());
     }
 }

@@ -19,8 +19,9 @@
 //! `stored_plan` (the plan as stored, versioned), `mappings` (mapping
 //! audit, PodFactory links, manual mappings), `decisions` (PodFactory users
 //! that are not employees, acknowledged findings), `admin` (the admin audit),
-//! `employees` (the employees source), `changes` (the change feed) and
-//! `lock` (the leader lock); `url` parses database URLs and `migrations`
+//! `employees` (the employees source), `changes` (the change feed),
+//! `latency` (when applied actions were first planned) and `lock` (the
+//! leader lock); `url` parses database URLs and `migrations`
 //! applies `migrations/`. This file holds the type, connecting, errors and
 //! the SQL helpers they share.
 
@@ -28,6 +29,7 @@ mod admin;
 mod changes;
 mod decisions;
 mod employees;
+mod latency;
 mod lock;
 mod mappings;
 mod migrations;
@@ -45,6 +47,7 @@ pub(crate) use employees::read_only_pg;
 #[cfg(feature = "sqlite")]
 pub(crate) use employees::read_only_sqlite;
 pub use employees::{Loaded, Unreadable, WriteBack, EMPLOYEES_QUERY};
+pub use latency::AppliedAction;
 pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
 pub use mappings::{
     AuditRow, LinkRow, ManualMapping, MappingAudit, PodFactoryLink, PodFactoryLinkHistory,
