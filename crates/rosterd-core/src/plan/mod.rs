@@ -19,6 +19,7 @@
 //!   any order, or losing some to failures, leaves a state the next plan
 //!   can finish from.
 
+mod departures;
 pub mod guard;
 
 use crate::model::{
@@ -535,6 +536,9 @@ pub fn plan(
     invalid_rows: &[InvalidRow],
     policy: &PlanPolicy,
 ) -> Plan {
+    // End dates first: whoever's last day has ended is a leaver from here on.
+    let (employees, scheduled) = departures::effective(employees, auth0_users, policy);
+    let employees: &[Employee] = &employees;
     let idx = Index::new(auth0_users);
     let mut findings: Vec<Finding> = Vec::new();
 
@@ -768,7 +772,7 @@ pub fn plan(
     });
 
     Plan {
-        scheduled: Default::default(),
+        scheduled,
         drift: Default::default(),
         actions,
         findings,
