@@ -248,6 +248,9 @@ pub struct RunReport {
     /// Why matching did not run this time (the source could not be read);
     /// the rest of the run went on.
     pub podfactory_error: Option<String>,
+    /// Leavers whose last day has not ended yet, soonest first: their
+    /// blocks, and when (the daemon starts a run then).
+    pub scheduled: Vec<ScheduledReport>,
     /// Set when an approval could not be used as given.
     pub approval_note: Option<String>,
     /// Where a failed run stopped.
@@ -265,6 +268,18 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
     pub duration_ms: u64,
+}
+
+/// A block planned for the end of a leaver's last day, as people read it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduledReport {
+    pub employee_id: EmployeeId,
+    pub at: chrono::DateTime<Utc>,
+    /// `at` on the workspace's clock, e.g. `2026-03-09 00:00 CDT`.
+    pub local_time: String,
+    /// The workspace's IANA zone.
+    pub zone: String,
+    pub auth0_user_ids: Vec<Auth0UserId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -460,6 +475,7 @@ async fn locked_run(
             error: None,
             podfactory: None,
             podfactory_error: None,
+            scheduled: Vec::new(),
             approval_note: None,
             failed_stage: None,
             quarantined: false,
@@ -694,11 +710,13 @@ async fn execute(
     // Load. The baseline is valid, distinct employees: rows repeated by a
     // bad join, or all invalid, must not become the next run's yardstick.
     let write_back = ctx.write_back.as_ref();
-    let loaded = store
-        .load_employee_rows(s.database.employees_query.as_deref(), write_back)
+    let mut loaded = store
+        .load_employee_rows(s.database.employees_query.as_deref(), write_back, &s.policy)
         .await?;
     let rows = loaded.rows.len() + loaded.unreadable.len();
+    let cells = std::mem::take(&mut loaded.policy);
     let (mut employees, invalid, unidentified) = validate(loaded);
+    let excluded_employees = apply_source_policy(&mut employees, cells, &s.policy);
     end.employees_seen = Some(employees.len() as i64);
     let previous = store.last_successful_employee_count().await?;
     guard::check_source(
@@ -742,7 +760,7 @@ async fn execute(
         now: ctx.now().timestamp(),
         rules: s.policy.rules.clone(),
         excluded_accounts: Default::default(),
-        excluded_employees: Default::default(),
+        excluded_employees,
         created_by: s.reconcile.created_by.clone(),
         podfactory_sync: matching.as_mut().and_then(|m| m.sync.take()),
         roles: Some(roles),
@@ -755,6 +773,7 @@ async fn execute(
         report.podfactory = Some(m.summary());
     }
     report.stats = plan.stats.clone();
+    report.scheduled = scheduled_blocks(&plan, &employees, &s.policy.departures);
     report.planned = plan::action_counts(&plan);
     report.findings = plan::finding_counts(&plan);
     end.actions_planned = plan.actions.len() as i64;
@@ -990,6 +1009,59 @@ async fn record_matching(
         m.record(store, accounts, summary).await?;
     }
     Ok(())
+}
+
+/// What `[policy]` says of the source's rows, onto the employees: each end
+/// date as when the last day ends in the workspace's zone, the last change,
+/// and the employees excluded (`policy.exclude`), with the key that
+/// excluded them.
+fn apply_source_policy(
+    employees: &mut [Employee],
+    mut cells: BTreeMap<i64, crate::store::PolicyCells>,
+    policy: &crate::config::PolicySettings,
+) -> BTreeMap<EmployeeId, String> {
+    let mut excluded = BTreeMap::new();
+    for e in employees.iter_mut() {
+        let c = cells.remove(&e.id.0).unwrap_or_default();
+        let zone = crate::departures::zone_of(&policy.departures, &e.workspace);
+        e.leaves_at = c.end_date.map(|d| crate::departures::leaves_at(d, zone));
+        e.changed_at = c.updated_at.map(|t| t.timestamp());
+        if policy.exclude.employee_ids.contains(&e.id.0) {
+            excluded.insert(e.id, "policy.exclude.employee_ids".to_string());
+        } else if c.excluded {
+            excluded.insert(e.id, "policy.exclude.employees_where".to_string());
+        }
+    }
+    excluded
+}
+
+/// The plan's scheduled blocks with their local time, in each employee's
+/// workspace zone.
+fn scheduled_blocks(
+    plan: &Plan,
+    employees: &[Employee],
+    departures: &crate::config::DepartureSettings,
+) -> Vec<ScheduledReport> {
+    let workspace: HashMap<EmployeeId, &str> = employees
+        .iter()
+        .map(|e| (e.id, e.workspace.as_str()))
+        .collect();
+    plan.scheduled
+        .iter()
+        .map(|b| {
+            let zone = crate::departures::zone_of(
+                departures,
+                workspace.get(&b.employee_id).copied().unwrap_or_default(),
+            );
+            ScheduledReport {
+                employee_id: b.employee_id,
+                at: chrono::DateTime::from_timestamp(b.at, 0).unwrap_or_default(),
+                local_time: crate::departures::local_time(b.at, zone),
+                zone: zone.name().to_string(),
+                auth0_user_ids: b.auth0_user_ids.clone(),
+            }
+        })
+        .collect()
 }
 
 /// Without a write-back target the link is the account's
@@ -1620,6 +1692,7 @@ mod tests {
                 unreadable(Some(4), Some(false)),
                 unreadable(None, Some(false)),
             ],
+            policy: Default::default(),
         };
         let (employees, invalid, unidentified) = validate(loaded);
         assert!(employees.is_empty());

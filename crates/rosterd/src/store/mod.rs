@@ -44,7 +44,7 @@ pub(crate) use employees::read_only_mysql;
 pub(crate) use employees::read_only_pg;
 #[cfg(feature = "sqlite")]
 pub(crate) use employees::read_only_sqlite;
-pub use employees::{Loaded, Unreadable, WriteBack, EMPLOYEES_QUERY};
+pub use employees::{Loaded, PolicyCells, Unreadable, WriteBack, EMPLOYEES_QUERY};
 pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
 pub use mappings::{
     AuditRow, LinkRow, ManualMapping, MappingAudit, PodFactoryLink, PodFactoryLinkHistory,
