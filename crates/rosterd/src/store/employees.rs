@@ -623,12 +623,20 @@ fn as_instant(c: Cell) -> Result<Option<DateTime<Utc>>, String> {
         Cell::Instant(t) => Ok(Some(t)),
         Cell::Timestamp(t) => Ok(Some(t.and_utc())),
         Cell::Date(d) => Ok(Some(d.and_time(chrono::NaiveTime::MIN).and_utc())),
-        Cell::Text(s) => match EndDate::parse(&s) {
-            Ok(EndDate::At(t)) => Ok(Some(t)),
-            _ => NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S%.f")
-                .map(|t| Some(t.and_utc()))
-                .map_err(|_| format!("is {s:?}, not a timestamp (YYYY-MM-DD HH:MM:SS)")),
-        },
+        Cell::Text(s) => {
+            let t = s.trim();
+            let naive = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok());
+            match (naive, EndDate::parse(t)) {
+                (Some(n), _) => Ok(Some(n.and_utc())),
+                (None, Ok(EndDate::At(at))) => Ok(Some(at)),
+                (None, Ok(EndDate::Day(d))) => {
+                    Ok(Some(d.and_time(chrono::NaiveTime::MIN).and_utc()))
+                }
+                (None, Err(_)) => Err(format!("is {t:?}, not a timestamp (YYYY-MM-DD HH:MM:SS)")),
+            }
+        }
         _ => Err("is not a timestamp".into()),
     }
 }
