@@ -50,7 +50,10 @@ fn date_type(db: Db) -> &'static str {
     match db {
         #[cfg(feature = "sqlite")]
         Db::Sqlite => "TEXT",
-        _ => "DATE",
+        #[cfg(feature = "postgres")]
+        Db::Postgres => "DATE",
+        #[cfg(feature = "mysql")]
+        Db::MySql => "DATE",
     }
 }
 
