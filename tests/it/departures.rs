@@ -322,3 +322,71 @@ on_every_backend!(
     bad_end_dates_are_named,
     excluded_employees_are_flagged_by_the_condition,
 );
+
+/// The daemon blocks a leaver when their last day ends, not at the next
+/// cron tick (the schedule here never fires during a test). The context's
+/// clock runs 10 s before the end of Ana's last day, in step with the
+/// system's; the test asserts what happened in which order, with a
+/// generous limit, not when.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_blocks_a_leaver_when_the_day_ends() {
+    let tdb = TestDb::new(Db::Sqlite).await;
+    let sim_server = spawn_sim().await;
+    let sim = SimClient::new(&sim_server);
+    let mut s = daemon_settings(&tdb, &sim_server);
+    s.policy.departures.end_date = "last_day".into();
+    s.policy
+        .departures
+        .zones
+        .insert("TX".into(), "America/Chicago".into());
+    let offset = at(END) - chrono::Duration::seconds(10) - Utc::now();
+    let ctx = Context::with_clock(s, Arc::new(move || Utc::now() + offset))
+        .await
+        .expect("context");
+    ctx.store.migrate().await.unwrap();
+    add_column(&ctx, "last_day", "TEXT").await;
+    let (rows, accounts) = linked_staff(20, 0);
+    ctx.store.insert_employees(&rows).await.unwrap();
+    sim.seed(accounts).await;
+    exec(
+        &ctx.store,
+        &format!("UPDATE employees SET last_day = '{LAST_DAY}' WHERE id = 1"),
+    )
+    .await;
+    let daemon = rosterd::daemon::spawn_with(ctx).await.expect("the daemon");
+    let api = DaemonClient::admin(&daemon);
+
+    let first = api.trigger(false).await;
+    let run = api
+        .wait_run(first, std::time::Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        run["summary"]["planned"]["block"],
+        serde_json::Value::Null,
+        "{run}"
+    );
+    assert_eq!(
+        run["summary"]["scheduled"][0]["local_time"], "2026-03-09 00:00 CDT",
+        "{run}"
+    );
+    assert!(!blocked(&sim, "worker1@example.com").await);
+
+    // The next run is the driver's, at the end of the day.
+    let next = eventually(
+        "a run at the end of the last day",
+        std::time::Duration::from_secs(60),
+        || async {
+            api.runs()
+                .await
+                .into_iter()
+                .find(|r| r["id"].as_i64() > Some(first))
+        },
+    )
+    .await;
+    assert_eq!(next["trigger"], "schedule", "{next}");
+    let id = next["id"].as_i64().unwrap();
+    let run = api.wait_run(id, std::time::Duration::from_secs(30)).await;
+    assert_eq!(run["summary"]["succeeded"]["block"], 1, "{run}");
+    assert!(blocked(&sim, "worker1@example.com").await);
+    daemon.shutdown().await.expect("the daemon stops");
+}

@@ -147,7 +147,7 @@ pub(crate) struct Finished {
     pub status: RunStatus,
     pub quarantined: bool,
     pub leadership_lost: bool,
-    /// The soonest block the run's plan scheduled.
+    /// When the soonest block the run's plan scheduled is due.
     pub next_block: Option<DateTime<Utc>>,
 }
 
@@ -176,6 +176,7 @@ impl Activation for Reconcile {
         let running = started.running();
         let stop = started.stop_request();
         let notifier = self.notifier.clone();
+        let ctx = self.ctx.clone();
         let finish = async move {
             let report = started.finish().await?;
             if let Some(n) = notifier {
@@ -187,7 +188,14 @@ impl Activation for Reconcile {
                 status: report.status,
                 quarantined: report.quarantined,
                 leadership_lost: report.leadership_lost,
-                next_block: report.scheduled.iter().map(|b| b.at).min(),
+                // On the driver's clock: the plan's "now" is the
+                // context's (a test may set it apart).
+                next_block: report
+                    .scheduled
+                    .iter()
+                    .map(|b| b.at)
+                    .min()
+                    .map(|at| Utc::now() + (at - ctx.now())),
             })
         };
         Ok(Begun {
