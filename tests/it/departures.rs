@@ -316,7 +316,48 @@ async fn excluded_employees_are_flagged_by_the_condition(db: Db) {
     assert!(err.contains("policy.exclude.employees_where: "), "{err}");
 }
 
+/// With `database.employees_query`, the SQL is evaluated over that query's
+/// columns (here an end date joined from a table of its own).
+async fn a_custom_query_carries_the_end_date(db: Db) {
+    let tdb = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let ctx = context(settings(&tdb, &sim)).await;
+    ctx.store.insert_employees(&staff(3)).await.unwrap();
+    exec(
+        &ctx.store,
+        &format!(
+            "CREATE TABLE terminations (employee_id INTEGER, ends {})",
+            date_type(db)
+        ),
+    )
+    .await;
+    exec(
+        &ctx.store,
+        "INSERT INTO terminations VALUES (1, '2026-03-08')",
+    )
+    .await;
+    let query = "SELECT e.id, e.full_name, e.email, e.department, e.workspace, e.role_code, \
+                 e.is_active, t.ends AS terminated_at FROM employees e \
+                 LEFT JOIN terminations t ON t.employee_id = e.id";
+    let mut policy = PolicySettings::default();
+    policy.departures.end_date = "terminated_at".into();
+    policy.exclude.employees_where = "id = 3".into();
+    let loaded = ctx
+        .store
+        .load_employee_rows(Some(query), None, &policy)
+        .await
+        .unwrap();
+    assert_eq!(loaded.rows.len(), 3);
+    assert_eq!(
+        loaded.policy[&1].end_date,
+        Some(EndDate::Day("2026-03-08".parse().unwrap()))
+    );
+    assert!(!loaded.policy.contains_key(&2), "{:?}", loaded.policy);
+    assert!(loaded.policy[&3].excluded && loaded.policy[&3].end_date.is_none());
+}
+
 on_every_backend!(
+    a_custom_query_carries_the_end_date,
     leaver_blocked_at_local_midnight_not_a_minute_before,
     end_dates_read_from_every_date_type,
     bad_end_dates_are_named,
