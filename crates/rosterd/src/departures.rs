@@ -209,6 +209,38 @@ mod tests {
     }
 
     #[test]
+    fn a_config_with_an_unknown_zone_is_refused_naming_the_key() {
+        let text = r#"
+[auth0]
+domain = "acme.eu.auth0.com"
+client_id = "m2m"
+client_secret = "s"
+
+[policy.departures]
+end_date = "last_day"
+
+[policy.departures.zones]
+TX = "America/Chicgo"
+"#;
+        let err = crate::config::Settings::from_sources(text, Vec::new()).unwrap_err();
+        assert!(
+            err.problems
+                .iter()
+                .any(|p| p.starts_with("policy.departures.zones.TX: ")),
+            "{:?}",
+            err.problems
+        );
+        let fixed = text.replace("Chicgo", "Chicago");
+        let err = crate::config::Settings::from_sources(&fixed, Vec::new()).err();
+        assert!(
+            err.iter()
+                .flat_map(|e| &e.problems)
+                .all(|p| !p.starts_with("policy.")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn unknown_zones_are_named_by_their_key() {
         let mut s = settings();
         s.default_zone = "Mars/Olympus".into();
