@@ -1681,6 +1681,53 @@ mod tests {
     }
 
     #[test]
+    fn source_policy_puts_end_dates_changes_and_exclusions_on_the_employees() {
+        let mut employees: Vec<Employee> = [1, 2, 3]
+            .into_iter()
+            .map(|id| row(id, true).validate().unwrap())
+            .collect();
+        employees[0].workspace = "TX".into();
+        let mut policy = crate::config::PolicySettings::default();
+        policy
+            .departures
+            .zones
+            .insert("TX".into(), "America/Chicago".into());
+        policy.exclude.employee_ids = vec![3];
+        let day = crate::departures::EndDate::Day("2026-03-08".parse().unwrap());
+        let cells = BTreeMap::from([
+            (
+                1,
+                crate::store::PolicyCells {
+                    end_date: Some(day),
+                    updated_at: Some("2026-03-01T12:00:00Z".parse().unwrap()),
+                    excluded: false,
+                },
+            ),
+            (
+                2,
+                crate::store::PolicyCells {
+                    end_date: Some(day),
+                    excluded: true,
+                    ..Default::default()
+                },
+            ),
+        ]);
+        let excluded = apply_source_policy(&mut employees, cells, &policy);
+        // TX ends at Chicago's midnight; employee 2 (no workspace) at UTC's.
+        assert_eq!(employees[0].leaves_at, Some(1_773_032_400));
+        assert_eq!(employees[0].changed_at, Some(1_772_366_400));
+        assert_eq!(employees[1].leaves_at, Some(1_773_014_400));
+        assert_eq!(employees[2].leaves_at, None);
+        assert_eq!(
+            excluded,
+            BTreeMap::from([
+                (EmployeeId(2), "policy.exclude.employees_where".to_string()),
+                (EmployeeId(3), "policy.exclude.employee_ids".to_string()),
+            ])
+        );
+    }
+
+    #[test]
     fn an_unreadable_row_says_the_person_left_only_when_it_can() {
         let loaded = Loaded {
             rows: vec![row(4, false)],
