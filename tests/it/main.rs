@@ -16,6 +16,7 @@ mod crash;
 mod daemon_api;
 mod daemon_jwt;
 mod daemon_load;
+mod departures;
 mod error_chains;
 mod held_run_v0;
 mod lock_fencing;

@@ -119,7 +119,7 @@ async fn custom_query_with_a_write_back_table_converges(db: Db) {
     staff_table(&ctx.store, true).await;
     let said = ctx
         .store
-        .check_employees_source(&ctx.settings.database)
+        .check_employees_source(&ctx.settings.database, &ctx.settings.policy)
         .await
         .unwrap();
     assert!(said.contains("staff.auth0_user_id"), "{said}");
@@ -148,7 +148,7 @@ async fn custom_query_without_write_back_converges_on_app_metadata(db: Db) {
     .await;
     let said = ctx
         .store
-        .check_employees_source(&ctx.settings.database)
+        .check_employees_source(&ctx.settings.database, &ctx.settings.policy)
         .await
         .unwrap();
     assert!(said.contains("not written back"), "{said}");
@@ -315,7 +315,7 @@ async fn text_and_flag_types_load(db: Db, create: &str, active: &str) {
     )
     .await;
     ctx.store
-        .check_employees_source(&ctx.settings.database)
+        .check_employees_source(&ctx.settings.database, &ctx.settings.policy)
         .await
         .expect("check-config accepts the table");
     assert_converges(&ctx, &SimClient::new(&sim), 2).await;
@@ -496,7 +496,8 @@ async fn a_dropped_employees_read_leaves_no_read_only_connection(db: Db) {
              SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c) > 0"
         ),
     };
-    let read = store.load_employee_rows(Some(&slow), None);
+    let policy = rosterd::config::PolicySettings::default();
+    let read = store.load_employee_rows(Some(&slow), None, &policy);
     let dropped = tokio::time::timeout(std::time::Duration::from_millis(300), read).await;
     assert!(dropped.is_err(), "the read was still running when dropped");
     // A write outside a transaction (a BEGIN would end MySQL's read-only one).

@@ -53,7 +53,7 @@ async fn prepare(settings: Settings) -> anyhow::Result<Arc<Context>> {
     ctx.store.migrate_for(&ctx.settings.database).await?;
     let writes = ctx
         .store
-        .check_employees_source(&ctx.settings.database)
+        .check_employees_source(&ctx.settings.database, &ctx.settings.policy)
         .await
         .map_err(anyhow::Error::msg)?;
     tracing::info!(%writes, "employees source checked");

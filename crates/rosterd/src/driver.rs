@@ -23,6 +23,13 @@
 //! in a DST gap runs just after the gap, once in an overlap), so neither
 //! the watchdog nor that dependency is needed.
 //!
+//! A leaver's block is due at the end of their last local day: a run's
+//! plan says when the soonest is (`RunReport::scheduled`), and the driver
+//! starts a run then, with the schedule's trigger, so the account is
+//! blocked at local midnight rather than at the next cron tick. It waits
+//! for a run in progress, and in quarantine too it starts (once per due
+//! time: a leaver's block is the promise ops give auditors).
+//!
 //! What the driver is doing is published on a `watch` channel ([`Status`]):
 //! idle or running (run id, trigger), and the last run's result.
 
@@ -140,6 +147,8 @@ pub(crate) struct Finished {
     pub status: RunStatus,
     pub quarantined: bool,
     pub leadership_lost: bool,
+    /// When the soonest block the run's plan scheduled is due.
+    pub next_block: Option<DateTime<Utc>>,
 }
 
 /// What the driver starts: [`Reconcile`] in the daemon, a stand-in in the
@@ -167,6 +176,7 @@ impl Activation for Reconcile {
         let running = started.running();
         let stop = started.stop_request();
         let notifier = self.notifier.clone();
+        let ctx = self.ctx.clone();
         let finish = async move {
             let report = started.finish().await?;
             if let Some(n) = notifier {
@@ -178,6 +188,14 @@ impl Activation for Reconcile {
                 status: report.status,
                 quarantined: report.quarantined,
                 leadership_lost: report.leadership_lost,
+                // On the driver's clock: the plan's "now" is the
+                // context's (a test may set it apart).
+                next_block: report
+                    .scheduled
+                    .iter()
+                    .map(|b| b.at)
+                    .min()
+                    .map(|at| Utc::now() + (at - ctx.now())),
             })
         };
         Ok(Begun {
@@ -305,6 +323,7 @@ pub(crate) fn spawn<A: Activation>(
         running: None,
         quarantined_since: None,
         change: None,
+        block_due: None,
     };
     driver.set_quarantine(quarantined_since);
     let task = tokio::spawn(driver.run(requests, changes.clone(), stopped));
@@ -325,6 +344,8 @@ pub(crate) struct Driver<A> {
     /// In quarantine: when the last run finished.
     quarantined_since: Option<DateTime<Utc>>,
     change: Option<PendingChange>,
+    /// When the soonest scheduled leaver block is due.
+    block_due: Option<DateTime<Utc>>,
 }
 
 struct Running {
@@ -349,6 +370,7 @@ enum Event {
     Changed,
     ChangeDue,
     Tick,
+    BlockDue,
 }
 
 /// A schedule slot and its start, jitter included.
@@ -390,6 +412,11 @@ impl<A: Activation> Driver<A> {
                 .as_ref()
                 .filter(|_| self.running.is_none())
                 .map(|c| c.due);
+            // So does a due block.
+            let until_block = self
+                .block_due
+                .filter(|_| self.running.is_none())
+                .map(|at| (at - Utc::now()).to_std().unwrap_or_default().min(RECHECK));
             let event = tokio::select! {
                 // Shutdown first: no run starts once it is asked for.
                 biased;
@@ -401,6 +428,7 @@ impl<A: Activation> Driver<A> {
                 _ = changes.notified() => Event::Changed,
                 _ = tokio::time::sleep_until(change_due.unwrap_or_else(Instant::now)), if change_due.is_some() => Event::ChangeDue,
                 _ = tokio::time::sleep(until_tick) => Event::Tick,
+                _ = tokio::time::sleep(until_block.unwrap_or_default()), if until_block.is_some() => Event::BlockDue,
             };
             match event {
                 Event::Stop => break,
@@ -411,6 +439,7 @@ impl<A: Activation> Driver<A> {
                 Event::Ended(ended) => self.ended(ended),
                 Event::Changed => self.change_noticed(),
                 Event::ChangeDue => self.run_for_change().await,
+                Event::BlockDue => self.run_for_block().await,
                 Event::Tick => {
                     if let Some(t) = next_tick.filter(|t| t.at <= Utc::now()) {
                         self.tick().await;
@@ -514,6 +543,15 @@ impl<A: Activation> Driver<A> {
         let result = match ended {
             Ok(Ok(finished)) => {
                 self.set_quarantine(finished.quarantined.then(Utc::now));
+                // The run's plan knows the blocks to come; one that failed
+                // before planning keeps those still ahead.
+                let kept = self
+                    .block_due
+                    .filter(|at| finished.status == RunStatus::Failed && *at > Utc::now());
+                self.block_due = finished.next_block.or(kept);
+                if let Some(at) = self.block_due {
+                    tracing::info!(run_id = id, block_at = %at, "leaver block scheduled");
+                }
                 if finished.leadership_lost {
                     // The plan is unfinished: a follow-up run, as for a
                     // change, which waits while another replica leads.
@@ -589,6 +627,22 @@ impl<A: Activation> Driver<A> {
             Err(e) => tracing::error!(error = %e, "could not start a run for a change"),
         }
         self.change = None;
+    }
+
+    /// A leaver's last day has ended: a run blocks them (the run then
+    /// schedules the next). Another replica leading: retried as a change.
+    async fn run_for_block(&mut self) {
+        if self.block_due.is_none_or(|at| at > Utc::now()) {
+            return;
+        }
+        self.block_due = None;
+        match self.start(RunOptions::new(Trigger::Schedule, false)).await {
+            Ok(id) => tracing::info!(run_id = id, "run started for a scheduled leaver block"),
+            Err(e) => {
+                tracing::warn!(error = %e, "no run for a scheduled leaver block yet; retried");
+                self.change_noticed();
+            }
+        }
     }
 
     async fn tick(&mut self) {
@@ -684,11 +738,17 @@ mod tests {
 
         /// End the oldest run not yet ended.
         fn end(&self, status: RunStatus) {
+            self.end_scheduling(status, None)
+        }
+
+        /// End it with a block scheduled at `next_block`.
+        fn end_scheduling(&self, status: RunStatus, next_block: Option<DateTime<Utc>>) {
             let end = self.ends.lock().unwrap().remove(0);
             let _ = end.send(Finished {
                 status,
                 quarantined: false,
                 leadership_lost: false,
+                next_block,
             });
         }
     }
@@ -845,6 +905,39 @@ mod tests {
         .expect("the next tick is skipped");
         assert_eq!(runs.triggers(), [Trigger::Schedule]);
         runs.end(RunStatus::Succeeded);
+        task.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_run_starts_when_a_scheduled_block_is_due_not_before() {
+        let runs = FakeRuns::default();
+        let (handle, task) = start_driver(&runs);
+        handle
+            .start(RunOptions::new(Trigger::Http, false))
+            .await
+            .unwrap();
+        let due = Utc::now() + chrono::Duration::milliseconds(300);
+        runs.end_scheduling(RunStatus::Succeeded, Some(due));
+        let block_run = wait_for(&handle, |s| {
+            matches!(
+                s.current,
+                Current::Running {
+                    trigger: Trigger::Schedule,
+                    ..
+                }
+            )
+        })
+        .await;
+        assert!(Utc::now() >= due, "started before the block was due");
+        assert!(matches!(
+            block_run.current,
+            Current::Running { run_id: 2, .. }
+        ));
+        // That run scheduled nothing more: no further run.
+        runs.end(RunStatus::Succeeded);
+        wait_for(&handle, |s| s.current == Current::Idle).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(runs.triggers(), [Trigger::Http, Trigger::Schedule]);
         task.shutdown().await;
     }
 

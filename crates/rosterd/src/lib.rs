@@ -11,6 +11,7 @@ pub mod auth0;
 mod backoff;
 pub mod config;
 pub mod daemon;
+pub mod departures;
 pub mod driver;
 pub mod held;
 pub mod http;

@@ -254,7 +254,7 @@ async fn check_database(s: &Settings) -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    match store.check_employees_source(&s.database).await {
+    match store.check_employees_source(&s.database, &s.policy).await {
         Ok(writes) => {
             println!("employees query OK; {writes}");
             ExitCode::SUCCESS

@@ -86,6 +86,13 @@ pub fn human(r: &RunReport) -> String {
         );
     }
     let _ = writeln!(out, "  findings:  {}", counts(&r.findings));
+    for b in &r.scheduled {
+        let _ = writeln!(
+            out,
+            "  block scheduled for {} ({}) for employee {}",
+            b.local_time, b.zone, b.employee_id
+        );
+    }
     for f in &r.failures {
         let _ = writeln!(out, "  ! {f}");
     }
@@ -138,6 +145,7 @@ mod tests {
             error: Some("2 of 9 actions failed".into()),
             podfactory: None,
             podfactory_error: None,
+            scheduled: Vec::new(),
             approval_note: None,
             failed_stage: None,
             quarantined: false,
@@ -154,6 +162,25 @@ mod tests {
         let text = human(&r);
         assert!(text.contains("the run stopped before planning"), "{text}");
         assert!(!text.contains("0 employees"), "{text}");
+    }
+
+    #[test]
+    fn a_scheduled_block_is_said_in_the_workspace_time() {
+        let mut r = report(RunStatus::Succeeded);
+        r.scheduled.push(crate::run::ScheduledReport {
+            employee_id: crate::model::EmployeeId(42),
+            at: "2026-03-09T05:00:00Z".parse().unwrap(),
+            local_time: "2026-03-09 00:00 CDT".into(),
+            zone: "America/Chicago".into(),
+            auth0_user_ids: Vec::new(),
+        });
+        let text = human(&r);
+        assert!(
+            text.contains(
+                "block scheduled for 2026-03-09 00:00 CDT (America/Chicago) for employee 42"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

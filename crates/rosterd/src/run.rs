@@ -248,6 +248,9 @@ pub struct RunReport {
     /// Why matching did not run this time (the source could not be read);
     /// the rest of the run went on.
     pub podfactory_error: Option<String>,
+    /// Leavers whose last day has not ended yet, soonest first: their
+    /// blocks, and when (the daemon starts a run then).
+    pub scheduled: Vec<ScheduledReport>,
     /// Set when an approval could not be used as given.
     pub approval_note: Option<String>,
     /// Where a failed run stopped.
@@ -265,6 +268,18 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
     pub duration_ms: u64,
+}
+
+/// A block planned for the end of a leaver's last day, as people read it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduledReport {
+    pub employee_id: EmployeeId,
+    pub at: chrono::DateTime<Utc>,
+    /// `at` on the workspace's clock, e.g. `2026-03-09 00:00 CDT`.
+    pub local_time: String,
+    /// The workspace's IANA zone.
+    pub zone: String,
+    pub auth0_user_ids: Vec<Auth0UserId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -460,6 +475,7 @@ async fn locked_run(
             error: None,
             podfactory: None,
             podfactory_error: None,
+            scheduled: Vec::new(),
             approval_note: None,
             failed_stage: None,
             quarantined: false,
@@ -694,11 +710,13 @@ async fn execute(
     // Load. The baseline is valid, distinct employees: rows repeated by a
     // bad join, or all invalid, must not become the next run's yardstick.
     let write_back = ctx.write_back.as_ref();
-    let loaded = store
-        .load_employee_rows(s.database.employees_query.as_deref(), write_back)
+    let mut loaded = store
+        .load_employee_rows(s.database.employees_query.as_deref(), write_back, &s.policy)
         .await?;
     let rows = loaded.rows.len() + loaded.unreadable.len();
+    let cells = std::mem::take(&mut loaded.policy);
     let (mut employees, invalid, unidentified) = validate(loaded);
+    let excluded_employees = apply_source_policy(&mut employees, cells, &s.policy);
     end.employees_seen = Some(employees.len() as i64);
     let previous = store.last_successful_employee_count().await?;
     guard::check_source(
@@ -747,7 +765,7 @@ async fn execute(
             .accounts()
             .map_err(anyhow::Error::msg)?
             .of(&users),
-        excluded_employees: Default::default(),
+        excluded_employees,
         created_by: s.reconcile.created_by.clone(),
         podfactory_sync: matching.as_mut().and_then(|m| m.sync.take()),
         roles: Some(roles),
@@ -760,6 +778,7 @@ async fn execute(
         report.podfactory = Some(m.summary());
     }
     report.stats = plan.stats.clone();
+    report.scheduled = scheduled_blocks(&plan, &employees, &s.policy.departures);
     report.planned = plan::action_counts(&plan);
     report.findings = plan::finding_counts(&plan);
     ctx.metrics.observe_plan(&plan, opts.dry_run);
@@ -1032,6 +1051,59 @@ async fn record_matching(
         m.record(store, accounts, summary).await?;
     }
     Ok(())
+}
+
+/// What `[policy]` says of the source's rows, onto the employees: each end
+/// date as when the last day ends in the workspace's zone, the last change,
+/// and the employees excluded (`policy.exclude`), with the key that
+/// excluded them.
+fn apply_source_policy(
+    employees: &mut [Employee],
+    mut cells: BTreeMap<i64, crate::store::PolicyCells>,
+    policy: &crate::config::PolicySettings,
+) -> BTreeMap<EmployeeId, String> {
+    let mut excluded = BTreeMap::new();
+    for e in employees.iter_mut() {
+        let c = cells.remove(&e.id.0).unwrap_or_default();
+        let zone = crate::departures::zone_of(&policy.departures, &e.workspace);
+        e.leaves_at = c.end_date.map(|d| crate::departures::leaves_at(d, zone));
+        e.changed_at = c.updated_at.map(|t| t.timestamp());
+        if policy.exclude.employee_ids.contains(&e.id.0) {
+            excluded.insert(e.id, "policy.exclude.employee_ids".to_string());
+        } else if c.excluded {
+            excluded.insert(e.id, "policy.exclude.employees_where".to_string());
+        }
+    }
+    excluded
+}
+
+/// The plan's scheduled blocks with their local time, in each employee's
+/// workspace zone.
+fn scheduled_blocks(
+    plan: &Plan,
+    employees: &[Employee],
+    departures: &crate::config::DepartureSettings,
+) -> Vec<ScheduledReport> {
+    let workspace: HashMap<EmployeeId, &str> = employees
+        .iter()
+        .map(|e| (e.id, e.workspace.as_str()))
+        .collect();
+    plan.scheduled
+        .iter()
+        .map(|b| {
+            let zone = crate::departures::zone_of(
+                departures,
+                workspace.get(&b.employee_id).copied().unwrap_or_default(),
+            );
+            ScheduledReport {
+                employee_id: b.employee_id,
+                at: chrono::DateTime::from_timestamp(b.at, 0).unwrap_or_default(),
+                local_time: crate::departures::local_time(b.at, zone),
+                zone: zone.name().to_string(),
+                auth0_user_ids: b.auth0_user_ids.clone(),
+            }
+        })
+        .collect()
 }
 
 /// Without a write-back target the link is the account's
@@ -1674,6 +1746,53 @@ mod tests {
     }
 
     #[test]
+    fn source_policy_puts_end_dates_changes_and_exclusions_on_the_employees() {
+        let mut employees: Vec<Employee> = [1, 2, 3]
+            .into_iter()
+            .map(|id| row(id, true).validate().unwrap())
+            .collect();
+        employees[0].workspace = "TX".into();
+        let mut policy = crate::config::PolicySettings::default();
+        policy
+            .departures
+            .zones
+            .insert("TX".into(), "America/Chicago".into());
+        policy.exclude.employee_ids = vec![3];
+        let day = crate::departures::EndDate::Day("2026-03-08".parse().unwrap());
+        let cells = BTreeMap::from([
+            (
+                1,
+                crate::store::PolicyCells {
+                    end_date: Some(day),
+                    updated_at: Some("2026-03-01T12:00:00Z".parse().unwrap()),
+                    excluded: false,
+                },
+            ),
+            (
+                2,
+                crate::store::PolicyCells {
+                    end_date: Some(day),
+                    excluded: true,
+                    ..Default::default()
+                },
+            ),
+        ]);
+        let excluded = apply_source_policy(&mut employees, cells, &policy);
+        // TX ends at Chicago's midnight; employee 2 (no workspace) at UTC's.
+        assert_eq!(employees[0].leaves_at, Some(1_773_032_400));
+        assert_eq!(employees[0].changed_at, Some(1_772_366_400));
+        assert_eq!(employees[1].leaves_at, Some(1_773_014_400));
+        assert_eq!(employees[2].leaves_at, None);
+        assert_eq!(
+            excluded,
+            BTreeMap::from([
+                (EmployeeId(2), "policy.exclude.employees_where".to_string()),
+                (EmployeeId(3), "policy.exclude.employee_ids".to_string()),
+            ])
+        );
+    }
+
+    #[test]
     fn an_unreadable_row_says_the_person_left_only_when_it_can() {
         let loaded = Loaded {
             rows: vec![row(4, false)],
@@ -1685,6 +1804,7 @@ mod tests {
                 unreadable(Some(4), Some(false)),
                 unreadable(None, Some(false)),
             ],
+            policy: Default::default(),
         };
         let (employees, invalid, unidentified) = validate(loaded);
         assert!(employees.is_empty());

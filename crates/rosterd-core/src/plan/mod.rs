@@ -20,6 +20,7 @@
 //!   can finish from.
 
 mod decide;
+mod departures;
 pub mod guard;
 mod usage;
 
@@ -566,6 +567,9 @@ pub fn plan(
     invalid_rows: &[InvalidRow],
     policy: &PlanPolicy,
 ) -> Plan {
+    // End dates first: whoever's last day has ended is a leaver from here on.
+    let (employees, scheduled) = departures::effective(employees, auth0_users, policy);
+    let employees: &[Employee] = &employees;
     let idx = Index::new(auth0_users, &policy.excluded_accounts);
     let mut out = Out::new(&policy.rules);
     let excluded_employee = |id: &EmployeeId| policy.excluded_employees.contains_key(id);
@@ -896,7 +900,7 @@ pub fn plan(
         actions: out.actions,
         findings,
         stats,
-        scheduled: Vec::new(),
+        scheduled,
         drift: drift_seen,
     }
 }
@@ -1537,7 +1541,10 @@ fn account_actions(e: &Employee, u: &Auth0User, cx: &mut AccountContext, out: &m
                     employee_id: Some(e.id),
                     auth0_user_id: u.user_id.clone(),
                 },
-                format!("employee {} is inactive", e.id),
+                match e.leaves_at.filter(|t| *t <= cx.policy.now) {
+                    Some(_) => format!("employee {}'s last day has ended", e.id),
+                    None => format!("employee {} is inactive", e.id),
+                },
             );
         }
         return;

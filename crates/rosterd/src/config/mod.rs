@@ -690,6 +690,7 @@ impl Settings {
         if let Err(why) = crate::store::WriteBack::from_settings(db) {
             problems.push(why);
         }
+        crate::departures::validate(&self.policy.departures, problems);
         let a = &self.auth0;
         if a.domain.is_empty() && a.base_url.is_none() {
             problems.push("auth0.domain: required (or auth0.base_url for a simulator)".into());

@@ -10,11 +10,17 @@
 //!   position, and the column) instead of failing the run for everyone.
 //! - The query runs read-only on every backend: it is configuration, and a
 //!   `DELETE … RETURNING` there must not delete anything.
+//! - `[policy]`'s SQL (`departures.end_date`, `departures.updated_at`,
+//!   `exclude.employees_where`) is evaluated by the database in the same
+//!   query, over the employees query's columns (the whole `employees` table
+//!   with the built-in query); each is checked on its own first, so a bad
+//!   one is named by its key.
 
 use super::{sql, with_pool, Store, StoreError};
-use crate::config::DatabaseSettings;
+use crate::config::{DatabaseSettings, PolicySettings};
+use crate::departures::EndDate;
 use crate::model::{Auth0UserId, EmployeeId, RawEmployee};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 #[cfg(feature = "mysql")]
 use sqlx::mysql::{MySqlPool, MySqlRow};
 #[cfg(any(feature = "mysql", feature = "sqlite"))]
@@ -24,6 +30,7 @@ use sqlx::postgres::{PgPool, PgRow};
 #[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{Column, Executor, Row, TypeInfo, ValueRef};
+use std::collections::BTreeMap;
 
 /// The default employees query; `database.employees_query` replaces it for
 /// a table whose columns are named otherwise (alias them to these names).
@@ -41,6 +48,15 @@ pub(crate) enum Cell {
     // Only SQLite reports a column's value as REAL.
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     Real(f64),
+    // SQLite has no date types (its dates are text).
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+    Date(NaiveDate),
+    /// A timestamp without a zone (`timestamp`, `DATETIME`).
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+    Timestamp(NaiveDateTime),
+    /// An instant (`timestamptz`, MySQL's `TIMESTAMP`).
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+    Instant(DateTime<Utc>),
 }
 
 /// What a column must hold.
@@ -49,6 +65,8 @@ pub(crate) enum Kind {
     Id,
     Flag,
     Text,
+    /// A date or timestamp, or text holding one.
+    When,
 }
 
 /// The columns of an employees query: name, kind, required.
@@ -104,10 +122,15 @@ fn accepts(backend: super::Backend, kind: Kind, ty: &str) -> bool {
         Postgres => ty == "BOOL",
         _ => matches!(ty, "BOOLEAN" | "BIT"),
     };
+    let when = match backend {
+        Postgres => matches!(ty, "DATE" | "TIMESTAMP" | "TIMESTAMPTZ"),
+        _ => matches!(ty, "DATE" | "DATETIME" | "TIMESTAMP"),
+    };
     match kind {
         Kind::Id => int,
         Kind::Flag => boolean || int || text,
         Kind::Text => text || int,
+        Kind::When => when || text,
     }
 }
 
@@ -147,11 +170,7 @@ pub(crate) async fn check_columns(
             None => {}
             Some((_, ty)) if !accepts(backend, kind, ty) => problems.push(format!(
                 "column {name:?} is {ty}, which rosterd cannot read as {}",
-                match kind {
-                    Kind::Id => "an integer id",
-                    Kind::Flag => "a boolean",
-                    Kind::Text => "text",
-                }
+                what(kind)
             )),
             Some(_) => {}
         }
@@ -169,6 +188,113 @@ pub(crate) async fn check_columns(
                 ""
             }
         ))
+    }
+}
+
+fn what(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Id => "an integer id",
+        Kind::Flag => "a boolean",
+        Kind::Text => "text",
+        Kind::When => "a date or timestamp",
+    }
+}
+
+/// `[policy]`'s SQL read with each employee: the column it is read as, its
+/// key, and what it must give.
+const POLICY_COLUMNS: [(&str, &str, Kind); 3] = [
+    ("rosterd_end_date", "policy.departures.end_date", Kind::When),
+    (
+        "rosterd_updated_at",
+        "policy.departures.updated_at",
+        Kind::When,
+    ),
+    (
+        "rosterd_excluded",
+        "policy.exclude.employees_where",
+        Kind::Flag,
+    ),
+];
+
+/// The employees query with `[policy]`'s SQL as columns of its own, and
+/// the statements that check each piece of that SQL alone. Without any,
+/// the query is read as it is.
+struct SourceQuery {
+    sql: String,
+    /// (key, statement, column, kind): each prepares only if its SQL does.
+    checks: Vec<(&'static str, String, &'static str, Kind)>,
+}
+
+impl SourceQuery {
+    fn new(query: Option<&str>, policy: &PolicySettings) -> SourceQuery {
+        let base = query.unwrap_or(EMPLOYEES_QUERY);
+        let exprs = [
+            policy.departures.end_date.trim(),
+            policy.departures.updated_at.trim(),
+            policy.exclude.employees_where.trim(),
+        ];
+        if exprs.iter().all(|e| e.is_empty()) {
+            return SourceQuery {
+                sql: base.to_string(),
+                checks: Vec::new(),
+            };
+        }
+        // The built-in query names its columns; the expressions may name
+        // any of the table's.
+        let inner = match query {
+            Some(q) => q.trim().trim_end_matches(';'),
+            None => "SELECT * FROM employees",
+        };
+        let mut columns = Vec::new();
+        let mut checks = Vec::new();
+        for (expr, (column, key, kind)) in exprs.into_iter().zip(POLICY_COLUMNS) {
+            if expr.is_empty() {
+                continue;
+            }
+            let value = match kind {
+                Kind::Flag => format!("CASE WHEN ({expr}) THEN 1 ELSE 0 END"),
+                _ => format!("({expr})"),
+            };
+            checks.push((
+                key,
+                format!("SELECT {value} AS {column} FROM ({inner}) q"),
+                column,
+                kind,
+            ));
+            columns.push(format!("{value} AS {column}"));
+        }
+        SourceQuery {
+            sql: format!("SELECT q.*, {} FROM ({inner}) q", columns.join(", ")),
+            checks,
+        }
+    }
+
+    /// Check each piece of `[policy]`'s SQL on its own: it prepares over
+    /// the employees query, and gives a type rosterd reads. The error names
+    /// the key.
+    async fn check_policy(&self, store: &Store) -> Result<(), String> {
+        for (key, statement, column, kind) in &self.checks {
+            let described = match store {
+                #[cfg(feature = "postgres")]
+                Store::Postgres(p) => p.describe(statement).await.map(|d| names(d.columns())),
+                #[cfg(feature = "mysql")]
+                Store::MySql(p) => p.describe(statement).await.map(|d| names(d.columns())),
+                #[cfg(feature = "sqlite")]
+                Store::Sqlite(p) => p.describe(statement).await.map(|d| names(d.columns())),
+            };
+            let columns = described.map_err(|e| {
+                format!("{key}: does not prepare over the employees query's columns: {e}")
+            })?;
+            if let Some((_, ty)) = columns.iter().find(|(c, _)| c.eq_ignore_ascii_case(column)) {
+                if !accepts(store.backend(), *kind, ty) {
+                    return Err(format!(
+                        "{key}: gives {ty}, which rosterd cannot read as {}",
+                        what(*kind)
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -285,6 +411,20 @@ pub(crate) fn one_employee(query: &str, backend: super::Backend) -> String {
 pub struct Loaded {
     pub rows: Vec<RawEmployee>,
     pub unreadable: Vec<Unreadable>,
+    /// What `[policy]`'s SQL said of each readable row, by id (rows with
+    /// none of it configured, or nothing to say, are absent).
+    pub policy: BTreeMap<i64, PolicyCells>,
+}
+
+/// `[policy]`'s SQL on one employees row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicyCells {
+    /// `policy.departures.end_date`.
+    pub end_date: Option<EndDate>,
+    /// `policy.departures.updated_at`.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// `policy.exclude.employees_where` holds.
+    pub excluded: bool,
 }
 
 /// A row that could not be read: what of it could be (its id, whether the
@@ -307,7 +447,12 @@ impl Loaded {
         let mut out = Loaded::default();
         for (i, row) in rows.iter().enumerate() {
             match read_row(row, cell) {
-                Ok(e) => out.rows.push(e),
+                Ok((e, policy)) => {
+                    if policy != PolicyCells::default() {
+                        out.policy.insert(e.id, policy);
+                    }
+                    out.rows.push(e)
+                }
                 Err(mut u) => {
                     u.detail = match u.id {
                         Some(id) => format!("employee {id} (row {}): {}", i + 1, u.detail),
@@ -325,7 +470,7 @@ impl Loaded {
 fn read_row<R: Row>(
     row: &R,
     cell: fn(&R, usize) -> Result<Cell, String>,
-) -> Result<RawEmployee, Unreadable>
+) -> Result<(RawEmployee, PolicyCells), Unreadable>
 where
     usize: sqlx::ColumnIndex<R>,
 {
@@ -367,17 +512,37 @@ where
     let workspace = field(row, cell, p, "workspace", as_text);
     let role_code = field(row, cell, p, "role_code", as_text);
     let auth0_user_id = field(row, cell, p, "auth0_user_id", as_text);
+    let mut found = Vec::new();
+    let [end, updated, excluded] = POLICY_COLUMNS.map(|(column, ..)| column);
+    let end_date = field(row, cell, &mut found, end, as_end_date).flatten();
+    let updated_at = field(row, cell, &mut found, updated, as_instant).flatten();
+    let excluded = field(row, cell, &mut found, excluded, as_excluded) == Some(true);
+    // Named by their keys: these columns are rosterd's, not the table's.
+    for problem in &mut found {
+        if let Some((column, key, _)) = POLICY_COLUMNS.iter().find(|(c, ..)| problem.starts_with(c))
+        {
+            *problem = problem.replacen(column, key, 1);
+        }
+    }
+    problems.extend(found);
     match (id, is_active) {
-        (Some(id), Some(is_active)) if problems.is_empty() => Ok(RawEmployee {
-            id,
-            full_name: full_name.flatten(),
-            email: email.flatten(),
-            department: department.flatten(),
-            workspace: workspace.flatten(),
-            role_code: role_code.flatten(),
-            is_active,
-            auth0_user_id: auth0_user_id.flatten(),
-        }),
+        (Some(id), Some(is_active)) if problems.is_empty() => Ok((
+            RawEmployee {
+                id,
+                full_name: full_name.flatten(),
+                email: email.flatten(),
+                department: department.flatten(),
+                workspace: workspace.flatten(),
+                role_code: role_code.flatten(),
+                is_active,
+                auth0_user_id: auth0_user_id.flatten(),
+            },
+            PolicyCells {
+                end_date,
+                updated_at,
+                excluded,
+            },
+        )),
         (id, is_active) => Err(Unreadable {
             id,
             is_active,
@@ -395,6 +560,9 @@ fn as_id(c: Cell) -> Result<i64, String> {
         Cell::Null => Err("is NULL".into()),
         Cell::Bool(_) => Err("is a boolean, not an integer".into()),
         Cell::Real(_) => Err("has a fraction".into()),
+        Cell::Date(_) | Cell::Timestamp(_) | Cell::Instant(_) => {
+            Err("is a date, not an integer".into())
+        }
     }
 }
 
@@ -411,6 +579,9 @@ fn as_flag(c: Cell) -> Result<bool, String> {
         },
         Cell::Null => Err("is NULL (neither active nor inactive)".into()),
         Cell::Int(_) | Cell::Real(_) => Err("is a number other than 0 or 1".into()),
+        Cell::Date(_) | Cell::Timestamp(_) | Cell::Instant(_) => {
+            Err("is a date, not a boolean".into())
+        }
     }
 }
 
@@ -419,7 +590,54 @@ fn as_text(c: Cell) -> Result<Option<String>, String> {
         Cell::Null => Ok(None),
         Cell::Text(s) => Ok(Some(s)),
         Cell::Int(n) => Ok(Some(n.to_string())),
-        Cell::Bool(_) | Cell::Real(_) => Err("is not text".into()),
+        _ => Err("is not text".into()),
+    }
+}
+
+/// The condition held; NULL (a column the query lacks) did not.
+fn as_excluded(c: Cell) -> Result<bool, String> {
+    match c {
+        Cell::Null => Ok(false),
+        c => as_flag(c),
+    }
+}
+
+/// NULL: no end date (still employed, or a rehire cleared it).
+fn as_end_date(c: Cell) -> Result<Option<EndDate>, String> {
+    match c {
+        Cell::Null => Ok(None),
+        Cell::Date(d) => Ok(Some(EndDate::Day(d))),
+        Cell::Timestamp(t) => Ok(Some(EndDate::Day(t.date()))),
+        Cell::Instant(t) => Ok(Some(EndDate::At(t))),
+        Cell::Text(s) if s.trim().is_empty() => Ok(None),
+        Cell::Text(s) => EndDate::parse(&s).map(Some),
+        _ => Err("is not a date".into()),
+    }
+}
+
+/// A last change: an instant, or a timestamp without a zone taken as UTC
+/// (the database's clock), or a date's start in UTC.
+fn as_instant(c: Cell) -> Result<Option<DateTime<Utc>>, String> {
+    match c {
+        Cell::Null => Ok(None),
+        Cell::Instant(t) => Ok(Some(t)),
+        Cell::Timestamp(t) => Ok(Some(t.and_utc())),
+        Cell::Date(d) => Ok(Some(d.and_time(chrono::NaiveTime::MIN).and_utc())),
+        Cell::Text(s) => {
+            let t = s.trim();
+            let naive = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok());
+            match (naive, EndDate::parse(t)) {
+                (Some(n), _) => Ok(Some(n.and_utc())),
+                (None, Ok(EndDate::At(at))) => Ok(Some(at)),
+                (None, Ok(EndDate::Day(d))) => {
+                    Ok(Some(d.and_time(chrono::NaiveTime::MIN).and_utc()))
+                }
+                (None, Err(_)) => Err(format!("is {t:?}, not a timestamp (YYYY-MM-DD HH:MM:SS)")),
+            }
+        }
+        _ => Err("is not a timestamp".into()),
     }
 }
 
@@ -458,6 +676,9 @@ pub(crate) fn pg_cell(row: &PgRow, i: usize) -> Result<Cell, String> {
         "INT8" => Cell::Int(row.try_get::<i64, _>(i).map_err(bad)?),
         "BOOL" => Cell::Bool(row.try_get::<bool, _>(i).map_err(bad)?),
         "NUMERIC" => Cell::Int(pg_numeric(raw.as_bytes().map_err(|e| e.to_string())?)?),
+        "DATE" => Cell::Date(row.try_get(i).map_err(bad)?),
+        "TIMESTAMP" => Cell::Timestamp(row.try_get(i).map_err(bad)?),
+        "TIMESTAMPTZ" => Cell::Instant(row.try_get(i).map_err(bad)?),
         _ => return Err(unreadable(&ty)),
     })
 }
@@ -524,6 +745,10 @@ pub(crate) fn mysql_cell(row: &MySqlRow, i: usize) -> Result<Cell, String> {
         "DECIMAL" => Cell::Int(integer_text(
             &row.try_get_unchecked::<String, _>(i).map_err(bad)?,
         )?),
+        "DATE" => Cell::Date(row.try_get(i).map_err(bad)?),
+        "DATETIME" => Cell::Timestamp(row.try_get(i).map_err(bad)?),
+        // Sent in the session's zone, which sqlx sets to UTC.
+        "TIMESTAMP" => Cell::Instant(row.try_get(i).map_err(bad)?),
         _ => return Err(unreadable(&ty)),
     })
 }
@@ -657,15 +882,17 @@ pub(crate) fn without_employees_table(sql: &str) -> String {
 }
 
 impl Store {
-    /// Every employees row the query returns, read-only, after checking its
-    /// columns. Rows that cannot be read are described, not fatal; the
-    /// caller validates the rest.
+    /// Every employees row the query returns, with what `policy`'s SQL says
+    /// of it, read-only, after checking its columns and that SQL. Rows that
+    /// cannot be read are described, not fatal; the caller validates the
+    /// rest.
     pub async fn load_employee_rows(
         &self,
         query: Option<&str>,
         write_back: Option<&WriteBack>,
+        policy: &PolicySettings,
     ) -> super::Result<Loaded> {
-        self.read_employees(query, write_back, None).await
+        self.read_employees(query, write_back, policy, None).await
     }
 
     /// The rows of the employees query, all of them or those with one id.
@@ -673,9 +900,15 @@ impl Store {
         &self,
         query: Option<&str>,
         write_back: Option<&WriteBack>,
+        policy: &PolicySettings,
         id: Option<i64>,
     ) -> super::Result<Loaded> {
-        let q = query.unwrap_or(EMPLOYEES_QUERY);
+        let source = SourceQuery::new(query, policy);
+        source
+            .check_policy(self)
+            .await
+            .map_err(StoreError::Source)?;
+        let q = source.sql.as_str();
         check_columns(self, q, write_back.is_some())
             .await
             .map_err(StoreError::Source)?;
@@ -708,7 +941,9 @@ impl Store {
     /// Every employees row; a row that cannot be read is an error (tools and
     /// tests; runs use [`Store::load_employee_rows`]).
     pub async fn load_employees(&self, query: Option<&str>) -> super::Result<Vec<RawEmployee>> {
-        let loaded = self.load_employee_rows(query, None).await?;
+        let loaded = self
+            .load_employee_rows(query, None, &PolicySettings::default())
+            .await?;
         match loaded.unreadable.first() {
             Some(why) => Err(StoreError::Source(why.detail.clone())),
             None => Ok(loaded.rows),
@@ -716,14 +951,17 @@ impl Store {
     }
 
     /// Check the employees source without reading it: the query's columns,
-    /// and the write-back target's. Says what will be written where.
+    /// `policy`'s SQL over them, and the write-back target's. Says what will
+    /// be written where.
     pub async fn check_employees_source(
         &self,
         db: &DatabaseSettings,
+        policy: &PolicySettings,
     ) -> std::result::Result<String, String> {
         let write_back = WriteBack::from_settings(db)?;
-        let q = db.employees_query.as_deref().unwrap_or(EMPLOYEES_QUERY);
-        check_columns(self, q, write_back.is_some()).await?;
+        let source = SourceQuery::new(db.employees_query.as_deref(), policy);
+        source.check_policy(self).await?;
+        check_columns(self, &source.sql, write_back.is_some()).await?;
         let Some(w) = write_back else {
             return Ok("links are not written back (no database.employees_table): \
                  an account's app_metadata.employee_id is the link"
@@ -817,7 +1055,9 @@ impl Store {
         query: Option<&str>,
         id: i64,
     ) -> super::Result<Option<RawEmployee>> {
-        let loaded = self.read_employees(query, None, Some(id)).await?;
+        let loaded = self
+            .read_employees(query, None, &PolicySettings::default(), Some(id))
+            .await?;
         Ok(loaded.rows.into_iter().find(|e| e.id == id))
     }
 }

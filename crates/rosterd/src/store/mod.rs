@@ -46,7 +46,7 @@ pub(crate) use employees::read_only_mysql;
 pub(crate) use employees::read_only_pg;
 #[cfg(feature = "sqlite")]
 pub(crate) use employees::read_only_sqlite;
-pub use employees::{Loaded, Unreadable, WriteBack, EMPLOYEES_QUERY};
+pub use employees::{Loaded, PolicyCells, Unreadable, WriteBack, EMPLOYEES_QUERY};
 pub use latency::AppliedAction;
 pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
 pub use mappings::{
