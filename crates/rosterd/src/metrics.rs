@@ -52,6 +52,8 @@ pub struct Metrics {
     pub scheduler_skipped: IntCounter,
     pub schedule_interval: Gauge,
     pub notifications: IntCounterVec,
+    // Paused enforcement (issue 12: rollback).
+    pub enforcement_paused: IntGauge,
 }
 
 fn opts(name: &str, help: impl Into<String>) -> Opts {
@@ -200,6 +202,11 @@ impl Metrics {
             notifications: reg!(IntCounterVec::new(
                 opts("rosterd_notifications_total", "Notifications sent, by channel (email, webhook) and outcome."),
                 &["channel", "outcome"]
+            )),
+            // Paused enforcement (issue 12: rollback).
+            enforcement_paused: reg!(IntGauge::new(
+                "rosterd_enforcement_paused",
+                "1 while enforcement is paused (by `rosterd rollback`, until `rosterd resume`): runs plan and record, apply nothing."
             )),
             registry,
         };

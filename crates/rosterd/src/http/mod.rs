@@ -551,6 +551,7 @@ fn decision_error(e: DecisionError) -> ApiError {
     match e {
         DecisionError::NotFound(_) => ApiError::not_found(e.to_string()),
         DecisionError::NotHeld { .. } => ApiError::conflict("not_held", e.to_string()),
+        DecisionError::Rollback(_) => ApiError::conflict("held_rollback", e.to_string()),
         other => internal(other),
     }
 }
