@@ -26,6 +26,7 @@ mod outcomes;
 mod planner_trust;
 mod podfactory_run;
 mod reconcile;
+mod rollback;
 mod source_trust;
 #[cfg(feature = "mysql")]
 mod store_mysql;
