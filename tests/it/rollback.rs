@@ -431,3 +431,43 @@ async fn a_daemon_shows_the_pause_and_an_admin_resumes_over_http(db: Db) {
     );
     daemon.shutdown().await.unwrap();
 }
+
+/// The console's status page carries the pause as a banner, and only
+/// while paused (the console tests run on SQLite).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_status_page_shows_the_pause_as_a_banner() {
+    use crate::browser::{check_html, html_texts, set_cookie, Console, Setup, SESSION_COOKIE};
+    let w = Console::start(Setup {
+        employees: staff(1),
+        ..Setup::default()
+    })
+    .await;
+    let http = w.http();
+    let signed_in = http.sign_in(ADMIN_TOKEN).await;
+    signed_in.expect(303);
+    let session = set_cookie(&signed_in, SESSION_COOKIE).expect("a session cookie");
+    let cookies = [(SESSION_COOKIE, session.as_str())];
+    let page = http.get("/ui", &cookies).await;
+    page.expect(200);
+    assert!(
+        html_texts(&page.text, "#paused").is_empty(),
+        "no pause, no banner"
+    );
+
+    w.store
+        .pause(&rosterd::store::Pause {
+            paused_at: Utc::now(),
+            paused_by: "carol".into(),
+            reason: "rollback of the accounts created by runs started from 2026-03-01".into(),
+            run_id: Some(7),
+        })
+        .await
+        .unwrap();
+    let page = http.get("/ui", &cookies).await;
+    page.expect(200);
+    assert_eq!(check_html(&page.text, &w.secrets), Vec::<String>::new());
+    let banner = html_texts(&page.text, "#paused").join(" ");
+    assert!(banner.contains("Enforcement paused"), "{banner}");
+    assert!(banner.contains("by carol"), "{banner}");
+    assert!(banner.contains("rosterd resume"), "{banner}");
+}
