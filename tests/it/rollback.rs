@@ -101,6 +101,12 @@ async fn a_rollback_blocks_what_its_window_created_pauses_and_its_undo_unblocks(
         .expect("enforcement paused");
     assert_eq!(pause.run_id, Some(rolled.run_id));
     assert_eq!(pause.paused_by, "ops:carol");
+    // A rollback reads no employees: the source guard's baseline stays the
+    // last run that did.
+    assert_eq!(
+        ctx.store.last_successful_employee_count().await.unwrap(),
+        Some(3)
+    );
 
     // Paused: an ordinary run plans the unblocks (and a newcomer's
     // account), records them, applies nothing, and says why.
@@ -133,6 +139,21 @@ async fn a_rollback_blocks_what_its_window_created_pauses_and_its_undo_unblocks(
         text.contains("enforcement paused: nothing applied"),
         "{text}"
     );
+    // An approval now would be spent on a run that applies nothing: refused.
+    let held = format!(
+        "UPDATE reconcile_runs SET status = 'held' WHERE id = {}",
+        paused.run_id
+    );
+    exec(&ctx.store, &held).await;
+    let e = rosterd::held::approval(&ctx.store, paused.run_id, "ops:dave")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("`rosterd resume` first"), "{e}");
+    let back = format!(
+        "UPDATE reconcile_runs SET status = 'succeeded' WHERE id = {}",
+        paused.run_id
+    );
+    exec(&ctx.store, &back).await;
 
     // The undo unblocks exactly what the rollback blocked; still paused.
     let target = rosterd::rollback::undo(&ctx.store, rolled.run_id)

@@ -23,6 +23,8 @@ pub enum DecisionError {
         "run {0} is a held rollback: run the same `rosterd rollback` with --approve to apply it"
     )]
     Rollback(i64),
+    #[error("enforcement is paused (by {0}, with a rollback): nothing would be applied; `rosterd resume` first")]
+    Paused(String),
     #[error("held run {id} has no readable plan")]
     UnreadablePlan {
         id: i64,
@@ -58,6 +60,10 @@ pub async fn approval(store: &Store, id: i64, actor: &str) -> Result<RunOptions,
     let run = held_run(store, id).await?;
     if run.trigger == Trigger::Rollback.as_str() {
         return Err(DecisionError::Rollback(id));
+    }
+    // Paused, the approval would be spent on a run that applies nothing.
+    if let Some(pause) = store.paused().await? {
+        return Err(DecisionError::Paused(pause.paused_by));
     }
     let plan = run
         .stored_plan()

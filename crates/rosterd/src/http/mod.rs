@@ -572,6 +572,7 @@ fn decision_error(e: DecisionError) -> ApiError {
         DecisionError::NotFound(_) => ApiError::not_found(e.to_string()),
         DecisionError::NotHeld { .. } => ApiError::conflict("not_held", e.to_string()),
         DecisionError::Rollback(_) => ApiError::conflict("held_rollback", e.to_string()),
+        DecisionError::Paused(_) => ApiError::conflict("paused", e.to_string()),
         other => internal(other),
     }
 }
