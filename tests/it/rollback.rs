@@ -19,6 +19,7 @@ on_every_backend!(
     a_window_that_excludes_a_run_leaves_its_accounts_alone,
     the_binary_holds_a_mass_rollback_until_approved_and_resume_ends_the_pause,
     a_daemon_shows_the_pause_and_an_admin_resumes_over_http,
+    a_failed_block_does_not_stop_the_others_and_each_is_recorded,
 );
 
 /// Settings whose guard lets a test's handful of accounts through: the
@@ -491,4 +492,47 @@ async fn the_console_status_page_shows_the_pause_as_a_banner() {
     assert!(banner.contains("Enforcement paused"), "{banner}");
     assert!(banner.contains("by carol"), "{banner}");
     assert!(banner.contains("rosterd resume"), "{banner}");
+}
+
+async fn a_failed_block_does_not_stop_the_others_and_each_is_recorded(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let mut s = lenient(&db, &sim);
+    // Every injected failure is final: none is retried away.
+    s.auth0.max_attempts = 1;
+    let ctx = context(s).await;
+    ctx.store.insert_employees(&staff(10)).await.unwrap();
+    let created = run(&ctx).await;
+    assert_eq!(created.succeeded.get("create"), Some(&10), "{created:?}");
+    // Which blocks fail is chance; what holds whatever it draws is checked.
+    api.faults(serde_json::json!({"rate_5xx": 0.5, "endpoint": "PATCH /api/v2/users/{id}"}))
+        .await;
+    let since = started_at(&ctx, created.run_id).await - Duration::seconds(1);
+    let rolled = rollback(&ctx, Target::Window { since, until: None }).await;
+    api.clear_faults().await;
+
+    let ok = rolled.succeeded.get("block").copied().unwrap_or(0);
+    let failed = rolled.failed.get("block").copied().unwrap_or(0);
+    assert_eq!(ok + failed, 10, "every block was tried: {rolled:?}");
+    assert_eq!(rolled.failures.len(), failed, "{rolled:?}");
+    let actions = ctx.store.run_actions(rolled.run_id).await.unwrap();
+    let recorded = |status: &str| {
+        actions
+            .iter()
+            .filter(|a| a.status.as_str() == status)
+            .count()
+    };
+    assert_eq!((recorded("succeeded"), recorded("failed")), (ok, failed));
+    assert!(actions
+        .iter()
+        .filter(|a| a.status.as_str() == "failed")
+        .all(|a| a.error.as_deref().is_some_and(|e| e.contains("503"))));
+    let now_blocked = blocked(&api).await.values().filter(|b| **b).count();
+    assert_eq!(now_blocked, ok, "the simulator agrees with the record");
+    assert_eq!(api.users().await.len(), 10, "nothing deleted");
+    // The failed ones are blocked by running the rollback again.
+    let again = rollback(&ctx, Target::Window { since, until: None }).await;
+    assert_eq!(again.succeeded.get("block").copied().unwrap_or(0), failed);
+    assert_eq!(blocked(&api).await.values().filter(|b| **b).count(), 10);
 }

@@ -18,6 +18,7 @@ use crate::plan::ActionKind;
 use crate::run::{Context, RunReport, RunStatus, Trigger};
 use crate::store::{ActionRecord, HeldDecision, Pause, RunEnd, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
@@ -300,57 +301,30 @@ pub(crate) async fn execute(
     }
 
     report.applied = true;
+    let outcomes = patch_all(ctx, run_id, &accounts, block).await;
     let mut tally = Tally::default();
     let mut cut = None;
-    let body = json!({ "blocked": block });
-    for (seq, a) in accounts.iter().enumerate() {
-        let user = crate::model::Auth0UserId(a.auth0_user_id.clone());
-        let (status, error) = match ctx.fenced(ctx.auth0.patch_user(&user, &body)).await {
-            Ok(Ok(())) => {
+    for (a, outcome) in accounts.iter().zip(outcomes) {
+        match outcome {
+            Patched::Done => {
                 tally.attempted += 1;
-                (ActionStatus::Succeeded, None)
+                *report.succeeded.entry(kind.as_str()).or_insert(0) += 1;
             }
-            Ok(Err(e)) => {
+            Patched::Failed { error, unavailable } => {
                 tally.attempted += 1;
                 tally.failed += 1;
-                tally.unavailable += usize::from(matches!(
-                    e.label(),
-                    "transport" | "server_error" | "rate_limited"
-                ));
-                let e = crate::telemetry::error_chain(&e);
+                tally.unavailable += usize::from(unavailable);
+                *report.failed.entry(kind.as_str()).or_insert(0) += 1;
                 if report.failures.len() < 20 {
                     report
                         .failures
-                        .push(format!("{} {}: {e}", kind, a.auth0_user_id));
+                        .push(format!("{kind} {}: {error}", a.auth0_user_id));
                 }
-                (ActionStatus::Failed, Some(e))
             }
-            Err(lost) => {
+            Patched::NotStarted => {
                 tally.not_finished += 1;
                 cut = Some(Cut::LeadershipLost);
-                (ActionStatus::Skipped, Some(format!("not started: {lost}")))
             }
-        };
-        let counts = match status {
-            ActionStatus::Succeeded => Some(&mut report.succeeded),
-            ActionStatus::Failed => Some(&mut report.failed),
-            ActionStatus::Planned | ActionStatus::Skipped => None,
-        };
-        if let Some(counts) = counts {
-            *counts.entry(kind.as_str()).or_insert(0) += 1;
-        }
-        if let Err(e) = store
-            .finish_action(
-                run_id,
-                seq as i64,
-                status,
-                None,
-                error.as_deref(),
-                Utc::now(),
-            )
-            .await
-        {
-            tracing::error!(seq, error = %e, "could not record an action's outcome");
         }
     }
     let verdict = crate::outcome::applied(&tally, cut);
@@ -369,6 +343,74 @@ pub(crate) async fn execute(
         });
     }
     Ok(())
+}
+
+/// How one block or unblock went.
+enum Patched {
+    Done,
+    Failed {
+        error: String,
+        unavailable: bool,
+    },
+    /// The leader lock was lost first.
+    NotStarted,
+}
+
+/// Block (or unblock) every account, `auth0.concurrency` at a time (the
+/// rate limiter still bounds throughput), each outcome recorded as it
+/// comes; one failure does not stop the others. Outcomes in order.
+async fn patch_all(ctx: &Context, run_id: i64, accounts: &[Account], block: bool) -> Vec<Patched> {
+    let body = json!({ "blocked": block });
+    // Futures built up front, as `run::apply_all` does.
+    let pending: Vec<_> = accounts
+        .iter()
+        .enumerate()
+        .map(|(seq, a)| {
+            let body = &body;
+            async move {
+                let user = crate::model::Auth0UserId(a.auth0_user_id.clone());
+                let (outcome, status, error) =
+                    match ctx.fenced(ctx.auth0.patch_user(&user, body)).await {
+                        Ok(Ok(())) => (Patched::Done, ActionStatus::Succeeded, None),
+                        Ok(Err(e)) => {
+                            let error = crate::telemetry::error_chain(&e);
+                            let unavailable =
+                                matches!(e.label(), "transport" | "server_error" | "rate_limited");
+                            let recorded = Some(error.clone());
+                            (
+                                Patched::Failed { error, unavailable },
+                                ActionStatus::Failed,
+                                recorded,
+                            )
+                        }
+                        Err(lost) => (
+                            Patched::NotStarted,
+                            ActionStatus::Skipped,
+                            Some(format!("not started: {lost}")),
+                        ),
+                    };
+                if let Err(e) = ctx
+                    .store
+                    .finish_action(
+                        run_id,
+                        seq as i64,
+                        status,
+                        None,
+                        error.as_deref(),
+                        Utc::now(),
+                    )
+                    .await
+                {
+                    tracing::error!(seq, error = %e, "could not record an action's outcome");
+                }
+                outcome
+            }
+        })
+        .collect();
+    futures::stream::iter(pending)
+        .buffered(ctx.settings.auth0.concurrency)
+        .collect()
+        .await
 }
 
 fn record(
