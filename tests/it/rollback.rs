@@ -410,6 +410,27 @@ async fn a_daemon_shows_the_pause_and_an_admin_resumes_over_http(db: Db) {
     assert_eq!(run["summary"]["paused"]["paused_by"], "carol", "{run}");
     assert_eq!(SimClient::new(&sim).users().await.len(), 0);
 
+    // Rollback runs are a trigger the API filters and documents.
+    let mut opts = RunOptions::new(Trigger::Rollback, true);
+    opts.rollback = Some(Rollback {
+        target: rosterd::rollback::window("2000-01-01", None).unwrap(),
+        actor: "carol".into(),
+        approved: false,
+    });
+    let dry = run_once(&daemon.ctx, opts).await.unwrap();
+    let listed = reader.get("/api/v1/runs?trigger=rollback").await;
+    listed.expect(200);
+    let ids: Vec<i64> = listed.json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [dry.run_id], "{}", listed.text);
+    let doc = reader.get("/api/v1/openapi.json").await.json;
+    let filters = doc["paths"]["/api/v1/runs"]["get"]["parameters"].to_string();
+    assert!(filters.contains("\"rollback\""), "{filters}");
+
     reader
         .post_empty("/api/v1/resume")
         .await

@@ -841,9 +841,9 @@ async fn execute(
             }
         }
     }
-    // A run that can apply nothing (observe mode, a dry run) is never held:
-    // there is nothing to approve. It says what the guard would have done.
-    // A rollback paused enforcement: plan and record, apply nothing.
+    // A run that can apply nothing (observe mode, a dry run, enforcement
+    // paused by a rollback) is never held: there is nothing to approve. It
+    // says what the guard would have done.
     report.paused = store.paused().await?;
     if s.mode == Mode::Observe || opts.dry_run || report.paused.is_some() {
         report.would_hold = held.take().map(|reason| reason.to_string());
