@@ -475,10 +475,11 @@ async fn a_daemon_shows_the_pause_and_an_admin_resumes_over_http(db: Db) {
     daemon.shutdown().await.unwrap();
 }
 
-/// The console's status page carries the pause as a banner, and only
-/// while paused (the console tests run on SQLite).
+/// The console's status page carries the pause as a banner, and only while
+/// paused; a held rollback's page says how it is applied (the console
+/// tests run on SQLite).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_console_status_page_shows_the_pause_as_a_banner() {
+async fn the_console_shows_the_pause_and_a_held_rollback_says_how_it_is_applied() {
     use crate::browser::{check_html, html_texts, set_cookie, Console, Setup, SESSION_COOKIE};
     let w = Console::start(Setup {
         employees: staff(1),
@@ -513,6 +514,41 @@ async fn the_console_status_page_shows_the_pause_as_a_banner() {
     assert!(banner.contains("Enforcement paused"), "{banner}");
     assert!(banner.contains("by carol"), "{banner}");
     assert!(banner.contains("rosterd resume"), "{banner}");
+
+    // A held rollback (recorded as `rosterd rollback` records one): its
+    // page says how it is applied and offers no Approve, which would fail;
+    // the API's approve refuses it with a code of its own.
+    let store = &w.store;
+    let id = store
+        .start_run(Trigger::Rollback, "enforce", false, Utc::now())
+        .await
+        .unwrap();
+    store.set_run_holder(id, "test").await.unwrap();
+    let end = rosterd::store::RunEnd {
+        status: RunStatus::Held,
+        held_reason: Some(
+            "plan blocks 30 accounts, more than reconcile.max_block_count = 25".into(),
+        ),
+        ..Default::default()
+    };
+    assert!(store
+        .finish_held_run(id, "test", &end, Utc::now())
+        .await
+        .unwrap());
+    let page = http.get(&format!("/ui/runs/{id}"), &cookies).await;
+    page.expect(200);
+    assert_eq!(check_html(&page.text, &w.secrets), Vec::<String>::new());
+    let hint = html_texts(&page.text, "#rollback-approve").join(" ");
+    assert!(hint.contains("rosterd rollback"), "{}", page.text);
+    assert!(html_texts(&page.text, "form#approve").is_empty());
+    assert!(
+        !html_texts(&page.text, "form#reject").is_empty(),
+        "it can still be rejected"
+    );
+    w.admin_api()
+        .post_empty(&format!("/api/v1/runs/{id}/approve"))
+        .await
+        .expect_error(409, "held_rollback");
 }
 
 async fn a_failed_block_does_not_stop_the_others_and_each_is_recorded(db: Db) {
