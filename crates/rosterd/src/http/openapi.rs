@@ -78,7 +78,7 @@ pub fn spec() -> Value {
             "/api/v1/runs/{id}": { "get": { "summary": "One run: status, timings, counts, plan, actions with outcomes", "parameters": [id_param("id")],
                                             "responses": with(auth_errors(&[("404", "no such run")]), "200", ok("the run", obj.clone())) } },
             "/api/v1/runs/{id}/approve": { "post": { "summary": "Approve a held run: its plan is applied if nothing changed since, else re-planned", "parameters": [id_param("id")],
-                                                     "responses": with(auth_errors(&[("404", "no such run"), ("409", "not a held run, or a run is in progress")]), "202", ok("the approval run started", obj.clone())) } },
+                                                     "responses": with(auth_errors(&[("404", "no such run"), ("409", "not a held run (`not_held`), a held rollback (`held_rollback`: `rosterd rollback --approve` applies it), enforcement paused (`paused`), or a run is in progress")]), "202", ok("the approval run started", obj.clone())) } },
             "/api/v1/runs/{id}/reject": { "post": { "summary": "Reject a held run: it is closed as rejected (with who and why); a later run with the same plan ends rejected too, without a new hold or notification, until the plan changes",
                                                     "parameters": [id_param("id")],
                                                     "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RejectRun" } } } },
