@@ -28,6 +28,7 @@ mod planner_trust;
 mod podfactory_run;
 mod policy;
 mod reconcile;
+mod rollback;
 mod source_trust;
 #[cfg(feature = "mysql")]
 mod store_mysql;

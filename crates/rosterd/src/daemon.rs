@@ -169,6 +169,7 @@ async fn restore_metrics(ctx: &Context) -> anyhow::Result<()> {
     ctx.metrics
         .held_runs
         .set(i64::from(ctx.store.latest_run_is_held().await?));
+    crate::rollback::show_pause(ctx).await;
     Ok(())
 }
 

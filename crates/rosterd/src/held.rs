@@ -17,6 +17,14 @@ pub enum DecisionError {
     DryRun(i64),
     #[error("held run {0} has no readable plan")]
     NoPlan(i64),
+    /// Its accounts were chosen by `rosterd rollback`, which no run
+    /// recomputes: the rollback itself applies them, with `--approve`.
+    #[error(
+        "run {0} is a held rollback: run the same `rosterd rollback` with --approve to apply it"
+    )]
+    Rollback(i64),
+    #[error("enforcement is paused (by {0}, with a rollback): nothing would be applied; `rosterd resume` first")]
+    Paused(String),
     #[error("held run {id} has no readable plan")]
     UnreadablePlan {
         id: i64,
@@ -50,6 +58,13 @@ async fn held_run(store: &Store, id: i64) -> Result<RunRecord, DecisionError> {
 /// held if nothing changed since; otherwise the fresh plan faces the guard.
 pub async fn approval(store: &Store, id: i64, actor: &str) -> Result<RunOptions, DecisionError> {
     let run = held_run(store, id).await?;
+    if run.trigger == Trigger::Rollback.as_str() {
+        return Err(DecisionError::Rollback(id));
+    }
+    // Paused, the approval would be spent on a run that applies nothing.
+    if let Some(pause) = store.paused().await? {
+        return Err(DecisionError::Paused(pause.paused_by));
+    }
     let plan = run
         .stored_plan()
         .map_err(|source| DecisionError::UnreadablePlan { id, source })?
@@ -62,6 +77,7 @@ pub async fn approval(store: &Store, id: i64, actor: &str) -> Result<RunOptions,
             actions: plan.actions,
             approved_by: actor.to_string(),
         }),
+        rollback: None,
     })
 }
 

@@ -22,6 +22,7 @@ pub mod outcome;
 pub mod password;
 pub mod podfactory;
 pub mod report;
+pub mod rollback;
 pub mod run;
 pub mod store;
 pub mod telemetry;

@@ -54,6 +54,38 @@ enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Block (never delete) the accounts rosterd created in runs started in
+    /// [--since, --until), and pause enforcement (runs plan, apply nothing)
+    /// until `rosterd resume`; with --undo RUN, unblock what rollback run
+    /// RUN blocked. More blocks (or unblocks) than the guard allows are held
+    /// (exit status 3) unless --approve. Exit status as `run`.
+    Rollback {
+        /// RFC 3339 (2026-03-01T09:00:00Z) or a date (midnight UTC).
+        #[arg(long, required_unless_present = "undo", conflicts_with = "undo")]
+        since: Option<String>,
+        /// The end of the window, excluded (default: now).
+        #[arg(long, requires = "since")]
+        until: Option<String>,
+        /// A rollback run's id: unblock the accounts it blocked.
+        #[arg(long, value_name = "RUN")]
+        undo: Option<i64>,
+        /// List what would be blocked (or unblocked); change nothing, not
+        /// even the pause.
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply past the guard's limits (reconcile.max_block_count and
+        /// share), recorded as approved by --actor.
+        #[arg(long)]
+        approve: bool,
+        /// Who, as the audit, the pause and an approval record it
+        /// (default: cli:$USER).
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// End the pause a rollback started: the next run applies its plan.
+    Resume,
     /// Create or upgrade rosterd's tables (and the employees auth0 columns).
     Migrate,
     /// Check the configuration and list every problem with its key.
@@ -193,6 +225,64 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             audit(&ctx, &actor, "approve_run", &run.to_string()).await;
             cli_run(&ctx, opts, output).await
+        }
+        Command::Rollback {
+            since,
+            until,
+            undo,
+            dry_run,
+            approve,
+            actor,
+            output,
+        } => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            rosterd::telemetry::init(&settings.log);
+            // The window is checked before anything connects.
+            let window = match &since {
+                Some(since) => Some(rosterd::rollback::window(since, until.as_deref())?),
+                None => None,
+            };
+            let ctx = Context::new(settings).await?;
+            let target = match (window, undo) {
+                (Some(window), _) => window,
+                (None, Some(run)) => rosterd::rollback::undo(&ctx.store, run).await?,
+                (None, None) => unreachable!("clap requires --since or --undo"),
+            };
+            let actor = actor.unwrap_or_else(cli_actor);
+            if !dry_run {
+                let what = match &target {
+                    rosterd::rollback::Target::Window { since, until } => format!(
+                        "window from {}{}{}",
+                        since.to_rfc3339(),
+                        until.map_or_else(String::new, |u| format!(" until {}", u.to_rfc3339())),
+                        if approve { " (--approve)" } else { "" }
+                    ),
+                    rosterd::rollback::Target::Undo { run_id } => format!("undo of run {run_id}"),
+                };
+                audit(&ctx, &actor, "rollback", &what).await;
+            }
+            let mut opts = RunOptions::new(Trigger::Rollback, dry_run);
+            opts.rollback = Some(rosterd::rollback::Rollback {
+                target,
+                actor,
+                approved: approve,
+            });
+            cli_run(&ctx, opts, output).await
+        }
+        Command::Resume => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            rosterd::telemetry::init(&settings.log);
+            let ctx = Context::new(settings).await?;
+            match rosterd::rollback::resume(&ctx, &cli_actor()).await? {
+                Some(p) => println!(
+                    "enforcement resumed (paused since {} by {}: {}); the next run applies its plan",
+                    p.paused_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    p.paused_by,
+                    p.reason
+                ),
+                None => println!("enforcement was not paused; nothing changed"),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Reject { run, reason } => {
             let settings = Settings::load(cli.config.as_deref())?;

@@ -65,6 +65,8 @@ pub struct Metrics {
     pub accounts_stale: IntGauge,
     pub drift: IntCounterVec,
     pub lifecycle_latency: HistogramVec,
+    // Paused enforcement (issue 12: rollback).
+    pub enforcement_paused: IntGauge,
 }
 
 fn opts(name: &str, help: impl Into<String>) -> Opts {
@@ -233,6 +235,11 @@ impl Metrics {
                 )
                 .buckets(LIFECYCLE_BUCKETS.to_vec()),
                 &["action"]
+            )),
+            // Paused enforcement (issue 12: rollback).
+            enforcement_paused: reg!(IntGauge::new(
+                "rosterd_enforcement_paused",
+                "1 while enforcement is paused (by `rosterd rollback`, until `rosterd resume`): runs plan and record, apply nothing."
             )),
             registry,
         };

@@ -26,6 +26,9 @@ pub fn human(r: &RunReport) -> String {
         (RunStatus::Running, ..) => "RUNNING",
         (RunStatus::Approved, ..) => "APPROVED (a later run applied it)",
         (RunStatus::Succeeded, true, _) => "succeeded (dry run: nothing applied)",
+        (RunStatus::Succeeded, false, false) if r.paused.is_some() => {
+            "succeeded (enforcement paused: nothing applied)"
+        }
         (RunStatus::Succeeded, false, false) => "succeeded (observe mode: nothing applied)",
         (RunStatus::Succeeded, false, true) => "succeeded",
     };
@@ -36,7 +39,10 @@ pub fn human(r: &RunReport) -> String {
         r.duration_ms as f64 / 1000.0
     );
     let s = &r.stats;
-    if *s == crate::plan::PlanStats::default() && r.status == RunStatus::Failed {
+    if let Some(rollback) = &r.rollback {
+        // A rollback reads no employees: what it chose is its report.
+        rolled_back(&mut out, rollback);
+    } else if *s == crate::plan::PlanStats::default() && r.status == RunStatus::Failed {
         // Stopped before planning: zeros here would read as an empty source.
         let _ = writeln!(
             out,
@@ -99,7 +105,10 @@ pub fn human(r: &RunReport) -> String {
     if let Some(h) = &r.held_reason {
         let _ = writeln!(out, "  held because {h}");
     }
-    if r.status == RunStatus::Held {
+    if let Some(note) = r.approval_note.as_deref().filter(|_| r.rollback.is_some()) {
+        let _ = writeln!(out, "  approval:  {note}");
+    }
+    if r.status == RunStatus::Held && r.rollback.is_none() {
         let id = r.run_id;
         let _ = writeln!(
             out,
@@ -113,6 +122,15 @@ pub fn human(r: &RunReport) -> String {
     if let Some(e) = &r.error {
         let _ = writeln!(out, "  error: {e}");
     }
+    if let Some(p) = &r.paused {
+        let _ = writeln!(
+            out,
+            "  PAUSED:    enforcement paused since {} by {} ({}): runs plan and apply nothing until `rosterd resume`",
+            p.paused_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            p.paused_by,
+            p.reason
+        );
+    }
     if r.quarantined {
         let _ = writeln!(
             out,
@@ -120,6 +138,45 @@ pub fn human(r: &RunReport) -> String {
         );
     }
     out
+}
+
+/// What a rollback run chose, account by account, and what it left alone.
+fn rolled_back(out: &mut String, r: &crate::rollback::Summary) {
+    use crate::rollback::Target;
+    let time =
+        |t: &chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (verb, what) = match &r.target {
+        Target::Window { since, until } => (
+            "block",
+            format!(
+                "the accounts created by runs started from {}{}",
+                time(since),
+                until
+                    .as_ref()
+                    .map_or_else(String::new, |u| format!(" until {}", time(u)))
+            ),
+        ),
+        Target::Undo { run_id } => ("unblock", format!("what rollback run {run_id} blocked")),
+    };
+    let _ = writeln!(
+        out,
+        "  rollback:  {verb} {what}: {} accounts, {} left alone",
+        r.accounts.len(),
+        r.skipped.len()
+    );
+    for a in &r.accounts {
+        let employee = a
+            .employee_id
+            .map_or_else(String::new, |e| format!("employee {e}, "));
+        let _ = writeln!(
+            out,
+            "    {verb} {} ({employee}run {})",
+            a.auth0_user_id, a.run_id
+        );
+    }
+    for s in &r.skipped {
+        let _ = writeln!(out, "    left alone {}: {}", s.auth0_user_id, s.why);
+    }
 }
 
 #[cfg(test)]
@@ -149,6 +206,8 @@ mod tests {
             approval_note: None,
             failed_stage: None,
             quarantined: false,
+            paused: None,
+            rollback: None,
             leadership_lost: false,
             plan: None,
             duration_ms: 1200,

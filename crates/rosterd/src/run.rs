@@ -101,7 +101,10 @@ impl Context {
 
     /// Run `write` only while this process leads: the lock is verified
     /// first, and the write is abandoned the moment the lock is lost.
-    async fn fenced<F: std::future::Future>(&self, write: F) -> Result<F::Output, LeadershipLost> {
+    pub(crate) async fn fenced<F: std::future::Future>(
+        &self,
+        write: F,
+    ) -> Result<F::Output, LeadershipLost> {
         match self.leadership() {
             Some(l) => l.fenced(write).await,
             None => Err(LeadershipLost("no leader lock is held".into())),
@@ -109,8 +112,22 @@ impl Context {
     }
 
     /// Check the leader lock before a write to rosterd's own records.
-    async fn verify_leader(&self) -> Result<(), LeadershipLost> {
+    pub(crate) async fn verify_leader(&self) -> Result<(), LeadershipLost> {
         self.fenced(async {}).await
+    }
+
+    /// The guard's thresholds (`reconcile.*`).
+    pub(crate) fn guard_policy(&self) -> GuardPolicy {
+        let r = &self.settings.reconcile;
+        GuardPolicy {
+            max_block_count: r.max_block_count,
+            max_block_share: r.max_block_share,
+            max_unblock_count: r.max_unblock_count,
+            max_unblock_share: r.max_unblock_share,
+            max_email_change_count: r.max_email_change_count,
+            max_email_change_share: r.max_email_change_share,
+            min_employee_share: r.min_employee_share,
+        }
     }
 
     /// Record who did what in the admin audit (API, console). Logged, not
@@ -194,6 +211,8 @@ rosterd_core::vocabulary! {
         Cli => "cli",
         Demo => "demo",
         Bench => "bench",
+        /// `rosterd rollback`, and its `--undo`.
+        Rollback => "rollback",
     }
 }
 
@@ -204,6 +223,8 @@ pub struct RunOptions {
     /// An admin approved a held run: its plan may pass the guard, if the
     /// fresh plan is still the same.
     pub approval: Option<Approval>,
+    /// A rollback or its undo: accounts chosen by `rollback`, not planned.
+    pub rollback: Option<crate::rollback::Rollback>,
 }
 
 impl RunOptions {
@@ -212,6 +233,7 @@ impl RunOptions {
             dry_run,
             trigger,
             approval: None,
+            rollback: None,
         }
     }
 }
@@ -258,6 +280,11 @@ pub struct RunReport {
     /// Consecutive runs failed by Auth0: scheduled runs are slowed down
     /// (`reconcile.quarantine_*`) until a run is not.
     pub quarantined: bool,
+    /// Enforcement is paused (by a rollback): this run applied nothing.
+    pub paused: Option<crate::store::Pause>,
+    /// A rollback run: what it chose to block or unblock, and what it left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<crate::rollback::Summary>,
     /// This process lost the leader lock during the run: the plan is not
     /// finished, and the daemon starts a follow-up run.
     #[serde(skip)]
@@ -433,6 +460,7 @@ impl StartedRun {
         if let Ok(report) = &result {
             record_metrics(&ctx.metrics, report, self.opts.trigger);
         }
+        crate::rollback::show_pause(ctx).await;
         if let Err(e) = self.lock.release().await {
             tracing::warn!(error = %e, "could not release the leader lock; it will lapse");
         }
@@ -479,6 +507,8 @@ async fn locked_run(
             approval_note: None,
             failed_stage: None,
             quarantined: false,
+            paused: None,
+            rollback: None,
             leadership_lost: false,
             plan: None,
             duration_ms: 0,
@@ -696,16 +726,10 @@ async fn execute(
 ) -> anyhow::Result<()> {
     let s = &ctx.settings;
     let store = &ctx.store;
-    let r = &s.reconcile;
-    let guard_policy = GuardPolicy {
-        max_block_count: r.max_block_count,
-        max_block_share: r.max_block_share,
-        max_unblock_count: r.max_unblock_count,
-        max_unblock_share: r.max_unblock_share,
-        max_email_change_count: r.max_email_change_count,
-        max_email_change_share: r.max_email_change_share,
-        min_employee_share: r.min_employee_share,
-    };
+    if let Some(rollback) = &opts.rollback {
+        return crate::rollback::execute(ctx, run_id, rollback, opts.dry_run, report, end).await;
+    }
+    let guard_policy = ctx.guard_policy();
 
     // Load. The baseline is valid, distinct employees: rows repeated by a
     // bad join, or all invalid, must not become the next run's yardstick.
@@ -842,9 +866,11 @@ async fn execute(
             }
         }
     }
-    // A run that can apply nothing (observe mode, a dry run) is never held:
-    // there is nothing to approve. It says what the guard would have done.
-    if s.mode == Mode::Observe || opts.dry_run {
+    // A run that can apply nothing (observe mode, a dry run, enforcement
+    // paused by a rollback) is never held: there is nothing to approve. It
+    // says what the guard would have done.
+    report.paused = store.paused().await?;
+    if s.mode == Mode::Observe || opts.dry_run || report.paused.is_some() {
         report.would_hold = held.take().map(|reason| reason.to_string());
     }
     // A plan an admin rejected is not held (nor told to on-call) again
@@ -853,7 +879,8 @@ async fn execute(
     if held.is_some() && opts.approval.is_none() {
         rejected = same_as_rejected(store, &plan).await?;
     }
-    let apply = !opts.dry_run && s.mode == Mode::Enforce && held.is_none();
+    let apply =
+        !opts.dry_run && s.mode == Mode::Enforce && held.is_none() && report.paused.is_none();
     let initial = if apply {
         ActionStatus::Planned
     } else {
@@ -1715,7 +1742,7 @@ mod tests {
         let strings: Vec<_> = Trigger::ALL.iter().map(|t| t.as_str()).collect();
         assert_eq!(
             strings,
-            ["schedule", "http", "change", "approval", "cli", "demo", "bench"]
+            ["schedule", "http", "change", "approval", "cli", "demo", "bench", "rollback"]
         );
         for t in Trigger::ALL {
             assert_eq!(t.as_str().parse::<Trigger>().unwrap(), *t);

@@ -115,52 +115,62 @@ pub fn check_plan(plan: &Plan, policy: &GuardPolicy) -> Option<HoldReason> {
     // The share is of the larger of managed accounts and employees: on a
     // first install few accounts are linked yet, and one leaver must not
     // look like a mass departure.
-    let base = plan.stats.managed_accounts.max(plan.stats.employees).max(1);
+    let base = plan.stats.managed_accounts.max(plan.stats.employees);
     [
-        (
-            Mass::Blocks,
-            blocks,
+        (Mass::Blocks, blocks),
+        (Mass::Unblocks, unblocks),
+        (Mass::EmailChanges, rewrites),
+    ]
+    .into_iter()
+    .find_map(|(what, n)| check_mass(what, n, base, policy))
+}
+
+/// `Some(reason)` when changing `count` of `base` accounts this way must be
+/// held: the plan's check, also for changes chosen without a plan (a
+/// rollback blocks the accounts created in a window).
+pub fn check_mass(
+    what: Mass,
+    count: usize,
+    base: usize,
+    policy: &GuardPolicy,
+) -> Option<HoldReason> {
+    let (count_key, max_count, share_key, max_share) = match what {
+        Mass::Blocks => (
             "max_block_count",
             policy.max_block_count,
             "max_block_share",
             policy.max_block_share,
         ),
-        (
-            Mass::Unblocks,
-            unblocks,
+        Mass::Unblocks => (
             "max_unblock_count",
             policy.max_unblock_count,
             "max_unblock_share",
             policy.max_unblock_share,
         ),
-        (
-            Mass::EmailChanges,
-            rewrites,
+        Mass::EmailChanges => (
             "max_email_change_count",
             policy.max_email_change_count,
             "max_email_change_share",
             policy.max_email_change_share,
         ),
-    ]
-    .into_iter()
-    .filter(|(_, n, ..)| *n > 0)
-    .find_map(
-        |(what, count, count_key, max_count, share_key, max_share)| {
-            if count > max_count {
-                return Some(HoldReason::Count {
-                    what,
-                    count,
-                    key: count_key,
-                    max: max_count,
-                });
-            }
-            (count as f64 / base as f64 > max_share).then_some(HoldReason::Share {
-                what,
-                count,
-                base,
-                key: share_key,
-                max: max_share,
-            })
-        },
-    )
+    };
+    if count == 0 {
+        return None;
+    }
+    if count > max_count {
+        return Some(HoldReason::Count {
+            what,
+            count,
+            key: count_key,
+            max: max_count,
+        });
+    }
+    let base = base.max(1);
+    (count as f64 / base as f64 > max_share).then_some(HoldReason::Share {
+        what,
+        count,
+        base,
+        key: share_key,
+        max: max_share,
+    })
 }

@@ -169,6 +169,8 @@ pub fn router(state: AppState) -> Router {
         .route("/mappings/{id}", delete(delete_mapping))
         .route("/employees/{id}", get(get_employee))
         .route("/employees/{id}/credentials", post(credentials))
+        .route("/status", get(status))
+        .route("/resume", post(resume))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,
@@ -374,6 +376,24 @@ async fn audit(state: &AppState, actor: &Actor, action: &str, target: Option<&st
     state.ctx.audit(&actor.0, action, target).await;
 }
 
+/// Whether enforcement is paused (by a rollback): who, when, why, or null.
+async fn status(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let paused = state.ctx.store.paused().await.map_err(internal)?;
+    Ok(Json(json!({ "paused": paused })))
+}
+
+/// End the pause a rollback started: the next run applies its plan.
+/// `resumed` is the pause it ended (null: there was none).
+async fn resume(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+) -> ApiResult<Json<Value>> {
+    let resumed = crate::rollback::resume(&state.ctx, &actor.0)
+        .await
+        .map_err(internal)?;
+    Ok(Json(json!({ "resumed": resumed })))
+}
+
 /// A run without its (large) plan, with its summary as JSON.
 fn run_json(r: &RunRecord) -> Value {
     let body = json!({
@@ -551,6 +571,8 @@ fn decision_error(e: DecisionError) -> ApiError {
     match e {
         DecisionError::NotFound(_) => ApiError::not_found(e.to_string()),
         DecisionError::NotHeld { .. } => ApiError::conflict("not_held", e.to_string()),
+        DecisionError::Rollback(_) => ApiError::conflict("held_rollback", e.to_string()),
+        DecisionError::Paused(_) => ApiError::conflict("paused", e.to_string()),
         other => internal(other),
     }
 }

@@ -61,7 +61,7 @@ pub fn spec() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": { "title": "rosterd admin API", "version": env!("CARGO_PKG_VERSION"),
-                  "description": "Trigger and inspect reconcile runs, approve or reject held runs, triage what waits for a person (link PodFactory users, mark them not employees, acknowledge findings), manage PodFactory mappings, issue onboarding credentials." },
+                  "description": "Trigger and inspect reconcile runs, approve or reject held runs, triage what waits for a person (link PodFactory users, mark them not employees, acknowledge findings), manage PodFactory mappings, issue onboarding credentials, see and end a rollback's pause of enforcement." },
         "security": [{ "bearer": [] }],
         "paths": {
             "/api/v1/runs": {
@@ -78,7 +78,7 @@ pub fn spec() -> Value {
             "/api/v1/runs/{id}": { "get": { "summary": "One run: status, timings, counts, plan, actions with outcomes", "parameters": [id_param("id")],
                                             "responses": with(auth_errors(&[("404", "no such run")]), "200", ok("the run", obj.clone())) } },
             "/api/v1/runs/{id}/approve": { "post": { "summary": "Approve a held run: its plan is applied if nothing changed since, else re-planned", "parameters": [id_param("id")],
-                                                     "responses": with(auth_errors(&[("404", "no such run"), ("409", "not a held run, or a run is in progress")]), "202", ok("the approval run started", obj.clone())) } },
+                                                     "responses": with(auth_errors(&[("404", "no such run"), ("409", "not a held run (`not_held`), a held rollback (`held_rollback`: `rosterd rollback --approve` applies it), enforcement paused (`paused`), or a run is in progress")]), "202", ok("the approval run started", obj.clone())) } },
             "/api/v1/runs/{id}/reject": { "post": { "summary": "Reject a held run: it is closed as rejected (with who and why); a later run with the same plan ends rejected too, without a new hold or notification, until the plan changes",
                                                     "parameters": [id_param("id")],
                                                     "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RejectRun" } } } },
@@ -116,6 +116,10 @@ pub fn spec() -> Value {
             "/api/v1/employees/{id}/credentials": { "post": { "summary": "Onboarding credentials: a generated password shown once, or a password-change ticket",
                                                               "parameters": [id_param("id")],
                                                               "responses": with(auth_errors(&[("404", "no such employee"), ("409", "inactive, or no account yet"), ("502", "Auth0 refused")]), "200", ok("credentials, never shown again", obj.clone())) } },
+            "/api/v1/status": { "get": { "summary": "Whether enforcement is paused: `paused` is {paused_at, paused_by, reason, run_id} while a rollback holds it (runs plan and record, apply nothing), else null",
+                                         "responses": with(auth_errors(&[]), "200", ok("{paused}", obj.clone())) } },
+            "/api/v1/resume": { "post": { "summary": "End the pause a rollback started (`rosterd resume`): the next run applies its plan again; admin-audited. `resumed` is the pause ended, null when there was none",
+                                          "responses": with(auth_errors(&[]), "200", ok("{resumed}", obj.clone())) } },
             "/api/v1/hooks/auth0": { "post": { "summary": "Inbound change webhook (Auth0 event/log streams); bearer secret or X-Rosterd-Signature HMAC", "security": [],
                                                "responses": { "202": ok("a run follows", obj.clone()), "401": error_response("bad signature"), "404": error_response("webhook not enabled") } } },
             "/api/v1/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": ok("OpenAPI 3.1", obj.clone()) } } }

@@ -20,8 +20,9 @@
 //! audit, PodFactory links, manual mappings), `decisions` (PodFactory users
 //! that are not employees, acknowledged findings), `admin` (the admin audit),
 //! `employees` (the employees source), `changes` (the change feed),
-//! `latency` (when applied actions were first planned) and `lock` (the
-//! leader lock); `url` parses database URLs and `migrations`
+//! `latency` (when applied actions were first planned), `pause` (paused
+//! enforcement, and what a rollback may block) and `lock` (the leader
+//! lock); `url` parses database URLs and `migrations`
 //! applies `migrations/`. This file holds the type, connecting, errors and
 //! the SQL helpers they share.
 
@@ -33,6 +34,7 @@ mod latency;
 mod lock;
 mod mappings;
 mod migrations;
+mod pause;
 mod runs;
 mod sessions;
 mod stored_plan;
@@ -52,6 +54,7 @@ pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
 pub use mappings::{
     AuditRow, LinkRow, ManualMapping, MappingAudit, PodFactoryLink, PodFactoryLinkHistory,
 };
+pub use pause::{CreatedAccount, Pause};
 pub use runs::{ActionRecord, HeldDecision, RunEnd, RunRecord};
 pub use stored_plan::{StoredPlan, StoredPlanError};
 pub(crate) use url::Options;
@@ -263,7 +266,7 @@ fn cause_text(e: &sqlx::Error) -> String {
 }
 
 /// rosterd's own tables (see migrations/): missing means not migrated.
-const ROSTERD_TABLES: [&str; 13] = [
+const ROSTERD_TABLES: [&str; 14] = [
     "reconcile_runs",
     "reconcile_actions",
     "auth0_employee_mapping_audit",
@@ -277,6 +280,7 @@ const ROSTERD_TABLES: [&str; 13] = [
     "finding_acks",
     "finding_first_seen",
     "console_signouts",
+    "enforcement_pause",
 ];
 
 /// "; run `rosterd migrate`" when the error is one of rosterd's tables

@@ -98,11 +98,13 @@ pub struct ActionRecord {
 }
 
 impl Store {
-    /// How many employees rows the last successful run read.
+    /// How many employees rows the last successful run read (a rollback
+    /// reads none: it is no baseline).
     pub async fn last_successful_employee_count(&self) -> Result<Option<i64>> {
         with_pool!(self, pool, q => {
             let row: Option<(Option<i64>,)> = sqlx::query_as(&q(
-                "SELECT employees_seen FROM reconcile_runs WHERE status IN ($1, $2) ORDER BY id DESC LIMIT 1",
+                "SELECT employees_seen FROM reconcile_runs WHERE status IN ($1, $2) \
+                 AND employees_seen IS NOT NULL ORDER BY id DESC LIMIT 1",
             )?)
             .bind(RunStatus::Succeeded.as_str())
             .bind(RunStatus::Partial.as_str())

@@ -252,12 +252,17 @@ fn render_run(
                 }
                 @if awaiting && !viewer.read_only {
                     div.actions {
+                        // A rollback's accounts are no plan a run recomputes.
+                        @if r.trigger == Trigger::Rollback.as_str() {
+                            p.hint #rollback-approve { "A held rollback is applied by running the same " code { "rosterd rollback" } " with " code { "--approve" } "." }
+                        } @else {
                         form #approve method="post" action={ "/ui/runs/" (r.id) "/approve" } {
                             (csrf(viewer))
                             p.hint { "Approving applies this plan now if nothing changed since; otherwise the fresh plan faces the guard again." }
                             label.check { input type="checkbox" name="confirm" value="yes" required;
                                 " Yes: apply " (r.actions_planned) " actions, blocking " (blocks.len()) " accounts" }
                             button type="submit" { "Approve and apply" }
+                        }
                         }
                         form #reject method="post" action={ "/ui/runs/" (r.id) "/reject" } {
                             (csrf(viewer))

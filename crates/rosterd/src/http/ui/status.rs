@@ -7,7 +7,7 @@ use crate::driver::Current;
 use crate::outcome::ActionStatus;
 use crate::plan::{ActionKind, FindingKind};
 use crate::run::RunStatus;
-use crate::store::{ActionRecord, RunRecord};
+use crate::store::{ActionRecord, Pause, RunRecord};
 use crate::triage::TriageError;
 use axum::extract::State;
 use axum::response::Response;
@@ -30,6 +30,8 @@ pub(super) async fn page(
 }
 
 struct View {
+    /// Enforcement paused by a rollback: the banner.
+    paused: Option<Pause>,
     last: Option<RunRecord>,
     running: Option<(i64, String)>,
     next_run: Option<chrono::DateTime<chrono::Utc>>,
@@ -126,6 +128,7 @@ async fn load(state: &UiState) -> anyhow::Result<View> {
         None => Vec::new(),
     };
     Ok(View {
+        paused: store.paused().await?,
         last,
         running,
         next_run: status.next_run,
@@ -153,6 +156,14 @@ fn render(viewer: &Viewer, v: &View) -> Markup {
         .filter(|a| a.kind == ActionKind::Block)
         .collect();
     html! {
+        @if let Some(p) = &v.paused {
+            div #paused.banner role="alert" {
+                strong { "Enforcement paused" } " since " (when(p.paused_at)) " by " (p.paused_by) ": " (p.reason) ". "
+                "Runs plan and record, and apply nothing, until " code { "rosterd resume" } " (or "
+                code { "POST /api/v1/resume" } ")."
+                @if let Some(run) = p.run_id { " " a href={ "/ui/runs/" (run) } { "The rollback run" } "." }
+            }
+        }
         div.grid {
             section #last-run.card {
                 h2 { "Last run" }
