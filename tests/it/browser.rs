@@ -274,6 +274,8 @@ pub struct Setup {
     pub digest: bool,
     /// Lines of the `[reconcile]` section.
     pub reconcile: String,
+    /// More configuration, whole tables (e.g. `[policy.exclude]`).
+    pub config: String,
 }
 
 /// A daemon under test: a SQLite database, the simulator, `rosterd serve`.
@@ -308,6 +310,7 @@ impl Console {
              [log]\nformat = \"json\"\nlevel = \"info\"\n\n[reconcile]\n{}\n",
             setup.reconcile
         );
+        rest += &setup.config;
         if let Some(csv) = &setup.podfactory {
             let path = dir.path().join("podfactory.csv");
             std::fs::write(&path, csv).unwrap();

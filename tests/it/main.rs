@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod cli_messages;
 mod console_credentials;
+mod console_policy;
 mod console_runs;
 mod console_session;
 mod console_sessions;

@@ -96,6 +96,10 @@ pub(super) async fn page(
         .clone()
         .unwrap_or_else(|| format!("Employee {id}"));
     let can_issue = !viewer.read_only && e.is_active && e.auth0_user_id.is_some();
+    // Checked at start-up: a pattern that does not compile never gets here.
+    let exclusions = app.ctx.settings.policy.exclude.accounts().ok();
+    let excluded = |a: &Auth0User| exclusions.as_ref().and_then(|x| x.reason(a));
+    let employee_excluded = app.ctx.settings.policy.exclude.employee_ids.contains(&id);
     flashed.onto(Page::new(name)).render(
         Some(&viewer),
         html! {
@@ -109,6 +113,9 @@ pub(super) async fn page(
                     dt { "Role code" } dd { (e.role_code.as_deref().unwrap_or("—")) }
                     dt { "Active" } dd { @if e.is_active { "yes" } @else { "no (a leaver)" } }
                     dt { "Recorded Auth0 account" } dd { code { (e.auth0_user_id.as_deref().unwrap_or("none")) } }
+                    @if employee_excluded {
+                        dt { "Excluded" } dd { "yes: policy.exclude.employee_ids (never provisioned nor blocked)" }
+                    }
                 }
             }
             section #accounts.card {
@@ -116,7 +123,7 @@ pub(super) async fn page(
                 @if let Some(err) = &account_error { p.error { "Auth0 could not be asked: " (err) } }
                 @if accounts.is_empty() && account_error.is_none() { p { "No account carries this employee's id." } }
                 @if accounts.len() > 1 { p.flash.error { "More than one account: see the duplicate_account finding in " a href="/ui/triage?kind=duplicate_account" { "Triage" } "." } }
-                @for a in &accounts { (account(a)) }
+                @for a in &accounts { (account(a, excluded(a).as_deref())) }
                 @if can_issue {
                     form #issue-credentials method="post" action={ "/ui/employees/" (id) "/credentials" } {
                         (csrf(&viewer))
@@ -186,10 +193,14 @@ pub(super) async fn page(
     )
 }
 
-fn account(a: &Auth0User) -> Markup {
+/// An account; `excluded` is the `policy.exclude` rule that leaves it alone.
+fn account(a: &Auth0User, excluded: Option<&str>) -> Markup {
     html! {
         dl.account {
             dt { "Account" } dd { code { (a.user_id.0) } " " @if a.blocked { (badge("blocked")) } @else { span.badge.good { "live" } } }
+            @if let Some(rule) = excluded {
+                dt { "Excluded" } dd { "yes, by " (rule) ": rosterd never touches nor reports it" }
+            }
             dt { "Email" } dd { (a.email.as_ref().map_or("—", |e| e.as_str())) @if a.email_verified { " (verified)" } }
             dt { "Name" } dd { (a.name.as_deref().unwrap_or("—")) }
             dt { "Created by" } dd { (a.app_metadata.created_by.as_deref().unwrap_or("—")) }
