@@ -12,13 +12,12 @@
 //! unless the person says `--approve`, as a CLI cannot wait for an
 //! approval of a choice no later run can recompute.
 
-use crate::outcome::{ActionStatus, Cut, Tally};
+use crate::outcome::ActionStatus;
 use crate::plan::guard::{self, Mass};
 use crate::plan::ActionKind;
 use crate::run::{Context, RunReport, RunStatus, Trigger};
 use crate::store::{ActionRecord, HeldDecision, Pause, RunEnd, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
-use futures::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
@@ -177,16 +176,25 @@ pub async fn show_pause(ctx: &Context) {
     }
 }
 
+/// The run a rollback is: its id, whether it is a dry run, and what stops
+/// it (a shutdown request, the run deadline).
+pub(crate) struct RollbackRun<'a> {
+    pub run_id: i64,
+    pub dry_run: bool,
+    pub stop: &'a crate::run::StopRequest,
+    pub deadline: std::time::Instant,
+}
+
 /// The body of a rollback run, under the leader lock: choose the accounts,
 /// face the guard, pause (a rollback), block or unblock each, record.
 pub(crate) async fn execute(
     ctx: &Context,
-    run_id: i64,
+    run: &RollbackRun<'_>,
     rollback: &Rollback,
-    dry_run: bool,
     report: &mut RunReport,
     end: &mut RunEnd,
 ) -> anyhow::Result<()> {
+    let (run_id, dry_run) = (run.run_id, run.dry_run);
     let store = &ctx.store;
     let (kind, mass, chosen) = match &rollback.target {
         Target::Window { since, until } => {
@@ -301,32 +309,25 @@ pub(crate) async fn execute(
     }
 
     report.applied = true;
-    let outcomes = patch_all(ctx, run_id, &accounts, block).await;
-    let mut tally = Tally::default();
-    let mut cut = None;
-    for (a, outcome) in accounts.iter().zip(outcomes) {
-        match outcome {
-            Patched::Done => {
-                tally.attempted += 1;
-                *report.succeeded.entry(kind.as_str()).or_insert(0) += 1;
+    // Through the run's own apply loop: shutdown, deadline and leader lock
+    // stop it as they stop any run.
+    let body = json!({ "blocked": block });
+    let outcomes =
+        crate::run::apply_each(ctx, run_id, accounts.len(), run.stop, run.deadline, |seq| {
+            let user = crate::model::Auth0UserId(accounts[seq].auth0_user_id.clone());
+            let body = &body;
+            async move {
+                ctx.fenced(ctx.auth0.patch_user(&user, body))
+                    .await?
+                    .map(|()| Some(user))
+                    .map_err(Into::into)
             }
-            Patched::Failed { error, unavailable } => {
-                tally.attempted += 1;
-                tally.failed += 1;
-                tally.unavailable += usize::from(unavailable);
-                *report.failed.entry(kind.as_str()).or_insert(0) += 1;
-                if report.failures.len() < 20 {
-                    report
-                        .failures
-                        .push(format!("{kind} {}: {error}", a.auth0_user_id));
-                }
-            }
-            Patched::NotStarted => {
-                tally.not_finished += 1;
-                cut = Some(Cut::LeadershipLost);
-            }
-        }
-    }
+        })
+        .await;
+    let whom = accounts
+        .iter()
+        .map(|a| (kind, format!("account {}", a.auth0_user_id)));
+    let (tally, cut) = crate::run::tally(whom, &outcomes, report);
     let verdict = crate::outcome::applied(&tally, cut);
     report.status = verdict.status;
     report.error = verdict.error;
@@ -343,74 +344,6 @@ pub(crate) async fn execute(
         });
     }
     Ok(())
-}
-
-/// How one block or unblock went.
-enum Patched {
-    Done,
-    Failed {
-        error: String,
-        unavailable: bool,
-    },
-    /// The leader lock was lost first.
-    NotStarted,
-}
-
-/// Block (or unblock) every account, `auth0.concurrency` at a time (the
-/// rate limiter still bounds throughput), each outcome recorded as it
-/// comes; one failure does not stop the others. Outcomes in order.
-async fn patch_all(ctx: &Context, run_id: i64, accounts: &[Account], block: bool) -> Vec<Patched> {
-    let body = json!({ "blocked": block });
-    // Futures built up front, as `run::apply_all` does.
-    let pending: Vec<_> = accounts
-        .iter()
-        .enumerate()
-        .map(|(seq, a)| {
-            let body = &body;
-            async move {
-                let user = crate::model::Auth0UserId(a.auth0_user_id.clone());
-                let (outcome, status, error) =
-                    match ctx.fenced(ctx.auth0.patch_user(&user, body)).await {
-                        Ok(Ok(())) => (Patched::Done, ActionStatus::Succeeded, None),
-                        Ok(Err(e)) => {
-                            let error = crate::telemetry::error_chain(&e);
-                            let unavailable =
-                                matches!(e.label(), "transport" | "server_error" | "rate_limited");
-                            let recorded = Some(error.clone());
-                            (
-                                Patched::Failed { error, unavailable },
-                                ActionStatus::Failed,
-                                recorded,
-                            )
-                        }
-                        Err(lost) => (
-                            Patched::NotStarted,
-                            ActionStatus::Skipped,
-                            Some(format!("not started: {lost}")),
-                        ),
-                    };
-                if let Err(e) = ctx
-                    .store
-                    .finish_action(
-                        run_id,
-                        seq as i64,
-                        status,
-                        None,
-                        error.as_deref(),
-                        Utc::now(),
-                    )
-                    .await
-                {
-                    tracing::error!(seq, error = %e, "could not record an action's outcome");
-                }
-                outcome
-            }
-        })
-        .collect();
-    futures::stream::iter(pending)
-        .buffered(ctx.settings.auth0.concurrency)
-        .collect()
-        .await
 }
 
 fn record(

@@ -727,7 +727,13 @@ async fn execute(
     let s = &ctx.settings;
     let store = &ctx.store;
     if let Some(rollback) = &opts.rollback {
-        return crate::rollback::execute(ctx, run_id, rollback, opts.dry_run, report, end).await;
+        let run = crate::rollback::RollbackRun {
+            run_id,
+            dry_run: opts.dry_run,
+            stop,
+            deadline,
+        };
+        return crate::rollback::execute(ctx, &run, rollback, report, end).await;
     }
     let guard_policy = ctx.guard_policy();
 
@@ -929,54 +935,26 @@ async fn execute(
     let by_id: BTreeMap<EmployeeId, &Employee> = employees.iter().map(|e| (e.id, e)).collect();
     let roles = policy.roles.as_ref().expect("set above");
     let outcomes = apply_all(ctx, run_id, &plan, &by_id, roles, stop, deadline).await;
-    let mut tally = crate::outcome::Tally::default();
-    let mut cut = None;
+    let whom = plan.actions.iter().map(|a| {
+        let whom = match a.action.employee_id() {
+            Some(id) => format!("employee {id}"),
+            None => format!(
+                "account {}",
+                a.action.auth0_user_id().map_or("?", |u| u.0.as_str())
+            ),
+        };
+        (a.action.kind(), whom)
+    });
+    let (tally, cut) = tally(whom, &outcomes, report);
+    // Accounts created or linked by this run join the audit.
     for (action, outcome) in plan.actions.iter().zip(outcomes) {
-        let kind = action.action.kind().as_str();
-        match outcome {
-            Outcome::Applied(user) => {
-                tally.attempted += 1;
-                *report.succeeded.entry(kind).or_insert(0) += 1;
-                // Accounts created or linked by this run join the audit.
-                let linking = matches!(action.action, Action::Create { .. } | Action::Link { .. });
-                if let (true, Some(user), Some(e)) = (
-                    linking,
-                    user,
-                    action.action.employee_id().and_then(|id| by_id.get(&id)),
-                ) {
-                    accounts.insert(e.id.0, (user.0, e.email.to_string()));
-                }
-            }
-            Outcome::NotStarted(why, _) => {
-                tally.not_finished += 1;
-                cut = Some(why);
-            }
-            Outcome::CutShort(secs) => {
-                tally.not_finished += 1;
-                cut = Some(Cut::Deadline(secs));
-            }
-            Outcome::Failed(e) => {
-                tally.attempted += 1;
-                tally.failed += 1;
-                tally.unavailable += usize::from(e.unavailable());
-                if matches!(e, ActionError::Unrecorded(_)) {
-                    tally.unrecorded += 1;
-                    tally
-                        .unrecorded_error
-                        .get_or_insert_with(|| crate::telemetry::error_chain(&e));
-                }
-                *report.failed.entry(kind).or_insert(0) += 1;
-                if report.failures.len() < 20 {
-                    let whom = match action.action.employee_id() {
-                        Some(id) => format!("employee {id}"),
-                        None => format!(
-                            "account {}",
-                            action.action.auth0_user_id().map_or("?", |u| u.0.as_str())
-                        ),
-                    };
-                    report.failures.push(format!("{kind} for {whom}: {e}"));
-                }
-            }
+        let linking = matches!(action.action, Action::Create { .. } | Action::Link { .. });
+        if let (true, Outcome::Applied(Some(user)), Some(e)) = (
+            linking,
+            outcome,
+            action.action.employee_id().and_then(|id| by_id.get(&id)),
+        ) {
+            accounts.insert(e.id.0, (user.0, e.email.to_string()));
         }
     }
     if tally.attempted > tally.failed {
@@ -1243,7 +1221,7 @@ fn action_record(seq: i64, a: &PlannedAction, status: ActionStatus) -> ActionRec
 }
 
 /// How one action went.
-enum Outcome {
+pub(crate) enum Outcome {
     /// Applied; the account it ended with, if any.
     Applied(Option<Auth0UserId>),
     Failed(ActionError),
@@ -1281,7 +1259,7 @@ impl Outcome {
 /// Why an action failed. What `reconcile_actions.error` records is its
 /// chain (`error_chain`): each cause once.
 #[derive(Debug, thiserror::Error)]
-enum ActionError {
+pub(crate) enum ActionError {
     #[error(transparent)]
     Auth0(#[from] Auth0Error),
     /// The leader lock went before the call could be made.
@@ -1318,7 +1296,7 @@ impl ActionError {
 
 /// Why a 409's account is not this employee's to link.
 #[derive(Debug, thiserror::Error)]
-enum NotLinkable {
+pub(crate) enum NotLinkable {
     #[error("409: the account {account} holding {email} belongs to employee {other}")]
     OtherEmployee {
         account: Auth0UserId,
@@ -1336,19 +1314,14 @@ enum NotLinkable {
 
 /// Recording a link failed.
 #[derive(Debug, thiserror::Error)]
-enum RecordError {
+pub(crate) enum RecordError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     LeadershipLost(#[from] LeadershipLost),
 }
 
-/// Apply every action, `auth0.concurrency` at a time (the rate limiter still
-/// bounds throughput); one failure does not stop the others. Outcomes come
-/// back in plan order. No action starts after a shutdown request, past the
-/// run's deadline or once the leader lock is lost, and one in flight at the
-/// deadline is cut short (the next run re-plans from what Auth0 then holds,
-/// as after a crash).
+/// Apply every action of `plan`: [`apply_each`] over [`apply_one`].
 async fn apply_all(
     ctx: &Context,
     run_id: i64,
@@ -1358,13 +1331,40 @@ async fn apply_all(
     stop: &StopRequest,
     deadline: Instant,
 ) -> Vec<Outcome> {
+    apply_each(ctx, run_id, plan.actions.len(), stop, deadline, |seq| {
+        let action = &plan.actions[seq].action;
+        let employee = action
+            .employee_id()
+            .and_then(|id| employees.get(&id).copied());
+        apply_one(ctx, action, employee, roles)
+    })
+    .await
+}
+
+/// Run `apply(seq)` for each of a run's `count` recorded actions,
+/// `auth0.concurrency` at a time (the rate limiter still bounds throughput);
+/// one failure does not stop the others. Outcomes come back in order, each
+/// recorded as it comes. No action starts after a shutdown request, past the
+/// run's deadline or once the leader lock is lost, and one in flight at the
+/// deadline is cut short (the next run re-plans from what Auth0 then holds,
+/// as after a crash). Every run's actions go through here, a rollback's too.
+pub(crate) async fn apply_each<F, Fut>(
+    ctx: &Context,
+    run_id: i64,
+    count: usize,
+    stop: &StopRequest,
+    deadline: Instant,
+    apply: F,
+) -> Vec<Outcome>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Auth0UserId>, ActionError>>,
+{
     // Futures built up front (not polled): a lazily mapped stream over
     // borrowed actions trips the compiler's Send inference in spawned tasks.
-    let pending: Vec<_> = plan
-        .actions
-        .iter()
-        .enumerate()
-        .map(|(seq, a)| async move {
+    let apply = &apply;
+    let pending: Vec<_> = (0..count)
+        .map(|seq| async move {
             let secs = ctx.settings.reconcile.run_deadline_secs;
             let outcome = if stop.requested() {
                 Outcome::NotStarted(Cut::Shutdown, "rosterd was shutting down".to_string())
@@ -1376,12 +1376,7 @@ async fn apply_all(
             } else if let Err(lost) = ctx.verify_leader().await {
                 Outcome::NotStarted(Cut::LeadershipLost, lost.to_string())
             } else {
-                let employee = a
-                    .action
-                    .employee_id()
-                    .and_then(|id| employees.get(&id).copied());
-                let applying = apply_one(ctx, &a.action, employee, roles);
-                match tokio::time::timeout_at(deadline.into(), applying).await {
+                match tokio::time::timeout_at(deadline.into(), apply(seq)).await {
                     Ok(Ok(user)) => Outcome::Applied(user),
                     Ok(Err(e)) => Outcome::Failed(e),
                     Err(_) => Outcome::CutShort(secs),
@@ -1409,6 +1404,51 @@ async fn apply_all(
         .buffered(ctx.settings.auth0.concurrency)
         .collect()
         .await
+}
+
+/// How a run's actions went, into `report` (succeeded and failed by kind,
+/// the first failures, each naming its action as `whom` says) and the tally
+/// its verdict is made from, with why it stopped short if it did.
+pub(crate) fn tally(
+    actions: impl Iterator<Item = (ActionKind, String)>,
+    outcomes: &[Outcome],
+    report: &mut RunReport,
+) -> (crate::outcome::Tally, Option<Cut>) {
+    let mut tally = crate::outcome::Tally::default();
+    let mut cut = None;
+    for ((kind, whom), outcome) in actions.zip(outcomes) {
+        let kind = kind.as_str();
+        match outcome {
+            Outcome::Applied(_) => {
+                tally.attempted += 1;
+                *report.succeeded.entry(kind).or_insert(0) += 1;
+            }
+            Outcome::NotStarted(why, _) => {
+                tally.not_finished += 1;
+                cut = Some(*why);
+            }
+            Outcome::CutShort(secs) => {
+                tally.not_finished += 1;
+                cut = Some(Cut::Deadline(*secs));
+            }
+            Outcome::Failed(e) => {
+                tally.attempted += 1;
+                tally.failed += 1;
+                tally.unavailable += usize::from(e.unavailable());
+                if matches!(e, ActionError::Unrecorded(_)) {
+                    tally.unrecorded += 1;
+                    tally
+                        .unrecorded_error
+                        .get_or_insert_with(|| crate::telemetry::error_chain(e));
+                }
+                *report.failed.entry(kind).or_insert(0) += 1;
+                if report.failures.len() < 20 {
+                    report.failures.push(format!("{kind} for {whom}: {e}"));
+                }
+            }
+        }
+    }
+    (tally, cut)
 }
 
 /// The tenant's roles as (name, id), fetched only when some role could be
