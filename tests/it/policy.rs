@@ -10,6 +10,7 @@ on_every_backend!(
     a_policy_change_takes_effect_in_the_next_run,
     an_excluded_tenant_admin_is_never_touched_even_carrying_an_employee_id,
     a_create_only_field_edited_in_auth0_is_left_alone_while_an_enforced_one_is_repaired,
+    a_relinked_rehire_takes_over_the_old_account_and_the_old_row_lets_go,
 );
 
 /// `base` with `[policy]` text applied as a configuration file would.
@@ -198,4 +199,68 @@ async fn a_create_only_field_edited_in_auth0_is_left_alone_while_an_enforced_one
     assert_eq!(r.succeeded.get("create"), Some(&1), "{r:?}");
     let u = &api.user_by_email("new.hire@example.com").await[0];
     assert_eq!(u["user_metadata"]["full_name"], json!("New Hire"));
+}
+
+async fn a_relinked_rehire_takes_over_the_old_account_and_the_old_row_lets_go(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    // Employee 3 left and their account is blocked; they come back as
+    // employee 30, same name and workspace, a new email.
+    let (mut rows, mut accounts) = linked_staff(20, 0);
+    rows[2].is_active = false;
+    accounts[2]["blocked"] = json!(true);
+    let old_account = rows[2].auth0_user_id.clone().unwrap();
+    let mut back = employee(30, "Worker Number3", "worker3.back@example.com", true);
+    back.workspace = rows[2].workspace.clone();
+    rows.push(back);
+    api.seed(accounts).await;
+    let base = settings(&db, &sim);
+    context(base.clone())
+        .await
+        .store
+        .insert_employees(&rows)
+        .await
+        .unwrap();
+
+    // By default: reported, and no second account.
+    let r = run(&context(base.clone()).await).await;
+    assert_eq!(r.findings.get("possible_rehire"), Some(&1), "{r:?}");
+    assert!(r.planned.is_empty(), "{r:?}");
+    assert!(api
+        .user_by_email("worker3.back@example.com")
+        .await
+        .is_empty());
+
+    let ctx = context(with_policy(
+        &base,
+        "[policy]\npossible_rehire = \"relink\"\n",
+    ))
+    .await;
+    let r = run(&ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
+    assert_eq!(r.succeeded.get("link"), Some(&1), "{r:?}");
+    assert_eq!(r.succeeded.get("unblock"), Some(&1), "{r:?}");
+    let u = account(&api, &old_account).await;
+    assert!(!blocked(&u));
+    assert_eq!(u["app_metadata"]["employee_id"], json!(30));
+    assert_eq!(u["email"], json!("worker3.back@example.com"));
+    assert_eq!(api.users().await.len(), 20, "no second account");
+    // One row claims the account now, and the next run has nothing to do.
+    let stored = |id: i64| {
+        let ctx = ctx.clone();
+        async move {
+            ctx.store
+                .employee(None, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .auth0_user_id
+        }
+    };
+    assert_eq!(stored(30).await, Some(old_account.clone()));
+    assert_eq!(stored(3).await, None);
+    let r = run(&ctx).await;
+    assert!(r.planned.is_empty(), "{r:?}");
+    assert!(r.findings.is_empty(), "{r:?}");
 }
