@@ -1,6 +1,8 @@
 -- A relinked rehire (policy.possible_rehire = "relink") is recorded with
--- matched_by 'rehire'. The CHECK is found by name and dropped (a database
--- the MariaDB-only migrations made names it differently), then replaced.
+-- matched_by 'rehire'. As in 0004: a database the MariaDB-only migrations
+-- made holds a column CHECK, which only MODIFY drops; a table CHECK is found
+-- by name and dropped; then the named constraint is added again.
+ALTER TABLE auth0_employee_mapping_audit MODIFY matched_by VARCHAR(16) NOT NULL;
 SET @rosterd_ddl = (SELECT IFNULL(MAX(CONCAT('ALTER TABLE auth0_employee_mapping_audit DROP CONSTRAINT `',
         CONSTRAINT_NAME, '`')), 'DO 0')
     FROM information_schema.TABLE_CONSTRAINTS
