@@ -1307,32 +1307,43 @@ fn resolve<'a>(
         Resolution::Undecided
     };
 
+    // Excluded accounts are no evidence: the employee is resolved on the
+    // rest, so their own accounts are still theirs (a leaver's blocked, never
+    // taken for orphans). Only an employee whose evidence is nothing but
+    // excluded accounts is left alone: a second account would touch what the
+    // tenant said rosterd must not (same email, same employee id).
+    let mut saw_excluded = false;
+    let mut usable = |u: &&'a Auth0User| {
+        let excluded = idx.excluded(u);
+        saw_excluded |= excluded;
+        !excluded
+    };
     let stored = e
         .auth0_user_id
         .as_ref()
-        .and_then(|id| idx.by_id.get(id.0.as_str()).copied());
-    let by_meta: &[&Auth0User] = idx
+        .and_then(|id| idx.by_id.get(id.0.as_str()).copied())
+        .filter(&mut usable);
+    let by_meta: Vec<&Auth0User> = idx
         .by_employee_id
         .get(&e.id.0)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+        .into_iter()
+        .flatten()
+        .copied()
+        .filter(&mut usable)
+        .collect();
     let by_email: Vec<&Auth0User> = if shared_email {
         Vec::new()
     } else {
         idx.by_email
             .get(e.email.as_str())
-            .map(|v| v.to_vec())
-            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(&mut usable)
+            .collect()
     };
-
-    // An employee whose evidence names an excluded account is left alone:
-    // creating a second account, or reporting the excluded one, would both
-    // touch what the tenant said rosterd must not.
-    let mut evidence = stored
-        .into_iter()
-        .chain(by_meta.iter().copied())
-        .chain(by_email.iter().copied());
-    if evidence.any(|u| idx.excluded(u)) {
+    let by_meta = by_meta.as_slice();
+    if saw_excluded && stored.is_none() && by_meta.is_empty() && by_email.is_empty() {
         return Resolution::Excluded;
     }
     if by_meta.len() > 1 && stored.is_none() {

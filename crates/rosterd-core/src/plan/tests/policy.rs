@@ -670,3 +670,68 @@ fn a_rehire_with_two_possible_accounts_is_never_relinked() {
         )]
     );
 }
+
+/// A tenant admin's account carrying employee 1's id and another email.
+fn admin_of(e: &Employee) -> Auth0User {
+    let mut admin = synced("auth0|admin", e);
+    admin.email = Some(email("admin@x.co"));
+    admin
+}
+
+#[test]
+fn an_excluded_account_beside_a_leavers_own_account_never_keeps_the_own_one_live() {
+    let excluding = excluding_accounts(&["auth0|admin"]);
+    // The leaver's stored account, the admin carrying their id.
+    let (mut e, mut own) = linked("auth0|own", emp(1, "Ann Lee", "ann@x.co", true));
+    e.is_active = false;
+    own.blocked = false;
+    let admin = admin_of(&e);
+    let p = plan(&[e.clone()], &[own.clone(), admin.clone()], &[], &excluding);
+    assert_eq!(actions(&p), vec![act("block", 1, Some("auth0|own"))]);
+    assert!(
+        p.findings.iter().all(|f| f.kind != FindingKind::Orphaned),
+        "{:?}",
+        p.findings
+    );
+
+    // No stored id: the own account found by email beside the admin.
+    let mut unstored = e.clone();
+    unstored.auth0_user_id = None;
+    let mut by_email = account("auth0|own", "ann@x.co", "Ann Lee");
+    by_email.blocked = false;
+    let p = plan(
+        &[unstored.clone()],
+        &[by_email, admin.clone()],
+        &[],
+        &excluding,
+    );
+    assert_eq!(
+        actions(&p)[..],
+        [
+            act("link", 1, Some("auth0|own")),
+            act("block", 1, Some("auth0|own"))
+        ]
+    );
+
+    // An excluded social account sharing the leaver's email.
+    let mut social = account("google-oauth2|1", "ann@x.co", "Ann");
+    social.connection = Some("google-oauth2".into());
+    let mut pol = policy();
+    pol.excluded_accounts
+        .insert(uid("google-oauth2|1"), "policy.exclude.connections".into());
+    let p = plan(&[e.clone()], &[own.clone(), social], &[], &pol);
+    assert_eq!(actions(&p), vec![act("block", 1, Some("auth0|own"))]);
+}
+
+#[test]
+fn an_excluded_account_carrying_an_active_employees_id_never_orphans_their_own_account() {
+    let (e, own) = linked("auth0|own", emp(1, "Ann Lee", "ann@x.co", true));
+    let admin = admin_of(&e);
+    let mut pol = excluding_accounts(&["auth0|admin"]);
+    pol.rules
+        .set_action(Situation::OrphanedEmployeeId, PolicyAction::Block)
+        .unwrap();
+    let p = plan(&[e], &[own, admin], &[], &pol);
+    assert!(p.actions.is_empty() && p.findings.is_empty(), "{p:?}");
+    assert_eq!(p.stats.managed_accounts, 1);
+}
