@@ -206,12 +206,13 @@ async fn a_relinked_rehire_takes_over_the_old_account_and_the_old_row_lets_go(db
     let sim = spawn_sim().await;
     let api = SimClient::new(&sim);
     // Employee 3 left and their account is blocked; they come back as
-    // employee 30, same name and workspace, a new email.
+    // employee 30 with the same email, in another department.
     let (mut rows, mut accounts) = linked_staff(20, 0);
     rows[2].is_active = false;
     accounts[2]["blocked"] = json!(true);
     let old_account = rows[2].auth0_user_id.clone().unwrap();
-    let mut back = employee(30, "Worker Number3", "worker3.back@example.com", true);
+    let mut back = employee(30, "Worker Number3", "worker3@example.com", true);
+    back.department = Some("Packing".into());
     back.workspace = rows[2].workspace.clone();
     rows.push(back);
     api.seed(accounts).await;
@@ -227,10 +228,7 @@ async fn a_relinked_rehire_takes_over_the_old_account_and_the_old_row_lets_go(db
     let r = run(&context(base.clone()).await).await;
     assert_eq!(r.findings.get("possible_rehire"), Some(&1), "{r:?}");
     assert!(r.planned.is_empty(), "{r:?}");
-    assert!(api
-        .user_by_email("worker3.back@example.com")
-        .await
-        .is_empty());
+    assert_eq!(api.user_by_email("worker3@example.com").await.len(), 1);
 
     let ctx = context(with_policy(
         &base,
@@ -244,7 +242,7 @@ async fn a_relinked_rehire_takes_over_the_old_account_and_the_old_row_lets_go(db
     let u = account(&api, &old_account).await;
     assert!(!blocked(&u));
     assert_eq!(u["app_metadata"]["employee_id"], json!(30));
-    assert_eq!(u["email"], json!("worker3.back@example.com"));
+    assert_eq!(u["app_metadata"]["department"], json!("Packing"));
     assert_eq!(api.users().await.len(), 20, "no second account");
     // One row claims the account now, and the next run has nothing to do.
     let stored = |id: i64| {
@@ -260,7 +258,13 @@ async fn a_relinked_rehire_takes_over_the_old_account_and_the_old_row_lets_go(db
     };
     assert_eq!(stored(30).await, Some(old_account.clone()));
     assert_eq!(stored(3).await, None);
+    // The old row still holds the same email: said, nothing to do.
     let r = run(&ctx).await;
     assert!(r.planned.is_empty(), "{r:?}");
-    assert!(r.findings.is_empty(), "{r:?}");
+    assert_eq!(
+        r.findings.get("duplicate_employee_email"),
+        Some(&2),
+        "{r:?}"
+    );
+    assert_eq!(r.findings.len(), 1, "{r:?}");
 }

@@ -130,9 +130,11 @@ impl Field {
     pub fn allowed(self) -> &'static [Ownership] {
         use Ownership::*;
         match self {
-            // Auth0 creates no database-connection user without an email,
-            // and rosterd finds its accounts again by their employee id.
-            Field::Email | Field::AppEmployeeId => &[Enforce, CreateOnly],
+            // Auth0 creates no database-connection user without an email.
+            Field::Email => &[Enforce, CreateOnly],
+            // rosterd finds its accounts again by their employee id: an
+            // account naming another employee is a conflict every run.
+            Field::AppEmployeeId => &[Enforce],
             // Every account is created unblocked: there is nothing to set.
             Field::Blocked => &[Enforce, Ignore],
             _ => &[Enforce, CreateOnly, Ignore],

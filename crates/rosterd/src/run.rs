@@ -787,6 +787,14 @@ async fn execute(
             Err(e) => return Err(e),
         };
     let policy = PlanPolicy {
+        // A possible rehire a person acknowledged is "not a rehire".
+        not_rehires: store
+            .finding_acks()
+            .await?
+            .into_iter()
+            .filter(|a| a.kind == plan::FindingKind::PossibleRehire.as_str())
+            .map(|a| a.finding_key)
+            .collect(),
         now: ctx.now().timestamp(),
         rules: s.policy.rules.clone(),
         excluded_accounts: s
@@ -1697,7 +1705,11 @@ async fn record_link(
     // the link. An account created by rosterd or found by it carries it
     // already; one found by email gets it here, since no update writes it
     // for a leaver (whose link would otherwise be planned on every run).
-    if ctx.write_back.is_none() && !matches!(matched_by, "created" | "employee_id") {
+    // A rehire's account names the new employee before anything else is
+    // recorded: if the run's update of it failed, the next run would find
+    // two rows claiming it.
+    let unlinked = ctx.write_back.is_none() && !matches!(matched_by, "created" | "employee_id");
+    if unlinked || matched_by == Evidence::Rehire.audit_name() {
         let link = json!({ "app_metadata": { "employee_id": employee_id.0 } });
         ctx.fenced(ctx.auth0.patch_user(user, &link)).await??;
     }

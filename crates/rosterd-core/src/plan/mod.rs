@@ -30,9 +30,9 @@ use crate::model::{
     Auth0User, Auth0UserId, Email, Employee, EmployeeId, InvalidRow, ManagedAppMetadata,
     ManagedUserMetadata, PodFactorySync,
 };
-use crate::policy::{Field, Ownership, Policy, Situation};
+use crate::policy::{Field, Ownership, Policy, PolicyAction, Situation};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Settings the planner needs, taken from the configuration by the shell.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +57,9 @@ pub struct PlanPolicy {
     pub excluded_accounts: BTreeMap<Auth0UserId, String>,
     /// Employees rosterd never provisions, with why.
     pub excluded_employees: BTreeMap<EmployeeId, String>,
+    /// The keys of `possible_rehire` findings a person acknowledged: "not
+    /// a rehire", so that employee gets an account of their own.
+    pub not_rehires: BTreeSet<String>,
 }
 
 /// Resolves employee role codes to the tenant's Auth0 role ids.
@@ -905,6 +908,10 @@ pub fn plan(
     }
 }
 
+/// A rehire found by the same email: the only evidence that moves an
+/// account (a name and workspace can be a namesake's).
+const BY_EMAIL: &str = "email";
+
 /// A leaver whose account may be a new active employee's: the same person
 /// rehired under a new employee id.
 struct RehireCandidate<'a> {
@@ -960,7 +967,7 @@ impl<'a> Rehires<'a> {
                     candidates.push(RehireCandidate {
                         leaver,
                         account,
-                        by: "email",
+                        by: BY_EMAIL,
                     });
                 }
             }
@@ -975,13 +982,17 @@ impl<'a> Rehires<'a> {
                     });
                 }
             }
-            if !candidates.is_empty() {
+            let decided = || {
+                let key = Rehires::finding(e, &candidates, String::new()).key();
+                policy.not_rehires.contains(&key)
+            };
+            if !candidates.is_empty() && !decided() {
                 found.of_new.insert(e.id, candidates);
             }
         }
         // An account moves only to the one rehire it can be: a single
         // candidate, wanted by no other new employee.
-        if policy.rules.action(Situation::PossibleRehire) == crate::policy::PolicyAction::Relink {
+        if policy.rules.action(Situation::PossibleRehire) == PolicyAction::Relink {
             let mut wanted: HashMap<&Auth0UserId, usize> = HashMap::new();
             for c in found.of_new.values().flatten() {
                 *wanted.entry(&c.account.user_id).or_default() += 1;
@@ -989,7 +1000,9 @@ impl<'a> Rehires<'a> {
             let moving: Vec<Auth0UserId> = found
                 .of_new
                 .values()
-                .filter(|cs| cs.len() == 1 && wanted[&cs[0].account.user_id] == 1)
+                .filter(|cs| {
+                    cs.len() == 1 && cs[0].by == BY_EMAIL && wanted[&cs[0].account.user_id] == 1
+                })
                 .map(|cs| cs[0].account.user_id.clone())
                 .collect();
             found.moving.extend(moving);
@@ -1007,7 +1020,7 @@ impl<'a> Rehires<'a> {
                         .of_new
                         .values()
                         .flatten()
-                        .any(|c| c.by == "email" && c.leaver.id == id)
+                        .any(|c| c.by == BY_EMAIL && c.leaver.id == id)
             })
     }
 
@@ -1078,21 +1091,35 @@ impl<'a> Rehires<'a> {
                 }
             }
             _ => {
-                let f = Finding::new(
-                    FindingKind::PossibleRehire,
-                    Some(e.id),
-                    candidates
-                        .iter()
-                        .map(|c| c.account.user_id.clone())
-                        .collect(),
-                    format!(
-                        "{about}; no account is created for employee {} until a person decides",
-                        e.id
-                    ),
+                let not_moved = match candidates {
+                    _ if out.rules.action(Situation::PossibleRehire) != PolicyAction::Relink => "",
+                    [c] if c.by != BY_EMAIL => "; not moved: only the same email moves an account",
+                    _ => "; not moved: more than one account could be theirs",
+                };
+                let detail = format!(
+                    "{about}{not_moved}; no account is created for employee {} until a person decides (acknowledged: not a rehire, and they get their own)",
+                    e.id
                 );
-                out.report(Situation::PossibleRehire, f);
+                out.report(
+                    Situation::PossibleRehire,
+                    Rehires::finding(e, candidates, detail),
+                );
             }
         }
+    }
+
+    /// The `possible_rehire` finding about `e` (its key is what a person
+    /// acknowledges).
+    fn finding(e: &Employee, candidates: &[RehireCandidate], detail: String) -> Finding {
+        Finding::new(
+            FindingKind::PossibleRehire,
+            Some(e.id),
+            candidates
+                .iter()
+                .map(|c| c.account.user_id.clone())
+                .collect(),
+            detail,
+        )
     }
 }
 

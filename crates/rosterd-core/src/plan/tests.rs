@@ -19,6 +19,7 @@ const CREATED_BY: &str = "productivity_system";
 
 fn policy() -> PlanPolicy {
     PlanPolicy {
+        not_rehires: Default::default(),
         now: 0,
         rules: Default::default(),
         excluded_accounts: Default::default(),
@@ -256,6 +257,7 @@ fn create_for_active_employee_without_account_carries_full_metadata() {
     e.workspace = "MS".into();
     e.role_code = "lead".into();
     let pol = PlanPolicy {
+        not_rehires: Default::default(),
         now: 0,
         rules: Default::default(),
         excluded_accounts: Default::default(),

@@ -621,7 +621,8 @@ fn a_rehire_under_a_new_id_is_reported_not_given_a_second_account() {
 
 #[test]
 fn a_relinked_rehire_gets_the_old_account_moved_unblocked_and_brought_in_line() {
-    let (employees, a) = rehired("ann.lee@x.co", "TX");
+    let (mut employees, a) = rehired("ann@x.co", "TX");
+    employees[1].department = "Packing".into();
     let pol = with(&[(Situation::PossibleRehire, PolicyAction::Relink)]);
     let p = plan(&employees, &[a], &[], &pol);
     assert!(p.findings.is_empty(), "{:?}", p.findings);
@@ -648,7 +649,45 @@ fn a_relinked_rehire_gets_the_old_account_moved_unblocked_and_brought_in_line() 
     assert_eq!(p.actions[0].situation, Situation::PossibleRehire);
     let (patch, _, _, _) = only_update(&p);
     assert_eq!(patch.app_metadata["employee_id"], json!(2));
-    assert_eq!(patch.email, Some(email("ann.lee@x.co")));
+    assert_eq!(patch.app_metadata["department"], json!("Packing"));
+}
+
+#[test]
+fn a_name_and_workspace_alone_never_move_an_account_even_under_relink() {
+    // A namesake in the same workspace is not enough to hand them a
+    // former employee's login.
+    let (employees, a) = rehired("ann.lee@x.co", "TX");
+    let pol = with(&[(Situation::PossibleRehire, PolicyAction::Relink)]);
+    let p = plan(&employees, &[a], &[], &pol);
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    assert_eq!(p.findings[0].kind, FindingKind::PossibleRehire);
+    assert!(
+        p.findings[0]
+            .detail
+            .contains("only the same email moves an account"),
+        "{}",
+        p.findings[0].detail
+    );
+}
+
+#[test]
+fn an_acknowledged_possible_rehire_is_not_a_rehire_and_gets_an_account() {
+    let (employees, a) = rehired("ann.lee@x.co", "TX");
+    let p = plan(&employees, std::slice::from_ref(&a), &[], &policy());
+    let mut pol = policy();
+    pol.not_rehires.insert(p.findings[0].key());
+    let p = plan(&employees, std::slice::from_ref(&a), &[], &pol);
+    assert_eq!(actions(&p), vec![act("create", 2, None)]);
+    assert!(p.findings.is_empty(), "{:?}", p.findings);
+    // A new candidate is a new question: asked again.
+    let (mut other, mut b) = linked("auth0|other", emp(3, "Ann Lee", "ann.x@x.co", false));
+    other.is_active = false;
+    b.blocked = true;
+    let mut more = employees.clone();
+    more.push(other);
+    let p = plan(&more, &[a, b], &[], &pol);
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    assert_eq!(p.findings[0].kind, FindingKind::PossibleRehire);
 }
 
 #[test]

@@ -288,7 +288,7 @@ fn fix(kind: FindingKind) -> &'static str {
         FindingKind::EmployeeWithoutPodfactoryUser => "nothing, if they do not work on the floor; otherwise create their PodFactory user.",
         FindingKind::PodfactorySourceUnavailable => "check the PodFactory source (podfactory.url, podfactory.query, the network); matching is skipped until it answers.",
         FindingKind::UnmappedRoleCode => "create the Auth0 role for this code, or map the code to an existing role in the config.",
-        FindingKind::PossibleRehire => "if it is the same person, let rosterd move the account to the new employee id (policy.possible_rehire = \"relink\") or record the account on the new row (auth0_user_id); if not, acknowledge.",
+        FindingKind::PossibleRehire => "if it is not the same person, acknowledge: the next run gives them an account of their own. If it is, with the same email policy.possible_rehire = \"relink\" moves the account to the new id; otherwise move it by hand (clear auth0_user_id on the old row, set it on the new one and the account's app_metadata.employee_id to the new id), and think of a password reset.",
         FindingKind::NeverLoggedIn => "ask whether the person needs the login; if not, mark them inactive in the Productivity System.",
         FindingKind::StaleAccount => "ask whether the person still needs the login; an inactive employee's stale account can be blocked by policy (policy.stale_account = \"block\").",
         FindingKind::ReportedByPolicy => "do it by hand in Auth0 if it is right (the detail says what rosterd would do), or change the policy entry the detail names.",
