@@ -20,6 +20,7 @@ on_every_backend!(
     the_binary_holds_a_mass_rollback_until_approved_and_resume_ends_the_pause,
     a_daemon_shows_the_pause_and_an_admin_resumes_over_http,
     a_failed_block_does_not_stop_the_others_and_each_is_recorded,
+    an_undo_leaves_a_leaver_blocked_and_an_empty_or_excluded_rollback_changes_nothing,
 );
 
 /// Settings whose guard lets a test's handful of accounts through: the
@@ -592,4 +593,60 @@ async fn a_failed_block_does_not_stop_the_others_and_each_is_recorded(db: Db) {
     let again = rollback(&ctx, Target::Window { since, until: None }).await;
     assert_eq!(again.succeeded.get("block").copied().unwrap_or(0), failed);
     assert_eq!(blocked(&api).await.values().filter(|b| **b).count(), 10);
+}
+
+async fn an_undo_leaves_a_leaver_blocked_and_an_empty_or_excluded_rollback_changes_nothing(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(lenient(&db, &sim)).await;
+    ctx.store.insert_employees(&staff(3)).await.unwrap();
+    let created = run(&ctx).await;
+    let since = started_at(&ctx, created.run_id).await - Duration::seconds(1);
+
+    // A window with nothing in it (a date typo) blocks and pauses nothing.
+    let future = Utc::now() + Duration::days(365);
+    let empty = rollback(
+        &ctx,
+        Target::Window {
+            since: future,
+            until: None,
+        },
+    )
+    .await;
+    assert_eq!(empty.status, RunStatus::Succeeded, "{empty:?}");
+    assert!(ctx.store.paused().await.unwrap().is_none(), "{empty:?}");
+
+    // The rollback; then employee 2 leaves during the pause.
+    let rolled = rollback(&ctx, Target::Window { since, until: None }).await;
+    assert_eq!(rolled.succeeded.get("block"), Some(&3), "{rolled:?}");
+    exec(
+        &ctx.store,
+        "UPDATE employees SET is_active = FALSE WHERE id = 2",
+    )
+    .await;
+    let target = rosterd::rollback::undo(&ctx.store, rolled.run_id)
+        .await
+        .unwrap();
+    let undone = rollback(&ctx, target).await;
+    assert_eq!(undone.succeeded.get("unblock"), Some(&2), "{undone:?}");
+    let summary = undone.rollback.as_ref().unwrap();
+    assert_eq!(summary.skipped.len(), 1, "{summary:?}");
+    assert_eq!(summary.skipped[0].why, "its employee is no longer active");
+    assert_eq!(
+        blocked(&api).await,
+        BTreeMap::from([
+            ("worker1@example.com".to_string(), false),
+            ("worker2@example.com".to_string(), true),
+            ("worker3@example.com".to_string(), false),
+        ])
+    );
+
+    // An account excluded since it was created is never rolled back.
+    let mut s = lenient(&db, &sim);
+    s.policy.exclude.account_emails = vec!["worker1@.*".into()];
+    let excluding = context(s).await;
+    let again = rollback(&excluding, Target::Window { since, until: None }).await;
+    assert_eq!(again.succeeded.get("block"), Some(&1), "{again:?}");
+    assert!(!blocked(&api).await["worker1@example.com"]);
 }

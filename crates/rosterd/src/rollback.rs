@@ -231,17 +231,44 @@ pub(crate) async fn execute(
     report.stats.auth0_users = users.len();
     report.stats.managed_accounts = managed;
     report.stats.unmanaged_accounts = users.len() - managed;
-    let blocked: HashMap<&str, bool> = users
-        .iter()
-        .map(|u| (u.user_id.0.as_str(), u.blocked))
-        .collect();
+    let by_id: HashMap<&str, &crate::model::Auth0User> =
+        users.iter().map(|u| (u.user_id.0.as_str(), u)).collect();
+    let exclusions = ctx
+        .settings
+        .policy
+        .exclude
+        .accounts()
+        .map_err(anyhow::Error::msg)?;
     let block = kind == ActionKind::Block;
+    // An undo gives logins back only to people who are still employed: a
+    // leaver's account stays blocked, whatever the rollback found.
+    let employed: Option<BTreeSet<i64>> = if block {
+        None
+    } else {
+        let source = crate::run::load_source(ctx).await?;
+        let now = ctx.now().timestamp();
+        let employed = source
+            .employees
+            .iter()
+            .filter(|e| e.is_active && e.leaves_at.is_none_or(|t| t > now))
+            .filter(|e| !source.excluded_employees.contains_key(&e.id))
+            .map(|e| e.id.0)
+            .collect();
+        Some(employed)
+    };
     let (mut accounts, mut skipped) = (Vec::new(), Vec::new());
     for a in chosen {
-        let why = match blocked.get(a.auth0_user_id.as_str()) {
+        let left = |a: &Account| {
+            employed
+                .as_ref()
+                .is_some_and(|ids| a.employee_id.is_none_or(|id| !ids.contains(&id)))
+        };
+        let why = match by_id.get(a.auth0_user_id.as_str()) {
             None => Some("no longer in Auth0"),
-            Some(true) if block => Some("already blocked"),
-            Some(false) if !block => Some("not blocked any more"),
+            Some(u) if exclusions.reason(u).is_some() => Some("excluded by policy.exclude"),
+            Some(u) if u.blocked && block => Some("already blocked"),
+            Some(u) if !u.blocked && !block => Some("not blocked any more"),
+            Some(_) if left(&a) => Some("its employee is no longer active"),
             Some(_) => None,
         };
         match why {
@@ -291,7 +318,10 @@ pub(crate) async fn execute(
 
     // A rollback pauses before its first block, so a run on another
     // replica after it (the lock is this run's until then) applies nothing.
-    if let Target::Window { since, until } = &rollback.target {
+    // A rollback that blocks nothing (a window with no creates, a typo in
+    // a date) pauses nothing either.
+    let pausing = !accounts.is_empty();
+    if let (Target::Window { since, until }, true) = (&rollback.target, pausing) {
         ctx.verify_leader().await?;
         let pause = Pause {
             paused_at: Utc::now(),

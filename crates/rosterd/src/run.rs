@@ -740,13 +740,13 @@ async fn execute(
     // Load. The baseline is valid, distinct employees: rows repeated by a
     // bad join, or all invalid, must not become the next run's yardstick.
     let write_back = ctx.write_back.as_ref();
-    let mut loaded = store
-        .load_employee_rows(s.database.employees_query.as_deref(), write_back, &s.policy)
-        .await?;
-    let rows = loaded.rows.len() + loaded.unreadable.len();
-    let cells = std::mem::take(&mut loaded.policy);
-    let (mut employees, invalid, unidentified) = validate(loaded);
-    let excluded_employees = apply_source_policy(&mut employees, cells, &s.policy);
+    let Source {
+        rows,
+        mut employees,
+        invalid,
+        unidentified,
+        excluded_employees,
+    } = load_source(ctx).await?;
     end.employees_seen = Some(employees.len() as i64);
     let previous = store.last_successful_employee_count().await?;
     guard::check_source(
@@ -1070,6 +1070,42 @@ async fn record_matching(
 /// date as when the last day ends in the workspace's zone, the last change,
 /// and the employees excluded (`policy.exclude`), with the key that
 /// excluded them.
+/// The employees source as a run plans on it.
+pub(crate) struct Source {
+    /// Rows read, readable or not.
+    pub rows: usize,
+    /// Valid employees, with their end dates (`leaves_at`) and last change.
+    pub employees: Vec<Employee>,
+    pub invalid: Vec<InvalidRow>,
+    /// Findings for rows whose id cannot be read.
+    pub unidentified: Vec<plan::Finding>,
+    pub excluded_employees: BTreeMap<EmployeeId, String>,
+}
+
+/// Read the employees source (read-only) and apply `[policy]` to it.
+pub(crate) async fn load_source(ctx: &Context) -> anyhow::Result<Source> {
+    let s = &ctx.settings;
+    let mut loaded = ctx
+        .store
+        .load_employee_rows(
+            s.database.employees_query.as_deref(),
+            ctx.write_back.as_ref(),
+            &s.policy,
+        )
+        .await?;
+    let rows = loaded.rows.len() + loaded.unreadable.len();
+    let cells = std::mem::take(&mut loaded.policy);
+    let (mut employees, invalid, unidentified) = validate(loaded);
+    let excluded_employees = apply_source_policy(&mut employees, cells, &s.policy);
+    Ok(Source {
+        rows,
+        employees,
+        invalid,
+        unidentified,
+        excluded_employees,
+    })
+}
+
 fn apply_source_policy(
     employees: &mut [Employee],
     mut cells: BTreeMap<i64, crate::store::PolicyCells>,
