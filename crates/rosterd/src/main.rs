@@ -237,10 +237,18 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let settings = Settings::load(cli.config.as_deref())?;
             rosterd::telemetry::init(&settings.log);
-            // The window is checked before anything connects.
-            let window = match &since {
-                Some(since) => Some(rosterd::rollback::window(since, until.as_deref())?),
-                None => None,
+            // The window is checked before anything connects; a bad one is
+            // a command line rosterd cannot use, not a failed run.
+            let window = since
+                .as_deref()
+                .map(|since| rosterd::rollback::window(since, until.as_deref()))
+                .transpose();
+            let window = match window {
+                Ok(window) => window,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(EXIT_USAGE));
+                }
             };
             let ctx = Context::new(settings).await?;
             let target = match (window, undo) {
