@@ -94,6 +94,7 @@ fn bench_plan(n: usize) -> anyhow::Result<()> {
         users.push(u);
     }
     let policy = PlanPolicy {
+        unidentified_rows: 0,
         not_rehires: Default::default(),
         now: 0,
         rules: Default::default(),

@@ -787,6 +787,7 @@ async fn execute(
             Err(e) => return Err(e),
         };
     let policy = PlanPolicy {
+        unidentified_rows: unidentified.len(),
         // A possible rehire a person acknowledged is "not a rehire".
         not_rehires: store
             .finding_acks()

@@ -37,6 +37,8 @@ pub(super) fn effective<'a>(
                 auth0_user_ids.push(u.user_id.clone());
             }
         }
+        // Excluded accounts are never touched nor named.
+        auth0_user_ids.retain(|u| !policy.excluded_accounts.contains_key(u));
         auth0_user_ids.sort();
         scheduled.push(ScheduledBlock {
             employee_id: e.id,

@@ -60,6 +60,10 @@ pub struct PlanPolicy {
     /// The keys of `possible_rehire` findings a person acknowledged: "not
     /// a rehire", so that employee gets an account of their own.
     pub not_rehires: BTreeSet<String>,
+    /// Employees rows whose id could not be read this run: their people's
+    /// accounts look like orphans, so no orphan is blocked (absence is not
+    /// departure); they are reported instead.
+    pub unidentified_rows: usize,
 }
 
 /// Resolves employee role codes to the tenant's Auth0 role ids.
@@ -841,7 +845,16 @@ pub fn plan(
                 unmanaged(u, &mut out);
                 continue;
             };
-            if out.acts(situation) {
+            if out.acts(situation) && policy.unidentified_rows > 0 {
+                let mut orphan = orphan;
+                orphan.detail.push_str(&format!(
+                    "; not blocked this run: {} employees row(s) have no readable id, and this may be one of their people's",
+                    policy.unidentified_rows
+                ));
+                orphan.situation = Some(situation);
+                orphan.policy = Some(policy.rules.entry(situation));
+                out.findings.push(orphan);
+            } else if out.acts(situation) {
                 if !u.blocked {
                     let action = Action::Block {
                         employee_id: u.app_metadata.employee_id.map(EmployeeId),
@@ -867,6 +880,17 @@ pub fn plan(
         managed_accounts.push((u, owner));
     }
     let usage = usage::review(&managed_accounts, &out.actions, policy);
+    // A leaver's account the review blocks as stale is not "left live".
+    let stale_blocks: HashSet<&Auth0UserId> = usage
+        .actions
+        .iter()
+        .filter_map(|a| a.action.auth0_user_id())
+        .collect();
+    out.findings.retain(|f| {
+        let reported_leaver = f.kind == FindingKind::ReportedByPolicy
+            && f.situation == Some(Situation::InactiveWithAccount);
+        !(reported_leaver && f.auth0_user_ids.iter().any(|u| stale_blocks.contains(u)))
+    });
     out.findings.extend(usage.findings);
     out.actions.extend(usage.actions);
     stats.never_logged_in = usage.never_logged_in;

@@ -19,6 +19,7 @@ const CREATED_BY: &str = "productivity_system";
 
 fn policy() -> PlanPolicy {
     PlanPolicy {
+        unidentified_rows: 0,
         not_rehires: Default::default(),
         now: 0,
         rules: Default::default(),
@@ -257,6 +258,7 @@ fn create_for_active_employee_without_account_carries_full_metadata() {
     e.workspace = "MS".into();
     e.role_code = "lead".into();
     let pol = PlanPolicy {
+        unidentified_rows: 0,
         not_rehires: Default::default(),
         now: 0,
         rules: Default::default(),

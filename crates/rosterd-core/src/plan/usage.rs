@@ -35,10 +35,14 @@ pub(super) fn review(
     planned: &[PlannedAction],
     policy: &PlanPolicy,
 ) -> Usage {
+    // Accounts this plan already blocks, or gives to someone active (a
+    // relinked rehire): neither is reviewed.
     let blocking: HashSet<&str> = planned
         .iter()
         .filter_map(|a| match &a.action {
-            Action::Block { auth0_user_id, .. } => Some(auth0_user_id.0.as_str()),
+            Action::Block { auth0_user_id, .. }
+            | Action::Link { auth0_user_id, .. }
+            | Action::Unblock { auth0_user_id, .. } => Some(auth0_user_id.0.as_str()),
             _ => None,
         })
         .collect();

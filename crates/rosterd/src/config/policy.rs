@@ -32,7 +32,8 @@ pub struct ExcludeSettings {
     /// contractors).
     pub connections: Vec<String>,
     /// An `app_metadata` key that, set to `true` on an account, excludes it
-    /// (empty: none).
+    /// (empty, the default: none). Off unless asked for: anyone who may
+    /// write `app_metadata` could otherwise exempt a leaver, unreported.
     pub app_metadata_flag: String,
     /// Employee ids rosterd never provisions.
     pub employee_ids: Vec<i64>,
@@ -48,7 +49,7 @@ impl Default for ExcludeSettings {
             account_ids: Vec::new(),
             account_emails: Vec::new(),
             connections: Vec::new(),
-            app_metadata_flag: "rosterd_ignore".into(),
+            app_metadata_flag: String::new(),
             employee_ids: Vec::new(),
             employees_where: String::new(),
         }
@@ -87,6 +88,15 @@ impl Default for DepartureSettings {
 impl PolicySettings {
     pub(super) fn validate(&self, problems: &mut Vec<String>) {
         problems.extend(self.rules.problems());
+        let usage = self.rules.usage;
+        for (key, days) in [
+            ("never_logged_in_days", usage.never_logged_in_days),
+            ("stale_days", usage.stale_days),
+        ] {
+            if days == 0 {
+                problems.push(format!("policy.usage.{key}: must be at least 1 (day)"));
+            }
+        }
         if let Err(e) = self.exclude.accounts() {
             problems.push(e);
         }
@@ -339,7 +349,7 @@ stale_days = 60
         assert_eq!(r.owner(Field::UserFullName), Ownership::CreateOnly);
         assert_eq!(r.usage.stale_days, 60);
         assert_eq!(r.usage.never_logged_in_days, 30);
-        assert_eq!(s.policy.exclude.app_metadata_flag, "rosterd_ignore");
+        assert_eq!(s.policy.exclude.app_metadata_flag, "", "off by default");
     }
 
     #[test]
@@ -398,7 +408,7 @@ accounts = ["auth0|1"]
 
     #[test]
     fn exclusion_patterns_are_anchored_and_case_blind() {
-        let s = load("[policy.exclude]\naccount_emails = [\"admin@.*\"]\nconnections = [\"google-oauth2\"]\n").unwrap();
+        let s = load("[policy.exclude]\naccount_emails = [\"admin@.*\"]\nconnections = [\"google-oauth2\"]\napp_metadata_flag = \"rosterd_ignore\"\n").unwrap();
         let rules = s.policy.exclude.accounts().unwrap();
         let user =
             |email: &str, connection: Option<&str>, flags: &[&str]| crate::model::Auth0User {

@@ -774,3 +774,70 @@ fn an_excluded_account_carrying_an_active_employees_id_never_orphans_their_own_a
     assert!(p.actions.is_empty() && p.findings.is_empty(), "{p:?}");
     assert_eq!(p.stats.managed_accounts, 1);
 }
+
+#[test]
+fn no_orphan_is_blocked_while_some_employees_row_has_no_readable_id() {
+    let orphan = synced("auth0|e", &emp(60, "Id Only", "id@x.co", true));
+    let mut pol = with(&[(Situation::OrphanedEmployeeId, PolicyAction::Block)]);
+    let p = plan(&[], std::slice::from_ref(&orphan), &[], &pol);
+    assert_eq!(actions(&p), vec![act("block", 60, Some("auth0|e"))]);
+    // Row 60 may be the one whose id could not be read: absence is not
+    // departure.
+    pol.unidentified_rows = 1;
+    let p = plan(&[], &[orphan], &[], &pol);
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    assert_eq!(p.findings.len(), 1);
+    assert!(
+        p.findings[0].detail.contains("not blocked this run"),
+        "{}",
+        p.findings[0].detail
+    );
+    assert_eq!(p.findings[0].situation, Some(Situation::OrphanedEmployeeId));
+}
+
+#[test]
+fn a_stale_leaver_account_blocked_by_policy_is_not_also_reported_as_left_live() {
+    const NOW: i64 = 1_800_000_000;
+    let (mut e, mut a) = linked("auth0|1", emp(1, "Ann Lee", "ann@x.co", true));
+    e.is_active = false;
+    a.blocked = false;
+    a.last_login = Some(NOW - 200 * 86_400);
+    let mut pol = with(&[
+        (Situation::InactiveWithAccount, PolicyAction::Report),
+        (Situation::StaleAccount, PolicyAction::Block),
+    ]);
+    pol.now = NOW;
+    let p = plan(&[e], &[a], &[], &pol);
+    assert_eq!(actions(&p), vec![act("block", 1, Some("auth0|1"))]);
+    assert_eq!(p.actions[0].situation, Situation::StaleAccount);
+    assert!(reported(&p).is_empty(), "{:?}", p.findings);
+}
+
+#[test]
+fn an_account_moving_to_a_rehire_is_not_blocked_as_the_leavers_stale_one() {
+    const NOW: i64 = 1_800_000_000;
+    let (employees, mut a) = rehired("ann@x.co", "TX");
+    a.blocked = false;
+    a.last_login = Some(NOW - 200 * 86_400);
+    let mut pol = with(&[
+        (Situation::PossibleRehire, PolicyAction::Relink),
+        (Situation::StaleAccount, PolicyAction::Block),
+    ]);
+    pol.now = NOW;
+    let p = plan(&employees, &[a], &[], &pol);
+    let kinds: Vec<_> = p.actions.iter().map(|x| x.action.kind()).collect();
+    assert!(!kinds.contains(&ActionKind::Block), "{:?}", p.actions);
+    assert_eq!(kinds[0], ActionKind::Link);
+}
+
+#[test]
+fn a_scheduled_block_never_names_an_excluded_account() {
+    let (mut e, own) = linked("auth0|own", emp(1, "Ann Lee", "ann@x.co", true));
+    e.leaves_at = Some(2_000_000_000);
+    let admin = admin_of(&e);
+    let mut pol = excluding_accounts(&["auth0|admin"]);
+    pol.now = 1_900_000_000;
+    let p = plan(&[e], &[own, admin], &[], &pol);
+    assert_eq!(p.scheduled.len(), 1);
+    assert_eq!(p.scheduled[0].auth0_user_ids, vec![uid("auth0|own")]);
+}
