@@ -20,7 +20,7 @@ pub struct PolicySettings {
 }
 
 /// `[policy.exclude]`: what rosterd never touches nor reports.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExcludeSettings {
     /// Auth0 user ids, exactly.
@@ -41,19 +41,6 @@ pub struct ExcludeSettings {
     /// `department = 'Contractors'`): rows where it holds are never
     /// provisioned. Evaluated by the database, inside the read-only query.
     pub employees_where: String,
-}
-
-impl Default for ExcludeSettings {
-    fn default() -> Self {
-        ExcludeSettings {
-            account_ids: Vec::new(),
-            account_emails: Vec::new(),
-            connections: Vec::new(),
-            app_metadata_flag: String::new(),
-            employee_ids: Vec::new(),
-            employees_where: String::new(),
-        }
-    }
 }
 
 /// `[policy.departures]`: effective-dated leavers.
