@@ -147,7 +147,7 @@ async fn a_held_run_stored_by_the_previous_version_is_read_and_approved(db: Db) 
     assert_eq!(applied["trigger"], "approval");
     assert_eq!(applied["actions_succeeded"], 9, "{applied:#}");
     assert_eq!(applied["held_reason"], Value::Null, "{applied:#}");
-    // The new run's plan is stored as version 1 and reads back the same.
+    // The new run's plan is stored in the current version and reads back the same.
     assert_includes(
         &applied["plan"]["actions"],
         &stored_plan["actions"],
@@ -157,7 +157,7 @@ async fn a_held_run_stored_by_the_previous_version_is_read_and_approved(db: Db) 
     let column = d.ctx.store.get_run(applied["id"].as_i64().unwrap());
     let column: Value =
         serde_json::from_str(&column.await.unwrap().unwrap().plan.unwrap()).unwrap();
-    assert_eq!(column["version"], 1);
+    assert_eq!(column["version"], rosterd::store::PLAN_VERSION);
 
     let users = api.users().await;
     let blocked: BTreeSet<&str> = users

@@ -56,7 +56,7 @@ pub use mappings::{
 };
 pub use pause::{CreatedAccount, Pause};
 pub use runs::{ActionRecord, HeldDecision, RunEnd, RunRecord};
-pub use stored_plan::{StoredPlan, StoredPlanError};
+pub use stored_plan::{StoredPlan, StoredPlanError, CURRENT_VERSION as PLAN_VERSION};
 pub(crate) use url::Options;
 pub use url::{DbUrl, UrlError};
 

@@ -11,8 +11,13 @@
 //!
 //! Versions: 0 is `plan::Plan` serialized as is, as rosterd stored it before
 //! the format had a version (no `version` field); 1 adds the field and is
-//! otherwise the same shape. A version this build does not know (written by
-//! a newer rosterd) is an error, not a guess. A shape change is a new
+//! otherwise the same shape; 2 adds what the lifecycle policy writes (each
+//! action's situation and policy entry, a block naming no employee, a
+//! relinked rehire's previous employee, scheduled blocks, drift, more
+//! counts and finding kinds), all optional, so 0 and 1 read as they are. A
+//! version this build does not know (written by a newer rosterd) is an
+//! error, not a guess: an older rosterd refuses a version 2 plan cleanly
+//! rather than misread it. A shape change is a new
 //! version, with the old shape kept here and read into the new one.
 
 use crate::model::{Auth0UserId, Email, EmployeeId, ManagedAppMetadata, ManagedUserMetadata};
@@ -25,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The version [`StoredPlan::write`] stores.
-pub const CURRENT_VERSION: u32 = 1;
+pub const CURRENT_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoredPlanError {
@@ -35,7 +40,8 @@ pub enum StoredPlanError {
     NewerVersion(u32),
 }
 
-/// A plan as stored: versions 0 and 1 (the same shape but for `version`).
+/// A plan as stored: versions 0, 1 and 2 (each the one before plus optional
+/// fields).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StoredPlan {
     /// Absent in version 0.
@@ -721,8 +727,8 @@ mod tests {
         let mut v1: serde_json::Value = serde_json::from_str(&written).unwrap();
         assert_eq!(v1["version"], CURRENT_VERSION);
         v1.as_object_mut().unwrap().remove("version");
-        // Version 1 is version 0 plus the field and what later fields
-        // derive (each action's situation from its kind, zero counts): every
+        // The current version is version 0 plus the field and what later
+        // fields derive (each action's situation from its kind, zero counts): every
         // version 0 value written back as it was, and the same as the
         // planner's own serialization.
         let v0: serde_json::Value = serde_json::from_str(&v0_json()).unwrap();
@@ -806,11 +812,11 @@ mod tests {
 
     #[test]
     fn a_newer_version_is_refused_not_guessed() {
-        let err = StoredPlan::read(r#"{"version": 2, "steps": []}"#).unwrap_err();
-        assert!(matches!(err, StoredPlanError::NewerVersion(2)), "{err:?}");
+        let err = StoredPlan::read(r#"{"version": 3, "steps": []}"#).unwrap_err();
+        assert!(matches!(err, StoredPlanError::NewerVersion(3)), "{err:?}");
         assert_eq!(
             err.to_string(),
-            "the stored plan has version 2, newer than this rosterd reads (1)"
+            "the stored plan has version 3, newer than this rosterd reads (2)"
         );
     }
 
