@@ -984,6 +984,31 @@ async fn credentials_are_shown_once_never_kept_and_fresh_each_time() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_credentials_for_an_account_or_employee_policy_excludes() {
+    let (rows, mut accounts) = linked_staff(2, 0);
+    accounts[0]["email"] = serde_json::json!("admin@example.com");
+    let w = World::new(Db::Sqlite, &rows, |s| {
+        s.policy.exclude.account_emails = vec!["admin@.*".into()];
+        s.policy.exclude.employee_ids = vec![2];
+    })
+    .await;
+    w.api.seed(accounts).await;
+    let c = w.admin();
+    let refused = c.post_empty("/api/v1/employees/1/credentials").await;
+    refused.expect_error(409, "excluded");
+    assert!(
+        refused.text.contains("policy.exclude.account_emails"),
+        "{}",
+        refused.text
+    );
+    c.post_empty("/api/v1/employees/2/credentials")
+        .await
+        .expect_error(409, "excluded");
+    assert_eq!(w.api.count("PATCH /api/v2/users/{id}", "200").await, 0);
+    w.daemon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_past_the_deadline_is_503_with_a_json_error() {
     let (rows, accounts) = linked_staff(1, 0);
     let w = World::new(Db::Sqlite, &rows, |s| s.serve.request_timeout_secs = 1).await;

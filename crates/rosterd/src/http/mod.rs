@@ -878,6 +878,22 @@ async fn issue_credentials(
             format!("employee {id} has no Auth0 account yet; the next run creates it"),
         ));
     };
+    // What policy.exclude leaves alone, rosterd does not touch on a click
+    // either.
+    let policy = &ctx.settings.policy.exclude;
+    if policy.employee_ids.contains(&id) {
+        return Err(ApiError::conflict(
+            "excluded",
+            format!("employee {id} is excluded by policy.exclude.employee_ids"),
+        ));
+    }
+    let account = ctx.auth0.get_user(&uid).await.map_err(auth0_error)?;
+    if let Some(rule) = policy.accounts().ok().and_then(|x| x.reason(&account)) {
+        return Err(ApiError::conflict(
+            "excluded",
+            format!("account {uid} is excluded by {rule}: rosterd does not touch it"),
+        ));
+    }
     let s = &ctx.settings.serve;
     let issued = if s.credentials == "ticket" {
         let ticket = ctx

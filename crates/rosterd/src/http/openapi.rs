@@ -115,7 +115,7 @@ pub fn spec() -> Value {
                                                  "responses": with(auth_errors(&[("404", "no such employee")]), "200", ok("the employee", obj.clone())) } },
             "/api/v1/employees/{id}/credentials": { "post": { "summary": "Onboarding credentials: a generated password shown once, or a password-change ticket",
                                                               "parameters": [id_param("id")],
-                                                              "responses": with(auth_errors(&[("404", "no such employee"), ("409", "inactive, or no account yet"), ("502", "Auth0 refused")]), "200", ok("credentials, never shown again", obj.clone())) } },
+                                                              "responses": with(auth_errors(&[("404", "no such employee"), ("409", "inactive, no account yet, or excluded by policy.exclude"), ("502", "Auth0 refused")]), "200", ok("credentials, never shown again", obj.clone())) } },
             "/api/v1/status": { "get": { "summary": "Whether enforcement is paused: `paused` is {paused_at, paused_by, reason, run_id} while a rollback holds it (runs plan and record, apply nothing), else null",
                                          "responses": with(auth_errors(&[]), "200", ok("{paused}", obj.clone())) } },
             "/api/v1/resume": { "post": { "summary": "End the pause a rollback started (`rosterd resume`): the next run applies its plan again; admin-audited. `resumed` is the pause ended, null when there was none",
