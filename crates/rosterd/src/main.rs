@@ -179,7 +179,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }) {
             Ok(s) => {
                 println!(
-                    "configuration OK: mode {}, database {}, Auth0 {} (client {}), secret set",
+                    "configuration file OK (the database is checked next): mode {}, database {}, Auth0 {} (client {}), secret set",
                     s.mode.as_str(),
                     rosterd::store::DbUrl::parse("database.url", &s.database.url, None)
                         .map_or_else(|e| e.to_string(), |url| url.to_string()),
