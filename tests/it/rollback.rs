@@ -650,4 +650,15 @@ async fn an_undo_leaves_a_leaver_blocked_and_an_empty_or_excluded_rollback_chang
     let again = rollback(&excluding, Target::Window { since, until: None }).await;
     assert_eq!(again.succeeded.get("block"), Some(&1), "{again:?}");
     assert!(!blocked(&api).await["worker1@example.com"]);
+
+    // Someone blocked the window's accounts by hand first: the rollback has
+    // nothing left to block but still pauses, or the next run would
+    // unblock them.
+    rosterd::rollback::resume(&ctx, "ops:dave").await.unwrap();
+    let by_hand = rollback(&excluding, Target::Window { since, until: None }).await;
+    assert!(by_hand.succeeded.is_empty(), "{by_hand:?}");
+    assert!(ctx.store.paused().await.unwrap().is_some(), "{by_hand:?}");
+    let next = run(&ctx).await;
+    assert!(!next.applied, "{next:?}");
+    assert!(blocked(&api).await["worker3@example.com"]);
 }

@@ -176,6 +176,9 @@ pub async fn show_pause(ctx: &Context) {
     }
 }
 
+/// Why a rollback leaves an account it would block alone: blocked already.
+const ALREADY_BLOCKED: &str = "already blocked";
+
 /// The run a rollback is: its id, whether it is a dry run, and what stops
 /// it (a shutdown request, the run deadline).
 pub(crate) struct RollbackRun<'a> {
@@ -242,7 +245,8 @@ pub(crate) async fn execute(
     let block = kind == ActionKind::Block;
     // An undo gives logins back only to people who are still employed: a
     // leaver's account stays blocked, whatever the rollback found.
-    let employed: Option<BTreeSet<i64>> = if block {
+    // Employed → excluded by policy.exclude.
+    let employed: Option<HashMap<i64, bool>> = if block {
         None
     } else {
         let source = crate::run::load_source(ctx).await?;
@@ -251,25 +255,26 @@ pub(crate) async fn execute(
             .employees
             .iter()
             .filter(|e| e.is_active && e.leaves_at.is_none_or(|t| t > now))
-            .filter(|e| !source.excluded_employees.contains_key(&e.id))
-            .map(|e| e.id.0)
+            .map(|e| (e.id.0, source.excluded_employees.contains_key(&e.id)))
             .collect();
         Some(employed)
     };
     let (mut accounts, mut skipped) = (Vec::new(), Vec::new());
     for a in chosen {
-        let left = |a: &Account| {
-            employed
-                .as_ref()
-                .is_some_and(|ids| a.employee_id.is_none_or(|id| !ids.contains(&id)))
+        let employee = |a: &Account| {
+            let ids = employed.as_ref()?;
+            Some(a.employee_id.and_then(|id| ids.get(&id).copied()))
         };
         let why = match by_id.get(a.auth0_user_id.as_str()) {
             None => Some("no longer in Auth0"),
             Some(u) if exclusions.reason(u).is_some() => Some("excluded by policy.exclude"),
-            Some(u) if u.blocked && block => Some("already blocked"),
+            Some(u) if u.blocked && block => Some(ALREADY_BLOCKED),
             Some(u) if !u.blocked && !block => Some("not blocked any more"),
-            Some(_) if left(&a) => Some("its employee is no longer active"),
-            Some(_) => None,
+            Some(_) => match employee(&a) {
+                Some(None) => Some("its employee is no longer active"),
+                Some(Some(true)) => Some("its employee is excluded by policy.exclude"),
+                Some(Some(false)) | None => None,
+            },
         };
         match why {
             Some(why) => skipped.push(Skipped {
@@ -283,6 +288,7 @@ pub(crate) async fn execute(
         report.planned.insert(kind.as_str(), accounts.len());
     }
     end.actions_planned = accounts.len() as i64;
+    let skipped_blocked = block && skipped.iter().any(|s| s.why == ALREADY_BLOCKED);
     report.rollback = Some(Summary {
         target: rollback.target.clone(),
         accounts: accounts.clone(),
@@ -318,9 +324,10 @@ pub(crate) async fn execute(
 
     // A rollback pauses before its first block, so a run on another
     // replica after it (the lock is this run's until then) applies nothing.
-    // A rollback that blocks nothing (a window with no creates, a typo in
-    // a date) pauses nothing either.
-    let pausing = !accounts.is_empty();
+    // A rollback whose window holds accounts pauses, even when all of them
+    // were already blocked by hand (or the next run would unblock them); one
+    // whose window holds none (a typo in a date) pauses nothing.
+    let pausing = !accounts.is_empty() || skipped_blocked;
     if let (Target::Window { since, until }, true) = (&rollback.target, pausing) {
         ctx.verify_leader().await?;
         let pause = Pause {
