@@ -42,6 +42,25 @@ fn blocked(account: &Value) -> bool {
     account["blocked"].as_bool().unwrap_or(false)
 }
 
+/// The simulator holds `accounts` and the employees table `rows`: the
+/// settings to run on.
+async fn seeded(
+    db: &TestDb,
+    sim: &auth0_sim::RunningSim,
+    rows: &[rosterd::model::RawEmployee],
+    accounts: Vec<Value>,
+) -> Settings {
+    SimClient::new(sim).seed(accounts).await;
+    let base = settings(db, sim);
+    context(base.clone())
+        .await
+        .store
+        .insert_employees(rows)
+        .await
+        .unwrap();
+    base
+}
+
 async fn account(api: &SimClient, user_id: &str) -> Value {
     api.users()
         .await
@@ -60,14 +79,7 @@ async fn a_policy_change_takes_effect_in_the_next_run(db: Db) {
     // (Twenty others, so one block stays under the guard's share.)
     let (rows, mut accounts) = linked_staff(20, 0);
     accounts.push(managed_account(orphan, &gone));
-    api.seed(accounts).await;
-    let base = settings(&db, &sim);
-    context(base.clone())
-        .await
-        .store
-        .insert_employees(&rows)
-        .await
-        .unwrap();
+    let base = seeded(&db, &sim, &rows, accounts).await;
 
     let r = run(&context(base.clone()).await).await;
     assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
@@ -120,14 +132,7 @@ async fn an_excluded_tenant_admin_is_never_touched_even_carrying_an_employee_id(
     // points at them.
     accounts.remove(0);
     rows[0].auth0_user_id = None;
-    api.seed(accounts).await;
-    let base = settings(&db, &sim);
-    context(base.clone())
-        .await
-        .store
-        .insert_employees(&rows)
-        .await
-        .unwrap();
+    let base = seeded(&db, &sim, &rows, accounts).await;
 
     // Without the exclusion rosterd would block it (so this test can fail).
     let r = dry_run(&context(base.clone()).await).await;
@@ -163,14 +168,7 @@ async fn a_create_only_field_edited_in_auth0_is_left_alone_while_an_enforced_one
     // them to another department by hand in the dashboard.
     accounts[0]["user_metadata"]["full_name"] = json!("Wor Ker");
     accounts[0]["app_metadata"]["department"] = json!("Somewhere");
-    api.seed(accounts).await;
-    let base = settings(&db, &sim);
-    context(base.clone())
-        .await
-        .store
-        .insert_employees(&rows)
-        .await
-        .unwrap();
+    let base = seeded(&db, &sim, &rows, accounts).await;
     let s = with_policy(
         &base,
         "[policy.fields]\n\"user_metadata.full_name\" = \"create_only\"\n",
@@ -215,14 +213,7 @@ async fn a_relinked_rehire_takes_over_the_old_account_and_the_old_row_lets_go(db
     back.department = Some("Packing".into());
     back.workspace = rows[2].workspace.clone();
     rows.push(back);
-    api.seed(accounts).await;
-    let base = settings(&db, &sim);
-    context(base.clone())
-        .await
-        .store
-        .insert_employees(&rows)
-        .await
-        .unwrap();
+    let base = seeded(&db, &sim, &rows, accounts).await;
 
     // By default: reported, and no second account.
     let r = run(&context(base.clone()).await).await;
