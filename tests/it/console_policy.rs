@@ -36,11 +36,19 @@ async fn the_employee_page_says_which_accounts_are_excluded_and_why() {
     );
     assert!(!own[0].contains("Excluded"), "{own:?}");
     assert!(!b.text("#employee").await.contains("Excluded"));
+    assert!(
+        b.has("form#issue-credentials").await,
+        "their own account may get credentials"
+    );
 
     b.goto("/ui/employees/2").await;
     assert!(b
         .text("#employee")
         .await
         .contains("policy.exclude.employee_ids"));
+    assert!(
+        !b.has("form#issue-credentials").await,
+        "no credentials for an excluded employee"
+    );
     w.finish(b).await;
 }

@@ -1576,6 +1576,11 @@ fn account_actions(e: &Employee, u: &Auth0User, cx: &mut AccountContext, out: &m
                 },
             },
             match &e.auth0_user_id {
+                Some(old) if cx.policy.excluded_accounts.contains_key(old) => format!(
+                    "stored account {old} is excluded (policy.exclude); account {} found by {}",
+                    u.user_id,
+                    evidence_name(evidence)
+                ),
                 Some(old) => format!(
                     "stored account {old} no longer exists; account {} found by {}",
                     u.user_id,

@@ -841,3 +841,22 @@ fn a_scheduled_block_never_names_an_excluded_account() {
     assert_eq!(p.scheduled.len(), 1);
     assert_eq!(p.scheduled[0].auth0_user_ids, vec![uid("auth0|own")]);
 }
+
+#[test]
+fn a_stored_account_that_is_excluded_is_said_to_be_excluded_not_gone() {
+    let e = stored(emp(1, "Ann Lee", "ann@x.co", true), "auth0|admin");
+    let admin = admin_of(&e);
+    let own = account("auth0|own", "ann@x.co", "Ann Lee");
+    let p = plan(
+        &[e],
+        &[admin, own],
+        &[],
+        &excluding_accounts(&["auth0|admin"]),
+    );
+    assert_eq!(p.actions[0].action.kind(), ActionKind::Link);
+    assert!(
+        p.actions[0].reason.starts_with("stored account auth0|admin is excluded (policy.exclude); account auth0|own found by email"),
+        "{}",
+        p.actions[0].reason
+    );
+}

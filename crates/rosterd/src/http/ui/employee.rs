@@ -95,11 +95,19 @@ pub(super) async fn page(
         .full_name
         .clone()
         .unwrap_or_else(|| format!("Employee {id}"));
-    let can_issue = !viewer.read_only && e.is_active && e.auth0_user_id.is_some();
     // Checked at start-up: a pattern that does not compile never gets here.
     let exclusions = app.ctx.settings.policy.exclude.accounts().ok();
     let excluded = |a: &Auth0User| exclusions.as_ref().and_then(|x| x.reason(a));
     let employee_excluded = app.ctx.settings.policy.exclude.employee_ids.contains(&id);
+    // No button for what policy.exclude leaves alone (the API refuses it).
+    let recorded_excluded = accounts
+        .iter()
+        .any(|a| e.auth0_user_id.as_deref() == Some(a.user_id.0.as_str()) && excluded(a).is_some());
+    let can_issue = !viewer.read_only
+        && e.is_active
+        && e.auth0_user_id.is_some()
+        && !employee_excluded
+        && !recorded_excluded;
     flashed.onto(Page::new(name)).render(
         Some(&viewer),
         html! {
