@@ -985,8 +985,15 @@ async fn credentials_are_shown_once_never_kept_and_fresh_each_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_credentials_for_an_account_or_employee_policy_excludes() {
-    let (rows, mut accounts) = linked_staff(2, 0);
+    let (mut rows, mut accounts) = linked_staff(2, 0);
     accounts[0]["email"] = serde_json::json!("admin@example.com");
+    // Employee 3's only account is an excluded admin account carrying
+    // their id: no run creates theirs, so none "comes with the next run".
+    let third = employee(3, "Third Person", "third@example.com", true);
+    let mut admin = managed_account("auth0|0000000000000000000000ad", &third);
+    admin["email"] = serde_json::json!("admin@example.org");
+    accounts.push(admin);
+    rows.push(third);
     let w = World::new(Db::Sqlite, &rows, |s| {
         s.policy.exclude.account_emails = vec!["admin@.*".into()];
         s.policy.exclude.employee_ids = vec![2];
@@ -1002,6 +1009,9 @@ async fn no_credentials_for_an_account_or_employee_policy_excludes() {
         refused.text
     );
     c.post_empty("/api/v1/employees/2/credentials")
+        .await
+        .expect_error(409, "excluded");
+    c.post_empty("/api/v1/employees/3/credentials")
         .await
         .expect_error(409, "excluded");
     assert_eq!(w.api.count("PATCH /api/v2/users/{id}", "200").await, 0);

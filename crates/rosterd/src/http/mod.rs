@@ -872,12 +872,6 @@ async fn issue_credentials(
             format!("employee {id} is inactive"),
         ));
     }
-    let Some(uid) = e.auth0_user_id.clone().map(crate::model::Auth0UserId) else {
-        return Err(ApiError::conflict(
-            "no_account",
-            format!("employee {id} has no Auth0 account yet; the next run creates it"),
-        ));
-    };
     // What policy.exclude leaves alone, rosterd does not touch on a click
     // either.
     let policy = &ctx.settings.policy.exclude;
@@ -887,12 +881,48 @@ async fn issue_credentials(
             format!("employee {id} is excluded by policy.exclude.employee_ids"),
         ));
     }
-    let account = ctx.auth0.get_user(&uid).await.map_err(auth0_error)?;
-    if let Some(rule) = policy.accounts().ok().and_then(|x| x.reason(&account)) {
-        return Err(ApiError::conflict(
+    let exclusions = policy.accounts().ok();
+    let excluded = |a: &crate::model::Auth0User| exclusions.as_ref()?.reason(a);
+    let refuse = |a: &crate::model::Auth0User, rule: String| {
+        ApiError::conflict(
             "excluded",
-            format!("account {uid} is excluded by {rule}: rosterd does not touch it"),
+            format!(
+                "account {} is excluded by {rule}: rosterd does not touch it",
+                a.user_id
+            ),
+        )
+    };
+    let Some(uid) = e.auth0_user_id.clone().map(crate::model::Auth0UserId) else {
+        // No account of theirs, unless an excluded one stands for it: runs
+        // create none then, so "the next run creates it" would be untrue.
+        let mut theirs = ctx
+            .auth0
+            .users_with_employee_id(id)
+            .await
+            .map_err(auth0_error)?;
+        if let Some(email) = e
+            .email
+            .as_deref()
+            .and_then(|m| crate::model::Email::parse(m).ok())
+        {
+            theirs.extend(
+                ctx.auth0
+                    .users_by_email(&email)
+                    .await
+                    .map_err(auth0_error)?,
+            );
+        }
+        if let Some((a, rule)) = theirs.iter().find_map(|a| Some((a, excluded(a)?))) {
+            return Err(refuse(a, rule));
+        }
+        return Err(ApiError::conflict(
+            "no_account",
+            format!("employee {id} has no Auth0 account yet; the next run creates it"),
         ));
+    };
+    let account = ctx.auth0.get_user(&uid).await.map_err(auth0_error)?;
+    if let Some(rule) = excluded(&account) {
+        return Err(refuse(&account, rule));
     }
     let s = &ctx.settings.serve;
     let issued = if s.credentials == "ticket" {
