@@ -1007,8 +1007,8 @@ impl<'a> Rehires<'a> {
                 }
             }
             let decided = || {
-                let key = Rehires::finding(e, &candidates, String::new()).key();
-                policy.not_rehires.contains(&key)
+                let finding_key = Rehires::finding(e, &candidates, String::new()).key();
+                policy.not_rehires.contains(&finding_key)
             };
             if !candidates.is_empty() && !decided() {
                 found.of_new.insert(e.id, candidates);
@@ -1120,8 +1120,16 @@ impl<'a> Rehires<'a> {
                     [c] if c.by != BY_EMAIL => "; not moved: only the same email moves an account",
                     _ => "; not moved: more than one account could be theirs",
                 };
+                // Two rows sharing an email get no account either way (the
+                // duplicate_employee_email rule): acknowledging helps only a
+                // namesake.
+                let ack = if candidates.iter().any(|c| c.by == BY_EMAIL) {
+                    ""
+                } else {
+                    " (acknowledged: not a rehire, and they get their own)"
+                };
                 let detail = format!(
-                    "{about}{not_moved}; no account is created for employee {} until a person decides (acknowledged: not a rehire, and they get their own)",
+                    "{about}{not_moved}; no account is created for employee {} until a person decides{ack}",
                     e.id
                 );
                 out.report(
