@@ -142,6 +142,8 @@ pub struct Auth0Settings {
     pub timeout_secs: u64,
     /// Actions applied at once; the rate limiter still bounds throughput.
     pub concurrency: usize,
+    /// The longest pause between polls of a users export job; the first
+    /// polls come sooner (`auth0::export_pause`).
     pub export_poll_ms: u64,
     pub export_timeout_secs: u64,
     /// Employee `role_code` → Auth0 role name. A code with no entry is
