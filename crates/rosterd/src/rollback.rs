@@ -236,12 +236,6 @@ pub(crate) async fn execute(
     report.stats.unmanaged_accounts = users.len() - managed;
     let by_id: HashMap<&str, &crate::model::Auth0User> =
         users.iter().map(|u| (u.user_id.0.as_str(), u)).collect();
-    let exclusions = ctx
-        .settings
-        .policy
-        .exclude
-        .accounts()
-        .map_err(anyhow::Error::msg)?;
     let block = kind == ActionKind::Block;
     // An undo gives logins back only to people who are still employed: a
     // leaver's account stays blocked, whatever the rollback found.
@@ -267,7 +261,7 @@ pub(crate) async fn execute(
         };
         let why = match by_id.get(a.auth0_user_id.as_str()) {
             None => Some("no longer in Auth0"),
-            Some(u) if exclusions.reason(u).is_some() => Some("excluded by policy.exclude"),
+            Some(u) if ctx.exclusions.reason(u).is_some() => Some("excluded by policy.exclude"),
             Some(u) if u.blocked && block => Some(ALREADY_BLOCKED),
             Some(u) if !u.blocked && !block => Some("not blocked any more"),
             Some(_) => match employee(&a) {

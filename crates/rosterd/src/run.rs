@@ -40,6 +40,8 @@ pub struct Context {
     /// Where links are written back (`database.employees_table`), derived
     /// once from the settings; `None`: `app_metadata.employee_id` is the link.
     pub write_back: Option<crate::store::WriteBack>,
+    /// `policy.exclude`'s account rules, compiled once from the settings.
+    pub exclusions: crate::config::AccountExclusions,
     /// The leader lock of the run in progress, which every write checks.
     leader: std::sync::Mutex<Option<Leadership>>,
     /// Held by the run in progress. The driver already runs one at a time,
@@ -69,7 +71,13 @@ impl Context {
         let auth0 = Auth0Client::new(&settings.auth0, metrics.clone())?;
         let write_back = crate::store::WriteBack::from_settings(&settings.database)
             .map_err(anyhow::Error::msg)?;
+        let exclusions = settings
+            .policy
+            .exclude
+            .accounts()
+            .map_err(anyhow::Error::msg)?;
         Ok(Arc::new(Context {
+            exclusions,
             metrics,
             write_back,
             holder: crate::store::holder_name(),
@@ -798,12 +806,7 @@ async fn execute(
             .collect(),
         now: ctx.now().timestamp(),
         rules: s.policy.rules.clone(),
-        excluded_accounts: s
-            .policy
-            .exclude
-            .accounts()
-            .map_err(anyhow::Error::msg)?
-            .of(&users),
+        excluded_accounts: ctx.exclusions.of(&users),
         excluded_employees,
         created_by: s.reconcile.created_by.clone(),
         podfactory_sync: matching.as_mut().and_then(|m| m.sync.take()),

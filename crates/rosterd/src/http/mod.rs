@@ -881,8 +881,7 @@ async fn issue_credentials(
             format!("employee {id} is excluded by policy.exclude.employee_ids"),
         ));
     }
-    let exclusions = policy.accounts().ok();
-    let excluded = |a: &crate::model::Auth0User| exclusions.as_ref()?.reason(a);
+    let excluded = |a: &crate::model::Auth0User| ctx.exclusions.reason(a);
     let refuse = |a: &crate::model::Auth0User, rule: String| {
         ApiError::conflict(
             "excluded",

@@ -95,9 +95,7 @@ pub(super) async fn page(
         .full_name
         .clone()
         .unwrap_or_else(|| format!("Employee {id}"));
-    // Checked at start-up: a pattern that does not compile never gets here.
-    let exclusions = app.ctx.settings.policy.exclude.accounts().ok();
-    let excluded = |a: &Auth0User| exclusions.as_ref().and_then(|x| x.reason(a));
+    let excluded = |a: &Auth0User| app.ctx.exclusions.reason(a);
     let employee_excluded = app.ctx.settings.policy.exclude.employee_ids.contains(&id);
     // No button for what policy.exclude leaves alone (the API refuses it).
     let recorded_excluded = accounts
