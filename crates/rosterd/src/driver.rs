@@ -807,6 +807,15 @@ mod tests {
         found
     }
 
+    /// The status once a run of `trigger` is running.
+    async fn wait_running(handle: &DriverHandle, trigger: Trigger) -> Status {
+        wait_for(
+            handle,
+            |s| matches!(s.current, Current::Running { trigger: t, .. } if t == trigger),
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn a_panic_while_starting_costs_that_start_not_the_driver() {
         let runs = FakeRuns::default();
@@ -886,16 +895,7 @@ mod tests {
         let runs = FakeRuns::default();
         let metrics = Arc::new(Metrics::new());
         let (handle, task) = start_scheduled(&runs, "* * * * * *", metrics.clone());
-        wait_for(&handle, |s| {
-            matches!(
-                s.current,
-                Current::Running {
-                    trigger: Trigger::Schedule,
-                    ..
-                }
-            )
-        })
-        .await;
+        wait_running(&handle, Trigger::Schedule).await;
         tokio::time::timeout(Duration::from_secs(5), async {
             while metrics.scheduler_skipped.get() == 0 {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -918,16 +918,7 @@ mod tests {
             .unwrap();
         let due = Utc::now() + chrono::Duration::milliseconds(300);
         runs.end_scheduling(RunStatus::Succeeded, Some(due));
-        let block_run = wait_for(&handle, |s| {
-            matches!(
-                s.current,
-                Current::Running {
-                    trigger: Trigger::Schedule,
-                    ..
-                }
-            )
-        })
-        .await;
+        let block_run = wait_running(&handle, Trigger::Schedule).await;
         assert!(Utc::now() >= due, "started before the block was due");
         assert!(matches!(
             block_run.current,
@@ -957,16 +948,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(runs.triggers(), [Trigger::Http]);
         runs.end(RunStatus::Succeeded);
-        let follow_up = wait_for(&handle, |s| {
-            matches!(
-                s.current,
-                Current::Running {
-                    trigger: Trigger::Change,
-                    ..
-                }
-            )
-        })
-        .await;
+        let follow_up = wait_running(&handle, Trigger::Change).await;
         assert!(matches!(
             follow_up.current,
             Current::Running { run_id: 2, .. }
