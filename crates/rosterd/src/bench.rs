@@ -94,15 +94,8 @@ fn bench_plan(n: usize) -> anyhow::Result<()> {
         users.push(u);
     }
     let policy = PlanPolicy {
-        unidentified_rows: 0,
-        not_rehires: Default::default(),
-        now: 0,
-        rules: Default::default(),
-        excluded_accounts: Default::default(),
-        excluded_employees: Default::default(),
-        podfactory_sync: None,
         created_by: "productivity_system".into(),
-        roles: None,
+        ..PlanPolicy::default()
     };
     let before = peak_rss_kib();
     let start = Instant::now();

@@ -17,17 +17,11 @@ const CREATED_BY: &str = "productivity_system";
 
 // ---------------------------------------------------------------- fixtures
 
+/// Today's defaults: no clock, no exclusions, every role code mapped.
 fn policy() -> PlanPolicy {
     PlanPolicy {
-        unidentified_rows: 0,
-        not_rehires: Default::default(),
-        now: 0,
-        rules: Default::default(),
-        excluded_accounts: Default::default(),
-        excluded_employees: Default::default(),
         created_by: CREATED_BY.into(),
-        podfactory_sync: None,
-        roles: None,
+        ..PlanPolicy::default()
     }
 }
 
@@ -258,15 +252,8 @@ fn create_for_active_employee_without_account_carries_full_metadata() {
     e.workspace = "MS".into();
     e.role_code = "lead".into();
     let pol = PlanPolicy {
-        unidentified_rows: 0,
-        not_rehires: Default::default(),
-        now: 0,
-        rules: Default::default(),
-        excluded_accounts: Default::default(),
-        excluded_employees: Default::default(),
         created_by: "ps-staging".into(),
-        podfactory_sync: None,
-        roles: None,
+        ..policy()
     };
     let p = plan(&[e], &[], &[], &pol);
 
