@@ -461,6 +461,21 @@ async fn a_daemon_shows_the_pause_and_an_admin_resumes_over_http(db: Db) {
         metrics.contains("\nrosterd_enforcement_paused 0\n"),
         "{metrics}"
     );
+    // A pause written by another process (a rollback run from a shell on
+    // another host, another replica's run) shows on this replica's next
+    // scrape, with no run of its own in between.
+    store.pause(&pause).await.unwrap();
+    let scraped = reqwest::get(format!("{}/metrics", daemon.base_url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        scraped.contains("\nrosterd_enforcement_paused 1\n"),
+        "{scraped}"
+    );
+    store.resume().await.unwrap();
     assert!(admin_audit(&store)
         .await
         .iter()

@@ -167,7 +167,7 @@ pub async fn resume(ctx: &Context, actor: &str) -> Result<Option<Pause>, StoreEr
     Ok(ended)
 }
 
-/// Set `rosterd_enforcement_paused` from the store (start-up, after a run).
+/// Set `rosterd_enforcement_paused` from the store (start-up, each scrape).
 /// A database that cannot say leaves it as it was.
 pub async fn show_pause(ctx: &Context) {
     match ctx.store.paused().await {

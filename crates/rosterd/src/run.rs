@@ -468,7 +468,6 @@ impl StartedRun {
         if let Ok(report) = &result {
             record_metrics(&ctx.metrics, report, self.opts.trigger);
         }
-        crate::rollback::show_pause(ctx).await;
         if let Err(e) = self.lock.release().await {
             tracing::warn!(error = %e, "could not release the leader lock; it will lapse");
         }

@@ -287,6 +287,11 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    // The pause is shared by every replica and set by whichever process
+    // ran the rollback: read at each scrape, so no replica reports a stale
+    // one. Bounded, so a slow database cannot stall the scrape.
+    let pause = crate::rollback::show_pause(&state.ctx);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), pause).await;
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.ctx.metrics.render(),
