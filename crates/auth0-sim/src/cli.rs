@@ -46,6 +46,16 @@ pub struct SimArgs {
     /// How long an export job stays pending, in milliseconds [default: 200].
     #[arg(long, env = "ROSTERD_SIM_EXPORT_DELAY_MS")]
     pub export_delay_ms: Option<u64>,
+    /// How long an import job stays pending, in milliseconds [default: 100].
+    #[arg(long, env = "ROSTERD_SIM_IMPORT_DELAY_MS")]
+    pub import_delay_ms: Option<u64>,
+    /// How long an import job processes each user, in microseconds
+    /// [default: 150].
+    #[arg(long, env = "ROSTERD_SIM_IMPORT_USER_MICROS")]
+    pub import_user_micros: Option<u64>,
+    /// Import jobs pending or processing at once before 429 [default: 2, Auth0's limit].
+    #[arg(long, env = "ROSTERD_SIM_MAX_IMPORT_JOBS")]
+    pub max_import_jobs: Option<usize>,
     /// Largest accepted request body in bytes [default: 1048576].
     #[arg(long, env = "ROSTERD_SIM_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -98,6 +108,9 @@ impl SimArgs {
             state_file: self.state.clone(),
             max_body_bytes: self.max_body_bytes.unwrap_or(d.max_body_bytes),
             export_delay_ms: self.export_delay_ms.unwrap_or(d.export_delay_ms),
+            import_delay_ms: self.import_delay_ms.unwrap_or(d.import_delay_ms),
+            import_user_micros: self.import_user_micros.unwrap_or(d.import_user_micros),
+            max_import_jobs: self.max_import_jobs.unwrap_or(d.max_import_jobs),
             password_min_length: self.password_min_length.unwrap_or(d.password_min_length),
         })
     }
