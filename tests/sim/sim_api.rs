@@ -613,6 +613,38 @@ async fn users_by_email_is_exact_and_lowercases_the_query() {
     assert_eq!(a.body["errorCode"], "invalid_query_string");
 }
 
+/// A plain array by default; with `take`/`from` the checkpoint shape the
+/// official Python SDK parses (`{connections, next}`).
+#[tokio::test]
+async fn connections_list_plain_or_by_checkpoint() {
+    let s = start().await;
+    let mut users = employees(1);
+    users[0]["connection"] = json!("corp-db");
+    s.seed(users).await;
+    let plain = s.get("/api/v2/connections").await;
+    assert_eq!(
+        plain.body.as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        plain.body
+    );
+    let first = s.get("/api/v2/connections?take=1").await.body;
+    assert_eq!(first["connections"].as_array().map(Vec::len), Some(1));
+    let next = first["next"]
+        .as_str()
+        .expect("a next checkpoint")
+        .to_string();
+    let second = s
+        .get(&format!("/api/v2/connections?take=1&from={next}"))
+        .await
+        .body;
+    assert_eq!(second["connections"][0]["id"], next.as_str());
+    assert_ne!(second["connections"][0], first["connections"][0]);
+    assert!(second.get("next").is_none(), "{second}");
+    let named = s.get("/api/v2/connections?take=10&name=corp-db").await.body;
+    assert_eq!(named["connections"][0]["name"], "corp-db");
+}
+
 // ---- roles ------------------------------------------------------------------
 
 #[tokio::test]
