@@ -757,10 +757,52 @@ async fn roles_list_user_roles_and_bulk_assignment() {
         404
     );
 
+    // All or nothing: one unknown user assigns nobody.
+    let fresh = s.seed(employees(7)[5..].to_vec()).await;
+    let a = s
+        .post(
+            &format!("/api/v2/roles/{picker}/users"),
+            json!({"users": [fresh[0], "auth0|ghost"]}),
+        )
+        .await;
+    assert_eq!(a.status, 404);
+    let state = s.control(Method::GET, "/__sim/state", None).await.body;
+    assert!(state["user_roles"].get(&fresh[0]).is_none());
+
     // Deleting a user drops its assignments.
     s.delete(&format!("/api/v2/users/{}", enc(&ids[0]))).await;
     let state = s.control(Method::GET, "/__sim/state", None).await.body;
     assert!(state["user_roles"].get(&ids[0]).is_none());
+}
+
+/// A configured cap on users per role assignment is refused as Auth0's
+/// validator words an array that is too long, and assigns nobody.
+#[tokio::test]
+async fn role_assignment_refuses_more_users_than_the_configured_cap() {
+    let s = start_with(SimConfig {
+        role_users_per_call: Some(3),
+        ..roomy()
+    })
+    .await;
+    let role = s.get("/api/v2/roles").await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ids = s.seed(employees(4)).await;
+    let path = format!("/api/v2/roles/{role}/users");
+    let a = s.post(&path, json!({ "users": ids })).await;
+    assert_eq!(a.status, 400);
+    assert_eq!(
+        a.body,
+        json!({"statusCode": 400, "error": "Bad Request", "errorCode": "invalid_body",
+               "message": "Payload validation error: 'Array is too long (4), maximum 3' on property users."})
+    );
+    let state = s.control(Method::GET, "/__sim/state", None).await.body;
+    assert_eq!(state["user_roles"], json!({}));
+    assert_eq!(
+        s.post(&path, json!({ "users": ids[..3] })).await.status,
+        200
+    );
 }
 
 // ---- jobs -------------------------------------------------------------------
@@ -880,6 +922,100 @@ async fn export_job_exports_every_user_with_the_requested_fields() {
     );
     let a = s.get("/api/v2/jobs/job_doesnotexist0000").await;
     assert_eq!(a.status, 404);
+}
+
+/// What rosterd reads back from an export is what the tenant holds: with
+/// the default field set every row equals the user's document cut to those
+/// fields (nested metadata, unicode, quotes and all), and CSV quotes what
+/// needs quoting and writes objects as JSON.
+#[tokio::test]
+async fn export_round_trips_every_field_as_json_and_csv() {
+    let s = start().await;
+    let mut users = employees(3);
+    users[0]["name"] = json!("Zoë \"Z\" O'Brien, Jr.");
+    users[0]["blocked"] = json!(true);
+    users[0]["user_metadata"] = json!({"shift": "night", "langs": ["es", "en"]});
+    users[1]["app_metadata"]["podfactory_sync"] = json!({"id": 17, "matched_by": "email"});
+    users[2]["email_verified"] = json!(true);
+    users[2]["logins_count"] = json!(3);
+    users[2]["last_login"] = json!("2026-11-30T10:00:00.000Z");
+    let ids = s.seed(users).await;
+
+    let a = s
+        .post("/api/v2/jobs/users-exports", json!({"format": "json"}))
+        .await;
+    let job = wait_completed(&s, a.body["id"].as_str().unwrap()).await;
+    let file = s
+        .http
+        .get(job["location"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let rows = gunzip_lines(&file.bytes().await.unwrap());
+    assert_eq!(rows.len(), 3);
+    let defaults = [
+        "user_id",
+        "email",
+        "email_verified",
+        "name",
+        "given_name",
+        "family_name",
+        "nickname",
+        "picture",
+        "blocked",
+        "created_at",
+        "updated_at",
+        "last_login",
+        "logins_count",
+        "app_metadata",
+        "user_metadata",
+    ];
+    for (row, id) in rows.iter().zip(&ids) {
+        let user = s.get(&format!("/api/v2/users/{}", enc(id))).await.body;
+        let mut expected: serde_json::Map<String, Value> = defaults
+            .iter()
+            .filter_map(|f| user.get(*f).map(|v| (f.to_string(), v.clone())))
+            .collect();
+        expected.insert(
+            "identities[0].connection".into(),
+            user["identities"][0]["connection"].clone(),
+        );
+        assert_eq!(row, &Value::Object(expected), "row for {id}");
+    }
+
+    let a = s
+        .post(
+            "/api/v2/jobs/users-exports",
+            json!({"format": "csv", "fields": [{"name": "user_id"}, {"name": "name"},
+                   {"name": "blocked"}, {"name": "user_metadata", "export_as": "meta"}]}),
+        )
+        .await;
+    let job = wait_completed(&s, a.body["id"].as_str().unwrap()).await;
+    assert!(job["location"].as_str().unwrap().ends_with(".csv.gz"));
+    let bytes = s
+        .http
+        .get(job["location"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "user_id,name,blocked,meta");
+    assert_eq!(
+        lines[1],
+        format!(
+            "{},\"Zoë \"\"Z\"\" O'Brien, Jr.\",true,\"{{\"\"langs\"\":[\"\"es\"\",\"\"en\"\"],\"\"shift\"\":\"\"night\"\"}}\"",
+            ids[0]
+        )
+    );
+    assert_eq!(lines[2], format!("{},employee00001@example.com,,", ids[1]));
+    assert_eq!(lines.len(), 4);
 }
 
 // ---- tickets ----------------------------------------------------------------

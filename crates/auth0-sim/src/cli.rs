@@ -56,6 +56,9 @@ pub struct SimArgs {
     /// Import jobs pending or processing at once before 429 [default: 2, Auth0's limit].
     #[arg(long, env = "ROSTERD_SIM_MAX_IMPORT_JOBS")]
     pub max_import_jobs: Option<usize>,
+    /// Most users one role assignment may name [default: no limit, as Auth0 documents none].
+    #[arg(long, env = "ROSTERD_SIM_ROLE_USERS_PER_CALL")]
+    pub role_users_per_call: Option<usize>,
     /// Largest accepted request body in bytes [default: 1048576].
     #[arg(long, env = "ROSTERD_SIM_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -111,6 +114,7 @@ impl SimArgs {
             import_delay_ms: self.import_delay_ms.unwrap_or(d.import_delay_ms),
             import_user_micros: self.import_user_micros.unwrap_or(d.import_user_micros),
             max_import_jobs: self.max_import_jobs.unwrap_or(d.max_import_jobs),
+            role_users_per_call: self.role_users_per_call.or(d.role_users_per_call),
             password_min_length: self.password_min_length.unwrap_or(d.password_min_length),
         })
     }

@@ -102,6 +102,10 @@ pub struct SimConfig {
     /// Import jobs a tenant may have pending or processing at once; Auth0
     /// answers 429 beyond them.
     pub max_import_jobs: usize,
+    /// Most users one `POST /api/v2/roles/{id}/users` may name (400
+    /// beyond it). Auth0 documents no such limit, so none by default; a
+    /// test of a client's chunking sets one.
+    pub role_users_per_call: Option<usize>,
     /// The connection's minimum password length (Auth0 "good" policy on top:
     /// three of lower case, upper case, digits, special characters).
     pub password_min_length: usize,
@@ -154,6 +158,7 @@ impl Default for SimConfig {
             // "a limit of two concurrent import jobs" (Auth0, Bulk User
             // Imports).
             max_import_jobs: 2,
+            role_users_per_call: None,
             password_min_length: 8,
         }
     }
