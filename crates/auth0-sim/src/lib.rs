@@ -10,7 +10,11 @@
 //! that empties, jobs that complete later. So the simulator is *stateful*
 //! (users, roles, jobs live in memory between requests) and answers with
 //! Auth0's status codes and error bodies (`errors.rs` is the only place an
-//! error body is built). The bar for "as Auth0 does" is an official SDK:
+//! error body is built). Jobs run in the background as Auth0's do
+//! (`jobs/`): a client has to poll them, an import's users appear only when
+//! it completes, and a tenant takes two imports at a time — the simulator
+//! is faithful rather than convenient, so a client proven against it is
+//! proven against the documented behaviour. The bar for "as Auth0 does" is an official SDK:
 //! `tests/sdk/auth0_python_fidelity.py` drives it with `auth0-python`.
 //!
 //! **One lock, short critical sections.** The tenant is a single
