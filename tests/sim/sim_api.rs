@@ -336,7 +336,7 @@ async fn bad_bodies_malformed_json_wrong_type_and_huge() {
     let a = raw("application/json", huge).await;
     assert_eq!(a.status, 413);
     assert_eq!(a.body["statusCode"], 413);
-    assert_eq!(a.body["error"], "Payload Too Large");
+    assert_eq!(a.body["error"], "Request Entity Too Large");
 
     // Chunked (no Content-Length) is measured as it arrives.
     let mut tcp = tokio::net::TcpStream::connect(s.sim.addr()).await.unwrap();

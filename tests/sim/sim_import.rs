@@ -376,7 +376,7 @@ async fn the_post_refuses_what_auth0_refuses() {
     assert_eq!(a.status, 413, "{}", a.body);
     assert_eq!(
         a.body,
-        json!({"statusCode": 413, "error": "Payload Too Large",
+        json!({"statusCode": 413, "error": "Request Entity Too Large",
                "message": "Payload content length greater than maximum allowed: 512000"})
     );
     let at_limit = format!("{file}{}", " ".repeat(500 * 1024 - file.len()));
