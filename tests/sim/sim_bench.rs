@@ -18,6 +18,7 @@ async fn sustained_requests_per_second() {
         users: env_or("SIM_BENCH_USERS", 10_000),
         concurrency: env_or("SIM_BENCH_CONCURRENCY", 32),
         seconds: env_or("SIM_BENCH_SECONDS", 10) as u64,
+        export_users: 0,
     };
     let report = bench(args).await.expect("benchmark runs");
     println!("{report}");

@@ -94,6 +94,8 @@ async fn import_goes_pending_processing_completed_and_users_appear_only_at_the_e
     assert_eq!(a.body["status"], "pending");
     assert_eq!(a.body["connection_id"], conn.as_str());
     assert_eq!(a.body["upsert"], false);
+    assert_eq!(a.body["send_completion_email"], false);
+    assert!(a.body.get("summary").is_none());
     let id = a.body["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("job_") && id.len() == 20, "{id}");
     assert!(

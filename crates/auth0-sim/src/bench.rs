@@ -24,6 +24,9 @@ pub struct BenchArgs {
     /// Length of the run in seconds.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
+    /// Also time a JSON and a CSV users export of this many users (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub export_users: usize,
 }
 
 impl Default for BenchArgs {
@@ -32,6 +35,7 @@ impl Default for BenchArgs {
             users: 10_000,
             concurrency: 32,
             seconds: 10,
+            export_users: 0,
         }
     }
 }
@@ -47,6 +51,7 @@ pub struct BenchReport {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    pub exports: Vec<ExportReport>,
 }
 
 impl fmt::Display for BenchReport {
@@ -71,7 +76,11 @@ impl fmt::Display for BenchReport {
             f,
             "  latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             self.p50_ms, self.p99_ms, self.max_ms
-        )
+        )?;
+        for export in &self.exports {
+            write!(f, "\n{export}")?;
+        }
+        Ok(())
     }
 }
 
@@ -153,6 +162,13 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
     let elapsed = started.elapsed();
     sim.shutdown().await;
 
+    let mut exports = Vec::new();
+    if args.export_users > 0 {
+        for format in ["json", "csv"] {
+            exports.push(bench_export(args.export_users, format).await?);
+        }
+    }
+
     latencies.sort_unstable();
     let requests = latencies.len() as u64;
     Ok(BenchReport {
@@ -165,6 +181,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
         p50_ms: percentile(&latencies, 0.50),
         p99_ms: percentile(&latencies, 0.99),
         max_ms: latencies.last().map_or(0.0, |&m| m as f64 / 1000.0),
+        exports,
     })
 }
 

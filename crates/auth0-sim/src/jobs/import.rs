@@ -355,7 +355,6 @@ pub(crate) async fn create(
         if active >= sim.cfg.max_import_jobs {
             return Err(too_many_jobs(sim.cfg.max_import_jobs));
         }
-        doc.insert("connection".into(), json!(connection));
         tenant.jobs.insert(id.clone(), Job::new(doc.clone()));
         connection
     };
