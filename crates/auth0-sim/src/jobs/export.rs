@@ -161,11 +161,11 @@ fn write_json_row(out: &mut Vec<u8>, doc: &Doc, fields: &[ExportField]) -> serde
 fn write_csv_cell(out: &mut Vec<u8>, text: &str) {
     if text.contains([',', '"', '\n', '\r']) {
         out.push(b'"');
-        for part in text.split('"').enumerate() {
-            if part.0 > 0 {
+        for (i, piece) in text.split('"').enumerate() {
+            if i > 0 {
                 out.extend_from_slice(b"\"\"");
             }
-            out.extend_from_slice(part.1.as_bytes());
+            out.extend_from_slice(piece.as_bytes());
         }
         out.push(b'"');
     } else {
