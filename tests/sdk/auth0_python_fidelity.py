@@ -5,9 +5,12 @@ Usage: auth0_python_fidelity.py BASE_URL CLIENT_ID CLIENT_SECRET
    (or ROSTERD_SIM_URL / ROSTERD_SIM_CLIENT_ID / ROSTERD_SIM_CLIENT_SECRET)
 
 Gets a token with the SDK's GetToken, then creates, lists, searches,
-patches, blocks, assigns roles to and deletes users and runs an export job,
-all through the SDK, asserting on what comes back. Exits non-zero on the
-first failure.
+patches, blocks, assigns roles to and deletes users, runs an export job and
+users-import jobs (polled to completion, their summary and per-user errors
+read, a third concurrent one refused with 429), all through the SDK,
+asserting on what comes back. Exits non-zero on the first failure. The
+simulator should keep imports pending for a while (--import-delay-ms 500)
+so that two are still active when the third is posted.
 
 auth0-python 5+ builds `https://{domain}` URLs in ManagementClient, so the
 management side uses the SDK's generated `Auth0` client with `base_url`
@@ -26,7 +29,7 @@ from urllib.parse import urlparse
 import httpx
 from auth0.authentication import GetToken
 from auth0.management.client import Auth0
-from auth0.management.errors import ConflictError, NotFoundError, BadRequestError
+from auth0.management.errors import ConflictError, NotFoundError, BadRequestError, TooManyRequestsError
 
 
 def check(condition, what):
@@ -148,6 +151,63 @@ def main(argv):
     mine = [r for r in rows if r.get("user_id") == user_id]
     check(mine == [{"user_id": user_id, "email": email, "employee_id": 4242, "blocked": True}],
           f"export file holds the user with the requested fields ({len(rows)} rows)")
+
+    # --- import job: one new user, one that exists (upsert off)
+    connection = next(iter(mgmt.connections.list(name="Username-Password-Authentication", take=10)))
+    check(connection.id.startswith("con_"), f"connections.list -> {connection.id}")
+    imported_email = f"sdk.imported.{tag}@example.com"
+    users_file = json.dumps([
+        {"email": imported_email, "email_verified": True,
+         "app_metadata": {"employee_id": 4343, "created_by": "productivity_system"}},
+        {"email": email, "given_name": "Duplicate"},
+    ]).encode()
+
+    def run_import(content, upsert=False):
+        return mgmt.jobs.users_imports.create(
+            users=("users.json", content, "application/json"),
+            connection_id=connection.id,
+            upsert=upsert,
+            send_completion_email=False,
+        )
+
+    def wait_for(job_id, what):
+        deadline = time.time() + 30
+        states = []
+        while True:
+            state = mgmt.jobs.get(job_id)
+            states.append(state.status)
+            if state.status not in ("pending", "processing"):
+                return state, states
+            check(time.time() < deadline, f"{what} finishes in time")
+            time.sleep(0.25)
+
+    job = run_import(users_file)
+    check(job.status == "pending" and job.type == "users_import", f"jobs.users_imports.create -> {job.id}")
+    check(not mgmt.users.list_users_by_email(email=imported_email), "nothing imported while the job is pending")
+    state, states = wait_for(job.id, "import job")
+    check(state.status == "completed" and states[0] == "pending", f"import job: {' -> '.join(dict.fromkeys(states))}")
+    summary = state.summary
+    check((summary.inserted, summary.updated, summary.failed, summary.total) == (1, 0, 1, 2),
+          "completed import has its summary (1 inserted, 1 failed of 2)")
+    failures = mgmt.jobs.errors.get(job.id)
+    check(isinstance(failures, list) and len(failures) == 1, "jobs.errors.get lists the failed user")
+    check(failures[0].user["email"] == email and failures[0].errors[0].code == "DUPLICATED_USER",
+          "the duplicate's error is DUPLICATED_USER, with the user as sent")
+    imported = mgmt.users.list_users_by_email(email=imported_email)
+    check(len(imported) == 1 and imported[0].app_metadata["employee_id"] == 4343, "the imported user exists")
+
+    # --- at most two import jobs at once
+    first = run_import(json.dumps([{"email": f"sdk.a.{tag}@example.com"}]).encode())
+    second = run_import(json.dumps([{"email": f"sdk.b.{tag}@example.com"}]).encode())
+    try:
+        run_import(json.dumps([{"email": f"sdk.c.{tag}@example.com"}]).encode())
+        check(False, "a third concurrent import is refused")
+    except TooManyRequestsError as e:
+        check(e.status_code == 429 and "active import users jobs" in e.body["message"],
+              "a third concurrent import -> TooManyRequestsError 429")
+    for pending in (first, second):
+        check(wait_for(pending.id, "concurrent import")[0].status == "completed", "concurrent import completes")
+    mgmt.users.delete(imported[0].user_id)
 
     # --- delete
     mgmt.users.delete(user_id)

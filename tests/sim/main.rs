@@ -6,4 +6,5 @@ mod sim_common;
 mod sim_api;
 mod sim_bench;
 mod sim_faults;
+mod sim_import;
 mod sim_sdk;

@@ -336,7 +336,7 @@ async fn bad_bodies_malformed_json_wrong_type_and_huge() {
     let a = raw("application/json", huge).await;
     assert_eq!(a.status, 413);
     assert_eq!(a.body["statusCode"], 413);
-    assert_eq!(a.body["error"], "Payload Too Large");
+    assert_eq!(a.body["error"], "Request Entity Too Large");
 
     // Chunked (no Content-Length) is measured as it arrives.
     let mut tcp = tokio::net::TcpStream::connect(s.sim.addr()).await.unwrap();
@@ -613,6 +613,38 @@ async fn users_by_email_is_exact_and_lowercases_the_query() {
     assert_eq!(a.body["errorCode"], "invalid_query_string");
 }
 
+/// A plain array by default; with `take`/`from` the checkpoint shape the
+/// official Python SDK parses (`{connections, next}`).
+#[tokio::test]
+async fn connections_list_plain_or_by_checkpoint() {
+    let s = start().await;
+    let mut users = employees(1);
+    users[0]["connection"] = json!("corp-db");
+    s.seed(users).await;
+    let plain = s.get("/api/v2/connections").await;
+    assert_eq!(
+        plain.body.as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        plain.body
+    );
+    let first = s.get("/api/v2/connections?take=1").await.body;
+    assert_eq!(first["connections"].as_array().map(Vec::len), Some(1));
+    let next = first["next"]
+        .as_str()
+        .expect("a next checkpoint")
+        .to_string();
+    let second = s
+        .get(&format!("/api/v2/connections?take=1&from={next}"))
+        .await
+        .body;
+    assert_eq!(second["connections"][0]["id"], next.as_str());
+    assert_ne!(second["connections"][0], first["connections"][0]);
+    assert!(second.get("next").is_none(), "{second}");
+    let named = s.get("/api/v2/connections?take=10&name=corp-db").await.body;
+    assert_eq!(named["connections"][0]["name"], "corp-db");
+}
+
 // ---- roles ------------------------------------------------------------------
 
 #[tokio::test]
@@ -725,10 +757,52 @@ async fn roles_list_user_roles_and_bulk_assignment() {
         404
     );
 
+    // All or nothing: one unknown user assigns nobody.
+    let fresh = s.seed(employees(7)[5..].to_vec()).await;
+    let a = s
+        .post(
+            &format!("/api/v2/roles/{picker}/users"),
+            json!({"users": [fresh[0], "auth0|ghost"]}),
+        )
+        .await;
+    assert_eq!(a.status, 404);
+    let state = s.control(Method::GET, "/__sim/state", None).await.body;
+    assert!(state["user_roles"].get(&fresh[0]).is_none());
+
     // Deleting a user drops its assignments.
     s.delete(&format!("/api/v2/users/{}", enc(&ids[0]))).await;
     let state = s.control(Method::GET, "/__sim/state", None).await.body;
     assert!(state["user_roles"].get(&ids[0]).is_none());
+}
+
+/// A configured cap on users per role assignment is refused as Auth0's
+/// validator words an array that is too long, and assigns nobody.
+#[tokio::test]
+async fn role_assignment_refuses_more_users_than_the_configured_cap() {
+    let s = start_with(SimConfig {
+        role_users_per_call: Some(3),
+        ..roomy()
+    })
+    .await;
+    let role = s.get("/api/v2/roles").await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ids = s.seed(employees(4)).await;
+    let path = format!("/api/v2/roles/{role}/users");
+    let a = s.post(&path, json!({ "users": ids })).await;
+    assert_eq!(a.status, 400);
+    assert_eq!(
+        a.body,
+        json!({"statusCode": 400, "error": "Bad Request", "errorCode": "invalid_body",
+               "message": "Payload validation error: 'Array is too long (4), maximum 3' on property users."})
+    );
+    let state = s.control(Method::GET, "/__sim/state", None).await.body;
+    assert_eq!(state["user_roles"], json!({}));
+    assert_eq!(
+        s.post(&path, json!({ "users": ids[..3] })).await.status,
+        200
+    );
 }
 
 // ---- jobs -------------------------------------------------------------------
@@ -850,116 +924,98 @@ async fn export_job_exports_every_user_with_the_requested_fields() {
     assert_eq!(a.status, 404);
 }
 
+/// What rosterd reads back from an export is what the tenant holds: with
+/// the default field set every row equals the user's document cut to those
+/// fields (nested metadata, unicode, quotes and all), and CSV quotes what
+/// needs quoting and writes objects as JSON.
 #[tokio::test]
-async fn import_job_inserts_updates_and_reports_errors() {
+async fn export_round_trips_every_field_as_json_and_csv() {
     let s = start().await;
-    s.create("existing@example.com").await;
-    let conns = s
-        .get("/api/v2/connections?name=Username-Password-Authentication")
-        .await;
-    assert_eq!(conns.body.as_array().unwrap().len(), 1, "{}", conns.body);
-    let connection_id = conns.body[0]["id"].as_str().unwrap().to_string();
-    assert!(connection_id.starts_with("con_") && connection_id.len() == 20);
-    let users = json!([
-        {"email": "new1@example.com", "app_metadata": {"employee_id": 1}},
-        {"email": "existing@example.com", "given_name": "Updated"},
-        {"email": "broken-email"},
-        {"email": "new2@example.com", "unexpected": true}
-    ]);
-    let post = |upsert: &str, file: Vec<u8>, conn: String| {
-        let form = reqwest::multipart::Form::new()
-            .part(
-                "users",
-                reqwest::multipart::Part::bytes(file)
-                    .file_name("users.json")
-                    .mime_str("application/json")
-                    .unwrap(),
-            )
-            .text("connection_id", conn)
-            .text("upsert", upsert.to_string());
-        s.send(
-            s.http
-                .post(s.url("/api/v2/jobs/users-imports"))
-                .bearer_auth(&s.token)
-                .multipart(form),
-        )
-    };
+    let mut users = employees(3);
+    users[0]["name"] = json!("Zoë \"Z\" O'Brien, Jr.");
+    users[0]["blocked"] = json!(true);
+    users[0]["user_metadata"] = json!({"shift": "night", "langs": ["es", "en"]});
+    users[1]["app_metadata"]["podfactory_sync"] = json!({"id": 17, "matched_by": "email"});
+    users[2]["email_verified"] = json!(true);
+    users[2]["logins_count"] = json!(3);
+    users[2]["last_login"] = json!("2026-11-30T10:00:00.000Z");
+    let ids = s.seed(users).await;
 
-    let a = post(
-        "false",
-        users.to_string().into_bytes(),
-        connection_id.clone(),
-    )
-    .await;
-    assert_eq!(a.status, 202, "{}", a.body);
-    assert_eq!(a.body["type"], "users_import");
-    assert_eq!(a.body["status"], "pending");
-    let id = a.body["id"].as_str().unwrap().to_string();
-    let job = wait_completed(&s, &id).await;
-    assert_eq!(
-        job["summary"],
-        json!({"failed": 3, "updated": 0, "inserted": 1, "total": 4})
-    );
-    let errors = s.get(&format!("/api/v2/jobs/{id}/errors")).await;
-    assert_eq!(errors.status, 200);
-    let codes: Vec<&str> = errors
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["errors"][0]["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        codes,
-        [
-            "DUPLICATED_USER",
-            "INVALID_FORMAT",
-            "OBJECT_ADDITIONAL_PROPERTIES"
-        ]
-    );
-    assert_eq!(errors.body[0]["user"]["email"], "existing@example.com");
-
-    let a = post(
-        "true",
-        json!([{"email": "existing@example.com", "given_name": "Updated"}])
-            .to_string()
-            .into_bytes(),
-        connection_id.clone(),
-    )
-    .await;
-    let id = a.body["id"].as_str().unwrap().to_string();
-    let job = wait_completed(&s, &id).await;
-    assert_eq!(job["summary"]["updated"], 1);
-    assert_eq!(
-        s.get(&format!("/api/v2/jobs/{id}/errors")).await.status,
-        204
-    );
-    let found = s
-        .get("/api/v2/users-by-email?email=existing@example.com")
-        .await;
-    assert_eq!(found.body[0]["given_name"], "Updated");
-
-    assert_eq!(
-        post("false", b"not json".to_vec(), connection_id.clone())
-            .await
-            .status,
-        400
-    );
-    assert_eq!(
-        post("false", b"[]".to_vec(), "con_unknown".into())
-            .await
-            .status,
-        400
-    );
     let a = s
-        .send(
-            s.http
-                .post(s.url("/api/v2/jobs/users-imports"))
-                .bearer_auth(&s.token)
-                .json(&json!({})),
+        .post("/api/v2/jobs/users-exports", json!({"format": "json"}))
+        .await;
+    let job = wait_completed(&s, a.body["id"].as_str().unwrap()).await;
+    let file = s
+        .http
+        .get(job["location"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let rows = gunzip_lines(&file.bytes().await.unwrap());
+    assert_eq!(rows.len(), 3);
+    let defaults = [
+        "user_id",
+        "email",
+        "email_verified",
+        "name",
+        "given_name",
+        "family_name",
+        "nickname",
+        "picture",
+        "blocked",
+        "created_at",
+        "updated_at",
+        "last_login",
+        "logins_count",
+        "app_metadata",
+        "user_metadata",
+    ];
+    for (row, id) in rows.iter().zip(&ids) {
+        let user = s.get(&format!("/api/v2/users/{}", enc(id))).await.body;
+        let mut expected: serde_json::Map<String, Value> = defaults
+            .iter()
+            .filter_map(|f| user.get(*f).map(|v| (f.to_string(), v.clone())))
+            .collect();
+        expected.insert(
+            "identities[0].connection".into(),
+            user["identities"][0]["connection"].clone(),
+        );
+        assert_eq!(row, &Value::Object(expected), "row for {id}");
+    }
+
+    let a = s
+        .post(
+            "/api/v2/jobs/users-exports",
+            json!({"format": "csv", "fields": [{"name": "user_id"}, {"name": "name"},
+                   {"name": "blocked"}, {"name": "user_metadata", "export_as": "meta"}]}),
         )
         .await;
-    assert_eq!(a.status, 400, "not multipart");
+    let job = wait_completed(&s, a.body["id"].as_str().unwrap()).await;
+    assert!(job["location"].as_str().unwrap().ends_with(".csv.gz"));
+    let bytes = s
+        .http
+        .get(job["location"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "user_id,name,blocked,meta");
+    assert_eq!(
+        lines[1],
+        format!(
+            "{},\"Zoë \"\"Z\"\" O'Brien, Jr.\",true,\"{{\"\"langs\"\":[\"\"es\"\",\"\"en\"\"],\"\"shift\"\":\"\"night\"\"}}\"",
+            ids[0]
+        )
+    );
+    assert_eq!(lines[2], format!("{},employee00001@example.com,,", ids[1]));
+    assert_eq!(lines.len(), 4);
 }
 
 // ---- tickets ----------------------------------------------------------------

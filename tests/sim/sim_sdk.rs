@@ -25,8 +25,10 @@ async fn official_python_sdk_runs_rosterds_operations_against_the_simulator() {
         return;
     }
     // Production-like limits: the SDK must get through without tripping them.
+    // Imports stay pending long enough for two to be active at once.
     let cfg = auth0_sim::SimConfig {
         export_delay_ms: 100,
+        import_delay_ms: 500,
         ..auth0_sim::SimConfig::default()
     };
     let (id, secret) = (cfg.client_id.clone(), cfg.client_secret.clone());

@@ -1,6 +1,8 @@
 //! How many requests per second the simulator sustains on this machine:
 //! the rate limit lifted, N users seeded, C concurrent clients on loopback
-//! for a fixed time doing rosterd's mix (GET user, users-by-email, PATCH).
+//! for a fixed time doing rosterd's mix (GET user, users-by-email, PATCH);
+//! and how long a users export of N users takes to build and download
+//! ([`bench_export`]), since every rosterd run starts with one.
 
 use anyhow::{ensure, Context};
 use rand::Rng;
@@ -22,6 +24,9 @@ pub struct BenchArgs {
     /// Length of the run in seconds.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
+    /// Also time a JSON and a CSV users export of this many users (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub export_users: usize,
 }
 
 impl Default for BenchArgs {
@@ -30,6 +35,7 @@ impl Default for BenchArgs {
             users: 10_000,
             concurrency: 32,
             seconds: 10,
+            export_users: 0,
         }
     }
 }
@@ -45,6 +51,7 @@ pub struct BenchReport {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    pub exports: Vec<ExportReport>,
 }
 
 impl fmt::Display for BenchReport {
@@ -69,7 +76,11 @@ impl fmt::Display for BenchReport {
             f,
             "  latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             self.p50_ms, self.p99_ms, self.max_ms
-        )
+        )?;
+        for export in &self.exports {
+            write!(f, "\n{export}")?;
+        }
+        Ok(())
     }
 }
 
@@ -97,48 +108,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()?;
-
-    let seed: Vec<Value> = (0..args.users)
-        .map(|i| {
-            json!({
-                "email": format!("bench.user{i}@example.com"),
-                "name": format!("Bench User {i}"),
-                "app_metadata": {"employee_id": i, "created_by": "productivity_system"},
-            })
-        })
-        .collect();
-    let seeded: Value = http
-        .post(format!("{base}/__sim/users"))
-        .json(&seed)
-        .send()
-        .await?
-        .error_for_status()
-        .context("seeding users")?
-        .json()
-        .await?;
-    let ids: Vec<String> = seeded["user_ids"]
-        .as_array()
-        .context("seed answer without user_ids")?
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
-    let token: Value = http
-        .post(format!("{base}/oauth/token"))
-        .json(&json!({
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": secret,
-            "audience": format!("{base}/api/v2/"),
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let bearer = format!(
-        "Bearer {}",
-        token["access_token"].as_str().context("no access_token")?
-    );
+    let ids = seed(&http, &base, args.users).await?;
+    let bearer = bearer(&http, &base, &client_id, &secret).await?;
 
     let ids = Arc::new(ids);
     let started = Instant::now();
@@ -191,6 +162,13 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
     let elapsed = started.elapsed();
     sim.shutdown().await;
 
+    let mut exports = Vec::new();
+    if args.export_users > 0 {
+        for format in ["json", "csv"] {
+            exports.push(bench_export(args.export_users, format).await?);
+        }
+    }
+
     latencies.sort_unstable();
     let requests = latencies.len() as u64;
     Ok(BenchReport {
@@ -203,6 +181,168 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<BenchReport> {
         p50_ms: percentile(&latencies, 0.50),
         p99_ms: percentile(&latencies, 0.99),
         max_ms: latencies.last().map_or(0.0, |&m| m as f64 / 1000.0),
+        exports,
+    })
+}
+
+/// Seeds `n` users shaped as rosterd creates them; returns their ids.
+async fn seed(http: &reqwest::Client, base: &str, n: usize) -> anyhow::Result<Vec<String>> {
+    let users: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({
+                "email": format!("bench.user{i}@example.com"),
+                "name": format!("Bench User {i}"),
+                "given_name": "Bench",
+                "family_name": format!("User {i}"),
+                "app_metadata": {"employee_id": i, "created_by": "productivity_system",
+                                 "department": "Shipping", "role_code": "PK", "workspace": "TX"},
+            })
+        })
+        .collect();
+    let seeded: Value = http
+        .post(format!("{base}/__sim/users"))
+        .json(&users)
+        .send()
+        .await?
+        .error_for_status()
+        .context("seeding users")?
+        .json()
+        .await?;
+    Ok(seeded["user_ids"]
+        .as_array()
+        .context("seed answer without user_ids")?
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect())
+}
+
+async fn bearer(
+    http: &reqwest::Client,
+    base: &str,
+    client_id: &str,
+    secret: &str,
+) -> anyhow::Result<String> {
+    let token: Value = http
+        .post(format!("{base}/oauth/token"))
+        .json(&json!({
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": secret,
+            "audience": format!("{base}/api/v2/"),
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(format!(
+        "Bearer {}",
+        token["access_token"].as_str().context("no access_token")?
+    ))
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportReport {
+    pub users: usize,
+    pub format: String,
+    /// From the export's POST until its job reads `completed`.
+    pub build: Duration,
+    pub download: Duration,
+    pub bytes: usize,
+}
+
+impl fmt::Display for ExportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "auth0-sim export: {} users as {}, built in {:.3} s, downloaded in {:.3} s ({} KiB gzipped)",
+            self.users,
+            self.format,
+            self.build.as_secs_f64(),
+            self.download.as_secs_f64(),
+            self.bytes / 1024
+        )
+    }
+}
+
+/// Times one users export of `users` seeded users (rosterd's field list,
+/// no pending delay, the job polled every millisecond).
+pub async fn bench_export(users: usize, format: &str) -> anyhow::Result<ExportReport> {
+    ensure!(users > 0, "users must be positive");
+    let config = SimConfig {
+        rate_per_sec: 1e9,
+        burst: u32::MAX,
+        export_delay_ms: 0,
+        ..SimConfig::default()
+    };
+    let (client_id, secret) = (config.client_id.clone(), config.client_secret.clone());
+    let sim = spawn(config, "127.0.0.1:0").await?;
+    let base = sim.base_url();
+    let http = reqwest::Client::new();
+    seed(&http, &base, users).await?;
+    let bearer = bearer(&http, &base, &client_id, &secret).await?;
+    let fields: Vec<Value> = [
+        "user_id",
+        "email",
+        "email_verified",
+        "name",
+        "given_name",
+        "family_name",
+        "blocked",
+        "created_at",
+        "last_login",
+        "logins_count",
+        "identities[0].connection",
+        "app_metadata",
+    ]
+    .iter()
+    .map(|name| json!({ "name": name }))
+    .collect();
+
+    let started = Instant::now();
+    let job: Value = http
+        .post(format!("{base}/api/v2/jobs/users-exports"))
+        .header("authorization", &bearer)
+        .json(&json!({"format": format, "fields": fields}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = job["id"].as_str().context("export job without id")?;
+    let location = loop {
+        let job: Value = http
+            .get(format!("{base}/api/v2/jobs/{id}"))
+            .header("authorization", &bearer)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        match job["status"].as_str() {
+            Some("completed") => break job["location"].as_str().unwrap_or_default().to_string(),
+            Some("failed") => anyhow::bail!("the export job failed"),
+            _ => tokio::time::sleep(Duration::from_millis(1)).await,
+        }
+    };
+    let build = started.elapsed();
+    let fetched = Instant::now();
+    let bytes = http
+        .get(location)
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?
+        .len();
+    let download = fetched.elapsed();
+    sim.shutdown().await;
+    Ok(ExportReport {
+        users,
+        format: format.to_string(),
+        build,
+        download,
+        bytes,
     })
 }
 

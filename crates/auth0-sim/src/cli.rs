@@ -46,6 +46,20 @@ pub struct SimArgs {
     /// How long an export job stays pending, in milliseconds [default: 200].
     #[arg(long, env = "ROSTERD_SIM_EXPORT_DELAY_MS")]
     pub export_delay_ms: Option<u64>,
+    // Plain numbers with clap's defaults rather than `Option`s: `SimArgs` is
+    // a variant of rosterd's command enum, which must stay small.
+    /// How long an import job stays pending, in milliseconds.
+    #[arg(long, env = "ROSTERD_SIM_IMPORT_DELAY_MS", default_value_t = SimConfig::default().import_delay_ms)]
+    pub import_delay_ms: u64,
+    /// How long an import job processes each user, in microseconds.
+    #[arg(long, env = "ROSTERD_SIM_IMPORT_USER_MICROS", default_value_t = SimConfig::default().import_user_micros)]
+    pub import_user_micros: u64,
+    /// Import jobs pending or processing at once before 429 (Auth0: 2).
+    #[arg(long, env = "ROSTERD_SIM_MAX_IMPORT_JOBS", default_value_t = SimConfig::default().max_import_jobs)]
+    pub max_import_jobs: usize,
+    /// Most users one role assignment may name [default: no limit, as Auth0 documents none].
+    #[arg(long, env = "ROSTERD_SIM_ROLE_USERS_PER_CALL")]
+    pub role_users_per_call: Option<usize>,
     /// Largest accepted request body in bytes [default: 1048576].
     #[arg(long, env = "ROSTERD_SIM_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -98,6 +112,10 @@ impl SimArgs {
             state_file: self.state.clone(),
             max_body_bytes: self.max_body_bytes.unwrap_or(d.max_body_bytes),
             export_delay_ms: self.export_delay_ms.unwrap_or(d.export_delay_ms),
+            import_delay_ms: self.import_delay_ms,
+            import_user_micros: self.import_user_micros,
+            max_import_jobs: self.max_import_jobs,
+            role_users_per_call: self.role_users_per_call.or(d.role_users_per_call),
             password_min_length: self.password_min_length.unwrap_or(d.password_min_length),
         })
     }

@@ -96,10 +96,19 @@ impl ApiError {
         )
     }
 
+    /// hapi's (boom's) name for the status, which is what Auth0 sends;
+    /// it differs from today's HTTP reason phrase for 413.
+    fn error_name(&self) -> &'static str {
+        match self.status {
+            StatusCode::PAYLOAD_TOO_LARGE => "Request Entity Too Large",
+            status => status.canonical_reason().unwrap_or("Error"),
+        }
+    }
+
     pub(crate) fn body(&self) -> Value {
         let mut body = json!({
             "statusCode": self.status.as_u16(),
-            "error": self.status.canonical_reason().unwrap_or("Error"),
+            "error": self.error_name(),
             "message": self.message,
         });
         if let Some(code) = self.error_code {

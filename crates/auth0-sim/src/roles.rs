@@ -72,8 +72,8 @@ pub(crate) async fn user_roles(
     Ok(Json(roles_page(&page, &roles)))
 }
 
-/// `{"<key>": ["id", ...]}` with at least one id.
-fn id_list(body: &Map<String, Value>, key: &str) -> ApiResult<Vec<String>> {
+/// `{"<key>": ["id", ...]}` with at least one id and at most `max`.
+fn id_list(body: &Map<String, Value>, key: &str, max: Option<usize>) -> ApiResult<Vec<String>> {
     reject_unknown(body, &[key])?;
     let items = match body.get(key) {
         None => {
@@ -92,6 +92,12 @@ fn id_list(body: &Map<String, Value>, key: &str) -> ApiResult<Vec<String>> {
     if items.is_empty() {
         return Err(ApiError::payload_on(
             "Array is too short (0), minimum 1",
+            key,
+        ));
+    }
+    if let Some(max) = max.filter(|&m| items.len() > m) {
+        return Err(ApiError::payload_on(
+            format!("Array is too long ({}), maximum {max}", items.len()),
             key,
         ));
     }
@@ -116,7 +122,7 @@ pub(crate) async fn add_user_roles(
 ) -> ApiResult<StatusCode> {
     let id = path_id(id)?;
     let body = json_object(&headers, body, sim.cfg.max_body_bytes).await?;
-    let roles = id_list(&body, "roles")?;
+    let roles = id_list(&body, "roles", None)?;
     {
         let mut tenant = sim.tenant();
         if !tenant.contains(&id) {
@@ -139,7 +145,7 @@ pub(crate) async fn remove_user_roles(
 ) -> ApiResult<StatusCode> {
     let id = path_id(id)?;
     let body = json_object(&headers, body, sim.cfg.max_body_bytes).await?;
-    let roles = id_list(&body, "roles")?;
+    let roles = id_list(&body, "roles", None)?;
     {
         let mut tenant = sim.tenant();
         if !tenant.contains(&id) {
@@ -164,7 +170,7 @@ pub(crate) async fn assign_users(
 ) -> ApiResult<StatusCode> {
     let role = path_id(id)?;
     let body = json_object(&headers, body, sim.cfg.max_body_bytes).await?;
-    let users = id_list(&body, "users")?;
+    let users = id_list(&body, "users", sim.cfg.role_users_per_call)?;
     {
         let mut tenant = sim.tenant();
         if tenant.role(&role).is_none() {

@@ -177,8 +177,8 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
                 .delete(roles::remove_user_roles),
         )
         .route("/api/v2/roles/{id}/users", post(roles::assign_users))
-        .route("/api/v2/jobs/users-exports", post(jobs::create_export))
-        .route("/api/v2/jobs/users-imports", post(jobs::create_import))
+        .route("/api/v2/jobs/users-exports", post(jobs::export::create))
+        .route("/api/v2/jobs/users-imports", post(jobs::import::create))
         .route("/api/v2/jobs/{id}", get(jobs::get_job))
         .route("/api/v2/jobs/{id}/errors", get(jobs::get_errors))
         .route(
@@ -206,7 +206,7 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
         )
         .route("/__sim/users", post(control::seed_users))
         .route("/__sim/requests", get(control::requests))
-        .route("/__sim/exports/{file}", get(jobs::download));
+        .route("/__sim/exports/{file}", get(jobs::export::download));
 
     tenant
         .merge(control)

@@ -597,10 +597,14 @@ fn text_of(v: &Value) -> String {
 
 /// `GET /api/v2/connections` (`name`, `strategy`): how a client finds the
 /// `connection_id` an import job needs.
+/// `GET /api/v2/connections`: a plain array, or with `take`/`from`
+/// (checkpoint paging, what auth0-python 6 asks for) `{connections, next?}`.
 pub(crate) async fn connections(State(sim): State<Arc<Sim>>, query: Q) -> ApiResult<Json<Value>> {
     let params = Params::from_query(query)?;
+    let take = params.int("take", 1, 100)?;
+    let from = params.str("from");
     let tenant = sim.tenant();
-    let list = tenant
+    let list: Vec<Value> = tenant
         .connections()
         .into_iter()
         .filter(|name| params.str("name").is_none_or(|n| n == *name))
@@ -614,7 +618,21 @@ pub(crate) async fn connections(State(sim): State<Arc<Sim>>, query: Q) -> ApiRes
             })
         })
         .collect();
-    Ok(Json(Value::Array(list)))
+    if take.is_none() && from.is_none() {
+        return Ok(Json(Value::Array(list)));
+    }
+    let start = from.map_or(0, |id| {
+        list.iter()
+            .position(|c| c["id"] == id)
+            .unwrap_or(list.len())
+    });
+    let take = take.map_or(50, |n| n as usize);
+    let page: Vec<Value> = list.iter().skip(start).take(take).cloned().collect();
+    let mut answer = json!({ "connections": page });
+    if let Some(next) = list.get(start + take) {
+        answer["next"] = next["id"].clone();
+    }
+    Ok(Json(answer))
 }
 
 const TICKET_FIELDS: &[&str] = &[
