@@ -150,6 +150,8 @@ pub struct Matching {
     pub excluded: usize,
     /// Their ids: a link one of them had ends.
     pub excluded_ids: Vec<String>,
+    /// Users with a manual mapping: a manual link without one ends.
+    pub mapped: std::collections::HashSet<String>,
     pub results: Vec<crate::matching::MatchResult>,
     /// Active employees no PodFactory user matched.
     pub without_user: Vec<crate::model::EmployeeId>,
@@ -233,6 +235,7 @@ pub async fn match_users(
         .collect();
     let settings = s.match_settings();
     let results = matching::match_users(&match_employees, &users, &manual, &settings);
+    let mapped = manual.into_iter().map(|m| m.podfactory_user_id).collect();
     let without_user = matching::employees_without_user(&match_employees, &results);
     let sync = s
         .rich_metadata
@@ -241,6 +244,7 @@ pub async fn match_users(
         users,
         excluded,
         excluded_ids,
+        mapped,
         results,
         without_user,
         sync,
@@ -329,57 +333,56 @@ impl Matching {
 
     /// Record the links (new and changed as rows, the rest as verified) and
     /// the mapping audit for employees with an Auth0 account (`accounts`:
-    /// employee id → (account id, employee email)). Reads the current state
-    /// first and writes only what differs.
+    /// employee id → (account id, employee email)), compared with the
+    /// current links and `audit` (the audit as the run read it): only what
+    /// differs is written.
     pub async fn record(
         &self,
         store: &crate::store::Store,
         accounts: &std::collections::HashMap<i64, (String, String)>,
+        audit: &std::collections::HashMap<(i64, String), crate::store::AuditState>,
         summary: &mut Summary,
     ) -> anyhow::Result<()> {
-        use crate::store::{AuditRow, LinkRow};
+        use crate::store::{AuditRow, LinkChanges, LinkRow};
         let now = chrono::Utc::now();
-        let current = store.current_podfactory_links().await?;
-        let manual = store.manual_podfactory_links().await?;
-        let mapped: std::collections::HashSet<String> = store
-            .manual_mappings()
-            .await?
-            .into_iter()
-            .map(|m| m.podfactory_user_id)
-            .collect();
-        let audit = store.audit_rows().await?;
-        let mut changed = Vec::new();
-        let mut verified = Vec::new();
+        let current = store.podfactory_link_state().await?;
+        let mut links = LinkChanges::default();
         let mut audit_rows = Vec::new();
+        // Users whose current link this run verified or replaced.
+        let mut handled: std::collections::HashSet<&str> = std::collections::HashSet::new();
         // A person's undo ends the link it made: a user marked not an
         // employee, or a manual link whose mapping was deleted and that the
         // matcher did not make again. A mapping still there (its employee
         // invalid this run, say) keeps its link; a link the matcher made
         // stays while the user is only ambiguous for a while.
-        let mut ended: Vec<String> = self
-            .excluded_ids
-            .iter()
-            .filter(|id| current.contains_key(*id))
-            .cloned()
-            .collect();
+        for id in &self.excluded_ids {
+            if current.contains_key(id) && handled.insert(id.as_str()) {
+                links.ended.push(id.clone());
+            }
+        }
         for (u, r) in self.users.iter().zip(&self.results) {
             let (Some(emp), Some(by)) = (r.employee_id, r.matched_by) else {
-                if manual.contains(&u.id) && !mapped.contains(&u.id) {
-                    ended.push(u.id.clone());
+                let manual = current.get(&u.id).is_some_and(|l| l.manual);
+                if manual && !self.mapped.contains(&u.id) && handled.insert(u.id.as_str()) {
+                    links.ended.push(u.id.clone());
                 }
                 continue;
             };
-            if current.get(&u.id) == Some(&emp.0) {
-                verified.push(u.id.clone());
-            } else {
-                changed.push(LinkRow {
+            handled.insert(u.id.as_str());
+            match current.get(&u.id) {
+                Some(link) if link.employee_id == emp.0 => {
+                    if !link.seen_by_latest_run {
+                        links.newly_seen.push(u.id.clone());
+                    }
+                }
+                _ => links.changed.push(LinkRow {
                     podfactory_user_id: u.id.clone(),
                     employee_id: emp.0,
                     podfactory_email: u.email.clone(),
                     podfactory_name: u.name.clone(),
                     matched_by: by.as_str().to_string(),
                     confidence: r.confidence,
-                });
+                }),
             }
             // The audit ties employee, Auth0 account and PodFactory email.
             let Some((account, email)) = accounts.get(&emp.0) else {
@@ -388,11 +391,10 @@ impl Matching {
             summary.with_auth0_account += 1;
             // Up to date: same kind, and the same email (a user without one
             // keeps the email already known).
-            let up_to_date = audit
-                .get(&(emp.0, account.clone()))
-                .is_some_and(|(known, kind)| {
-                    kind == by.audit_kind() && (u.email.is_none() || *known == u.email)
-                });
+            let up_to_date = audit.get(&(emp.0, account.clone())).is_some_and(|a| {
+                a.matched_by == by.audit_kind()
+                    && (u.email.is_none() || a.podfactory_email == u.email)
+            });
             if !up_to_date {
                 audit_rows.push(AuditRow {
                     employee_id: emp,
@@ -404,19 +406,22 @@ impl Matching {
                 });
             }
         }
-        summary.new_links = changed.len();
-        if !ended.is_empty() {
+        // Current links this run did not verify (the user ambiguous for a
+        // while, say) stay current; they stop counting as seen.
+        links.unseen = current
+            .iter()
+            .filter(|(id, l)| l.seen_by_latest_run && !handled.contains(id.as_str()))
+            .map(|(id, _)| id.clone())
+            .collect();
+        summary.new_links = links.changed.len();
+        if !links.ended.is_empty() {
             tracing::info!(
-                count = ended.len(),
+                count = links.ended.len(),
                 "podfactory: links a person took back ended"
             );
         }
-        store
-            .record_podfactory_links(&changed, &verified, &ended, now)
-            .await?;
-        for row in &audit_rows {
-            store.upsert_audit(row, now).await?;
-        }
+        store.record_podfactory_links(&links, now).await?;
+        store.upsert_audits(&audit_rows, now).await?;
         Ok(())
     }
 }

@@ -934,7 +934,7 @@ async fn execute(
     if !apply {
         if !opts.dry_run {
             ctx.verify_leader().await?;
-            record_matching(store, &accounts, &matching, report).await?;
+            record_links(store, &accounts, &matching, report, false).await?;
         }
         report.status = RunStatus::Succeeded;
         report.plan = Some(plan);
@@ -981,12 +981,7 @@ async fn execute(
         return Ok(());
     }
     ctx.verify_leader().await?;
-    record_matching(store, &accounts, &matching, report).await?;
-    let links: Vec<(i64, String)> = accounts
-        .iter()
-        .map(|(employee, (account, _))| (*employee, account.clone()))
-        .collect();
-    store.touch_verified_audit(&links, Utc::now()).await?;
+    record_links(store, &accounts, &matching, report, true).await?;
     let verdict = crate::outcome::applied(&tally, cut);
     report.status = verdict.status;
     report.error = verdict.error;
@@ -1057,14 +1052,34 @@ const SAME_AS_REJECTED: (&str, &str) = (
     "; nothing is applied until the plan changes",
 );
 
-async fn record_matching(
+/// rosterd's own records of the links, from one read of the mapping audit:
+/// the matcher's links and their audit rows (with matching on) and, in a run
+/// that applied (`verify`), that the run saw each employee's account link
+/// (`accounts`), as [`Store::verify_audit`] keeps it: set-based, so a run
+/// that changes nothing writes next to nothing.
+async fn record_links(
     store: &Store,
     accounts: &HashMap<i64, (String, String)>,
     matching: &Option<crate::podfactory::Matching>,
     report: &mut RunReport,
+    verify: bool,
 ) -> anyhow::Result<()> {
-    if let (Some(m), Some(summary)) = (matching, report.podfactory.as_mut()) {
-        m.record(store, accounts, summary).await?;
+    let matching = matching.as_ref().zip(report.podfactory.as_mut());
+    if matching.is_none() && !verify {
+        return Ok(());
+    }
+    let audit = store.audit_state().await?;
+    if verify {
+        let seen = accounts
+            .iter()
+            .filter_map(|(employee, (account, _))| {
+                Some(audit.get(&(*employee, account.clone()))?.id)
+            })
+            .collect();
+        store.verify_audit(&audit, &seen, Utc::now()).await?;
+    }
+    if let Some((m, summary)) = matching {
+        m.record(store, accounts, &audit, summary).await?;
     }
     Ok(())
 }
