@@ -1,12 +1,17 @@
--- "Last verified" without rewriting every link on every run (issue 13). A
--- run that sees a link it saw last time writes nothing for it: the link is
--- flagged seen_by_latest_run and its last verification is the time of the
--- latest verifying run, one row per table in link_verification. Only a link
--- that starts or stops being seen is written (stopping, it keeps the time of
--- the last run that saw it in last_verified).
-ALTER TABLE auth0_employee_mapping_audit ADD COLUMN seen_by_latest_run BOOLEAN NOT NULL DEFAULT FALSE;
-ALTER TABLE employee_podfactory_mapping ADD COLUMN seen_by_latest_run BOOLEAN NOT NULL DEFAULT FALSE;
+-- "Last verified" without rewriting every link on every run (issue 13).
+-- The links the latest verifying run saw are listed in link_seen (by row
+-- id: the audit's and the PodFactory mapping's), and that run's time is in
+-- link_verification, one row per kind of link. A run writes only the links
+-- it sees for the first time (listed) and those it no longer sees
+-- (unlisted, last_verified set to the time of the last run that saw them):
+-- a run that changes nothing writes one row. Tables of their own, so that
+-- the link tables (which SQLite migrations rebuild) keep their shape.
 CREATE TABLE link_verification (
     links       TEXT PRIMARY KEY,
     verified_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE link_seen (
+    links   TEXT NOT NULL,
+    row_id  BIGINT NOT NULL,
+    PRIMARY KEY (links, row_id)
 );

@@ -28,6 +28,10 @@ pub enum SourceError {
     Csv(#[source] crate::match_csv::CsvError),
     #[error("podfactory source")]
     Url(#[source] UrlError),
+    #[error("podfactory source: the query did not finish within podfactory.statement_timeout_secs ({0} s)")]
+    TimedOut(u64),
+    #[error("podfactory source: the query returns more than podfactory.max_rows ({0}) rows; narrow the query or raise the limit")]
+    TooManyRows(usize),
 }
 
 /// The users, or `None` when matching is off (`source = "none"`).
@@ -48,43 +52,78 @@ pub async fn load(s: &PodFactorySettings) -> Result<Option<Vec<PodFactoryUser>>,
 }
 
 async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, SourceError> {
-    let db = SourceError::Database;
     let url =
         DbUrl::parse("podfactory.url", &s.url, s.password.as_ref()).map_err(SourceError::Url)?;
-    // The same fetch for each driver's pool type.
-    // Read-only like the employees query: rosterd never writes to PodFactory.
+    let secs = s.statement_timeout_secs;
+    let db = |e: sqlx::Error| {
+        if is_statement_timeout(&e) {
+            SourceError::TimedOut(secs)
+        } else {
+            SourceError::Database(e)
+        }
+    };
+    // The same fetch for each driver's pool type, read-only like the
+    // employees query (rosterd never writes to PodFactory), one row past
+    // the limit at most.
     macro_rules! fetch {
-        ($pool:ty, $opts:expr, $read_only:path) => {{
-            let pool = <$pool>::new()
+        ($pool:expr, $opts:expr, $read_only:path) => {{
+            let pool = $pool
                 .max_connections(1)
                 .connect_with($opts)
                 .await
                 .map_err(db)?;
-            let rows = $read_only(&pool, &s.query, None).await.map_err(db)?;
+            let rows = $read_only(&pool, &s.query, None, Some(s.max_rows))
+                .await
+                .map_err(db)?;
             pool.close().await;
             rows.iter().map(read_row).collect::<Result<Vec<_>, _>>()?
         }};
     }
-    let rows: Vec<Row4> = match url.options() {
-        #[cfg(feature = "postgres")]
-        Options::Postgres(opts) => fetch!(
-            sqlx::postgres::PgPoolOptions,
-            opts.clone(),
-            crate::store::read_only_pg
-        ),
-        #[cfg(feature = "mysql")]
-        Options::MySql(opts) => fetch!(
-            sqlx::mysql::MySqlPoolOptions,
-            opts.clone(),
-            crate::store::read_only_mysql
-        ),
-        #[cfg(feature = "sqlite")]
-        Options::Sqlite(opts) => fetch!(
-            sqlx::sqlite::SqlitePoolOptions,
-            opts.clone().read_only(true),
-            crate::store::read_only_sqlite
-        ),
+    let read = async {
+        Ok::<Vec<Row4>, SourceError>(match url.options() {
+            // The server cancels the statement itself: nothing keeps running
+            // on PodFactory's database after rosterd gave up.
+            #[cfg(feature = "postgres")]
+            Options::Postgres(opts) => fetch!(
+                sqlx::postgres::PgPoolOptions::new(),
+                opts.clone()
+                    .options([("statement_timeout", format!("{}s", secs))]),
+                crate::store::read_only_pg
+            ),
+            #[cfg(feature = "mysql")]
+            Options::MySql(opts) => fetch!(
+                sqlx::mysql::MySqlPoolOptions::new().after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        use sqlx::Executor;
+                        // MariaDB's variable (seconds), else MySQL's (ms,
+                        // SELECT only).
+                        let mariadb = format!("SET SESSION max_statement_time = {secs}");
+                        if conn.execute(mariadb.as_str()).await.is_err() {
+                            let mysql = format!("SET SESSION max_execution_time = {}", secs * 1000);
+                            conn.execute(mysql.as_str()).await?;
+                        }
+                        Ok(())
+                    })
+                }),
+                opts.clone(),
+                crate::store::read_only_mysql
+            ),
+            #[cfg(feature = "sqlite")]
+            Options::Sqlite(opts) => fetch!(
+                sqlx::sqlite::SqlitePoolOptions::new(),
+                opts.clone().read_only(true),
+                crate::store::read_only_sqlite
+            ),
+        })
     };
+    // SQLite has no statement timeout; on the servers this is a backstop
+    // (connecting included) a little after theirs.
+    let rows = tokio::time::timeout(std::time::Duration::from_secs(secs + 2), read)
+        .await
+        .map_err(|_| SourceError::TimedOut(secs))??;
+    if rows.len() > s.max_rows {
+        return Err(SourceError::TooManyRows(s.max_rows));
+    }
     Ok(rows
         .into_iter()
         .map(|(id, name, email, user_role)| PodFactoryUser {
@@ -94,6 +133,17 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
             user_role,
         })
         .collect())
+}
+
+/// PostgreSQL's `statement_timeout` (57014, query_canceled), MariaDB's
+/// `max_statement_time` (70100) or MySQL's `max_execution_time` (3024).
+fn is_statement_timeout(e: &sqlx::Error) -> bool {
+    let Some(d) = e.as_database_error() else {
+        return false;
+    };
+    matches!(d.code().as_deref(), Some("57014" | "70100"))
+        || d.message()
+            .contains("maximum statement execution time exceeded")
 }
 
 type Row4 = (String, Option<String>, Option<String>, Option<String>);
@@ -176,16 +226,18 @@ pub struct Summary {
     pub with_auth0_account: usize,
 }
 
-/// Load the users and match them (the matcher itself is pure). Users a
-/// person marked not an employee are left out: no link, no finding.
+/// Match the users [`load`] read (the matcher itself is pure); `None` when
+/// matching is off. Users a person marked not an employee are left out: no
+/// link, no finding.
 pub async fn match_users(
     s: &PodFactorySettings,
+    users: Option<Vec<PodFactoryUser>>,
     store: &crate::store::Store,
     employees: &[crate::model::Employee],
     auth0_users: &[crate::model::Auth0User],
 ) -> anyhow::Result<Option<Matching>> {
     use crate::matching::{self, ManualMapping, MatchEmployee};
-    let Some(users) = load(s).await? else {
+    let Some(users) = users else {
         return Ok(None);
     };
     let not_employees: std::collections::HashSet<String> = store
@@ -350,6 +402,7 @@ impl Matching {
         let mut audit_rows = Vec::new();
         // Users whose current link this run verified or replaced.
         let mut handled: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut verified: std::collections::HashSet<&str> = std::collections::HashSet::new();
         // A person's undo ends the link it made: a user marked not an
         // employee, or a manual link whose mapping was deleted and that the
         // matcher did not make again. A mapping still there (its employee
@@ -368,11 +421,11 @@ impl Matching {
                 }
                 continue;
             };
-            handled.insert(u.id.as_str());
             match current.get(&u.id) {
                 Some(link) if link.employee_id == emp.0 => {
+                    verified.insert(u.id.as_str());
                     if !link.seen_by_latest_run {
-                        links.newly_seen.push(u.id.clone());
+                        links.newly_seen.push(link.id);
                     }
                 }
                 _ => links.changed.push(LinkRow {
@@ -406,12 +459,13 @@ impl Matching {
                 });
             }
         }
-        // Current links this run did not verify (the user ambiguous for a
-        // while, say) stay current; they stop counting as seen.
+        // Current links this run did not verify stop counting as seen:
+        // ended, replaced, or left current (the user ambiguous for a while,
+        // say).
         links.unseen = current
             .iter()
-            .filter(|(id, l)| l.seen_by_latest_run && !handled.contains(id.as_str()))
-            .map(|(id, _)| id.clone())
+            .filter(|(id, l)| l.seen_by_latest_run && !verified.contains(id.as_str()))
+            .map(|(_, l)| l.id)
             .collect();
         summary.new_links = links.changed.len();
         if !links.ended.is_empty() {

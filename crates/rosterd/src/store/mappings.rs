@@ -33,12 +33,13 @@ fn row_placeholders(first: usize, rows: usize, cols: usize) -> String {
 /// 0009). "Last verified" means "the latest run that checked these links
 /// saw this one". Rewriting every row on every run made a no-change run
 /// write the whole table (and PostgreSQL keep a dead copy of each row);
-/// instead a row flagged `seen_by_latest_run` was verified at the time in
-/// `link_verification` (one row per table, moved once per run), and any
-/// other row at its own `last_verified`. A run writes only the rows it sees
-/// for the first time (flag set) and those it no longer sees (flag cleared,
-/// `last_verified` set to the time of the run before, the last that saw
-/// them): a run that changes nothing writes one row.
+/// instead the rows the latest verifying run saw are listed in `link_seen`
+/// and that run's time is in `link_verification` (one row per table, moved
+/// once per run). A listed row was verified at that time (or at its own
+/// `last_verified`, if written since), any other at its own. A run writes
+/// only the rows it sees for the first time (listed) and those it no longer
+/// sees (unlisted, `last_verified` set to the time of the run before, the
+/// last that saw them): a run that changes nothing writes one row.
 #[derive(Debug, Clone, Copy)]
 enum LinkTable {
     /// `auth0_employee_mapping_audit`: verified by runs that apply.
@@ -55,6 +56,13 @@ impl LinkTable {
         }
     }
 
+    fn table(self) -> &'static str {
+        match self {
+            LinkTable::Audit => "auth0_employee_mapping_audit",
+            LinkTable::PodFactory => "employee_podfactory_mapping",
+        }
+    }
+
     fn upsert_marker(self, backend: super::Backend) -> &'static str {
         match backend {
             super::Backend::MySql => {
@@ -68,6 +76,9 @@ impl LinkTable {
         }
     }
 }
+
+/// id, employee, account, PodFactory email, matched_by, listed as seen.
+type AuditStateRow = (i64, i64, String, Option<String>, String, Option<i64>);
 
 /// An audit row as a run compares it: its id, what the matcher wrote, and
 /// whether the latest verifying run saw it.
@@ -153,20 +164,22 @@ pub struct LinkRow {
 
 /// What one run's matching does to the PodFactory links: new and changed
 /// links (a changed one supersedes the current row, kept as history), the
-/// users whose current link it verified for the first time (`newly_seen`)
-/// or no longer verified (`unseen`, their link stays current), and the
-/// links a person's undo ends.
+/// links a person's undo ends (by PodFactory user), and the current rows
+/// it verified for the first time (`newly_seen`) or no longer verified
+/// (`unseen`: ended, replaced, or left current unverified), by row id.
 #[derive(Debug, Default)]
 pub struct LinkChanges {
     pub changed: Vec<LinkRow>,
-    pub newly_seen: Vec<String>,
-    pub unseen: Vec<String>,
     pub ended: Vec<String>,
+    pub newly_seen: Vec<i64>,
+    pub unseen: Vec<i64>,
 }
 
 /// A current PodFactory link as a run compares it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CurrentLink {
+    /// Its row.
+    pub id: i64,
     pub employee_id: i64,
     /// A person made it (a manual mapping).
     pub manual: bool,
@@ -181,10 +194,7 @@ impl Store {
         self.upsert_audits(std::slice::from_ref(row), now).await
     }
 
-    /// [`Store::upsert_audit`] for many rows, in multi-row statements. A
-    /// row written here is no longer `seen_by_latest_run`: its own
-    /// `last_verified` (now) is its last verification until a verifying run
-    /// sees it again.
+    /// [`Store::upsert_audit`] for many rows, in multi-row statements.
     pub async fn upsert_audits(&self, rows: &[AuditRow], now: DateTime<Utc>) -> Result<()> {
         // One statement may not touch a row twice (PostgreSQL refuses):
         // the last row for a link wins, as it would one statement at a time.
@@ -214,7 +224,7 @@ impl Store {
                          productivity_email = excluded.productivity_email, \
                          podfactory_email = COALESCE(excluded.podfactory_email, auth0_employee_mapping_audit.podfactory_email), \
                          matched_by = {matched_by}, \
-                         last_verified = excluded.last_verified, seen_by_latest_run = FALSE"
+                         last_verified = excluded.last_verified"
                     );
                     let mut query = sqlx::query(&text);
                     for r in chunk {
@@ -242,7 +252,7 @@ impl Store {
                          productivity_email = VALUES(productivity_email), \
                          podfactory_email = COALESCE(VALUES(podfactory_email), podfactory_email), \
                          matched_by = {matched_by}, \
-                         last_verified = VALUES(last_verified), seen_by_latest_run = FALSE"
+                         last_verified = VALUES(last_verified)"
                     );
                     let text = super::to_mysql(&text)?;
                     let mut query = sqlx::query(&text);
@@ -271,16 +281,18 @@ impl Store {
     /// links with before writing only those that changed.
     pub async fn audit_state(&self) -> Result<HashMap<(i64, String), AuditState>> {
         with_pool!(self, pool => {
-            let rows: Vec<(i64, i64, String, Option<String>, String, bool)> = sqlx::query_as(
-                "SELECT id, employee_id, auth0_user_id, podfactory_email, matched_by, seen_by_latest_run \
-                 FROM auth0_employee_mapping_audit",
+            let rows: Vec<AuditStateRow> = sqlx::query_as(
+                "SELECT a.id, a.employee_id, a.auth0_user_id, a.podfactory_email, a.matched_by, s.row_id \
+                 FROM auth0_employee_mapping_audit a \
+                 LEFT JOIN link_seen s ON s.links = 'auth0_audit' AND s.row_id = a.id",
             )
             .fetch_all(pool)
             .await
             .map_err(sql("read mapping audit"))?;
             Ok(rows
                 .into_iter()
-                .map(|(id, e, a, podfactory_email, matched_by, seen_by_latest_run)| {
+                .map(|(id, e, a, podfactory_email, matched_by, seen)| {
+                    let seen_by_latest_run = seen.is_some();
                     let state = AuditState { id, podfactory_email, matched_by, seen_by_latest_run };
                     ((e, a), state)
                 })
@@ -305,45 +317,77 @@ impl Store {
                 _ => {}
             }
         }
-        let table = LinkTable::Audit;
+        self.verify_links(LinkTable::Audit, &newly_seen, &unseen, now)
+            .await
+    }
+
+    /// Record that a verifying run saw the rows `newly_seen` for the first
+    /// time, no longer saw `unseen`, and saw the others listed as before
+    /// (see [`LinkTable`]).
+    async fn verify_links(
+        &self,
+        links: LinkTable,
+        newly_seen: &[i64],
+        unseen: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let what = "verify links";
+        let table = links.table();
         with_pool!(self, pool, q => {
-            let mut tx = pool.begin().await.map_err(sql("verify mapping audit"))?;
+            let mut tx = pool.begin().await.map_err(sql(what))?;
             let select = q("SELECT verified_at FROM link_verification WHERE links = $1")?;
             let prev: Option<DateTime<Utc>> = sqlx::query_scalar(&select)
-                .bind(table.key())
+                .bind(links.key())
                 .fetch_optional(&mut *tx)
                 .await
-                .map_err(sql("verify mapping audit"))?;
-            for (ids, set) in [
-                // Unseen now: it keeps the time of the last run that saw it.
-                (&unseen, "last_verified = COALESCE($1, last_verified), seen_by_latest_run = FALSE"),
-                (&newly_seen, "seen_by_latest_run = TRUE"),
-            ] {
-                let first = if set.contains("$1") { 2 } else { 1 };
-                for chunk in ids.chunks(MAX_BINDS) {
+                .map_err(sql(what))?;
+            for chunk in unseen.chunks(MAX_BINDS) {
+                // Unseen now: verified last by the run before (unless
+                // written since).
+                if let Some(prev) = prev {
                     let text = format!(
-                        "UPDATE auth0_employee_mapping_audit SET {set} WHERE id IN ({})",
-                        placeholders(first, chunk.len())
+                        "UPDATE {table} SET last_verified = CASE WHEN last_verified < $1 THEN $2 \
+                         ELSE last_verified END WHERE id IN ({})",
+                        placeholders(3, chunk.len())
                     );
                     let text = q(&text)?;
-                    let mut query = sqlx::query(&text);
-                    if first == 2 {
-                        query = query.bind(prev);
-                    }
+                    let mut query = sqlx::query(&text).bind(prev).bind(prev);
                     for id in chunk {
                         query = query.bind(id);
                     }
-                    query.execute(&mut *tx).await.map_err(sql("verify mapping audit"))?;
+                    query.execute(&mut *tx).await.map_err(sql(what))?;
                 }
+                let text = format!(
+                    "DELETE FROM link_seen WHERE links = $1 AND row_id IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let text = q(&text)?;
+                let mut query = sqlx::query(&text).bind(links.key());
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.execute(&mut *tx).await.map_err(sql(what))?;
             }
-            let mark = q(table.upsert_marker(self.backend()))?;
+            for chunk in newly_seen.chunks(MAX_BINDS / 2) {
+                let text = format!(
+                    "INSERT INTO link_seen (links, row_id) VALUES {}",
+                    row_placeholders(1, chunk.len(), 2)
+                );
+                let text = q(&text)?;
+                let mut query = sqlx::query(&text);
+                for id in chunk {
+                    query = query.bind(links.key()).bind(id);
+                }
+                query.execute(&mut *tx).await.map_err(sql(what))?;
+            }
+            let mark = q(links.upsert_marker(self.backend()))?;
             sqlx::query(&mark)
-                .bind(table.key())
+                .bind(links.key())
                 .bind(now)
                 .execute(&mut *tx)
                 .await
-                .map_err(sql("verify mapping audit"))?;
-            tx.commit().await.map_err(sql("verify mapping audit"))?;
+                .map_err(sql(what))?;
+            tx.commit().await.map_err(sql(what))?;
         });
         Ok(())
     }
@@ -368,9 +412,10 @@ impl Store {
         with_pool!(self, pool, q => {
             sqlx::query_as(
                 &q("SELECT a.employee_id, a.auth0_user_id, a.productivity_email, a.podfactory_email, a.matched_by, \
-                 a.matched_at, CASE WHEN a.seen_by_latest_run AND v.verified_at IS NOT NULL \
+                 a.matched_at, CASE WHEN s.row_id IS NOT NULL AND v.verified_at > a.last_verified \
                  THEN v.verified_at ELSE a.last_verified END AS last_verified \
                  FROM auth0_employee_mapping_audit a \
+                 LEFT JOIN link_seen s ON s.links = 'auth0_audit' AND s.row_id = a.id \
                  LEFT JOIN link_verification v ON v.links = 'auth0_audit' \
                  WHERE a.employee_id = $1 ORDER BY a.id")?,
             )
@@ -465,20 +510,23 @@ impl Store {
     /// The current PodFactory links as a run compares them, in one read.
     pub async fn podfactory_link_state(&self) -> Result<HashMap<String, CurrentLink>> {
         with_pool!(self, pool => {
-            let rows: Vec<(String, i64, String, bool)> = sqlx::query_as(
-                "SELECT podfactory_user_id, employee_id, matched_by, seen_by_latest_run \
-                 FROM employee_podfactory_mapping WHERE superseded_at IS NULL",
+            let rows: Vec<(i64, String, i64, String, Option<i64>)> = sqlx::query_as(
+                "SELECT m.id, m.podfactory_user_id, m.employee_id, m.matched_by, s.row_id \
+                 FROM employee_podfactory_mapping m \
+                 LEFT JOIN link_seen s ON s.links = 'podfactory_links' AND s.row_id = m.id \
+                 WHERE m.superseded_at IS NULL",
             )
             .fetch_all(pool)
             .await
             .map_err(sql("read podfactory links"))?;
             Ok(rows
                 .into_iter()
-                .map(|(user, employee_id, matched_by, seen_by_latest_run)| {
+                .map(|(id, user, employee_id, matched_by, seen)| {
                     let link = CurrentLink {
+                        id,
                         employee_id,
                         manual: matched_by == "manual",
-                        seen_by_latest_run,
+                        seen_by_latest_run: seen.is_some(),
                     };
                     (user, link)
                 })
@@ -504,9 +552,9 @@ impl Store {
         })
     }
 
-    /// Record what a run's matching found (see [`LinkChanges`]) and that
-    /// it verified the links now: in one transaction, a few multi-row
-    /// statements however many users.
+    /// Record what a run's matching found (see [`LinkChanges`]) in one
+    /// transaction of a few multi-row statements however many users, then
+    /// that it verified the links now.
     pub async fn record_podfactory_links(
         &self,
         links: &LinkChanges,
@@ -519,74 +567,34 @@ impl Store {
             changed.insert(&l.podfactory_user_id, l);
         }
         let changed: Vec<&LinkRow> = changed.into_values().collect();
+        // Ended, or replaced by a changed link: the row stays as history.
         let ending: Vec<&str> = links
             .ended
             .iter()
             .map(String::as_str)
             .chain(changed.iter().map(|l| l.podfactory_user_id.as_str()))
             .collect();
-        let unseen: Vec<&str> = links.unseen.iter().map(String::as_str).collect();
-        let newly_seen: Vec<&str> = links.newly_seen.iter().map(String::as_str).collect();
-        let table = LinkTable::PodFactory;
         let what = "record podfactory links";
         with_pool!(self, pool, q => {
             let mut tx = pool.begin().await.map_err(sql(what))?;
-            let select = q("SELECT verified_at FROM link_verification WHERE links = $1")?;
-            let prev: Option<DateTime<Utc>> = sqlx::query_scalar(&select)
-                .bind(table.key())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(sql(what))?;
-            // Ended (a changed link supersedes its current row, kept as
-            // history) and no longer seen: each keeps the time of the last
-            // run that saw it. MySQL assigns left to right, so the flag is
-            // read before it is cleared.
-            for (ids, set) in [
-                (&ending, "last_verified = CASE WHEN seen_by_latest_run THEN COALESCE($1, last_verified) \
-                           ELSE last_verified END, superseded_at = $2, seen_by_latest_run = FALSE"),
-                (&unseen, "last_verified = CASE WHEN seen_by_latest_run THEN COALESCE($1, last_verified) \
-                           ELSE last_verified END, seen_by_latest_run = FALSE"),
-            ] {
-                let first = if set.contains("$2") { 3 } else { 2 };
-                for chunk in ids.chunks(MAX_BINDS) {
-                    let text = format!(
-                        "UPDATE employee_podfactory_mapping SET {set} \
-                         WHERE superseded_at IS NULL AND podfactory_user_id IN ({})",
-                        placeholders(first, chunk.len())
-                    );
-                    let text = q(&text)?;
-                    let mut query = sqlx::query(&text).bind(prev);
-                    if first == 3 {
-                        query = query.bind(now);
-                    }
-                    for id in chunk {
-                        query = query.bind(*id);
-                    }
-                    query.execute(&mut *tx).await.map_err(sql(what))?;
-                }
-            }
-            for chunk in newly_seen.chunks(MAX_BINDS) {
+            for chunk in ending.chunks(MAX_BINDS) {
                 let text = format!(
-                    "UPDATE employee_podfactory_mapping SET seen_by_latest_run = TRUE \
+                    "UPDATE employee_podfactory_mapping SET superseded_at = $1 \
                      WHERE superseded_at IS NULL AND podfactory_user_id IN ({})",
-                    placeholders(1, chunk.len())
+                    placeholders(2, chunk.len())
                 );
                 let text = q(&text)?;
-                let mut query = sqlx::query(&text);
+                let mut query = sqlx::query(&text).bind(now);
                 for id in chunk {
                     query = query.bind(*id);
                 }
                 query.execute(&mut *tx).await.map_err(sql(what))?;
             }
             for chunk in changed.chunks(MAX_BINDS / 9) {
-                let values = (0..chunk.len())
-                    .map(|r| format!("({}, TRUE)", placeholders(1 + r * 9, 9)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
                 let text = format!(
                     "INSERT INTO employee_podfactory_mapping (employee_id, podfactory_user_id, podfactory_email, \
-                     podfactory_name, matched_by, confidence, created_at, updated_at, last_verified, \
-                     seen_by_latest_run) VALUES {values}"
+                     podfactory_name, matched_by, confidence, created_at, updated_at, last_verified) VALUES {}",
+                    row_placeholders(1, chunk.len(), 9)
                 );
                 let text = q(&text)?;
                 let mut query = sqlx::query(&text);
@@ -604,15 +612,9 @@ impl Store {
                 }
                 query.execute(&mut *tx).await.map_err(sql(what))?;
             }
-            let mark = q(table.upsert_marker(self.backend()))?;
-            sqlx::query(&mark)
-                .bind(table.key())
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(sql(what))?;
             tx.commit().await.map_err(sql(what))?;
         });
-        Ok(())
+        self.verify_links(LinkTable::PodFactory, &links.newly_seen, &links.unseen, now)
+            .await
     }
 }
