@@ -94,6 +94,40 @@ async fn a_no_change_run_rewrites_no_link_yet_says_it_verified_them(db: Db) {
         audit[0].last_verified
     );
     assert!(audit[0].matched_at < started);
+
+    // A link no run sees any more (its user gone from the source) stays
+    // current, verified last by the run before.
+    let verified_at = |store: &Store| {
+        let store = store.clone();
+        async move {
+            fetch_all::<(chrono::DateTime<chrono::Utc>,)>(
+                &store,
+                "SELECT verified_at FROM link_verification WHERE links = 'podfactory_links'",
+            )
+            .await[0]
+                .0
+        }
+    };
+    let last_seen = verified_at(&ctx.store).await;
+    std::fs::write(
+        &w.csv,
+        csv.replace("pf3,Worker Number3,worker3@example.com,Picker\n", ""),
+    )
+    .unwrap();
+    let r = run(ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
+    assert!(verified_at(&ctx.store).await > last_seen);
+    let pf3: Vec<(chrono::DateTime<chrono::Utc>,)> = fetch_all(
+        &ctx.store,
+        "SELECT last_verified FROM employee_podfactory_mapping \
+         WHERE podfactory_user_id = 'pf3' AND superseded_at IS NULL",
+    )
+    .await;
+    assert_eq!(
+        pf3,
+        vec![(last_seen,)],
+        "kept, verified last by the run before"
+    );
 }
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
