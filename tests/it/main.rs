@@ -19,6 +19,7 @@ mod daemon_jwt;
 mod daemon_load;
 mod departures;
 mod error_chains;
+mod floor;
 mod held_run_v0;
 mod lock_fencing;
 mod matching_csv;

@@ -8,7 +8,7 @@ use crate::common::*;
 use chrono::Utc;
 use rosterd::config::{DatabaseSettings, Secret};
 use rosterd::model::{Auth0UserId, EmployeeId};
-use rosterd::store::{AuditRow, Backend, LinkRow, Store};
+use rosterd::store::{AuditRow, Backend, LinkChanges, LinkRow, Store};
 
 async fn store(db: &TestDb) -> Store {
     let s = Store::connect(&DatabaseSettings {
@@ -155,10 +155,14 @@ async fn one_current_podfactory_link_per_user() {
         matched_by: "name".into(),
         confidence: 0.9,
     };
-    s.record_podfactory_links(&[link(1)], &[], &[], Utc::now())
+    let changed = |employee_id| LinkChanges {
+        changed: vec![link(employee_id)],
+        ..LinkChanges::default()
+    };
+    s.record_podfactory_links(&changed(1), Utc::now())
         .await
         .unwrap();
-    s.record_podfactory_links(&[link(2)], &["pf1".into()], &[], Utc::now())
+    s.record_podfactory_links(&changed(2), Utc::now())
         .await
         .unwrap();
     let current = s.current_podfactory_links().await.unwrap();

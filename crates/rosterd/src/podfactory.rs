@@ -28,6 +28,10 @@ pub enum SourceError {
     Csv(#[source] crate::match_csv::CsvError),
     #[error("podfactory source")]
     Url(#[source] UrlError),
+    #[error("podfactory source: the query did not finish within podfactory.statement_timeout_secs ({0} s)")]
+    TimedOut(u64),
+    #[error("podfactory source: the query returns more than podfactory.max_rows ({0}) rows; narrow the query or raise the limit")]
+    TooManyRows(usize),
 }
 
 /// The users, or `None` when matching is off (`source = "none"`).
@@ -48,43 +52,78 @@ pub async fn load(s: &PodFactorySettings) -> Result<Option<Vec<PodFactoryUser>>,
 }
 
 async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, SourceError> {
-    let db = SourceError::Database;
     let url =
         DbUrl::parse("podfactory.url", &s.url, s.password.as_ref()).map_err(SourceError::Url)?;
-    // The same fetch for each driver's pool type.
-    // Read-only like the employees query: rosterd never writes to PodFactory.
+    let secs = s.statement_timeout_secs;
+    let db = |e: sqlx::Error| {
+        if is_statement_timeout(&e) {
+            SourceError::TimedOut(secs)
+        } else {
+            SourceError::Database(e)
+        }
+    };
+    // The same fetch for each driver's pool type, read-only like the
+    // employees query (rosterd never writes to PodFactory), one row past
+    // the limit at most.
     macro_rules! fetch {
-        ($pool:ty, $opts:expr, $read_only:path) => {{
-            let pool = <$pool>::new()
+        ($pool:expr, $opts:expr, $read_only:path) => {{
+            let pool = $pool
                 .max_connections(1)
                 .connect_with($opts)
                 .await
                 .map_err(db)?;
-            let rows = $read_only(&pool, &s.query, None).await.map_err(db)?;
+            let rows = $read_only(&pool, &s.query, None, Some(s.max_rows))
+                .await
+                .map_err(db)?;
             pool.close().await;
             rows.iter().map(read_row).collect::<Result<Vec<_>, _>>()?
         }};
     }
-    let rows: Vec<Row4> = match url.options() {
-        #[cfg(feature = "postgres")]
-        Options::Postgres(opts) => fetch!(
-            sqlx::postgres::PgPoolOptions,
-            opts.clone(),
-            crate::store::read_only_pg
-        ),
-        #[cfg(feature = "mysql")]
-        Options::MySql(opts) => fetch!(
-            sqlx::mysql::MySqlPoolOptions,
-            opts.clone(),
-            crate::store::read_only_mysql
-        ),
-        #[cfg(feature = "sqlite")]
-        Options::Sqlite(opts) => fetch!(
-            sqlx::sqlite::SqlitePoolOptions,
-            opts.clone().read_only(true),
-            crate::store::read_only_sqlite
-        ),
+    let read = async {
+        Ok::<Vec<Row4>, SourceError>(match url.options() {
+            // The server cancels the statement itself: nothing keeps running
+            // on PodFactory's database after rosterd gave up.
+            #[cfg(feature = "postgres")]
+            Options::Postgres(opts) => fetch!(
+                sqlx::postgres::PgPoolOptions::new(),
+                opts.clone()
+                    .options([("statement_timeout", format!("{}s", secs))]),
+                crate::store::read_only_pg
+            ),
+            #[cfg(feature = "mysql")]
+            Options::MySql(opts) => fetch!(
+                sqlx::mysql::MySqlPoolOptions::new().after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        use sqlx::Executor;
+                        // MariaDB's variable (seconds), else MySQL's (ms,
+                        // SELECT only).
+                        let mariadb = format!("SET SESSION max_statement_time = {secs}");
+                        if conn.execute(mariadb.as_str()).await.is_err() {
+                            let mysql = format!("SET SESSION max_execution_time = {}", secs * 1000);
+                            conn.execute(mysql.as_str()).await?;
+                        }
+                        Ok(())
+                    })
+                }),
+                opts.clone(),
+                crate::store::read_only_mysql
+            ),
+            #[cfg(feature = "sqlite")]
+            Options::Sqlite(opts) => fetch!(
+                sqlx::sqlite::SqlitePoolOptions::new(),
+                opts.clone().read_only(true),
+                crate::store::read_only_sqlite
+            ),
+        })
     };
+    // SQLite has no statement timeout; on the servers this is a backstop
+    // (connecting included) a little after theirs.
+    let rows = tokio::time::timeout(std::time::Duration::from_secs(secs + 2), read)
+        .await
+        .map_err(|_| SourceError::TimedOut(secs))??;
+    if rows.len() > s.max_rows {
+        return Err(SourceError::TooManyRows(s.max_rows));
+    }
     Ok(rows
         .into_iter()
         .map(|(id, name, email, user_role)| PodFactoryUser {
@@ -94,6 +133,17 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
             user_role,
         })
         .collect())
+}
+
+/// PostgreSQL's `statement_timeout` (57014, query_canceled), MariaDB's
+/// `max_statement_time` (70100) or MySQL's `max_execution_time` (3024).
+fn is_statement_timeout(e: &sqlx::Error) -> bool {
+    let Some(d) = e.as_database_error() else {
+        return false;
+    };
+    matches!(d.code().as_deref(), Some("57014" | "70100"))
+        || d.message()
+            .contains("maximum statement execution time exceeded")
 }
 
 type Row4 = (String, Option<String>, Option<String>, Option<String>);
@@ -150,6 +200,8 @@ pub struct Matching {
     pub excluded: usize,
     /// Their ids: a link one of them had ends.
     pub excluded_ids: Vec<String>,
+    /// Users with a manual mapping: a manual link without one ends.
+    pub mapped: std::collections::HashSet<String>,
     pub results: Vec<crate::matching::MatchResult>,
     /// Active employees no PodFactory user matched.
     pub without_user: Vec<crate::model::EmployeeId>,
@@ -174,16 +226,18 @@ pub struct Summary {
     pub with_auth0_account: usize,
 }
 
-/// Load the users and match them (the matcher itself is pure). Users a
-/// person marked not an employee are left out: no link, no finding.
+/// Match the users [`load`] read (the matcher itself is pure); `None` when
+/// matching is off. Users a person marked not an employee are left out: no
+/// link, no finding.
 pub async fn match_users(
     s: &PodFactorySettings,
+    users: Option<Vec<PodFactoryUser>>,
     store: &crate::store::Store,
     employees: &[crate::model::Employee],
     auth0_users: &[crate::model::Auth0User],
 ) -> anyhow::Result<Option<Matching>> {
     use crate::matching::{self, ManualMapping, MatchEmployee};
-    let Some(users) = load(s).await? else {
+    let Some(users) = users else {
         return Ok(None);
     };
     let not_employees: std::collections::HashSet<String> = store
@@ -233,6 +287,7 @@ pub async fn match_users(
         .collect();
     let settings = s.match_settings();
     let results = matching::match_users(&match_employees, &users, &manual, &settings);
+    let mapped = manual.into_iter().map(|m| m.podfactory_user_id).collect();
     let without_user = matching::employees_without_user(&match_employees, &results);
     let sync = s
         .rich_metadata
@@ -241,6 +296,7 @@ pub async fn match_users(
         users,
         excluded,
         excluded_ids,
+        mapped,
         results,
         without_user,
         sync,
@@ -329,57 +385,57 @@ impl Matching {
 
     /// Record the links (new and changed as rows, the rest as verified) and
     /// the mapping audit for employees with an Auth0 account (`accounts`:
-    /// employee id → (account id, employee email)). Reads the current state
-    /// first and writes only what differs.
+    /// employee id → (account id, employee email)), compared with the
+    /// current links and `audit` (the audit as the run read it): only what
+    /// differs is written.
     pub async fn record(
         &self,
         store: &crate::store::Store,
         accounts: &std::collections::HashMap<i64, (String, String)>,
+        audit: &std::collections::HashMap<(i64, String), crate::store::AuditState>,
         summary: &mut Summary,
     ) -> anyhow::Result<()> {
-        use crate::store::{AuditRow, LinkRow};
+        use crate::store::{AuditRow, LinkChanges, LinkRow};
         let now = chrono::Utc::now();
-        let current = store.current_podfactory_links().await?;
-        let manual = store.manual_podfactory_links().await?;
-        let mapped: std::collections::HashSet<String> = store
-            .manual_mappings()
-            .await?
-            .into_iter()
-            .map(|m| m.podfactory_user_id)
-            .collect();
-        let audit = store.audit_rows().await?;
-        let mut changed = Vec::new();
-        let mut verified = Vec::new();
+        let current = store.podfactory_link_state().await?;
+        let mut links = LinkChanges::default();
         let mut audit_rows = Vec::new();
+        // Users whose current link this run verified or replaced.
+        let mut handled: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut verified: std::collections::HashSet<&str> = std::collections::HashSet::new();
         // A person's undo ends the link it made: a user marked not an
         // employee, or a manual link whose mapping was deleted and that the
         // matcher did not make again. A mapping still there (its employee
         // invalid this run, say) keeps its link; a link the matcher made
         // stays while the user is only ambiguous for a while.
-        let mut ended: Vec<String> = self
-            .excluded_ids
-            .iter()
-            .filter(|id| current.contains_key(*id))
-            .cloned()
-            .collect();
+        for id in &self.excluded_ids {
+            if current.contains_key(id) && handled.insert(id.as_str()) {
+                links.ended.push(id.clone());
+            }
+        }
         for (u, r) in self.users.iter().zip(&self.results) {
             let (Some(emp), Some(by)) = (r.employee_id, r.matched_by) else {
-                if manual.contains(&u.id) && !mapped.contains(&u.id) {
-                    ended.push(u.id.clone());
+                let manual = current.get(&u.id).is_some_and(|l| l.manual);
+                if manual && !self.mapped.contains(&u.id) && handled.insert(u.id.as_str()) {
+                    links.ended.push(u.id.clone());
                 }
                 continue;
             };
-            if current.get(&u.id) == Some(&emp.0) {
-                verified.push(u.id.clone());
-            } else {
-                changed.push(LinkRow {
+            match current.get(&u.id) {
+                Some(link) if link.employee_id == emp.0 => {
+                    verified.insert(u.id.as_str());
+                    if !link.seen_by_latest_run {
+                        links.newly_seen.push(link.id);
+                    }
+                }
+                _ => links.changed.push(LinkRow {
                     podfactory_user_id: u.id.clone(),
                     employee_id: emp.0,
                     podfactory_email: u.email.clone(),
                     podfactory_name: u.name.clone(),
                     matched_by: by.as_str().to_string(),
                     confidence: r.confidence,
-                });
+                }),
             }
             // The audit ties employee, Auth0 account and PodFactory email.
             let Some((account, email)) = accounts.get(&emp.0) else {
@@ -388,11 +444,10 @@ impl Matching {
             summary.with_auth0_account += 1;
             // Up to date: same kind, and the same email (a user without one
             // keeps the email already known).
-            let up_to_date = audit
-                .get(&(emp.0, account.clone()))
-                .is_some_and(|(known, kind)| {
-                    kind == by.audit_kind() && (u.email.is_none() || *known == u.email)
-                });
+            let up_to_date = audit.get(&(emp.0, account.clone())).is_some_and(|a| {
+                a.matched_by == by.audit_kind()
+                    && (u.email.is_none() || a.podfactory_email == u.email)
+            });
             if !up_to_date {
                 audit_rows.push(AuditRow {
                     employee_id: emp,
@@ -404,19 +459,23 @@ impl Matching {
                 });
             }
         }
-        summary.new_links = changed.len();
-        if !ended.is_empty() {
+        // Current links this run did not verify stop counting as seen:
+        // ended, replaced, or left current (the user ambiguous for a while,
+        // say).
+        links.unseen = current
+            .iter()
+            .filter(|(id, l)| l.seen_by_latest_run && !verified.contains(id.as_str()))
+            .map(|(_, l)| l.id)
+            .collect();
+        summary.new_links = links.changed.len();
+        if !links.ended.is_empty() {
             tracing::info!(
-                count = ended.len(),
+                count = links.ended.len(),
                 "podfactory: links a person took back ended"
             );
         }
-        store
-            .record_podfactory_links(&changed, &verified, &ended, now)
-            .await?;
-        for row in &audit_rows {
-            store.upsert_audit(row, now).await?;
-        }
+        store.record_podfactory_links(&links, now).await?;
+        store.upsert_audits(&audit_rows, now).await?;
         Ok(())
     }
 }

@@ -744,26 +744,39 @@ async fn execute(
     }
     let guard_policy = ctx.guard_policy();
 
-    // Load. The baseline is valid, distinct employees: rows repeated by a
-    // bad join, or all invalid, must not become the next run's yardstick.
+    // Load. The export job and the PodFactory source are read while the
+    // employees are: the export is the longest read, and all three are
+    // reads, so one started for a source the guard then refuses is simply
+    // dropped. A refused or unreadable employees source still stops the run
+    // first, without waiting for the others. The baseline is valid, distinct
+    // employees: rows repeated by a bad join, or all invalid, must not
+    // become the next run's yardstick.
     let write_back = ctx.write_back.as_ref();
+    let employees_read = async {
+        let source = load_source(ctx).await?;
+        end.employees_seen = Some(source.employees.len() as i64);
+        let previous = store.last_successful_employee_count().await?;
+        guard::check_source(
+            source.rows,
+            source.employees.len(),
+            previous.map(|p| p as usize),
+            &guard_policy,
+        )?;
+        anyhow::Ok(source)
+    };
+    // A read, but a long one: not worth finishing once another leads.
+    let export = async { anyhow::Ok(ctx.fenced(ctx.auth0.export_users()).await) };
+    let podfactory_read = async { anyhow::Ok(crate::podfactory::load(&s.podfactory).await) };
+    let (source, exported, podfactory_users) =
+        tokio::try_join!(employees_read, export, podfactory_read)?;
     let Source {
-        rows,
+        rows: _,
         mut employees,
         invalid,
         unidentified,
         excluded_employees,
-    } = load_source(ctx).await?;
-    end.employees_seen = Some(employees.len() as i64);
-    let previous = store.last_successful_employee_count().await?;
-    guard::check_source(
-        rows,
-        employees.len(),
-        previous.map(|p| p as usize),
-        &guard_policy,
-    )?;
-    // A read, but a long one: not worth finishing once another leads.
-    let users = ctx.fenced(ctx.auth0.export_users()).await??;
+    } = source;
+    let users = exported??;
     end.auth0_users_seen = Some(users.len() as i64);
     if write_back.is_none() {
         links_from_metadata(&mut employees, &users);
@@ -776,23 +789,26 @@ async fn execute(
     // An unreadable PodFactory source fails matching, not the run: accounts
     // are still created and leavers blocked, and the stored links stay as
     // they are (no matching, nothing recorded).
-    let (mut matching, source_finding) =
-        match crate::podfactory::match_users(&s.podfactory, store, &employees, &users).await {
-            Ok(m) => (m, None),
-            Err(e) if e.downcast_ref::<crate::podfactory::SourceError>().is_some() => {
-                let why = crate::telemetry::error_chain(e.as_ref());
-                tracing::error!(error = %why, "podfactory source unavailable; matching skipped");
-                let finding = plan::Finding::new(
-                    plan::FindingKind::PodfactorySourceUnavailable,
-                    None,
-                    vec![],
-                    format!("{why}; PodFactory matching skipped, stored links kept"),
-                );
-                report.podfactory_error = Some(why);
-                (None, Some(finding))
-            }
-            Err(e) => return Err(e),
-        };
+    let (mut matching, source_finding) = match podfactory_users {
+        Ok(pf_users) => {
+            let m =
+                crate::podfactory::match_users(&s.podfactory, pf_users, store, &employees, &users)
+                    .await?;
+            (m, None)
+        }
+        Err(e) => {
+            let why = crate::telemetry::error_chain(&e);
+            tracing::error!(error = %why, "podfactory source unavailable; matching skipped");
+            let finding = plan::Finding::new(
+                plan::FindingKind::PodfactorySourceUnavailable,
+                None,
+                vec![],
+                format!("{why}; PodFactory matching skipped, stored links kept"),
+            );
+            report.podfactory_error = Some(why);
+            (None, Some(finding))
+        }
+    };
     let policy = PlanPolicy {
         unidentified_rows: unidentified.len(),
         // A possible rehire a person acknowledged is "not a rehire".
@@ -934,7 +950,7 @@ async fn execute(
     if !apply {
         if !opts.dry_run {
             ctx.verify_leader().await?;
-            record_matching(store, &accounts, &matching, report).await?;
+            record_links(store, &accounts, &matching, report, false).await?;
         }
         report.status = RunStatus::Succeeded;
         report.plan = Some(plan);
@@ -981,12 +997,7 @@ async fn execute(
         return Ok(());
     }
     ctx.verify_leader().await?;
-    record_matching(store, &accounts, &matching, report).await?;
-    let links: Vec<(i64, String)> = accounts
-        .iter()
-        .map(|(employee, (account, _))| (*employee, account.clone()))
-        .collect();
-    store.touch_verified_audit(&links, Utc::now()).await?;
+    record_links(store, &accounts, &matching, report, true).await?;
     let verdict = crate::outcome::applied(&tally, cut);
     report.status = verdict.status;
     report.error = verdict.error;
@@ -1057,14 +1068,34 @@ const SAME_AS_REJECTED: (&str, &str) = (
     "; nothing is applied until the plan changes",
 );
 
-async fn record_matching(
+/// rosterd's own records of the links, from one read of the mapping audit:
+/// the matcher's links and their audit rows (with matching on) and, in a run
+/// that applied (`verify`), that the run saw each employee's account link
+/// (`accounts`), as [`Store::verify_audit`] keeps it: set-based, so a run
+/// that changes nothing writes next to nothing.
+async fn record_links(
     store: &Store,
     accounts: &HashMap<i64, (String, String)>,
     matching: &Option<crate::podfactory::Matching>,
     report: &mut RunReport,
+    verify: bool,
 ) -> anyhow::Result<()> {
-    if let (Some(m), Some(summary)) = (matching, report.podfactory.as_mut()) {
-        m.record(store, accounts, summary).await?;
+    let matching = matching.as_ref().zip(report.podfactory.as_mut());
+    if matching.is_none() && !verify {
+        return Ok(());
+    }
+    let audit = store.audit_state().await?;
+    if verify {
+        let seen = accounts
+            .iter()
+            .filter_map(|(employee, (account, _))| {
+                Some(audit.get(&(*employee, account.clone()))?.id)
+            })
+            .collect();
+        store.verify_audit(&audit, &seen, Utc::now()).await?;
+    }
+    if let Some((m, summary)) = matching {
+        m.record(store, accounts, &audit, summary).await?;
     }
     Ok(())
 }

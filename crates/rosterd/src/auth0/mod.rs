@@ -7,6 +7,7 @@
 //! full jitter. Errors name the endpoint and the status; request bodies
 //! (which carry passwords and the client secret) never reach an error.
 
+mod export;
 pub mod ratelimit;
 mod wire;
 
@@ -18,7 +19,6 @@ use ratelimit::{until_unix, RateLimiter};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::io::BufRead;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -330,112 +330,6 @@ impl Auth0Client {
         Duration::from_millis(rand::thread_rng().gen_range(0..=ms.max(1)))
     }
 
-    /// Every user in the tenant, through a users export job (page-based
-    /// listing stops at 1,000 results).
-    pub async fn export_users(&self) -> Result<Vec<Auth0User>> {
-        const EP: &str = "POST /api/v2/jobs/users-exports";
-        let fields: Vec<Value> = [
-            "user_id",
-            "email",
-            "email_verified",
-            "name",
-            "blocked",
-            "app_metadata",
-            "user_metadata",
-            // Account usage (`policy.usage`): absent until set, not null.
-            "created_at",
-            "last_login",
-            "logins_count",
-        ]
-        .iter()
-        .map(|f| json!({ "name": f }))
-        // The first identity's connection, not the whole array: social
-        // identities may carry IdP tokens rosterd has no use for.
-        .chain([json!({ "name": "identities[0].connection", "export_as": "connection" })])
-        .collect();
-        let body = json!({ "format": "json", "fields": fields });
-        let resp = self
-            .call(
-                EP,
-                Method::POST,
-                "/api/v2/jobs/users-exports",
-                &[],
-                Some(&body),
-            )
-            .await?;
-        let job: Value = read_json(EP, resp).await?;
-        let job_id = job["id"]
-            .as_str()
-            .ok_or_else(|| protocol(EP, "job has no id"))?
-            .to_string();
-
-        const POLL: &str = "GET /api/v2/jobs/{id}";
-        let deadline = Instant::now() + self.inner.export_timeout;
-        let mut pause = Duration::ZERO;
-        let location = loop {
-            let path = format!("/api/v2/jobs/{}", encode_segment(&job_id));
-            let resp = self.call(POLL, Method::GET, &path, &[], None).await?;
-            let job: Value = read_json(POLL, resp).await?;
-            match job["status"].as_str() {
-                Some("completed") => match job["location"].as_str() {
-                    Some(l) => break l.to_string(),
-                    None => return Err(protocol(POLL, "completed job has no location")),
-                },
-                Some("failed") => {
-                    return Err(Auth0Error::Api {
-                        endpoint: POLL,
-                        status: 200,
-                        code: Some("job_failed".into()),
-                        message: format!("users export job {job_id} failed"),
-                    })
-                }
-                _ if Instant::now() > deadline => {
-                    return Err(Auth0Error::Transport {
-                        endpoint: POLL,
-                        detail: format!(
-                            "users export job {job_id} not completed after {}s",
-                            self.inner.export_timeout.as_secs()
-                        ),
-                    })
-                }
-                _ => {
-                    pause = export_pause(pause, self.inner.export_poll);
-                    tokio::time::sleep(pause).await
-                }
-            }
-        };
-
-        // The location is a signed URL on another host: no bearer token.
-        const DL: &str = "GET export file";
-        let resp = self
-            .send_with_retry(DL, || self.inner.http.get(&location))
-            .await?;
-        let bytes = expect_ok(DL, resp)
-            .await?
-            .bytes()
-            .await
-            .map_err(|e| transport(DL, &e))?;
-        // Line by line from the decompressor: no second, decompressed copy
-        // of a possibly large export.
-        let lines = std::io::BufReader::new(flate2::read::GzDecoder::new(&bytes[..])).lines();
-        let mut users = Vec::new();
-        for (n, line) in lines.enumerate() {
-            let line = line.map_err(|e| {
-                protocol(DL, format!("line {}: not gzipped UTF-8 text: {e}", n + 1))
-            })?;
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            let v: Value = serde_json::from_str(line)
-                .map_err(|e| protocol(DL, format!("line {}: {e}", n + 1)))?;
-            users.push(
-                user_from_json(&v).map_err(|e| protocol(DL, format!("line {}: {e}", n + 1)))?,
-            );
-        }
-        Ok(users)
-    }
-
     /// Create an account in the configured connection; returns its id.
     /// A 409 comes back as `Auth0Error::Api { status: 409, .. }`.
     pub async fn create_user(&self, u: &NewUser<'_>) -> Result<Auth0UserId> {
@@ -694,32 +588,8 @@ pub fn encode_segment(s: &str) -> String {
     out
 }
 
-/// The pause before the next poll of an export job, after `previous`: a
-/// small job is done within a second, so waiting `cap` (the configured
-/// `export_poll_ms`) each time lost most of a second on every run; 100 ms,
-/// then doubling up to `cap`, costs a few more requests on a long job.
-fn export_pause(previous: Duration, cap: Duration) -> Duration {
-    let cap = cap.max(Duration::from_millis(1));
-    (previous * 2).max(Duration::from_millis(100)).min(cap)
-}
-
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn export_polls_start_soon_and_back_off_to_the_configured_pause() {
-        let ms = Duration::from_millis;
-        let mut pause = Duration::ZERO;
-        let mut seen = Vec::new();
-        for _ in 0..6 {
-            pause = super::export_pause(pause, ms(1000));
-            seen.push(pause.as_millis());
-        }
-        assert_eq!(seen, [100, 200, 400, 800, 1000, 1000]);
-        // A pause configured below the first one is kept (tests poll fast).
-        assert_eq!(super::export_pause(Duration::ZERO, ms(20)), ms(20));
-        assert_eq!(super::export_pause(ms(20), ms(20)), ms(20));
-    }
 
     use super::*;
 

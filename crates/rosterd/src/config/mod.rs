@@ -378,6 +378,13 @@ pub struct PodFactorySettings {
     pub url: String,
     /// Must return `id, name, email, user_role` (alias your columns).
     pub query: String,
+    /// With `source = "database"`: the query is cancelled after this long
+    /// (PostgreSQL `statement_timeout`, MariaDB `max_statement_time`, MySQL
+    /// `max_execution_time`), and matching skipped for the run.
+    pub statement_timeout_secs: u64,
+    /// With `source = "database"`: more rows than this is an error naming
+    /// the limit (matching skipped), never a silent truncation.
+    pub max_rows: usize,
     /// With `source = "csv"`: a file with the header `id,name,email,user_role`.
     pub csv_path: String,
     /// Station markers in login emails (`john.doe.shp@…`, `john.doe.shp2@…`,
@@ -401,6 +408,8 @@ impl Default for PodFactorySettings {
             source: "none".into(),
             url: String::new(),
             query: "SELECT id, name, email, user_role FROM users".into(),
+            statement_timeout_secs: 30,
+            max_rows: 500_000,
             csv_path: String::new(),
             station_suffixes: m.station_suffixes,
             accept_threshold: m.accept_threshold,
@@ -864,6 +873,10 @@ impl Settings {
             "csv" => {}
             _ => problems
                 .push("podfactory.source: expected \"none\", \"database\" or \"csv\"".into()),
+        }
+        if pf.statement_timeout_secs == 0 || pf.max_rows == 0 {
+            problems
+                .push("podfactory.statement_timeout_secs and max_rows: must be at least 1".into());
         }
         if !(0.0..=1.0).contains(&pf.accept_threshold) || !(0.0..=1.0).contains(&pf.margin) {
             problems.push("podfactory.accept_threshold and margin: must be between 0 and 1".into());

@@ -305,18 +305,37 @@ fn names<C: Column>(columns: &[C]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The rows of a query, at most `max_rows + 1` of them: one more than the
+/// limit tells the caller the source is over it without reading it all.
+async fn at_most<R>(
+    rows: impl futures::Stream<Item = sqlx::Result<R>>,
+    max_rows: Option<usize>,
+) -> sqlx::Result<Vec<R>> {
+    use futures::TryStreamExt;
+    let mut rows = std::pin::pin!(rows);
+    let mut out = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        out.push(row);
+        if max_rows.is_some_and(|max| out.len() > max) {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 /// Run `sql` (with `id` bound, if any) in a read-only transaction
-/// (PostgreSQL). A dropped future leaves nothing behind: sqlx rolls back a
-/// transaction dropped unfinished.
+/// (PostgreSQL), reading at most `max_rows + 1` rows. A dropped future
+/// leaves nothing behind: sqlx rolls back a transaction dropped unfinished.
 #[cfg(feature = "postgres")]
 pub(crate) async fn read_only_pg(
     pool: &PgPool,
     sql: &str,
     id: Option<i64>,
+    max_rows: Option<usize>,
 ) -> sqlx::Result<Vec<PgRow>> {
     let mut tx = pool.begin().await?;
     tx.execute("SET TRANSACTION READ ONLY").await?;
-    let rows = bound(sqlx::query(sql), id).fetch_all(&mut *tx).await?;
+    let rows = at_most(bound(sqlx::query(sql), id).fetch(&mut *tx), max_rows).await?;
     tx.rollback().await?;
     Ok(rows)
 }
@@ -371,10 +390,11 @@ pub(crate) async fn read_only_mysql(
     pool: &MySqlPool,
     sql: &str,
     id: Option<i64>,
+    max_rows: Option<usize>,
 ) -> sqlx::Result<Vec<MySqlRow>> {
     let mut c = ReadOnlyConnection::acquire(pool).await?;
     c.conn.execute("START TRANSACTION READ ONLY").await?;
-    let rows = bound(sqlx::query(sql), id).fetch_all(&mut *c.conn).await;
+    let rows = at_most(bound(sqlx::query(sql), id).fetch(&mut *c.conn), max_rows).await;
     c.reset = c.conn.execute("ROLLBACK").await.is_ok();
     rows
 }
@@ -386,10 +406,11 @@ pub(crate) async fn read_only_sqlite(
     pool: &SqlitePool,
     sql: &str,
     id: Option<i64>,
+    max_rows: Option<usize>,
 ) -> sqlx::Result<Vec<SqliteRow>> {
     let mut c = ReadOnlyConnection::acquire(pool).await?;
     c.conn.execute("PRAGMA query_only = ON").await?;
-    let rows = bound(sqlx::query(sql), id).fetch_all(&mut *c.conn).await;
+    let rows = at_most(bound(sqlx::query(sql), id).fetch(&mut *c.conn), max_rows).await;
     c.reset = c.conn.execute("PRAGMA query_only = OFF").await.is_ok();
     rows
 }
@@ -924,15 +945,16 @@ impl Store {
         Ok(match self {
             #[cfg(feature = "postgres")]
             Store::Postgres(p) => {
-                Loaded::from_rows(&read_only_pg(p, q, id).await.map_err(load)?, pg_cell)
+                Loaded::from_rows(&read_only_pg(p, q, id, None).await.map_err(load)?, pg_cell)
             }
             #[cfg(feature = "mysql")]
-            Store::MySql(p) => {
-                Loaded::from_rows(&read_only_mysql(p, q, id).await.map_err(load)?, mysql_cell)
-            }
+            Store::MySql(p) => Loaded::from_rows(
+                &read_only_mysql(p, q, id, None).await.map_err(load)?,
+                mysql_cell,
+            ),
             #[cfg(feature = "sqlite")]
             Store::Sqlite(p) => Loaded::from_rows(
-                &read_only_sqlite(p, q, id).await.map_err(load)?,
+                &read_only_sqlite(p, q, id, None).await.map_err(load)?,
                 sqlite_cell,
             ),
         })

@@ -7,6 +7,88 @@ use super::{sql, with_pool, Result, Store};
 use crate::model::{Auth0UserId, EmployeeId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::HashMap;
+
+/// Bind parameters per statement, under the smallest limit of the three
+/// backends (SQLite's 32,766; PostgreSQL and MySQL take 65,535).
+const MAX_BINDS: usize = 30_000;
+
+/// `$first, $first+1, …` (`n` of them).
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($first, …), (…)`: `rows` rows of `cols` placeholders each.
+fn row_placeholders(first: usize, rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(first + r * cols, cols)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A table of links whose `last_verified` is kept set-based (migration
+/// 0009). "Last verified" means "the latest run that checked these links
+/// saw this one". Rewriting every row on every run made a no-change run
+/// write the whole table (and PostgreSQL keep a dead copy of each row);
+/// instead the rows the latest verifying run saw are listed in `link_seen`
+/// and that run's time is in `link_verification` (one row per table, moved
+/// once per run). A listed row was verified at that time (or at its own
+/// `last_verified`, if written since), any other at its own. A run writes
+/// only the rows it sees for the first time (listed) and those it no longer
+/// sees (unlisted, `last_verified` set to the time of the run before, the
+/// last that saw them): a run that changes nothing writes one row.
+#[derive(Debug, Clone, Copy)]
+enum LinkTable {
+    /// `auth0_employee_mapping_audit`: verified by runs that apply.
+    Audit,
+    /// `employee_podfactory_mapping`: verified by runs that record matching.
+    PodFactory,
+}
+
+impl LinkTable {
+    fn key(self) -> &'static str {
+        match self {
+            LinkTable::Audit => "auth0_audit",
+            LinkTable::PodFactory => "podfactory_links",
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            LinkTable::Audit => "auth0_employee_mapping_audit",
+            LinkTable::PodFactory => "employee_podfactory_mapping",
+        }
+    }
+
+    fn upsert_marker(self, backend: super::Backend) -> &'static str {
+        match backend {
+            super::Backend::MySql => {
+                "INSERT INTO link_verification (links, verified_at) VALUES ($1, $2) \
+                 ON DUPLICATE KEY UPDATE verified_at = VALUES(verified_at)"
+            }
+            _ => {
+                "INSERT INTO link_verification (links, verified_at) VALUES ($1, $2) \
+                 ON CONFLICT (links) DO UPDATE SET verified_at = excluded.verified_at"
+            }
+        }
+    }
+}
+
+/// id, employee, account, PodFactory email, matched_by, listed as seen.
+type AuditStateRow = (i64, i64, String, Option<String>, String, Option<i64>);
+
+/// An audit row as a run compares it: its id, what the matcher wrote, and
+/// whether the latest verifying run saw it.
+#[derive(Debug, Clone)]
+pub struct AuditState {
+    pub id: i64,
+    pub podfactory_email: Option<String>,
+    pub matched_by: String,
+    pub seen_by_latest_run: bool,
+}
 
 /// A row for `auth0_employee_mapping_audit`.
 #[derive(Debug, Clone)]
@@ -80,90 +162,234 @@ pub struct LinkRow {
     pub confidence: f64,
 }
 
+/// What one run's matching does to the PodFactory links: new and changed
+/// links (a changed one supersedes the current row, kept as history), the
+/// links a person's undo ends (by PodFactory user), and the current rows
+/// it verified for the first time (`newly_seen`) or no longer verified
+/// (`unseen`: ended, replaced, or left current unverified), by row id.
+#[derive(Debug, Default)]
+pub struct LinkChanges {
+    pub changed: Vec<LinkRow>,
+    pub ended: Vec<String>,
+    pub newly_seen: Vec<i64>,
+    pub unseen: Vec<i64>,
+}
+
+/// A current PodFactory link as a run compares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrentLink {
+    /// Its row.
+    pub id: i64,
+    pub employee_id: i64,
+    /// A person made it (a manual mapping).
+    pub manual: bool,
+    pub seen_by_latest_run: bool,
+}
+
 impl Store {
     /// Insert or refresh a mapping audit row: `matched_at` keeps its first
     /// value, `last_verified` moves, a missing PodFactory email keeps the
     /// known one.
     pub async fn upsert_audit(&self, row: &AuditRow, now: DateTime<Utc>) -> Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, \
-                 productivity_email, podfactory_email, matched_by, matched_at, last_verified, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, $6) \
-                 ON CONFLICT (employee_id, auth0_user_id) DO UPDATE SET \
-                 productivity_email = excluded.productivity_email, \
-                 podfactory_email = COALESCE(excluded.podfactory_email, auth0_employee_mapping_audit.podfactory_email), \
-                 matched_by = CASE WHEN $7 THEN excluded.matched_by ELSE auth0_employee_mapping_audit.matched_by END, \
-                 last_verified = excluded.last_verified",
-            )
-            .bind(row.employee_id.0)
-            .bind(&row.auth0_user_id.0)
-            .bind(&row.productivity_email)
-            .bind(&row.podfactory_email)
-            .bind(row.matched_by)
-            .bind(now)
-            .bind(row.from_matcher)
-            .execute(pool)
-            .await
-            .map_err(sql("record mapping audit"))?;
-        }, mysql pool => {
-            sqlx::query(
-                "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, \
-                 productivity_email, podfactory_email, matched_by, matched_at, last_verified, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON DUPLICATE KEY UPDATE \
-                 productivity_email = VALUES(productivity_email), \
-                 podfactory_email = COALESCE(VALUES(podfactory_email), podfactory_email), \
-                 matched_by = IF(?, VALUES(matched_by), matched_by), \
-                 last_verified = VALUES(last_verified)",
-            )
-            .bind(row.employee_id.0)
-            .bind(&row.auth0_user_id.0)
-            .bind(&row.productivity_email)
-            .bind(&row.podfactory_email)
-            .bind(row.matched_by)
-            .bind(now)
-            .bind(now)
-            .bind(now)
-            .bind(row.from_matcher)
-            .execute(pool)
-            .await
-            .map_err(sql("record mapping audit"))?;
-        });
+        self.upsert_audits(std::slice::from_ref(row), now).await
+    }
+
+    /// [`Store::upsert_audit`] for many rows, in multi-row statements.
+    pub async fn upsert_audits(&self, rows: &[AuditRow], now: DateTime<Utc>) -> Result<()> {
+        // One statement may not touch a row twice (PostgreSQL refuses):
+        // the last row for a link wins, as it would one statement at a time.
+        let mut unique: HashMap<(i64, &str), &AuditRow> = HashMap::new();
+        for r in rows {
+            unique.insert((r.employee_id.0, r.auth0_user_id.0.as_str()), r);
+        }
+        for from_matcher in [false, true] {
+            let batch: Vec<&AuditRow> = unique
+                .values()
+                .copied()
+                .filter(|r| r.from_matcher == from_matcher)
+                .collect();
+            for chunk in batch.chunks(MAX_BINDS / 8) {
+                let values = row_placeholders(1, chunk.len(), 8);
+                with_pool!(self, pool => {
+                    let matched_by = if from_matcher {
+                        "excluded.matched_by"
+                    } else {
+                        "auth0_employee_mapping_audit.matched_by"
+                    };
+                    let text = format!(
+                        "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, \
+                         productivity_email, podfactory_email, matched_by, matched_at, last_verified, created_at) \
+                         VALUES {values} \
+                         ON CONFLICT (employee_id, auth0_user_id) DO UPDATE SET \
+                         productivity_email = excluded.productivity_email, \
+                         podfactory_email = COALESCE(excluded.podfactory_email, auth0_employee_mapping_audit.podfactory_email), \
+                         matched_by = {matched_by}, \
+                         last_verified = excluded.last_verified"
+                    );
+                    let mut query = sqlx::query(&text);
+                    for r in chunk {
+                        query = query
+                            .bind(r.employee_id.0)
+                            .bind(&r.auth0_user_id.0)
+                            .bind(&r.productivity_email)
+                            .bind(&r.podfactory_email)
+                            .bind(r.matched_by)
+                            .bind(now)
+                            .bind(now)
+                            .bind(now);
+                    }
+                    query
+                        .execute(pool)
+                        .await
+                        .map_err(sql("record mapping audit"))?;
+                }, mysql pool => {
+                    let matched_by = if from_matcher { "VALUES(matched_by)" } else { "matched_by" };
+                    let text = format!(
+                        "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, \
+                         productivity_email, podfactory_email, matched_by, matched_at, last_verified, created_at) \
+                         VALUES {values} \
+                         ON DUPLICATE KEY UPDATE \
+                         productivity_email = VALUES(productivity_email), \
+                         podfactory_email = COALESCE(VALUES(podfactory_email), podfactory_email), \
+                         matched_by = {matched_by}, \
+                         last_verified = VALUES(last_verified)"
+                    );
+                    let text = super::to_mysql(&text)?;
+                    let mut query = sqlx::query(&text);
+                    for r in chunk {
+                        query = query
+                            .bind(r.employee_id.0)
+                            .bind(&r.auth0_user_id.0)
+                            .bind(&r.productivity_email)
+                            .bind(&r.podfactory_email)
+                            .bind(r.matched_by)
+                            .bind(now)
+                            .bind(now)
+                            .bind(now);
+                    }
+                    query
+                        .execute(pool)
+                        .await
+                        .map_err(sql("record mapping audit"))?;
+                });
+            }
+        }
         Ok(())
     }
 
-    /// Mark the audit rows of these links (employee id, account) as
-    /// verified now, a few statements however many employees.
-    pub async fn touch_verified_audit(
-        &self,
-        links: &[(i64, String)],
-        now: DateTime<Utc>,
-    ) -> Result<u64> {
-        let mut touched = 0;
-        for chunk in links.chunks(250) {
-            let pairs = (0..chunk.len())
-                .map(|i| {
-                    format!(
-                        "(employee_id = ${} AND auth0_user_id = ${})",
-                        2 * i + 2,
-                        2 * i + 3
-                    )
+    /// The mapping audit as it stands, in one read: what a run compares its
+    /// links with before writing only those that changed.
+    pub async fn audit_state(&self) -> Result<HashMap<(i64, String), AuditState>> {
+        with_pool!(self, pool => {
+            let rows: Vec<AuditStateRow> = sqlx::query_as(
+                "SELECT a.id, a.employee_id, a.auth0_user_id, a.podfactory_email, a.matched_by, s.row_id \
+                 FROM auth0_employee_mapping_audit a \
+                 LEFT JOIN link_seen s ON s.links = 'auth0_audit' AND s.row_id = a.id",
+            )
+            .fetch_all(pool)
+            .await
+            .map_err(sql("read mapping audit"))?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, e, a, podfactory_email, matched_by, seen)| {
+                    let seen_by_latest_run = seen.is_some();
+                    let state = AuditState { id, podfactory_email, matched_by, seen_by_latest_run };
+                    ((e, a), state)
                 })
-                .collect::<Vec<_>>()
-                .join(" OR ");
-            let text =
-                format!("UPDATE auth0_employee_mapping_audit SET last_verified = $1 WHERE {pairs}");
-            touched += with_pool!(self, pool, q => {
-                let text = q(&text)?;
-                let mut query = sqlx::query(&text).bind(now);
-                for (employee, account) in chunk {
-                    query = query.bind(employee).bind(account);
-                }
-                query.execute(pool).await.map_err(sql("verify mapping audit"))?.rows_affected()
-            });
+                .collect())
+        })
+    }
+
+    /// A verifying run saw the audit's links `seen` (their row ids, from
+    /// [`Store::audit_state`]) and no others: see [`LinkTable`]. Writes
+    /// only the rows whose state changes, and the run's time once.
+    pub async fn verify_audit(
+        &self,
+        state: &HashMap<(i64, String), AuditState>,
+        seen: &std::collections::HashSet<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (mut newly_seen, mut unseen) = (Vec::new(), Vec::new());
+        for row in state.values() {
+            match (row.seen_by_latest_run, seen.contains(&row.id)) {
+                (false, true) => newly_seen.push(row.id),
+                (true, false) => unseen.push(row.id),
+                _ => {}
+            }
         }
-        Ok(touched)
+        self.verify_links(LinkTable::Audit, &newly_seen, &unseen, now)
+            .await
+    }
+
+    /// Record that a verifying run saw the rows `newly_seen` for the first
+    /// time, no longer saw `unseen`, and saw the others listed as before
+    /// (see [`LinkTable`]).
+    async fn verify_links(
+        &self,
+        links: LinkTable,
+        newly_seen: &[i64],
+        unseen: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let what = "verify links";
+        let table = links.table();
+        with_pool!(self, pool, q => {
+            let mut tx = pool.begin().await.map_err(sql(what))?;
+            let select = q("SELECT verified_at FROM link_verification WHERE links = $1")?;
+            let prev: Option<DateTime<Utc>> = sqlx::query_scalar(&select)
+                .bind(links.key())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(sql(what))?;
+            for chunk in unseen.chunks(MAX_BINDS) {
+                // Unseen now: verified last by the run before (unless
+                // written since).
+                if let Some(prev) = prev {
+                    let text = format!(
+                        "UPDATE {table} SET last_verified = CASE WHEN last_verified < $1 THEN $2 \
+                         ELSE last_verified END WHERE id IN ({})",
+                        placeholders(3, chunk.len())
+                    );
+                    let text = q(&text)?;
+                    let mut query = sqlx::query(&text).bind(prev).bind(prev);
+                    for id in chunk {
+                        query = query.bind(id);
+                    }
+                    query.execute(&mut *tx).await.map_err(sql(what))?;
+                }
+                let text = format!(
+                    "DELETE FROM link_seen WHERE links = $1 AND row_id IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let text = q(&text)?;
+                let mut query = sqlx::query(&text).bind(links.key());
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.execute(&mut *tx).await.map_err(sql(what))?;
+            }
+            for chunk in newly_seen.chunks(MAX_BINDS / 2) {
+                let text = format!(
+                    "INSERT INTO link_seen (links, row_id) VALUES {}",
+                    row_placeholders(1, chunk.len(), 2)
+                );
+                let text = q(&text)?;
+                let mut query = sqlx::query(&text);
+                for id in chunk {
+                    query = query.bind(links.key()).bind(id);
+                }
+                query.execute(&mut *tx).await.map_err(sql(what))?;
+            }
+            let mark = q(links.upsert_marker(self.backend()))?;
+            sqlx::query(&mark)
+                .bind(links.key())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(sql(what))?;
+            tx.commit().await.map_err(sql(what))?;
+        });
+        Ok(())
     }
 
     pub async fn podfactory_links(&self, employee_id: i64) -> Result<Vec<PodFactoryLink>> {
@@ -185,8 +411,13 @@ impl Store {
     pub async fn employee_audit(&self, employee_id: i64) -> Result<Vec<MappingAudit>> {
         with_pool!(self, pool, q => {
             sqlx::query_as(
-                &q("SELECT employee_id, auth0_user_id, productivity_email, podfactory_email, matched_by, \
-                 matched_at, last_verified FROM auth0_employee_mapping_audit WHERE employee_id = $1 ORDER BY id")?,
+                &q("SELECT a.employee_id, a.auth0_user_id, a.productivity_email, a.podfactory_email, a.matched_by, \
+                 a.matched_at, CASE WHEN s.row_id IS NOT NULL AND v.verified_at > a.last_verified \
+                 THEN v.verified_at ELSE a.last_verified END AS last_verified \
+                 FROM auth0_employee_mapping_audit a \
+                 LEFT JOIN link_seen s ON s.links = 'auth0_audit' AND s.row_id = a.id \
+                 LEFT JOIN link_verification v ON v.links = 'auth0_audit' \
+                 WHERE a.employee_id = $1 ORDER BY a.id")?,
             )
             .bind(employee_id)
             .fetch_all(pool)
@@ -276,18 +507,30 @@ impl Store {
         })
     }
 
-    /// The PodFactory users whose current link a person made (a manual
-    /// mapping).
-    pub async fn manual_podfactory_links(&self) -> Result<std::collections::HashSet<String>> {
+    /// The current PodFactory links as a run compares them, in one read.
+    pub async fn podfactory_link_state(&self) -> Result<HashMap<String, CurrentLink>> {
         with_pool!(self, pool => {
-            let rows: Vec<(String,)> = sqlx::query_as(
-                "SELECT podfactory_user_id FROM employee_podfactory_mapping \
-                 WHERE superseded_at IS NULL AND matched_by = 'manual'",
+            let rows: Vec<(i64, String, i64, String, Option<i64>)> = sqlx::query_as(
+                "SELECT m.id, m.podfactory_user_id, m.employee_id, m.matched_by, s.row_id \
+                 FROM employee_podfactory_mapping m \
+                 LEFT JOIN link_seen s ON s.links = 'podfactory_links' AND s.row_id = m.id \
+                 WHERE m.superseded_at IS NULL",
             )
             .fetch_all(pool)
             .await
             .map_err(sql("read podfactory links"))?;
-            Ok(rows.into_iter().map(|(id,)| id).collect())
+            Ok(rows
+                .into_iter()
+                .map(|(id, user, employee_id, matched_by, seen)| {
+                    let link = CurrentLink {
+                        id,
+                        employee_id,
+                        manual: matched_by == "manual",
+                        seen_by_latest_run: seen.is_some(),
+                    };
+                    (user, link)
+                })
+                .collect())
         })
     }
 
@@ -309,83 +552,69 @@ impl Store {
         })
     }
 
-    /// Write new and changed links (a changed link supersedes the current
-    /// row, keeping it as history) and mark `verified` links as seen now.
+    /// Record what a run's matching found (see [`LinkChanges`]) in one
+    /// transaction of a few multi-row statements however many users, then
+    /// that it verified the links now.
     pub async fn record_podfactory_links(
         &self,
-        changed: &[LinkRow],
-        verified: &[String],
-        ended: &[String],
+        links: &LinkChanges,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        // One current row per user: the last change for a user wins, as it
+        // did one statement at a time.
+        let mut changed: HashMap<&str, &LinkRow> = HashMap::new();
+        for l in &links.changed {
+            changed.insert(&l.podfactory_user_id, l);
+        }
+        let changed: Vec<&LinkRow> = changed.into_values().collect();
+        // Ended, or replaced by a changed link: the row stays as history.
+        let ending: Vec<&str> = links
+            .ended
+            .iter()
+            .map(String::as_str)
+            .chain(changed.iter().map(|l| l.podfactory_user_id.as_str()))
+            .collect();
+        let what = "record podfactory links";
         with_pool!(self, pool, q => {
-            let mut tx = pool.begin().await.map_err(sql("record podfactory links"))?;
-            for l in changed {
-                sqlx::query(&q(
+            let mut tx = pool.begin().await.map_err(sql(what))?;
+            for chunk in ending.chunks(MAX_BINDS) {
+                let text = format!(
                     "UPDATE employee_podfactory_mapping SET superseded_at = $1 \
-                     WHERE podfactory_user_id = $2 AND superseded_at IS NULL",
-                )?)
-                .bind(now)
-                .bind(&l.podfactory_user_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(sql("record podfactory links"))?;
-                sqlx::query(&q(
-                    "INSERT INTO employee_podfactory_mapping (employee_id, podfactory_user_id, podfactory_email, \
-                     podfactory_name, matched_by, confidence, created_at, updated_at, last_verified) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )?)
-                .bind(l.employee_id)
-                .bind(&l.podfactory_user_id)
-                .bind(&l.podfactory_email)
-                .bind(&l.podfactory_name)
-                .bind(&l.matched_by)
-                .bind(l.confidence)
-                .bind(now)
-                .bind(now)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(sql("record podfactory links"))?;
-            }
-            // Links a person took back end (the row stays as history); the
-            // others are verified. A few statements however many users: ids
-            // in chunks.
-            for (ids, column, what) in [
-                (ended, "superseded_at", "end podfactory links"),
-                (verified, "last_verified", "verify podfactory links"),
-            ] {
-                for chunk in ids.chunks(500) {
-                    let list = (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-                    let text = format!(
-                        "UPDATE employee_podfactory_mapping SET {column} = $1 \
-                         WHERE superseded_at IS NULL AND podfactory_user_id IN ({list})"
-                    );
-                    let text = q(&text)?;
-                    let mut query = sqlx::query(&text).bind(now);
-                    for id in chunk {
-                        query = query.bind(id);
-                    }
-                    query.execute(&mut *tx).await.map_err(sql(what))?;
+                     WHERE superseded_at IS NULL AND podfactory_user_id IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let text = q(&text)?;
+                let mut query = sqlx::query(&text).bind(now);
+                for id in chunk {
+                    query = query.bind(*id);
                 }
+                query.execute(&mut *tx).await.map_err(sql(what))?;
             }
-            tx.commit().await.map_err(sql("record podfactory links"))?;
+            for chunk in changed.chunks(MAX_BINDS / 9) {
+                let text = format!(
+                    "INSERT INTO employee_podfactory_mapping (employee_id, podfactory_user_id, podfactory_email, \
+                     podfactory_name, matched_by, confidence, created_at, updated_at, last_verified) VALUES {}",
+                    row_placeholders(1, chunk.len(), 9)
+                );
+                let text = q(&text)?;
+                let mut query = sqlx::query(&text);
+                for l in chunk {
+                    query = query
+                        .bind(l.employee_id)
+                        .bind(&l.podfactory_user_id)
+                        .bind(&l.podfactory_email)
+                        .bind(&l.podfactory_name)
+                        .bind(&l.matched_by)
+                        .bind(l.confidence)
+                        .bind(now)
+                        .bind(now)
+                        .bind(now);
+                }
+                query.execute(&mut *tx).await.map_err(sql(what))?;
+            }
+            tx.commit().await.map_err(sql(what))?;
         });
-        Ok(())
-    }
-
-    /// Audit rows as they stand: (employee_id, auth0_user_id) → (podfactory_email, matched_by).
-    pub async fn audit_rows(
-        &self,
-    ) -> Result<std::collections::HashMap<(i64, String), (Option<String>, String)>> {
-        with_pool!(self, pool => {
-            let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
-                "SELECT employee_id, auth0_user_id, podfactory_email, matched_by FROM auth0_employee_mapping_audit",
-            )
-            .fetch_all(pool)
+        self.verify_links(LinkTable::PodFactory, &links.newly_seen, &links.unseen, now)
             .await
-            .map_err(sql("read mapping audit"))?;
-            Ok(rows.into_iter().map(|(e, a, p, m)| ((e, a), (p, m))).collect())
-        })
     }
 }

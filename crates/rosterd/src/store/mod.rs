@@ -52,7 +52,8 @@ pub use employees::{Loaded, PolicyCells, Unreadable, WriteBack, EMPLOYEES_QUERY}
 pub use latency::AppliedAction;
 pub use lock::{holder_name, LeaderLock, Leadership, LeadershipLost, RunningRun};
 pub use mappings::{
-    AuditRow, LinkRow, ManualMapping, MappingAudit, PodFactoryLink, PodFactoryLinkHistory,
+    AuditRow, AuditState, CurrentLink, LinkChanges, LinkRow, ManualMapping, MappingAudit,
+    PodFactoryLink, PodFactoryLinkHistory,
 };
 pub use pause::{CreatedAccount, Pause};
 pub use runs::{ActionRecord, HeldDecision, RunEnd, RunRecord};
