@@ -32,7 +32,8 @@ const ROLE_CHUNK: usize = 500;
 pub struct BulkReport {
     /// Import jobs posted.
     pub jobs: usize,
-    /// Accounts the jobs created and this run found and linked.
+    /// Accounts the jobs created and this run found and linked (an account
+    /// that already held the email and was linked instead is not counted).
     pub imported: usize,
     /// Creates that did not end with an account (refused by a job, a job
     /// that failed, or not found afterwards).
@@ -284,7 +285,7 @@ pub(crate) async fn import(
                     },
                 })),
             };
-            if result.is_ok() {
+            if matches!(&result, Ok(c) if c.matched_by == "created") {
                 report.imported += 1;
             }
             results[i] = Some(result);

@@ -188,14 +188,16 @@ impl Auth0Client {
                         message: format!("users import job {} failed", job.id),
                     })
                 }
-                _ if Instant::now() > deadline => return Err(Auth0Error::Transport {
-                    endpoint: POLL,
-                    detail: format!(
+                _ if Instant::now() > deadline => {
+                    return Err(Auth0Error::Transport {
+                        endpoint: POLL,
+                        detail: format!(
                         "users import job {} not completed after {}s (auth0.import_timeout_secs)",
                         job.id,
                         self.inner.import_timeout.as_secs()
                     ),
-                }),
+                    })
+                }
                 _ => {
                     pause = export_pause(pause, self.inner.export_poll);
                     tokio::time::sleep(pause).await
