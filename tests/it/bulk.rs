@@ -355,7 +355,7 @@ async fn a_refused_role_batch_fails_its_creates_and_the_next_run_assigns_the_rol
     let next = run(&ctx).await;
     assert_eq!(next.status, RunStatus::Succeeded, "{next:#?}");
     assert_eq!(next.planned.get("update"), Some(&6), "{:?}", next.planned);
-    assert!(next.planned.get("create").is_none());
+    assert!(!next.planned.contains_key("create"));
     assert_one_account_each(&ctx, &api, &rows).await;
     assert!(run(&ctx).await.planned.is_empty());
 }
