@@ -1305,6 +1305,32 @@ format = "xml"
     }
 
     #[test]
+    fn import_settings_beyond_what_auth0_accepts_are_named() {
+        let s = Settings::from_sources(OK, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "x")])).unwrap();
+        assert_eq!(
+            (s.auth0.bulk_import_threshold, s.auth0.import_concurrency),
+            (100, 2)
+        );
+        let text = format!(
+            "{OK}bulk_import_threshold = 0\nimport_concurrency = 3\nimport_file_bytes = 600000\nimport_timeout_secs = 0\n"
+        );
+        let err = Settings::from_sources(&text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "x")]))
+            .unwrap_err();
+        let all = err.problems.join("\n");
+        for needle in [
+            "auth0.import_concurrency: must be 1 or 2",
+            "auth0.import_file_bytes: must be between 1 and 500000",
+            "auth0.import_timeout_secs: must be at least 1",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        assert!(
+            !all.contains("bulk_import_threshold"),
+            "0 turns bulk off: {all}"
+        );
+    }
+
+    #[test]
     #[cfg(feature = "mysql")]
     fn database_urls_are_checked_under_their_own_key() {
         for (table, needle) in [
