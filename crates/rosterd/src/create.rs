@@ -13,7 +13,8 @@ use crate::auth0::import::{import_entry, import_files, ImportError};
 use crate::auth0::NewUser;
 use crate::model::{Auth0User, Auth0UserId, Email, Employee, EmployeeId};
 use crate::plan::{Action, Evidence, Plan, RoleResolver};
-use crate::run::{record_link, ActionError, Context, Outcome, StopRequest};
+use crate::run::{name_employee, ActionError, Context, Outcome, RecordError, StopRequest};
+use crate::store::AuditRow;
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -318,8 +319,12 @@ fn fail_all(
         .collect()
 }
 
-/// After every create of the run: roles in batches, then each link
-/// recorded. Returns each create's final outcome.
+/// Links recorded per transaction.
+const RECORD_CHUNK: usize = 500;
+
+/// After every create of the run: roles in batches, then the links
+/// recorded, [`RECORD_CHUNK`] to a transaction. Returns each create's final
+/// outcome.
 pub(crate) async fn finish(
     ctx: &Context,
     plan: &Plan,
@@ -335,31 +340,76 @@ pub(crate) async fn finish(
         })
         .collect();
     let mut role_errors = assign_roles(ctx, roles, &created, &role_codes).await;
-    let pending: Vec<_> = created
-        .into_iter()
-        .enumerate()
-        .map(|(i, (seq, c))| {
-            let role_error = role_errors.remove(&i);
-            async move {
-                let action = &plan.actions[seq].action;
-                let Some(employee_id) = action.employee_id() else {
-                    unreachable!("a create is for an employee");
-                };
-                let employee = employees.get(&employee_id).copied();
-                let recorded = record_link(ctx, employee_id, &c.user, c.matched_by, employee).await;
-                let outcome = match (recorded, role_error) {
-                    (Err(e), _) => Outcome::Failed(e),
-                    (Ok(()), Some(e)) => Outcome::Failed(e),
-                    (Ok(()), None) => Outcome::Applied(Some(c.user)),
-                };
-                (seq, outcome)
+    let mut out = Vec::with_capacity(created.len());
+    for (n, chunk) in created.chunks(RECORD_CHUNK).enumerate() {
+        let mut errors: HashMap<usize, ActionError> = HashMap::new();
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (i, (seq, c)) in chunk.iter().enumerate() {
+            let Some(employee_id) = plan.actions[*seq].action.employee_id() else {
+                continue;
+            };
+            // An account found by email may need the employee's id first.
+            if let Err(e) = name_employee(ctx, employee_id, &c.user, c.matched_by).await {
+                errors.insert(i, e);
+                continue;
             }
-        })
-        .collect();
-    futures::stream::iter(pending)
-        .buffered(ctx.settings.auth0.concurrency)
-        .collect()
-        .await
+            if let Some(e) = employees.get(&employee_id) {
+                rows.push((
+                    i,
+                    AuditRow {
+                        employee_id,
+                        auth0_user_id: c.user.clone(),
+                        productivity_email: e.email.to_string(),
+                        podfactory_email: None,
+                        matched_by: c.matched_by,
+                        from_matcher: false,
+                    },
+                ));
+            }
+        }
+        let audit: Vec<AuditRow> = rows.iter().map(|(_, r)| r.clone()).collect();
+        let recorded = ctx.fenced(ctx.store.record_links(
+            ctx.write_back.as_ref(),
+            &audit,
+            chrono::Utc::now(),
+        ));
+        match recorded.await {
+            Ok(Ok(missing)) => {
+                for (i, row) in &rows {
+                    if missing.contains(&row.employee_id) {
+                        let gone = ctx.write_back.as_ref().map_or_else(String::new, |t| {
+                            format!(
+                                "recording the account on {}: no row has {} = {}",
+                                t.table, t.id_column, row.employee_id
+                            )
+                        });
+                        errors.insert(*i, ActionError::Unrecorded(RecordError::Batch(gone)));
+                    }
+                }
+            }
+            Ok(Err(e)) => {
+                let why = crate::telemetry::error_chain(&e);
+                for (i, _) in &rows {
+                    errors.insert(*i, ActionError::Unrecorded(RecordError::Batch(why.clone())));
+                }
+            }
+            Err(lost) => {
+                for (i, _) in &rows {
+                    errors.insert(*i, ActionError::Unrecorded(lost.clone().into()));
+                }
+            }
+        }
+        for (i, (seq, c)) in chunk.iter().enumerate() {
+            // Not recorded fails the run; a missing role only the action.
+            let role_error = role_errors.remove(&(n * RECORD_CHUNK + i));
+            let outcome = match (errors.remove(&i), role_error) {
+                (Some(e), _) | (None, Some(e)) => Outcome::Failed(e),
+                (None, None) => Outcome::Applied(Some(c.user.clone())),
+            };
+            out.push((*seq, outcome));
+        }
+    }
+    out
 }
 
 /// Assign each created account its role, one call per role and chunk of

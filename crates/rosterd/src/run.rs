@@ -1382,6 +1382,9 @@ pub(crate) enum NotLinkable {
 pub(crate) enum RecordError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// The batch of links this one was recorded with failed (its text).
+    #[error("{0}")]
+    Batch(String),
     #[error(transparent)]
     LeadershipLost(#[from] LeadershipLost),
 }
@@ -1426,6 +1429,10 @@ async fn apply_all(
         .enumerate()
         .filter_map(|(seq, slot)| Some((seq, slot.into_inner()?)))
         .collect();
+    // Recorded here: an imported create's outcome, and a single create's
+    // that its role or record changed (recorded as applied when Auth0 took
+    // it).
+    let mut to_record = Vec::new();
     if import {
         let (results, bulk) =
             crate::create::import(ctx, run_id, plan, &creates, stop, deadline).await;
@@ -1434,19 +1441,23 @@ async fn apply_all(
             match result {
                 Ok(creation) => created.push((seq, creation)),
                 Err(outcome) => {
-                    record_outcome(ctx, run_id, seq, &outcome).await;
+                    to_record.push(seq);
                     outcomes[seq] = Some(outcome);
                 }
             }
         }
     }
     for (seq, outcome) in crate::create::finish(ctx, plan, employees, roles, created).await {
-        // A single create was recorded as applied when Auth0 took it.
         if import || !matches!(outcome, Outcome::Applied(_)) {
-            record_outcome(ctx, run_id, seq, &outcome).await;
+            to_record.push(seq);
         }
         outcomes[seq] = Some(outcome);
     }
+    let recorded: Vec<(usize, &Outcome)> = to_record
+        .iter()
+        .filter_map(|&seq| Some((seq, outcomes[seq].as_ref()?)))
+        .collect();
+    record_outcomes(ctx, run_id, &recorded).await;
     outcomes
         .into_iter()
         .map(|o| o.expect("every action has an outcome"))
@@ -1492,6 +1503,26 @@ async fn record_outcome(ctx: &Context, run_id: i64, seq: usize, outcome: &Outcom
         .await
     {
         tracing::error!(seq, error = %e, "could not record an action's outcome");
+    }
+}
+
+/// [`record_outcome`] for many actions, a few transactions in all.
+async fn record_outcomes(ctx: &Context, run_id: i64, outcomes: &[(usize, &Outcome)]) {
+    for chunk in outcomes.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(seq, outcome)| {
+                let (status, user, error) = outcome.record();
+                (*seq as i64, status, user, error)
+            })
+            .collect();
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|(seq, status, user, error)| (*seq, *status, *user, error.as_deref()))
+            .collect();
+        if let Err(e) = ctx.store.finish_actions(run_id, &rows, Utc::now()).await {
+            tracing::error!(actions = rows.len(), error = %e, "could not record the actions' outcomes");
+        }
     }
 }
 
@@ -1793,12 +1824,24 @@ pub(crate) async fn record_link(
     // A rehire's account names the new employee before anything else is
     // recorded: if the run's update of it failed, the next run would find
     // two rows claiming it.
+    name_employee(ctx, employee_id, user, matched_by).await?;
+    Ok(write_link(ctx, employee_id, user, matched_by, employee).await?)
+}
+
+/// The Auth0 part of recording a link: `app_metadata.employee_id` on an
+/// account that does not carry it yet (see [`record_link`]).
+pub(crate) async fn name_employee(
+    ctx: &Context,
+    employee_id: EmployeeId,
+    user: &Auth0UserId,
+    matched_by: &'static str,
+) -> Result<(), ActionError> {
     let unlinked = ctx.write_back.is_none() && !matches!(matched_by, "created" | "employee_id");
     if unlinked || matched_by == Evidence::Rehire.audit_name() {
         let link = json!({ "app_metadata": { "employee_id": employee_id.0 } });
         ctx.fenced(ctx.auth0.patch_user(user, &link)).await??;
     }
-    Ok(write_link(ctx, employee_id, user, matched_by, employee).await?)
+    Ok(())
 }
 
 async fn write_link(
