@@ -48,6 +48,10 @@ mod sqlite {
         super::an_import_whose_answer_was_lost_is_still_linked(Sqlite).await
     }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn busy_import_slots_are_waited_for_not_failed() {
+        super::busy_import_slots_are_waited_for_not_failed(Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_run_after_an_interrupted_import_creates_no_duplicates() {
         super::a_run_after_an_interrupted_import_creates_no_duplicates(Sqlite).await
     }
@@ -427,4 +431,36 @@ async fn a_run_after_an_interrupted_import_creates_no_duplicates(db: Db) {
     assert_eq!(second.planned.get("create"), Some(&(30 - bulk.jobs)));
     assert_one_account_each(&ctx, &api, &rows).await;
     assert!(run(&ctx).await.planned.is_empty());
+}
+
+/// Another client's import jobs hold the tenant's slots (429 to every post,
+/// retries and all): rosterd waits and posts again until they free up.
+async fn busy_import_slots_are_waited_for_not_failed(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let mut s = settings(&db, &sim);
+    s.auth0.bulk_import_threshold = 5;
+    s.auth0.max_attempts = 2;
+    let ctx = context(s).await;
+    let rows = workforce(8);
+    ctx.store.insert_employees(&rows).await.unwrap();
+    api.faults(json!({"rate_429": 1.0, "endpoint": "POST /api/v2/jobs/users-imports"}))
+        .await;
+    let started = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move { run(&ctx).await })
+    };
+    eventually(
+        "posts refused after the client's own retries",
+        std::time::Duration::from_secs(20),
+        || async { (api.count("POST /api/v2/jobs/users-imports", "429").await >= 4).then_some(()) },
+    )
+    .await;
+    api.clear_faults().await;
+    let r = started.await.unwrap();
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
+    assert_eq!(r.bulk.clone().unwrap().imported, 8);
+    assert_eq!(api.count("POST /api/v2/jobs/users-imports", "202").await, 1);
+    assert_one_account_each(&ctx, &api, &rows).await;
 }
