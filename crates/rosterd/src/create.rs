@@ -265,26 +265,32 @@ pub(crate) async fn import(
                 .ok()
                 .and_then(|f| f.get(email))
                 .filter(|u| u.app_metadata.employee_id == Some(employee_id.0));
+            let failed = |e: ActionError| Err(Outcome::Failed(e));
             let result = match (&job, mine, refused.get(email.as_str())) {
                 (Job::NotPosted(cut, why), ..) => Err(Outcome::NotStarted(*cut, why.clone())),
                 (_, Some(user), _) => Ok(Creation {
                     user: user.user_id.clone(),
                     matched_by: "created",
                 }),
-                (_, None, Some(e)) if e.duplicated() => adopt(ctx, action).await.map_err(Outcome::Failed),
-                (_, None, Some(e)) => Err(Outcome::Failed(ActionError::ImportRefused {
+                (_, None, Some(e)) if e.duplicated() => {
+                    adopt(ctx, action).await.map_err(Outcome::Failed)
+                }
+                (_, None, Some(e)) => failed(ActionError::ImportRefused {
                     code: e.code.clone(),
                     message: e.message.clone(),
-                })),
-                (Job::Failed(e), None, None) => Err(Outcome::Failed(ActionError::Auth0(e.clone()))),
-                (Job::Lost(lost), None, None) => Err(Outcome::Failed(lost.clone().into())),
-                (Job::Completed(_), None, None) => Err(Outcome::Failed(ActionError::NotFoundAfterImport {
-                    employee_id: *employee_id,
-                    why: match &found {
+                }),
+                (Job::Failed(e), None, None) => failed(ActionError::Auth0(e.clone())),
+                (Job::Lost(lost), None, None) => failed(lost.clone().into()),
+                (Job::Completed(_), None, None) => {
+                    let why = match &found {
                         Ok(_) => "the export after the job has no account with that email and employee id".into(),
                         Err(e) => format!("the export after the job failed: {e}"),
-                    },
-                })),
+                    };
+                    failed(ActionError::NotFoundAfterImport {
+                        employee_id: *employee_id,
+                        why,
+                    })
+                }
             };
             if matches!(&result, Ok(c) if c.matched_by == "created") {
                 report.imported += 1;

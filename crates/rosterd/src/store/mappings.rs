@@ -101,6 +101,16 @@ const AUDIT_UPSERT_MYSQL: &str =
      matched_by = IF(?, VALUES(matched_by), matched_by), \
      last_verified = VALUES(last_verified)";
 
+#[cfg(feature = "mysql")]
+fn mysql_audit_upsert() -> &'static str {
+    AUDIT_UPSERT_MYSQL
+}
+
+#[cfg(not(feature = "mysql"))]
+fn mysql_audit_upsert() -> &'static str {
+    unreachable!("no MySQL store in this build")
+}
+
 impl Store {
     /// Record many Auth0 links at once (a run's creates), in one
     /// transaction: the account on each employee row (with a write-back
@@ -133,10 +143,12 @@ impl Store {
                         continue;
                     }
                 }
+                // MySQL's text takes `now` three times, as `?`s.
                 #[cfg(feature = "mysql")]
-                let audit = if matches!(self, Store::MySql(_)) { AUDIT_UPSERT_MYSQL } else { AUDIT_UPSERT };
+                let mysql = matches!(self, Store::MySql(_));
                 #[cfg(not(feature = "mysql"))]
-                let audit = AUDIT_UPSERT;
+                let mysql = false;
+                let audit = if mysql { mysql_audit_upsert() } else { AUDIT_UPSERT };
                 let query = sqlx::query(audit)
                     .bind(row.employee_id.0)
                     .bind(&row.auth0_user_id.0)
@@ -144,8 +156,7 @@ impl Store {
                     .bind(&row.podfactory_email)
                     .bind(row.matched_by)
                     .bind(now);
-                #[cfg(feature = "mysql")]
-                let query = if matches!(self, Store::MySql(_)) { query.bind(now).bind(now) } else { query };
+                let query = if mysql { query.bind(now).bind(now) } else { query };
                 query
                     .bind(row.from_matcher)
                     .execute(&mut *tx)
