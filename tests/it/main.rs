@@ -5,6 +5,7 @@
 mod common;
 
 mod browser;
+mod bulk;
 mod cli;
 mod cli_messages;
 mod console_credentials;

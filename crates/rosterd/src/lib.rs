@@ -10,6 +10,7 @@ pub use rosterd_core::{matching, model, plan, policy};
 pub mod auth0;
 mod backoff;
 pub mod config;
+pub mod create;
 pub mod daemon;
 pub mod departures;
 pub mod driver;

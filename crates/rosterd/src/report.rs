@@ -76,6 +76,18 @@ pub fn human(r: &RunReport) -> String {
             let _ = writeln!(out, "  failed:    {}", counts(&r.failed));
         }
     }
+    if let Some(b) = &r.bulk {
+        let _ = writeln!(
+            out,
+            "  bulk:      created {} accounts by {} import jobs{}",
+            b.imported,
+            b.jobs,
+            match b.failed {
+                0 => String::new(),
+                n => format!(" ({n} not created)"),
+            }
+        );
+    }
     if let Some(pf) = &r.podfactory {
         let _ = writeln!(
             out,
@@ -208,6 +220,7 @@ mod tests {
             quarantined: false,
             paused: None,
             rollback: None,
+            bulk: None,
             leadership_lost: false,
             plan: None,
             duration_ms: 1200,

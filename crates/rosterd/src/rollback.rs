@@ -343,8 +343,13 @@ pub(crate) async fn execute(
     // Through the run's own apply loop: shutdown, deadline and leader lock
     // stop it as they stop any run.
     let body = json!({ "blocked": block });
-    let outcomes =
-        crate::run::apply_each(ctx, run_id, accounts.len(), run.stop, run.deadline, |seq| {
+    let outcomes = crate::run::apply_each(
+        ctx,
+        run_id,
+        0..accounts.len(),
+        run.stop,
+        run.deadline,
+        |seq| {
             let user = crate::model::Auth0UserId(accounts[seq].auth0_user_id.clone());
             let body = &body;
             async move {
@@ -353,8 +358,9 @@ pub(crate) async fn execute(
                     .map(|()| Some(user))
                     .map_err(Into::into)
             }
-        })
-        .await;
+        },
+    )
+    .await;
     let whom = accounts
         .iter()
         .map(|a| (kind, format!("account {}", a.auth0_user_id)));

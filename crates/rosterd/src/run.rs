@@ -9,7 +9,7 @@
 //! an account created but not recorded is found by its
 //! `app_metadata.employee_id` and linked, not created twice.
 
-use crate::auth0::{Auth0Client, Auth0Error, NewUser};
+use crate::auth0::{Auth0Client, Auth0Error};
 use crate::config::{Mode, Settings};
 use crate::metrics::Metrics;
 use crate::model::{Auth0User, Auth0UserId, Employee, EmployeeId, InvalidRow};
@@ -293,6 +293,10 @@ pub struct RunReport {
     /// A rollback run: what it chose to block or unblock, and what it left.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback: Option<crate::rollback::Summary>,
+    /// Set when this run's creates went by users-import jobs
+    /// (`auth0.bulk_import_threshold`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bulk: Option<crate::create::BulkReport>,
     /// This process lost the leader lock during the run: the plan is not
     /// finished, and the daemon starts a follow-up run.
     #[serde(skip)]
@@ -516,6 +520,7 @@ async fn locked_run(
             quarantined: false,
             paused: None,
             rollback: None,
+            bulk: None,
             leadership_lost: false,
             plan: None,
             duration_ms: 0,
@@ -961,7 +966,7 @@ async fn execute(
     report.applied = true;
     let by_id: BTreeMap<EmployeeId, &Employee> = employees.iter().map(|e| (e.id, e)).collect();
     let roles = policy.roles.as_ref().expect("set above");
-    let outcomes = apply_all(ctx, run_id, &plan, &by_id, roles, stop, deadline).await;
+    let outcomes = apply_all(ctx, run_id, &plan, &by_id, roles, stop, deadline, report).await;
     let whom = plan.actions.iter().map(|a| {
         let whom = match a.action.employee_id() {
             Some(id) => format!("employee {id}"),
@@ -1358,6 +1363,19 @@ pub(crate) enum ActionError {
     },
     #[error("the patch cannot be sent")]
     Patch(#[source] serde_json::Error),
+    /// An import job refused this employee's account (Auth0's code and
+    /// message).
+    #[error("the users-import job refused the account: {code}: {message}")]
+    ImportRefused { code: String, message: String },
+    #[error("the account's import entry alone is larger than auth0.import_file_bytes ({0} bytes)")]
+    TooLargeToImport(usize),
+    /// The import job completed but its account was not found: the next
+    /// run links it if it exists (by employee id or email), or creates it.
+    #[error("imported, but the account for employee {employee_id} was not found: {why}")]
+    NotFoundAfterImport {
+        employee_id: EmployeeId,
+        why: String,
+    },
     /// Auth0 was changed but rosterd could not record the link (write-back
     /// or audit): rosterd's failure, which fails the run.
     #[error(transparent)]
@@ -1395,11 +1413,18 @@ pub(crate) enum NotLinkable {
 pub(crate) enum RecordError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// The batch of links this one was recorded with failed (its text).
+    #[error("{0}")]
+    Batch(String),
     #[error(transparent)]
     LeadershipLost(#[from] LeadershipLost),
 }
 
-/// Apply every action of `plan`: [`apply_each`] over [`apply_one`].
+/// Apply every action of `plan`: [`apply_each`] over [`apply_one`], the
+/// creates by import jobs instead when there are enough of them
+/// (`create::use_import`); then the creates' roles, in batches, and their
+/// records (`create::finish`).
+#[allow(clippy::too_many_arguments)]
 async fn apply_all(
     ctx: &Context,
     run_id: i64,
@@ -1408,18 +1433,131 @@ async fn apply_all(
     roles: &RoleResolver,
     stop: &StopRequest,
     deadline: Instant,
+    report: &mut RunReport,
 ) -> Vec<Outcome> {
-    apply_each(ctx, run_id, plan.actions.len(), stop, deadline, |seq| {
+    let creates: Vec<usize> = (0..plan.actions.len())
+        .filter(|&seq| matches!(plan.actions[seq].action, Action::Create { .. }))
+        .collect();
+    let import = crate::create::use_import(ctx, creates.len());
+    let singly: Vec<usize> = (0..plan.actions.len())
+        .filter(|seq| !(import && creates.binary_search(seq).is_ok()))
+        .collect();
+    let slots: Vec<crate::create::Slot> = plan.actions.iter().map(|_| Default::default()).collect();
+    let done = apply_each(ctx, run_id, singly.iter().copied(), stop, deadline, |seq| {
         let action = &plan.actions[seq].action;
         let employee = action
             .employee_id()
             .and_then(|id| employees.get(&id).copied());
-        apply_one(ctx, action, employee, roles)
+        apply_one(ctx, action, employee, roles, &slots[seq])
     })
-    .await
+    .await;
+    let mut outcomes: Vec<Option<Outcome>> = plan.actions.iter().map(|_| None).collect();
+    for (seq, outcome) in singly.into_iter().zip(done) {
+        outcomes[seq] = Some(outcome);
+    }
+    let mut created: Vec<(usize, crate::create::Creation)> = slots
+        .into_iter()
+        .enumerate()
+        .filter_map(|(seq, slot)| Some((seq, slot.into_inner()?)))
+        .collect();
+    // Recorded here: an imported create's outcome, and a single create's
+    // that its role or record changed (recorded as applied when Auth0 took
+    // it).
+    let mut to_record = Vec::new();
+    if import {
+        let (results, bulk) =
+            crate::create::import(ctx, run_id, plan, &creates, stop, deadline).await;
+        report.bulk = Some(bulk);
+        for (seq, result) in results {
+            match result {
+                Ok(creation) => created.push((seq, creation)),
+                Err(outcome) => {
+                    to_record.push(seq);
+                    outcomes[seq] = Some(outcome);
+                }
+            }
+        }
+    }
+    for (seq, outcome) in crate::create::finish(ctx, plan, employees, roles, created).await {
+        if import || !matches!(outcome, Outcome::Applied(_)) {
+            to_record.push(seq);
+        }
+        outcomes[seq] = Some(outcome);
+    }
+    let recorded: Vec<(usize, &Outcome)> = to_record
+        .iter()
+        .filter_map(|&seq| Some((seq, outcomes[seq].as_ref()?)))
+        .collect();
+    record_outcomes(ctx, run_id, &recorded).await;
+    outcomes
+        .into_iter()
+        .map(|o| o.expect("every action has an outcome"))
+        .collect()
 }
 
-/// Run `apply(seq)` for each of a run's `count` recorded actions,
+/// Why no further action may start, if none may: a shutdown request, the
+/// run's deadline, or the leader lock lost.
+pub(crate) async fn not_started(
+    ctx: &Context,
+    stop: &StopRequest,
+    deadline: Instant,
+) -> Option<(Cut, String)> {
+    let secs = ctx.settings.reconcile.run_deadline_secs;
+    if stop.requested() {
+        Some((Cut::Shutdown, "rosterd was shutting down".to_string()))
+    } else if Instant::now() >= deadline {
+        Some((
+            Cut::Deadline(secs),
+            format!("the run deadline passed (reconcile.run_deadline_secs = {secs})"),
+        ))
+    } else if let Err(lost) = ctx.verify_leader().await {
+        Some((Cut::LeadershipLost, lost.to_string()))
+    } else {
+        None
+    }
+}
+
+/// Record an action's outcome in `reconcile_actions`; a failure is logged
+/// (the run's own record says how it ended).
+async fn record_outcome(ctx: &Context, run_id: i64, seq: usize, outcome: &Outcome) {
+    let (status, user, error) = outcome.record();
+    if let Err(e) = ctx
+        .store
+        .finish_action(
+            run_id,
+            seq as i64,
+            status,
+            user,
+            error.as_deref(),
+            Utc::now(),
+        )
+        .await
+    {
+        tracing::error!(seq, error = %e, "could not record an action's outcome");
+    }
+}
+
+/// [`record_outcome`] for many actions, a few transactions in all.
+async fn record_outcomes(ctx: &Context, run_id: i64, outcomes: &[(usize, &Outcome)]) {
+    for chunk in outcomes.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(seq, outcome)| {
+                let (status, user, error) = outcome.record();
+                (*seq as i64, status, user, error)
+            })
+            .collect();
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|(seq, status, user, error)| (*seq, *status, *user, error.as_deref()))
+            .collect();
+        if let Err(e) = ctx.store.finish_actions(run_id, &rows, Utc::now()).await {
+            tracing::error!(actions = rows.len(), error = %e, "could not record the actions' outcomes");
+        }
+    }
+}
+
+/// Run `apply(seq)` for each of `seqs`, a run's recorded actions,
 /// `auth0.concurrency` at a time (the rate limiter still bounds throughput);
 /// one failure does not stop the others. Outcomes come back in order, each
 /// recorded as it comes. No action starts after a shutdown request, past the
@@ -1429,7 +1567,7 @@ async fn apply_all(
 pub(crate) async fn apply_each<F, Fut>(
     ctx: &Context,
     run_id: i64,
-    count: usize,
+    seqs: impl IntoIterator<Item = usize>,
     stop: &StopRequest,
     deadline: Instant,
     apply: F,
@@ -1441,18 +1579,12 @@ where
     // Futures built up front (not polled): a lazily mapped stream over
     // borrowed actions trips the compiler's Send inference in spawned tasks.
     let apply = &apply;
-    let pending: Vec<_> = (0..count)
+    let pending: Vec<_> = seqs
+        .into_iter()
         .map(|seq| async move {
             let secs = ctx.settings.reconcile.run_deadline_secs;
-            let outcome = if stop.requested() {
-                Outcome::NotStarted(Cut::Shutdown, "rosterd was shutting down".to_string())
-            } else if Instant::now() >= deadline {
-                Outcome::NotStarted(
-                    Cut::Deadline(secs),
-                    format!("the run deadline passed (reconcile.run_deadline_secs = {secs})"),
-                )
-            } else if let Err(lost) = ctx.verify_leader().await {
-                Outcome::NotStarted(Cut::LeadershipLost, lost.to_string())
+            let outcome = if let Some((cut, why)) = not_started(ctx, stop, deadline).await {
+                Outcome::NotStarted(cut, why)
             } else {
                 match tokio::time::timeout_at(deadline.into(), apply(seq)).await {
                     Ok(Ok(user)) => Outcome::Applied(user),
@@ -1460,21 +1592,7 @@ where
                     Err(_) => Outcome::CutShort(secs),
                 }
             };
-            let (status, user, error) = outcome.record();
-            if let Err(e) = ctx
-                .store
-                .finish_action(
-                    run_id,
-                    seq as i64,
-                    status,
-                    user,
-                    error.as_deref(),
-                    Utc::now(),
-                )
-                .await
-            {
-                tracing::error!(seq, error = %e, "could not record an action's outcome");
-            }
+            record_outcome(ctx, run_id, seq, &outcome).await;
             outcome
         })
         .collect();
@@ -1563,53 +1681,12 @@ async fn apply_one(
     action: &Action,
     employee: Option<&Employee>,
     roles: &RoleResolver,
+    slot: &crate::create::Slot,
 ) -> Result<Option<Auth0UserId>, ActionError> {
     let api = &ctx.auth0;
     match action {
-        Action::Create {
-            employee_id,
-            email,
-            name,
-            given_name,
-            family_name,
-            role_code,
-            app_metadata,
-            user_metadata,
-        } => {
-            let password = crate::password::generate();
-            let new = NewUser {
-                email,
-                password: &password,
-                name,
-                given_name,
-                family_name,
-                app_metadata: json!(app_metadata),
-                user_metadata: json!(user_metadata),
-            };
-            let (user, matched_by) = match ctx.fenced(api.create_user(&new)).await? {
-                Ok(id) => {
-                    failpoint("after_auth0_create");
-                    (id, "created")
-                }
-                Err(e) if e.status() == Some(409) => {
-                    // Created by an earlier attempt whose answer was lost, or
-                    // not yet visible in the export: link it.
-                    let existing = link_existing(ctx, *employee_id, email).await?;
-                    let mut fix =
-                        json!({ "app_metadata": app_metadata, "user_metadata": user_metadata });
-                    if !name.is_empty() {
-                        fix["name"] = json!(name);
-                    }
-                    ctx.fenced(api.patch_user(&existing, &without_created_by(fix)))
-                        .await??;
-                    (existing, Evidence::Email.audit_name())
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let role = ensure_role(ctx, &user, role_code, roles).await;
-            record_link(ctx, *employee_id, &user, matched_by, employee).await?;
-            role.map(|()| Some(user))
-        }
+        // Its role and record come after every create of the run.
+        Action::Create { .. } => crate::create::create_one(ctx, action, slot).await,
         Action::Link {
             employee_id,
             auth0_user_id,
@@ -1671,7 +1748,7 @@ async fn apply_one(
 }
 
 /// After a 409: the account that holds this email, if it is free to link.
-async fn link_existing(
+pub(crate) async fn link_existing(
     ctx: &Context,
     employee_id: EmployeeId,
     email: &crate::model::Email,
@@ -1697,7 +1774,7 @@ async fn link_existing(
 
 /// An account linked after a 409 may not be ours: do not stamp it as created
 /// by rosterd.
-fn without_created_by(mut v: Value) -> Value {
+pub(crate) fn without_created_by(mut v: Value) -> Value {
     if let Some(m) = v["app_metadata"].as_object_mut() {
         m.remove("created_by");
     }
@@ -1764,7 +1841,7 @@ async fn change_role(
 /// Write the link on the employee row and in the mapping audit, saying how
 /// it was made (`matched_by`: `created`, `stored_id`, `employee_id` or
 /// `email`). A failure is rosterd's, not the employee's: it fails the run.
-async fn record_link(
+pub(crate) async fn record_link(
     ctx: &Context,
     employee_id: EmployeeId,
     user: &Auth0UserId,
@@ -1778,12 +1855,24 @@ async fn record_link(
     // A rehire's account names the new employee before anything else is
     // recorded: if the run's update of it failed, the next run would find
     // two rows claiming it.
+    name_employee(ctx, employee_id, user, matched_by).await?;
+    Ok(write_link(ctx, employee_id, user, matched_by, employee).await?)
+}
+
+/// The Auth0 part of recording a link: `app_metadata.employee_id` on an
+/// account that does not carry it yet (see [`record_link`]).
+pub(crate) async fn name_employee(
+    ctx: &Context,
+    employee_id: EmployeeId,
+    user: &Auth0UserId,
+    matched_by: &'static str,
+) -> Result<(), ActionError> {
     let unlinked = ctx.write_back.is_none() && !matches!(matched_by, "created" | "employee_id");
     if unlinked || matched_by == Evidence::Rehire.audit_name() {
         let link = json!({ "app_metadata": { "employee_id": employee_id.0 } });
         ctx.fenced(ctx.auth0.patch_user(user, &link)).await??;
     }
-    Ok(write_link(ctx, employee_id, user, matched_by, employee).await?)
+    Ok(())
 }
 
 async fn write_link(
@@ -1816,7 +1905,7 @@ async fn write_link(
 /// Crash-test hook: `ROSTERD_FAILPOINT=after_auth0_create` aborts the process
 /// right after Auth0 created an account and before rosterd recorded it, the
 /// window the next run must heal.
-fn failpoint(name: &str) {
+pub(crate) fn failpoint(name: &str) {
     if std::env::var("ROSTERD_FAILPOINT").is_ok_and(|v| v == name) {
         eprintln!("failpoint {name}: aborting");
         std::process::abort();

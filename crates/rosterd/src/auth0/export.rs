@@ -90,7 +90,7 @@ impl Auth0Client {
                     })
                 }
                 _ => {
-                    pause = export_pause(pause, self.inner.export_poll);
+                    pause = job_pause(pause, self.inner.export_poll);
                     tokio::time::sleep(pause).await
                 }
             }
@@ -184,11 +184,11 @@ impl<B: AsRef<[u8]> + Default> Read for ChunkReader<B> {
     }
 }
 
-/// The pause before the next poll of an export job, after `previous`: a
+/// The pause before the next poll of a job (export or import), after `previous`: a
 /// small job is done within a second, so waiting `cap` (the configured
 /// `export_poll_ms`) each time lost most of a second on every run; 100 ms,
 /// then doubling up to `cap`, costs a few more requests on a long job.
-fn export_pause(previous: Duration, cap: Duration) -> Duration {
+pub(super) fn job_pause(previous: Duration, cap: Duration) -> Duration {
     let cap = cap.max(Duration::from_millis(1));
     (previous * 2).max(Duration::from_millis(100)).min(cap)
 }
@@ -204,13 +204,13 @@ mod tests {
         let mut pause = Duration::ZERO;
         let mut seen = Vec::new();
         for _ in 0..6 {
-            pause = super::export_pause(pause, ms(1000));
+            pause = super::job_pause(pause, ms(1000));
             seen.push(pause.as_millis());
         }
         assert_eq!(seen, [100, 200, 400, 800, 1000, 1000]);
         // A pause configured below the first one is kept (tests poll fast).
-        assert_eq!(super::export_pause(Duration::ZERO, ms(20)), ms(20));
-        assert_eq!(super::export_pause(ms(20), ms(20)), ms(20));
+        assert_eq!(super::job_pause(Duration::ZERO, ms(20)), ms(20));
+        assert_eq!(super::job_pause(ms(20), ms(20)), ms(20));
     }
 
     fn gzip(text: &str) -> Vec<u8> {

@@ -8,6 +8,7 @@
 //! (which carry passwords and the client secret) never reach an error.
 
 mod export;
+pub mod import;
 pub mod ratelimit;
 mod wire;
 
@@ -25,7 +26,7 @@ use tokio::time::Instant;
 
 pub use wire::user_from_json;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Auth0Error {
     /// Auth0 answered with an error status.
     #[error("{endpoint}: HTTP {status}{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
@@ -80,16 +81,42 @@ pub struct Role {
     pub name: String,
 }
 
-/// What a new account is made of (see SPEC, "create").
+/// What a new account is made of (see SPEC, "create"), whether it is
+/// created by one call or by an import job.
 #[derive(Debug, Clone)]
 pub struct NewUser<'a> {
     pub email: &'a Email,
-    pub password: &'a Secret,
     pub name: &'a str,
     pub given_name: &'a str,
     pub family_name: &'a str,
     pub app_metadata: Value,
     pub user_metadata: Value,
+}
+
+impl NewUser<'_> {
+    /// The account's profile, the fields a create and an import entry share
+    /// (no connection, no password).
+    fn profile(&self) -> serde_json::Map<String, Value> {
+        let mut body = serde_json::Map::new();
+        body.insert("email".into(), json!(self.email.as_str()));
+        // The HR record is the verification: no verification mail.
+        body.insert("email_verified".into(), json!(true));
+        body.insert("app_metadata".into(), self.app_metadata.clone());
+        body.insert("user_metadata".into(), self.user_metadata.clone());
+        // Auth0 wants a non-empty value or no field at all (a name the
+        // policy ignores is empty); longer names were refused at load
+        // (model::RawEmployee::validate), as for updates.
+        for (key, value) in [
+            ("name", self.name),
+            ("given_name", self.given_name),
+            ("family_name", self.family_name),
+        ] {
+            if !value.is_empty() {
+                body.insert(key.into(), json!(value));
+            }
+        }
+        body
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +144,7 @@ struct Inner {
     backoff_cap: Duration,
     export_poll: Duration,
     export_timeout: Duration,
+    import_timeout: Duration,
     metrics: Arc<Metrics>,
 }
 
@@ -151,6 +179,7 @@ impl Auth0Client {
                 backoff_cap: Duration::from_millis(s.backoff_cap_ms),
                 export_poll: Duration::from_millis(s.export_poll_ms),
                 export_timeout: Duration::from_secs(s.export_timeout_secs),
+                import_timeout: Duration::from_secs(s.import_timeout_secs),
                 metrics,
             }),
         })
@@ -211,22 +240,36 @@ impl Auth0Client {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<reqwest::Response> {
+        self.call_with(endpoint, method, path, query, |rb| match body {
+            Some(b) => rb.json(b),
+            None => rb,
+        })
+        .await
+    }
+
+    /// [`call`](Self::call) with a body of any kind (an import's multipart
+    /// form): `attach` adds it to each attempt.
+    async fn call_with(
+        &self,
+        endpoint: &'static str,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        attach: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response> {
         let url = format!("{}{}", self.inner.base, path);
         let mut refreshed = false;
         loop {
             let token = self.token().await?;
             let resp = self
                 .send_with_retry(endpoint, || {
-                    let mut rb = self
-                        .inner
-                        .http
-                        .request(method.clone(), &url)
-                        .bearer_auth(token.expose())
-                        .query(query);
-                    if let Some(b) = body {
-                        rb = rb.json(b);
-                    }
-                    rb
+                    attach(
+                        self.inner
+                            .http
+                            .request(method.clone(), &url)
+                            .bearer_auth(token.expose())
+                            .query(query),
+                    )
                 })
                 .await?;
             // An expired or revoked token: fetch a new one once.
@@ -332,29 +375,13 @@ impl Auth0Client {
 
     /// Create an account in the configured connection; returns its id.
     /// A 409 comes back as `Auth0Error::Api { status: 409, .. }`.
-    pub async fn create_user(&self, u: &NewUser<'_>) -> Result<Auth0UserId> {
+    pub async fn create_user(&self, u: &NewUser<'_>, password: &Secret) -> Result<Auth0UserId> {
         const EP: &str = "POST /api/v2/users";
-        let mut body = json!({
-            "connection": self.inner.connection,
-            "email": u.email.as_str(),
-            "password": u.password.expose(),
-            "email_verified": true,
-            "verify_email": false,
-            "app_metadata": u.app_metadata,
-            "user_metadata": u.user_metadata,
-        });
-        // Auth0 wants a non-empty value or no field at all (a name the
-        // policy ignores is empty); longer names were refused at load
-        // (model::RawEmployee::validate), as for updates.
-        for (key, value) in [
-            ("name", u.name),
-            ("given_name", u.given_name),
-            ("family_name", u.family_name),
-        ] {
-            if !value.is_empty() {
-                body[key] = json!(value);
-            }
-        }
+        let mut body = u.profile();
+        body.insert("connection".into(), json!(self.inner.connection));
+        body.insert("password".into(), json!(password.expose()));
+        body.insert("verify_email".into(), json!(false));
+        let body = Value::Object(body);
         let resp = self
             .call(EP, Method::POST, "/api/v2/users", &[], Some(&body))
             .await?;
@@ -484,6 +511,20 @@ impl Auth0Client {
             "DELETE /api/v2/users/{id}/roles",
         )
         .await
+    }
+
+    /// Assign one role to many users in one call (`POST
+    /// /api/v2/roles/{id}/users`).
+    pub async fn assign_role_to_users(&self, role_id: &str, users: &[Auth0UserId]) -> Result<()> {
+        const EP: &str = "POST /api/v2/roles/{id}/users";
+        if users.is_empty() {
+            return Ok(());
+        }
+        let path = format!("/api/v2/roles/{}/users", encode_segment(role_id));
+        let ids: Vec<&str> = users.iter().map(|u| u.0.as_str()).collect();
+        let body = json!({ "users": ids });
+        let resp = self.call(EP, Method::POST, &path, &[], Some(&body)).await?;
+        expect_ok(EP, resp).await.map(drop)
     }
 
     async fn user_roles(

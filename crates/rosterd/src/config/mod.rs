@@ -143,15 +143,29 @@ pub struct Auth0Settings {
     /// Actions applied at once; the rate limiter still bounds throughput.
     pub concurrency: usize,
     /// The longest pause between polls of a users export job; the first
-    /// polls come sooner (`auth0::export_pause`).
+    /// polls come sooner (`auth0::job_pause`).
     pub export_poll_ms: u64,
     pub export_timeout_secs: u64,
+    /// A plan with at least this many creates makes them by users-import
+    /// jobs instead of one call each; 0: never.
+    pub bulk_import_threshold: usize,
+    /// Import jobs in flight at once (Auth0 allows a tenant 2).
+    pub import_concurrency: usize,
+    /// The largest import file rosterd sends, in bytes (Auth0 refuses
+    /// files over 500 KB; the default leaves a margin).
+    pub import_file_bytes: usize,
+    /// How long one import job may take before its accounts are left to
+    /// the next run.
+    pub import_timeout_secs: u64,
     /// Employee `role_code` → Auth0 role name. A code with no entry is
     /// looked up as a role name itself (case-insensitively).
     pub roles: BTreeMap<String, String>,
     #[serde(skip)]
     pub client_secret: Secret,
 }
+
+/// Auth0's import file limit, 500 KB, read as the smaller 500,000 bytes.
+const IMPORT_FILE_LIMIT: usize = 500_000;
 
 impl Default for Auth0Settings {
     fn default() -> Self {
@@ -171,6 +185,10 @@ impl Default for Auth0Settings {
             concurrency: 8,
             export_poll_ms: 1000,
             export_timeout_secs: 900,
+            bulk_import_threshold: 100,
+            import_concurrency: 2,
+            import_file_bytes: 400_000,
+            import_timeout_secs: 900,
             roles: BTreeMap::new(),
             client_secret: Secret::default(),
         }
@@ -744,6 +762,19 @@ impl Settings {
         if a.concurrency == 0 {
             problems.push("auth0.concurrency: must be at least 1".into());
         }
+        if !(1..=2).contains(&a.import_concurrency) {
+            problems.push(
+                "auth0.import_concurrency: must be 1 or 2 (Auth0 runs at most 2 import jobs per tenant)".into(),
+            );
+        }
+        if !(1..=IMPORT_FILE_LIMIT).contains(&a.import_file_bytes) {
+            problems.push(format!(
+                "auth0.import_file_bytes: must be between 1 and {IMPORT_FILE_LIMIT} (Auth0 refuses import files over 500 KB)"
+            ));
+        }
+        if a.import_timeout_secs == 0 {
+            problems.push("auth0.import_timeout_secs: must be at least 1".into());
+        }
         if a.connection.is_empty() {
             problems.push("auth0.connection: required".into());
         }
@@ -1284,6 +1315,32 @@ format = "xml"
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
         assert!(!all.contains("hunter2"), "password leaked into errors");
+    }
+
+    #[test]
+    fn import_settings_beyond_what_auth0_accepts_are_named() {
+        let s = Settings::from_sources(OK, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "x")])).unwrap();
+        assert_eq!(
+            (s.auth0.bulk_import_threshold, s.auth0.import_concurrency),
+            (100, 2)
+        );
+        let text = format!(
+            "{OK}bulk_import_threshold = 0\nimport_concurrency = 3\nimport_file_bytes = 600000\nimport_timeout_secs = 0\n"
+        );
+        let err = Settings::from_sources(&text, env(&[("ROSTERD_AUTH0_CLIENT_SECRET", "x")]))
+            .unwrap_err();
+        let all = err.problems.join("\n");
+        for needle in [
+            "auth0.import_concurrency: must be 1 or 2",
+            "auth0.import_file_bytes: must be between 1 and 500000",
+            "auth0.import_timeout_secs: must be at least 1",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        assert!(
+            !all.contains("bulk_import_threshold"),
+            "0 turns bulk off: {all}"
+        );
     }
 
     #[test]

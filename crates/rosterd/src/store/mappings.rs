@@ -186,7 +186,94 @@ pub struct CurrentLink {
     pub seen_by_latest_run: bool,
 }
 
+/// Insert or refresh a mapping audit row (`upsert_audit`, `record_links`).
+const AUDIT_UPSERT: &str = "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, \
+     productivity_email, podfactory_email, matched_by, matched_at, last_verified, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $6, $6) \
+     ON CONFLICT (employee_id, auth0_user_id) DO UPDATE SET \
+     productivity_email = excluded.productivity_email, \
+     podfactory_email = COALESCE(excluded.podfactory_email, auth0_employee_mapping_audit.podfactory_email), \
+     matched_by = CASE WHEN $7 THEN excluded.matched_by ELSE auth0_employee_mapping_audit.matched_by END, \
+     last_verified = excluded.last_verified";
+
+#[cfg(feature = "mysql")]
+const AUDIT_UPSERT_MYSQL: &str =
+    "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, \
+     productivity_email, podfactory_email, matched_by, matched_at, last_verified, created_at) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+     ON DUPLICATE KEY UPDATE \
+     productivity_email = VALUES(productivity_email), \
+     podfactory_email = COALESCE(VALUES(podfactory_email), podfactory_email), \
+     matched_by = IF(?, VALUES(matched_by), matched_by), \
+     last_verified = VALUES(last_verified)";
+
+#[cfg(feature = "mysql")]
+fn mysql_audit_upsert() -> &'static str {
+    AUDIT_UPSERT_MYSQL
+}
+
+#[cfg(not(feature = "mysql"))]
+fn mysql_audit_upsert() -> &'static str {
+    unreachable!("no MySQL store in this build")
+}
+
 impl Store {
+    /// Record many Auth0 links at once (a run's creates), in one
+    /// transaction: the account on each employee row (with a write-back
+    /// target) and its audit row. Returns the employees whose row the
+    /// write-back found no longer there; their audit rows are not written.
+    pub async fn record_links(
+        &self,
+        target: Option<&super::WriteBack>,
+        rows: &[AuditRow],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<EmployeeId>> {
+        const WHAT: &str = "record links";
+        let update = target.map(super::WriteBack::update_sql);
+        let mut missing = Vec::new();
+        with_pool!(self, pool, q => {
+            let update = update.as_deref().map(q).transpose()?;
+            let mut tx = pool.begin().await.map_err(sql(WHAT))?;
+            for row in rows {
+                if let Some(update) = &update {
+                    let done = sqlx::query(update)
+                        .bind(&row.auth0_user_id.0)
+                        .bind(now)
+                        .bind(row.employee_id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(sql(WHAT))?
+                        .rows_affected();
+                    if done == 0 {
+                        missing.push(row.employee_id);
+                        continue;
+                    }
+                }
+                // MySQL's text takes `now` three times, as `?`s.
+                #[cfg(feature = "mysql")]
+                let mysql = matches!(self, Store::MySql(_));
+                #[cfg(not(feature = "mysql"))]
+                let mysql = false;
+                let audit = if mysql { mysql_audit_upsert() } else { AUDIT_UPSERT };
+                let query = sqlx::query(audit)
+                    .bind(row.employee_id.0)
+                    .bind(&row.auth0_user_id.0)
+                    .bind(&row.productivity_email)
+                    .bind(&row.podfactory_email)
+                    .bind(row.matched_by)
+                    .bind(now);
+                let query = if mysql { query.bind(now).bind(now) } else { query };
+                query
+                    .bind(row.from_matcher)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(sql(WHAT))?;
+            }
+            tx.commit().await.map_err(sql(WHAT))?;
+        });
+        Ok(missing)
+    }
+
     /// Insert or refresh a mapping audit row: `matched_at` keeps its first
     /// value, `last_verified` moves, a missing PodFactory email keeps the
     /// known one.

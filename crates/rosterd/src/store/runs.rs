@@ -97,6 +97,13 @@ pub struct ActionRecord {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// An action's outcome, only while its run is `running`: the actions of a
+/// run a successor closed as abandoned stay as it recorded them.
+const FINISH_ACTION: &str =
+    "UPDATE reconcile_actions SET status = $1, error = $2, finished_at = $3, \
+     auth0_user_id = COALESCE($4, auth0_user_id) WHERE seq = $5 AND run_id = \
+     (SELECT id FROM reconcile_runs WHERE id = $6 AND status = $7)";
+
 impl Store {
     /// How many employees rows the last successful run read (a rollback
     /// reads none: it is no baseline).
@@ -222,6 +229,35 @@ impl Store {
         Ok(())
     }
 
+    /// [`finish_action`](Self::finish_action) for many actions of a run,
+    /// in one transaction (a run's creates: one commit, not one each).
+    pub async fn finish_actions(
+        &self,
+        run_id: i64,
+        outcomes: &[(i64, ActionStatus, Option<&Auth0UserId>, Option<&str>)],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        with_pool!(self, pool, q => {
+            let text = q(FINISH_ACTION)?;
+            let mut tx = pool.begin().await.map_err(sql("record action outcomes"))?;
+            for (seq, status, user, error) in outcomes {
+                sqlx::query(&text)
+                    .bind(status.as_str())
+                    .bind(error)
+                    .bind(now)
+                    .bind(user.map(|u| u.0.as_str()))
+                    .bind(seq)
+                    .bind(run_id)
+                    .bind(RunStatus::Running.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(sql("record action outcomes"))?;
+            }
+            tx.commit().await.map_err(sql("record action outcomes"))?;
+        });
+        Ok(())
+    }
+
     /// Record one action's outcome (and the account it ended up with).
     pub async fn finish_action(
         &self,
@@ -233,13 +269,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         with_pool!(self, pool, q => {
-            sqlx::query(
-                // Only while the run is `running`: the actions of a run a
-                // successor closed as abandoned stay as it recorded them.
-                &q("UPDATE reconcile_actions SET status = $1, error = $2, finished_at = $3, \
-                 auth0_user_id = COALESCE($4, auth0_user_id) WHERE seq = $5 AND run_id = \
-                 (SELECT id FROM reconcile_runs WHERE id = $6 AND status = $7)")?,
-            )
+            sqlx::query(&q(FINISH_ACTION)?)
             .bind(status.as_str())
             .bind(error)
             .bind(now)
