@@ -211,6 +211,7 @@ mod tests {
             leadership_lost: false,
             plan: None,
             duration_ms: 1200,
+            timings: Default::default(),
         }
     }
 
