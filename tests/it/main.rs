@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 
+mod bench;
 mod browser;
 mod bulk;
 mod cli;

@@ -224,6 +224,7 @@ mod tests {
             leadership_lost: false,
             plan: None,
             duration_ms: 1200,
+            timings: Default::default(),
         }
     }
 

@@ -307,6 +307,35 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
     pub duration_ms: u64,
+    /// Where `duration_ms` went (the rest: the leader lock and the run's
+    /// own records).
+    pub timings: PhaseTimings,
+}
+
+/// Wall time of a run's phases, in milliseconds. A phase the run did not
+/// reach (a held plan applies nothing) stays 0.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct PhaseTimings {
+    /// The employees, the Auth0 export, the PodFactory source (read at
+    /// once) and the tenant's roles.
+    pub read_ms: u64,
+    /// PodFactory matching (0 when it is off).
+    pub match_ms: u64,
+    /// Plan, guard, and the planned actions stored.
+    pub plan_ms: u64,
+    /// The Auth0 writes.
+    pub apply_ms: u64,
+    /// What the run records after applying: links and the mapping audit.
+    pub record_ms: u64,
+}
+
+/// Milliseconds since `*mark`, which moves to now: one phase ends, the next
+/// begins.
+fn lap(mark: &mut Instant) -> u64 {
+    let now = Instant::now();
+    let ms = now.duration_since(*mark).as_millis() as u64;
+    *mark = now;
+    ms
 }
 
 /// A block planned for the end of a leaver's last day, as people read it.
@@ -524,6 +553,7 @@ async fn locked_run(
             leadership_lost: false,
             plan: None,
             duration_ms: 0,
+            timings: PhaseTimings::default(),
         };
         let mut end = RunEnd::default();
         let deadline = started + std::time::Duration::from_secs(ctx.settings.reconcile.run_deadline_secs);
@@ -564,12 +594,14 @@ async fn locked_run(
         match report.status {
             RunStatus::Succeeded => tracing::info!(
                 duration_ms = report.duration_ms,
+                timings = ?report.timings,
                 planned = ?report.planned,
                 findings = ?report.findings,
                 "run succeeded"
             ),
             RunStatus::Partial => tracing::warn!(
                 duration_ms = report.duration_ms,
+                timings = ?report.timings,
                 error = report.error.as_deref(),
                 failed = ?report.failed,
                 "run completed with failed actions"
@@ -748,6 +780,7 @@ async fn execute(
         return crate::rollback::execute(ctx, &run, rollback, report, end).await;
     }
     let guard_policy = ctx.guard_policy();
+    let mut mark = Instant::now();
 
     // Load. The export job and the PodFactory source are read while the
     // employees are: the export is the longest read, and all three are
@@ -789,6 +822,7 @@ async fn execute(
     // The tenant's roles before planning, so a role code without one is a
     // finding, not a failed action per employee.
     let roles = RoleResolver::new(&s.auth0.roles, tenant_roles(ctx, &employees, &users).await?);
+    report.timings.read_ms = lap(&mut mark);
 
     // Match, then plan: the matches feed `app_metadata.podfactory_sync`.
     // An unreadable PodFactory source fails matching, not the run: accounts
@@ -814,6 +848,7 @@ async fn execute(
             (None, Some(finding))
         }
     };
+    report.timings.match_ms = lap(&mut mark);
     let policy = PlanPolicy {
         unidentified_rows: unidentified.len(),
         // A possible rehire a person acknowledged is "not a rehire".
@@ -931,6 +966,7 @@ async fn execute(
         .map(|(seq, a)| action_record(seq as i64, a, initial))
         .collect();
     store.insert_actions(run_id, &records).await?;
+    report.timings.plan_ms = lap(&mut mark);
     if let Some(reason) = held {
         report.status = if rejected.is_some() {
             RunStatus::Rejected
@@ -956,6 +992,7 @@ async fn execute(
         if !opts.dry_run {
             ctx.verify_leader().await?;
             record_links(store, &accounts, &matching, report, false).await?;
+            report.timings.record_ms = lap(&mut mark);
         }
         report.status = RunStatus::Succeeded;
         report.plan = Some(plan);
@@ -992,6 +1029,7 @@ async fn execute(
     if tally.attempted > tally.failed {
         observe_latency(ctx, run_id, &by_id).await;
     }
+    report.timings.apply_ms = lap(&mut mark);
     // Nothing more is written once another replica may lead, rosterd's own
     // records included.
     if let Some(why) = ctx.leadership_lost() {
@@ -1003,6 +1041,7 @@ async fn execute(
     }
     ctx.verify_leader().await?;
     record_links(store, &accounts, &matching, report, true).await?;
+    report.timings.record_ms = lap(&mut mark);
     let verdict = crate::outcome::applied(&tally, cut);
     report.status = verdict.status;
     report.error = verdict.error;
