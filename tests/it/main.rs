@@ -31,6 +31,7 @@ mod outcomes;
 mod planner_trust;
 mod podfactory_run;
 mod policy;
+mod rate;
 mod reconcile;
 mod rollback;
 mod source_trust;

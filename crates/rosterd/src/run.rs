@@ -1597,8 +1597,9 @@ async fn record_outcomes(ctx: &Context, run_id: i64, outcomes: &[(usize, &Outcom
 }
 
 /// Run `apply(seq)` for each of `seqs`, a run's recorded actions,
-/// `auth0.concurrency` at a time (the rate limiter still bounds throughput);
-/// one failure does not stop the others. Outcomes come back in order, each
+/// at most `auth0.concurrency` at a time (the client's limiter decides how
+/// many requests are in flight, from the tenant's rate and the latency it
+/// sees); one failure does not stop the others. Outcomes come back in order, each
 /// recorded as it comes. No action starts after a shutdown request, past the
 /// run's deadline or once the leader lock is lost, and one in flight at the
 /// deadline is cut short (the next run re-plans from what Auth0 then holds,

@@ -1,7 +1,7 @@
 //! Auth0 Management API v2 client: the calls rosterd makes, and nothing else.
 //!
 //! Every request goes through one path ([`Auth0Client::call`]): wait for the
-//! rate limiter, attach the cached token (fetched once, shared, refreshed a
+//! rate limiter (which learns the tenant's limit from the answers), attach the cached token (fetched once, shared, refreshed a
 //! minute before expiry), send, read the `x-ratelimit-*` headers, and retry
 //! 429, 5xx, 408 and transport failures with capped exponential backoff and
 //! full jitter. Errors name the endpoint and the status; request bodies
@@ -16,7 +16,7 @@ use crate::config::{Auth0Settings, Secret};
 use crate::metrics::Metrics;
 use crate::model::{Auth0User, Auth0UserId, Email};
 use rand::Rng;
-use ratelimit::{until_unix, RateLimiter};
+use ratelimit::{until_unix, Quota, RateLimiter};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -173,7 +173,7 @@ impl Auth0Client {
                 client_secret: s.client_secret.clone(),
                 connection: s.connection.clone(),
                 token: tokio::sync::Mutex::new(None),
-                limiter: RateLimiter::new(s.rate_per_sec, s.burst),
+                limiter: RateLimiter::new(s.rate_per_sec, s.burst, s.concurrency),
                 max_attempts: s.max_attempts,
                 backoff_base: Duration::from_millis(s.backoff_base_ms),
                 backoff_cap: Duration::from_millis(s.backoff_cap_ms),
@@ -290,19 +290,31 @@ impl Auth0Client {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            self.inner.limiter.acquire().await;
+            let ticket = self.inner.limiter.acquire().await;
             let m = &self.inner.metrics;
             let started = Instant::now();
             let outcome = build().send().await;
             m.auth0_request_duration
                 .with_label_values(&[endpoint])
                 .observe(started.elapsed().as_secs_f64());
+            if let Ok(resp) = &outcome {
+                self.inner.limiter.observe(
+                    &ticket,
+                    Quota {
+                        limit: header_u64(resp, "x-ratelimit-limit"),
+                        remaining: header_u64(resp, "x-ratelimit-remaining"),
+                        reset: header_u64(resp, "x-ratelimit-reset"),
+                        refused: resp.status() == StatusCode::TOO_MANY_REQUESTS,
+                    },
+                );
+            }
+            // The slot is free once the answer is in: not during a retry's wait.
+            drop(ticket);
             let last = attempt >= self.inner.max_attempts;
             let wait = match outcome {
                 Ok(resp) => {
                     let remaining = header_u64(&resp, "x-ratelimit-remaining");
                     let reset = header_u64(&resp, "x-ratelimit-reset");
-                    self.inner.limiter.observe(remaining, reset);
                     if let Some(r) = remaining {
                         m.auth0_ratelimit_remaining.set(r as i64);
                     }

@@ -131,16 +131,21 @@ pub struct Auth0Settings {
     pub audience: Option<String>,
     /// The database connection new accounts are created in.
     pub connection: String,
-    /// Requests per second rosterd allows itself; keep it below the
-    /// tenant's limit so that other Management API users keep headroom.
+    /// Requests per second rosterd never exceeds. The pace is the tenant's
+    /// own limit, learned from its `x-ratelimit-*` answers; set this below
+    /// it to leave other Management API users headroom.
     pub rate_per_sec: f64,
+    /// Requests rosterd never exceeds back to back (it uses the tenant's
+    /// burst up to this).
     pub burst: u32,
     /// Attempts per request before giving up (429, 5xx, timeouts).
     pub max_attempts: u32,
     pub backoff_base_ms: u64,
     pub backoff_cap_ms: u64,
     pub timeout_secs: u64,
-    /// Actions applied at once; the rate limiter still bounds throughput.
+    /// Requests in flight at most (and actions applied at once); the
+    /// limiter keeps as many in flight as the tenant's rate needs at the
+    /// latency it sees.
     pub concurrency: usize,
     /// The longest pause between polls of a users export job; the first
     /// polls come sooner (`auth0::job_pause`).
@@ -175,14 +180,15 @@ impl Default for Auth0Settings {
             client_id: String::new(),
             audience: None,
             connection: "Username-Password-Authentication".into(),
-            // Auth0's self-service production limit is 16 rps sustained.
-            rate_per_sec: 12.0,
-            burst: 10,
+            // Ceilings: the tenant's limit, learned, governs below them
+            // (Auth0's self-service production limit is 16 rps, burst 50).
+            rate_per_sec: 50.0,
+            burst: 50,
             max_attempts: 6,
             backoff_base_ms: 250,
             backoff_cap_ms: 30_000,
             timeout_secs: 30,
-            concurrency: 8,
+            concurrency: 16,
             export_poll_ms: 1000,
             export_timeout_secs: 900,
             bulk_import_threshold: 100,
