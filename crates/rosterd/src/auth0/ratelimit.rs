@@ -80,6 +80,8 @@ struct State {
     /// The newest request whose answer set the mirror: an older answer,
     /// arriving late, may only lower it.
     synced: u64,
+    /// Answers observed so far.
+    answered: u64,
 }
 
 /// One request's slot: taken by [`RateLimiter::acquire`], returned on drop.
@@ -90,6 +92,8 @@ pub struct Ticket<'a> {
     started: Instant,
     /// Wall-clock send time: the tenant handled the request after this.
     sent_unix: f64,
+    /// Answers observed before this request was sent.
+    answered_before: u64,
 }
 
 /// What one answer said about the tenant's bucket.
@@ -134,6 +138,7 @@ impl RateLimiter {
                 latency: None,
                 sent: 0,
                 synced: 0,
+                answered: 0,
             }),
             freed: Notify::new(),
             wall_clock,
@@ -166,6 +171,7 @@ impl RateLimiter {
                             seq: s.sent,
                             started: now,
                             sent_unix: (self.wall_clock)(),
+                            answered_before: s.answered,
                         };
                     }
                     _ => {
@@ -202,6 +208,7 @@ impl RateLimiter {
             s.capacity = Some(limit as f64);
         }
         if quota.refused {
+            s.answered += 1;
             // The mirror was wrong (another client, a lower limit than
             // learned): learn the rate again, from below.
             s.tenant = s.tenant.min(0.0);
@@ -218,8 +225,12 @@ impl RateLimiter {
                 s.learned = Some(s.learned.map_or(estimate, |l| l.max(estimate)));
             }
         }
-        // Requests in flight may not be counted in `remaining` yet.
-        let others = (s.in_flight - 1) as f64;
+        // Requests in flight may not be counted in `remaining` yet, nor
+        // those answered since this one was sent: the tenant may have
+        // handled them after it (requests overtake one another).
+        let overtaken = s.answered - ticket.answered_before;
+        s.answered += 1;
+        let others = (s.in_flight - 1) as f64 + overtaken as f64;
         let mirrored = remaining as f64 - others;
         if ticket.seq > s.synced {
             s.synced = ticket.seq;
@@ -368,6 +379,42 @@ mod tests {
             tokio::time::sleep(latency / 2).await;
             rl.observe(&ticket, quota);
         }
+    }
+
+    /// Two requests in flight, handled by the tenant in the other order and
+    /// answered in the order sent: the later answer must not lift the mirror
+    /// above what the tenant holds (it does not count the request it
+    /// handled after it).
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_overtaken_by_another_does_not_lift_the_mirror() {
+        let rl = limiter(50.0, 50, 16);
+        let mut tenant = Tenant::new(1.0, 3);
+        let first = rl.acquire().await;
+        // A second's latency: room for both requests in flight.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let q = tenant.take();
+        rl.observe(&first, q);
+        drop(first);
+        // The tenant has 2 tokens; both requests go.
+        let m = rl.acquire().await;
+        let n = rl.acquire().await;
+        let for_n = tenant.take(); // n handled first: 1 left
+        let for_m = tenant.take(); // then m: 0 left
+        rl.observe(&m, for_m);
+        drop(m);
+        rl.observe(&n, for_n);
+        drop(n);
+        assert_eq!(tenant.tokens.floor(), 0.0);
+        let start = Instant::now();
+        let third = rl.acquire().await;
+        assert!(
+            start.elapsed() >= Duration::from_millis(400),
+            "sent into an empty bucket after {:?}",
+            start.elapsed()
+        );
+        let q = tenant.take();
+        assert!(!q.refused, "the tenant refused it");
+        drop(third);
     }
 
     #[tokio::test(start_paused = true)]

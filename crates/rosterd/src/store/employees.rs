@@ -1014,24 +1014,29 @@ impl Store {
     /// Insert employees rows. Production never writes employees (beyond the
     /// auth0 columns); the demo, benchmarks and tests fill tables with it.
     pub async fn insert_employees(&self, rows: &[RawEmployee]) -> super::Result<()> {
+        const COLS: usize = 8;
         with_pool!(self, pool, q => {
             let mut tx = pool.begin().await.map_err(sql("insert employees"))?;
-            for e in rows {
-                sqlx::query(
-                    &q("INSERT INTO employees (id, full_name, email, department, workspace, role_code, \
-                     is_active, auth0_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")?,
-                )
-                .bind(e.id)
-                .bind(&e.full_name)
-                .bind(&e.email)
-                .bind(&e.department)
-                .bind(&e.workspace)
-                .bind(&e.role_code)
-                .bind(e.is_active)
-                .bind(&e.auth0_user_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(sql("insert employees"))?;
+            for chunk in rows.chunks(super::MAX_BINDS / COLS) {
+                let text = format!(
+                    "INSERT INTO employees (id, full_name, email, department, workspace, role_code, \
+                     is_active, auth0_user_id) VALUES {}",
+                    super::row_placeholders(1, chunk.len(), COLS)
+                );
+                let text = q(&text)?;
+                let mut query = sqlx::query(&text);
+                for e in chunk {
+                    query = query
+                        .bind(e.id)
+                        .bind(&e.full_name)
+                        .bind(&e.email)
+                        .bind(&e.department)
+                        .bind(&e.workspace)
+                        .bind(&e.role_code)
+                        .bind(e.is_active)
+                        .bind(&e.auth0_user_id);
+                }
+                query.execute(&mut *tx).await.map_err(sql("insert employees"))?;
             }
             tx.commit().await.map_err(sql("insert employees"))?;
         });

@@ -3,7 +3,7 @@
 //! records (`employee_podfactory_mapping`, history kept) and an admin's
 //! manual PodFactory mappings.
 
-use super::{sql, with_pool, Result, Store};
+use super::{placeholders, row_placeholders, sql, with_pool, Result, Store, MAX_BINDS};
 use crate::model::{Auth0UserId, EmployeeId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -11,24 +11,6 @@ use std::collections::HashMap;
 
 /// Bind parameters per statement, under the smallest limit of the three
 /// backends (SQLite's 32,766; PostgreSQL and MySQL take 65,535).
-const MAX_BINDS: usize = 30_000;
-
-/// `$first, $first+1, …` (`n` of them).
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `($first, …), (…)`: `rows` rows of `cols` placeholders each.
-fn row_placeholders(first: usize, rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", placeholders(first + r * cols, cols)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A table of links whose `last_verified` is kept set-based (migration
 /// 0009). "Last verified" means "the latest run that checked these links
 /// saw this one". Rewriting every row on every run made a no-change run

@@ -149,6 +149,26 @@ pub(crate) fn as_written(sql: &str) -> Result<Cow<'_, str>> {
     Ok(Cow::Borrowed(sql))
 }
 
+/// Bind parameters per statement, under the smallest limit of the three
+/// backends (SQLite's 32,766; PostgreSQL and MySQL take 65,535).
+pub(crate) const MAX_BINDS: usize = 30_000;
+
+/// `$first, $first+1, …` (`n` of them).
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($first, …), (…)`: `rows` rows of `cols` placeholders each.
+pub(crate) fn row_placeholders(first: usize, rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(first + r * cols, cols)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The same SQL with `?` placeholders, for MySQL. `?` is positional, so this
 /// is right only when `$1`, `$2`, … each appear once and in that order; a
 /// query that reuses a placeholder binds the value again under a new number
