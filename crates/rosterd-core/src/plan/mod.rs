@@ -31,8 +31,9 @@ use crate::model::{
     ManagedUserMetadata, PodFactorySync,
 };
 use crate::policy::{Field, Ownership, Policy, PolicyAction, Situation};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Settings the planner needs, taken from the configuration by the shell.
 #[derive(Debug, Clone, Default)]
@@ -528,9 +529,9 @@ fn desired_user_metadata(e: &Employee) -> ManagedUserMetadata {
 }
 
 struct Index<'a> {
-    by_id: HashMap<&'a str, &'a Auth0User>,
-    by_employee_id: HashMap<i64, Vec<&'a Auth0User>>,
-    by_email: HashMap<&'a str, Vec<&'a Auth0User>>,
+    by_id: FxHashMap<&'a str, &'a Auth0User>,
+    by_employee_id: FxHashMap<i64, Vec<&'a Auth0User>>,
+    by_email: FxHashMap<&'a str, Vec<&'a Auth0User>>,
     /// `policy.exclude`: indexed like the rest (they are evidence that an
     /// employee's account exists), never acted on nor reported.
     excluded: &'a BTreeMap<Auth0UserId, String>,
@@ -539,9 +540,9 @@ struct Index<'a> {
 impl<'a> Index<'a> {
     fn new(users: &'a [Auth0User], excluded: &'a BTreeMap<Auth0UserId, String>) -> Self {
         let mut idx = Index {
-            by_id: HashMap::with_capacity(users.len()),
-            by_employee_id: HashMap::new(),
-            by_email: HashMap::new(),
+            by_id: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
+            by_employee_id: FxHashMap::default(),
+            by_email: FxHashMap::default(),
             excluded,
         };
         // Input order is whatever the export returned: sort, so that every
@@ -585,7 +586,7 @@ pub fn plan(
     sorted.sort_by_key(|e| e.id);
 
     // An email shared by two employees cannot be evidence for either.
-    let mut email_owners: HashMap<&str, Vec<EmployeeId>> = HashMap::new();
+    let mut email_owners: FxHashMap<&str, Vec<EmployeeId>> = FxHashMap::default();
     for e in &sorted {
         email_owners.entry(e.email.as_str()).or_default().push(e.id);
     }
@@ -626,7 +627,7 @@ pub fn plan(
     }
 
     // Phase 2: an account claimed by two employees is a conflict for both.
-    let mut claims: HashMap<&str, Vec<EmployeeId>> = HashMap::new();
+    let mut claims: FxHashMap<&str, Vec<EmployeeId>> = FxHashMap::default();
     for (e, r) in &resolved {
         if let Resolution::Account(u, _) = r {
             claims.entry(u.user_id.0.as_str()).or_default().push(e.id);
@@ -672,7 +673,7 @@ pub fn plan(
 
     // Accounts an active employee has any claim on (stored id, metadata,
     // resolution): a leaver's evidence never blocks those.
-    let mut active_claims: HashMap<&str, Vec<EmployeeId>> = HashMap::new();
+    let mut active_claims: FxHashMap<&str, Vec<EmployeeId>> = FxHashMap::default();
     for (e, r) in &resolved {
         if !e.is_active {
             continue;
@@ -826,7 +827,7 @@ pub fn plan(
     // employee id, unmanaged otherwise. (Accounts in `claims` are managed,
     // and so are those an undecided employee's finding already names.)
     let mut stats = PlanStats::default();
-    let named_in_findings: HashSet<Auth0UserId> = out
+    let named_in_findings: FxHashSet<Auth0UserId> = out
         .findings
         .iter()
         .chain(&quiet)
@@ -881,7 +882,7 @@ pub fn plan(
     }
     let usage = usage::review(&managed_accounts, &out.actions, policy);
     // A leaver's account the review blocks as stale is not "left live".
-    let stale_blocks: HashSet<&Auth0UserId> = usage
+    let stale_blocks: FxHashSet<&Auth0UserId> = usage
         .actions
         .iter()
         .filter_map(|a| a.action.auth0_user_id())
@@ -952,13 +953,13 @@ struct RehireCandidate<'a> {
 struct Rehires<'a> {
     of_new: BTreeMap<EmployeeId, Vec<RehireCandidate<'a>>>,
     /// Accounts the policy moves to their rehire (`relink`).
-    moving: HashSet<Auth0UserId>,
+    moving: FxHashSet<Auth0UserId>,
 }
 
 impl<'a> Rehires<'a> {
     fn find(
         resolved: &[(&'a Employee, Resolution<'a>)],
-        email_owners: &HashMap<&str, Vec<EmployeeId>>,
+        email_owners: &FxHashMap<&str, Vec<EmployeeId>>,
         policy: &PlanPolicy,
     ) -> Self {
         let key = |e: &Employee| {
@@ -966,8 +967,9 @@ impl<'a> Rehires<'a> {
             (name.to_lowercase(), e.workspace.trim().to_lowercase())
         };
         let excluded = |e: &Employee| policy.excluded_employees.contains_key(&e.id);
-        let mut leavers: HashMap<EmployeeId, (&'a Employee, &'a Auth0User)> = HashMap::new();
-        let mut by_name: HashMap<(String, String), Vec<EmployeeId>> = HashMap::new();
+        let mut leavers: FxHashMap<EmployeeId, (&'a Employee, &'a Auth0User)> =
+            FxHashMap::default();
+        let mut by_name: FxHashMap<(String, String), Vec<EmployeeId>> = FxHashMap::default();
         for (e, r) in resolved {
             if let (false, false, Resolution::Account(u, _)) = (e.is_active, excluded(e), r) {
                 leavers.insert(e.id, (*e, *u));
@@ -1017,7 +1019,7 @@ impl<'a> Rehires<'a> {
         // An account moves only to the one rehire it can be: a single
         // candidate, wanted by no other new employee.
         if policy.rules.action(Situation::PossibleRehire) == PolicyAction::Relink {
-            let mut wanted: HashMap<&Auth0UserId, usize> = HashMap::new();
+            let mut wanted: FxHashMap<&Auth0UserId, usize> = FxHashMap::default();
             for c in found.of_new.values().flatten() {
                 *wanted.entry(&c.account.user_id).or_default() += 1;
             }
@@ -1200,7 +1202,7 @@ fn leaver_accounts<'a>(
     stored: Option<&Auth0UserId>,
     by_email: &[&'a Auth0User],
     idx: &Index<'a>,
-    active_claims: &HashMap<&str, Vec<EmployeeId>>,
+    active_claims: &FxHashMap<&str, Vec<EmployeeId>>,
 ) -> Vec<&'a Auth0User> {
     let mut out: Vec<&'a Auth0User> = stored
         .and_then(|s| idx.by_id.get(s.0.as_str()).copied())
@@ -1228,9 +1230,9 @@ fn leaver_accounts<'a>(
 #[derive(Default)]
 struct Leavers {
     /// Accounts already planned blocked (or already linked to a leaver).
-    planned: HashSet<String>,
+    planned: FxHashSet<String>,
     /// Leaver → the accounts attributed to them, for their findings.
-    by_employee: HashMap<EmployeeId, Vec<Auth0UserId>>,
+    by_employee: FxHashMap<EmployeeId, Vec<Auth0UserId>>,
 }
 
 impl Leavers {

@@ -12,7 +12,7 @@
 use super::{Action, Finding, FindingKind, PlanPolicy, PlannedAction};
 use crate::model::{Auth0User, Employee};
 use crate::policy::{PolicyAction, Situation};
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 const DAY: i64 = 86_400;
 
@@ -37,7 +37,7 @@ pub(super) fn review(
 ) -> Usage {
     // Accounts this plan already blocks, or gives to someone active (a
     // relinked rehire): neither is reviewed.
-    let blocking: HashSet<&str> = planned
+    let blocking: FxHashSet<&str> = planned
         .iter()
         .filter_map(|a| match &a.action {
             Action::Block { auth0_user_id, .. }
