@@ -501,7 +501,7 @@ fn desired_app_metadata(e: &Employee, role: &DesiredRole) -> ManagedAppMetadata 
     ManagedAppMetadata {
         employee_id: Some(e.id.0),
         department: Some(e.department.clone()),
-        role_code: role.metadata.clone(),
+        role_code: role.metadata.map(str::to_string),
         workspace: Some(e.workspace.clone()),
         created_by: None,
         previous_names: Vec::new(),
@@ -528,10 +528,54 @@ fn desired_user_metadata(e: &Employee) -> ManagedUserMetadata {
     }
 }
 
+/// The values filed under one key, in the order they were added. Nearly
+/// every key has one: a `Vec` each would be an allocation per employee or
+/// account, a large part of a 100,000-employee plan's time.
+#[derive(Debug, Clone)]
+enum Group<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Copy> Group<T> {
+    fn push(&mut self, v: T) {
+        match self {
+            Group::One(first) => *self = Group::Many(vec![*first, v]),
+            Group::Many(all) => all.push(v),
+        }
+    }
+
+    fn as_slice(&self) -> &[T] {
+        match self {
+            Group::One(v) => std::slice::from_ref(v),
+            Group::Many(all) => all,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        match self {
+            Group::One(v) => std::slice::from_mut(v),
+            Group::Many(all) => all,
+        }
+    }
+}
+
+/// File `v` under `k`.
+fn file<K: std::hash::Hash + Eq, T: Copy>(map: &mut FxHashMap<K, Group<T>>, k: K, v: T) {
+    map.entry(k)
+        .and_modify(|g| g.push(v))
+        .or_insert(Group::One(v));
+}
+
+/// The values under `k`, none when absent.
+fn filed<'m, K: std::hash::Hash + Eq, T: Copy>(map: &'m FxHashMap<K, Group<T>>, k: &K) -> &'m [T] {
+    map.get(k).map_or(&[], Group::as_slice)
+}
+
 struct Index<'a> {
     by_id: FxHashMap<&'a str, &'a Auth0User>,
-    by_employee_id: FxHashMap<i64, Vec<&'a Auth0User>>,
-    by_email: FxHashMap<&'a str, Vec<&'a Auth0User>>,
+    by_employee_id: FxHashMap<i64, Group<&'a Auth0User>>,
+    by_email: FxHashMap<&'a str, Group<&'a Auth0User>>,
     /// `policy.exclude`: indexed like the rest (they are evidence that an
     /// employee's account exists), never acted on nor reported.
     excluded: &'a BTreeMap<Auth0UserId, String>,
@@ -541,8 +585,8 @@ impl<'a> Index<'a> {
     fn new(users: &'a [Auth0User], excluded: &'a BTreeMap<Auth0UserId, String>) -> Self {
         let mut idx = Index {
             by_id: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
-            by_employee_id: FxHashMap::default(),
-            by_email: FxHashMap::default(),
+            by_employee_id: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
+            by_email: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
             excluded,
         };
         // Input order is whatever the export returned: sort, so that every
@@ -552,10 +596,10 @@ impl<'a> Index<'a> {
         for u in sorted {
             idx.by_id.insert(u.user_id.0.as_str(), u);
             if let Some(id) = u.app_metadata.employee_id {
-                idx.by_employee_id.entry(id).or_default().push(u);
+                file(&mut idx.by_employee_id, id, u);
             }
             if let Some(email) = &u.email {
-                idx.by_email.entry(email.as_str()).or_default().push(u);
+                file(&mut idx.by_email, email.as_str(), u);
             }
         }
         idx
@@ -586,12 +630,20 @@ pub fn plan(
     sorted.sort_by_key(|e| e.id);
 
     // An email shared by two employees cannot be evidence for either.
-    let mut email_owners: FxHashMap<&str, Vec<EmployeeId>> = FxHashMap::default();
+    let mut email_owners: FxHashMap<&str, Group<EmployeeId>> =
+        FxHashMap::with_capacity_and_hasher(sorted.len(), Default::default());
     for e in &sorted {
-        email_owners.entry(e.email.as_str()).or_default().push(e.id);
+        file(&mut email_owners, e.email.as_str(), e.id);
     }
-    let shared_email = |e: &Employee| email_owners[e.email.as_str()].len() > 1;
+    let shared: FxHashSet<&str> = email_owners
+        .iter()
+        .filter(|(_, owners)| owners.as_slice().len() > 1)
+        .map(|(email, _)| *email)
+        .collect();
+    // Nearly always none are shared: then nothing need be looked up.
+    let shared_email = |e: &Employee| !shared.is_empty() && shared.contains(e.email.as_str());
     for (email, owners) in &email_owners {
+        let owners = owners.as_slice();
         if owners.len() > 1 {
             for id in owners.iter().filter(|id| !excluded_employee(id)) {
                 out.findings.push(Finding::new(
@@ -627,10 +679,11 @@ pub fn plan(
     }
 
     // Phase 2: an account claimed by two employees is a conflict for both.
-    let mut claims: FxHashMap<&str, Vec<EmployeeId>> = FxHashMap::default();
+    let mut claims: FxHashMap<&str, Group<EmployeeId>> =
+        FxHashMap::with_capacity_and_hasher(resolved.len(), Default::default());
     for (e, r) in &resolved {
         if let Resolution::Account(u, _) = r {
-            claims.entry(u.user_id.0.as_str()).or_default().push(e.id);
+            file(&mut claims, u.user_id.0.as_str(), e.id);
         }
     }
     // A stored id is a claim even when its employee ended undecided: the
@@ -639,13 +692,13 @@ pub fn plan(
         if let (Resolution::Undecided, Some(id)) = (r, &e.auth0_user_id) {
             if let Some(owners) = claims.get_mut(id.0.as_str()) {
                 owners.push(e.id);
-                owners.sort();
+                owners.as_mut_slice().sort();
             }
         }
     }
     for (e, r) in resolved.iter_mut() {
         if let Resolution::Account(u, _) = r {
-            let owners = &claims[u.user_id.0.as_str()];
+            let owners = claims[u.user_id.0.as_str()].as_slice();
             if owners.len() > 1 {
                 let into = if excluded_employee(&e.id) {
                     &mut quiet
@@ -673,26 +726,27 @@ pub fn plan(
 
     // Accounts an active employee has any claim on (stored id, metadata,
     // resolution): a leaver's evidence never blocks those.
-    let mut active_claims: FxHashMap<&str, Vec<EmployeeId>> = FxHashMap::default();
+    let mut active_claims: FxHashMap<&str, Group<EmployeeId>> =
+        FxHashMap::with_capacity_and_hasher(resolved.len(), Default::default());
+    let mut mine: Vec<&str> = Vec::new();
     for (e, r) in &resolved {
         if !e.is_active {
             continue;
         }
-        let mut mine: Vec<&str> = idx
-            .by_employee_id
-            .get(&e.id.0)
-            .into_iter()
-            .flatten()
-            .map(|u| u.user_id.0.as_str())
-            .collect();
+        mine.clear();
+        mine.extend(
+            filed(&idx.by_employee_id, &e.id.0)
+                .iter()
+                .map(|u| u.user_id.0.as_str()),
+        );
         mine.extend(e.auth0_user_id.as_ref().map(|id| id.0.as_str()));
         if let Resolution::Account(u, _) = r {
             mine.push(u.user_id.0.as_str());
         }
         mine.sort_unstable();
         mine.dedup();
-        for id in mine {
-            active_claims.entry(id).or_default().push(e.id);
+        for id in &mine {
+            file(&mut active_claims, *id, e.id);
         }
     }
 
@@ -726,7 +780,7 @@ pub fn plan(
         match r {
             Resolution::Account(u, _) if rehires.moving.contains(&u.user_id) => {
                 // The account moves to the rehire: never blocked as a leaver's.
-                leavers.planned.insert(u.user_id.0.clone());
+                leavers.planned.insert(u.user_id.0.as_str());
             }
             Resolution::Account(u, evidence) => {
                 let role = roles.desired(e, policy);
@@ -739,7 +793,7 @@ pub fn plan(
                 };
                 account_actions(e, u, &mut ctx, &mut out);
                 if !e.is_active {
-                    leavers.planned.insert(u.user_id.0.clone());
+                    leavers.planned.insert(u.user_id.0.as_str());
                 }
             }
             Resolution::NoAccount if e.is_active && !shared_email(e) => {
@@ -751,10 +805,7 @@ pub fn plan(
                 let by_email = if shared_email(e) {
                     &[][..]
                 } else {
-                    idx.by_email
-                        .get(e.email.as_str())
-                        .map(Vec::as_slice)
-                        .unwrap_or(&[])
+                    filed(&idx.by_email, &e.email.as_str())
                 };
                 let attributed = leaver_accounts(
                     e.id,
@@ -840,7 +891,8 @@ pub fn plan(
             stats.excluded_accounts += 1;
             continue;
         }
-        if !claims.contains_key(id) && !named_in_findings.contains(&u.user_id) {
+        let claimed = claims.get(id).map(Group::as_slice);
+        if claimed.is_none() && !named_in_findings.contains(&u.user_id) {
             let Some((situation, orphan)) = orphan_finding(u, policy) else {
                 stats.unmanaged_accounts += 1;
                 unmanaged(u, &mut out);
@@ -871,7 +923,7 @@ pub fn plan(
         if !u.email_verified {
             stats.managed_unverified_email += 1;
         }
-        let owner = match claims.get(id).map(Vec::as_slice) {
+        let owner = match claimed {
             Some([one]) => sorted
                 .binary_search_by_key(one, |e| e.id)
                 .ok()
@@ -959,7 +1011,7 @@ struct Rehires<'a> {
 impl<'a> Rehires<'a> {
     fn find(
         resolved: &[(&'a Employee, Resolution<'a>)],
-        email_owners: &FxHashMap<&str, Vec<EmployeeId>>,
+        email_owners: &FxHashMap<&str, Group<EmployeeId>>,
         policy: &PlanPolicy,
     ) -> Self {
         let key = |e: &Employee| {
@@ -986,6 +1038,7 @@ impl<'a> Rehires<'a> {
             }
             let mut candidates: Vec<RehireCandidate> = Vec::new();
             let same_email = email_owners[e.email.as_str()]
+                .as_slice()
                 .iter()
                 .filter(|o| **o != e.id);
             for o in same_email {
@@ -1094,7 +1147,7 @@ impl<'a> Rehires<'a> {
                         auth0_user_id: u.user_id.clone(),
                         evidence: Evidence::Rehire,
                         role_code: if roles_owned {
-                            cx.role.assign.clone()
+                            cx.role.assign.to_string()
                         } else {
                             String::new()
                         },
@@ -1202,12 +1255,12 @@ fn leaver_accounts<'a>(
     stored: Option<&Auth0UserId>,
     by_email: &[&'a Auth0User],
     idx: &Index<'a>,
-    active_claims: &FxHashMap<&str, Vec<EmployeeId>>,
+    active_claims: &FxHashMap<&str, Group<EmployeeId>>,
 ) -> Vec<&'a Auth0User> {
     let mut out: Vec<&'a Auth0User> = stored
         .and_then(|s| idx.by_id.get(s.0.as_str()).copied())
         .into_iter()
-        .chain(idx.by_employee_id.get(&id.0).into_iter().flatten().copied())
+        .chain(filed(&idx.by_employee_id, &id.0).iter().copied())
         .chain(
             by_email
                 .iter()
@@ -1218,7 +1271,7 @@ fn leaver_accounts<'a>(
             !idx.excluded(u)
                 && active_claims
                     .get(u.user_id.0.as_str())
-                    .is_none_or(|owners| owners.iter().all(|o| *o == id))
+                    .is_none_or(|owners| owners.as_slice().iter().all(|o| *o == id))
         })
         .collect();
     out.sort_by(|a, b| a.user_id.cmp(&b.user_id));
@@ -1228,20 +1281,20 @@ fn leaver_accounts<'a>(
 
 /// Blocks planned for leavers whose account is undecided, once per account.
 #[derive(Default)]
-struct Leavers {
+struct Leavers<'a> {
     /// Accounts already planned blocked (or already linked to a leaver).
-    planned: FxHashSet<String>,
+    planned: FxHashSet<&'a str>,
     /// Leaver → the accounts attributed to them, for their findings.
     by_employee: FxHashMap<EmployeeId, Vec<Auth0UserId>>,
 }
 
-impl Leavers {
-    fn block(&mut self, id: EmployeeId, accounts: Vec<&Auth0User>, out: &mut Out) {
+impl<'a> Leavers<'a> {
+    fn block(&mut self, id: EmployeeId, accounts: Vec<&'a Auth0User>, out: &mut Out) {
         if accounts.is_empty() {
             return;
         }
         for u in &accounts {
-            if !u.blocked && self.planned.insert(u.user_id.0.clone()) {
+            if !u.blocked && self.planned.insert(u.user_id.0.as_str()) {
                 out.act(
                     Situation::InactiveWithAccount,
                     Action::Block {
@@ -1261,12 +1314,12 @@ impl Leavers {
 }
 
 /// The role an employee's account should carry, as the planner decided it.
-struct DesiredRole {
+struct DesiredRole<'e> {
     /// `app_metadata.role_code`: None while the code has no Auth0 role, so
     /// that mapping it later shows up as drift and the role gets assigned.
-    metadata: Option<String>,
+    metadata: Option<&'e str>,
     /// The code to assign (empty: none).
-    assign: String,
+    assign: &'e str,
 }
 
 /// Role codes checked against the tenant's roles, collecting one finding per
@@ -1277,15 +1330,15 @@ struct RoleCheck {
 }
 
 impl RoleCheck {
-    fn desired(&mut self, e: &Employee, policy: &PlanPolicy) -> DesiredRole {
+    fn desired<'e>(&mut self, e: &'e Employee, policy: &PlanPolicy) -> DesiredRole<'e> {
         let mapped = |code: &str| match &policy.roles {
             None => Ok(()),
             Some(r) => r.id(code).map(|_| ()),
         };
         match mapped(&e.role_code) {
             Ok(()) => DesiredRole {
-                metadata: Some(e.role_code.clone()),
-                assign: e.role_code.clone(),
+                metadata: Some(&e.role_code),
+                assign: &e.role_code,
             },
             Err(why) => {
                 // Only active employees get roles; a leaver's code is moot.
@@ -1298,7 +1351,7 @@ impl RoleCheck {
                 }
                 DesiredRole {
                     metadata: None,
-                    assign: String::new(),
+                    assign: "",
                 }
             }
         }
@@ -1384,21 +1437,16 @@ fn resolve<'a>(
         .as_ref()
         .and_then(|id| idx.by_id.get(id.0.as_str()).copied())
         .filter(&mut usable);
-    let by_meta: Vec<&Auth0User> = idx
-        .by_employee_id
-        .get(&e.id.0)
-        .into_iter()
-        .flatten()
+    let by_meta: Vec<&Auth0User> = filed(&idx.by_employee_id, &e.id.0)
+        .iter()
         .copied()
         .filter(&mut usable)
         .collect();
     let by_email: Vec<&Auth0User> = if shared_email {
         Vec::new()
     } else {
-        idx.by_email
-            .get(e.email.as_str())
-            .into_iter()
-            .flatten()
+        filed(&idx.by_email, &e.email.as_str())
+            .iter()
             .copied()
             .filter(&mut usable)
             .collect()
@@ -1538,7 +1586,7 @@ fn create_action(e: &Employee, role: &DesiredRole, policy: &PlanPolicy) -> (Acti
         user_metadata.employee_id = None;
     }
     let role_code = if set(Field::Roles) {
-        role.assign.clone()
+        role.assign.to_string()
     } else {
         String::new()
     };
@@ -1560,7 +1608,7 @@ fn create_action(e: &Employee, role: &DesiredRole, policy: &PlanPolicy) -> (Acti
 /// What `account_actions` needs besides the employee and the account.
 struct AccountContext<'a> {
     evidence: Evidence,
-    role: &'a DesiredRole,
+    role: &'a DesiredRole<'a>,
     email_shared: bool,
     policy: &'a PlanPolicy,
     /// Drift seen per field, whatever its ownership.
@@ -1580,7 +1628,7 @@ fn account_actions(e: &Employee, u: &Auth0User, cx: &mut AccountContext, out: &m
                 previous_employee_id: None,
                 // A leaver's account is linked to be blocked, not given a role.
                 role_code: if e.is_active && roles_owned {
-                    cx.role.assign.clone()
+                    cx.role.assign.to_string()
                 } else {
                     String::new()
                 },
@@ -1692,43 +1740,47 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
         patch.email_verified = Some(true);
     }
 
-    let want = desired_app_metadata(e, cx.role);
+    // Compared borrowed, field by field: the values are built only for
+    // what drifted (nearly every account is in sync).
+    type Want<'v> = &'v dyn Fn() -> serde_json::Value;
     let have = &u.app_metadata;
+    let want_role = cx.role.metadata;
     // Role codes compare case-insensitively: a case-only change rewrites
     // the metadata but is the same role.
     let role_differs = !have
         .role_code
         .as_deref()
         .unwrap_or("")
-        .eq_ignore_ascii_case(want.role_code.as_deref().unwrap_or(""));
-    for (field, key, value, differs) in [
+        .eq_ignore_ascii_case(want_role.unwrap_or(""));
+    let app: [(Field, &str, Want, bool); 4] = [
         (
             Field::AppEmployeeId,
             "employee_id",
-            e.id.0.into(),
-            have.employee_id != want.employee_id,
+            &|| e.id.0.into(),
+            have.employee_id != Some(e.id.0),
         ),
         (
             Field::AppDepartment,
             "department",
-            e.department.clone().into(),
-            have.department != want.department,
+            &|| e.department.as_str().into(),
+            have.department.as_deref() != Some(e.department.as_str()),
         ),
         (
             Field::AppWorkspace,
             "workspace",
-            e.workspace.clone().into(),
-            have.workspace != want.workspace,
+            &|| e.workspace.as_str().into(),
+            have.workspace.as_deref() != Some(e.workspace.as_str()),
         ),
         (
             Field::AppRoleCode,
             "role_code",
-            want.role_code.clone().into(),
-            have.role_code != want.role_code,
+            &|| want_role.into(),
+            have.role_code.as_deref() != want_role,
         ),
-    ] {
+    ];
+    for (field, key, value, differs) in app {
         if differs && drifted(field) {
-            patch.app_metadata.insert(key.to_string(), value);
+            patch.app_metadata.insert(key.to_string(), value());
         }
     }
     if let Some(want) = desired_sync(e, cx.policy).filter(|w| *w != have.podfactory_sync) {
@@ -1740,30 +1792,30 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
             );
         }
     }
-    let want = desired_user_metadata(e);
     let have = &u.user_metadata;
-    for (field, key, value, differs) in [
+    let user: [(Field, &str, Want, bool); 3] = [
         (
             Field::UserEmployeeId,
             "employee_id",
-            e.id.0.into(),
-            have.employee_id != want.employee_id,
+            &|| e.id.0.into(),
+            have.employee_id != Some(e.id.0),
         ),
         (
             Field::UserFullName,
             "full_name",
-            e.full_name.clone().into(),
-            have.full_name != want.full_name,
+            &|| e.full_name.as_str().into(),
+            have.full_name.as_deref() != Some(e.full_name.as_str()),
         ),
         (
             Field::UserDepartment,
             "department",
-            e.department.clone().into(),
-            have.department != want.department,
+            &|| e.department.as_str().into(),
+            have.department.as_deref() != Some(e.department.as_str()),
         ),
-    ] {
+    ];
+    for (field, key, value, differs) in user {
         if differs && drifted(field) {
-            patch.user_metadata.insert(key.to_string(), value);
+            patch.user_metadata.insert(key.to_string(), value());
         }
     }
 
@@ -1775,7 +1827,7 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
     let role_change =
         (role_differs && rules.owner(Field::Roles) == Ownership::Enforce).then(|| RoleChange {
             from: u.app_metadata.role_code.clone().filter(|r| !r.is_empty()),
-            to: cx.role.assign.clone(),
+            to: cx.role.assign.to_string(),
         });
     let reason = format!(
         "account drifted from employee {}: {}",
