@@ -567,12 +567,27 @@ fn file<K: std::hash::Hash + Eq, T: Copy>(map: &mut FxHashMap<K, Group<T>>, k: K
         .or_insert(Group::One(v));
 }
 
+/// File `v` in a per-account slot.
+fn claim<T: Copy>(slot: &mut Option<Group<T>>, v: T) {
+    match slot {
+        Some(g) => g.push(v),
+        None => *slot = Some(Group::One(v)),
+    }
+}
+
 /// The values under `k`, none when absent.
 fn filed<'m, K: std::hash::Hash + Eq, T: Copy>(map: &'m FxHashMap<K, Group<T>>, k: &K) -> &'m [T] {
     map.get(k).map_or(&[], Group::as_slice)
 }
 
 struct Index<'a> {
+    /// The accounts as given, and the slot of each: accounts sharing a
+    /// user id share one, so that facts about accounts are kept in vectors
+    /// of `slots` (a lookup per employee in a map keyed by id was the
+    /// larger part of a big plan's time).
+    users: &'a [Auth0User],
+    slot_of: Vec<u32>,
+    slots: usize,
     by_id: FxHashMap<&'a str, &'a Auth0User>,
     by_employee_id: FxHashMap<i64, Group<&'a Auth0User>>,
     by_email: FxHashMap<&'a str, Group<&'a Auth0User>>,
@@ -584,6 +599,9 @@ struct Index<'a> {
 impl<'a> Index<'a> {
     fn new(users: &'a [Auth0User], excluded: &'a BTreeMap<Auth0UserId, String>) -> Self {
         let mut idx = Index {
+            users,
+            slot_of: vec![0; users.len()],
+            slots: 0,
             by_id: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
             by_employee_id: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
             by_email: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
@@ -593,7 +611,14 @@ impl<'a> Index<'a> {
         // list built from the index (and every finding naming it) is stable.
         let mut sorted: Vec<&'a Auth0User> = users.iter().collect();
         sorted.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+        let mut last: Option<&str> = None;
         for u in sorted {
+            if last != Some(u.user_id.0.as_str()) {
+                idx.slots += 1;
+                last = Some(u.user_id.0.as_str());
+            }
+            let at = idx.position(u);
+            idx.slot_of[at] = (idx.slots - 1) as u32;
             idx.by_id.insert(u.user_id.0.as_str(), u);
             if let Some(id) = u.app_metadata.employee_id {
                 file(&mut idx.by_employee_id, id, u);
@@ -607,6 +632,28 @@ impl<'a> Index<'a> {
 
     fn excluded(&self, u: &Auth0User) -> bool {
         self.excluded.contains_key(&u.user_id)
+    }
+
+    /// Where `u` is in `users`: every account the planner handles is one of
+    /// them, so its address says.
+    fn position(&self, u: &Auth0User) -> usize {
+        let at = (u as *const Auth0User as usize).wrapping_sub(self.users.as_ptr() as usize)
+            / std::mem::size_of::<Auth0User>();
+        assert!(
+            self.users.get(at).is_some_and(|v| std::ptr::eq(v, u)),
+            "account {} is not one the index was built from",
+            u.user_id
+        );
+        at
+    }
+
+    fn slot(&self, u: &Auth0User) -> usize {
+        self.slot_of[self.position(u)] as usize
+    }
+
+    /// A fact per account slot, none yet.
+    fn per_account<T: Clone>(&self) -> Vec<Option<T>> {
+        vec![None; self.slots]
     }
 }
 
@@ -679,26 +726,28 @@ pub fn plan(
     }
 
     // Phase 2: an account claimed by two employees is a conflict for both.
-    let mut claims: FxHashMap<&str, Group<EmployeeId>> =
-        FxHashMap::with_capacity_and_hasher(resolved.len(), Default::default());
+    let mut claims: Vec<Option<Group<&Employee>>> = idx.per_account();
     for (e, r) in &resolved {
         if let Resolution::Account(u, _) = r {
-            file(&mut claims, u.user_id.0.as_str(), e.id);
+            claim(&mut claims[idx.slot(u)], *e);
         }
     }
     // A stored id is a claim even when its employee ended undecided: the
     // account must not go to someone else on weaker evidence.
     for (e, r) in &resolved {
         if let (Resolution::Undecided, Some(id)) = (r, &e.auth0_user_id) {
-            if let Some(owners) = claims.get_mut(id.0.as_str()) {
-                owners.push(e.id);
-                owners.as_mut_slice().sort();
+            let slot = idx.by_id.get(id.0.as_str()).map(|u| idx.slot(u));
+            if let Some(owners) = slot.and_then(|s| claims[s].as_mut()) {
+                owners.push(e);
+                owners.as_mut_slice().sort_by_key(|o| o.id);
             }
         }
     }
     for (e, r) in resolved.iter_mut() {
         if let Resolution::Account(u, _) = r {
-            let owners = claims[u.user_id.0.as_str()].as_slice();
+            let owners = claims[idx.slot(u)]
+                .as_ref()
+                .map_or(&[][..], Group::as_slice);
             if owners.len() > 1 {
                 let into = if excluded_employee(&e.id) {
                     &mut quiet
@@ -714,7 +763,7 @@ pub fn plan(
                         u.user_id,
                         owners
                             .iter()
-                            .map(|i| i.to_string())
+                            .map(|o| o.id.to_string())
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
@@ -726,9 +775,8 @@ pub fn plan(
 
     // Accounts an active employee has any claim on (stored id, metadata,
     // resolution): a leaver's evidence never blocks those.
-    let mut active_claims: FxHashMap<&str, Group<EmployeeId>> =
-        FxHashMap::with_capacity_and_hasher(resolved.len(), Default::default());
-    let mut mine: Vec<&str> = Vec::new();
+    let mut active_claims: Vec<Option<Group<EmployeeId>>> = idx.per_account();
+    let mut mine: Vec<usize> = Vec::new();
     for (e, r) in &resolved {
         if !e.is_active {
             continue;
@@ -737,16 +785,22 @@ pub fn plan(
         mine.extend(
             filed(&idx.by_employee_id, &e.id.0)
                 .iter()
-                .map(|u| u.user_id.0.as_str()),
+                .map(|u| idx.slot(u)),
         );
-        mine.extend(e.auth0_user_id.as_ref().map(|id| id.0.as_str()));
+        // A stored id of no account is never looked up; one found by its
+        // stored id is the resolution's own account.
+        let stored = match (r, &e.auth0_user_id) {
+            (Resolution::Account(_, Evidence::StoredId), _) | (_, None) => None,
+            (_, Some(id)) => idx.by_id.get(id.0.as_str()).map(|u| idx.slot(u)),
+        };
+        mine.extend(stored);
         if let Resolution::Account(u, _) = r {
-            mine.push(u.user_id.0.as_str());
+            mine.push(idx.slot(u));
         }
         mine.sort_unstable();
         mine.dedup();
-        for id in &mine {
-            file(&mut active_claims, *id, e.id);
+        for slot in &mine {
+            claim(&mut active_claims[*slot], e.id);
         }
     }
 
@@ -885,13 +939,12 @@ pub fn plan(
         .flat_map(|f| f.auth0_user_ids.iter().cloned())
         .collect();
     let mut managed_accounts = Vec::new();
-    for u in auth0_users {
-        let id = u.user_id.0.as_str();
+    for (u, slot) in auth0_users.iter().zip(&idx.slot_of) {
         if idx.excluded(u) {
             stats.excluded_accounts += 1;
             continue;
         }
-        let claimed = claims.get(id).map(Group::as_slice);
+        let claimed = claims[*slot as usize].as_ref().map(Group::as_slice);
         if claimed.is_none() && !named_in_findings.contains(&u.user_id) {
             let Some((situation, orphan)) = orphan_finding(u, policy) else {
                 stats.unmanaged_accounts += 1;
@@ -924,10 +977,7 @@ pub fn plan(
             stats.managed_unverified_email += 1;
         }
         let owner = match claimed {
-            Some([one]) => sorted
-                .binary_search_by_key(one, |e| e.id)
-                .ok()
-                .map(|i| sorted[i]),
+            Some([one]) => Some(*one),
             _ => None,
         };
         managed_accounts.push((u, owner));
@@ -1255,7 +1305,7 @@ fn leaver_accounts<'a>(
     stored: Option<&Auth0UserId>,
     by_email: &[&'a Auth0User],
     idx: &Index<'a>,
-    active_claims: &FxHashMap<&str, Group<EmployeeId>>,
+    active_claims: &[Option<Group<EmployeeId>>],
 ) -> Vec<&'a Auth0User> {
     let mut out: Vec<&'a Auth0User> = stored
         .and_then(|s| idx.by_id.get(s.0.as_str()).copied())
@@ -1269,8 +1319,8 @@ fn leaver_accounts<'a>(
         )
         .filter(|u| {
             !idx.excluded(u)
-                && active_claims
-                    .get(u.user_id.0.as_str())
+                && active_claims[idx.slot(u)]
+                    .as_ref()
                     .is_none_or(|owners| owners.as_slice().iter().all(|o| *o == id))
         })
         .collect();
