@@ -33,6 +33,7 @@ use crate::model::{
 use crate::policy::{Field, Ownership, Policy, PolicyAction, Situation};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Settings the planner needs, taken from the configuration by the shell.
@@ -714,6 +715,8 @@ pub fn plan(
     // An excluded employee is resolved too, so that their accounts are
     // theirs (not orphans), but what it finds is never reported.
     let mut resolved: Vec<(&Employee, Resolution)> = Vec::with_capacity(sorted.len());
+    // Beside `resolved`: the accounts carrying each employee's id.
+    let mut carrying: Vec<&[&Auth0User]> = Vec::with_capacity(sorted.len());
     let mut quiet: Vec<Finding> = Vec::new();
     for e in &sorted {
         let into = if excluded_employee(&e.id) {
@@ -721,8 +724,10 @@ pub fn plan(
         } else {
             &mut out.findings
         };
-        let r = resolve(e, &idx, shared_email(e), into);
+        let theirs = filed(&idx.by_employee_id, &e.id.0);
+        let r = resolve(e, &idx, theirs, shared_email(e), into);
         resolved.push((e, r));
+        carrying.push(theirs);
     }
 
     // Phase 2: an account claimed by two employees is a conflict for both.
@@ -777,16 +782,12 @@ pub fn plan(
     // resolution): a leaver's evidence never blocks those.
     let mut active_claims: Vec<Option<Group<EmployeeId>>> = idx.per_account();
     let mut mine: Vec<usize> = Vec::new();
-    for (e, r) in &resolved {
+    for ((e, r), theirs) in resolved.iter().zip(&carrying) {
         if !e.is_active {
             continue;
         }
         mine.clear();
-        mine.extend(
-            filed(&idx.by_employee_id, &e.id.0)
-                .iter()
-                .map(|u| idx.slot(u)),
-        );
+        mine.extend(theirs.iter().map(|u| idx.slot(u)));
         // A stored id of no account is never looked up; one found by its
         // stored id is the resolution's own account.
         let stored = match (r, &e.auth0_user_id) {
@@ -1455,9 +1456,31 @@ fn orphan_finding(u: &Auth0User, policy: &PlanPolicy) -> Option<(Situation, Find
     Some((situation, f))
 }
 
+/// `accounts` less the excluded ones: borrowed when none is (nearly
+/// always), so that resolving allocates nothing.
+fn usable<'s, 'a>(
+    idx: &Index<'a>,
+    accounts: &'s [&'a Auth0User],
+    saw_excluded: &mut bool,
+) -> Cow<'s, [&'a Auth0User]> {
+    if !accounts.iter().any(|u| idx.excluded(u)) {
+        return Cow::Borrowed(accounts);
+    }
+    *saw_excluded = true;
+    Cow::Owned(
+        accounts
+            .iter()
+            .copied()
+            .filter(|u| !idx.excluded(u))
+            .collect(),
+    )
+}
+
+/// `carrying`: the accounts carrying `e`'s employee id.
 fn resolve<'a>(
     e: &Employee,
     idx: &Index<'a>,
+    carrying: &[&'a Auth0User],
     shared_email: bool,
     findings: &mut Vec<Finding>,
 ) -> Resolution<'a> {
@@ -1477,31 +1500,26 @@ fn resolve<'a>(
     // excluded accounts is left alone: a second account would touch what the
     // tenant said rosterd must not (same email, same employee id).
     let mut saw_excluded = false;
-    let mut usable = |u: &&'a Auth0User| {
-        let excluded = idx.excluded(u);
-        saw_excluded |= excluded;
-        !excluded
-    };
     let stored = e
         .auth0_user_id
         .as_ref()
         .and_then(|id| idx.by_id.get(id.0.as_str()).copied())
-        .filter(&mut usable);
-    let by_meta: Vec<&Auth0User> = filed(&idx.by_employee_id, &e.id.0)
-        .iter()
-        .copied()
-        .filter(&mut usable)
-        .collect();
-    let by_email: Vec<&Auth0User> = if shared_email {
-        Vec::new()
+        .filter(|u| {
+            let excluded = idx.excluded(u);
+            saw_excluded |= excluded;
+            !excluded
+        });
+    let by_meta = usable(idx, carrying, &mut saw_excluded);
+    let by_email = if shared_email {
+        Cow::Borrowed(&[][..])
     } else {
-        filed(&idx.by_email, &e.email.as_str())
-            .iter()
-            .copied()
-            .filter(&mut usable)
-            .collect()
+        usable(
+            idx,
+            filed(&idx.by_email, &e.email.as_str()),
+            &mut saw_excluded,
+        )
     };
-    let by_meta = by_meta.as_slice();
+    let by_meta = &by_meta[..];
     if saw_excluded && stored.is_none() && by_meta.is_empty() && by_email.is_empty() {
         return Resolution::Excluded;
     }
@@ -1515,7 +1533,7 @@ fn resolve<'a>(
     let (chosen, evidence) = match (stored, by_meta.first()) {
         (Some(s), _) => (s, Evidence::StoredId),
         (None, Some(m)) => (*m, Evidence::EmployeeIdMetadata),
-        (None, None) => match by_email.as_slice() {
+        (None, None) => match &by_email[..] {
             [] => return Resolution::NoAccount,
             [one] => (*one, Evidence::Email),
             many => {

@@ -50,7 +50,7 @@ pub(super) fn review(
     let limits = rules.usage;
     let mut out = Usage::default();
     for (u, e) in accounts {
-        if u.blocked || blocking.contains(u.user_id.0.as_str()) {
+        if u.blocked {
             continue;
         }
         let (situation, days, limit) = match (u.last_login, u.created_at) {
@@ -67,7 +67,8 @@ pub(super) fn review(
             // No creation date and no login: nothing to measure from.
             (None, None) => continue,
         };
-        if policy.now <= limit {
+        // Most accounts are in use: the lookup is left for those that are not.
+        if policy.now <= limit || blocking.contains(u.user_id.0.as_str()) {
             continue;
         }
         match situation {
