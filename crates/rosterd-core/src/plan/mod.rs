@@ -577,8 +577,21 @@ fn claim<T: Copy>(slot: &mut Option<Group<T>>, v: T) {
 }
 
 /// The values under `k`, none when absent.
-fn filed<'m, K: std::hash::Hash + Eq, T: Copy>(map: &'m FxHashMap<K, Group<T>>, k: &K) -> &'m [T] {
+fn filed<'m, K, Q, T>(map: &'m FxHashMap<K, Group<T>>, k: &Q) -> &'m [T]
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+    T: Copy,
+{
     map.get(k).map_or(&[], Group::as_slice)
+}
+
+/// What [`Index::evidence`] found for an employee.
+struct Found<'s, 'a> {
+    stored: Option<&'a Auth0User>,
+    /// Accounts carrying the employee id.
+    carrying: &'s [&'a Auth0User],
+    by_email: &'s [&'a Auth0User],
 }
 
 struct Index<'a> {
@@ -652,6 +665,22 @@ impl<'a> Index<'a> {
         self.slot_of[self.position(u)] as usize
     }
 
+    /// The accounts `e` may be tied to, by each kind of evidence (none by
+    /// an email `e` shares with another employee).
+    fn evidence<'s>(&'s self, e: &Employee, shared_email: bool) -> Found<'s, 'a> {
+        Found {
+            stored: e
+                .auth0_user_id
+                .as_ref()
+                .and_then(|id| self.by_id.get(id.0.as_str()).copied()),
+            carrying: filed(&self.by_employee_id, &e.id.0),
+            by_email: match shared_email {
+                true => &[],
+                false => filed(&self.by_email, e.email.as_str()),
+            },
+        }
+    }
+
     /// A fact per account slot, none yet.
     fn per_account<T: Clone>(&self) -> Vec<Option<T>> {
         vec![None; self.slots]
@@ -678,56 +707,59 @@ pub fn plan(
     sorted.sort_by_key(|e| e.id);
 
     // An email shared by two employees cannot be evidence for either.
-    let mut email_owners: FxHashMap<&str, Group<EmployeeId>> =
-        FxHashMap::with_capacity_and_hasher(sorted.len(), Default::default());
+    // Nearly always none is: a set of emails finds them, and only a
+    // shared email's owners are listed.
+    let mut seen: FxHashSet<&str> =
+        FxHashSet::with_capacity_and_hasher(sorted.len(), Default::default());
+    let mut shared: FxHashSet<&str> = FxHashSet::default();
     for e in &sorted {
+        if !seen.insert(e.email.as_str()) {
+            shared.insert(e.email.as_str());
+        }
+    }
+    drop(seen);
+    let shared_email = |e: &Employee| !shared.is_empty() && shared.contains(e.email.as_str());
+    let mut email_owners: FxHashMap<&str, Group<EmployeeId>> = FxHashMap::default();
+    for e in sorted.iter().filter(|e| shared_email(e)) {
         file(&mut email_owners, e.email.as_str(), e.id);
     }
-    let shared: FxHashSet<&str> = email_owners
-        .iter()
-        .filter(|(_, owners)| owners.as_slice().len() > 1)
-        .map(|(email, _)| *email)
-        .collect();
-    // Nearly always none are shared: then nothing need be looked up.
-    let shared_email = |e: &Employee| !shared.is_empty() && shared.contains(e.email.as_str());
     for (email, owners) in &email_owners {
         let owners = owners.as_slice();
-        if owners.len() > 1 {
-            for id in owners.iter().filter(|id| !excluded_employee(id)) {
-                out.findings.push(Finding::new(
-                    FindingKind::DuplicateEmployeeEmail,
-                    Some(*id),
-                    vec![],
-                    format!(
-                        "email {email} belongs to employees {}",
-                        owners
-                            .iter()
-                            .map(|i| i.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            }
+        for id in owners.iter().filter(|id| !excluded_employee(id)) {
+            out.findings.push(Finding::new(
+                FindingKind::DuplicateEmployeeEmail,
+                Some(*id),
+                vec![],
+                format!(
+                    "email {email} belongs to employees {}",
+                    owners
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
         }
     }
 
     // Phase 1: resolve each employee to an account (or none, or undecided).
     // An excluded employee is resolved too, so that their accounts are
     // theirs (not orphans), but what it finds is never reported.
+    // The evidence is looked up first, in a loop of nothing else: the
+    // lookups miss the cache, and there the processor overlaps them.
+    let found: Vec<Found> = sorted
+        .iter()
+        .map(|e| idx.evidence(e, shared_email(e)))
+        .collect();
     let mut resolved: Vec<(&Employee, Resolution)> = Vec::with_capacity(sorted.len());
-    // Beside `resolved`: the accounts carrying each employee's id.
-    let mut carrying: Vec<&[&Auth0User]> = Vec::with_capacity(sorted.len());
     let mut quiet: Vec<Finding> = Vec::new();
-    for e in &sorted {
+    for (e, found) in sorted.iter().zip(&found) {
         let into = if excluded_employee(&e.id) {
             &mut quiet
         } else {
             &mut out.findings
         };
-        let theirs = filed(&idx.by_employee_id, &e.id.0);
-        let r = resolve(e, &idx, theirs, shared_email(e), into);
-        resolved.push((e, r));
-        carrying.push(theirs);
+        resolved.push((e, resolve(e, &idx, found, into)));
     }
 
     // Phase 2: an account claimed by two employees is a conflict for both.
@@ -782,12 +814,12 @@ pub fn plan(
     // resolution): a leaver's evidence never blocks those.
     let mut active_claims: Vec<Option<Group<EmployeeId>>> = idx.per_account();
     let mut mine: Vec<usize> = Vec::new();
-    for ((e, r), theirs) in resolved.iter().zip(&carrying) {
+    for ((e, r), found) in resolved.iter().zip(&found) {
         if !e.is_active {
             continue;
         }
         mine.clear();
-        mine.extend(theirs.iter().map(|u| idx.slot(u)));
+        mine.extend(found.carrying.iter().map(|u| idx.slot(u)));
         // A stored id of no account is never looked up; one found by its
         // stored id is the resolution's own account.
         let stored = match (r, &e.auth0_user_id) {
@@ -860,7 +892,7 @@ pub fn plan(
                 let by_email = if shared_email(e) {
                     &[][..]
                 } else {
-                    filed(&idx.by_email, &e.email.as_str())
+                    filed(&idx.by_email, e.email.as_str())
                 };
                 let attributed = leaver_accounts(
                     e.id,
@@ -1062,6 +1094,7 @@ struct Rehires<'a> {
 impl<'a> Rehires<'a> {
     fn find(
         resolved: &[(&'a Employee, Resolution<'a>)],
+        // The owners of each shared email.
         email_owners: &FxHashMap<&str, Group<EmployeeId>>,
         policy: &PlanPolicy,
     ) -> Self {
@@ -1088,8 +1121,7 @@ impl<'a> Rehires<'a> {
                 continue;
             }
             let mut candidates: Vec<RehireCandidate> = Vec::new();
-            let same_email = email_owners[e.email.as_str()]
-                .as_slice()
+            let same_email = filed(email_owners, e.email.as_str())
                 .iter()
                 .filter(|o| **o != e.id);
             for o in same_email {
@@ -1476,12 +1508,10 @@ fn usable<'s, 'a>(
     )
 }
 
-/// `carrying`: the accounts carrying `e`'s employee id.
 fn resolve<'a>(
     e: &Employee,
     idx: &Index<'a>,
-    carrying: &[&'a Auth0User],
-    shared_email: bool,
+    found: &Found<'_, 'a>,
     findings: &mut Vec<Finding>,
 ) -> Resolution<'a> {
     let mut conflict = |detail: String, ids: Vec<&Auth0User>, kind: FindingKind| {
@@ -1500,25 +1530,13 @@ fn resolve<'a>(
     // excluded accounts is left alone: a second account would touch what the
     // tenant said rosterd must not (same email, same employee id).
     let mut saw_excluded = false;
-    let stored = e
-        .auth0_user_id
-        .as_ref()
-        .and_then(|id| idx.by_id.get(id.0.as_str()).copied())
-        .filter(|u| {
-            let excluded = idx.excluded(u);
-            saw_excluded |= excluded;
-            !excluded
-        });
-    let by_meta = usable(idx, carrying, &mut saw_excluded);
-    let by_email = if shared_email {
-        Cow::Borrowed(&[][..])
-    } else {
-        usable(
-            idx,
-            filed(&idx.by_email, &e.email.as_str()),
-            &mut saw_excluded,
-        )
-    };
+    let stored = found.stored.filter(|u| {
+        let excluded = idx.excluded(u);
+        saw_excluded |= excluded;
+        !excluded
+    });
+    let by_meta = usable(idx, found.carrying, &mut saw_excluded);
+    let by_email = usable(idx, found.by_email, &mut saw_excluded);
     let by_meta = &by_meta[..];
     if saw_excluded && stored.is_none() && by_meta.is_empty() && by_email.is_empty() {
         return Resolution::Excluded;
@@ -1565,7 +1583,8 @@ fn resolve<'a>(
         .iter()
         .chain(by_email.iter())
         .copied()
-        .filter(|u| u.user_id != chosen.user_id)
+        // The same account (nearly always) needs no reading of its id.
+        .filter(|u| !std::ptr::eq(*u, chosen) && u.user_id != chosen.user_id)
         .collect();
     others.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     others.dedup_by(|a, b| a.user_id == b.user_id);
