@@ -621,24 +621,31 @@ impl<'a> Index<'a> {
             by_email: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
             excluded,
         };
-        // Input order is whatever the export returned: sort, so that every
-        // list built from the index (and every finding naming it) is stable.
-        let mut sorted: Vec<&'a Auth0User> = users.iter().collect();
-        sorted.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-        let mut last: Option<&str> = None;
-        for u in sorted {
-            if last != Some(u.user_id.0.as_str()) {
-                idx.slots += 1;
-                last = Some(u.user_id.0.as_str());
-            }
-            let at = idx.position(u);
-            idx.slot_of[at] = (idx.slots - 1) as u32;
-            idx.by_id.insert(u.user_id.0.as_str(), u);
+        for (at, u) in users.iter().enumerate() {
+            idx.slot_of[at] = match idx.by_id.insert(u.user_id.0.as_str(), u) {
+                Some(same) => idx.slot_of[idx.position(same)],
+                None => {
+                    idx.slots += 1;
+                    (idx.slots - 1) as u32
+                }
+            };
             if let Some(id) = u.app_metadata.employee_id {
                 file(&mut idx.by_employee_id, id, u);
             }
             if let Some(email) = &u.email {
                 file(&mut idx.by_email, email.as_str(), u);
+            }
+        }
+        // Input order is whatever the export returned: the (few) lists of
+        // more than one account are sorted, so that every list built from
+        // the index (and every finding naming it) is stable.
+        for group in idx
+            .by_employee_id
+            .values_mut()
+            .chain(idx.by_email.values_mut())
+        {
+            if let Group::Many(all) = group {
+                all.sort_by(|a, b| a.user_id.cmp(&b.user_id));
             }
         }
         idx
