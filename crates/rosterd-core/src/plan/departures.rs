@@ -7,6 +7,7 @@
 
 use super::{PlanPolicy, ScheduledBlock};
 use crate::model::{Auth0User, Employee};
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 
 /// The employees as the planner must see them at `policy.now`, and the
@@ -19,6 +20,9 @@ pub(super) fn effective<'a>(
 ) -> (Cow<'a, [Employee]>, Vec<ScheduledBlock>) {
     let mut scheduled = Vec::new();
     let mut left = Vec::new();
+    // Accounts by the employee id they carry, built for the first
+    // scheduled block (not a scan of every account per block).
+    let mut carrying: Option<FxHashMap<i64, Vec<&Auth0User>>> = None;
     for (i, e) in employees.iter().enumerate() {
         let Some(at) = e.leaves_at else { continue };
         if !e.is_active || policy.excluded_employees.contains_key(&e.id) {
@@ -31,9 +35,18 @@ pub(super) fn effective<'a>(
         // The accounts the block would reach if it were planned now: the
         // stored one and those carrying the employee id (the planner
         // decides again, on the evidence of that run, when the day ends).
+        let carrying = carrying.get_or_insert_with(|| {
+            let mut by_id: FxHashMap<i64, Vec<&Auth0User>> = FxHashMap::default();
+            for u in auth0_users {
+                if let Some(id) = u.app_metadata.employee_id {
+                    by_id.entry(id).or_default().push(u);
+                }
+            }
+            by_id
+        });
         let mut auth0_user_ids: Vec<_> = e.auth0_user_id.iter().cloned().collect();
-        for u in auth0_users {
-            if u.app_metadata.employee_id == Some(e.id.0) && !auth0_user_ids.contains(&u.user_id) {
+        for u in carrying.get(&e.id.0).into_iter().flatten() {
+            if !auth0_user_ids.contains(&u.user_id) {
                 auth0_user_ids.push(u.user_id.clone());
             }
         }

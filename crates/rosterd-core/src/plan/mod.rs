@@ -31,8 +31,10 @@ use crate::model::{
     ManagedUserMetadata, PodFactorySync,
 };
 use crate::policy::{Field, Ownership, Policy, PolicyAction, Situation};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Settings the planner needs, taken from the configuration by the shell.
 #[derive(Debug, Clone, Default)]
@@ -500,7 +502,7 @@ fn desired_app_metadata(e: &Employee, role: &DesiredRole) -> ManagedAppMetadata 
     ManagedAppMetadata {
         employee_id: Some(e.id.0),
         department: Some(e.department.clone()),
-        role_code: role.metadata.clone(),
+        role_code: role.metadata.map(str::to_string),
         workspace: Some(e.workspace.clone()),
         created_by: None,
         previous_names: Vec::new(),
@@ -527,10 +529,82 @@ fn desired_user_metadata(e: &Employee) -> ManagedUserMetadata {
     }
 }
 
+/// The values filed under one key, in the order they were added. Nearly
+/// every key has one: a `Vec` each would be an allocation per employee or
+/// account, a large part of a 100,000-employee plan's time.
+#[derive(Debug, Clone)]
+enum Group<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Copy> Group<T> {
+    fn push(&mut self, v: T) {
+        match self {
+            Group::One(first) => *self = Group::Many(vec![*first, v]),
+            Group::Many(all) => all.push(v),
+        }
+    }
+
+    fn as_slice(&self) -> &[T] {
+        match self {
+            Group::One(v) => std::slice::from_ref(v),
+            Group::Many(all) => all,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        match self {
+            Group::One(v) => std::slice::from_mut(v),
+            Group::Many(all) => all,
+        }
+    }
+}
+
+/// File `v` under `k`.
+fn file<K: std::hash::Hash + Eq, T: Copy>(map: &mut FxHashMap<K, Group<T>>, k: K, v: T) {
+    map.entry(k)
+        .and_modify(|g| g.push(v))
+        .or_insert(Group::One(v));
+}
+
+/// File `v` in a per-account slot.
+fn claim<T: Copy>(slot: &mut Option<Group<T>>, v: T) {
+    match slot {
+        Some(g) => g.push(v),
+        None => *slot = Some(Group::One(v)),
+    }
+}
+
+/// The values under `k`, none when absent.
+fn filed<'m, K, Q, T>(map: &'m FxHashMap<K, Group<T>>, k: &Q) -> &'m [T]
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+    T: Copy,
+{
+    map.get(k).map_or(&[], Group::as_slice)
+}
+
+/// What [`Index::evidence`] found for an employee.
+struct Found<'s, 'a> {
+    stored: Option<&'a Auth0User>,
+    /// Accounts carrying the employee id.
+    carrying: &'s [&'a Auth0User],
+    by_email: &'s [&'a Auth0User],
+}
+
 struct Index<'a> {
-    by_id: HashMap<&'a str, &'a Auth0User>,
-    by_employee_id: HashMap<i64, Vec<&'a Auth0User>>,
-    by_email: HashMap<&'a str, Vec<&'a Auth0User>>,
+    /// The accounts as given, and the slot of each: accounts sharing a
+    /// user id share one, so that facts about accounts are kept in vectors
+    /// of `slots` (a lookup per employee in a map keyed by id was the
+    /// larger part of a big plan's time).
+    users: &'a [Auth0User],
+    slot_of: Vec<u32>,
+    slots: usize,
+    by_id: FxHashMap<&'a str, &'a Auth0User>,
+    by_employee_id: FxHashMap<i64, Group<&'a Auth0User>>,
+    by_email: FxHashMap<&'a str, Group<&'a Auth0User>>,
     /// `policy.exclude`: indexed like the rest (they are evidence that an
     /// employee's account exists), never acted on nor reported.
     excluded: &'a BTreeMap<Auth0UserId, String>,
@@ -539,22 +613,39 @@ struct Index<'a> {
 impl<'a> Index<'a> {
     fn new(users: &'a [Auth0User], excluded: &'a BTreeMap<Auth0UserId, String>) -> Self {
         let mut idx = Index {
-            by_id: HashMap::with_capacity(users.len()),
-            by_employee_id: HashMap::new(),
-            by_email: HashMap::new(),
+            users,
+            slot_of: vec![0; users.len()],
+            slots: 0,
+            by_id: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
+            by_employee_id: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
+            by_email: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
             excluded,
         };
-        // Input order is whatever the export returned: sort, so that every
-        // list built from the index (and every finding naming it) is stable.
-        let mut sorted: Vec<&'a Auth0User> = users.iter().collect();
-        sorted.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-        for u in sorted {
-            idx.by_id.insert(u.user_id.0.as_str(), u);
+        for (at, u) in users.iter().enumerate() {
+            idx.slot_of[at] = match idx.by_id.insert(u.user_id.0.as_str(), u) {
+                Some(same) => idx.slot_of[idx.position(same)],
+                None => {
+                    idx.slots += 1;
+                    (idx.slots - 1) as u32
+                }
+            };
             if let Some(id) = u.app_metadata.employee_id {
-                idx.by_employee_id.entry(id).or_default().push(u);
+                file(&mut idx.by_employee_id, id, u);
             }
             if let Some(email) = &u.email {
-                idx.by_email.entry(email.as_str()).or_default().push(u);
+                file(&mut idx.by_email, email.as_str(), u);
+            }
+        }
+        // Input order is whatever the export returned: the (few) lists of
+        // more than one account are sorted, so that every list built from
+        // the index (and every finding naming it) is stable.
+        for group in idx
+            .by_employee_id
+            .values_mut()
+            .chain(idx.by_email.values_mut())
+        {
+            if let Group::Many(all) = group {
+                all.sort_by(|a, b| a.user_id.cmp(&b.user_id));
             }
         }
         idx
@@ -562,6 +653,44 @@ impl<'a> Index<'a> {
 
     fn excluded(&self, u: &Auth0User) -> bool {
         self.excluded.contains_key(&u.user_id)
+    }
+
+    /// Where `u` is in `users`: every account the planner handles is one of
+    /// them, so its address says.
+    fn position(&self, u: &Auth0User) -> usize {
+        let at = (u as *const Auth0User as usize).wrapping_sub(self.users.as_ptr() as usize)
+            / std::mem::size_of::<Auth0User>();
+        assert!(
+            self.users.get(at).is_some_and(|v| std::ptr::eq(v, u)),
+            "account {} is not one the index was built from",
+            u.user_id
+        );
+        at
+    }
+
+    fn slot(&self, u: &Auth0User) -> usize {
+        self.slot_of[self.position(u)] as usize
+    }
+
+    /// The accounts `e` may be tied to, by each kind of evidence (none by
+    /// an email `e` shares with another employee).
+    fn evidence<'s>(&'s self, e: &Employee, shared_email: bool) -> Found<'s, 'a> {
+        Found {
+            stored: e
+                .auth0_user_id
+                .as_ref()
+                .and_then(|id| self.by_id.get(id.0.as_str()).copied()),
+            carrying: filed(&self.by_employee_id, &e.id.0),
+            by_email: match shared_email {
+                true => &[],
+                false => filed(&self.by_email, e.email.as_str()),
+            },
+        }
+    }
+
+    /// A fact per account slot, none yet.
+    fn per_account<T: Clone>(&self) -> Vec<Option<T>> {
+        vec![None; self.slots]
     }
 }
 
@@ -585,66 +714,84 @@ pub fn plan(
     sorted.sort_by_key(|e| e.id);
 
     // An email shared by two employees cannot be evidence for either.
-    let mut email_owners: HashMap<&str, Vec<EmployeeId>> = HashMap::new();
+    // Nearly always none is: a set of emails finds them, and only a
+    // shared email's owners are listed.
+    let mut seen: FxHashSet<&str> =
+        FxHashSet::with_capacity_and_hasher(sorted.len(), Default::default());
+    let mut shared: FxHashSet<&str> = FxHashSet::default();
     for e in &sorted {
-        email_owners.entry(e.email.as_str()).or_default().push(e.id);
+        if !seen.insert(e.email.as_str()) {
+            shared.insert(e.email.as_str());
+        }
     }
-    let shared_email = |e: &Employee| email_owners[e.email.as_str()].len() > 1;
+    drop(seen);
+    let shared_email = |e: &Employee| !shared.is_empty() && shared.contains(e.email.as_str());
+    let mut email_owners: FxHashMap<&str, Group<EmployeeId>> = FxHashMap::default();
+    for e in sorted.iter().filter(|e| shared_email(e)) {
+        file(&mut email_owners, e.email.as_str(), e.id);
+    }
     for (email, owners) in &email_owners {
-        if owners.len() > 1 {
-            for id in owners.iter().filter(|id| !excluded_employee(id)) {
-                out.findings.push(Finding::new(
-                    FindingKind::DuplicateEmployeeEmail,
-                    Some(*id),
-                    vec![],
-                    format!(
-                        "email {email} belongs to employees {}",
-                        owners
-                            .iter()
-                            .map(|i| i.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            }
+        let owners = owners.as_slice();
+        for id in owners.iter().filter(|id| !excluded_employee(id)) {
+            out.findings.push(Finding::new(
+                FindingKind::DuplicateEmployeeEmail,
+                Some(*id),
+                vec![],
+                format!(
+                    "email {email} belongs to employees {}",
+                    owners
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
         }
     }
 
     // Phase 1: resolve each employee to an account (or none, or undecided).
     // An excluded employee is resolved too, so that their accounts are
     // theirs (not orphans), but what it finds is never reported.
+    // The evidence is looked up first, in a loop of nothing else: the
+    // lookups miss the cache, and there the processor overlaps them.
+    let found: Vec<Found> = sorted
+        .iter()
+        .map(|e| idx.evidence(e, shared_email(e)))
+        .collect();
     let mut resolved: Vec<(&Employee, Resolution)> = Vec::with_capacity(sorted.len());
     let mut quiet: Vec<Finding> = Vec::new();
-    for e in &sorted {
+    for (e, found) in sorted.iter().zip(&found) {
         let into = if excluded_employee(&e.id) {
             &mut quiet
         } else {
             &mut out.findings
         };
-        let r = resolve(e, &idx, shared_email(e), into);
-        resolved.push((e, r));
+        resolved.push((e, resolve(e, &idx, found, into)));
     }
 
     // Phase 2: an account claimed by two employees is a conflict for both.
-    let mut claims: HashMap<&str, Vec<EmployeeId>> = HashMap::new();
+    let mut claims: Vec<Option<Group<&Employee>>> = idx.per_account();
     for (e, r) in &resolved {
         if let Resolution::Account(u, _) = r {
-            claims.entry(u.user_id.0.as_str()).or_default().push(e.id);
+            claim(&mut claims[idx.slot(u)], *e);
         }
     }
     // A stored id is a claim even when its employee ended undecided: the
     // account must not go to someone else on weaker evidence.
     for (e, r) in &resolved {
         if let (Resolution::Undecided, Some(id)) = (r, &e.auth0_user_id) {
-            if let Some(owners) = claims.get_mut(id.0.as_str()) {
-                owners.push(e.id);
-                owners.sort();
+            let slot = idx.by_id.get(id.0.as_str()).map(|u| idx.slot(u));
+            if let Some(owners) = slot.and_then(|s| claims[s].as_mut()) {
+                owners.push(e);
+                owners.as_mut_slice().sort_by_key(|o| o.id);
             }
         }
     }
     for (e, r) in resolved.iter_mut() {
         if let Resolution::Account(u, _) = r {
-            let owners = &claims[u.user_id.0.as_str()];
+            let owners = claims[idx.slot(u)]
+                .as_ref()
+                .map_or(&[][..], Group::as_slice);
             if owners.len() > 1 {
                 let into = if excluded_employee(&e.id) {
                     &mut quiet
@@ -660,7 +807,7 @@ pub fn plan(
                         u.user_id,
                         owners
                             .iter()
-                            .map(|i| i.to_string())
+                            .map(|o| o.id.to_string())
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
@@ -672,26 +819,28 @@ pub fn plan(
 
     // Accounts an active employee has any claim on (stored id, metadata,
     // resolution): a leaver's evidence never blocks those.
-    let mut active_claims: HashMap<&str, Vec<EmployeeId>> = HashMap::new();
-    for (e, r) in &resolved {
+    let mut active_claims: Vec<Option<Group<EmployeeId>>> = idx.per_account();
+    let mut mine: Vec<usize> = Vec::new();
+    for ((e, r), found) in resolved.iter().zip(&found) {
         if !e.is_active {
             continue;
         }
-        let mut mine: Vec<&str> = idx
-            .by_employee_id
-            .get(&e.id.0)
-            .into_iter()
-            .flatten()
-            .map(|u| u.user_id.0.as_str())
-            .collect();
-        mine.extend(e.auth0_user_id.as_ref().map(|id| id.0.as_str()));
+        mine.clear();
+        mine.extend(found.carrying.iter().map(|u| idx.slot(u)));
+        // A stored id of no account is never looked up; one found by its
+        // stored id is the resolution's own account.
+        let stored = match (r, &e.auth0_user_id) {
+            (Resolution::Account(_, Evidence::StoredId), _) | (_, None) => None,
+            (_, Some(id)) => idx.by_id.get(id.0.as_str()).map(|u| idx.slot(u)),
+        };
+        mine.extend(stored);
         if let Resolution::Account(u, _) = r {
-            mine.push(u.user_id.0.as_str());
+            mine.push(idx.slot(u));
         }
         mine.sort_unstable();
         mine.dedup();
-        for id in mine {
-            active_claims.entry(id).or_default().push(e.id);
+        for slot in &mine {
+            claim(&mut active_claims[*slot], e.id);
         }
     }
 
@@ -725,7 +874,7 @@ pub fn plan(
         match r {
             Resolution::Account(u, _) if rehires.moving.contains(&u.user_id) => {
                 // The account moves to the rehire: never blocked as a leaver's.
-                leavers.planned.insert(u.user_id.0.clone());
+                leavers.planned.insert(u.user_id.0.as_str());
             }
             Resolution::Account(u, evidence) => {
                 let role = roles.desired(e, policy);
@@ -738,7 +887,7 @@ pub fn plan(
                 };
                 account_actions(e, u, &mut ctx, &mut out);
                 if !e.is_active {
-                    leavers.planned.insert(u.user_id.0.clone());
+                    leavers.planned.insert(u.user_id.0.as_str());
                 }
             }
             Resolution::NoAccount if e.is_active && !shared_email(e) => {
@@ -750,10 +899,7 @@ pub fn plan(
                 let by_email = if shared_email(e) {
                     &[][..]
                 } else {
-                    idx.by_email
-                        .get(e.email.as_str())
-                        .map(Vec::as_slice)
-                        .unwrap_or(&[])
+                    filed(&idx.by_email, e.email.as_str())
                 };
                 let attributed = leaver_accounts(
                     e.id,
@@ -826,20 +972,20 @@ pub fn plan(
     // employee id, unmanaged otherwise. (Accounts in `claims` are managed,
     // and so are those an undecided employee's finding already names.)
     let mut stats = PlanStats::default();
-    let named_in_findings: HashSet<Auth0UserId> = out
+    let named_in_findings: FxHashSet<Auth0UserId> = out
         .findings
         .iter()
         .chain(&quiet)
         .flat_map(|f| f.auth0_user_ids.iter().cloned())
         .collect();
     let mut managed_accounts = Vec::new();
-    for u in auth0_users {
-        let id = u.user_id.0.as_str();
+    for (u, slot) in auth0_users.iter().zip(&idx.slot_of) {
         if idx.excluded(u) {
             stats.excluded_accounts += 1;
             continue;
         }
-        if !claims.contains_key(id) && !named_in_findings.contains(&u.user_id) {
+        let claimed = claims[*slot as usize].as_ref().map(Group::as_slice);
+        if claimed.is_none() && !named_in_findings.contains(&u.user_id) {
             let Some((situation, orphan)) = orphan_finding(u, policy) else {
                 stats.unmanaged_accounts += 1;
                 unmanaged(u, &mut out);
@@ -870,18 +1016,15 @@ pub fn plan(
         if !u.email_verified {
             stats.managed_unverified_email += 1;
         }
-        let owner = match claims.get(id).map(Vec::as_slice) {
-            Some([one]) => sorted
-                .binary_search_by_key(one, |e| e.id)
-                .ok()
-                .map(|i| sorted[i]),
+        let owner = match claimed {
+            Some([one]) => Some(*one),
             _ => None,
         };
         managed_accounts.push((u, owner));
     }
     let usage = usage::review(&managed_accounts, &out.actions, policy);
     // A leaver's account the review blocks as stale is not "left live".
-    let stale_blocks: HashSet<&Auth0UserId> = usage
+    let stale_blocks: FxHashSet<&Auth0UserId> = usage
         .actions
         .iter()
         .filter_map(|a| a.action.auth0_user_id())
@@ -952,13 +1095,14 @@ struct RehireCandidate<'a> {
 struct Rehires<'a> {
     of_new: BTreeMap<EmployeeId, Vec<RehireCandidate<'a>>>,
     /// Accounts the policy moves to their rehire (`relink`).
-    moving: HashSet<Auth0UserId>,
+    moving: FxHashSet<Auth0UserId>,
 }
 
 impl<'a> Rehires<'a> {
     fn find(
         resolved: &[(&'a Employee, Resolution<'a>)],
-        email_owners: &HashMap<&str, Vec<EmployeeId>>,
+        // The owners of each shared email.
+        email_owners: &FxHashMap<&str, Group<EmployeeId>>,
         policy: &PlanPolicy,
     ) -> Self {
         let key = |e: &Employee| {
@@ -966,8 +1110,9 @@ impl<'a> Rehires<'a> {
             (name.to_lowercase(), e.workspace.trim().to_lowercase())
         };
         let excluded = |e: &Employee| policy.excluded_employees.contains_key(&e.id);
-        let mut leavers: HashMap<EmployeeId, (&'a Employee, &'a Auth0User)> = HashMap::new();
-        let mut by_name: HashMap<(String, String), Vec<EmployeeId>> = HashMap::new();
+        let mut leavers: FxHashMap<EmployeeId, (&'a Employee, &'a Auth0User)> =
+            FxHashMap::default();
+        let mut by_name: FxHashMap<(String, String), Vec<EmployeeId>> = FxHashMap::default();
         for (e, r) in resolved {
             if let (false, false, Resolution::Account(u, _)) = (e.is_active, excluded(e), r) {
                 leavers.insert(e.id, (*e, *u));
@@ -983,7 +1128,7 @@ impl<'a> Rehires<'a> {
                 continue;
             }
             let mut candidates: Vec<RehireCandidate> = Vec::new();
-            let same_email = email_owners[e.email.as_str()]
+            let same_email = filed(email_owners, e.email.as_str())
                 .iter()
                 .filter(|o| **o != e.id);
             for o in same_email {
@@ -1017,7 +1162,7 @@ impl<'a> Rehires<'a> {
         // An account moves only to the one rehire it can be: a single
         // candidate, wanted by no other new employee.
         if policy.rules.action(Situation::PossibleRehire) == PolicyAction::Relink {
-            let mut wanted: HashMap<&Auth0UserId, usize> = HashMap::new();
+            let mut wanted: FxHashMap<&Auth0UserId, usize> = FxHashMap::default();
             for c in found.of_new.values().flatten() {
                 *wanted.entry(&c.account.user_id).or_default() += 1;
             }
@@ -1092,7 +1237,7 @@ impl<'a> Rehires<'a> {
                         auth0_user_id: u.user_id.clone(),
                         evidence: Evidence::Rehire,
                         role_code: if roles_owned {
-                            cx.role.assign.clone()
+                            cx.role.assign.to_string()
                         } else {
                             String::new()
                         },
@@ -1200,12 +1345,12 @@ fn leaver_accounts<'a>(
     stored: Option<&Auth0UserId>,
     by_email: &[&'a Auth0User],
     idx: &Index<'a>,
-    active_claims: &HashMap<&str, Vec<EmployeeId>>,
+    active_claims: &[Option<Group<EmployeeId>>],
 ) -> Vec<&'a Auth0User> {
     let mut out: Vec<&'a Auth0User> = stored
         .and_then(|s| idx.by_id.get(s.0.as_str()).copied())
         .into_iter()
-        .chain(idx.by_employee_id.get(&id.0).into_iter().flatten().copied())
+        .chain(filed(&idx.by_employee_id, &id.0).iter().copied())
         .chain(
             by_email
                 .iter()
@@ -1214,9 +1359,9 @@ fn leaver_accounts<'a>(
         )
         .filter(|u| {
             !idx.excluded(u)
-                && active_claims
-                    .get(u.user_id.0.as_str())
-                    .is_none_or(|owners| owners.iter().all(|o| *o == id))
+                && active_claims[idx.slot(u)]
+                    .as_ref()
+                    .is_none_or(|owners| owners.as_slice().iter().all(|o| *o == id))
         })
         .collect();
     out.sort_by(|a, b| a.user_id.cmp(&b.user_id));
@@ -1226,20 +1371,20 @@ fn leaver_accounts<'a>(
 
 /// Blocks planned for leavers whose account is undecided, once per account.
 #[derive(Default)]
-struct Leavers {
+struct Leavers<'a> {
     /// Accounts already planned blocked (or already linked to a leaver).
-    planned: HashSet<String>,
+    planned: FxHashSet<&'a str>,
     /// Leaver → the accounts attributed to them, for their findings.
-    by_employee: HashMap<EmployeeId, Vec<Auth0UserId>>,
+    by_employee: FxHashMap<EmployeeId, Vec<Auth0UserId>>,
 }
 
-impl Leavers {
-    fn block(&mut self, id: EmployeeId, accounts: Vec<&Auth0User>, out: &mut Out) {
+impl<'a> Leavers<'a> {
+    fn block(&mut self, id: EmployeeId, accounts: Vec<&'a Auth0User>, out: &mut Out) {
         if accounts.is_empty() {
             return;
         }
         for u in &accounts {
-            if !u.blocked && self.planned.insert(u.user_id.0.clone()) {
+            if !u.blocked && self.planned.insert(u.user_id.0.as_str()) {
                 out.act(
                     Situation::InactiveWithAccount,
                     Action::Block {
@@ -1259,12 +1404,12 @@ impl Leavers {
 }
 
 /// The role an employee's account should carry, as the planner decided it.
-struct DesiredRole {
+struct DesiredRole<'e> {
     /// `app_metadata.role_code`: None while the code has no Auth0 role, so
     /// that mapping it later shows up as drift and the role gets assigned.
-    metadata: Option<String>,
+    metadata: Option<&'e str>,
     /// The code to assign (empty: none).
-    assign: String,
+    assign: &'e str,
 }
 
 /// Role codes checked against the tenant's roles, collecting one finding per
@@ -1275,15 +1420,15 @@ struct RoleCheck {
 }
 
 impl RoleCheck {
-    fn desired(&mut self, e: &Employee, policy: &PlanPolicy) -> DesiredRole {
+    fn desired<'e>(&mut self, e: &'e Employee, policy: &PlanPolicy) -> DesiredRole<'e> {
         let mapped = |code: &str| match &policy.roles {
             None => Ok(()),
             Some(r) => r.id(code).map(|_| ()),
         };
         match mapped(&e.role_code) {
             Ok(()) => DesiredRole {
-                metadata: Some(e.role_code.clone()),
-                assign: e.role_code.clone(),
+                metadata: Some(&e.role_code),
+                assign: &e.role_code,
             },
             Err(why) => {
                 // Only active employees get roles; a leaver's code is moot.
@@ -1296,7 +1441,7 @@ impl RoleCheck {
                 }
                 DesiredRole {
                     metadata: None,
-                    assign: String::new(),
+                    assign: "",
                 }
             }
         }
@@ -1350,10 +1495,30 @@ fn orphan_finding(u: &Auth0User, policy: &PlanPolicy) -> Option<(Situation, Find
     Some((situation, f))
 }
 
+/// `accounts` less the excluded ones: borrowed when none is (nearly
+/// always), so that resolving allocates nothing.
+fn usable<'s, 'a>(
+    idx: &Index<'a>,
+    accounts: &'s [&'a Auth0User],
+    saw_excluded: &mut bool,
+) -> Cow<'s, [&'a Auth0User]> {
+    if !accounts.iter().any(|u| idx.excluded(u)) {
+        return Cow::Borrowed(accounts);
+    }
+    *saw_excluded = true;
+    Cow::Owned(
+        accounts
+            .iter()
+            .copied()
+            .filter(|u| !idx.excluded(u))
+            .collect(),
+    )
+}
+
 fn resolve<'a>(
     e: &Employee,
     idx: &Index<'a>,
-    shared_email: bool,
+    found: &Found<'_, 'a>,
     findings: &mut Vec<Finding>,
 ) -> Resolution<'a> {
     let mut conflict = |detail: String, ids: Vec<&Auth0User>, kind: FindingKind| {
@@ -1372,36 +1537,14 @@ fn resolve<'a>(
     // excluded accounts is left alone: a second account would touch what the
     // tenant said rosterd must not (same email, same employee id).
     let mut saw_excluded = false;
-    let mut usable = |u: &&'a Auth0User| {
+    let stored = found.stored.filter(|u| {
         let excluded = idx.excluded(u);
         saw_excluded |= excluded;
         !excluded
-    };
-    let stored = e
-        .auth0_user_id
-        .as_ref()
-        .and_then(|id| idx.by_id.get(id.0.as_str()).copied())
-        .filter(&mut usable);
-    let by_meta: Vec<&Auth0User> = idx
-        .by_employee_id
-        .get(&e.id.0)
-        .into_iter()
-        .flatten()
-        .copied()
-        .filter(&mut usable)
-        .collect();
-    let by_email: Vec<&Auth0User> = if shared_email {
-        Vec::new()
-    } else {
-        idx.by_email
-            .get(e.email.as_str())
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(&mut usable)
-            .collect()
-    };
-    let by_meta = by_meta.as_slice();
+    });
+    let by_meta = usable(idx, found.carrying, &mut saw_excluded);
+    let by_email = usable(idx, found.by_email, &mut saw_excluded);
+    let by_meta = &by_meta[..];
     if saw_excluded && stored.is_none() && by_meta.is_empty() && by_email.is_empty() {
         return Resolution::Excluded;
     }
@@ -1415,7 +1558,7 @@ fn resolve<'a>(
     let (chosen, evidence) = match (stored, by_meta.first()) {
         (Some(s), _) => (s, Evidence::StoredId),
         (None, Some(m)) => (*m, Evidence::EmployeeIdMetadata),
-        (None, None) => match by_email.as_slice() {
+        (None, None) => match &by_email[..] {
             [] => return Resolution::NoAccount,
             [one] => (*one, Evidence::Email),
             many => {
@@ -1447,7 +1590,8 @@ fn resolve<'a>(
         .iter()
         .chain(by_email.iter())
         .copied()
-        .filter(|u| u.user_id != chosen.user_id)
+        // The same account (nearly always) needs no reading of its id.
+        .filter(|u| !std::ptr::eq(*u, chosen) && u.user_id != chosen.user_id)
         .collect();
     others.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     others.dedup_by(|a, b| a.user_id == b.user_id);
@@ -1536,7 +1680,7 @@ fn create_action(e: &Employee, role: &DesiredRole, policy: &PlanPolicy) -> (Acti
         user_metadata.employee_id = None;
     }
     let role_code = if set(Field::Roles) {
-        role.assign.clone()
+        role.assign.to_string()
     } else {
         String::new()
     };
@@ -1558,7 +1702,7 @@ fn create_action(e: &Employee, role: &DesiredRole, policy: &PlanPolicy) -> (Acti
 /// What `account_actions` needs besides the employee and the account.
 struct AccountContext<'a> {
     evidence: Evidence,
-    role: &'a DesiredRole,
+    role: &'a DesiredRole<'a>,
     email_shared: bool,
     policy: &'a PlanPolicy,
     /// Drift seen per field, whatever its ownership.
@@ -1578,7 +1722,7 @@ fn account_actions(e: &Employee, u: &Auth0User, cx: &mut AccountContext, out: &m
                 previous_employee_id: None,
                 // A leaver's account is linked to be blocked, not given a role.
                 role_code: if e.is_active && roles_owned {
-                    cx.role.assign.clone()
+                    cx.role.assign.to_string()
                 } else {
                     String::new()
                 },
@@ -1690,43 +1834,47 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
         patch.email_verified = Some(true);
     }
 
-    let want = desired_app_metadata(e, cx.role);
+    // Compared borrowed, field by field: the values are built only for
+    // what drifted (nearly every account is in sync).
+    type Want<'v> = &'v dyn Fn() -> serde_json::Value;
     let have = &u.app_metadata;
+    let want_role = cx.role.metadata;
     // Role codes compare case-insensitively: a case-only change rewrites
     // the metadata but is the same role.
     let role_differs = !have
         .role_code
         .as_deref()
         .unwrap_or("")
-        .eq_ignore_ascii_case(want.role_code.as_deref().unwrap_or(""));
-    for (field, key, value, differs) in [
+        .eq_ignore_ascii_case(want_role.unwrap_or(""));
+    let app: [(Field, &str, Want, bool); 4] = [
         (
             Field::AppEmployeeId,
             "employee_id",
-            e.id.0.into(),
-            have.employee_id != want.employee_id,
+            &|| e.id.0.into(),
+            have.employee_id != Some(e.id.0),
         ),
         (
             Field::AppDepartment,
             "department",
-            e.department.clone().into(),
-            have.department != want.department,
+            &|| e.department.as_str().into(),
+            have.department.as_deref() != Some(e.department.as_str()),
         ),
         (
             Field::AppWorkspace,
             "workspace",
-            e.workspace.clone().into(),
-            have.workspace != want.workspace,
+            &|| e.workspace.as_str().into(),
+            have.workspace.as_deref() != Some(e.workspace.as_str()),
         ),
         (
             Field::AppRoleCode,
             "role_code",
-            want.role_code.clone().into(),
-            have.role_code != want.role_code,
+            &|| want_role.into(),
+            have.role_code.as_deref() != want_role,
         ),
-    ] {
+    ];
+    for (field, key, value, differs) in app {
         if differs && drifted(field) {
-            patch.app_metadata.insert(key.to_string(), value);
+            patch.app_metadata.insert(key.to_string(), value());
         }
     }
     if let Some(want) = desired_sync(e, cx.policy).filter(|w| *w != have.podfactory_sync) {
@@ -1738,30 +1886,30 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
             );
         }
     }
-    let want = desired_user_metadata(e);
     let have = &u.user_metadata;
-    for (field, key, value, differs) in [
+    let user: [(Field, &str, Want, bool); 3] = [
         (
             Field::UserEmployeeId,
             "employee_id",
-            e.id.0.into(),
-            have.employee_id != want.employee_id,
+            &|| e.id.0.into(),
+            have.employee_id != Some(e.id.0),
         ),
         (
             Field::UserFullName,
             "full_name",
-            e.full_name.clone().into(),
-            have.full_name != want.full_name,
+            &|| e.full_name.as_str().into(),
+            have.full_name.as_deref() != Some(e.full_name.as_str()),
         ),
         (
             Field::UserDepartment,
             "department",
-            e.department.clone().into(),
-            have.department != want.department,
+            &|| e.department.as_str().into(),
+            have.department.as_deref() != Some(e.department.as_str()),
         ),
-    ] {
+    ];
+    for (field, key, value, differs) in user {
         if differs && drifted(field) {
-            patch.user_metadata.insert(key.to_string(), value);
+            patch.user_metadata.insert(key.to_string(), value());
         }
     }
 
@@ -1773,7 +1921,7 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
     let role_change =
         (role_differs && rules.owner(Field::Roles) == Ownership::Enforce).then(|| RoleChange {
             from: u.app_metadata.role_code.clone().filter(|r| !r.is_empty()),
-            to: cx.role.assign.clone(),
+            to: cx.role.assign.to_string(),
         });
     let reason = format!(
         "account drifted from employee {}: {}",

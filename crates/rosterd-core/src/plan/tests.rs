@@ -2528,7 +2528,7 @@ mod properties {
             (es, us, bad, policy) in world()
         ) {
             let p = plan(&es, &us, &bad, &policy);
-            let targets: HashSet<&str> = p
+            let targets: std::collections::HashSet<&str> = p
                 .actions
                 .iter()
                 .filter_map(|a| a.action.auth0_user_id().map(|u| u.0.as_str()))

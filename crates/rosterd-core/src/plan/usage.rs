@@ -12,7 +12,7 @@
 use super::{Action, Finding, FindingKind, PlanPolicy, PlannedAction};
 use crate::model::{Auth0User, Employee};
 use crate::policy::{PolicyAction, Situation};
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 const DAY: i64 = 86_400;
 
@@ -37,7 +37,7 @@ pub(super) fn review(
 ) -> Usage {
     // Accounts this plan already blocks, or gives to someone active (a
     // relinked rehire): neither is reviewed.
-    let blocking: HashSet<&str> = planned
+    let blocking: FxHashSet<&str> = planned
         .iter()
         .filter_map(|a| match &a.action {
             Action::Block { auth0_user_id, .. }
@@ -50,7 +50,7 @@ pub(super) fn review(
     let limits = rules.usage;
     let mut out = Usage::default();
     for (u, e) in accounts {
-        if u.blocked || blocking.contains(u.user_id.0.as_str()) {
+        if u.blocked {
             continue;
         }
         let (situation, days, limit) = match (u.last_login, u.created_at) {
@@ -67,7 +67,8 @@ pub(super) fn review(
             // No creation date and no login: nothing to measure from.
             (None, None) => continue,
         };
-        if policy.now <= limit {
+        // Most accounts are in use: the lookup is left for those that are not.
+        if policy.now <= limit || blocking.contains(u.user_id.0.as_str()) {
             continue;
         }
         match situation {
