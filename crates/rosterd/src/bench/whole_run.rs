@@ -7,7 +7,8 @@
 //! database. Each measured run is the `rosterd` binary itself, `rosterd run
 //! --output json` in a child process, on the default configuration but for
 //! what the set-up dictates (database, Auth0 address and credentials, role
-//! map, the PodFactory source): so its peak RSS (from `wait4`) is rosterd's
+//! map, the PodFactory source): so its peak RSS (its `VmHWM`, watched while
+//! it runs) is rosterd's
 //! own, its timings are its report's, and what it asked of Auth0 is the
 //! simulator's request log.
 
@@ -840,7 +841,13 @@ impl Child {
             .spawn()
             .context("starting rosterd run")?;
         let pid = child.id() as libc::pid_t;
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let watch = std::thread::spawn({
+            let peak = peak.clone();
+            move || watch_peak_rss(pid, &peak)
+        });
         let (status, usage) = tokio::task::spawn_blocking(move || wait4(pid)).await??;
+        watch.join().ok();
         let wall = start.elapsed();
         let log = std::fs::read_to_string(&log_path).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
@@ -854,16 +861,36 @@ impl Child {
             wall,
             stdout: std::fs::read_to_string(&stdout_path)?,
             log_tail: lines[lines.len().saturating_sub(20)..].join("\n"),
-            // Linux reports ru_maxrss in KiB.
-            peak_rss_kib: usage.ru_maxrss.max(0) as u64,
+            peak_rss_kib: peak.load(std::sync::atomic::Ordering::Relaxed),
             cpu_ms: millis(usage.ru_utime) + millis(usage.ru_stime),
         })
     }
 }
 
-/// Reap child `pid` with its resource usage: the only way to get a child's
-/// own peak RSS after it exited (`getrusage(RUSAGE_CHILDREN)` would mix in
-/// every child reaped before it).
+/// The child's peak RSS (`VmHWM`, KiB) as it runs, into `peak`, until it
+/// has exited. Not `ru_maxrss`: Linux carries the spawning process's peak
+/// into its child's at `exec`, so the bench's own set-up would count as
+/// rosterd's. Growth in the last few milliseconds before exit is missed.
+fn watch_peak_rss(pid: libc::pid_t, peak: &std::sync::atomic::AtomicU64) {
+    let path = format!("/proc/{pid}/status");
+    loop {
+        let Ok(status) = std::fs::read_to_string(&path) else {
+            return;
+        };
+        let Some(kib) = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+        else {
+            return; // a zombie: its memory is gone
+        };
+        peak.fetch_max(kib, std::sync::atomic::Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Reap child `pid` with its resource usage (its CPU time).
 fn wait4(pid: libc::pid_t) -> std::io::Result<(libc::c_int, libc::rusage)> {
     let mut status: libc::c_int = 0;
     // SAFETY: `rusage` is plain data for which all-zero bytes are valid;

@@ -403,13 +403,18 @@ impl Store {
         let what = "verify links";
         let table = links.table();
         with_pool!(self, pool, q => {
-            let mut tx = pool.begin().await.map_err(sql(what))?;
+            // Read before the transaction, which then only writes: on SQLite
+            // a transaction that reads first and writes later fails at once
+            // ("database is locked") when another connection (the leader
+            // lock's renewal) wrote in between. The leader lock keeps other
+            // runs out meanwhile.
             let select = q("SELECT verified_at FROM link_verification WHERE links = $1")?;
             let prev: Option<DateTime<Utc>> = sqlx::query_scalar(&select)
                 .bind(links.key())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(pool)
                 .await
                 .map_err(sql(what))?;
+            let mut tx = pool.begin().await.map_err(sql(what))?;
             for chunk in unseen.chunks(MAX_BINDS) {
                 // Unseen now: verified last by the run before (unless
                 // written since).
