@@ -168,38 +168,79 @@ pub struct CurrentLink {
     pub seen_by_latest_run: bool,
 }
 
-/// Insert or refresh a mapping audit row (`upsert_audit`, `record_links`).
-const AUDIT_UPSERT: &str = "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, \
-     productivity_email, podfactory_email, matched_by, matched_at, last_verified, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $6, $6) \
-     ON CONFLICT (employee_id, auth0_user_id) DO UPDATE SET \
-     productivity_email = excluded.productivity_email, \
-     podfactory_email = COALESCE(excluded.podfactory_email, auth0_employee_mapping_audit.podfactory_email), \
-     matched_by = CASE WHEN $7 THEN excluded.matched_by ELSE auth0_employee_mapping_audit.matched_by END, \
-     last_verified = excluded.last_verified";
-
-#[cfg(feature = "mysql")]
-const AUDIT_UPSERT_MYSQL: &str =
-    "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, \
-     productivity_email, podfactory_email, matched_by, matched_at, last_verified, created_at) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-     ON DUPLICATE KEY UPDATE \
-     productivity_email = VALUES(productivity_email), \
-     podfactory_email = COALESCE(VALUES(podfactory_email), podfactory_email), \
-     matched_by = IF(?, VALUES(matched_by), matched_by), \
-     last_verified = VALUES(last_verified)";
-
-#[cfg(feature = "mysql")]
-fn mysql_audit_upsert() -> &'static str {
-    AUDIT_UPSERT_MYSQL
+/// Insert or refresh `rows` mapping audit rows (`upsert_audits`,
+/// `record_links`): `matched_at` keeps its first value, `last_verified`
+/// moves, a missing PodFactory email keeps the known one; the matcher's
+/// verdict (`from_matcher`) replaces `matched_by`, an Auth0 link leaves it.
+/// Bound by [`bind_audit`], eight values a row, `$N` (MySQL: `?`).
+fn audit_upsert_sql(rows: usize, from_matcher: bool, mysql: bool) -> String {
+    let values = row_placeholders(1, rows, 8);
+    let insert = format!(
+        "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, \
+         productivity_email, podfactory_email, matched_by, matched_at, last_verified, created_at) \
+         VALUES {values}"
+    );
+    if mysql {
+        let matched_by = if from_matcher {
+            "VALUES(matched_by)"
+        } else {
+            "matched_by"
+        };
+        format!(
+            "{insert} ON DUPLICATE KEY UPDATE \
+             productivity_email = VALUES(productivity_email), \
+             podfactory_email = COALESCE(VALUES(podfactory_email), podfactory_email), \
+             matched_by = {matched_by}, \
+             last_verified = VALUES(last_verified)"
+        )
+    } else {
+        let matched_by = if from_matcher {
+            "excluded.matched_by"
+        } else {
+            "auth0_employee_mapping_audit.matched_by"
+        };
+        format!(
+            "{insert} ON CONFLICT (employee_id, auth0_user_id) DO UPDATE SET \
+             productivity_email = excluded.productivity_email, \
+             podfactory_email = COALESCE(excluded.podfactory_email, auth0_employee_mapping_audit.podfactory_email), \
+             matched_by = {matched_by}, \
+             last_verified = excluded.last_verified"
+        )
+    }
 }
 
-#[cfg(not(feature = "mysql"))]
-fn mysql_audit_upsert() -> &'static str {
-    unreachable!("no MySQL store in this build")
+/// One audit row's eight values, as [`audit_upsert_sql`] wants them.
+fn bind_audit<'q, DB: sqlx::Database>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    r: &'q AuditRow,
+    now: DateTime<Utc>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(r.employee_id.0)
+        .bind(&r.auth0_user_id.0)
+        .bind(&r.productivity_email)
+        .bind(&r.podfactory_email)
+        .bind(r.matched_by)
+        .bind(now)
+        .bind(now)
+        .bind(now)
 }
 
 impl Store {
+    fn is_mysql(&self) -> bool {
+        #[cfg(feature = "mysql")]
+        return matches!(self, Store::MySql(_));
+        #[cfg(not(feature = "mysql"))]
+        false
+    }
+
     /// Record many Auth0 links at once (a run's creates), in one
     /// transaction: the account on each employee row (with a write-back
     /// target) and its audit row. Returns the employees whose row the
@@ -213,6 +254,7 @@ impl Store {
         const WHAT: &str = "record links";
         let update = target.map(super::WriteBack::update_sql);
         let mut missing = Vec::new();
+        let mysql = self.is_mysql();
         with_pool!(self, pool, q => {
             let update = update.as_deref().map(q).transpose()?;
             let mut tx = pool.begin().await.map_err(sql(WHAT))?;
@@ -231,22 +273,9 @@ impl Store {
                         continue;
                     }
                 }
-                // MySQL's text takes `now` three times, as `?`s.
-                #[cfg(feature = "mysql")]
-                let mysql = matches!(self, Store::MySql(_));
-                #[cfg(not(feature = "mysql"))]
-                let mysql = false;
-                let audit = if mysql { mysql_audit_upsert() } else { AUDIT_UPSERT };
-                let query = sqlx::query(audit)
-                    .bind(row.employee_id.0)
-                    .bind(&row.auth0_user_id.0)
-                    .bind(&row.productivity_email)
-                    .bind(&row.podfactory_email)
-                    .bind(row.matched_by)
-                    .bind(now);
-                let query = if mysql { query.bind(now).bind(now) } else { query };
-                query
-                    .bind(row.from_matcher)
+                let text = audit_upsert_sql(1, row.from_matcher, mysql);
+                let text = q(&text)?;
+                bind_audit(sqlx::query(&text), row, now)
                     .execute(&mut *tx)
                     .await
                     .map_err(sql(WHAT))?;
@@ -278,63 +307,12 @@ impl Store {
                 .filter(|r| r.from_matcher == from_matcher)
                 .collect();
             for chunk in batch.chunks(MAX_BINDS / 8) {
-                let values = row_placeholders(1, chunk.len(), 8);
-                with_pool!(self, pool => {
-                    let matched_by = if from_matcher {
-                        "excluded.matched_by"
-                    } else {
-                        "auth0_employee_mapping_audit.matched_by"
-                    };
-                    let text = format!(
-                        "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, \
-                         productivity_email, podfactory_email, matched_by, matched_at, last_verified, created_at) \
-                         VALUES {values} \
-                         ON CONFLICT (employee_id, auth0_user_id) DO UPDATE SET \
-                         productivity_email = excluded.productivity_email, \
-                         podfactory_email = COALESCE(excluded.podfactory_email, auth0_employee_mapping_audit.podfactory_email), \
-                         matched_by = {matched_by}, \
-                         last_verified = excluded.last_verified"
-                    );
+                let text = audit_upsert_sql(chunk.len(), from_matcher, self.is_mysql());
+                with_pool!(self, pool, q => {
+                    let text = q(&text)?;
                     let mut query = sqlx::query(&text);
                     for r in chunk {
-                        query = query
-                            .bind(r.employee_id.0)
-                            .bind(&r.auth0_user_id.0)
-                            .bind(&r.productivity_email)
-                            .bind(&r.podfactory_email)
-                            .bind(r.matched_by)
-                            .bind(now)
-                            .bind(now)
-                            .bind(now);
-                    }
-                    query
-                        .execute(pool)
-                        .await
-                        .map_err(sql("record mapping audit"))?;
-                }, mysql pool => {
-                    let matched_by = if from_matcher { "VALUES(matched_by)" } else { "matched_by" };
-                    let text = format!(
-                        "INSERT INTO auth0_employee_mapping_audit (employee_id, auth0_user_id, \
-                         productivity_email, podfactory_email, matched_by, matched_at, last_verified, created_at) \
-                         VALUES {values} \
-                         ON DUPLICATE KEY UPDATE \
-                         productivity_email = VALUES(productivity_email), \
-                         podfactory_email = COALESCE(VALUES(podfactory_email), podfactory_email), \
-                         matched_by = {matched_by}, \
-                         last_verified = VALUES(last_verified)"
-                    );
-                    let text = super::to_mysql(&text)?;
-                    let mut query = sqlx::query(&text);
-                    for r in chunk {
-                        query = query
-                            .bind(r.employee_id.0)
-                            .bind(&r.auth0_user_id.0)
-                            .bind(&r.productivity_email)
-                            .bind(&r.podfactory_email)
-                            .bind(r.matched_by)
-                            .bind(now)
-                            .bind(now)
-                            .bind(now);
+                        query = bind_audit(query, r, now);
                     }
                     query
                         .execute(pool)
