@@ -1017,7 +1017,7 @@ impl Store {
         const COLS: usize = 8;
         with_pool!(self, pool, q => {
             let mut tx = pool.begin().await.map_err(sql("insert employees"))?;
-            for chunk in rows.chunks(super::MAX_BINDS / COLS) {
+            for chunk in rows.chunks(self.max_binds() / COLS) {
                 let text = format!(
                     "INSERT INTO employees (id, full_name, email, department, workspace, role_code, \
                      is_active, auth0_user_id) VALUES {}",

@@ -3,7 +3,7 @@
 //! records (`employee_podfactory_mapping`, history kept) and an admin's
 //! manual PodFactory mappings.
 
-use super::{placeholders, row_placeholders, sql, with_pool, Result, Store, MAX_BINDS};
+use super::{placeholders, row_placeholders, sql, with_pool, Result, Store};
 use crate::model::{Auth0UserId, EmployeeId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -306,7 +306,7 @@ impl Store {
                 .copied()
                 .filter(|r| r.from_matcher == from_matcher)
                 .collect();
-            for chunk in batch.chunks(MAX_BINDS / 8) {
+            for chunk in batch.chunks(self.max_binds() / 8) {
                 let text = audit_upsert_sql(chunk.len(), from_matcher, self.is_mysql());
                 with_pool!(self, pool, q => {
                     let text = q(&text)?;
@@ -393,7 +393,7 @@ impl Store {
                 .await
                 .map_err(sql(what))?;
             let mut tx = pool.begin().await.map_err(sql(what))?;
-            for chunk in unseen.chunks(MAX_BINDS) {
+            for chunk in unseen.chunks(self.max_binds()) {
                 // Unseen now: verified last by the run before (unless
                 // written since).
                 if let Some(prev) = prev {
@@ -420,7 +420,7 @@ impl Store {
                 }
                 query.execute(&mut *tx).await.map_err(sql(what))?;
             }
-            for chunk in newly_seen.chunks(MAX_BINDS / 2) {
+            for chunk in newly_seen.chunks(self.max_binds() / 2) {
                 let text = format!(
                     "INSERT INTO link_seen (links, row_id) VALUES {}",
                     row_placeholders(1, chunk.len(), 2)
@@ -629,7 +629,7 @@ impl Store {
         let what = "record podfactory links";
         with_pool!(self, pool, q => {
             let mut tx = pool.begin().await.map_err(sql(what))?;
-            for chunk in ending.chunks(MAX_BINDS) {
+            for chunk in ending.chunks(self.max_binds()) {
                 let text = format!(
                     "UPDATE employee_podfactory_mapping SET superseded_at = $1 \
                      WHERE superseded_at IS NULL AND podfactory_user_id IN ({})",
@@ -642,7 +642,7 @@ impl Store {
                 }
                 query.execute(&mut *tx).await.map_err(sql(what))?;
             }
-            for chunk in changed.chunks(MAX_BINDS / 9) {
+            for chunk in changed.chunks(self.max_binds() / 9) {
                 let text = format!(
                     "INSERT INTO employee_podfactory_mapping (employee_id, podfactory_user_id, podfactory_email, \
                      podfactory_name, matched_by, confidence, created_at, updated_at, last_verified) VALUES {}",
