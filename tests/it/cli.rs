@@ -226,3 +226,49 @@ fn check_config_lists_every_problem_with_its_key() {
         "{err}"
     );
 }
+
+/// `rosterd match` on an export with a bad row: the row on stderr, every
+/// other user matched on stdout, exit status 2 (done, but not all of it).
+#[test]
+fn match_skips_a_bad_row_with_exit_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let employees = dir.path().join("employees.csv");
+    let podfactory = dir.path().join("podfactory.csv");
+    std::fs::write(
+        &employees,
+        "id,name,email,department,is_active\n\
+         1,Ann Lee,ann.lee@pw.com,Picking,true\n\
+         2,,nameless@pw.com,Picking,true\n\
+         3,Bo Chen,bo.chen@pw.com,Shipping,true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &podfactory,
+        "id,name,email,user_role\npf1,Ann Lee,,Picker\npf2,Bo Chen,bo.chen.shp@pw.com,Shipper\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rosterd"))
+        .arg("match")
+        .arg("--employees")
+        .arg(&employees)
+        .arg("--podfactory")
+        .arg(&podfactory)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("skipped ")
+            && err.contains("employees.csv: line 3, column 2 (name): empty name"),
+        "{err}"
+    );
+    assert!(
+        err.contains("2 matched") && err.contains("1 row skipped"),
+        "{err}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("pf1,1,matched") && stdout.contains("pf2,3,matched"),
+        "{stdout}"
+    );
+}

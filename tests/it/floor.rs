@@ -175,7 +175,25 @@ async fn podfactory_source_is_read_only_with_a_time_and_a_row_limit(
 ) {
     let (_pf, store, mut s) = podfactory_db(db, USERS).await;
     let users = rosterd::podfactory::load(&s).await.unwrap().unwrap();
-    assert_eq!(users.len(), 3);
+    assert_eq!(users.users.len(), 3);
+    assert!(users.skipped.is_empty());
+
+    // A row without an id and a second row for an id are skipped, each
+    // with why; the rest are read.
+    s.query = format!(
+        "{USERS} UNION ALL SELECT NULL, 'Dee Vo', 'dee@example.com', 'Picker' \
+         UNION ALL SELECT 1, 'Ann Again', NULL, NULL"
+    );
+    let read = rosterd::podfactory::load(&s).await.unwrap().unwrap();
+    assert_eq!(read.users.len(), 3);
+    assert_eq!(
+        read.skipped,
+        [
+            "podfactory source row 4: NULL or empty id (Dee Vo, dee@example.com)",
+            "podfactory source row 5: duplicate id \"1\" (first in row 1)",
+        ]
+    );
+    s.query = USERS.into();
 
     s.max_rows = 2;
     let e = rosterd::podfactory::load(&s).await.unwrap_err();
@@ -186,7 +204,12 @@ async fn podfactory_source_is_read_only_with_a_time_and_a_row_limit(
     );
     s.max_rows = 3;
     assert_eq!(
-        rosterd::podfactory::load(&s).await.unwrap().unwrap().len(),
+        rosterd::podfactory::load(&s)
+            .await
+            .unwrap()
+            .unwrap()
+            .users
+            .len(),
         3
     );
 

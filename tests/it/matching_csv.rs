@@ -1,5 +1,6 @@
 //! The offline matcher (`rosterd match`) through `run_match`: readers in,
-//! CSV or JSON lines out, and input errors naming file, line and column.
+//! CSV or JSON lines out; a file that cannot be read is an error, a bad row
+//! is skipped, each naming file, line and column.
 
 use rosterd::match_csv::OutputFormat;
 use rosterd::match_csv::{read_employees, read_podfactory, run_match};
@@ -79,10 +80,14 @@ fn json_lines_carry_candidates() {
 #[test]
 fn extra_columns_and_previous_names_are_read() {
     let e = read_employees(EMPLOYEES.as_bytes(), "E.csv").unwrap();
+    assert!(e.skipped.is_empty());
+    let e = e.rows;
     assert_eq!(e[1].previous_names, ["Jane Brown", "Jane B. Brown"]);
     assert!(!e[1].is_active && e[2].is_active && e[3].is_active);
     assert_eq!(e[0].role_code, "SHIPPER");
-    let p = read_podfactory(PODFACTORY.as_bytes(), "P.csv").unwrap();
+    let p = read_podfactory(PODFACTORY.as_bytes(), "P.csv")
+        .unwrap()
+        .rows;
     assert_eq!(p[1].email, None);
     assert_eq!(p[2].user_role, None);
 }
@@ -113,9 +118,11 @@ fn header_errors_name_file_line_and_column() {
     );
 }
 
+/// Each bad row alone: skipped with why, and the good rows around it kept.
 #[test]
-fn row_errors_name_file_line_and_column() {
+fn a_bad_row_is_skipped_naming_file_line_and_column() {
     let head = "id,name,email,department,is_active\n1,John Doe,john@pw.com,X,true\n";
+    let tail = "3,Ann Lee,ann@pw.com,X,false\n";
     let cases = [
         (
             "x1,Jane,jane@pw.com,X,true\n",
@@ -141,30 +148,96 @@ fn row_errors_name_file_line_and_column() {
             "2,Jane,jane@pw.com,X\n",
             "E.csv: line 3: 4 fields, but the header has 5",
         ),
+        (
+            "2,Jane,jane@pw.com,X,true,extra\n",
+            "E.csv: line 3: 6 fields, but the header has 5",
+        ),
     ];
     for (row, want) in cases {
-        let e = err_e(format!("{head}{row}").as_bytes());
+        let read = read_employees(format!("{head}{row}{tail}").as_bytes(), "E.csv").unwrap();
+        let names: Vec<&str> = read.rows.iter().map(|e| e.full_name.as_str()).collect();
+        assert_eq!(names, ["John Doe", "Ann Lee"], "{row}");
+        assert_eq!(read.skipped.len(), 1, "{row}");
+        let e = read.skipped[0].to_string();
         assert!(e.starts_with(want), "{e}\nwanted: {want}");
     }
-    let e = err_p(b"id,name,email,user_role\npf-1,a,,\n,b,,\n");
-    assert!(
-        e.starts_with("P.csv: line 3, column 1 (id): empty id"),
-        "{e}"
+    let read = read_podfactory(
+        &b"id,name,email,user_role\npf-1,a,,\n,b,,\npf-1,c,,\npf-2,d,,\n"[..],
+        "P.csv",
+    )
+    .unwrap();
+    let ids: Vec<&str> = read.rows.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["pf-1", "pf-2"],
+        "the first row of a duplicated id is kept"
+    );
+    let skipped: Vec<String> = read.skipped.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        skipped,
+        [
+            "P.csv: line 3, column 1 (id): empty id",
+            "P.csv: line 4, column 1 (id): duplicate id \"pf-1\" (first on line 2)",
+        ]
     );
 }
 
 #[test]
-fn invalid_utf8_names_its_column() {
+fn invalid_utf8_skips_the_row_naming_its_column() {
     let mut bytes = b"id,name,email,user_role\npf-1,Jos".to_vec();
     bytes.push(0xe9); // Latin-1 é
-    bytes.extend_from_slice(b" Nunez,,\n");
-    let e = err_p(&bytes);
+    bytes.extend_from_slice(b" Nunez,,\npf-2,Ana Ruiz,,\n");
+    let read = read_podfactory(&bytes[..], "P.csv").unwrap();
+    assert_eq!(read.rows.len(), 1);
+    assert_eq!(read.rows[0].id, "pf-2");
+    let e = read.skipped[0].to_string();
     assert!(
         e.starts_with("P.csv: line 2, column 2 (name): not valid UTF-8"),
         "{e}"
     );
+    // In the header, the file cannot be read at all.
     let e = err_e(b"id,na\xffme,email,department,is_active\n");
     assert!(e.starts_with("E.csv: line 1, column 2"), "{e}");
+}
+
+/// The export that aborted the whole match on line 3777: the row is
+/// reported (and, in JSON, a record of its own), every other user matched.
+#[test]
+fn run_match_skips_bad_rows_and_says_so() {
+    let mut employees = EMPLOYEES.to_string();
+    employees.push_str("5,,empty.name@pw.com,Picking,true,PICKER,TX,\n");
+    let mut out = Vec::new();
+    let summary = run_match(
+        employees.as_bytes(),
+        "E.csv",
+        PODFACTORY.as_bytes(),
+        "P.csv",
+        &MatchSettings::default(),
+        OutputFormat::Json,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(summary.skipped_rows.len(), 1);
+    assert_eq!(
+        summary.skipped_rows[0].to_string(),
+        "E.csv: line 6, column 2 (name): empty name"
+    );
+    assert!(
+        summary.to_string().ends_with("; 1 row skipped"),
+        "{summary}"
+    );
+    assert_eq!(summary.matched, 2, "{summary}");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"skipped_row": {"file": "E.csv", "line": 6, "column": 2,
+            "column_name": "name", "problem": "empty name"}})
+    );
+    assert_eq!(lines.len(), 5, "the skipped row, then one line per user");
 }
 
 #[test]
@@ -209,6 +282,8 @@ fn the_sample_podfactory_export_reads_back_as_written() {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
     };
+    assert!(read.skipped.is_empty());
+    let read = read.rows;
     assert_eq!(read.len(), sample.podfactory.len());
     for (got, want) in read.iter().zip(&sample.podfactory) {
         assert_eq!(got.id, want.id);

@@ -253,3 +253,47 @@ async fn rich_metadata_puts_the_podfactory_link_on_the_account_and_converges(db:
     );
     assert!(run(ctx).await.planned.is_empty());
 }
+
+/// One bad row in the PodFactory export does not stop matching: it is an
+/// `invalid_podfactory_row` finding naming the line, the others are linked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_podfactory_row_is_a_finding_and_the_rest_match() {
+    let w = csv_world(
+        Db::Sqlite,
+        "id,name,email,user_role\n\
+         pf1,Ana Perez,ana.perez@example.com,Picker\n\
+         ,Nameless Row,,Picker\n\
+         pf2,Bo Li,bo.li@example.com,Shipper,extra\n\
+         pf3,Cy Twain,cy@example.com,Picker\n",
+        &[
+            employee(1, "Ana Pérez", "ana.perez@example.com", true),
+            employee(2, "Bo Li", "bo.li@example.com", true),
+            employee(3, "Cy Twain", "cy@example.com", true),
+        ],
+        |_| {},
+    )
+    .await;
+    let r = run(&w.ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
+    let pf = r.podfactory.clone().expect("matching ran");
+    assert_eq!((pf.users, pf.matched, pf.skipped_rows), (2, 2, 2), "{pf:?}");
+    assert_eq!(r.findings.get("invalid_podfactory_row"), Some(&2));
+    let run_row = w.ctx.store.get_run(r.run_id).await.unwrap().unwrap();
+    let plan: serde_json::Value = serde_json::from_str(&run_row.plan.unwrap()).unwrap();
+    let mut details: Vec<&str> = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "invalid_podfactory_row")
+        .map(|f| f["detail"].as_str().unwrap())
+        .collect();
+    details.sort();
+    let csv = w.csv.display().to_string();
+    assert_eq!(
+        details,
+        [
+            format!("{csv}: line 3, column 1 (id): empty id; the row was skipped, the other users matched"),
+            format!("{csv}: line 4: 5 fields, but the header has 4; the row was skipped, the other users matched"),
+        ]
+    );
+}

@@ -93,6 +93,9 @@ enum Command {
     /// A self-contained demo: SQLite, a sample workforce, the built-in Auth0 simulator.
     Demo(demo::DemoArgs),
     /// Offline matcher: PodFactory users against employees, from CSV files.
+    /// A bad row is skipped and reported on stderr (and, with --output
+    /// json, as a `skipped_row` record); exit status 2 when rows were
+    /// skipped, 1 when a file cannot be read.
     Match(rosterd::match_csv::MatchArgs),
     /// Precision, recall and F1 of the matcher (and the old name-only rule)
     /// on a synthetic workforce with ground truth.
@@ -162,8 +165,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Match(args) => {
-            rosterd::match_csv::run_cli(args)?;
-            Ok(ExitCode::SUCCESS)
+            // As for a partial run: done, but not all of it.
+            let summary = rosterd::match_csv::run_cli(args)?;
+            Ok(if summary.skipped_rows.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
         Command::MatchEval(args) => {
             rosterd_lab::eval_cli(args)?;

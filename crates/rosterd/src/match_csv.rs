@@ -2,11 +2,13 @@
 //! [--output csv|json]`: ops try the matcher on exports before turning
 //! rosterd on.
 //!
-//! Reading is strict, and every error names the file, the line and, when
-//! one is to blame, the column: a wrong or incomplete header, a row with
-//! the wrong number of fields, bytes that are not UTF-8, an id that is not
-//! a number, an invalid employee email, a duplicated id. Nothing is skipped
-//! silently.
+//! A file is refused only when it cannot be read as a whole (it cannot be
+//! opened, it is empty, its header is wrong or incomplete). A bad row (the
+//! wrong number of fields, bytes that are not UTF-8, an id that is not a
+//! number, an empty name, an invalid employee email, a duplicated id) is
+//! skipped and reported naming the file, the line and, when one is to
+//! blame, the column: real exports carry a few such rows, and one of them
+//! must not cost the rest their matches. Nothing is skipped silently.
 
 use crate::matching::{
     match_users, EmployeeRecord, MatchResult, MatchSettings, MatchStatus, PodFactoryUser,
@@ -76,8 +78,9 @@ impl MatchArgs {
     }
 }
 
-/// `rosterd match`: results to stdout, a one-line summary to stderr.
-pub fn run_cli(args: MatchArgs) -> anyhow::Result<()> {
+/// `rosterd match`: results to stdout; each skipped row, then a one-line
+/// summary, to stderr.
+pub fn run_cli(args: MatchArgs) -> anyhow::Result<Summary> {
     let settings = args.settings()?;
     let open = |p: &PathBuf| {
         std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))
@@ -86,26 +89,31 @@ pub fn run_cli(args: MatchArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let summary = run_match(
-        e,
+        std::io::BufReader::new(e),
         &args.employees.display().to_string(),
-        p,
+        std::io::BufReader::new(p),
         &args.podfactory.display().to_string(),
         &settings,
         args.output,
         &mut out,
     )?;
     out.flush()?;
+    for row in &summary.skipped_rows {
+        eprintln!("skipped {row}");
+    }
     eprintln!("{summary}");
-    Ok(())
+    Ok(summary)
 }
 
-/// Counts of one offline match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Counts of one offline match, and the rows it skipped.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     pub matched: usize,
     pub ambiguous: usize,
     pub unmatched: usize,
     pub employees_without_user: usize,
+    /// Rows of either file that could not be used, in file order.
+    pub skipped_rows: Vec<CsvError>,
 }
 
 impl fmt::Display for Summary {
@@ -114,11 +122,18 @@ impl fmt::Display for Summary {
             f,
             "{} matched, {} ambiguous, {} unmatched; {} active employees without a PodFactory user",
             self.matched, self.ambiguous, self.unmatched, self.employees_without_user
-        )
+        )?;
+        match self.skipped_rows.len() {
+            0 => Ok(()),
+            1 => write!(f, "; 1 row skipped"),
+            n => write!(f, "; {n} rows skipped"),
+        }
     }
 }
 
 /// The offline matcher over readers and a writer (`run_cli` without files).
+/// With JSON output, each skipped row is a record of its own
+/// (`{"skipped_row": {...}}`) before the results.
 pub fn run_match(
     employees: impl Read,
     employees_file: &str,
@@ -126,12 +141,22 @@ pub fn run_match(
     podfactory_file: &str,
     settings: &MatchSettings,
     output: OutputFormat,
-    out: impl Write,
+    mut out: impl Write,
 ) -> anyhow::Result<Summary> {
     let employees = read_employees(employees, employees_file)?;
     let users = read_podfactory(podfactory, podfactory_file)?;
-    let view: Vec<_> = employees.iter().map(EmployeeRecord::as_match).collect();
-    let results = match_users(&view, &users, &[], settings);
+    let skipped_rows: Vec<CsvError> = employees.skipped.into_iter().chain(users.skipped).collect();
+    if output == OutputFormat::Json {
+        for row in &skipped_rows {
+            writeln!(out, "{}", serde_json::json!({ "skipped_row": row }))?;
+        }
+    }
+    let view: Vec<_> = employees
+        .rows
+        .iter()
+        .map(EmployeeRecord::as_match)
+        .collect();
+    let results = match_users(&view, &users.rows, &[], settings);
     write_results(&results, output, out)?;
     let count = |s| results.iter().filter(|r| r.status == s).count();
     Ok(Summary {
@@ -139,6 +164,7 @@ pub fn run_match(
         ambiguous: count(MatchStatus::Ambiguous),
         unmatched: count(MatchStatus::Unmatched),
         employees_without_user: crate::matching::employees_without_user(&view, &results).len(),
+        skipped_rows,
     })
 }
 
@@ -202,6 +228,23 @@ pub struct CsvError {
     pub message: String,
 }
 
+/// `{"file", "line", "column", "column_name", "problem"}`, the columns
+/// absent when no one column is to blame.
+impl serde::Serialize for CsvError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("file", &self.file)?;
+        m.serialize_entry("line", &self.line)?;
+        if let Some((n, name)) = &self.column {
+            m.serialize_entry("column", n)?;
+            m.serialize_entry("column_name", name)?;
+        }
+        m.serialize_entry("problem", &self.message)?;
+        m.end()
+    }
+}
+
 impl fmt::Display for CsvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: line {}", self.file, self.line)?;
@@ -237,6 +280,7 @@ impl<R: Read> Table<R> {
                 format!("empty file; expected the header {}", required.join(",")),
             ));
         };
+        let fields = fields?;
         for (i, f) in fields.into_iter().enumerate() {
             let name = f.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
             let repeated = table.header.iter().position(|h| *h == name);
@@ -288,8 +332,9 @@ impl<R: Read> Table<R> {
         }
     }
 
-    /// The next row as UTF-8 fields, with its line number.
-    fn next_raw(&mut self) -> Result<Option<(u64, Vec<String>)>, CsvError> {
+    /// The next row, with its line number: its fields as UTF-8, or why the
+    /// row cannot be read (the file can be, so reading goes on).
+    fn next_raw(&mut self) -> Result<Option<(u64, RawRow)>, CsvError> {
         let mut record = ::csv::ByteRecord::new();
         let more = self.reader.read_byte_record(&mut record).map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
@@ -304,57 +349,80 @@ impl<R: Read> Table<R> {
             return Ok(None);
         }
         let line = record.position().map_or(0, |p| p.line());
-        let mut fields = Vec::with_capacity(record.len());
-        for (i, bytes) in record.iter().enumerate() {
-            match std::str::from_utf8(bytes) {
-                Ok(s) => fields.push(s.to_string()),
-                Err(e) => {
-                    return Err(self.error(
+        let fields = record
+            .iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                std::str::from_utf8(bytes).map(str::to_string).map_err(|e| {
+                    self.error(
                         line,
                         Some(i),
                         format!(
                             "not valid UTF-8 (bad byte at offset {} of the field); save the file as UTF-8",
                             e.valid_up_to()
                         ),
-                    ))
-                }
-            }
-        }
+                    )
+                })
+            })
+            .collect();
         Ok(Some((line, fields)))
     }
 
-    /// The next data row, checked to have the header's width.
-    fn next_row(&mut self) -> Result<Option<(u64, Vec<String>)>, CsvError> {
-        let Some((line, fields)) = self.next_raw()? else {
-            return Ok(None);
+    /// Every data row through `parse`, each checked first to have the
+    /// header's width: the rows it accepts, and those skipped with why.
+    fn rows<T>(
+        mut self,
+        mut parse: impl FnMut(&Self, u64, Vec<String>) -> Result<T, CsvError>,
+    ) -> Result<Rows<T>, CsvError> {
+        let mut out = Rows {
+            rows: Vec::new(),
+            skipped: Vec::new(),
         };
-        if fields.len() != self.header.len() {
-            return Err(self.error(
-                line,
-                None,
-                format!(
-                    "{} fields, but the header has {}",
-                    fields.len(),
-                    self.header.len()
-                ),
-            ));
+        while let Some((line, fields)) = self.next_raw()? {
+            let row = fields.and_then(|f| {
+                if f.len() != self.header.len() {
+                    return Err(self.error(
+                        line,
+                        None,
+                        format!(
+                            "{} fields, but the header has {}",
+                            f.len(),
+                            self.header.len()
+                        ),
+                    ));
+                }
+                parse(&self, line, f)
+            });
+            match row {
+                Ok(v) => out.rows.push(v),
+                Err(e) => out.skipped.push(e),
+            }
         }
-        Ok(Some((line, fields)))
+        Ok(out)
     }
+}
+
+/// A row's fields, or why the row cannot be read.
+type RawRow = Result<Vec<String>, CsvError>;
+
+/// The rows of a CSV file that could be used, and those skipped with why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rows<T> {
+    pub rows: Vec<T>,
+    pub skipped: Vec<CsvError>,
 }
 
 pub const EMPLOYEE_COLUMNS: [&str; 5] = ["id", "name", "email", "department", "is_active"];
 pub const PODFACTORY_COLUMNS: [&str; 4] = ["id", "name", "email", "user_role"];
 
-/// Read the employees CSV.
-pub fn read_employees(input: impl Read, file: &str) -> Result<Vec<EmployeeRecord>, CsvError> {
-    let mut t = Table::open(input, file, &EMPLOYEE_COLUMNS)?;
+/// Read the employees CSV. A duplicated id keeps its first row.
+pub fn read_employees(input: impl Read, file: &str) -> Result<Rows<EmployeeRecord>, CsvError> {
+    let t = Table::open(input, file, &EMPLOYEE_COLUMNS)?;
     let [id, name, email, dept, active] = EMPLOYEE_COLUMNS.map(|c| t.col(c).unwrap_or(0));
     let role = t.col("role").or_else(|| t.col("role_code"));
     let previous = t.col("previous_names");
     let mut seen: FxHashMap<i64, u64> = FxHashMap::default();
-    let mut out = Vec::new();
-    while let Some((line, f)) = t.next_row()? {
+    t.rows(|t, line, f| {
         let id_value: i64 = f[id].trim().parse().map_err(|_| {
             t.error(
                 line,
@@ -362,13 +430,6 @@ pub fn read_employees(input: impl Read, file: &str) -> Result<Vec<EmployeeRecord
                 format!("\"{}\" is not an integer id", f[id]),
             )
         })?;
-        if let Some(first) = seen.insert(id_value, line) {
-            return Err(t.error(
-                line,
-                Some(id),
-                format!("duplicate id {id_value} (first on line {first})"),
-            ));
-        }
         let full_name = f[name].trim();
         if full_name.is_empty() {
             return Err(t.error(line, Some(name), "empty name".into()));
@@ -382,7 +443,15 @@ pub fn read_employees(input: impl Read, file: &str) -> Result<Vec<EmployeeRecord
                 format!("\"{}\" is not true/false", f[active]),
             )
         })?;
-        out.push(EmployeeRecord {
+        if let Some(first) = seen.get(&id_value) {
+            return Err(t.error(
+                line,
+                Some(id),
+                format!("duplicate id {id_value} (first on line {first})"),
+            ));
+        }
+        seen.insert(id_value, line);
+        Ok(EmployeeRecord {
             id: EmployeeId(id_value),
             full_name: full_name.to_string(),
             email: email_value,
@@ -398,38 +467,37 @@ pub fn read_employees(input: impl Read, file: &str) -> Result<Vec<EmployeeRecord
                         .collect()
                 })
                 .unwrap_or_default(),
-        });
-    }
-    Ok(out)
+        })
+    })
 }
 
 /// Read the PodFactory users CSV. Empty fields are absent values; an
 /// unusable email is left to the matcher, which says so in its explanation.
-pub fn read_podfactory(input: impl Read, file: &str) -> Result<Vec<PodFactoryUser>, CsvError> {
-    let mut t = Table::open(input, file, &PODFACTORY_COLUMNS)?;
+/// A duplicated id keeps its first row.
+pub fn read_podfactory(input: impl Read, file: &str) -> Result<Rows<PodFactoryUser>, CsvError> {
+    let t = Table::open(input, file, &PODFACTORY_COLUMNS)?;
     let [id, name, email, role] = PODFACTORY_COLUMNS.map(|c| t.col(c).unwrap_or(0));
     let mut seen: FxHashMap<String, u64> = FxHashMap::default();
-    let mut out = Vec::new();
     let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    while let Some((line, f)) = t.next_row()? {
+    t.rows(|t, line, f| {
         let Some(id_value) = opt(&f[id]) else {
             return Err(t.error(line, Some(id), "empty id".into()));
         };
-        if let Some(first) = seen.insert(id_value.clone(), line) {
+        if let Some(first) = seen.get(&id_value) {
             return Err(t.error(
                 line,
                 Some(id),
                 format!("duplicate id \"{id_value}\" (first on line {first})"),
             ));
         }
-        out.push(PodFactoryUser {
+        seen.insert(id_value.clone(), line);
+        Ok(PodFactoryUser {
             id: id_value,
             name: opt(&f[name]),
             email: opt(&f[email]),
             user_role: opt(&f[role]),
-        });
-    }
-    Ok(out)
+        })
+    })
 }
 
 fn parse_bool(s: &str) -> Option<bool> {

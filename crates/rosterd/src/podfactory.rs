@@ -2,7 +2,10 @@
 //! (a configurable query) or from a CSV export.
 //!
 //! rosterd never writes to PodFactory. The query must return `id, name,
-//! email, user_role`; ids may be integers or text (read as text).
+//! email, user_role`; ids may be integers or text (read as text). A row
+//! that cannot be used (no id, an id seen before, a value that is neither
+//! text nor a number) is skipped and becomes an `invalid_podfactory_row`
+//! finding: the rest are matched.
 
 use crate::config::PodFactorySettings;
 use crate::matching::PodFactoryUser;
@@ -16,8 +19,6 @@ pub enum SourceError {
     Database(sqlx::Error),
     #[error("podfactory source: the query returns no {0:?} column (it must return id, name, email, user_role)")]
     MissingColumn(&'static str),
-    #[error("podfactory source: a row has a NULL or empty id")]
-    NullId,
     #[error("podfactory csv: {path}")]
     Open {
         path: String,
@@ -34,8 +35,16 @@ pub enum SourceError {
     TooManyRows(usize),
 }
 
+/// What the PodFactory source gave: the users to match, and why each row
+/// that could not be used was skipped.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub users: Vec<PodFactoryUser>,
+    pub skipped: Vec<String>,
+}
+
 /// The users, or `None` when matching is off (`source = "none"`).
-pub async fn load(s: &PodFactorySettings) -> Result<Option<Vec<PodFactoryUser>>, SourceError> {
+pub async fn load(s: &PodFactorySettings) -> Result<Option<Loaded>, SourceError> {
     match s.source.as_str() {
         "database" => load_database(s).await.map(Some),
         "csv" => {
@@ -43,15 +52,19 @@ pub async fn load(s: &PodFactorySettings) -> Result<Option<Vec<PodFactoryUser>>,
                 path: s.csv_path.clone(),
                 source,
             })?;
-            crate::match_csv::read_podfactory(std::io::BufReader::new(file), &s.csv_path)
-                .map(Some)
-                .map_err(SourceError::Csv)
+            let read =
+                crate::match_csv::read_podfactory(std::io::BufReader::new(file), &s.csv_path)
+                    .map_err(SourceError::Csv)?;
+            Ok(Some(Loaded {
+                users: read.rows,
+                skipped: read.skipped.iter().map(ToString::to_string).collect(),
+            }))
         }
         _ => Ok(None),
     }
 }
 
-async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, SourceError> {
+async fn load_database(s: &PodFactorySettings) -> Result<Loaded, SourceError> {
     let url =
         DbUrl::parse("podfactory.url", &s.url, s.password.as_ref()).map_err(SourceError::Url)?;
     let secs = s.statement_timeout_secs;
@@ -80,7 +93,7 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
         }};
     }
     let read = async {
-        Ok::<Vec<Row4>, SourceError>(match url.options() {
+        Ok::<Vec<Result<Row4, String>>, SourceError>(match url.options() {
             // The server cancels the statement itself: nothing keeps running
             // on PodFactory's database after rosterd gave up.
             #[cfg(feature = "postgres")]
@@ -124,15 +137,35 @@ async fn load_database(s: &PodFactorySettings) -> Result<Vec<PodFactoryUser>, So
     if rows.len() > s.max_rows {
         return Err(SourceError::TooManyRows(s.max_rows));
     }
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, email, user_role)| PodFactoryUser {
+    let mut loaded = Loaded::default();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, row) in rows.into_iter().enumerate() {
+        let n = i + 1;
+        let (id, name, email, user_role) = match row {
+            Ok(row) => row,
+            Err(why) => {
+                loaded
+                    .skipped
+                    .push(format!("podfactory source row {n}: {why}"));
+                continue;
+            }
+        };
+        // Links are kept by user id: a second row would fight the first.
+        if let Some(first) = seen.get(&id) {
+            loaded.skipped.push(format!(
+                "podfactory source row {n}: duplicate id \"{id}\" (first in row {first})"
+            ));
+            continue;
+        }
+        seen.insert(id.clone(), n);
+        loaded.users.push(PodFactoryUser {
             id,
             name,
             email,
             user_role,
-        })
-        .collect())
+        });
+    }
+    Ok(loaded)
 }
 
 /// PostgreSQL's `statement_timeout` (57014, query_canceled), MariaDB's
@@ -149,8 +182,10 @@ fn is_statement_timeout(e: &sqlx::Error) -> bool {
 type Row4 = (String, Option<String>, Option<String>, Option<String>);
 
 /// One row as four texts, whatever the driver's column types; an integer id
-/// becomes its decimal text. A missing column is named in the error.
-fn read_row<R: Row>(row: &R) -> Result<Row4, SourceError>
+/// becomes its decimal text. A missing column fails the source (the query
+/// is wrong); a row without an id, or with a value that is neither text
+/// nor an integer, is the row's own problem.
+fn read_row<R: Row>(row: &R) -> Result<Result<Row4, String>, SourceError>
 where
     usize: sqlx::ColumnIndex<R>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -163,32 +198,39 @@ where
             .position(|c| c.name().eq_ignore_ascii_case(name))
             .ok_or(SourceError::MissingColumn(name))
     };
-    let text = |i: usize| -> Option<String> {
-        row.try_get::<Option<String>, _>(i)
-            .ok()
-            .flatten()
-            .or_else(|| {
-                row.try_get::<Option<i64>, _>(i)
-                    .ok()
-                    .flatten()
-                    .map(|n| n.to_string())
-            })
-            .or_else(|| {
-                row.try_get::<Option<i32>, _>(i)
-                    .ok()
-                    .flatten()
-                    .map(|n| n.to_string())
-            })
+    let columns = [
+        index("id")?,
+        index("name")?,
+        index("email")?,
+        index("user_role")?,
+    ];
+    let text = |i: usize| -> Result<Option<String>, String> {
+        if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+            return Ok(v);
+        }
+        if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+            return Ok(v.map(|n| n.to_string()));
+        }
+        row.try_get::<Option<i32>, _>(i)
+            .map(|v| v.map(|n| n.to_string()))
+            .map_err(|e| format!("column {}: {e}", row.columns()[i].name()))
     };
-    let id = text(index("id")?)
-        .filter(|s| !s.trim().is_empty())
-        .ok_or(SourceError::NullId)?;
-    Ok((
-        id,
-        text(index("name")?),
-        text(index("email")?),
-        text(index("user_role")?),
-    ))
+    Ok((|| {
+        let [id, name, email, role] = columns.map(text);
+        let (name, email, role) = (name?, email?, role?);
+        let Some(id) = id?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else {
+            // What the row does say, so a person can find it.
+            let who: Vec<&str> = [name.as_deref(), email.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            return Err(match who.is_empty() {
+                true => "NULL or empty id".to_string(),
+                false => format!("NULL or empty id ({})", who.join(", ")),
+            });
+        };
+        Ok((id, name, email, role))
+    })())
 }
 
 /// What matching produced in one run.
@@ -198,6 +240,8 @@ pub struct Matching {
     pub users: Vec<PodFactoryUser>,
     /// Users left out because someone marked them not an employee.
     pub excluded: usize,
+    /// Source rows that could not be used, each with why.
+    pub skipped: Vec<String>,
     /// Their ids: a link one of them had ends.
     pub excluded_ids: Vec<String>,
     /// Users with a manual mapping: a manual link without one ends.
@@ -220,6 +264,8 @@ pub struct Summary {
     pub unmatched: usize,
     /// Marked not an employee (kiosk logins, temps, visitors): not matched.
     pub excluded: usize,
+    /// Rows of the source that could not be used (findings say why).
+    pub skipped_rows: usize,
     /// Links made or changed by this run.
     pub new_links: usize,
     /// Matched users whose employee has an Auth0 account.
@@ -231,13 +277,13 @@ pub struct Summary {
 /// link, no finding.
 pub async fn match_users(
     s: &PodFactorySettings,
-    users: Option<Vec<PodFactoryUser>>,
+    loaded: Option<Loaded>,
     store: &crate::store::Store,
     employees: &[crate::model::Employee],
     auth0_users: &[crate::model::Auth0User],
 ) -> anyhow::Result<Option<Matching>> {
     use crate::matching::{self, ManualMapping, MatchEmployee};
-    let Some(users) = users else {
+    let Some(Loaded { users, skipped }) = loaded else {
         return Ok(None);
     };
     let not_employees: std::collections::HashSet<String> = store
@@ -295,6 +341,7 @@ pub async fn match_users(
     Ok(Some(Matching {
         users,
         excluded,
+        skipped,
         excluded_ids,
         mapped,
         results,
@@ -359,6 +406,14 @@ impl Matching {
                 .collect();
             out.push(f);
         }
+        for why in &self.skipped {
+            out.push(Finding::new(
+                FindingKind::InvalidPodfactoryRow,
+                None,
+                vec![],
+                format!("{why}; the row was skipped, the other users matched"),
+            ));
+        }
         for id in &self.without_user {
             out.push(Finding::new(
                 FindingKind::EmployeeWithoutPodfactoryUser,
@@ -379,6 +434,7 @@ impl Matching {
             ambiguous: count(MatchStatus::Ambiguous),
             unmatched: count(MatchStatus::Unmatched),
             excluded: self.excluded,
+            skipped_rows: self.skipped.len(),
             ..Summary::default()
         }
     }

@@ -73,6 +73,7 @@ fn waits_for_a_person(kind: FindingKind) -> bool {
         | FindingKind::UnmatchedPodfactoryUser
         | FindingKind::AmbiguousPodfactoryUser
         | FindingKind::PodfactorySourceUnavailable
+        | FindingKind::InvalidPodfactoryRow
         | FindingKind::UnmappedRoleCode
         | FindingKind::PossibleRehire
         | FindingKind::NeverLoggedIn

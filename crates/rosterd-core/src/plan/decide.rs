@@ -100,6 +100,7 @@ pub(super) fn situation_of(kind: FindingKind) -> Option<Situation> {
         | FindingKind::AmbiguousPodfactoryUser
         | FindingKind::EmployeeWithoutPodfactoryUser
         | FindingKind::PodfactorySourceUnavailable
+        | FindingKind::InvalidPodfactoryRow
         | FindingKind::UnmappedRoleCode => None,
     }
 }

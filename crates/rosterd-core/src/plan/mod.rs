@@ -464,6 +464,9 @@ crate::vocabulary! {
         EmployeeWithoutPodfactoryUser => "employee_without_podfactory_user",
         /// The PodFactory source could not be read: matching was skipped.
         PodfactorySourceUnavailable => "podfactory_source_unavailable",
+        /// A PodFactory row that cannot be used (no id, a duplicated id, an
+        /// unreadable value): skipped, the other users matched.
+        InvalidPodfactoryRow => "invalid_podfactory_row",
         /// A role code with no Auth0 role: one finding per code, naming the
         /// employees it affects.
         UnmappedRoleCode => "unmapped_role_code",

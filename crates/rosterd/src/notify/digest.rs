@@ -135,6 +135,9 @@ impl Topic {
                     "account never logged into",
                     "accounts never logged into",
                 ),
+                FindingKind::InvalidPodfactoryRow => {
+                    finding(18, "invalid PodFactory row", "invalid PodFactory rows")
+                }
                 FindingKind::ReportedByPolicy => finding(
                     17,
                     "change left to a person by policy",
@@ -564,6 +567,7 @@ impl Digest {
                 Topic::Finding(
                     FindingKind::UnmappedRoleCode
                     | FindingKind::PodfactorySourceUnavailable
+                    | FindingKind::InvalidPodfactoryRow
                     | FindingKind::EmployeeWithoutPodfactoryUser,
                 ),
                 _,

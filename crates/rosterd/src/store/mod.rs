@@ -149,7 +149,6 @@ pub(crate) fn as_written(sql: &str) -> Result<Cow<'_, str>> {
     Ok(Cow::Borrowed(sql))
 }
 
-
 /// `$first, $first+1, …` (`n` of them).
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)

@@ -287,6 +287,7 @@ fn fix(kind: FindingKind) -> &'static str {
         FindingKind::UnmatchedPodfactoryUser | FindingKind::AmbiguousPodfactoryUser => "link the user to an employee, or mark it not an employee.",
         FindingKind::EmployeeWithoutPodfactoryUser => "nothing, if they do not work on the floor; otherwise create their PodFactory user.",
         FindingKind::PodfactorySourceUnavailable => "check the PodFactory source (podfactory.url, podfactory.query, the network); matching is skipped until it answers.",
+        FindingKind::InvalidPodfactoryRow => "fix the row in PodFactory or in podfactory.query (the detail says which row and what is wrong); until then that user is not matched.",
         FindingKind::UnmappedRoleCode => "create the Auth0 role for this code, or map the code to an existing role in the config.",
         FindingKind::PossibleRehire => "if it is not the same person, acknowledge: the next run gives them an account of their own. If it is, with the same email policy.possible_rehire = \"relink\" moves the account to the new id; otherwise move it by hand (clear auth0_user_id on the old row, set it on the new one and the account's app_metadata.employee_id to the new id), and think of a password reset.",
         FindingKind::NeverLoggedIn => "ask whether the person needs the login; if not, mark them inactive in the Productivity System.",
