@@ -63,7 +63,7 @@ pub async fn record_sent(
         Backend::Postgres | Backend::Sqlite => UPSERT,
     };
     with_pool!(store, pool => {
-        let mut tx = pool.begin().await.context("record notifications")?;
+        let mut tx = crate::store::begin_write(pool).await.context("record notifications")?;
         for (key, kind) in sent {
             sqlx::query(upsert)
                 .bind(key)

@@ -59,7 +59,7 @@ impl Store {
             .map_err(sql(WHAT))
         }, mysql pool => {
             // No ON CONFLICT nor RETURNING: upsert, then read the row back.
-            let mut tx = pool.begin().await.map_err(sql(WHAT))?;
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql(WHAT))?;
             sqlx::query(
                 "INSERT INTO podfactory_non_employees (podfactory_user_id, note, decided_by, decided_at) \
                  VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE \
@@ -142,7 +142,7 @@ impl Store {
             .await
             .map_err(sql(WHAT))
         }, mysql pool => {
-            let mut tx = pool.begin().await.map_err(sql(WHAT))?;
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql(WHAT))?;
             sqlx::query(
                 "INSERT INTO finding_acks (finding_key, kind, note, acked_by, acked_at) \
                  VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE \
@@ -231,7 +231,7 @@ impl Store {
             }
         };
         with_pool!(self, pool, q => {
-            let mut tx = pool.begin().await.map_err(sql(WHAT))?;
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql(WHAT))?;
             for chunk in gone.chunks(500) {
                 let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
                 let text = format!("DELETE FROM finding_first_seen WHERE finding_hash IN ({list})");

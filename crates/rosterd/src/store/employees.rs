@@ -1016,7 +1016,7 @@ impl Store {
     pub async fn insert_employees(&self, rows: &[RawEmployee]) -> super::Result<()> {
         const COLS: usize = 8;
         with_pool!(self, pool, q => {
-            let mut tx = pool.begin().await.map_err(sql("insert employees"))?;
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql("insert employees"))?;
             for chunk in rows.chunks(self.max_binds() / COLS) {
                 let text = format!(
                     "INSERT INTO employees (id, full_name, email, department, workspace, role_code, \

@@ -278,7 +278,7 @@ impl Store {
                 return Ok(Err(run));
             }
             with_pool!(self, pool, q => {
-                let mut tx = pool.begin().await.map_err(sql("close abandoned runs"))?;
+                let mut tx = crate::store::begin_write(pool).await.map_err(sql("close abandoned runs"))?;
                 let done = sqlx::query(&q(
                     "UPDATE reconcile_runs SET status = $1, finished_at = $2, \
                      error = 'abandoned: the process running it stopped before it finished', \

@@ -257,7 +257,7 @@ impl Store {
         let mysql = self.is_mysql();
         with_pool!(self, pool, q => {
             let update = update.as_deref().map(q).transpose()?;
-            let mut tx = pool.begin().await.map_err(sql(WHAT))?;
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql(WHAT))?;
             for row in rows {
                 if let Some(update) = &update {
                     let done = sqlx::query(update)
@@ -392,7 +392,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await
                 .map_err(sql(what))?;
-            let mut tx = pool.begin().await.map_err(sql(what))?;
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql(what))?;
             for chunk in unseen.chunks(self.max_binds()) {
                 // Unseen now: verified last by the run before (unless
                 // written since).
@@ -511,7 +511,7 @@ impl Store {
             .map_err(sql("write manual mapping"))
         }, mysql pool => {
             // No ON CONFLICT nor RETURNING: upsert, then read the row back.
-            let mut tx = pool.begin().await.map_err(sql("write manual mapping"))?;
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql("write manual mapping"))?;
             sqlx::query(
                 "INSERT INTO podfactory_manual_mappings (podfactory_user_id, employee_id, created_by, created_at) \
                  VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE \
@@ -628,7 +628,7 @@ impl Store {
             .collect();
         let what = "record podfactory links";
         with_pool!(self, pool, q => {
-            let mut tx = pool.begin().await.map_err(sql(what))?;
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql(what))?;
             for chunk in ending.chunks(self.max_binds()) {
                 let text = format!(
                     "UPDATE employee_podfactory_mapping SET superseded_at = $1 \

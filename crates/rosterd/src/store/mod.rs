@@ -143,6 +143,21 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// A transaction that writes. On SQLite it takes the write lock at `BEGIN
+/// IMMEDIATE`, waiting out another writer for the busy timeout: a deferred
+/// transaction that read first fails at its first write, at once and
+/// whatever the timeout ("database is locked"), when another connection
+/// (the leader lock's renewal, an admin's decision) wrote in between.
+pub(crate) async fn begin_write<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+) -> sqlx::Result<sqlx::Transaction<'static, DB>> {
+    if DB::NAME == "SQLite" {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        pool.begin().await
+    }
+}
+
 /// SQL as written, `$N` placeholders and all (PostgreSQL, SQLite).
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub(crate) fn as_written(sql: &str) -> Result<Cow<'_, str>> {
@@ -467,5 +482,58 @@ mod tests {
             })
         ));
         assert!(to_mysql("SELECT $1, $2, $4").is_err());
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod write_transactions {
+    /// A writing transaction that reads first, while another connection
+    /// writes: with a deferred `BEGIN` its own write failed at once
+    /// ("database is locked"); with [`super::begin_write`] the other waits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_transaction_that_reads_first_survives_another_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.path().join("t.db"))
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (who TEXT)")
+            .execute(&pool)
+            .await
+            .unwrap();
+
+        let mut tx = super::begin_write(&pool).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+        let other = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                sqlx::query("INSERT INTO t VALUES ('other')")
+                    .execute(&pool)
+                    .await
+            }
+        });
+        // Let the other writer try while this transaction is open.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        sqlx::query("INSERT INTO t VALUES ('reader')")
+            .execute(&mut *tx)
+            .await
+            .expect("the transaction's own write");
+        tx.commit().await.unwrap();
+        other.await.unwrap().expect("the other writer waited");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
     }
 }

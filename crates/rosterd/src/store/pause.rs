@@ -32,7 +32,7 @@ impl Store {
     pub async fn pause(&self, pause: &Pause) -> Result<()> {
         const WHAT: &str = "pause enforcement";
         with_pool!(self, pool, q => {
-            let mut tx = pool.begin().await.map_err(sql(WHAT))?;
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql(WHAT))?;
             sqlx::query("DELETE FROM enforcement_pause")
                 .execute(&mut *tx)
                 .await
@@ -67,7 +67,7 @@ impl Store {
     pub async fn resume(&self) -> Result<Option<Pause>> {
         const WHAT: &str = "resume enforcement";
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(sql(WHAT))?;
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql(WHAT))?;
             let pause: Option<Pause> = sqlx::query_as(
                 "SELECT paused_at, paused_by, reason, run_id FROM enforcement_pause",
             )

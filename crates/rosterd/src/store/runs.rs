@@ -203,7 +203,7 @@ impl Store {
     /// Store a run's planned actions in one transaction.
     pub async fn insert_actions(&self, run_id: i64, actions: &[ActionRecord]) -> Result<()> {
         with_pool!(self, pool, q => {
-            let mut tx = pool.begin().await.map_err(sql("record actions"))?;
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql("record actions"))?;
             for a in actions {
                 sqlx::query(
                     &q("INSERT INTO reconcile_actions (run_id, seq, kind, employee_id, auth0_user_id, \
@@ -239,7 +239,7 @@ impl Store {
     ) -> Result<()> {
         with_pool!(self, pool, q => {
             let text = q(FINISH_ACTION)?;
-            let mut tx = pool.begin().await.map_err(sql("record action outcomes"))?;
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql("record action outcomes"))?;
             for (seq, status, user, error) in outcomes {
                 sqlx::query(&text)
                     .bind(status.as_str())

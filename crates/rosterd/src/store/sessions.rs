@@ -21,7 +21,7 @@ impl Store {
             }
         };
         with_pool!(self, pool, q => {
-            let mut tx = pool.begin().await.map_err(sql(WHAT))?;
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql(WHAT))?;
             sqlx::query(&q("DELETE FROM console_signouts WHERE expires_at <= $1")?)
                 .bind(now)
                 .execute(&mut *tx)
