@@ -571,7 +571,7 @@ macro_rules! on_pool {
 /// one item's `$width` values onto `$q`.
 macro_rules! insert_rows {
     ($pool:expr, $table:expr, $columns:expr, $width:expr, $items:expr, |$q:ident, $item:ident| $bind:expr) => {{
-        let mut tx = crate::store::begin_write($pool).await?;
+        let mut tx = $pool.begin().await?;
         for chunk in $items.chunks(1000) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|i| {
