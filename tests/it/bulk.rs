@@ -55,6 +55,10 @@ mod sqlite {
     async fn a_run_after_an_interrupted_import_creates_no_duplicates() {
         super::a_run_after_an_interrupted_import_creates_no_duplicates(Sqlite).await
     }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_run_deadline_bounds_waiting_on_an_import_job() {
+        super::the_run_deadline_bounds_waiting_on_an_import_job(Sqlite).await
+    }
 }
 
 /// `n` active employees, every third a heat-press operator, the rest pickers.
@@ -474,5 +478,51 @@ async fn busy_import_slots_are_waited_for_not_failed(db: Db) {
     assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
     assert_eq!(r.bulk.clone().unwrap().imported, 8);
     assert_eq!(api.count("POST /api/v2/jobs/users-imports", "202").await, 1);
+    assert_one_account_each(&ctx, &api, &rows).await;
+}
+
+/// An import job still running at `reconcile.run_deadline_secs`: the run
+/// stops waiting (not after `auth0.import_timeout_secs`), its creates are
+/// cut short, and the next run links what the job made, no account twice.
+async fn the_run_deadline_bounds_waiting_on_an_import_job(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim_with(auth0_sim::SimConfig {
+        rate_per_sec: 5000.0,
+        burst: 5000,
+        export_delay_ms: 20,
+        import_delay_ms: 6000,
+        ..auth0_sim::SimConfig::default()
+    })
+    .await;
+    let api = SimClient::new(&sim);
+    let mut s = settings(&db, &sim);
+    s.auth0.bulk_import_threshold = 5;
+    s.reconcile.run_deadline_secs = 1;
+    let ctx = context(s).await;
+    let rows = workforce(8);
+    ctx.store.insert_employees(&rows).await.unwrap();
+    let first = run(&ctx).await;
+    assert_eq!(first.status, RunStatus::Interrupted, "{first:#?}");
+    assert!(
+        api.users().await.is_empty(),
+        "the run stopped waiting at its deadline, before the job completed"
+    );
+    let actions = ctx.store.run_actions(first.run_id).await.unwrap();
+    assert_eq!(actions.len(), 8);
+    for a in &actions {
+        let error = a.error.as_deref().unwrap_or_default();
+        assert!(
+            error.starts_with("cut short: the run deadline passed"),
+            "{a:?}"
+        );
+    }
+    eventually(
+        "the job completes at Auth0 anyway",
+        std::time::Duration::from_secs(20),
+        || async { (api.users().await.len() == rows.len()).then_some(()) },
+    )
+    .await;
+    let next = run(&ctx).await;
+    assert!(!next.planned.contains_key("create"), "{:?}", next.planned);
     assert_one_account_each(&ctx, &api, &rows).await;
 }

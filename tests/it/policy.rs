@@ -11,6 +11,7 @@ on_every_backend!(
     an_excluded_tenant_admin_is_never_touched_even_carrying_an_employee_id,
     a_create_only_field_edited_in_auth0_is_left_alone_while_an_enforced_one_is_repaired,
     a_relinked_rehire_takes_over_the_old_account_and_the_old_row_lets_go,
+    a_create_answered_409_by_an_excluded_account_does_not_link_it,
 );
 
 /// `base` with `[policy]` text applied as a configuration file would.
@@ -258,4 +259,65 @@ async fn a_relinked_rehire_takes_over_the_old_account_and_the_old_row_lets_go(db
         "{r:?}"
     );
     assert_eq!(r.findings.len(), 1, "{r:?}");
+}
+
+/// An excluded account that takes an employee's email after the export
+/// (so the run plans a create): Auth0's 409 points at it, and it must not
+/// be linked (nor patched) any more than it would be planned.
+async fn a_create_answered_409_by_an_excluded_account_does_not_link_it(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let (mut rows, accounts) = linked_staff(3, 0);
+    rows.push(employee(9, "Ops Admin", "ops.admin@example.com", true));
+    let base = seeded(&db, &sim, &rows, accounts).await;
+    let s = with_policy(
+        &base,
+        "[policy.exclude]\naccount_emails = [\"ops\\\\.admin@.*\"]\n",
+    );
+    let ctx = context(s).await;
+    // The create reaches the tenant two seconds late; meanwhile, after the
+    // run has read the tenant (the roles come last), the admin's account
+    // appears.
+    api.faults(json!({"latency_ms": 2000, "endpoint": "POST /api/v2/users"}))
+        .await;
+    let running = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move { run(&ctx).await })
+    };
+    eventually(
+        "the run has read the tenant",
+        std::time::Duration::from_secs(20),
+        || async { (api.count("GET /api/v2/roles", "200").await >= 1).then_some(()) },
+    )
+    .await;
+    let admin_id = "auth0|0000000000000000000000ad";
+    api.seed(vec![json!({
+        "user_id": admin_id,
+        "email": "ops.admin@example.com",
+        "email_verified": true,
+        "name": "Ops Admin",
+        "app_metadata": {},
+        "user_metadata": {},
+    })])
+    .await;
+    let before = account(&api, admin_id).await;
+    let r = running.await.unwrap();
+    api.clear_faults().await;
+    assert_eq!(r.planned.get("create"), Some(&1), "{r:?}");
+    assert_eq!(r.failed.get("create"), Some(&1), "{r:?}");
+    let actions = ctx.store.run_actions(r.run_id).await.unwrap();
+    let create = actions.iter().find(|a| a.employee_id == Some(9)).unwrap();
+    let error = create.error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains(admin_id) && error.contains("is excluded by policy.exclude.account_emails"),
+        "{error}"
+    );
+    assert_eq!(account(&api, admin_id).await, before, "left alone");
+    assert_eq!(api.count("PATCH /api/v2/users/{id}", "200").await, 0);
+    let linked = ctx.store.load_employees(None).await.unwrap();
+    let nine = linked.iter().find(|e| e.id == 9).unwrap();
+    assert_eq!(nine.auth0_user_id, None);
+    // From now on the planner sees the excluded account: no create again.
+    assert!(run(&ctx).await.planned.is_empty());
 }

@@ -144,6 +144,9 @@ async fn adopt(ctx: &Context, action: &Action) -> Result<Creation, ActionError> 
 /// The creates at `seqs` by import jobs: files of at most
 /// `auth0.import_file_bytes`, `auth0.import_concurrency` jobs at a time,
 /// no job posted after a stop; then one export finds what they created.
+/// The run's deadline bounds the waiting too: a job still running then is
+/// left to Auth0, its creates cut short, and the next run's export finds
+/// and links what it made (as after a crash).
 /// Returns each create's account or its outcome, and the report.
 pub(crate) async fn import(
     ctx: &Context,
@@ -193,6 +196,8 @@ pub(crate) async fn import(
         Failed(crate::auth0::Auth0Error),
         Lost(crate::store::LeadershipLost),
         NotPosted(crate::outcome::Cut, String),
+        /// Still running at the run's deadline.
+        CutShort,
     }
     // Futures built up front, as in `run::apply_each`: a lazily mapped
     // stream over borrowed data trips the compiler's Send inference.
@@ -211,10 +216,11 @@ pub(crate) async fn import(
                 tracing::info!(job = %job.id, %summary, "import job completed");
                 ctx.auth0.import_errors(&job).await
             };
-            let job = match ctx.fenced(run).await {
-                Ok(Ok(errors)) => Job::Completed(errors),
-                Ok(Err(e)) => Job::Failed(e),
-                Err(lost) => Job::Lost(lost),
+            let job = match tokio::time::timeout_at(deadline.into(), ctx.fenced(run)).await {
+                Ok(Ok(Ok(errors))) => Job::Completed(errors),
+                Ok(Ok(Err(e))) => Job::Failed(e),
+                Ok(Err(lost)) => Job::Lost(lost),
+                Err(_) => Job::CutShort,
             };
             (n, job)
         })
@@ -231,7 +237,10 @@ pub(crate) async fn import(
         .filter(|(_, j)| !matches!(j, Job::NotPosted(..)))
         .count();
     report.jobs = posted;
-    let found: Result<HashMap<Email, Auth0User>, String> = if posted == 0 {
+    // Past the deadline no export is started: the next run's finds them.
+    let late = Instant::now() >= deadline;
+    let secs = ctx.settings.reconcile.run_deadline_secs;
+    let found: Result<HashMap<Email, Auth0User>, String> = if posted == 0 || late {
         Ok(HashMap::new())
     } else {
         match ctx.fenced(ctx.auth0.export_users()).await {
@@ -272,6 +281,7 @@ pub(crate) async fn import(
                     user: user.user_id.clone(),
                     matched_by: "created",
                 }),
+                (Job::CutShort, None, _) => Err(Outcome::CutShort(secs)),
                 (_, None, Some(e)) if e.duplicated() => {
                     adopt(ctx, action).await.map_err(Outcome::Failed)
                 }
@@ -279,6 +289,7 @@ pub(crate) async fn import(
                     code: e.code.clone(),
                     message: e.message.clone(),
                 }),
+                (_, None, None) if late => Err(Outcome::CutShort(secs)),
                 (Job::Failed(e), None, None) => failed(ActionError::Auth0(e.clone())),
                 (Job::Lost(lost), None, None) => failed(lost.clone().into()),
                 (Job::Completed(_), None, None) => {

@@ -1438,6 +1438,14 @@ pub(crate) enum NotLinkable {
         email: crate::model::Email,
         other: i64,
     },
+    #[error(
+        "409: the account {account} holding {email} is excluded by {rule}; rosterd leaves it alone"
+    )]
+    Excluded {
+        account: Auth0UserId,
+        email: crate::model::Email,
+        rule: String,
+    },
     #[error("409 for {0}, but no account has that email")]
     NoAccount(crate::model::Email),
     #[error("409 for {email}, and {count} accounts have that email")]
@@ -1787,7 +1795,10 @@ async fn apply_one(
     }
 }
 
-/// After a 409: the account that holds this email, if it is free to link.
+/// After a 409: the account that holds this email, if it is free to link:
+/// not another employee's, and not one `policy.exclude` leaves alone (the
+/// planner never sees an excluded account, so its email is planned as a
+/// create, and Auth0's 409 points back at it).
 pub(crate) async fn link_existing(
     ctx: &Context,
     employee_id: EmployeeId,
@@ -1795,13 +1806,18 @@ pub(crate) async fn link_existing(
 ) -> Result<Auth0UserId, ActionError> {
     let found = ctx.auth0.users_by_email(email).await?;
     let not_linkable = match found.as_slice() {
-        [one] => match one.app_metadata.employee_id {
-            Some(other) if other != employee_id.0 => NotLinkable::OtherEmployee {
+        [one] => match (ctx.exclusions.reason(one), one.app_metadata.employee_id) {
+            (Some(rule), _) => NotLinkable::Excluded {
+                account: one.user_id.clone(),
+                email: email.clone(),
+                rule,
+            },
+            (None, Some(other)) if other != employee_id.0 => NotLinkable::OtherEmployee {
                 account: one.user_id.clone(),
                 email: email.clone(),
                 other,
             },
-            _ => return Ok(one.user_id.clone()),
+            (None, _) => return Ok(one.user_id.clone()),
         },
         [] => NotLinkable::NoAccount(email.clone()),
         many => NotLinkable::Several {

@@ -90,7 +90,7 @@ impl Auth0Client {
                     })
                 }
                 _ => {
-                    pause = job_pause(pause, self.inner.export_poll);
+                    pause = super::job_pause(pause, self.inner.export_poll);
                     tokio::time::sleep(pause).await
                 }
             }
@@ -184,34 +184,10 @@ impl<B: AsRef<[u8]> + Default> Read for ChunkReader<B> {
     }
 }
 
-/// The pause before the next poll of a job (export or import), after `previous`: a
-/// small job is done within a second, so waiting `cap` (the configured
-/// `export_poll_ms`) each time lost most of a second on every run; 100 ms,
-/// then doubling up to `cap`, costs a few more requests on a long job.
-pub(super) fn job_pause(previous: Duration, cap: Duration) -> Duration {
-    let cap = cap.max(Duration::from_millis(1));
-    (previous * 2).max(Duration::from_millis(100)).min(cap)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
-
-    #[test]
-    fn export_polls_start_soon_and_back_off_to_the_configured_pause() {
-        let ms = Duration::from_millis;
-        let mut pause = Duration::ZERO;
-        let mut seen = Vec::new();
-        for _ in 0..6 {
-            pause = super::job_pause(pause, ms(1000));
-            seen.push(pause.as_millis());
-        }
-        assert_eq!(seen, [100, 200, 400, 800, 1000, 1000]);
-        // A pause configured below the first one is kept (tests poll fast).
-        assert_eq!(super::job_pause(Duration::ZERO, ms(20)), ms(20));
-        assert_eq!(super::job_pause(ms(20), ms(20)), ms(20));
-    }
 
     fn gzip(text: &str) -> Vec<u8> {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

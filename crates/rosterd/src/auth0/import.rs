@@ -5,7 +5,7 @@
 //! until it is `completed` (or `failed`) and then reads its per-user errors.
 //! Nothing here assumes the accounts exist when the job is posted.
 
-use super::export::job_pause;
+use super::job_pause;
 use super::{
     encode_segment, expect_ok, protocol, read_json, Auth0Client, Auth0Error, NewUser, Result,
 };
