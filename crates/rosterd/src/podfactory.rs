@@ -442,18 +442,18 @@ impl Matching {
     /// Record the links (new and changed as rows, the rest as verified) and
     /// the mapping audit for employees with an Auth0 account (`accounts`:
     /// employee id → (account id, employee email)), compared with the
-    /// current links and `audit` (the audit as the run read it): only what
+    /// `current` links and `audit` (both as the run read them): only what
     /// differs is written.
     pub async fn record(
         &self,
         store: &crate::store::Store,
         accounts: &std::collections::HashMap<i64, (String, String)>,
         audit: &std::collections::HashMap<(i64, String), crate::store::AuditState>,
+        current: &std::collections::HashMap<String, crate::store::CurrentLink>,
         summary: &mut Summary,
     ) -> anyhow::Result<()> {
         use crate::store::{AuditRow, LinkChanges, LinkRow};
         let now = chrono::Utc::now();
-        let current = store.podfactory_link_state().await?;
         let mut links = LinkChanges::default();
         let mut audit_rows = Vec::new();
         // Users whose current link this run verified or replaced.

@@ -805,8 +805,18 @@ async fn execute(
     // A read, but a long one: not worth finishing once another leads.
     let export = async { anyhow::Ok(ctx.fenced(ctx.auth0.export_users()).await) };
     let podfactory_read = async { anyhow::Ok(crate::podfactory::load(&s.podfactory).await) };
-    let (source, exported, podfactory_users) =
-        tokio::try_join!(employees_read, export, podfactory_read)?;
+    // rosterd's own records that the run compares its links with at the
+    // end, read while the export downloads: only runs write them, one at a
+    // time under the leader lock.
+    let records_read = async {
+        if opts.dry_run {
+            return anyhow::Ok(None);
+        }
+        let (audit, links) = tokio::try_join!(store.audit_state(), store.podfactory_link_state())?;
+        anyhow::Ok(Some(Records { audit, links }))
+    };
+    let (source, exported, podfactory_users, own_records) =
+        tokio::try_join!(employees_read, export, podfactory_read, records_read)?;
     let Source {
         rows: _,
         mut employees,
@@ -991,7 +1001,7 @@ async fn execute(
     if !apply {
         if !opts.dry_run {
             ctx.verify_leader().await?;
-            record_links(store, &accounts, &matching, report, false).await?;
+            record_links(store, &accounts, &matching, report, false, own_records).await?;
             report.timings.record_ms = lap(&mut mark);
         }
         report.status = RunStatus::Succeeded;
@@ -1040,7 +1050,17 @@ async fn execute(
         return Ok(());
     }
     ctx.verify_leader().await?;
-    record_links(store, &accounts, &matching, report, true).await?;
+    // What this run applied may have written the audit meanwhile (creates
+    // and links do): read it again.
+    let own_records = match own_records {
+        Some(r) if tally.attempted == tally.failed => Some(r),
+        Some(r) => Some(Records {
+            audit: store.audit_state().await?,
+            links: r.links,
+        }),
+        None => None,
+    };
+    record_links(store, &accounts, &matching, report, true, own_records).await?;
     report.timings.record_ms = lap(&mut mark);
     let verdict = crate::outcome::applied(&tally, cut);
     report.status = verdict.status;
@@ -1117,18 +1137,32 @@ const SAME_AS_REJECTED: (&str, &str) = (
 /// that applied (`verify`), that the run saw each employee's account link
 /// (`accounts`), as [`Store::verify_audit`] keeps it: set-based, so a run
 /// that changes nothing writes next to nothing.
+/// The mapping audit and the current PodFactory links as a run read them
+/// (`Store::audit_state`, `Store::podfactory_link_state`).
+struct Records {
+    audit: HashMap<(i64, String), crate::store::AuditState>,
+    links: HashMap<String, crate::store::CurrentLink>,
+}
+
 async fn record_links(
     store: &Store,
     accounts: &HashMap<i64, (String, String)>,
     matching: &Option<crate::podfactory::Matching>,
     report: &mut RunReport,
     verify: bool,
+    records: Option<Records>,
 ) -> anyhow::Result<()> {
     let matching = matching.as_ref().zip(report.podfactory.as_mut());
     if matching.is_none() && !verify {
         return Ok(());
     }
-    let audit = store.audit_state().await?;
+    let Records { audit, links } = match records {
+        Some(r) => r,
+        None => Records {
+            audit: store.audit_state().await?,
+            links: store.podfactory_link_state().await?,
+        },
+    };
     if verify {
         let seen = accounts
             .iter()
@@ -1139,7 +1173,7 @@ async fn record_links(
         store.verify_audit(&audit, &seen, Utc::now()).await?;
     }
     if let Some((m, summary)) = matching {
-        m.record(store, accounts, &audit, summary).await?;
+        m.record(store, accounts, &audit, &links, summary).await?;
     }
     Ok(())
 }
