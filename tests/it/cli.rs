@@ -272,3 +272,53 @@ fn match_skips_a_bad_row_with_exit_status_2() {
         "{stdout}"
     );
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM during `rosterd run`: no further action
+/// starts, the run is recorded `interrupted` and says so, exit status 1;
+/// the next run finishes the plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_stops_a_cli_run_as_interrupted_and_the_next_run_finishes() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let db = TestDb::new(Db::Sqlite).await;
+        let sim = spawn_sim().await;
+        let api = SimClient::new(&sim);
+        let ctx = context(settings(&db, &sim)).await;
+        let rows = staff(40);
+        ctx.store.insert_employees(&rows).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path(), &db, &sim.base_url(), "");
+        // One call per account, each slow: time to stop in.
+        api.faults(json!({"latency_ms": 300, "endpoint": "POST /api/v2/users"}))
+            .await;
+        let child = rosterd_command(&config, &["run"])
+            .env("ROSTERD_AUTH0__BULK_IMPORT_THRESHOLD", "0")
+            .env("ROSTERD_AUTH0__CONCURRENCY", "2")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        eventually(
+            "some accounts created",
+            std::time::Duration::from_secs(30),
+            || async { (!api.users().await.is_empty()).then_some(()) },
+        )
+        .await;
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        api.clear_faults().await;
+        assert_eq!(out.status.code(), Some(1), "signal {signal}: {}", text(&out));
+        let said = text(&out);
+        assert!(said.contains("stopping: no further action starts"), "{said}");
+        assert!(said.contains("INTERRUPTED"), "{said}");
+        let created = api.users().await.len();
+        assert!(created < rows.len(), "stopped before the end: {created}");
+        let runs: Vec<(String,)> =
+            fetch_all(&ctx.store, "SELECT status FROM reconcile_runs ORDER BY id").await;
+        assert_eq!(runs, [("interrupted".to_string(),)]);
+        let next = run(&ctx).await;
+        assert_eq!(next.succeeded.get("create"), Some(&(rows.len() - created)), "{next:?}");
+        assert_eq!(api.users().await.len(), rows.len());
+    }
+}

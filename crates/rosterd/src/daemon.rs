@@ -140,7 +140,8 @@ pub async fn serve_with(ctx: Arc<Context>) -> anyhow::Result<()> {
     daemon.shutdown().await
 }
 
-async fn shutdown_signal() {
+/// The first Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

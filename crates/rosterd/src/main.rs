@@ -6,7 +6,7 @@ mod demo;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use rosterd::config::Settings;
-use rosterd::run::{run_once, Context, RunError, RunOptions, Trigger, EXIT_LOCKED};
+use rosterd::run::{Context, RunError, RunOptions, Trigger, EXIT_LOCKED};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -372,14 +372,36 @@ async fn check_database(s: &Settings) -> ExitCode {
     }
 }
 
-/// One run from the command line: report, notify, exit status.
+/// One run from the command line: report, notify, exit status. Ctrl-C or
+/// SIGTERM stops it as a shutdown stops the daemon's: no further action
+/// starts, those in flight finish, and the run is recorded `interrupted`
+/// (the next run finishes the plan); a second signal quits at once.
 async fn cli_run(
     ctx: &std::sync::Arc<Context>,
     opts: RunOptions,
     output: Output,
 ) -> anyhow::Result<ExitCode> {
     let notifier = rosterd::notify::Notifier::for_context(ctx)?;
-    let report = match run_once(ctx, opts).await {
+    let finished = match rosterd::run::begin(ctx, opts).await {
+        Ok(started) => {
+            let stop = started.stop_request();
+            let signals = tokio::spawn(async move {
+                rosterd::daemon::shutdown_signal().await;
+                stop.request();
+                eprintln!(
+                    "stopping: no further action starts, those in flight finish \
+                     (a second Ctrl-C quits at once)"
+                );
+                rosterd::daemon::shutdown_signal().await;
+                std::process::exit(130);
+            });
+            let finished = started.finish().await;
+            signals.abort();
+            finished
+        }
+        Err(e) => Err(e),
+    };
+    let report = match finished {
         Ok(report) => report,
         Err(RunError::AlreadyRunning(running)) => {
             let e = RunError::AlreadyRunning(running.clone());
