@@ -162,7 +162,8 @@ async fn a_large_plan_is_imported_by_jobs_with_roles_in_batches(db: Db) {
     assert_eq!((bulk.jobs, bulk.imported, bulk.failed), (1, 150, 0));
     let text = rosterd::report::human(&r);
     assert!(
-        text.contains("created 150 accounts by 1 import jobs"),
+        text.contains("created 150 accounts by 1 import job,")
+            || text.contains("created 150 accounts by 1 import job\n"),
         "{text}"
     );
     assert_one_account_each(&ctx, &api, &rows).await;

@@ -308,9 +308,17 @@ async fn a_signal_stops_a_cli_run_as_interrupted_and_the_next_run_finishes() {
             .await
             .unwrap();
         api.clear_faults().await;
-        assert_eq!(out.status.code(), Some(1), "signal {signal}: {}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "signal {signal}: {}",
+            text(&out)
+        );
         let said = text(&out);
-        assert!(said.contains("stopping: no further action starts"), "{said}");
+        assert!(
+            said.contains("stopping: no further action starts"),
+            "{said}"
+        );
         assert!(said.contains("INTERRUPTED"), "{said}");
         let created = api.users().await.len();
         assert!(created < rows.len(), "stopped before the end: {created}");
@@ -318,7 +326,11 @@ async fn a_signal_stops_a_cli_run_as_interrupted_and_the_next_run_finishes() {
             fetch_all(&ctx.store, "SELECT status FROM reconcile_runs ORDER BY id").await;
         assert_eq!(runs, [("interrupted".to_string(),)]);
         let next = run(&ctx).await;
-        assert_eq!(next.succeeded.get("create"), Some(&(rows.len() - created)), "{next:?}");
+        assert_eq!(
+            next.succeeded.get("create"),
+            Some(&(rows.len() - created)),
+            "{next:?}"
+        );
         assert_eq!(api.users().await.len(), rows.len());
     }
 }

@@ -297,3 +297,37 @@ async fn a_bad_podfactory_row_is_a_finding_and_the_rest_match() {
         ]
     );
 }
+
+/// A user linked by name who becomes ambiguous when a namesake joins keeps
+/// the link, and says so: matched (the links table and the report agree),
+/// not also a case waiting for a person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namesake_joining_keeps_the_link_and_is_no_case_for_a_person() {
+    let w = csv_world(
+        Db::Sqlite,
+        "id,name,email,user_role\npf1,Jose Khan,,Picker\n",
+        &[employee(1, "Jose Khan", "jose.khan@example.com", true)],
+        |_| {},
+    )
+    .await;
+    let ctx = &w.ctx;
+    let first = run(ctx).await;
+    assert_eq!(first.podfactory.clone().unwrap().new_links, 1, "{first:?}");
+
+    ctx.store
+        .insert_employees(&[employee(2, "Jose Khan", "jkhan2@example.com", true)])
+        .await
+        .unwrap();
+    let r = run(ctx).await;
+    let pf = r.podfactory.clone().unwrap();
+    assert_eq!(
+        (pf.matched, pf.ambiguous, pf.kept_links, pf.new_links),
+        (1, 0, 1, 0),
+        "{pf:?}"
+    );
+    assert_eq!(r.findings.get("ambiguous_podfactory_user"), None, "{r:?}");
+    let links = rows(&ctx.store, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL").await;
+    assert_eq!(links.len(), 1);
+    assert_eq!((links[0].0.as_str(), links[0].1), ("pf1", 1));
+    assert!(rosterd::report::human(&r).contains("1 kept though a namesake came"));
+}

@@ -242,6 +242,8 @@ pub struct Matching {
     pub excluded: usize,
     /// Source rows that could not be used, each with why.
     pub skipped: Vec<String>,
+    /// Users matched by keeping an earlier run's link (see [`keep_links`]).
+    pub kept_links: usize,
     /// Their ids: a link one of them had ends.
     pub excluded_ids: Vec<String>,
     /// Users with a manual mapping: a manual link without one ends.
@@ -266,6 +268,9 @@ pub struct Summary {
     pub excluded: usize,
     /// Rows of the source that could not be used (findings say why).
     pub skipped_rows: usize,
+    /// Of `matched`: links an earlier run made, kept though the evidence
+    /// now also points at a newer namesake.
+    pub kept_links: usize,
     /// Links made or changed by this run.
     pub new_links: usize,
     /// Matched users whose employee has an Auth0 account.
@@ -281,6 +286,7 @@ pub async fn match_users(
     store: &crate::store::Store,
     employees: &[crate::model::Employee],
     auth0_users: &[crate::model::Auth0User],
+    current: &std::collections::HashMap<String, crate::store::CurrentLink>,
 ) -> anyhow::Result<Option<Matching>> {
     use crate::matching::{self, ManualMapping, MatchEmployee};
     let Some(Loaded { users, skipped }) = loaded else {
@@ -332,7 +338,8 @@ pub async fn match_users(
         })
         .collect();
     let settings = s.match_settings();
-    let results = matching::match_users(&match_employees, &users, &manual, &settings);
+    let mut results = matching::match_users(&match_employees, &users, &manual, &settings);
+    let kept_links = keep_links(&mut results, current);
     let mapped = manual.into_iter().map(|m| m.podfactory_user_id).collect();
     let without_user = matching::employees_without_user(&match_employees, &results);
     let sync = s
@@ -342,12 +349,63 @@ pub async fn match_users(
         users,
         excluded,
         skipped,
+        kept_links,
         excluded_ids,
         mapped,
         results,
         without_user,
         sync,
     }))
+}
+
+/// A user the matcher linked in an earlier run and now finds ambiguous
+/// between that employee and others (a namesake joined since) keeps the
+/// link: the evidence that made it is still there, only a candidate came,
+/// and the PodFactory user existed before the newcomer did. Turned into a
+/// match (saying so), it is not also a case for a person, and the report's
+/// matched count is the links kept current. Returns how many.
+fn keep_links(
+    results: &mut [crate::matching::MatchResult],
+    current: &std::collections::HashMap<String, crate::store::CurrentLink>,
+) -> usize {
+    use crate::matching::{MatchStatus, MatchedBy};
+    const KINDS: [MatchedBy; 6] = [
+        MatchedBy::Manual,
+        MatchedBy::Email,
+        MatchedBy::EmailSuffix,
+        MatchedBy::PreviousName,
+        MatchedBy::Name,
+        MatchedBy::FuzzyName,
+    ];
+    let mut kept = 0;
+    for r in results
+        .iter_mut()
+        .filter(|r| r.status == MatchStatus::Ambiguous)
+    {
+        let Some(link) = current.get(&r.podfactory_id).filter(|l| !l.manual()) else {
+            continue;
+        };
+        let Some(c) = r
+            .candidates
+            .iter()
+            .find(|c| c.employee_id.0 == link.employee_id)
+        else {
+            continue;
+        };
+        r.status = MatchStatus::Matched;
+        r.employee_id = Some(c.employee_id);
+        r.matched_by = KINDS
+            .into_iter()
+            .find(|k| k.as_str() == link.matched_by)
+            .or(Some(MatchedBy::FuzzyName));
+        r.confidence = c.score;
+        r.explanation = format!(
+            "kept the link to employee {} an earlier run made; now {}",
+            c.employee_id, r.explanation
+        );
+        kept += 1;
+    }
+    kept
 }
 
 impl Matching {
@@ -435,6 +493,7 @@ impl Matching {
             unmatched: count(MatchStatus::Unmatched),
             excluded: self.excluded,
             skipped_rows: self.skipped.len(),
+            kept_links: self.kept_links,
             ..Summary::default()
         }
     }
@@ -471,7 +530,7 @@ impl Matching {
         }
         for (u, r) in self.users.iter().zip(&self.results) {
             let (Some(emp), Some(by)) = (r.employee_id, r.matched_by) else {
-                let manual = current.get(&u.id).is_some_and(|l| l.manual);
+                let manual = current.get(&u.id).is_some_and(|l| l.manual());
                 if manual && !self.mapped.contains(&u.id) && handled.insert(u.id.as_str()) {
                     links.ended.push(u.id.clone());
                 }

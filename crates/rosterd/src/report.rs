@@ -79,9 +79,10 @@ pub fn human(r: &RunReport) -> String {
     if let Some(b) = &r.bulk {
         let _ = writeln!(
             out,
-            "  bulk:      created {} accounts by {} import jobs{}",
+            "  bulk:      created {} accounts by {} import job{}{}",
             b.imported,
             b.jobs,
+            if b.jobs == 1 { "" } else { "s" },
             match b.failed {
                 0 => String::new(),
                 n => format!(" ({n} not created)"),
@@ -91,15 +92,23 @@ pub fn human(r: &RunReport) -> String {
     if let Some(pf) = &r.podfactory {
         let _ = writeln!(
             out,
-            "  podfactory: {} users: {} matched ({} new links), {} ambiguous, {} unmatched{}",
+            "  podfactory: {} users: {} matched ({} new links{}), {} ambiguous, {} unmatched{}{}",
             pf.users,
             pf.matched,
             pf.new_links,
+            match pf.kept_links {
+                0 => String::new(),
+                n => format!(", {n} kept though a namesake came"),
+            },
             pf.ambiguous,
             pf.unmatched,
             match pf.excluded {
                 0 => String::new(),
                 n => format!(", {n} marked not an employee"),
+            },
+            match pf.skipped_rows {
+                0 => String::new(),
+                n => format!(", {n} rows skipped"),
             }
         );
     }

@@ -809,11 +809,8 @@ async fn execute(
     // end, read while the export downloads: only runs write them, one at a
     // time under the leader lock.
     let records_read = async {
-        if opts.dry_run {
-            return anyhow::Ok(None);
-        }
         let (audit, links) = tokio::try_join!(store.audit_state(), store.podfactory_link_state())?;
-        anyhow::Ok(Some(Records { audit, links }))
+        anyhow::Ok(Records { audit, links })
     };
     let (source, exported, podfactory_users, own_records) =
         tokio::try_join!(employees_read, export, podfactory_read, records_read)?;
@@ -840,9 +837,15 @@ async fn execute(
     // they are (no matching, nothing recorded).
     let (mut matching, source_finding) = match podfactory_users {
         Ok(pf_users) => {
-            let m =
-                crate::podfactory::match_users(&s.podfactory, pf_users, store, &employees, &users)
-                    .await?;
+            let m = crate::podfactory::match_users(
+                &s.podfactory,
+                pf_users,
+                store,
+                &employees,
+                &users,
+                &own_records.links,
+            )
+            .await?;
             (m, None)
         }
         Err(e) => {
@@ -1052,13 +1055,12 @@ async fn execute(
     ctx.verify_leader().await?;
     // What this run applied may have written the audit meanwhile (creates
     // and links do): read it again.
-    let own_records = match own_records {
-        Some(r) if tally.attempted == tally.failed => Some(r),
-        Some(r) => Some(Records {
+    let own_records = match tally.attempted == tally.failed {
+        true => own_records,
+        false => Records {
             audit: store.audit_state().await?,
-            links: r.links,
-        }),
-        None => None,
+            links: own_records.links,
+        },
     };
     record_links(store, &accounts, &matching, report, true, own_records).await?;
     report.timings.record_ms = lap(&mut mark);
@@ -1150,19 +1152,13 @@ async fn record_links(
     matching: &Option<crate::podfactory::Matching>,
     report: &mut RunReport,
     verify: bool,
-    records: Option<Records>,
+    records: Records,
 ) -> anyhow::Result<()> {
     let matching = matching.as_ref().zip(report.podfactory.as_mut());
     if matching.is_none() && !verify {
         return Ok(());
     }
-    let Records { audit, links } = match records {
-        Some(r) => r,
-        None => Records {
-            audit: store.audit_state().await?,
-            links: store.podfactory_link_state().await?,
-        },
-    };
+    let Records { audit, links } = records;
     if verify {
         let seen = accounts
             .iter()

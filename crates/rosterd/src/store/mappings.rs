@@ -163,9 +163,16 @@ pub struct CurrentLink {
     /// Its row.
     pub id: i64,
     pub employee_id: i64,
-    /// A person made it (a manual mapping).
-    pub manual: bool,
+    /// How it was made (`MatchedBy::as_str`); `manual` when a person made
+    /// it (a manual mapping).
+    pub matched_by: String,
     pub seen_by_latest_run: bool,
+}
+
+impl CurrentLink {
+    pub fn manual(&self) -> bool {
+        self.matched_by == "manual"
+    }
 }
 
 /// Insert or refresh `rows` mapping audit rows (`upsert_audits`,
@@ -577,7 +584,7 @@ impl Store {
                     let link = CurrentLink {
                         id,
                         employee_id,
-                        manual: matched_by == "manual",
+                        matched_by,
                         seen_by_latest_run: seen.is_some(),
                     };
                     (user, link)
