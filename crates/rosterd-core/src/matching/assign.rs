@@ -104,11 +104,15 @@ fn describe(engine: &Engine, i: u32) -> String {
 }
 
 fn name_reason(engine: &Engine, s: &Scored) -> String {
-    if s.form == 0 {
+    let mut text = if s.form == 0 {
         s.detail.to_string()
     } else {
         format!("previous name \"{}\": {}", engine.name_of(s), s.detail)
+    };
+    if s.from_mailbox {
+        text.push_str(", as spelled by the personal mailbox");
     }
+    text
 }
 
 fn matched_by(s: &Scored) -> MatchedBy {
@@ -154,7 +158,12 @@ pub fn by_email(
     let settings = engine.settings;
     let mut scored: Vec<(u32, f64)> = hits
         .iter()
-        .map(|&i| (i, engine.score(forms, i).map_or(0.0, |s| s.score)))
+        .map(|&i| {
+            (
+                i,
+                engine.score(forms, forms.len(), i).map_or(0.0, |s| s.score),
+            )
+        })
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let candidates = scored
@@ -317,6 +326,33 @@ pub fn by_name(
             );
         }
     }
+    if let Some(other) = mailbox_spells_another(engine, n, s, scored) {
+        let text = format!(
+            "name \"{shown}\" matches {} ({}), but the personal mailbox spells the name of {}: not linked",
+            describe(engine, s.emp),
+            name_reason(engine, s),
+            describe(engine, other),
+        );
+        return Outcome::not_linked(
+            MatchStatus::Ambiguous,
+            s.score,
+            candidates,
+            with_notes(text, notes),
+        );
+    }
+    if let Some(mailbox) = &n.foreign_mailbox {
+        let text = format!(
+            "name \"{shown}\" matches {} ({}), but the user's mailbox {mailbox} is at another organisation: not linked",
+            describe(engine, s.emp),
+            name_reason(engine, s),
+        );
+        return Outcome::not_linked(
+            MatchStatus::Ambiguous,
+            s.score,
+            candidates,
+            with_notes(text, notes),
+        );
+    }
     let mut text = format!(
         "name \"{shown}\" matches {} ({}; score {:.3})",
         describe(engine, s.emp),
@@ -343,6 +379,34 @@ pub fn by_name(
         candidates,
         with_notes(text, notes),
     )
+}
+
+/// Another candidate the personal mailbox's name fits when it does not fit
+/// the chosen one: the display name and the mailbox disagree on who this is.
+fn mailbox_spells_another(
+    engine: &Engine,
+    n: &NameCase,
+    chosen: &Scored,
+    scored: &[Scored],
+) -> Option<u32> {
+    let separated = &n.forms[n.display..];
+    if (separated.is_empty() && n.mailbox_together.is_empty()) || n.display == 0 {
+        return None;
+    }
+    let fits = |emp: u32| {
+        [separated, &n.mailbox_together[..]].iter().any(|forms| {
+            engine
+                .score(forms, 0, emp)
+                .is_some_and(|m| m.score + EPS >= engine.settings.accept_threshold)
+        })
+    };
+    if fits(chosen.emp) {
+        return None;
+    }
+    scored
+        .iter()
+        .map(|c| c.emp)
+        .find(|&e| e != chosen.emp && fits(e))
 }
 
 /// A company mailbox one slip away from the employee's (no digits involved:

@@ -12,8 +12,10 @@
 //! | A | name or its formal names | phonetic code | surname typos, nicknames |
 //! | B | name or its formal names | first 3 letters | surname typos at the end |
 //! | E | name or its formal names | last 3 letters | surname typos at the start |
+//! | F | name or its formal names | its letters sorted | transposed letters anywhere (`Wagn`) |
 //! | C | phonetic code | exact | given-name typos |
 //! | D | first letter | exact | initials, short forms, unknown nicknames |
+//! | G | phonetic code | phonetic code | a typo in each (`Jonh Smiht`) |
 //! | X | whole name run together | | `johndoe`, mononyms |
 //!
 //! Keys are taken from every form of a name, so a name with surname
@@ -127,15 +129,17 @@ fn user_keys(form: &NameForm, out: &mut Vec<u64>) {
 fn pair_keys(given: &str, family: &str, out: &mut Vec<u64>) {
     let fp = phonetic(family).to_le_bytes();
     let (head, tail) = (prefix(family, 3), suffix(family, 3));
+    let mut letters = family.as_bytes().to_vec();
+    letters.sort_unstable();
     for g in given_groups(given) {
         out.push(key(b'A', &[g.as_bytes(), &fp[..]]));
         out.push(key(b'B', &[g, head]));
         out.push(key(b'E', &[g, tail]));
+        out.push(key(b'F', &[g.as_bytes(), &letters[..]]));
     }
-    out.push(key(
-        b'C',
-        &[&phonetic(given).to_le_bytes()[..], family.as_bytes()],
-    ));
+    let gp = phonetic(given).to_le_bytes();
+    out.push(key(b'C', &[&gp[..], family.as_bytes()]));
+    out.push(key(b'G', &[gp, fp]));
     out.push(key(b'D', &[prefix(given, 1), family]));
 }
 

@@ -41,7 +41,7 @@ impl Agree {
         match self {
             Agree::Exact => 1.0,
             Agree::Nickname => 0.94,
-            Agree::Typo => 0.92,
+            Agree::Typo => 0.96,
             // `Chris` for Christopher or Christina; `J.` for anyone: evidence
             // for a review, below any sensible acceptance threshold.
             Agree::Prefix => 0.88,
@@ -66,7 +66,10 @@ const SURNAME_AS_MIDDLE: f64 = 0.96;
 const MIDDLE_ONE_SIDED: f64 = 0.98;
 const MIDDLE_CONFLICT: f64 = 0.85;
 const COMPACT: f64 = 0.95;
-const TYPO_FAMILY: f64 = 0.93;
+const TYPO_FAMILY: f64 = 0.96;
+/// A name read from a personal mailbox's local part: the person chose it,
+/// but it may be a household's or an old nickname's.
+pub const FROM_MAILBOX: f64 = 0.97;
 
 /// What made a score, for the explanation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -252,8 +255,12 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
             // (`John Michael Smith` is not John Michael).
             let p_partial = pt.len() >= 3 && pf == last - 1;
             let e_partial = ef != n - 1;
+            // The PodFactory side's second surname, left unexplained, must be
+            // one some employee has: `Ricardo López Snchep` is a mistyped
+            // Ricardo López Sánchez, not Ricardo López with a second surname.
             if (e_partial && (p_partial || !vocab.may_be_surname(&et[ef])))
-                || (p_partial && !vocab.surname_only(&pt[pf]))
+                || (p_partial
+                    && (!vocab.surname_only(&pt[pf]) || !vocab.family.contains(&pt[last])))
             {
                 continue;
             }
@@ -650,8 +657,11 @@ mod tests {
         let typo_family = s("John Smiht", "John Smith").unwrap();
         let typo_given = s("Jhon Smith", "John Smith").unwrap();
         let initial = s("J Smith", "John Smith").unwrap();
-        assert!(exact_missing_middle > swapped && swapped > nick && nick > typo_family);
-        assert!(typo_family > typo_given && typo_given > initial);
+        // A slip in a spelling no employee has is stronger evidence than a
+        // nickname, which stands for several formal names (measured: the
+        // typo classes link right on every corpus, see README "Matching").
+        assert!(exact_missing_middle > swapped && swapped > typo_family);
+        assert!(typo_family >= typo_given && typo_given > nick && nick > initial);
         assert_eq!(s("johndoe", "John Doe"), Some(COMPACT));
     }
 

@@ -345,7 +345,12 @@ enum Pending {
 /// A user left to be decided by name.
 struct NameCase {
     user: PodFactoryUser,
+    /// The display name's spellings, then those a personal mailbox's local
+    /// part spells (from `display` on).
     forms: Vec<NameForm>,
+    display: usize,
+    /// The personal mailbox's name run together: evidence against only.
+    mailbox_together: Vec<NameForm>,
     notes: Vec<String>,
     /// Employee indexes sharing a blocking key, sorted.
     candidates: Vec<u32>,
@@ -353,6 +358,9 @@ struct NameCase {
     complete: bool,
     /// The user's email when it is on an employee domain yet no employee's.
     company_mailbox: Option<Email>,
+    /// The user's email when it is at another organisation: neither an
+    /// employee domain nor a personal mail provider.
+    foreign_mailbox: Option<Email>,
 }
 
 /// A user's name candidate: employee index, score, how.
@@ -363,6 +371,8 @@ struct Scored {
     detail: Detail,
     /// 0 for the current name, i + 1 for `previous_names[i]`.
     form: usize,
+    /// The user's side is the name a personal mailbox spells.
+    from_mailbox: bool,
 }
 
 impl<'e, 's> Engine<'e, 's> {
@@ -477,12 +487,14 @@ impl<'e, 's> Engine<'e, 's> {
                 )),
             }
         }
-        let forms = u
+        let mut forms = u
             .name
             .as_deref()
             .map(normalize::name_forms)
             .unwrap_or_default();
-        let mut company_mailbox = None;
+        let display = forms.len();
+        let (mut company_mailbox, mut foreign_mailbox) = (None, None);
+        let mut mailbox_together = Vec::new();
         match u.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
             Some(raw) => match Email::parse(raw) {
                 Ok(email) => {
@@ -491,6 +503,16 @@ impl<'e, 's> Engine<'e, 's> {
                     }
                     if self.domains.contains(email.domain()) {
                         company_mailbox = Some(email);
+                    } else if normalize::is_personal_domain(email.domain()) {
+                        let (separated, together) = normalize::local_part_names(&email);
+                        for f in separated {
+                            if !forms.iter().any(|g| g.tokens == f.tokens) {
+                                forms.push(f);
+                            }
+                        }
+                        mailbox_together = together;
+                    } else {
+                        foreign_mailbox = Some(email);
                     }
                 }
                 Err(e) => notes.push(format!("{e}; email not used")),
@@ -504,10 +526,13 @@ impl<'e, 's> Engine<'e, 's> {
         Pending::ByName(Box::new(NameCase {
             user: u.clone(),
             forms,
+            display,
+            mailbox_together,
             notes,
             candidates,
             complete,
             company_mailbox,
+            foreign_mailbox,
         }))
     }
 
@@ -515,7 +540,7 @@ impl<'e, 's> Engine<'e, 's> {
         let mut scored: Vec<Scored> = n
             .candidates
             .iter()
-            .filter_map(|&i| self.score(&n.forms, i))
+            .filter_map(|&i| self.score(&n.forms, n.display, i))
             .filter(|s| s.score >= self.settings.candidate_floor)
             .collect();
         // Best first; ties by employee id, so the order never depends on input order.
@@ -570,18 +595,24 @@ impl<'e, 's> Engine<'e, 's> {
         ))
     }
 
-    /// The best way `forms` (a user's name) matches employee `i`.
-    fn score(&self, forms: &[NameForm], i: u32) -> Option<Scored> {
+    /// The best way `forms` (a user's name; from `display` on, the name
+    /// its personal mailbox spells) matches employee `i`.
+    fn score(&self, forms: &[NameForm], display: usize, i: u32) -> Option<Scored> {
         let mut best: Option<Scored> = None;
-        for p in forms {
+        for (k, p) in forms.iter().enumerate() {
+            let from_mailbox = k >= display;
             for (e, n) in &self.prepared[i as usize].forms {
-                if let Some((score, detail)) = fuzzy::score(p, e, &self.vocab) {
+                if let Some((mut score, detail)) = fuzzy::score(p, e, &self.vocab) {
+                    if from_mailbox {
+                        score *= fuzzy::FROM_MAILBOX;
+                    }
                     if best.is_none_or(|b| score > b.score) {
                         best = Some(Scored {
                             emp: i,
                             score,
                             detail,
                             form: *n,
+                            from_mailbox,
                         });
                     }
                 }
@@ -610,3 +641,6 @@ impl<'e, 's> Engine<'e, 's> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
