@@ -44,7 +44,8 @@ pub struct MatchArgs {
 pub enum OutputFormat {
     /// podfactory_id,employee_id,status,matched_by,confidence
     Csv,
-    /// One JSON object per line: the CSV's keys plus candidates and explanation.
+    /// One JSON object per line: the CSV's keys plus candidates, explanation,
+    /// the evidence for and against, and the runner-up.
     Json,
 }
 
@@ -170,12 +171,9 @@ pub fn write_results(
         }
         OutputFormat::Json => {
             let round = |x: f64| (x * 1000.0).round() / 1000.0;
+            let candidate = |c: &crate::matching::Candidate| serde_json::json!({"employee_id": c.employee_id, "score": round(c.score), "reason": c.reason});
             for r in results {
-                let candidates: Vec<_> = r
-                    .candidates
-                    .iter()
-                    .map(|c| serde_json::json!({"employee_id": c.employee_id, "score": round(c.score), "reason": c.reason}))
-                    .collect();
+                let candidates: Vec<_> = r.candidates.iter().map(candidate).collect();
                 let line = serde_json::json!({
                     "podfactory_id": r.podfactory_id,
                     "employee_id": r.employee_id,
@@ -184,6 +182,8 @@ pub fn write_results(
                     "confidence": round(r.confidence),
                     "candidates": candidates,
                     "explanation": r.explanation,
+                    "evidence": {"for": r.evidence_for, "against": r.evidence_against},
+                    "runner_up": r.runner_up.as_ref().map(candidate),
                 });
                 writeln!(out, "{line}")?;
             }

@@ -38,6 +38,7 @@
 
 mod assign;
 mod blocking;
+pub mod calibration;
 mod fuzzy;
 mod normalize;
 
@@ -122,7 +123,8 @@ pub struct MatchSettings {
     /// Station suffixes removed from an email's local part (`shp` strips
     /// `.shp`, `_shp`, `-shp`).
     pub station_suffixes: Vec<String>,
-    /// Lowest name score that may link.
+    /// Lowest probability of being right ([`calibration`]) a name link
+    /// needs.
     pub accept_threshold: f64,
     /// Lead a name link needs over the runner-up (and a name claim over a
     /// competing claim on the same employee).
@@ -142,7 +144,7 @@ impl Default for MatchSettings {
             station_suffixes: ["shp", "ship", "pack", "pick", "hp"]
                 .map(String::from)
                 .to_vec(),
-            accept_threshold: 0.90,
+            accept_threshold: 0.95,
             margin: 0.05,
             candidate_floor: 0.80,
             max_candidates: 5,
@@ -216,11 +218,18 @@ pub struct MatchResult {
     /// Set exactly when `status` is `Matched`.
     pub employee_id: Option<EmployeeId>,
     pub matched_by: Option<MatchedBy>,
-    /// The evidence's strength in [0, 1] (1 for manual and email links).
+    /// The probability that the link (or, unlinked, the best candidate)
+    /// is right ([`calibration`]); 0 for an unmatched user.
     pub confidence: f64,
     /// The employees considered, best first (the linked one included).
     pub candidates: Vec<Candidate>,
     pub explanation: String,
+    /// What speaks for the link or the best candidate.
+    pub evidence_for: Vec<String>,
+    /// What speaks against it, or kept it from being linked.
+    pub evidence_against: Vec<String>,
+    /// The best candidate other than the link (unlinked: than the best).
+    pub runner_up: Option<Candidate>,
 }
 
 /// Counters of one matching pass.
@@ -352,6 +361,9 @@ struct NameCase {
     /// The personal mailbox's name run together: evidence against only.
     mailbox_together: Vec<NameForm>,
     notes: Vec<String>,
+    /// Evidence against found before the name is scored (an email the
+    /// name overrules).
+    against: Vec<String>,
     /// Employee indexes sharing a blocking key, sorted.
     candidates: Vec<u32>,
     /// False when an oversized block was skipped.
@@ -494,14 +506,17 @@ impl<'e, 's> Engine<'e, 's> {
             .unwrap_or_default();
         let display = forms.len();
         let (mut company_mailbox, mut foreign_mailbox) = (None, None);
+        let mut against = Vec::new();
         let mut mailbox_together = Vec::new();
         match u.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
             Some(raw) => match Email::parse(raw) {
                 Ok(email) => {
-                    if let Some(outcome) = self.by_email(&email, &forms, &mut notes) {
+                    if let Some(outcome) = self.by_email(&email, &forms, &mut notes, &mut against) {
                         return Pending::Decided(outcome);
                     }
-                    if self.domains.contains(email.domain()) {
+                    if !against.is_empty() {
+                        // The email is an employee's, whose name this is not.
+                    } else if self.domains.contains(email.domain()) {
                         company_mailbox = Some(email);
                     } else if normalize::is_personal_domain(email.domain()) {
                         let (separated, together) = normalize::local_part_names(&email);
@@ -529,6 +544,7 @@ impl<'e, 's> Engine<'e, 's> {
             display,
             mailbox_together,
             notes,
+            against,
             candidates,
             complete,
             company_mailbox,
@@ -561,6 +577,7 @@ impl<'e, 's> Engine<'e, 's> {
         email: &Email,
         forms: &[NameForm],
         notes: &mut Vec<String>,
+        against: &mut Vec<String>,
     ) -> Option<assign::Outcome> {
         let (hits, by, how) = if let Some(hits) = self.by_email.get(email.as_str()) {
             (
@@ -585,14 +602,7 @@ impl<'e, 's> Engine<'e, 's> {
                 format!("email {email} without \"{removed}\" is the employee's ({stripped})"),
             )
         };
-        Some(assign::by_email(
-            self,
-            forms,
-            hits,
-            by,
-            how,
-            notes.as_slice(),
-        ))
+        assign::by_email(self, forms, hits, by, how, notes.as_slice(), against)
     }
 
     /// The best way `forms` (a user's name; from `display` on, the name
