@@ -164,13 +164,13 @@ pub fn write_results(
                     &r.employee_id.map(|e| e.to_string()).unwrap_or_default(),
                     r.status.as_str(),
                     r.matched_by.map_or("", |b| b.as_str()),
-                    &format!("{:.3}", r.confidence),
+                    &format!("{:.4}", r.confidence),
                 ])?;
             }
             w.flush()?;
         }
         OutputFormat::Json => {
-            let round = |x: f64| (x * 1000.0).round() / 1000.0;
+            let round = |x: f64| (x * 10000.0).round() / 10000.0;
             let candidate = |c: &crate::matching::Candidate| serde_json::json!({"employee_id": c.employee_id, "score": round(c.score), "reason": c.reason});
             for r in results {
                 let candidates: Vec<_> = r.candidates.iter().map(candidate).collect();

@@ -110,6 +110,19 @@ impl Outcome {
         self
     }
 
+    /// An email the name overruled still names a candidate: a user the name
+    /// does not link is ambiguous with the email's owner among its
+    /// candidates, for a person to decide.
+    pub fn keep_email_owner(mut self, emp: u32, why: &str) -> Self {
+        if self.status != MatchStatus::Matched {
+            self.status = MatchStatus::Ambiguous;
+            if !self.candidates.iter().any(|c| c.0 == emp) {
+                self.candidates.push((emp, 0.0, why.to_string()));
+            }
+        }
+        self
+    }
+
     /// Rank of the evidence: lower is stronger.
     fn level(&self) -> u8 {
         match self.by {
@@ -165,9 +178,9 @@ fn matched_by(s: &Scored) -> MatchedBy {
     }
 }
 
-/// The email names `hits` (usually one employee). None when it names one
-/// employee whose names share nothing with the user's (a shared or renamed
-/// login): then the name decides, and `against` says why the email did not.
+/// The email names `hits` (usually one employee). `Err` with that employee
+/// and why when it names one whose names share nothing with the user's (a
+/// shared or renamed login): then the name decides.
 pub fn by_email(
     engine: &Engine,
     forms: &[NameForm],
@@ -175,8 +188,7 @@ pub fn by_email(
     by: MatchedBy,
     how: String,
     notes: &[String],
-    against: &mut Vec<String>,
-) -> Option<Outcome> {
+) -> Result<Outcome, (u32, String)> {
     let (score, confidence) = if by == MatchedBy::Email {
         (1.0, calibration::EMAIL)
     } else {
@@ -187,11 +199,13 @@ pub fn by_email(
         let candidates = vec![(i, score, how.clone())];
         let named = forms.iter().any(|f| f.tokens.len() >= 2);
         if named && !engine.names_share_anything(forms, i) {
-            against.push(format!(
-                "{how}, but the name shares nothing with {}'s: a shared or renamed login, so the name decides",
-                describe(engine, i)
+            return Err((
+                i,
+                format!(
+                    "{how}, but the name shares nothing with {}'s: a shared or renamed login, so the name decides",
+                    describe(engine, i)
+                ),
             ));
-            return None;
         }
         let mut evidence_for = vec![how.clone()];
         let mut evidence_against = Vec::new();
@@ -204,17 +218,15 @@ pub fn by_email(
             None => {}
         }
         let text = format!("{how}: {}", describe(engine, i));
-        return Some(
-            Outcome::claim(
-                i,
-                by,
-                score,
-                confidence,
-                candidates,
-                with_notes(text, notes),
-            )
-            .because(evidence_for, evidence_against),
-        );
+        return Ok(Outcome::claim(
+            i,
+            by,
+            score,
+            confidence,
+            candidates,
+            with_notes(text, notes),
+        )
+        .because(evidence_for, evidence_against));
     }
     // Several employees share the email: only the name can tell them apart.
     let settings = engine.settings;
@@ -251,41 +263,37 @@ pub fn by_email(
             hits.len(),
             describe(engine, best)
         );
-        return Some(
-            Outcome::claim(
-                best,
-                by,
-                score,
-                confidence,
-                candidates,
-                with_notes(text, notes),
-            )
-            .because(
-                vec![
-                    how,
-                    format!("the name singles out {}", describe(engine, best)),
-                ],
-                vec![shared],
-            ),
-        );
+        return Ok(Outcome::claim(
+            best,
+            by,
+            score,
+            confidence,
+            candidates,
+            with_notes(text, notes),
+        )
+        .because(
+            vec![
+                how,
+                format!("the name singles out {}", describe(engine, best)),
+            ],
+            vec![shared],
+        ));
     }
     let text = format!(
         "{how}, but {} employees share it and the name does not single one out",
         hits.len()
     );
-    Some(
-        Outcome::not_linked(
-            MatchStatus::Ambiguous,
-            best_score,
-            calibration::name(best_score) / hits.len() as f64,
-            candidates,
-            with_notes(text, notes),
-        )
-        .because(
-            vec![how],
-            vec![shared, "the name does not single one out".into()],
-        ),
+    Ok(Outcome::not_linked(
+        MatchStatus::Ambiguous,
+        best_score,
+        calibration::name(best_score) / hits.len() as f64,
+        candidates,
+        with_notes(text, notes),
     )
+    .because(
+        vec![how],
+        vec![shared, "the name does not single one out".into()],
+    ))
 }
 
 /// Decide on names alone: `scored` holds the candidates at or above the

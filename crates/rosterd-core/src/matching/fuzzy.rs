@@ -41,7 +41,7 @@ impl Agree {
         match self {
             Agree::Exact => 1.0,
             Agree::Nickname => 0.94,
-            Agree::Typo => 0.96,
+            Agree::Typo => 0.95,
             // `Chris` for Christopher or Christina; `J.` for anyone: evidence
             // for a review, below any sensible acceptance threshold.
             Agree::Prefix => 0.88,
@@ -66,7 +66,7 @@ const SURNAME_AS_MIDDLE: f64 = 0.96;
 const MIDDLE_ONE_SIDED: f64 = 0.98;
 const MIDDLE_CONFLICT: f64 = 0.85;
 const COMPACT: f64 = 0.95;
-const TYPO_FAMILY: f64 = 0.96;
+const TYPO_FAMILY: f64 = 0.95;
 /// A name read from a personal mailbox's local part: the person chose it,
 /// but it may be a household's or an old nickname's.
 pub const FROM_MAILBOX: f64 = 0.97;
@@ -255,12 +255,8 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
             // (`John Michael Smith` is not John Michael).
             let p_partial = pt.len() >= 3 && pf == last - 1;
             let e_partial = ef != n - 1;
-            // The PodFactory side's second surname, left unexplained, must be
-            // one some employee has: `Ricardo López Snchep` is a mistyped
-            // Ricardo López Sánchez, not Ricardo López with a second surname.
             if (e_partial && (p_partial || !vocab.may_be_surname(&et[ef])))
-                || (p_partial
-                    && (!vocab.surname_only(&pt[pf]) || !vocab.family.contains(&pt[last])))
+                || (p_partial && !vocab.surname_only(&pt[pf]))
             {
                 continue;
             }
@@ -274,6 +270,12 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
                 let Some(given) = agree_given(&pt[pg], &et[eg], vocab) else {
                     continue;
                 };
+                // A second surname no employee has, after a given name that
+                // is not exact, is a second slip, not a second surname:
+                // `Ricrado López Snchep` is a mistyped Ricardo López Sánchez.
+                if p_partial && given != Agree::Exact && !vocab.family.contains(&pt[last]) {
+                    continue;
+                }
                 let eused = [eg, ef, if ef == n - 1 { eg } else { n - 1 }];
                 let mut middle = middles(pt, &pused, et, &eused);
                 // The side with a name part the other lacks, when only one has.

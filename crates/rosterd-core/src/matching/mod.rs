@@ -364,6 +364,8 @@ struct NameCase {
     /// Evidence against found before the name is scored (an email the
     /// name overrules).
     against: Vec<String>,
+    /// The employee whose email the user has, when the name overruled it.
+    email_owner: Option<u32>,
     /// Employee indexes sharing a blocking key, sorted.
     candidates: Vec<u32>,
     /// False when an oversized block was skipped.
@@ -506,15 +508,20 @@ impl<'e, 's> Engine<'e, 's> {
             .unwrap_or_default();
         let display = forms.len();
         let (mut company_mailbox, mut foreign_mailbox) = (None, None);
-        let mut against = Vec::new();
+        let (mut against, mut email_owner) = (Vec::new(), None);
         let mut mailbox_together = Vec::new();
         match u.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
             Some(raw) => match Email::parse(raw) {
                 Ok(email) => {
-                    if let Some(outcome) = self.by_email(&email, &forms, &mut notes, &mut against) {
-                        return Pending::Decided(outcome);
+                    match self.by_email(&email, &forms, &mut notes) {
+                        Some(Ok(outcome)) => return Pending::Decided(outcome),
+                        Some(Err((owner, why))) => {
+                            against.push(why);
+                            email_owner = Some(owner);
+                        }
+                        None => {}
                     }
-                    if !against.is_empty() {
+                    if email_owner.is_some() {
                         // The email is an employee's, whose name this is not.
                     } else if self.domains.contains(email.domain()) {
                         company_mailbox = Some(email);
@@ -545,6 +552,7 @@ impl<'e, 's> Engine<'e, 's> {
             mailbox_together,
             notes,
             against,
+            email_owner,
             candidates,
             complete,
             company_mailbox,
@@ -568,7 +576,11 @@ impl<'e, 's> Engine<'e, 's> {
             })
         });
         let user_hints = normalize::hint_stems(&[n.user.user_role.as_deref().unwrap_or("")]);
-        assign::by_name(self, &n, &scored, &user_hints)
+        let outcome = assign::by_name(self, &n, &scored, &user_hints);
+        match (n.email_owner, n.against.first()) {
+            (Some(owner), Some(why)) => outcome.keep_email_owner(owner, why),
+            _ => outcome,
+        }
     }
 
     /// Email evidence, if the email (or its station-free form) is an employee's.
@@ -577,8 +589,7 @@ impl<'e, 's> Engine<'e, 's> {
         email: &Email,
         forms: &[NameForm],
         notes: &mut Vec<String>,
-        against: &mut Vec<String>,
-    ) -> Option<assign::Outcome> {
+    ) -> Option<Result<assign::Outcome, (u32, String)>> {
         let (hits, by, how) = if let Some(hits) = self.by_email.get(email.as_str()) {
             (
                 hits,
@@ -602,7 +613,14 @@ impl<'e, 's> Engine<'e, 's> {
                 format!("email {email} without \"{removed}\" is the employee's ({stripped})"),
             )
         };
-        assign::by_email(self, forms, hits, by, how, notes.as_slice(), against)
+        Some(assign::by_email(
+            self,
+            forms,
+            hits,
+            by,
+            how,
+            notes.as_slice(),
+        ))
     }
 
     /// The best way `forms` (a user's name; from `display` on, the name

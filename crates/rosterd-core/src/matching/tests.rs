@@ -158,9 +158,102 @@ fn an_unknown_word_is_not_a_second_surname() {
         linked(&one(&staff, "Ricardo López Castillo", "")),
         Some((1, MatchedBy::FuzzyName))
     );
-    // A mangled one is a mistyped name, no reason to pick Ricardo López.
+    // After a mistyped given name, a mangled one is a second slip, no
+    // reason to pick Ricardo López.
     assert_ne!(
-        one(&staff, "Ricardo López Snchep", "").employee_id,
+        one(&staff, "Ricrado López Snchep", "").employee_id,
         Some(EmployeeId(1))
+    );
+}
+
+#[test]
+fn an_email_the_name_disowns_leaves_the_decision_to_the_name() {
+    let staff = [
+        emp(1, "Ruby Wilson", "ruby.wilson@pw.com"),
+        emp(2, "Patricia Jefferson", "patricia.jefferson@pw.com"),
+    ];
+    // A shared or renamed login: Ruby Wilson working under Patricia's email.
+    let r = one(&staff, "Ruby Wilson", "patricia.jefferson@pw.com");
+    assert_eq!(linked(&r), Some((1, MatchedBy::Name)), "{r:?}");
+    assert!(
+        r.evidence_against
+            .iter()
+            .any(|t| t.contains("shared or renamed login")),
+        "{r:?}"
+    );
+    // A name that fits no one links no one: the email's owner stays a
+    // candidate for a person to decide.
+    let r = one(&staff, "Packing Station", "patricia.jefferson@pw.com");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    assert_eq!(r.candidates[0].employee_id, EmployeeId(2));
+    // A name that shares a part with the owner's is no disowning.
+    let r = one(&staff, "Pat Jefferson", "patricia.jefferson@pw.com");
+    assert_eq!(linked(&r), Some((2, MatchedBy::Email)), "{r:?}");
+}
+
+#[test]
+fn a_tie_broken_by_the_role_hint_shows_lower_confidence() {
+    let mut staff = vec![
+        emp(1, "Maria Lopez", "maria.lopez@pw.com"),
+        emp(2, "Maria Lopez", "maria.lopez2@pw.com"),
+        emp(3, "Ana Ruiz", "ana.ruiz@pw.com"),
+    ];
+    staff[0].department = "Heat Press".into();
+    staff[1].department = "Picking".into();
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let users = [
+        PodFactoryUser {
+            id: "a".into(),
+            name: Some("Maria Lopez".into()),
+            email: None,
+            user_role: Some("Picker".into()),
+        },
+        PodFactoryUser {
+            id: "b".into(),
+            name: Some("Ana Ruiz".into()),
+            email: None,
+            user_role: None,
+        },
+    ];
+    let rs = match_users(&view, &users, &[], &MatchSettings::default());
+    assert_eq!(linked(&rs[0]), Some((2, MatchedBy::Name)), "{:?}", rs[0]);
+    assert!(rs[0].confidence < rs[1].confidence, "{rs:?}");
+    assert_eq!(rs[0].confidence, calibration::ROLE_HINT);
+    // Below the hint's probability the tie stays a tie.
+    let strict = MatchSettings {
+        accept_threshold: 0.98,
+        ..MatchSettings::default()
+    };
+    let rs = match_users(&view, &users, &[], &strict);
+    assert_eq!(rs[0].status, MatchStatus::Ambiguous, "{:?}", rs[0]);
+    assert_eq!(linked(&rs[1]), Some((3, MatchedBy::Name)));
+}
+
+#[test]
+fn every_result_says_what_spoke_for_and_against_it_and_the_runner_up() {
+    let staff = [
+        emp(1, "John Doe", "john.doe@pw.com"),
+        emp(2, "John Michael Doe", "jm.doe@pw.com"),
+        emp(3, "Mary Major", "mary.major@pw.com"),
+    ];
+    // A name link: how the name fits for it, and the runner-up named.
+    let r = one(&staff, "Mary Major", "");
+    assert!(r.evidence_for[0].contains("name fits employee 3"), "{r:?}");
+    assert_eq!(r.runner_up, None);
+    // A tie: the best fit for, the tie against, the other as runner-up.
+    let r = one(&staff, "John Doe", "");
+    assert_eq!(r.status, MatchStatus::Ambiguous);
+    assert!(r.evidence_for[0].contains("name fits employee 1"), "{r:?}");
+    assert!(r
+        .evidence_against
+        .iter()
+        .any(|t| t.contains("within the margin")));
+    assert_eq!(r.runner_up.map(|c| c.employee_id), Some(EmployeeId(2)));
+    // Nothing close: nothing for, the reason against.
+    let r = one(&staff, "Zed Quux", "zq@gmail.com");
+    assert!(r.evidence_for.is_empty());
+    assert!(
+        r.evidence_against[0].contains("no employee's name"),
+        "{r:?}"
     );
 }
