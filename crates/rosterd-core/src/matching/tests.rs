@@ -193,7 +193,7 @@ fn an_email_the_name_disowns_leaves_the_decision_to_the_name() {
 
 #[test]
 fn a_tie_broken_by_the_role_hint_shows_lower_confidence() {
-    let mut staff = vec![
+    let mut staff = [
         emp(1, "Maria Lopez", "maria.lopez@pw.com"),
         emp(2, "Maria Lopez", "maria.lopez2@pw.com"),
         emp(3, "Ana Ruiz", "ana.ruiz@pw.com"),
