@@ -319,6 +319,26 @@ pub fn sync_metadata(
     out
 }
 
+/// `f` over the two halves of `items` at once, one on a thread of its own,
+/// the outputs joined in input order: each user is decided alone, so the
+/// result is the same as in one pass, in about half the time on the two
+/// cores a run gets. Small inputs are not worth a thread.
+fn on_two_threads<T: Send, R: Send>(
+    mut items: Vec<T>,
+    f: impl Fn(Vec<T>) -> Vec<R> + Sync,
+) -> Vec<R> {
+    if items.len() < 4096 {
+        return f(items);
+    }
+    let second = items.split_off(items.len() / 2);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| f(second));
+        let mut out = f(items);
+        out.extend(other.join().expect("a matching thread panicked"));
+        out
+    })
+}
+
 /// An employee's names and hint, prepared once.
 struct Prepared {
     /// (spelling, index into `previous_names` + 1, or 0 for the current name)
@@ -396,30 +416,39 @@ impl<'e, 's> Engine<'e, 's> {
         let mut by_email: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
         let mut by_id = FxHashMap::default();
         let mut domains = rustc_hash::FxHashSet::default();
-        let mut scratch = Vec::new();
-        let prepared = employees
-            .iter()
+        // Each employee's spellings and blocking keys on their own (on two
+        // threads), then the shared indexes in employee order.
+        let each: Vec<(Prepared, Vec<u64>)> = on_two_threads(employees.iter().collect(), |half| {
+            half.into_iter()
+                .map(|e| {
+                    let mut forms = Vec::new();
+                    let mut keys = Vec::new();
+                    let names = std::iter::once(e.full_name)
+                        .chain(e.previous_names.iter().map(String::as_str));
+                    for (n, name) in names.enumerate() {
+                        for form in normalize::name_forms(name) {
+                            blocking::employee_keys(&form, &mut keys);
+                            forms.push((form, n));
+                        }
+                    }
+                    let hints = normalize::hint_stems(&[e.department, e.role_code]);
+                    (Prepared { forms, hints }, keys)
+                })
+                .collect()
+        });
+        let prepared = each
+            .into_iter()
+            .zip(employees)
             .enumerate()
-            .map(|(i, e)| {
+            .map(|(i, ((p, keys), e))| {
                 let i = i as u32;
                 by_email.entry(e.email.as_str()).or_default().push(i);
                 domains.insert(e.email.domain());
                 // A duplicated id keeps its first row: ids come from a primary key.
                 by_id.entry(e.id).or_insert(i);
-                let mut forms = Vec::new();
-                let names =
-                    std::iter::once(e.full_name).chain(e.previous_names.iter().map(String::as_str));
-                for (n, name) in names.enumerate() {
-                    for form in normalize::name_forms(name) {
-                        vocab.add(&form);
-                        blocks.add(i, &form, &mut scratch);
-                        forms.push((form, n));
-                    }
-                }
-                Prepared {
-                    forms,
-                    hints: normalize::hint_stems(&[e.department, e.role_code]),
-                }
+                p.forms.iter().for_each(|(form, _)| vocab.add(form));
+                blocks.add(i, keys);
+                p
             })
             .collect();
         Engine {
@@ -452,28 +481,35 @@ impl<'e, 's> Engine<'e, 's> {
             .iter()
             .map(|m| (m.podfactory_user_id.as_str(), m.employee_id))
             .collect();
-        let mut scratch = Vec::new();
-        let pending = users
-            .iter()
-            .map(|u| self.block_one(u, manual.get(u.id.as_str()).copied(), &mut scratch))
-            .collect();
+        let pending = on_two_threads(users.iter().collect(), |half| {
+            let mut scratch = Vec::new();
+            half.into_iter()
+                .map(|u| self.block_one(u, manual.get(u.id.as_str()).copied(), &mut scratch))
+                .collect()
+        });
         Blocked { pending }
     }
 
     /// Phase 2: score the blocked pairs and decide each user on names.
     pub fn score_blocked(&self, blocked: Blocked) -> (Vec<assign::Outcome>, MatchStats) {
-        let mut stats = MatchStats::default();
-        let outcomes = blocked
-            .pending
-            .into_iter()
-            .map(|p| match p {
-                Pending::Decided(o) => o,
-                Pending::ByName(n) => {
-                    stats.pairs_scored += n.candidates.len() as u64;
-                    self.decide_by_name(*n)
-                }
-            })
-            .collect();
+        let stats = MatchStats {
+            pairs_scored: blocked
+                .pending
+                .iter()
+                .map(|p| match p {
+                    Pending::Decided(_) => 0,
+                    Pending::ByName(n) => n.candidates.len() as u64,
+                })
+                .sum(),
+        };
+        let outcomes = on_two_threads(blocked.pending, |half| {
+            half.into_iter()
+                .map(|p| match p {
+                    Pending::Decided(o) => o,
+                    Pending::ByName(n) => self.decide_by_name(*n),
+                })
+                .collect()
+        });
         (outcomes, stats)
     }
 
