@@ -29,7 +29,7 @@ pub struct MatchArgs {
     pub podfactory: PathBuf,
     #[arg(long, value_enum, default_value = "csv")]
     pub output: OutputFormat,
-    /// Lowest name score that links (default 0.90).
+    /// Lowest probability of being right a name link needs (default 0.95).
     #[arg(long)]
     pub threshold: Option<f64>,
     /// Lead over the runner-up a name link needs (default 0.05).
