@@ -50,12 +50,38 @@ def metrics(truth: dict[str, str], links: dict[str, str]) -> dict:
             "right": right, "wrong": wrong, "missed": missed}
 
 
+RELIABILITY_EDGES = [0.0, 0.9, 0.95, 0.98, 0.99, 0.995, 0.9992, 1.0001]
+
+
+def print_reliability(truth: dict[str, str], links: dict[str, str],
+                      predicted: dict[str, dict[str, str]]) -> None:
+    """The same bins as `rosterd match-eval --reliability`."""
+    bins = [[0, 0, 0.0] for _ in RELIABILITY_EDGES[1:]]  # links, right, sum of confidence
+    for pid, emp in links.items():
+        try:
+            c = float(predicted[pid].get("confidence") or "")
+        except ValueError:
+            continue
+        for i, (lo, hi) in enumerate(zip(RELIABILITY_EDGES, RELIABILITY_EDGES[1:])):
+            if lo <= c < hi:
+                bins[i][0] += 1
+                bins[i][1] += truth.get(pid) == emp
+                bins[i][2] += c
+    for (lo, hi), (n, right, total) in zip(zip(RELIABILITY_EDGES, RELIABILITY_EDGES[1:]), bins):
+        if n:
+            print(f"[{lo:.3f}, {hi:.3f})  {n:>6} links  confidence {total / n:.4f}"
+                  f"  observed precision {right / n:.4f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--truth", required=True, help="truth.csv written by generate.py")
     ap.add_argument("--predicted", required=True, help="the matcher's output CSV")
     ap.add_argument("--json", action="store_true", help="print only the headline metrics as JSON")
     ap.add_argument("--limit", type=int, default=15, help="examples to list per kind (default 15)")
+    ap.add_argument("--reliability", action="store_true",
+                    help="print only the reliability table: links binned by confidence, "
+                         "against the share of them that is right")
     args = ap.parse_args(argv)
 
     truth = {r["podfactory_id"]: r["employee_id"].strip() for r in read_csv(args.truth)}
@@ -83,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     if absent:
         warnings.append(f"{absent} PodFactory users have no row in the predicted file (counted as unlinked)")
 
+    if args.reliability:
+        print_reliability(truth, links, predicted)
+        return 0
     m = metrics(truth, links)
     if args.json:
         print(json.dumps(m))

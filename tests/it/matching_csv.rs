@@ -42,10 +42,11 @@ fn csv_output_one_row_per_user() {
         lines,
         [
             "podfactory_id,employee_id,status,matched_by,confidence",
-            "pf-1,1,matched,email_suffix,0.990",
-            "pf-2,2,matched,previous_name,1.000",
-            "pf-3,,ambiguous,,1.000",
-            "pf-4,,unmatched,,0.000",
+            "pf-1,1,matched,email_suffix,0.9990",
+            "pf-2,2,matched,previous_name,0.9990",
+            // Two namesakes: an even chance for the best one.
+            "pf-3,,ambiguous,,0.4995",
+            "pf-4,,unmatched,,0.0000",
         ]
     );
 }
@@ -75,6 +76,55 @@ fn json_lines_carry_candidates() {
     assert_eq!(rows[2]["status"], "ambiguous");
     assert_eq!(rows[2]["employee_id"], serde_json::Value::Null);
     assert_eq!(rows[2]["candidates"].as_array().unwrap().len(), 2);
+}
+
+/// Explain: every record, link or not, says what spoke for and against it
+/// and names the runner-up when there is one.
+#[test]
+fn json_lines_explain_every_result() {
+    let out = run(EMPLOYEES, PODFACTORY, OutputFormat::Json).unwrap();
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for r in &rows {
+        assert!(r["evidence"]["for"].is_array(), "{r}");
+        assert!(r["evidence"]["against"].is_array(), "{r}");
+        assert!(r.get("runner_up").is_some(), "{r}");
+    }
+    let texts = |r: &serde_json::Value, side: &str| -> String {
+        r["evidence"][side]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    // A link: the email, and the name that agrees with it.
+    assert!(
+        texts(&rows[0], "for").contains("john.doe@pw.com"),
+        "{}",
+        rows[0]
+    );
+    assert!(texts(&rows[0], "for").contains("name fits"), "{}", rows[0]);
+    // Namesakes: the best candidate's name for, the tie against, the other
+    // namesake as the runner-up.
+    assert!(texts(&rows[2], "for").contains("name fits"), "{}", rows[2]);
+    assert!(
+        texts(&rows[2], "against").contains("within the margin"),
+        "{}",
+        rows[2]
+    );
+    assert_eq!(rows[2]["runner_up"]["employee_id"], 4);
+    // Nobody: nothing for, why against, no runner-up.
+    assert_eq!(texts(&rows[3], "for"), "");
+    assert!(
+        texts(&rows[3], "against").contains("no employee's name"),
+        "{}",
+        rows[3]
+    );
+    assert_eq!(rows[3]["runner_up"], serde_json::Value::Null);
 }
 
 #[test]

@@ -8,7 +8,8 @@
 
 use crate::corpus::{self, Corpus};
 use rosterd_core::matching::{
-    match_users, EmployeeRecord, MatchEmployee, MatchSettings, MatchStatus, PodFactoryUser,
+    match_users, EmployeeRecord, MatchEmployee, MatchResult, MatchSettings, MatchStatus,
+    PodFactoryUser,
 };
 use rosterd_core::model::EmployeeId;
 use rustc_hash::FxHashMap;
@@ -121,13 +122,85 @@ pub fn old_rule(employees: &[MatchEmployee], users: &[PodFactoryUser]) -> Vec<Op
         .collect()
 }
 
-/// The new matcher's and the old rule's scores on one corpus, and the new
-/// matcher's ambiguous and unmatched counts.
+/// Links whose confidence falls in `[from, to)`: how many, how many right,
+/// and the confidence they claimed on average.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ReliabilityBin {
+    pub from: f64,
+    pub to: f64,
+    pub links: usize,
+    pub right: usize,
+    pub mean_confidence: f64,
+}
+
+impl ReliabilityBin {
+    pub fn precision(&self) -> f64 {
+        if self.links == 0 {
+            0.0
+        } else {
+            self.right as f64 / self.links as f64
+        }
+    }
+}
+
+impl fmt::Display for ReliabilityBin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{:.3}, {:.3})  {:>6} links  confidence {:.4}  observed precision {:.4}",
+            self.from,
+            self.to,
+            self.links,
+            self.mean_confidence,
+            self.precision()
+        )
+    }
+}
+
+/// Bin edges of the reliability table: the calibration table's levels
+/// fall in separate bins.
+const RELIABILITY_EDGES: [f64; 8] = [0.0, 0.9, 0.95, 0.98, 0.99, 0.995, 0.9992, 1.0001];
+
+/// The reliability table: links binned by their confidence against the
+/// share of them that is right (a calibrated matcher's bins agree).
+pub fn reliability(results: &[MatchResult], truth: &[Option<EmployeeId>]) -> Vec<ReliabilityBin> {
+    let mut bins: Vec<ReliabilityBin> = RELIABILITY_EDGES
+        .windows(2)
+        .map(|w| ReliabilityBin {
+            from: w[0],
+            to: w[1],
+            ..Default::default()
+        })
+        .collect();
+    for (r, t) in results.iter().zip(truth) {
+        let Some(id) = r.employee_id else { continue };
+        let Some(b) = bins
+            .iter_mut()
+            .find(|b| r.confidence >= b.from && r.confidence < b.to)
+        else {
+            continue;
+        };
+        b.links += 1;
+        b.right += usize::from(*t == Some(id));
+        b.mean_confidence += r.confidence;
+    }
+    for b in &mut bins {
+        if b.links > 0 {
+            b.mean_confidence /= b.links as f64;
+        }
+    }
+    bins.retain(|b| b.links > 0);
+    bins
+}
+
+/// The new matcher's and the old rule's scores on one corpus, the new
+/// matcher's ambiguous and unmatched counts and its reliability table.
 pub struct Evaluation {
     pub new: Scores,
     pub old: Scores,
     pub ambiguous: usize,
     pub unmatched: usize,
+    pub reliability: Vec<ReliabilityBin>,
 }
 
 pub fn evaluate(c: &Corpus, settings: &MatchSettings) -> Evaluation {
@@ -145,6 +218,7 @@ pub fn evaluate(c: &Corpus, settings: &MatchSettings) -> Evaluation {
             .iter()
             .filter(|r| r.status == MatchStatus::Unmatched)
             .count(),
+        reliability: reliability(&results, &c.truth),
     }
 }
 
@@ -161,6 +235,10 @@ pub struct EvalArgs {
     /// Also write the (with-emails) corpus as E.csv, P.csv, truth.csv here.
     #[arg(long)]
     pub write_corpus: Option<PathBuf>,
+    /// Also print the reliability table: links binned by confidence against
+    /// their observed precision.
+    #[arg(long)]
+    pub reliability: bool,
 }
 
 /// `rosterd match-eval`: the new matcher against the old rule.
@@ -188,6 +266,12 @@ pub fn eval_cli(args: EvalArgs) -> anyhow::Result<()> {
             e.new, e.ambiguous, e.unmatched
         );
         println!("  old rule     {}", e.old);
+        if args.reliability {
+            println!("  reliability (links by confidence):");
+            for b in &e.reliability {
+                println!("    {b}");
+            }
+        }
     }
     if let Some(dir) = &args.write_corpus {
         corpus::write_corpus(dir, args.employees, args.seed)?;

@@ -31,7 +31,7 @@ pub struct MatchArgs {
     pub podfactory: PathBuf,
     #[arg(long, value_enum, default_value = "csv")]
     pub output: OutputFormat,
-    /// Lowest name score that links (default 0.90).
+    /// Lowest probability of being right a name link needs (default 0.95).
     #[arg(long)]
     pub threshold: Option<f64>,
     /// Lead over the runner-up a name link needs (default 0.05).
@@ -46,7 +46,8 @@ pub struct MatchArgs {
 pub enum OutputFormat {
     /// podfactory_id,employee_id,status,matched_by,confidence
     Csv,
-    /// One JSON object per line: the CSV's keys plus candidates and explanation.
+    /// One JSON object per line: the CSV's keys plus candidates, explanation,
+    /// the evidence for and against, and the runner-up.
     Json,
 }
 
@@ -189,19 +190,16 @@ pub fn write_results(
                     &r.employee_id.map(|e| e.to_string()).unwrap_or_default(),
                     r.status.as_str(),
                     r.matched_by.map_or("", |b| b.as_str()),
-                    &format!("{:.3}", r.confidence),
+                    &format!("{:.4}", r.confidence),
                 ])?;
             }
             w.flush()?;
         }
         OutputFormat::Json => {
-            let round = |x: f64| (x * 1000.0).round() / 1000.0;
+            let round = |x: f64| (x * 10000.0).round() / 10000.0;
+            let candidate = |c: &crate::matching::Candidate| serde_json::json!({"employee_id": c.employee_id, "score": round(c.score), "reason": c.reason});
             for r in results {
-                let candidates: Vec<_> = r
-                    .candidates
-                    .iter()
-                    .map(|c| serde_json::json!({"employee_id": c.employee_id, "score": round(c.score), "reason": c.reason}))
-                    .collect();
+                let candidates: Vec<_> = r.candidates.iter().map(candidate).collect();
                 let line = serde_json::json!({
                     "podfactory_id": r.podfactory_id,
                     "employee_id": r.employee_id,
@@ -210,6 +208,8 @@ pub fn write_results(
                     "confidence": round(r.confidence),
                     "candidates": candidates,
                     "explanation": r.explanation,
+                    "evidence": {"for": r.evidence_for, "against": r.evidence_against},
+                    "runner_up": r.runner_up.as_ref().map(candidate),
                 });
                 writeln!(out, "{line}")?;
             }

@@ -1,6 +1,11 @@
 //! Turning evidence into decisions: the acceptance threshold, the margin
 //! over the runner-up, the department/role hint, and the one-to-one step.
 //!
+//! A name link needs a calibrated confidence ([`calibration`]) of at least
+//! `accept_threshold` and a name score that leads the runner-up's by
+//! `margin`; the score, not the probability, sets the margin, as it tells
+//! apart kinds of agreement the probability table pools.
+//!
 //! One-to-one is decided per employee, not by a global optimum (Hungarian
 //! or greedy over all pairs): an optimum would resolve two equal claims by
 //! whichever choice scores best elsewhere, which is a guess. Here an
@@ -9,7 +14,11 @@
 //! the only one at that level, or to a name claim that leads the next by
 //! the margin; every other claimant is ambiguous, with the employee among
 //! its candidates.
+//!
+//! Every outcome says what spoke for the link and what against it (the
+//! explain output of `rosterd match --output json`).
 
+use super::calibration;
 use super::normalize::{self, NameForm};
 use super::{
     Candidate, Engine, MatchEmployee, MatchResult, MatchStatus, MatchedBy, NameCase,
@@ -28,26 +37,36 @@ pub struct Outcome {
     status: MatchStatus,
     emp: Option<u32>,
     by: Option<MatchedBy>,
+    /// The evidence's strength, compared against other claims' by the margin.
+    score: f64,
+    /// The probability that the (best) candidate is right.
     confidence: f64,
     candidates: Vec<(u32, f64, String)>,
     explanation: String,
+    evidence_for: Vec<String>,
+    evidence_against: Vec<String>,
 }
 
 impl Outcome {
     pub fn manual(emp: u32) -> Self {
-        Outcome {
-            status: MatchStatus::Matched,
-            emp: Some(emp),
-            by: Some(MatchedBy::Manual),
-            confidence: 1.0,
-            candidates: vec![(emp, 1.0, "manual mapping".into())],
-            explanation: "stored manual mapping".into(),
-        }
+        Outcome::claim(
+            emp,
+            MatchedBy::Manual,
+            1.0,
+            1.0,
+            vec![(emp, 1.0, "manual mapping".into())],
+            "stored manual mapping".into(),
+        )
+        .because(
+            vec!["a stored manual mapping (an admin's decision)".into()],
+            Vec::new(),
+        )
     }
 
     fn claim(
         emp: u32,
         by: MatchedBy,
+        score: f64,
         confidence: f64,
         candidates: Vec<(u32, f64, String)>,
         explanation: String,
@@ -56,14 +75,18 @@ impl Outcome {
             status: MatchStatus::Matched,
             emp: Some(emp),
             by: Some(by),
+            score,
             confidence,
             candidates,
             explanation,
+            evidence_for: Vec::new(),
+            evidence_against: Vec::new(),
         }
     }
 
     fn not_linked(
         status: MatchStatus,
+        score: f64,
         confidence: f64,
         candidates: Vec<(u32, f64, String)>,
         explanation: String,
@@ -72,10 +95,32 @@ impl Outcome {
             status,
             emp: None,
             by: None,
+            score,
             confidence,
             candidates,
             explanation,
+            evidence_for: Vec::new(),
+            evidence_against: Vec::new(),
         }
+    }
+
+    fn because(mut self, evidence_for: Vec<String>, evidence_against: Vec<String>) -> Self {
+        self.evidence_for = evidence_for;
+        self.evidence_against = evidence_against;
+        self
+    }
+
+    /// An email the name overruled still names a candidate: a user the name
+    /// does not link is ambiguous with the email's owner among its
+    /// candidates, for a person to decide.
+    pub fn keep_email_owner(mut self, emp: u32, why: &str) -> Self {
+        if self.status != MatchStatus::Matched {
+            self.status = MatchStatus::Ambiguous;
+            if !self.candidates.iter().any(|c| c.0 == emp) {
+                self.candidates.push((emp, 0.0, why.to_string()));
+            }
+        }
+        self
     }
 
     /// Rank of the evidence: lower is stronger.
@@ -104,11 +149,25 @@ fn describe(engine: &Engine, i: u32) -> String {
 }
 
 fn name_reason(engine: &Engine, s: &Scored) -> String {
-    if s.form == 0 {
+    let mut text = if s.form == 0 {
         s.detail.to_string()
     } else {
         format!("previous name \"{}\": {}", engine.name_of(s), s.detail)
+    };
+    if s.from_mailbox {
+        text.push_str(", as spelled by the personal mailbox");
     }
+    text
+}
+
+/// A name candidate as evidence: how the name fits and its score.
+fn name_fit(engine: &Engine, s: &Scored) -> String {
+    format!(
+        "name fits {}: {} (score {:.3})",
+        describe(engine, s.emp),
+        name_reason(engine, s),
+        s.score
+    )
 }
 
 fn matched_by(s: &Scored) -> MatchedBy {
@@ -119,7 +178,9 @@ fn matched_by(s: &Scored) -> MatchedBy {
     }
 }
 
-/// The email names `hits` (usually one employee).
+/// The email names `hits` (usually one employee). `Err` with that employee
+/// and why when it names one whose names share nothing with the user's (a
+/// shared or renamed login): then the name decides.
 pub fn by_email(
     engine: &Engine,
     forms: &[NameForm],
@@ -127,34 +188,56 @@ pub fn by_email(
     by: MatchedBy,
     how: String,
     notes: &[String],
-) -> Outcome {
-    let confidence = if by == MatchedBy::Email { 1.0 } else { 0.99 };
+) -> Result<Outcome, (u32, String)> {
+    let (score, confidence) = if by == MatchedBy::Email {
+        (1.0, calibration::EMAIL)
+    } else {
+        (0.99, calibration::EMAIL_SUFFIX)
+    };
     if let [i] = hits {
         let i = *i;
-        let candidates = vec![(i, confidence, how.clone())];
+        let candidates = vec![(i, score, how.clone())];
         let named = forms.iter().any(|f| f.tokens.len() >= 2);
         if named && !engine.names_share_anything(forms, i) {
-            return Outcome::not_linked(
-                MatchStatus::Ambiguous,
-                confidence,
-                candidates,
-                with_notes(
-                    format!(
-                        "{how}, but the name shares nothing with {}: not linked",
-                        describe(engine, i)
-                    ),
-                    notes,
+            return Err((
+                i,
+                format!(
+                    "{how}, but the name shares nothing with {}'s: a shared or renamed login, so the name decides",
+                    describe(engine, i)
                 ),
-            );
+            ));
+        }
+        let mut evidence_for = vec![how.clone()];
+        let mut evidence_against = Vec::new();
+        match engine.score(forms, forms.len(), i) {
+            Some(s) => evidence_for.push(name_fit(engine, &s)),
+            None if named => evidence_against.push(format!(
+                "the name shares only a part with {}'s",
+                describe(engine, i)
+            )),
+            None => {}
         }
         let text = format!("{how}: {}", describe(engine, i));
-        return Outcome::claim(i, by, confidence, candidates, with_notes(text, notes));
+        return Ok(Outcome::claim(
+            i,
+            by,
+            score,
+            confidence,
+            candidates,
+            with_notes(text, notes),
+        )
+        .because(evidence_for, evidence_against));
     }
     // Several employees share the email: only the name can tell them apart.
     let settings = engine.settings;
     let mut scored: Vec<(u32, f64)> = hits
         .iter()
-        .map(|&i| (i, engine.score(forms, i).map_or(0.0, |s| s.score)))
+        .map(|&i| {
+            (
+                i,
+                engine.score(forms, forms.len(), i).map_or(0.0, |s| s.score),
+            )
+        })
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let candidates = scored
@@ -171,7 +254,8 @@ pub fn by_email(
         })
         .collect();
     let (best, best_score) = scored[0];
-    if best_score + EPS >= settings.accept_threshold
+    let shared = format!("{} employees share the email", hits.len());
+    if calibration::name(best_score) + EPS >= settings.accept_threshold
         && best_score - scored[1].1 + EPS >= settings.margin
     {
         let text = format!(
@@ -179,18 +263,37 @@ pub fn by_email(
             hits.len(),
             describe(engine, best)
         );
-        return Outcome::claim(best, by, confidence, candidates, with_notes(text, notes));
+        return Ok(Outcome::claim(
+            best,
+            by,
+            score,
+            confidence,
+            candidates,
+            with_notes(text, notes),
+        )
+        .because(
+            vec![
+                how,
+                format!("the name singles out {}", describe(engine, best)),
+            ],
+            vec![shared],
+        ));
     }
     let text = format!(
         "{how}, but {} employees share it and the name does not single one out",
         hits.len()
     );
-    Outcome::not_linked(
+    Ok(Outcome::not_linked(
         MatchStatus::Ambiguous,
-        confidence,
+        best_score,
+        calibration::name(best_score) / hits.len() as f64,
         candidates,
         with_notes(text, notes),
     )
+    .because(
+        vec![how],
+        vec![shared, "the name does not single one out".into()],
+    ))
 }
 
 /// Decide on names alone: `scored` holds the candidates at or above the
@@ -204,13 +307,17 @@ pub fn by_name(
     let settings = engine.settings;
     let (u, forms, notes, complete) = (&n.user, &n.forms, &n.notes, n.complete);
     let shown = u.name.as_deref().unwrap_or("").trim();
+    let mut against = n.against.clone();
     if forms.is_empty() {
+        against.push("no usable name".into());
         return Outcome::not_linked(
             MatchStatus::Unmatched,
             0.0,
+            0.0,
             Vec::new(),
             with_notes("no usable name".into(), notes),
-        );
+        )
+        .because(Vec::new(), against);
     }
     let candidates: Vec<(u32, f64, String)> = scored
         .iter()
@@ -222,42 +329,55 @@ pub fn by_name(
             "name \"{shown}\" is shared by more than {} employees; not decided by name",
             settings.max_block
         );
+        against.push(text.clone());
         return Outcome::not_linked(
             MatchStatus::Ambiguous,
             0.0,
+            0.0,
             candidates,
             with_notes(text, notes),
-        );
+        )
+        .because(Vec::new(), against);
     }
     let Some(best) = scored.first() else {
         let text = format!("no employee's name is close to \"{shown}\"");
+        against.push(text.clone());
         return Outcome::not_linked(
             MatchStatus::Unmatched,
             0.0,
+            0.0,
             Vec::new(),
             with_notes(text, notes),
-        );
+        )
+        .because(Vec::new(), against);
     };
-    if best.score + EPS < settings.accept_threshold {
+    let best_p = calibration::name(best.score);
+    if best_p + EPS < settings.accept_threshold {
         let text = format!(
-            "best name candidate {} scores {:.3} ({}), below the threshold {:.2}",
+            "best name candidate {} scores {:.3} ({}), a {:.3} chance of being right, below the threshold {:.2}",
             describe(engine, best.emp),
             best.score,
             name_reason(engine, best),
+            best_p,
             settings.accept_threshold
         );
+        against.push(format!(
+            "a {best_p:.3} chance of being right, below the threshold {:.2}",
+            settings.accept_threshold
+        ));
         return Outcome::not_linked(
             MatchStatus::Ambiguous,
             best.score,
+            best_p,
             candidates,
             with_notes(text, notes),
-        );
+        )
+        .because(vec![name_fit(engine, best)], against);
     }
     let contenders: Vec<&Scored> = scored
         .iter()
         .take_while(|s| best.score - s.score + EPS < settings.margin)
         .collect();
-    let runner_up = scored.get(contenders.len());
     let mut chosen = (contenders.len() == 1).then_some(best);
     let mut via_hint = false;
     if chosen.is_none() {
@@ -272,7 +392,8 @@ pub fn by_name(
             .count()
             == contenders.len() - 1;
         if let [one] = agreeing[..] {
-            if others_disagree && one.score + EPS >= settings.accept_threshold {
+            let p = calibration::name(one.score).min(calibration::ROLE_HINT);
+            if others_disagree && p + EPS >= settings.accept_threshold {
                 chosen = Some(one);
                 via_hint = true;
             }
@@ -290,12 +411,37 @@ pub fn by_name(
                 "; the role hint does not single one out"
             }
         );
+        against.push(format!(
+            "{} candidates within the margin {:.2} of each other{}",
+            contenders.len(),
+            settings.margin,
+            if user_hints.is_empty() {
+                ""
+            } else {
+                "; the role hint does not single one out"
+            }
+        ));
         return Outcome::not_linked(
             MatchStatus::Ambiguous,
             best.score,
+            best_p / contenders.len() as f64,
             candidates,
             with_notes(text, notes),
-        );
+        )
+        .because(vec![name_fit(engine, best)], against);
+    };
+    let p = calibration::name(s.score);
+    let mut evidence_for = vec![name_fit(engine, s)];
+    let blocked = |text: String, mut against: Vec<String>| {
+        against.push(text.clone());
+        Outcome::not_linked(
+            MatchStatus::Ambiguous,
+            s.score,
+            p,
+            candidates.clone(),
+            with_notes(text, notes),
+        )
+        .because(vec![name_fit(engine, s)], against)
     };
     if let Some(mailbox) = &n.company_mailbox {
         let e = &engine.employees[s.emp as usize];
@@ -303,19 +449,37 @@ pub fn by_name(
             && e.previous_names.is_empty()
             && !mailbox_typo(engine, mailbox, e.email)
         {
-            let text = format!(
-                "name \"{shown}\" matches {} ({}), but the user's mailbox {mailbox} is not the employee's {}",
-                describe(engine, s.emp),
-                name_reason(engine, s),
-                e.email
-            );
-            return Outcome::not_linked(
-                MatchStatus::Ambiguous,
-                s.score,
-                candidates,
-                with_notes(text, notes),
+            return blocked(
+                format!(
+                    "name \"{shown}\" matches {} ({}), but the user's mailbox {mailbox} is not the employee's {}",
+                    describe(engine, s.emp),
+                    name_reason(engine, s),
+                    e.email
+                ),
+                against,
             );
         }
+    }
+    if let Some(other) = mailbox_spells_another(engine, n, s, scored) {
+        return blocked(
+            format!(
+                "name \"{shown}\" matches {} ({}), but the personal mailbox spells the name of {}: not linked",
+                describe(engine, s.emp),
+                name_reason(engine, s),
+                describe(engine, other),
+            ),
+            against,
+        );
+    }
+    if let Some(mailbox) = &n.foreign_mailbox {
+        return blocked(
+            format!(
+                "name \"{shown}\" matches {} ({}), but the user's mailbox {mailbox} is at another organisation: not linked",
+                describe(engine, s.emp),
+                name_reason(engine, s),
+            ),
+            against,
+        );
     }
     let mut text = format!(
         "name \"{shown}\" matches {} ({}; score {:.3})",
@@ -323,13 +487,22 @@ pub fn by_name(
         name_reason(engine, s),
         s.score
     );
+    let mut confidence = p;
     if via_hint {
+        let role = u.user_role.as_deref().unwrap_or("");
         text.push_str(&format!(
-            "; {} namesakes within the margin, only this one's department/role agrees with \"{}\"",
+            "; {} namesakes within the margin, only this one's department/role agrees with \"{role}\"",
             contenders.len() - 1,
-            u.user_role.as_deref().unwrap_or("")
         ));
-    } else if let Some(r) = runner_up {
+        evidence_for.push(format!(
+            "only this one's department/role agrees with the role \"{role}\""
+        ));
+        against.push(format!(
+            "{} namesakes within the margin, told apart by the role hint alone",
+            contenders.len() - 1
+        ));
+        confidence = confidence.min(calibration::ROLE_HINT);
+    } else if let Some(r) = scored.get(contenders.len()) {
         text.push_str(&format!(
             "; runner-up {} at {:.3}",
             describe(engine, r.emp),
@@ -340,9 +513,39 @@ pub fn by_name(
         s.emp,
         matched_by(s),
         s.score,
+        confidence,
         candidates,
         with_notes(text, notes),
     )
+    .because(evidence_for, against)
+}
+
+/// Another candidate the personal mailbox's name fits when it does not fit
+/// the chosen one: the display name and the mailbox disagree on who this is.
+fn mailbox_spells_another(
+    engine: &Engine,
+    n: &NameCase,
+    chosen: &Scored,
+    scored: &[Scored],
+) -> Option<u32> {
+    let separated = &n.forms[n.display..];
+    if (separated.is_empty() && n.mailbox_together.is_empty()) || n.display == 0 {
+        return None;
+    }
+    let fits = |emp: u32| {
+        [separated, &n.mailbox_together[..]].iter().any(|forms| {
+            engine.score(forms, 0, emp).is_some_and(|m| {
+                calibration::name(m.score) + EPS >= engine.settings.accept_threshold
+            })
+        })
+    };
+    if fits(chosen.emp) {
+        return None;
+    }
+    scored
+        .iter()
+        .map(|c| c.emp)
+        .find(|&e| e != chosen.emp && fits(e))
 }
 
 /// A company mailbox one slip away from the employee's (no digits involved:
@@ -403,11 +606,11 @@ pub fn one_to_one(
                 let mut by_score = top.clone();
                 by_score.sort_by(|&a, &b| {
                     outcomes[b]
-                        .confidence
-                        .total_cmp(&outcomes[a].confidence)
+                        .score
+                        .total_cmp(&outcomes[a].score)
                         .then(a.cmp(&b))
                 });
-                let lead = outcomes[by_score[0]].confidence - outcomes[by_score[1]].confidence;
+                let lead = outcomes[by_score[0]].score - outcomes[by_score[1]].score;
                 if lead + EPS >= margin {
                     vec![by_score[0]]
                 } else {
@@ -444,25 +647,17 @@ pub fn one_to_one(
         o.emp = None;
         o.by = None;
         o.explanation = format!("{}; but employee {why}: not linked", o.explanation);
+        o.evidence_against.push(format!("employee {why}"));
         if !o.candidates.iter().any(|c| c.0 == emp) {
             o.candidates
-                .insert(0, (emp, o.confidence, "claimed by another user".into()));
+                .insert(0, (emp, o.score, "claimed by another user".into()));
         }
     }
     outcomes
         .into_iter()
         .zip(users)
-        .map(|(o, u)| MatchResult {
-            podfactory_id: u.id.clone(),
-            status: o.status,
-            employee_id: o.emp.map(|i| employees[i as usize].id),
-            matched_by: o.by,
-            confidence: if o.status == MatchStatus::Unmatched {
-                0.0
-            } else {
-                o.confidence
-            },
-            candidates: o
+        .map(|(o, u)| {
+            let candidates: Vec<Candidate> = o
                 .candidates
                 .into_iter()
                 .map(|(i, score, reason)| Candidate {
@@ -470,8 +665,33 @@ pub fn one_to_one(
                     score,
                     reason,
                 })
-                .collect(),
-            explanation: o.explanation,
+                .collect();
+            // The best candidate other than the link (or than the best, for
+            // a user left unlinked).
+            let top = o
+                .emp
+                .map(|i| employees[i as usize].id)
+                .or(candidates.first().map(|c| c.employee_id));
+            let runner_up = candidates
+                .iter()
+                .find(|c| Some(c.employee_id) != top)
+                .cloned();
+            MatchResult {
+                podfactory_id: u.id.clone(),
+                status: o.status,
+                employee_id: o.emp.map(|i| employees[i as usize].id),
+                matched_by: o.by,
+                confidence: if o.status == MatchStatus::Unmatched {
+                    0.0
+                } else {
+                    o.confidence
+                },
+                candidates,
+                explanation: o.explanation,
+                evidence_for: o.evidence_for,
+                evidence_against: o.evidence_against,
+                runner_up,
+            }
         })
         .collect()
 }

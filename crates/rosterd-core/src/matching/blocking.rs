@@ -12,8 +12,10 @@
 //! | A | name or its formal names | phonetic code | surname typos, nicknames |
 //! | B | name or its formal names | first 3 letters | surname typos at the end |
 //! | E | name or its formal names | last 3 letters | surname typos at the start |
+//! | F | name or its formal names | its letters sorted | transposed letters anywhere (`Wagn`) |
 //! | C | phonetic code | exact | given-name typos |
 //! | D | first letter | exact | initials, short forms, unknown nicknames |
+//! | G | phonetic code | phonetic code | a typo in each (`Jonh Smiht`) |
 //! | X | whole name run together | | `johndoe`, mononyms |
 //!
 //! Keys are taken from every form of a name, so a name with surname
@@ -38,18 +40,13 @@ pub struct BlockIndex {
 }
 
 impl BlockIndex {
-    /// Index employee `idx` under every key of one of its names.
-    pub fn add(&mut self, idx: u32, form: &NameForm, scratch: &mut Vec<u64>) {
-        scratch.clear();
-        employee_keys(form, scratch);
-        scratch.sort_unstable();
-        scratch.dedup();
-        for &k in scratch.iter() {
-            let block = self.blocks.entry(k).or_default();
-            // Several names of one employee may share a key.
-            if block.last() != Some(&idx) {
-                block.push(idx);
-            }
+    /// Index employee `idx` under `keys` (from [`employee_keys`] of each
+    /// of its names), each once.
+    pub fn add(&mut self, idx: u32, mut keys: Vec<u64>) {
+        keys.sort_unstable();
+        keys.dedup();
+        for k in keys {
+            self.blocks.entry(k).or_default().push(idx);
         }
     }
 
@@ -85,7 +82,7 @@ impl BlockIndex {
 
 /// Employees: every (given, surname) reading the scorer considers — the
 /// given name or a middle name, the surname or the first of two.
-fn employee_keys(form: &NameForm, out: &mut Vec<u64>) {
+pub fn employee_keys(form: &NameForm, out: &mut Vec<u64>) {
     let t = &form.tokens;
     out.push(key(b'X', &[&form.compact()]));
     let n = t.len();
@@ -127,15 +124,20 @@ fn user_keys(form: &NameForm, out: &mut Vec<u64>) {
 fn pair_keys(given: &str, family: &str, out: &mut Vec<u64>) {
     let fp = phonetic(family).to_le_bytes();
     let (head, tail) = (prefix(family, 3), suffix(family, 3));
+    // Sorted on the stack: names are short, and this runs for every key.
+    let mut buf = [0u8; 32];
+    let letters = &mut buf[..family.len().min(32)];
+    letters.copy_from_slice(&family.as_bytes()[..letters.len()]);
+    letters.sort_unstable();
     for g in given_groups(given) {
         out.push(key(b'A', &[g.as_bytes(), &fp[..]]));
         out.push(key(b'B', &[g, head]));
         out.push(key(b'E', &[g, tail]));
+        out.push(key(b'F', &[g.as_bytes(), &*letters]));
     }
-    out.push(key(
-        b'C',
-        &[&phonetic(given).to_le_bytes()[..], family.as_bytes()],
-    ));
+    let gp = phonetic(given).to_le_bytes();
+    out.push(key(b'C', &[&gp[..], family.as_bytes()]));
+    out.push(key(b'G', &[gp, fp]));
     out.push(key(b'D', &[prefix(given, 1), family]));
 }
 
@@ -203,11 +205,12 @@ mod tests {
 
     fn index(names: &[&str]) -> BlockIndex {
         let mut ix = BlockIndex::default();
-        let mut scratch = Vec::new();
         for (i, n) in names.iter().enumerate() {
+            let mut keys = Vec::new();
             for f in name_forms(n) {
-                ix.add(i as u32, &f, &mut scratch);
+                employee_keys(&f, &mut keys);
             }
+            ix.add(i as u32, keys);
         }
         ix
     }

@@ -81,7 +81,8 @@ const COMBINING_DIAERESIS: char = '\u{308}';
 /// The spellings of `raw` (one, or two when it has umlauts); empty when
 /// nothing name-like is left.
 pub fn name_forms(raw: &str) -> Vec<NameForm> {
-    let (plain, german) = fold_reordered(raw);
+    let raw = ocr_letters(raw);
+    let (plain, german) = fold_reordered(&raw);
     let mut forms = Vec::with_capacity(2);
     let mut push = |form: NameForm| {
         if !forms.iter().any(|f: &NameForm| f.tokens == form.tokens) {
@@ -102,6 +103,41 @@ pub fn name_forms(raw: &str) -> Vec<NameForm> {
         }
     }
     forms
+}
+
+/// A digit inside a word read as the letter it looks like (`Dona1d`,
+/// `Th0mpson`, `5arah`): scanned or retyped names carry these, and a digit
+/// never belongs in a name. Digits beside other digits or ending a word
+/// (`jsmith1`, `lyang2`) are numbers and stay.
+fn ocr_letters(raw: &str) -> std::borrow::Cow<'_, str> {
+    if !raw.bytes().any(|b| b.is_ascii_digit()) {
+        return raw.into();
+    }
+    let chars: Vec<char> = raw.chars().collect();
+    let letter = |i: Option<usize>| {
+        i.and_then(|i| chars.get(i))
+            .is_some_and(|c| c.is_alphabetic())
+    };
+    let word_start = |i: usize| i == 0 || !chars[i - 1].is_alphanumeric();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let look_alike = match c {
+                '0' => 'o',
+                '1' => 'l',
+                '5' => 's',
+                _ => return c,
+            };
+            let inside = letter(i.checked_sub(1)) || word_start(i);
+            if inside && letter(Some(i + 1)) {
+                look_alike
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// The form with every run of particles joined into the token after it;
@@ -281,6 +317,66 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     s.get(..prefix.len())?
         .eq_ignore_ascii_case(prefix)
         .then(|| &s[prefix.len()..])
+}
+
+/// Providers where anyone may open a mailbox (by the domain's first label,
+/// so `yahoo.co.uk` and `hotmail.fr` count): an address there names no
+/// employer, and its local part often spells the person's name.
+const PERSONAL_PROVIDERS: [&str; 20] = [
+    "gmail",
+    "googlemail",
+    "yahoo",
+    "ymail",
+    "hotmail",
+    "outlook",
+    "live",
+    "msn",
+    "aol",
+    "icloud",
+    "me",
+    "mac",
+    "protonmail",
+    "proton",
+    "gmx",
+    "mail",
+    "yandex",
+    "zoho",
+    "comcast",
+    "att",
+];
+
+pub fn is_personal_domain(domain: &str) -> bool {
+    let label = domain.split('.').next().unwrap_or("");
+    PERSONAL_PROVIDERS.contains(&label)
+}
+
+/// The name a personal mailbox's local part spells, digits and a `+tag`
+/// left out: `(separated, run_together)`. `ruby.masoin65` spells
+/// `ruby masoin` (and `rubymasoin`); `rubymasoin65` only `rubymasoin`, which
+/// cannot tell Ruby Masoin from Ruby Masoin Ortiz, so a run-together
+/// spelling is only ever evidence against (see `assign`). Too little left
+/// to be a name (`sg12`, `j.s`) spells nothing.
+pub fn local_part_names(email: &Email) -> (Vec<NameForm>, Vec<NameForm>) {
+    let local = email.local_part();
+    let local = local.split_once('+').map_or(local, |(l, _)| l);
+    let spaced: String = local
+        .chars()
+        .map(|c| if c.is_ascii_alphabetic() { c } else { ' ' })
+        .collect();
+    let mut separated = name_forms(&spaced);
+    separated.retain(|f| f.tokens.iter().all(|t| t.len() >= 2));
+    let mut together: Vec<NameForm> = Vec::new();
+    for f in &separated {
+        let compact = f.compact();
+        if compact.len() >= 6 && !together.iter().any(|g| g.tokens[0] == compact) {
+            together.push(NameForm {
+                tokens: vec![compact],
+                joined: None,
+            });
+        }
+    }
+    separated.retain(|f| f.tokens.len() >= 2);
+    (separated, together)
 }
 
 /// Lowercase tokens of a department, role code or PodFactory role reduced

@@ -414,9 +414,9 @@ pub struct PodFactorySettings {
     /// Station markers in login emails (`john.doe.shp@…`, `john.doe.shp2@…`,
     /// `shp.john.doe@…`).
     pub station_suffixes: Vec<String>,
-    /// A name match needs at least this score (0–1)…
+    /// A name link needs at least this calibrated probability of being right…
     pub accept_threshold: f64,
-    /// …and this lead over the runner-up.
+    /// …and a name score this far ahead of the runner-up's.
     pub margin: f64,
     /// Write each matched employee's PodFactory link into the account's
     /// `app_metadata.podfactory_sync` (SPEC "Option B").

@@ -1,0 +1,259 @@
+//! The evidence of issue 14, each with the nearby case it must not link.
+
+use super::*;
+
+fn emp(id: i64, name: &str, email: &str) -> EmployeeRecord {
+    EmployeeRecord {
+        id: EmployeeId(id),
+        full_name: name.into(),
+        email: Email::parse(email).unwrap(),
+        department: String::new(),
+        role_code: String::new(),
+        is_active: true,
+        previous_names: Vec::new(),
+    }
+}
+
+fn one(emps: &[EmployeeRecord], name: &str, email: &str) -> MatchResult {
+    let view: Vec<_> = emps.iter().map(EmployeeRecord::as_match).collect();
+    let user = PodFactoryUser {
+        id: "u".into(),
+        name: Some(name.into()),
+        email: (!email.is_empty()).then(|| email.into()),
+        user_role: None,
+    };
+    match_users(&view, &[user], &[], &MatchSettings::default()).remove(0)
+}
+
+fn linked(r: &MatchResult) -> Option<(i64, MatchedBy)> {
+    Some((r.employee_id?.0, r.matched_by?))
+}
+
+#[test]
+fn a_personal_mailbox_that_spells_the_name_is_name_evidence() {
+    let staff = [
+        emp(1, "Cody Gupta", "cody.gupta@pw.com"),
+        emp(2, "Cody Garcia", "cody.garcia@pw.com"),
+    ];
+    assert_eq!(one(&staff, "Cody G.", "").status, MatchStatus::Unmatched);
+    let r = one(&staff, "Cody G.", "cody_gupta85@outlook.com");
+    assert_eq!(linked(&r), Some((1, MatchedBy::Name)), "{r:?}");
+    assert!(
+        r.confidence < 1.0,
+        "a mailbox's name is weaker than the name itself"
+    );
+    assert!(
+        r.explanation.contains("personal mailbox"),
+        "{}",
+        r.explanation
+    );
+    // The same local part at an employee domain is no personal mailbox.
+    let r = one(&staff, "Cody G.", "cody_gupta85@pw.com");
+    assert_eq!(r.employee_id, None, "{r:?}");
+}
+
+#[test]
+fn a_personal_mailbox_that_spells_another_candidate_blocks_the_link() {
+    let staff = [
+        emp(1, "Lukasz Kowalski", "lukasz.kowalski@pw.com"),
+        emp(2, "Lukas Kowalski", "lukas.kowalski@pw.com"),
+    ];
+    assert_eq!(
+        linked(&one(
+            &staff,
+            "Lukasz Kowalski",
+            "lukasz.kowalski7@gmail.com"
+        )),
+        Some((1, MatchedBy::Name))
+    );
+    let r = one(&staff, "Lukasz Kowalski", "lukas.kowalski91@gmail.com");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    assert!(r.candidates.iter().any(|c| c.employee_id == EmployeeId(2)));
+    // Run together, a mailbox still says which of two it is not.
+    let staff = [
+        emp(1, "Lukasz Kowalski", "lukasz.kowalski@pw.com"),
+        emp(3, "Łukasz Jankowski-Kowalski", "lukasz.j@pw.com"),
+        emp(4, "Anna Jankowski", "anna.jankowski@pw.com"),
+    ];
+    assert_eq!(
+        linked(&one(&staff, "Lukasz Kowalski", "")),
+        Some((1, MatchedBy::Name))
+    );
+    let r = one(
+        &staff,
+        "Lukasz Kowalski",
+        "lukaszjankowskikowalski84@gmail.com",
+    );
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    assert!(
+        r.explanation.contains("spells the name of employee 3"),
+        "{}",
+        r.explanation
+    );
+}
+
+#[test]
+fn a_mailbox_at_another_organisation_blocks_a_name_link() {
+    let staff = [emp(1, "Jessica Michael Johnson", "jessica.johnson@pw.com")];
+    assert_eq!(
+        linked(&one(&staff, "Jessica Johnson", "jjohnson@gmail.com")),
+        Some((1, MatchedBy::Name))
+    );
+    let r = one(&staff, "Jessica Johnson", "jjohnson@staffmark-temps.com");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    assert!(
+        r.explanation.contains("another organisation"),
+        "{}",
+        r.explanation
+    );
+}
+
+#[test]
+fn digits_that_look_like_letters_are_read_as_letters() {
+    let staff = [
+        emp(1, "Donald Wilson", "donald.wilson@pw.com"),
+        emp(2, "Donna Wilson", "donna.wilson@pw.com"),
+    ];
+    assert_eq!(
+        linked(&one(&staff, "Dona1d Wi1son", "")),
+        Some((1, MatchedBy::Name))
+    );
+    // A number after a login is a number, not a letter.
+    assert_eq!(normalize::name_forms("dwilson1")[0].tokens, ["dwilson"]);
+}
+
+#[test]
+fn typos_in_both_parts_link_but_real_names_are_not_typos() {
+    let staff = [
+        emp(1, "John Smith", "john.smith@pw.com"),
+        emp(2, "Joan Baker", "joan.baker@pw.com"),
+    ];
+    let r = one(&staff, "Jonh Smiht", "");
+    assert_eq!(linked(&r), Some((1, MatchedBy::FuzzyName)), "{r:?}");
+    // `Joan` is a name an employee has: Joan Smyth is someone else.
+    assert_eq!(one(&staff, "Joan Smyth", "").employee_id, None);
+}
+
+#[test]
+fn a_transposed_surname_still_meets_its_employee() {
+    let staff = [
+        emp(1, "Xin Wang", "xin.wang@pw.com"),
+        emp(2, "Wang Xin", "wang.xin@pw.com"),
+    ];
+    let r = one(&staff, "Xin Wagn", "");
+    // Both readings fit: the swapped one must not win by default.
+    assert_ne!(r.employee_id, Some(EmployeeId(2)), "{r:?}");
+    assert!(r.candidates.iter().any(|c| c.employee_id == EmployeeId(1)));
+}
+
+#[test]
+fn an_unknown_word_is_not_a_second_surname() {
+    let staff = [
+        emp(1, "Ricardo López", "ricardo.lopez@pw.com"),
+        emp(2, "Ricardo López Sánchez", "ricardo.lopez2@pw.com"),
+        emp(3, "Ana Castillo", "ana.castillo@pw.com"),
+    ];
+    // A real surname after the one he goes by: one of two surnames.
+    assert_eq!(
+        linked(&one(&staff, "Ricardo López Castillo", "")),
+        Some((1, MatchedBy::FuzzyName))
+    );
+    // After a mistyped given name, a mangled one is a second slip, no
+    // reason to pick Ricardo López.
+    assert_ne!(
+        one(&staff, "Ricrado López Snchep", "").employee_id,
+        Some(EmployeeId(1))
+    );
+}
+
+#[test]
+fn an_email_the_name_disowns_leaves_the_decision_to_the_name() {
+    let staff = [
+        emp(1, "Ruby Wilson", "ruby.wilson@pw.com"),
+        emp(2, "Patricia Jefferson", "patricia.jefferson@pw.com"),
+    ];
+    // A shared or renamed login: Ruby Wilson working under Patricia's email.
+    let r = one(&staff, "Ruby Wilson", "patricia.jefferson@pw.com");
+    assert_eq!(linked(&r), Some((1, MatchedBy::Name)), "{r:?}");
+    assert!(
+        r.evidence_against
+            .iter()
+            .any(|t| t.contains("shared or renamed login")),
+        "{r:?}"
+    );
+    // A name that fits no one links no one: the email's owner stays a
+    // candidate for a person to decide.
+    let r = one(&staff, "Packing Station", "patricia.jefferson@pw.com");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    assert_eq!(r.candidates[0].employee_id, EmployeeId(2));
+    // A name that shares a part with the owner's is no disowning.
+    let r = one(&staff, "Pat Jefferson", "patricia.jefferson@pw.com");
+    assert_eq!(linked(&r), Some((2, MatchedBy::Email)), "{r:?}");
+}
+
+#[test]
+fn a_tie_broken_by_the_role_hint_shows_lower_confidence() {
+    let mut staff = [
+        emp(1, "Maria Lopez", "maria.lopez@pw.com"),
+        emp(2, "Maria Lopez", "maria.lopez2@pw.com"),
+        emp(3, "Ana Ruiz", "ana.ruiz@pw.com"),
+    ];
+    staff[0].department = "Heat Press".into();
+    staff[1].department = "Picking".into();
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let users = [
+        PodFactoryUser {
+            id: "a".into(),
+            name: Some("Maria Lopez".into()),
+            email: None,
+            user_role: Some("Picker".into()),
+        },
+        PodFactoryUser {
+            id: "b".into(),
+            name: Some("Ana Ruiz".into()),
+            email: None,
+            user_role: None,
+        },
+    ];
+    let rs = match_users(&view, &users, &[], &MatchSettings::default());
+    assert_eq!(linked(&rs[0]), Some((2, MatchedBy::Name)), "{:?}", rs[0]);
+    assert!(rs[0].confidence < rs[1].confidence, "{rs:?}");
+    assert_eq!(rs[0].confidence, calibration::ROLE_HINT);
+    // Below the hint's probability the tie stays a tie.
+    let strict = MatchSettings {
+        accept_threshold: 0.98,
+        ..MatchSettings::default()
+    };
+    let rs = match_users(&view, &users, &[], &strict);
+    assert_eq!(rs[0].status, MatchStatus::Ambiguous, "{:?}", rs[0]);
+    assert_eq!(linked(&rs[1]), Some((3, MatchedBy::Name)));
+}
+
+#[test]
+fn every_result_says_what_spoke_for_and_against_it_and_the_runner_up() {
+    let staff = [
+        emp(1, "John Doe", "john.doe@pw.com"),
+        emp(2, "John Michael Doe", "jm.doe@pw.com"),
+        emp(3, "Mary Major", "mary.major@pw.com"),
+    ];
+    // A name link: how the name fits for it, and the runner-up named.
+    let r = one(&staff, "Mary Major", "");
+    assert!(r.evidence_for[0].contains("name fits employee 3"), "{r:?}");
+    assert_eq!(r.runner_up, None);
+    // A tie: the best fit for, the tie against, the other as runner-up.
+    let r = one(&staff, "John Doe", "");
+    assert_eq!(r.status, MatchStatus::Ambiguous);
+    assert!(r.evidence_for[0].contains("name fits employee 1"), "{r:?}");
+    assert!(r
+        .evidence_against
+        .iter()
+        .any(|t| t.contains("within the margin")));
+    assert_eq!(r.runner_up.map(|c| c.employee_id), Some(EmployeeId(2)));
+    // Nothing close: nothing for, the reason against.
+    let r = one(&staff, "Zed Quux", "zq@gmail.com");
+    assert!(r.evidence_for.is_empty());
+    assert!(
+        r.evidence_against[0].contains("no employee's name"),
+        "{r:?}"
+    );
+}
