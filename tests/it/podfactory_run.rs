@@ -278,6 +278,13 @@ async fn a_bad_podfactory_row_is_a_finding_and_the_rest_match() {
     let pf = r.podfactory.clone().expect("matching ran");
     assert_eq!((pf.users, pf.matched, pf.skipped_rows), (2, 2, 2), "{pf:?}");
     assert_eq!(r.findings.get("invalid_podfactory_row"), Some(&2));
+    // The report says which rows, not only how many.
+    let text = rosterd::report::human(&r);
+    assert!(
+        text.contains("e.g. invalid_podfactory_row: ")
+            && text.contains("line 3, column 1 (id): empty id"),
+        "{text}"
+    );
     let run_row = w.ctx.store.get_run(r.run_id).await.unwrap().unwrap();
     let plan: serde_json::Value = serde_json::from_str(&run_row.plan.unwrap()).unwrap();
     let mut details: Vec<&str> = plan["findings"]

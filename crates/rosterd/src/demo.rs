@@ -223,6 +223,7 @@ async fn seed_demo_accounts(base: &str, workforce: &mut [RawEmployee]) -> anyhow
     Ok(())
 }
 
+/// A few planned actions (the report above already shows findings).
 fn print_plan_examples(plan: &Plan) {
     println!("  examples:");
     let mut shown_creates = 0;
@@ -237,23 +238,5 @@ fn print_plan_examples(plan: &Plan) {
     }
     if shown_creates > 3 {
         println!("    … and {} more creates", shown_creates - 3);
-    }
-    let mut shown = std::collections::HashMap::new();
-    for f in &plan.findings {
-        let n = shown.entry(f.kind.as_str()).or_insert(0);
-        *n += 1;
-        if *n <= 3 {
-            println!("    finding  {}: {}", f.kind.as_str(), f.detail);
-        }
-    }
-    // In the stable order of the report's counts.
-    for (kind, n) in rosterd::plan::finding_counts(plan)
-        .into_iter()
-        .filter(|(_, n)| *n > 3)
-    {
-        println!(
-            "    … and {} more {kind} (GET /api/v1/findings?kind={kind})",
-            n - 3
-        );
     }
 }

@@ -113,6 +113,16 @@ pub fn human(r: &RunReport) -> String {
         );
     }
     let _ = writeln!(out, "  findings:  {}", counts(&r.findings));
+    for e in &r.finding_examples {
+        let _ = writeln!(out, "    e.g. {e}");
+    }
+    for (kind, n) in r.findings.iter().filter(|(_, n)| **n > EXAMPLES_PER_KIND) {
+        let _ = writeln!(
+            out,
+            "    … and {} more {kind} (GET /api/v1/findings?kind={kind})",
+            n - EXAMPLES_PER_KIND
+        );
+    }
     for b in &r.scheduled {
         let _ = writeln!(
             out,
@@ -200,6 +210,23 @@ fn rolled_back(out: &mut String, r: &crate::rollback::Summary) {
     }
 }
 
+/// Findings shown per kind in a report.
+const EXAMPLES_PER_KIND: usize = 3;
+
+/// The first [`EXAMPLES_PER_KIND`] findings of each kind, as `kind: detail`.
+pub fn finding_examples(findings: &[crate::plan::Finding]) -> Vec<String> {
+    let mut shown: BTreeMap<&str, usize> = BTreeMap::new();
+    findings
+        .iter()
+        .filter(|f| {
+            let n = shown.entry(f.kind.as_str()).or_insert(0);
+            *n += 1;
+            *n <= EXAMPLES_PER_KIND
+        })
+        .map(|f| format!("{}: {}", f.kind.as_str(), f.detail))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +244,7 @@ mod tests {
             succeeded: BTreeMap::new(),
             failed: BTreeMap::from([("update", 2)]),
             findings: BTreeMap::new(),
+            finding_examples: Vec::new(),
             failures: Vec::new(),
             held_reason: None,
             would_hold: None,
@@ -274,5 +302,28 @@ mod tests {
         assert!(text.contains("rosterd approve 7"), "{text}");
         assert!(text.contains("rosterd reject 7 --reason"), "{text}");
         assert!(text.contains("POST /api/v1/runs/7/reject"), "{text}");
+    }
+
+    #[test]
+    fn findings_come_with_a_few_examples_each() {
+        use crate::plan::{Finding, FindingKind};
+        let findings: Vec<Finding> = (1..=5)
+            .map(|i| {
+                Finding::new(
+                    FindingKind::InvalidEmployee,
+                    None,
+                    vec![],
+                    format!("employee {i}: name is empty or NULL"),
+                )
+            })
+            .collect();
+        let mut r = report(RunStatus::Succeeded);
+        r.findings = BTreeMap::from([("invalid_employee", 5)]);
+        r.finding_examples = finding_examples(&findings);
+        let text = human(&r);
+        assert!(text.contains("    e.g. invalid_employee: employee 1: name is empty or NULL"));
+        assert!(text.contains("e.g. invalid_employee: employee 3:"));
+        assert!(!text.contains("employee 4:"), "{text}");
+        assert!(text.contains("… and 2 more invalid_employee"), "{text}");
     }
 }

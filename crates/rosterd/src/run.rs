@@ -266,6 +266,9 @@ pub struct RunReport {
     pub succeeded: BTreeMap<&'static str, usize>,
     pub failed: BTreeMap<&'static str, usize>,
     pub findings: BTreeMap<&'static str, usize>,
+    /// The first few findings of each kind (`kind: detail`), so a report
+    /// says which row or account is meant, not only how many.
+    pub finding_examples: Vec<String>,
     /// Up to 20 failures, each naming its action and employee.
     pub failures: Vec<String>,
     pub held_reason: Option<String>,
@@ -537,6 +540,7 @@ async fn locked_run(
             succeeded: BTreeMap::new(),
             failed: BTreeMap::new(),
             findings: BTreeMap::new(),
+            finding_examples: Vec::new(),
             failures: Vec::new(),
             held_reason: None,
             would_hold: None,
@@ -891,6 +895,7 @@ async fn execute(
     report.scheduled = scheduled_blocks(&plan, &employees, &s.policy.departures);
     report.planned = plan::action_counts(&plan);
     report.findings = plan::finding_counts(&plan);
+    report.finding_examples = crate::report::finding_examples(&plan.findings);
     ctx.metrics.observe_plan(&plan, opts.dry_run);
     end.actions_planned = plan.actions.len() as i64;
     end.findings_count = plan.findings.len() as i64;
