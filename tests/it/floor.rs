@@ -195,6 +195,23 @@ async fn podfactory_source_is_read_only_with_a_time_and_a_row_limit(
     );
     s.query = USERS.into();
 
+    // check-config runs the query for one row, as a run would.
+    let ok = rosterd::podfactory::check(&s).await.unwrap().unwrap();
+    assert_eq!(ok, "podfactory query OK (id, name, email, user_role)");
+    s.query = "SELECT id, name, email, user_role FROM userz".into();
+    let e = rosterd::podfactory::check(&s)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("userz"), "{e}");
+    s.query = "SELECT id, name, email FROM users".into();
+    let e = rosterd::podfactory::check(&s)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no \"user_role\" column"), "{e}");
+    s.query = USERS.into();
+
     s.max_rows = 2;
     let e = rosterd::podfactory::load(&s).await.unwrap_err();
     assert_eq!(

@@ -194,7 +194,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     s.auth0.base_url(),
                     s.auth0.client_id
                 );
-                Ok(check_database(&s).await)
+                let database = check_database(&s).await;
+                let podfactory = check_podfactory(&s).await;
+                Ok(if database == ExitCode::SUCCESS {
+                    podfactory
+                } else {
+                    database
+                })
             }
             Err(e) => {
                 eprintln!("{e}");
@@ -367,6 +373,21 @@ async fn check_database(s: &Settings) -> ExitCode {
         }
         Err(e) => {
             eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The PodFactory source as a run would read it (the query, for one row).
+async fn check_podfactory(s: &Settings) -> ExitCode {
+    match rosterd::podfactory::check(&s.podfactory).await {
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(found)) => {
+            println!("{found}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}", rosterd::telemetry::error_chain(&e));
             ExitCode::from(1)
         }
     }

@@ -64,7 +64,65 @@ pub async fn load(s: &PodFactorySettings) -> Result<Option<Loaded>, SourceError>
     }
 }
 
+/// `check-config`'s look at the PodFactory source: for `database`, the
+/// query run (read-only, within the timeout) for one row, its columns
+/// checked; what it found, or the error a run would hit.
+pub async fn check(s: &PodFactorySettings) -> Result<Option<String>, SourceError> {
+    if s.source != "database" {
+        return Ok(None);
+    }
+    let rows = fetch(s, 0).await?;
+    Ok(Some(match rows.first() {
+        Some(_) => "podfactory query OK (id, name, email, user_role)".to_string(),
+        None => {
+            "podfactory query OK, but it returns no rows (its columns are checked on the first row)"
+                .to_string()
+        }
+    }))
+}
+
 async fn load_database(s: &PodFactorySettings) -> Result<Loaded, SourceError> {
+    let rows = fetch(s, s.max_rows).await?;
+    if rows.len() > s.max_rows {
+        return Err(SourceError::TooManyRows(s.max_rows));
+    }
+    let mut loaded = Loaded::default();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, row) in rows.into_iter().enumerate() {
+        let n = i + 1;
+        let (id, name, email, user_role) = match row {
+            Ok(row) => row,
+            Err(why) => {
+                loaded
+                    .skipped
+                    .push(format!("podfactory source row {n}: {why}"));
+                continue;
+            }
+        };
+        // Links are kept by user id: a second row would fight the first.
+        if let Some(first) = seen.get(&id) {
+            loaded.skipped.push(format!(
+                "podfactory source row {n}: duplicate id \"{id}\" (first in row {first})"
+            ));
+            continue;
+        }
+        seen.insert(id.clone(), n);
+        loaded.users.push(PodFactoryUser {
+            id,
+            name,
+            email,
+            user_role,
+        });
+    }
+    Ok(loaded)
+}
+
+/// The query's rows, at most `max_rows + 1` of them (one past the limit
+/// says it was passed), each as four texts or why it cannot be read.
+async fn fetch(
+    s: &PodFactorySettings,
+    max_rows: usize,
+) -> Result<Vec<Result<Row4, String>>, SourceError> {
     let url =
         DbUrl::parse("podfactory.url", &s.url, s.password.as_ref()).map_err(SourceError::Url)?;
     let secs = s.statement_timeout_secs;
@@ -85,7 +143,7 @@ async fn load_database(s: &PodFactorySettings) -> Result<Loaded, SourceError> {
                 .connect_with($opts)
                 .await
                 .map_err(db)?;
-            let rows = $read_only(&pool, &s.query, None, Some(s.max_rows))
+            let rows = $read_only(&pool, &s.query, None, Some(max_rows))
                 .await
                 .map_err(db)?;
             pool.close().await;
@@ -131,41 +189,9 @@ async fn load_database(s: &PodFactorySettings) -> Result<Loaded, SourceError> {
     };
     // SQLite has no statement timeout; on the servers this is a backstop
     // (connecting included) a little after theirs.
-    let rows = tokio::time::timeout(std::time::Duration::from_secs(secs + 2), read)
+    tokio::time::timeout(std::time::Duration::from_secs(secs + 2), read)
         .await
-        .map_err(|_| SourceError::TimedOut(secs))??;
-    if rows.len() > s.max_rows {
-        return Err(SourceError::TooManyRows(s.max_rows));
-    }
-    let mut loaded = Loaded::default();
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (i, row) in rows.into_iter().enumerate() {
-        let n = i + 1;
-        let (id, name, email, user_role) = match row {
-            Ok(row) => row,
-            Err(why) => {
-                loaded
-                    .skipped
-                    .push(format!("podfactory source row {n}: {why}"));
-                continue;
-            }
-        };
-        // Links are kept by user id: a second row would fight the first.
-        if let Some(first) = seen.get(&id) {
-            loaded.skipped.push(format!(
-                "podfactory source row {n}: duplicate id \"{id}\" (first in row {first})"
-            ));
-            continue;
-        }
-        seen.insert(id.clone(), n);
-        loaded.users.push(PodFactoryUser {
-            id,
-            name,
-            email,
-            user_role,
-        });
-    }
-    Ok(loaded)
+        .map_err(|_| SourceError::TimedOut(secs))?
 }
 
 /// PostgreSQL's `statement_timeout` (57014, query_canceled), MariaDB's
