@@ -1105,24 +1105,23 @@ impl<'a> Rehires<'a> {
         email_owners: &FxHashMap<&str, Group<EmployeeId>>,
         policy: &PlanPolicy,
     ) -> Self {
-        let key = |e: &Employee| {
-            let name = e.full_name.split_whitespace().collect::<Vec<_>>().join(" ");
-            (name.to_lowercase(), e.workspace.trim().to_lowercase())
-        };
         let excluded = |e: &Employee| policy.excluded_employees.contains_key(&e.id);
         let mut leavers: FxHashMap<EmployeeId, (&'a Employee, &'a Auth0User)> =
             FxHashMap::default();
-        let mut by_name: FxHashMap<(String, String), Vec<EmployeeId>> = FxHashMap::default();
+        let mut by_name: FxHashMap<String, Group<EmployeeId>> = FxHashMap::default();
         for (e, r) in resolved {
             if let (false, false, Resolution::Account(u, _)) = (e.is_active, excluded(e), r) {
                 leavers.insert(e.id, (*e, *u));
-                by_name.entry(key(e)).or_default().push(e.id);
+                let mut key = String::new();
+                name_key(e, &mut key);
+                file(&mut by_name, key, e.id);
             }
         }
         let mut found = Rehires::default();
         if leavers.is_empty() {
             return found;
         }
+        let mut key = String::new();
         for (e, r) in resolved {
             if !e.is_active || excluded(e) || !matches!(r, Resolution::NoAccount) {
                 continue;
@@ -1140,7 +1139,8 @@ impl<'a> Rehires<'a> {
                     });
                 }
             }
-            for o in by_name.get(&key(e)).into_iter().flatten() {
+            name_key(e, &mut key);
+            for o in filed(&by_name, key.as_str()) {
                 if candidates.iter().all(|c| c.leaver.id != *o) {
                     let (leaver, account) = leavers[o];
                     let by = "name and workspace";
@@ -1297,6 +1297,27 @@ impl<'a> Rehires<'a> {
                 .collect(),
             detail,
         )
+    }
+}
+
+/// `e`'s name (whitespace collapsed) and workspace (trimmed), lowercased,
+/// in `key`: equal for a leaver and a rehire of the same name and place.
+/// A newline parts them (the name has none left), so one string is the key.
+fn name_key(e: &Employee, key: &mut String) {
+    key.clear();
+    for (i, word) in e.full_name.split_whitespace().enumerate() {
+        if i > 0 {
+            key.push(' ');
+        }
+        key.push_str(word);
+    }
+    key.push('\n');
+    key.push_str(e.workspace.trim());
+    // Nearly every name is ASCII: lowercased in place, not copied.
+    if key.is_ascii() {
+        key.make_ascii_lowercase();
+    } else {
+        *key = key.to_lowercase();
     }
 }
 
