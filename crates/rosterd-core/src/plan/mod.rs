@@ -586,12 +586,44 @@ where
     map.get(k).map_or(&[], Group::as_slice)
 }
 
+/// The index's accounts carrying employee ids, walked beside employees
+/// taken in increasing id order.
+struct Carrying<'s, 'a> {
+    ids: &'s [i64],
+    accounts: &'s [&'a Auth0User],
+}
+
+impl<'s, 'a> Carrying<'s, 'a> {
+    fn new(idx: &'s Index<'a>) -> Self {
+        Carrying {
+            ids: &idx.carrying_ids,
+            accounts: &idx.carrying,
+        }
+    }
+
+    /// The accounts carrying `id`, no smaller than the last id asked for.
+    fn of(&mut self, id: i64) -> &'s [&'a Auth0User] {
+        let passed = self.ids.iter().take_while(|k| **k < id).count();
+        self.ids = &self.ids[passed..];
+        self.accounts = &self.accounts[passed..];
+        let n = self.ids.iter().take_while(|k| **k == id).count();
+        &self.accounts[..n]
+    }
+}
+
 /// What [`Index::evidence`] found for an employee.
 struct Found<'s, 'a> {
     stored: Option<&'a Auth0User>,
     /// Accounts carrying the employee id.
     carrying: &'s [&'a Auth0User],
     by_email: &'s [&'a Auth0User],
+}
+
+/// An email's accounts, and how many employees have it.
+#[derive(Default)]
+struct EmailUse<'a> {
+    accounts: Option<Group<&'a Auth0User>>,
+    employees: u32,
 }
 
 struct Index<'a> {
@@ -603,8 +635,16 @@ struct Index<'a> {
     slot_of: Vec<u32>,
     slots: usize,
     by_id: FxHashMap<&'a str, &'a Auth0User>,
-    by_employee_id: FxHashMap<i64, Group<&'a Auth0User>>,
-    by_email: FxHashMap<&'a str, Group<&'a Auth0User>>,
+    /// The accounts carrying an employee id, ordered by it (then by user
+    /// id), beside the ids: employees planned in id order find theirs by
+    /// walking the list once (`Carrying`), not by a lookup each.
+    carrying_ids: Vec<i64>,
+    carrying: Vec<&'a Auth0User>,
+    /// Every email an account or employee has, numbered once: an
+    /// employee's email is hashed once, both to find its accounts and to
+    /// tell whether another employee shares it.
+    email_number: FxHashMap<&'a str, u32>,
+    emails: Vec<EmailUse<'a>>,
     /// `policy.exclude`: indexed like the rest (they are evidence that an
     /// employee's account exists), never acted on nor reported.
     excluded: &'a BTreeMap<Auth0UserId, String>,
@@ -617,10 +657,13 @@ impl<'a> Index<'a> {
             slot_of: vec![0; users.len()],
             slots: 0,
             by_id: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
-            by_employee_id: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
-            by_email: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
+            carrying_ids: Vec::new(),
+            carrying: Vec::new(),
+            email_number: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
+            emails: Vec::with_capacity(users.len()),
             excluded,
         };
+        let mut carrying: Vec<(i64, &'a Auth0User)> = Vec::with_capacity(users.len());
         for (at, u) in users.iter().enumerate() {
             idx.slot_of[at] = match idx.by_id.insert(u.user_id.0.as_str(), u) {
                 Some(same) => idx.slot_of[idx.position(same)],
@@ -630,25 +673,67 @@ impl<'a> Index<'a> {
                 }
             };
             if let Some(id) = u.app_metadata.employee_id {
-                file(&mut idx.by_employee_id, id, u);
+                carrying.push((id, u));
             }
             if let Some(email) = &u.email {
-                file(&mut idx.by_email, email.as_str(), u);
+                let n = idx.number(email.as_str());
+                claim(&mut idx.emails[n].accounts, u);
             }
         }
-        // Input order is whatever the export returned: the (few) lists of
-        // more than one account are sorted, so that every list built from
-        // the index (and every finding naming it) is stable.
-        for group in idx
-            .by_employee_id
-            .values_mut()
-            .chain(idx.by_email.values_mut())
-        {
-            if let Group::Many(all) = group {
+        // Input order is whatever the export returned: lists of more than
+        // one account are sorted by user id (stably), so that every list
+        // built from the index (and every finding naming it) is stable.
+        carrying.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.user_id.cmp(&b.1.user_id)));
+        (idx.carrying_ids, idx.carrying) = carrying.into_iter().unzip();
+        for email in &mut idx.emails {
+            if let Some(Group::Many(all)) = &mut email.accounts {
                 all.sort_by(|a, b| a.user_id.cmp(&b.user_id));
             }
         }
         idx
+    }
+
+    /// `email`'s number, a new one if it has none yet.
+    fn number(&mut self, email: &'a str) -> usize {
+        let next = self.emails.len() as u32;
+        let n = *self.email_number.entry(email).or_insert(next);
+        if n == next {
+            self.emails.push(EmailUse::default());
+        }
+        n as usize
+    }
+
+    /// Numbers the employees' emails (each employee's, in order) and
+    /// returns those two or more employees share.
+    fn file_employees(&mut self, employees: &[&'a Employee]) -> (Vec<u32>, FxHashSet<&'a str>) {
+        let mut shared = FxHashSet::default();
+        let numbers = employees
+            .iter()
+            .map(|e| {
+                let n = self.number(e.email.as_str());
+                self.emails[n].employees += 1;
+                if self.emails[n].employees == 2 {
+                    shared.insert(e.email.as_str());
+                }
+                n as u32
+            })
+            .collect();
+        (numbers, shared)
+    }
+
+    /// The accounts using `email`.
+    fn by_email(&self, email: &str) -> &[&'a Auth0User] {
+        self.email_number
+            .get(email)
+            .and_then(|n| self.emails[*n as usize].accounts.as_ref())
+            .map_or(&[], Group::as_slice)
+    }
+
+    /// The accounts carrying employee id `id`.
+    fn carrying(&self, id: i64) -> &[&'a Auth0User] {
+        let from = self.carrying_ids.partition_point(|k| *k < id);
+        let to = from + self.carrying_ids[from..].partition_point(|k| *k == id);
+        &self.carrying[from..to]
     }
 
     fn excluded(&self, u: &Auth0User) -> bool {
@@ -673,17 +758,24 @@ impl<'a> Index<'a> {
     }
 
     /// The accounts `e` may be tied to, by each kind of evidence (none by
-    /// an email `e` shares with another employee).
-    fn evidence<'s>(&'s self, e: &Employee, shared_email: bool) -> Found<'s, 'a> {
+    /// an email `e` shares with another employee); `email` is the number
+    /// of `e`'s email, `carrying` walks the index beside the employees.
+    fn evidence<'s>(
+        &'s self,
+        e: &Employee,
+        email: u32,
+        carrying: &mut Carrying<'s, 'a>,
+    ) -> Found<'s, 'a> {
+        let email = &self.emails[email as usize];
         Found {
             stored: e
                 .auth0_user_id
                 .as_ref()
                 .and_then(|id| self.by_id.get(id.0.as_str()).copied()),
-            carrying: filed(&self.by_employee_id, &e.id.0),
-            by_email: match shared_email {
-                true => &[],
-                false => filed(&self.by_email, e.email.as_str()),
+            carrying: carrying.of(e.id.0),
+            by_email: match (email.employees > 1, &email.accounts) {
+                (false, Some(accounts)) => accounts.as_slice(),
+                _ => &[],
             },
         }
     }
@@ -706,7 +798,7 @@ pub fn plan(
     // End dates first: whoever's last day has ended is a leaver from here on.
     let (employees, scheduled) = departures::effective(employees, auth0_users, policy);
     let employees: &[Employee] = &employees;
-    let idx = Index::new(auth0_users, &policy.excluded_accounts);
+    let mut idx = Index::new(auth0_users, &policy.excluded_accounts);
     let mut out = Out::new(&policy.rules);
     let excluded_employee = |id: &EmployeeId| policy.excluded_employees.contains_key(id);
 
@@ -714,17 +806,10 @@ pub fn plan(
     sorted.sort_by_key(|e| e.id);
 
     // An email shared by two employees cannot be evidence for either.
-    // Nearly always none is: a set of emails finds them, and only a
-    // shared email's owners are listed.
-    let mut seen: FxHashSet<&str> =
-        FxHashSet::with_capacity_and_hasher(sorted.len(), Default::default());
-    let mut shared: FxHashSet<&str> = FxHashSet::default();
-    for e in &sorted {
-        if !seen.insert(e.email.as_str()) {
-            shared.insert(e.email.as_str());
-        }
-    }
-    drop(seen);
+    // Nearly always none is: the index counts each email's employees, and
+    // only a shared email's owners are listed.
+    let (email_numbers, shared) = idx.file_employees(&sorted);
+    let idx = idx;
     let shared_email = |e: &Employee| !shared.is_empty() && shared.contains(e.email.as_str());
     let mut email_owners: FxHashMap<&str, Group<EmployeeId>> = FxHashMap::default();
     for e in sorted.iter().filter(|e| shared_email(e)) {
@@ -754,9 +839,11 @@ pub fn plan(
     // theirs (not orphans), but what it finds is never reported.
     // The evidence is looked up first, in a loop of nothing else: the
     // lookups miss the cache, and there the processor overlaps them.
+    let mut carrying = Carrying::new(&idx);
     let found: Vec<Found> = sorted
         .iter()
-        .map(|e| idx.evidence(e, shared_email(e)))
+        .zip(&email_numbers)
+        .map(|(e, email)| idx.evidence(e, *email, &mut carrying))
         .collect();
     let mut resolved: Vec<(&Employee, Resolution)> = Vec::with_capacity(sorted.len());
     let mut quiet: Vec<Finding> = Vec::new();
@@ -899,7 +986,7 @@ pub fn plan(
                 let by_email = if shared_email(e) {
                     &[][..]
                 } else {
-                    filed(&idx.by_email, e.email.as_str())
+                    idx.by_email(e.email.as_str())
                 };
                 let attributed = leaver_accounts(
                     e.id,
@@ -1371,7 +1458,7 @@ fn leaver_accounts<'a>(
     let mut out: Vec<&'a Auth0User> = stored
         .and_then(|s| idx.by_id.get(s.0.as_str()).copied())
         .into_iter()
-        .chain(filed(&idx.by_employee_id, &id.0).iter().copied())
+        .chain(idx.carrying(id.0).iter().copied())
         .chain(
             by_email
                 .iter()
