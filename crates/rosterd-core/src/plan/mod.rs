@@ -1912,48 +1912,13 @@ pub fn renamed_previous_names(e: &Employee, u: &Auth0User) -> Option<Vec<String>
 /// refuse it on every run ("The specified new email already exists"), and
 /// the `duplicate_employee_email` finding already says why.
 fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action, String)> {
-    let rules = &cx.policy.rules;
-    let mut patch = UserPatch::default();
-    let mut fields = Vec::new();
-    // Every drift is counted (it shows who else writes the tenant); only a
-    // field rosterd enforces is repaired.
-    let mut drifted = |field: Field| {
-        *cx.drift_seen.entry(field.to_string()).or_insert(0) += 1;
-        let enforce = rules.owner(field) == Ownership::Enforce;
-        if enforce {
-            fields.push(field.to_string());
-        }
-        enforce
-    };
-
-    if u.name.as_deref() != Some(e.full_name.as_str()) && drifted(Field::Name) {
-        let (given, family) = split_name(&e.full_name);
-        patch.name = Some(e.full_name.clone());
-        patch.given_name = Some(given);
-        patch.family_name = Some(Some(family).filter(|f| !f.is_empty()));
-        if let Some(previous) = renamed_previous_names(e, u) {
-            patch
-                .app_metadata
-                .insert("previous_names".into(), serde_json::json!(previous));
-        }
-    }
-    if u.email.as_ref() != Some(&e.email) && !cx.email_shared && drifted(Field::Email) {
-        patch.email = Some(e.email.clone());
-        patch.email_verified = Some(true);
-    }
-
-    // Compared borrowed, field by field: the values are built only for
-    // what drifted (nearly every account is in sync).
+    // Compared borrowed, field by field, before anything is built: nearly
+    // every account is in sync, and then this allocates nothing.
     type Want<'v> = &'v dyn Fn() -> serde_json::Value;
+    let name_differs = u.name.as_deref() != Some(e.full_name.as_str());
+    let email_differs = u.email.as_ref() != Some(&e.email) && !cx.email_shared;
     let have = &u.app_metadata;
     let want_role = cx.role.metadata;
-    // Role codes compare case-insensitively: a case-only change rewrites
-    // the metadata but is the same role.
-    let role_differs = !have
-        .role_code
-        .as_deref()
-        .unwrap_or("")
-        .eq_ignore_ascii_case(want_role.unwrap_or(""));
     let app: [(Field, &str, Want, bool); 4] = [
         (
             Field::AppEmployeeId,
@@ -1980,12 +1945,71 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
             have.role_code.as_deref() != want_role,
         ),
     ];
+    let sync = desired_sync(e, cx.policy).filter(|w| *w != have.podfactory_sync);
+    let have_user = &u.user_metadata;
+    let user: [(Field, &str, Want, bool); 3] = [
+        (
+            Field::UserEmployeeId,
+            "employee_id",
+            &|| e.id.0.into(),
+            have_user.employee_id != Some(e.id.0),
+        ),
+        (
+            Field::UserFullName,
+            "full_name",
+            &|| e.full_name.as_str().into(),
+            have_user.full_name.as_deref() != Some(e.full_name.as_str()),
+        ),
+        (
+            Field::UserDepartment,
+            "department",
+            &|| e.department.as_str().into(),
+            have_user.department.as_deref() != Some(e.department.as_str()),
+        ),
+    ];
+    let in_sync = !name_differs
+        && !email_differs
+        && sync.is_none()
+        && app.iter().chain(&user).all(|(.., differs)| !differs);
+    if in_sync {
+        return None;
+    }
+
+    let rules = &cx.policy.rules;
+    let mut patch = UserPatch::default();
+    let mut fields = Vec::new();
+    // Every drift is counted (it shows who else writes the tenant); only a
+    // field rosterd enforces is repaired.
+    let mut drifted = |field: Field| {
+        *cx.drift_seen.entry(field.to_string()).or_insert(0) += 1;
+        let enforce = rules.owner(field) == Ownership::Enforce;
+        if enforce {
+            fields.push(field.to_string());
+        }
+        enforce
+    };
+
+    if name_differs && drifted(Field::Name) {
+        let (given, family) = split_name(&e.full_name);
+        patch.name = Some(e.full_name.clone());
+        patch.given_name = Some(given);
+        patch.family_name = Some(Some(family).filter(|f| !f.is_empty()));
+        if let Some(previous) = renamed_previous_names(e, u) {
+            patch
+                .app_metadata
+                .insert("previous_names".into(), serde_json::json!(previous));
+        }
+    }
+    if email_differs && drifted(Field::Email) {
+        patch.email = Some(e.email.clone());
+        patch.email_verified = Some(true);
+    }
     for (field, key, value, differs) in app {
         if differs && drifted(field) {
             patch.app_metadata.insert(key.to_string(), value());
         }
     }
-    if let Some(want) = desired_sync(e, cx.policy).filter(|w| *w != have.podfactory_sync) {
+    if let Some(want) = sync {
         if drifted(Field::AppPodfactorySync) {
             // Auth0 merges app_metadata at the top level; null removes the key.
             patch.app_metadata.insert(
@@ -1994,27 +2018,6 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
             );
         }
     }
-    let have = &u.user_metadata;
-    let user: [(Field, &str, Want, bool); 3] = [
-        (
-            Field::UserEmployeeId,
-            "employee_id",
-            &|| e.id.0.into(),
-            have.employee_id != Some(e.id.0),
-        ),
-        (
-            Field::UserFullName,
-            "full_name",
-            &|| e.full_name.as_str().into(),
-            have.full_name.as_deref() != Some(e.full_name.as_str()),
-        ),
-        (
-            Field::UserDepartment,
-            "department",
-            &|| e.department.as_str().into(),
-            have.department.as_deref() != Some(e.department.as_str()),
-        ),
-    ];
     for (field, key, value, differs) in user {
         if differs && drifted(field) {
             patch.user_metadata.insert(key.to_string(), value());
@@ -2025,7 +2028,14 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
         return None;
     }
     // The role follows app_metadata.role_code (config requires both
-    // enforced for `roles = "enforce"`).
+    // enforced for `roles = "enforce"`). Role codes compare
+    // case-insensitively: a case-only change rewrites the metadata but is
+    // the same role.
+    let role_differs = !have
+        .role_code
+        .as_deref()
+        .unwrap_or("")
+        .eq_ignore_ascii_case(want_role.unwrap_or(""));
     let role_change =
         (role_differs && rules.owner(Field::Roles) == Ownership::Enforce).then(|| RoleChange {
             from: u.app_metadata.role_code.clone().filter(|r| !r.is_empty()),
