@@ -1196,19 +1196,20 @@ impl<'a> Rehires<'a> {
         let mut leavers: FxHashMap<EmployeeId, (&'a Employee, &'a Auth0User)> =
             FxHashMap::default();
         let mut by_name: FxHashMap<String, Group<EmployeeId>> = FxHashMap::default();
+        // One string is reused for every key (a copy of its final size is
+        // what a leaver's entry keeps).
+        let mut key = String::new();
         for (e, r) in resolved {
             if let (false, false, Resolution::Account(u, _)) = (e.is_active, excluded(e), r) {
                 leavers.insert(e.id, (*e, *u));
-                let mut key = String::new();
                 name_key(e, &mut key);
-                file(&mut by_name, key, e.id);
+                file(&mut by_name, key.clone(), e.id);
             }
         }
         let mut found = Rehires::default();
         if leavers.is_empty() {
             return found;
         }
-        let mut key = String::new();
         for (e, r) in resolved {
             if !e.is_active || excluded(e) || !matches!(r, Resolution::NoAccount) {
                 continue;
@@ -1400,7 +1401,7 @@ fn name_key(e: &Employee, key: &mut String) {
     }
     key.push('\n');
     key.push_str(e.workspace.trim());
-    // Nearly every name is ASCII: lowercased in place, not copied.
+    // An ASCII key is lowercased in place, not copied.
     if key.is_ascii() {
         key.make_ascii_lowercase();
     } else {
