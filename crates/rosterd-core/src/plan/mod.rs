@@ -601,7 +601,8 @@ impl<'s, 'a> Carrying<'s, 'a> {
         }
     }
 
-    /// The accounts carrying `id`, no smaller than the last id asked for.
+    /// The accounts carrying `id`, which must be no smaller than the last
+    /// id asked for.
     fn of(&mut self, id: i64) -> &'s [&'a Auth0User] {
         let passed = self.ids.iter().take_while(|k| **k < id).count();
         self.ids = &self.ids[passed..];
@@ -809,6 +810,7 @@ pub fn plan(
     // Nearly always none is: the index counts each email's employees, and
     // only a shared email's owners are listed.
     let (email_numbers, shared) = idx.file_employees(&sorted);
+    // Complete: from here on only read.
     let idx = idx;
     let shared_email = |e: &Employee| !shared.is_empty() && shared.contains(e.email.as_str());
     let mut email_owners: FxHashMap<&str, Group<EmployeeId>> = FxHashMap::default();
