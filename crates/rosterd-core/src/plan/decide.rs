@@ -16,10 +16,13 @@ pub(super) struct Out<'p> {
 }
 
 impl<'p> Out<'p> {
-    pub fn new(rules: &'p Policy) -> Self {
+    /// `room`: actions to make room for up front. Growing the list would
+    /// copy it into fresh memory at each doubling (a page fault every
+    /// 4 KiB); room never used is never touched.
+    pub fn new(rules: &'p Policy, room: usize) -> Self {
         Out {
             rules,
-            actions: Vec::new(),
+            actions: Vec::with_capacity(room),
             findings: Vec::new(),
             entries: Situation::ALL.iter().map(|s| rules.entry(*s)).collect(),
         }

@@ -800,7 +800,8 @@ pub fn plan(
     let (employees, scheduled) = departures::effective(employees, auth0_users, policy);
     let employees: &[Employee] = &employees;
     let mut idx = Index::new(auth0_users, &policy.excluded_accounts);
-    let mut out = Out::new(&policy.rules);
+    // About one action per employee at most, nearly always.
+    let mut out = Out::new(&policy.rules, employees.len());
     let excluded_employee = |id: &EmployeeId| policy.excluded_employees.contains_key(id);
 
     let mut sorted: Vec<&Employee> = employees.iter().collect();
