@@ -158,10 +158,20 @@ pub const MAX_GIVEN_FAMILY_CHARS: usize = 150;
 /// given name and an empty family name, which is sent as no family name
 /// (Auth0 refuses `""`). The one split used by validation, create and update.
 pub fn split_name(full: &str) -> (String, String) {
-    let full = full.split_whitespace().collect::<Vec<_>>().join(" ");
-    match full.rsplit_once(' ') {
-        Some((given, family)) => (given.to_string(), family.to_string()),
-        None => (full, String::new()),
+    let mut words = full.split_whitespace();
+    let Some(last) = words.next_back() else {
+        return (String::new(), String::new());
+    };
+    let mut given = String::new();
+    for word in words {
+        if !given.is_empty() {
+            given.push(' ');
+        }
+        given.push_str(word);
+    }
+    match given.is_empty() {
+        true => (last.to_string(), String::new()),
+        false => (given, last.to_string()),
     }
 }
 

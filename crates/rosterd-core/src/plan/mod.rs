@@ -589,12 +589,45 @@ where
     map.get(k).map_or(&[], Group::as_slice)
 }
 
+/// The index's accounts carrying employee ids, walked beside employees
+/// taken in increasing id order.
+struct Carrying<'s, 'a> {
+    ids: &'s [i64],
+    accounts: &'s [&'a Auth0User],
+}
+
+impl<'s, 'a> Carrying<'s, 'a> {
+    fn new(idx: &'s Index<'a>) -> Self {
+        Carrying {
+            ids: &idx.carrying_ids,
+            accounts: &idx.carrying,
+        }
+    }
+
+    /// The accounts carrying `id`, which must be no smaller than the last
+    /// id asked for.
+    fn of(&mut self, id: i64) -> &'s [&'a Auth0User] {
+        let passed = self.ids.iter().take_while(|k| **k < id).count();
+        self.ids = &self.ids[passed..];
+        self.accounts = &self.accounts[passed..];
+        let n = self.ids.iter().take_while(|k| **k == id).count();
+        &self.accounts[..n]
+    }
+}
+
 /// What [`Index::evidence`] found for an employee.
 struct Found<'s, 'a> {
     stored: Option<&'a Auth0User>,
     /// Accounts carrying the employee id.
     carrying: &'s [&'a Auth0User],
     by_email: &'s [&'a Auth0User],
+}
+
+/// An email's accounts, and how many employees have it.
+#[derive(Default)]
+struct EmailUse<'a> {
+    accounts: Option<Group<&'a Auth0User>>,
+    employees: u32,
 }
 
 struct Index<'a> {
@@ -606,8 +639,16 @@ struct Index<'a> {
     slot_of: Vec<u32>,
     slots: usize,
     by_id: FxHashMap<&'a str, &'a Auth0User>,
-    by_employee_id: FxHashMap<i64, Group<&'a Auth0User>>,
-    by_email: FxHashMap<&'a str, Group<&'a Auth0User>>,
+    /// The accounts carrying an employee id, ordered by it (then by user
+    /// id), beside the ids: employees planned in id order find theirs by
+    /// walking the list once (`Carrying`), not by a lookup each.
+    carrying_ids: Vec<i64>,
+    carrying: Vec<&'a Auth0User>,
+    /// Every email an account or employee has, numbered once: an
+    /// employee's email is hashed once, both to find its accounts and to
+    /// tell whether another employee shares it.
+    email_number: FxHashMap<&'a str, u32>,
+    emails: Vec<EmailUse<'a>>,
     /// `policy.exclude`: indexed like the rest (they are evidence that an
     /// employee's account exists), never acted on nor reported.
     excluded: &'a BTreeMap<Auth0UserId, String>,
@@ -620,10 +661,13 @@ impl<'a> Index<'a> {
             slot_of: vec![0; users.len()],
             slots: 0,
             by_id: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
-            by_employee_id: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
-            by_email: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
+            carrying_ids: Vec::new(),
+            carrying: Vec::new(),
+            email_number: FxHashMap::with_capacity_and_hasher(users.len(), Default::default()),
+            emails: Vec::with_capacity(users.len()),
             excluded,
         };
+        let mut carrying: Vec<(i64, &'a Auth0User)> = Vec::with_capacity(users.len());
         for (at, u) in users.iter().enumerate() {
             idx.slot_of[at] = match idx.by_id.insert(u.user_id.0.as_str(), u) {
                 Some(same) => idx.slot_of[idx.position(same)],
@@ -633,25 +677,67 @@ impl<'a> Index<'a> {
                 }
             };
             if let Some(id) = u.app_metadata.employee_id {
-                file(&mut idx.by_employee_id, id, u);
+                carrying.push((id, u));
             }
             if let Some(email) = &u.email {
-                file(&mut idx.by_email, email.as_str(), u);
+                let n = idx.number(email.as_str());
+                claim(&mut idx.emails[n].accounts, u);
             }
         }
-        // Input order is whatever the export returned: the (few) lists of
-        // more than one account are sorted, so that every list built from
-        // the index (and every finding naming it) is stable.
-        for group in idx
-            .by_employee_id
-            .values_mut()
-            .chain(idx.by_email.values_mut())
-        {
-            if let Group::Many(all) = group {
+        // Input order is whatever the export returned: lists of more than
+        // one account are sorted by user id (stably), so that every list
+        // built from the index (and every finding naming it) is stable.
+        carrying.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.user_id.cmp(&b.1.user_id)));
+        (idx.carrying_ids, idx.carrying) = carrying.into_iter().unzip();
+        for email in &mut idx.emails {
+            if let Some(Group::Many(all)) = &mut email.accounts {
                 all.sort_by(|a, b| a.user_id.cmp(&b.user_id));
             }
         }
         idx
+    }
+
+    /// `email`'s number, a new one if it has none yet.
+    fn number(&mut self, email: &'a str) -> usize {
+        let next = self.emails.len() as u32;
+        let n = *self.email_number.entry(email).or_insert(next);
+        if n == next {
+            self.emails.push(EmailUse::default());
+        }
+        n as usize
+    }
+
+    /// Numbers the employees' emails (each employee's, in order) and
+    /// returns those two or more employees share.
+    fn file_employees(&mut self, employees: &[&'a Employee]) -> (Vec<u32>, FxHashSet<&'a str>) {
+        let mut shared = FxHashSet::default();
+        let numbers = employees
+            .iter()
+            .map(|e| {
+                let n = self.number(e.email.as_str());
+                self.emails[n].employees += 1;
+                if self.emails[n].employees == 2 {
+                    shared.insert(e.email.as_str());
+                }
+                n as u32
+            })
+            .collect();
+        (numbers, shared)
+    }
+
+    /// The accounts using `email`.
+    fn by_email(&self, email: &str) -> &[&'a Auth0User] {
+        self.email_number
+            .get(email)
+            .and_then(|n| self.emails[*n as usize].accounts.as_ref())
+            .map_or(&[], Group::as_slice)
+    }
+
+    /// The accounts carrying employee id `id`.
+    fn carrying(&self, id: i64) -> &[&'a Auth0User] {
+        let from = self.carrying_ids.partition_point(|k| *k < id);
+        let to = from + self.carrying_ids[from..].partition_point(|k| *k == id);
+        &self.carrying[from..to]
     }
 
     fn excluded(&self, u: &Auth0User) -> bool {
@@ -676,17 +762,24 @@ impl<'a> Index<'a> {
     }
 
     /// The accounts `e` may be tied to, by each kind of evidence (none by
-    /// an email `e` shares with another employee).
-    fn evidence<'s>(&'s self, e: &Employee, shared_email: bool) -> Found<'s, 'a> {
+    /// an email `e` shares with another employee); `email` is the number
+    /// of `e`'s email, `carrying` walks the index beside the employees.
+    fn evidence<'s>(
+        &'s self,
+        e: &Employee,
+        email: u32,
+        carrying: &mut Carrying<'s, 'a>,
+    ) -> Found<'s, 'a> {
+        let email = &self.emails[email as usize];
         Found {
             stored: e
                 .auth0_user_id
                 .as_ref()
                 .and_then(|id| self.by_id.get(id.0.as_str()).copied()),
-            carrying: filed(&self.by_employee_id, &e.id.0),
-            by_email: match shared_email {
-                true => &[],
-                false => filed(&self.by_email, e.email.as_str()),
+            carrying: carrying.of(e.id.0),
+            by_email: match (email.employees > 1, &email.accounts) {
+                (false, Some(accounts)) => accounts.as_slice(),
+                _ => &[],
             },
         }
     }
@@ -709,25 +802,20 @@ pub fn plan(
     // End dates first: whoever's last day has ended is a leaver from here on.
     let (employees, scheduled) = departures::effective(employees, auth0_users, policy);
     let employees: &[Employee] = &employees;
-    let idx = Index::new(auth0_users, &policy.excluded_accounts);
-    let mut out = Out::new(&policy.rules);
+    let mut idx = Index::new(auth0_users, &policy.excluded_accounts);
+    // About one action per employee at most, nearly always.
+    let mut out = Out::new(&policy.rules, employees.len());
     let excluded_employee = |id: &EmployeeId| policy.excluded_employees.contains_key(id);
 
     let mut sorted: Vec<&Employee> = employees.iter().collect();
     sorted.sort_by_key(|e| e.id);
 
     // An email shared by two employees cannot be evidence for either.
-    // Nearly always none is: a set of emails finds them, and only a
-    // shared email's owners are listed.
-    let mut seen: FxHashSet<&str> =
-        FxHashSet::with_capacity_and_hasher(sorted.len(), Default::default());
-    let mut shared: FxHashSet<&str> = FxHashSet::default();
-    for e in &sorted {
-        if !seen.insert(e.email.as_str()) {
-            shared.insert(e.email.as_str());
-        }
-    }
-    drop(seen);
+    // Nearly always none is: the index counts each email's employees, and
+    // only a shared email's owners are listed.
+    let (email_numbers, shared) = idx.file_employees(&sorted);
+    // Complete: from here on only read.
+    let idx = idx;
     let shared_email = |e: &Employee| !shared.is_empty() && shared.contains(e.email.as_str());
     let mut email_owners: FxHashMap<&str, Group<EmployeeId>> = FxHashMap::default();
     for e in sorted.iter().filter(|e| shared_email(e)) {
@@ -757,10 +845,13 @@ pub fn plan(
     // theirs (not orphans), but what it finds is never reported.
     // The evidence is looked up first, in a loop of nothing else: the
     // lookups miss the cache, and there the processor overlaps them.
+    let mut carrying = Carrying::new(&idx);
     let found: Vec<Found> = sorted
         .iter()
-        .map(|e| idx.evidence(e, shared_email(e)))
+        .zip(&email_numbers)
+        .map(|(e, email)| idx.evidence(e, *email, &mut carrying))
         .collect();
+    drop(email_numbers);
     let mut resolved: Vec<(&Employee, Resolution)> = Vec::with_capacity(sorted.len());
     let mut quiet: Vec<Finding> = Vec::new();
     for (e, found) in sorted.iter().zip(&found) {
@@ -846,6 +937,10 @@ pub fn plan(
             claim(&mut active_claims[*slot], e.id);
         }
     }
+    // Freed as soon as it is done with, so that the actions reuse its
+    // memory: new memory costs a page fault every 4 KiB, a large part of a
+    // 100,000-employee plan's time.
+    drop(found);
 
     // Rehires under a new id: decided before phase 3, since the leaver's
     // account may have to move rather than be blocked.
@@ -857,7 +952,7 @@ pub fn plan(
     let mut drift_seen: BTreeMap<String, usize> = BTreeMap::new();
     // Every account a leaver must lose, even when which account is "theirs"
     // is undecided: a live login of a person who left is the worst case.
-    let mut leavers = Leavers::default();
+    let mut leavers = Leavers::new(&idx);
     for (e, r) in &resolved {
         if excluded_employee(&e.id) {
             continue;
@@ -877,7 +972,7 @@ pub fn plan(
         match r {
             Resolution::Account(u, _) if rehires.moving.contains(&u.user_id) => {
                 // The account moves to the rehire: never blocked as a leaver's.
-                leavers.planned.insert(u.user_id.0.as_str());
+                leavers.mark(u, &idx);
             }
             Resolution::Account(u, evidence) => {
                 let role = roles.desired(e, policy);
@@ -890,7 +985,7 @@ pub fn plan(
                 };
                 account_actions(e, u, &mut ctx, &mut out);
                 if !e.is_active {
-                    leavers.planned.insert(u.user_id.0.as_str());
+                    leavers.mark(u, &idx);
                 }
             }
             Resolution::NoAccount if e.is_active && !shared_email(e) => {
@@ -902,7 +997,7 @@ pub fn plan(
                 let by_email = if shared_email(e) {
                     &[][..]
                 } else {
-                    filed(&idx.by_email, e.email.as_str())
+                    idx.by_email(e.email.as_str())
                 };
                 let attributed = leaver_accounts(
                     e.id,
@@ -911,7 +1006,7 @@ pub fn plan(
                     &idx,
                     &active_claims,
                 );
-                leavers.block(e.id, attributed, &mut out);
+                leavers.block(e.id, attributed, &idx, &mut out);
             }
             Resolution::NoAccount | Resolution::Undecided | Resolution::Excluded => {}
         }
@@ -933,7 +1028,7 @@ pub fn plan(
         let ids: Vec<Auth0UserId> = attributed.iter().map(|u| u.user_id.clone()).collect();
         let mut detail = row.detail.clone();
         if row.left {
-            leavers.block(row.employee_id, attributed, &mut out);
+            leavers.block(row.employee_id, attributed, &idx, &mut out);
         }
         if row.left && !ids.is_empty() {
             detail.push_str(&format!(
@@ -1108,18 +1203,18 @@ impl<'a> Rehires<'a> {
         email_owners: &FxHashMap<&str, Group<EmployeeId>>,
         policy: &PlanPolicy,
     ) -> Self {
-        let key = |e: &Employee| {
-            let name = e.full_name.split_whitespace().collect::<Vec<_>>().join(" ");
-            (name.to_lowercase(), e.workspace.trim().to_lowercase())
-        };
         let excluded = |e: &Employee| policy.excluded_employees.contains_key(&e.id);
         let mut leavers: FxHashMap<EmployeeId, (&'a Employee, &'a Auth0User)> =
             FxHashMap::default();
-        let mut by_name: FxHashMap<(String, String), Vec<EmployeeId>> = FxHashMap::default();
+        let mut by_name: FxHashMap<String, Group<EmployeeId>> = FxHashMap::default();
+        // One string is reused for every key (a copy of its final size is
+        // what a leaver's entry keeps).
+        let mut key = String::new();
         for (e, r) in resolved {
             if let (false, false, Resolution::Account(u, _)) = (e.is_active, excluded(e), r) {
                 leavers.insert(e.id, (*e, *u));
-                by_name.entry(key(e)).or_default().push(e.id);
+                name_key(e, &mut key);
+                file(&mut by_name, key.clone(), e.id);
             }
         }
         let mut found = Rehires::default();
@@ -1143,7 +1238,8 @@ impl<'a> Rehires<'a> {
                     });
                 }
             }
-            for o in by_name.get(&key(e)).into_iter().flatten() {
+            name_key(e, &mut key);
+            for o in filed(&by_name, key.as_str()) {
                 if candidates.iter().all(|c| c.leaver.id != *o) {
                     let (leaver, account) = leavers[o];
                     let by = "name and workspace";
@@ -1303,6 +1399,27 @@ impl<'a> Rehires<'a> {
     }
 }
 
+/// `e`'s name (whitespace collapsed) and workspace (trimmed), lowercased,
+/// in `key`: equal for a leaver and a rehire of the same name and place.
+/// A newline parts them (the name has none left), so one string is the key.
+fn name_key(e: &Employee, key: &mut String) {
+    key.clear();
+    for (i, word) in e.full_name.split_whitespace().enumerate() {
+        if i > 0 {
+            key.push(' ');
+        }
+        key.push_str(word);
+    }
+    key.push('\n');
+    key.push_str(e.workspace.trim());
+    // An ASCII key is lowercased in place, not copied.
+    if key.is_ascii() {
+        key.make_ascii_lowercase();
+    } else {
+        *key = key.to_lowercase();
+    }
+}
+
 /// What becomes of a leaver's accounts, as their findings say it.
 fn leaver_fate(n: usize, blocking: bool) -> &'static str {
     match (n > 1, blocking) {
@@ -1353,7 +1470,7 @@ fn leaver_accounts<'a>(
     let mut out: Vec<&'a Auth0User> = stored
         .and_then(|s| idx.by_id.get(s.0.as_str()).copied())
         .into_iter()
-        .chain(filed(&idx.by_employee_id, &id.0).iter().copied())
+        .chain(idx.carrying(id.0).iter().copied())
         .chain(
             by_email
                 .iter()
@@ -1373,21 +1490,33 @@ fn leaver_accounts<'a>(
 }
 
 /// Blocks planned for leavers whose account is undecided, once per account.
-#[derive(Default)]
-struct Leavers<'a> {
-    /// Accounts already planned blocked (or already linked to a leaver).
-    planned: FxHashSet<&'a str>,
+struct Leavers {
+    /// By account slot: already planned blocked (or linked to a leaver).
+    planned: Vec<bool>,
     /// Leaver → the accounts attributed to them, for their findings.
     by_employee: FxHashMap<EmployeeId, Vec<Auth0UserId>>,
 }
 
-impl<'a> Leavers<'a> {
-    fn block(&mut self, id: EmployeeId, accounts: Vec<&'a Auth0User>, out: &mut Out) {
+impl Leavers {
+    fn new(idx: &Index) -> Self {
+        Leavers {
+            planned: vec![false; idx.slots],
+            by_employee: FxHashMap::default(),
+        }
+    }
+
+    /// Marks `u` planned blocked (or linked to a leaver); false if it
+    /// already was.
+    fn mark(&mut self, u: &Auth0User, idx: &Index) -> bool {
+        !std::mem::replace(&mut self.planned[idx.slot(u)], true)
+    }
+
+    fn block(&mut self, id: EmployeeId, accounts: Vec<&Auth0User>, idx: &Index, out: &mut Out) {
         if accounts.is_empty() {
             return;
         }
         for u in &accounts {
-            if !u.blocked && self.planned.insert(u.user_id.0.as_str()) {
+            if !u.blocked && self.mark(u, idx) {
                 out.act(
                     Situation::InactiveWithAccount,
                     Action::Block {
@@ -1807,48 +1936,13 @@ pub fn renamed_previous_names(e: &Employee, u: &Auth0User) -> Option<Vec<String>
 /// refuse it on every run ("The specified new email already exists"), and
 /// the `duplicate_employee_email` finding already says why.
 fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action, String)> {
-    let rules = &cx.policy.rules;
-    let mut patch = UserPatch::default();
-    let mut fields = Vec::new();
-    // Every drift is counted (it shows who else writes the tenant); only a
-    // field rosterd enforces is repaired.
-    let mut drifted = |field: Field| {
-        *cx.drift_seen.entry(field.to_string()).or_insert(0) += 1;
-        let enforce = rules.owner(field) == Ownership::Enforce;
-        if enforce {
-            fields.push(field.to_string());
-        }
-        enforce
-    };
-
-    if u.name.as_deref() != Some(e.full_name.as_str()) && drifted(Field::Name) {
-        let (given, family) = split_name(&e.full_name);
-        patch.name = Some(e.full_name.clone());
-        patch.given_name = Some(given);
-        patch.family_name = Some(Some(family).filter(|f| !f.is_empty()));
-        if let Some(previous) = renamed_previous_names(e, u) {
-            patch
-                .app_metadata
-                .insert("previous_names".into(), serde_json::json!(previous));
-        }
-    }
-    if u.email.as_ref() != Some(&e.email) && !cx.email_shared && drifted(Field::Email) {
-        patch.email = Some(e.email.clone());
-        patch.email_verified = Some(true);
-    }
-
-    // Compared borrowed, field by field: the values are built only for
-    // what drifted (nearly every account is in sync).
+    // Compared borrowed, field by field, before anything is built: nearly
+    // every account is in sync, and then this allocates nothing.
     type Want<'v> = &'v dyn Fn() -> serde_json::Value;
+    let name_differs = u.name.as_deref() != Some(e.full_name.as_str());
+    let email_differs = u.email.as_ref() != Some(&e.email) && !cx.email_shared;
     let have = &u.app_metadata;
     let want_role = cx.role.metadata;
-    // Role codes compare case-insensitively: a case-only change rewrites
-    // the metadata but is the same role.
-    let role_differs = !have
-        .role_code
-        .as_deref()
-        .unwrap_or("")
-        .eq_ignore_ascii_case(want_role.unwrap_or(""));
     let app: [(Field, &str, Want, bool); 4] = [
         (
             Field::AppEmployeeId,
@@ -1875,12 +1969,71 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
             have.role_code.as_deref() != want_role,
         ),
     ];
+    let sync = desired_sync(e, cx.policy).filter(|w| *w != have.podfactory_sync);
+    let have_user = &u.user_metadata;
+    let user: [(Field, &str, Want, bool); 3] = [
+        (
+            Field::UserEmployeeId,
+            "employee_id",
+            &|| e.id.0.into(),
+            have_user.employee_id != Some(e.id.0),
+        ),
+        (
+            Field::UserFullName,
+            "full_name",
+            &|| e.full_name.as_str().into(),
+            have_user.full_name.as_deref() != Some(e.full_name.as_str()),
+        ),
+        (
+            Field::UserDepartment,
+            "department",
+            &|| e.department.as_str().into(),
+            have_user.department.as_deref() != Some(e.department.as_str()),
+        ),
+    ];
+    let in_sync = !name_differs
+        && !email_differs
+        && sync.is_none()
+        && app.iter().chain(&user).all(|(.., differs)| !differs);
+    if in_sync {
+        return None;
+    }
+
+    let rules = &cx.policy.rules;
+    let mut patch = UserPatch::default();
+    let mut fields = Vec::new();
+    // Every drift is counted (it shows who else writes the tenant); only a
+    // field rosterd enforces is repaired.
+    let mut drifted = |field: Field| {
+        *cx.drift_seen.entry(field.to_string()).or_insert(0) += 1;
+        let enforce = rules.owner(field) == Ownership::Enforce;
+        if enforce {
+            fields.push(field.to_string());
+        }
+        enforce
+    };
+
+    if name_differs && drifted(Field::Name) {
+        let (given, family) = split_name(&e.full_name);
+        patch.name = Some(e.full_name.clone());
+        patch.given_name = Some(given);
+        patch.family_name = Some(Some(family).filter(|f| !f.is_empty()));
+        if let Some(previous) = renamed_previous_names(e, u) {
+            patch
+                .app_metadata
+                .insert("previous_names".into(), serde_json::json!(previous));
+        }
+    }
+    if email_differs && drifted(Field::Email) {
+        patch.email = Some(e.email.clone());
+        patch.email_verified = Some(true);
+    }
     for (field, key, value, differs) in app {
         if differs && drifted(field) {
             patch.app_metadata.insert(key.to_string(), value());
         }
     }
-    if let Some(want) = desired_sync(e, cx.policy).filter(|w| *w != have.podfactory_sync) {
+    if let Some(want) = sync {
         if drifted(Field::AppPodfactorySync) {
             // Auth0 merges app_metadata at the top level; null removes the key.
             patch.app_metadata.insert(
@@ -1889,27 +2042,6 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
             );
         }
     }
-    let have = &u.user_metadata;
-    let user: [(Field, &str, Want, bool); 3] = [
-        (
-            Field::UserEmployeeId,
-            "employee_id",
-            &|| e.id.0.into(),
-            have.employee_id != Some(e.id.0),
-        ),
-        (
-            Field::UserFullName,
-            "full_name",
-            &|| e.full_name.as_str().into(),
-            have.full_name.as_deref() != Some(e.full_name.as_str()),
-        ),
-        (
-            Field::UserDepartment,
-            "department",
-            &|| e.department.as_str().into(),
-            have.department.as_deref() != Some(e.department.as_str()),
-        ),
-    ];
     for (field, key, value, differs) in user {
         if differs && drifted(field) {
             patch.user_metadata.insert(key.to_string(), value());
@@ -1920,7 +2052,14 @@ fn drift(e: &Employee, u: &Auth0User, cx: &mut AccountContext) -> Option<(Action
         return None;
     }
     // The role follows app_metadata.role_code (config requires both
-    // enforced for `roles = "enforce"`).
+    // enforced for `roles = "enforce"`). Role codes compare
+    // case-insensitively: a case-only change rewrites the metadata but is
+    // the same role.
+    let role_differs = !have
+        .role_code
+        .as_deref()
+        .unwrap_or("")
+        .eq_ignore_ascii_case(want_role.unwrap_or(""));
     let role_change =
         (role_differs && rules.owner(Field::Roles) == Ownership::Enforce).then(|| RoleChange {
             from: u.app_metadata.role_code.clone().filter(|r| !r.is_empty()),

@@ -36,16 +36,20 @@ pub(super) fn review(
     policy: &PlanPolicy,
 ) -> Usage {
     // Accounts this plan already blocks, or gives to someone active (a
-    // relinked rehire): neither is reviewed.
-    let blocking: FxHashSet<&str> = planned
-        .iter()
-        .filter_map(|a| match &a.action {
-            Action::Block { auth0_user_id, .. }
-            | Action::Link { auth0_user_id, .. }
-            | Action::Unblock { auth0_user_id, .. } => Some(auth0_user_id.0.as_str()),
-            _ => None,
-        })
-        .collect();
+    // relinked rehire): neither is reviewed. Most accounts are in use, so
+    // the set is made for the first that is not.
+    let mut blocking: Option<FxHashSet<&str>> = None;
+    let planned_ids = || {
+        planned
+            .iter()
+            .filter_map(|a| match &a.action {
+                Action::Block { auth0_user_id, .. }
+                | Action::Link { auth0_user_id, .. }
+                | Action::Unblock { auth0_user_id, .. } => Some(auth0_user_id.0.as_str()),
+                _ => None,
+            })
+            .collect()
+    };
     let rules = &policy.rules;
     let limits = rules.usage;
     let mut out = Usage::default();
@@ -67,8 +71,11 @@ pub(super) fn review(
             // No creation date and no login: nothing to measure from.
             (None, None) => continue,
         };
-        // Most accounts are in use: the lookup is left for those that are not.
-        if policy.now <= limit || blocking.contains(u.user_id.0.as_str()) {
+        if policy.now <= limit
+            || blocking
+                .get_or_insert_with(planned_ids)
+                .contains(u.user_id.0.as_str())
+        {
             continue;
         }
         match situation {
