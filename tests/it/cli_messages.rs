@@ -327,6 +327,27 @@ async fn check_config_before_the_first_migrate_says_migrate_next() {
     assert!(said.contains("employees query OK"), "{said}");
 }
 
+/// The same order on SQLite, where `migrate` also creates the file.
+#[tokio::test]
+async fn check_config_before_the_first_migrate_on_sqlite_says_migrate_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    let cfg = config(dir.path(), &url, "");
+    let before = rosterd(&cfg, &["check-config"], &[]);
+    let said = String::from_utf8_lossy(&before.stdout).into_owned() + &stderr(&before);
+    assert_eq!(before.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("no SQLite database at") && said.contains("run `rosterd migrate`"),
+        "{said}"
+    );
+    let migrated = rosterd(&cfg, &["migrate"], &[]);
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    let after = rosterd(&cfg, &["check-config"], &[]);
+    let said = String::from_utf8_lossy(&after.stdout).into_owned();
+    assert_eq!(after.status.code(), Some(0), "{said}{}", stderr(&after));
+    assert!(said.contains("employees query OK"), "{said}");
+}
+
 /// A usage error is not a run status: clap's own 2 would read as "partial"
 /// to a script checking `rosterd approve`'s exit status.
 #[test]

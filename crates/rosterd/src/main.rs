@@ -339,6 +339,19 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 /// unreachable database is reported, not an error (the config may be
 /// checked away from it).
 async fn check_database(s: &Settings) -> ExitCode {
+    // Before the first `migrate` a SQLite file may not exist yet: as with
+    // the tables on a server, that is the next step, not a problem.
+    let url = rosterd::store::DbUrl::parse("database.url", &s.database.url, None);
+    if let Some(file) = url.as_ref().ok().and_then(|u| u.sqlite_file()) {
+        if !file.exists() {
+            println!(
+                "no SQLite database at {} yet: run `rosterd migrate` (it creates the file, \
+                 rosterd's tables and the employees table the built-in query reads), then check again",
+                file.display()
+            );
+            return ExitCode::SUCCESS;
+        }
+    }
     let mut db = s.database.clone();
     db.connect_timeout_secs = db.connect_timeout_secs.min(5);
     let store = match rosterd::store::Store::connect_existing(&db).await {

@@ -106,6 +106,21 @@ impl DbUrl {
         &self.options
     }
 
+    /// The file of a SQLite database (`None` for the servers, and for an
+    /// in-memory one).
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match &self.options {
+            #[cfg(feature = "sqlite")]
+            // In memory: `:memory:` or sqlx's own `file:` name for it.
+            Options::Sqlite(o) => Some(o.get_filename()).filter(|f| {
+                f.to_str()
+                    .is_none_or(|f| !f.starts_with(':') && !f.starts_with("file:"))
+            }),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
     /// `host:port/database`: no user, no password, no options.
     pub(crate) fn target(&self) -> &str {
         &self.target
