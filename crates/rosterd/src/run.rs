@@ -809,15 +809,8 @@ async fn execute(
     // A read, but a long one: not worth finishing once another leads.
     let export = async { anyhow::Ok(ctx.fenced(ctx.auth0.export_users()).await) };
     let podfactory_read = async { anyhow::Ok(crate::podfactory::load(&s.podfactory).await) };
-    // rosterd's own records that the run compares its links with at the
-    // end, read while the export downloads: only runs write them, one at a
-    // time under the leader lock.
-    let records_read = async {
-        let (audit, links) = tokio::try_join!(store.audit_state(), store.podfactory_link_state())?;
-        anyhow::Ok(Records { audit, links })
-    };
-    let (source, exported, podfactory_users, own_records) =
-        tokio::try_join!(employees_read, export, podfactory_read, records_read)?;
+    let (source, exported, podfactory_users) =
+        tokio::try_join!(employees_read, export, podfactory_read)?;
     let Source {
         rows: _,
         mut employees,
@@ -839,6 +832,11 @@ async fn execute(
     // An unreadable PodFactory source fails matching, not the run: accounts
     // are still created and leavers blocked, and the stored links stay as
     // they are (no matching, nothing recorded).
+    // The current links: the matcher keeps one whose user a newcomer made
+    // ambiguous, and recording compares with them. Read after the sources,
+    // not with them: read alongside, they slowed the export's parse as
+    // much as they saved, and were held through matching.
+    let links = store.podfactory_link_state().await?;
     let (mut matching, source_finding) = match podfactory_users {
         Ok(pf_users) => {
             let m = crate::podfactory::match_users(
@@ -847,7 +845,7 @@ async fn execute(
                 store,
                 &employees,
                 &users,
-                &own_records.links,
+                &links,
             )
             .await?;
             (m, None)
@@ -1009,7 +1007,7 @@ async fn execute(
     if !apply {
         if !opts.dry_run {
             ctx.verify_leader().await?;
-            record_links(store, &accounts, &matching, report, false, own_records).await?;
+            record_links(store, &accounts, &matching, report, false, &links).await?;
             report.timings.record_ms = lap(&mut mark);
         }
         report.status = RunStatus::Succeeded;
@@ -1060,14 +1058,7 @@ async fn execute(
     ctx.verify_leader().await?;
     // What this run applied may have written the audit meanwhile (creates
     // and links do): read it again.
-    let own_records = match tally.attempted == tally.failed {
-        true => own_records,
-        false => Records {
-            audit: store.audit_state().await?,
-            links: own_records.links,
-        },
-    };
-    record_links(store, &accounts, &matching, report, true, own_records).await?;
+    record_links(store, &accounts, &matching, report, true, &links).await?;
     report.timings.record_ms = lap(&mut mark);
     let verdict = crate::outcome::applied(&tally, cut);
     report.status = verdict.status;
@@ -1144,26 +1135,19 @@ const SAME_AS_REJECTED: (&str, &str) = (
 /// that applied (`verify`), that the run saw each employee's account link
 /// (`accounts`), as [`Store::verify_audit`] keeps it: set-based, so a run
 /// that changes nothing writes next to nothing.
-/// The mapping audit and the current PodFactory links as a run read them
-/// (`Store::audit_state`, `Store::podfactory_link_state`).
-struct Records {
-    audit: HashMap<(i64, String), crate::store::AuditState>,
-    links: HashMap<String, crate::store::CurrentLink>,
-}
-
 async fn record_links(
     store: &Store,
     accounts: &HashMap<i64, (String, String)>,
     matching: &Option<crate::podfactory::Matching>,
     report: &mut RunReport,
     verify: bool,
-    records: Records,
+    links: &HashMap<String, crate::store::CurrentLink>,
 ) -> anyhow::Result<()> {
     let matching = matching.as_ref().zip(report.podfactory.as_mut());
     if matching.is_none() && !verify {
         return Ok(());
     }
-    let Records { audit, links } = records;
+    let audit = store.audit_state().await?;
     if verify {
         let seen = accounts
             .iter()
@@ -1174,7 +1158,7 @@ async fn record_links(
         store.verify_audit(&audit, &seen, Utc::now()).await?;
     }
     if let Some((m, summary)) = matching {
-        m.record(store, accounts, &audit, &links, summary).await?;
+        m.record(store, accounts, &audit, links, summary).await?;
     }
     Ok(())
 }
