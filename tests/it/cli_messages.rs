@@ -101,7 +101,10 @@ fn config_errors_never_print_the_value() {
         &[("ROSTERD_NOTIFY__SMTP_PORT", SECRET)],
         "auth0.timeout_secs (line 8): expected a whole number of 0 or more, found string",
     );
-    assert!(err.contains("notify.smtp_port: expected"), "{err}");
+    assert!(
+        err.contains("notify.smtp_port (set by ROSTERD_NOTIFY__SMTP_PORT): expected"),
+        "{err}"
+    );
     assert!(!err.contains(SECRET), "{err}");
     let err = refused(
         &format!("[notify]\nwebhook_url = \"{SECRET}\"\n"),
@@ -126,7 +129,7 @@ fn check_config_refuses_what_serve_would_refuse() {
     refused(
         "",
         &[("ROSTERD_AUTH0__CLIENT_ID", "REPLACE_WITH_CLIENT_ID")],
-        "auth0.client_id: still a placeholder",
+        "auth0.client_id (set by ROSTERD_AUTH0__CLIENT_ID): still a placeholder",
     );
     refused(
         "",
@@ -134,7 +137,7 @@ fn check_config_refuses_what_serve_would_refuse() {
             "ROSTERD_AUTH0__BASE_URL",
             "https://acme.eu.auth0.com/api/v2/",
         )],
-        "auth0.base_url: expected the tenant's root URL without /api/v2",
+        "auth0.base_url (set by ROSTERD_AUTH0__BASE_URL): expected the tenant's root URL without /api/v2",
     );
     refused(
         "[podfactory]\nsource = \"csv\"\ncsv_path = \"/nonexistent/podfactory-users.csv\"\n",

@@ -343,7 +343,11 @@ async fn check_database(s: &Settings) -> ExitCode {
     // the tables on a server, that is the next step, not a problem.
     let url = rosterd::store::DbUrl::parse("database.url", &s.database.url, None);
     if let Some(file) = url.as_ref().ok().and_then(|u| u.sqlite_file()) {
-        if !file.exists() {
+        // Where migrate can create it: a directory that exists.
+        let creatable = file
+            .parent()
+            .is_none_or(|d| d.as_os_str().is_empty() || d.is_dir());
+        if !file.exists() && creatable {
             println!(
                 "no SQLite database at {} yet: run `rosterd migrate` (it creates the file, \
                  rosterd's tables and the employees table the built-in query reads), then check again",

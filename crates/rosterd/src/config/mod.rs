@@ -647,7 +647,11 @@ impl Settings {
                 "log" => section(toml_text, &key, value, &mut settings.log, &mut problems),
                 "policy" => policy::parse(toml_text, value, &mut settings.policy, &mut problems),
                 other => problems.push(format!(
-                    "{other}: unknown key (known: mode, {})",
+                    "{other}: unknown key{} (known: mode, {})",
+                    did_you_mean(
+                        other,
+                        std::iter::once("mode").chain(SECTIONS.iter().copied())
+                    ),
                     SECTIONS.join(", ")
                 )),
             }
@@ -711,6 +715,9 @@ impl Settings {
         if problems.is_empty() {
             Ok(settings)
         } else {
+            for p in &mut problems {
+                name_env_origin(p, &env);
+            }
             Err(ConfigError { problems })
         }
     }
@@ -1029,7 +1036,10 @@ fn section<T: for<'de> Deserialize<'de>>(
                     Err(e) => {
                         let at = at_line(text, Some(name), &key);
                         match expected(e.message()) {
-                            None => problems.push(format!("{name}.{key}{at}: unknown key")),
+                            None => problems.push(format!(
+                                "{name}.{key}{at}: unknown key{}",
+                                did_you_mean(&key, known_fields(e.message()))
+                            )),
                             Some(what) => problems.push(format!("{name}.{key}{at}: {what}")),
                         }
                     }
@@ -1039,6 +1049,49 @@ fn section<T: for<'de> Deserialize<'de>>(
                 *slot = v;
             }
         }
+    }
+}
+
+/// ` (did you mean `x`?)` when one of `known` is a likely spelling of
+/// `word` (an edit or two away), else nothing.
+fn did_you_mean<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    let most = if word.len() > 6 { 2 } else { 1 };
+    known
+        .into_iter()
+        .map(|k| (strsim::levenshtein(word, k), k))
+        .filter(|(d, _)| *d <= most)
+        .min()
+        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default()
+}
+
+/// The field names serde lists in an unknown-field message (``unknown
+/// field `x`, expected one of `a`, `b` ``): a key's own name, never a value.
+fn known_fields(message: &str) -> impl Iterator<Item = &str> {
+    message
+        .split_once("expected")
+        .map_or("", |(_, list)| list)
+        .split('`')
+        .skip(1)
+        .step_by(2)
+}
+
+/// A problem with a key that an environment variable set says so (the
+/// operator would otherwise look for it in the file): ``reconcile.x: …`` →
+/// ``reconcile.x (set by ROSTERD_RECONCILE__X): …``. Names only, no values.
+fn name_env_origin(problem: &mut String, env: &[(String, String)]) {
+    let Some(key) = problem.split([':', ' ']).next().filter(|k| k.contains('.')) else {
+        return;
+    };
+    if problem[key.len()..].starts_with(" (line") {
+        return;
+    }
+    let var = format!(
+        "{ENV_PREFIX}{}",
+        key.to_ascii_uppercase().replace('.', "__")
+    );
+    if env.iter().any(|(k, _)| *k == var) {
+        problem.insert_str(key.len(), &format!(" (set by {var})"));
     }
 }
 
@@ -1429,6 +1482,34 @@ format = "xml"
         );
     }
 
+    /// A misspelt key says which key was meant, and one an environment
+    /// variable set says which variable (the file does not have it).
+    #[test]
+    fn a_typo_says_what_was_meant_and_where_it_came_from() {
+        let text = "[auth0]\ndomain = \"t.example.com\"\nclient_id = \"abc\"\n[podfactroy]\nsource = \"csv\"\n";
+        let e = Settings::from_sources(
+            text,
+            env(&[
+                ("ROSTERD_AUTH0_CLIENT_SECRET", "s"),
+                ("ROSTERD_RECONCILE__MAX_BLOK_COUNT", "5"),
+            ]),
+        )
+        .unwrap_err();
+        let all = e.problems.join("\n");
+        assert!(
+            all.contains("podfactroy: unknown key (did you mean `podfactory`?)"),
+            "{all}"
+        );
+        assert!(
+            all.contains(
+                "reconcile.max_blok_count (set by ROSTERD_RECONCILE__MAX_BLOK_COUNT): unknown key (did you mean `max_block_count`?)"
+            ),
+            "{all}"
+        );
+        // Nothing near enough: no guess.
+        assert_eq!(did_you_mean("colour", ["mode", "database"]), "");
+    }
+
     #[test]
     fn unknown_key_inside_a_section_names_it() {
         let text = format!("{OK}\nclient_secrte = \"x\"\n");
@@ -1545,7 +1626,7 @@ format = "xml"
         for needle in [
             "auth0.timeout_secs (line 5): expected a whole number of 0 or more, found string",
             "serve.listen (line 7): expected a string, found sequence",
-            "notify.smtp_port: expected a whole number of 0 or more, found string",
+            "notify.smtp_port (set by ROSTERD_NOTIFY__SMTP_PORT): expected a whole number of 0 or more, found string",
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
@@ -1613,7 +1694,9 @@ format = "xml"
             "{all}"
         );
         assert!(
-            all.contains("auth0.base_url: expected the tenant's root URL"),
+            all.contains(
+                "auth0.base_url (set by ROSTERD_AUTH0__BASE_URL): expected the tenant's root URL"
+            ),
             "{all}"
         );
     }
