@@ -491,14 +491,16 @@ async fn the_run_deadline_bounds_waiting_on_an_import_job(db: Db) {
         rate_per_sec: 5000.0,
         burst: 5000,
         export_delay_ms: 20,
-        import_delay_ms: 6000,
+        import_delay_ms: 9000,
         ..auth0_sim::SimConfig::default()
     })
     .await;
     let api = SimClient::new(&sim);
     let mut s = settings(&db, &sim);
     s.auth0.bulk_import_threshold = 5;
-    s.reconcile.run_deadline_secs = 1;
+    // Room for the reads and the post on a busy machine, well before the
+    // job ends.
+    s.reconcile.run_deadline_secs = 3;
     let ctx = context(s).await;
     let rows = workforce(8);
     ctx.store.insert_employees(&rows).await.unwrap();

@@ -343,6 +343,14 @@ async fn check_config_before_the_first_migrate_on_sqlite_says_migrate_next() {
         said.contains("no SQLite database at") && said.contains("run `rosterd migrate`"),
         "{said}"
     );
+    // With a custom employees query the database should exist already: a
+    // missing file is a wrong path, not a step to come.
+    let custom = rosterd(
+        &cfg,
+        &["check-config"],
+        &[("ROSTERD_DATABASE__EMPLOYEES_QUERY", "SELECT * FROM staff")],
+    );
+    assert_eq!(custom.status.code(), Some(1), "{}", stderr(&custom));
     let migrated = rosterd(&cfg, &["migrate"], &[]);
     assert!(migrated.status.success(), "{}", stderr(&migrated));
     let after = rosterd(&cfg, &["check-config"], &[]);

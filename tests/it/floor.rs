@@ -178,21 +178,47 @@ async fn podfactory_source_is_read_only_with_a_time_and_a_row_limit(
     assert_eq!(users.users.len(), 3);
     assert!(users.skipped.is_empty());
 
-    // A row without an id and a second row for an id are skipped, each
-    // with why; the rest are read.
+    // A row without an id is skipped, and so is every row of an id on
+    // several rows (which is the user would be the query's order's guess);
+    // each says why, the rest are read.
     s.query = format!(
         "{USERS} UNION ALL SELECT NULL, 'Dee Vo', 'dee@example.com', 'Picker' \
          UNION ALL SELECT 1, 'Ann Again', NULL, NULL"
     );
     let read = rosterd::podfactory::load(&s).await.unwrap().unwrap();
-    assert_eq!(read.users.len(), 3);
+    let ids: Vec<&str> = read.users.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["2", "3"]);
+    let skipped: Vec<(Option<&str>, &str)> = read
+        .skipped
+        .iter()
+        .map(|r| (r.podfactory_user_id.as_deref(), r.why.as_str()))
+        .collect();
     assert_eq!(
-        read.skipped,
+        skipped,
         [
-            "podfactory source row 4: NULL or empty id (Dee Vo, dee@example.com)",
-            "podfactory source row 5: duplicate id \"1\" (first in row 1)",
+            (
+                Some("1"),
+                "podfactory source: user id \"1\" is on 2 rows; none is used until one is left"
+            ),
+            (
+                None,
+                "podfactory source: a row with a NULL or empty id (Dee Vo, dee@example.com)"
+            ),
         ]
     );
+    // A column of a type rosterd cannot read fails the source, once, not
+    // every row.
+    s.query = "SELECT id, name, email, CAST(1.5 AS DECIMAL(4,2)) AS user_role FROM users".into();
+    let e = rosterd::podfactory::load(&s).await.unwrap_err().to_string();
+    assert!(
+        e.contains("column \"user_role\" is") && e.contains("cast it in podfactory.query"),
+        "{e}"
+    );
+    let e = rosterd::podfactory::check(&s)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("column \"user_role\" is"), "{e}");
     s.query = USERS.into();
 
     // check-config runs the query for one row, as a run would.

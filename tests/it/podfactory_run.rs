@@ -338,3 +338,33 @@ async fn a_namesake_joining_keeps_the_link_and_is_no_case_for_a_person() {
     assert_eq!((links[0].0.as_str(), links[0].1), ("pf1", 1));
     assert!(rosterd::report::human(&r).contains("1 kept though a namesake came"));
 }
+
+/// A user linked by name loses the employee when another user turns up
+/// with the employee's email: not kept as a namesake's case, and its old
+/// link ends, so the employee has one current link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_taken_by_stronger_evidence_ends_and_is_not_kept() {
+    let w = csv_world(
+        Db::Sqlite,
+        "id,name,email,user_role\npf1,Jose Khan,,Picker\n",
+        &[employee(1, "Jose Khan", "jose.khan@example.com", true)],
+        |_| {},
+    )
+    .await;
+    let ctx = &w.ctx;
+    assert_eq!(run(ctx).await.podfactory.unwrap().new_links, 1);
+    std::fs::write(
+        &w.csv,
+        "id,name,email,user_role\npf1,Jose Khan,,Picker\npf9,J Khan,jose.khan@example.com,Picker\n",
+    )
+    .unwrap();
+    let r = run(ctx).await;
+    let pf = r.podfactory.clone().unwrap();
+    assert_eq!((pf.matched, pf.kept_links), (1, 0), "{pf:?}");
+    let links = rows(&ctx.store, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL").await;
+    let current: Vec<(&str, i64, &str)> = links
+        .iter()
+        .map(|(p, e, m, _)| (p.as_str(), *e, m.as_str()))
+        .collect();
+    assert_eq!(current, [("pf9", 1, "email")]);
+}

@@ -340,14 +340,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 /// checked away from it).
 async fn check_database(s: &Settings) -> ExitCode {
     // Before the first `migrate` a SQLite file may not exist yet: as with
-    // the tables on a server, that is the next step, not a problem.
+    // the tables on a server, that is the next step, not a problem (unless
+    // a custom employees query says the database should hold them already:
+    // then a missing file is a wrong path).
     let url = rosterd::store::DbUrl::parse("database.url", &s.database.url, None);
     if let Some(file) = url.as_ref().ok().and_then(|u| u.sqlite_file()) {
         // Where migrate can create it: a directory that exists.
         let creatable = file
             .parent()
             .is_none_or(|d| d.as_os_str().is_empty() || d.is_dir());
-        if !file.exists() && creatable {
+        if !file.exists() && creatable && s.database.employees_query.is_none() {
             println!(
                 "no SQLite database at {} yet: run `rosterd migrate` (it creates the file, \
                  rosterd's tables and the employees table the built-in query reads), then check again",
@@ -420,21 +422,29 @@ async fn cli_run(
     output: Output,
 ) -> anyhow::Result<ExitCode> {
     let notifier = rosterd::notify::Notifier::for_context(ctx)?;
+    // Listening replaces the default (die at once) for the rest of the
+    // command: after the run, while on-call is notified, a signal quits.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let finished = match rosterd::run::begin(ctx, opts).await {
         Ok(started) => {
             let stop = started.stop_request();
-            let signals = tokio::spawn(async move {
-                rosterd::daemon::shutdown_signal().await;
-                stop.request();
-                eprintln!(
-                    "stopping: no further action starts, those in flight finish \
-                     (a second Ctrl-C quits at once)"
-                );
-                rosterd::daemon::shutdown_signal().await;
-                std::process::exit(130);
+            tokio::spawn({
+                let done = done.clone();
+                async move {
+                    rosterd::daemon::shutdown_signal().await;
+                    if !done.load(std::sync::atomic::Ordering::SeqCst) {
+                        stop.request();
+                        eprintln!(
+                            "stopping: no further action starts, those in flight finish \
+                             (a second Ctrl-C quits at once)"
+                        );
+                        rosterd::daemon::shutdown_signal().await;
+                    }
+                    std::process::exit(130);
+                }
             });
             let finished = started.finish().await;
-            signals.abort();
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
             finished
         }
         Err(e) => Err(e),

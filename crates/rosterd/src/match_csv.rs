@@ -415,7 +415,7 @@ pub struct Rows<T> {
 pub const EMPLOYEE_COLUMNS: [&str; 5] = ["id", "name", "email", "department", "is_active"];
 pub const PODFACTORY_COLUMNS: [&str; 4] = ["id", "name", "email", "user_role"];
 
-/// Read the employees CSV. A duplicated id keeps its first row.
+/// Read the employees CSV. A duplicated id keeps its first usable row.
 pub fn read_employees(input: impl Read, file: &str) -> Result<Rows<EmployeeRecord>, CsvError> {
     let t = Table::open(input, file, &EMPLOYEE_COLUMNS)?;
     let [id, name, email, dept, active] = EMPLOYEE_COLUMNS.map(|c| t.col(c).unwrap_or(0));
@@ -473,7 +473,7 @@ pub fn read_employees(input: impl Read, file: &str) -> Result<Rows<EmployeeRecor
 
 /// Read the PodFactory users CSV. Empty fields are absent values; an
 /// unusable email is left to the matcher, which says so in its explanation.
-/// A duplicated id keeps its first row.
+/// A duplicated id keeps its first row (a file's order is its own).
 pub fn read_podfactory(input: impl Read, file: &str) -> Result<Rows<PodFactoryUser>, CsvError> {
     let t = Table::open(input, file, &PODFACTORY_COLUMNS)?;
     let [id, name, email, role] = PODFACTORY_COLUMNS.map(|c| t.col(c).unwrap_or(0));

@@ -3,9 +3,11 @@
 //!
 //! rosterd never writes to PodFactory. The query must return `id, name,
 //! email, user_role`; ids may be integers or text (read as text). A row
-//! that cannot be used (no id, an id seen before, a value that is neither
-//! text nor a number) is skipped and becomes an `invalid_podfactory_row`
-//! finding: the rest are matched.
+//! that cannot be used (no id; in the database, an id on several rows, as
+//! the query's order decides nothing) is skipped and becomes an
+//! `invalid_podfactory_row` finding: the rest are matched. A column of a
+//! type rosterd cannot read is the query's problem, not each row's: the
+//! source is unavailable for the run, and `check-config` says so.
 
 use crate::config::PodFactorySettings;
 use crate::matching::PodFactoryUser;
@@ -19,6 +21,8 @@ pub enum SourceError {
     Database(sqlx::Error),
     #[error("podfactory source: the query returns no {0:?} column (it must return id, name, email, user_role)")]
     MissingColumn(&'static str),
+    #[error("podfactory source: column {column:?} is {found}, neither text nor an integer; cast it in podfactory.query")]
+    ColumnType { column: &'static str, found: String },
     #[error("podfactory csv: {path}")]
     Open {
         path: String,
@@ -35,12 +39,20 @@ pub enum SourceError {
     TooManyRows(usize),
 }
 
-/// What the PodFactory source gave: the users to match, and why each row
-/// that could not be used was skipped.
+/// What the PodFactory source gave: the users to match, and the rows that
+/// could not be used.
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub users: Vec<PodFactoryUser>,
-    pub skipped: Vec<String>,
+    pub skipped: Vec<SkippedRow>,
+}
+
+/// A source row that could not be used: why, and its user id when it has
+/// one (so its finding keeps one key from run to run, wherever the row is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRow {
+    pub podfactory_user_id: Option<String>,
+    pub why: String,
 }
 
 /// The users, or `None` when matching is off (`source = "none"`).
@@ -57,7 +69,14 @@ pub async fn load(s: &PodFactorySettings) -> Result<Option<Loaded>, SourceError>
                     .map_err(SourceError::Csv)?;
             Ok(Some(Loaded {
                 users: read.rows,
-                skipped: read.skipped.iter().map(ToString::to_string).collect(),
+                skipped: read
+                    .skipped
+                    .iter()
+                    .map(|e| SkippedRow {
+                        podfactory_user_id: None,
+                        why: e.to_string(),
+                    })
+                    .collect(),
             }))
         }
         _ => Ok(None),
@@ -73,7 +92,10 @@ pub async fn check(s: &PodFactorySettings) -> Result<Option<String>, SourceError
     }
     let rows = fetch(s, 0).await?;
     Ok(Some(match rows.first() {
-        Some(_) => "podfactory query OK (id, name, email, user_role)".to_string(),
+        Some(Err(why)) => format!(
+            "podfactory query OK (id, name, email, user_role); its first row would be skipped: it has {why}"
+        ),
+        Some(Ok(_)) => "podfactory query OK (id, name, email, user_role)".to_string(),
         None => {
             "podfactory query OK, but it returns no rows (its columns are checked on the first row)"
                 .to_string()
@@ -86,27 +108,41 @@ async fn load_database(s: &PodFactorySettings) -> Result<Loaded, SourceError> {
     if rows.len() > s.max_rows {
         return Err(SourceError::TooManyRows(s.max_rows));
     }
+    // An id on several rows: which one is the user depends on an order the
+    // query need not have, so none is used.
+    let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (id, ..) in rows.iter().flatten() {
+        *count.entry(id.as_str()).or_default() += 1;
+    }
+    let repeated: std::collections::HashMap<String, usize> = count
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(id, n)| (id.to_string(), n))
+        .collect();
+    let mut reported = std::collections::HashSet::new();
     let mut loaded = Loaded::default();
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (i, row) in rows.into_iter().enumerate() {
-        let n = i + 1;
+    for row in rows {
         let (id, name, email, user_role) = match row {
             Ok(row) => row,
             Err(why) => {
-                loaded
-                    .skipped
-                    .push(format!("podfactory source row {n}: {why}"));
+                loaded.skipped.push(SkippedRow {
+                    podfactory_user_id: None,
+                    why: format!("podfactory source: a row with {why}"),
+                });
                 continue;
             }
         };
-        // Links are kept by user id: a second row would fight the first.
-        if let Some(first) = seen.get(&id) {
-            loaded.skipped.push(format!(
-                "podfactory source row {n}: duplicate id \"{id}\" (first in row {first})"
-            ));
+        if let Some(n) = repeated.get(&id) {
+            if reported.insert(id.clone()) {
+                loaded.skipped.push(SkippedRow {
+                    why: format!(
+                        "podfactory source: user id \"{id}\" is on {n} rows; none is used until one is left"
+                    ),
+                    podfactory_user_id: Some(id),
+                });
+            }
             continue;
         }
-        seen.insert(id.clone(), n);
         loaded.users.push(PodFactoryUser {
             id,
             name,
@@ -230,7 +266,9 @@ where
         index("email")?,
         index("user_role")?,
     ];
-    let text = |i: usize| -> Result<Option<String>, String> {
+    const NAMES: [&str; 4] = ["id", "name", "email", "user_role"];
+    let text = |n: usize| -> Result<Option<String>, SourceError> {
+        let i = columns[n];
         if let Ok(v) = row.try_get::<Option<String>, _>(i) {
             return Ok(v);
         }
@@ -239,24 +277,24 @@ where
         }
         row.try_get::<Option<i32>, _>(i)
             .map(|v| v.map(|n| n.to_string()))
-            .map_err(|e| format!("column {}: {e}", row.columns()[i].name()))
+            .map_err(|_| SourceError::ColumnType {
+                column: NAMES[n],
+                found: row.columns()[i].type_info().to_string(),
+            })
     };
-    Ok((|| {
-        let [id, name, email, role] = columns.map(text);
-        let (name, email, role) = (name?, email?, role?);
-        let Some(id) = id?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else {
-            // What the row does say, so a person can find it.
-            let who: Vec<&str> = [name.as_deref(), email.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect();
-            return Err(match who.is_empty() {
-                true => "NULL or empty id".to_string(),
-                false => format!("NULL or empty id ({})", who.join(", ")),
-            });
-        };
-        Ok((id, name, email, role))
-    })())
+    let (id, name, email, role) = (text(0)?, text(1)?, text(2)?, text(3)?);
+    let Some(id) = id.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else {
+        // What the row does say, so a person can find it.
+        let who: Vec<&str> = [name.as_deref(), email.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        return Ok(Err(match who.is_empty() {
+            true => "a NULL or empty id".to_string(),
+            false => format!("a NULL or empty id ({})", who.join(", ")),
+        }));
+    };
+    Ok(Ok((id, name, email, role)))
 }
 
 /// What matching produced in one run.
@@ -267,7 +305,7 @@ pub struct Matching {
     /// Users left out because someone marked them not an employee.
     pub excluded: usize,
     /// Source rows that could not be used, each with why.
-    pub skipped: Vec<String>,
+    pub skipped: Vec<SkippedRow>,
     /// Users matched by keeping an earlier run's link (see [`keep_links`]).
     pub kept_links: usize,
     /// Their ids: a link one of them had ends.
@@ -387,22 +425,19 @@ pub async fn match_users(
 /// A user the matcher linked in an earlier run and now finds ambiguous
 /// between that employee and others (a namesake joined since) keeps the
 /// link: the evidence that made it is still there, only a candidate came,
-/// and the PodFactory user existed before the newcomer did. Turned into a
-/// match (saying so), it is not also a case for a person, and the report's
-/// matched count is the links kept current. Returns how many.
+/// and the PodFactory user existed before the newcomer did. Not when
+/// another user is linked to that employee this run (it lost the employee
+/// to stronger evidence, which is no namesake's doing). Turned into a
+/// match (saying so, with the matcher's confidence), it is not also a case
+/// for a person, and the report's matched count is the links kept current.
+/// Returns how many.
 fn keep_links(
     results: &mut [crate::matching::MatchResult],
     current: &std::collections::HashMap<String, crate::store::CurrentLink>,
 ) -> usize {
     use crate::matching::{MatchStatus, MatchedBy};
-    const KINDS: [MatchedBy; 6] = [
-        MatchedBy::Manual,
-        MatchedBy::Email,
-        MatchedBy::EmailSuffix,
-        MatchedBy::PreviousName,
-        MatchedBy::Name,
-        MatchedBy::FuzzyName,
-    ];
+    let mut taken: std::collections::HashSet<crate::model::EmployeeId> =
+        results.iter().filter_map(|r| r.employee_id).collect();
     let mut kept = 0;
     for r in results
         .iter_mut()
@@ -414,17 +449,14 @@ fn keep_links(
         let Some(c) = r
             .candidates
             .iter()
-            .find(|c| c.employee_id.0 == link.employee_id)
+            .find(|c| c.employee_id.0 == link.employee_id && !taken.contains(&c.employee_id))
         else {
             continue;
         };
+        taken.insert(c.employee_id);
         r.status = MatchStatus::Matched;
         r.employee_id = Some(c.employee_id);
-        r.matched_by = KINDS
-            .into_iter()
-            .find(|k| k.as_str() == link.matched_by)
-            .or(Some(MatchedBy::FuzzyName));
-        r.confidence = c.score;
+        r.matched_by = MatchedBy::parse(&link.matched_by).or(Some(MatchedBy::Name));
         r.explanation = format!(
             "kept the link to employee {} an earlier run made; now {}",
             c.employee_id, r.explanation
@@ -490,13 +522,15 @@ impl Matching {
                 .collect();
             out.push(f);
         }
-        for why in &self.skipped {
-            out.push(Finding::new(
+        for row in &self.skipped {
+            let mut f = Finding::new(
                 FindingKind::InvalidPodfactoryRow,
                 None,
                 vec![],
-                format!("{why}; the row was skipped, the other users matched"),
-            ));
+                format!("{}; the row was skipped, the other users matched", row.why),
+            );
+            f.podfactory_user_id = row.podfactory_user_id.clone();
+            out.push(f);
         }
         for id in &self.without_user {
             out.push(Finding::new(
@@ -548,7 +582,14 @@ impl Matching {
         // employee, or a manual link whose mapping was deleted and that the
         // matcher did not make again. A mapping still there (its employee
         // invalid this run, say) keeps its link; a link the matcher made
-        // stays while the user is only ambiguous for a while.
+        // stays while the user is only ambiguous for a while, unless its
+        // employee is linked to another user now (stronger evidence took
+        // it: one user per employee, as the matcher decides).
+        let linked: std::collections::HashSet<i64> = self
+            .results
+            .iter()
+            .filter_map(|r| Some(r.employee_id?.0))
+            .collect();
         for id in &self.excluded_ids {
             if current.contains_key(id) && handled.insert(id.as_str()) {
                 links.ended.push(id.clone());
@@ -556,8 +597,11 @@ impl Matching {
         }
         for (u, r) in self.users.iter().zip(&self.results) {
             let (Some(emp), Some(by)) = (r.employee_id, r.matched_by) else {
-                let manual = current.get(&u.id).is_some_and(|l| l.manual());
-                if manual && !self.mapped.contains(&u.id) && handled.insert(u.id.as_str()) {
+                let ends = current.get(&u.id).is_some_and(|l| match l.manual() {
+                    true => !self.mapped.contains(&u.id),
+                    false => linked.contains(&l.employee_id),
+                });
+                if ends && handled.insert(u.id.as_str()) {
                     links.ended.push(u.id.clone());
                 }
                 continue;
@@ -612,7 +656,7 @@ impl Matching {
         if !links.ended.is_empty() {
             tracing::info!(
                 count = links.ended.len(),
-                "podfactory: links a person took back ended"
+                "podfactory: links ended (taken back by a person, or their employee now linked to another user)"
             );
         }
         store.record_podfactory_links(&links, now).await?;

@@ -108,6 +108,7 @@ pub fn human(r: &RunReport) -> String {
             },
             match pf.skipped_rows {
                 0 => String::new(),
+                1 => ", 1 row skipped".to_string(),
                 n => format!(", {n} rows skipped"),
             }
         );

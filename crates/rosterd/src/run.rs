@@ -836,7 +836,10 @@ async fn execute(
     // ambiguous, and recording compares with them. Read after the sources,
     // not with them: read alongside, they slowed the export's parse as
     // much as they saved, and were held through matching.
-    let links = store.podfactory_link_state().await?;
+    let links = match &podfactory_users {
+        Ok(Some(_)) => store.podfactory_link_state().await?,
+        _ => HashMap::new(),
+    };
     let (mut matching, source_finding) = match podfactory_users {
         Ok(pf_users) => {
             let m = crate::podfactory::match_users(
@@ -1056,8 +1059,6 @@ async fn execute(
         return Ok(());
     }
     ctx.verify_leader().await?;
-    // What this run applied may have written the audit meanwhile (creates
-    // and links do): read it again.
     record_links(store, &accounts, &matching, report, true, &links).await?;
     report.timings.record_ms = lap(&mut mark);
     let verdict = crate::outcome::applied(&tally, cut);

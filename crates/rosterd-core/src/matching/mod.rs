@@ -183,6 +183,21 @@ pub enum MatchedBy {
 }
 
 impl MatchedBy {
+    /// Every kind, for reading one back from its stored string.
+    pub const ALL: [MatchedBy; 6] = [
+        MatchedBy::Manual,
+        MatchedBy::Email,
+        MatchedBy::EmailSuffix,
+        MatchedBy::PreviousName,
+        MatchedBy::Name,
+        MatchedBy::FuzzyName,
+    ];
+
+    /// The kind [`MatchedBy::as_str`] wrote.
+    pub fn parse(s: &str) -> Option<MatchedBy> {
+        MatchedBy::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     /// `auth0_employee_mapping_audit.matched_by`: `manual`, `email` or `name`.
     pub fn audit_kind(&self) -> &'static str {
         match self {
