@@ -346,3 +346,31 @@ fn the_sample_podfactory_export_reads_back_as_written() {
         "every sample employee is a valid row"
     );
 }
+
+/// A stray quote that is never closed costs its own row, not every row
+/// after it (the CSV reader would take them all in as one field).
+#[test]
+fn a_quote_never_closed_costs_one_row() {
+    // The row left the wrong width.
+    let text = "id,name,email,user_role\npf-1,\"Ann Lee,,\npf-2,Bo Chen,,\npf-3,Cy Wu,,\n";
+    let read = read_podfactory(text.as_bytes(), "P.csv").unwrap();
+    let ids: Vec<&str> = read.rows.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["pf-2", "pf-3"]);
+    let skipped: Vec<String> = read.skipped.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        skipped,
+        ["P.csv: line 2: a quote opened on this line is never closed (it took in the next 2 lines); \
+          this row is skipped and reading goes on with the next line"]
+    );
+    // In the last column, the row is the right width: it ran to the end.
+    let text = "id,name,email,user_role\npf-1,Ann Lee,,\"Picker\npf-2,Bo Chen,,\npf-3,Cy Wu,,\n";
+    let read = read_podfactory(text.as_bytes(), "P.csv").unwrap();
+    let ids: Vec<&str> = read.rows.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["pf-2", "pf-3"]);
+    assert_eq!(read.skipped.len(), 1);
+    // A quoted line break inside a row that closes is a field like any other.
+    let text = "id,name,email,user_role\npf-1,\"Ann\nLee\",,\npf-2,Bo Chen,,\n";
+    let read = read_podfactory(text.as_bytes(), "P.csv").unwrap();
+    assert_eq!(read.rows.len(), 2, "{:?}", read.skipped);
+    assert_eq!(read.rows[0].name.as_deref(), Some("Ann\nLee"));
+}

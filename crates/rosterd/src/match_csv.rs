@@ -255,25 +255,44 @@ impl fmt::Display for CsvError {
     }
 }
 
-/// A CSV file read as UTF-8 rows under a checked header.
-struct Table<R: Read> {
+/// A CSV file read as UTF-8 rows under a checked header. Held in memory
+/// (exports are megabytes), so reading can start again after a quote that
+/// is never closed.
+struct Table {
     file: String,
-    reader: ::csv::Reader<R>,
+    bytes: std::sync::Arc<[u8]>,
+    reader: ::csv::Reader<std::io::Cursor<std::sync::Arc<[u8]>>>,
     header: Vec<String>,
 }
 
-impl<R: Read> Table<R> {
-    fn open(input: R, file: &str, required: &[&str]) -> Result<Self, CsvError> {
+/// Where a record starts: its line and byte.
+#[derive(Clone, Copy)]
+struct Start {
+    line: u64,
+    byte: u64,
+}
+
+impl Table {
+    fn open(mut input: impl Read, file: &str, required: &[&str]) -> Result<Self, CsvError> {
+        let mut bytes = Vec::new();
+        input.read_to_end(&mut bytes).map_err(|e| CsvError {
+            file: file.to_string(),
+            line: 0,
+            column: None,
+            message: e.to_string(),
+        })?;
+        let bytes: std::sync::Arc<[u8]> = bytes.into();
         let reader = ::csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(input);
+            .from_reader(std::io::Cursor::new(bytes.clone()));
         let mut table = Table {
             file: file.to_string(),
+            bytes,
             reader,
             header: Vec::new(),
         };
-        let Some((line, fields)) = table.next_raw()? else {
+        let Some((Start { line, .. }, fields)) = table.next_raw()? else {
             return Err(table.error(
                 1,
                 None,
@@ -334,7 +353,7 @@ impl<R: Read> Table<R> {
 
     /// The next row, with its line number: its fields as UTF-8, or why the
     /// row cannot be read (the file can be, so reading goes on).
-    fn next_raw(&mut self) -> Result<Option<(u64, RawRow)>, CsvError> {
+    fn next_raw(&mut self) -> Result<Option<(Start, RawRow)>, CsvError> {
         let mut record = ::csv::ByteRecord::new();
         let more = self.reader.read_byte_record(&mut record).map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
@@ -348,7 +367,13 @@ impl<R: Read> Table<R> {
         if !more {
             return Ok(None);
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let start = record
+            .position()
+            .map_or(Start { line: 0, byte: 0 }, |p| Start {
+                line: p.line(),
+                byte: p.byte(),
+            });
+        let line = start.line;
         let fields = record
             .iter()
             .enumerate()
@@ -365,7 +390,25 @@ impl<R: Read> Table<R> {
                 })
             })
             .collect();
-        Ok(Some((line, fields)))
+        Ok(Some((start, fields)))
+    }
+
+    /// After a record that began at `start` and ran over several lines
+    /// when it should not have: a quote opened there and never closed
+    /// swallowed the lines after it. Read again from the next line, so one
+    /// stray quote costs one row, not the rest of the file. Returns how many
+    /// lines it had swallowed, or `None` for a record on one line.
+    fn resume_after_stray_quote(&mut self, start: Start) -> Option<u64> {
+        let swallowed = self.reader.position().line().saturating_sub(start.line + 1);
+        if swallowed == 0 {
+            return None;
+        }
+        let rest = &self.bytes[start.byte as usize..];
+        let next = start.byte + rest.iter().position(|&b| b == b'\n')? as u64 + 1;
+        let mut at = ::csv::Position::new();
+        at.set_byte(next).set_line(start.line + 1);
+        self.reader.seek(at).ok()?;
+        Some(swallowed)
     }
 
     /// Every data row through `parse`, each checked first to have the
@@ -378,7 +421,37 @@ impl<R: Read> Table<R> {
             rows: Vec::new(),
             skipped: Vec::new(),
         };
-        while let Some((line, fields)) = self.next_raw()? {
+        while let Some((start, fields)) = self.next_raw()? {
+            let line = start.line;
+            // A quoted field may hold a line break. A row over several lines
+            // that is the wrong width, or holds an odd number of quotes (one
+            // opened and never closed, taking in the file to its end), is a
+            // stray quote.
+            let end = self.reader.position().byte() as usize;
+            let quotes = || {
+                self.bytes[start.byte as usize..end.min(self.bytes.len())]
+                    .iter()
+                    .filter(|&&b| b == b'"')
+                    .count()
+            };
+            let stray = match &fields {
+                Ok(f) => f.len() != self.header.len() || quotes() % 2 == 1,
+                Err(_) => true,
+            };
+            if stray {
+                if let Some(swallowed) = self.resume_after_stray_quote(start) {
+                    out.skipped.push(self.error(
+                        line,
+                        None,
+                        format!(
+                            "a quote opened on this line is never closed (it took in the next {swallowed} line{}); \
+                             this row is skipped and reading goes on with the next line",
+                            if swallowed == 1 { "" } else { "s" }
+                        ),
+                    ));
+                    continue;
+                }
+            }
             let row = fields.and_then(|f| {
                 if f.len() != self.header.len() {
                     return Err(self.error(
