@@ -389,14 +389,12 @@ async fn an_import_whose_answer_was_lost_is_linked_by_the_next_run(db: Db) {
     api.clear_faults().await;
     assert_eq!(r.failed.get("create"), Some(&8), "{r:#?}");
     // The lost jobs complete in the background.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while api.state().await["users"].as_array().unwrap().len() < rows.len() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the lost import never completed"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the lost import to complete",
+        std::time::Duration::from_secs(20),
+        || async { (api.users().await.len() >= rows.len()).then_some(()) },
+    )
+    .await;
     let next = run(&ctx).await;
     assert_eq!(next.status, RunStatus::Succeeded, "{next:#?}");
     assert!(!next.planned.contains_key("create"), "{:?}", next.planned);

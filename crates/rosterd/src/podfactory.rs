@@ -244,9 +244,9 @@ fn is_statement_timeout(e: &sqlx::Error) -> bool {
 type Row4 = (String, Option<String>, Option<String>, Option<String>);
 
 /// One row as four texts, whatever the driver's column types; an integer id
-/// becomes its decimal text. A missing column fails the source (the query
-/// is wrong); a row without an id, or with a value that is neither text
-/// nor an integer, is the row's own problem.
+/// becomes its decimal text. A missing column, or one of a type that is
+/// neither text nor an integer, fails the source (the query is wrong); a
+/// row without an id is the row's own problem (the inner error).
 fn read_row<R: Row>(row: &R) -> Result<Result<Row4, String>, SourceError>
 where
     usize: sqlx::ColumnIndex<R>,

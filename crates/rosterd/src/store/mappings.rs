@@ -171,7 +171,7 @@ pub struct CurrentLink {
 
 impl CurrentLink {
     pub fn manual(&self) -> bool {
-        self.matched_by == "manual"
+        self.matched_by == crate::matching::MatchedBy::Manual.as_str()
     }
 }
 
