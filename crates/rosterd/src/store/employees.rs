@@ -355,9 +355,11 @@ where
 }
 
 /// A pooled connection made read-only: closed when dropped, not returned to
-/// the pool, unless its state was reset. A future dropped mid-read (an HTTP
-/// request timing out, a client going away) must not leave a read-only
-/// connection for rosterd's own writes.
+/// the pool, unless its read succeeded and its state was reset. A future
+/// dropped mid-read (an HTTP request timing out, a client going away) must
+/// not leave a read-only connection for rosterd's own writes; nor is one
+/// whose query failed (a bad column, a timeout) trusted back: sqlx-mysql was
+/// seen to panic decoding the next query on such a connection.
 #[cfg(any(feature = "mysql", feature = "sqlite"))]
 struct ReadOnlyConnection<DB: sqlx::Database> {
     conn: PoolConnection<DB>,
@@ -395,7 +397,7 @@ pub(crate) async fn read_only_mysql(
     let mut c = ReadOnlyConnection::acquire(pool).await?;
     c.conn.execute("START TRANSACTION READ ONLY").await?;
     let rows = at_most(bound(sqlx::query(sql), id).fetch(&mut *c.conn), max_rows).await;
-    c.reset = c.conn.execute("ROLLBACK").await.is_ok();
+    c.reset = rows.is_ok() && c.conn.execute("ROLLBACK").await.is_ok();
     rows
 }
 
@@ -411,7 +413,7 @@ pub(crate) async fn read_only_sqlite(
     let mut c = ReadOnlyConnection::acquire(pool).await?;
     c.conn.execute("PRAGMA query_only = ON").await?;
     let rows = at_most(bound(sqlx::query(sql), id).fetch(&mut *c.conn), max_rows).await;
-    c.reset = c.conn.execute("PRAGMA query_only = OFF").await.is_ok();
+    c.reset = rows.is_ok() && c.conn.execute("PRAGMA query_only = OFF").await.is_ok();
     rows
 }
 
