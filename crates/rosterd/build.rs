@@ -1,6 +1,40 @@
-// The migrations are embedded at compile time (sqlx::migrate!): a new or
-// edited file under migrations/ must rebuild the crate, or a binary would
-// ship without it.
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
 fn main() {
+    // The migrations are embedded at compile time (sqlx::migrate!): a new or
+    // edited file under migrations/ must rebuild the crate, or a binary would
+    // ship without it.
     println!("cargo:rerun-if-changed=../../migrations");
+    // What the matcher is: its code (rosterd-core) and the crates it was
+    // built with. A stored match is reused only by the matcher that made it
+    // (`match_memo`, which is part of it: it says what of a match is
+    // kept), so a build with another matcher matches again.
+    println!("cargo:rerun-if-changed=../rosterd-core/src");
+    println!("cargo:rerun-if-changed=../../Cargo.lock");
+    println!("cargo:rerun-if-changed=src/match_memo.rs");
+    let mut files = Vec::new();
+    walk(Path::new("../rosterd-core/src"), &mut files);
+    files.sort();
+    files.push(PathBuf::from("../../Cargo.lock"));
+    files.push(PathBuf::from("src/match_memo.rs"));
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in &files {
+        f.hash(&mut h);
+        std::fs::read(f)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+            .hash(&mut h);
+    }
+    println!("cargo:rustc-env=ROSTERD_MATCHER_DIGEST={:016x}", h.finish());
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            walk(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
 }

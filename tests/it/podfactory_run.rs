@@ -8,6 +8,7 @@ use rosterd::store::{Backend, Store};
 on_every_backend!(
     matching_links_records_history_and_reports,
     rich_metadata_puts_the_podfactory_link_on_the_account_and_converges,
+    the_last_match_is_reused_only_while_its_inputs_are_unchanged,
 );
 
 async fn rows(store: &Store, sql: &str) -> Vec<(String, i64, String, Option<String>)> {
@@ -367,4 +368,119 @@ async fn a_link_taken_by_stronger_evidence_ends_and_is_not_kept() {
         .map(|(p, e, m, _)| (p.as_str(), *e, m.as_str()))
         .collect();
     assert_eq!(current, [("pf9", 1, "email")]);
+}
+
+/// A run whose employees, users, mappings and settings are the last
+/// match's reads that match back (same links, findings and counts), and
+/// any change to them matches again; a stored match that no longer reads
+/// costs a match, not the run.
+async fn the_last_match_is_reused_only_while_its_inputs_are_unchanged(db: Db) {
+    let w = csv_world(
+        db,
+        "id,name,email,user_role\n\
+         pf1,Ana Perez,ana.perez@example.com,Picker\n\
+         pf3,\"Twain, Cy\",,Picker\n\
+         pf5,Sam Lee,,Packer\n",
+        &[
+            employee(1, "Ana Pérez", "ana.perez@example.com", true),
+            employee(3, "Cy Twain", "cy@example.com", true),
+            employee(4, "Sam Lee", "sam.lee@example.com", true),
+            employee(5, "Sam Lee", "samuel.lee@example.com", true),
+        ],
+        |_| {},
+    )
+    .await;
+    let ctx = &w.ctx;
+    let links = || async {
+        rows(&ctx.store, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL ORDER BY podfactory_user_id").await
+    };
+    let first = run(ctx).await;
+    let pf = first.podfactory.clone().unwrap();
+    assert!(!pf.reused_match, "{pf:?}");
+    assert_eq!(
+        (pf.matched, pf.ambiguous, pf.new_links),
+        (2, 1, 2),
+        "{pf:?}"
+    );
+    let linked = links().await;
+
+    let second = run(ctx).await;
+    let again = second.podfactory.clone().unwrap();
+    assert!(again.reused_match, "{again:?}");
+    assert_eq!(
+        (
+            again.matched,
+            again.ambiguous,
+            again.unmatched,
+            again.new_links
+        ),
+        (2, 1, 0, 0),
+        "{again:?}"
+    );
+    assert_eq!(second.findings, first.findings);
+    assert_eq!(links().await, linked);
+    assert!(rosterd::report::human(&second).contains("the last match reused"));
+    // The ambiguous Sam Lee's finding still names both candidates.
+    let plan: serde_json::Value = serde_json::from_str(
+        &ctx.store
+            .get_run(second.run_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .plan
+            .unwrap(),
+    )
+    .unwrap();
+    let amb = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "ambiguous_podfactory_user")
+        .expect("the ambiguous user's finding");
+    assert_eq!(amb["candidates"].as_array().unwrap().len(), 2, "{amb}");
+
+    // A user's email changes: matched again, and the link follows it.
+    std::fs::write(
+        &w.csv,
+        "id,name,email,user_role\n\
+         pf1,Ana Perez,ana.perez@example.com,Picker\n\
+         pf3,\"Twain, Cy\",,Picker\n\
+         pf5,Sam Lee,samuel.lee@example.com,Packer\n",
+    )
+    .unwrap();
+    let third = run(ctx).await.podfactory.unwrap();
+    assert!(!third.reused_match, "{third:?}");
+    assert_eq!((third.matched, third.new_links), (3, 1), "{third:?}");
+    assert!(links()
+        .await
+        .iter()
+        .any(|(p, e, m, _)| (p.as_str(), *e, m.as_str()) == ("pf5", 5, "email")));
+
+    // An employee's change does too.
+    exec(
+        &ctx.store,
+        "UPDATE employees SET full_name = 'Cy Twain-Hart' WHERE id = 3",
+    )
+    .await;
+    assert!(!run(ctx).await.podfactory.unwrap().reused_match);
+    let settled = run(ctx).await.podfactory.unwrap();
+    assert!(settled.reused_match, "{settled:?}");
+
+    // A stored match that does not read is matched again, the run unharmed.
+    let stored: Vec<(String,)> =
+        fetch_all(&ctx.store, "SELECT fingerprint FROM podfactory_match_memo").await;
+    ctx.store
+        .put_match_memo(&stored[0].0, b"not gzip", chrono::Utc::now())
+        .await
+        .unwrap();
+    let r = run(ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
+    let pf = r.podfactory.unwrap();
+    assert!(!pf.reused_match);
+    assert_eq!(
+        (pf.matched, pf.ambiguous, pf.unmatched, pf.new_links),
+        (settled.matched, settled.ambiguous, settled.unmatched, 0),
+        "{pf:?}"
+    );
+    assert!(run(ctx).await.podfactory.unwrap().reused_match);
 }

@@ -17,6 +17,7 @@ pub mod driver;
 pub mod held;
 pub mod http;
 pub mod match_csv;
+pub mod match_memo;
 pub mod metrics;
 pub mod notify;
 pub mod outcome;

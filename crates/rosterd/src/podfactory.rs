@@ -302,6 +302,8 @@ pub struct Matching {
     /// The users matched: the source's, without those marked not an
     /// employee.
     pub users: Vec<PodFactoryUser>,
+    /// The results are the last match's: its inputs were these.
+    pub reused: bool,
     /// Users left out because someone marked them not an employee.
     pub excluded: usize,
     /// Source rows that could not be used, each with why.
@@ -337,6 +339,9 @@ pub struct Summary {
     pub kept_links: usize,
     /// Links made or changed by this run.
     pub new_links: usize,
+    /// Employees, users, mappings and settings were what the last match
+    /// was made from: its results were read back, not matched again.
+    pub reused_match: bool,
     /// Matched users whose employee has an Auth0 account.
     pub with_auth0_account: usize,
 }
@@ -402,7 +407,8 @@ pub async fn match_users(
         })
         .collect();
     let settings = s.match_settings();
-    let mut results = matching::match_users(&match_employees, &users, &manual, &settings);
+    let (mut results, reused) =
+        crate::match_memo::results(store, &match_employees, &users, &manual, &settings).await;
     let kept_links = keep_links(&mut results, current);
     let mapped = manual.into_iter().map(|m| m.podfactory_user_id).collect();
     let without_user = matching::employees_without_user(&match_employees, &results);
@@ -411,6 +417,7 @@ pub async fn match_users(
         .then(|| matching::sync_metadata(&match_employees, &users, &results, &settings));
     Ok(Some(Matching {
         users,
+        reused,
         excluded,
         skipped,
         kept_links,
@@ -554,6 +561,7 @@ impl Matching {
             excluded: self.excluded,
             skipped_rows: self.skipped.len(),
             kept_links: self.kept_links,
+            reused_match: self.reused,
             ..Summary::default()
         }
     }

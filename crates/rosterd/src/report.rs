@@ -92,7 +92,7 @@ pub fn human(r: &RunReport) -> String {
     if let Some(pf) = &r.podfactory {
         let _ = writeln!(
             out,
-            "  podfactory: {} users: {} matched ({} new links{}), {} ambiguous, {} unmatched{}{}",
+            "  podfactory: {} users: {} matched ({} new links{}), {} ambiguous, {} unmatched{}{}{}",
             pf.users,
             pf.matched,
             pf.new_links,
@@ -110,6 +110,10 @@ pub fn human(r: &RunReport) -> String {
                 0 => String::new(),
                 1 => ", 1 row skipped".to_string(),
                 n => format!(", {n} rows skipped"),
+            },
+            match pf.reused_match {
+                true => "; inputs unchanged, the last match reused",
+                false => "",
             }
         );
     }

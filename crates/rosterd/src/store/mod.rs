@@ -33,6 +33,7 @@ mod employees;
 mod latency;
 mod lock;
 mod mappings;
+mod match_memo;
 mod migrations;
 mod pause;
 mod runs;
