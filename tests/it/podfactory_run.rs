@@ -439,6 +439,19 @@ async fn the_last_match_is_reused_only_while_its_inputs_are_unchanged(db: Db) {
         .expect("the ambiguous user's finding");
     assert_eq!(amb["candidates"].as_array().unwrap().len(), 2, "{amb}");
 
+    // The same rows in another order are the same inputs.
+    std::fs::write(
+        &w.csv,
+        "id,name,email,user_role\n\
+         pf5,Sam Lee,,Packer\n\
+         pf3,\"Twain, Cy\",,Picker\n\
+         pf1,Ana Perez,ana.perez@example.com,Picker\n",
+    )
+    .unwrap();
+    let reordered = run(ctx).await.podfactory.unwrap();
+    assert!(reordered.reused_match, "{reordered:?}");
+    assert_eq!((reordered.matched, reordered.new_links), (2, 0));
+
     // A user's email changes: matched again, and the link follows it.
     std::fs::write(
         &w.csv,

@@ -367,6 +367,11 @@ pub async fn match_users(
         .into_iter()
         .map(|n| n.podfactory_user_id)
         .collect();
+    // In id order, as the employees below: a query's rows come in no set
+    // order (PostgreSQL's synchronized and parallel scans start anywhere),
+    // and the same rows must match, and fingerprint, the same.
+    let mut users = users;
+    users.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     let (users, excluded_users): (Vec<PodFactoryUser>, Vec<PodFactoryUser>) = users
         .into_iter()
         .partition(|u| !not_employees.contains(&u.id));
@@ -390,13 +395,14 @@ pub async fn match_users(
             .unwrap_or_else(|| u.app_metadata.previous_names.clone());
         previous.insert(id, names);
     }
-    let match_employees: Vec<MatchEmployee> = employees
+    let mut match_employees: Vec<MatchEmployee> = employees
         .iter()
         .map(|e| {
             let names = previous.get(&e.id.0).map_or(&[][..], Vec::as_slice);
             MatchEmployee::from_employee(e, names)
         })
         .collect();
+    match_employees.sort_by_key(|e| e.id);
     let manual: Vec<ManualMapping> = store
         .manual_mappings()
         .await?

@@ -560,8 +560,9 @@ async fn locked_run(
             timings: PhaseTimings::default(),
         };
         let mut end = RunEnd::default();
+        let mut planned = None;
         let deadline = started + std::time::Duration::from_secs(ctx.settings.reconcile.run_deadline_secs);
-        if let Err(e) = execute(ctx, run_id, opts, stop, deadline, &mut report, &mut end).await {
+        if let Err(e) = execute(ctx, run_id, opts, stop, deadline, &mut report, &mut end, &mut planned).await {
             report.status = RunStatus::Failed;
             report.failed_stage = Some(stage_of(&e));
             report.error = Some(crate::telemetry::error_chain(e.as_ref()));
@@ -573,6 +574,12 @@ async fn locked_run(
         end.held_reason = report.held_reason.clone();
         end.actions_succeeded = report.succeeded.values().sum::<usize>() as i64;
         end.actions_failed = report.failed.values().sum::<usize>() as i64;
+        // The plan as stored, written once the run's data is gone: at
+        // 100,000 users its JSON is as large as the accounts it came from.
+        if let Some(plan) = planned.as_ref().or(report.plan.as_ref()) {
+            end.plan = Some(StoredPlan::write(plan));
+        }
+        drop(planned);
         // The plan is stored on its own (`end.plan`), not twice.
         let plan = report.plan.take();
         end.summary = serde_json::to_string(&report).ok();
@@ -762,7 +769,9 @@ fn record_metrics(m: &Metrics, r: &RunReport, trigger: Trigger) {
 }
 
 /// The body of a run. An `Err` is a failure of the whole run (a source could
-/// not be read); failures of single actions are counted in the report.
+/// not be read); failures of single actions are counted in the report. The
+/// plan, once made, is in `planned` or (nothing applied) `report.plan`.
+#[allow(clippy::too_many_arguments)]
 async fn execute(
     ctx: &Context,
     run_id: i64,
@@ -771,6 +780,7 @@ async fn execute(
     deadline: Instant,
     report: &mut RunReport,
     end: &mut RunEnd,
+    planned: &mut Option<Plan>,
 ) -> anyhow::Result<()> {
     let s = &ctx.settings;
     let store = &ctx.store;
@@ -885,22 +895,22 @@ async fn execute(
         podfactory_sync: matching.as_mut().and_then(|m| m.sync.take()),
         roles: Some(roles),
     };
-    let mut plan = plan::plan(&employees, &users, &invalid, &policy);
-    plan.findings.extend(unidentified);
-    plan.findings.extend(source_finding);
+    let mut made = plan::plan(&employees, &users, &invalid, &policy);
+    made.findings.extend(unidentified);
+    made.findings.extend(source_finding);
     if let Some(m) = &matching {
-        plan.findings.extend(m.findings(&employees));
+        made.findings.extend(m.findings(&employees));
         report.podfactory = Some(m.summary());
     }
+    let plan: &Plan = planned.insert(made);
     report.stats = plan.stats.clone();
-    report.scheduled = scheduled_blocks(&plan, &employees, &s.policy.departures);
-    report.planned = plan::action_counts(&plan);
-    report.findings = plan::finding_counts(&plan);
+    report.scheduled = scheduled_blocks(plan, &employees, &s.policy.departures);
+    report.planned = plan::action_counts(plan);
+    report.findings = plan::finding_counts(plan);
     report.finding_examples = crate::report::finding_examples(&plan.findings);
-    ctx.metrics.observe_plan(&plan, opts.dry_run);
+    ctx.metrics.observe_plan(plan, opts.dry_run);
     end.actions_planned = plan.actions.len() as i64;
     end.findings_count = plan.findings.len() as i64;
-    end.plan = Some(StoredPlan::write(&plan));
     // Only an ordering aid for the triage queue: never fails the run. A
     // leader's write, like every other.
     let complete = report.podfactory_error.is_none();
@@ -924,7 +934,7 @@ async fn execute(
     // wins instead, and this run is guarded like any other). The approved
     // plan then passes if nothing changed since it was held; otherwise the
     // fresh plan faces the guard like any other.
-    let mut held = guard::check_plan(&plan, &guard_policy);
+    let mut held = guard::check_plan(plan, &guard_policy);
     if let Some(approval) = &opts.approval {
         let id = approval.held_run_id;
         let decision = crate::store::HeldDecision::Approved;
@@ -969,7 +979,7 @@ async fn execute(
     // until it changes.
     let mut rejected = None;
     if held.is_some() && opts.approval.is_none() {
-        rejected = same_as_rejected(store, &plan).await?;
+        rejected = same_as_rejected(store, plan).await?;
     }
     let apply =
         !opts.dry_run && s.mode == Mode::Enforce && held.is_none() && report.paused.is_none();
@@ -994,7 +1004,7 @@ async fn execute(
         };
         report.held_reason = Some(reason.to_string());
         report.error = rejected;
-        report.plan = Some(plan);
+        report.plan = planned.take();
         return Ok(());
     }
     // PodFactory links are rosterd's own records: kept in observe mode too,
@@ -1014,7 +1024,7 @@ async fn execute(
             report.timings.record_ms = lap(&mut mark);
         }
         report.status = RunStatus::Succeeded;
-        report.plan = Some(plan);
+        report.plan = planned.take();
         return Ok(());
     }
 
@@ -1022,7 +1032,7 @@ async fn execute(
     report.applied = true;
     let by_id: BTreeMap<EmployeeId, &Employee> = employees.iter().map(|e| (e.id, e)).collect();
     let roles = policy.roles.as_ref().expect("set above");
-    let outcomes = apply_all(ctx, run_id, &plan, &by_id, roles, stop, deadline, report).await;
+    let outcomes = apply_all(ctx, run_id, plan, &by_id, roles, stop, deadline, report).await;
     let whom = plan.actions.iter().map(|a| {
         let whom = match a.action.employee_id() {
             Some(id) => format!("employee {id}"),
