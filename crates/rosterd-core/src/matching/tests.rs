@@ -347,3 +347,30 @@ fn an_edit_in_the_middle_of_a_short_surname_still_finds_the_employee() {
     ];
     assert_eq!(one(&staff, "Rachel Evens", "").employee_id, None);
 }
+
+#[test]
+fn spanish_short_forms_and_other_spellings_of_a_given_name_link() {
+    let staff = [
+        emp(1, "Jesús Morales", "jesus.morales@pw.com"),
+        emp(2, "Jeffrey Barker", "jeffrey.barker@pw.com"),
+        emp(3, "Youssef Saleh", "youssef.saleh@pw.com"),
+        emp(4, "José González", "jose.gonzalez@pw.com"),
+        emp(5, "Joseph Gonzalez", "joseph.gonzalez@pw.com"),
+    ];
+    for (typed, want) in [
+        ("Chuy Morales", 1),
+        ("Geoffrey Barker", 2),
+        ("Yusuf Saleh", 3),
+    ] {
+        let r = one(&staff, typed, "");
+        assert_eq!(
+            linked(&r),
+            Some((want, MatchedBy::FuzzyName)),
+            "{typed}: {r:?}"
+        );
+    }
+    // `Joe` is short for José and for Joseph: a tie, left to a person.
+    let r = one(&staff, "Joe Gonzalez", "");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    assert_eq!(r.candidates.len(), 2, "{r:?}");
+}
