@@ -16,6 +16,8 @@
 //! | C | phonetic code | exact | given-name typos |
 //! | D | first letter | exact | initials, short forms, unknown nicknames |
 //! | G | phonetic code | phonetic code | a typo in each (`Jonh Smiht`) |
+//! | H | name or its formal names | first 2 + last 2 letters | an edit mid-way in a short surname (`Evqns`, `Evns`) |
+//! | I | first 2 + last 2 letters | exact | an edit mid-way in a given name (`Rahcel`) |
 //! | X | whole name run together | | `johndoe`, mononyms |
 //!
 //! Keys are taken from every form of a name, so a name with surname
@@ -129,11 +131,21 @@ fn pair_keys(given: &str, family: &str, out: &mut Vec<u64>) {
     let letters = &mut buf[..family.len().min(32)];
     letters.copy_from_slice(&family.as_bytes()[..letters.len()]);
     letters.sort_unstable();
+    // Ends kept, middle dropped: an edit in the middle of a short
+    // surname (`Evqns`, `Evns`) changes both its first and last three.
+    let ends = [prefix(family, 2), suffix(family, 2)].concat();
     for g in given_groups(given) {
         out.push(key(b'A', &[g.as_bytes(), &fp[..]]));
         out.push(key(b'B', &[g, head]));
         out.push(key(b'E', &[g, tail]));
         out.push(key(b'F', &[g.as_bytes(), &*letters]));
+        if family.len() >= 4 {
+            out.push(key(b'H', &[g, ends.as_str()]));
+        }
+    }
+    if given.len() >= 4 {
+        let given_ends = [prefix(given, 2), suffix(given, 2)].concat();
+        out.push(key(b'I', &[given_ends.as_str(), family]));
     }
     let gp = phonetic(given).to_le_bytes();
     out.push(key(b'C', &[&gp[..], family.as_bytes()]));

@@ -24,7 +24,10 @@
 //! station login). Then the links are made one-to-one: an employee claimed
 //! by several users goes to the one with clearly stronger evidence, the
 //! others become ambiguous; the email-linked or manually mapped owner of an
-//! employee keeps it against name claims.
+//! employee keeps it against name claims. One exception: users whose
+//! different emails are all the employee's mailbox, as it is or without a
+//! station suffix (`jdoe@…`, `jdoe.shp@…`), are one person's several
+//! PodFactory logins, and all are linked.
 //!
 //! Activity is not evidence: PodFactory lists leavers too, so inactive
 //! employees are candidates like any other, and an active and an inactive

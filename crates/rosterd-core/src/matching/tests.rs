@@ -257,3 +257,120 @@ fn every_result_says_what_spoke_for_and_against_it_and_the_runner_up() {
         "{r:?}"
     );
 }
+
+fn users(rows: &[(&str, &str, &str)]) -> Vec<PodFactoryUser> {
+    rows.iter()
+        .map(|(id, name, email)| PodFactoryUser {
+            id: id.to_string(),
+            name: Some(name.to_string()),
+            email: (!email.is_empty()).then(|| email.to_string()),
+            user_role: None,
+        })
+        .collect()
+}
+
+fn run(staff: &[EmployeeRecord], rows: &[(&str, &str, &str)]) -> Vec<MatchResult> {
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    match_users(&view, &users(rows), &[], &MatchSettings::default())
+}
+
+#[test]
+fn several_logins_on_the_employees_mailbox_are_all_linked() {
+    let staff = [
+        emp(1, "Francisco Molina", "francisco.molina@pw.com"),
+        emp(2, "Ana Ruiz", "ana.ruiz@pw.com"),
+    ];
+    // One person's logins: the mailbox itself and a station variant of it.
+    let rs = run(
+        &staff,
+        &[
+            ("a", "Francisco Molina", "francisco.molina@pw.com"),
+            ("b", "Francisco Molina", "francisco.molina.shp@pw.com"),
+            ("c", "Paco Molina", "FRANCISCO.MOLINA+pack@pw.com"),
+        ],
+    );
+    assert_eq!(linked(&rs[0]), Some((1, MatchedBy::Email)), "{:?}", rs[0]);
+    assert_eq!(
+        linked(&rs[1]),
+        Some((1, MatchedBy::EmailSuffix)),
+        "{:?}",
+        rs[1]
+    );
+    assert_eq!(
+        linked(&rs[2]),
+        Some((1, MatchedBy::EmailSuffix)),
+        "{:?}",
+        rs[2]
+    );
+    // The same email on two users is one login entered twice (or shared):
+    // it says nothing about which user is the employee.
+    let rs = run(
+        &staff,
+        &[
+            ("a", "Francisco Molina", "francisco.molina.shp@pw.com"),
+            ("b", "Francisco Molina", "Francisco.Molina.SHP@pw.com"),
+        ],
+    );
+    assert!(rs.iter().all(|r| r.employee_id.is_none()), "{rs:?}");
+    // A name claim is no login on the mailbox: the email's user keeps the
+    // employee, the name's is left for a person (it may be a namesake
+    // who is no employee).
+    let rs = run(
+        &staff,
+        &[
+            ("a", "Francisco Molina", "francisco.molina.shp@pw.com"),
+            ("b", "Francisco Molina", ""),
+        ],
+    );
+    assert_eq!(linked(&rs[0]), Some((1, MatchedBy::EmailSuffix)));
+    assert_eq!(rs[1].status, MatchStatus::Ambiguous, "{:?}", rs[1]);
+}
+
+#[test]
+fn an_edit_in_the_middle_of_a_short_surname_still_finds_the_employee() {
+    let staff = [
+        emp(1, "Rachel Evans", "rachel.evans@pw.com"),
+        emp(2, "Brenda Evans", "brenda.evans@pw.com"),
+    ];
+    for typed in ["Rachel Evqns", "Rachel Evns", "Rahcel Evans"] {
+        let r = one(&staff, typed, "");
+        assert_eq!(
+            linked(&r),
+            Some((1, MatchedBy::FuzzyName)),
+            "{typed}: {r:?}"
+        );
+    }
+    // A surname that is some employee's own is a real name, not a typo.
+    let staff = [
+        emp(1, "Rachel Evans", "rachel.evans@pw.com"),
+        emp(3, "Brenda Evens", "brenda.evens@pw.com"),
+    ];
+    assert_eq!(one(&staff, "Rachel Evens", "").employee_id, None);
+}
+
+#[test]
+fn spanish_short_forms_and_other_spellings_of_a_given_name_link() {
+    let staff = [
+        emp(1, "Jesús Morales", "jesus.morales@pw.com"),
+        emp(2, "Jeffrey Barker", "jeffrey.barker@pw.com"),
+        emp(3, "Youssef Saleh", "youssef.saleh@pw.com"),
+        emp(4, "José González", "jose.gonzalez@pw.com"),
+        emp(5, "Joseph Gonzalez", "joseph.gonzalez@pw.com"),
+    ];
+    for (typed, want) in [
+        ("Chuy Morales", 1),
+        ("Geoffrey Barker", 2),
+        ("Yusuf Saleh", 3),
+    ] {
+        let r = one(&staff, typed, "");
+        assert_eq!(
+            linked(&r),
+            Some((want, MatchedBy::FuzzyName)),
+            "{typed}: {r:?}"
+        );
+    }
+    // `Joe` is short for José and for Joseph: a tie, left to a person.
+    let r = one(&staff, "Joe Gonzalez", "");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    assert_eq!(r.candidates.len(), 2, "{r:?}");
+}
