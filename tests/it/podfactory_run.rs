@@ -497,3 +497,40 @@ async fn the_last_match_is_reused_only_while_its_inputs_are_unchanged(db: Db) {
     );
     assert!(run(ctx).await.podfactory.unwrap().reused_match);
 }
+
+/// One person's several PodFactory logins on their mailbox are all linked,
+/// and the mapping audit (one row per employee and account) names one of
+/// them, the same every run: the lowest user id, as `podfactory_sync` does,
+/// not whichever came last (which rewrote the row on every run, each time
+/// naming the other login).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_logins_of_one_person_are_linked_and_audited_as_one() {
+    let w = csv_world(
+        Db::Sqlite,
+        "id,name,email,user_role\n\
+         pf2,Jo Doe,jdoe@example.com,Picker\n\
+         pf1,Jo Doe,jdoe.shp@example.com,Shipper\n",
+        &[employee(1, "Jo Doe", "jdoe@example.com", true)],
+        |_| {},
+    )
+    .await;
+    let ctx = &w.ctx;
+    let audit = || async {
+        rows(
+            &ctx.store,
+            "SELECT auth0_user_id, employee_id, matched_by, podfactory_email FROM auth0_employee_mapping_audit",
+        )
+        .await
+    };
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let pf = run(ctx).await.podfactory.unwrap();
+        assert_eq!(pf.matched, 2, "{pf:?}");
+        let a = audit().await;
+        assert_eq!(a.len(), 1, "{a:?}");
+        seen.push(a[0].3.clone());
+    }
+    let links = rows(&ctx.store, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL ORDER BY podfactory_user_id").await;
+    assert_eq!(links.len(), 2, "{links:?}");
+    assert_eq!(seen, vec![Some("jdoe.shp@example.com".to_string()); 3]);
+}

@@ -604,6 +604,17 @@ impl Matching {
             .iter()
             .filter_map(|r| Some(r.employee_id?.0))
             .collect();
+        // The audit has one row per employee and account: of an employee's
+        // several users (logins on one mailbox, manual mappings), the one
+        // with the lowest id, as `podfactory_sync` names; each in turn
+        // would rewrite the row on every run.
+        let mut audited: std::collections::HashMap<i64, &str> = std::collections::HashMap::new();
+        for (u, r) in self.users.iter().zip(&self.results) {
+            if let (Some(emp), Some(_)) = (r.employee_id, r.matched_by) {
+                let id = audited.entry(emp.0).or_insert(u.id.as_str());
+                *id = (*id).min(u.id.as_str());
+            }
+        }
         for id in &self.excluded_ids {
             if current.contains_key(id) && handled.insert(id.as_str()) {
                 links.ended.push(id.clone());
@@ -641,6 +652,9 @@ impl Matching {
                 continue;
             };
             summary.with_auth0_account += 1;
+            if audited.get(&emp.0) != Some(&u.id.as_str()) {
+                continue;
+            }
             // Up to date: same kind, and the same email (a user without one
             // keeps the email already known).
             let up_to_date = audit.get(&(emp.0, account.clone())).is_some_and(|a| {
