@@ -45,12 +45,30 @@ async fn a_no_change_run_rewrites_no_link_yet_says_it_verified_them(db: Db) {
     SimClient::new(&w.sim).seed(accounts).await;
     let ctx = &w.ctx;
 
-    // The first run records the links and their audit, the second sees
-    // them all for the first time.
-    for _ in 0..2 {
-        let r = run(ctx).await;
-        assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
-    }
+    // The first run records the links and their audit, and lists the
+    // links it made as seen; the second sees the audit rows for the first
+    // time.
+    let seen = |store: &Store| {
+        let store = store.clone();
+        async move {
+            fetch_all::<(i64,)>(
+                &store,
+                "SELECT row_id FROM link_seen WHERE links = 'podfactory_links' ORDER BY row_id",
+            )
+            .await
+        }
+    };
+    let r = run(ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
+    let made = seen(&ctx.store).await;
+    assert_eq!(
+        made.len(),
+        12,
+        "the links a run made are seen by it: {made:?}"
+    );
+    let r = run(ctx).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:#?}");
+    assert_eq!(seen(&ctx.store).await, made);
     let before = link_rows(&ctx.store).await;
     assert_eq!(before.len(), 24, "12 audit rows and 12 links: {before:?}");
     let xmins = |store: &Store| {

@@ -671,6 +671,21 @@ impl Store {
                 }
                 query.execute(&mut *tx).await.map_err(sql(what))?;
             }
+            // A link made now is seen by this run: listed now, or the next
+            // run, changing nothing, would list every one of them.
+            for chunk in changed.chunks(self.max_binds() - 1) {
+                let text = format!(
+                    "INSERT INTO link_seen (links, row_id) SELECT $1, id FROM employee_podfactory_mapping \
+                     WHERE superseded_at IS NULL AND podfactory_user_id IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let text = q(&text)?;
+                let mut query = sqlx::query(&text).bind(LinkTable::PodFactory.key());
+                for l in chunk {
+                    query = query.bind(&l.podfactory_user_id);
+                }
+                query.execute(&mut *tx).await.map_err(sql(what))?;
+            }
             tx.commit().await.map_err(sql(what))?;
         });
         self.verify_links(LinkTable::PodFactory, &links.newly_seen, &links.unseen, now)
