@@ -896,6 +896,10 @@ async fn execute(
         roles: Some(roles),
     };
     let mut made = plan::plan(&employees, &users, &invalid, &policy);
+    // The export is the run's largest data (90 MB at 100,000 accounts) and
+    // nothing after planning reads it: what recording reads next reuses
+    // its memory instead of adding to it.
+    drop(users);
     made.findings.extend(unidentified);
     made.findings.extend(source_finding);
     if let Some(m) = &matching {
