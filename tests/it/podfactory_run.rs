@@ -112,8 +112,7 @@ async fn matching_links_records_history_and_reports(db: Db) {
     assert_eq!(by_emp(3).2, "name");
 
     // The ambiguous Sam Lee is listed with both candidates for on-call.
-    let run_row = ctx.store.get_run(r.run_id).await.unwrap().unwrap();
-    let plan: serde_json::Value = serde_json::from_str(&run_row.plan.unwrap()).unwrap();
+    let plan = stored_plan(&ctx.store, r.run_id).await;
     let amb = plan["findings"]
         .as_array()
         .unwrap()
@@ -286,8 +285,7 @@ async fn a_bad_podfactory_row_is_a_finding_and_the_rest_match() {
             && text.contains("line 3, column 1 (id): empty id"),
         "{text}"
     );
-    let run_row = w.ctx.store.get_run(r.run_id).await.unwrap().unwrap();
-    let plan: serde_json::Value = serde_json::from_str(&run_row.plan.unwrap()).unwrap();
+    let plan = stored_plan(&w.ctx.store, r.run_id).await;
     let mut details: Vec<&str> = plan["findings"]
         .as_array()
         .unwrap()
@@ -421,16 +419,7 @@ async fn the_last_match_is_reused_only_while_its_inputs_are_unchanged(db: Db) {
     assert_eq!(links().await, linked);
     assert!(rosterd::report::human(&second).contains("the last match reused"));
     // The ambiguous Sam Lee's finding still names both candidates.
-    let plan: serde_json::Value = serde_json::from_str(
-        &ctx.store
-            .get_run(second.run_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .plan
-            .unwrap(),
-    )
-    .unwrap();
+    let plan = stored_plan(&ctx.store, second.run_id).await;
     let amb = plan["findings"]
         .as_array()
         .unwrap()

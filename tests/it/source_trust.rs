@@ -373,16 +373,7 @@ async fn unreadable_rows_are_findings_and_the_run_goes_on(db: Db) {
         "Ana still gets her account"
     );
     assert_eq!(r.findings.get("invalid_employee"), Some(&bad), "{r:?}");
-    let plan: serde_json::Value = serde_json::from_str(
-        &ctx.store
-            .get_run(r.run_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .plan
-            .unwrap(),
-    )
-    .unwrap();
+    let plan = stored_plan(&ctx.store, r.run_id).await;
     let details: Vec<&str> = plan["findings"]
         .as_array()
         .unwrap()
