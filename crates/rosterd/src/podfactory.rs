@@ -179,11 +179,13 @@ async fn fetch(
                 .connect_with($opts)
                 .await
                 .map_err(db)?;
-            let rows = $read_only(&pool, &s.query, None, Some(max_rows))
+            // Each row read as it comes: the driver's rows are not all
+            // held at once.
+            let rows = $read_only(&pool, &s.query, None, Some(max_rows), |r| read_row(&r))
                 .await
                 .map_err(db)?;
             pool.close().await;
-            rows.iter().map(read_row).collect::<Result<Vec<_>, _>>()?
+            rows.into_iter().collect::<Result<Vec<_>, _>>()?
         }};
     }
     let read = async {

@@ -305,17 +305,20 @@ fn names<C: Column>(columns: &[C]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The rows of a query, at most `max_rows + 1` of them: one more than the
-/// limit tells the caller the source is over it without reading it all.
-async fn at_most<R>(
+/// The rows of a query, each as `each` reads it when it arrives (holding
+/// every driver row until the last came doubled a large read's memory),
+/// at most `max_rows + 1` of them: one more than the limit tells the
+/// caller the source is over it without reading it all.
+async fn at_most<R, T>(
     rows: impl futures::Stream<Item = sqlx::Result<R>>,
     max_rows: Option<usize>,
-) -> sqlx::Result<Vec<R>> {
+    mut each: impl FnMut(R) -> T,
+) -> sqlx::Result<Vec<T>> {
     use futures::TryStreamExt;
     let mut rows = std::pin::pin!(rows);
     let mut out = Vec::new();
     while let Some(row) = rows.try_next().await? {
-        out.push(row);
+        out.push(each(row));
         if max_rows.is_some_and(|max| out.len() > max) {
             break;
         }
@@ -327,15 +330,16 @@ async fn at_most<R>(
 /// (PostgreSQL), reading at most `max_rows + 1` rows. A dropped future
 /// leaves nothing behind: sqlx rolls back a transaction dropped unfinished.
 #[cfg(feature = "postgres")]
-pub(crate) async fn read_only_pg(
+pub(crate) async fn read_only_pg<T>(
     pool: &PgPool,
     sql: &str,
     id: Option<i64>,
     max_rows: Option<usize>,
-) -> sqlx::Result<Vec<PgRow>> {
+    each: impl FnMut(PgRow) -> T,
+) -> sqlx::Result<Vec<T>> {
     let mut tx = pool.begin().await?;
     tx.execute("SET TRANSACTION READ ONLY").await?;
-    let rows = at_most(bound(sqlx::query(sql), id).fetch(&mut *tx), max_rows).await?;
+    let rows = at_most(bound(sqlx::query(sql), id).fetch(&mut *tx), max_rows, each).await?;
     tx.rollback().await?;
     Ok(rows)
 }
@@ -388,15 +392,21 @@ impl<DB: sqlx::Database> Drop for ReadOnlyConnection<DB> {
 /// Run `sql` in a read-only transaction (MySQL/MariaDB: `BEGIN` cannot be
 /// made read-only after the fact, so the connection starts its own).
 #[cfg(feature = "mysql")]
-pub(crate) async fn read_only_mysql(
+pub(crate) async fn read_only_mysql<T>(
     pool: &MySqlPool,
     sql: &str,
     id: Option<i64>,
     max_rows: Option<usize>,
-) -> sqlx::Result<Vec<MySqlRow>> {
+    each: impl FnMut(MySqlRow) -> T,
+) -> sqlx::Result<Vec<T>> {
     let mut c = ReadOnlyConnection::acquire(pool).await?;
     c.conn.execute("START TRANSACTION READ ONLY").await?;
-    let rows = at_most(bound(sqlx::query(sql), id).fetch(&mut *c.conn), max_rows).await;
+    let rows = at_most(
+        bound(sqlx::query(sql), id).fetch(&mut *c.conn),
+        max_rows,
+        each,
+    )
+    .await;
     c.reset = rows.is_ok() && c.conn.execute("ROLLBACK").await.is_ok();
     rows
 }
@@ -404,15 +414,21 @@ pub(crate) async fn read_only_mysql(
 /// Run `sql` with `PRAGMA query_only` on its connection (SQLite has no
 /// read-only transaction), reset after.
 #[cfg(feature = "sqlite")]
-pub(crate) async fn read_only_sqlite(
+pub(crate) async fn read_only_sqlite<T>(
     pool: &SqlitePool,
     sql: &str,
     id: Option<i64>,
     max_rows: Option<usize>,
-) -> sqlx::Result<Vec<SqliteRow>> {
+    each: impl FnMut(SqliteRow) -> T,
+) -> sqlx::Result<Vec<T>> {
     let mut c = ReadOnlyConnection::acquire(pool).await?;
     c.conn.execute("PRAGMA query_only = ON").await?;
-    let rows = at_most(bound(sqlx::query(sql), id).fetch(&mut *c.conn), max_rows).await;
+    let rows = at_most(
+        bound(sqlx::query(sql), id).fetch(&mut *c.conn),
+        max_rows,
+        each,
+    )
+    .await;
     c.reset = rows.is_ok() && c.conn.execute("PRAGMA query_only = OFF").await.is_ok();
     rows
 }
@@ -463,13 +479,10 @@ pub struct Unreadable {
 }
 
 impl Loaded {
-    pub(crate) fn from_rows<R: Row>(rows: &[R], cell: fn(&R, usize) -> Result<Cell, String>) -> Self
-    where
-        usize: sqlx::ColumnIndex<R>,
-    {
+    pub(crate) fn from_rows(rows: Vec<Result<(RawEmployee, PolicyCells), Unreadable>>) -> Self {
         let mut out = Loaded::default();
-        for (i, row) in rows.iter().enumerate() {
-            match read_row(row, cell) {
+        for (i, row) in rows.into_iter().enumerate() {
+            match row {
                 Ok((e, policy)) => {
                     if policy != PolicyCells::default() {
                         out.policy.insert(e.id, policy);
@@ -946,18 +959,22 @@ impl Store {
         let load = sql("load employees");
         Ok(match self {
             #[cfg(feature = "postgres")]
-            Store::Postgres(p) => {
-                Loaded::from_rows(&read_only_pg(p, q, id, None).await.map_err(load)?, pg_cell)
-            }
+            Store::Postgres(p) => Loaded::from_rows(
+                read_only_pg(p, q, id, None, |r| read_row(&r, pg_cell))
+                    .await
+                    .map_err(load)?,
+            ),
             #[cfg(feature = "mysql")]
             Store::MySql(p) => Loaded::from_rows(
-                &read_only_mysql(p, q, id, None).await.map_err(load)?,
-                mysql_cell,
+                read_only_mysql(p, q, id, None, |r| read_row(&r, mysql_cell))
+                    .await
+                    .map_err(load)?,
             ),
             #[cfg(feature = "sqlite")]
             Store::Sqlite(p) => Loaded::from_rows(
-                &read_only_sqlite(p, q, id, None).await.map_err(load)?,
-                sqlite_cell,
+                read_only_sqlite(p, q, id, None, |r| read_row(&r, sqlite_cell))
+                    .await
+                    .map_err(load)?,
             ),
         })
     }
