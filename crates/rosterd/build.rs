@@ -6,18 +6,23 @@ fn main() {
     // edited file under migrations/ must rebuild the crate, or a binary would
     // ship without it.
     println!("cargo:rerun-if-changed=../../migrations");
-    // What the matcher is: its code (rosterd-core) and the crates it was
-    // built with. A stored match is reused only by the matcher that made it
+    // What the matcher is: its code (rosterd-core) and the crates, compiler
+    // and target it was built with. A stored match is reused only by the matcher that made it
     // (`match_memo`, which is part of it: it says what of a match is
     // kept), so a build with another matcher matches again.
     println!("cargo:rerun-if-changed=../rosterd-core/src");
     println!("cargo:rerun-if-changed=../../Cargo.lock");
     println!("cargo:rerun-if-changed=src/match_memo.rs");
+    println!("cargo:rerun-if-changed=../rosterd-core/Cargo.toml");
+    println!("cargo:rerun-if-changed=../../Cargo.toml");
+    println!("cargo:rerun-if-env-changed=RUSTC");
     let mut files = Vec::new();
     walk(Path::new("../rosterd-core/src"), &mut files);
     files.sort();
     files.push(PathBuf::from("../../Cargo.lock"));
     files.push(PathBuf::from("src/match_memo.rs"));
+    files.push(PathBuf::from("../rosterd-core/Cargo.toml"));
+    files.push(PathBuf::from("../../Cargo.toml"));
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for f in &files {
         f.hash(&mut h);
@@ -25,6 +30,15 @@ fn main() {
             .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
             .hash(&mut h);
     }
+    // The compiler and the target too: another build of the same code.
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = std::process::Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    version.hash(&mut h);
+    std::env::var("TARGET").unwrap_or_default().hash(&mut h);
     println!("cargo:rustc-env=ROSTERD_MATCHER_DIGEST={:016x}", h.finish());
 }
 

@@ -578,13 +578,13 @@ row_decode!(PgRowDecode, "postgres", sqlx::postgres::PgRow);
 row_decode!(MySqlRowDecode, "mysql", sqlx::mysql::MySqlRow);
 row_decode!(SqliteRowDecode, "sqlite", sqlx::sqlite::SqliteRow);
 
-/// Every row of a query (no parameters) on any backend.
 /// The plan run `run_id` stored, as JSON.
 pub async fn stored_plan(store: &rosterd::store::Store, run_id: i64) -> Value {
     let run = store.get_run(run_id).await.unwrap().expect("the run");
     serde_json::from_str(&run.plan.expect("a stored plan")).unwrap()
 }
 
+/// Every row of a query (no parameters) on any backend.
 pub async fn fetch_all<T>(store: &rosterd::store::Store, sql: &str) -> Vec<T>
 where
     T: Send + Unpin + FromEveryRow,

@@ -392,6 +392,11 @@ async fn the_last_match_is_reused_only_while_its_inputs_are_unchanged(db: Db) {
     let links = || async {
         rows(&ctx.store, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL ORDER BY podfactory_user_id").await
     };
+    // A dry run writes nothing, the match included.
+    assert!(!dry_run(ctx).await.podfactory.unwrap().reused_match);
+    let stored: Vec<(String,)> =
+        fetch_all(&ctx.store, "SELECT fingerprint FROM podfactory_match_memo").await;
+    assert!(stored.is_empty(), "{stored:?}");
     let first = run(ctx).await;
     let pf = first.podfactory.clone().unwrap();
     assert!(!pf.reused_match, "{pf:?}");

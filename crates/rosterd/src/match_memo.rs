@@ -25,14 +25,22 @@ const MATCHER: &str = env!("ROSTERD_MATCHER_DIGEST");
 /// The memo's own format; a change makes stored memos misses.
 const FORMAT: &str = "rosterd match memo 1";
 
-/// The results for these inputs, and whether they were the stored ones.
+/// A match made now, to be stored by [`keep`] with the run's other
+/// records: by a leader, not in a dry run.
+pub struct Fresh {
+    key: String,
+    bytes: Vec<u8>,
+}
+
+/// The results for these inputs: the stored ones (`None`), or matched now
+/// and to be kept.
 pub async fn results(
     store: &crate::store::Store,
     employees: &[MatchEmployee<'_>],
     users: &[PodFactoryUser],
     manual: &[ManualMapping],
     settings: &MatchSettings,
-) -> (Vec<MatchResult>, bool) {
+) -> (Vec<MatchResult>, Option<Fresh>) {
     let key = fingerprint(employees, users, manual, settings);
     let stored = match store.match_memo(&key).await {
         Ok(stored) => stored,
@@ -43,10 +51,10 @@ pub async fn results(
     };
     if let Some(bytes) = stored {
         match decode(&bytes) {
-            Ok(results) if results.len() == users.len() => return (results, true),
-            Ok(_) => tracing::warn!(
-                "podfactory: the stored match has another number of users; matching again"
-            ),
+            Ok(results) if same_users(&results, users) => return (results, None),
+            Ok(_) => {
+                tracing::warn!("podfactory: the stored match is of other users; matching again")
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "podfactory: the stored match does not read; matching again")
             }
@@ -54,13 +62,27 @@ pub async fn results(
     }
     let mut results = crate::matching::match_users(employees, users, manual, settings);
     lean(&mut results);
+    let bytes = encode(&results);
+    (results, Some(Fresh { key, bytes }))
+}
+
+/// Store a match made now, in place of the last.
+pub async fn keep(store: &crate::store::Store, fresh: &Fresh) {
     if let Err(e) = store
-        .put_match_memo(&key, &encode(&results), chrono::Utc::now())
+        .put_match_memo(&fresh.key, &fresh.bytes, chrono::Utc::now())
         .await
     {
         tracing::warn!(error = %crate::telemetry::error_chain(&e), "podfactory: could not store the match; the next run matches again");
     }
-    (results, false)
+}
+
+/// Results for exactly these users, in their order.
+fn same_users(results: &[MatchResult], users: &[PodFactoryUser]) -> bool {
+    results.len() == users.len()
+        && results
+            .iter()
+            .zip(users)
+            .all(|(r, u)| r.podfactory_id == u.id)
 }
 
 /// Only what a run uses of each result: for a link, whom and how; for the

@@ -306,6 +306,8 @@ pub struct Matching {
     pub users: Vec<PodFactoryUser>,
     /// The results are the last match's: its inputs were these.
     pub reused: bool,
+    /// Otherwise the match made now, stored when the run records.
+    pub fresh: Option<crate::match_memo::Fresh>,
     /// Users left out because someone marked them not an employee.
     pub excluded: usize,
     /// Source rows that could not be used, each with why.
@@ -385,22 +387,33 @@ pub async fn match_users(
     // `podfactory_sync`) would lag a run behind it.
     let by_id: std::collections::HashMap<i64, &crate::model::Employee> =
         employees.iter().map(|e| (e.id.0, e)).collect();
-    let mut previous: std::collections::HashMap<i64, Vec<String>> =
+    // Of several accounts carrying one employee id (an old one beside a
+    // rehire's), the employee's linked account speaks, else the lowest id:
+    // the export's order is no order, and the names must not flip.
+    let mut previous: std::collections::HashMap<i64, (bool, &str, Vec<String>)> =
         std::collections::HashMap::new();
     for u in auth0_users {
         let Some(id) = u.app_metadata.employee_id else {
             continue;
         };
-        let names = by_id
+        let employee = by_id.get(&id);
+        let linked = employee.is_some_and(|e| e.auth0_user_id.as_ref() == Some(&u.user_id));
+        let rank = (!linked, u.user_id.0.as_str());
+        if previous
             .get(&id)
+            .is_some_and(|(l, uid, _)| (!*l, *uid) <= rank)
+        {
+            continue;
+        }
+        let names = employee
             .and_then(|e| crate::plan::renamed_previous_names(e, u))
             .unwrap_or_else(|| u.app_metadata.previous_names.clone());
-        previous.insert(id, names);
+        previous.insert(id, (linked, u.user_id.0.as_str(), names));
     }
     let mut match_employees: Vec<MatchEmployee> = employees
         .iter()
         .map(|e| {
-            let names = previous.get(&e.id.0).map_or(&[][..], Vec::as_slice);
+            let names = previous.get(&e.id.0).map_or(&[][..], |p| p.2.as_slice());
             MatchEmployee::from_employee(e, names)
         })
         .collect();
@@ -415,7 +428,7 @@ pub async fn match_users(
         })
         .collect();
     let settings = s.match_settings();
-    let (mut results, reused) =
+    let (mut results, fresh) =
         crate::match_memo::results(store, &match_employees, &users, &manual, &settings).await;
     let kept_links = keep_links(&mut results, current);
     let mapped = manual.into_iter().map(|m| m.podfactory_user_id).collect();
@@ -425,7 +438,8 @@ pub async fn match_users(
         .then(|| matching::sync_metadata(&match_employees, &users, &results, &settings));
     Ok(Some(Matching {
         users,
-        reused,
+        reused: fresh.is_none(),
+        fresh,
         excluded,
         skipped,
         kept_links,
@@ -691,6 +705,9 @@ impl Matching {
         }
         store.record_podfactory_links(&links, now).await?;
         store.upsert_audits(&audit_rows, now).await?;
+        if let Some(fresh) = &self.fresh {
+            crate::match_memo::keep(store, fresh).await;
+        }
         Ok(())
     }
 }
