@@ -608,26 +608,20 @@ impl Matching {
         // Users whose current link this run verified or replaced.
         let mut handled: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let mut verified: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        // A person's undo ends the link it made: a user marked not an
-        // employee, or a manual link whose mapping was deleted and that the
-        // matcher did not make again. A mapping still there (its employee
-        // invalid this run, say) keeps its link; a link the matcher made
-        // stays while the user is only ambiguous for a while, unless its
-        // employee is linked to another user now (stronger evidence took
-        // it: one user per employee, as the matcher decides).
-        let linked: std::collections::HashSet<i64> = self
-            .results
-            .iter()
-            .filter_map(|r| Some(r.employee_id?.0))
-            .collect();
-        // The audit has one row per employee and account: of an employee's
-        // several users (logins on one mailbox, manual mappings), the one
-        // with the lowest id, as `podfactory_sync` names; each in turn
-        // would rewrite the row on every run.
-        let mut audited: std::collections::HashMap<i64, &str> = std::collections::HashMap::new();
+        // Each linked employee, with the lowest id among their users. The
+        // audit has one row per employee and account, naming that user as
+        // `podfactory_sync` does (each user in turn would rewrite it every
+        // run). And a person's undo ends the link it made: a user marked
+        // not an employee, or a manual link whose mapping was deleted and
+        // that the matcher did not make again. A mapping still there (its
+        // employee invalid this run, say) keeps its link; a link the
+        // matcher made stays while the user is only ambiguous for a while,
+        // unless its employee is linked to another user now (stronger
+        // evidence took it, as the matcher decides).
+        let mut linked: std::collections::HashMap<i64, &str> = std::collections::HashMap::new();
         for (u, r) in self.users.iter().zip(&self.results) {
             if let (Some(emp), Some(_)) = (r.employee_id, r.matched_by) {
-                let id = audited.entry(emp.0).or_insert(u.id.as_str());
+                let id = linked.entry(emp.0).or_insert(u.id.as_str());
                 *id = (*id).min(u.id.as_str());
             }
         }
@@ -640,7 +634,7 @@ impl Matching {
             let (Some(emp), Some(by)) = (r.employee_id, r.matched_by) else {
                 let ends = current.get(&u.id).is_some_and(|l| match l.manual() {
                     true => !self.mapped.contains(&u.id),
-                    false => linked.contains(&l.employee_id),
+                    false => linked.contains_key(&l.employee_id),
                 });
                 if ends && handled.insert(u.id.as_str()) {
                     links.ended.push(u.id.clone());
@@ -668,7 +662,7 @@ impl Matching {
                 continue;
             };
             summary.with_auth0_account += 1;
-            if audited.get(&emp.0) != Some(&u.id.as_str()) {
+            if linked.get(&emp.0) != Some(&u.id.as_str()) {
                 continue;
             }
             // Up to date: same kind, and the same email (a user without one
