@@ -148,6 +148,12 @@ async fn a_no_change_run_rewrites_no_link_yet_says_it_verified_them(db: Db) {
     );
 }
 
+/// What `check-config` says of a PodFactory source it refuses.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+async fn check_error(s: &rosterd::config::PodFactorySettings) -> String {
+    rosterd::podfactory::check(s).await.unwrap_err().to_string()
+}
+
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 /// A PodFactory database with three users, and settings reading it.
 async fn podfactory_db(
@@ -232,10 +238,7 @@ async fn podfactory_source_is_read_only_with_a_time_and_a_row_limit(
         e.contains("column \"user_role\" is") && e.contains("cast it in podfactory.query"),
         "{e}"
     );
-    let e = rosterd::podfactory::check(&s)
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = check_error(&s).await;
     assert!(e.contains("column \"user_role\" is"), "{e}");
     s.query = USERS.into();
 
@@ -243,16 +246,10 @@ async fn podfactory_source_is_read_only_with_a_time_and_a_row_limit(
     let ok = rosterd::podfactory::check(&s).await.unwrap().unwrap();
     assert_eq!(ok, "podfactory query OK (id, name, email, user_role)");
     s.query = "SELECT id, name, email, user_role FROM userz".into();
-    let e = rosterd::podfactory::check(&s)
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = check_error(&s).await;
     assert!(e.contains("userz"), "{e}");
     s.query = "SELECT id, name, email FROM users".into();
-    let e = rosterd::podfactory::check(&s)
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = check_error(&s).await;
     assert!(e.contains("no \"user_role\" column"), "{e}");
     s.query = USERS.into();
 

@@ -20,6 +20,12 @@ async fn rows(store: &Store, sql: &str) -> Vec<(String, i64, String, Option<Stri
     fetch_all(store, &sql).await
 }
 
+/// The current PodFactory links (user, employee, matched_by, PodFactory
+/// email), by user id.
+async fn current_links(store: &Store) -> Vec<(String, i64, String, Option<String>)> {
+    rows(store, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL ORDER BY podfactory_user_id").await
+}
+
 /// A run context whose PodFactory source is a CSV file holding `users`
 /// (rewrite `csv` to change them), with `tweak`ed settings.
 pub(crate) struct CsvWorld {
@@ -92,7 +98,7 @@ async fn matching_links_records_history_and_reports(db: Db) {
     // Employees 4, 5 (Sam Lee twice: ambiguous) and 6 have no PodFactory user.
     assert_eq!(r.findings.get("employee_without_podfactory_user"), Some(&3));
 
-    let links = rows(&ctx.store, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL ORDER BY podfactory_user_id").await;
+    let links = current_links(&ctx.store).await;
     let got: Vec<(&str, i64, &str)> = links
         .iter()
         .map(|(p, e, m, _)| (p.as_str(), *e, m.as_str()))
@@ -332,7 +338,7 @@ async fn a_namesake_joining_keeps_the_link_and_is_no_case_for_a_person() {
         "{pf:?}"
     );
     assert_eq!(r.findings.get("ambiguous_podfactory_user"), None, "{r:?}");
-    let links = rows(&ctx.store, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL").await;
+    let links = current_links(&ctx.store).await;
     assert_eq!(links.len(), 1);
     assert_eq!((links[0].0.as_str(), links[0].1), ("pf1", 1));
     assert!(rosterd::report::human(&r).contains("1 kept though a namesake came"));
@@ -360,7 +366,7 @@ async fn a_link_taken_by_stronger_evidence_ends_and_is_not_kept() {
     let r = run(ctx).await;
     let pf = r.podfactory.clone().unwrap();
     assert_eq!((pf.matched, pf.kept_links), (1, 0), "{pf:?}");
-    let links = rows(&ctx.store, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL").await;
+    let links = current_links(&ctx.store).await;
     let current: Vec<(&str, i64, &str)> = links
         .iter()
         .map(|(p, e, m, _)| (p.as_str(), *e, m.as_str()))
@@ -389,9 +395,6 @@ async fn the_last_match_is_reused_only_while_its_inputs_are_unchanged(db: Db) {
     )
     .await;
     let ctx = &w.ctx;
-    let links = || async {
-        rows(&ctx.store, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL ORDER BY podfactory_user_id").await
-    };
     // A dry run writes nothing, the match included.
     assert!(!dry_run(ctx).await.podfactory.unwrap().reused_match);
     let stored: Vec<(String,)> =
@@ -405,7 +408,7 @@ async fn the_last_match_is_reused_only_while_its_inputs_are_unchanged(db: Db) {
         (2, 1, 2),
         "{pf:?}"
     );
-    let linked = links().await;
+    let linked = current_links(&ctx.store).await;
 
     let second = run(ctx).await;
     let again = second.podfactory.clone().unwrap();
@@ -421,7 +424,7 @@ async fn the_last_match_is_reused_only_while_its_inputs_are_unchanged(db: Db) {
         "{again:?}"
     );
     assert_eq!(second.findings, first.findings);
-    assert_eq!(links().await, linked);
+    assert_eq!(current_links(&ctx.store).await, linked);
     assert!(rosterd::report::human(&second).contains("the last match reused"));
     // The ambiguous Sam Lee's finding still names both candidates.
     let plan = stored_plan(&ctx.store, second.run_id).await;
@@ -458,10 +461,11 @@ async fn the_last_match_is_reused_only_while_its_inputs_are_unchanged(db: Db) {
     let third = run(ctx).await.podfactory.unwrap();
     assert!(!third.reused_match, "{third:?}");
     assert_eq!((third.matched, third.new_links), (3, 1), "{third:?}");
-    assert!(links()
-        .await
-        .iter()
-        .any(|(p, e, m, _)| (p.as_str(), *e, m.as_str()) == ("pf5", 5, "email")));
+    assert!(current_links(&ctx.store).await.iter().any(|(p, e, m, _)| (
+        p.as_str(),
+        *e,
+        m.as_str()
+    ) == ("pf5", 5, "email")));
 
     // An employee's change does too.
     exec(
@@ -524,7 +528,7 @@ async fn several_logins_of_one_person_are_linked_and_audited_as_one() {
         assert_eq!(a.len(), 1, "{a:?}");
         seen.push(a[0].3.clone());
     }
-    let links = rows(&ctx.store, "SELECT podfactory_user_id, employee_id, matched_by, podfactory_email FROM employee_podfactory_mapping WHERE superseded_at IS NULL ORDER BY podfactory_user_id").await;
+    let links = current_links(&ctx.store).await;
     assert_eq!(links.len(), 2, "{links:?}");
     assert_eq!(seen, vec![Some("jdoe.shp@example.com".to_string()); 3]);
 }
