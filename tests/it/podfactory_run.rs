@@ -310,11 +310,9 @@ async fn a_bad_podfactory_row_is_a_finding_and_the_rest_match() {
     );
 }
 
-/// A user linked by name who becomes ambiguous when a namesake joins keeps
-/// the link, and says so: matched (the links table and the report agree),
-/// not also a case waiting for a person.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_namesake_joining_keeps_the_link_and_is_no_case_for_a_person() {
+/// PodFactory user pf1 "Jose Khan", no email, linked by name to employee 1
+/// by a first run.
+async fn jose_khan_linked_by_name() -> CsvWorld {
     let w = csv_world(
         Db::Sqlite,
         "id,name,email,user_role\npf1,Jose Khan,,Picker\n",
@@ -322,9 +320,18 @@ async fn a_namesake_joining_keeps_the_link_and_is_no_case_for_a_person() {
         |_| {},
     )
     .await;
-    let ctx = &w.ctx;
-    let first = run(ctx).await;
+    let first = run(&w.ctx).await;
     assert_eq!(first.podfactory.clone().unwrap().new_links, 1, "{first:?}");
+    w
+}
+
+/// A user linked by name who becomes ambiguous when a namesake joins keeps
+/// the link, and says so: matched (the links table and the report agree),
+/// not also a case waiting for a person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namesake_joining_keeps_the_link_and_is_no_case_for_a_person() {
+    let w = jose_khan_linked_by_name().await;
+    let ctx = &w.ctx;
 
     ctx.store
         .insert_employees(&[employee(2, "Jose Khan", "jkhan2@example.com", true)])
@@ -349,15 +356,8 @@ async fn a_namesake_joining_keeps_the_link_and_is_no_case_for_a_person() {
 /// link ends, so the employee has one current link.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_taken_by_stronger_evidence_ends_and_is_not_kept() {
-    let w = csv_world(
-        Db::Sqlite,
-        "id,name,email,user_role\npf1,Jose Khan,,Picker\n",
-        &[employee(1, "Jose Khan", "jose.khan@example.com", true)],
-        |_| {},
-    )
-    .await;
+    let w = jose_khan_linked_by_name().await;
     let ctx = &w.ctx;
-    assert_eq!(run(ctx).await.podfactory.unwrap().new_links, 1);
     std::fs::write(
         &w.csv,
         "id,name,email,user_role\npf1,Jose Khan,,Picker\npf9,J Khan,jose.khan@example.com,Picker\n",
