@@ -304,9 +304,8 @@ pub struct Matching {
     /// The users matched: the source's, without those marked not an
     /// employee.
     pub users: Vec<PodFactoryUser>,
-    /// The results are the last match's: its inputs were these.
-    pub reused: bool,
-    /// Otherwise the match made now, stored when the run records.
+    /// The match made now, stored when the run records; `None` when the
+    /// results are the last match's (its inputs were these).
     pub fresh: Option<crate::match_memo::Fresh>,
     /// Users left out because someone marked them not an employee.
     pub excluded: usize,
@@ -438,7 +437,6 @@ pub async fn match_users(
         .then(|| matching::sync_metadata(&match_employees, &users, &results, &settings));
     Ok(Some(Matching {
         users,
-        reused: fresh.is_none(),
         fresh,
         excluded,
         skipped,
@@ -583,7 +581,7 @@ impl Matching {
             excluded: self.excluded,
             skipped_rows: self.skipped.len(),
             kept_links: self.kept_links,
-            reused_match: self.reused,
+            reused_match: self.fresh.is_none(),
             ..Summary::default()
         }
     }
