@@ -19,8 +19,8 @@ use crate::matching::{ManualMapping, MatchEmployee, MatchResult, MatchSettings, 
 use sha2::{Digest, Sha256};
 use std::io::{Read as _, Write as _};
 
-/// The matcher this build is: its code and the crates it was built with
-/// (see `build.rs`). Part of every fingerprint.
+/// The matcher this build is: its code and the crates, compiler and target
+/// it was built with (see `build.rs`). Part of every fingerprint.
 const MATCHER: &str = env!("ROSTERD_MATCHER_DIGEST");
 /// The memo's own format; a change makes stored memos misses.
 const FORMAT: &str = "rosterd match memo 1";
@@ -150,10 +150,7 @@ pub fn fingerprint(
         text(&mut h, &m.podfactory_user_id);
         h.update(m.employee_id.0.to_le_bytes());
     }
-    h.finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
+    hex::encode(h.finalize())
 }
 
 /// The results as stored: gzipped JSON (about a tenth of its size: the
