@@ -431,6 +431,72 @@ async fn held_mass_deactivation_is_applied_after_approval_and_records_the_approv
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_newest_runs_keep_their_plan_and_a_held_run_keeps_its_own() {
+    let (rows, accounts) = linked_staff(40, 30);
+    let db = TestDb::new(Db::Postgres).await;
+    let sim = spawn_sim().await;
+    SimClient::new(&sim).seed(accounts).await;
+    let mut s = daemon_settings(&db, &sim);
+    s.reconcile.keep_plans = 2;
+    seed_employees(&s, &rows).await;
+    let d = start(s).await;
+    let c = DaemonClient::admin(&d);
+    let held = c.trigger(false).await;
+    assert_eq!(c.wait_run(held, RUN_LIMIT).await["status"], "held");
+    // HR undoes the mistaken import: later runs plan nothing.
+    exec(&d.ctx.store, "UPDATE employees SET is_active = TRUE").await;
+    let mut later = Vec::new();
+    for _ in 0..3 {
+        let id = c.trigger(false).await;
+        assert_eq!(c.wait_run(id, RUN_LIMIT).await["status"], "succeeded");
+        later.push(id);
+    }
+
+    let run = |id: i64| {
+        let c = &c;
+        async move { c.get(&format!("/api/v1/runs/{id}")).await.json }
+    };
+    let dropped = run(later[0]).await;
+    assert_eq!(dropped["plan"], Value::Null, "{dropped:#}");
+    assert!(dropped["plan_dropped_at"].is_string(), "{dropped:#}");
+    assert_eq!(dropped["status"], "succeeded", "the run itself stays");
+    for kept in &later[1..] {
+        let kept = run(*kept).await;
+        assert!(kept["plan"].is_object(), "{kept:#}");
+        assert_eq!(kept["plan_dropped_at"], Value::Null);
+    }
+    // Older than both, but awaiting a decision: still approvable as held.
+    let still_held = run(held).await;
+    assert_eq!(still_held["status"], "held");
+    assert_eq!(
+        still_held["plan"]["actions"].as_array().map(Vec::len),
+        Some(30)
+    );
+
+    // The console says the plan was not kept, not that there was none.
+    let console = crate::browser::ConsoleHttp {
+        base: format!("http://{}", d.addr),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    };
+    let signed_in = console.sign_in(ADMIN_TOKEN).await;
+    let session =
+        crate::browser::set_cookie(&signed_in, crate::browser::SESSION_COOKIE).expect("a session");
+    let page = console
+        .get(
+            &format!("/ui/runs/{}", later[0]),
+            &[(crate::browser::SESSION_COOKIE, &session)],
+        )
+        .await;
+    page.expect(200);
+    assert!(page.text.contains("Not kept"), "{}", page.text);
+    assert!(!page.text.contains("did not get as far as planning"));
+    d.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_run_rejected_over_http_is_not_held_again_until_the_plan_changes() {
     let (rows, accounts) = linked_staff(40, 30);
     let db = TestDb::new(Db::Sqlite).await;

@@ -12,6 +12,7 @@ on_every_backend!(
     dry_run_applies_nothing,
     observe_mode_never_writes,
     mass_deactivation_is_held,
+    older_runs_lose_their_plan_but_a_held_run_keeps_it,
     emptied_employees_table_is_refused,
     collapsed_employees_table_is_refused,
     unmanaged_accounts_are_untouched,
@@ -365,6 +366,34 @@ async fn mass_deactivation_is_held(db: Db) {
     let stored = ctx.store.get_run(r.run_id).await.unwrap().unwrap();
     assert_eq!(stored.status.as_str(), "held");
     assert!(stored.plan.unwrap().contains("\"block\""));
+}
+
+async fn older_runs_lose_their_plan_but_a_held_run_keeps_it(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let mut s = settings(&db, &sim);
+    s.reconcile.keep_plans = 1;
+    let ctx = context(s).await;
+    let (rows, accounts) = linked_staff(40, 30);
+    SimClient::new(&sim).seed(accounts).await;
+    ctx.store.insert_employees(&rows).await.unwrap();
+    let held = run(&ctx).await;
+    assert_eq!(held.status, RunStatus::Held);
+    exec(&ctx.store, "UPDATE employees SET is_active = TRUE").await;
+    let older = run(&ctx).await;
+    let newest = run(&ctx).await;
+    assert_eq!(newest.status, RunStatus::Succeeded, "{newest:?}");
+    let get = |id| ctx.store.get_run(id);
+    let older = get(older.run_id).await.unwrap().unwrap();
+    assert!(
+        older.plan.is_none() && older.plan_dropped_at.is_some(),
+        "{older:?}"
+    );
+    assert_eq!(older.status, RunStatus::Succeeded);
+    let newest = get(newest.run_id).await.unwrap().unwrap();
+    assert!(newest.plan.is_some() && newest.plan_dropped_at.is_none());
+    let held = get(held.run_id).await.unwrap().unwrap();
+    assert_eq!(held.stored_plan().unwrap().unwrap().actions.len(), 30);
 }
 
 async fn emptied_employees_table_is_refused(db: Db) {

@@ -586,7 +586,10 @@ async fn locked_run(
         report.plan = plan;
         report.leadership_lost = ctx.leadership_lost().is_some();
         let now = store.db_now().await?;
-        if !store.finish_held_run(run_id, &ctx.holder, &end, now).await? {
+        let finished = store.finish_held_run(run_id, &ctx.holder, &end, now).await?;
+        drop(end);
+        drop_old_plans(ctx, now).await;
+        if !finished {
             // A successor closed it as abandoned (this process was frozen
             // past the heartbeat bound): its record stays as closed.
             tracing::warn!(
@@ -634,6 +637,21 @@ async fn locked_run(
     }
     .instrument(span)
     .await
+}
+
+/// Only the newest runs keep their plan (`reconcile.keep_plans`): at
+/// 100,000 PodFactory users each holds 17 MB of findings. A failure costs a
+/// warning, never the run; the next run drops them.
+async fn drop_old_plans(ctx: &Context, now: chrono::DateTime<chrono::Utc>) {
+    let keep = ctx.settings.reconcile.keep_plans;
+    if keep == 0 {
+        return;
+    }
+    match ctx.store.drop_old_plans(keep, now).await {
+        Ok(0) => {}
+        Ok(dropped) => tracing::debug!(dropped, keep, "dropped the plans of older runs"),
+        Err(e) => tracing::warn!(error = %e, keep, "could not drop the plans of older runs"),
+    }
 }
 
 /// Is rosterd in quarantine after this run? A function of the stored recent

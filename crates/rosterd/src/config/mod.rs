@@ -248,6 +248,10 @@ pub struct ReconcileSettings {
     /// In quarantine, scheduled and change-triggered runs start at most this
     /// often.
     pub quarantine_interval_secs: u64,
+    /// Only the newest this many runs keep their stored plan (with its
+    /// findings); held runs keep theirs until decided (0: every run keeps
+    /// it).
+    pub keep_plans: usize,
 }
 
 impl Default for ReconcileSettings {
@@ -264,6 +268,7 @@ impl Default for ReconcileSettings {
             run_deadline_secs: 1800,
             quarantine_after_runs: 3,
             quarantine_interval_secs: 3600,
+            keep_plans: 100,
         }
     }
 }

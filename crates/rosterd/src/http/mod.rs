@@ -407,7 +407,7 @@ fn run_json(r: &RunRecord) -> Value {
         "employees_seen": r.employees_seen, "auth0_users_seen": r.auth0_users_seen,
         "actions_planned": r.actions_planned, "actions_succeeded": r.actions_succeeded,
         "actions_failed": r.actions_failed, "findings_count": r.findings_count,
-        "error": r.error, "held_reason": r.held_reason,
+        "error": r.error, "held_reason": r.held_reason, "plan_dropped_at": r.plan_dropped_at,
     });
     // A held run's decision shares two columns: approved or rejected.
     let (approved, rejected) = if r.status == RunStatus::Rejected {

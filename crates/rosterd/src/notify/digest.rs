@@ -953,6 +953,7 @@ mod tests {
             held_reason: Some("would block 30 accounts".into()),
             approved_at: None,
             approved_by: None,
+            plan_dropped_at: None,
         }
     }
 

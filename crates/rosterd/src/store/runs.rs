@@ -35,6 +35,9 @@ pub struct RunRecord {
     pub held_reason: Option<String>,
     pub approved_at: Option<DateTime<Utc>>,
     pub approved_by: Option<String>,
+    /// When its plan was dropped, only the newest runs keeping theirs
+    /// (`reconcile.keep_plans`).
+    pub plan_dropped_at: Option<DateTime<Utc>>,
 }
 
 impl RunRecord {
@@ -197,6 +200,39 @@ impl Store {
                 .map_err(sql("finish run"))?
                 .rows_affected()
                 == 1
+        }))
+    }
+
+    /// Drop the stored plans of all but the newest `keep` runs that have
+    /// one, except held runs (an approval applies the plan as held). Their
+    /// rows, summaries and actions stay. Returns how many were dropped.
+    pub async fn drop_old_plans(&self, keep: usize, now: DateTime<Utc>) -> Result<u64> {
+        // The oldest plan kept, found first: MariaDB cannot read the table
+        // an UPDATE writes in the same statement's subquery.
+        let oldest_kept: Option<i64> = with_pool!(self, pool, q => {
+            sqlx::query_scalar(&q(
+                "SELECT id FROM reconcile_runs WHERE plan IS NOT NULL ORDER BY id DESC LIMIT 1 OFFSET $1",
+            )?)
+            .bind(keep.saturating_sub(1) as i64)
+            .fetch_optional(pool)
+            .await
+            .map_err(sql("find the oldest plan kept"))?
+        });
+        let Some(oldest_kept) = oldest_kept else {
+            return Ok(0);
+        };
+        Ok(with_pool!(self, pool, q => {
+            sqlx::query(&q(
+                "UPDATE reconcile_runs SET plan = NULL, plan_dropped_at = $1 \
+                 WHERE id < $2 AND plan IS NOT NULL AND status <> $3",
+            )?)
+            .bind(now)
+            .bind(oldest_kept)
+            .bind(RunStatus::Held.as_str())
+            .execute(pool)
+            .await
+            .map_err(sql("drop old plans"))?
+            .rows_affected()
         }))
     }
 

@@ -315,7 +315,10 @@ fn render_run(
             h2 { "Findings" }
             @match &plan {
                 Err(e) => p.error { "The stored plan cannot be read: " (e) },
-                Ok(None) => p { "This run did not get as far as planning." },
+                Ok(None) => @match r.plan_dropped_at {
+                    Some(at) => p { "Not kept: only the newest runs keep their plan (" code { "reconcile.keep_plans" } "); this one's was dropped " (when(at)) "." },
+                    None => p { "This run did not get as far as planning." },
+                },
                 Ok(Some(p)) if p.findings.is_empty() => p { "None." },
                 Ok(Some(p)) => {
                     p { (p.findings.len()) " findings. The latest run's are in " a href="/ui/triage" { "Triage" } "." }
