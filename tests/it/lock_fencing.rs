@@ -393,8 +393,51 @@ on_every_backend!(
     a_clone_with_our_hostname_and_pid_is_not_taken_for_dead,
     an_abandoned_run_counts_its_actions_and_skips_the_unfinished,
     a_run_closed_by_a_successor_stays_closed,
-    held_runs_metric_survives_a_restart
+    held_runs_metric_survives_a_restart,
+    a_run_closed_by_its_leader_is_no_lost_lock
 );
+
+/// A run's close is not a lost lock: the heartbeat ends before the run is
+/// closed, so one due just after it does not find the run no longer
+/// `running` and log "leadership lost" (as it did at the end of a run whose
+/// close took longer than a beat).
+async fn a_run_closed_by_its_leader_is_no_lost_lock(kind: Db) {
+    let db = TestDb::new(kind).await;
+    let sim = spawn_sim().await;
+    let ctx = context(settings(&db, &sim)).await;
+    let s = &ctx.store;
+    let me = rosterd::store::holder_name();
+    let lock = s.try_lock(&me).await.unwrap().expect("the lock is free");
+    let id = s
+        .start_run(
+            rosterd::run::Trigger::Schedule,
+            "enforce",
+            false,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    s.set_run_holder(id, &me).await.unwrap();
+    lock.attach_run(id);
+    let leadership = lock.leadership();
+    leadership.heartbeat().await.expect("the run beats");
+
+    leadership.end_heartbeat().await;
+    let end = rosterd::store::RunEnd {
+        status: rosterd::run::RunStatus::Succeeded,
+        ..Default::default()
+    };
+    assert!(s
+        .finish_held_run(id, &me, &end, chrono::Utc::now())
+        .await
+        .unwrap());
+    leadership
+        .heartbeat()
+        .await
+        .expect("the lock is still held after the run's close");
+    assert_eq!(leadership.lost_reason(), None);
+    lock.release().await.unwrap();
+}
 
 /// `me` with its `field` (`token`, `pidns`) set to `value`: the name another
 /// process would have.

@@ -586,6 +586,9 @@ async fn locked_run(
         report.plan = plan;
         report.leadership_lost = ctx.leadership_lost().is_some();
         let now = store.db_now().await?;
+        if let Some(l) = ctx.leadership() {
+            l.end_heartbeat().await;
+        }
         let finished = store.finish_held_run(run_id, &ctx.holder, &end, now).await?;
         drop(end);
         drop_old_plans(ctx, now).await;

@@ -444,7 +444,7 @@ fn holder_is_dead(old: &str, me: &str) -> bool {
 async fn keep_alive(l: Leadership) {
     loop {
         tokio::time::sleep(KEEPALIVE).await;
-        if l.check(true).await.is_err() {
+        if l.heartbeat().await.is_err() {
             return;
         }
     }
@@ -590,6 +590,20 @@ impl Leadership {
         self.check(false).await
     }
 
+    /// Check the lock and write the attached run's heartbeat (what the
+    /// keep-alive does every [`KEEPALIVE`]).
+    pub async fn heartbeat(&self) -> std::result::Result<(), LeadershipLost> {
+        self.check(true).await
+    }
+
+    /// The run is about to be closed: no heartbeat is written for it from
+    /// now on, once one in flight is done. A heartbeat after the close would
+    /// find the run no longer `running` and take that for a lost lock.
+    pub async fn end_heartbeat(&self) {
+        let _probe = self.0.probe.lock().await;
+        *self.0.run_id.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     /// Run `write` only if the lock is still ours, and give it up (cancel
     /// it) the moment the lock is lost.
     pub async fn fenced<F: Future>(
@@ -611,11 +625,13 @@ impl Leadership {
         if let Some(why) = self.lost_reason() {
             return Err(LeadershipLost(why));
         }
+        // The run is read with the probe held, so that `end_heartbeat`
+        // (which takes it) leaves no heartbeat in flight for a closed run.
+        let mut probe = self.0.probe.lock().await;
         let run_id = beat
             .then(|| *self.0.run_id.lock().unwrap_or_else(|p| p.into_inner()))
             .flatten();
         let beat = run_id.map(|id| (id, self.0.holder.as_str()));
-        let mut probe = self.0.probe.lock().await;
         let Some(p) = probe.as_mut() else {
             return Err(self.lose("the lock was released".into()));
         };
