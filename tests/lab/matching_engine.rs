@@ -181,8 +181,20 @@ fn weak_evidence_never_links() {
     // A different given name that is a name in this workforce.
     let r = one(&s, user("a", "Jane Doe", "", ""));
     assert_eq!(r.status, MatchStatus::Unmatched, "{r:#?}");
-    // A first name alone, a last name alone, nothing at all.
-    for name in ["John", "Doe", "", "Peter Parker"] {
+    // A first name alone, a last name alone: the one employee they fit
+    // is a candidate to review, never a link.
+    for name in ["John", "Doe"] {
+        let r = one(&s, user("a", name, "", ""));
+        assert_eq!(
+            (r.status, r.employee_id),
+            (MatchStatus::Ambiguous, None),
+            "{name}: {r:#?}"
+        );
+        assert_eq!(r.candidates[0].employee_id, EmployeeId(1));
+        assert_eq!(r.confidence, 0.0);
+    }
+    // Nothing at all, or a name no employee has.
+    for name in ["", "Peter Parker"] {
         let r = one(&s, user("a", name, "", ""));
         assert_eq!(r.status, MatchStatus::Unmatched, "{name}: {r:#?}");
         assert_eq!(r.confidence, 0.0);

@@ -28,7 +28,7 @@
 use super::calibration;
 use super::normalize::{self, NameForm};
 use super::{
-    Candidate, Engine, MatchEmployee, MatchResult, MatchStatus, MatchedBy, NameCase,
+    Candidate, Engine, MatchEmployee, MatchResult, MatchStatus, MatchedBy, NameCase, PartialFit,
     PodFactoryUser, Scored,
 };
 use crate::model::Email;
@@ -526,6 +526,90 @@ pub fn by_name(
     )
     .because(evidence_for, against)
 }
+
+/// Decide on part of a name (see `Engine::partial_name`): linked only when
+/// it fits one employee alone, at the probability measured for such links
+/// ([`calibration::PARTIAL_NAME`]), which `accept_threshold` may refuse.
+/// The claim is the weakest there is: any other user's claim on the
+/// employee outranks it in the one-to-one step.
+pub fn by_partial_name(engine: &Engine, n: &NameCase, fit: &PartialFit) -> Outcome {
+    let fits: Vec<u32> = fit.exact.iter().chain(&fit.rivals).copied().collect();
+    let shown = n.user.name.as_deref().unwrap_or("").trim();
+    let settings = engine.settings;
+    let candidates: Vec<(u32, f64, String)> = fits
+        .iter()
+        .take(settings.max_candidates.max(1))
+        .map(|&i| (i, PARTIAL_SCORE, "part of the name".to_string()))
+        .collect();
+    let mut against = n.against.clone();
+    let [one] = fits[..] else {
+        let text = format!(
+            "\"{shown}\" is only part of a name, and {} employees have it",
+            fits.len()
+        );
+        against.push(text.clone());
+        return Outcome::not_linked(
+            MatchStatus::Ambiguous,
+            PARTIAL_SCORE,
+            if fit.alone {
+                0.0
+            } else {
+                calibration::PARTIAL_NAME / fits.len() as f64
+            },
+            candidates,
+            with_notes(text, &n.notes),
+        )
+        .because(Vec::new(), against);
+    };
+    let fit_text = format!(
+        "\"{shown}\" is part of the name of {}, and of no other employee's",
+        describe(engine, one)
+    );
+    if fit.alone {
+        // `John` fits John Doe alone in a small workforce, and a temp named
+        // John just as well.
+        against.push(
+            "one name alone, no surname or initial: a candidate to review, never a link".into(),
+        );
+        return Outcome::not_linked(
+            MatchStatus::Ambiguous,
+            PARTIAL_SCORE,
+            0.0,
+            candidates,
+            with_notes(fit_text.clone(), &n.notes),
+        )
+        .because(vec![fit_text], against);
+    }
+    if calibration::PARTIAL_NAME + EPS < settings.accept_threshold {
+        against.push(format!(
+            "only part of a name: a {:.3} chance of being right, below the threshold {:.2}",
+            calibration::PARTIAL_NAME,
+            settings.accept_threshold
+        ));
+        return Outcome::not_linked(
+            MatchStatus::Ambiguous,
+            PARTIAL_SCORE,
+            calibration::PARTIAL_NAME,
+            candidates,
+            with_notes(fit_text.clone(), &n.notes),
+        )
+        .because(vec![fit_text], against);
+    }
+    against.push("only part of a name".into());
+    Outcome::claim(
+        one,
+        MatchedBy::FuzzyName,
+        PARTIAL_SCORE,
+        calibration::PARTIAL_NAME,
+        candidates,
+        with_notes(fit_text.clone(), &n.notes),
+    )
+    .because(vec![fit_text], against)
+}
+
+/// The score of a partial name's fit: below every whole name's, so that a
+/// user with the whole name wins the employee by the margin.
+const PARTIAL_SCORE: f64 = 0.5;
 
 /// Another candidate the personal mailbox's name fits when it does not fit
 /// the chosen one: the display name and the mailbox disagree on who this is.

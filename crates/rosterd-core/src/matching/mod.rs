@@ -377,6 +377,12 @@ pub struct Engine<'e, 's> {
     /// Domains of employee emails: a mailbox there that is no employee's is
     /// someone else's.
     domains: rustc_hash::FxHashSet<&'e str>,
+    /// Employees by each token of their names (current and previous), for
+    /// a user whose name is only part of one (see [`Engine::partial_name`]).
+    by_token: FxHashMap<String, Vec<u32>>,
+    /// Employees by the sound of each of their given names: rivals of a
+    /// partial name (`Sara R.` fits Sarah Rogers as well as Sara Roberts).
+    by_given_sound: FxHashMap<u32, Vec<u32>>,
 }
 
 /// Users after phase 1 of [`Engine::run`].
@@ -415,6 +421,15 @@ struct NameCase {
     foreign_mailbox: Option<Email>,
 }
 
+/// The employees part of a name fits: by the name itself, and by a given
+/// name that sounds the same.
+struct PartialFit {
+    exact: Vec<u32>,
+    rivals: Vec<u32>,
+    /// One name alone, no initial: a candidate to review, never a link.
+    alone: bool,
+}
+
 /// A user's name candidate: employee index, score, how.
 #[derive(Debug, Clone, Copy)]
 struct Scored {
@@ -434,6 +449,8 @@ impl<'e, 's> Engine<'e, 's> {
         let mut by_email: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
         let mut by_id = FxHashMap::default();
         let mut domains = rustc_hash::FxHashSet::default();
+        let mut by_token: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+        let mut by_given_sound: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         // Each employee's spellings and blocking keys on their own (on two
         // threads), then the shared indexes in employee order.
         let each: Vec<(Prepared, Vec<u64>)> = on_two_threads(employees.iter().collect(), |half| {
@@ -465,6 +482,20 @@ impl<'e, 's> Engine<'e, 's> {
                 // A duplicated id keeps its first row: ids come from a primary key.
                 by_id.entry(e.id).or_insert(i);
                 p.forms.iter().for_each(|(form, _)| vocab.add(form));
+                for (form, _) in &p.forms {
+                    let sounds = by_given_sound
+                        .entry(blocking::phonetic(form.first()))
+                        .or_default();
+                    if sounds.last() != Some(&i) {
+                        sounds.push(i);
+                    }
+                    for t in &form.tokens {
+                        let ids = by_token.entry(t.clone()).or_default();
+                        if ids.last() != Some(&i) {
+                            ids.push(i);
+                        }
+                    }
+                }
                 blocks.add(i, keys);
                 p
             })
@@ -478,6 +509,8 @@ impl<'e, 's> Engine<'e, 's> {
             by_email,
             by_id,
             domains,
+            by_token,
+            by_given_sound,
         }
     }
 
@@ -630,7 +663,10 @@ impl<'e, 's> Engine<'e, 's> {
             })
         });
         let user_hints = normalize::hint_stems(&[n.user.user_role.as_deref().unwrap_or("")]);
-        let outcome = assign::by_name(self, &n, &scored, &user_hints);
+        let outcome = match self.partial_name(&n, &scored) {
+            Some(fits) => assign::by_partial_name(self, &n, &fits),
+            None => assign::by_name(self, &n, &scored, &user_hints),
+        };
         match (n.email_owner, n.against.first()) {
             (Some(owner), Some(why)) => outcome.keep_email_owner(owner, why),
             _ => outcome,
@@ -701,6 +737,79 @@ impl<'e, 's> Engine<'e, 's> {
             }
         }
         best
+    }
+
+    /// A display name that is only part of a name, a given name or a
+    /// surname alone (`Petra`, a candidate at most) or a given name and the
+    /// surname's initial (`Cody G.`), when no whole name came close: the
+    /// employees it fits,
+    /// exactly first, then those whose given name only sounds the same
+    /// (rivals: `Sara R.` fits Sarah Rogers as well as Sara Roberts).
+    /// `None` for any other user: a mailbox, company or foreign, is
+    /// evidence the name alone cannot weigh.
+    fn partial_name(&self, n: &NameCase, scored: &[Scored]) -> Option<PartialFit> {
+        if !scored.is_empty()
+            || !n.complete
+            || n.email_owner.is_some()
+            || n.company_mailbox.is_some()
+            || n.foreign_mailbox.is_some()
+        {
+            return None;
+        }
+        let [form] = &n.forms[..n.display] else {
+            return None;
+        };
+        let (given, initial) = match &form.tokens[..] {
+            [one] if one.len() >= 3 => (one, None),
+            [given, initial] if given.len() >= 2 && initial.len() == 1 => (given, Some(initial)),
+            _ => return None,
+        };
+        let sound = blocking::phonetic(given);
+        // Exact: any name token (a surname alone, a middle name gone by)
+        // or, with an initial, the given name; rivals: a given name that
+        // sounds the same.
+        let fits_initial = |i: u32, exact: bool| {
+            self.prepared[i as usize].forms.iter().any(|(e, _)| {
+                let first = e.first();
+                (if exact {
+                    first == given
+                } else {
+                    blocking::phonetic(first) == sound
+                }) && initial
+                    .is_none_or(|x| e.tokens[1..].iter().any(|t| t.starts_with(x.as_str())))
+            })
+        };
+        let exact: Vec<u32> = match initial {
+            None => self
+                .by_token
+                .get(given.as_str())
+                .cloned()
+                .unwrap_or_default(),
+            Some(_) => self
+                .by_token
+                .get(given.as_str())
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&i| fits_initial(i, true))
+                .collect(),
+        };
+        if exact.is_empty() {
+            return None;
+        }
+        let rivals: Vec<u32> = self
+            .by_given_sound
+            .get(&sound)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|i| !exact.contains(i) && fits_initial(*i, false))
+            .collect();
+        Some(PartialFit {
+            exact,
+            rivals,
+            alone: initial.is_none(),
+        })
     }
 
     /// Whether any spelling of the user's name shares a token with any of

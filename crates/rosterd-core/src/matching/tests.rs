@@ -35,7 +35,12 @@ fn a_personal_mailbox_that_spells_the_name_is_name_evidence() {
         emp(1, "Cody Gupta", "cody.gupta@pw.com"),
         emp(2, "Cody Garcia", "cody.garcia@pw.com"),
     ];
-    assert_eq!(one(&staff, "Cody G.", "").status, MatchStatus::Unmatched);
+    let both = one(&staff, "Cody G.", "");
+    assert_eq!(
+        (both.status, both.employee_id),
+        (MatchStatus::Ambiguous, None)
+    );
+    assert_eq!(both.candidates.len(), 2, "{both:?}");
     let r = one(&staff, "Cody G.", "cody_gupta85@outlook.com");
     assert_eq!(linked(&r), Some((1, MatchedBy::Name)), "{r:?}");
     assert!(
@@ -373,4 +378,79 @@ fn spanish_short_forms_and_other_spellings_of_a_given_name_link() {
     let r = one(&staff, "Joe Gonzalez", "");
     assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
     assert_eq!(r.candidates.len(), 2, "{r:?}");
+}
+
+#[test]
+fn part_of_a_name_links_only_the_one_employee_it_fits() {
+    let staff = [
+        emp(1, "Petra Schmidt", "petra.schmidt@pw.com"),
+        emp(2, "Sara Roberts", "sara.roberts@pw.com"),
+        emp(3, "Sarah Rogers", "sarah.rogers@pw.com"),
+        emp(4, "Louis Ortega Reyes", "louis.ortega@pw.com"),
+    ];
+    // A given name and the surname's initial (of either surname).
+    let r = one(&staff, "petra s.", "");
+    assert_eq!(linked(&r), Some((1, MatchedBy::FuzzyName)), "{r:?}");
+    assert!(
+        r.confidence < calibration::name(0.96),
+        "weaker than a whole name"
+    );
+    assert!(r
+        .evidence_against
+        .iter()
+        .any(|e| e.contains("only part of a name")));
+    assert_eq!(
+        linked(&one(&staff, "LOUIS R.", "")),
+        Some((4, MatchedBy::FuzzyName))
+    );
+    // A given name or a surname alone: the one candidate, for review.
+    for name in ["Petra", "SCHMIDT"] {
+        let r = one(&staff, name, "");
+        assert_eq!(
+            (r.status, r.employee_id),
+            (MatchStatus::Ambiguous, None),
+            "{name}"
+        );
+        assert_eq!(r.candidates[0].employee_id, EmployeeId(1));
+    }
+    // `Sara R.` is Sara Roberts's or Sarah Rogers's: a given name that
+    // sounds the same is a rival.
+    let r = one(&staff, "Sara R.", "");
+    assert_eq!(
+        (r.status, r.employee_id),
+        (MatchStatus::Ambiguous, None),
+        "{r:?}"
+    );
+    let ids: Vec<i64> = r.candidates.iter().map(|c| c.employee_id.0).collect();
+    assert_eq!(ids, [2, 3]);
+    // No employee's initial fits, or a mailbox says otherwise: not linked.
+    assert_eq!(one(&staff, "Petra K.", "").employee_id, None);
+    assert_eq!(one(&staff, "Petra", "p.k@pw.com").employee_id, None);
+    assert_eq!(
+        one(&staff, "Petra", "petra@othercorp.com").employee_id,
+        None
+    );
+    // Under a stricter threshold, the fit is a candidate, not a link.
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let strict = MatchSettings {
+        accept_threshold: 0.99,
+        ..MatchSettings::default()
+    };
+    let user = |id: &str, name: &str| PodFactoryUser {
+        id: id.into(),
+        name: Some(name.into()),
+        email: None,
+        user_role: None,
+    };
+    let r = match_users(&view, &[user("u", "Petra S.")], &[], &strict).remove(0);
+    assert_eq!((r.status, r.employee_id), (MatchStatus::Ambiguous, None));
+    // Anyone with the whole name takes the employee from a part of it.
+    let both = match_users(
+        &view,
+        &[user("a", "Petra S."), user("b", "Petra Schmidt")],
+        &[],
+        &MatchSettings::default(),
+    );
+    assert_eq!(both[0].employee_id, None, "{:?}", both[0]);
+    assert_eq!(linked(&both[1]), Some((1, MatchedBy::Name)));
 }
