@@ -408,15 +408,7 @@ async fn a_run_closed_by_its_leader_is_no_lost_lock(kind: Db) {
     let s = &ctx.store;
     let me = rosterd::store::holder_name();
     let lock = s.try_lock(&me).await.unwrap().expect("the lock is free");
-    let id = s
-        .start_run(
-            rosterd::run::Trigger::Schedule,
-            "enforce",
-            false,
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap();
+    let id = scheduled_run(s).await;
     s.set_run_holder(id, &me).await.unwrap();
     lock.attach_run(id);
     let leadership = lock.leadership();
@@ -437,6 +429,18 @@ async fn a_run_closed_by_its_leader_is_no_lost_lock(kind: Db) {
         .expect("the lock is still held after the run's close");
     assert_eq!(leadership.lost_reason(), None);
     lock.release().await.unwrap();
+}
+
+/// A scheduled run's record, opened now, as a run opens it.
+async fn scheduled_run(s: &Store) -> i64 {
+    s.start_run(
+        rosterd::run::Trigger::Schedule,
+        "enforce",
+        false,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap()
 }
 
 /// `me` with its `field` (`token`, `pidns`) set to `value`: the name another
@@ -467,15 +471,7 @@ async fn a_clone_with_our_hostname_and_pid_is_not_taken_for_dead(kind: Db) {
         "pid:[1]",
     );
     assert_ne!(clone, me);
-    let id = s
-        .start_run(
-            rosterd::run::Trigger::Schedule,
-            "enforce",
-            false,
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap();
+    let id = scheduled_run(s).await;
     s.set_run_holder(id, &clone).await.unwrap();
     let live = s.close_abandoned_runs(&me).await.unwrap();
     assert_eq!(live.map_err(|r| r.id), Err(id), "the clone's run is live");
@@ -508,15 +504,7 @@ async fn an_abandoned_run_counts_its_actions_and_skips_the_unfinished(kind: Db) 
     let ctx = context(settings(&db, &sim)).await;
     let s = &ctx.store;
     let me = rosterd::store::holder_name();
-    let id = s
-        .start_run(
-            rosterd::run::Trigger::Schedule,
-            "enforce",
-            false,
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap();
+    let id = scheduled_run(s).await;
     let action = |seq: i64, status: &str| rosterd::store::ActionRecord {
         seq,
         kind: "create".parse().unwrap(),
