@@ -12,7 +12,7 @@ on_every_backend!(
     dry_run_applies_nothing,
     observe_mode_never_writes,
     mass_deactivation_is_held,
-    older_runs_lose_their_plan_but_a_held_run_keeps_it,
+    older_runs_lose_their_plan_but_held_and_rejected_plans_stay,
     emptied_employees_table_is_refused,
     collapsed_employees_table_is_refused,
     unmanaged_accounts_are_untouched,
@@ -368,7 +368,7 @@ async fn mass_deactivation_is_held(db: Db) {
     assert!(stored.plan.unwrap().contains("\"block\""));
 }
 
-async fn older_runs_lose_their_plan_but_a_held_run_keeps_it(db: Db) {
+async fn older_runs_lose_their_plan_but_held_and_rejected_plans_stay(db: Db) {
     let db = TestDb::new(db).await;
     let sim = spawn_sim().await;
     let mut s = settings(&db, &sim);
@@ -394,6 +394,25 @@ async fn older_runs_lose_their_plan_but_a_held_run_keeps_it(db: Db) {
     assert!(newest.plan.is_some() && newest.plan_dropped_at.is_none());
     let held = get(held.run_id).await.unwrap().unwrap();
     assert_eq!(held.stored_plan().unwrap().unwrap().actions.len(), 30);
+
+    // Rejected, the plan is not held again until it changes: the latest
+    // rejected run keeps its plan however many runs come after.
+    rosterd::held::reject(&ctx.store, held.id, "alice", Some("HR's mistake"))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        run(&ctx).await;
+    }
+    exec(
+        &ctx.store,
+        "UPDATE employees SET is_active = FALSE WHERE id <= 30",
+    )
+    .await;
+    let again = run(&ctx).await;
+    assert_eq!(again.status, RunStatus::Rejected, "{again:?}");
+    // The later rejected run carries the plan on; the original's can go.
+    assert!(get(again.run_id).await.unwrap().unwrap().plan.is_some());
+    assert!(get(held.id).await.unwrap().unwrap().plan.is_none());
 }
 
 async fn emptied_employees_table_is_refused(db: Db) {

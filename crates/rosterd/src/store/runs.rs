@@ -204,8 +204,10 @@ impl Store {
     }
 
     /// Drop the stored plans of all but the newest `keep` runs that have
-    /// one, except held runs (an approval applies the plan as held). Their
-    /// rows, summaries and actions stay. Returns how many were dropped.
+    /// one, except held runs (an approval applies the plan as held) and the
+    /// latest rejected run (its plan is not held again until it changes).
+    /// Their rows, summaries and actions stay. Returns how many were
+    /// dropped.
     pub async fn drop_old_plans(&self, keep: usize, now: DateTime<Utc>) -> Result<u64> {
         // The oldest plan kept, found first: MariaDB cannot read the table
         // an UPDATE writes in the same statement's subquery.
@@ -221,14 +223,22 @@ impl Store {
         let Some(oldest_kept) = oldest_kept else {
             return Ok(0);
         };
+        let latest_rejected: Option<i64> = with_pool!(self, pool, q => {
+            sqlx::query_scalar(&q("SELECT MAX(id) FROM reconcile_runs WHERE status = $1")?)
+                .bind(RunStatus::Rejected.as_str())
+                .fetch_one(pool)
+                .await
+                .map_err(sql("find the latest rejected run"))?
+        });
         Ok(with_pool!(self, pool, q => {
             sqlx::query(&q(
                 "UPDATE reconcile_runs SET plan = NULL, plan_dropped_at = $1 \
-                 WHERE id < $2 AND plan IS NOT NULL AND status <> $3",
+                 WHERE id < $2 AND plan IS NOT NULL AND status <> $3 AND id <> $4",
             )?)
             .bind(now)
             .bind(oldest_kept)
             .bind(RunStatus::Held.as_str())
+            .bind(latest_rejected.unwrap_or(0))
             .execute(pool)
             .await
             .map_err(sql("drop old plans"))?
