@@ -430,6 +430,7 @@ async fn held_mass_deactivation_is_applied_after_approval_and_records_the_approv
     d.shutdown().await.unwrap();
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_newest_runs_keep_their_plan_and_a_held_run_keeps_its_own() {
     let (rows, accounts) = linked_staff(40, 30);
