@@ -527,9 +527,10 @@ pub fn by_name(
     .because(evidence_for, against)
 }
 
-/// Decide on part of a name (see `Engine::partial_name`): linked only when
-/// it fits one employee alone, at the probability measured for such links
-/// ([`calibration::PARTIAL_NAME`]), which `accept_threshold` may refuse.
+/// Decide on part of a name (see `Engine::partial_name`): a given name
+/// and initial is linked only when it fits one employee alone, at the
+/// probability measured for such links ([`calibration::PARTIAL_NAME`]),
+/// which `accept_threshold` may refuse; a name alone never is.
 /// The claim is the weakest there is: any other user's claim on the
 /// employee outranks it in the one-to-one step.
 pub fn by_partial_name(engine: &Engine, n: &NameCase, fit: &PartialFit) -> Outcome {
@@ -544,7 +545,7 @@ pub fn by_partial_name(engine: &Engine, n: &NameCase, fit: &PartialFit) -> Outco
     let mut against = n.against.clone();
     let [one] = fits[..] else {
         let text = format!(
-            "\"{shown}\" is only part of a name, and {} employees have it",
+            "\"{shown}\" is only part of a name, and fits {} employees",
             fits.len()
         );
         against.push(text.clone());

@@ -742,11 +742,10 @@ impl<'e, 's> Engine<'e, 's> {
     /// A display name that is only part of a name, a given name or a
     /// surname alone (`Petra`, a candidate at most) or a given name and the
     /// surname's initial (`Cody G.`), when no whole name came close: the
-    /// employees it fits,
-    /// exactly first, then those whose given name only sounds the same
-    /// (rivals: `Sara R.` fits Sarah Rogers as well as Sara Roberts).
-    /// `None` for any other user: a mailbox, company or foreign, is
-    /// evidence the name alone cannot weigh.
+    /// employees it fits exactly, and those whose given name only sounds
+    /// the same (rivals: `Sara R.` fits Sarah Rogers as well as Sara
+    /// Roberts). `None` for any other user: a mailbox, company or foreign,
+    /// is evidence the name alone cannot weigh.
     fn partial_name(&self, n: &NameCase, scored: &[Scored]) -> Option<PartialFit> {
         if !scored.is_empty()
             || !n.complete
