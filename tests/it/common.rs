@@ -500,6 +500,19 @@ impl DaemonClient {
         r.expect(202);
         r.json["run_id"].as_i64().expect("run_id")
     }
+    /// `POST /api/v1/runs` until it is accepted (409 while another run, a
+    /// change-triggered one say, holds the lock); the run id.
+    pub async fn trigger_when_free(&self, limit: std::time::Duration) -> i64 {
+        eventually("a run to be accepted", limit, || async move {
+            let r = self.post("/api/v1/runs", json!({})).await;
+            if r.status == 409 {
+                return None;
+            }
+            r.expect(202);
+            r.json["run_id"].as_i64()
+        })
+        .await
+    }
     /// Poll `GET /api/v1/runs/{id}` until the run is no longer `running`.
     pub async fn wait_run(&self, id: i64, limit: std::time::Duration) -> Value {
         // A run's record is finished a moment before the driver is free

@@ -432,7 +432,7 @@ async fn held_mass_deactivation_is_applied_after_approval_and_records_the_approv
 
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_the_newest_runs_keep_their_plan_and_a_held_run_keeps_its_own() {
+async fn only_the_newest_runs_keep_their_plan_and_the_api_and_console_say_so() {
     let (rows, accounts) = linked_staff(40, 30);
     let db = TestDb::new(Db::Postgres).await;
     let sim = spawn_sim().await;
@@ -444,12 +444,14 @@ async fn only_the_newest_runs_keep_their_plan_and_a_held_run_keeps_its_own() {
     let c = DaemonClient::admin(&d);
     let held = c.trigger(false).await;
     assert_eq!(c.wait_run(held, RUN_LIMIT).await["status"], "held");
-    // HR undoes the mistaken import: later runs plan nothing.
-    exec(&d.ctx.store, "UPDATE employees SET is_active = TRUE").await;
+    c.post(&format!("/api/v1/runs/{held}/reject"), json!({}))
+        .await
+        .expect(200);
+    // The same plan again: each run is rejected like the first.
     let mut later = Vec::new();
     for _ in 0..3 {
         let id = c.trigger(false).await;
-        assert_eq!(c.wait_run(id, RUN_LIMIT).await["status"], "succeeded");
+        assert_eq!(c.wait_run(id, RUN_LIMIT).await["status"], "rejected");
         later.push(id);
     }
 
@@ -457,22 +459,17 @@ async fn only_the_newest_runs_keep_their_plan_and_a_held_run_keeps_its_own() {
         let c = &c;
         async move { c.get(&format!("/api/v1/runs/{id}")).await.json }
     };
-    let dropped = run(later[0]).await;
-    assert_eq!(dropped["plan"], Value::Null, "{dropped:#}");
-    assert!(dropped["plan_dropped_at"].is_string(), "{dropped:#}");
-    assert_eq!(dropped["status"], "succeeded", "the run itself stays");
+    for dropped in [held, later[0]] {
+        let dropped = run(dropped).await;
+        assert_eq!(dropped["plan"], Value::Null, "{dropped:#}");
+        assert!(dropped["plan_dropped_at"].is_string(), "{dropped:#}");
+        assert_eq!(dropped["status"], "rejected", "the run itself stays");
+    }
     for kept in &later[1..] {
         let kept = run(*kept).await;
-        assert!(kept["plan"].is_object(), "{kept:#}");
+        assert_eq!(kept["plan"]["actions"].as_array().map(Vec::len), Some(30));
         assert_eq!(kept["plan_dropped_at"], Value::Null);
     }
-    // Older than both, but awaiting a decision: still approvable as held.
-    let still_held = run(held).await;
-    assert_eq!(still_held["status"], "held");
-    assert_eq!(
-        still_held["plan"]["actions"].as_array().map(Vec::len),
-        Some(30)
-    );
 
     // The console says the plan was not kept, not that there was none.
     let console = crate::browser::ConsoleHttp {

@@ -65,20 +65,6 @@ async fn wait_accounts(api: &SimClient, n: usize) {
     .await;
 }
 
-/// `POST /api/v1/runs` until it is accepted (409 while another run holds
-/// the lock); the run id.
-async fn trigger_when_free(c: &DaemonClient) -> i64 {
-    eventually("a run to be accepted", LIMIT, || async move {
-        let r = c.post("/api/v1/runs", json!({})).await;
-        if r.status == 409 {
-            return None;
-        }
-        r.expect(202);
-        r.json["run_id"].as_i64()
-    })
-    .await
-}
-
 /// Until no run is `running`.
 async fn wait_all_finished(s: &Store) {
     eventually("every run to finish", LIMIT, || async move {
@@ -173,7 +159,7 @@ async fn lock_connection_killed_mid_run(kind: Db) {
         "UPDATE employees SET email = 'moved12@example.com' WHERE id = 12",
     )
     .await;
-    let second = trigger_when_free(&cb).await;
+    let second = cb.trigger_when_free(LIMIT).await;
     assert_ne!(second, first);
     cb.wait_run(second, LIMIT).await;
     wait_all_finished(store(&a)).await;
@@ -190,12 +176,12 @@ async fn lock_connection_killed_mid_run(kind: Db) {
 
     // It converges: every employee one account, and a last run plans nothing.
     w.api.clear_faults().await;
-    let finishing = trigger_when_free(&cb).await;
+    let finishing = cb.trigger_when_free(LIMIT).await;
     cb.wait_run(finishing, LIMIT).await;
     wait_all_finished(store(&a)).await;
     assert_eq!(assert_one_account_each(&w.api).await, 12);
     assert_eq!(w.api.user_by_email("moved12@example.com").await.len(), 1);
-    let last = trigger_when_free(&ca).await;
+    let last = ca.trigger_when_free(LIMIT).await;
     let last = ca.wait_run(last, LIMIT).await;
     assert_eq!(last["status"], "succeeded", "{last:#}");
     assert_eq!(last["actions_planned"], 0, "{last:#}");
@@ -268,7 +254,7 @@ async fn sqlite_lease_is_renewed_and_losing_it_stops_the_run() {
         .expect_error(409, "run_in_progress");
     exec(store(&a), "DELETE FROM rosterd_lock").await;
     w.api.clear_faults().await;
-    let next = trigger_when_free(&ca).await;
+    let next = ca.trigger_when_free(LIMIT).await;
     assert_eq!(ca.wait_run(next, LIMIT).await["status"], "succeeded");
     assert_eq!(assert_one_account_each(&w.api).await, 12);
     a.shutdown().await.unwrap();
