@@ -500,6 +500,15 @@ impl DaemonClient {
         r.expect(202);
         r.json["run_id"].as_i64().expect("run_id")
     }
+    /// `POST /api/v1/runs` right after an employee change: the run it
+    /// started, or the one the change already started (a 409 names it).
+    pub async fn trigger_after_change(&self) -> i64 {
+        let r = self.post("/api/v1/runs", json!({})).await;
+        assert!(matches!(r.status, 202 | 409), "{} {}", r.status, r.text);
+        r.json["run_id"]
+            .as_i64()
+            .expect("a run id, started or running")
+    }
     /// `POST /api/v1/runs` until it is accepted (409 while another run, a
     /// change-triggered one say, holds the lock); the run id.
     pub async fn trigger_when_free(&self, limit: std::time::Duration) -> i64 {

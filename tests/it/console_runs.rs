@@ -68,7 +68,7 @@ async fn one_held_run_is_rejected_and_another_approved_and_applied() {
         "UPDATE employees SET is_active = false WHERE id = 31",
     )
     .await;
-    let again = api.trigger(false).await;
+    let again = api.trigger_after_change().await;
     assert_eq!(w.wait_run(again).await["status"], "held");
 
     // From the status page's list of held runs to the newest one.

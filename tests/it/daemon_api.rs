@@ -558,11 +558,7 @@ async fn held_run_rejected_over_http_is_not_held_again_until_the_plan_changes() 
         "UPDATE employees SET is_active = false WHERE id = 31",
     )
     .await;
-    // The edit may itself trigger a run: then that is the one to read.
-    let r = c.post("/api/v1/runs", json!({})).await;
-    let changed = r.json["run_id"]
-        .as_i64()
-        .expect("a run id, started or running");
+    let changed = c.trigger_after_change().await;
     assert!(changed > again);
     assert_eq!(c.wait_run(changed, RUN_LIMIT).await["status"], "held");
     d.shutdown().await.unwrap();
