@@ -542,25 +542,30 @@ pub fn by_partial_name(engine: &Engine, n: &NameCase, fit: &PartialFit) -> Outco
         .take(settings.max_candidates.max(1))
         .map(|&i| (i, PARTIAL_SCORE, "part of the name".to_string()))
         .collect();
-    let mut against = n.against.clone();
+    // Not linked: the candidates are for a person to review.
+    let review = |confidence: f64, text: String, why: String, evidence_for: Vec<String>| {
+        let mut against = n.against.clone();
+        against.push(why);
+        Outcome::not_linked(
+            MatchStatus::Ambiguous,
+            PARTIAL_SCORE,
+            confidence,
+            candidates.clone(),
+            with_notes(text, &n.notes),
+        )
+        .because(evidence_for, against)
+    };
     let [one] = fits[..] else {
         let text = format!(
             "\"{shown}\" is only part of a name, and fits {} employees",
             fits.len()
         );
-        against.push(text.clone());
-        return Outcome::not_linked(
-            MatchStatus::Ambiguous,
-            PARTIAL_SCORE,
-            if fit.alone {
-                0.0
-            } else {
-                calibration::PARTIAL_NAME / fits.len() as f64
-            },
-            candidates,
-            with_notes(text, &n.notes),
-        )
-        .because(Vec::new(), against);
+        let confidence = if fit.alone {
+            0.0
+        } else {
+            calibration::PARTIAL_NAME / fits.len() as f64
+        };
+        return review(confidence, text.clone(), text, Vec::new());
     };
     let fit_text = format!(
         "\"{shown}\" is part of the name of {}, and of no other employee's",
@@ -569,33 +574,27 @@ pub fn by_partial_name(engine: &Engine, n: &NameCase, fit: &PartialFit) -> Outco
     if fit.alone {
         // `John` fits John Doe alone in a small workforce, and a temp named
         // John just as well.
-        against.push(
-            "one name alone, no surname or initial: a candidate to review, never a link".into(),
-        );
-        return Outcome::not_linked(
-            MatchStatus::Ambiguous,
-            PARTIAL_SCORE,
+        return review(
             0.0,
-            candidates,
-            with_notes(fit_text.clone(), &n.notes),
-        )
-        .because(vec![fit_text], against);
+            fit_text.clone(),
+            "one name alone, no surname or initial: a candidate to review, never a link".into(),
+            vec![fit_text],
+        );
     }
     if calibration::PARTIAL_NAME + EPS < settings.accept_threshold {
-        against.push(format!(
+        let why = format!(
             "only part of a name: a {:.3} chance of being right, below the threshold {:.2}",
             calibration::PARTIAL_NAME,
             settings.accept_threshold
-        ));
-        return Outcome::not_linked(
-            MatchStatus::Ambiguous,
-            PARTIAL_SCORE,
+        );
+        return review(
             calibration::PARTIAL_NAME,
-            candidates,
-            with_notes(fit_text.clone(), &n.notes),
-        )
-        .because(vec![fit_text], against);
+            fit_text.clone(),
+            why,
+            vec![fit_text],
+        );
     }
+    let mut against = n.against.clone();
     against.push("only part of a name".into());
     Outcome::claim(
         one,

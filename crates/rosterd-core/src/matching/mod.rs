@@ -778,21 +778,14 @@ impl<'e, 's> Engine<'e, 's> {
                     .is_none_or(|x| e.tokens[1..].iter().any(|t| t.starts_with(x.as_str())))
             })
         };
-        let exact: Vec<u32> = match initial {
-            None => self
-                .by_token
-                .get(given.as_str())
-                .cloned()
-                .unwrap_or_default(),
-            Some(_) => self
-                .by_token
-                .get(given.as_str())
-                .into_iter()
-                .flatten()
-                .copied()
-                .filter(|&i| fits_initial(i, true))
-                .collect(),
-        };
+        let exact: Vec<u32> = self
+            .by_token
+            .get(given.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| initial.is_none() || fits_initial(i, true))
+            .collect();
         if exact.is_empty() {
             return None;
         }
