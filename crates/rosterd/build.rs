@@ -7,22 +7,24 @@ fn main() {
     // ship without it.
     println!("cargo:rerun-if-changed=../../migrations");
     // What the matcher is: its code (rosterd-core) and the crates, compiler
-    // and target it was built with. A stored match is reused only by the matcher that made it
-    // (`match_memo`, which is part of it: it says what of a match is
-    // kept), so a build with another matcher matches again.
-    println!("cargo:rerun-if-changed=../rosterd-core/src");
-    println!("cargo:rerun-if-changed=../../Cargo.lock");
-    println!("cargo:rerun-if-changed=src/match_memo.rs");
-    println!("cargo:rerun-if-changed=../rosterd-core/Cargo.toml");
-    println!("cargo:rerun-if-changed=../../Cargo.toml");
+    // and target it was built with. A stored match is reused only by the
+    // matcher that made it (`match_memo`, which is part of it: it says what
+    // of a match is kept), so a build with another matcher matches again.
+    const CORE: &str = "../rosterd-core/src";
+    const ALSO: [&str; 4] = [
+        "../../Cargo.lock",
+        "src/match_memo.rs",
+        "../rosterd-core/Cargo.toml",
+        "../../Cargo.toml",
+    ];
+    for input in std::iter::once(CORE).chain(ALSO) {
+        println!("cargo:rerun-if-changed={input}");
+    }
     println!("cargo:rerun-if-env-changed=RUSTC");
     let mut files = Vec::new();
-    walk(Path::new("../rosterd-core/src"), &mut files);
+    walk(Path::new(CORE), &mut files);
     files.sort();
-    files.push(PathBuf::from("../../Cargo.lock"));
-    files.push(PathBuf::from("src/match_memo.rs"));
-    files.push(PathBuf::from("../rosterd-core/Cargo.toml"));
-    files.push(PathBuf::from("../../Cargo.toml"));
+    files.extend(ALSO.map(PathBuf::from));
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for f in &files {
         f.hash(&mut h);
