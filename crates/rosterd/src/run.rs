@@ -589,10 +589,11 @@ async fn locked_run(
         if let Some(l) = ctx.leadership() {
             l.end_heartbeat().await;
         }
-        let finished = store.finish_held_run(run_id, &ctx.holder, &end, now).await?;
-        drop(end);
-        drop_old_plans(ctx, now).await;
-        if !finished {
+        if store.finish_held_run(run_id, &ctx.holder, &end, now).await? {
+            // Only while this run is still ours: a process whose run a
+            // successor closed writes nothing more.
+            drop_old_plans(ctx, now).await;
+        } else {
             // A successor closed it as abandoned (this process was frozen
             // past the heartbeat bound): its record stays as closed.
             tracing::warn!(

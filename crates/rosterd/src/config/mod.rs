@@ -249,8 +249,8 @@ pub struct ReconcileSettings {
     /// often.
     pub quarantine_interval_secs: u64,
     /// Only the newest this many runs keep their stored plan (with its
-    /// findings); held runs keep theirs until decided (0: every run keeps
-    /// it).
+    /// findings); held runs keep theirs until decided, the latest rejected
+    /// run its own (0: every run keeps it).
     pub keep_plans: usize,
 }
 
