@@ -366,14 +366,7 @@ impl Console {
 
     /// A plain HTTP client of the console that follows no redirects.
     pub fn http(&self) -> ConsoleHttp {
-        ConsoleHttp {
-            base: self.base().to_string(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(LIMIT)
-                .build()
-                .unwrap(),
-        }
+        ConsoleHttp::new(self.base())
     }
 
     /// Stop the daemon and start it again on the same database with another
@@ -425,6 +418,17 @@ pub struct ConsoleHttp {
 }
 
 impl ConsoleHttp {
+    /// A client of the console at `base` that follows no redirects.
+    pub fn new(base: &str) -> Self {
+        ConsoleHttp {
+            base: base.to_string(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(LIMIT)
+                .build()
+                .unwrap(),
+        }
+    }
     fn with(req: reqwest::RequestBuilder, cookies: &[(&str, &str)]) -> reqwest::RequestBuilder {
         if cookies.is_empty() {
             return req;

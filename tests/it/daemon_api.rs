@@ -472,13 +472,7 @@ async fn only_the_newest_runs_keep_their_plan_and_the_api_and_console_say_so() {
     }
 
     // The console says the plan was not kept, not that there was none.
-    let console = crate::browser::ConsoleHttp {
-        base: format!("http://{}", d.addr),
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-    };
+    let console = crate::browser::ConsoleHttp::new(&d.base_url());
     let signed_in = console.sign_in(ADMIN_TOKEN).await;
     let session =
         crate::browser::set_cookie(&signed_in, crate::browser::SESSION_COOKIE).expect("a session");
