@@ -574,10 +574,11 @@ pub fn by_partial_name(engine: &Engine, n: &NameCase, fit: &PartialFit) -> Outco
     if fit.alone {
         // `John` fits John Doe alone in a small workforce, and a temp named
         // John just as well.
+        let why = "one name alone, no surname or initial: a candidate to review, never a link";
         return review(
             0.0,
-            fit_text.clone(),
-            "one name alone, no surname or initial: a candidate to review, never a link".into(),
+            format!("{fit_text}; {why}"),
+            why.into(),
             vec![fit_text],
         );
     }
@@ -589,7 +590,7 @@ pub fn by_partial_name(engine: &Engine, n: &NameCase, fit: &PartialFit) -> Outco
         );
         return review(
             calibration::PARTIAL_NAME,
-            fit_text.clone(),
+            format!("{fit_text}; {why}"),
             why,
             vec![fit_text],
         );

@@ -412,6 +412,8 @@ fn part_of_a_name_links_only_the_one_employee_it_fits() {
             "{name}"
         );
         assert_eq!(r.candidates[0].employee_id, EmployeeId(1));
+        // On-call reads why it is not linked, not only whom it fits.
+        assert!(r.explanation.contains("never a link"), "{}", r.explanation);
     }
     // `Sara R.` is Sara Roberts's or Sarah Rogers's: a given name that
     // sounds the same is a rival.
@@ -444,6 +446,11 @@ fn part_of_a_name_links_only_the_one_employee_it_fits() {
     };
     let r = match_users(&view, &[user("u", "Petra S.")], &[], &strict).remove(0);
     assert_eq!((r.status, r.employee_id), (MatchStatus::Ambiguous, None));
+    assert!(
+        r.explanation.contains("below the threshold 0.99"),
+        "{}",
+        r.explanation
+    );
     // Anyone with the whole name takes the employee from a part of it.
     let both = match_users(
         &view,
