@@ -600,10 +600,49 @@ row_decode!(PgRowDecode, "postgres", sqlx::postgres::PgRow);
 row_decode!(MySqlRowDecode, "mysql", sqlx::mysql::MySqlRow);
 row_decode!(SqliteRowDecode, "sqlite", sqlx::sqlite::SqliteRow);
 
-/// The plan run `run_id` stored, as JSON.
+/// The plan run `run_id` stored, as stored (JSON).
 pub async fn stored_plan(store: &rosterd::store::Store, run_id: i64) -> Value {
-    let run = store.get_run(run_id).await.unwrap().expect("the run");
-    serde_json::from_str(&run.plan.expect("a stored plan")).unwrap()
+    let sql = format!(
+        "SELECT p.plan FROM run_plans p JOIN reconcile_runs r ON r.plan_digest = p.digest \
+         WHERE r.id = {run_id}"
+    );
+    let [(plan,)]: [(String,); 1] = fetch_all(store, &sql)
+        .await
+        .try_into()
+        .expect("a stored plan");
+    serde_json::from_str(&plan).unwrap()
+}
+
+/// rosterd's migrations up to `version` only: a database as an earlier
+/// rosterd left it.
+pub async fn migrate_until(store: &rosterd::store::Store, version: i64) {
+    use rosterd::store::Store;
+    fn until(mut m: sqlx::migrate::Migrator, version: i64) -> sqlx::migrate::Migrator {
+        let kept: Vec<_> = m.iter().filter(|x| x.version <= version).cloned().collect();
+        m.migrations = kept.into();
+        m
+    }
+    match store {
+        #[cfg(feature = "postgres")]
+        Store::Postgres(p) => {
+            until(sqlx::migrate!("../../migrations/postgres"), version)
+                .run(p)
+                .await
+        }
+        #[cfg(feature = "sqlite")]
+        Store::Sqlite(p) => {
+            until(sqlx::migrate!("../../migrations/sqlite"), version)
+                .run(p)
+                .await
+        }
+        #[cfg(feature = "mysql")]
+        Store::MySql(p) => {
+            until(sqlx::migrate!("../../migrations/mysql"), version)
+                .run(p)
+                .await
+        }
+    }
+    .expect("the earlier migrations apply");
 }
 
 /// Every row of a query (no parameters) on any backend.

@@ -1,6 +1,7 @@
 //! A held run stored by the version before the stored plan had a version
-//! (`tests/fixtures/held_run_v0.json`, captured from that version) is
-//! listed, read and approved, and its plan applied, by this version.
+//! (`tests/fixtures/held_run_v0.json`, captured from that version), in the
+//! schema before plans were shared (migration 0012), is listed, read and
+//! approved, and its plan applied, by this version.
 
 use crate::common::*;
 use chrono::{DateTime, Utc};
@@ -80,7 +81,11 @@ async fn insert_fixture(store: &Store, row: &Value) -> i64 {
             )
         )),
     }
-    store.list_runs(1).await.unwrap()[0].id
+    let [(id,)]: [(i64,); 1] = fetch_all(store, "SELECT MAX(id) FROM reconcile_runs")
+        .await
+        .try_into()
+        .unwrap();
+    id
 }
 
 /// `got` holds every value of `want` (objects may carry more keys; arrays
@@ -106,8 +111,8 @@ async fn a_held_run_stored_by_the_previous_version_is_read_and_approved(db: Db) 
     const LIMIT: Duration = Duration::from_secs(30);
     let fixture: Value =
         serde_json::from_str(include_str!("../fixtures/held_run_v0.json")).unwrap();
-    let stored_plan: Value = serde_json::from_str(fixture["plan"].as_str().unwrap()).unwrap();
-    assert!(stored_plan.get("version").is_none(), "a version 0 plan");
+    let fixture_plan: Value = serde_json::from_str(fixture["plan"].as_str().unwrap()).unwrap();
+    assert!(fixture_plan.get("version").is_none(), "a version 0 plan");
 
     let db = TestDb::new(db).await;
     let sim = spawn_sim().await;
@@ -115,8 +120,12 @@ async fn a_held_run_stored_by_the_previous_version_is_read_and_approved(db: Db) 
     let (rows, accounts) = world();
     api.seed(accounts).await;
     let s = daemon_settings(&db, &sim);
+    // Stored where that version stored it, then upgraded: the plan moves
+    // to `run_plans` (migration 0012).
+    let old = Store::connect(&s.database).await.unwrap();
+    migrate_until(&old, 11).await;
+    let held = insert_fixture(&old, &fixture).await;
     seed_employees(&s, &rows).await;
-    let held = insert_fixture(&context(s.clone()).await.store, &fixture).await;
     let d = rosterd::daemon::spawn(s).await.expect("the daemon starts");
     let c = DaemonClient::admin(&d);
 
@@ -129,13 +138,13 @@ async fn a_held_run_stored_by_the_previous_version_is_read_and_approved(db: Db) 
     assert_eq!(run.json["status"], "held");
     // Read with every stored value as stored; a newer rosterd only adds
     // what it derives (each action's situation, zero counts).
-    assert_includes(&run.json["plan"], &stored_plan, "plan");
+    assert_includes(&run.json["plan"], &fixture_plan, "plan");
     let findings = c.get("/api/v1/findings?kind=orphaned").await;
     findings.expect(200);
     assert_eq!(findings.json["run_id"], held);
     assert_includes(
         &findings.json["findings"],
-        &stored_plan["findings"],
+        &fixture_plan["findings"],
         "findings",
     );
 
@@ -150,13 +159,11 @@ async fn a_held_run_stored_by_the_previous_version_is_read_and_approved(db: Db) 
     // The new run's plan is stored in the current version and reads back the same.
     assert_includes(
         &applied["plan"]["actions"],
-        &stored_plan["actions"],
+        &fixture_plan["actions"],
         "actions",
     );
     assert!(applied["plan"].get("version").is_none(), "{applied:#}");
-    let column = d.ctx.store.get_run(applied["id"].as_i64().unwrap());
-    let column: Value =
-        serde_json::from_str(&column.await.unwrap().unwrap().plan.unwrap()).unwrap();
+    let column = stored_plan(&d.ctx.store, applied["id"].as_i64().unwrap()).await;
     assert_eq!(column["version"], rosterd::store::PLAN_VERSION);
 
     let users = api.users().await;

@@ -36,7 +36,12 @@ async fn stored_plan(ctx: &rosterd::run::Context, run_id: i64) -> rosterd::plan:
         .await
         .unwrap()
         .expect("the run is recorded");
-    run.stored_plan().unwrap().expect("the run stored its plan")
+    ctx.store
+        .stored_plan(&run)
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("the run stored its plan")
 }
 
 fn blocked(account: &Value) -> bool {

@@ -61,7 +61,8 @@ async fn never_used_accounts_are_findings_and_a_gauge(db: Db) {
 
     // The finding names the account, its employee, situation and policy.
     let record = ctx.store.get_run(r.run_id).await.unwrap().unwrap();
-    let plan = record.stored_plan().unwrap().unwrap();
+    let plan = ctx.store.stored_plan(&record).await.unwrap();
+    let plan = plan.unwrap().unwrap();
     let f = plan
         .findings
         .iter()

@@ -98,13 +98,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let first = run_once(&ctx, RunOptions::new(Trigger::Demo, false)).await?;
     print!("{}", rosterd::report::human(&first));
-    if let Some(plan) = ctx
-        .store
-        .get_run(first.run_id)
-        .await?
-        .and_then(|r| r.stored_plan().ok().flatten())
-    {
-        print_plan_examples(&plan);
+    if let Some(run) = ctx.store.get_run(first.run_id).await? {
+        if let Ok(Some(plan)) = ctx.store.stored_plan(&run).await? {
+            print_plan_examples(&plan);
+        }
     }
     println!();
     let second = run_once(&ctx, RunOptions::new(Trigger::Demo, false)).await?;

@@ -65,8 +65,9 @@ pub async fn approval(store: &Store, id: i64, actor: &str) -> Result<RunOptions,
     if let Some(pause) = store.paused().await? {
         return Err(DecisionError::Paused(pause.paused_by));
     }
-    let plan = run
-        .stored_plan()
+    let plan = store
+        .stored_plan(&run)
+        .await?
         .map_err(|source| DecisionError::UnreadablePlan { id, source })?
         .ok_or(DecisionError::NoPlan(id))?;
     Ok(RunOptions {
@@ -100,7 +101,7 @@ pub async fn decide_same_plan(
         if run.id == decided || run.dry_run || run.approved_at.is_some() {
             continue;
         }
-        if run.planned(actions)
+        if store.planned(&run, actions).await?
             && store
                 .decide_held_run(run.id, decision, by, Utc::now())
                 .await?
@@ -165,7 +166,7 @@ pub async fn reject(
         return Err(DecisionError::NotHeld { id, status });
     }
     let mut also = Vec::new();
-    if let Ok(Some(plan)) = run.stored_plan() {
+    if let Ok(Some(plan)) = store.stored_plan(&run).await? {
         let same = format!("{note} (with run {id}, the same plan)");
         let decision = HeldDecision::Rejected { note: &same };
         also = decide_same_plan(store, id, &plan.actions, decision, actor).await?;

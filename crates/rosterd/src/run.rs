@@ -1142,7 +1142,7 @@ async fn same_as_rejected(store: &Store, plan: &Plan) -> anyhow::Result<Option<S
     else {
         return Ok(None);
     };
-    if !run.planned(&plan.actions) {
+    if !store.planned(&run, &plan.actions).await? {
         return Ok(None);
     }
     // The run an admin rejected carries who did; a later run of the same

@@ -308,8 +308,10 @@ async fn latest_findings(ctx: &Context) -> Result<(Option<RunRecord>, Vec<Findin
     let Some(run) = ctx.store.latest_planned_run().await? else {
         return Ok((None, Vec::new()));
     };
-    let plan = run
-        .stored_plan()
+    let plan = ctx
+        .store
+        .stored_plan(&run)
+        .await?
         .map_err(|source| TriageError::UnreadablePlan { id: run.id, source })?
         .unwrap_or_default();
     Ok((Some(run), plan.findings))

@@ -515,10 +515,15 @@ fn link_found_account(
     }
 }
 
-/// A run's stored plan as the planner's JSON, whichever version stored it.
-fn plan_of(run: &RunRecord) -> Option<Value> {
-    let plan = run.stored_plan().ok()??;
-    serde_json::to_value(plan).ok()
+/// A run's stored plan as the planner's JSON, whichever version stored it
+/// (null: none, or one this rosterd cannot read).
+async fn plan_of(state: &AppState, run: &RunRecord) -> ApiResult<Value> {
+    let plan = state.ctx.store.stored_plan(run).await.map_err(internal)?;
+    Ok(plan
+        .ok()
+        .flatten()
+        .and_then(|p| serde_json::to_value(p).ok())
+        .unwrap_or(Value::Null))
 }
 
 fn auth0_error(e: crate::auth0::Auth0Error) -> ApiError {
@@ -545,7 +550,7 @@ async fn get_run(State(state): State<AppState>, Path(raw): Path<String>) -> ApiR
         .await
         .map_err(internal)?;
     let mut body = run_json(&run);
-    body["plan"] = plan_of(&run).unwrap_or(Value::Null);
+    body["plan"] = plan_of(&state, &run).await?;
     body["actions"] = json!(actions
         .iter()
         .map(|a| json!({
@@ -646,7 +651,7 @@ async fn findings(
     else {
         return Ok(Json(json!({ "run_id": null, "findings": [] })));
     };
-    let plan = plan_of(&run).unwrap_or(Value::Null);
+    let plan = plan_of(&state, &run).await?;
     let all = plan["findings"].as_array().cloned().unwrap_or_default();
     let findings: Vec<Value> = all
         .into_iter()

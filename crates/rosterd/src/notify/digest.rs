@@ -12,7 +12,7 @@
 use crate::outcome::ActionStatus;
 use crate::plan::{ActionKind, Finding, FindingCandidate, FindingKind};
 use crate::run::RunStatus;
-use crate::store::{ActionRecord, RunRecord, StoredPlanError};
+use crate::store::{ActionRecord, RunRecord};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -308,14 +308,16 @@ struct StoredSummary {
 pub enum UnreadableRun {
     #[error("the run's summary is not JSON")]
     Summary(#[source] serde_json::Error),
-    #[error(transparent)]
-    Plan(#[from] StoredPlanError),
 }
 
 /// Everything in a finished run worth telling on-call, new or not, each key
-/// once, in digest order. `actions` are the run's recorded actions: every
+/// once, in digest order. `plan` is its stored plan; `actions` are the run's recorded actions: every
 /// failed one becomes an item (the run summary keeps only the first few).
-pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, UnreadableRun> {
+pub fn items(
+    run: &RunRecord,
+    plan: Option<crate::plan::Plan>,
+    actions: &[ActionRecord],
+) -> Result<Vec<Item>, UnreadableRun> {
     let failed: Vec<&ActionRecord> = actions
         .iter()
         .filter(|a| a.status == ActionStatus::Failed)
@@ -392,7 +394,7 @@ pub fn items(run: &RunRecord, actions: &[ActionRecord]) -> Result<Vec<Item>, Unr
             )
         });
     }
-    if let Some(plan) = run.stored_plan()? {
+    if let Some(plan) = plan {
         out.extend(plan.findings.into_iter().filter_map(Item::from_finding));
     }
     let mut seen = HashSet::new();
@@ -932,7 +934,7 @@ mod tests {
         }
     }
 
-    fn run(status: &str, plan: Option<&Plan>, summary: Option<&str>) -> RunRecord {
+    fn run(status: &str, summary: Option<&str>) -> RunRecord {
         RunRecord {
             id: 7,
             trigger: "schedule".into(),
@@ -947,7 +949,7 @@ mod tests {
             actions_succeeded: 0,
             actions_failed: 0,
             findings_count: 0,
-            plan: plan.map(|p| serde_json::to_string(p).unwrap()),
+            plan_digest: None,
             summary: summary.map(String::from),
             error: None,
             held_reason: Some("would block 30 accounts".into()),
@@ -978,18 +980,17 @@ mod tests {
     fn a_quarantined_run_tells_on_call_once_per_cooldown() {
         let quarantined = run(
             "failed",
-            None,
             Some(r#"{"quarantined": true, "status": "failed"}"#),
         );
-        let got = items(&quarantined, &[]).unwrap();
+        let got = items(&quarantined, None, &[]).unwrap();
         let q: Vec<&Item> = got
             .iter()
             .filter(|i| i.kind.as_str() == "quarantine")
             .collect();
         assert_eq!(q.len(), 1, "{got:?}");
         assert_eq!(q[0].key, "quarantine", "one key for the state, not per run");
-        let healthy = run("succeeded", None, Some(r#"{"quarantined": false}"#));
-        assert!(items(&healthy, &[]).unwrap().is_empty());
+        let healthy = run("succeeded", Some(r#"{"quarantined": false}"#));
+        assert!(items(&healthy, None, &[]).unwrap().is_empty());
         let d = Digest::new(&quarantined, 24, got);
         assert!(d.subject().contains("1 quarantine"), "{}", d.subject());
         assert!(d.text().contains("reconcile.quarantine_interval_secs"));
@@ -1015,7 +1016,7 @@ mod tests {
             ],
             ..Plan::default()
         };
-        let held = items(&run("held", Some(&plan), None), &[]).unwrap();
+        let held = items(&run("held", None), Some(plan.clone()), &[]).unwrap();
         let kinds: Vec<&str> = held.iter().map(|i| i.kind.as_str()).collect();
         assert_eq!(kinds, ["held_run", "unmatched_podfactory_user", "orphaned"]);
         assert_eq!(held[0].key, "held_run|7");
@@ -1025,7 +1026,7 @@ mod tests {
             failed(0, "create", 4, "500 boom"),
             failed(1, "block", 5, "429"),
         ];
-        let failed = items(&run("failed", None, None), &actions).unwrap();
+        let failed = items(&run("failed", None), None, &actions).unwrap();
         let keys: Vec<&str> = failed.iter().map(|i| i.key.as_str()).collect();
         assert_eq!(
             keys,
@@ -1034,9 +1035,9 @@ mod tests {
                 "action_failure|block for employee 5"
             ]
         );
-        let mut whole = run("failed", None, None);
+        let mut whole = run("failed", None);
         whole.error = Some("auth0 down".into());
-        assert_eq!(items(&whole, &[]).unwrap()[0].key, "failed_run|7");
+        assert_eq!(items(&whole, None, &[]).unwrap()[0].key, "failed_run|7");
     }
 
     #[test]
@@ -1055,8 +1056,8 @@ mod tests {
             )],
             ..Plan::default()
         };
-        let r = run("succeeded", Some(&plan), None);
-        let d = Digest::new(&r, 24, items(&r, &[]).unwrap());
+        let r = run("succeeded", None);
+        let d = Digest::new(&r, 24, items(&r, Some(plan.clone()), &[]).unwrap());
         assert_eq!(d.subject(), "[rosterd] 1 new unreadable PodFactory source");
         assert!(d.text().contains("- connection refused"), "{}", d.text());
     }
@@ -1081,7 +1082,7 @@ mod tests {
             ..Plan::default()
         };
         assert_eq!(
-            items(&run("succeeded", Some(&plan), None), &[])
+            items(&run("succeeded", None), Some(plan.clone()), &[])
                 .unwrap()
                 .len(),
             2
@@ -1101,8 +1102,8 @@ mod tests {
             ],
             ..Plan::default()
         };
-        let r = run("held", Some(&plan), None);
-        let d = Digest::new(&r, 24, items(&r, &[]).unwrap());
+        let r = run("held", None);
+        let d = Digest::new(&r, 24, items(&r, Some(plan.clone()), &[]).unwrap());
         assert_eq!(
             d.subject(),
             "[rosterd] 1 held run, 2 new unmatched PodFactory users"
@@ -1139,15 +1140,12 @@ mod tests {
                 )
             })
             .collect();
-        let r = run(
-            "held",
-            Some(&Plan {
-                findings,
-                ..Plan::default()
-            }),
-            None,
-        );
-        let d = Digest::new(&r, 24, items(&r, &[]).unwrap());
+        let r = run("held", None);
+        let plan = Plan {
+            findings,
+            ..Plan::default()
+        };
+        let d = Digest::new(&r, 24, items(&r, Some(plan), &[]).unwrap());
         let held = d.only(&BTreeSet::from(["held_run".to_string()])).unwrap();
         assert_eq!(held.items.len(), 1);
         assert!(d.only(&BTreeSet::from(["orphaned".to_string()])).is_none());
@@ -1193,8 +1191,13 @@ mod tests {
             findings: vec![ambiguous.clone(), duplicate, orphan.clone()],
             ..Plan::default()
         };
-        let r = run("held", Some(&plan), None);
-        let all = items(&r, &[failed(0, "create", 4, "500 boom")]).unwrap();
+        let r = run("held", None);
+        let all = items(
+            &r,
+            Some(plan.clone()),
+            &[failed(0, "create", 4, "500 boom")],
+        )
+        .unwrap();
         let base = "https://rosterd.example.com";
         let d = Digest::new(&r, 24, all.clone()).with_console(Some(base.into()));
         let links: Vec<(&str, &str)> = d
@@ -1258,7 +1261,7 @@ mod tests {
             ],
             ..Plan::default()
         };
-        let all = items(&run("held", Some(&plan), None), &[]).unwrap();
+        let all = items(&run("held", None), Some(plan.clone()), &[]).unwrap();
         let decided = Decided {
             acknowledged: HashSet::from([plan.findings[2].key(), "held_run|7".to_string()]),
             not_employees: HashSet::from(["pf-kiosk".to_string()]),
@@ -1286,9 +1289,9 @@ mod tests {
             .map(|i| failed(i, "update", i + 1, "no Auth0 role named \"Heat Press\""))
             .collect();
         actions.push(failed(180, "create", 500, "HTTP 409: user exists"));
-        let mut r = run("failed", None, None);
+        let mut r = run("failed", None);
         r.actions_failed = 181;
-        let all = items(&r, &actions).unwrap();
+        let all = items(&r, None, &actions).unwrap();
         assert_eq!(all.len(), 181);
         let d = Digest::new(&r, 24, all.clone());
         assert_eq!(d.subject(), "[rosterd] 181 failed actions (2 causes)");

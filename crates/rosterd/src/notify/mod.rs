@@ -177,7 +177,12 @@ impl Inner {
             .await?
             .with_context(|| format!("run {run_id} not found"))?;
         let actions = self.store.run_actions(run_id).await?;
-        let mut all = digest::items(&run, &actions).context("read the run's plan")?;
+        let plan = self
+            .store
+            .stored_plan(&run)
+            .await?
+            .context("read the run's plan")?;
+        let mut all = digest::items(&run, plan, &actions).context("read the run's summary")?;
         if all.is_empty() {
             return Ok(());
         }

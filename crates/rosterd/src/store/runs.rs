@@ -29,7 +29,9 @@ pub struct RunRecord {
     pub actions_succeeded: i64,
     pub actions_failed: i64,
     pub findings_count: i64,
-    pub plan: Option<String>,
+    /// The SHA-256 of its stored plan's JSON, the plan's key in `run_plans`
+    /// (`None`: never planned, or not kept).
+    pub plan_digest: Option<String>,
     pub summary: Option<String>,
     pub error: Option<String>,
     pub held_reason: Option<String>,
@@ -38,23 +40,6 @@ pub struct RunRecord {
     /// When its plan was dropped, only the newest runs keeping theirs
     /// (`reconcile.keep_plans`).
     pub plan_dropped_at: Option<DateTime<Utc>>,
-}
-
-impl RunRecord {
-    /// Its stored plan, whichever version stored it (`None`: the run never
-    /// got as far as planning).
-    pub fn stored_plan(&self) -> std::result::Result<Option<Plan>, StoredPlanError> {
-        self.plan.as_deref().map(StoredPlan::read).transpose()
-    }
-
-    /// Did this run plan exactly `actions`? A plan that is missing or
-    /// cannot be read is not the same.
-    pub fn planned(&self, actions: &[crate::plan::PlannedAction]) -> bool {
-        self.stored_plan()
-            .ok()
-            .flatten()
-            .is_some_and(|plan| crate::plan::same_actions(&plan.actions, actions))
-    }
 }
 
 /// A person's decision on a held run.
@@ -77,6 +62,7 @@ pub struct RunEnd {
     pub actions_succeeded: i64,
     pub actions_failed: i64,
     pub findings_count: i64,
+    /// The plan's JSON ([`StoredPlan::write`]).
     pub plan: Option<String>,
     pub summary: Option<String>,
     pub error: Option<String>,
@@ -166,7 +152,9 @@ impl Store {
 
     /// Close a run with its outcome, by its holder: only while the run is
     /// still `running` and still `holder`'s (a run a successor closed as
-    /// abandoned stays as closed). `false` if it was not.
+    /// abandoned stays as closed). `false` if it was not. Its plan is
+    /// stored once per distinct plan: a run that plans what an earlier run
+    /// planned names that run's copy, and writes no plan of its own.
     pub async fn finish_held_run(
         &self,
         id: i64,
@@ -174,12 +162,36 @@ impl Store {
         end: &RunEnd,
         now: DateTime<Utc>,
     ) -> Result<bool> {
+        let what = "finish run";
         let text = "UPDATE reconcile_runs SET status = $1, finished_at = $2, employees_seen = $3, \
              auth0_users_seen = $4, actions_planned = $5, actions_succeeded = $6, \
-             actions_failed = $7, findings_count = $8, plan = $9, summary = $10, error = $11, \
+             actions_failed = $7, findings_count = $8, plan_digest = $9, summary = $10, error = $11, \
              held_reason = $12 WHERE id = $13 AND status = $14 AND holder = $15";
+        let insert_plan = match self.backend() {
+            super::Backend::MySql => "INSERT IGNORE INTO run_plans (digest, plan) VALUES ($1, $2)",
+            super::Backend::Postgres | super::Backend::Sqlite => {
+                "INSERT INTO run_plans (digest, plan) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING"
+            }
+        };
+        let digest = end.plan.as_deref().map(plan_digest);
         Ok(with_pool!(self, pool, q => {
-            sqlx::query(&q(text)?)
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql(what))?;
+            if let (Some(plan), Some(digest)) = (&end.plan, &digest) {
+                let stored: i64 = sqlx::query_scalar(&q("SELECT COUNT(*) FROM run_plans WHERE digest = $1")?)
+                    .bind(digest)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(sql(what))?;
+                if stored == 0 {
+                    sqlx::query(&q(insert_plan)?)
+                        .bind(digest)
+                        .bind(plan)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(sql(what))?;
+                }
+            }
+            let closed = sqlx::query(&q(text)?)
                 .bind(end.status.as_str())
                 .bind(now)
                 .bind(end.employees_seen)
@@ -188,32 +200,70 @@ impl Store {
                 .bind(end.actions_succeeded)
                 .bind(end.actions_failed)
                 .bind(end.findings_count)
-                .bind(&end.plan)
+                .bind(&digest)
                 .bind(&end.summary)
                 .bind(&end.error)
                 .bind(&end.held_reason)
                 .bind(id)
                 .bind(RunStatus::Running.as_str())
                 .bind(holder)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await
-                .map_err(sql("finish run"))?
+                .map_err(sql(what))?
                 .rows_affected()
-                == 1
+                == 1;
+            // A run no longer its holder's stores no plan either.
+            if closed {
+                tx.commit().await.map_err(sql(what))?;
+            } else {
+                tx.rollback().await.map_err(sql(what))?;
+            }
+            closed
         }))
+    }
+
+    /// A run's stored plan, whichever version stored it: `Ok(None)` when the
+    /// run never got as far as planning or its plan was not kept; the inner
+    /// error when the plan is there but this rosterd cannot read it.
+    pub async fn stored_plan(
+        &self,
+        run: &RunRecord,
+    ) -> Result<std::result::Result<Option<Plan>, StoredPlanError>> {
+        let Some(digest) = &run.plan_digest else {
+            return Ok(Ok(None));
+        };
+        let text: Option<String> = with_pool!(self, pool, q => {
+            sqlx::query_scalar(&q("SELECT plan FROM run_plans WHERE digest = $1")?)
+                .bind(digest)
+                .fetch_optional(pool)
+                .await
+                .map_err(sql("read a run's plan"))?
+        });
+        Ok(text.as_deref().map(StoredPlan::read).transpose())
+    }
+
+    /// Did `run` plan exactly `actions`? A plan that is missing or cannot be
+    /// read is not the same.
+    pub async fn planned(
+        &self,
+        run: &RunRecord,
+        actions: &[crate::plan::PlannedAction],
+    ) -> Result<bool> {
+        let plan = self.stored_plan(run).await?.ok().flatten();
+        Ok(plan.is_some_and(|plan| crate::plan::same_actions(&plan.actions, actions)))
     }
 
     /// Drop the stored plans of all but the newest `keep` runs that have
     /// one, except held runs (an approval applies the plan as held) and the
-    /// latest rejected run (its plan is not held again until it changes).
-    /// Their rows, summaries and actions stay. Returns how many were
-    /// dropped.
+    /// latest rejected run (its plan is not held again until it changes),
+    /// then the plans no run names any more. Their rows, summaries and
+    /// actions stay. Returns how many runs' plans were dropped.
     pub async fn drop_old_plans(&self, keep: usize, now: DateTime<Utc>) -> Result<u64> {
         // The oldest plan kept, found first: MariaDB cannot read the table
         // an UPDATE writes in the same statement's subquery.
         let oldest_kept: Option<i64> = with_pool!(self, pool, q => {
             sqlx::query_scalar(&q(
-                "SELECT id FROM reconcile_runs WHERE plan IS NOT NULL ORDER BY id DESC LIMIT 1 OFFSET $1",
+                "SELECT id FROM reconcile_runs WHERE plan_digest IS NOT NULL ORDER BY id DESC LIMIT 1 OFFSET $1",
             )?)
             .bind(keep.saturating_sub(1) as i64)
             .fetch_optional(pool)
@@ -231,18 +281,28 @@ impl Store {
                 .map_err(sql("find the latest rejected run"))?
         });
         Ok(with_pool!(self, pool, q => {
-            sqlx::query(&q(
-                "UPDATE reconcile_runs SET plan = NULL, plan_dropped_at = $1 \
-                 WHERE id < $2 AND plan IS NOT NULL AND status <> $3 AND id <> $4",
+            let mut tx = crate::store::begin_write(pool).await.map_err(sql("drop old plans"))?;
+            let dropped = sqlx::query(&q(
+                "UPDATE reconcile_runs SET plan_digest = NULL, plan_dropped_at = $1 \
+                 WHERE id < $2 AND plan_digest IS NOT NULL AND status <> $3 AND id <> $4",
             )?)
             .bind(now)
             .bind(oldest_kept)
             .bind(RunStatus::Held.as_str())
             .bind(latest_rejected.unwrap_or(0))
-            .execute(pool)
+            .execute(&mut *tx)
             .await
             .map_err(sql("drop old plans"))?
-            .rows_affected()
+            .rows_affected();
+            sqlx::query(
+                "DELETE FROM run_plans WHERE digest NOT IN \
+                 (SELECT plan_digest FROM reconcile_runs WHERE plan_digest IS NOT NULL)",
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(sql("drop old plans"))?;
+            tx.commit().await.map_err(sql("drop old plans"))?;
+            dropped
         }))
     }
 
@@ -478,7 +538,7 @@ impl Store {
     /// The newest run that got as far as planning.
     pub async fn latest_planned_run(&self) -> Result<Option<RunRecord>> {
         with_pool!(self, pool => {
-            sqlx::query_as("SELECT * FROM reconcile_runs WHERE plan IS NOT NULL ORDER BY id DESC LIMIT 1")
+            sqlx::query_as("SELECT * FROM reconcile_runs WHERE plan_digest IS NOT NULL ORDER BY id DESC LIMIT 1")
                 .fetch_optional(pool)
                 .await
                 .map_err(sql("read latest run"))
@@ -535,4 +595,10 @@ fn status_of(stored: String) -> Result<RunStatus> {
     stored
         .parse()
         .map_err(|e| sql("read a run status")(sqlx::Error::Decode(Box::new(e))))
+}
+
+/// The key of a plan in `run_plans`: the SHA-256 of its JSON, in hex.
+fn plan_digest(plan: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(plan.as_bytes()))
 }

@@ -150,7 +150,10 @@ pub(super) async fn detail(
         Ok(a) => a,
         Err(e) => return internal(&viewer, e),
     };
-    let plan = run.stored_plan();
+    let plan = match store.stored_plan(&run).await {
+        Ok(plan) => plan,
+        Err(e) => return internal(&viewer, e),
+    };
     // Who a held run would block, by name: what the approver decides on
     // (looked up one by one, so for a page's worth).
     let mut names = HashMap::new();

@@ -1,0 +1,15 @@
+-- One stored copy of each distinct plan (issue 13): a plan holds the run's
+-- findings, 17 MB at 100,000 PodFactory users, and a run that changes
+-- nothing plans what the run before it planned. Runs name their plan by
+-- the SHA-256 of its JSON (`plan_digest`); runs with the same plan share
+-- one `run_plans` row, deleted once no run names it. Plans stored before
+-- this migration keep a digest of their own ('run-' and the run's id).
+CREATE TABLE IF NOT EXISTS run_plans (
+    digest TEXT PRIMARY KEY,
+    plan   TEXT NOT NULL
+);
+ALTER TABLE reconcile_runs ADD COLUMN IF NOT EXISTS plan_digest TEXT;
+INSERT INTO run_plans (digest, plan)
+    SELECT 'run-' || id, plan FROM reconcile_runs WHERE plan IS NOT NULL;
+UPDATE reconcile_runs SET plan_digest = 'run-' || id WHERE plan IS NOT NULL;
+ALTER TABLE reconcile_runs DROP COLUMN plan;
