@@ -36,7 +36,7 @@ use rustc_hash::FxHashMap;
 
 /// Floating-point slack for threshold and margin comparisons (the scores
 /// are products of fixed weights).
-const EPS: f64 = 1e-9;
+pub(crate) const EPS: f64 = 1e-9;
 
 /// One user's evidence before the one-to-one step; `Matched` is a claim.
 #[derive(Debug)]

@@ -690,8 +690,7 @@ impl<'e, 's> Engine<'e, 's> {
             let Some((stripped, removed)) =
                 normalize::strip_station(email, &self.settings.station_suffixes)
             else {
-                notes.push(format!("email {email} is no employee's"));
-                return None;
+                return self.by_short_station_prefix(email, forms, notes);
             };
             let Some(hits) = self.by_email.get(stripped.as_str()) else {
                 notes.push(format!("email {email} (or {stripped}) is no employee's"));
@@ -708,6 +707,43 @@ impl<'e, 's> Engine<'e, 's> {
             forms,
             hits,
             by,
+            how,
+            notes.as_slice(),
+        ))
+    }
+
+    /// Email evidence from a two-letter station marker written first
+    /// (`hp.elena.garcia@…`): only when the rest is one employee's email and
+    /// the name alone would be enough for that employee, as `hp.smith` may
+    /// be Harry P. Smith's own login.
+    fn by_short_station_prefix(
+        &self,
+        email: &Email,
+        forms: &[NameForm],
+        notes: &mut Vec<String>,
+    ) -> Option<Result<assign::Outcome, (u32, String)>> {
+        let stripped =
+            normalize::strip_short_station_prefix(email, &self.settings.station_suffixes);
+        let found = stripped.as_ref().and_then(|(stripped, removed)| {
+            let [i] = self.by_email.get(stripped.as_str())?.as_slice() else {
+                return None;
+            };
+            let fit = self.score(forms, forms.len(), *i)?;
+            (calibration::name(fit.score) + assign::EPS >= self.settings.accept_threshold)
+                .then_some((*i, stripped, removed))
+        });
+        let Some((i, stripped, removed)) = found else {
+            notes.push(format!("email {email} is no employee's"));
+            return None;
+        };
+        let how = format!(
+            "email {email} without \"{removed}\" is the employee's ({stripped}), and the name agrees"
+        );
+        Some(assign::by_email(
+            self,
+            forms,
+            &[i],
+            MatchedBy::EmailSuffix,
             how,
             notes.as_slice(),
         ))

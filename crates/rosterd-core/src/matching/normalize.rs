@@ -308,6 +308,26 @@ pub fn strip_station(email: &Email, suffixes: &[String]) -> Option<(String, Stri
     (!removed.is_empty()).then(|| (format!("{base}@{domain}"), removed))
 }
 
+/// The email without a two-letter station marker written first (`hp.` in
+/// `hp.elena.garcia`, maybe numbered), which [`strip_station`] leaves: it
+/// reads as well as initials (`hp.smith` is Harry P. Smith), so it is
+/// evidence only where the name agrees.
+pub fn strip_short_station_prefix(email: &Email, suffixes: &[String]) -> Option<(String, String)> {
+    let local = email.local_part();
+    suffixes
+        .iter()
+        .map(|s| s.trim().trim_start_matches(['.', '_', '-']))
+        .filter(|s| s.len() == 2)
+        .find_map(|suffix| {
+            let rest = strip_prefix_ignore_case(local, suffix)?
+                .trim_start_matches(|c: char| c.is_ascii_digit())
+                .strip_prefix(['.', '_', '-'])
+                .filter(|r| !r.is_empty())?;
+            let removed = &local[..local.len() - rest.len()];
+            Some((format!("{rest}@{}", email.domain()), removed.to_string()))
+        })
+}
+
 fn strip_suffix_ignore_case<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
     let at = s.len().checked_sub(suffix.len())?;
     s.get(at..)?.eq_ignore_ascii_case(suffix).then(|| &s[..at])
@@ -598,6 +618,20 @@ mod tests {
         assert_eq!(strip("john.doe@x.com"), None);
         assert_eq!(strip("shipley.dan@x.com"), None);
         assert_eq!(strip("john.doe2@x.com"), None);
+        // Two letters first: left to the name (see strip_short_station_prefix).
+        assert_eq!(strip("hp.smith@x.com"), None);
+        let short = |e: &str| {
+            let suffixes = ["shp", "hp"].map(String::from);
+            strip_short_station_prefix(&Email::parse(e).unwrap(), &suffixes)
+        };
+        assert_eq!(
+            short("HP2.elena.garcia@x.com"),
+            Some(("elena.garcia@x.com".into(), "hp2.".into()))
+        );
+        assert_eq!(short("hp_smith@x.com").unwrap().0, "smith@x.com");
+        assert_eq!(short("shp.smith@x.com"), None);
+        assert_eq!(short("hpsmith@x.com"), None);
+        assert_eq!(short("hp.@x.com"), None);
         assert_eq!(strip("shp2@x.com"), None);
         assert_eq!(strip("hp.smith@x.com"), None);
     }

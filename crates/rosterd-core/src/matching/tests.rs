@@ -461,3 +461,30 @@ fn part_of_a_name_links_only_the_one_employee_it_fits() {
     assert_eq!(both[0].employee_id, None, "{:?}", both[0]);
     assert_eq!(linked(&both[1]), Some((1, MatchedBy::Name)));
 }
+
+#[test]
+fn a_two_letter_station_written_first_links_only_where_the_name_agrees() {
+    let staff = [
+        emp(1, "Elena Garcia", "elena.garcia@pw.com"),
+        emp(2, "Elena Maria Garcia", "elena.garcia2@pw.com"),
+        emp(3, "Sam Smith", "smith@pw.com"),
+    ];
+    // The name alone is a tie between the namesakes; the login is hers.
+    let name_only = one(&staff, "Elena Garcia", "");
+    assert_eq!(name_only.employee_id, None, "{name_only:?}");
+    let r = one(&staff, "Elena Garcia", "hp.elena.garcia@pw.com");
+    assert_eq!(linked(&r), Some((1, MatchedBy::EmailSuffix)), "{r:?}");
+    assert!(
+        r.explanation.contains("without \"hp.\""),
+        "{}",
+        r.explanation
+    );
+    // `hp.smith` is as likely Harry P. Smith's login: not Sam Smith's.
+    let r = one(&staff, "Harry Smith", "hp.smith@pw.com");
+    assert_eq!(r.employee_id, None, "{r:?}");
+    assert!(
+        r.explanation.contains("is no employee's"),
+        "{}",
+        r.explanation
+    );
+}
