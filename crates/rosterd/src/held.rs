@@ -94,6 +94,8 @@ pub async fn decide_same_plan(
     by: &str,
 ) -> Result<Vec<i64>, StoreError> {
     let mut closed = Vec::new();
+    // Held runs of one plan share its stored copy: read it once.
+    let mut same_by_digest = std::collections::HashMap::new();
     for run in store
         .list_runs_page(Some(RunStatus::Held), None, None, 200)
         .await?
@@ -101,7 +103,19 @@ pub async fn decide_same_plan(
         if run.id == decided || run.dry_run || run.approved_at.is_some() {
             continue;
         }
-        if store.planned(&run, actions).await?
+        // A run without a plan did not plan these actions.
+        let Some(digest) = run.plan_digest.clone() else {
+            continue;
+        };
+        let same = match same_by_digest.get(&digest) {
+            Some(&same) => same,
+            None => {
+                let same = store.planned(&run, actions).await?;
+                same_by_digest.insert(digest, same);
+                same
+            }
+        };
+        if same
             && store
                 .decide_held_run(run.id, decision, by, Utc::now())
                 .await?
