@@ -428,6 +428,9 @@ struct PartialFit {
     rivals: Vec<u32>,
     /// One name alone, no initial: a candidate to review, never a link.
     alone: bool,
+    /// One word read as a login (`agibson5`): initial and surname, or
+    /// given name and initial, written together.
+    login: bool,
 }
 
 /// A user's name candidate: employee index, score, how.
@@ -823,7 +826,13 @@ impl<'e, 's> Engine<'e, 's> {
             .filter(|&i| initial.is_none() || fits_initial(i, true))
             .collect();
         if exact.is_empty() {
-            return None;
+            let login = initial.is_none().then(|| self.login_fits(given))?;
+            return (!login.is_empty()).then_some(PartialFit {
+                exact: login,
+                rivals: Vec::new(),
+                alone: false,
+                login: true,
+            });
         }
         let rivals: Vec<u32> = self
             .by_given_sound
@@ -837,7 +846,42 @@ impl<'e, 's> Engine<'e, 's> {
             exact,
             rivals,
             alone: initial.is_none(),
+            login: false,
         })
+    }
+
+    /// The employees a one-word login spells (digits after it are gone by
+    /// now): an initial and a surname in either order (`agibson`,
+    /// `othmanm`), or a given name and the surname's initial (`garrettw`).
+    /// Each part must be exactly a part of that employee's name, the
+    /// surname or given name three letters or more.
+    fn login_fits(&self, word: &str) -> Vec<u32> {
+        let n = word.len();
+        if n < 4 || !word.is_ascii() {
+            return Vec::new();
+        }
+        let mut fits: Vec<u32> = Vec::new();
+        let splits = [
+            (&word[1..], &word[..1], false),
+            (&word[..n - 1], &word[n - 1..], false),
+            (&word[..n - 1], &word[n - 1..], true),
+        ];
+        for (part, initial, part_is_given) in splits {
+            for &i in self.by_token.get(part).into_iter().flatten() {
+                let fit = self.prepared[i as usize].forms.iter().any(|(e, _)| {
+                    let (first, rest) = (e.first(), &e.tokens[1..]);
+                    if part_is_given {
+                        first == part && rest.iter().any(|t| t.starts_with(initial))
+                    } else {
+                        first.starts_with(initial) && rest.iter().any(|t| t == part)
+                    }
+                });
+                if fit && !fits.contains(&i) {
+                    fits.push(i);
+                }
+            }
+        }
+        fits
     }
 
     /// Whether any spelling of the user's name shares a token with any of

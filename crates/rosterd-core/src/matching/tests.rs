@@ -488,3 +488,31 @@ fn a_two_letter_station_written_first_links_only_where_the_name_agrees() {
         r.explanation
     );
 }
+
+#[test]
+fn a_login_names_its_candidates_but_never_links() {
+    let staff = [
+        emp(1, "Amanda Gibson", "amanda.gibson@pw.com"),
+        emp(2, "Garrett Willis", "garrett.willis@pw.com"),
+        emp(3, "Mariam Othman", "mariam.othman@pw.com"),
+        emp(4, "Alan Gibson", "alan.gibson@pw.com"),
+    ];
+    let candidates =
+        |r: &MatchResult| -> Vec<i64> { r.candidates.iter().map(|c| c.employee_id.0).collect() };
+    // Initial and surname either way round, given name and initial.
+    for (login, id) in [("garrettw", 2), ("othmanm", 3), ("mothman7", 3)] {
+        let r = one(&staff, login, "");
+        assert_eq!(
+            (r.status, r.employee_id),
+            (MatchStatus::Ambiguous, None),
+            "{r:?}"
+        );
+        assert_eq!(candidates(&r), [id], "{login}: {r:?}");
+        assert!(r.explanation.contains("never a link"), "{}", r.explanation);
+    }
+    let r = one(&staff, "agibson5", "");
+    assert_eq!(r.employee_id, None);
+    assert_eq!(candidates(&r), [1, 4], "{r:?}");
+    // A word that spells no employee's parts is still no one's.
+    assert_eq!(one(&staff, "zwillis", "").status, MatchStatus::Unmatched);
+}
