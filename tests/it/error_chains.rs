@@ -25,8 +25,13 @@ async fn an_unreadable_held_plan_says_each_cause_once() {
     let ctx = context(settings(&db, &sim)).await;
     exec(
         &ctx.store,
-        "INSERT INTO reconcile_runs (trigger, mode, dry_run, status, started_at, plan) \
-         VALUES ('test', 'enforce', false, 'held', '2026-01-01T00:00:00Z', '{\"actions\": 3}')",
+        "INSERT INTO run_plans (digest, plan) VALUES ('unreadable', '{\"actions\": 3}')",
+    )
+    .await;
+    exec(
+        &ctx.store,
+        "INSERT INTO reconcile_runs (trigger, mode, dry_run, status, started_at, plan_digest) \
+         VALUES ('test', 'enforce', false, 'held', '2026-01-01T00:00:00Z', 'unreadable')",
     )
     .await;
     let id = ctx.store.list_runs(1).await.unwrap()[0].id;

@@ -35,12 +35,7 @@ fn blocked(users: &[Value], user_id: &str) -> bool {
 
 /// The findings of run `id`, from its stored plan.
 async fn findings_of(store: &rosterd::store::Store, id: i64) -> Vec<Value> {
-    let rows: Vec<(String,)> = fetch_all(
-        store,
-        &format!("SELECT plan FROM reconcile_runs WHERE id = {id}"),
-    )
-    .await;
-    let plan: Value = serde_json::from_str(&rows[0].0).unwrap();
+    let plan = stored_plan(store, id).await;
     plan["findings"].as_array().cloned().unwrap_or_default()
 }
 

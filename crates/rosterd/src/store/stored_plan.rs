@@ -1,4 +1,4 @@
-//! The plan as stored in `reconcile_runs.plan`: a versioned type of its
+//! The plan as stored in `run_plans.plan`: a versioned type of its
 //! own, so a held run stored by an older rosterd can still be read and
 //! approved after the planner's structs change shape.
 //!
