@@ -380,6 +380,7 @@ on_every_backend!(
     an_abandoned_run_counts_its_actions_and_skips_the_unfinished,
     a_run_closed_by_a_successor_stays_closed,
     held_runs_metric_survives_a_restart,
+    held_runs_metric_follows_other_processes,
     a_run_closed_by_its_leader_is_no_lost_lock
 );
 
@@ -599,21 +600,20 @@ async fn a_run_closed_by_a_successor_stays_closed(kind: Db) {
     a.shutdown().await.unwrap();
 }
 
+/// `rosterd_held_runs` as a daemon's `/metrics` says it.
+async fn held_metric(d: &RunningDaemon) -> Option<String> {
+    let text = DaemonClient::anonymous(d).get("/metrics").await.text;
+    text.lines()
+        .find_map(|l| l.strip_prefix("rosterd_held_runs "))
+        .map(str::to_string)
+}
+
 /// A held run: a restarted daemon still reports it in `rosterd_held_runs`.
 async fn held_runs_metric_survives_a_restart(kind: Db) {
     let w = setup(kind, 0).await;
     let (rows, accounts) = linked_staff(40, 30);
     w.api.seed(accounts).await;
     seed_employees(&w.settings, &rows).await;
-    let held_metric = |d: &RunningDaemon| {
-        let c = DaemonClient::anonymous(d);
-        async move {
-            let text = c.get("/metrics").await.text;
-            text.lines()
-                .find_map(|l| l.strip_prefix("rosterd_held_runs "))
-                .map(str::to_string)
-        }
-    };
 
     let a = w.replica().await;
     let ca = DaemonClient::admin(&a);
@@ -628,6 +628,28 @@ async fn held_runs_metric_survives_a_restart(kind: Db) {
     let b = w.replica().await;
     assert_eq!(held_metric(&b).await.as_deref(), Some("1"), "restored");
     b.shutdown().await.unwrap();
+}
+
+/// `rosterd_held_runs` says what the database says: a run another process
+/// held (`rosterd run`) and its rejection there (`rosterd reject`) show at
+/// the daemon's next scrape, not at its next run (the alert on it fired on
+/// for a decided run, and missed a CLI run's hold).
+async fn held_runs_metric_follows_other_processes(kind: Db) {
+    let w = setup(kind, 0).await;
+    let (rows, accounts) = linked_staff(40, 30);
+    w.api.seed(accounts).await;
+    seed_employees(&w.settings, &rows).await;
+    let daemon = w.replica().await;
+    assert_eq!(held_metric(&daemon).await.as_deref(), Some("0"));
+    let cli = context(w.settings.clone()).await;
+    let held = run(&cli).await;
+    assert_eq!(held.status, rosterd::run::RunStatus::Held, "{held:?}");
+    assert_eq!(held_metric(&daemon).await.as_deref(), Some("1"));
+    rosterd::held::reject(&cli.store, held.run_id, "cli:oncall", None)
+        .await
+        .unwrap();
+    assert_eq!(held_metric(&daemon).await.as_deref(), Some("0"));
+    daemon.shutdown().await.unwrap();
 }
 
 /// The leader loses its lock mid-run and nothing else triggers a run: it

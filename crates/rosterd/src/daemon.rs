@@ -167,9 +167,7 @@ async fn restore_metrics(ctx: &Context) -> anyhow::Result<()> {
     if let Some(t) = ok {
         ctx.metrics.last_success.set(t.timestamp() as f64);
     }
-    ctx.metrics
-        .held_runs
-        .set(i64::from(ctx.store.latest_run_is_held().await?));
+    crate::held::show_held(ctx).await;
     crate::rollback::show_pause(ctx).await;
     Ok(())
 }

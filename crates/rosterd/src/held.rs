@@ -190,3 +190,14 @@ pub async fn reject(
     }
     Ok(Rejection { note, also })
 }
+
+/// Set `rosterd_held_runs` from the store (start-up, each scrape): a run
+/// another process held (`rosterd run`) and a decision made elsewhere
+/// (`rosterd reject`) show at once, not at this process's next run. A
+/// database that cannot say leaves it as it was.
+pub async fn show_held(ctx: &crate::run::Context) {
+    match ctx.store.latest_run_is_held().await {
+        Ok(held) => ctx.metrics.held_runs.set(i64::from(held)),
+        Err(e) => tracing::warn!(error = %e, "could not read whether the latest run is held"),
+    }
+}

@@ -129,7 +129,7 @@ impl Metrics {
             )),
             held_runs: reg!(IntGauge::new(
                 "rosterd_held_runs",
-                "Runs held by the deprovisioning guard and not yet approved."
+                "1 while the latest run (not a dry run) is held by the deprovisioning guard, awaiting a decision; read from the database at each scrape."
             )),
             quarantined: reg!(IntGauge::new(
                 "rosterd_quarantined",

@@ -287,11 +287,17 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    // The pause is shared by every replica and set by whichever process
-    // ran the rollback: read at each scrape, so no replica reports a stale
-    // one. Bounded, so a slow database cannot stall the scrape.
-    let pause = crate::rollback::show_pause(&state.ctx);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), pause).await;
+    // The pause and the held run are shared by every replica and set by
+    // whichever process ran the rollback, the run or the decision: read at
+    // each scrape, so no replica reports a stale one. Bounded, so a slow
+    // database cannot stall the scrape.
+    let shared = async {
+        tokio::join!(
+            crate::rollback::show_pause(&state.ctx),
+            crate::held::show_held(&state.ctx)
+        )
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), shared).await;
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.ctx.metrics.render(),
