@@ -14,6 +14,7 @@ on_every_backend!(
     mass_deactivation_is_held,
     older_runs_lose_their_plan_but_held_and_rejected_plans_stay,
     runs_that_plan_the_same_share_one_stored_plan,
+    an_approval_that_replans_a_rejected_plan_is_rejected,
     emptied_employees_table_is_refused,
     collapsed_employees_table_is_refused,
     unmanaged_accounts_are_untouched,
@@ -428,6 +429,52 @@ async fn runs_that_plan_the_same_share_one_stored_plan(db: Db) {
     assert_eq!(copies().await, 2);
     assert!(record(second.id).await.plan_digest.is_none());
     assert_eq!(record(third.id).await.plan_digest, third.plan_digest);
+}
+
+/// An approval that re-plans (its plan changed since it was held) meets a
+/// plan an admin rejected as any other run does: rejected, not held again
+/// for someone to approve (it was held, and the console offered to apply
+/// the rejected blocks; found trying it as an operator).
+async fn an_approval_that_replans_a_rejected_plan_is_rejected(db: Db) {
+    let db = TestDb::new(db).await;
+    let sim = spawn_sim().await;
+    let api = SimClient::new(&sim);
+    let ctx = context(settings(&db, &sim)).await;
+    let (rows, accounts) = linked_staff(40, 30);
+    api.seed(accounts).await;
+    ctx.store.insert_employees(&rows).await.unwrap();
+    let rejected = run(&ctx).await;
+    assert_eq!(rejected.status, RunStatus::Held, "{rejected:?}");
+    rosterd::held::reject(&ctx.store, rejected.run_id, "alice", Some("HR's mistake"))
+        .await
+        .unwrap();
+    exec(
+        &ctx.store,
+        "UPDATE employees SET is_active = TRUE WHERE id = 1",
+    )
+    .await;
+    let other = run(&ctx).await;
+    assert_eq!(other.status, RunStatus::Held, "another plan: {other:?}");
+    // Back to the rejected plan, then the other held run is approved.
+    exec(
+        &ctx.store,
+        "UPDATE employees SET is_active = FALSE WHERE id = 1",
+    )
+    .await;
+    let opts = rosterd::held::approval(&ctx.store, other.run_id, "bob")
+        .await
+        .unwrap();
+    let r = rosterd::run::run_once(&ctx, opts).await.unwrap();
+    assert_eq!(r.status, RunStatus::Rejected, "{r:?}");
+    let error = r.error.unwrap_or_default();
+    assert!(error.contains("the same plan as"), "{error}");
+    assert!(
+        api.users()
+            .await
+            .iter()
+            .all(|u| u["blocked"] != json!(true)),
+        "nothing blocked"
+    );
 }
 
 async fn older_runs_lose_their_plan_but_held_and_rejected_plans_stay(db: Db) {

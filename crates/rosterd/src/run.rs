@@ -1002,9 +1002,10 @@ async fn execute(
         report.would_hold = held.take().map(|reason| reason.to_string());
     }
     // A plan an admin rejected is not held (nor told to on-call) again
-    // until it changes.
+    // until it changes: whatever started the run, an approval that
+    // re-planned included (an approved plan that still stands is not held).
     let mut rejected = None;
-    if held.is_some() && opts.approval.is_none() {
+    if held.is_some() {
         rejected = same_as_rejected(store, plan).await?;
     }
     let apply =
