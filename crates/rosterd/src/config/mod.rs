@@ -1083,20 +1083,31 @@ fn known_fields(message: &str) -> impl Iterator<Item = &str> {
 
 /// A problem with a key that an environment variable set says so (the
 /// operator would otherwise look for it in the file): ``reconcile.x: …`` →
-/// ``reconcile.x (set by ROSTERD_RECONCILE__X): …``. Names only, no values.
+/// ``reconcile.x (set by ROSTERD_RECONCILE__X): …``, and when the file sets
+/// it too, that the variable's value is the one at fault (it overrides the
+/// file's line). Names only, no values.
 fn name_env_origin(problem: &mut String, env: &[(String, String)]) {
     let Some(key) = problem.split([':', ' ']).next().filter(|k| k.contains('.')) else {
         return;
     };
-    if problem[key.len()..].starts_with(" (line") {
-        return;
-    }
     let var = format!(
         "{ENV_PREFIX}{}",
         key.to_ascii_uppercase().replace('.', "__")
     );
-    if env.iter().any(|(k, _)| *k == var) {
-        problem.insert_str(key.len(), &format!(" (set by {var})"));
+    if !env.iter().any(|(k, _)| *k == var) {
+        return;
+    }
+    let after = &problem[key.len()..];
+    let line = after
+        .strip_prefix(" (line ")
+        .and_then(|rest| rest.split_once(')'))
+        .map(|(n, _)| n.to_string());
+    match line {
+        Some(n) => problem.replace_range(
+            key.len()..key.len() + " (line )".len() + n.len(),
+            &format!(" (set by {var}, which overrides line {n})"),
+        ),
+        None => problem.insert_str(key.len(), &format!(" (set by {var})")),
     }
 }
 
@@ -1636,6 +1647,13 @@ format = "xml"
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
         assert!(!all.contains(secret), "{all}");
+        // A variable over a good value in the file: the variable is at fault.
+        let text = format!("{OK}timeout_secs = 30\n");
+        let all = problems(&text, &[("ROSTERD_AUTH0__TIMEOUT_SECS", secret)]);
+        assert!(
+            all.contains("auth0.timeout_secs (set by ROSTERD_AUTH0__TIMEOUT_SECS, which overrides line 5): expected a whole number"),
+            "{all}"
+        );
         // Bad values of the right type.
         let text = format!(
             "mode = \"{secret}\"\n{OK}base_url = \"{secret}\"\n[database]\nurl = \"{secret}\"\n\
