@@ -258,7 +258,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let opts = rosterd::held::approval(&ctx.store, run, &actor).await?;
             tracing::warn!(actor = %actor, held_run = run, "held run approved");
             if matches!(output, Output::Text) {
-                println!("run {run} approved by {actor}; applying it now");
+                println!("run {run} approved by {actor}; running it now (its plan is applied if nothing changed since it was held)");
             }
             audit(&ctx, &actor, "approve_run", &run.to_string()).await;
             cli_run(&ctx, opts, output).await

@@ -139,9 +139,16 @@ pub fn human(r: &RunReport) -> String {
         let _ = writeln!(out, "  ! {f}");
     }
     if let Some(h) = &r.held_reason {
-        let _ = writeln!(out, "  held because {h}");
+        // A rejected run's plan is one an admin refused: not held again.
+        let what = match r.status {
+            RunStatus::Rejected => "not applied:",
+            _ => "held because",
+        };
+        let _ = writeln!(out, "  {what} {h}");
     }
-    if let Some(note) = r.approval_note.as_deref().filter(|_| r.rollback.is_some()) {
+    // An approval that could not be used as given says why (re-planned,
+    // decided by someone else meanwhile).
+    if let Some(note) = &r.approval_note {
         let _ = writeln!(out, "  approval:  {note}");
     }
     if r.status == RunStatus::Held && r.rollback.is_none() {
@@ -307,6 +314,22 @@ mod tests {
         assert!(text.contains("rosterd approve 7"), "{text}");
         assert!(text.contains("rosterd reject 7 --reason"), "{text}");
         assert!(text.contains("POST /api/v1/runs/7/reject"), "{text}");
+    }
+
+    #[test]
+    fn a_rejected_run_is_not_called_held_and_an_approval_says_how_it_was_used() {
+        let mut r = report(RunStatus::Rejected);
+        r.held_reason = Some("plan blocks 30 accounts".into());
+        r.error = Some("rejected: the same plan as run 5".into());
+        r.approval_note = Some("the plan changed since run 6 was held; re-planned".into());
+        let text = human(&r);
+        assert!(!text.contains("held because"), "{text}");
+        assert!(text.contains("not applied: plan blocks 30"), "{text}");
+        assert!(!text.contains("rosterd approve 7"), "{text}");
+        assert!(
+            text.contains("approval:  the plan changed since run 6"),
+            "{text}"
+        );
     }
 
     #[test]
