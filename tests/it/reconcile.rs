@@ -475,6 +475,10 @@ async fn an_approval_that_replans_a_rejected_plan_is_rejected(db: Db) {
             .all(|u| u["blocked"] != json!(true)),
         "nothing blocked"
     );
+    // A dry run says so too, not that the run would be held.
+    let dry = dry_run(&ctx).await;
+    let would = dry.would_hold.unwrap_or_default();
+    assert!(would.contains("the same plan as"), "{would}");
 }
 
 async fn older_runs_lose_their_plan_but_held_and_rejected_plans_stay(db: Db) {

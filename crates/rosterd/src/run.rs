@@ -998,15 +998,19 @@ async fn execute(
     // paused by a rollback) is never held: there is nothing to approve. It
     // says what the guard would have done.
     report.paused = store.paused().await?;
-    if s.mode == Mode::Observe || opts.dry_run || report.paused.is_some() {
-        report.would_hold = held.take().map(|reason| reason.to_string());
-    }
     // A plan an admin rejected is not held (nor told to on-call) again
     // until it changes: whatever started the run, an approval that
     // re-planned included (an approved plan that still stands is not held).
     let mut rejected = None;
     if held.is_some() {
         rejected = same_as_rejected(store, plan).await?;
+    }
+    if s.mode == Mode::Observe || opts.dry_run || report.paused.is_some() {
+        let rejected = rejected.take();
+        report.would_hold = held.take().map(|reason| match rejected {
+            Some(rejected) => format!("{reason}; {rejected}"),
+            None => reason.to_string(),
+        });
     }
     let apply =
         !opts.dry_run && s.mode == Mode::Enforce && held.is_none() && report.paused.is_none();
