@@ -4,12 +4,17 @@
 -- the SHA-256 of its JSON (`plan_digest`); runs with the same plan share
 -- one `run_plans` row, deleted once no run names it. Plans stored before
 -- this migration keep a digest of their own ('run-' and the run's id).
+-- Digests are ASCII and compared across the two tables: one collation for
+-- both, whatever the database's default.
 CREATE TABLE IF NOT EXISTS run_plans (
-    digest VARCHAR(64) PRIMARY KEY,
+    digest VARCHAR(64) CHARACTER SET ascii COLLATE ascii_general_ci PRIMARY KEY,
     plan   LONGTEXT NOT NULL
 );
-ALTER TABLE reconcile_runs ADD COLUMN plan_digest VARCHAR(64);
+ALTER TABLE reconcile_runs ADD COLUMN plan_digest VARCHAR(64) CHARACTER SET ascii COLLATE ascii_general_ci;
 INSERT INTO run_plans (digest, plan)
     SELECT CONCAT('run-', id), plan FROM reconcile_runs WHERE plan IS NOT NULL;
 UPDATE reconcile_runs SET plan_digest = CONCAT('run-', id) WHERE plan IS NOT NULL;
-ALTER TABLE reconcile_runs DROP COLUMN plan;
+-- The old column stays, emptied, for replicas still on the previous
+-- release during an upgrade (they read and write it); a later release
+-- drops it.
+UPDATE reconcile_runs SET plan = NULL WHERE plan IS NOT NULL;

@@ -12,4 +12,7 @@ ALTER TABLE reconcile_runs ADD COLUMN IF NOT EXISTS plan_digest TEXT;
 INSERT INTO run_plans (digest, plan)
     SELECT 'run-' || id, plan FROM reconcile_runs WHERE plan IS NOT NULL;
 UPDATE reconcile_runs SET plan_digest = 'run-' || id WHERE plan IS NOT NULL;
-ALTER TABLE reconcile_runs DROP COLUMN plan;
+-- The old column stays, emptied, for replicas still on the previous
+-- release during an upgrade (they read and write it); a later release
+-- drops it.
+UPDATE reconcile_runs SET plan = NULL WHERE plan IS NOT NULL;

@@ -158,6 +158,9 @@ pub async fn reject(
     reason: Option<&str>,
 ) -> Result<Rejection, DecisionError> {
     let run = held_run(store, id).await?;
+    // Read before deciding: a read that fails after the rejection is
+    // recorded would report a decision made as one that failed.
+    let plan = store.stored_plan(&run).await?;
     let note = match reason.map(str::trim).filter(|r| !r.is_empty()) {
         Some(r) => format!("rejected by {actor}: {r}"),
         None => format!("rejected by {actor}"),
@@ -180,7 +183,7 @@ pub async fn reject(
         return Err(DecisionError::NotHeld { id, status });
     }
     let mut also = Vec::new();
-    if let Ok(Some(plan)) = store.stored_plan(&run).await? {
+    if let Ok(Some(plan)) = plan {
         let same = format!("{note} (with run {id}, the same plan)");
         let decision = HeldDecision::Rejected { note: &same };
         also = decide_same_plan(store, id, &plan.actions, decision, actor).await?;

@@ -160,7 +160,11 @@ pub fn human(r: &RunReport) -> String {
         );
     }
     if let Some(h) = &r.would_hold {
-        let _ = writeln!(out, "  enforce mode would hold this run: {h}");
+        let verb = match h.starts_with(crate::run::SAME_AS_REJECTED.0) {
+            true => "reject",
+            false => "hold",
+        };
+        let _ = writeln!(out, "  enforce mode would {verb} this run: {h}");
     }
     if let Some(e) = &r.error {
         let _ = writeln!(out, "  error: {e}");
@@ -328,6 +332,23 @@ mod tests {
         assert!(!text.contains("rosterd approve 7"), "{text}");
         assert!(
             text.contains("approval:  the plan changed since run 6"),
+            "{text}"
+        );
+        // A dry run of that plan: the enforce run would reject it.
+        let mut r = report(RunStatus::Succeeded);
+        r.would_hold = Some(format!(
+            "{}run 5 (the guard: blocks 30)",
+            crate::run::SAME_AS_REJECTED.0
+        ));
+        let text = human(&r);
+        assert!(
+            text.contains("enforce mode would reject this run: rejected: the same plan as run 5"),
+            "{text}"
+        );
+        r.would_hold = Some("plan blocks 30 accounts".into());
+        let text = human(&r);
+        assert!(
+            text.contains("enforce mode would hold this run: plan blocks 30"),
             "{text}"
         );
     }

@@ -1008,7 +1008,7 @@ async fn execute(
     if s.mode == Mode::Observe || opts.dry_run || report.paused.is_some() {
         let rejected = rejected.take();
         report.would_hold = held.take().map(|reason| match rejected {
-            Some(rejected) => format!("{reason}; {rejected}"),
+            Some(rejected) => format!("{rejected} (the guard: {reason})"),
             None => reason.to_string(),
         });
     }
@@ -1167,7 +1167,7 @@ async fn same_as_rejected(store: &Store, plan: &Plan) -> anyhow::Result<Option<S
 }
 
 /// The error of a run whose plan is the same as a rejected one's.
-const SAME_AS_REJECTED: (&str, &str) = (
+pub(crate) const SAME_AS_REJECTED: (&str, &str) = (
     "rejected: the same plan as ",
     "; nothing is applied until the plan changes",
 );
