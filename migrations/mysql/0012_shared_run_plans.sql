@@ -10,7 +10,10 @@ CREATE TABLE IF NOT EXISTS run_plans (
     digest VARCHAR(64) CHARACTER SET ascii COLLATE ascii_general_ci PRIMARY KEY,
     plan   LONGTEXT NOT NULL
 );
-ALTER TABLE reconcile_runs ADD COLUMN plan_digest VARCHAR(64) CHARACTER SET ascii COLLATE ascii_general_ci;
+-- A copy a run names cannot be deleted under it (retention racing a
+-- run's close).
+ALTER TABLE reconcile_runs ADD COLUMN plan_digest VARCHAR(64) CHARACTER SET ascii COLLATE ascii_general_ci,
+    ADD CONSTRAINT reconcile_runs_plan_digest_fk FOREIGN KEY (plan_digest) REFERENCES run_plans (digest);
 INSERT INTO run_plans (digest, plan)
     SELECT CONCAT('run-', id), plan FROM reconcile_runs WHERE plan IS NOT NULL;
 UPDATE reconcile_runs SET plan_digest = CONCAT('run-', id) WHERE plan IS NOT NULL;

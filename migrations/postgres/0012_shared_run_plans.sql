@@ -8,7 +8,9 @@ CREATE TABLE IF NOT EXISTS run_plans (
     digest TEXT PRIMARY KEY,
     plan   TEXT NOT NULL
 );
-ALTER TABLE reconcile_runs ADD COLUMN IF NOT EXISTS plan_digest TEXT;
+-- A copy a run names cannot be deleted under it (retention racing a
+-- run's close).
+ALTER TABLE reconcile_runs ADD COLUMN IF NOT EXISTS plan_digest TEXT REFERENCES run_plans (digest);
 INSERT INTO run_plans (digest, plan)
     SELECT 'run-' || id, plan FROM reconcile_runs WHERE plan IS NOT NULL;
 UPDATE reconcile_runs SET plan_digest = 'run-' || id WHERE plan IS NOT NULL;

@@ -429,6 +429,18 @@ async fn runs_that_plan_the_same_share_one_stored_plan(db: Db) {
     assert_eq!(copies().await, 2);
     assert!(record(second.id).await.plan_digest.is_none());
     assert_eq!(record(third.id).await.plan_digest, third.plan_digest);
+    // A copy a run names cannot be deleted under it.
+    let delete = "DELETE FROM run_plans";
+    let refused = match store {
+        #[cfg(feature = "postgres")]
+        rosterd::store::Store::Postgres(p) => sqlx::query(delete).execute(p).await.is_err(),
+        #[cfg(feature = "sqlite")]
+        rosterd::store::Store::Sqlite(p) => sqlx::query(delete).execute(p).await.is_err(),
+        #[cfg(feature = "mysql")]
+        rosterd::store::Store::MySql(p) => sqlx::query(delete).execute(p).await.is_err(),
+    };
+    assert!(refused, "the database refuses to delete a plan a run names");
+    assert_eq!(copies().await, 2);
 }
 
 /// An approval that re-plans (its plan changed since it was held) meets a
