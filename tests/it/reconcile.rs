@@ -340,16 +340,39 @@ async fn observe_mode_never_writes(db: Db) {
     assert_eq!(api.users().await.len(), 1);
 }
 
-async fn mass_deactivation_is_held(db: Db) {
+/// 40 linked employees, then HR's import marks 30 inactive by mistake: a
+/// plan of 30 blocks, more than the guard lets through.
+struct MassDeactivation {
+    _db: TestDb,
+    _sim: auth0_sim::RunningSim,
+    api: SimClient,
+    ctx: std::sync::Arc<rosterd::run::Context>,
+}
+
+async fn mass_deactivation(
+    db: Db,
+    configure: impl FnOnce(&mut rosterd::config::Settings),
+) -> MassDeactivation {
     let db = TestDb::new(db).await;
     let sim = spawn_sim().await;
     let api = SimClient::new(&sim);
-    let ctx = context(settings(&db, &sim)).await;
-    // 40 linked employees, then HR's import marks 30 inactive by mistake.
+    let mut s = settings(&db, &sim);
+    configure(&mut s);
+    let ctx = context(s).await;
     let (rows, accounts) = linked_staff(40, 30);
     api.seed(accounts).await;
     ctx.store.insert_employees(&rows).await.unwrap();
-    let r = run(&ctx).await;
+    MassDeactivation {
+        _db: db,
+        _sim: sim,
+        api,
+        ctx,
+    }
+}
+
+async fn mass_deactivation_is_held(db: Db) {
+    let MassDeactivation { api, ctx, .. } = &mass_deactivation(db, |_| {}).await;
+    let r = run(ctx).await;
     assert_eq!(r.status, RunStatus::Held, "{r:?}");
     assert_eq!(r.status.exit_code(), 3);
     assert!(
@@ -448,14 +471,8 @@ async fn runs_that_plan_the_same_share_one_stored_plan(db: Db) {
 /// for someone to approve (it was held, and the console offered to apply
 /// the rejected blocks; found trying it as an operator).
 async fn an_approval_that_replans_a_rejected_plan_is_rejected(db: Db) {
-    let db = TestDb::new(db).await;
-    let sim = spawn_sim().await;
-    let api = SimClient::new(&sim);
-    let ctx = context(settings(&db, &sim)).await;
-    let (rows, accounts) = linked_staff(40, 30);
-    api.seed(accounts).await;
-    ctx.store.insert_employees(&rows).await.unwrap();
-    let rejected = run(&ctx).await;
+    let MassDeactivation { api, ctx, .. } = &mass_deactivation(db, |_| {}).await;
+    let rejected = run(ctx).await;
     assert_eq!(rejected.status, RunStatus::Held, "{rejected:?}");
     rosterd::held::reject(&ctx.store, rejected.run_id, "alice", Some("HR's mistake"))
         .await
@@ -465,7 +482,7 @@ async fn an_approval_that_replans_a_rejected_plan_is_rejected(db: Db) {
         "UPDATE employees SET is_active = TRUE WHERE id = 1",
     )
     .await;
-    let other = run(&ctx).await;
+    let other = run(ctx).await;
     assert_eq!(other.status, RunStatus::Held, "another plan: {other:?}");
     // Back to the rejected plan, then the other held run is approved.
     exec(
@@ -476,7 +493,7 @@ async fn an_approval_that_replans_a_rejected_plan_is_rejected(db: Db) {
     let opts = rosterd::held::approval(&ctx.store, other.run_id, "bob")
         .await
         .unwrap();
-    let r = rosterd::run::run_once(&ctx, opts).await.unwrap();
+    let r = rosterd::run::run_once(ctx, opts).await.unwrap();
     assert_eq!(r.status, RunStatus::Rejected, "{r:?}");
     let error = r.error.unwrap_or_default();
     assert!(error.contains("the same plan as"), "{error}");
@@ -488,25 +505,18 @@ async fn an_approval_that_replans_a_rejected_plan_is_rejected(db: Db) {
         "nothing blocked"
     );
     // A dry run says so too, not that the run would be held.
-    let dry = dry_run(&ctx).await;
+    let dry = dry_run(ctx).await;
     let would = dry.would_hold.unwrap_or_default();
     assert!(would.contains("the same plan as"), "{would}");
 }
 
 async fn older_runs_lose_their_plan_but_held_and_rejected_plans_stay(db: Db) {
-    let db = TestDb::new(db).await;
-    let sim = spawn_sim().await;
-    let mut s = settings(&db, &sim);
-    s.reconcile.keep_plans = 1;
-    let ctx = context(s).await;
-    let (rows, accounts) = linked_staff(40, 30);
-    SimClient::new(&sim).seed(accounts).await;
-    ctx.store.insert_employees(&rows).await.unwrap();
-    let held = run(&ctx).await;
+    let MassDeactivation { ctx, .. } = &mass_deactivation(db, |s| s.reconcile.keep_plans = 1).await;
+    let held = run(ctx).await;
     assert_eq!(held.status, RunStatus::Held);
     exec(&ctx.store, "UPDATE employees SET is_active = TRUE").await;
-    let older = run(&ctx).await;
-    let newest = run(&ctx).await;
+    let older = run(ctx).await;
+    let newest = run(ctx).await;
     assert_eq!(newest.status, RunStatus::Succeeded, "{newest:?}");
     let get = |id| ctx.store.get_run(id);
     let older = get(older.run_id).await.unwrap().unwrap();
@@ -527,14 +537,14 @@ async fn older_runs_lose_their_plan_but_held_and_rejected_plans_stay(db: Db) {
         .await
         .unwrap();
     for _ in 0..2 {
-        run(&ctx).await;
+        run(ctx).await;
     }
     exec(
         &ctx.store,
         "UPDATE employees SET is_active = FALSE WHERE id <= 30",
     )
     .await;
-    let again = run(&ctx).await;
+    let again = run(ctx).await;
     assert_eq!(again.status, RunStatus::Rejected, "{again:?}");
     // The later rejected run carries the plan on; the original's can go.
     assert!(get(again.run_id)
