@@ -37,7 +37,8 @@ pub struct SimArgs {
     /// [default: 15 floor and office roles].
     #[arg(long, env = "ROSTERD_SIM_ROLES_FILE")]
     pub roles_file: Option<PathBuf>,
-    /// Users to create at start: a JSON array as `POST /api/v2/users` takes.
+    /// Users to create at start: a file holding a JSON array of users, each
+    /// as `POST /api/v2/users` takes one.
     #[arg(long, env = "ROSTERD_SIM_SEED")]
     pub seed: Option<PathBuf>,
     /// Keep the tenant in this JSON file across restarts.
