@@ -167,8 +167,7 @@ async fn restore_metrics(ctx: &Context) -> anyhow::Result<()> {
     if let Some(t) = ok {
         ctx.metrics.last_success.set(t.timestamp() as f64);
     }
-    crate::held::show_held(ctx).await;
-    crate::rollback::show_pause(ctx).await;
+    ctx.show_shared_gauges().await;
     Ok(())
 }
 

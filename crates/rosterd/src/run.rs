@@ -138,6 +138,16 @@ impl Context {
         }
     }
 
+    /// Set the gauges every replica shares from the store: the pause and
+    /// the held run, which any process may have changed (start-up, each
+    /// scrape).
+    pub async fn show_shared_gauges(&self) {
+        tokio::join!(
+            crate::rollback::show_pause(self),
+            crate::held::show_held(self)
+        );
+    }
+
     /// Record who did what in the admin audit (API, console). Logged, not
     /// returned, when it fails: the action it records is done by then.
     pub async fn audit(&self, actor: &str, action: &str, target: Option<&str>) {

@@ -291,12 +291,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     // whichever process ran the rollback, the run or the decision: read at
     // each scrape, so no replica reports a stale one. Bounded, so a slow
     // database cannot stall the scrape.
-    let shared = async {
-        tokio::join!(
-            crate::rollback::show_pause(&state.ctx),
-            crate::held::show_held(&state.ctx)
-        )
-    };
+    let shared = state.ctx.show_shared_gauges();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), shared).await;
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
