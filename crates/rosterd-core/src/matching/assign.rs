@@ -27,6 +27,7 @@
 
 use super::calibration;
 use super::normalize::{self, NameForm};
+use super::roles::{self, RoleModel};
 use super::{
     Candidate, Engine, MatchEmployee, MatchResult, MatchStatus, MatchedBy, NameCase, PartialFit,
     PodFactoryUser, Scored,
@@ -37,6 +38,9 @@ use rustc_hash::FxHashMap;
 /// Floating-point slack for threshold and margin comparisons (the scores
 /// are products of fixed weights).
 pub(crate) const EPS: f64 = 1e-9;
+
+/// The least confidence of a name link that [`RoleModel`] learns from.
+const STRONG_NAME: f64 = 0.99;
 
 /// One user's evidence before the one-to-one step; `Matched` is a claim.
 #[derive(Debug)]
@@ -52,6 +56,9 @@ pub struct Outcome {
     explanation: String,
     evidence_for: Vec<String>,
     evidence_against: Vec<String>,
+    /// Ambiguous between namesakes within the margin: a learned
+    /// [`RoleModel`] may yet tell them apart.
+    tied: bool,
 }
 
 impl Outcome {
@@ -88,6 +95,7 @@ impl Outcome {
             explanation,
             evidence_for: Vec::new(),
             evidence_against: Vec::new(),
+            tied: false,
         }
     }
 
@@ -108,6 +116,7 @@ impl Outcome {
             explanation,
             evidence_for: Vec::new(),
             evidence_against: Vec::new(),
+            tied: false,
         }
     }
 
@@ -128,6 +137,20 @@ impl Outcome {
             }
         }
         self
+    }
+
+    pub fn tied(&self) -> bool {
+        self.tied
+    }
+
+    /// The employee, when this is a claim on evidence strong enough to
+    /// learn from: a manual mapping, an email, or a name at least 0.99
+    /// likely (no tie broken by a role, no part of a name).
+    pub fn strong_link(&self) -> Option<u32> {
+        let strong = self.level() <= 2 || self.confidence >= STRONG_NAME;
+        (self.status == MatchStatus::Matched && strong)
+            .then_some(self.emp)
+            .flatten()
     }
 
     /// Rank of the evidence: lower is stronger.
@@ -310,6 +333,7 @@ pub fn by_name(
     n: &NameCase,
     scored: &[Scored],
     user_hints: &[&'static str],
+    roles: Option<&RoleModel>,
 ) -> Outcome {
     let settings = engine.settings;
     let (u, forms, notes, complete) = (&n.user, &n.forms, &n.notes, n.complete);
@@ -406,6 +430,28 @@ pub fn by_name(
             }
         }
     }
+    let role = u.user_role.as_deref().unwrap_or("").trim();
+    let mut learned = None;
+    if let (None, Some(model)) = (chosen, roles) {
+        let attrs: Vec<(&str, &str)> = contenders
+            .iter()
+            .map(|s| {
+                let e = &engine.employees[s.emp as usize];
+                (e.role_code, e.department)
+            })
+            .collect();
+        if let Some((i, posterior)) = roles::point(model, role, &attrs) {
+            let one = contenders[i];
+            let p = calibration::name(one.score).min(calibration::LEARNED_ROLE);
+            if posterior + EPS >= roles::DECISIVE && p + EPS >= settings.accept_threshold {
+                chosen = Some(one);
+                learned = Some((
+                    posterior,
+                    role_counts(engine, model, role, one, &contenders),
+                ));
+            }
+        }
+    }
     let Some(s) = chosen else {
         let text = format!(
             "{} candidates within the margin {:.2} of the best ({:.3}) for \"{shown}\"{}",
@@ -428,7 +474,7 @@ pub fn by_name(
                 "; the role hint does not single one out"
             }
         ));
-        return Outcome::not_linked(
+        let mut tied = Outcome::not_linked(
             MatchStatus::Ambiguous,
             best.score,
             best_p / contenders.len() as f64,
@@ -436,6 +482,8 @@ pub fn by_name(
             with_notes(text, notes),
         )
         .because(vec![name_fit(engine, best)], against);
+        tied.tied = true;
+        return tied;
     };
     let p = calibration::name(s.score);
     let mut evidence_for = vec![name_fit(engine, s)];
@@ -495,8 +543,20 @@ pub fn by_name(
         s.score
     );
     let mut confidence = p;
-    if via_hint {
-        let role = u.user_role.as_deref().unwrap_or("");
+    if let Some((posterior, counts)) = learned {
+        text.push_str(&format!(
+            "; {} namesakes within the margin, told apart by the PodFactory role \"{role}\" ({counts}; {posterior:.4} for this one by those counts alone)",
+            contenders.len() - 1,
+        ));
+        evidence_for.push(format!(
+            "the PodFactory role \"{role}\" points to this one: {counts}"
+        ));
+        against.push(format!(
+            "{} namesakes within the margin, told apart by the PodFactory role alone",
+            contenders.len() - 1
+        ));
+        confidence = confidence.min(calibration::LEARNED_ROLE);
+    } else if via_hint {
         text.push_str(&format!(
             "; {} namesakes within the margin, only this one's department/role agrees with \"{role}\"",
             contenders.len() - 1,
@@ -663,6 +723,40 @@ fn mailbox_typo(engine: &Engine, mailbox: &Email, employee: &Email) -> bool {
     let other = employee.local_part();
     let digits = |s: &str| s.bytes().any(|b| b.is_ascii_digit());
     !digits(local) && !digits(other) && strsim::osa_distance(local, other) <= 1
+}
+
+/// How often linked users have `role` for the chosen namesake's role code
+/// and department and for each other's: `12 of 14 with role code "LEAD"
+/// in "Printing", 0 of 310 with "OP" in "Printing"`.
+fn role_counts(
+    engine: &Engine,
+    model: &RoleModel,
+    role: &str,
+    chosen: &Scored,
+    contenders: &[&Scored],
+) -> String {
+    let attrs = |s: &Scored| {
+        let e = &engine.employees[s.emp as usize];
+        (e.role_code.trim(), e.department.trim())
+    };
+    let mut seen = vec![attrs(chosen)];
+    for s in contenders {
+        if !seen.contains(&attrs(s)) {
+            seen.push(attrs(s));
+        }
+    }
+    let parts: Vec<String> = seen
+        .iter()
+        .map(|(code, department)| {
+            let (with_role, all) = model.counts(role, code, department);
+            format!("{with_role} of {all} with role code {code:?} in {department:?}")
+        })
+        .collect();
+    format!(
+        "of the {} users linked on strong evidence, {}",
+        model.linked(),
+        parts.join(", ")
+    )
 }
 
 /// Some(true) when the user's role and the employee's department or role

@@ -19,7 +19,9 @@
 //! `accept_threshold` *and* a lead of `margin` over the runner-up; when
 //! several candidates are within the margin, the department/role hint
 //! (PodFactory `user_role` against the employee's department and role code)
-//! may single out one, and otherwise the user is ambiguous. An email link is
+//! may single out one: first by station names, then, in a second pass, by
+//! what each role means here, counted over the users the first pass linked
+//! on strong evidence ([`roles`]); otherwise the user is ambiguous. An email link is
 //! overruled (ambiguous) when the names share nothing at all (a shared
 //! station login). Then the links are made one-to-one: an employee claimed
 //! by several users goes to the one with clearly stronger evidence, the
@@ -44,6 +46,7 @@ mod blocking;
 pub mod calibration;
 mod fuzzy;
 mod normalize;
+mod roles;
 
 use crate::model::{Email, EmployeeId};
 use blocking::BlockIndex;
@@ -388,6 +391,8 @@ pub struct Engine<'e, 's> {
 /// Users after phase 1 of [`Engine::run`].
 pub struct Blocked {
     pending: Vec<Pending>,
+    /// Each user's PodFactory role, in input order, for [`roles::RoleModel`].
+    roles: Vec<String>,
 }
 
 enum Pending {
@@ -541,7 +546,11 @@ impl<'e, 's> Engine<'e, 's> {
                 .map(|u| self.block_one(u, manual.get(u.id.as_str()).copied(), &mut scratch))
                 .collect()
         });
-        Blocked { pending }
+        let roles = users
+            .iter()
+            .map(|u| roles::normal(u.user_role.as_deref().unwrap_or("")))
+            .collect();
+        Blocked { pending, roles }
     }
 
     /// Phase 2: score the blocked pairs and decide each user on names.
@@ -556,11 +565,33 @@ impl<'e, 's> Engine<'e, 's> {
                 })
                 .sum(),
         };
-        let outcomes = on_two_threads(blocked.pending, |half| {
+        // Pass 1 decides everyone; the users tied between namesakes are
+        // decided again once the strong links show what each PodFactory
+        // role says (see `roles`).
+        let first = on_two_threads(blocked.pending, |half| {
             half.into_iter()
                 .map(|p| match p {
-                    Pending::Decided(o) => o,
-                    Pending::ByName(n) => self.decide_by_name(*n),
+                    Pending::Decided(o) => (o, None),
+                    Pending::ByName(n) => {
+                        let o = self.decide_by_name(&n, None);
+                        let again = o.tied().then_some(n);
+                        (o, again)
+                    }
+                })
+                .collect()
+        });
+        let mut model = roles::RoleModel::default();
+        for ((o, _), role) in first.iter().zip(&blocked.roles) {
+            if let Some(i) = o.strong_link() {
+                let e = &self.employees[i as usize];
+                model.add(role, e.role_code, e.department);
+            }
+        }
+        let outcomes = on_two_threads(first, |half| {
+            half.into_iter()
+                .map(|(o, again)| match again {
+                    Some(n) => self.decide_by_name(&n, Some(&model)),
+                    None => o,
                 })
                 .collect()
         });
@@ -650,7 +681,8 @@ impl<'e, 's> Engine<'e, 's> {
         }))
     }
 
-    fn decide_by_name(&self, n: NameCase) -> assign::Outcome {
+    /// Decide `n` on names; `roles`, once learned, may break a tie.
+    fn decide_by_name(&self, n: &NameCase, roles: Option<&roles::RoleModel>) -> assign::Outcome {
         let mut scored: Vec<Scored> = n
             .candidates
             .iter()
@@ -666,9 +698,9 @@ impl<'e, 's> Engine<'e, 's> {
             })
         });
         let user_hints = normalize::hint_stems(&[n.user.user_role.as_deref().unwrap_or("")]);
-        let outcome = match self.partial_name(&n, &scored) {
-            Some(fits) => assign::by_partial_name(self, &n, &fits),
-            None => assign::by_name(self, &n, &scored, &user_hints),
+        let outcome = match self.partial_name(n, &scored) {
+            Some(fits) => assign::by_partial_name(self, n, &fits),
+            None => assign::by_name(self, n, &scored, &user_hints, roles),
         };
         match (n.email_owner, n.against.first()) {
             (Some(owner), Some(why)) => outcome.keep_email_owner(owner, why),

@@ -516,3 +516,100 @@ fn a_login_names_its_candidates_but_never_links() {
     // A word that spells no employee's parts is still no one's.
     assert_eq!(one(&staff, "zwillis", "").status, MatchStatus::Unmatched);
 }
+
+/// A floor of 60 operators and 12 leads, each with a PodFactory user linked
+/// by email, and two namesakes, an operator and a lead, whose users have
+/// no email.
+fn floor_with_namesakes() -> (Vec<EmployeeRecord>, Vec<PodFactoryUser>) {
+    let mut staff = Vec::new();
+    let mut users = Vec::new();
+    for i in 0..72 {
+        let (code, role) = if i < 60 {
+            ("OP", "operator")
+        } else {
+            ("LEAD", "lead")
+        };
+        let mut e = emp(
+            100 + i,
+            &format!("Given{i} Family{i}"),
+            &format!("p{i}@pw.com"),
+        );
+        e.role_code = code.into();
+        e.department = "Printing".into();
+        staff.push(e);
+        users.push(PodFactoryUser {
+            id: format!("u{i}"),
+            name: Some(format!("Given{i} Family{i}")),
+            email: Some(format!("p{i}@pw.com")),
+            user_role: Some(role.into()),
+        });
+    }
+    for (id, code) in [(1, "OP"), (2, "LEAD")] {
+        let mut e = emp(id, "Maria Lopez", &format!("maria.lopez{id}@pw.com"));
+        e.role_code = code.into();
+        e.department = "Printing".into();
+        staff.push(e);
+    }
+    (staff, users)
+}
+
+fn namesake_with_role(role: &str) -> MatchResult {
+    let (staff, mut users) = floor_with_namesakes();
+    users.push(PodFactoryUser {
+        id: "maria".into(),
+        name: Some("Maria Lopez".into()),
+        email: None,
+        user_role: Some(role.into()),
+    });
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    match_users(&view, &users, &[], &MatchSettings::default())
+        .pop()
+        .unwrap()
+}
+
+#[test]
+fn a_role_the_linked_users_tie_to_one_role_code_breaks_a_namesake_tie() {
+    let r = namesake_with_role("Lead");
+    assert_eq!(linked(&r), Some((2, MatchedBy::Name)), "{r:?}");
+    assert_eq!(
+        r.confidence,
+        calibration::LEARNED_ROLE,
+        "a tie broken by a role shows less than a name alone: {r:?}"
+    );
+    assert!(
+        r.explanation
+            .contains("told apart by the PodFactory role \"Lead\"")
+            && r.explanation
+                .contains("12 of 12 with role code \"LEAD\" in \"Printing\"")
+            && r.explanation
+                .contains("0 of 60 with role code \"OP\" in \"Printing\""),
+        "{}",
+        r.explanation
+    );
+    assert!(r
+        .evidence_against
+        .iter()
+        .any(|t| t.contains("told apart by the PodFactory role alone")));
+}
+
+#[test]
+fn a_role_the_counts_do_not_tie_to_one_namesake_leaves_the_tie() {
+    // 60 operators and 12 leads: too few leads to say a lead is never an
+    // `operator` in PodFactory.
+    let r = namesake_with_role("operator");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    // A role no linked user has fits neither.
+    let r = namesake_with_role("maintenance");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    // Without linked users to learn from, "lead" is only a word.
+    let (staff, _) = floor_with_namesakes();
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let user = PodFactoryUser {
+        id: "maria".into(),
+        name: Some("Maria Lopez".into()),
+        email: None,
+        user_role: Some("lead".into()),
+    };
+    let r = match_users(&view, &[user], &[], &MatchSettings::default()).remove(0);
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+}
