@@ -81,7 +81,8 @@ const COMBINING_DIAERESIS: char = '\u{308}';
 /// The spellings of `raw` (one, or two when it has umlauts); empty when
 /// nothing name-like is left.
 pub fn name_forms(raw: &str) -> Vec<NameForm> {
-    let raw = ocr_letters(raw);
+    let repaired = mojibake_repaired(raw);
+    let raw = ocr_letters(repaired.as_deref().unwrap_or(raw));
     let (plain, german) = fold_reordered(&raw);
     let mut forms = Vec::with_capacity(2);
     let mut push = |form: NameForm| {
@@ -89,7 +90,15 @@ pub fn name_forms(raw: &str) -> Vec<NameForm> {
             forms.push(form);
         }
     };
-    for text in std::iter::once(plain).chain(german) {
+    // A hyphenated part written joined as well (`Ji-young` → `jiyoung`):
+    // people and systems drop the hyphen of `Ji-young Kim` and
+    // `Dang-Nguyen` as often as not.
+    let joined_hyphens: Vec<String> = std::iter::once(&plain)
+        .chain(&german)
+        .filter(|t| t.contains('-'))
+        .map(|t| t.replace('-', ""))
+        .collect();
+    for text in std::iter::once(plain).chain(german).chain(joined_hyphens) {
         let tokens = tokenize(&text);
         if !tokens.is_empty() {
             let joined = join_particles(&tokens);
@@ -103,6 +112,60 @@ pub fn name_forms(raw: &str) -> Vec<NameForm> {
         }
     }
     forms
+}
+
+/// UTF-8 that was read as Windows-1252 somewhere on its way (`GonzÃ¡lez`,
+/// `Nguyá»…n`, `AyÅŸe`), as it was: `None` when `raw` is not such text.
+/// Every character must be one of Windows-1252's and their bytes valid
+/// UTF-8 with at least one character beyond ASCII, which text meant as
+/// Windows-1252 (`José`, `Ångström`) practically never is.
+fn mojibake_repaired(raw: &str) -> Option<String> {
+    if !raw.chars().any(|c| ('\u{C2}'..='\u{F4}').contains(&c)) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = raw.chars().map(windows_1252_byte).collect();
+    let text = String::from_utf8(bytes?).ok()?;
+    (!text.is_ascii()).then_some(text)
+}
+
+/// The Windows-1252 byte of `c`, if it has one.
+fn windows_1252_byte(c: char) -> Option<u8> {
+    const HIGH: [(char, u8); 27] = [
+        ('€', 0x80),
+        ('‚', 0x82),
+        ('ƒ', 0x83),
+        ('„', 0x84),
+        ('…', 0x85),
+        ('†', 0x86),
+        ('‡', 0x87),
+        ('ˆ', 0x88),
+        ('‰', 0x89),
+        ('Š', 0x8A),
+        ('‹', 0x8B),
+        ('Œ', 0x8C),
+        ('Ž', 0x8E),
+        ('‘', 0x91),
+        ('’', 0x92),
+        ('“', 0x93),
+        ('”', 0x94),
+        ('•', 0x95),
+        ('–', 0x96),
+        ('—', 0x97),
+        ('˜', 0x98),
+        ('™', 0x99),
+        ('š', 0x9A),
+        ('›', 0x9B),
+        ('œ', 0x9C),
+        ('ž', 0x9E),
+        ('Ÿ', 0x9F),
+    ];
+    match u32::from(c) {
+        0..=0x7F | 0xA0..=0xFF => Some(c as u8),
+        // The five bytes Windows-1252 leaves undefined pass through as
+        // these control characters.
+        n @ (0x81 | 0x8D | 0x8F | 0x90 | 0x9D) => Some(n as u8),
+        _ => HIGH.iter().find(|(h, _)| *h == c).map(|&(_, b)| b),
+    }
 }
 
 /// A digit inside a word read as the letter it looks like (`Dona1d`,
@@ -225,6 +288,9 @@ fn push_ascii(c: char, plain: &mut String, german: &mut String) {
         'a'..='z' => c,
         'A'..='Z' => c.to_ascii_lowercase(),
         '\'' | '`' => return,
+        // Kept to tell a hyphenated part (see `name_forms`); a separator
+        // like a space for the tokens.
+        '-' => '-',
         _ => ' ',
     };
     plain.push(out);
@@ -239,7 +305,7 @@ fn is_apostrophe(c: char) -> bool {
 }
 
 fn tokenize_raw(folded: &str) -> impl Iterator<Item = &str> {
-    folded.split(' ').filter(|t| !t.is_empty())
+    folded.split([' ', '-']).filter(|t| !t.is_empty())
 }
 
 fn tokenize(folded: &str) -> Vec<String> {
@@ -644,5 +710,33 @@ mod tests {
         assert_eq!(hint_stems(&["HP"]), vec!["press"]);
         assert_eq!(hint_stems(&["Shipping"]), hint_stems(&["shipper"]));
         assert!(hint_stems(&["Office", "OFFICE_ADMIN"]).is_empty());
+    }
+
+    #[test]
+    fn utf8_read_as_windows_1252_is_read_again() {
+        assert_eq!(one("Estela GonzÃ¡lez"), "estela gonzalez");
+        assert_eq!(one("Lily Nguyá»…n"), "lily nguyen");
+        assert_eq!(one("AyÅŸe YÄ±lmaz"), "ayse yilmaz");
+        assert_eq!(one("ValentÃ\u{AD}n  Figueroa"), "valentin figueroa");
+        // Text meant as Windows-1252 or Latin-1 stays as it is.
+        assert_eq!(mojibake_repaired("José Ñúñez"), None);
+        assert_eq!(mojibake_repaired("Ångström Ø"), None);
+        assert_eq!(mojibake_repaired("Zoë Wiśniewska"), None);
+        assert_eq!(mojibake_repaired("Plain Name"), None);
+    }
+
+    #[test]
+    fn a_hyphenated_part_is_also_written_joined() {
+        assert_eq!(
+            toks("Ji-young Kim"),
+            vec![vec!["ji", "young", "kim"], vec!["jiyoung", "kim"]]
+        );
+        assert_eq!(toks("KIM JI-YOUNG")[1], vec!["kim", "jiyoung"]);
+        assert_eq!(
+            toks("Thao Dang\u{2010}Nguyen")[1],
+            vec!["thao", "dangnguyen"]
+        );
+        // A hyphen standing alone separates, and joins nothing.
+        assert_eq!(toks("Ana - Ruiz"), vec![vec!["ana", "ruiz"]]);
     }
 }

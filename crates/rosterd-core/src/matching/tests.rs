@@ -613,3 +613,21 @@ fn a_role_the_counts_do_not_tie_to_one_namesake_leaves_the_tie() {
     let r = match_users(&view, &[user], &[], &MatchSettings::default()).remove(0);
     assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
 }
+
+#[test]
+fn a_joined_hyphenated_name_and_text_read_in_the_wrong_encoding_still_match() {
+    let staff = [
+        emp(1, "Ji-young Kim", "jkim@pw.com"),
+        emp(2, "Estela González", "egonzalez@pw.com"),
+        emp(3, "Young Kim", "ykim@pw.com"),
+    ];
+    for name in ["Jiyoung Kim", "KIM JI-YOUNG", "kim jiyoung"] {
+        let r = one(&staff, name, "");
+        assert_eq!(r.employee_id, Some(EmployeeId(1)), "{name}: {r:?}");
+    }
+    let r = one(&staff, "Estela GonzÃ¡lez", "");
+    assert_eq!(linked(&r), Some((2, MatchedBy::Name)), "{r:?}");
+    // Joining the hyphen makes no one else's name: Young Kim is still himself.
+    let r = one(&staff, "Young Kim", "");
+    assert_eq!(linked(&r), Some((3, MatchedBy::Name)), "{r:?}");
+}
