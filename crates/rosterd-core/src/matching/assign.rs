@@ -447,7 +447,13 @@ pub fn by_name(
                 chosen = Some(one);
                 learned = Some((
                     posterior,
-                    role_counts(engine, model, role, one, &contenders),
+                    role_counts(
+                        engine,
+                        model,
+                        role,
+                        one.emp,
+                        contenders.iter().map(|s| s.emp),
+                    ),
                 ));
             }
         }
@@ -593,7 +599,12 @@ pub fn by_name(
 /// which `accept_threshold` may refuse; a name alone never is.
 /// The claim is the weakest there is: any other user's claim on the
 /// employee outranks it in the one-to-one step.
-pub fn by_partial_name(engine: &Engine, n: &NameCase, fit: &PartialFit) -> Outcome {
+pub fn by_partial_name(
+    engine: &Engine,
+    n: &NameCase,
+    fit: &PartialFit,
+    roles: Option<&RoleModel>,
+) -> Outcome {
     let fits: Vec<u32> = fit.exact.iter().chain(&fit.rivals).copied().collect();
     let shown = n.user.name.as_deref().unwrap_or("").trim();
     let settings = engine.settings;
@@ -615,21 +626,53 @@ pub fn by_partial_name(engine: &Engine, n: &NameCase, fit: &PartialFit) -> Outco
         )
         .because(evidence_for, against)
     };
-    let [one] = fits[..] else {
-        let text = format!(
-            "\"{shown}\" is only part of a name, and fits {} employees",
-            fits.len()
-        );
-        let confidence = if fit.alone || fit.login {
-            0.0
-        } else {
-            calibration::PARTIAL_NAME / fits.len() as f64
-        };
-        return review(confidence, text.clone(), text, Vec::new());
+    let decides = !fit.alone && !fit.login;
+    let role = n.user.user_role.as_deref().unwrap_or("").trim();
+    // Only among the exact fits, and with no rival (a given name that only
+    // sounds alike): the role then picks within a set that holds the user.
+    let pointed = roles
+        .filter(|_| decides && fits.len() > 1 && fit.rivals.is_empty())
+        .and_then(|model| {
+            let attrs: Vec<(&str, &str)> = fits
+                .iter()
+                .map(|&i| {
+                    let e = &engine.employees[i as usize];
+                    (e.role_code, e.department)
+                })
+                .collect();
+            let (i, posterior) = roles::point(model, role, &attrs)?;
+            (posterior + EPS >= roles::DECISIVE).then(|| {
+                let counts = role_counts(engine, model, role, fits[i], fits.iter().copied());
+                (fits[i], posterior, counts)
+            })
+        });
+    let (one, told_apart) = match (&fits[..], pointed) {
+        ([one], _) => (*one, None),
+        (_, Some((one, posterior, counts))) => (one, Some((posterior, counts))),
+        _ => {
+            let text = format!(
+                "\"{shown}\" is only part of a name, and fits {} employees",
+                fits.len()
+            );
+            let confidence = if decides {
+                calibration::PARTIAL_NAME / fits.len() as f64
+            } else {
+                0.0
+            };
+            let mut tied = review(confidence, text.clone(), text, Vec::new());
+            tied.tied = decides;
+            return tied;
+        }
     };
     let fit_text = if fit.login {
         format!(
             "login \"{shown}\" could be {}'s (an initial and a name written together), and no other employee's",
+            describe(engine, one)
+        )
+    } else if let Some((posterior, counts)) = &told_apart {
+        format!(
+            "\"{shown}\" is part of the names of {} employees, told apart by the PodFactory role \"{role}\" ({counts}; {posterior:.4} for {} by those counts alone)",
+            fits.len(),
             describe(engine, one)
         )
     } else {
@@ -669,11 +712,17 @@ pub fn by_partial_name(engine: &Engine, n: &NameCase, fit: &PartialFit) -> Outco
     }
     let mut against = n.against.clone();
     against.push("only part of a name".into());
+    if told_apart.is_some() {
+        against.push(format!(
+            "{} other employees fit it, told apart by the PodFactory role alone",
+            fits.len() - 1
+        ));
+    }
     Outcome::claim(
         one,
         MatchedBy::FuzzyName,
         PARTIAL_SCORE,
-        calibration::PARTIAL_NAME,
+        calibration::PARTIAL_NAME.min(calibration::LEARNED_ROLE),
         candidates,
         with_notes(fit_text.clone(), &n.notes),
     )
@@ -732,17 +781,17 @@ fn role_counts(
     engine: &Engine,
     model: &RoleModel,
     role: &str,
-    chosen: &Scored,
-    contenders: &[&Scored],
+    chosen: u32,
+    all: impl Iterator<Item = u32>,
 ) -> String {
-    let attrs = |s: &Scored| {
-        let e = &engine.employees[s.emp as usize];
+    let attrs = |i: u32| {
+        let e = &engine.employees[i as usize];
         (e.role_code.trim(), e.department.trim())
     };
     let mut seen = vec![attrs(chosen)];
-    for s in contenders {
-        if !seen.contains(&attrs(s)) {
-            seen.push(attrs(s));
+    for i in all {
+        if !seen.contains(&attrs(i)) {
+            seen.push(attrs(i));
         }
     }
     let parts: Vec<String> = seen

@@ -699,7 +699,7 @@ impl<'e, 's> Engine<'e, 's> {
         });
         let user_hints = normalize::hint_stems(&[n.user.user_role.as_deref().unwrap_or("")]);
         let outcome = match self.partial_name(n, &scored) {
-            Some(fits) => assign::by_partial_name(self, n, &fits),
+            Some(fits) => assign::by_partial_name(self, n, &fits, roles),
             None => assign::by_name(self, n, &scored, &user_hints, roles),
         };
         match (n.email_owner, n.against.first()) {

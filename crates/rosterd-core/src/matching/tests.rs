@@ -554,10 +554,14 @@ fn floor_with_namesakes() -> (Vec<EmployeeRecord>, Vec<PodFactoryUser>) {
 }
 
 fn namesake_with_role(role: &str) -> MatchResult {
+    namesake_named("Maria Lopez", role)
+}
+
+fn namesake_named(name: &str, role: &str) -> MatchResult {
     let (staff, mut users) = floor_with_namesakes();
     users.push(PodFactoryUser {
         id: "maria".into(),
-        name: Some("Maria Lopez".into()),
+        name: Some(name.into()),
         email: None,
         user_role: Some(role.into()),
     });
@@ -630,4 +634,25 @@ fn a_joined_hyphenated_name_and_text_read_in_the_wrong_encoding_still_match() {
     // Joining the hyphen makes no one else's name: Young Kim is still himself.
     let r = one(&staff, "Young Kim", "");
     assert_eq!(linked(&r), Some((3, MatchedBy::Name)), "{r:?}");
+}
+
+#[test]
+fn a_role_tells_apart_the_employees_a_partial_name_fits() {
+    let r = namesake_named("Maria L.", "lead");
+    assert_eq!(linked(&r), Some((2, MatchedBy::FuzzyName)), "{r:?}");
+    assert_eq!(r.confidence, calibration::PARTIAL_NAME);
+    assert!(
+        r.explanation.contains("told apart by the PodFactory role"),
+        "{}",
+        r.explanation
+    );
+    assert_eq!(
+        namesake_named("Maria L.", "operator").status,
+        MatchStatus::Ambiguous
+    );
+    // A given name alone is never linked, whatever the role says.
+    assert_eq!(
+        namesake_named("Maria", "lead").status,
+        MatchStatus::Ambiguous
+    );
 }
