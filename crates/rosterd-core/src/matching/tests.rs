@@ -656,3 +656,42 @@ fn a_role_tells_apart_the_employees_a_partial_name_fits() {
         MatchStatus::Ambiguous
     );
 }
+
+#[test]
+fn a_second_login_from_a_personal_mailbox_with_the_employees_handle_is_linked() {
+    let staff = [emp(1, "Veronica Suarez", "vsuarez@pw.com")];
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let user = |id: &str, email: &str| PodFactoryUser {
+        id: id.into(),
+        name: Some("Veronica Suarez".into()),
+        email: Some(email.into()),
+        user_role: None,
+    };
+    let rs = match_users(
+        &view,
+        &[
+            user("a", "vsuarez@pw.com"),
+            user("b", "VSuarez@hotmail.com"),
+        ],
+        &[],
+        &MatchSettings::default(),
+    );
+    assert_eq!(linked(&rs[0]), Some((1, MatchedBy::Email)), "{rs:?}");
+    assert_eq!(linked(&rs[1]), Some((1, MatchedBy::Name)), "{rs:?}");
+    assert!(
+        rs[1].explanation.contains("a second login"),
+        "{}",
+        rs[1].explanation
+    );
+    // Another handle is a namesake as likely as a second login: not linked.
+    let rs = match_users(
+        &view,
+        &[
+            user("a", "vsuarez@pw.com"),
+            user("b", "veronica.s@hotmail.com"),
+        ],
+        &[],
+        &MatchSettings::default(),
+    );
+    assert_eq!(rs[1].status, MatchStatus::Ambiguous, "{rs:?}");
+}
