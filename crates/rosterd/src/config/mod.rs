@@ -583,7 +583,13 @@ impl Settings {
             Err(e) => {
                 let at = e
                     .span()
-                    .map(|s| format!(" at line {}", line_at(toml_text, s.start)))
+                    .map(|s| {
+                        let line = line_at(toml_text, s.start);
+                        match key_on_line(toml_text, line) {
+                            Some(key) => format!(" at line {line} ({key})"),
+                            None => format!(" at line {line}"),
+                        }
+                    })
                     .unwrap_or_default();
                 let what = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
                 return Err(ConfigError {
@@ -652,7 +658,8 @@ impl Settings {
                 "log" => section(toml_text, &key, value, &mut settings.log, &mut problems),
                 "policy" => policy::parse(toml_text, value, &mut settings.policy, &mut problems),
                 other => problems.push(format!(
-                    "{other}: unknown key{} (known: mode, {})",
+                    "{other}{}: unknown key{} (known: mode, {})",
+                    at_line(toml_text, None, other),
                     did_you_mean(
                         other,
                         std::iter::once("mode").chain(SECTIONS.iter().copied())
@@ -1149,6 +1156,32 @@ fn line_at(text: &str, at: usize) -> usize {
         + 1
 }
 
+/// The dotted name of the key set on 1-based `line` (`reconcile.keep_plans`),
+/// when the line reads `key = …` with a bare key: a syntax error's message
+/// may not quote the line (its value can be a secret), but the key is no
+/// secret and tells the operator where to look.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (key, _) = lines.get(line.checked_sub(1)?)?.split_once('=')?;
+    let key = key.trim();
+    let bare = |k: &str| {
+        !k.is_empty()
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    };
+    if !bare(key) {
+        return None;
+    }
+    let section = lines[..line - 1].iter().rev().find_map(|l| {
+        let header = l.trim().strip_prefix('[')?.trim_start_matches('[');
+        Some(header.split(']').next().unwrap_or("").trim())
+    });
+    Some(match section {
+        Some(section) if bare(section) => format!("{section}.{key}"),
+        _ => key.to_string(),
+    })
+}
+
 /// ` (line N)` where `section.key` (or a top-level `key`, or the table
 /// `[section.key]`) is set in the file; empty when it is not there (an
 /// environment override).
@@ -1377,7 +1410,7 @@ format = "xml"
         let all = err.problems.join("\n");
         for needle in [
             "mode (line 2): expected \"enforce\" or \"observe\"",
-            "colour: unknown key",
+            "colour (line 3): unknown key",
             "database.url: contains a password",
             "auth0.client_secret: secrets are read only from the environment",
             "auth0.domain: required",
@@ -1513,7 +1546,7 @@ format = "xml"
         .unwrap_err();
         let all = e.problems.join("\n");
         assert!(
-            all.contains("podfactroy: unknown key (did you mean `podfactory`?)"),
+            all.contains("podfactroy (line 4): unknown key (did you mean `podfactory`?)"),
             "{all}"
         );
         assert!(
@@ -1635,6 +1668,15 @@ format = "xml"
         let text = format!("{OK}client_secret = \"{secret}\n");
         let all = problems(&text, &[]);
         assert!(all.starts_with("TOML syntax error at line 5"), "{all}");
+        // A number too large for any integer names its key, not its value.
+        let text =
+            "[auth0]\ndomain = \"t.example.com\"\n[reconcile]\nkeep_plans = 99999999999999999999\n";
+        let all = problems(text, &[]);
+        assert!(
+            all.starts_with("TOML syntax error at line 4 (reconcile.keep_plans): "),
+            "{all}"
+        );
+        assert!(!all.contains("99999"), "{all}");
         assert!(!all.contains(secret), "{all}");
         // Type errors, in the file and from an environment override.
         let text = format!("{OK}timeout_secs = \"{secret}\"\n[serve]\nlisten = [\"{secret}\"]\n");
