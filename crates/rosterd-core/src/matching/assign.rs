@@ -432,6 +432,28 @@ pub fn by_name(
             }
         }
     }
+    // A company mailbox that is no employee's rules out the namesakes who
+    // have another one there, as it rules out a lone candidate (below):
+    // the one left has changed names, and the mailbox with them.
+    let mut by_mailbox = None;
+    if let (None, Some(mailbox)) = (chosen, &n.company_mailbox) {
+        let (ruled_out, left): (Vec<&Scored>, Vec<&Scored>) = contenders
+            .iter()
+            .partition(|s| has_other_mailbox(engine, mailbox, s.emp));
+        if let [one] = left[..] {
+            if calibration::name(one.score) + EPS >= settings.accept_threshold {
+                chosen = Some(one);
+                let theirs: Vec<String> = ruled_out
+                    .iter()
+                    .map(|s| engine.employees[s.emp as usize].email.to_string())
+                    .collect();
+                by_mailbox = Some(format!(
+                    "the user's mailbox {mailbox} is no namesake's: those within the margin have {}",
+                    theirs.join(", ")
+                ));
+            }
+        }
+    }
     let role = u.user_role.as_deref().unwrap_or("").trim();
     let mut learned = None;
     if let (None, Some(model)) = (chosen, roles) {
@@ -508,10 +530,7 @@ pub fn by_name(
     };
     if let Some(mailbox) = &n.company_mailbox {
         let e = &engine.employees[s.emp as usize];
-        if e.email.domain() == mailbox.domain()
-            && e.previous_names.is_empty()
-            && !mailbox_typo(engine, mailbox, e.email)
-        {
+        if has_other_mailbox(engine, mailbox, s.emp) {
             return blocked(
                 format!(
                     "name \"{shown}\" matches {} ({}), but the user's mailbox {mailbox} is not the employee's {}",
@@ -551,7 +570,14 @@ pub fn by_name(
         s.score
     );
     let mut confidence = p;
-    if let Some((posterior, counts)) = learned {
+    if let Some(why) = by_mailbox {
+        text.push_str(&format!("; {why}"));
+        evidence_for.push(why);
+        against.push(format!(
+            "{} namesakes within the margin, told apart by their mailboxes",
+            contenders.len() - 1
+        ));
+    } else if let Some((posterior, counts)) = learned {
         text.push_str(&format!(
             "; {} namesakes within the margin, told apart by the PodFactory role \"{role}\" ({counts}; {posterior:.4} for this one by those counts alone)",
             contenders.len() - 1,
@@ -774,6 +800,16 @@ fn mailbox_typo(engine: &Engine, mailbox: &Email, employee: &Email) -> bool {
     let other = employee.local_part();
     let digits = |s: &str| s.bytes().any(|b| b.is_ascii_digit());
     !digits(local) && !digits(other) && strsim::osa_distance(local, other) <= 1
+}
+
+/// Whether employee `i` has a mailbox on the company `mailbox`'s domain
+/// other than it (not one typo away) and no previous name to have had it
+/// under: the mailbox is someone else's.
+fn has_other_mailbox(engine: &Engine, mailbox: &Email, i: u32) -> bool {
+    let e = &engine.employees[i as usize];
+    e.email.domain() == mailbox.domain()
+        && e.previous_names.is_empty()
+        && !mailbox_typo(engine, mailbox, e.email)
 }
 
 /// How often linked users have `role` for the chosen namesake's role code

@@ -695,3 +695,26 @@ fn a_second_login_from_a_personal_mailbox_with_the_employees_handle_is_linked() 
     );
     assert_eq!(rs[1].status, MatchStatus::Ambiguous, "{rs:?}");
 }
+
+#[test]
+fn a_company_mailbox_that_is_no_ones_rules_out_the_namesakes_with_another() {
+    let mut staff = [
+        emp(1, "Priya Chaudhary", "priya.chaudhary@pw.com"),
+        emp(2, "Priya Cruz", "priya.cruz@pw.com"),
+    ];
+    staff[1].previous_names = vec!["Priya Chaudhary".into()];
+    let r = one(&staff, "Priya Chaudhary", "priya.chaudhary2@pw.com");
+    assert_eq!(linked(&r), Some((2, MatchedBy::PreviousName)), "{r:?}");
+    assert!(
+        r.explanation
+            .contains("is no namesake's: those within the margin have priya.chaudhary@pw.com"),
+        "{}",
+        r.explanation
+    );
+    // One typo from the namesake's own mailbox: it may be hers.
+    let r = one(&staff, "Priya Chaudhary", "priya.chaudhry@pw.com");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    // A personal mailbox rules no one out.
+    let r = one(&staff, "Priya Chaudhary", "priya.chaudhary2@gmail.com");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+}
