@@ -373,13 +373,34 @@ pub fn by_name(
         .because(Vec::new(), against);
     }
     let Some(best) = scored.first() else {
-        let text = format!("no employee's name is close to \"{shown}\"");
+        let mut text = format!("no employee's name is close to \"{shown}\"");
         against.push(text.clone());
+        // An employee whose mailbox spells the name (a maiden or preferred
+        // name HR does not have) is for on-call to review, never a link.
+        let spelled = engine.mailbox_spells(&forms[..n.display]);
+        let candidates: Vec<(u32, f64, String)> = spelled
+            .iter()
+            .take(settings.max_candidates.max(1))
+            .map(|&i| {
+                let reason = format!(
+                    "the employee's mailbox {} spells the name: a former or preferred name?",
+                    engine.employees[i as usize].email
+                );
+                (i, 0.0, reason)
+            })
+            .collect();
+        if !candidates.is_empty() {
+            let who: Vec<String> = spelled.iter().map(|&i| describe(engine, i)).collect();
+            text.push_str(&format!(
+                "; the mailbox of {} spells it: a candidate to review, never a link",
+                who.join(", ")
+            ));
+        }
         return Outcome::not_linked(
             MatchStatus::Unmatched,
             0.0,
             0.0,
-            Vec::new(),
+            candidates,
             with_notes(text, notes),
         )
         .because(Vec::new(), against);

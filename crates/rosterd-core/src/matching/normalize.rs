@@ -465,6 +465,22 @@ pub fn local_part_names(email: &Email) -> (Vec<NameForm>, Vec<NameForm>) {
     (separated, together)
 }
 
+/// The given name and surname a mailbox's local part spells when written
+/// as separated words (`rachel.moore`, `mary_ann.smith-jones` gives
+/// (mary, jones)): None for `rmoore`, digits, or a part under two letters.
+pub fn mailbox_name(email: &Email) -> Option<(String, String)> {
+    let parts: Vec<&str> = email
+        .local_part()
+        .split(['.', '_', '-'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let ok = parts.len() >= 2
+        && parts
+            .iter()
+            .all(|p| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_alphabetic()));
+    ok.then(|| (parts[0].to_string(), parts[parts.len() - 1].to_string()))
+}
+
 /// Lowercase tokens of a department, role code or PodFactory role reduced
 /// to station stems, so `Picking`, `PICKER` and `Picker` agree.
 pub fn hint_stems(texts: &[&str]) -> Vec<&'static str> {

@@ -718,3 +718,32 @@ fn a_company_mailbox_that_is_no_ones_rules_out_the_namesakes_with_another() {
     let r = one(&staff, "Priya Chaudhary", "priya.chaudhary2@gmail.com");
     assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
 }
+
+#[test]
+fn a_name_only_a_mailbox_spells_is_a_candidate_never_a_link() {
+    let staff = [
+        emp(1, "Rachel Davis", "rachel.moore@pw.com"),
+        emp(2, "Mary Moore", "mmoore@pw.com"),
+        emp(3, "Ana Ruiz", "ana.ruiz@pw.com"),
+    ];
+    let r = one(&staff, "RACHEL MOORE", "");
+    assert_eq!(r.employee_id, None, "{r:?}");
+    assert_eq!(r.candidates.len(), 1, "{r:?}");
+    assert_eq!(r.candidates[0].employee_id, EmployeeId(1));
+    assert!(
+        r.candidates[0].reason.contains("rachel.moore@pw.com"),
+        "{r:?}"
+    );
+    assert!(r.explanation.contains("never a link"), "{}", r.explanation);
+    // A mailbox that spells the employee's own name is no other name.
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let settings = MatchSettings::default();
+    let engine = Engine::new(&view, &settings);
+    assert!(engine
+        .mailbox_spells(&normalize::name_forms("Ana Ruiz"))
+        .is_empty());
+    assert_eq!(
+        engine.mailbox_spells(&normalize::name_forms("Moore, Rachel")),
+        vec![0]
+    );
+}
