@@ -460,7 +460,7 @@ pub fn by_name(
     if let (None, Some(mailbox)) = (chosen, &n.company_mailbox) {
         let (ruled_out, left): (Vec<&Scored>, Vec<&Scored>) = contenders
             .iter()
-            .partition(|s| has_other_mailbox(engine, mailbox, s.emp));
+            .partition(|s| has_other_mailbox(engine, n, mailbox, s.emp));
         if let [one] = left[..] {
             if calibration::name(one.score) + EPS >= settings.accept_threshold {
                 chosen = Some(one);
@@ -504,26 +504,31 @@ pub fn by_name(
         }
     }
     let Some(s) = chosen else {
+        // What the role said, so on-call sees why it did not decide.
+        let role_said = match roles {
+            Some(model) if !role.is_empty() => format!(
+                "; the PodFactory role \"{role}\" does not single one out ({})",
+                role_counts(
+                    engine,
+                    model,
+                    role,
+                    best.emp,
+                    contenders.iter().map(|s| s.emp)
+                )
+            ),
+            _ if !user_hints.is_empty() => "; the role hint does not single one out".into(),
+            _ => String::new(),
+        };
         let text = format!(
-            "{} candidates within the margin {:.2} of the best ({:.3}) for \"{shown}\"{}",
+            "{} candidates within the margin {:.2} of the best ({:.3}) for \"{shown}\"{role_said}",
             contenders.len(),
             settings.margin,
             best.score,
-            if user_hints.is_empty() {
-                ""
-            } else {
-                "; the role hint does not single one out"
-            }
         );
         against.push(format!(
-            "{} candidates within the margin {:.2} of each other{}",
+            "{} candidates within the margin {:.2} of each other{role_said}",
             contenders.len(),
             settings.margin,
-            if user_hints.is_empty() {
-                ""
-            } else {
-                "; the role hint does not single one out"
-            }
         ));
         let mut tied = Outcome::not_linked(
             MatchStatus::Ambiguous,
@@ -551,7 +556,7 @@ pub fn by_name(
     };
     if let Some(mailbox) = &n.company_mailbox {
         let e = &engine.employees[s.emp as usize];
-        if has_other_mailbox(engine, mailbox, s.emp) {
+        if has_other_mailbox(engine, n, mailbox, s.emp) {
             return blocked(
                 format!(
                     "name \"{shown}\" matches {} ({}), but the user's mailbox {mailbox} is not the employee's {}",
@@ -591,37 +596,36 @@ pub fn by_name(
         s.score
     );
     let mut confidence = p;
+    let others = match contenders.len() - 1 {
+        1 => "1 namesake".to_string(),
+        k => format!("{k} namesakes"),
+    };
     if let Some(why) = by_mailbox {
         text.push_str(&format!("; {why}"));
         evidence_for.push(why);
         against.push(format!(
-            "{} namesakes within the margin, told apart by their mailboxes",
-            contenders.len() - 1
+            "{others} within the margin, told apart by their mailboxes"
         ));
     } else if let Some((posterior, counts)) = learned {
         text.push_str(&format!(
-            "; {} namesakes within the margin, told apart by the PodFactory role \"{role}\" ({counts}; {posterior:.4} for this one by those counts alone)",
-            contenders.len() - 1,
+            "; {others} within the margin, told apart by the PodFactory role \"{role}\" ({counts}; {posterior:.4} for this one by those counts alone)",
         ));
         evidence_for.push(format!(
             "the PodFactory role \"{role}\" points to this one: {counts}"
         ));
         against.push(format!(
-            "{} namesakes within the margin, told apart by the PodFactory role alone",
-            contenders.len() - 1
+            "{others} within the margin, told apart by the PodFactory role alone"
         ));
         confidence = confidence.min(calibration::LEARNED_ROLE);
     } else if via_hint {
         text.push_str(&format!(
-            "; {} namesakes within the margin, only this one's department/role agrees with \"{role}\"",
-            contenders.len() - 1,
+            "; {others} within the margin, only this one's department/role agrees with \"{role}\"",
         ));
         evidence_for.push(format!(
             "only this one's department/role agrees with the role \"{role}\""
         ));
         against.push(format!(
-            "{} namesakes within the margin, told apart by the role hint alone",
-            contenders.len() - 1
+            "{others} within the margin, told apart by the role hint alone"
         ));
         confidence = confidence.min(calibration::ROLE_HINT);
     } else if let Some(r) = scored.get(contenders.len()) {
@@ -811,8 +815,18 @@ fn mailbox_spells_another(
 }
 
 /// A company mailbox one slip away from the employee's (no digits involved:
-/// `john.smith2` is how a second John Smith's mailbox is told apart).
-fn mailbox_typo(engine: &Engine, mailbox: &Email, employee: &Email) -> bool {
+/// `john.smith2` is how a second John Smith's mailbox is told apart), and
+/// not the user's own name spelled out: `mark.johnston@` for Mark
+/// Johnston is his, not a slip of Mark Johnson's `mark.johnson@`.
+fn mailbox_typo(engine: &Engine, n: &NameCase, mailbox: &Email, employee: &Email) -> bool {
+    if let Some((given, surname)) = normalize::mailbox_name(mailbox) {
+        let own = n.forms[..n.display]
+            .iter()
+            .any(|f| f.tokens.len() >= 2 && f.first() == given && f.last() == surname);
+        if own {
+            return false;
+        }
+    }
     let stripped = normalize::strip_station(mailbox, &engine.settings.station_suffixes);
     let local = match &stripped {
         Some((email, _)) => email.rsplit_once('@').map_or(email.as_str(), |(l, _)| l),
@@ -826,11 +840,11 @@ fn mailbox_typo(engine: &Engine, mailbox: &Email, employee: &Email) -> bool {
 /// Whether employee `i` has a mailbox on the company `mailbox`'s domain
 /// other than it (not one typo away) and no previous name to have had it
 /// under: the mailbox is someone else's.
-fn has_other_mailbox(engine: &Engine, mailbox: &Email, i: u32) -> bool {
+fn has_other_mailbox(engine: &Engine, n: &NameCase, mailbox: &Email, i: u32) -> bool {
     let e = &engine.employees[i as usize];
     e.email.domain() == mailbox.domain()
         && e.previous_names.is_empty()
-        && !mailbox_typo(engine, mailbox, e.email)
+        && !mailbox_typo(engine, n, mailbox, e.email)
 }
 
 /// How often linked users have `role` for the chosen namesake's role code

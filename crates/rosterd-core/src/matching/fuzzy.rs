@@ -196,6 +196,13 @@ impl Vocab {
 
 /// The best way `p` (PodFactory) and `e` (employee) line up, if any.
 pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)> {
+    // `Robert Stone Jr` is not `Robert Stone Sr`; one side without a
+    // suffix may have dropped it.
+    if let (Some(a), Some(b)) = (p.generation, e.generation) {
+        if a != b {
+            return None;
+        }
+    }
     let (pt, et) = (&p.tokens, &e.tokens);
     if pt.len() == 1 || et.len() == 1 {
         let same = p.compact() == e.compact()

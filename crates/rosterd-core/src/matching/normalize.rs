@@ -32,6 +32,10 @@ pub struct NameForm {
     /// In a form with particles joined: the index of the (last) joined
     /// token and the length of its particle prefix (`vanderberg` → 6).
     pub joined: Option<(usize, usize)>,
+    /// A generational suffix the name had (`jr`, `sr`, `ii`, …): left out
+    /// of the tokens, as one side often drops it, but two different ones
+    /// are two people (father and son).
+    pub generation: Option<&'static str>,
 }
 
 impl NameForm {
@@ -99,15 +103,16 @@ pub fn name_forms(raw: &str) -> Vec<NameForm> {
         .map(|t| t.replace('-', ""))
         .collect();
     for text in std::iter::once(plain).chain(german).chain(joined_hyphens) {
-        let tokens = tokenize(&text);
+        let (tokens, generation) = tokenize(&text);
         if !tokens.is_empty() {
             let joined = join_particles(&tokens);
             push(NameForm {
                 tokens,
                 joined: None,
+                generation,
             });
             if let Some(form) = joined {
-                push(form);
+                push(NameForm { generation, ..form });
             }
         }
     }
@@ -224,6 +229,7 @@ fn join_particles(tokens: &[String]) -> Option<NameForm> {
     (joined.is_some() && run.is_empty() && out.len() >= 2).then_some(NameForm {
         tokens: out,
         joined,
+        generation: None,
     })
 }
 
@@ -308,19 +314,29 @@ fn tokenize_raw(folded: &str) -> impl Iterator<Item = &str> {
     folded.split([' ', '-']).filter(|t| !t.is_empty())
 }
 
-fn tokenize(folded: &str) -> Vec<String> {
+/// The tokens, titles and generational suffixes left out, and the
+/// (last) suffix.
+fn tokenize(folded: &str) -> (Vec<String>, Option<&'static str>) {
     let mut tokens: Vec<&str> = tokenize_raw(folded).collect();
     while tokens.len() > 2 && TITLES.contains(&tokens[0]) {
         tokens.remove(0);
     }
+    let mut generation = None;
     if tokens.len() > 1 {
         let first = tokens[0];
-        tokens.retain(|t| !SUFFIXES.contains(t));
+        tokens.retain(|t| match SUFFIXES.iter().find(|s| *s == t) {
+            Some(s) => {
+                generation = Some(*s);
+                false
+            }
+            None => true,
+        });
         if tokens.is_empty() {
             tokens.push(first);
+            generation = None;
         }
     }
-    tokens.into_iter().map(str::to_string).collect()
+    (tokens.into_iter().map(str::to_string).collect(), generation)
 }
 
 /// The email with a `+tag` and one known station marker removed from its
@@ -458,6 +474,7 @@ pub fn local_part_names(email: &Email) -> (Vec<NameForm>, Vec<NameForm>) {
             together.push(NameForm {
                 tokens: vec![compact],
                 joined: None,
+                generation: None,
             });
         }
     }

@@ -29,6 +29,12 @@ use rustc_hash::FxHashMap;
 /// with and without emails).
 pub const DECISIVE: f64 = 0.99;
 
+/// The least number of linked users with the role among employees like
+/// the chosen namesake (same role code and department): the role must have
+/// been seen there, not only missed elsewhere (one linked lead beside 600
+/// operators proves little about leads).
+pub const MIN_SUPPORT: u32 = 5;
+
 /// Pseudo-counts drawn from the coarser estimate: a handful of linked
 /// users outweighs it, none leaves it.
 const PRIOR_WEIGHT: f64 = 2.0;
@@ -131,9 +137,10 @@ fn keys(code: &str, department: &str) -> [Key; 3] {
 
 /// The namesake a role points to and the probability it is the one:
 /// `attrs` are each namesake's (role code, department), equally likely
-/// before the role is read. `None` when the role says nothing, or is no
+/// before the role is read. `None` when the role says nothing, is no
 /// commoner among employees like the likeliest namesake than overall
-/// (none of them fits: the user may be someone else).
+/// (none of them fits: the user may be someone else), or was seen fewer
+/// than [`MIN_SUPPORT`] times among employees like it.
 pub fn point(model: &RoleModel, role: &str, attrs: &[(&str, &str)]) -> Option<(usize, f64)> {
     let role = normal(role);
     if role.is_empty() || attrs.len() < 2 {
@@ -148,7 +155,10 @@ pub fn point(model: &RoleModel, role: &str, attrs: &[(&str, &str)]) -> Option<(u
         .iter()
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))?;
-    (total > 0.0 && top > model.overall(&role)).then_some((best, top / total))
+    let (code, department) = attrs[best];
+    let seen = model.counts(&role, code, department).0;
+    (total > 0.0 && top > model.overall(&role) && seen >= MIN_SUPPORT)
+        .then_some((best, top / total))
 }
 
 #[cfg(test)]
@@ -200,10 +210,25 @@ mod tests {
             point(&m, "lead", &[("OP", "Printing"), ("LEAD", "Printing")]),
             None
         );
+        // One linked lead beside many operators: leads seen too rarely.
         let mut few = RoleModel::default();
         few.add("lead", "LEAD", "Printing");
-        let (_, p) = point(&few, "lead", &[("OP", "Printing"), ("LEAD", "Printing")]).unwrap();
-        assert!(p < DECISIVE, "one linked user is not enough: {p}");
+        for _ in 0..600 {
+            few.add("operator", "OP", "Printing");
+        }
+        assert_eq!(
+            point(&few, "lead", &[("OP", "Printing"), ("LEAD", "Printing")]),
+            None
+        );
+        // Nor a role code never seen, on its department's say-so.
+        assert_eq!(
+            point(
+                &floor(),
+                "lead",
+                &[("SUPERVISOR", "Printing"), ("OP", "Packing")]
+            ),
+            None
+        );
     }
 
     #[test]

@@ -602,6 +602,13 @@ fn a_role_the_counts_do_not_tie_to_one_namesake_leaves_the_tie() {
     // `operator` in PodFactory.
     let r = namesake_with_role("operator");
     assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    assert!(
+        r.explanation.contains(
+            "the PodFactory role \"operator\" does not single one out (of the 72 users linked on strong evidence, 60 of 60 with role code \"OP\""
+        ),
+        "on-call sees the counts that did not decide: {}",
+        r.explanation
+    );
     // A role no linked user has fits neither.
     let r = namesake_with_role("maintenance");
     assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
@@ -746,4 +753,34 @@ fn a_name_only_a_mailbox_spells_is_a_candidate_never_a_link() {
         engine.mailbox_spells(&normalize::name_forms("Moore, Rachel")),
         vec![0]
     );
+}
+
+#[test]
+fn different_generational_suffixes_are_two_people() {
+    let staff = [emp(3, "Robert Stone Sr", "robert.stone@pw.com")];
+    for name in ["Robert Stone Jr", "Robert Stone II", "STONE, ROBERT JR."] {
+        let r = one(&staff, name, "");
+        assert_eq!(r.employee_id, None, "{name}: {r:?}");
+    }
+    // One side without the suffix may have dropped it.
+    for name in ["Robert Stone", "Robert Stone Sr."] {
+        let r = one(&staff, name, "");
+        assert_eq!(linked(&r), Some((3, MatchedBy::Name)), "{name}: {r:?}");
+    }
+}
+
+#[test]
+fn a_company_mailbox_that_spells_the_users_own_name_is_no_slip() {
+    let staff = [emp(5, "Mark Johnson", "mark.johnson@pw.com")];
+    // Name and mailbox agree on Johnston: another person, not a typo.
+    let r = one(&staff, "Mark Johnston", "mark.johnston@pw.com");
+    assert_eq!(r.employee_id, None, "{r:?}");
+    assert!(
+        r.explanation.contains("is not the employee's"),
+        "{}",
+        r.explanation
+    );
+    // A slip in the mailbox alone is still a slip.
+    let r = one(&staff, "Mark Johnson", "mark.johnsn@pw.com");
+    assert_eq!(linked(&r), Some((5, MatchedBy::Name)), "{r:?}");
 }
