@@ -374,3 +374,22 @@ fn a_quote_never_closed_costs_one_row() {
     assert_eq!(read.rows.len(), 2, "{:?}", read.skipped);
     assert_eq!(read.rows[0].name.as_deref(), Some("Ann\nLee"));
 }
+
+/// A failed HR export (a header and nothing else, or no usable row) would
+/// leave every user "unmatched" and pass for a result: it is an error.
+#[test]
+fn an_employees_file_without_employees_is_an_error() {
+    let header = "id,name,email,department,is_active\n";
+    let err = run(header, PODFACTORY, OutputFormat::Csv).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "E.csv: no employees to match against (it has only a header)"
+    );
+    let bad = format!("{header}x,John Doe,john.doe@pw.com,Shipping,true\n");
+    let err = run(&bad, PODFACTORY, OutputFormat::Csv).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("E.csv: no employees to match against (all 1 of its rows were skipped, the first: E.csv: line 2, column 1 (id)"),
+        "{err}"
+    );
+}

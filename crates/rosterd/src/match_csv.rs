@@ -145,6 +145,18 @@ pub fn run_match(
     mut out: impl Write,
 ) -> anyhow::Result<Summary> {
     let employees = read_employees(employees, employees_file)?;
+    // Every user unmatched against nobody would pass for a result; an
+    // export with no employees is a failed one.
+    if employees.rows.is_empty() {
+        let skipped = match employees.skipped.len() {
+            0 => "it has only a header".to_string(),
+            n => format!(
+                "all {n} of its rows were skipped, the first: {}",
+                employees.skipped[0]
+            ),
+        };
+        anyhow::bail!("{employees_file}: no employees to match against ({skipped})");
+    }
     let users = read_podfactory(podfactory, podfactory_file)?;
     let skipped_rows: Vec<CsvError> = employees.skipped.into_iter().chain(users.skipped).collect();
     if output == OutputFormat::Json {

@@ -128,15 +128,15 @@ impl Outcome {
         self
     }
 
-    /// An email the name overruled still names a candidate: a user the name
-    /// does not link is ambiguous with the email's owner among its
-    /// candidates, for a person to decide.
+    /// An email the name overruled still names a candidate: the email's
+    /// owner is among the candidates (the runner-up of a name link), and a
+    /// user the name does not link is ambiguous, for a person to decide.
     pub fn keep_email_owner(mut self, emp: u32, why: &str) -> Self {
         if self.status != MatchStatus::Matched {
             self.status = MatchStatus::Ambiguous;
-            if !self.candidates.iter().any(|c| c.0 == emp) {
-                self.candidates.push((emp, 0.0, why.to_string()));
-            }
+        }
+        if !self.candidates.iter().any(|c| c.0 == emp) {
+            self.candidates.push((emp, 0.0, why.to_string()));
         }
         self
     }
@@ -177,7 +177,8 @@ fn with_notes(mut text: String, notes: &[String]) -> String {
 
 fn describe(engine: &Engine, i: u32) -> String {
     let e = &engine.employees[i as usize];
-    format!("employee {} \"{}\"", e.id, e.full_name)
+    let inactive = if e.is_active { "" } else { " (inactive)" };
+    format!("employee {} \"{}\"{inactive}", e.id, e.full_name)
 }
 
 fn name_reason(engine: &Engine, s: &Scored) -> String {
@@ -406,9 +407,18 @@ pub fn by_name(
         .because(Vec::new(), against);
     };
     let best_p = calibration::name(best.score);
+    let contenders: Vec<&Scored> = scored
+        .iter()
+        .take_while(|s| best.score - s.score + EPS < settings.margin)
+        .collect();
     if best_p + EPS < settings.accept_threshold {
+        // Candidates within the margin share the chance, as namesakes do.
+        let shared = match contenders.len() {
+            1 => String::new(),
+            k => format!(" (shared by the {k} candidates within the margin)"),
+        };
         let text = format!(
-            "best name candidate {} scores {:.3} ({}), a {:.3} chance of being right, below the threshold {:.2}",
+            "best name candidate {} scores {:.3} ({}), a {:.3} chance of being right{shared}, below the threshold {:.2}",
             describe(engine, best.emp),
             best.score,
             name_reason(engine, best),
@@ -416,22 +426,18 @@ pub fn by_name(
             settings.accept_threshold
         );
         against.push(format!(
-            "a {best_p:.3} chance of being right, below the threshold {:.2}",
+            "a {best_p:.3} chance of being right{shared}, below the threshold {:.2}",
             settings.accept_threshold
         ));
         return Outcome::not_linked(
             MatchStatus::Ambiguous,
             best.score,
-            best_p,
+            best_p / contenders.len() as f64,
             candidates,
             with_notes(text, notes),
         )
         .because(vec![name_fit(engine, best)], against);
     }
-    let contenders: Vec<&Scored> = scored
-        .iter()
-        .take_while(|s| best.score - s.score + EPS < settings.margin)
-        .collect();
     let mut chosen = (contenders.len() == 1).then_some(best);
     let mut via_hint = false;
     if chosen.is_none() {
@@ -462,7 +468,9 @@ pub fn by_name(
             .iter()
             .partition(|s| has_other_mailbox(engine, n, mailbox, s.emp));
         if let [one] = left[..] {
-            if calibration::name(one.score) + EPS >= settings.accept_threshold {
+            if calibration::name(one.score).min(calibration::TIE_BROKEN) + EPS
+                >= settings.accept_threshold
+            {
                 chosen = Some(one);
                 let theirs: Vec<String> = ruled_out
                     .iter()
@@ -487,7 +495,7 @@ pub fn by_name(
             .collect();
         if let Some((i, posterior)) = roles::point(model, role, &attrs) {
             let one = contenders[i];
-            let p = calibration::name(one.score).min(calibration::LEARNED_ROLE);
+            let p = calibration::name(one.score).min(calibration::TIE_BROKEN);
             if posterior + EPS >= roles::DECISIVE && p + EPS >= settings.accept_threshold {
                 chosen = Some(one);
                 learned = Some((
@@ -603,6 +611,7 @@ pub fn by_name(
     if let Some(why) = by_mailbox {
         text.push_str(&format!("; {why}"));
         evidence_for.push(why);
+        confidence = confidence.min(calibration::TIE_BROKEN);
         against.push(format!(
             "{others} within the margin, told apart by their mailboxes"
         ));
@@ -616,7 +625,7 @@ pub fn by_name(
         against.push(format!(
             "{others} within the margin, told apart by the PodFactory role alone"
         ));
-        confidence = confidence.min(calibration::LEARNED_ROLE);
+        confidence = confidence.min(calibration::TIE_BROKEN);
     } else if via_hint {
         text.push_str(&format!(
             "; {others} within the margin, only this one's department/role agrees with \"{role}\"",
@@ -775,7 +784,7 @@ pub fn by_partial_name(
         one,
         MatchedBy::FuzzyName,
         PARTIAL_SCORE,
-        calibration::PARTIAL_NAME.min(calibration::LEARNED_ROLE),
+        calibration::PARTIAL_NAME.min(calibration::TIE_BROKEN),
         candidates,
         with_notes(fit_text.clone(), &n.notes),
     )
@@ -943,11 +952,14 @@ pub fn one_to_one(
     }
     // Each employee's claimants are settled independently, so the map's
     // order does not matter.
-    let mut losers: Vec<(usize, u32, String)> = Vec::new();
+    // (user, employee, why, how many claimed it)
+    let mut losers: Vec<(usize, u32, String, usize)> = Vec::new();
     for (emp, mut claimants) in claims {
         if claimants.len() == 1 {
             continue;
         }
+        let claimed = claimants.len();
+        let all = claimants.clone();
         let strongest = claimants
             .iter()
             .map(|&u| outcomes[u].level())
@@ -1020,18 +1032,26 @@ pub fn one_to_one(
                     outcomes[h].by.map_or("", |b| b.as_str())
                 ),
                 None => {
+                    let others: Vec<String> = all
+                        .iter()
+                        .filter(|&&o| o != u)
+                        .map(|&o| format!("\"{}\"", users[o].id))
+                        .collect();
                     format!(
-                        "{} is claimed as strongly by another PodFactory user",
-                        employees[emp as usize].id
+                        "{} is claimed as strongly by PodFactory user {}",
+                        employees[emp as usize].id,
+                        others.join(", ")
                     )
                 }
             };
-            losers.push((u, emp, why));
+            losers.push((u, emp, why, claimed));
         }
     }
-    for (u, emp, why) in losers {
+    for (u, emp, why, claimed) in losers {
         let o = &mut outcomes[u];
         o.status = MatchStatus::Ambiguous;
+        // The claimants share the chance that it is theirs.
+        o.confidence /= claimed as f64;
         o.emp = None;
         o.by = None;
         o.explanation = format!("{}; but employee {why}: not linked", o.explanation);

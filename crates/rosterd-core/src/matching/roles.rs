@@ -15,7 +15,7 @@
 //! that namesake at least [`DECISIVE`] likely (the probability of each
 //! given the role, the namesakes equally likely beforehand). The link then
 //! shows no more than
-//! [`calibration::LEARNED_ROLE`](super::calibration::LEARNED_ROLE).
+//! [`calibration::TIE_BROKEN`](super::calibration::TIE_BROKEN).
 //! An `operator`, found among every role code, breaks no tie; a `lead`
 //! against an operator namesake does. With few linked users the counts
 //! stay near the overall share of each role, and nothing is decided.

@@ -577,7 +577,7 @@ fn a_role_the_linked_users_tie_to_one_role_code_breaks_a_namesake_tie() {
     assert_eq!(linked(&r), Some((2, MatchedBy::Name)), "{r:?}");
     assert_eq!(
         r.confidence,
-        calibration::LEARNED_ROLE,
+        calibration::TIE_BROKEN,
         "a tie broken by a role shows less than a name alone: {r:?}"
     );
     assert!(
@@ -783,4 +783,65 @@ fn a_company_mailbox_that_spells_the_users_own_name_is_no_slip() {
     // A slip in the mailbox alone is still a slip.
     let r = one(&staff, "Mark Johnson", "mark.johnsn@pw.com");
     assert_eq!(linked(&r), Some((5, MatchedBy::Name)), "{r:?}");
+}
+
+#[test]
+fn what_on_call_reads_names_who_and_shares_the_chance() {
+    let mut staff = [
+        emp(1, "Maria Garcia", "maria.garcia@pw.com"),
+        emp(2, "Mario Garcia", "mario.garcia@pw.com"),
+        emp(3, "Ben Hart", "ben.hart@pw.com"),
+        emp(4, "Anna Bell", "anna.bell@pw.com"),
+    ];
+    staff[2].is_active = false;
+    // Two candidates below the threshold share its chance.
+    let r = one(&staff, "Mari Garcia", "");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    assert!(r.confidence < 0.5, "{r:?}");
+    assert!(
+        r.explanation.contains("shared by the 2 candidates"),
+        "{}",
+        r.explanation
+    );
+    // A name link over another employee's email keeps that employee as
+    // the runner-up, and an inactive employee is said to be one.
+    let r = one(&staff, "Ben Hart", "anna.bell@pw.com");
+    assert_eq!(linked(&r), Some((3, MatchedBy::Name)), "{r:?}");
+    assert_eq!(r.runner_up.map(|c| c.employee_id), Some(EmployeeId(4)));
+    assert!(
+        r.explanation.contains("\"Ben Hart\" (inactive)"),
+        "{}",
+        r.explanation
+    );
+    // Two users claiming one employee as strongly: each names the other
+    // and holds half the chance.
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let user = |id: &str| PodFactoryUser {
+        id: id.into(),
+        name: Some("Anna Bell".into()),
+        email: None,
+        user_role: None,
+    };
+    let rs = match_users(
+        &view,
+        &[user("a"), user("b")],
+        &[],
+        &MatchSettings::default(),
+    );
+    assert_eq!(rs[0].status, MatchStatus::Ambiguous);
+    assert!(
+        rs[0]
+            .explanation
+            .contains("claimed as strongly by PodFactory user \"b\""),
+        "{}",
+        rs[0].explanation
+    );
+    assert!(
+        rs[1]
+            .explanation
+            .contains("claimed as strongly by PodFactory user \"a\""),
+        "{}",
+        rs[1].explanation
+    );
+    assert!(rs[0].confidence <= 0.5, "{:?}", rs[0]);
 }
