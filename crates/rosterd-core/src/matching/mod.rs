@@ -606,8 +606,9 @@ impl<'e, 's> Engine<'e, 's> {
                 .map(|p| match p {
                     Pending::Decided(o) => (o, None),
                     Pending::ByName(n) => {
-                        let o = self.decide_by_name(&n, None);
-                        let again = o.tied().then_some(n);
+                        let scored = self.score_case(&n);
+                        let o = self.decide_by_name(&n, &scored, None);
+                        let again = o.tied().then_some((n, scored));
                         (o, again)
                     }
                 })
@@ -623,7 +624,7 @@ impl<'e, 's> Engine<'e, 's> {
         let outcomes = on_two_threads(first, |half| {
             half.into_iter()
                 .map(|(o, again)| match again {
-                    Some(n) => self.decide_by_name(&n, Some(&model)),
+                    Some((n, scored)) => self.decide_by_name(&n, &scored, Some(&model)),
                     None => o,
                 })
                 .collect()
@@ -714,8 +715,8 @@ impl<'e, 's> Engine<'e, 's> {
         }))
     }
 
-    /// Decide `n` on names; `roles`, once learned, may break a tie.
-    fn decide_by_name(&self, n: &NameCase, roles: Option<&roles::RoleModel>) -> assign::Outcome {
+    /// The candidates of `n` at or above the floor, scored, best first.
+    fn score_case(&self, n: &NameCase) -> Vec<Scored> {
         let mut scored: Vec<Scored> = n
             .candidates
             .iter()
@@ -730,10 +731,21 @@ impl<'e, 's> Engine<'e, 's> {
                     .cmp(&self.employees[b.emp as usize].id)
             })
         });
+        scored
+    }
+
+    /// Decide `n` on its `scored` candidates; `roles`, once learned, may
+    /// break a tie.
+    fn decide_by_name(
+        &self,
+        n: &NameCase,
+        scored: &[Scored],
+        roles: Option<&roles::RoleModel>,
+    ) -> assign::Outcome {
         let user_hints = normalize::hint_stems(&[n.user.user_role.as_deref().unwrap_or("")]);
-        let outcome = match self.partial_name(n, &scored) {
+        let outcome = match self.partial_name(n, scored) {
             Some(fits) => assign::by_partial_name(self, n, &fits, roles),
-            None => assign::by_name(self, n, &scored, &user_hints, roles),
+            None => assign::by_name(self, n, scored, &user_hints, roles),
         };
         match (n.email_owner, n.against.first()) {
             (Some(owner), Some(why)) => outcome.keep_email_owner(owner, why),
