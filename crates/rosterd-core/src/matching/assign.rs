@@ -41,8 +41,9 @@ use rustc_hash::FxHashMap;
 /// are products of fixed weights).
 pub(crate) const EPS: f64 = 1e-9;
 
-/// The least confidence of a name link that [`RoleModel`] learns from.
-const STRONG_NAME: f64 = 0.99;
+/// The least confidence of a name link that [`RoleModel`] learns from:
+/// above every tie broken by anything but the name (0.99 and below).
+const STRONG_NAME: f64 = 0.991;
 
 /// One user's evidence before the one-to-one step; `Matched` is a claim.
 #[derive(Debug)]
@@ -391,7 +392,7 @@ pub fn by_name(
             })
             .collect();
         if !candidates.is_empty() {
-            let who: Vec<String> = spelled.iter().map(|&i| describe(engine, i)).collect();
+            let who: Vec<String> = candidates.iter().map(|c| describe(engine, c.0)).collect();
             text.push_str(&format!(
                 "; the mailbox of {} spells it: a candidate to review, never a link",
                 who.join(", ")
@@ -407,9 +408,13 @@ pub fn by_name(
         .because(Vec::new(), against);
     };
     let best_p = calibration::name(best.score);
-    let contenders: Vec<&Scored> = scored
-        .iter()
-        .take_while(|s| best.score - s.score + EPS < settings.margin)
+    // The best always, and those within the margin of it (none at 0).
+    let contenders: Vec<&Scored> = std::iter::once(best)
+        .chain(
+            scored[1..]
+                .iter()
+                .take_while(|s| best.score - s.score + EPS < settings.margin),
+        )
         .collect();
     if best_p + EPS < settings.accept_threshold {
         // Candidates within the margin share the chance, as namesakes do.
@@ -460,16 +465,19 @@ pub fn by_name(
         }
     }
     // A company mailbox that is no employee's rules out the namesakes who
-    // have another one there, as it rules out a lone candidate (below):
-    // the one left has changed names, and the mailbox with them.
+    // have another one there, as it rules out a lone candidate (below).
+    // The one left must have changed names (and the mailbox with them): a
+    // namesake merely on another domain explains nothing.
     let mut by_mailbox = None;
     if let (None, Some(mailbox)) = (chosen, &n.company_mailbox) {
         let (ruled_out, left): (Vec<&Scored>, Vec<&Scored>) = contenders
             .iter()
             .partition(|s| has_other_mailbox(engine, n, mailbox, s.emp));
+        let renamed = |s: &Scored| !engine.employees[s.emp as usize].previous_names.is_empty();
         if let [one] = left[..] {
-            if calibration::name(one.score).min(calibration::TIE_BROKEN) + EPS
-                >= settings.accept_threshold
+            if renamed(one)
+                && calibration::name(one.score).min(calibration::TIE_BROKEN) + EPS
+                    >= settings.accept_threshold
             {
                 chosen = Some(one);
                 let theirs: Vec<String> = ruled_out
@@ -722,7 +730,7 @@ pub fn by_partial_name(
                 0.0
             };
             let mut tied = review(confidence, text.clone(), text, Vec::new());
-            tied.tied = decides;
+            tied.tied = decides && fit.rivals.is_empty();
             return tied;
         }
     };
@@ -784,7 +792,8 @@ pub fn by_partial_name(
         one,
         MatchedBy::FuzzyName,
         PARTIAL_SCORE,
-        calibration::PARTIAL_NAME.min(calibration::TIE_BROKEN),
+        // Also when told apart by the role: below TIE_BROKEN already.
+        calibration::PARTIAL_NAME,
         candidates,
         with_notes(fit_text.clone(), &n.notes),
     )
@@ -952,14 +961,13 @@ pub fn one_to_one(
     }
     // Each employee's claimants are settled independently, so the map's
     // order does not matter.
-    // (user, employee, why, how many claimed it)
+    // (user, employee, why, how many share the chance)
     let mut losers: Vec<(usize, u32, String, usize)> = Vec::new();
     for (emp, mut claimants) in claims {
         if claimants.len() == 1 {
             continue;
         }
         let claimed = claimants.len();
-        let all = claimants.clone();
         let strongest = claimants
             .iter()
             .map(|&u| outcomes[u].level())
@@ -1002,11 +1010,16 @@ pub fn one_to_one(
             // wrong on the FEBRL-style set).
             if !keep.is_empty() {
                 let own = employees[emp as usize].email.local_part();
-                let second: Vec<usize> = weaker
+                let mut second: Vec<usize> = weaker
                     .iter()
                     .copied()
                     .filter(|&u| outcomes[u].level() == 3 && same_personal_handle(&users[u], own))
                     .collect();
+                // Several such mailboxes (`jgarcia@gmail.com` and
+                // `jgarcia@yahoo.com`): a common handle, not one person.
+                if second.len() > 1 {
+                    second.clear();
+                }
                 for &u in &second {
                     let why = format!(
                         "a second login: the personal mailbox has the employee's own handle \"{own}\", and PodFactory user \"{}\" is linked by email",
@@ -1020,6 +1033,7 @@ pub fn one_to_one(
             }
         }
         let holder = keep.first().copied();
+        let equals = top.clone();
         for u in top.into_iter().chain(weaker) {
             if keep.contains(&u) {
                 continue;
@@ -1032,7 +1046,7 @@ pub fn one_to_one(
                     outcomes[h].by.map_or("", |b| b.as_str())
                 ),
                 None => {
-                    let others: Vec<String> = all
+                    let others: Vec<String> = equals
                         .iter()
                         .filter(|&&o| o != u)
                         .map(|&o| format!("\"{}\"", users[o].id))
@@ -1044,14 +1058,19 @@ pub fn one_to_one(
                     )
                 }
             };
-            losers.push((u, emp, why, claimed));
+            // Claims as strong share the chance; a weaker one keeps its own.
+            let share = if holder.is_none() && equals.contains(&u) {
+                claimed
+            } else {
+                1
+            };
+            losers.push((u, emp, why, share));
         }
     }
-    for (u, emp, why, claimed) in losers {
+    for (u, emp, why, share) in losers {
         let o = &mut outcomes[u];
         o.status = MatchStatus::Ambiguous;
-        // The claimants share the chance that it is theirs.
-        o.confidence /= claimed as f64;
+        o.confidence /= share as f64;
         o.emp = None;
         o.by = None;
         o.explanation = format!("{}; but employee {why}: not linked", o.explanation);

@@ -492,7 +492,10 @@ impl<'e, 's> Engine<'e, 's> {
             .map(|(i, ((p, keys), e))| {
                 let i = i as u32;
                 by_email.entry(e.email.as_str()).or_default().push(i);
-                domains.insert(e.email.domain());
+                // An employee's gmail.com makes it no company domain.
+                if !normalize::is_personal_domain(e.email.domain()) {
+                    domains.insert(e.email.domain());
+                }
                 // A duplicated id keeps its first row: ids come from a primary key.
                 by_id.entry(e.id).or_insert(i);
                 p.forms.iter().for_each(|(form, _)| vocab.add(form));
@@ -552,6 +555,8 @@ impl<'e, 's> Engine<'e, 's> {
                 }
             }
         }
+        // By employee id, so the order never depends on input order.
+        found.sort_by_key(|&i| self.employees[i as usize].id);
         found
     }
 
@@ -608,15 +613,25 @@ impl<'e, 's> Engine<'e, 's> {
                     Pending::ByName(n) => {
                         let scored = self.score_case(&n);
                         let o = self.decide_by_name(&n, &scored, None);
-                        let again = o.tied().then_some((n, scored));
+                        let role = n.user.user_role.as_deref().unwrap_or("");
+                        let again = (o.tied() && !role.trim().is_empty()).then_some((n, scored));
                         (o, again)
                     }
                 })
                 .collect()
         });
-        let mut model = roles::RoleModel::default();
+        // Learned from employees with one strong claim: several users
+        // claiming one employee (a shared email, a login entered twice)
+        // are not one person's role several times over.
+        let mut strong: FxHashMap<u32, (usize, &str)> = FxHashMap::default();
         for ((o, _), role) in first.iter().zip(&blocked.roles) {
             if let Some(i) = o.strong_link() {
+                strong.entry(i).or_insert((0, role)).0 += 1;
+            }
+        }
+        let mut model = roles::RoleModel::default();
+        for (i, (claims, role)) in strong {
+            if claims == 1 {
                 let e = &self.employees[i as usize];
                 model.add(role, e.role_code, e.department);
             }

@@ -130,7 +130,12 @@ fn mojibake_repaired(raw: &str) -> Option<String> {
     }
     let bytes: Option<Vec<u8>> = raw.chars().map(windows_1252_byte).collect();
     let text = String::from_utf8(bytes?).ok()?;
-    (!text.is_ascii()).then_some(text)
+    // `RENÉ` + a no-break space is valid UTF-8 too, read that way (`RENɠ`):
+    // a repair that yields control characters, IPA letters, spacing
+    // modifiers or lone combining marks was no mojibake.
+    let unlikely =
+        |c: char| ('\u{80}'..='\u{9F}').contains(&c) || ('\u{250}'..='\u{36F}').contains(&c);
+    (!text.is_ascii() && !text.chars().any(unlikely)).then_some(text)
 }
 
 /// The Windows-1252 byte of `c`, if it has one.
@@ -325,6 +330,9 @@ fn tokenize(folded: &str) -> (Vec<String>, Option<&'static str>) {
     if tokens.len() > 1 {
         let first = tokens[0];
         tokens.retain(|t| match SUFFIXES.iter().find(|s| *s == t) {
+            // `V` is as often a middle initial (`Robert V Stone`): left
+            // out as before, but no generation to hold against a name.
+            Some(&"v") => false,
             Some(s) => {
                 generation = Some(*s);
                 false

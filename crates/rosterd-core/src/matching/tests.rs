@@ -845,3 +845,90 @@ fn what_on_call_reads_names_who_and_shares_the_chance() {
     );
     assert!(rs[0].confidence <= 0.5, "{:?}", rs[0]);
 }
+
+/// Cases from an independent review of this evidence.
+#[test]
+fn the_reviews_cases_link_no_one_wrongly() {
+    // An employee's gmail.com makes a user's gmail.com no company mailbox.
+    let staff = [
+        emp(1, "John Smith", "jsmith1987@gmail.com"),
+        emp(2, "John Smith", "john.smith@acme.com"),
+    ];
+    let r = one(&staff, "John Smith", "johnsmith@gmail.com");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    // A namesake merely on another domain is not singled out by a
+    // mailbox that is no one's.
+    let staff = [
+        emp(1, "John Smith", "john.smith@old.com"),
+        emp(2, "John Smith", "john.smith@acme.com"),
+    ];
+    let r = one(&staff, "John Smith", "john.smith2@acme.com");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    // `V` is a middle initial as often as a generation.
+    let staff = [
+        emp(3, "Robert Stone Jr", "rs.jr@acme.com"),
+        emp(4, "Robert Stone", "rs@acme.com"),
+    ];
+    let r = one(&staff, "Robert V Stone", "");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    // A no-break space after an accented capital is no mojibake.
+    let staff = [emp(1, "René Dupont", "rdupont@acme.com")];
+    let r = one(&staff, "RENÉ\u{A0}DUPONT", "");
+    assert_eq!(linked(&r), Some((1, MatchedBy::Name)), "{r:?}");
+    // A margin of 0: the best alone is within it.
+    let settings = MatchSettings {
+        margin: 0.0,
+        ..MatchSettings::default()
+    };
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let user = PodFactoryUser {
+        id: "u".into(),
+        name: Some("Rene Dupon".into()),
+        email: None,
+        user_role: None,
+    };
+    let r = match_users(&view, &[user], &[], &settings).remove(0);
+    assert!(r.confidence.is_finite(), "{r:?}");
+}
+
+#[test]
+fn a_common_handle_on_several_personal_mailboxes_is_no_second_login() {
+    let staff = [emp(1, "Juan Garcia", "jgarcia@acme.com")];
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let user = |id: &str, email: &str| PodFactoryUser {
+        id: id.into(),
+        name: Some("Juan Garcia".into()),
+        email: Some(email.into()),
+        user_role: None,
+    };
+    let rs = match_users(
+        &view,
+        &[
+            user("a", "jgarcia@acme.com"),
+            user("b", "jgarcia@gmail.com"),
+            user("c", "JGarcia@yahoo.com"),
+        ],
+        &[],
+        &MatchSettings::default(),
+    );
+    assert_eq!(linked(&rs[0]), Some((1, MatchedBy::Email)));
+    assert_eq!(rs[1].status, MatchStatus::Ambiguous, "{rs:?}");
+    assert_eq!(rs[2].status, MatchStatus::Ambiguous, "{rs:?}");
+}
+
+#[test]
+fn mailbox_spelled_candidates_do_not_follow_input_order() {
+    let a = emp(7, "Rachel Davis", "rachel.moore@pw.com");
+    let b = emp(3, "Rachel Brown", "rachel.moore@old.pw.com");
+    let first = one(&[a.clone(), b.clone()], "Rachel Moore", "");
+    let second = one(&[b, a], "Rachel Moore", "");
+    let ids = |r: &MatchResult| {
+        r.candidates
+            .iter()
+            .map(|c| c.employee_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&first), vec![EmployeeId(3), EmployeeId(7)]);
+    assert_eq!(ids(&first), ids(&second));
+    assert_eq!(first.explanation, second.explanation);
+}

@@ -1162,7 +1162,21 @@ fn line_at(text: &str, at: usize) -> usize {
 /// secret and tells the operator where to look.
 fn key_on_line(text: &str, line: usize) -> Option<String> {
     let lines: Vec<&str> = text.lines().collect();
-    let (key, _) = lines.get(line.checked_sub(1)?)?.split_once('=')?;
+    let index = line.checked_sub(1)?;
+    // A line inside a multi-line string is part of a value (maybe a
+    // secret's, `==` and all): no key there.
+    let mut open: Option<&str> = None;
+    for l in lines.get(..index)? {
+        for quotes in ["\"\"\"", "'''"] {
+            if open.is_none_or(|o| o == quotes) && l.matches(quotes).count() % 2 == 1 {
+                open = if open.is_some() { None } else { Some(quotes) };
+            }
+        }
+    }
+    if open.is_some() {
+        return None;
+    }
+    let (key, _) = lines.get(index)?.split_once('=')?;
     let key = key.trim();
     let bare = |k: &str| {
         !k.is_empty()
@@ -1677,6 +1691,11 @@ format = "xml"
             "{all}"
         );
         assert!(!all.contains("99999"), "{all}");
+        // Inside a multi-line string a line is value, whatever it holds.
+        let text = format!("[auth0]\nclient_secret = \"\"\"\n{secret}==\\q\"\"\"\n");
+        let all = problems(&text, &[]);
+        assert!(all.starts_with("TOML syntax error at line 3:"), "{all}");
+        assert!(!all.contains(secret), "{all}");
         assert!(!all.contains(secret), "{all}");
         // Type errors, in the file and from an environment override.
         let text = format!("{OK}timeout_secs = \"{secret}\"\n[serve]\nlisten = [\"{secret}\"]\n");
