@@ -273,6 +273,50 @@ fn match_skips_a_bad_row_with_exit_status_2() {
     );
 }
 
+/// `rosterd match` given a directory, a negative margin, or an employees
+/// file with a header only: one clear error each, exit status 1.
+#[test]
+fn match_refuses_what_it_cannot_use_with_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let podfactory = dir.path().join("podfactory.csv");
+    std::fs::write(&podfactory, "id,name,email,user_role\npf1,Ann Lee,,\n").unwrap();
+    let header_only = dir.path().join("employees.csv");
+    std::fs::write(&header_only, "id,name,email,department,is_active\n").unwrap();
+    let run = |employees: &std::path::Path, extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rosterd"))
+            .arg("match")
+            .arg("--employees")
+            .arg(employees)
+            .arg("--podfactory")
+            .arg(&podfactory)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(dir.path(), &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(": cannot be read: ") && !err.contains("line 0"),
+        "{err}"
+    );
+    let (code, err) = run(&header_only, &["--margin", "-1"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("--margin must be within 0..=1, got -1"),
+        "{err}"
+    );
+    let (code, err) = run(&header_only, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("employees.csv: no employees to match against (it has only a header)"),
+        "{err}"
+    );
+}
+
 /// Ctrl-C (SIGINT) or SIGTERM during `rosterd run`: no further action
 /// starts, the run is recorded `interrupted` and says so, exit status 1;
 /// the next run finishes the plan.

@@ -32,10 +32,11 @@ pub struct MatchArgs {
     #[arg(long, value_enum, default_value = "csv")]
     pub output: OutputFormat,
     /// Lowest probability of being right a name link needs (default 0.95).
-    #[arg(long)]
+    // Negative numbers parse, so that the range check can name them.
+    #[arg(long, allow_negative_numbers = true)]
     pub threshold: Option<f64>,
     /// Lead over the runner-up a name link needs (default 0.05).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub margin: Option<f64>,
     /// Station suffixes removed from emails, comma-separated (default shp,ship,pack,pick,hp).
     #[arg(long, value_delimiter = ',')]
@@ -259,6 +260,10 @@ impl serde::Serialize for CsvError {
 
 impl fmt::Display for CsvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Line 0: the file itself could not be read (a directory, no access).
+        if self.line == 0 && self.column.is_none() {
+            return write!(f, "{}: cannot be read: {}", self.file, self.message);
+        }
         write!(f, "{}: line {}", self.file, self.line)?;
         if let Some((n, name)) = &self.column {
             write!(f, ", column {n} ({name})")?;
