@@ -473,7 +473,15 @@ pub fn by_name(
         let (ruled_out, left): (Vec<&Scored>, Vec<&Scored>) = contenders
             .iter()
             .partition(|s| has_other_mailbox(engine, n, mailbox, s.emp));
-        let renamed = |s: &Scored| !engine.employees[s.emp as usize].previous_names.is_empty();
+        // A previous name that is the current one again is no change.
+        let renamed = |s: &Scored| {
+            let e = &engine.employees[s.emp as usize];
+            let now = normalize::name_forms(e.full_name);
+            e.previous_names.iter().any(|p| {
+                normalize::name_forms(p).first().map(|f| &f.tokens)
+                    != now.first().map(|f| &f.tokens)
+            })
+        };
         if let [one] = left[..] {
             if renamed(one)
                 && calibration::name(one.score).min(calibration::TIE_BROKEN) + EPS
@@ -559,12 +567,13 @@ pub fn by_name(
     };
     let p = calibration::name(s.score);
     let mut evidence_for = vec![name_fit(engine, s)];
+    // Not linked after all: the candidates within the margin share the chance.
     let blocked = |text: String, mut against: Vec<String>| {
         against.push(text.clone());
         Outcome::not_linked(
             MatchStatus::Ambiguous,
             s.score,
-            p,
+            p / contenders.len() as f64,
             candidates.clone(),
             with_notes(text, notes),
         )
@@ -1046,11 +1055,12 @@ pub fn one_to_one(
                     outcomes[h].by.map_or("", |b| b.as_str())
                 ),
                 None => {
-                    let others: Vec<String> = equals
+                    let mut others: Vec<String> = equals
                         .iter()
                         .filter(|&&o| o != u)
                         .map(|&o| format!("\"{}\"", users[o].id))
                         .collect();
+                    others.sort();
                     format!(
                         "{} is claimed as strongly by PodFactory user {}",
                         employees[emp as usize].id,

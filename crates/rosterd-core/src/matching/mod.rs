@@ -917,6 +917,9 @@ impl<'e, 's> Engine<'e, 's> {
             .copied()
             .filter(|&i| initial.is_none() || fits_initial(i, true))
             .collect();
+        let by_id = |v: &mut Vec<u32>| v.sort_by_key(|&i| self.employees[i as usize].id);
+        let mut exact = exact;
+        by_id(&mut exact);
         if exact.is_empty() {
             let login = initial.is_none().then(|| self.login_fits(given))?;
             return (!login.is_empty()).then_some(PartialFit {
@@ -934,6 +937,8 @@ impl<'e, 's> Engine<'e, 's> {
             .copied()
             .filter(|i| !exact.contains(i) && fits_initial(*i, false))
             .collect();
+        let mut rivals = rivals;
+        by_id(&mut rivals);
         Some(PartialFit {
             exact,
             rivals,

@@ -932,3 +932,33 @@ fn mailbox_spelled_candidates_do_not_follow_input_order() {
     assert_eq!(ids(&first), ids(&second));
     assert_eq!(first.explanation, second.explanation);
 }
+
+/// Cases from a second operator's try.
+#[test]
+fn a_previous_name_that_is_the_current_one_is_no_change_of_name() {
+    let mut staff = [
+        emp(1, "Priya Chaudhary", "priya.chaudhary@pw.com"),
+        emp(2, "Priya Chaudhary", "priya.c@gmail.com"),
+    ];
+    staff[1].previous_names = vec!["Priya Chaudhary".into()];
+    let r = one(&staff, "Priya Chaudhary", "priya.chaudhary2@pw.com");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    assert!(r.confidence < 0.5, "{r:?}");
+}
+
+#[test]
+fn partial_name_candidates_do_not_follow_input_order() {
+    let a = emp(34, "Cody Gupta", "cg@pw.com");
+    let b = emp(10, "Cody Garcia", "cga@pw.com");
+    let first = one(&[a.clone(), b.clone()], "Cody G.", "");
+    let second = one(&[b, a], "Cody G.", "");
+    let ids = |r: &MatchResult| {
+        r.candidates
+            .iter()
+            .map(|c| c.employee_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&first), vec![EmployeeId(10), EmployeeId(34)]);
+    assert_eq!(ids(&first), ids(&second));
+    assert_eq!(first.runner_up, second.runner_up);
+}
