@@ -6,9 +6,10 @@
 //! rarely an operator in HR. How PodFactory roles relate to HR role codes
 //! and departments is this organisation's own (one floor's `viewer` is
 //! office staff, another's `packer` a department), so it is not written
-//! down here but counted: among the users linked by a manual mapping, an
-//! email, or a name no one else came close to, how often each PodFactory
-//! role goes with each employee's (role code, department).
+//! down here but counted: among the users pass 1 linked by a manual
+//! mapping, an email, or a name at least 0.991 likely (each employee once,
+//! and only when one user claims it), how often each PodFactory role goes
+//! with each employee's (role code, department).
 //!
 //! A tie is broken only when the role is commoner among employees like
 //! the chosen namesake than among all linked users, and the counts make
