@@ -142,6 +142,23 @@ impl Outcome {
         self
     }
 
+    /// The employee an email (as it is or station-free) claims.
+    pub fn email_claim(&self) -> Option<u32> {
+        (self.status == MatchStatus::Matched && matches!(self.level(), 1 | 2))
+            .then_some(self.emp)
+            .flatten()
+    }
+
+    /// An email claim whose user has the exact name of `other`, named
+    /// `who`: said, and `other` kept among the candidates.
+    pub fn also_named(mut self, other: u32, who: &str) -> Self {
+        let why = format!("the name is {who}'s exactly: a shared or handed-down login?");
+        self.explanation = format!("{}; but {why}", self.explanation);
+        self.evidence_against.push(why.clone());
+        self.candidates.push((other, 0.0, why));
+        self
+    }
+
     pub fn tied(&self) -> bool {
         self.tied
     }
@@ -176,7 +193,7 @@ fn with_notes(mut text: String, notes: &[String]) -> String {
     text
 }
 
-fn describe(engine: &Engine, i: u32) -> String {
+pub(crate) fn describe(engine: &Engine, i: u32) -> String {
     let e = &engine.employees[i as usize];
     let inactive = if e.is_active { "" } else { " (inactive)" };
     format!("employee {} \"{}\"{inactive}", e.id, e.full_name)

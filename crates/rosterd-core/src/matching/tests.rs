@@ -962,3 +962,26 @@ fn partial_name_candidates_do_not_follow_input_order() {
     assert_eq!(ids(&first), ids(&second));
     assert_eq!(first.runner_up, second.runner_up);
 }
+
+#[test]
+fn an_email_under_another_employees_exact_name_says_so() {
+    let staff = [
+        emp(1, "Tuan Nguyen", "tuan.nguyen@pw.com"),
+        emp(4, "Linh Nguyen", "linh.nguyen@pw.com"),
+    ];
+    // The email decides (measured: more often right than the name), but
+    // on-call reads the clash and has the namesake as runner-up.
+    let r = one(&staff, "Linh Nguyen", "tuan.nguyen@pw.com");
+    assert_eq!(linked(&r), Some((1, MatchedBy::Email)), "{r:?}");
+    assert!(
+        r.explanation.contains(
+            "but the name is employee 4 \"Linh Nguyen\"'s exactly: a shared or handed-down login?"
+        ),
+        "{}",
+        r.explanation
+    );
+    assert_eq!(r.runner_up.map(|c| c.employee_id), Some(EmployeeId(4)));
+    // The owner's own name, shortened, is no clash.
+    let r = one(&staff, "Tuan N.", "tuan.nguyen@pw.com");
+    assert!(!r.explanation.contains("handed-down"), "{}", r.explanation);
+}
