@@ -993,7 +993,6 @@ pub fn one_to_one(
         if claimants.len() == 1 {
             continue;
         }
-        let claimed = claimants.len();
         let strongest = claimants
             .iter()
             .map(|&u| outcomes[u].level())
@@ -1087,7 +1086,7 @@ pub fn one_to_one(
             };
             // Claims as strong share the chance; a weaker one keeps its own.
             let share = if holder.is_none() && equals.contains(&u) {
-                claimed
+                equals.len()
             } else {
                 1
             };

@@ -985,3 +985,33 @@ fn an_email_under_another_employees_exact_name_says_so() {
     let r = one(&staff, "Tuan N.", "tuan.nguyen@pw.com");
     assert!(!r.explanation.contains("handed-down"), "{}", r.explanation);
 }
+
+#[test]
+fn claims_as_strong_share_the_chance_among_themselves_only() {
+    let staff = [emp(1, "John Doe", "john.doe@pw.com")];
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let user = |id: &str, email: Option<&str>| PodFactoryUser {
+        id: id.into(),
+        name: Some("John Doe".into()),
+        email: email.map(Into::into),
+        user_role: None,
+    };
+    // One email on two users links neither; a third claim by name alone is
+    // weaker and no sharer of the email claims' chance.
+    let rs = match_users(
+        &view,
+        &[
+            user("a", Some("john.doe@pw.com")),
+            user("b", Some("john.doe@pw.com")),
+            user("c", None),
+        ],
+        &[],
+        &MatchSettings::default(),
+    );
+    assert_eq!(rs[0].status, MatchStatus::Ambiguous, "{rs:?}");
+    assert!(
+        (rs[0].confidence - calibration::EMAIL / 2.0).abs() < 1e-9,
+        "{:?}",
+        rs[0]
+    );
+}
