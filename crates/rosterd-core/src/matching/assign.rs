@@ -490,14 +490,13 @@ pub fn by_name(
         let (ruled_out, left): (Vec<&Scored>, Vec<&Scored>) = contenders
             .iter()
             .partition(|s| has_other_mailbox(engine, n, mailbox, s.emp));
-        // A previous name that is the current one again is no change.
+        // A previous name that is the current one again is no change (the
+        // engine's spellings: 0 the current name, i + 1 previous name i).
         let renamed = |s: &Scored| {
+            let forms = &engine.prepared[s.emp as usize].forms;
+            let first = |k: usize| forms.iter().find(|(_, n)| *n == k).map(|(f, _)| &f.tokens);
             let e = &engine.employees[s.emp as usize];
-            let now = normalize::name_forms(e.full_name);
-            e.previous_names.iter().any(|p| {
-                normalize::name_forms(p).first().map(|f| &f.tokens)
-                    != now.first().map(|f| &f.tokens)
-            })
+            (1..=e.previous_names.len()).any(|k| first(k) != first(0))
         };
         if let [one] = left[..] {
             if renamed(one)
@@ -519,13 +518,7 @@ pub fn by_name(
     let role = u.user_role.as_deref().unwrap_or("").trim();
     let mut learned = None;
     if let (None, Some(model)) = (chosen, roles) {
-        let attrs: Vec<(&str, &str)> = contenders
-            .iter()
-            .map(|s| {
-                let e = &engine.employees[s.emp as usize];
-                (e.role_code, e.department)
-            })
-            .collect();
+        let attrs = role_attrs(engine, contenders.iter().map(|s| s.emp));
         if let Some((i, posterior)) = roles::point(model, role, &attrs) {
             let one = contenders[i];
             let p = calibration::name(one.score).min(calibration::TIE_BROKEN);
@@ -729,13 +722,7 @@ pub fn by_partial_name(
     let pointed = roles
         .filter(|_| decides && fits.len() > 1 && fit.rivals.is_empty())
         .and_then(|model| {
-            let attrs: Vec<(&str, &str)> = fits
-                .iter()
-                .map(|&i| {
-                    let e = &engine.employees[i as usize];
-                    (e.role_code, e.department)
-                })
-                .collect();
+            let attrs = role_attrs(engine, fits.iter().copied());
             let (i, posterior) = roles::point(model, role, &attrs)?;
             (posterior + EPS >= roles::DECISIVE).then(|| {
                 let counts = role_counts(engine, model, role, fits[i], fits.iter().copied());
@@ -889,6 +876,18 @@ fn has_other_mailbox(engine: &Engine, n: &NameCase, mailbox: &Email, i: u32) -> 
     e.email.domain() == mailbox.domain()
         && e.previous_names.is_empty()
         && !mailbox_typo(engine, n, mailbox, e.email)
+}
+
+/// Each employee's (role code, department), as [`roles::point`] reads them.
+fn role_attrs<'e>(
+    engine: &Engine<'e, '_>,
+    emps: impl Iterator<Item = u32>,
+) -> Vec<(&'e str, &'e str)> {
+    emps.map(|i| {
+        let e = &engine.employees[i as usize];
+        (e.role_code, e.department)
+    })
+    .collect()
 }
 
 /// How often linked users have `role` for the chosen namesake's role code

@@ -954,7 +954,8 @@ impl<'e, 's> Engine<'e, 's> {
                     .is_none_or(|x| e.tokens[1..].iter().any(|t| t.starts_with(x.as_str())))
             })
         };
-        let exact: Vec<u32> = self
+        let by_id = |v: &mut Vec<u32>| v.sort_by_key(|&i| self.employees[i as usize].id);
+        let mut exact: Vec<u32> = self
             .by_token
             .get(given.as_str())
             .into_iter()
@@ -962,8 +963,6 @@ impl<'e, 's> Engine<'e, 's> {
             .copied()
             .filter(|&i| initial.is_none() || fits_initial(i, true))
             .collect();
-        let by_id = |v: &mut Vec<u32>| v.sort_by_key(|&i| self.employees[i as usize].id);
-        let mut exact = exact;
         by_id(&mut exact);
         if exact.is_empty() {
             let login = initial.is_none().then(|| self.login_fits(given))?;
@@ -974,7 +973,7 @@ impl<'e, 's> Engine<'e, 's> {
                 login: true,
             });
         }
-        let rivals: Vec<u32> = self
+        let mut rivals: Vec<u32> = self
             .by_given_sound
             .get(&sound)
             .into_iter()
@@ -982,7 +981,6 @@ impl<'e, 's> Engine<'e, 's> {
             .copied()
             .filter(|i| !exact.contains(i) && fits_initial(*i, false))
             .collect();
-        let mut rivals = rivals;
         by_id(&mut rivals);
         Some(PartialFit {
             exact,
