@@ -16,6 +16,7 @@
 //! | C | phonetic code | exact | given-name typos |
 //! | D | first letter | exact | initials, short forms, unknown nicknames |
 //! | G | phonetic code | phonetic code | a typo in each (`Jonh Smiht`) |
+//! | J | itself or less any one letter | first 3, last 3, or first 2 + last 2 letters | a typo in each that changes a sound (`Rxhul Chopraa`, `Juna Waoker`) |
 //! | H | name or its formal names | first 2 + last 2 letters | an edit mid-way in a short surname (`Evqns`, `Evns`) |
 //! | I | first 2 + last 2 letters | exact | an edit mid-way in a given name (`Rahcel`) |
 //! | X | whole name run together | | `johndoe`, mononyms |
@@ -33,23 +34,58 @@
 
 use super::fuzzy::given_groups;
 use super::normalize::NameForm;
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::FxHasher;
 use std::hash::Hasher;
 
+/// (key, employee) pairs sorted by key: one allocation for the whole
+/// index, where a map of lists took one per key (most keys are one
+/// employee's alone). `starts` finds a key's neighbourhood by its top
+/// bits (keys are hashes), so a lookup reads two places, not a binary
+/// search's twenty.
 #[derive(Debug, Default)]
 pub struct BlockIndex {
-    blocks: FxHashMap<u64, Vec<u32>>,
+    entries: Vec<(u64, u32)>,
+    starts: Vec<u32>,
+    shift: u32,
 }
 
 impl BlockIndex {
     /// Index employee `idx` under `keys` (from [`employee_keys`] of each
-    /// of its names), each once.
+    /// of its names), each once. [`BlockIndex::finish`] before any lookup.
     pub fn add(&mut self, idx: u32, mut keys: Vec<u64>) {
         keys.sort_unstable();
         keys.dedup();
-        for k in keys {
-            self.blocks.entry(k).or_default().push(idx);
+        self.entries.extend(keys.into_iter().map(|k| (k, idx)));
+    }
+
+    pub fn finish(&mut self) {
+        self.entries.sort_unstable();
+        self.entries.shrink_to_fit();
+        // About four entries per bucket.
+        let bits = (self
+            .entries
+            .len()
+            .max(4)
+            .next_power_of_two()
+            .trailing_zeros()
+            - 2)
+        .max(1);
+        self.shift = 64 - bits;
+        self.starts = vec![0; (1 << bits) + 1];
+        for &(k, _) in &self.entries {
+            self.starts[(k >> self.shift) as usize + 1] += 1;
         }
+        for b in 1..self.starts.len() {
+            self.starts[b] += self.starts[b - 1];
+        }
+    }
+
+    fn block(&self, key: u64) -> &[(u64, u32)] {
+        let b = (key >> self.shift) as usize;
+        let bucket = &self.entries[self.starts[b] as usize..self.starts[b + 1] as usize];
+        let from = bucket.partition_point(|&(k, _)| k < key);
+        let len = bucket[from..].partition_point(|&(k, _)| k == key);
+        &bucket[from..from + len]
     }
 
     /// The employees sharing a key with any of `forms`, sorted, into `out`;
@@ -67,13 +103,12 @@ impl BlockIndex {
         scratch.sort_unstable();
         scratch.dedup();
         let mut complete = true;
-        for k in scratch.iter() {
-            if let Some(block) = self.blocks.get(k) {
-                if block.len() > max_block {
-                    complete = false;
-                } else {
-                    out.extend_from_slice(block);
-                }
+        for &k in scratch.iter() {
+            let block = self.block(k);
+            if block.len() > max_block {
+                complete = false;
+            } else {
+                out.extend(block.iter().map(|&(_, i)| i));
             }
         }
         out.sort_unstable();
@@ -93,6 +128,10 @@ pub fn employee_keys(form: &NameForm, out: &mut Vec<u64>) {
     }
     if n > 2 {
         out.push(key(b'X', &[form.first(), form.last()]));
+    }
+    typo_keys(&t[0], &t[n - 1], out);
+    if n >= 3 {
+        typo_keys(&t[0], &t[n - 2], out);
     }
     for g in 0..n - 1 {
         if g > 0 && t[g].len() < 2 {
@@ -116,10 +155,12 @@ fn user_keys(form: &NameForm, out: &mut Vec<u64>) {
         return;
     }
     pair_keys(form.first(), form.last(), out);
+    typo_keys(form.first(), form.last(), out);
     if n == 2 {
         pair_keys(&t[1], &t[0], out);
     } else if let Some(i) = form.first_of_two_surnames() {
         pair_keys(form.first(), &t[i], out);
+        typo_keys(form.first(), &t[i], out);
     }
 }
 
@@ -151,6 +192,38 @@ fn pair_keys(given: &str, family: &str, out: &mut Vec<u64>) {
     out.push(key(b'C', &[&gp[..], family.as_bytes()]));
     out.push(key(b'G', &[gp, fp]));
     out.push(key(b'D', &[prefix(given, 1), family]));
+}
+
+/// A typo in both parts: two spellings one edit apart share the longer
+/// less one letter (or the shorter itself), and one edit leaves the
+/// surname's first three, last three or outer two + two letters. Only for
+/// the given name with the surname or the first of two, and for parts long enough to be a typo
+/// ([`typo`](super::fuzzy::typo) needs four letters): this is the widest
+/// key, about twenty per name.
+fn typo_keys(given: &str, family: &str, out: &mut Vec<u64>) {
+    if given.len() < 4 || family.len() < 4 || given.len() > 32 {
+        return;
+    }
+    let ends = [prefix(family, 2), suffix(family, 2)].concat();
+    let surname = [
+        (b'J', prefix(family, 3)),
+        (b'K', suffix(family, 3)),
+        (b'L', &ends),
+    ];
+    let mut less = [0u8; 32];
+    // `skip == len` drops no letter.
+    for skip in 0..=given.len() {
+        let mut n = 0;
+        for (i, &b) in given.as_bytes().iter().enumerate() {
+            if i != skip {
+                less[n] = b;
+                n += 1;
+            }
+        }
+        for (tag, part) in surname {
+            out.push(key(tag, &[&less[..n], part.as_bytes()]));
+        }
+    }
 }
 
 fn prefix(s: &str, n: usize) -> &str {
@@ -224,6 +297,7 @@ mod tests {
             }
             ix.add(i as u32, keys);
         }
+        ix.finish();
         ix
     }
 
@@ -261,6 +335,9 @@ mod tests {
             ("Ann Garcia", 2),
             ("Mary Garcia", 2),
             ("Juergen Mueller", 3),
+            ("Wlliam Browm", 1),
+            ("Wiliam Rbown", 1),
+            ("Maray Gracia", 2),
         ] {
             assert!(cands(&ix, pf).contains(&want), "{pf}");
         }

@@ -525,6 +525,7 @@ impl<'e, 's> Engine<'e, 's> {
                 p
             })
             .collect();
+        blocks.finish();
         Engine {
             employees,
             settings,

@@ -137,6 +137,26 @@ fn typos_in_both_parts_link_but_real_names_are_not_typos() {
     assert_eq!(linked(&r), Some((1, MatchedBy::FuzzyName)), "{r:?}");
     // `Joan` is a name an employee has: Joan Smyth is someone else.
     assert_eq!(one(&staff, "Joan Smyth", "").employee_id, None);
+    // Typos that change how each part sounds, and a surname's first letters.
+    let staff = [
+        emp(1, "Rahul Chopra", "rahul.chopra@pw.com"),
+        emp(2, "Juan Walker", "juan.walker@pw.com"),
+        emp(3, "Sergio Garcia Ibarra", "sergio.garcia@pw.com"),
+    ];
+    for (pf, want) in [("Rxhul Chopraa", 1), ("Juna Waoker", 2)] {
+        let r = one(&staff, pf, "");
+        assert_eq!(
+            linked(&r),
+            Some((want, MatchedBy::FuzzyName)),
+            "{pf}: {r:?}"
+        );
+    }
+    // With one of two surnames besides, three deviations: for review only.
+    let r = one(&staff, "Sregio Garcai", "");
+    assert_eq!(r.employee_id, None, "{r:?}");
+    assert_eq!(r.candidates[0].employee_id, EmployeeId(3), "{r:?}");
+    // One edit in each is still one edit each: two are someone else.
+    assert_eq!(one(&staff, "Rxhl Chopraaa", "").employee_id, None);
 }
 
 #[test]
