@@ -401,6 +401,45 @@ fn spanish_short_forms_and_other_spellings_of_a_given_name_link() {
 }
 
 #[test]
+fn common_short_forms_in_several_languages_link_and_shared_ones_tie() {
+    let staff = [
+        emp(1, "Thomas Wilson", "thomas.wilson@pw.com"),
+        emp(2, "Katarzyna Nowak", "katarzyna.nowak@pw.com"),
+        emp(3, "Sandra Whitfield", "sandra.whitfield@pw.com"),
+        emp(4, "Venkatesh Kumar", "venkatesh.kumar@pw.com"),
+        emp(5, "María Garcia Sánchez", "maria.garcia@pw.com"),
+        emp(6, "Mary Sánchez", "mary.sanchez@pw.com"),
+        emp(7, "Tomasz Król", "tomasz.krol@pw.com"),
+        emp(8, "Thomas Król", "thomas.krol@pw.com"),
+    ];
+    for (typed, want) in [
+        ("Tom Wilson", 1),
+        ("Kasia Nowak", 2),
+        ("Whitfield, Sandy", 3),
+        ("Venky Kumar", 4),
+        ("Tomek Król", 7),
+    ] {
+        let r = one(&staff, typed, "");
+        assert_eq!(
+            linked(&r),
+            Some((want, MatchedBy::FuzzyName)),
+            "{typed}: {r:?}"
+        );
+    }
+    // `Tom` is short for Tomasz and for Thomas.
+    let r = one(&staff, "Tom Król", "");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    // `Mary` may be María, whose two surnames it gives: not Mary Sánchez
+    // on one surname alone.
+    let r = one(&staff, "Mary Garcia Sánchez", "");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    assert!(
+        r.candidates.iter().any(|c| c.employee_id == EmployeeId(5)),
+        "{r:?}"
+    );
+}
+
+#[test]
 fn part_of_a_name_links_only_the_one_employee_it_fits() {
     let staff = [
         emp(1, "Petra Schmidt", "petra.schmidt@pw.com"),
