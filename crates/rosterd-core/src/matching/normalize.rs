@@ -67,9 +67,9 @@ impl NameForm {
 
 /// Surname particles: joined into the next token in the joined form. The
 /// one-letter ones are an apostrophe typed as a space (`D Arcy`, `O Brien`).
-const PARTICLES: [&str; 19] = [
+const PARTICLES: [&str; 22] = [
     "van", "der", "den", "de", "la", "le", "du", "des", "von", "di", "da", "del", "della", "dos",
-    "das", "st", "ter", "d", "o",
+    "das", "st", "ter", "d", "o", "mc", "mac", "dela",
 ];
 
 /// A particle that is part of a surname when written split (the one-letter

@@ -401,6 +401,28 @@ fn spanish_short_forms_and_other_spellings_of_a_given_name_link() {
 }
 
 #[test]
+fn mc_mac_and_dela_written_apart_or_together_are_one_surname() {
+    let staff = [
+        emp(1, "Patrick McDonald", "patrick.mcdonald@pw.com"),
+        emp(2, "Maria Dela Cruz", "maria.delacruz@pw.com"),
+        emp(3, "Ewan Mac Lean", "ewan.maclean@pw.com"),
+    ];
+    for (typed, want) in [
+        ("Patrick Mc Donald", 1),
+        ("Maria Delacruz", 2),
+        ("DELA CRUZ, MARIA", 2),
+        ("Ewan MacLean", 3),
+    ] {
+        let r = one(&staff, typed, "");
+        assert_eq!(linked(&r).map(|l| l.0), Some(want), "{typed}: {r:?}");
+    }
+    // A given name `Mac` is not a particle of the surname after it.
+    let staff = [emp(1, "Mac Donald", "mac.donald@pw.com")];
+    let r = one(&staff, "Mac Donald", "");
+    assert_eq!(linked(&r), Some((1, MatchedBy::Name)), "{r:?}");
+}
+
+#[test]
 fn common_short_forms_in_several_languages_link_and_shared_ones_tie() {
     let staff = [
         emp(1, "Thomas Wilson", "thomas.wilson@pw.com"),
