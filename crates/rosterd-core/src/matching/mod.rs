@@ -935,9 +935,18 @@ impl<'e, 's> Engine<'e, 's> {
         let [form] = &n.forms[..n.display] else {
             return None;
         };
-        let (given, initial) = match &form.tokens[..] {
-            [one] if one.len() >= 3 => (one, None),
-            [given, initial] if given.len() >= 2 && initial.len() == 1 => (given, Some(initial)),
+        // `Petra`, `Cody G.`, or a two-part given name and an initial
+        // (`Mary Ann D.`), whose second part must be the employee's too.
+        let (given, middle, initial) = match &form.tokens[..] {
+            [one] if one.len() >= 3 => (one, None, None),
+            [given, initial] if given.len() >= 2 && initial.len() == 1 => {
+                (given, None, Some(initial))
+            }
+            [given, middle, initial]
+                if given.len() >= 2 && middle.len() >= 2 && initial.len() == 1 =>
+            {
+                (given, Some(middle), Some(initial))
+            }
             _ => return None,
         };
         let sound = blocking::phonetic(given);
@@ -951,8 +960,13 @@ impl<'e, 's> Engine<'e, 's> {
                     first == given
                 } else {
                     blocking::phonetic(first) == sound
-                }) && initial
-                    .is_none_or(|x| e.tokens[1..].iter().any(|t| t.starts_with(x.as_str())))
+                }) && middle.is_none_or(|m| e.tokens.get(1) == Some(m))
+                    && initial.is_none_or(|x| {
+                        let rest = e.tokens.get(1 + usize::from(middle.is_some())..);
+                        rest.unwrap_or_default()
+                            .iter()
+                            .any(|t| t.starts_with(x.as_str()))
+                    })
             })
         };
         let by_id = |v: &mut Vec<u32>| v.sort_by_key(|&i| self.employees[i as usize].id);

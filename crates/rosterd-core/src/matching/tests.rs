@@ -484,6 +484,16 @@ fn part_of_a_name_links_only_the_one_employee_it_fits() {
         linked(&one(&staff, "LOUIS R.", "")),
         Some((4, MatchedBy::FuzzyName))
     );
+    // A two-part given name and an initial: both parts must be the employee's.
+    let two = [
+        emp(5, "Mary Ann Davis", "mary.davis@pw.com"),
+        emp(6, "Mary Beth Dunn", "mary.dunn@pw.com"),
+    ];
+    assert_eq!(
+        linked(&one(&two, "Mary Ann D.", "")),
+        Some((5, MatchedBy::FuzzyName))
+    );
+    assert_eq!(one(&two, "Mary Jo D.", "").employee_id, None);
     // A given name or a surname alone: the one candidate, for review.
     for name in ["Petra", "SCHMIDT"] {
         let r = one(&staff, name, "");
