@@ -29,6 +29,18 @@ fn linked(r: &MatchResult) -> Option<(i64, MatchedBy)> {
     Some((r.employee_id?.0, r.matched_by?))
 }
 
+/// Each typed name links, on its name alone, to the employee given.
+fn each_links(staff: &[EmployeeRecord], cases: &[(&str, i64)]) {
+    for &(typed, want) in cases {
+        let r = one(staff, typed, "");
+        assert_eq!(
+            linked(&r),
+            Some((want, MatchedBy::FuzzyName)),
+            "{typed}: {r:?}"
+        );
+    }
+}
+
 #[test]
 fn a_personal_mailbox_that_spells_the_name_is_name_evidence() {
     let staff = [
@@ -143,14 +155,7 @@ fn typos_in_both_parts_link_but_real_names_are_not_typos() {
         emp(2, "Juan Walker", "juan.walker@pw.com"),
         emp(3, "Sergio Garcia Ibarra", "sergio.garcia@pw.com"),
     ];
-    for (pf, want) in [("Rxhul Chopraa", 1), ("Juna Waoker", 2)] {
-        let r = one(&staff, pf, "");
-        assert_eq!(
-            linked(&r),
-            Some((want, MatchedBy::FuzzyName)),
-            "{pf}: {r:?}"
-        );
-    }
+    each_links(&staff, &[("Rxhul Chopraa", 1), ("Juna Waoker", 2)]);
     // With one of two surnames besides, three deviations: for review only.
     let r = one(&staff, "Sregio Garcai", "");
     assert_eq!(r.employee_id, None, "{r:?}");
@@ -382,18 +387,14 @@ fn spanish_short_forms_and_other_spellings_of_a_given_name_link() {
         emp(4, "José González", "jose.gonzalez@pw.com"),
         emp(5, "Joseph Gonzalez", "joseph.gonzalez@pw.com"),
     ];
-    for (typed, want) in [
-        ("Chuy Morales", 1),
-        ("Geoffrey Barker", 2),
-        ("Yusuf Saleh", 3),
-    ] {
-        let r = one(&staff, typed, "");
-        assert_eq!(
-            linked(&r),
-            Some((want, MatchedBy::FuzzyName)),
-            "{typed}: {r:?}"
-        );
-    }
+    each_links(
+        &staff,
+        &[
+            ("Chuy Morales", 1),
+            ("Geoffrey Barker", 2),
+            ("Yusuf Saleh", 3),
+        ],
+    );
     // `Joe` is short for José and for Joseph: a tie, left to a person.
     let r = one(&staff, "Joe Gonzalez", "");
     assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
@@ -434,20 +435,16 @@ fn common_short_forms_in_several_languages_link_and_shared_ones_tie() {
         emp(7, "Tomasz Król", "tomasz.krol@pw.com"),
         emp(8, "Thomas Król", "thomas.krol@pw.com"),
     ];
-    for (typed, want) in [
-        ("Tom Wilson", 1),
-        ("Kasia Nowak", 2),
-        ("Whitfield, Sandy", 3),
-        ("Venky Kumar", 4),
-        ("Tomek Król", 7),
-    ] {
-        let r = one(&staff, typed, "");
-        assert_eq!(
-            linked(&r),
-            Some((want, MatchedBy::FuzzyName)),
-            "{typed}: {r:?}"
-        );
-    }
+    each_links(
+        &staff,
+        &[
+            ("Tom Wilson", 1),
+            ("Kasia Nowak", 2),
+            ("Whitfield, Sandy", 3),
+            ("Venky Kumar", 4),
+            ("Tomek Król", 7),
+        ],
+    );
     // `Tom` is short for Tomasz and for Thomas.
     let r = one(&staff, "Tom Król", "");
     assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
