@@ -34,8 +34,6 @@ pub enum Agree {
     Prefix,
     Initial,
     Typo,
-    /// Two slips that leave the sound (`Phatma`, `Taielor`): see [`sounds_alike`].
-    Sound,
 }
 
 impl Agree {
@@ -43,7 +41,7 @@ impl Agree {
         match self {
             Agree::Exact => 1.0,
             Agree::Nickname => 0.94,
-            Agree::Typo | Agree::Sound => 0.95,
+            Agree::Typo => 0.95,
             // `Chris` for Christopher or Christina; `J.` for anyone: evidence
             // for a review, below any sensible acceptance threshold.
             Agree::Prefix => 0.88,
@@ -120,7 +118,6 @@ impl fmt::Display for Detail {
             Agree::Prefix => "shortened",
             Agree::Initial => "initial",
             Agree::Typo => "one typo",
-            Agree::Sound => "spelled as it sounds",
         };
         write!(
             f,
@@ -248,7 +245,7 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
             let Some((family, family_w)) = agree_family(&pt[pf], &et[ef], vocab) else {
                 continue;
             };
-            if matches!(family, Agree::Typo | Agree::Sound) && !same_particles(p, pf, e, ef) {
+            if family == Agree::Typo && !same_particles(p, pf, e, ef) {
                 continue;
             }
             // `VanDerBerg William`: the particles say which part is the surname.
@@ -366,66 +363,14 @@ fn agree_given(p: &str, e: &str, vocab: &Vocab) -> Option<Agree> {
     if short.len() >= 3 && long.starts_with(short) {
         return Some(Agree::Prefix);
     }
-    if vocab.given.contains(p) {
-        return None;
-    }
-    slip(p, e)
+    (typo(p, e) && !vocab.given.contains(p)).then_some(Agree::Typo)
 }
 
 fn agree_family(p: &str, e: &str, vocab: &Vocab) -> Option<(Agree, f64)> {
     if p == e {
         return Some((Agree::Exact, 1.0));
     }
-    if vocab.family.contains(p) {
-        return None;
-    }
-    slip(p, e).map(|a| (a, TYPO_FAMILY))
-}
-
-/// A misspelling of `e`, when `p` is no name anyone here has (checked by
-/// the caller: a real name is never read as a slip of another).
-fn slip(p: &str, e: &str) -> Option<Agree> {
-    if typo(p, e) {
-        Some(Agree::Typo)
-    } else if sounds_alike(p, e) {
-        Some(Agree::Sound)
-    } else {
-        None
-    }
-}
-
-/// Spelled differently, written the same by ear: `ph` for `f`, `ee` or
-/// `ie` for `i`, `y` for `i`, `z` for `s`, `th` for `t`, `ck` for `k`, a
-/// letter doubled or not (`Phatma` for Fatma, `Taielor` for Taylor,
-/// `Leticeea` for Leticia). Only these spellings of one sound, not a
-/// consonant skeleton: `Mendza` is not Méndez, nor `Tina` Tuan.
-pub fn sounds_alike(a: &str, b: &str) -> bool {
-    a != b && a.len().min(b.len()) >= 4 && by_ear(a) == by_ear(b)
-}
-
-fn by_ear(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out: Vec<u8> = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let pair = b.get(i..i + 2);
-        let (sound, used) = match pair {
-            Some(b"ph") => (b'f', 2),
-            Some(b"ck") => (b'k', 2),
-            Some(b"th") => (b't', 2),
-            Some(b"ee") | Some(b"ie") | Some(b"ey") => (b'i', 2),
-            _ => match b[i] {
-                b'y' => (b'i', 1),
-                b'z' => (b's', 1),
-                c => (c, 1),
-            },
-        };
-        if out.last() != Some(&sound) {
-            out.push(sound);
-        }
-        i += used;
-    }
-    out
+    (typo(p, e) && !vocab.family.contains(p)).then_some((Agree::Typo, TYPO_FAMILY))
 }
 
 /// Compare what is left after the given and family names: they agree when
@@ -883,35 +828,6 @@ mod tests {
         assert!(nickname("chris", "christina") && nickname("chris", "christopher"));
         assert!(!nickname("john", "john"));
         assert!(!nickname("bill", "robert"));
-    }
-
-    #[test]
-    fn spellings_of_one_sound_but_not_a_consonant_skeleton() {
-        for (a, b) in [
-            ("phatma", "fatma"),
-            ("taielor", "taylor"),
-            ("leticeea", "leticia"),
-            ("zophia", "zofia"),
-        ] {
-            assert!(sounds_alike(a, b), "{a} {b}");
-            assert!(
-                s(&format!("{a} Smith"), &format!("{b} Smith")).is_some(),
-                "{a}"
-            );
-        }
-        for (a, b) in [
-            ("mendza", "mendez"),
-            ("tina", "tuan"),
-            ("jesse", "jose"),
-            ("luci", "luis"),
-        ] {
-            assert!(!sounds_alike(a, b), "{a} {b}");
-        }
-        // A real name is never another's spelling: Sigrid works here.
-        assert_eq!(
-            s_with("Sigreed Larsen", "Sigrid Larsen", &["Sigreed Olsen"]),
-            None
-        );
     }
 
     #[test]
