@@ -16,7 +16,7 @@
 //! | C | phonetic code | exact | given-name typos |
 //! | D | first letter | exact | initials, short forms, unknown nicknames |
 //! | G | phonetic code | phonetic code | a typo in each (`Jonh Smiht`) |
-//! | J | itself or less any one letter | first 3, last 3, or first 2 + last 2 letters | a typo in each that changes a sound (`Rxhul Chopraa`, `Juna Waoker`) |
+//! | J, K, L | itself or less any one letter | first 3 (J), last 3 (K), or first 2 + last 2 letters (L) | a typo in each that changes a sound (`Rxhul Chopraa`, `Juna Waoker`) |
 //! | H | name or its formal names | first 2 + last 2 letters | an edit mid-way in a short surname (`Evqns`, `Evns`) |
 //! | I | first 2 + last 2 letters | exact | an edit mid-way in a given name (`Rahcel`) |
 //! | X | whole name run together | | `johndoe`, mononyms |
@@ -28,7 +28,8 @@
 //! particles (`William Berg`) still meets the split form's (given, last) keys.
 //!
 //! Each key pairs two name parts, so no block is "everyone called John";
-//! a block is at most the people sharing a surname and an initial. A block
+//! a block is at most the people sharing a surname and an initial, or
+//! (J, K, L) a given name within one letter and a surname's ends. A block
 //! larger than `max_block` (a workforce of identical names) is not scored;
 //! the users who hit one are reported ambiguous, never linked on the rest.
 

@@ -430,8 +430,8 @@ fn common_short_forms_in_several_languages_link_and_shared_ones_tie() {
         emp(2, "Katarzyna Nowak", "katarzyna.nowak@pw.com"),
         emp(3, "Sandra Whitfield", "sandra.whitfield@pw.com"),
         emp(4, "Venkatesh Kumar", "venkatesh.kumar@pw.com"),
-        emp(5, "María Garcia Sánchez", "maria.garcia@pw.com"),
-        emp(6, "Mary Sánchez", "mary.sanchez@pw.com"),
+        emp(5, "Rajesh Patel", "rajesh.patel@pw.com"),
+        emp(6, "Rajiv Patel", "rajiv.patel@pw.com"),
         emp(7, "Tomasz Król", "tomasz.krol@pw.com"),
         emp(8, "Thomas Król", "thomas.krol@pw.com"),
     ];
@@ -448,14 +448,10 @@ fn common_short_forms_in_several_languages_link_and_shared_ones_tie() {
     // `Tom` is short for Tomasz and for Thomas.
     let r = one(&staff, "Tom Król", "");
     assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
-    // `Mary` may be María, whose two surnames it gives: not Mary Sánchez
-    // on one surname alone.
-    let r = one(&staff, "Mary Garcia Sánchez", "");
+    // `Raj` is listed for Rajesh, and starts Rajiv: either, a tie.
+    let r = one(&staff, "Raj Patel", "");
     assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
-    assert!(
-        r.candidates.iter().any(|c| c.employee_id == EmployeeId(5)),
-        "{r:?}"
-    );
+    assert_eq!(r.candidates.len(), 2, "{r:?}");
 }
 
 #[test]
