@@ -96,6 +96,13 @@ async fn one_held_run_is_rejected_and_another_approved_and_applied() {
     assert_eq!(run["trigger"], "approval");
     b.reload().await;
     assert_eq!(b.text("#run-status").await, "succeeded");
+    let approval = b.text("#approval-of").await;
+    assert!(
+        approval.contains(&format!(
+            "applies held run {again}, approved by {ADMIN_NAME}"
+        )),
+        "{approval}"
+    );
     let users = w.auth0.users().await;
     let blocked: BTreeSet<&str> = users
         .iter()

@@ -379,6 +379,11 @@ async fn held_mass_deactivation_is_applied_after_approval_and_records_the_approv
     let applied = c.wait_run(approval, RUN_LIMIT).await;
     assert_eq!(applied["status"], "succeeded", "{applied:#}");
     assert_eq!(applied["trigger"], "approval");
+    assert_eq!(
+        applied["summary"]["approval"],
+        json!({"held_run_id": held, "approved_by": ADMIN_NAME}),
+        "the approval run says which run it applies and who approved it"
+    );
     assert_eq!(applied["actions_succeeded"], 30);
     assert!(applied["actions"]
         .as_array()

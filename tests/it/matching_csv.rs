@@ -51,6 +51,38 @@ fn csv_output_one_row_per_user() {
     );
 }
 
+/// The CSV is opened in spreadsheets: a PodFactory id that one would run as
+/// a formula is written inert (a leading `'`); JSON keeps the id as it is.
+#[test]
+fn ids_a_spreadsheet_would_run_are_written_inert() {
+    let p = "id,name,email,user_role
+\"=HYPERLINK(\"\"http://x\"\")\",John Doe,,
++1+1,Jane Green,,
+@SUM(A1),Nobody Known,,
+-2+3,Nobody Else,,
+-5,Maria Lopez,,
+";
+    let out = run(EMPLOYEES, p, OutputFormat::Csv).unwrap();
+    let ids: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplitn(5, ',').last().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "\"'=HYPERLINK(\"\"http://x\"\")\"",
+            "'+1+1",
+            "'@SUM(A1)",
+            "'-2+3",
+            "-5"
+        ]
+    );
+    let json = run(EMPLOYEES, p, OutputFormat::Json).unwrap();
+    let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(first["podfactory_id"], "=HYPERLINK(\"http://x\")");
+}
+
 #[test]
 fn json_lines_carry_candidates() {
     let out = run(EMPLOYEES, PODFACTORY, OutputFormat::Json).unwrap();

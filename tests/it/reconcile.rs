@@ -15,6 +15,7 @@ on_every_backend!(
     older_runs_lose_their_plan_but_held_and_rejected_plans_stay,
     runs_that_plan_the_same_share_one_stored_plan,
     an_approval_that_replans_a_rejected_plan_is_rejected,
+    an_approval_that_loses_a_race_to_a_rejection_starts_nothing,
     emptied_employees_table_is_refused,
     collapsed_employees_table_is_refused,
     unmanaged_accounts_are_untouched,
@@ -504,10 +505,87 @@ async fn an_approval_that_replans_a_rejected_plan_is_rejected(db: Db) {
             .all(|u| u["blocked"] != json!(true)),
         "nothing blocked"
     );
-    // A dry run says so too, not that the run would be held.
+    // A dry run says so too, in a field of its own beside the guard's reason.
     let dry = dry_run(ctx).await;
-    let would = dry.would_hold.unwrap_or_default();
+    let would = dry.would_reject.unwrap_or_default();
     assert!(would.contains("the same plan as"), "{would}");
+    assert!(dry
+        .would_hold
+        .is_some_and(|h| !h.contains("the same plan as")));
+}
+
+/// Approve and reject at once: both found the run held, the rejection was
+/// recorded first. The approval is refused as it starts (the API's 409, not
+/// a 202 for a run that then applies nothing of what was approved), and no
+/// run is opened for it.
+async fn an_approval_that_loses_a_race_to_a_rejection_starts_nothing(db: Db) {
+    let MassDeactivation { api, ctx, .. } = &mass_deactivation(db, |_| {}).await;
+    let held = run(ctx).await;
+    assert_eq!(held.status, RunStatus::Held, "{held:?}");
+    let opts = rosterd::held::approval(&ctx.store, held.run_id, "bob")
+        .await
+        .unwrap();
+    rosterd::held::reject(&ctx.store, held.run_id, "alice", None)
+        .await
+        .unwrap();
+    let runs_before = ctx
+        .store
+        .list_runs_page(None, None, None, 100)
+        .await
+        .unwrap()
+        .len();
+    match rosterd::run::run_once(ctx, opts).await {
+        Err(e @ rosterd::run::RunError::Decided { .. }) => {
+            let message = e.to_string();
+            assert!(
+                message.contains(&format!("run {} is rejected", held.run_id)),
+                "{message}"
+            );
+        }
+        other => panic!("the approval should lose: {other:?}"),
+    }
+    let runs = ctx
+        .store
+        .list_runs_page(None, None, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), runs_before, "no run opened");
+    let decided = ctx.store.get_run(held.run_id).await.unwrap().unwrap();
+    assert_eq!(decided.status, RunStatus::Rejected);
+    assert_eq!(decided.approved_by.as_deref(), Some("alice"));
+    assert!(api
+        .users()
+        .await
+        .iter()
+        .all(|u| u["blocked"] != json!(true)));
+
+    // A later approval of another held run applies it, and its report says
+    // which run it applies and who approved it.
+    exec(
+        &ctx.store,
+        "UPDATE employees SET is_active = TRUE WHERE id = 1",
+    )
+    .await;
+    let other = run(ctx).await;
+    assert_eq!(other.status, RunStatus::Held, "{other:?}");
+    let opts = rosterd::held::approval(&ctx.store, other.run_id, "bob")
+        .await
+        .unwrap();
+    let r = rosterd::run::run_once(ctx, opts).await.unwrap();
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
+    let approval = r.approval.as_ref().expect("an approval run names its approval");
+    assert_eq!(
+        (approval.held_run_id, approval.approved_by.as_str()),
+        (other.run_id, "bob")
+    );
+    let text = rosterd::report::human(&r);
+    assert!(
+        text.contains(&format!(
+            "approval:  applies held run {}, approved by bob",
+            other.run_id
+        )),
+        "{text}"
+    );
 }
 
 async fn older_runs_lose_their_plan_but_held_and_rejected_plans_stay(db: Db) {

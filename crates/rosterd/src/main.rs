@@ -256,12 +256,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let ctx = Context::new(settings).await?;
             let actor = cli_actor();
             let opts = rosterd::held::approval(&ctx.store, run, &actor).await?;
-            tracing::warn!(actor = %actor, held_run = run, "held run approved");
-            if matches!(output, Output::Text) {
-                println!("run {run} approved by {actor}; running it now (its plan is applied if nothing changed since it was held)");
+            let code = cli_run(&ctx, opts, output).await?;
+            // The approval is recorded as the run opens: one lost to a
+            // decision made meanwhile, or to a run in progress, is no approval.
+            if code != ExitCode::from(EXIT_LOCKED) {
+                tracing::warn!(actor = %actor, held_run = run, "held run approved");
+                audit(&ctx, &actor, "approve_run", &run.to_string()).await;
             }
-            audit(&ctx, &actor, "approve_run", &run.to_string()).await;
-            cli_run(&ctx, opts, output).await
+            Ok(code)
         }
         Command::Rollback {
             since,

@@ -199,7 +199,7 @@ pub fn write_results(
             ])?;
             for r in results {
                 w.write_record([
-                    r.podfactory_id.as_str(),
+                    &*inert_in_a_spreadsheet(&r.podfactory_id),
                     &r.employee_id.map(|e| e.to_string()).unwrap_or_default(),
                     r.status.as_str(),
                     r.matched_by.map_or("", |b| b.as_str()),
@@ -229,6 +229,22 @@ pub fn write_results(
         }
     }
     Ok(())
+}
+
+/// A cell a spreadsheet would run as a formula (`=HYPERLINK(…)`, `+1+1`,
+/// `@SUM(…)`, `-2+3`) with a leading `'`, which spreadsheets read as "text"
+/// and do not show: a PodFactory id is the vendor's data, and this file is
+/// opened by people. A plain number (`-5`) is left as it is.
+fn inert_in_a_spreadsheet(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'@' | b'\t' | b'\r') => true,
+        Some(b'-') => cell[1..].parse::<f64>().is_err(),
+        _ => false,
+    };
+    match risky {
+        true => format!("'{cell}").into(),
+        false => cell.into(),
+    }
 }
 
 /// A CSV input error: file, line and (when one is to blame) column.

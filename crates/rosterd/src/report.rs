@@ -146,8 +146,14 @@ pub fn human(r: &RunReport) -> String {
         };
         let _ = writeln!(out, "  {what} {h}");
     }
-    // An approval that could not be used as given says why (re-planned,
-    // decided by someone else meanwhile).
+    if let Some(a) = &r.approval {
+        let _ = writeln!(
+            out,
+            "  approval:  applies held run {}, approved by {}",
+            a.held_run_id, a.approved_by
+        );
+    }
+    // An approval that could not be used as given says why (re-planned).
     if let Some(note) = &r.approval_note {
         let _ = writeln!(out, "  approval:  {note}");
     }
@@ -159,12 +165,17 @@ pub fn human(r: &RunReport) -> String {
              to refuse it: rosterd reject {id} --reason TEXT   (or POST /api/v1/runs/{id}/reject)"
         );
     }
-    if let Some(h) = &r.would_hold {
-        let verb = match h.starts_with(crate::run::SAME_AS_REJECTED.0) {
-            true => "reject",
-            false => "hold",
-        };
-        let _ = writeln!(out, "  enforce mode would {verb} this run: {h}");
+    match (&r.would_reject, &r.would_hold) {
+        (Some(rejected), Some(h)) => {
+            let _ = writeln!(
+                out,
+                "  enforce mode would reject this run: {rejected} (the guard: {h})"
+            );
+        }
+        (_, Some(h)) => {
+            let _ = writeln!(out, "  enforce mode would hold this run: {h}");
+        }
+        _ => {}
     }
     if let Some(e) = &r.error {
         let _ = writeln!(out, "  error: {e}");
@@ -264,10 +275,12 @@ mod tests {
             failures: Vec::new(),
             held_reason: None,
             would_hold: None,
+            would_reject: None,
             error: Some("2 of 9 actions failed".into()),
             podfactory: None,
             podfactory_error: None,
             scheduled: Vec::new(),
+            approval: None,
             approval_note: None,
             failed_stage: None,
             quarantined: false,
@@ -336,16 +349,18 @@ mod tests {
         );
         // A dry run of that plan: the enforce run would reject it.
         let mut r = report(RunStatus::Succeeded);
-        r.would_hold = Some(format!(
-            "{}run 5 (the guard: blocks 30)",
-            crate::run::SAME_AS_REJECTED.0
-        ));
+        r.would_reject = Some(format!("{}run 5", crate::run::SAME_AS_REJECTED.0));
+        r.would_hold = Some("plan blocks 30 accounts".into());
         let text = human(&r);
         assert!(
             text.contains("enforce mode would reject this run: rejected: the same plan as run 5"),
             "{text}"
         );
-        r.would_hold = Some("plan blocks 30 accounts".into());
+        assert!(
+            text.contains("(the guard: plan blocks 30 accounts)"),
+            "{text}"
+        );
+        r.would_reject = None;
         let text = human(&r);
         assert!(
             text.contains("enforce mode would hold this run: plan blocks 30"),

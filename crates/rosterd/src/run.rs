@@ -263,6 +263,13 @@ pub struct Approval {
     pub approved_by: String,
 }
 
+/// The held run an approval run applies, and who approved it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalOf {
+    pub held_run_id: i64,
+    pub approved_by: String,
+}
+
 /// What a run did, for people (the CLI summary) and machines (`--output json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -285,6 +292,10 @@ pub struct RunReport {
     /// Observe mode or a dry run: why the guard would have held this plan
     /// (such a run applies nothing, so it is never held).
     pub would_hold: Option<String>,
+    /// Observe mode or a dry run of a plan an admin rejected: the rejection
+    /// an enforce run would cite instead of holding it (`would_hold` says
+    /// why the guard stops it).
+    pub would_reject: Option<String>,
     pub error: Option<String>,
     /// PodFactory matching, when a source is configured.
     pub podfactory: Option<crate::podfactory::Summary>,
@@ -294,6 +305,9 @@ pub struct RunReport {
     /// Leavers whose last day has not ended yet, soonest first: their
     /// blocks, and when (the daemon starts a run then).
     pub scheduled: Vec<ScheduledReport>,
+    /// An approval run: the held run it applies and who approved it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalOf>,
     /// Set when an approval could not be used as given.
     pub approval_note: Option<String>,
     /// Where a failed run stopped.
@@ -371,6 +385,10 @@ pub enum RunError {
     AlreadyRunning(Option<RunningRun>),
     #[error("rosterd is shutting down")]
     ShuttingDown,
+    /// An approval lost to a decision made meanwhile (another approval or a
+    /// rejection): no run starts.
+    #[error("run {id} is {status}, not a held run awaiting a decision: decided meanwhile")]
+    Decided { id: i64, status: String },
     /// Starting the run panicked (logged where it happened).
     #[error("the run panicked while starting")]
     StartPanicked,
@@ -480,6 +498,22 @@ async fn open_run(
         ),
         Err(live) => return Err(RunError::AlreadyRunning(Some(live))),
     }
+    // An approval is recorded before its run opens, once (the update is
+    // conditional on the run still being held): of two concurrent decisions
+    // the loser is told so and starts nothing.
+    if let Some(a) = &opts.approval {
+        let id = a.held_run_id;
+        let decision = crate::store::HeldDecision::Approved;
+        if !ctx
+            .store
+            .decide_held_run(id, decision, &a.approved_by, Utc::now())
+            .await?
+        {
+            let status = ctx.store.get_run(id).await?;
+            let status = status.map_or_else(|| "gone".to_string(), |r| r.status.to_string());
+            return Err(RunError::Decided { id, status });
+        }
+    }
     // The database's clock, as for heartbeats: replicas' runs compare.
     let now = ctx.store.db_now().await?;
     let id = ctx
@@ -554,10 +588,15 @@ async fn locked_run(
             failures: Vec::new(),
             held_reason: None,
             would_hold: None,
+            would_reject: None,
             error: None,
             podfactory: None,
             podfactory_error: None,
             scheduled: Vec::new(),
+            approval: opts.approval.as_ref().map(|a| ApprovalOf {
+                held_run_id: a.held_run_id,
+                approved_by: a.approved_by.clone(),
+            }),
             approval_note: None,
             failed_stage: None,
             quarantined: false,
@@ -965,43 +1004,32 @@ async fn execute(
         }
     }
 
-    // Guard. An approval is recorded first, once, whatever the plan now is:
-    // the held run becomes `approved` (a concurrent rejection or approval
-    // wins instead, and this run is guarded like any other). The approved
-    // plan then passes if nothing changed since it was held; otherwise the
-    // fresh plan faces the guard like any other.
+    // Guard. An approval was recorded when this run opened (`open_run`):
+    // the approved plan passes if nothing changed since it was held;
+    // otherwise the fresh plan faces the guard like any other.
     let mut held = guard::check_plan(plan, &guard_policy);
     if let Some(approval) = &opts.approval {
         let id = approval.held_run_id;
         let decision = crate::store::HeldDecision::Approved;
-        if !store
-            .decide_held_run(id, decision, &approval.approved_by, Utc::now())
-            .await?
+        if let Err(e) = crate::held::decide_same_plan(
+            store,
+            id,
+            &approval.actions,
+            decision,
+            &approval.approved_by,
+        )
+        .await
         {
+            // The approval stands; those runs stay held for a person.
+            tracing::warn!(held_run = id, error = %e, "could not approve the held runs with the same plan");
+        }
+        if held.is_some() && plan::same_actions(&approval.actions, &plan.actions) {
+            tracing::warn!(held_run = id, by = %approval.approved_by, "applying an approved held plan");
+            held = None;
+        } else if held.is_some() {
             report.approval_note = Some(format!(
-                "run {id} was decided by someone else meanwhile; planned like any other run"
+                "the plan changed since run {id} was held; re-planned"
             ));
-        } else {
-            if let Err(e) = crate::held::decide_same_plan(
-                store,
-                id,
-                &approval.actions,
-                decision,
-                &approval.approved_by,
-            )
-            .await
-            {
-                // The approval stands; those runs stay held for a person.
-                tracing::warn!(held_run = id, error = %e, "could not approve the held runs with the same plan");
-            }
-            if held.is_some() && plan::same_actions(&approval.actions, &plan.actions) {
-                tracing::warn!(held_run = id, by = %approval.approved_by, "applying an approved held plan");
-                held = None;
-            } else if held.is_some() {
-                report.approval_note = Some(format!(
-                    "the plan changed since run {id} was held; re-planned"
-                ));
-            }
         }
     }
     // A run that can apply nothing (observe mode, a dry run, enforcement
@@ -1016,11 +1044,8 @@ async fn execute(
         rejected = same_as_rejected(store, plan).await?;
     }
     if s.mode == Mode::Observe || opts.dry_run || report.paused.is_some() {
-        let rejected = rejected.take();
-        report.would_hold = held.take().map(|reason| match rejected {
-            Some(rejected) => format!("{rejected} (the guard: {reason})"),
-            None => reason.to_string(),
-        });
+        report.would_reject = rejected.take();
+        report.would_hold = held.take().map(|reason| reason.to_string());
     }
     let apply =
         !opts.dry_run && s.mode == Mode::Enforce && held.is_none() && report.paused.is_none();

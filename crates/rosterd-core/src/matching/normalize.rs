@@ -507,14 +507,31 @@ pub fn mailbox_name(email: &Email) -> Option<(String, String)> {
 }
 
 /// Lowercase tokens of a department, role code or PodFactory role reduced
-/// to station stems, so `Picking`, `PICKER` and `Picker` agree.
+/// to station stems, so `Picking`, `PICKER` and `Picker` agree. A station
+/// named to be denied (`not shipping`, `non-pick`, `ex-packer`, `former
+/// shipper`, `pre-press`) is none.
 pub fn hint_stems(texts: &[&str]) -> Vec<&'static str> {
+    const DENIED_BY: [&str; 10] = [
+        "not",
+        "non",
+        "no",
+        "ex",
+        "former",
+        "formerly",
+        "previously",
+        "pre",
+        "without",
+        "except",
+    ];
     let mut stems = Vec::new();
     for text in texts {
         let (folded, _) = fold(text);
         let tokens: Vec<&str> = tokenize_raw(&folded).collect();
         for (i, t) in tokens.iter().enumerate() {
             let next = tokens.get(i + 1).copied().unwrap_or("");
+            if i > 0 && DENIED_BY.contains(&tokens[i - 1]) {
+                continue;
+            }
             if let Some(stem) = station_stem(t, next) {
                 if !stems.contains(&stem) {
                     stems.push(stem);
@@ -525,8 +542,11 @@ pub fn hint_stems(texts: &[&str]) -> Vec<&'static str> {
     stems
 }
 
+/// The station a token names: a word starting with a stem of four letters
+/// or more (`picking`, `shipper`), or a short code as it is, maybe numbered
+/// (`hp`, `shp2`, `inv`: `invoice` is no inventory, `hpe` no press).
 fn station_stem(token: &str, next: &str) -> Option<&'static str> {
-    const STEMS: [(&str, &str); 18] = [
+    const STEMS: [(&str, &str); 19] = [
         ("pick", "pick"),
         ("pack", "pack"),
         ("ship", "ship"),
@@ -539,6 +559,7 @@ fn station_stem(token: &str, next: &str) -> Option<&'static str> {
         ("inspect", "quality"),
         ("maint", "maint"),
         ("inv", "inventory"),
+        ("invent", "inventory"),
         ("recv", "receive"),
         ("receiv", "receive"),
         ("cs", "service"),
@@ -549,10 +570,14 @@ fn station_stem(token: &str, next: &str) -> Option<&'static str> {
     if token == "heat" && next.starts_with("press") {
         return Some("press");
     }
+    let code = token.trim_end_matches(|c: char| c.is_ascii_digit());
     STEMS
         .iter()
-        .find(|(prefix, _)| token.starts_with(prefix) && (prefix.len() > 2 || token == *prefix))
-        .map(|(_, stem)| *stem)
+        .find(|(stem, _)| match stem.len() > 3 {
+            true => token.starts_with(stem),
+            false => code == *stem,
+        })
+        .map(|(_, station)| *station)
 }
 
 #[cfg(test)]
@@ -751,6 +776,23 @@ mod tests {
         assert_eq!(hint_stems(&["HP"]), vec!["press"]);
         assert_eq!(hint_stems(&["Shipping"]), hint_stems(&["shipper"]));
         assert!(hint_stems(&["Office", "OFFICE_ADMIN"]).is_empty());
+        // Short codes as they are, maybe numbered; no word that merely
+        // starts with one.
+        assert_eq!(hint_stems(&["INV"]), vec!["inventory"]);
+        assert_eq!(hint_stems(&["Inventory"]), vec!["inventory"]);
+        assert_eq!(hint_stems(&["SHP2"]), vec!["ship"]);
+        assert!(hint_stems(&["Invoicing", "HPE support", "CSR"]).is_empty());
+        // A station denied is none.
+        for denied in [
+            "not shipping",
+            "Non-Pick",
+            "ex-packer",
+            "former shipper",
+            "Pre-Press",
+        ] {
+            assert!(hint_stems(&[denied]).is_empty(), "{denied}");
+        }
+        assert_eq!(hint_stems(&["packer, not shipping"]), vec!["pack"]);
     }
 
     #[test]

@@ -357,6 +357,7 @@ fn start_error(e: RunError) -> ApiError {
             "shutting_down",
             "rosterd is shutting down",
         ),
+        RunError::Decided { .. } => ApiError::conflict("not_held", e.to_string()),
         other => internal(other),
     }
 }

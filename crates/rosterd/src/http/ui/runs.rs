@@ -198,6 +198,17 @@ fn was_held(r: &RunRecord) -> bool {
     r.held_reason.is_some()
 }
 
+/// An approval run's held run, approver and note, from its summary.
+fn approval_of(r: &RunRecord) -> Option<(i64, String, Option<String>)> {
+    let summary: serde_json::Value = serde_json::from_str(r.summary.as_deref()?).ok()?;
+    let a = &summary["approval"];
+    Some((
+        a["held_run_id"].as_i64()?,
+        a["approved_by"].as_str()?.to_string(),
+        summary["approval_note"].as_str().map(str::to_string),
+    ))
+}
+
 fn render_run(
     viewer: &Viewer,
     r: &RunRecord,
@@ -227,6 +238,11 @@ fn render_run(
                 @if let (Some(by), Some(at)) = (&r.approved_by, r.approved_at) {
                     dt { @if r.status == RunStatus::Rejected { "Rejected by" } @else { "Approved by" } }
                     dd { (by) ", " (when(at)) }
+                }
+                @if let Some((held, by, note)) = approval_of(r) {
+                    dt { "Approval" }
+                    dd #approval-of { "applies held run " a href={ "/ui/runs/" (held) } { (held) } ", approved by " (by)
+                        @if let Some(note) = note { "; " (note) } }
                 }
             }
         }
@@ -453,6 +469,7 @@ fn start_failure(e: &RunError) -> String {
             "A run is in progress; try again when it has finished.".into()
         }
         RunError::ShuttingDown => "rosterd is shutting down.".into(),
+        RunError::Decided { .. } => format!("{e}."),
         other => {
             tracing::error!(error = %crate::telemetry::error_chain(other), "console: run did not start");
             "The run did not start; the rosterd log says why.".into()
