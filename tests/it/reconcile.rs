@@ -573,7 +573,10 @@ async fn an_approval_that_loses_a_race_to_a_rejection_starts_nothing(db: Db) {
         .unwrap();
     let r = rosterd::run::run_once(ctx, opts).await.unwrap();
     assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
-    let approval = r.approval.as_ref().expect("an approval run names its approval");
+    let approval = r
+        .approval
+        .as_ref()
+        .expect("an approval run names its approval");
     assert_eq!(
         (approval.held_run_id, approval.approved_by.as_str()),
         (other.run_id, "bob")

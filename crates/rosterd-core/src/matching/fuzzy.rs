@@ -359,6 +359,10 @@ fn agree_given(p: &str, e: &str, vocab: &Vocab) -> Option<Agree> {
     if nickname(p, e) {
         return Some(Agree::Nickname);
     }
+    // Neither a slip nor a short form (`Paul` does not start `Paula`).
+    if gendered_pair(p, e) {
+        return None;
+    }
     let (short, long) = if p.len() < e.len() { (p, e) } else { (e, p) };
     if short.len() >= 3 && long.starts_with(short) {
         // A known short form starting a name it is not listed for may
@@ -372,6 +376,93 @@ fn agree_given(p: &str, e: &str, vocab: &Vocab) -> Option<Agree> {
         });
     }
     (typo(p, e) && !vocab.given.contains(p)).then_some(Agree::Typo)
+}
+
+/// Two given names that are one name's masculine and feminine forms
+/// (`Mario`/`Maria`, `Daniel`/`Daniela`, `Louis`/`Louise`): one letter
+/// apart, yet two people, and a roster may well have only one of them.
+/// Only names known to pair: `Donno` is a slip for Donna, not a man's name.
+fn gendered_pair(a: &str, b: &str) -> bool {
+    // Masculine names in `o` whose feminine form ends in `a`.
+    const IN_O: [&str; 26] = [
+        "adriano",
+        "alberto",
+        "alejandro",
+        "antonio",
+        "aurelio",
+        "bruno",
+        "carlo",
+        "claudio",
+        "eduardo",
+        "emilio",
+        "fabio",
+        "fernando",
+        "francisco",
+        "julio",
+        "lucio",
+        "luciano",
+        "marcelo",
+        "mario",
+        "mariano",
+        "octavio",
+        "paolo",
+        "patricio",
+        "roberto",
+        "sergio",
+        "silvio",
+        "valerio",
+    ];
+    // Names that take an `a` or an `e` for the feminine form.
+    const TAKE_A_OR_E: [&str; 33] = [
+        "adrian",
+        "albert",
+        "andre",
+        "angel",
+        "carl",
+        "christian",
+        "cristian",
+        "daniel",
+        "denis",
+        "emmanuel",
+        "eric",
+        "erik",
+        "fabian",
+        "gabriel",
+        "ivan",
+        "jan",
+        "joan",
+        "juan",
+        "julian",
+        "justin",
+        "karl",
+        "louis",
+        "luis",
+        "manuel",
+        "marcel",
+        "martin",
+        "michael",
+        "paul",
+        "rafael",
+        "robert",
+        "roman",
+        "samuel",
+        "simon",
+    ];
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    match long.len() - short.len() {
+        0 => {
+            let (masculine, other) = if a.ends_with('o') { (a, b) } else { (b, a) };
+            other.ends_with('a')
+                && masculine[..masculine.len() - 1] == other[..other.len() - 1]
+                && IN_O.contains(&masculine)
+        }
+        1 => {
+            long.starts_with(short)
+                && matches!(long.as_bytes()[short.len()], b'a' | b'e')
+                && TAKE_A_OR_E.contains(&short)
+        }
+        _ => false,
+    }
 }
 
 fn agree_family(p: &str, e: &str, vocab: &Vocab) -> Option<(Agree, f64)> {
@@ -830,6 +921,36 @@ mod tests {
         assert!(nickname("chris", "christina") && nickname("chris", "christopher"));
         assert!(!nickname("john", "john"));
         assert!(!nickname("bill", "robert"));
+    }
+
+    #[test]
+    fn masculine_and_feminine_forms_are_two_names_not_a_typo() {
+        for (a, b) in [
+            ("mario", "maria"),
+            ("antonia", "antonio"),
+            ("julio", "julia"),
+            ("daniel", "daniela"),
+            ("paula", "paul"),
+            ("louis", "louise"),
+            ("eric", "erica"),
+            ("simone", "simon"),
+        ] {
+            assert!(gendered_pair(a, b), "{a}/{b}");
+            assert_eq!(agree_given(a, b, &Vocab::default()), None, "{a}/{b}");
+        }
+        // Slips stay slips: a letter dropped or changed elsewhere, or a
+        // name not known to take the ending.
+        for (a, b) in [
+            ("mraia", "maria"),
+            ("donno", "donna"),
+            ("jessico", "jessica"),
+            ("lind", "linda"),
+            ("grac", "grace"),
+            ("danial", "daniel"),
+        ] {
+            assert!(!gendered_pair(a, b), "{a}/{b}");
+            assert!(agree_given(a, b, &Vocab::default()).is_some(), "{a}/{b}");
+        }
     }
 
     #[test]
