@@ -700,7 +700,13 @@ pub fn by_partial_name(
     let candidates: Vec<(u32, f64, String)> = fits
         .iter()
         .take(settings.max_candidates.max(1))
-        .map(|&i| (i, PARTIAL_SCORE, "part of the name".to_string()))
+        .map(|&i| {
+            let how = match fit.whole.contains(&i) {
+                true => "the whole name",
+                false => "part of the name",
+            };
+            (i, PARTIAL_SCORE, how.to_string())
+        })
         .collect();
     // Not linked: the candidates are for a person to review.
     let review = |confidence: f64, text: String, why: String, evidence_for: Vec<String>| {
@@ -732,6 +738,17 @@ pub fn by_partial_name(
     let (one, told_apart) = match (&fits[..], pointed) {
         ([one], _) => (*one, None),
         (_, Some((one, posterior, counts))) => (one, Some((posterior, counts))),
+        _ if !fit.whole.is_empty() => {
+            let whole: Vec<String> = fit.whole.iter().map(|&i| describe(engine, i)).collect();
+            let others = fits.len() - fit.whole.len();
+            let why = "one name alone, no surname or initial: a candidate to review, never a link";
+            let text = format!(
+                "\"{shown}\" is the whole name of {}, and part of the name of {others} other employee{}; {why}",
+                whole.join(" and "),
+                if others == 1 { "" } else { "s" },
+            );
+            return review(0.0, text, why.into(), Vec::new());
+        }
         _ => {
             let text = format!(
                 "\"{shown}\" is only part of a name, and fits {} employees",

@@ -83,6 +83,8 @@ pub struct Detail {
     /// The one-sided middle is a surname (see [`SURNAME_AS_MIDDLE`]).
     pub middle_is_surname: bool,
     pub compact: bool,
+    /// Both sides one word, the same (`compact` too): a mononym.
+    pub one_word: bool,
     /// Surname-first order recognized by the surname's particles.
     pub surname_first: bool,
 }
@@ -109,6 +111,9 @@ impl Detail {
 
 impl fmt::Display for Detail {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.one_word {
+            return f.write_str("the same one-word name");
+        }
         if self.compact {
             return f.write_str("same letters without separators");
         }
@@ -219,6 +224,7 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
             middle: Middle::Same,
             middle_is_surname: false,
             compact: true,
+            one_word: pt.len() == 1 && et.len() == 1,
             surname_first: false,
         };
         return same.then_some((COMPACT, detail));
@@ -312,6 +318,7 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
                     middle,
                     middle_is_surname,
                     compact: false,
+                    one_word: false,
                     surname_first,
                 };
                 let mut s = given.given_weight() * family_w;

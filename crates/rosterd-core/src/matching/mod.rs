@@ -441,6 +441,9 @@ struct PartialFit {
     /// One word read as a login (`agibson5`): initial and surname, or
     /// given name and initial, written together.
     login: bool,
+    /// Among `exact`, the employees whose whole name the one word is (a
+    /// mononym, `Suresh`), when it is also part of others' names.
+    whole: Vec<u32>,
 }
 
 /// A user's name candidate: employee index, score, how.
@@ -924,7 +927,8 @@ impl<'e, 's> Engine<'e, 's> {
     /// Roberts). `None` for any other user: a mailbox, company or foreign,
     /// is evidence the name alone cannot weigh.
     fn partial_name(&self, n: &NameCase, scored: &[Scored]) -> Option<PartialFit> {
-        if !scored.is_empty()
+        let whole = self.whole_names_shared(n, scored);
+        if (!scored.is_empty() && whole.is_empty())
             || !n.complete
             || n.email_owner.is_some()
             || n.company_mailbox.is_some()
@@ -986,6 +990,7 @@ impl<'e, 's> Engine<'e, 's> {
                 rivals: Vec::new(),
                 alone: false,
                 login: true,
+                whole: Vec::new(),
             });
         }
         let mut rivals: Vec<u32> = self
@@ -1002,7 +1007,45 @@ impl<'e, 's> Engine<'e, 's> {
             rivals,
             alone: initial.is_none(),
             login: false,
+            whole,
         })
+    }
+
+    /// The employees whose whole name is the user's one word (`Suresh`,
+    /// employee "Suresh"), when that word is also part of another
+    /// employee's name (`Suresh Kumar`, who may write his given name
+    /// alone): then the word is decided as part of a name, never linked.
+    /// Empty when no other employee has the word, and the mononym's link
+    /// stands.
+    fn whole_names_shared(&self, n: &NameCase, scored: &[Scored]) -> Vec<u32> {
+        let [form] = &n.forms[..n.display] else {
+            return Vec::new();
+        };
+        let [word] = &form.tokens[..] else {
+            return Vec::new();
+        };
+        let is_whole = |s: &Scored| {
+            !s.from_mailbox
+                && self.prepared[s.emp as usize]
+                    .forms
+                    .iter()
+                    .any(|(e, k)| *k == s.form && e.tokens.len() == 1 && e.tokens[0] == *word)
+        };
+        if scored.is_empty() || !scored.iter().all(is_whole) {
+            return Vec::new();
+        }
+        let mut whole: Vec<u32> = scored.iter().map(|s| s.emp).collect();
+        whole.sort_by_key(|&i| self.employees[i as usize].id);
+        whole.dedup();
+        let shared = self
+            .by_token
+            .get(word.as_str())
+            .is_some_and(|ids| ids.iter().any(|i| !whole.contains(i)));
+        if shared {
+            whole
+        } else {
+            Vec::new()
+        }
     }
 
     /// The employees a one-word login spells (digits after it are gone by

@@ -1099,3 +1099,50 @@ fn claims_as_strong_share_the_chance_among_themselves_only() {
         rs[0]
     );
 }
+
+/// A one-word name that is one employee's whole name (a mononym) links to
+/// them, unless it is also part of another's name: `Suresh` may be Suresh
+/// Kumar writing his given name alone (it linked the mononym at 0.985 and
+/// named no runner-up).
+#[test]
+fn a_mononym_links_unless_the_word_is_part_of_anothers_name() {
+    let alone = [
+        emp(3, "Suresh", "suresh@pw.com"),
+        emp(5, "Mary Jones", "mary.jones@pw.com"),
+    ];
+    let r = one(&alone, "Suresh", "");
+    assert_eq!(linked(&r), Some((3, MatchedBy::FuzzyName)), "{r:?}");
+    assert!(
+        r.explanation.contains("the same one-word name"),
+        "{}",
+        r.explanation
+    );
+
+    let shared = [
+        emp(3, "Suresh", "suresh@pw.com"),
+        emp(4, "Suresh Kumar", "suresh.kumar@pw.com"),
+    ];
+    let r = one(&shared, "SURESH", "");
+    assert_eq!(
+        (r.status, r.employee_id),
+        (MatchStatus::Ambiguous, None),
+        "{r:?}"
+    );
+    assert_eq!(r.confidence, 0.0, "{r:?}");
+    let candidates: Vec<(i64, &str)> = r
+        .candidates
+        .iter()
+        .map(|c| (c.employee_id.0, c.reason.as_str()))
+        .collect();
+    assert_eq!(candidates, [(3, "the whole name"), (4, "part of the name")]);
+    assert!(
+        r.explanation.contains(
+            "is the whole name of employee 3 \"Suresh\", and part of the name of 1 other employee"
+        ),
+        "{}",
+        r.explanation
+    );
+    // A full name is no part of a name.
+    let r = one(&shared, "Suresh Kumar", "");
+    assert_eq!(linked(&r), Some((4, MatchedBy::Name)), "{r:?}");
+}
