@@ -98,9 +98,7 @@ async fn one_held_run_is_rejected_and_another_approved_and_applied() {
     assert_eq!(b.text("#run-status").await, "succeeded");
     let approval = b.text("#approval-of").await;
     assert!(
-        approval.contains(&format!(
-            "applies held run {again}, approved by {ADMIN_NAME}"
-        )),
+        approval.contains(&format!("of held run {again}, by {ADMIN_NAME}")),
         "{approval}"
     );
     let users = w.auth0.users().await;

@@ -16,6 +16,8 @@ on_every_backend!(
     runs_that_plan_the_same_share_one_stored_plan,
     an_approval_that_replans_a_rejected_plan_is_rejected,
     an_approval_that_loses_a_race_to_a_rejection_starts_nothing,
+    an_approval_run_that_stops_before_its_plan_leaves_the_run_held,
+    an_approved_plan_rejected_meanwhile_is_not_applied,
     emptied_employees_table_is_refused,
     collapsed_employees_table_is_refused,
     unmanaged_accounts_are_untouched,
@@ -583,11 +585,86 @@ async fn an_approval_that_loses_a_race_to_a_rejection_starts_nothing(db: Db) {
     );
     let text = rosterd::report::human(&r);
     assert!(
-        text.contains(&format!(
-            "approval:  applies held run {}, approved by bob",
-            other.run_id
-        )),
+        text.contains(&format!("approval:  of held run {}, by bob", other.run_id)),
         "{text}"
+    );
+}
+
+/// An approval whose run stops before its plan is checked (here the
+/// employees source cannot be read) applied nothing it was approved for:
+/// the held run is held again, not `approved` with nothing done, and can be
+/// approved once the cause is gone.
+async fn an_approval_run_that_stops_before_its_plan_leaves_the_run_held(db: Db) {
+    let MassDeactivation { api, ctx, .. } = &mass_deactivation(db, |_| {}).await;
+    let held = run(ctx).await;
+    assert_eq!(held.status, RunStatus::Held, "{held:?}");
+    exec(&ctx.store, "ALTER TABLE employees RENAME TO employees_away").await;
+    let opts = rosterd::held::approval(&ctx.store, held.run_id, "bob")
+        .await
+        .unwrap();
+    let failed = rosterd::run::run_once(ctx, opts).await.unwrap();
+    assert_eq!(failed.status, RunStatus::Failed, "{failed:?}");
+    let note = failed.approval_note.clone().unwrap_or_default();
+    assert!(
+        note.contains(&format!("run {} is held again", held.run_id)),
+        "{note}"
+    );
+    let again = ctx.store.get_run(held.run_id).await.unwrap().unwrap();
+    assert_eq!(again.status, RunStatus::Held);
+    assert_eq!((again.approved_by, again.approved_at), (None, None));
+    assert!(api
+        .users()
+        .await
+        .iter()
+        .all(|u| u["blocked"] != json!(true)));
+
+    exec(&ctx.store, "ALTER TABLE employees_away RENAME TO employees").await;
+    let opts = rosterd::held::approval(&ctx.store, held.run_id, "bob")
+        .await
+        .unwrap();
+    let applied = rosterd::run::run_once(ctx, opts).await.unwrap();
+    assert_eq!(applied.status, RunStatus::Succeeded, "{applied:?}");
+    let decided = ctx.store.get_run(held.run_id).await.unwrap().unwrap();
+    assert_eq!(decided.status, RunStatus::Approved);
+}
+
+/// Two held runs of one plan; one is approved, and the other is rejected
+/// in the moments before the approval run checks its plan (the rejection
+/// then cannot close the run already approved). The plan is not applied:
+/// the decision that applies nothing stands.
+async fn an_approved_plan_rejected_meanwhile_is_not_applied(db: Db) {
+    let MassDeactivation { api, ctx, .. } = &mass_deactivation(db, |_| {}).await;
+    let first = run(ctx).await;
+    let second = run(ctx).await;
+    assert_eq!(
+        (first.status, second.status),
+        (RunStatus::Held, RunStatus::Held)
+    );
+    let opts = rosterd::held::approval(&ctx.store, first.run_id, "bob")
+        .await
+        .unwrap();
+    // The rejection as it lands between the approval's record and its
+    // guard: on the second run alone.
+    let note = "rejected by alice";
+    let decision = rosterd::store::HeldDecision::Rejected { note };
+    assert!(ctx
+        .store
+        .decide_held_run(second.run_id, decision, "alice", chrono::Utc::now())
+        .await
+        .unwrap());
+    let r = rosterd::run::run_once(ctx, opts).await.unwrap();
+    assert_eq!(r.status, RunStatus::Rejected, "{r:?}");
+    let error = r.error.unwrap_or_default();
+    assert!(
+        error.contains(&format!("the same plan as run {}", second.run_id)),
+        "{error}"
+    );
+    assert!(
+        api.users()
+            .await
+            .iter()
+            .all(|u| u["blocked"] != json!(true)),
+        "nothing blocked"
     );
 }
 

@@ -256,14 +256,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let ctx = Context::new(settings).await?;
             let actor = cli_actor();
             let opts = rosterd::held::approval(&ctx.store, run, &actor).await?;
-            let code = cli_run(&ctx, opts, output).await?;
-            // The approval is recorded as the run opens: one lost to a
-            // decision made meanwhile, or to a run in progress, is no approval.
-            if code != ExitCode::from(EXIT_LOCKED) {
-                tracing::warn!(actor = %actor, held_run = run, "held run approved");
-                audit(&ctx, &actor, "approve_run", &run.to_string()).await;
-            }
-            Ok(code)
+            // Recorded and audited as the run opens (`run::open_run`).
+            cli_run(&ctx, opts, output).await
         }
         Command::Rollback {
             since,

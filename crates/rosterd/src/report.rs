@@ -149,7 +149,7 @@ pub fn human(r: &RunReport) -> String {
     if let Some(a) = &r.approval {
         let _ = writeln!(
             out,
-            "  approval:  applies held run {}, approved by {}",
+            "  approval:  of held run {}, by {}",
             a.held_run_id, a.approved_by
         );
     }
@@ -288,6 +288,7 @@ mod tests {
             rollback: None,
             bulk: None,
             leadership_lost: false,
+            approval_used: false,
             plan: None,
             duration_ms: 1200,
             timings: Default::default(),

@@ -328,6 +328,10 @@ pub struct RunReport {
     /// finished, and the daemon starts a follow-up run.
     #[serde(skip)]
     pub leadership_lost: bool,
+    /// An approval run reached the guard, where its approval is used (see
+    /// `undo_unused_approval`).
+    #[serde(skip)]
+    pub approval_used: bool,
     /// The plan (every action with its reason, and the findings) when
     /// nothing was applied: dry run, observe mode, held. Not stored in the
     /// run's summary (the run's `plan` has it).
@@ -513,6 +517,11 @@ async fn open_run(
             let status = status.map_or_else(|| "gone".to_string(), |r| r.status.to_string());
             return Err(RunError::Decided { id, status });
         }
+        // Audited here, with the decision, for every way in (API, console,
+        // CLI): not before it can be lost, and never left out after.
+        tracing::warn!(actor = %a.approved_by, held_run = id, "held run approved");
+        ctx.audit(&a.approved_by, "approve_run", Some(&id.to_string()))
+            .await;
     }
     // The database's clock, as for heartbeats: replicas' runs compare.
     let now = ctx.store.db_now().await?;
@@ -604,6 +613,7 @@ async fn locked_run(
             rollback: None,
             bulk: None,
             leadership_lost: false,
+            approval_used: false,
             plan: None,
             duration_ms: 0,
             timings: PhaseTimings::default(),
@@ -616,6 +626,7 @@ async fn locked_run(
             report.failed_stage = Some(stage_of(&e));
             report.error = Some(crate::telemetry::error_chain(e.as_ref()));
         }
+        undo_unused_approval(ctx, opts, &mut report).await;
         report.quarantined = quarantine_after(ctx, &report).await;
         report.duration_ms = started.elapsed().as_millis() as u64;
         end.status = report.status;
@@ -690,6 +701,36 @@ async fn locked_run(
     }
     .instrument(span)
     .await
+}
+
+/// An approval run that stopped before its plan met the guard (a source
+/// unreadable, Auth0 down, a shutdown) applied nothing it was approved for:
+/// its held run is held again, for a person to approve once more, instead
+/// of `approved` with nothing done. Conditional on the decision still being
+/// this approval's; a failure to undo it is logged (the run's note says so).
+async fn undo_unused_approval(ctx: &Context, opts: &RunOptions, report: &mut RunReport) {
+    let Some(a) = opts.approval.as_ref().filter(|_| !report.approval_used) else {
+        return;
+    };
+    let id = a.held_run_id;
+    match ctx.store.undo_approval(id, &a.approved_by).await {
+        Ok(true) => {
+            tracing::warn!(
+                held_run = id,
+                "the approval run stopped before its plan was checked; the held run is held again"
+            );
+            report.approval_note = Some(format!(
+                "this run stopped before its plan was checked: run {id} is held again, awaiting a decision"
+            ));
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::error!(held_run = id, error = %e, "could not put the held run back to held");
+            report.approval_note = Some(format!(
+                "this run stopped before its plan was checked, and run {id} could not be held again ({e}): it shows approved with nothing applied"
+            ));
+        }
+    }
 }
 
 /// Only the newest runs keep their plan (`reconcile.keep_plans`): at
@@ -1007,8 +1048,11 @@ async fn execute(
     // Guard. An approval was recorded when this run opened (`open_run`):
     // the approved plan passes if nothing changed since it was held;
     // otherwise the fresh plan faces the guard like any other.
-    let mut held = guard::check_plan(plan, &guard_policy);
+    let guarded = guard::check_plan(plan, &guard_policy);
+    let mut held = guarded.clone();
+    let mut cleared = false;
     if let Some(approval) = &opts.approval {
+        report.approval_used = true;
         let id = approval.held_run_id;
         let decision = crate::store::HeldDecision::Approved;
         if let Err(e) = crate::held::decide_same_plan(
@@ -1026,6 +1070,7 @@ async fn execute(
         if held.is_some() && plan::same_actions(&approval.actions, &plan.actions) {
             tracing::warn!(held_run = id, by = %approval.approved_by, "applying an approved held plan");
             held = None;
+            cleared = true;
         } else if held.is_some() {
             report.approval_note = Some(format!(
                 "the plan changed since run {id} was held; re-planned"
@@ -1040,8 +1085,14 @@ async fn execute(
     // until it changes: whatever started the run, an approval that
     // re-planned included (an approved plan that still stands is not held).
     let mut rejected = None;
-    if held.is_some() {
+    if held.is_some() || cleared {
         rejected = same_as_rejected(store, plan).await?;
+    }
+    // An approved plan an admin rejected meanwhile (another held run of the
+    // same plan, rejected between this approval and now) is not applied:
+    // of the two decisions, the one that applies nothing stands.
+    if cleared && rejected.is_some() {
+        held = guarded;
     }
     if s.mode == Mode::Observe || opts.dry_run || report.paused.is_some() {
         report.would_reject = rejected.take();

@@ -573,9 +573,8 @@ async fn approve_run(
     let opts = crate::held::approval(&state.ctx.store, run.id, &actor.0)
         .await
         .map_err(decision_error)?;
+    // Recorded and audited as the run opens (`run::open_run`).
     let id = state.driver.start(opts).await.map_err(start_error)?;
-    tracing::warn!(actor = %actor.0, held_run = run.id, run_id = id, "held run approved");
-    audit(&state, &actor, "approve_run", Some(&run.id.to_string())).await;
     Ok(started(id, false))
 }
 

@@ -456,6 +456,26 @@ impl Store {
         })
     }
 
+    /// Put back to `held` a run approved by `by` whose approval run applied
+    /// nothing (it stopped before its plan was checked). Conditional, so a
+    /// run decided otherwise since is left alone.
+    pub async fn undo_approval(&self, id: i64, by: &str) -> Result<bool> {
+        with_pool!(self, pool, q => {
+            let done = sqlx::query(&q(
+                "UPDATE reconcile_runs SET status = $1, approved_at = NULL, approved_by = NULL \
+                 WHERE id = $2 AND status = $3 AND approved_by = $4",
+            )?)
+            .bind(RunStatus::Held.as_str())
+            .bind(id)
+            .bind(RunStatus::Approved.as_str())
+            .bind(by)
+            .execute(pool)
+            .await
+            .map_err(sql("undo approval"))?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
     /// `(status, summary)` of the last `limit` finished runs that were not
     /// dry runs, newest first.
     pub async fn recent_run_outcomes(

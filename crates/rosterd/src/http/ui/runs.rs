@@ -241,7 +241,7 @@ fn render_run(
                 }
                 @if let Some((held, by, note)) = approval_of(r) {
                     dt { "Approval" }
-                    dd #approval-of { "applies held run " a href={ "/ui/runs/" (held) } { (held) } ", approved by " (by)
+                    dd #approval-of { "of held run " a href={ "/ui/runs/" (held) } { (held) } ", by " (by)
                         @if let Some(note) = note { "; " (note) } }
                 }
             }
@@ -511,22 +511,15 @@ pub(super) async fn approve(
         Err(e) => return failed(&state, &back, decision_failure(&e)),
     };
     match state.app.driver.start(opts).await {
-        Ok(run) => {
-            tracing::warn!(actor = %d.viewer.actor, held_run = id, run_id = run, "held run approved in the console");
-            state
-                .app
-                .ctx
-                .audit(&d.viewer.actor, "approve_run", Some(&id.to_string()))
-                .await;
-            done(
-                &state,
-                &format!("/ui/runs/{run}"),
-                format!(
-                    "Run {id} approved by {}; run {run} applies it.",
-                    d.viewer.actor
-                ),
-            )
-        }
+        // Recorded and audited as the run opens (`run::open_run`).
+        Ok(run) => done(
+            &state,
+            &format!("/ui/runs/{run}"),
+            format!(
+                "Run {id} approved by {}; run {run} applies it.",
+                d.viewer.actor
+            ),
+        ),
         Err(e) => failed(&state, &back, start_failure(&e)),
     }
 }
