@@ -61,6 +61,9 @@ fn ids_a_spreadsheet_would_run_are_written_inert() {
 @SUM(A1),Nobody Known,,
 -2+3,Nobody Else,,
 -5,Maria Lopez,,
+--1,Nobody Third,,
+-inf,Nobody Fourth,,
+-2.5,Nobody Fifth,,
 ";
     let out = run(EMPLOYEES, p, OutputFormat::Csv).unwrap();
     let ids: Vec<&str> = out
@@ -75,7 +78,10 @@ fn ids_a_spreadsheet_would_run_are_written_inert() {
             "'+1+1",
             "'@SUM(A1)",
             "'-2+3",
-            "-5"
+            "-5",
+            "'--1",
+            "'-inf",
+            "-2.5"
         ]
     );
     let json = run(EMPLOYEES, p, OutputFormat::Json).unwrap();
@@ -405,6 +411,49 @@ fn a_quote_never_closed_costs_one_row() {
     let read = read_podfactory(text.as_bytes(), "P.csv").unwrap();
     assert_eq!(read.rows.len(), 2, "{:?}", read.skipped);
     assert_eq!(read.rows[0].name.as_deref(), Some("Ann\nLee"));
+}
+
+/// A file saved on Windows (CRLF line endings) is read and reported as the
+/// same file with LF: each skipped row named on its own line, once, and
+/// every good row kept (the lines were one too low, and a stray quote was
+/// reported twice, once on a good row that was matched all the same).
+#[test]
+fn windows_line_endings_name_the_same_lines() {
+    let lines = [
+        "id,name,email,user_role",
+        "7,Zoe Park,,",
+        ",No Id,,",
+        "9,Joe Park,,",
+        "9,Dup,,",
+        "8,\"Unclosed,,",
+        "10,Ana Lopez,,",
+        "11,Bo Chen,,",
+    ];
+    for eol in ["\n", "\r\n"] {
+        let text = lines.join(eol) + eol;
+        let read = read_podfactory(text.as_bytes(), "P.csv").unwrap();
+        let ids: Vec<&str> = read.rows.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(ids, ["7", "9", "10", "11"], "{eol:?}");
+        let skipped: Vec<String> = read.skipped.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            skipped,
+            [
+                "P.csv: line 3, column 1 (id): empty id",
+                "P.csv: line 5, column 1 (id): duplicate id \"9\" (first on line 4)",
+                "P.csv: line 6: a quote opened on this line is never closed (it took in the next 2 lines); \
+                 this row is skipped and reading goes on with the next line",
+            ],
+            "{eol:?}"
+        );
+    }
+    // The employees file likewise.
+    let text = "id,name,email,department,is_active\r\n1,John Doe,john@pw.com,X,true\r\n2,,jane@pw.com,X,true\r\n";
+    let read = read_employees(text.as_bytes(), "E.csv").unwrap();
+    assert_eq!(read.rows.len(), 1);
+    assert_eq!(
+        read.skipped[0].to_string(),
+        "E.csv: line 3, column 2 (name): empty name"
+    );
 }
 
 /// A failed HR export (a header and nothing else, or no usable row) would

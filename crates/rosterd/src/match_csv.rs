@@ -232,13 +232,18 @@ pub fn write_results(
 }
 
 /// A cell a spreadsheet would run as a formula (`=HYPERLINK(…)`, `+1+1`,
-/// `@SUM(…)`, `-2+3`) with a leading `'`, which spreadsheets read as "text"
-/// and do not show: a PodFactory id is the vendor's data, and this file is
-/// opened by people. A plain number (`-5`) is left as it is.
+/// `@SUM(…)`, `-2+3`, `--1`) with a leading `'`, which makes it text: a
+/// PodFactory id is the vendor's data, and this file is opened by people.
+/// Only a plain negative number (`-5`, `-2.5`) is left as it is.
 fn inert_in_a_spreadsheet(cell: &str) -> std::borrow::Cow<'_, str> {
+    let plain_number = |s: &str| {
+        s.bytes().any(|b| b.is_ascii_digit())
+            && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && s.bytes().filter(|&b| b == b'.').count() <= 1
+    };
     let risky = match cell.as_bytes().first() {
         Some(b'=' | b'+' | b'@' | b'\t' | b'\r') => true,
-        Some(b'-') => cell[1..].parse::<f64>().is_err(),
+        Some(b'-') => !plain_number(&cell[1..]),
         _ => false,
     };
     match risky {
@@ -400,12 +405,25 @@ impl Table {
         if !more {
             return Ok(None);
         }
-        let start = record
+        let mut start = record
             .position()
             .map_or(Start { line: 0, byte: 0 }, |p| Start {
                 line: p.line(),
                 byte: p.byte(),
             });
+        // With CRLF line endings the reader ends a record at the `\r` and
+        // places the next one's start on the `\n` before it (still the line
+        // before); blank lines may come first too. A record starts after
+        // them: the line it is on, and the byte a stray quote's resume
+        // reads on from.
+        while let Some(&b) = self.bytes.get(start.byte as usize) {
+            match b {
+                b'\n' => start.line += 1,
+                b'\r' => {}
+                _ => break,
+            }
+            start.byte += 1;
+        }
         let line = start.line;
         let fields = record
             .iter()

@@ -881,6 +881,16 @@ fn mailbox_typo(engine: &Engine, n: &NameCase, mailbox: &Email, employee: &Email
         None => mailbox.local_part(),
     };
     let other = employee.local_part();
+    // `maria.lopez@` is no slip of `mario.lopez@`: two names, two people.
+    let names = (
+        normalize::mailbox_name(mailbox),
+        normalize::mailbox_name(employee),
+    );
+    if let (Some((a, sa)), Some((b, sb))) = names {
+        if sa == sb && super::fuzzy::gendered_pair(&a, &b) {
+            return false;
+        }
+    }
     let digits = |s: &str| s.bytes().any(|b| b.is_ascii_digit());
     !digits(local) && !digits(other) && strsim::osa_distance(local, other) <= 1
 }

@@ -386,12 +386,13 @@ fn agree_given(p: &str, e: &str, vocab: &Vocab) -> Option<Agree> {
 }
 
 /// Two given names that are one name's masculine and feminine forms
-/// (`Mario`/`Maria`, `Daniel`/`Daniela`, `Louis`/`Louise`): one letter
-/// apart, yet two people, and a roster may well have only one of them.
-/// Only names known to pair: `Donno` is a slip for Donna, not a man's name.
-fn gendered_pair(a: &str, b: &str) -> bool {
-    // Masculine names in `o` whose feminine form ends in `a`.
-    const IN_O: [&str; 26] = [
+/// (`Mario`/`Maria`, `Daniele`/`Daniela`, `Daniel`/`Danielle`,
+/// `Paul`/`Pauline`, `Christian`/`Christina`): close in spelling, yet two
+/// people, and a roster may well have only one of them. Only names known
+/// to pair: `Donno` is a slip for Donna, not a man's name.
+pub(crate) fn gendered_pair(a: &str, b: &str) -> bool {
+    // Masculine names in `o` or `e` whose feminine form ends in `a` instead.
+    const ENDING_SWAPPED: [&str; 32] = [
         "adriano",
         "alberto",
         "alejandro",
@@ -400,27 +401,33 @@ fn gendered_pair(a: &str, b: &str) -> bool {
         "bruno",
         "carlo",
         "claudio",
+        "daniele",
         "eduardo",
+        "emanuele",
         "emilio",
         "fabio",
         "fernando",
+        "francesco",
         "francisco",
+        "gabriele",
         "julio",
         "lucio",
         "luciano",
         "marcelo",
         "mario",
         "mariano",
+        "michele",
         "octavio",
         "paolo",
         "patricio",
+        "raffaele",
         "roberto",
         "sergio",
         "silvio",
         "valerio",
     ];
-    // Names that take an `a` or an `e` for the feminine form.
-    const TAKE_A_OR_E: [&str; 33] = [
+    // Masculine names the feminine form of which adds an ending.
+    const ENDING_ADDED: [&str; 38] = [
         "adrian",
         "albert",
         "andre",
@@ -435,9 +442,12 @@ fn gendered_pair(a: &str, b: &str) -> bool {
         "erik",
         "fabian",
         "gabriel",
+        "henri",
         "ivan",
         "jan",
+        "jean",
         "joan",
+        "joseph",
         "juan",
         "julian",
         "justin",
@@ -448,28 +458,39 @@ fn gendered_pair(a: &str, b: &str) -> bool {
         "marcel",
         "martin",
         "michael",
+        "michel",
         "paul",
         "rafael",
         "robert",
         "roman",
         "samuel",
         "simon",
+        "yvon",
+    ];
+    const FEMININE_ENDINGS: [&str; 6] = ["a", "e", "le", "ne", "ine", "ette"];
+    // Pairs no rule above covers: letters swapped, not added.
+    const SPELLED_APART: [(&str, &str); 3] = [
+        ("christian", "christina"),
+        ("christian", "christine"),
+        ("cristian", "cristina"),
     ];
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    match long.len() - short.len() {
-        0 => {
-            let (masculine, other) = if a.ends_with('o') { (a, b) } else { (b, a) };
-            other.ends_with('a')
-                && masculine[..masculine.len() - 1] == other[..other.len() - 1]
-                && IN_O.contains(&masculine)
-        }
-        1 => {
-            long.starts_with(short)
-                && matches!(long.as_bytes()[short.len()], b'a' | b'e')
-                && TAKE_A_OR_E.contains(&short)
-        }
-        _ => false,
+    if SPELLED_APART.contains(&(short, long)) || SPELLED_APART.contains(&(long, short)) {
+        return true;
     }
+    if short.len() == long.len() {
+        let (masculine, other) = if b.ends_with('a') { (a, b) } else { (b, a) };
+        return other.ends_with('a')
+            && masculine.len() > 1
+            && masculine[..masculine.len() - 1] == other[..other.len() - 1]
+            && ENDING_SWAPPED.contains(&masculine);
+    }
+    // Italian masculine forms, not feminine ones (`Daniele` for Daniel).
+    const MASCULINE_TOO: [&str; 4] = ["daniele", "gabriele", "michele", "samuele"];
+    long.starts_with(short)
+        && ENDING_ADDED.contains(&short)
+        && FEMININE_ENDINGS.contains(&&long[short.len()..])
+        && !MASCULINE_TOO.contains(&long)
 }
 
 fn agree_family(p: &str, e: &str, vocab: &Vocab) -> Option<(Agree, f64)> {
@@ -595,10 +616,11 @@ pub fn share_anything(p: &NameForm, e: &NameForm) -> bool {
             a == b
                 || ((a.len() == 1 || b.len() == 1) && a.as_bytes()[0] == b.as_bytes()[0])
                 || nickname(a, b)
-                || typo(a, b)
-                || (a.len() >= 3
-                    && b.len() >= 3
-                    && (a.starts_with(b.as_str()) || b.starts_with(a.as_str())))
+                || (!gendered_pair(a, b)
+                    && (typo(a, b)
+                        || (a.len() >= 3
+                            && b.len() >= 3
+                            && (a.starts_with(b.as_str()) || b.starts_with(a.as_str())))))
         })
     })
 }
@@ -941,10 +963,31 @@ mod tests {
             ("louis", "louise"),
             ("eric", "erica"),
             ("simone", "simon"),
+            ("daniele", "daniela"),
+            ("francesca", "francesco"),
+            ("daniel", "danielle"),
+            ("paul", "pauline"),
+            ("joseph", "josephine"),
+            ("christian", "christina"),
+            ("christine", "christian"),
         ] {
             assert!(gendered_pair(a, b), "{a}/{b}");
             assert_eq!(agree_given(a, b, &Vocab::default()), None, "{a}/{b}");
         }
+        // Nor do the two names share anything that would keep an email
+        // link under the other name (`Maria Gonzalez` on `mario.rossi@`).
+        let form = |n: &str| name_forms(n).remove(0);
+        assert!(!share_anything(
+            &form("Maria Gonzalez"),
+            &form("Mario Rossi")
+        ));
+        assert!(share_anything(
+            &form("Maria Gonzalez"),
+            &form("Mraia Rossi")
+        ));
+        // Italian masculine forms are no feminine ones.
+        assert!(!gendered_pair("daniel", "daniele"));
+        assert!(!gendered_pair("george", "georg"));
         // Slips stay slips: a letter dropped or changed elsewhere, or a
         // name not known to take the ending.
         for (a, b) in [

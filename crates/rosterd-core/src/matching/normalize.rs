@@ -508,14 +508,16 @@ pub fn mailbox_name(email: &Email) -> Option<(String, String)> {
 
 /// Lowercase tokens of a department, role code or PodFactory role reduced
 /// to station stems, so `Picking`, `PICKER` and `Picker` agree. A station
-/// named to be denied (`not shipping`, `non-pick`, `ex-packer`, `former
-/// shipper`, `pre-press`) is none.
+/// named to be denied (`not shipping`, `non-pick`, `x-shipping`, `former
+/// shipper`, `pre-press`, `shipping (former)`, `Packer (ex)`) is none.
 pub fn hint_stems(texts: &[&str]) -> Vec<&'static str> {
-    const DENIED_BY: [&str; 10] = [
+    const DENIED_BEFORE: [&str; 12] = [
         "not",
         "non",
         "no",
         "ex",
+        "x",
+        "was",
         "former",
         "formerly",
         "previously",
@@ -523,29 +525,38 @@ pub fn hint_stems(texts: &[&str]) -> Vec<&'static str> {
         "without",
         "except",
     ];
+    const DENIED_AFTER: [&str; 6] = ["not", "no", "ex", "former", "formerly", "previously"];
     let mut stems = Vec::new();
     for text in texts {
         let (folded, _) = fold(text);
         let tokens: Vec<&str> = tokenize_raw(&folded).collect();
-        for (i, t) in tokens.iter().enumerate() {
+        let mut i = 0;
+        while i < tokens.len() {
             let next = tokens.get(i + 1).copied().unwrap_or("");
-            if i > 0 && DENIED_BY.contains(&tokens[i - 1]) {
+            let Some((stem, words)) = station_stem(tokens[i], next) else {
+                i += 1;
                 continue;
+            };
+            let before = i.checked_sub(1).map(|b| tokens[b]);
+            // Denied after only by the text's last word: in `packer, not
+            // shipping` the `not` is shipping's.
+            let after = (i + words + 1 == tokens.len()).then(|| tokens[i + words]);
+            let denied = before.is_some_and(|w| DENIED_BEFORE.contains(&w))
+                || after.is_some_and(|w| DENIED_AFTER.contains(&w));
+            if !denied && !stems.contains(&stem) {
+                stems.push(stem);
             }
-            if let Some(stem) = station_stem(t, next) {
-                if !stems.contains(&stem) {
-                    stems.push(stem);
-                }
-            }
+            i += words;
         }
     }
     stems
 }
 
-/// The station a token names: a word starting with a stem of four letters
-/// or more (`picking`, `shipper`), or a short code as it is, maybe numbered
-/// (`hp`, `shp2`, `inv`: `invoice` is no inventory, `hpe` no press).
-fn station_stem(token: &str, next: &str) -> Option<&'static str> {
+/// The station a token names, and how many words name it (`heat press`:
+/// two): a word starting with a stem of four letters or more (`picking`,
+/// `shipper`), or a short code as a word of its own (`hp`, `shp`, `inv`:
+/// `invoice` is no inventory, `hpe` no press).
+fn station_stem(token: &str, next: &str) -> Option<(&'static str, usize)> {
     const STEMS: [(&str, &str); 19] = [
         ("pick", "pick"),
         ("pack", "pack"),
@@ -568,16 +579,15 @@ fn station_stem(token: &str, next: &str) -> Option<&'static str> {
         ("human", "hr"),
     ];
     if token == "heat" && next.starts_with("press") {
-        return Some("press");
+        return Some(("press", 2));
     }
-    let code = token.trim_end_matches(|c: char| c.is_ascii_digit());
     STEMS
         .iter()
         .find(|(stem, _)| match stem.len() > 3 {
             true => token.starts_with(stem),
-            false => code == *stem,
+            false => token == *stem,
         })
-        .map(|(_, station)| *station)
+        .map(|(_, station)| (*station, 1))
 }
 
 #[cfg(test)]
@@ -782,17 +792,24 @@ mod tests {
         assert_eq!(hint_stems(&["Inventory"]), vec!["inventory"]);
         assert_eq!(hint_stems(&["SHP2"]), vec!["ship"]);
         assert!(hint_stems(&["Invoicing", "HPE support", "CSR"]).is_empty());
-        // A station denied is none.
+        // A station denied is none, the word before or after it.
         for denied in [
             "not shipping",
             "Non-Pick",
             "ex-packer",
+            "x-shipping",
+            "was shipping",
             "former shipper",
             "Pre-Press",
+            "not heat press",
+            "shipping (former)",
+            "Packer (ex)",
+            "shipping no",
         ] {
             assert!(hint_stems(&[denied]).is_empty(), "{denied}");
         }
         assert_eq!(hint_stems(&["packer, not shipping"]), vec!["pack"]);
+        assert_eq!(hint_stems(&["packer, ex-shipping"]), vec!["pack"]);
     }
 
     #[test]
