@@ -502,6 +502,9 @@ async fn open_run(
         ),
         Err(live) => return Err(RunError::AlreadyRunning(Some(live))),
     }
+    // The database's clock, as for heartbeats: replicas' runs compare, and
+    // an approval is never later than the run it opens.
+    let now = ctx.store.db_now().await?;
     // An approval is recorded before its run opens, once (the update is
     // conditional on the run still being held): of two concurrent decisions
     // the loser is told so and starts nothing.
@@ -510,7 +513,7 @@ async fn open_run(
         let decision = crate::store::HeldDecision::Approved;
         if !ctx
             .store
-            .decide_held_run(id, decision, &a.approved_by, Utc::now())
+            .decide_held_run(id, decision, &a.approved_by, now)
             .await?
         {
             let status = ctx.store.get_run(id).await?;
@@ -523,8 +526,6 @@ async fn open_run(
         ctx.audit(&a.approved_by, "approve_run", Some(&id.to_string()))
             .await;
     }
-    // The database's clock, as for heartbeats: replicas' runs compare.
-    let now = ctx.store.db_now().await?;
     let id = ctx
         .store
         .start_run(opts.trigger, ctx.settings.mode.as_str(), opts.dry_run, now)

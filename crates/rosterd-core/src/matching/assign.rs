@@ -694,7 +694,13 @@ pub fn by_partial_name(
     fit: &PartialFit,
     roles: Option<&RoleModel>,
 ) -> Outcome {
-    let fits: Vec<u32> = fit.exact.iter().chain(&fit.rivals).copied().collect();
+    // The employees whose whole name it is first: never cut off the list.
+    let (whole, part): (Vec<u32>, Vec<u32>) = fit
+        .exact
+        .iter()
+        .chain(&fit.rivals)
+        .partition(|i| fit.whole.contains(i));
+    let fits: Vec<u32> = whole.into_iter().chain(part).collect();
     let shown = n.user.name.as_deref().unwrap_or("").trim();
     let settings = engine.settings;
     let candidates: Vec<(u32, f64, String)> = fits

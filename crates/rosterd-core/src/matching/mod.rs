@@ -152,7 +152,9 @@ impl Default for MatchSettings {
                 .to_vec(),
             accept_threshold: 0.95,
             margin: 0.05,
-            candidate_floor: 0.80,
+            // An initial with a middle name dropped (`J. Smith` for John
+            // Paul Smith: 0.80 × 0.98) is still a candidate to review.
+            candidate_floor: 0.78,
             max_candidates: 5,
             max_block: 2000,
         }

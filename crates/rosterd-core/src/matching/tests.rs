@@ -1146,3 +1146,24 @@ fn a_mononym_links_unless_the_word_is_part_of_anothers_name() {
     let r = one(&shared, "Suresh Kumar", "");
     assert_eq!(linked(&r), Some((4, MatchedBy::Name)), "{r:?}");
 }
+
+/// An initial and a surname, the employee's middle name left out, is a
+/// candidate to review, never "no employee's name is close" (found by the
+/// operator try: `J. Smith` for John Paul Smith listed no one).
+#[test]
+fn an_initial_and_surname_is_a_candidate_past_a_middle_name() {
+    let staff = [
+        emp(1, "John Paul Smith", "jps@pw.com"),
+        emp(2, "Ana Lopez", "al@pw.com"),
+    ];
+    for typed in ["J. Smith", "J Smith", "Smith, J."] {
+        let r = one(&staff, typed, "");
+        assert_eq!(
+            (r.status, r.employee_id),
+            (MatchStatus::Ambiguous, None),
+            "{typed}: {r:?}"
+        );
+        let ids: Vec<i64> = r.candidates.iter().map(|c| c.employee_id.0).collect();
+        assert_eq!(ids, [1], "{typed}: {r:?}");
+    }
+}
