@@ -493,10 +493,7 @@ async fn an_approval_that_replans_a_rejected_plan_is_rejected(db: Db) {
         "UPDATE employees SET is_active = FALSE WHERE id = 1",
     )
     .await;
-    let opts = rosterd::held::approval(&ctx.store, other.run_id, "bob")
-        .await
-        .unwrap();
-    let r = rosterd::run::run_once(ctx, opts).await.unwrap();
+    let r = approve(ctx, other.run_id, "bob").await.unwrap();
     assert_eq!(r.status, RunStatus::Rejected, "{r:?}");
     let error = r.error.unwrap_or_default();
     assert!(error.contains("the same plan as"), "{error}");
@@ -570,10 +567,7 @@ async fn an_approval_that_loses_a_race_to_a_rejection_starts_nothing(db: Db) {
     .await;
     let other = run(ctx).await;
     assert_eq!(other.status, RunStatus::Held, "{other:?}");
-    let opts = rosterd::held::approval(&ctx.store, other.run_id, "bob")
-        .await
-        .unwrap();
-    let r = rosterd::run::run_once(ctx, opts).await.unwrap();
+    let r = approve(ctx, other.run_id, "bob").await.unwrap();
     assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
     let approval = r
         .approval
@@ -590,6 +584,19 @@ async fn an_approval_that_loses_a_race_to_a_rejection_starts_nothing(db: Db) {
     );
 }
 
+/// Approve held run `id` as `actor` and run the approval, as `rosterd
+/// approve` does.
+async fn approve(
+    ctx: &std::sync::Arc<rosterd::run::Context>,
+    id: i64,
+    actor: &str,
+) -> Result<rosterd::run::RunReport, rosterd::run::RunError> {
+    let opts = rosterd::held::approval(&ctx.store, id, actor)
+        .await
+        .unwrap();
+    rosterd::run::run_once(ctx, opts).await
+}
+
 /// An approval whose run stops before its plan is checked (here the
 /// employees source cannot be read) applied nothing it was approved for:
 /// the held run is held again, not `approved` with nothing done, and can be
@@ -599,10 +606,7 @@ async fn an_approval_run_that_stops_before_its_plan_leaves_the_run_held(db: Db) 
     let held = run(ctx).await;
     assert_eq!(held.status, RunStatus::Held, "{held:?}");
     exec(&ctx.store, "ALTER TABLE employees RENAME TO employees_away").await;
-    let opts = rosterd::held::approval(&ctx.store, held.run_id, "bob")
-        .await
-        .unwrap();
-    let failed = rosterd::run::run_once(ctx, opts).await.unwrap();
+    let failed = approve(ctx, held.run_id, "bob").await.unwrap();
     assert_eq!(failed.status, RunStatus::Failed, "{failed:?}");
     let note = failed.approval_note.clone().unwrap_or_default();
     assert!(
@@ -619,10 +623,7 @@ async fn an_approval_run_that_stops_before_its_plan_leaves_the_run_held(db: Db) 
         .all(|u| u["blocked"] != json!(true)));
 
     exec(&ctx.store, "ALTER TABLE employees_away RENAME TO employees").await;
-    let opts = rosterd::held::approval(&ctx.store, held.run_id, "bob")
-        .await
-        .unwrap();
-    let applied = rosterd::run::run_once(ctx, opts).await.unwrap();
+    let applied = approve(ctx, held.run_id, "bob").await.unwrap();
     assert_eq!(applied.status, RunStatus::Succeeded, "{applied:?}");
     let decided = ctx.store.get_run(held.run_id).await.unwrap().unwrap();
     assert_eq!(decided.status, RunStatus::Approved);
