@@ -943,11 +943,20 @@ fn role_counts(
             seen.push(attrs(i));
         }
     }
+    if model.linked() == 0 {
+        return "no user is linked on strong evidence yet to show what it means here".into();
+    }
     let parts: Vec<String> = seen
         .iter()
         .map(|(code, department)| {
             let (with_role, all) = model.counts(role, code, department);
-            format!("{with_role} of {all} with role code {code:?} in {department:?}")
+            let like = match (code.is_empty(), department.is_empty()) {
+                (true, true) => "with neither role code nor department".to_string(),
+                (true, false) => format!("in {department:?}"),
+                (false, true) => format!("with role code {code:?}"),
+                (false, false) => format!("with role code {code:?} in {department:?}"),
+            };
+            format!("{with_role} of {all} {like}")
         })
         .collect();
     format!(

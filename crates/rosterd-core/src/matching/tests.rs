@@ -1167,3 +1167,37 @@ fn an_initial_and_surname_is_a_candidate_past_a_middle_name() {
         assert_eq!(ids, [1], "{typed}: {r:?}");
     }
 }
+
+/// Why a role did not break a tie, said so on-call can read it: no empty
+/// role codes quoted, and no counts where nothing was learned (the operator
+/// try read "0 of 0 with role code \"\" in \"Shipping\"").
+#[test]
+fn a_role_that_breaks_no_tie_says_why_in_plain_words() {
+    let mut staff = vec![
+        emp(1, "John Smith", "john.smith@pw.com"),
+        emp(2, "John Smith", "john.smith2@pw.com"),
+    ];
+    staff[0].department = "Shipping".into();
+    staff[1].department = "Packing".into();
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let user = PodFactoryUser {
+        id: "u".into(),
+        name: Some("John Smith".into()),
+        email: None,
+        user_role: Some("operator".into()),
+    };
+    let r = match_users(&view, &[user], &[], &MatchSettings::default()).remove(0);
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    assert!(
+        r.explanation.contains(
+            "the PodFactory role \"operator\" does not single one out (no user is linked on strong evidence yet to show what it means here)"
+        ),
+        "{}",
+        r.explanation
+    );
+    assert!(
+        !r.explanation.contains("role code \"\""),
+        "{}",
+        r.explanation
+    );
+}
