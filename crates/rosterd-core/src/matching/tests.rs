@@ -1173,7 +1173,7 @@ fn an_initial_and_surname_is_a_candidate_past_a_middle_name() {
 /// try read "0 of 0 with role code \"\" in \"Shipping\"").
 #[test]
 fn a_role_that_breaks_no_tie_says_why_in_plain_words() {
-    let mut staff = vec![
+    let mut staff = [
         emp(1, "John Smith", "john.smith@pw.com"),
         emp(2, "John Smith", "john.smith2@pw.com"),
     ];
