@@ -564,6 +564,15 @@ fn unused<'a>(
 /// other: `Ann`/`Ian` or `Lee`/`Lea` are different people.
 pub fn typo(a: &str, b: &str) -> bool {
     let min = a.len().min(b.len());
+    // Three letters: only a four-letter name with an inner letter dropped
+    // (`Sra` for Sara, `Wad` for Ward); any other slip there makes another
+    // name (`Ana`, `Eve`, `Lee`).
+    if min == 3 {
+        let (short, long) = if a.len() < b.len() { (a, b) } else { (b, a) };
+        return long.len() == 4
+            && short.as_bytes()[0] == long.as_bytes()[0]
+            && (1..4).any(|i| long[..i] == short[..i] && long[i + 1..] == short[i..]);
+    }
     if min < 4 || a.len().abs_diff(b.len()) > 2 {
         return false;
     }
@@ -712,7 +721,7 @@ const NICKNAMES: &[(&str, &[&str])] = &[
     ("jerome", &["jerry"]),
     ("jessica", &["jess", "jessie"]),
     ("jesus", &["chuy", "chucho"]),
-    ("john", &["jack", "johnny"]),
+    ("john", &["jack", "johnny", "jon"]),
     ("jonathan", &["jon", "jonny", "johnathan", "jonathon"]),
     ("jose", &["pepe", "joe"]),
     ("josefina", &["josie", "fina"]),
@@ -1000,6 +1009,27 @@ mod tests {
         ] {
             assert!(!gendered_pair(a, b), "{a}/{b}");
             assert!(agree_given(a, b, &Vocab::default()).is_some(), "{a}/{b}");
+        }
+    }
+
+    #[test]
+    fn a_three_letter_name_is_a_slip_only_of_a_four_letter_one_missing_an_inner_letter() {
+        for (a, b) in [
+            ("sra", "sara"),
+            ("ward", "wad"),
+            ("jse", "jose"),
+            ("pha", "pham"),
+        ] {
+            assert!(typo(a, b), "{a}/{b}");
+        }
+        // Another first letter, a letter changed, or two letters apart.
+        for (a, b) in [
+            ("ara", "sara"),
+            ("lee", "lea"),
+            ("eve", "evan"),
+            ("sra", "sarah"),
+        ] {
+            assert!(!typo(a, b), "{a}/{b}");
         }
     }
 
