@@ -19,6 +19,7 @@
 //! | J, K, L | itself or less any one letter | first 3 (J), last 3 (K), or first 2 + last 2 letters (L) | a typo in each that changes a sound (`Rxhul Chopraa`, `Juna Waoker`) |
 //! | H | name or its formal names | first 2 + last 2 letters | an edit mid-way in a short surname (`Evqns`, `Evns`) |
 //! | I | first 2 + last 2 letters | exact | an edit mid-way in a given name (`Rahcel`) |
+//! | M | name or its formal names | a surname of 3 to 5 letters, itself or less any one letter | any one slip in a short surname (`Wahg`, `Wng`, `Waong` for Wang) |
 //! | X | whole name run together | | `johndoe`, mononyms |
 //!
 //! Keys are taken from every form of a name, so a name with surname
@@ -176,6 +177,7 @@ fn pair_keys(given: &str, family: &str, out: &mut Vec<u64>) {
     // Ends kept, middle dropped: an edit in the middle of a short
     // surname (`Evqns`, `Evns`) changes both its first and last three.
     let ends = [prefix(family, 2), suffix(family, 2)].concat();
+    let short = short_surname_variants(family);
     for g in given_groups(given) {
         out.push(key(b'A', &[g.as_bytes(), &fp[..]]));
         out.push(key(b'B', &[g, head]));
@@ -183,6 +185,9 @@ fn pair_keys(given: &str, family: &str, out: &mut Vec<u64>) {
         out.push(key(b'F', &[g.as_bytes(), &*letters]));
         if family.len() >= 4 {
             out.push(key(b'H', &[g, ends.as_str()]));
+        }
+        for (letters, n) in &short {
+            out.push(key(b'M', &[g.as_bytes(), &letters[..*n]]));
         }
     }
     if given.len() >= 4 {
@@ -193,6 +198,40 @@ fn pair_keys(given: &str, family: &str, out: &mut Vec<u64>) {
     out.push(key(b'C', &[&gp[..], family.as_bytes()]));
     out.push(key(b'G', &[gp, fp]));
     out.push(key(b'D', &[prefix(given, 1), family]));
+}
+
+/// A short surname with one letter changed, dropped, added, or two
+/// swapped (`Wahg`, `Wsng`, `Wng`, `Waong`, `Wnag` for Wang) changes its
+/// first and last three letters and its ends at once: the two spellings
+/// share the surname itself or it less one letter. Three letters: itself;
+/// four: itself and each less one letter; five: each less one letter.
+fn short_surname_variants(family: &str) -> Vec<([u8; 5], usize)> {
+    let b = family.as_bytes();
+    let mut out = Vec::new();
+    if !(3..=5).contains(&b.len()) {
+        return out;
+    }
+    let mut whole = [0u8; 5];
+    whole[..b.len()].copy_from_slice(b);
+    if b.len() <= 4 {
+        out.push((whole, b.len()));
+    }
+    if b.len() >= 4 {
+        for skip in 0..b.len() {
+            let mut less = [0u8; 5];
+            let mut n = 0;
+            for (i, &c) in b.iter().enumerate() {
+                if i != skip {
+                    less[n] = c;
+                    n += 1;
+                }
+            }
+            if !out.contains(&(less, n)) {
+                out.push((less, n));
+            }
+        }
+    }
+    out
 }
 
 /// A typo in both parts: two spellings one edit apart share the longer
@@ -339,6 +378,19 @@ mod tests {
             ("Wlliam Browm", 1),
             ("Wiliam Rbown", 1),
             ("Maray Gracia", 2),
+        ] {
+            assert!(cands(&ix, pf).contains(&want), "{pf}");
+        }
+        // A short surname's slip anywhere, the order either way.
+        let ix = index(&["Hong Wang", "Ana Kim"]);
+        for (pf, want) in [
+            ("Hong Wahg", 0),
+            ("Hong Wsng", 0),
+            ("Wahg Hong", 0),
+            ("Hong Wng", 0),
+            ("Hong Waong", 0),
+            ("Hong Wnag", 0),
+            ("Ana Kimm", 1),
         ] {
             assert!(cands(&ix, pf).contains(&want), "{pf}");
         }
