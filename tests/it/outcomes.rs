@@ -73,7 +73,8 @@ async fn one_decision_closes_every_held_run_of_that_plan(db: Db) {
     let (third, fourth) = (hold("third").await, hold("fourth").await);
     let out = rosterd(&config, &["approve", &third.to_string()]);
     assert!(out.status.success(), "{}", text(&out));
-    let said = format!("run {third} approved by cli:oncall");
+    // Said once the approval is recorded, in the approval run's report.
+    let said = format!("approval:  of held run {third}, by cli:oncall");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains(&said),
         "{}",
