@@ -480,13 +480,7 @@ async fn an_approval_that_replans_a_rejected_plan_is_rejected(db: Db) {
     rosterd::held::reject(&ctx.store, rejected.run_id, "alice", Some("HR's mistake"))
         .await
         .unwrap();
-    exec(
-        &ctx.store,
-        "UPDATE employees SET is_active = TRUE WHERE id = 1",
-    )
-    .await;
-    let other = run(ctx).await;
-    assert_eq!(other.status, RunStatus::Held, "another plan: {other:?}");
+    let other = hold_another_plan(ctx).await;
     // Back to the rejected plan, then the other held run is approved.
     exec(
         &ctx.store,
@@ -560,13 +554,7 @@ async fn an_approval_that_loses_a_race_to_a_rejection_starts_nothing(db: Db) {
 
     // A later approval of another held run applies it, and its report says
     // which run it applies and who approved it.
-    exec(
-        &ctx.store,
-        "UPDATE employees SET is_active = TRUE WHERE id = 1",
-    )
-    .await;
-    let other = run(ctx).await;
-    assert_eq!(other.status, RunStatus::Held, "{other:?}");
+    let other = hold_another_plan(ctx).await;
     let r = approve(ctx, other.run_id, "bob").await.unwrap();
     assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
     let approval = r
@@ -582,6 +570,19 @@ async fn an_approval_that_loses_a_race_to_a_rejection_starts_nothing(db: Db) {
         text.contains(&format!("approval:  of held run {}, by bob", other.run_id)),
         "{text}"
     );
+}
+
+/// One leaver fewer than the mass deactivation's plan: another plan,
+/// held as well.
+async fn hold_another_plan(ctx: &std::sync::Arc<rosterd::run::Context>) -> rosterd::run::RunReport {
+    exec(
+        &ctx.store,
+        "UPDATE employees SET is_active = TRUE WHERE id = 1",
+    )
+    .await;
+    let other = run(ctx).await;
+    assert_eq!(other.status, RunStatus::Held, "another plan: {other:?}");
+    other
 }
 
 /// Approve held run `id` as `actor` and run the approval, as `rosterd
