@@ -727,7 +727,10 @@ const NICKNAMES: &[(&str, &[&str])] = &[
     ("jessica", &["jess", "jessie"]),
     ("jesus", &["chuy", "chucho"]),
     ("john", &["jack", "johnny", "jon"]),
-    ("jonathan", &["jon", "jonny", "johnathan", "jonathon"]),
+    (
+        "jonathan",
+        &["jon", "jonny", "johnny", "johnathan", "jonathon"],
+    ),
     ("jose", &["pepe", "joe"]),
     ("josefina", &["josie", "fina"]),
     ("joseph", &["joe", "joey"]),
