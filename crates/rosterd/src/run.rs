@@ -520,18 +520,35 @@ async fn open_run(
             let status = status.map_or_else(|| "gone".to_string(), |r| r.status.to_string());
             return Err(RunError::Decided { id, status });
         }
-        // Audited here, with the decision, for every way in (API, console,
-        // CLI): not before it can be lost, and never left out after.
-        tracing::warn!(actor = %a.approved_by, held_run = id, "held run approved");
-        ctx.audit(&a.approved_by, "approve_run", Some(&id.to_string()))
-            .await;
     }
-    let id = ctx
-        .store
-        .start_run(opts.trigger, ctx.settings.mode.as_str(), opts.dry_run, now)
-        .await?;
-    ctx.store.set_run_holder(id, &ctx.holder).await?;
-    Ok((id, now))
+    let opened = async {
+        let id = ctx
+            .store
+            .start_run(opts.trigger, ctx.settings.mode.as_str(), opts.dry_run, now)
+            .await?;
+        ctx.store.set_run_holder(id, &ctx.holder).await?;
+        Ok::<_, StoreError>(id)
+    }
+    .await;
+    if let Some(a) = &opts.approval {
+        let held = a.held_run_id;
+        match &opened {
+            // Audited here, with the decision, for every way in (API,
+            // console, CLI): not before it can be lost, never left out.
+            Ok(_) => {
+                tracing::warn!(actor = %a.approved_by, held_run = held, "held run approved");
+                ctx.audit(&a.approved_by, "approve_run", Some(&held.to_string()))
+                    .await;
+            }
+            // No run opened to apply it: the run is held again.
+            Err(_) => {
+                if let Err(e) = ctx.store.undo_approval(held, &a.approved_by).await {
+                    tracing::error!(held_run = held, error = %e, "could not put the held run back to held");
+                }
+            }
+        }
+    }
+    Ok((opened?, now))
 }
 
 impl StartedRun {
