@@ -300,7 +300,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     ),
                     rosterd::rollback::Target::Undo { run_id } => format!("undo of run {run_id}"),
                 };
-                audit(&ctx, &actor, "rollback", &what).await;
+                ctx.audit(&actor, "rollback", Some(&what)).await;
             }
             let mut opts = RunOptions::new(Trigger::Rollback, dry_run);
             opts.rollback = Some(rosterd::rollback::Rollback {
@@ -516,14 +516,4 @@ fn uid() -> Option<String> {
     let line = status.lines().find(|l| l.starts_with("Uid:"))?;
     let real = line.split_whitespace().nth(1)?;
     Some(format!("uid:{real}"))
-}
-
-async fn audit(ctx: &Context, actor: &str, action: &str, target: &str) {
-    if let Err(e) = ctx
-        .store
-        .audit_admin(actor, action, Some(target), chrono::Utc::now())
-        .await
-    {
-        tracing::error!(error = %e, "could not write the admin audit");
-    }
 }
