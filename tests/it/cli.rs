@@ -118,11 +118,7 @@ async fn exit_statuses_and_json_output(db: Db) {
     let held = rosterd(&config, &["run"], &[]);
     assert_eq!(held.status.code(), Some(3), "{}", text(&held));
     assert!(text(&held).contains("HELD"), "{}", text(&held));
-    assert!(api
-        .users()
-        .await
-        .iter()
-        .all(|u| u["blocked"] != json!(true)));
+    assert!(api.none_blocked().await);
 
     // Auth0 unreachable: failed, exit 1, the endpoint named.
     let dead = write_config(dir.path(), &db, "http://127.0.0.1:9", "");

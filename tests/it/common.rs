@@ -284,6 +284,13 @@ impl SimClient {
             .cloned()
             .unwrap_or_default()
     }
+    /// Whether no account is blocked.
+    pub async fn none_blocked(&self) -> bool {
+        self.users()
+            .await
+            .iter()
+            .all(|u| u["blocked"] != serde_json::json!(true))
+    }
     pub async fn user_by_email(&self, email: &str) -> Vec<Value> {
         self.users()
             .await

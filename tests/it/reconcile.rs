@@ -384,13 +384,7 @@ async fn mass_deactivation_is_held(db: Db) {
         r.held_reason
     );
     assert!(!r.applied);
-    assert!(
-        api.users()
-            .await
-            .iter()
-            .all(|u| u["blocked"] != json!(true)),
-        "nothing blocked"
-    );
+    assert!(api.none_blocked().await, "nothing blocked");
     let stored = ctx.store.get_run(r.run_id).await.unwrap().unwrap();
     assert_eq!(stored.status.as_str(), "held");
     let plan = ctx.store.stored_plan(&stored).await.unwrap().unwrap();
@@ -491,13 +485,7 @@ async fn an_approval_that_replans_a_rejected_plan_is_rejected(db: Db) {
     assert_eq!(r.status, RunStatus::Rejected, "{r:?}");
     let error = r.error.unwrap_or_default();
     assert!(error.contains("the same plan as"), "{error}");
-    assert!(
-        api.users()
-            .await
-            .iter()
-            .all(|u| u["blocked"] != json!(true)),
-        "nothing blocked"
-    );
+    assert!(api.none_blocked().await, "nothing blocked");
     // A dry run says so too, in a field of its own beside the guard's reason.
     let dry = dry_run(ctx).await;
     let would = dry.would_reject.unwrap_or_default();
@@ -546,11 +534,7 @@ async fn an_approval_that_loses_a_race_to_a_rejection_starts_nothing(db: Db) {
     let decided = ctx.store.get_run(held.run_id).await.unwrap().unwrap();
     assert_eq!(decided.status, RunStatus::Rejected);
     assert_eq!(decided.approved_by.as_deref(), Some("alice"));
-    assert!(api
-        .users()
-        .await
-        .iter()
-        .all(|u| u["blocked"] != json!(true)));
+    assert!(api.none_blocked().await);
 
     // A later approval of another held run applies it, and its report says
     // which run it applies and who approved it.
@@ -617,11 +601,7 @@ async fn an_approval_run_that_stops_before_its_plan_leaves_the_run_held(db: Db) 
     let again = ctx.store.get_run(held.run_id).await.unwrap().unwrap();
     assert_eq!(again.status, RunStatus::Held);
     assert_eq!((again.approved_by, again.approved_at), (None, None));
-    assert!(api
-        .users()
-        .await
-        .iter()
-        .all(|u| u["blocked"] != json!(true)));
+    assert!(api.none_blocked().await);
 
     exec(&ctx.store, "ALTER TABLE employees_away RENAME TO employees").await;
     let applied = approve(ctx, held.run_id, "bob").await.unwrap();
@@ -661,13 +641,7 @@ async fn an_approved_plan_rejected_meanwhile_is_not_applied(db: Db) {
         error.contains(&format!("the same plan as run {}", second.run_id)),
         "{error}"
     );
-    assert!(
-        api.users()
-            .await
-            .iter()
-            .all(|u| u["blocked"] != json!(true)),
-        "nothing blocked"
-    );
+    assert!(api.none_blocked().await, "nothing blocked");
 }
 
 async fn older_runs_lose_their_plan_but_held_and_rejected_plans_stay(db: Db) {
