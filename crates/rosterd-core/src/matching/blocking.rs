@@ -219,19 +219,26 @@ fn short_surname_variants(family: &str) -> Vec<([u8; 5], usize)> {
     if b.len() >= 4 {
         for skip in 0..b.len() {
             let mut less = [0u8; 5];
-            let mut n = 0;
-            for (i, &c) in b.iter().enumerate() {
-                if i != skip {
-                    less[n] = c;
-                    n += 1;
-                }
-            }
+            let n = less_one_letter(b, skip, &mut less);
             if !out.contains(&(less, n)) {
                 out.push((less, n));
             }
         }
     }
     out
+}
+
+/// `word` less the letter at `skip` (none when `skip` is past its end),
+/// written into `out`: how many letters that leaves.
+fn less_one_letter(word: &[u8], skip: usize, out: &mut [u8]) -> usize {
+    let mut n = 0;
+    for (i, &c) in word.iter().enumerate() {
+        if i != skip {
+            out[n] = c;
+            n += 1;
+        }
+    }
+    n
 }
 
 /// A typo in both parts: two spellings one edit apart share the longer
@@ -253,13 +260,7 @@ fn typo_keys(given: &str, family: &str, out: &mut Vec<u64>) {
     let mut less = [0u8; 32];
     // `skip == len` drops no letter.
     for skip in 0..=given.len() {
-        let mut n = 0;
-        for (i, &b) in given.as_bytes().iter().enumerate() {
-            if i != skip {
-                less[n] = b;
-                n += 1;
-            }
-        }
+        let n = less_one_letter(given.as_bytes(), skip, &mut less);
         for (tag, part) in surname {
             out.push(key(tag, &[&less[..n], part.as_bytes()]));
         }

@@ -571,7 +571,7 @@ pub fn typo(a: &str, b: &str) -> bool {
         let (short, long) = if a.len() < b.len() { (a, b) } else { (b, a) };
         return long.len() == 4
             && short.as_bytes()[0] == long.as_bytes()[0]
-            && (1..4).any(|i| long[..i] == short[..i] && long[i + 1..] == short[i..]);
+            && one_edit(short.as_bytes(), long.as_bytes());
     }
     if min < 4 || a.len().abs_diff(b.len()) > 2 {
         return false;

@@ -1026,13 +1026,8 @@ impl<'e, 's> Engine<'e, 's> {
         let [word] = &form.tokens[..] else {
             return Vec::new();
         };
-        let is_whole = |s: &Scored| {
-            !s.from_mailbox
-                && self.prepared[s.emp as usize]
-                    .forms
-                    .iter()
-                    .any(|(e, k)| *k == s.form && e.tokens.len() == 1 && e.tokens[0] == *word)
-        };
+        // The scorer says so: one word on both sides, the same.
+        let is_whole = |s: &Scored| !s.from_mailbox && s.detail.one_word;
         if scored.is_empty() || !scored.iter().all(is_whole) {
             return Vec::new();
         }
