@@ -150,23 +150,53 @@ fn audit_kinds() {
     }
 }
 
+/// Users linked by email whose roles show what station names mean here:
+/// six `Heat Press` users in Heat Press, six `Picker` users in Picking.
+fn floor_linked(s: &mut Vec<EmployeeRecord>) -> Vec<PodFactoryUser> {
+    let stations = [("Heat Press", "Heat Press"), ("Picker", "Picking")];
+    let linked = stations
+        .iter()
+        .flat_map(|&station| std::iter::repeat_n(station, 6));
+    let mut users = Vec::new();
+    for (k, (role, department)) in linked.enumerate() {
+        let email = format!("worker{k}@pw.com");
+        s.push(emp(
+            100 + k as i64,
+            &format!("Worker Number{k}"),
+            &email,
+            department,
+        ));
+        users.push(user(&format!("w{k}"), "", &email, role));
+    }
+    users
+}
+
 #[test]
 fn namesakes_need_the_role_hint() {
-    let s = staff();
+    let mut s = staff();
     let r = one(&s, user("a", "Maria Lopez", "", ""));
     assert_eq!(r.status, MatchStatus::Ambiguous);
     let mut ids: Vec<i64> = r.candidates.iter().map(|c| c.employee_id.0).collect();
     ids.sort();
     assert_eq!(ids, vec![4, 5]);
     assert!(r.employee_id.is_none() && r.matched_by.is_none());
-
+    // A station's name alone, with nobody linked to bear it out, is no
+    // evidence: a person may work at another department's station.
     let r = one(&s, user("a", "Maria Lopez", "", "Heat Press"));
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:#?}");
+
+    let floor = floor_linked(&mut s);
+    let decide = |u: PodFactoryUser| {
+        let users: Vec<PodFactoryUser> = std::iter::once(u).chain(floor.clone()).collect();
+        run(&s, &users, &[]).remove(0)
+    };
+    let r = decide(user("a", "Maria Lopez", "", "Heat Press"));
     assert_eq!(linked(&r), Some((4, MatchedBy::Name)), "{r:#?}");
-    let r = one(&s, user("a", "maria.lopez", "", "Picker"));
+    let r = decide(user("a", "maria.lopez", "", "Picker"));
     assert_eq!(linked(&r), Some((5, MatchedBy::Name)));
     // A role neither has decides nothing.
     assert_eq!(
-        one(&s, user("a", "Maria Lopez", "", "Shipping")).status,
+        decide(user("a", "Maria Lopez", "", "Shipping")).status,
         MatchStatus::Ambiguous
     );
 }

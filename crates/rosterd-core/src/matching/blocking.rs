@@ -158,9 +158,9 @@ fn user_keys(form: &NameForm, out: &mut Vec<u64>) {
     }
     pair_keys(form.first(), form.last(), out);
     typo_keys(form.first(), form.last(), out);
-    if n == 2 {
-        pair_keys(&t[1], &t[0], out);
-    } else if let Some(i) = form.first_of_two_surnames() {
+    // Swapped: two parts, or family name first with the middles between.
+    pair_keys(form.last(), form.first(), out);
+    if let Some(i) = form.first_of_two_surnames() {
         pair_keys(form.first(), &t[i], out);
         typo_keys(form.first(), &t[i], out);
     }

@@ -87,6 +87,12 @@ pub struct Detail {
     pub one_word: bool,
     /// Surname-first order recognized by the surname's particles.
     pub surname_first: bool,
+    /// The user wrote a part the employee's name lacks.
+    pub user_extra: bool,
+    /// That part is a surname (`Luis Cruz Martínez` against Luis Cruz):
+    /// evidence against this employee when another has it (see
+    /// `assign::by_name`).
+    pub lacks_written_surname: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +103,11 @@ pub enum Middle {
 }
 
 impl Detail {
+    /// Every part the user wrote is the employee's, in some form.
+    pub fn covers_user(&self) -> bool {
+        !self.user_extra && self.middle != Middle::Conflict
+    }
+
     /// Every part agrees exactly, in order.
     pub fn is_exact(&self) -> bool {
         self.given == Agree::Exact
@@ -226,6 +237,8 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
             compact: true,
             one_word: pt.len() == 1 && et.len() == 1,
             surname_first: false,
+            user_extra: false,
+            lacks_written_surname: false,
         };
         return same.then_some((COMPACT, detail));
     }
@@ -238,8 +251,14 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
     let mut orientations = vec![(0, last, false)];
     if pt.len() == 2 {
         orientations.push((1, 0, true));
-    } else if let Some(pf) = p.first_of_two_surnames() {
-        orientations.push((0, pf, false));
+    } else {
+        if let Some(pf) = p.first_of_two_surnames() {
+            orientations.push((0, pf, false));
+        }
+        // Family name first with the same middles between (`Tran Huu
+        // Quang` for Quang Huu Tran); not with a part one side lacks, as
+        // `Morales Romero Rosa` is Rosa Morales Romero, not Rosa Morales.
+        orientations.push((last, 0, true));
     }
     for (pg, pf, swapped) in orientations {
         // The surname, or the first of two; checked first, as it rules
@@ -291,6 +310,9 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
                 }
                 let eused = [eg, ef, if ef == n - 1 { eg } else { n - 1 }];
                 let mut middle = middles(pt, &pused, et, &eused);
+                if swapped && pt.len() > 2 && middle != Middle::Same {
+                    continue;
+                }
                 // The side with a name part the other lacks, when only one has.
                 let (p_extra, e_extra) = (
                     unused(pt, &pused, false).next().is_some(),
@@ -320,6 +342,8 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
                     compact: false,
                     one_word: false,
                     surname_first,
+                    user_extra: p_partial || (p_extra && !e_extra),
+                    lacks_written_surname: p_partial || (middle_is_surname && p_extra && !e_extra),
                 };
                 let mut s = given.given_weight() * family_w;
                 s *= match middle {
@@ -371,7 +395,11 @@ fn agree_given(p: &str, e: &str, vocab: &Vocab) -> Option<Agree> {
         return None;
     }
     let (short, long) = if p.len() < e.len() { (p, e) } else { (e, p) };
-    if short.len() >= 3 && long.starts_with(short) {
+    let slip = typo(p, e) && !vocab.given.contains(p);
+    // A letter more at the end of the user's spelling is a slip
+    // (`Roberth`, `Shreyah`) unless somebody is named so; one less may be
+    // a short form (`Mari` for Maria).
+    if short.len() >= 3 && long.starts_with(short) && !(slip && p.len() == e.len() + 1) {
         // A known short form starting a name it is not listed for may
         // stand for it all the same (`Raj` for Rajiv as for Rajesh): as
         // strong as the listed one, so the two tie.
@@ -382,7 +410,7 @@ fn agree_given(p: &str, e: &str, vocab: &Vocab) -> Option<Agree> {
             Agree::Prefix
         });
     }
-    (typo(p, e) && !vocab.given.contains(p)).then_some(Agree::Typo)
+    slip.then_some(Agree::Typo)
 }
 
 /// Two given names that are one name's masculine and feminine forms

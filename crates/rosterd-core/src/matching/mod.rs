@@ -17,11 +17,12 @@
 //!
 //! Decisions ([`assign`]): a name link needs a score of at least
 //! `accept_threshold` *and* a lead of `margin` over the runner-up; when
-//! several candidates are within the margin, the department/role hint
-//! (PodFactory `user_role` against the employee's department and role code)
-//! may single out one: first by station names, then, in a second pass, by
-//! what each role means here, counted over the users the first pass linked
-//! on strong evidence ([`roles`]); otherwise the user is ambiguous. An email link is
+//! several candidates are within the margin, a surname the user wrote that
+//! only one of them has singles it out; so may, in a second pass, what the
+//! PodFactory `user_role` means here, counted over the users the first
+//! pass linked on strong evidence ([`roles`]), and last the station a role
+//! names (against the employee's department and role code) where those
+//! counts bear it out; otherwise the user is ambiguous. An email link is
 //! overruled (ambiguous) when the names share nothing at all (a shared
 //! station login). Then the links are made one-to-one: an employee claimed
 //! by several users goes to the one with clearly stronger evidence, the

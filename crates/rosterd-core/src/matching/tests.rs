@@ -221,17 +221,18 @@ fn an_email_the_name_disowns_leaves_the_decision_to_the_name() {
     assert_eq!(linked(&r), Some((2, MatchedBy::Email)), "{r:?}");
 }
 
-#[test]
-fn a_tie_broken_by_the_role_hint_shows_lower_confidence() {
-    let mut staff = [
+/// Namesakes 1 and 2 (Maria Lopez, Heat Press and Picking), Ana Ruiz,
+/// and for each (n, role, department) n users with the role linked by
+/// email to employees of the department.
+fn hint_floor(linked: &[(usize, &str, &str)]) -> (Vec<EmployeeRecord>, Vec<PodFactoryUser>) {
+    let mut staff = vec![
         emp(1, "Maria Lopez", "maria.lopez@pw.com"),
         emp(2, "Maria Lopez", "maria.lopez2@pw.com"),
         emp(3, "Ana Ruiz", "ana.ruiz@pw.com"),
     ];
     staff[0].department = "Heat Press".into();
     staff[1].department = "Picking".into();
-    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
-    let users = [
+    let mut users = vec![
         PodFactoryUser {
             id: "a".into(),
             name: Some("Maria Lopez".into()),
@@ -245,10 +246,41 @@ fn a_tie_broken_by_the_role_hint_shows_lower_confidence() {
             user_role: None,
         },
     ];
+    let linked = linked
+        .iter()
+        .flat_map(|&(n, role, department)| std::iter::repeat_n((role, department), n));
+    for (k, (role, department)) in linked.enumerate() {
+        let email = format!("worker{k}@pw.com");
+        let mut e = emp(10 + k as i64, &format!("Worker Number{k}"), &email);
+        e.department = department.into();
+        staff.push(e);
+        users.push(PodFactoryUser {
+            id: format!("w{k}"),
+            name: None,
+            email: Some(email),
+            user_role: Some(role.into()),
+        });
+    }
+    (staff, users)
+}
+
+#[test]
+fn a_tie_broken_by_the_role_hint_shows_lower_confidence() {
+    // Three pickers linked in Picking, pressers in Heat Press: too few
+    // for the counts to decide alone, enough to bear out the role's name.
+    let (staff, users) = hint_floor(&[(3, "Picker", "Picking"), (6, "Press", "Heat Press")]);
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
     let rs = match_users(&view, &users, &[], &MatchSettings::default());
     assert_eq!(linked(&rs[0]), Some((2, MatchedBy::Name)), "{:?}", rs[0]);
     assert!(rs[0].confidence < rs[1].confidence, "{rs:?}");
     assert_eq!(rs[0].confidence, calibration::ROLE_HINT);
+    assert!(
+        rs[0]
+            .explanation
+            .contains("only this one's department/role agrees with \"Picker\""),
+        "{}",
+        rs[0].explanation
+    );
     // Below the hint's probability the tie stays a tie.
     let strict = MatchSettings {
         accept_threshold: 0.98,
@@ -257,6 +289,20 @@ fn a_tie_broken_by_the_role_hint_shows_lower_confidence() {
     let rs = match_users(&view, &users, &[], &strict);
     assert_eq!(rs[0].status, MatchStatus::Ambiguous, "{:?}", rs[0]);
     assert_eq!(linked(&rs[1]), Some((3, MatchedBy::Name)));
+}
+
+#[test]
+fn a_role_hint_the_linked_users_do_not_bear_out_breaks_no_tie() {
+    // Nobody linked yet: the station's name alone is no evidence.
+    let (staff, users) = hint_floor(&[]);
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let rs = match_users(&view, &users, &[], &MatchSettings::default());
+    assert_eq!(rs[0].status, MatchStatus::Ambiguous, "{:?}", rs[0]);
+    // Here the pickers linked so far work in Heat Press.
+    let (staff, users) = hint_floor(&[(3, "Picker", "Heat Press"), (6, "Press", "Picking")]);
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let rs = match_users(&view, &users, &[], &MatchSettings::default());
+    assert_eq!(rs[0].status, MatchStatus::Ambiguous, "{:?}", rs[0]);
 }
 
 #[test]
@@ -1200,4 +1246,66 @@ fn a_role_that_breaks_no_tie_says_why_in_plain_words() {
         "{}",
         r.explanation
     );
+}
+
+#[test]
+fn a_surname_the_user_wrote_tells_namesakes_apart() {
+    let staff = [
+        emp(1, "Luis Cruz Martínez", "lcm@pw.com"),
+        emp(2, "Luis Cruz", "luis.cruz@pw.com"),
+        emp(3, "Joan Anna Kowalski", "jak@pw.com"),
+        emp(4, "Joan Kowalski", "joan.kowalski@pw.com"),
+    ];
+    // Only employee 1 has the second surname written: the other would
+    // need it added by mistake. Less sure than a name with no namesake.
+    let r = one(&staff, "Luis Cruz Martinez", "");
+    assert_eq!(linked(&r), Some((1, MatchedBy::Name)), "{r:?}");
+    assert_eq!(r.confidence, calibration::TIE_BROKEN);
+    assert!(
+        r.explanation
+            .contains("1 namesake within the margin lacks a surname the user wrote"),
+        "{}",
+        r.explanation
+    );
+    // The other way round a surname may have been dropped: a tie.
+    let r = one(&staff, "Luis Cruz", "");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    // A middle name is no surname: HR often lacks one a person writes.
+    let r = one(&staff, "Joan Anna Kowalski", "");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+}
+
+#[test]
+fn a_letter_added_to_a_given_name_is_a_slip() {
+    let staff = [
+        emp(1, "Robert Cook", "robert.cook@pw.com"),
+        emp(2, "Maria Garcia", "maria.garcia@pw.com"),
+        emp(3, "Mario Garcia", "mario.garcia@pw.com"),
+    ];
+    let r = one(&staff, "Roberth Cook", "");
+    assert_eq!(linked(&r), Some((1, MatchedBy::FuzzyName)), "{r:?}");
+    assert!(
+        r.explanation.contains("given name one typo"),
+        "{}",
+        r.explanation
+    );
+    // A letter less may be a short form: below the threshold.
+    let r = one(&staff, "Mari Garcia", "");
+    assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    assert!(r.explanation.contains("shortened"), "{}", r.explanation);
+}
+
+#[test]
+fn family_name_first_with_the_middles_between() {
+    let staff = [
+        emp(1, "Quang Huu Tran", "quang.tran@pw.com"),
+        emp(2, "Rosa Morales", "rosa.morales@pw.com"),
+    ];
+    let r = one(&staff, "TRAN HUU QUANG", "");
+    assert_eq!(linked(&r), Some((1, MatchedBy::FuzzyName)), "{r:?}");
+    assert!(r.explanation.contains("order swapped"), "{}", r.explanation);
+    // Two surnames first are another order: Rosa Morales Romero, who is
+    // no employee here, not Rosa Morales with a middle name.
+    let r = one(&staff, "Morales Romero Rosa", "");
+    assert_eq!(r.employee_id, None, "{r:?}");
 }
