@@ -204,8 +204,17 @@ fn namesakes_need_the_role_hint() {
 #[test]
 fn weak_evidence_never_links() {
     let s = staff();
-    // An initial and a surname: a candidate for review, not a link.
+    // An initial and a surname one employee alone has is part of a name
+    // (0.96): a link at the default threshold, a candidate above it.
     let r = one(&s, user("a", "J. Doe", "", ""));
+    assert_eq!(linked(&r), Some((1, MatchedBy::FuzzyName)), "{r:#?}");
+    assert_eq!(r.confidence, 0.96);
+    let strict = MatchSettings {
+        accept_threshold: 0.97,
+        ..MatchSettings::default()
+    };
+    let view: Vec<_> = s.iter().map(EmployeeRecord::as_match).collect();
+    let r = match_users(&view, &[user("a", "J. Doe", "", "")], &[], &strict).remove(0);
     assert_eq!(r.status, MatchStatus::Ambiguous, "{r:#?}");
     assert_eq!(r.candidates[0].employee_id, EmployeeId(1));
     // A different given name that is a name in this workforce.

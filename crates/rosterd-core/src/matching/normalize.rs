@@ -328,21 +328,23 @@ fn tokenize(folded: &str) -> (Vec<String>, Option<&'static str>) {
     }
     let mut generation = None;
     if tokens.len() > 1 {
-        let first = tokens[0];
-        tokens.retain(|t| match SUFFIXES.iter().find(|s| *s == t) {
-            // `V` is as often a middle initial (`Robert V Stone`): left
-            // out as before, but no generation to hold against a name.
-            Some(&"v") => false,
-            Some(s) => {
-                generation = Some(*s);
-                false
+        // A suffix follows a name: the first part is a name or its
+        // initial (`V. Cruz`, `Iv Petrov`).
+        let mut at = 0;
+        tokens.retain(|t| {
+            at += 1;
+            match SUFFIXES.iter().find(|s| *s == t) {
+                _ if at == 1 => true,
+                // `V` is as often a middle initial (`Robert V Stone`): left
+                // out as before, but no generation to hold against a name.
+                Some(&"v") => false,
+                Some(s) => {
+                    generation = Some(*s);
+                    false
+                }
+                None => true,
             }
-            None => true,
         });
-        if tokens.is_empty() {
-            tokens.push(first);
-            generation = None;
-        }
     }
     (tokens.into_iter().map(str::to_string).collect(), generation)
 }
@@ -715,6 +717,16 @@ mod tests {
         assert!(name_forms("").is_empty());
         assert!(name_forms(" 123 - . ").is_empty());
         assert_eq!(one("Jr"), "jr");
+    }
+
+    #[test]
+    fn a_suffix_follows_a_name() {
+        // First, the letter is the given name's initial.
+        assert_eq!(one("V. Cruz"), "v cruz");
+        assert_eq!(one("Iv Petrov"), "iv petrov");
+        assert_eq!(one("Robert V Stone"), "robert stone");
+        assert_eq!(one("Robert Stone Jr."), "robert stone");
+        assert_eq!(name_forms("Stone, Robert Jr")[0].generation, Some("jr"));
     }
 
     fn strip(e: &str) -> Option<(String, String)> {

@@ -1309,3 +1309,43 @@ fn family_name_first_with_the_middles_between() {
     let r = one(&staff, "Morales Romero Rosa", "");
     assert_eq!(r.employee_id, None, "{r:?}");
 }
+
+#[test]
+fn an_initial_and_a_surname_one_employee_alone_has_is_part_of_a_name() {
+    let staff = [
+        emp(1, "Dorota Kowalczyk", "dk@pw.com"),
+        emp(2, "John Smith", "js@pw.com"),
+        emp(3, "John Paul Smith", "jps@pw.com"),
+        emp(4, "Ingrid Campbell", "ic@pw.com"),
+        emp(5, "Ian Campbell", "ian.c@pw.com"),
+    ];
+    let r = one(&staff, "D. Kowalczyk", "");
+    assert_eq!(linked(&r), Some((1, MatchedBy::FuzzyName)), "{r:?}");
+    assert_eq!(r.confidence, calibration::PARTIAL_NAME);
+    assert!(
+        r.explanation
+            .contains("the only employee with that initial and surname"),
+        "{}",
+        r.explanation
+    );
+    // Another employee whose name it nearly fits, or a second with that
+    // initial: not linked.
+    for name in ["J. Smith", "I. Campbell"] {
+        let r = one(&staff, name, "");
+        assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    }
+    // Only as far as the threshold allows.
+    let strict = MatchSettings {
+        accept_threshold: 0.97,
+        ..MatchSettings::default()
+    };
+    let view: Vec<_> = staff.iter().map(EmployeeRecord::as_match).collect();
+    let users = [PodFactoryUser {
+        id: "u".into(),
+        name: Some("D. Kowalczyk".into()),
+        email: None,
+        user_role: None,
+    }];
+    let rs = match_users(&view, &users, &[], &strict);
+    assert_eq!(rs[0].status, MatchStatus::Ambiguous, "{:?}", rs[0]);
+}
