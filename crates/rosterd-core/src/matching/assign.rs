@@ -249,7 +249,13 @@ pub fn by_email(
     if let [i] = hits {
         let i = *i;
         let candidates = vec![(i, score, how.clone())];
-        let named = forms.iter().any(|f| f.tokens.len() >= 2);
+        // Two parts, or one that is another employee's given name (`Juana`
+        // on ruby.jackson@): a login (`kray`, `jkim`) shares nothing with
+        // its owner's name and is no reason to doubt the email.
+        let named = forms.iter().any(|f| match &f.tokens[..] {
+            [one] => engine.vocab.begins_a_name(one),
+            tokens => tokens.len() >= 2,
+        });
         if named && !engine.names_share_anything(forms, i) {
             return Err((
                 i,

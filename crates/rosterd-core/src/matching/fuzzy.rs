@@ -201,6 +201,11 @@ impl Vocab {
         }
     }
 
+    /// Some employee's name begins with this part.
+    pub fn begins_a_name(&self, tok: &str) -> bool {
+        self.firsts.contains(tok)
+    }
+
     fn surname_only(&self, tok: &str) -> bool {
         self.lasts.contains(tok) && !self.firsts.contains(tok)
     }

@@ -376,7 +376,7 @@ pub struct Engine<'e, 's> {
     employees: &'e [MatchEmployee<'e>],
     settings: &'s MatchSettings,
     prepared: Vec<Prepared>,
-    vocab: Vocab,
+    pub(crate) vocab: Vocab,
     blocks: BlockIndex,
     by_email: FxHashMap<&'e str, Vec<u32>>,
     by_id: FxHashMap<EmployeeId, u32>,

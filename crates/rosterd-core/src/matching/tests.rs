@@ -1349,3 +1349,23 @@ fn an_initial_and_a_surname_one_employee_alone_has_is_part_of_a_name() {
     let rs = match_users(&view, &users, &[], &strict);
     assert_eq!(rs[0].status, MatchStatus::Ambiguous, "{:?}", rs[0]);
 }
+
+#[test]
+fn a_one_word_name_that_is_another_employees_given_name_doubts_the_email() {
+    let staff = [
+        emp(1, "Ruby Jackson", "ruby.jackson@pw.com"),
+        emp(2, "Juana Sánchez", "juana.sanchez@pw.com"),
+        emp(3, "Kyle Ray", "kray@pw.com"),
+    ];
+    let r = one(&staff, "Juana", "ruby.jackson@pw.com");
+    assert_eq!(r.employee_id, None, "{r:?}");
+    assert!(
+        r.candidates.iter().any(|c| c.employee_id == EmployeeId(1)),
+        "{r:?}"
+    );
+    // A login shares no part with its owner's name, and is no doubt.
+    let r = one(&staff, "kray", "kray@pw.com");
+    assert_eq!(linked(&r), Some((3, MatchedBy::Email)), "{r:?}");
+    let r = one(&staff, "Ruby", "ruby.jackson@pw.com");
+    assert_eq!(linked(&r), Some((1, MatchedBy::Email)), "{r:?}");
+}
