@@ -471,6 +471,11 @@ impl<'e, 's> Engine<'e, 's> {
         let mut by_token: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         let mut by_given_sound: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         let mut by_mailbox_name: FxHashMap<(String, String), Vec<u32>> = FxHashMap::default();
+        // Whole names, to tell a preferred name's namesake (below).
+        let whole_names: rustc_hash::FxHashSet<String> = employees
+            .iter()
+            .map(|e| normalize::plain_words(e.full_name))
+            .collect();
         // Each employee's spellings and blocking keys on their own (on two
         // threads), then the shared indexes in employee order.
         let each: Vec<(Prepared, Vec<u64>)> = on_two_threads(employees.iter().collect(), |half| {
@@ -478,9 +483,21 @@ impl<'e, 's> Engine<'e, 's> {
                 .map(|e| {
                     let mut forms = Vec::new();
                     let mut keys = Vec::new();
-                    let names = std::iter::once(e.full_name)
-                        .chain(e.previous_names.iter().map(String::as_str));
-                    for (n, name) in names.enumerate() {
+                    // The name a person goes by is their current name too,
+                    // unless another employee has the rest of the name
+                    // (`Li Zhang` beside `Li (Kelly) Zhang`): then either
+                    // may go by it, and HR wrote it for one.
+                    let preferred = normalize::preferred_name(e.full_name)
+                        .filter(|p| !whole_names.contains(&normalize::plain_words(&p.without)));
+                    let names = std::iter::once((e.full_name, 0))
+                        .chain(preferred.as_ref().map(|p| (p.name.as_str(), 0)))
+                        .chain(
+                            e.previous_names
+                                .iter()
+                                .enumerate()
+                                .map(|(i, name)| (name.as_str(), i + 1)),
+                        );
+                    for (name, n) in names {
                         for form in normalize::name_forms(name) {
                             blocking::employee_keys(&form, &mut keys);
                             forms.push((form, n));

@@ -119,6 +119,57 @@ pub fn name_forms(raw: &str) -> Vec<NameForm> {
     forms
 }
 
+/// The name a person goes by, when HR wrote it in brackets or quotes
+/// beside the given name: `Phong "Kevin" Huynh` and `Soo-jin (Christine)
+/// Hwang` go by Kevin Huynh and Christine Hwang, and a preferred name
+/// after a family-first name, `Nguyen Cuc (Kelly)`, by Kelly Nguyen.
+pub fn preferred_name(raw: &str) -> Option<Preferred> {
+    let (open, close) = [('(', ')'), ('"', '"'), ('\u{201C}', '\u{201D}')]
+        .into_iter()
+        .find(|(open, _)| raw.contains(*open))?;
+    let (before, rest) = raw.split_once(open)?;
+    let (inner, after) = rest.split_once(close)?;
+    let (before, inner, after) = (before.trim(), inner.trim(), after.trim());
+    if before.is_empty() || inner.is_empty() {
+        return None;
+    }
+    let surname = match after {
+        "" => before
+            .split_whitespace()
+            .next()
+            .filter(|_| before.contains(' '))?,
+        after => after,
+    };
+    // One surname only: an English name with one part of a compound
+    // surname (`David Nguyen` for Thang (David) Phan-Nguyen) is as likely
+    // another Nguyen's, whose English name HR does not have.
+    if surname.contains(|c: char| c.is_whitespace() || c == '-') {
+        return None;
+    }
+    Some(Preferred {
+        name: format!("{inner} {surname}"),
+        without: format!("{before} {after}"),
+    })
+}
+
+/// A preferred name and the name without it.
+pub struct Preferred {
+    pub name: String,
+    /// `Li Zhang` for `Li (Kelly) Zhang`: when that is another employee's
+    /// name, either may go by the preferred one.
+    pub without: String,
+}
+
+/// The words of a name, folded: to compare whole names cheaply.
+pub fn plain_words(raw: &str) -> String {
+    let (plain, _) = fold(raw);
+    let words: Vec<&str> = plain
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.join(" ")
+}
+
 /// UTF-8 that was read as Windows-1252 somewhere on its way (`GonzÃ¡lez`,
 /// `Nguyá»…n`, `AyÅŸe`), as it was: `None` when `raw` is not such text.
 /// Every character must be one of Windows-1252's and their bytes valid
@@ -717,6 +768,32 @@ mod tests {
         assert!(name_forms("").is_empty());
         assert!(name_forms(" 123 - . ").is_empty());
         assert_eq!(one("Jr"), "jr");
+    }
+
+    #[test]
+    fn a_preferred_name_in_brackets_or_quotes() {
+        let p = |raw: &str| preferred_name(raw).map(|p| p.name);
+        assert_eq!(p("Phong \"Kevin\" Huynh").as_deref(), Some("Kevin Huynh"));
+        assert_eq!(p("Nguyen Cuc (Kelly)").as_deref(), Some("Kelly Nguyen"));
+        let li = preferred_name("Li (Kelly) Zhang").unwrap();
+        assert_eq!(plain_words(&li.without), plain_words("LI ZHANG"));
+        assert_eq!(
+            p("Jian \u{201C}David\u{201D} Feng").as_deref(),
+            Some("David Feng")
+        );
+        // Nothing to go by: no brackets, nothing before or in them, or a
+        // one-word name with a note after it.
+        // A compound surname, or middles after the brackets: not one surname.
+        for raw in [
+            "John Smith",
+            "(Kelly) Nguyen",
+            "Jane () Doe",
+            "Cher (Singer)",
+            "Thang (David) Phan-Nguyen",
+            "Hoa (Jenny) Kim Nguyen",
+        ] {
+            assert_eq!(p(raw), None, "{raw}");
+        }
     }
 
     #[test]

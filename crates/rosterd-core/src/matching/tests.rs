@@ -1369,3 +1369,21 @@ fn a_one_word_name_that_is_another_employees_given_name_doubts_the_email() {
     let r = one(&staff, "Ruby", "ruby.jackson@pw.com");
     assert_eq!(linked(&r), Some((1, MatchedBy::Email)), "{r:?}");
 }
+
+#[test]
+fn the_name_hr_says_a_person_goes_by_is_their_name() {
+    let staff = [
+        emp(1, "Phong \"Kevin\" Huynh", "phong.huynh@pw.com"),
+        emp(2, "Li (Kelly) Zhang", "li.zhang@pw.com"),
+        emp(3, "Li Zhang", "li.zhang2@pw.com"),
+    ];
+    let r = one(&staff, "Kevin Huynh", "");
+    assert_eq!(linked(&r), Some((1, MatchedBy::Name)), "{r:?}");
+    assert_eq!(
+        one(&staff, "Phong Huynh", "").employee_id,
+        Some(EmployeeId(1))
+    );
+    // Another Li Zhang may go by Kelly too; HR wrote it for one of them.
+    let r = one(&staff, "Kelly Zhang", "");
+    assert_eq!(r.employee_id, None, "{r:?}");
+}
