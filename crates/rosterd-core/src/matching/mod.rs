@@ -471,11 +471,19 @@ impl<'e, 's> Engine<'e, 's> {
         let mut by_token: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         let mut by_given_sound: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         let mut by_mailbox_name: FxHashMap<(String, String), Vec<u32>> = FxHashMap::default();
-        // Whole names, to tell a preferred name's namesake (below).
-        let whole_names: rustc_hash::FxHashSet<String> = employees
+        // Whole names, to tell a preferred name's namesake (below); only
+        // folded when some name has one.
+        let whole_names: rustc_hash::FxHashSet<String> = if employees
             .iter()
-            .map(|e| normalize::plain_words(e.full_name))
-            .collect();
+            .any(|e| normalize::preferred_name(e.full_name).is_some())
+        {
+            employees
+                .iter()
+                .map(|e| normalize::plain_words(e.full_name))
+                .collect()
+        } else {
+            Default::default()
+        };
         // Each employee's spellings and blocking keys on their own (on two
         // threads), then the shared indexes in employee order.
         let each: Vec<(Prepared, Vec<u64>)> = on_two_threads(employees.iter().collect(), |half| {
