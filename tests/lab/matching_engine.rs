@@ -202,7 +202,7 @@ fn namesakes_need_the_role_hint() {
 }
 
 #[test]
-fn weak_evidence_never_links() {
+fn what_weak_evidence_decides() {
     let s = staff();
     // An initial and a surname one employee alone has is part of a name
     // (0.96): a link at the default threshold, a candidate above it.

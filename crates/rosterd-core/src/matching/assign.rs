@@ -436,7 +436,18 @@ pub fn by_name(
     // `Cody G.` does, so as likely (right 110 times in 112 on the holdout
     // and FEBRL-style corpora).
     let d = &best.detail;
+    // The user's initial, not HR's (`D. Kowalczyk` in HR is no evidence
+    // for Dariusz).
+    let user_initial = forms[..n.display]
+        .iter()
+        .any(|f| f.tokens.iter().any(|t| t.len() == 1));
+    let hr_initial = engine.prepared[best.emp as usize]
+        .forms
+        .iter()
+        .any(|(f, _)| f.tokens.first().is_some_and(|t| t.len() == 1));
     let initial_alone = scored.len() == 1
+        && user_initial
+        && !hr_initial
         && !best.from_mailbox
         && d.given == Agree::Initial
         && d.family == Agree::Exact
@@ -718,7 +729,7 @@ pub fn by_name(
         confidence = confidence.min(calibration::TIE_BROKEN);
     } else if let Some(post) = via_hint {
         text.push_str(&format!(
-            "; {others} within the margin, only this one's department/role agrees with \"{role}\" (the linked users' roles make it {post:.2} likely)",
+            "; {others} within the margin, only this one's department/role agrees with \"{role}\" (the linked users' roles make this one {post:.2} likely)",
         ));
         evidence_for.push(format!(
             "only this one's department/role agrees with the role \"{role}\", as the linked users' roles bear out ({post:.2})"

@@ -147,8 +147,8 @@ pub fn employee_keys(form: &NameForm, out: &mut Vec<u64>) {
 }
 
 /// PodFactory users: first and last token, the first and the first of two
-/// surnames (`Juan Peña Castillo`), and the reverse of a two-token name
-/// (`Doe John` without the comma).
+/// surnames (`Juan Peña Castillo`), and last and first (`Doe John` without
+/// the comma, `Tran Huu Quang`).
 fn user_keys(form: &NameForm, out: &mut Vec<u64>) {
     out.push(key(b'X', &[&form.compact()]));
     let t = &form.tokens;

@@ -265,7 +265,7 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
         // `Morales Romero Rosa` is Rosa Morales Romero, not Rosa Morales.
         orientations.push((last, 0, true));
     }
-    for (pg, pf, swapped) in orientations {
+    for (pg, pf, reversed) in orientations {
         // The surname, or the first of two; checked first, as it rules
         // out most blocked pairs before any nickname lookup.
         for ef in [n - 1, n.wrapping_sub(2)] {
@@ -279,10 +279,10 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
                 continue;
             }
             // `VanDerBerg William`: the particles say which part is the surname.
-            let surname_first = swapped
+            let surname_first = reversed
                 && family == Agree::Exact
                 && (e.particles_of(ef).is_some() || p.particles_of(pf).is_some());
-            let swapped = swapped && !surname_first;
+            let swapped = reversed && !surname_first;
             // One of two surnames: the second is accounted for, not a middle.
             // Never on both sides at once (`Ji-hoon Parker` is not Ji-hoon
             // Park). The employee's first surname must not be a given name
@@ -315,7 +315,7 @@ pub fn score(p: &NameForm, e: &NameForm, vocab: &Vocab) -> Option<(f64, Detail)>
                 }
                 let eused = [eg, ef, if ef == n - 1 { eg } else { n - 1 }];
                 let mut middle = middles(pt, &pused, et, &eused);
-                if swapped && pt.len() > 2 && middle != Middle::Same {
+                if reversed && pt.len() > 2 && middle != Middle::Same {
                     continue;
                 }
                 // The side with a name part the other lacks, when only one has.
@@ -401,10 +401,14 @@ fn agree_given(p: &str, e: &str, vocab: &Vocab) -> Option<Agree> {
     }
     let (short, long) = if p.len() < e.len() { (p, e) } else { (e, p) };
     let slip = typo(p, e) && !vocab.given.contains(p);
-    // A letter more at the end of the user's spelling is a slip
-    // (`Roberth`, `Shreyah`) unless somebody is named so; one less may be
-    // a short form (`Mari` for Maria).
-    if short.len() >= 3 && long.starts_with(short) && !(slip && p.len() == e.len() + 1) {
+    // An `h` or the last letter again at the end of the user's spelling is
+    // a slip (`Roberth`, `Shreyah`, `Esperanzaa`) unless somebody is named
+    // so; any other letter may make another name (`Julian`, `Evan`), and
+    // one less a short form (`Mari` for Maria).
+    let slipped_end = p.len() == e.len() + 1
+        && p.starts_with(e)
+        && (p.ends_with('h') || p.as_bytes()[p.len() - 1] == p.as_bytes()[p.len() - 2]);
+    if short.len() >= 3 && long.starts_with(short) && !(slip && slipped_end) {
         // A known short form starting a name it is not listed for may
         // stand for it all the same (`Raj` for Rajiv as for Rajesh): as
         // strong as the listed one, so the two tie.

@@ -10,7 +10,8 @@
 //! 2. the same email, case-insensitively;
 //! 3. the email with a `+tag` or a station suffix (`.shp`, `.pack`, …)
 //!    removed from its local part;
-//! 4. names: current and previous names of every employee, normalized
+//! 4. names: current and previous names of every employee (and the name HR
+//!    says they go by, `Phong "Kevin" Huynh`), normalized
 //!    ([`normalize`]), scored part by part ([`fuzzy`]) against only the
 //!    employees sharing a blocking key ([`blocking`]), so the cost grows
 //!    with the users, not with users × employees.
@@ -479,7 +480,7 @@ impl<'e, 's> Engine<'e, 's> {
         {
             employees
                 .iter()
-                .map(|e| normalize::plain_words(e.full_name))
+                .filter_map(|e| normalize::whole_name(e.full_name))
                 .collect()
         } else {
             Default::default()
@@ -495,8 +496,9 @@ impl<'e, 's> Engine<'e, 's> {
                     // unless another employee has the rest of the name
                     // (`Li Zhang` beside `Li (Kelly) Zhang`): then either
                     // may go by it, and HR wrote it for one.
-                    let preferred = normalize::preferred_name(e.full_name)
-                        .filter(|p| !whole_names.contains(&normalize::plain_words(&p.without)));
+                    let preferred = normalize::preferred_name(e.full_name).filter(|p| {
+                        normalize::whole_name(&p.without).is_none_or(|w| !whole_names.contains(&w))
+                    });
                     let names = std::iter::once((e.full_name, 0))
                         .chain(preferred.as_ref().map(|p| (p.name.as_str(), 0)))
                         .chain(

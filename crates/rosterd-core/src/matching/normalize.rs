@@ -7,8 +7,9 @@
 //! folding (no Turkish rule is applied: `İ` decomposes to `I` + dot, `ı`
 //! transliterates to `i`). Dots, underscores, hyphens, commas, digits and
 //! spaces all separate tokens; apostrophes of every kind join (`O'Brien`,
-//! `O’Brien`, `OBrien` are one token). Generational suffixes and leading
-//! titles are dropped. A name with a/o/u umlauts gets a second form with the
+//! `O’Brien`, `OBrien` are one token). Generational suffixes after the
+//! first part, leading titles and a note in brackets after the whole name
+//! are dropped. A name with a/o/u umlauts gets a second form with the
 //! German transliteration (`Müller` → `muller` and `mueller`) so either
 //! spelling on the other side matches exactly.
 //!
@@ -85,6 +86,7 @@ const COMBINING_DIAERESIS: char = '\u{308}';
 /// The spellings of `raw` (one, or two when it has umlauts); empty when
 /// nothing name-like is left.
 pub fn name_forms(raw: &str) -> Vec<NameForm> {
+    let raw = without_trailing_note(raw);
     let repaired = mojibake_repaired(raw);
     let raw = ocr_letters(repaired.as_deref().unwrap_or(raw));
     let (plain, german) = fold_reordered(&raw);
@@ -120,36 +122,42 @@ pub fn name_forms(raw: &str) -> Vec<NameForm> {
 }
 
 /// The name a person goes by, when HR wrote it in brackets or quotes
-/// beside the given name: `Phong "Kevin" Huynh` and `Soo-jin (Christine)
-/// Hwang` go by Kevin Huynh and Christine Hwang, and a preferred name
-/// after a family-first name, `Nguyen Cuc (Kelly)`, by Kelly Nguyen.
+/// between the given name and the one surname: `Phong "Kevin" Huynh` and
+/// `Soo-jin (Christine) Hwang` go by Kevin Huynh and Christine Hwang.
+/// Nothing after the brackets (`Robert Smith (Bob)`, `Nguyen Cuc (Kelly)`,
+/// `Maria Lopez (Rehire)`) says which part is the surname, or that it is a
+/// name at all; a compound surname is left out too, as `David Nguyen` is
+/// as likely another Nguyen, whose English name HR does not have, as Thang
+/// (David) Phan-Nguyen.
 pub fn preferred_name(raw: &str) -> Option<Preferred> {
-    let (open, close) = [('(', ')'), ('"', '"'), ('\u{201C}', '\u{201D}')]
+    let one_word = |w: &str| !w.is_empty() && w.chars().all(char::is_alphabetic);
+    [('(', ')'), ('"', '"'), ('\u{201C}', '\u{201D}')]
         .into_iter()
-        .find(|(open, _)| raw.contains(*open))?;
-    let (before, rest) = raw.split_once(open)?;
-    let (inner, after) = rest.split_once(close)?;
-    let (before, inner, after) = (before.trim(), inner.trim(), after.trim());
-    if before.is_empty() || inner.is_empty() {
-        return None;
-    }
-    let surname = match after {
-        "" => before
-            .split_whitespace()
-            .next()
-            .filter(|_| before.contains(' '))?,
-        after => after,
+        .find_map(|(open, close)| {
+            let (before, rest) = raw.split_once(open)?;
+            let (inner, after) = rest.split_once(close)?;
+            let (before, inner, after) = (before.trim(), inner.trim(), after.trim());
+            (!before.is_empty() && one_word(inner) && one_word(after)).then(|| Preferred {
+                name: format!("{inner} {after}"),
+                without: format!("{before} {after}"),
+            })
+        })
+}
+
+/// `raw` without brackets that close it (`Robert Smith (Bob)`, `Maria
+/// Lopez (Rehire)`): a note or a name after the whole name, no part of it;
+/// left as it is when nothing comes before them.
+fn without_trailing_note(raw: &str) -> &str {
+    let trimmed = raw.trim_end();
+    let Some(open) = trimmed.strip_suffix(')').and_then(|t| t.rfind('(')) else {
+        return raw;
     };
-    // One surname only: an English name with one part of a compound
-    // surname (`David Nguyen` for Thang (David) Phan-Nguyen) is as likely
-    // another Nguyen's, whose English name HR does not have.
-    if surname.contains(|c: char| c.is_whitespace() || c == '-') {
-        return None;
+    let before = trimmed[..open].trim_end();
+    if before.is_empty() {
+        raw
+    } else {
+        before
     }
-    Some(Preferred {
-        name: format!("{inner} {surname}"),
-        without: format!("{before} {after}"),
-    })
 }
 
 /// A preferred name and the name without it.
@@ -160,14 +168,10 @@ pub struct Preferred {
     pub without: String,
 }
 
-/// The words of a name, folded: to compare whole names cheaply.
-pub fn plain_words(raw: &str) -> String {
-    let (plain, _) = fold(raw);
-    let words: Vec<&str> = plain
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .filter(|w| !w.is_empty())
-        .collect();
-    words.join(" ")
+/// A name's words as compared, in order (`Zhang, Li` is `li zhang`): to
+/// tell whole names apart cheaply.
+pub fn whole_name(raw: &str) -> Option<String> {
+    name_forms(raw).first().map(|f| f.tokens.join(" "))
 }
 
 /// UTF-8 that was read as Windows-1252 somewhere on its way (`GonzÃ¡lez`,
@@ -379,13 +383,13 @@ fn tokenize(folded: &str) -> (Vec<String>, Option<&'static str>) {
     }
     let mut generation = None;
     if tokens.len() > 1 {
-        // A suffix follows a name: the first part is a name or its
-        // initial (`V. Cruz`, `Iv Petrov`).
+        // A suffix follows a name: a first part of one letter is the given
+        // name's initial (`V. Cruz`).
         let mut at = 0;
         tokens.retain(|t| {
             at += 1;
             match SUFFIXES.iter().find(|s| *s == t) {
-                _ if at == 1 => true,
+                _ if at == 1 && t.len() == 1 => true,
                 // `V` is as often a middle initial (`Robert V Stone`): left
                 // out as before, but no generation to hold against a name.
                 Some(&"v") => false,
@@ -774,33 +778,51 @@ mod tests {
     fn a_preferred_name_in_brackets_or_quotes() {
         let p = |raw: &str| preferred_name(raw).map(|p| p.name);
         assert_eq!(p("Phong \"Kevin\" Huynh").as_deref(), Some("Kevin Huynh"));
-        assert_eq!(p("Nguyen Cuc (Kelly)").as_deref(), Some("Kelly Nguyen"));
-        let li = preferred_name("Li (Kelly) Zhang").unwrap();
-        assert_eq!(plain_words(&li.without), plain_words("LI ZHANG"));
+        assert_eq!(
+            p("Soo-jin (Christine) Hwang").as_deref(),
+            Some("Christine Hwang")
+        );
         assert_eq!(
             p("Jian \u{201C}David\u{201D} Feng").as_deref(),
             Some("David Feng")
         );
-        // Nothing to go by: no brackets, nothing before or in them, or a
-        // one-word name with a note after it.
-        // A compound surname, or middles after the brackets: not one surname.
+        // Unbalanced quotes, and brackets after them that are.
+        assert_eq!(p("Ana \"Nita (Anita) Ruiz").as_deref(), Some("Anita Ruiz"));
+        let li = preferred_name("Li (Kelly) Zhang").unwrap();
+        assert_eq!(whole_name(&li.without), whole_name("ZHANG, LI"));
+        // Nothing to go by: no brackets, nothing before or in them, nothing
+        // after them to be the surname (a note, or a name in either
+        // order), a compound surname, middles, no letters.
         for raw in [
             "John Smith",
             "(Kelly) Nguyen",
             "Jane () Doe",
-            "Cher (Singer)",
+            "Robert Smith (Bob)",
+            "Nguyen Cuc (Kelly)",
+            "Maria Lopez (Rehire)",
             "Thang (David) Phan-Nguyen",
             "Hoa (Jenny) Kim Nguyen",
+            "Phong (Kevin) 2",
+            "Mary (2nd) Jones",
+            "\"",
         ] {
             assert_eq!(p(raw), None, "{raw}");
         }
     }
 
     #[test]
+    fn a_note_after_the_whole_name_is_no_part_of_it() {
+        assert_eq!(one("Robert Smith (Bob)"), "robert smith");
+        assert_eq!(one("Maria Lopez (Rehire) "), "maria lopez");
+        assert_eq!(one("Soo-jin (Christine) Hwang"), "soo jin christine hwang");
+        assert_eq!(one("(Temp)"), "temp");
+    }
+
+    #[test]
     fn a_suffix_follows_a_name() {
         // First, the letter is the given name's initial.
         assert_eq!(one("V. Cruz"), "v cruz");
-        assert_eq!(one("Iv Petrov"), "iv petrov");
+        assert_eq!(one("Stone, Jr., Robert"), "robert stone");
         assert_eq!(one("Robert V Stone"), "robert stone");
         assert_eq!(one("Robert Stone Jr."), "robert stone");
         assert_eq!(name_forms("Stone, Robert Jr")[0].generation, Some("jr"));

@@ -1284,6 +1284,15 @@ fn a_letter_added_to_a_given_name_is_a_slip() {
     ];
     let r = one(&staff, "Roberth Cook", "");
     assert_eq!(linked(&r), Some((1, MatchedBy::FuzzyName)), "{r:?}");
+    // Any other letter may make another name: Julian is not Julia.
+    let others = [
+        emp(1, "Julia Stone", "julia.stone@pw.com"),
+        emp(2, "Eva Marsh", "eva.marsh@pw.com"),
+    ];
+    for name in ["Julian Stone", "Evan Marsh"] {
+        let r = one(&others, name, "");
+        assert_eq!(r.employee_id, None, "{r:?}");
+    }
     assert!(
         r.explanation.contains("given name one typo"),
         "{}",
@@ -1308,6 +1317,13 @@ fn family_name_first_with_the_middles_between() {
     // no employee here, not Rosa Morales with a middle name.
     let r = one(&staff, "Morales Romero Rosa", "");
     assert_eq!(r.employee_id, None, "{r:?}");
+    // Nor with particles: Maria Elena Dela Cruz, not Elena Dela Cruz.
+    let staff = [
+        emp(1, "Elena Dela Cruz", "elena.delacruz@pw.com"),
+        emp(2, "Maria Elena Dela Cruz", "maria.delacruz@pw.com"),
+    ];
+    let r = one(&staff, "Dela Cruz Maria Elena", "");
+    assert_ne!(r.employee_id, Some(EmployeeId(1)), "{r:?}");
 }
 
 #[test]
@@ -1333,6 +1349,15 @@ fn an_initial_and_a_surname_one_employee_alone_has_is_part_of_a_name() {
     for name in ["J. Smith", "I. Campbell"] {
         let r = one(&staff, name, "");
         assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
+    }
+    // Nor one a middle name away from it alone, nor HR's initial.
+    let alone = [
+        emp(1, "John Paul Smith", "jps@pw.com"),
+        emp(2, "D. Nowak", "dn@pw.com"),
+    ];
+    for name in ["J. Smith", "Dariusz Nowak"] {
+        let r = one(&alone, name, "");
+        assert_eq!(r.employee_id, None, "{r:?}");
     }
     // Only as far as the threshold allows.
     let strict = MatchSettings {
@@ -1385,5 +1410,17 @@ fn the_name_hr_says_a_person_goes_by_is_their_name() {
     );
     // Another Li Zhang may go by Kelly too; HR wrote it for one of them.
     let r = one(&staff, "Kelly Zhang", "");
+    assert_eq!(r.employee_id, None, "{r:?}");
+    // Written either way round.
+    let staff = [
+        emp(1, "Li (Kelly) Zhang", "li.zhang@pw.com"),
+        emp(2, "ZHANG, LI", "li.zhang2@pw.com"),
+        emp(3, "Robert Smith (Bob)", "robert.smith@pw.com"),
+    ];
+    let r = one(&staff, "Kelly Zhang", "");
+    assert_eq!(r.employee_id, None, "{r:?}");
+    // A name after the whole name says nothing of the order: Bob is no
+    // given name with a slip in the surname.
+    let r = one(&staff, "Bob Roberts", "");
     assert_eq!(r.employee_id, None, "{r:?}");
 }
