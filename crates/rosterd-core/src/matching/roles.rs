@@ -151,37 +151,38 @@ fn keys(code: &str, department: &str) -> [Key; 3] {
 /// than [`MIN_SUPPORT`] times among employees like it.
 pub fn point(model: &RoleModel, role: &str, attrs: &[(&str, &str)]) -> Option<(usize, f64)> {
     let role = normal(role);
-    if role.is_empty() || attrs.len() < 2 {
+    if attrs.len() < 2 {
         return None;
     }
-    let likelihoods: Vec<f64> = attrs
-        .iter()
-        .map(|(code, department)| model.likelihood(&role, code, department))
-        .collect();
-    let total: f64 = likelihoods.iter().sum();
+    let (likelihoods, total) = likelihoods(model, &role, attrs)?;
     let (best, &top) = likelihoods
         .iter()
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))?;
     let (code, department) = attrs[best];
     let seen = model.counts(&role, code, department).0;
-    (total > 0.0 && top > model.overall(&role) && seen >= MIN_SUPPORT)
-        .then_some((best, top / total))
+    (top > model.overall(&role) && seen >= MIN_SUPPORT).then_some((best, top / total))
 }
 
 /// The probability of namesake `i` given the role, by the counts alone
 /// (the namesakes equally likely before): `None` for no role.
 pub fn posterior(model: &RoleModel, role: &str, attrs: &[(&str, &str)], i: usize) -> Option<f64> {
-    let role = normal(role);
+    let (likelihoods, total) = likelihoods(model, &normal(role), attrs)?;
+    Some(likelihoods[i] / total)
+}
+
+/// P(role | namesake) for each of `attrs` and their sum, when the role
+/// (normalized) is one and says something.
+fn likelihoods(model: &RoleModel, role: &str, attrs: &[(&str, &str)]) -> Option<(Vec<f64>, f64)> {
     if role.is_empty() {
         return None;
     }
     let likelihoods: Vec<f64> = attrs
         .iter()
-        .map(|(code, department)| model.likelihood(&role, code, department))
+        .map(|(code, department)| model.likelihood(role, code, department))
         .collect();
     let total: f64 = likelihoods.iter().sum();
-    (total > 0.0).then(|| likelihoods[i] / total)
+    (total > 0.0).then_some((likelihoods, total))
 }
 
 #[cfg(test)]
