@@ -445,6 +445,13 @@ pub fn by_name(
         .forms
         .iter()
         .any(|(f, _)| f.tokens.first().is_some_and(|t| t.len() == 1));
+    // Alone among every employee it fits at all, below the candidates'
+    // floor too (`L. Cruz` fits Luis Cruz Martínez as well as Luis Cruz).
+    let no_rival = || {
+        n.candidates
+            .iter()
+            .all(|&i| i == best.emp || engine.score(forms, n.display, i).is_none())
+    };
     let initial_alone = scored.len() == 1
         && user_initial
         && !hr_initial
@@ -452,7 +459,8 @@ pub fn by_name(
         && d.given == Agree::Initial
         && d.family == Agree::Exact
         && d.middle == Middle::Same
-        && !(d.swapped || d.by_middle_name || d.partial_surname || d.compact);
+        && !(d.swapped || d.by_middle_name || d.partial_surname || d.compact)
+        && no_rival();
     let best_p = if initial_alone {
         calibration::PARTIAL_NAME
     } else {

@@ -1350,12 +1350,15 @@ fn an_initial_and_a_surname_one_employee_alone_has_is_part_of_a_name() {
         let r = one(&staff, name, "");
         assert_eq!(r.status, MatchStatus::Ambiguous, "{r:?}");
     }
-    // Nor one a middle name away from it alone, nor HR's initial.
+    // Nor one a middle name away from it alone, nor HR's initial, nor
+    // beside one with a second surname.
     let alone = [
         emp(1, "John Paul Smith", "jps@pw.com"),
         emp(2, "D. Nowak", "dn@pw.com"),
+        emp(3, "Luis Cruz", "lc@pw.com"),
+        emp(4, "Luis Cruz Martínez", "lcm@pw.com"),
     ];
-    for name in ["J. Smith", "Dariusz Nowak"] {
+    for name in ["J. Smith", "Dariusz Nowak", "L. Cruz"] {
         let r = one(&alone, name, "");
         assert_eq!(r.employee_id, None, "{r:?}");
     }
