@@ -438,13 +438,17 @@ pub fn by_name(
     let d = &best.detail;
     // The user's initial, not HR's (`D. Kowalczyk` in HR is no evidence
     // for Dariusz).
-    let user_initial = forms[..n.display]
-        .iter()
-        .any(|f| f.tokens.iter().any(|t| t.len() == 1));
-    let hr_initial = engine.prepared[best.emp as usize]
-        .forms
-        .iter()
-        .any(|(f, _)| f.tokens.first().is_some_and(|t| t.len() == 1));
+    let user_initial = || {
+        forms[..n.display]
+            .iter()
+            .any(|f| f.tokens.iter().any(|t| t.len() == 1))
+    };
+    let hr_initial = || {
+        engine.prepared[best.emp as usize]
+            .forms
+            .iter()
+            .any(|(f, _)| f.tokens.first().is_some_and(|t| t.len() == 1))
+    };
     // Alone among every employee it fits at all, below the candidates'
     // floor too (`L. Cruz` fits Luis Cruz Martínez as well as Luis Cruz).
     let no_rival = || {
@@ -453,13 +457,13 @@ pub fn by_name(
             .all(|&i| i == best.emp || engine.score(forms, n.display, i).is_none())
     };
     let initial_alone = scored.len() == 1
-        && user_initial
-        && !hr_initial
         && !best.from_mailbox
         && d.given == Agree::Initial
         && d.family == Agree::Exact
         && d.middle == Middle::Same
         && !(d.swapped || d.by_middle_name || d.partial_surname || d.compact)
+        && user_initial()
+        && !hr_initial()
         && no_rival();
     let best_p = if initial_alone {
         calibration::PARTIAL_NAME
@@ -640,8 +644,9 @@ pub fn by_name(
         tied.tied = true;
         return tied;
     };
+    // `initial_alone` only ever chooses the best.
     let p = if initial_alone {
-        calibration::PARTIAL_NAME
+        best_p
     } else {
         calibration::name(s.score)
     };
