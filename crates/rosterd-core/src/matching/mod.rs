@@ -472,52 +472,28 @@ impl<'e, 's> Engine<'e, 's> {
         let mut by_token: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         let mut by_given_sound: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         let mut by_mailbox_name: FxHashMap<(String, String), Vec<u32>> = FxHashMap::default();
-        // Whole names, to tell a preferred name's namesake (below); only
-        // folded when some name has one.
-        let whole_names: rustc_hash::FxHashSet<String> = if employees
-            .iter()
-            .any(|e| normalize::preferred_name(e.full_name).is_some())
-        {
-            employees
-                .iter()
-                .filter_map(|e| normalize::whole_name(e.full_name))
-                .collect()
-        } else {
-            Default::default()
-        };
         // Each employee's spellings and blocking keys on their own (on two
         // threads), then the shared indexes in employee order.
-        let each: Vec<(Prepared, Vec<u64>)> = on_two_threads(employees.iter().collect(), |half| {
-            half.into_iter()
-                .map(|e| {
-                    let mut forms = Vec::new();
-                    let mut keys = Vec::new();
-                    // The name a person goes by is their current name too,
-                    // unless another employee has the rest of the name
-                    // (`Li Zhang` beside `Li (Kelly) Zhang`): then either
-                    // may go by it, and HR wrote it for one.
-                    let preferred = normalize::preferred_name(e.full_name).filter(|p| {
-                        normalize::whole_name(&p.without).is_none_or(|w| !whole_names.contains(&w))
-                    });
-                    let names = std::iter::once((e.full_name, 0))
-                        .chain(preferred.as_ref().map(|p| (p.name.as_str(), 0)))
-                        .chain(
-                            e.previous_names
-                                .iter()
-                                .enumerate()
-                                .map(|(i, name)| (name.as_str(), i + 1)),
-                        );
-                    for (name, n) in names {
-                        for form in normalize::name_forms(name) {
-                            blocking::employee_keys(&form, &mut keys);
-                            forms.push((form, n));
+        let mut each: Vec<(Prepared, Vec<u64>)> =
+            on_two_threads(employees.iter().collect(), |half| {
+                half.into_iter()
+                    .map(|e| {
+                        let mut forms = Vec::new();
+                        let mut keys = Vec::new();
+                        let names = std::iter::once(e.full_name)
+                            .chain(e.previous_names.iter().map(String::as_str));
+                        for (n, name) in names.enumerate() {
+                            for form in normalize::name_forms(name) {
+                                blocking::employee_keys(&form, &mut keys);
+                                forms.push((form, n));
+                            }
                         }
-                    }
-                    let hints = normalize::hint_stems(&[e.department, e.role_code]);
-                    (Prepared { forms, hints }, keys)
-                })
-                .collect()
-        });
+                        let hints = normalize::hint_stems(&[e.department, e.role_code]);
+                        (Prepared { forms, hints }, keys)
+                    })
+                    .collect()
+            });
+        Self::add_preferred_names(employees, &mut each);
         let prepared = each
             .into_iter()
             .zip(employees)
@@ -623,6 +599,43 @@ impl<'e, 's> Engine<'e, 's> {
             .map(|u| roles::normal(u.user_role.as_deref().unwrap_or("")))
             .collect();
         Blocked { pending, roles }
+    }
+
+    /// The name a person goes by is their current name too, beside its
+    /// spellings (as one of them, before any previous name): unless
+    /// another employee's whole name is the rest of it (`Li Zhang` beside
+    /// `Li (Kelly) Zhang`), as either may go by it and HR wrote it for one.
+    fn add_preferred_names(employees: &[MatchEmployee<'_>], each: &mut [(Prepared, Vec<u64>)]) {
+        let preferred: Vec<(usize, normalize::Preferred)> = employees
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| normalize::preferred_name(e.full_name).map(|p| (i, p)))
+            .collect();
+        if preferred.is_empty() {
+            return;
+        }
+        // Whole names as their first spelling's words.
+        let whole: rustc_hash::FxHashSet<Vec<String>> = each
+            .iter()
+            .filter_map(|(p, _)| p.forms.first().filter(|(_, n)| *n == 0))
+            .map(|(f, _)| f.tokens.clone())
+            .collect();
+        for (i, p) in preferred {
+            let rest = normalize::name_forms(&p.without);
+            if rest.first().is_some_and(|f| whole.contains(&f.tokens)) {
+                continue;
+            }
+            let (prepared, keys) = &mut each[i];
+            let at = prepared.forms.iter().take_while(|(_, n)| *n == 0).count();
+            let forms: Vec<(NameForm, usize)> = normalize::name_forms(&p.name)
+                .into_iter()
+                .map(|form| {
+                    blocking::employee_keys(&form, keys);
+                    (form, 0)
+                })
+                .collect();
+            prepared.forms.splice(at..at, forms);
+        }
     }
 
     /// Phase 2: score the blocked pairs and decide each user on names.

@@ -168,12 +168,6 @@ pub struct Preferred {
     pub without: String,
 }
 
-/// A name's words as compared, in order (`Zhang, Li` is `li zhang`): to
-/// tell whole names apart cheaply.
-pub fn whole_name(raw: &str) -> Option<String> {
-    name_forms(raw).first().map(|f| f.tokens.join(" "))
-}
-
 /// UTF-8 that was read as Windows-1252 somewhere on its way (`GonzÃ¡lez`,
 /// `Nguyá»…n`, `AyÅŸe`), as it was: `None` when `raw` is not such text.
 /// Every character must be one of Windows-1252's and their bytes valid
@@ -385,6 +379,7 @@ fn tokenize(folded: &str) -> (Vec<String>, Option<&'static str>) {
     if tokens.len() > 1 {
         // A suffix follows a name: a first part of one letter is the given
         // name's initial (`V. Cruz`).
+        let first = tokens[0];
         let mut at = 0;
         tokens.retain(|t| {
             at += 1;
@@ -400,6 +395,10 @@ fn tokenize(folded: &str) -> (Vec<String>, Option<&'static str>) {
                 None => true,
             }
         });
+        if tokens.is_empty() {
+            tokens.push(first);
+            generation = None;
+        }
     }
     (tokens.into_iter().map(str::to_string).collect(), generation)
 }
@@ -772,6 +771,7 @@ mod tests {
         assert!(name_forms("").is_empty());
         assert!(name_forms(" 123 - . ").is_empty());
         assert_eq!(one("Jr"), "jr");
+        assert_eq!(one("Jr. III"), "jr");
     }
 
     #[test]
@@ -789,7 +789,10 @@ mod tests {
         // Unbalanced quotes, and brackets after them that are.
         assert_eq!(p("Ana \"Nita (Anita) Ruiz").as_deref(), Some("Anita Ruiz"));
         let li = preferred_name("Li (Kelly) Zhang").unwrap();
-        assert_eq!(whole_name(&li.without), whole_name("ZHANG, LI"));
+        assert_eq!(
+            name_forms(&li.without)[0].tokens,
+            name_forms("ZHANG, LI")[0].tokens
+        );
         // Nothing to go by: no brackets, nothing before or in them, nothing
         // after them to be the surname (a note, or a name in either
         // order), a compound surname, middles, no letters.
